@@ -1,0 +1,479 @@
+//! Turning one YAML document into a validated entity with its relations.
+
+use serde_json::{Map, Value};
+
+use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
+use crate::error::EntityError;
+use crate::kinds::{self, KindSpec, Shape};
+use crate::limits::Limits;
+use crate::placeholder::{self, PlaceholderReader};
+use crate::relation::Relation;
+use crate::rules;
+use crate::yaml::{Node, Seg, path_string};
+
+/// Annotation naming the location (file) an entity was read from.
+pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
+/// Annotation naming the registered location that led to the entity.
+pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
+
+/// A validated entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entity {
+    pub entity_ref: EntityRef,
+    /// The entity as stored and served (placeholders resolved, namespace and annotations set).
+    pub value: Value,
+    /// Every relation this entity emits: each spec reference gives an outgoing relation and its
+    /// inverse (whose source is the referenced entity).
+    pub emitted: Vec<Relation>,
+    /// Where it was read from.
+    pub file: String,
+    pub line: u32,
+}
+
+impl Entity {
+    pub fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or_default()
+    }
+    pub fn spec_str(&self, field: &str) -> Option<&str> {
+        self.value.get("spec")?.get(field)?.as_str()
+    }
+    pub fn metadata_str(&self, field: &str) -> Option<&str> {
+        self.value.get("metadata")?.get(field)?.as_str()
+    }
+    /// The spec fields of Location entities that point at more catalog files.
+    pub fn location_targets(&self) -> Vec<String> {
+        let spec = &self.value["spec"];
+        let mut out: Vec<String> = spec["target"].as_str().map(str::to_owned).into_iter().collect();
+        if let Some(list) = spec["targets"].as_array() {
+            out.extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+        }
+        out
+    }
+}
+
+/// Where a document comes from and how to read what it refers to.
+pub struct DocContext<'a> {
+    /// Display name of the file (used in errors and `Entity::file`).
+    pub file: &'a str,
+    /// Value of `backstage.io/managed-by-location`, e.g. `file:/srv/repo/catalog-info.yaml`.
+    pub location: &'a str,
+    /// Value of `backstage.io/managed-by-origin-location`.
+    pub origin: &'a str,
+    pub reader: &'a dyn PlaceholderReader,
+    pub limits: &'a Limits,
+}
+
+struct Issues<'a> {
+    node: &'a Node,
+    file: &'a str,
+    entity: Option<String>,
+    list: Vec<EntityError>,
+}
+
+impl Issues<'_> {
+    fn push(&mut self, path: &[Seg], rule: &str, message: String, value: Option<&Value>) {
+        let (line, column) = self.node.locate(path);
+        self.list.push(EntityError {
+            file: self.file.to_owned(),
+            line: Some(line).filter(|l| *l > 0),
+            column: Some(column).filter(|c| *c > 0),
+            entity: self.entity.clone(),
+            path: path_string(path),
+            rule: rule.to_owned(),
+            message,
+            value: value.map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+        });
+    }
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_owned())
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Validates and normalises one document. On failure, every problem found is returned.
+pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec<EntityError>> {
+    let mut issues = Issues { node, file: ctx.file, entity: None, list: Vec::new() };
+    let mut value = node.to_json();
+    let Some(root) = value.as_object() else {
+        issues.push(&[], "document.type", format!("expected an entity (a mapping) but found {}", type_name(&value)), None);
+        return Err(issues.list);
+    };
+
+    // Identify the entity early so that every error can name it.
+    let kind = root.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let name = root.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).map(str::to_owned);
+    let namespace = root
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_owned();
+    if let Some(name) = &name {
+        let k = if kind.is_empty() { "unknown" } else { &kind };
+        issues.entity = Some(format!("{}:{}/{}", k, namespace, name).to_lowercase());
+    }
+
+    let mut path = Vec::new();
+    if let Err(e) = placeholder::substitute(&mut value, ctx.file, ctx.reader, ctx.limits, &mut path) {
+        let v = e.value.map(Value::String);
+        issues.push(&e.path, e.rule, e.message, v.as_ref());
+        return Err(issues.list);
+    }
+    let root = value.as_object_mut().expect("checked above");
+    root.remove("relations");
+    root.remove("status");
+
+    check_envelope(root, &mut issues);
+    let spec_kind = check_kind(root, &mut issues);
+    check_metadata(root, &mut issues);
+    if let Some(spec_kind) = spec_kind {
+        check_spec(root, spec_kind, &mut issues);
+    }
+    if !issues.list.is_empty() {
+        return Err(issues.list);
+    }
+    let spec_kind = spec_kind.expect("no issues means a known kind");
+    let name = name.expect("no issues means a name");
+    let self_ref = EntityRef::new(spec_kind.kind, &namespace, &name);
+
+    let emitted = emit_relations(root, spec_kind, &self_ref, &mut issues);
+    if !issues.list.is_empty() {
+        return Err(issues.list);
+    }
+
+    let metadata = root.get_mut("metadata").and_then(Value::as_object_mut).expect("validated");
+    metadata.insert("namespace".into(), Value::String(namespace));
+    let annotations = metadata.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+    if let Some(a) = annotations.as_object_mut() {
+        a.insert(MANAGED_BY_LOCATION.into(), Value::String(ctx.location.to_owned()));
+        a.insert(MANAGED_BY_ORIGIN_LOCATION.into(), Value::String(ctx.origin.to_owned()));
+    }
+    Ok(Entity { entity_ref: self_ref, value, emitted, file: ctx.file.to_owned(), line: node.line.max(1) })
+}
+
+const ROOT_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+
+fn check_envelope(root: &Map<String, Value>, issues: &mut Issues<'_>) {
+    for (k, v) in root {
+        if !ROOT_FIELDS.contains(&k.as_str()) {
+            issues.push(
+                &[key(k)],
+                "entity.unknown-field",
+                format!("unknown top-level field \"{k}\"; an entity has only apiVersion, kind, metadata and spec"),
+                Some(v),
+            );
+        }
+    }
+    match root.get("apiVersion") {
+        None => issues.push(&[], "apiVersion.required", "\"apiVersion\" is required, e.g. backstage.io/v1alpha1".into(), None),
+        Some(Value::String(s)) if !rules::is_api_version(s) => issues.push(
+            &[key("apiVersion")],
+            "apiVersion.format",
+            format!("\"apiVersion\" is not valid; expected {} but found \"{s}\"", rules::API_VERSION_EXPECTED),
+            None,
+        ),
+        Some(Value::String(_)) => {}
+        Some(v) => issues.push(
+            &[key("apiVersion")],
+            "apiVersion.type",
+            format!("\"apiVersion\" must be a string but is {}", type_name(v)),
+            Some(v),
+        ),
+    }
+    match root.get("spec") {
+        None | Some(Value::Object(_)) => {}
+        Some(v) => issues.push(&[key("spec")], "spec.type", format!("\"spec\" must be a mapping but is {}", type_name(v)), Some(v)),
+    }
+}
+
+fn check_kind(root: &Map<String, Value>, issues: &mut Issues<'_>) -> Option<&'static KindSpec> {
+    let kind = match root.get("kind") {
+        None => {
+            issues.push(&[], "kind.required", "\"kind\" is required, e.g. Component".into(), None);
+            return None;
+        }
+        Some(Value::String(s)) => s,
+        Some(v) => {
+            issues.push(&[key("kind")], "kind.type", format!("\"kind\" must be a string but is {}", type_name(v)), Some(v));
+            return None;
+        }
+    };
+    if !rules::is_kind(kind) {
+        issues.push(
+            &[key("kind")],
+            "kind.format",
+            format!("\"kind\" is not valid; expected {} but found \"{kind}\"", rules::KIND_EXPECTED),
+            None,
+        );
+        return None;
+    }
+    let Some(spec) = kinds::kind_spec(kind) else {
+        let hint = match kinds::canonical_kind(kind) {
+            Some(c) => format!(" (kinds are case-sensitive: did you mean {c}?)"),
+            None => String::new(),
+        };
+        let known: Vec<&str> = kinds::KINDS.iter().map(|k| k.kind).collect();
+        issues.push(
+            &[key("kind")],
+            "kind.unknown",
+            format!("unknown kind \"{kind}\"{hint}; expected one of {}", known.join(", ")),
+            None,
+        );
+        return None;
+    };
+    if let Some(Value::String(v)) = root.get("apiVersion")
+        && rules::is_api_version(v)
+        && !kinds::API_VERSIONS.contains(&v.as_str())
+    {
+        issues.push(
+            &[key("apiVersion")],
+            "apiVersion.unsupported",
+            format!(
+                "apiVersion \"{v}\" is not supported for kind {kind}; expected one of {}",
+                kinds::API_VERSIONS.join(", ")
+            ),
+            None,
+        );
+    }
+    Some(spec)
+}
+
+fn check_string_field(meta: &Map<String, Value>, field: &str, issues: &mut Issues<'_>) {
+    if let Some(v) = meta.get(field)
+        && !v.is_string()
+    {
+        issues.push(
+            &[key("metadata"), key(field)],
+            &format!("metadata.{field}.type"),
+            format!("\"metadata.{field}\" must be a string but is {}", type_name(v)),
+            Some(v),
+        );
+    }
+}
+
+fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
+    let meta = match root.get("metadata") {
+        Some(Value::Object(m)) => m,
+        None => {
+            issues.push(&[], "metadata.required", "\"metadata\" is required and must contain a name".into(), None);
+            return;
+        }
+        Some(v) => {
+            issues.push(&[key("metadata")], "metadata.type", format!("\"metadata\" must be a mapping but is {}", type_name(v)), Some(v));
+            return;
+        }
+    };
+    let m = |f: &str| vec![key("metadata"), key(f)];
+    match meta.get("name") {
+        None => issues.push(&[key("metadata")], "metadata.name.required", "\"metadata.name\" is required".into(), None),
+        Some(Value::String(n)) if !rules::is_object_name(n) => issues.push(
+            &m("name"),
+            "metadata.name.format",
+            format!("\"metadata.name\" is not valid; expected {} but found \"{n}\"", rules::NAME_EXPECTED),
+            Some(&Value::String(n.clone())),
+        ),
+        Some(Value::String(_)) => {}
+        Some(v) => issues.push(&m("name"), "metadata.name.type", format!("\"metadata.name\" must be a string but is {}", type_name(v)), Some(v)),
+    }
+    match meta.get("namespace") {
+        Some(Value::String(n)) if !rules::is_namespace(n) => issues.push(
+            &m("namespace"),
+            "metadata.namespace.format",
+            format!("\"metadata.namespace\" is not valid; expected {} but found \"{n}\"", rules::NAMESPACE_EXPECTED),
+            Some(&Value::String(n.clone())),
+        ),
+        None | Some(Value::String(_)) => {}
+        Some(v) => issues.push(&m("namespace"), "metadata.namespace.type", format!("\"metadata.namespace\" must be a string but is {}", type_name(v)), Some(v)),
+    }
+    for field in ["title", "description", "uid", "etag"] {
+        check_string_field(meta, field, issues);
+    }
+    for (field, is_label) in [("labels", true), ("annotations", false)] {
+        match meta.get(field) {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    let p = vec![key("metadata"), key(field), key(k)];
+                    if !rules::is_label_key(k) {
+                        issues.push(
+                            &p,
+                            &format!("metadata.{field}.key"),
+                            format!("key \"{k}\" in \"metadata.{field}\" is not valid; expected {}", rules::LABEL_KEY_EXPECTED),
+                            Some(&Value::String(k.clone())),
+                        );
+                    }
+                    match v {
+                        Value::String(s) if is_label && !rules::is_label_value(s) => issues.push(
+                            &p,
+                            "metadata.labels.value",
+                            format!("value of label \"{k}\" is not valid; expected an empty string or {} but found \"{s}\"", rules::NAME_EXPECTED),
+                            Some(v),
+                        ),
+                        Value::String(_) => {}
+                        other => issues.push(
+                            &p,
+                            &format!("metadata.{field}.type"),
+                            format!("value of \"metadata.{field}.{k}\" must be a string but is {}", type_name(other)),
+                            Some(other),
+                        ),
+                    }
+                }
+            }
+            Some(v) => issues.push(&m(field), &format!("metadata.{field}.type"), format!("\"metadata.{field}\" must be a mapping but is {}", type_name(v)), Some(v)),
+        }
+    }
+    match meta.get("tags") {
+        None => {}
+        Some(Value::Array(tags)) => {
+            for (i, t) in tags.iter().enumerate() {
+                let p = vec![key("metadata"), key("tags"), Seg::Index(i)];
+                match t {
+                    Value::String(s) if !rules::is_tag(s) => issues.push(
+                        &p,
+                        "metadata.tags.format",
+                        format!("tag \"{s}\" is not valid; expected {}", rules::TAG_EXPECTED),
+                        Some(t),
+                    ),
+                    Value::String(_) => {}
+                    other => issues.push(&p, "metadata.tags.type", format!("a tag must be a string but is {}", type_name(other)), Some(other)),
+                }
+            }
+        }
+        Some(v) => issues.push(&m("tags"), "metadata.tags.type", format!("\"metadata.tags\" must be a list of strings but is {}", type_name(v)), Some(v)),
+    }
+    match meta.get("links") {
+        None => {}
+        Some(Value::Array(links)) => {
+            for (i, l) in links.iter().enumerate() {
+                let p = vec![key("metadata"), key("links"), Seg::Index(i)];
+                match l {
+                    Value::Object(o) => {
+                        match o.get("url") {
+                            Some(Value::String(u)) if !u.is_empty() => {}
+                            _ => issues.push(&p, "metadata.links.url", "a link needs a \"url\" (a non-empty string)".into(), Some(l)),
+                        }
+                        for f in ["title", "icon", "type"] {
+                            if let Some(v) = o.get(f)
+                                && !v.is_string()
+                            {
+                                let mut pf = p.clone();
+                                pf.push(key(f));
+                                issues.push(&pf, "metadata.links.type", format!("link \"{f}\" must be a string but is {}", type_name(v)), Some(v));
+                            }
+                        }
+                    }
+                    other => issues.push(&p, "metadata.links.type", format!("a link must be a mapping with a url but is {}", type_name(other)), Some(other)),
+                }
+            }
+        }
+        Some(v) => issues.push(&m("links"), "metadata.links.type", format!("\"metadata.links\" must be a list but is {}", type_name(v)), Some(v)),
+    }
+}
+
+fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_>) {
+    let empty = Map::new();
+    let spec = root.get("spec").and_then(Value::as_object);
+    if spec.is_none() && kind.fields.iter().any(|f| f.required) {
+        issues.push(&[], "spec.required", format!("\"spec\" is required for kind {}", kind.kind), None);
+        return;
+    }
+    let spec = spec.unwrap_or(&empty);
+    for field in kind.fields {
+        let p = vec![key("spec"), key(field.name)];
+        let Some(v) = spec.get(field.name) else {
+            if field.required {
+                issues.push(
+                    &[key("spec")],
+                    &format!("spec.{}.required", field.name),
+                    format!("\"spec.{}\" is required for kind {}: {}", field.name, kind.kind, field.about),
+                    None,
+                );
+            }
+            continue;
+        };
+        let ok = match (field.shape, v) {
+            (Shape::Str, Value::String(s)) => !s.is_empty(),
+            (Shape::Object, Value::Object(_)) => true,
+            (Shape::OneOf(options), Value::String(s)) => options.contains(&s.as_str()),
+            (Shape::StrList, Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !matches!(item, Value::String(s) if !s.is_empty()) {
+                        let mut pi = p.clone();
+                        pi.push(Seg::Index(i));
+                        issues.push(
+                            &pi,
+                            &format!("spec.{}.type", field.name),
+                            format!("items of \"spec.{}\" must be non-empty strings but this one is {}", field.name, type_name(item)),
+                            Some(item),
+                        );
+                    }
+                }
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            let expected = match field.shape {
+                Shape::Str => "a non-empty string".to_owned(),
+                Shape::StrList => "a list of strings".to_owned(),
+                Shape::Object => "a mapping".to_owned(),
+                Shape::OneOf(o) => format!("one of {}", o.join(", ")),
+            };
+            issues.push(
+                &p,
+                &format!("spec.{}.type", field.name),
+                format!("\"spec.{}\" must be {expected} ({}) but is {}", field.name, field.about, describe(v)),
+                Some(v),
+            );
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => type_name(other).to_owned(),
+    }
+}
+
+fn emit_relations(root: &Map<String, Value>, kind: &KindSpec, self_ref: &EntityRef, issues: &mut Issues<'_>) -> Vec<Relation> {
+    let mut out = Vec::new();
+    let Some(spec) = root.get("spec").and_then(Value::as_object) else { return out };
+    for rel in kind.relations {
+        let Some(v) = spec.get(rel.field) else { continue };
+        let targets: Vec<(Vec<Seg>, &str)> = match v {
+            Value::String(s) => vec![(vec![key("spec"), key(rel.field)], s.as_str())],
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.as_str().map(|s| (vec![key("spec"), key(rel.field), Seg::Index(i)], s)))
+                .collect(),
+            _ => continue,
+        };
+        for (path, text) in targets {
+            match EntityRef::parse(text, rel.default_kind, &self_ref.namespace) {
+                Ok(target) => {
+                    let r = Relation { source: self_ref.clone(), kind: rel.outgoing, target };
+                    out.push(r.inverse());
+                    out.push(r);
+                }
+                Err(e) => issues.push(&path, &format!("spec.{}.ref", rel.field), e.to_string(), Some(&Value::String(text.to_owned()))),
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,382 @@
+//! Reading catalog locations: a file, a directory (recursive discovery of `catalog-info.yaml`),
+//! a glob, or a Git repository at a branch — following `Location` entities to more files.
+//!
+//! The result is a plain value ([`LocationRead`]): what was found, what failed, and which files
+//! could not be read (so that the store keeps their previous entities). Writing is the store's job.
+
+pub mod source;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use socle_catalog::{DocContext, Entity, EntityError, Limits, PlaceholderReader};
+
+pub use source::{Entry, FsSource, GitSource, Source};
+
+/// A registered location: where to read catalog files from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationSpec {
+    /// `file` (a file, a directory or a glob on disk) or `git` (a repository at a branch).
+    #[serde(rename = "type")]
+    pub kind: LocationKind,
+    /// For `file`: a path, directory or glob. For `git`: a repository path or `file://` URL.
+    pub target: String,
+    /// For `git`: the branch (default: the repository's HEAD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// For `git`: a file, directory or glob inside the repository (default: the whole tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationKind {
+    File,
+    Git,
+}
+
+impl LocationSpec {
+    pub fn file(target: impl Into<String>) -> Self {
+        Self { kind: LocationKind::File, target: target.into(), branch: None, path: None }
+    }
+
+    /// A stable key naming the location (`file:/abs/path` or `git:repo?ref=main&path=x`).
+    pub fn key(&self) -> String {
+        match self.kind {
+            LocationKind::File => format!("file:{}", self.target),
+            LocationKind::Git => {
+                let mut k = format!("git:{}", self.target);
+                let mut sep = '?';
+                if let Some(b) = &self.branch {
+                    k.push_str(&format!("{sep}ref={b}"));
+                    sep = '&';
+                }
+                if let Some(p) = &self.path {
+                    k.push_str(&format!("{sep}path={p}"));
+                }
+                k
+            }
+        }
+    }
+}
+
+/// What reading a location produced.
+#[derive(Debug, Default)]
+pub struct LocationRead {
+    /// Valid entities, in discovery order.
+    pub entities: Vec<Entity>,
+    /// Everything rejected, with file, line, path and rule.
+    pub errors: Vec<EntityError>,
+    /// `managed-by-location` keys of files that were read and parsed: entities that these files
+    /// no longer contain are gone.
+    pub files_ok: BTreeSet<String>,
+    /// `managed-by-location` keys of files that could not be read or parsed: their previous
+    /// entities must be kept.
+    pub files_failed: BTreeSet<String>,
+    /// The location as a whole could not be read (missing root, unreadable repository): nothing
+    /// it previously provided may be removed.
+    pub unreadable: bool,
+    /// For Git locations: the commit that was read.
+    pub commit: Option<String>,
+}
+
+/// Reads a location and everything its `Location` entities point at.
+pub fn read_location(spec: &LocationSpec, limits: &Limits) -> LocationRead {
+    let origin = spec.key();
+    match spec.kind {
+        LocationKind::File => {
+            let path = Path::new(&spec.target);
+            // The sandbox is the directory named (or that holds the file or glob).
+            let (root, rel) = if path.is_dir() {
+                (path.to_path_buf(), String::new())
+            } else {
+                let glob_start = spec.target.find(['*', '?', '[', '{']);
+                let split_at = match glob_start {
+                    Some(g) => spec.target[..g].rfind('/').map_or(0, |i| i + 1),
+                    None => spec.target.rfind('/').map_or(0, |i| i + 1),
+                };
+                let dir = &spec.target[..split_at];
+                let dir = if dir.is_empty() { Path::new(".") } else { Path::new(dir) };
+                (dir.to_path_buf(), spec.target[split_at..].to_owned())
+            };
+            match FsSource::new(&root) {
+                Ok(src) => read_source(&src, &rel, &origin, limits),
+                Err(e) => unreadable(&spec.target, "location.unreadable", e),
+            }
+        }
+        LocationKind::Git => match GitSource::open(&spec.target, spec.branch.as_deref()) {
+            Ok(src) => {
+                let mut read = read_source(&src, spec.path.as_deref().unwrap_or(""), &origin, limits);
+                read.commit = Some(src.commit().to_owned());
+                read
+            }
+            Err(e) => unreadable(&spec.target, "location.git", e),
+        },
+    }
+}
+
+fn unreadable(target: &str, rule: &str, message: String) -> LocationRead {
+    LocationRead {
+        errors: vec![EntityError::file(target, rule, message)],
+        unreadable: true,
+        ..Default::default()
+    }
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+fn is_catalog_file(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name == "catalog-info.yaml" || name == "catalog-info.yml"
+}
+
+/// Expands a target (relative to the source root) into files: a file, a directory (every
+/// `catalog-info.yaml` below it), or a glob.
+fn expand(src: &dyn Source, rel: &str) -> Result<Vec<String>, String> {
+    if is_glob(rel) {
+        let glob = globset::GlobBuilder::new(rel)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("invalid glob \"{rel}\": {e}"))?
+            .compile_matcher();
+        return Ok(src.files()?.into_iter().filter(|f| glob.is_match(f)).collect());
+    }
+    match src.entry(rel) {
+        Entry::File => Ok(vec![rel.to_owned()]),
+        Entry::Dir => {
+            let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+            Ok(src
+                .files()?
+                .into_iter()
+                .filter(|f| f.starts_with(&prefix) && is_catalog_file(f))
+                .collect())
+        }
+        Entry::Missing => Err(format!("{} does not exist", src.display(rel))),
+    }
+}
+
+struct SourceReader<'a> {
+    src: &'a dyn Source,
+    dir: &'a str,
+    max_bytes: usize,
+}
+
+impl PlaceholderReader for SourceReader<'_> {
+    fn read(&self, _base: &str, target: &str) -> Result<String, String> {
+        if target.contains("://") {
+            return Err(format!(
+                "{target} is a remote URL; this Socle reads placeholders only from the location's own files (no network reader is configured)"
+            ));
+        }
+        let rel = source::join_relative(self.dir, target)?;
+        let bytes = self.src.read(&rel, self.max_bytes)?;
+        String::from_utf8(bytes).map_err(|e| format!("{} is not UTF-8: {e}", self.src.display(&rel)))
+    }
+}
+
+struct FileResult {
+    key: String,
+    entities: Vec<Entity>,
+    errors: Vec<EntityError>,
+    ok: bool,
+}
+
+fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> FileResult {
+    let display = src.display(rel);
+    let key = src.location_key(rel);
+    let fail = |rule: &str, message: String, line: Option<u32>| FileResult {
+        key: key.clone(),
+        entities: Vec::new(),
+        errors: vec![EntityError { line, ..EntityError::file(&display, rule, message) }],
+        ok: false,
+    };
+    let bytes = match src.read(rel, limits.max_file_bytes) {
+        Ok(b) => b,
+        Err(e) if e.contains("more than the limit") => return fail("file.too-large", e, None),
+        Err(e) => return fail("file.unreadable", e, None),
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            return fail(
+                "file.encoding",
+                format!("file is not valid UTF-8: invalid byte at offset {}", e.valid_up_to()),
+                Some(line),
+            );
+        }
+    };
+    let reader = SourceReader { src, dir: source::parent(rel), max_bytes: limits.max_file_bytes };
+    let ctx = DocContext { file: &display, location: &key, origin, reader: &reader, limits };
+    let (entities, errors) = socle_catalog::process_text(text, &ctx);
+    let ok = !errors.iter().any(|e| e.rule == "yaml.syntax");
+    FileResult { key, entities, errors, ok }
+}
+
+fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> LocationRead {
+    let mut out = LocationRead::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut level = match expand(src, rel) {
+        Ok(files) => files,
+        Err(e) => return unreadable(&src.display(rel), "location.target", e),
+    };
+    for depth in 0..=limits.max_location_depth {
+        level.retain(|f| seen.insert(f.clone()));
+        if level.is_empty() {
+            break;
+        }
+        if seen.len() > limits.max_files_per_location {
+            out.errors.push(EntityError::file(
+                &src.display(rel),
+                "location.too-many-files",
+                format!("location expands to more than {} files", limits.max_files_per_location),
+            ));
+            out.unreadable = true;
+            return out;
+        }
+        if depth == limits.max_location_depth {
+            out.errors.push(EntityError::file(
+                &src.display(&level[0]),
+                "location.too-deep",
+                format!("Location entities are nested more than {} deep", limits.max_location_depth),
+            ));
+            break;
+        }
+        let results: Vec<(String, FileResult)> =
+            level.par_iter().map(|f| (f.clone(), read_file(src, f, origin, limits))).collect();
+        let mut next = Vec::new();
+        for (rel_file, r) in results {
+            for e in &r.entities {
+                if e.kind() != "Location" {
+                    continue;
+                }
+                let ltype = e.spec_str("type").unwrap_or("file");
+                for target in e.location_targets() {
+                    let target_err = |message: String| EntityError {
+                        entity: Some(e.entity_ref.to_string()),
+                        path: "spec.target".into(),
+                        value: Some(target.clone()),
+                        line: Some(e.line),
+                        ..EntityError::file(&e.file, "location.target", message)
+                    };
+                    if ltype != "file" || target.contains("://") {
+                        out.errors.push(target_err(format!(
+                            "Location target \"{target}\" of type {ltype} cannot be read: this Socle reads file targets inside the location (no network reader is configured)"
+                        )));
+                        continue;
+                    }
+                    let resolved = match source::join_relative(source::parent(&rel_file), &target) {
+                        Ok(r) => r,
+                        Err(m) => {
+                            out.errors.push(target_err(m));
+                            continue;
+                        }
+                    };
+                    match expand(src, &resolved) {
+                        Ok(files) => next.extend(files),
+                        Err(m) => {
+                            if e.spec_str("presence") != Some("optional") {
+                                out.errors.push(target_err(m));
+                            }
+                        }
+                    }
+                }
+            }
+            if r.ok {
+                out.files_ok.insert(r.key);
+            } else {
+                out.files_failed.insert(r.key);
+            }
+            out.entities.extend(r.entities);
+            out.errors.extend(r.errors);
+        }
+        level = next;
+    }
+    out
+}
+
+/// One entity of a validation report, with its sorted relations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportEntity {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub relations: Vec<ReportRelation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRelation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: String,
+}
+
+/// The offline answer of `socle catalog validate`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub entities: Vec<ReportEntity>,
+    pub errors: Vec<EntityError>,
+    /// Relations whose target does not exist (`source type target`).
+    pub dangling: Vec<String>,
+}
+
+/// Removes entities that appear more than once across `reads` (first one wins), reporting each
+/// duplicate as a `entity.duplicate` error that names both places.
+pub fn dedupe(entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entity> {
+    let mut first: std::collections::HashMap<socle_catalog::EntityRef, (String, u32)> =
+        std::collections::HashMap::with_capacity(entities.len());
+    let mut out = Vec::with_capacity(entities.len());
+    for e in entities {
+        if let Some((file, line)) = first.get(&e.entity_ref) {
+            errors.push(EntityError {
+                line: Some(e.line),
+                entity: Some(e.entity_ref.to_string()),
+                value: Some(e.entity_ref.to_string()),
+                ..EntityError::file(
+                    &e.file,
+                    "entity.duplicate",
+                    format!("duplicate entity {}: it is already defined at {file}:{line}", e.entity_ref),
+                )
+            });
+            continue;
+        }
+        first.insert(e.entity_ref.clone(), (e.file.clone(), e.line));
+        out.push(e);
+    }
+    out
+}
+
+/// Reads, validates and relates the given locations without any store.
+pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
+    let mut all = Vec::new();
+    let mut errors = Vec::new();
+    for spec in specs {
+        let read = read_location(spec, limits);
+        all.extend(read.entities);
+        errors.extend(read.errors);
+    }
+    let entities = dedupe(all, &mut errors);
+    let view = socle_catalog::CatalogView::build(entities.iter().map(|e| (&e.entity_ref, e.emitted.as_slice())));
+    let mut report: Vec<ReportEntity> = entities
+        .iter()
+        .map(|e| ReportEntity {
+            entity_ref: e.entity_ref.to_string(),
+            relations: view
+                .of(&e.entity_ref)
+                .iter()
+                .map(|(t, target)| ReportRelation { kind: t.as_str().to_owned(), target: target.to_string() })
+                .collect(),
+        })
+        .collect();
+    report.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
+    ValidationReport {
+        entities: report,
+        errors,
+        dangling: view.dangling.iter().map(|r| format!("{} {} {}", r.source, r.kind, r.target)).collect(),
+    }
+}

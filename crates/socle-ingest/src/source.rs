@@ -1,0 +1,236 @@
+//! Sources: a sandboxed view of files, either a directory on disk or a tree in a Git commit.
+//! Paths are always relative to the source's root and can never leave it.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// What a relative path names inside a source.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Entry {
+    File,
+    Dir,
+    Missing,
+}
+
+/// A read-only, sandboxed file tree.
+pub trait Source: Sync {
+    /// A human name for a relative path (used in errors and as `Entity::file`).
+    fn display(&self, rel: &str) -> String;
+    /// The `backstage.io/managed-by-location` value for a file.
+    fn location_key(&self, rel: &str) -> String;
+    fn entry(&self, rel: &str) -> Entry;
+    /// Every file path in the source, relative, `/`-separated, sorted.
+    fn files(&self) -> Result<Vec<String>, String>;
+    /// Reads a file, refusing files larger than `max_bytes`.
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String>;
+}
+
+/// Normalises `target` relative to directory `base` (both relative to the root): resolves `.` and
+/// `..`, and refuses absolute paths and paths that climb out of the root.
+pub fn join_relative(base: &str, target: &str) -> Result<String, String> {
+    if target.starts_with('/') || Path::new(target).has_root() {
+        return Err(format!("target \"{target}\" is absolute; targets must be relative to the file that names them"));
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(format!("target \"{target}\" leaves the location's root directory"));
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// The directory part of a relative path (`a/b/c.yaml` → `a/b`).
+pub fn parent(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// A directory on disk. Symbolic links that resolve outside the root are refused.
+pub struct FsSource {
+    root: PathBuf,
+}
+
+impl FsSource {
+    pub fn new(root: &Path) -> Result<Self, String> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| format!("cannot open directory {}: {e}", root.display()))?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, rel: &str) -> Result<PathBuf, String> {
+        let p = self.root.join(rel);
+        if Path::new(rel).components().any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))) {
+            return Err(format!("path \"{rel}\" leaves the location's root directory"));
+        }
+        Ok(p)
+    }
+
+    fn checked(&self, rel: &str) -> Result<PathBuf, String> {
+        let p = self.path(rel)?;
+        let real = p.canonicalize().map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        if !real.starts_with(&self.root) {
+            return Err(format!("{} is a link that leaves the location's root directory {}", p.display(), self.root.display()));
+        }
+        Ok(real)
+    }
+}
+
+impl Source for FsSource {
+    fn display(&self, rel: &str) -> String {
+        self.root.join(rel).display().to_string()
+    }
+    fn location_key(&self, rel: &str) -> String {
+        format!("file:{}", self.root.join(rel).display())
+    }
+    fn entry(&self, rel: &str) -> Entry {
+        match self.checked(rel) {
+            Ok(p) if p.is_dir() => Entry::Dir,
+            Ok(p) if p.is_file() => Entry::File,
+            _ => Entry::Missing,
+        }
+    }
+    fn files(&self) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(&self.root).follow_links(false).sort_by_file_name() {
+            let entry = entry.map_err(|e| format!("cannot list {}: {e}", self.root.display()))?;
+            if entry.file_type().is_file()
+                && let Ok(rel) = entry.path().strip_prefix(&self.root)
+            {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        Ok(out)
+    }
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
+        let p = self.checked(rel)?;
+        let len = std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?.len();
+        if len > max_bytes as u64 {
+            return Err(format!("file is {len} bytes, more than the limit of {max_bytes} bytes"));
+        }
+        std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    }
+}
+
+/// The tree of one commit of a Git repository, read with gix (no `git` process).
+pub struct GitSource {
+    repo: gix::ThreadSafeRepository,
+    name: String,
+    branch: String,
+    commit: String,
+    blobs: BTreeMap<String, gix::ObjectId>,
+}
+
+impl GitSource {
+    /// Opens `repo` (a path or a `file://` URL to a bare or non-bare repository) at `branch`
+    /// (`None`: the repository's HEAD).
+    pub fn open(repo: &str, branch: Option<&str>) -> Result<Self, String> {
+        let path = match repo.split_once("://") {
+            None => repo,
+            Some(("file", rest)) => rest,
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "cannot read {repo}: {scheme}:// repositories are not fetched by this Socle; register a local clone or a file:// URL"
+                ));
+            }
+        };
+        let r = gix::open(path).map_err(|e| format!("cannot open Git repository {repo}: {e}"))?;
+        let (branch_name, id) = match branch {
+            Some(b) => {
+                let mut reference = r
+                    .find_reference(&format!("refs/heads/{b}"))
+                    .map_err(|e| format!("branch \"{b}\" not found in {repo}: {e}"))?;
+                let id = reference.peel_to_id().map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?;
+                (b.to_owned(), id.detach())
+            }
+            None => {
+                let id = r.head_id().map_err(|e| format!("{repo} has no HEAD commit: {e}"))?;
+                let name = r
+                    .head_name()
+                    .ok()
+                    .flatten()
+                    .map(|n| n.shorten().to_string())
+                    .unwrap_or_else(|| "HEAD".to_owned());
+                (name, id.detach())
+            }
+        };
+        let commit = r
+            .find_object(id)
+            .map_err(|e| format!("cannot read commit {id} in {repo}: {e}"))?
+            .peel_to_commit()
+            .map_err(|e| format!("{id} in {repo} is not a commit: {e}"))?;
+        let tree = commit.tree().map_err(|e| format!("cannot read the tree of {id} in {repo}: {e}"))?;
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        tree.traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(|e| format!("cannot walk the tree of {id} in {repo}: {e}"))?;
+        drop(tree);
+        drop(commit);
+        let blobs = recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob())
+            .map(|e| (e.filepath.to_string(), e.oid))
+            .collect();
+        Ok(Self { repo: r.into_sync(), name: repo.to_owned(), branch: branch_name, commit: id.to_string(), blobs })
+    }
+
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
+impl Source for GitSource {
+    fn display(&self, rel: &str) -> String {
+        format!("{}@{}:{}", self.name, self.branch, rel)
+    }
+    fn location_key(&self, rel: &str) -> String {
+        format!("git:{}?ref={}&path={}", self.name, self.branch, rel)
+    }
+    fn entry(&self, rel: &str) -> Entry {
+        if rel.is_empty() {
+            return Entry::Dir;
+        }
+        if self.blobs.contains_key(rel) {
+            return Entry::File;
+        }
+        let prefix = format!("{rel}/");
+        match self.blobs.range(prefix.clone()..).next() {
+            Some((k, _)) if k.starts_with(&prefix) => Entry::Dir,
+            _ => Entry::Missing,
+        }
+    }
+    fn files(&self) -> Result<Vec<String>, String> {
+        Ok(self.blobs.keys().cloned().collect())
+    }
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
+        let id = self.blobs.get(rel).ok_or_else(|| format!("{} does not exist", self.display(rel)))?;
+        let repo = self.repo.to_thread_local();
+        let header = repo.find_header(*id).map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+        if header.size() > max_bytes as u64 {
+            return Err(format!("file is {} bytes, more than the limit of {max_bytes} bytes", header.size()));
+        }
+        let blob = repo.find_object(*id).map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+        Ok(blob.detach().data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_targets_stay_inside() {
+        assert_eq!(join_relative("a/b", "./c.yaml").unwrap(), "a/b/c.yaml");
+        assert_eq!(join_relative("a/b", "../c.yaml").unwrap(), "a/c.yaml");
+        assert_eq!(join_relative("", "x/./y.yaml").unwrap(), "x/y.yaml");
+        assert!(join_relative("a", "../../etc/passwd").unwrap_err().contains("leaves"));
+        assert!(join_relative("a", "/etc/passwd").unwrap_err().contains("absolute"));
+    }
+}

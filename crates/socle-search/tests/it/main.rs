@@ -1,0 +1,9 @@
+//! Integration tests for `socle-search`.
+
+mod apply;
+mod common;
+mod facets;
+mod filters;
+mod paging;
+mod perf;
+mod text;
