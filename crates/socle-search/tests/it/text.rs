@@ -1,7 +1,7 @@
 //! Full-text matching: tokenisation, prefix search, ranking, lenient input.
 
 use crate::common::*;
-use socle_search::SearchQuery;
+use socle_search::{SearchIndex, SearchQuery};
 
 #[test]
 fn empty_text_matches_everything_sorted_by_entity_ref() {
@@ -67,6 +67,10 @@ fn last_word_matches_as_prefix() {
     let res = index.search(&text("payments work")).unwrap();
     assert_eq!(refs(&res), vec!["component:default/payments-worker"]);
 
+    // A trailing space completes the word: no prefix expansion.
+    assert_eq!(index.search(&text("paym ")).unwrap().total, 0);
+    assert_eq!(index.search(&text("paym*")).unwrap().total, 5);
+
     // A prefix of nothing.
     assert_eq!(index.search(&text("zzz")).unwrap().total, 0);
     assert_eq!(index.search(&text("paymentsx")).unwrap().total, 0);
@@ -97,8 +101,6 @@ fn exact_word_ranks_above_prefix_only_match() {
         vec!["component:default/b-cart", "component:default/a-cartography"]
     );
 }
-
-use socle_search::SearchIndex;
 
 #[test]
 fn all_words_must_match() {
@@ -139,8 +141,8 @@ fn matches_title_description_tags_owner_and_spec_type() {
         refs(&index.search(&text("postgres")).unwrap()),
         vec!["resource:default/payments-db"]
     );
-    // owner (full ref)
-    let res = index.search(&text("team-c")).unwrap();
+    // owner (full ref); the trailing space ends the word `c` (no prefix).
+    let res = index.search(&text("team-c ")).unwrap();
     assert_eq!(
         sorted_refs(&res),
         vec!["component:default/inventory", "system:default/commerce"]
@@ -257,11 +259,14 @@ fn query_and_results_serde() {
     assert!(q.owner.is_empty());
     let index = catalog_index();
     let res = index.search(&q).unwrap();
-    assert_eq!(res.total, 2);
+    // payments-api, payments-worker, checkout-web (description).
+    assert_eq!(res.total, 3);
     let json = serde_json::to_value(&res).unwrap();
-    assert_eq!(json["total"], 2);
-    assert_eq!(json["hits"].as_array().unwrap().len(), 2);
+    assert_eq!(json["total"], 3);
+    assert_eq!(json["hits"].as_array().unwrap().len(), 3);
     assert_eq!(json["facets"]["kind"][0]["value"], "component");
-    assert_eq!(json["facets"]["kind"][0]["count"], 2);
+    assert_eq!(json["facets"]["kind"][0]["count"], 3);
+    assert_eq!(json["facets"]["kind"][1]["value"], "api");
+    assert_eq!(json["facets"]["kind"][1]["count"], 1);
     assert!(json["hits"][0]["score"].as_f64().unwrap() > 0.0);
 }
