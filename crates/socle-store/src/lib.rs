@@ -1,14 +1,195 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The store: the only crate that writes SQL. One API over two backends — SQLite (embedded, WAL,
+//! the default) and PostgreSQL (shared installs with several replicas) — with embedded migrations.
+//!
+//! Every write that changes the catalog happens in one transaction: a failed ingest leaves the
+//! previous catalog exactly as it was.
+
+mod catalog;
+mod security;
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+pub use catalog::{
+    ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, StoredEntity, StoredRelation, invert,
+};
+pub use security::{AuditEntry, Principal, Role, TokenRecord};
+
+/// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
+/// internal and must not be shown to API clients verbatim.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    User(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub type Result<T> = std::result::Result<T, StoreError>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Where the store lives.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `postgres://…` for PostgreSQL, `sqlite://path` for a given SQLite file, or `None` for
+    /// SQLite in `data_dir/socle.db`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// PostgreSQL only: a schema to create and use (isolates test runs sharing one database).
+    pub pg_schema: Option<String>,
+    pub max_connections: u32,
+}
+
+impl StoreConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, database_url: Option<String>) -> Self {
+        Self { database_url, data_dir: data_dir.into(), pg_schema: None, max_connections: 8 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool: the same SQL text compiled once per
+/// backend (both accept `$1`-style parameters).
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(v, d, sql)| {
+            Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, AssertSqlSafe(*sql).into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+impl Store {
+    /// Opens (and migrates) the store.
+    pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let url = config.database_url.as_deref().unwrap_or("");
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut opts = PgConnectOptions::from_str(url)?;
+            if let Some(schema) = &config.pg_schema {
+                if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(StoreError::User(format!("invalid schema name {schema}")));
+                }
+                let admin = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+                sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
+                admin.close().await;
+                opts = opts.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            Backend::Postgres(pool)
+        } else {
+            let path = match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ if url.is_empty() => {
+                    std::fs::create_dir_all(&config.data_dir).map_err(|source| StoreError::DataDir {
+                        path: config.data_dir.display().to_string(),
+                        source,
+                    })?;
+                    config.data_dir.join("socle.db")
+                }
+                _ => return Err(StoreError::User(format!("unsupported database URL \"{url}\"; use postgres://… or sqlite://PATH"))),
+            };
+            let opts = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.max_connections)
+                .connect_with(opts)
+                .await?;
+            Backend::Sqlite(pool)
+        };
+        let store = Store { backend };
+        let m = migrator();
+        with_pool!(store, pool => m.run(pool).await?);
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap liveness check of the database.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+
+    /// Increases every time the catalog changes; replicas poll it to know when to reload.
+    pub async fn catalog_generation(&self) -> Result<i64> {
+        let v: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'catalog_generation'").fetch_one(pool).await?
+        });
+        Ok(v)
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`; true when held.
+    pub async fn try_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                 WHERE leases.expires_at < $4 OR leases.holder = excluded.holder",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(now_ms + ttl_ms)
+            .bind(now_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
     }
 }

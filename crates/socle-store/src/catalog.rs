@@ -1,0 +1,484 @@
+//! Catalog tables: locations, entities, relations and conflicts.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use socle_catalog::{Entity, EntityError};
+use sqlx::{QueryBuilder, Row};
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// A registered location and the outcome of its last refresh.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LocationRecord {
+    pub key: String,
+    pub spec: serde_json::Value,
+    pub created_at: i64,
+    pub created_by: String,
+    pub refreshed_at: Option<i64>,
+    /// `pending`, `ok`, `errors` (some entities rejected) or `failed` (nothing could be read).
+    pub status: String,
+    pub errors: Vec<EntityError>,
+    pub entity_count: i64,
+    /// For Git locations, the commit last read.
+    pub revision: Option<String>,
+    /// Entities this location claims that another owns, or that another claims from it.
+    pub conflicts: Vec<ConflictRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConflictRecord {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub owner: String,
+    pub claimant: String,
+    pub detected_at: i64,
+}
+
+/// An entity row.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredEntity {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub location_key: String,
+    pub file_key: String,
+    pub etag: String,
+    /// The entity as JSON text.
+    pub body: String,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StoredRelation {
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: String,
+}
+
+/// Listing filter with keyset pagination (`after` is the last ref of the previous page).
+#[derive(Clone, Debug, Default)]
+pub struct EntityFilter {
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub location_key: Option<String>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// What applying a location's read changed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    /// Previous entities kept because their file (or themselves) failed this time.
+    pub kept: usize,
+    pub errors: Vec<EntityError>,
+    pub status: String,
+}
+
+/// What a location read produced, as the store needs it.
+pub struct ApplyInput<'a> {
+    pub entities: &'a [Entity],
+    pub errors: Vec<EntityError>,
+    /// `managed-by-location` keys of files that failed: their previous entities are kept.
+    pub files_failed: &'a BTreeSet<String>,
+    /// Nothing could be read: keep everything.
+    pub unreadable: bool,
+    pub revision: Option<String>,
+}
+
+
+fn etag(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    hex::encode(&digest[..12])
+}
+
+const ENTITY_BATCH: usize = 1000;
+const REL_BATCH: usize = 3000;
+const KEY_BATCH: usize = 900;
+
+fn location_from_row(
+    key: String,
+    spec: String,
+    created_at: i64,
+    created_by: String,
+    refreshed_at: Option<i64>,
+    status: String,
+    errors: String,
+    entity_count: i64,
+    revision: Option<String>,
+) -> Result<LocationRecord> {
+    Ok(LocationRecord {
+        spec: serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt(format!("location {key} spec: {e}")))?,
+        errors: serde_json::from_str(&errors).map_err(|e| StoreError::Corrupt(format!("location {key} errors: {e}")))?,
+        key,
+        created_at,
+        created_by,
+        refreshed_at,
+        status,
+        entity_count,
+        revision,
+        conflicts: Vec::new(),
+    })
+}
+
+macro_rules! location_row {
+    ($row:expr) => {
+        location_from_row(
+            $row.try_get("key")?,
+            $row.try_get("spec")?,
+            $row.try_get("created_at")?,
+            $row.try_get("created_by")?,
+            $row.try_get("refreshed_at")?,
+            $row.try_get("status")?,
+            $row.try_get("errors")?,
+            $row.try_get("entity_count")?,
+            $row.try_get("revision")?,
+        )?
+    };
+}
+
+macro_rules! entity_row {
+    ($row:expr) => {
+        StoredEntity {
+            entity_ref: $row.try_get("ref")?,
+            kind: $row.try_get("kind")?,
+            namespace: $row.try_get("namespace")?,
+            name: $row.try_get("name")?,
+            location_key: $row.try_get("location_key")?,
+            file_key: $row.try_get("file_key")?,
+            etag: $row.try_get("etag")?,
+            body: $row.try_get("body")?,
+            updated_at: $row.try_get("updated_at")?,
+        }
+    };
+}
+
+const LOCATION_COLUMNS: &str =
+    "SELECT key, spec, created_at, created_by, refreshed_at, status, errors, entity_count, revision FROM locations";
+const ENTITY_COLUMNS: &str =
+    "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
+
+impl Store {
+    /// Registers a location. Fails with a user error when it is already registered.
+    pub async fn add_location(&self, key: &str, spec: &serde_json::Value, by: &str, now_ms: i64) -> Result<LocationRecord> {
+        let spec_text = spec.to_string();
+        let res = with_pool!(self, pool => {
+            sqlx::query("INSERT INTO locations (key, spec, created_at, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING")
+                .bind(key).bind(&spec_text).bind(now_ms).bind(by)
+                .execute(pool).await?.rows_affected()
+        });
+        if res == 0 {
+            return Err(StoreError::User(format!("location {key} is already registered")));
+        }
+        self.get_location(key).await?.ok_or_else(|| StoreError::NotFound(key.to_owned()))
+    }
+
+    pub async fn get_location(&self, key: &str) -> Result<Option<LocationRecord>> {
+        let rec = with_pool!(self, pool => {
+            let sql = sqlx::AssertSqlSafe(format!("{LOCATION_COLUMNS} WHERE key = $1"));
+            match sqlx::query(sql).bind(key).fetch_optional(pool).await? {
+                Some(row) => Some(location_row!(row)),
+                None => None,
+            }
+        });
+        let Some(mut rec) = rec else { return Ok(None) };
+        rec.conflicts = self.conflicts_of(key).await?;
+        Ok(Some(rec))
+    }
+
+    pub async fn list_locations(&self) -> Result<Vec<LocationRecord>> {
+        let mut list = with_pool!(self, pool => {
+            let sql = sqlx::AssertSqlSafe(format!("{LOCATION_COLUMNS} ORDER BY key"));
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows { out.push(location_row!(row)); }
+            out
+        });
+        let conflicts = self.all_conflicts().await?;
+        for loc in &mut list {
+            loc.conflicts = conflicts.iter().filter(|c| c.owner == loc.key || c.claimant == loc.key).cloned().collect();
+        }
+        Ok(list)
+    }
+
+    async fn all_conflicts(&self) -> Result<Vec<ConflictRecord>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT ref, owner_key, claimant_key, detected_at FROM conflicts ORDER BY ref, claimant_key").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(ConflictRecord { entity_ref: row.try_get("ref")?, owner: row.try_get("owner_key")?, claimant: row.try_get("claimant_key")?, detected_at: row.try_get("detected_at")? });
+            }
+            out
+        }))
+    }
+
+    async fn conflicts_of(&self, key: &str) -> Result<Vec<ConflictRecord>> {
+        Ok(self.all_conflicts().await?.into_iter().filter(|c| c.owner == key || c.claimant == key).collect())
+    }
+
+    /// Unregisters a location and removes every entity it owns, in one transaction.
+    pub async fn delete_location(&self, key: &str) -> Result<usize> {
+        let removed = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM locations WHERE key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("location {key}")));
+            }
+            sqlx::query("DELETE FROM relations WHERE source_ref IN (SELECT ref FROM entities WHERE location_key = $1)").bind(key).execute(&mut *tx).await?;
+            let removed = sqlx::query("DELETE FROM entities WHERE location_key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM conflicts WHERE owner_key = $1 OR claimant_key = $1").bind(key).execute(&mut *tx).await?;
+            sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
+            tx.commit().await?;
+            removed as usize
+        });
+        Ok(removed)
+    }
+
+    /// Replaces exactly what location `key` owns with what it now provides, in one transaction.
+    ///
+    /// * entities no longer provided disappear — unless their file failed to read this time, or
+    ///   they themselves were rejected (then the previous good version stays);
+    /// * an entity already owned by another location is not touched: it is a conflict, recorded
+    ///   for both locations;
+    /// * when the location could not be read at all, nothing changes but its status.
+    pub async fn apply_location(&self, key: &str, input: ApplyInput<'_>, now_ms: i64) -> Result<ApplyOutcome> {
+        let mut out = ApplyOutcome { errors: input.errors, ..Default::default() };
+        let rejected: HashSet<String> = out.errors.iter().filter_map(|e| e.entity.clone()).collect();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<String> = sqlx::query_scalar("SELECT key FROM locations WHERE key = $1").bind(key).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(format!("location {key}")));
+            }
+            // What the location owns now.
+            let rows = sqlx::query("SELECT ref, file_key, etag FROM entities WHERE location_key = $1").bind(key).fetch_all(&mut *tx).await?;
+            let mut owned: HashMap<String, (String, String)> = HashMap::with_capacity(rows.len());
+            for row in rows {
+                owned.insert(row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?));
+            }
+
+            let mut changed_entities: Vec<(&Entity, String, String)> = Vec::new();
+            let mut conflicts: Vec<(String, String)> = Vec::new();
+            let mut provided: HashSet<String> = HashSet::with_capacity(input.entities.len());
+            if !input.unreadable {
+                // Entities this location does not own yet: are they someone else's?
+                let new_refs: Vec<String> = input.entities.iter().map(|e| e.entity_ref.to_string()).filter(|r| !owned.contains_key(r)).collect();
+                let mut foreign: HashMap<String, String> = HashMap::new();
+                for chunk in new_refs.chunks(KEY_BATCH) {
+                    let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
+                    let mut sep = qb.separated(", ");
+                    for r in chunk { sep.push_bind(r.as_str()); }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
+                    }
+                }
+                for e in input.entities {
+                    let r = e.entity_ref.to_string();
+                    if let Some(owner) = foreign.get(&r) {
+                        out.errors.push(EntityError {
+                            line: Some(e.line),
+                            entity: Some(r.clone()),
+                            value: Some(r.clone()),
+                            ..EntityError::file(&e.file, "location.conflict", format!(
+                                "entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations"))
+                        });
+                        conflicts.push((r, owner.clone()));
+                        continue;
+                    }
+                    if !provided.insert(r.clone()) {
+                        continue; // duplicates were reported by the reader
+                    }
+                    let body = e.value.to_string();
+                    let tag = etag(&body);
+                    match owned.get(&r) {
+                        Some((_, old)) if *old == tag => out.unchanged += 1,
+                        Some(_) => { out.updated += 1; changed_entities.push((e, body, tag)); }
+                        None => { out.added += 1; changed_entities.push((e, body, tag)); }
+                    }
+                }
+            }
+
+            // What disappears: owned, not provided, not protected by a failure.
+            let mut removed: Vec<String> = Vec::new();
+            if !input.unreadable {
+                for (r, (file_key, _)) in &owned {
+                    if provided.contains(r) { continue; }
+                    if input.files_failed.contains(file_key) || rejected.contains(r) {
+                        out.kept += 1;
+                    } else {
+                        removed.push(r.clone());
+                    }
+                }
+            } else {
+                out.kept = owned.len();
+            }
+            removed.sort();
+            out.removed = removed.len();
+
+            for chunk in removed.chunks(KEY_BATCH) {
+                for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM entities WHERE ref IN ("] {
+                    let mut qb = QueryBuilder::new(table);
+                    let mut sep = qb.separated(", ");
+                    for r in chunk { sep.push_bind(r.as_str()); }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+            }
+            for chunk in changed_entities.chunks(ENTITY_BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
+                qb.push_values(chunk, |mut b, (e, body, tag)| {
+                    let file_key = e.value["metadata"]["annotations"][socle_catalog::MANAGED_BY_LOCATION].as_str().unwrap_or_default().to_owned();
+                    b.push_bind(e.entity_ref.to_string())
+                        .push_bind(e.entity_ref.kind.clone())
+                        .push_bind(e.entity_ref.namespace.clone())
+                        .push_bind(e.entity_ref.name.clone())
+                        .push_bind(key)
+                        .push_bind(file_key)
+                        .push_bind(tag.as_str())
+                        .push_bind(body.as_str())
+                        .push_bind(now_ms);
+                });
+                qb.push(" ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, \
+                         location_key = excluded.location_key, file_key = excluded.file_key, etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at");
+                qb.build().execute(&mut *tx).await?;
+
+                let mut qb = QueryBuilder::new("DELETE FROM relations WHERE source_ref IN (");
+                let mut sep = qb.separated(", ");
+                for (e, _, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let rels: Vec<(String, &'static str, String)> = changed_entities
+                .iter()
+                .flat_map(|(e, _, _)| e.emitted.iter().filter(|r| r.source == e.entity_ref))
+                .map(|r| (r.source.to_string(), r.kind.as_str(), r.target.to_string()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            for chunk in rels.chunks(REL_BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
+                qb.push_values(chunk, |mut b, (s, t, d)| {
+                    b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+
+            sqlx::query("DELETE FROM conflicts WHERE claimant_key = $1").bind(key).execute(&mut *tx).await?;
+            for (r, owner) in &conflicts {
+                sqlx::query("INSERT INTO conflicts (ref, owner_key, claimant_key, detected_at) VALUES ($1, $2, $3, $4)")
+                    .bind(r).bind(owner).bind(key).bind(now_ms).execute(&mut *tx).await?;
+            }
+            if out.added + out.updated + out.removed > 0 {
+                sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
+            }
+            out.status = if input.unreadable { "failed" } else if out.errors.is_empty() { "ok" } else { "errors" }.to_owned();
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE location_key = $1").bind(key).fetch_one(&mut *tx).await?;
+            let errors_json = serde_json::to_string(&out.errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE locations SET refreshed_at = $1, status = $2, errors = $3, entity_count = $4, revision = COALESCE($5, revision) WHERE key = $6")
+                .bind(now_ms).bind(&out.status).bind(errors_json).bind(count).bind(input.revision.as_deref()).bind(key)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    pub async fn get_entity(&self, entity_ref: &str) -> Result<Option<StoredEntity>> {
+        Ok(with_pool!(self, pool => {
+            let sql = sqlx::AssertSqlSafe(format!("{ENTITY_COLUMNS} WHERE ref = $1"));
+            match sqlx::query(sql).bind(entity_ref).fetch_optional(pool).await? {
+                Some(row) => Some(entity_row!(row)),
+                None => None,
+            }
+        }))
+    }
+
+    /// The relations of one entity: its own and the inverses of those pointing at it, sorted.
+    pub async fn relations_of(&self, entity_ref: &str) -> Result<Vec<StoredRelation>> {
+        let mut out = with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations WHERE source_ref = $1 OR target_ref = $1")
+                .bind(entity_ref).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let rel = StoredRelation { source: row.try_get("source_ref")?, kind: row.try_get("type")?, target: row.try_get("target_ref")? };
+                if rel.source == entity_ref { out.push(rel.clone()); }
+                if rel.target == entity_ref { out.push(invert(&rel)?); }
+            }
+            out
+        });
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// A page of entities ordered by ref.
+    pub async fn list_entities(&self, f: &EntityFilter) -> Result<Vec<StoredEntity>> {
+        Ok(with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(ENTITY_COLUMNS);
+            qb.push(" WHERE 1 = 1");
+            if let Some(k) = &f.kind { qb.push(" AND kind = ").push_bind(k.to_ascii_lowercase()); }
+            if let Some(n) = &f.namespace { qb.push(" AND namespace = ").push_bind(n.to_ascii_lowercase()); }
+            if let Some(l) = &f.location_key { qb.push(" AND location_key = ").push_bind(l.clone()); }
+            if let Some(a) = &f.after { qb.push(" AND ref > ").push_bind(a.clone()); }
+            qb.push(" ORDER BY ref LIMIT ").push_bind(i64::from(f.limit.clamp(1, 10_000)));
+            let rows = qb.build().fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows { out.push(entity_row!(row)); }
+            out
+        }))
+    }
+
+    pub async fn count_entities(&self) -> Result<i64> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM entities").fetch_one(pool).await?))
+    }
+
+    /// Every entity (for building the in-memory read model).
+    pub async fn all_entities(&self) -> Result<Vec<StoredEntity>> {
+        Ok(with_pool!(self, pool => {
+            let sql = sqlx::AssertSqlSafe(format!("{ENTITY_COLUMNS} ORDER BY ref"));
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows { out.push(entity_row!(row)); }
+            out
+        }))
+    }
+
+    /// Every stored (emitted, outgoing) relation.
+    pub async fn all_relations(&self) -> Result<Vec<StoredRelation>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(StoredRelation { source: row.try_get("source_ref")?, kind: row.try_get("type")?, target: row.try_get("target_ref")? });
+            }
+            out
+        }))
+    }
+
+    /// Relations whose target entity does not exist, sorted.
+    pub async fn dangling_relations(&self) -> Result<Vec<StoredRelation>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT r.source_ref, r.type, r.target_ref FROM relations r LEFT JOIN entities e ON e.ref = r.target_ref \
+                                    WHERE e.ref IS NULL ORDER BY r.source_ref, r.type, r.target_ref").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(StoredRelation { source: row.try_get("source_ref")?, kind: row.try_get("type")?, target: row.try_get("target_ref")? });
+            }
+            out
+        }))
+    }
+}
+
+/// The same relation seen from its target.
+pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
+    let t = socle_catalog::RelationType::parse(&rel.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown relation type {}", rel.kind)))?;
+    Ok(StoredRelation { source: rel.target.clone(), kind: t.inverse().as_str().to_owned(), target: rel.source.clone() })
+}

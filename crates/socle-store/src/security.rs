@@ -1,0 +1,181 @@
+//! API tokens (stored as SHA-256 hashes, never in plaintext) and the audit log.
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "member" => Some(Role::Member),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: the token's subject (a catalog User ref or `serviceaccount:<name>`) and role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub token_id: String,
+    pub subject: String,
+    pub role: Role,
+}
+
+/// A token as listed (never with its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub subject: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+const TOKEN_PREFIX: &str = "socle_";
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    hex::encode(buf)
+}
+
+impl Store {
+    /// Creates a token and returns its record and its secret (shown once, stored only hashed).
+    pub async fn create_token(&self, name: &str, subject: &str, role: Role, now_ms: i64) -> Result<(TokenRecord, String)> {
+        if name.is_empty() || name.len() > 100 || subject.is_empty() || subject.len() > 300 {
+            return Err(StoreError::User("token name and subject must be 1-100 and 1-300 characters".into()));
+        }
+        let id = random_hex(8);
+        let secret = format!("{TOKEN_PREFIX}{}", random_hex(24));
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO tokens (id, name, subject, role, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&id).bind(name).bind(subject).bind(role.as_str()).bind(hash(&secret)).bind(now_ms)
+                .execute(pool).await?;
+        });
+        let rec = TokenRecord { id, name: name.to_owned(), subject: subject.to_owned(), role, created_at: now_ms, last_used_at: None, revoked_at: None };
+        Ok((rec, secret))
+    }
+
+    /// Number of tokens ever created (0 on a fresh store: time to bootstrap an admin).
+    pub async fn token_count(&self) -> Result<i64> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(pool).await?))
+    }
+
+    /// Resolves a presented secret to its principal, if the token exists and is not revoked.
+    pub async fn authenticate(&self, secret: &str, now_ms: i64) -> Result<Option<Principal>> {
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
+            return Ok(None);
+        }
+        let h = hash(secret);
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query("SELECT id, subject, role FROM tokens WHERE hash = $1 AND revoked_at IS NULL").bind(&h).fetch_optional(pool).await?;
+            match row {
+                Some(row) => {
+                    let id: String = row.try_get("id")?;
+                    sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2").bind(now_ms).bind(&id).execute(pool).await?;
+                    Some((id, row.try_get::<String, _>("subject")?, row.try_get::<String, _>("role")?))
+                }
+                None => None,
+            }
+        });
+        Ok(match row {
+            Some((token_id, subject, role)) => Some(Principal {
+                token_id,
+                subject,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+            }),
+            None => None,
+        })
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT id, name, subject, role, created_at, last_used_at, revoked_at FROM tokens ORDER BY created_at, id").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let role: String = row.try_get("role")?;
+                out.push(TokenRecord {
+                    id: row.try_get("id")?, name: row.try_get("name")?, subject: row.try_get("subject")?,
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                    created_at: row.try_get("created_at")?, last_used_at: row.try_get("last_used_at")?, revoked_at: row.try_get("revoked_at")?,
+                });
+            }
+            out
+        }))
+    }
+
+    pub async fn revoke_token(&self, id: &str, now_ms: i64) -> Result<()> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now_ms).bind(id).execute(pool).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("active token {id}")));
+        }
+        Ok(())
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str, detail: &str, now_ms: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'audit_seq' RETURNING value").fetch_one(&mut *tx).await?;
+            sqlx::query("INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(seq).bind(now_ms).bind(actor).bind(action).bind(target).bind(outcome).bind(detail)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The most recent audit entries, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT seq, at, actor, action, target, outcome, detail FROM audit_log ORDER BY seq DESC LIMIT $1")
+                .bind(i64::from(limit.clamp(1, 1000))).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(AuditEntry { seq: row.try_get("seq")?, at: row.try_get("at")?, actor: row.try_get("actor")?, action: row.try_get("action")?,
+                    target: row.try_get("target")?, outcome: row.try_get("outcome")?, detail: row.try_get("detail")? });
+            }
+            out
+        }))
+    }
+}
