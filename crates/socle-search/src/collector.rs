@@ -23,7 +23,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyError};
 
 use crate::schema::{DIM_COUNT, DIM_FIELDS, ENTITY_REF_FIELD};
@@ -94,8 +94,12 @@ impl Collector for FacetedTopCollector<'_> {
                 Some(ords)
             };
             let counts = vec![0u64; column.as_ref().map_or(0, |c| c.num_terms())];
+            let multi_valued = column
+                .as_ref()
+                .is_some_and(|c| c.ords().get_cardinality() == Cardinality::Multivalued);
             dims.push(DimState {
                 column,
+                multi_valued,
                 filter,
                 counts,
                 ords: Vec::new(),
@@ -149,6 +153,8 @@ impl Collector for FacetedTopCollector<'_> {
 
 struct DimState {
     column: Option<StrColumn>,
+    /// Whether a document may have several values (tags).
+    multi_valued: bool,
     /// Term ordinals accepted by the filter, `None` when not filtered.
     filter: Option<Vec<u64>>,
     /// Facet counts by term ordinal.
@@ -163,7 +169,11 @@ impl DimState {
     fn load(&mut self, doc: DocId) -> bool {
         self.ords.clear();
         if let Some(column) = &self.column {
-            self.ords.extend(column.ords().values_for_doc(doc));
+            if self.multi_valued {
+                self.ords.extend(column.ords().values_for_doc(doc));
+            } else if let Some(ord) = column.ords().first(doc) {
+                self.ords.push(ord);
+            }
         }
         match &self.filter {
             None => true,
@@ -174,7 +184,13 @@ impl DimState {
     #[inline]
     fn count(&mut self) {
         for &ord in &self.ords {
-            self.counts[ord as usize] += 1;
+            // Ordinals are < num_terms, the length of `counts`.
+            if let Some(count) = usize::try_from(ord)
+                .ok()
+                .and_then(|i| self.counts.get_mut(i))
+            {
+                *count += 1;
+            }
         }
     }
 

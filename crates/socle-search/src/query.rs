@@ -188,7 +188,10 @@ fn word_query(fields: &Fields, word: &str, prefix: bool) -> Box<dyn Query> {
             ])) as Box<dyn Query>
         })
         .collect();
-    Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, TIE_BREAKER))
+    Box::new(DisjunctionMaxQuery::with_tie_breaker(
+        per_field,
+        TIE_BREAKER,
+    ))
 }
 
 #[cfg(test)]
@@ -234,7 +237,10 @@ mod tests {
     #[test]
     fn last_word_is_a_prefix_only_while_typing_it() {
         assert_eq!(words("paym"), (vec!["paym".to_owned()], true));
-        assert_eq!(words("payments ap"), (vec!["payments".to_owned(), "ap".into()], true));
+        assert_eq!(
+            words("payments ap"),
+            (vec!["payments".to_owned(), "ap".into()], true)
+        );
         assert_eq!(words("\"paym"), (vec!["paym".to_owned()], true));
         assert_eq!(words("paym*"), (vec!["paym".to_owned()], true));
         assert_eq!(words("paym**"), (vec!["paym".to_owned()], true));
@@ -250,7 +256,12 @@ mod tests {
         let analyzer = text_analyzer();
         let q = SearchQuery {
             text: "  ".into(),
-            kind: vec![" Component".into(), "component".into(), "API".into(), " ".into()],
+            kind: vec![
+                " Component".into(),
+                "component".into(),
+                "API".into(),
+                " ".into(),
+            ],
             owner: vec![String::new()],
             ..Default::default()
         };

@@ -35,11 +35,6 @@ pub(crate) enum Dim {
     Lifecycle = 4,
 }
 
-impl Dim {
-    pub(crate) const ALL: [Dim; DIM_COUNT] =
-        [Dim::Kind, Dim::Owner, Dim::SpecType, Dim::Tag, Dim::Lifecycle];
-}
-
 /// Full-text fields with their query-time boost.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TextField {
@@ -127,12 +122,30 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         owner_text,
         spec_type_text,
         text: [
-            TextField { field: name, boost: 3.0 },
-            TextField { field: title, boost: 2.5 },
-            TextField { field: tags_text, boost: 1.5 },
-            TextField { field: spec_type_text, boost: 1.0 },
-            TextField { field: owner_text, boost: 1.0 },
-            TextField { field: description, boost: 1.0 },
+            TextField {
+                field: name,
+                boost: 3.0,
+            },
+            TextField {
+                field: title,
+                boost: 2.5,
+            },
+            TextField {
+                field: tags_text,
+                boost: 1.5,
+            },
+            TextField {
+                field: spec_type_text,
+                boost: 1.0,
+            },
+            TextField {
+                field: owner_text,
+                boost: 1.0,
+            },
+            TextField {
+                field: description,
+                boost: 1.0,
+            },
         ],
     };
     (builder.build(), fields)
@@ -235,7 +248,10 @@ mod tests {
     #[test]
     fn analyzer_splits_punctuation_lowercases_and_folds() {
         assert_eq!(tokens("Payments-API"), vec!["payments", "api"]);
-        assert_eq!(tokens("group:default/team-a"), vec!["group", "default", "team", "a"]);
+        assert_eq!(
+            tokens("group:default/team-a"),
+            vec!["group", "default", "team", "a"]
+        );
         assert_eq!(tokens("Café_Übersicht"), vec!["cafe", "ubersicht"]);
         assert!(tokens("\"::\"").is_empty());
     }
@@ -266,7 +282,10 @@ mod tests {
         assert_eq!(strs(fields.entity_ref), vec!["component:default/payments"]);
         assert_eq!(strs(fields.dims[Dim::Kind as usize]), vec!["component"]);
         assert_eq!(strs(fields.dims[Dim::Tag as usize]), vec!["java", "rust"]);
-        assert_eq!(strs(fields.dims[Dim::Owner as usize]), vec!["group:default/team-a"]);
+        assert_eq!(
+            strs(fields.dims[Dim::Owner as usize]),
+            vec!["group:default/team-a"]
+        );
         assert_eq!(strs(fields.dims[Dim::SpecType as usize]), vec!["service"]);
         assert!(strs(fields.dims[Dim::Lifecycle as usize]).is_empty());
         // Blank title is not indexed; the stored owner keeps its original case.

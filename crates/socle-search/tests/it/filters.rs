@@ -50,7 +50,10 @@ fn or_within_a_field() {
         .unwrap();
     assert_eq!(
         refs(&res),
-        vec!["component:default/inventory", "component:default/payments-worker"]
+        vec![
+            "component:default/inventory",
+            "component:default/payments-worker"
+        ]
     );
 }
 
@@ -66,7 +69,10 @@ fn and_across_fields() {
         .unwrap();
     assert_eq!(
         refs(&res),
-        vec!["component:default/payments-api", "component:default/payments-worker"]
+        vec![
+            "component:default/payments-api",
+            "component:default/payments-worker"
+        ]
     );
     let res = index
         .search(&SearchQuery {

@@ -5,5 +5,4 @@ mod common;
 mod facets;
 mod filters;
 mod paging;
-mod perf;
 mod text;

@@ -43,7 +43,10 @@ fn word_is_found_inside_dashed_names_and_descriptions() {
     );
     assert_ranked(&res);
     // Name matches (boost 3) rank above a description-only match.
-    assert_eq!(res.hits.last().unwrap().entity_ref, "component:default/checkout-web");
+    assert_eq!(
+        res.hits.last().unwrap().entity_ref,
+        "component:default/checkout-web"
+    );
     assert!(res.hits.iter().all(|h| h.score > 0.0));
 }
 
@@ -79,26 +82,64 @@ fn last_word_matches_as_prefix() {
 #[test]
 fn exact_word_ranks_above_prefix_only_match() {
     let index = SearchIndex::build([
-        doc("component:default/a-cart", None, None, &[], None, None, None),
-        doc("component:default/b-cartography", None, None, &[], None, None, None),
+        doc(
+            "component:default/a-cart",
+            None,
+            None,
+            &[],
+            None,
+            None,
+            None,
+        ),
+        doc(
+            "component:default/b-cartography",
+            None,
+            None,
+            &[],
+            None,
+            None,
+            None,
+        ),
     ])
     .unwrap();
     let res = index.search(&text("cart")).unwrap();
     assert_eq!(
         refs(&res),
-        vec!["component:default/a-cart", "component:default/b-cartography"]
+        vec![
+            "component:default/a-cart",
+            "component:default/b-cartography"
+        ]
     );
     assert!(res.hits[0].score > res.hits[1].score);
     // Entity ref order would put `a-cart` first too; check the reverse naming.
     let index = SearchIndex::build([
-        doc("component:default/a-cartography", None, None, &[], None, None, None),
-        doc("component:default/b-cart", None, None, &[], None, None, None),
+        doc(
+            "component:default/a-cartography",
+            None,
+            None,
+            &[],
+            None,
+            None,
+            None,
+        ),
+        doc(
+            "component:default/b-cart",
+            None,
+            None,
+            &[],
+            None,
+            None,
+            None,
+        ),
     ])
     .unwrap();
     let res = index.search(&text("cart")).unwrap();
     assert_eq!(
         refs(&res),
-        vec!["component:default/b-cart", "component:default/a-cartography"]
+        vec![
+            "component:default/b-cart",
+            "component:default/a-cartography"
+        ]
     );
 }
 
@@ -122,7 +163,10 @@ fn all_words_must_match() {
 fn matches_title_description_tags_owner_and_spec_type() {
     let index = catalog_index();
     // title
-    assert_eq!(refs(&index.search(&text("jane")).unwrap()), vec!["user:default/jdoe"]);
+    assert_eq!(
+        refs(&index.search(&text("jane")).unwrap()),
+        vec!["user:default/jdoe"]
+    );
     assert_eq!(
         refs(&index.search(&text("commerce platform")).unwrap()),
         vec!["system:default/commerce"]
@@ -215,7 +259,13 @@ fn special_characters_never_fail() {
         assert!(res.is_ok(), "{input:?}: {:?}", res.err());
     }
     // Operators are plain separators: these are just "payments".
-    for input in ["\"payments", "payments\"", "'payments'", "paym*", "-payments"] {
+    for input in [
+        "\"payments",
+        "payments\"",
+        "'payments'",
+        "paym*",
+        "-payments",
+    ] {
         assert_eq!(index.search(&text(input)).unwrap().total, 5, "{input:?}");
     }
     // Text made only of punctuation has no words: matches everything.
@@ -247,7 +297,10 @@ fn hits_carry_stored_fields() {
     assert_eq!(hit.kind, "component");
     assert_eq!(hit.name, "payments-worker");
     assert_eq!(hit.title, None);
-    assert_eq!(hit.description.as_deref(), Some("Background jobs for payments"));
+    assert_eq!(
+        hit.description.as_deref(),
+        Some("Background jobs for payments")
+    );
     assert_eq!(hit.owner.as_deref(), Some(TEAM_A));
     assert_eq!(hit.spec_type.as_deref(), Some("service"));
 }
