@@ -1,14 +1,227 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The HTTP API: axum routes over the in-memory read model (reads) and the store (writes),
+//! bearer-token authentication with roles, an audit log of every mutation, OpenAPI and metrics.
+//!
+//! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
+
+mod auth;
+pub mod error;
+mod metrics;
+mod openapi;
+mod routes;
+pub mod snapshot;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use socle_catalog::Limits;
+use socle_ingest::LocationSpec;
+use socle_search::SearchIndex;
+use socle_store::Store;
+use tokio::sync::Mutex;
+
+pub use auth::Principal;
+pub use metrics::Metrics;
+pub use snapshot::Snapshot;
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub limits: Limits,
+    /// Reads need a token too (default: reads are open, mutations need a token).
+    pub auth_reads: bool,
+    /// How often every location is re-read (None: never).
+    pub refresh_interval: Option<Duration>,
+    /// How often the store is polled for changes made by other replicas or the CLI.
+    pub poll_interval: Duration,
+    /// A name for this replica (lease holder).
+    pub instance: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            auth_reads: false,
+            refresh_interval: Some(Duration::from_secs(300)),
+            poll_interval: Duration::from_secs(2),
+            instance: format!("socle-{}", std::process::id()),
+        }
     }
+}
+
+struct Served {
+    snapshot: Arc<Snapshot>,
+    search: Arc<SearchIndex>,
+}
+
+/// Shared state of the server.
+pub struct AppState {
+    pub store: Store,
+    pub config: ServerConfig,
+    pub metrics: Metrics,
+    served: RwLock<Served>,
+    /// Serialises refreshes within this replica.
+    refresh_lock: Mutex<()>,
+    /// Serialises snapshot reloads.
+    reload_lock: Mutex<()>,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// Loads the catalog from the store and returns ready-to-serve state.
+    pub async fn new(store: Store, config: ServerConfig) -> Result<Arc<Self>, snapshot::LoadError> {
+        let (snapshot, search, _) = snapshot::load(&store).await?;
+        let metrics = Metrics::new();
+        metrics.entities.set(snapshot.by_ref.len() as i64);
+        metrics.generation.set(snapshot.generation);
+        Ok(Arc::new(Self {
+            store,
+            config,
+            metrics,
+            served: RwLock::new(Served { snapshot, search: Arc::new(search) }),
+            refresh_lock: Mutex::new(()),
+            reload_lock: Mutex::new(()),
+        }))
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.served.read().expect("lock").snapshot.clone()
+    }
+
+    pub fn search(&self) -> Arc<SearchIndex> {
+        self.served.read().expect("lock").search.clone()
+    }
+
+    /// Reloads the read model if the store changed since it was built.
+    pub async fn reload_if_changed(&self) -> Result<bool, snapshot::LoadError> {
+        let _guard = self.reload_lock.lock().await;
+        let current = self.snapshot().generation;
+        if self.store.catalog_generation().await? == current {
+            return Ok(false);
+        }
+        let (snapshot, search, generation) = snapshot::load(&self.store).await?;
+        self.metrics.entities.set(snapshot.by_ref.len() as i64);
+        self.metrics.generation.set(generation);
+        *self.served.write().expect("lock") = Served { snapshot, search: Arc::new(search) };
+        tracing::info!(generation, "catalog reloaded");
+        Ok(true)
+    }
+
+    /// Re-reads one location into the store and reloads the read model.
+    pub async fn refresh(&self, spec: &LocationSpec) -> Result<socle_store::ApplyOutcome, error::ApiError> {
+        let _guard = self.refresh_lock.lock().await;
+        let started = Instant::now();
+        let out = socle_ingest::refresh_location(&self.store, spec, &self.config.limits, now_ms(), None).await?;
+        self.metrics.refresh_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .refreshes
+            .get_or_create(&metrics::OutcomeLabels { outcome: out.status.clone() })
+            .inc();
+        self.reload_if_changed().await.map_err(error::ApiError::internal)?;
+        Ok(out)
+    }
+
+    /// Re-reads every registered location.
+    pub async fn refresh_all(&self) -> Result<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError> {
+        let mut out = Vec::new();
+        for loc in self.store.list_locations().await? {
+            let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(location = %loc.key, "unreadable location spec: {e}");
+                    continue;
+                }
+            };
+            out.push((loc.key.clone(), self.refresh(&spec).await?));
+        }
+        Ok(out)
+    }
+}
+
+async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    state
+        .metrics
+        .requests
+        .get_or_create(&metrics::RequestLabels { method, route: route.clone(), status })
+        .inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&metrics::RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// The application's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    routes::routes()
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(error::ApiError::internal("handler panicked"))
+        }))
+        .with_state(state)
+}
+
+/// Starts the background work: store polling (all replicas) and periodic refresh (one replica
+/// at a time, through a lease in the store).
+pub fn spawn_background(state: Arc<AppState>) {
+    let poll = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(poll.config.poll_interval).await;
+            if let Err(e) = poll.reload_if_changed().await {
+                tracing::warn!("catalog reload failed: {e}");
+            }
+        }
+    });
+    if let Some(every) = state.config.refresh_interval {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let ttl = every.as_millis() as i64;
+                match state.store.try_lease("catalog-refresh", &state.config.instance, now_ms(), ttl).await {
+                    Ok(true) => {
+                        if let Err(e) = state.refresh_all().await {
+                            tracing::warn!("periodic refresh failed: {}", e.message);
+                        }
+                    }
+                    Ok(false) => tracing::debug!("another replica holds the refresh lease"),
+                    Err(e) => tracing::warn!("lease check failed: {e}"),
+                }
+            }
+        });
+    }
+}
+
+/// Binds and serves until the future `shutdown` resolves.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

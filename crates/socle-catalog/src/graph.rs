@@ -66,7 +66,7 @@ mod tests {
         assert_eq!(view.of(&g), &[(RelationType::OwnerOf, c.clone())]);
         assert_eq!(
             view.of(&c),
-            &[(RelationType::OwnedBy, g.clone()), (RelationType::DependsOn, r("resource:default/db"))]
+            &[(RelationType::DependsOn, r("resource:default/db")), (RelationType::OwnedBy, g.clone())]
         );
         assert_eq!(view.dangling, vec![missing]);
     }

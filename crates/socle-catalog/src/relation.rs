@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity_ref::EntityRef;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A relation type. Ordered by name (`apiConsumedBy` < `childOf` < …), as listed to users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RelationType {
     OwnedBy,
@@ -85,6 +86,18 @@ impl RelationType {
     }
 }
 
+impl Ord for RelationType {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for RelationType {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl std::fmt::Display for RelationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -121,5 +134,11 @@ mod tests {
             assert_ne!(t.inverse(), t);
             assert_eq!(RelationType::parse(t.as_str()), Some(t));
         }
+        let mut sorted = RelationType::ALL.to_vec();
+        sorted.sort();
+        let names: Vec<&str> = sorted.iter().map(|t| t.as_str()).collect();
+        let mut alpha = names.clone();
+        alpha.sort();
+        assert_eq!(names, alpha);
     }
 }

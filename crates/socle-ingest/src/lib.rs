@@ -84,8 +84,23 @@ pub struct LocationRead {
     pub commit: Option<String>,
 }
 
+/// Progress of a long read: `Discovered(n)` more files to read, `Read(n)` more files done.
+#[derive(Clone, Copy, Debug)]
+pub enum ProgressEvent {
+    Discovered(u64),
+    Read(u64),
+}
+
+/// A progress callback, called from reader threads.
+pub type Progress = std::sync::Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
 /// Reads a location and everything its `Location` entities point at.
 pub fn read_location(spec: &LocationSpec, limits: &Limits) -> LocationRead {
+    read_location_with_progress(spec, limits, None)
+}
+
+/// [`read_location`], reporting progress.
+pub fn read_location_with_progress(spec: &LocationSpec, limits: &Limits, progress: Option<&Progress>) -> LocationRead {
     let origin = spec.key();
     match spec.kind {
         LocationKind::File => {
@@ -104,13 +119,13 @@ pub fn read_location(spec: &LocationSpec, limits: &Limits) -> LocationRead {
                 (dir.to_path_buf(), spec.target[split_at..].to_owned())
             };
             match FsSource::new(&root) {
-                Ok(src) => read_source(&src, &rel, &origin, limits),
+                Ok(src) => read_source(&src, &rel, &origin, limits, progress),
                 Err(e) => unreadable(&spec.target, "location.unreadable", e),
             }
         }
         LocationKind::Git => match GitSource::open(&spec.target, spec.branch.as_deref()) {
             Ok(src) => {
-                let mut read = read_source(&src, spec.path.as_deref().unwrap_or(""), &origin, limits);
+                let mut read = read_source(&src, spec.path.as_deref().unwrap_or(""), &origin, limits, progress);
                 read.commit = Some(src.commit().to_owned());
                 read
             }
@@ -219,7 +234,7 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
     FileResult { key, entities, errors, ok }
 }
 
-fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> LocationRead {
+fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits, progress: Option<&Progress>) -> LocationRead {
     let mut out = LocationRead::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut level = match expand(src, rel) {
@@ -248,8 +263,19 @@ fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> Lo
             ));
             break;
         }
-        let results: Vec<(String, FileResult)> =
-            level.par_iter().map(|f| (f.clone(), read_file(src, f, origin, limits))).collect();
+        if let Some(p) = progress {
+            p(ProgressEvent::Discovered(level.len() as u64));
+        }
+        let results: Vec<(String, FileResult)> = level
+            .par_iter()
+            .map(|f| {
+                let r = read_file(src, f, origin, limits);
+                if let Some(p) = progress {
+                    p(ProgressEvent::Read(1));
+                }
+                (f.clone(), r)
+            })
+            .collect();
         let mut next = Vec::new();
         for (rel_file, r) in results {
             for e in &r.entities {
@@ -378,5 +404,42 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
         entities: report,
         errors,
         dangling: view.dangling.iter().map(|r| format!("{} {} {}", r.source, r.kind, r.target)).collect(),
+    }
+}
+
+/// Reads a registered location and applies it to the store in one transaction; the reading
+/// (CPU-bound) runs on a blocking thread.
+pub async fn refresh_location(
+    store: &socle_store::Store,
+    spec: &LocationSpec,
+    limits: &Limits,
+    now_ms: i64,
+    progress: Option<Progress>,
+) -> Result<socle_store::ApplyOutcome, socle_store::StoreError> {
+    let key = spec.key();
+    let spec2 = spec.clone();
+    let limits2 = limits.clone();
+    let read = tokio_blocking(move || read_location_with_progress(&spec2, &limits2, progress.as_ref())).await;
+    let mut errors = read.errors;
+    let entities = dedupe(read.entities, &mut errors);
+    store
+        .apply_location(
+            &key,
+            socle_store::ApplyInput {
+                entities: &entities,
+                errors,
+                files_failed: &read.files_failed,
+                unreadable: read.unreadable,
+                revision: read.commit,
+            },
+            now_ms,
+        )
+        .await
+}
+
+async fn tokio_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }

@@ -1,0 +1,36 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Socle API", description = "Socle, an Internal Developer Platform: software catalog API"),
+    paths(
+        routes::healthz, routes::readyz, routes::metrics, routes::whoami,
+        routes::list_entities, routes::get_entity, routes::get_relations, routes::dangling,
+        routes::search, routes::facets,
+        routes::list_locations, routes::get_location, routes::create_location, routes::delete_location,
+        routes::refresh_location, routes::refresh_all,
+        routes::list_tokens, routes::create_token, routes::revoke_token, routes::audit,
+    ),
+    modifiers(&Bearer),
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

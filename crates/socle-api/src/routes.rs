@@ -1,0 +1,558 @@
+//! Route handlers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use socle_ingest::{LocationKind, LocationSpec};
+use socle_store::{LocationRecord, Role};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{AppState, now_ms};
+
+type S = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(crate::openapi::openapi_json))
+        .route("/api/v1/whoami", get(whoami))
+        .route("/api/v1/entities", get(list_entities))
+        .route("/api/v1/entities/{kind}/{namespace}/{name}", get(get_entity))
+        .route("/api/v1/entities/{kind}/{namespace}/{name}/relations", get(get_relations))
+        .route("/api/v1/relations/dangling", get(dangling))
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/facets", get(facets))
+        .route("/api/v1/locations", get(list_locations).post(create_location))
+        .route("/api/v1/locations/{id}", get(get_location).delete(delete_location))
+        .route("/api/v1/locations/{id}/refresh", post(refresh_location))
+        .route("/api/v1/refresh", post(refresh_all))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/api/v1/audit", get(audit))
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    status: String,
+    backend: String,
+    generation: i64,
+    entities: usize,
+}
+
+/// Readiness: the database answers and the catalog is loaded.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!("readiness: database unavailable: {e}");
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not reachable"));
+    }
+    let snap = state.snapshot();
+    Ok(Json(Readiness {
+        status: "ready".into(),
+        backend: state.store.backend_name().into(),
+        generation: snap.generation,
+        entities: snap.by_ref.len(),
+    }))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String)))]
+pub async fn metrics(State(state): S) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WhoAmI {
+    authenticated: bool,
+    subject: Option<String>,
+    role: Option<String>,
+}
+
+/// Who the presented token belongs to.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "auth", responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        authenticated: caller.0.is_some(),
+        subject: caller.0.as_ref().map(|p| p.subject.clone()),
+        role: caller.0.as_ref().map(|p| p.role.as_str().to_owned()),
+    })
+}
+
+fn split_list(v: &Option<String>) -> Vec<String> {
+    v.as_deref()
+        .map(|s| s.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).take(50).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Comma-separated kinds, e.g. `component,api`.
+    kind: Option<String>,
+    namespace: Option<String>,
+    /// Owner entity ref(s), e.g. `group:default/team-a`.
+    owner: Option<String>,
+    /// `spec.type` value(s).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    spec_type: Option<String>,
+    tag: Option<String>,
+    lifecycle: Option<String>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of entities (each with its `relations`), ordered by ref.
+#[utoipa::path(get, path = "/api/v1/entities", tag = "catalog", params(ListParams),
+    responses((status = 200, description = "`{items: [entity…], totalItems, nextCursor}`", body = Object)))]
+pub async fn list_entities(State(state): S, caller: Caller, Query(p): Query<ListParams>) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let snap = state.snapshot();
+    let kinds = split_list(&p.kind);
+    let owners = split_list(&p.owner);
+    let types = split_list(&p.spec_type);
+    let tags = split_list(&p.tag);
+    let lifecycles = split_list(&p.lifecycle);
+    let namespace = p.namespace.as_ref().map(|n| n.to_lowercase());
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let matches = |v: &crate::snapshot::EntityView| {
+        (kinds.is_empty() || kinds.iter().any(|k| **k == *v.kind))
+            && namespace.as_deref().is_none_or(|n| n == &*v.namespace)
+            && (owners.is_empty() || v.owner.as_deref().is_some_and(|o| owners.iter().any(|x| x == o)))
+            && (types.is_empty() || v.spec_type.as_deref().is_some_and(|t| types.iter().any(|x| x.eq_ignore_ascii_case(t))))
+            && (lifecycles.is_empty() || v.lifecycle.as_deref().is_some_and(|t| lifecycles.iter().any(|x| x.eq_ignore_ascii_case(t))))
+            && (tags.is_empty() || v.tags.iter().any(|t| tags.iter().any(|x| x == &**t)))
+    };
+    let start = match &p.cursor {
+        Some(c) => snap.ordered.partition_point(|r| **r <= **c),
+        None => 0,
+    };
+    let mut items = Vec::with_capacity(limit);
+    let mut next = None;
+    let mut total = 0usize;
+    for (i, r) in snap.ordered.iter().enumerate() {
+        let v = &snap.by_ref[r];
+        if !matches(v) {
+            continue;
+        }
+        total += 1;
+        if i >= start && items.len() < limit {
+            items.push(v.to_json_with_relations());
+            if items.len() == limit {
+                next = Some(r.to_string());
+            }
+        }
+    }
+    // A full last page has no next page.
+    if let Some(n) = &next
+        && !snap.ordered[snap.ordered.partition_point(|r| **r <= **n)..].iter().any(|r| matches(&snap.by_ref[r]))
+    {
+        next = None;
+    }
+    let mut body = String::with_capacity(items.iter().map(String::len).sum::<usize>() + 100);
+    body.push_str("{\"items\":[");
+    body.push_str(&items.join(","));
+    body.push_str("],\"totalItems\":");
+    body.push_str(&total.to_string());
+    body.push_str(",\"nextCursor\":");
+    body.push_str(&serde_json::to_string(&next).unwrap_or_else(|_| "null".into()));
+    body.push('}');
+    Ok(json_response(body))
+}
+
+fn entity_key(kind: &str, namespace: &str, name: &str) -> String {
+    format!("{kind}:{namespace}/{name}").to_lowercase()
+}
+
+/// One entity by kind, namespace and name (case-insensitive), with its relations.
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}", tag = "catalog",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "the entity, Backstage-shaped, with `relations`", body = Object), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_entity(State(state): S, caller: Caller, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let key = entity_key(&kind, &namespace, &name);
+    let snap = state.snapshot();
+    let v = snap.by_ref.get(key.as_str()).ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
+    Ok(json_response(v.to_json_with_relations()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RelationOut {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(rename = "targetRef")]
+    target_ref: String,
+    /// False when the target entity does not exist (a dangling relation).
+    exists: bool,
+}
+
+/// The relations of one entity, with whether each target exists.
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/relations", tag = "catalog",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Vec<RelationOut>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_relations(State(state): S, caller: Caller, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Json<Vec<RelationOut>>, ApiError> {
+    caller.can_read(&state)?;
+    let key = entity_key(&kind, &namespace, &name);
+    let snap = state.snapshot();
+    let v = snap.by_ref.get(key.as_str()).ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
+    Ok(Json(
+        v.relations
+            .iter()
+            .map(|(t, target, exists)| RelationOut { kind: t.as_str().into(), target_ref: target.to_string(), exists: *exists })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DanglingOut {
+    source: String,
+    #[serde(rename = "type")]
+    kind: String,
+    target: String,
+}
+
+/// Relations pointing at entities that do not exist.
+#[utoipa::path(get, path = "/api/v1/relations/dangling", tag = "catalog", responses((status = 200, body = Vec<DanglingOut>)))]
+pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<DanglingOut>>, ApiError> {
+    caller.can_read(&state)?;
+    let snap = state.snapshot();
+    Ok(Json(snap.dangling.iter().map(|r| DanglingOut { source: r.source.clone(), kind: r.kind.clone(), target: r.target.clone() }).collect()))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Free text; prefix matching on the last word.
+    q: Option<String>,
+    kind: Option<String>,
+    owner: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    spec_type: Option<String>,
+    tag: Option<String>,
+    lifecycle: Option<String>,
+    /// 1–100 (default 20).
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+impl SearchParams {
+    fn query(&self) -> Result<socle_search::SearchQuery, ApiError> {
+        let text = self.q.clone().unwrap_or_default();
+        if text.len() > socle_search::MAX_TEXT_LEN {
+            return Err(ApiError::bad_request(format!("q is longer than {} bytes", socle_search::MAX_TEXT_LEN)));
+        }
+        Ok(socle_search::SearchQuery {
+            text,
+            kind: split_list(&self.kind),
+            owner: split_list(&self.owner),
+            spec_type: split_list(&self.spec_type),
+            tag: split_list(&self.tag),
+            lifecycle: split_list(&self.lifecycle),
+            limit: self.limit.unwrap_or(20),
+            offset: self.offset.unwrap_or(0).min(10_000),
+        })
+    }
+}
+
+/// Full-text search with filters and facets.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
+    responses((status = 200, description = "`{total, hits: [{entity_ref, kind, name, title, description, owner, spec_type, score}], facets: {kind, owner, spec_type, tag, lifecycle}}`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn search(State(state): S, caller: Caller, Query(p): Query<SearchParams>) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let q = p.query()?;
+    let index = state.search();
+    let res = tokio::task::spawn_blocking(move || index.search(&q)).await.map_err(ApiError::internal)??;
+    Ok(Json(res).into_response())
+}
+
+/// Facet counts (kind, owner, type, tag, lifecycle) for a query.
+#[utoipa::path(get, path = "/api/v1/facets", tag = "search", params(SearchParams), responses((status = 200, body = Object)))]
+pub async fn facets(State(state): S, caller: Caller, Query(p): Query<SearchParams>) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let mut q = p.query()?;
+    q.limit = 1;
+    let index = state.search();
+    let res = tokio::task::spawn_blocking(move || index.search(&q)).await.map_err(ApiError::internal)??;
+    Ok(Json(serde_json::json!({"total": res.total, "facets": res.facets})).into_response())
+}
+
+/// A location's stable id: the first 16 hex digits of SHA-256 of its key.
+pub fn location_id(key: &str) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LocationOut {
+    id: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    record: LocationRecord,
+}
+
+fn location_out(record: LocationRecord) -> LocationOut {
+    LocationOut { id: location_id(&record.key), record }
+}
+
+/// Registered locations with their last refresh status, errors and conflicts.
+#[utoipa::path(get, path = "/api/v1/locations", tag = "locations", responses((status = 200, body = Vec<LocationOut>)))]
+pub async fn list_locations(State(state): S, caller: Caller) -> Result<Json<Vec<LocationOut>>, ApiError> {
+    caller.can_read(&state)?;
+    Ok(Json(state.store.list_locations().await?.into_iter().map(location_out).collect()))
+}
+
+async fn find_location(state: &AppState, id: &str) -> Result<LocationRecord, ApiError> {
+    state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| location_id(&l.key) == id)
+        .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
+    responses((status = 200, body = LocationOut), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<Json<LocationOut>, ApiError> {
+    caller.can_read(&state)?;
+    Ok(Json(location_out(find_location(&state, &id).await?)))
+}
+
+/// What to register: `{"type": "file", "target": "/srv/catalog"}` or
+/// `{"type": "git", "target": "/srv/repos/payments.git", "branch": "main"}`.
+#[derive(Deserialize, ToSchema)]
+pub struct LocationIn {
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "git")]
+    kind: LocationKind,
+    target: String,
+    branch: Option<String>,
+    path: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefreshOut {
+    location: LocationOut,
+    #[schema(value_type = Object)]
+    outcome: socle_store::ApplyOutcome,
+}
+
+async fn audited<T>(state: &AppState, caller: &Caller, action: &str, target: &str, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    let (outcome, detail) = match &result {
+        Ok(_) => ("ok", String::new()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => ("denied", e.message.clone()),
+        Err(e) => ("failed", e.code.to_owned()),
+    };
+    if let Err(e) = state.store.audit(&caller.actor(), action, target, outcome, &detail, now_ms()).await {
+        tracing::error!("cannot write the audit log: {e}");
+        return Err(ApiError::internal(e));
+    }
+    result
+}
+
+/// Registers a location and reads it at once. Local `file` locations need the admin role;
+/// `git` locations need member.
+#[utoipa::path(post, path = "/api/v1/locations", tag = "locations", request_body = LocationIn,
+    responses((status = 201, body = RefreshOut), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_location(State(state): S, caller: Caller, body: Result<Json<LocationIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let target = body.as_ref().map(|b| b.target.clone()).unwrap_or_default();
+    let result = async {
+        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let needed = if body.kind == LocationKind::File { Role::Admin } else { Role::Member };
+        let who = caller.require(needed)?.subject.clone();
+        if body.target.is_empty() || body.target.len() > 4096 {
+            return Err(ApiError::bad_request("target must be 1-4096 characters"));
+        }
+        let spec = LocationSpec { kind: body.kind, target: body.target, branch: body.branch, path: body.path };
+        let spec_json = serde_json::to_value(&spec).map_err(ApiError::internal)?;
+        state.store.add_location(&spec.key(), &spec_json, &who, now_ms()).await?;
+        let outcome = state.refresh(&spec).await?;
+        let record = state.store.get_location(&spec.key()).await?.ok_or_else(|| ApiError::internal("location vanished"))?;
+        Ok(RefreshOut { location: location_out(record), outcome })
+    }
+    .await;
+    let out = audited(&state, &caller, "location.create", &target, result).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Unregisters a location and removes its entities (admin, or the member who registered it).
+#[utoipa::path(delete, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let result = async {
+        let p = caller.require(Role::Member)?;
+        let loc = find_location(&state, &id).await?;
+        if p.role != Role::Admin && loc.created_by != p.subject {
+            return Err(ApiError::forbidden(format!("only an admin or {} (who registered it) may delete this location", loc.created_by)));
+        }
+        state.store.delete_location(&loc.key).await?;
+        state.reload_if_changed().await.map_err(ApiError::internal)?;
+        Ok(())
+    }
+    .await;
+    audited(&state, &caller, "location.delete", &id, result).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Re-reads one location now.
+#[utoipa::path(post, path = "/api/v1/locations/{id}/refresh", tag = "locations", params(("id" = String, Path)),
+    responses((status = 200, body = RefreshOut), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn refresh_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<Json<RefreshOut>, ApiError> {
+    let result = async {
+        caller.require(Role::Member)?;
+        let loc = find_location(&state, &id).await?;
+        let spec: LocationSpec = serde_json::from_value(loc.spec.clone()).map_err(ApiError::internal)?;
+        let outcome = state.refresh(&spec).await?;
+        let record = state.store.get_location(&loc.key).await?.ok_or_else(|| ApiError::internal("location vanished"))?;
+        Ok(RefreshOut { location: location_out(record), outcome })
+    }
+    .await;
+    Ok(Json(audited(&state, &caller, "location.refresh", &id, result).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefreshAllOut {
+    #[schema(value_type = Object)]
+    outcomes: serde_json::Value,
+}
+
+/// Re-reads every location now (admin).
+#[utoipa::path(post, path = "/api/v1/refresh", tag = "locations",
+    responses((status = 200, body = RefreshAllOut), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn refresh_all(State(state): S, caller: Caller) -> Result<Json<RefreshAllOut>, ApiError> {
+    let result = async {
+        caller.require(Role::Admin)?;
+        let all = state.refresh_all().await?;
+        let map: serde_json::Map<String, serde_json::Value> =
+            all.into_iter().map(|(k, o)| (k, serde_json::to_value(o).unwrap_or_default())).collect();
+        Ok(RefreshAllOut { outcomes: serde_json::Value::Object(map) })
+    }
+    .await;
+    Ok(Json(audited(&state, &caller, "catalog.refresh", "*", result).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    id: String,
+    name: String,
+    subject: String,
+    role: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+fn token_out(t: socle_store::TokenRecord) -> TokenOut {
+    TokenOut { id: t.id, name: t.name, subject: t.subject, role: t.role.as_str().into(), created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at }
+}
+
+/// Tokens (never their secrets). Admin only.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenOut>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn list_tokens(State(state): S, caller: Caller) -> Result<Json<Vec<TokenOut>>, ApiError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(state.store.list_tokens().await?.into_iter().map(token_out).collect()))
+}
+
+/// `{"name": "ci", "subject": "user:default/jane" | "serviceaccount:ci", "role": "member"}`
+#[derive(Deserialize, ToSchema)]
+pub struct TokenIn {
+    name: String,
+    subject: String,
+    #[schema(example = "member")]
+    role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    token: TokenOut,
+    /// The secret, shown only in this response.
+    secret: String,
+}
+
+/// Creates a token for a catalog User or a named service account. Admin only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenIn,
+    responses((status = 201, body = TokenCreated), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn create_token(State(state): S, caller: Caller, body: Result<Json<TokenIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let result = async {
+        caller.require(Role::Admin)?;
+        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let role = Role::parse(&body.role).ok_or_else(|| ApiError::bad_request("role must be one of admin, member, viewer"))?;
+        let subject = if let Some(sa) = body.subject.strip_prefix("serviceaccount:") {
+            if !socle_catalog::rules::is_object_name(sa) {
+                return Err(ApiError::bad_request(format!("service account name \"{sa}\" is not valid; expected {}", socle_catalog::rules::NAME_EXPECTED)));
+            }
+            body.subject.clone()
+        } else {
+            let r = socle_catalog::EntityRef::parse(&body.subject, Some("User"), "default").map_err(|e| ApiError::bad_request(e.to_string()))?;
+            if r.kind != "user" {
+                return Err(ApiError::bad_request("subject must be a User entity ref or serviceaccount:<name>"));
+            }
+            if !state.snapshot().by_ref.contains_key(r.to_string().as_str()) {
+                return Err(ApiError::bad_request(format!("user {r} is not in the catalog")));
+            }
+            r.to_string()
+        };
+        let (rec, secret) = state.store.create_token(&body.name, &subject, role, now_ms()).await?;
+        Ok(TokenCreated { token: token_out(rec), secret })
+    }
+    .await;
+    let out = audited(&state, &caller, "token.create", "token", result).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Revokes a token. Admin only.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn revoke_token(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let result = async {
+        caller.require(Role::Admin)?;
+        state.store.revoke_token(&id, now_ms()).await?;
+        Ok(())
+    }
+    .await;
+    audited(&state, &caller, "token.revoke", &id, result).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// 1–1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// The audit log, newest first. Admin only.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn audit(State(state): S, caller: Caller, Query(p): Query<AuditParams>) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(state.store.audit_log(p.limit.unwrap_or(100)).await?).into_response())
+}

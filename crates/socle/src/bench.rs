@@ -1,0 +1,216 @@
+//! `socle bench catalog`: ingest a generated organisation to a fully related, queryable catalog,
+//! then load the HTTP API over loopback and report throughput and latency percentiles.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use serde::Serialize;
+use socle_catalog::Limits;
+use socle_ingest::LocationSpec;
+use socle_store::{Store, StoreConfig};
+
+use crate::output::{self, Format};
+
+#[derive(Args)]
+pub struct CatalogBench {
+    /// Entities in the generated organisation.
+    #[arg(long, default_value_t = 10_000)]
+    entities: usize,
+    /// Entities per generated file.
+    #[arg(long, default_value_t = 500)]
+    per_file: usize,
+    /// GET-by-ref requests to send.
+    #[arg(long, default_value_t = 50_000)]
+    requests: usize,
+    /// Search requests to send.
+    #[arg(long, default_value_t = 5_000)]
+    searches: usize,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Benchmark PostgreSQL instead of the embedded SQLite.
+    #[arg(long, env = "SOCLE_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Serialize)]
+struct Report {
+    entities: usize,
+    relations: usize,
+    backend: String,
+    ingest_seconds: f64,
+    read_model_seconds: f64,
+    total_seconds: f64,
+    entities_per_second: f64,
+    get_by_ref: Load,
+    search: Load,
+    peak_rss_mb: f64,
+}
+
+#[derive(Serialize)]
+struct Load {
+    requests: usize,
+    errors: usize,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn load(addr: std::net::SocketAddr, paths: Arc<Vec<String>>, total: usize, concurrency: usize) -> anyhow::Result<Load> {
+    let started = Instant::now();
+    let per = total.div_ceil(concurrency.max(1));
+    let mut tasks = Vec::new();
+    for c in 0..concurrency.max(1) {
+        let paths = paths.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut lat = Vec::with_capacity(per);
+            let mut errors = 0usize;
+            for i in 0..per {
+                let path = &paths[(c * per + i) % paths.len()];
+                let req = hyper::Request::get(path.as_str()).header("host", "bench").body(Empty::<Bytes>::new())?;
+                let t = Instant::now();
+                let resp = sender.send_request(req).await?;
+                let ok = resp.status().is_success();
+                let _ = resp.into_body().collect().await?;
+                lat.push(t.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await??;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0;
+    Ok(Load {
+        requests: all.len(),
+        errors,
+        requests_per_second: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: all.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+    })
+}
+
+pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCode> {
+    let work = tempfile::tempdir()?;
+    let org = socle_demo::generate(args.entities, 42, args.per_file);
+    let src = work.path().join("org");
+    for (path, content) in &org.files {
+        let p = src.join(path);
+        std::fs::create_dir_all(p.parent().context("path")?)?;
+        std::fs::write(p, content)?;
+    }
+    eprintln!("generated {} entities in {} files; ingesting…", org.entities, org.files.len());
+    let mut config = StoreConfig::new(work.path().join("data"), args.database_url.clone());
+    if args.database_url.is_some() {
+        config.pg_schema = Some(format!("socle_bench_{}", std::process::id()));
+    }
+    let store = Store::open(&config).await?;
+
+    let started = Instant::now();
+    let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
+    let out = crate::cli::ingest(&store, &spec, &Limits::default(), args.output == Format::Table).await?;
+    let ingest = started.elapsed();
+    anyhow::ensure!(out.errors.is_empty(), "the generated organisation has errors: {:?}", out.errors.first());
+    let t = Instant::now();
+    let state = socle_api::AppState::new(store.clone(), socle_api::ServerConfig { refresh_interval: None, ..Default::default() })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let read_model = t.elapsed();
+    let total = started.elapsed();
+    let snap = state.snapshot();
+    let entities = snap.by_ref.len();
+    let relations: usize = snap.by_ref.values().map(|v| v.relations.len()).sum();
+    let refs: Vec<String> = snap
+        .ordered
+        .iter()
+        .step_by((entities / 5000).max(1))
+        .map(|r| {
+            let (kind, rest) = r.split_once(':').unwrap_or(("component", r));
+            format!("/api/v1/entities/{kind}/{rest}")
+        })
+        .collect();
+    drop(snap);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(socle_api::serve(state.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    eprintln!("loading http://{addr} with {} connections…", args.concurrency);
+    let get = load(addr, Arc::new(refs), args.requests, args.concurrency).await?;
+    let words = ["payments", "orders svc", "search", "billing", "paym", "identity python", "ledger", "rout", "catalog service", "fraud"];
+    let searches: Vec<String> = words
+        .iter()
+        .flat_map(|w| {
+            let q = w.replace(' ', "%20");
+            [format!("/api/v1/search?q={q}"), format!("/api/v1/search?q={q}&kind=component&lifecycle=production")]
+        })
+        .collect();
+    let search = load(addr, Arc::new(searches), args.searches, args.concurrency).await?;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+
+    let report = Report {
+        entities,
+        relations,
+        backend: store.backend_name().into(),
+        ingest_seconds: ingest.as_secs_f64(),
+        read_model_seconds: read_model.as_secs_f64(),
+        total_seconds: total.as_secs_f64(),
+        entities_per_second: entities as f64 / total.as_secs_f64(),
+        get_by_ref: get,
+        search,
+        peak_rss_mb: peak_rss_mb(),
+    };
+    output::print(args.output, &report, |r| {
+        let mut s = String::new();
+        s.push_str(&format!("catalog benchmark ({} backend)\n", r.backend));
+        s.push_str(&format!("  entities                 {}\n", r.entities));
+        s.push_str(&format!("  relations (both ways)    {}\n", r.relations));
+        s.push_str(&format!("  ingest to store          {:.2} s\n", r.ingest_seconds));
+        s.push_str(&format!("  read model + search idx  {:.2} s\n", r.read_model_seconds));
+        s.push_str(&format!("  fully related, queryable {:.2} s ({:.0} entities/s)\n", r.total_seconds, r.entities_per_second));
+        for (name, l) in [("GET by ref", &r.get_by_ref), ("search", &r.search)] {
+            s.push_str(&format!(
+                "  {name:<24} {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests, {} errors)\n",
+                l.requests_per_second, l.p50_ms, l.p99_ms, l.max_ms, l.requests, l.errors
+            ));
+        }
+        s.push_str(&format!("  peak RSS                 {:.0} MB\n", r.peak_rss_mb));
+        s
+    })?;
+    if args.database_url.is_some() {
+        store.close().await;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
