@@ -91,12 +91,15 @@ pub struct WhoAmI {
 
 /// Who the presented token belongs to.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "auth", responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
-    Json(WhoAmI {
+pub async fn whoami(caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
+    if caller.1 {
+        caller.require(Role::Viewer)?;
+    }
+    Ok(Json(WhoAmI {
         authenticated: caller.0.is_some(),
         subject: caller.0.as_ref().map(|p| p.subject.clone()),
         role: caller.0.as_ref().map(|p| p.role.as_str().to_owned()),
-    })
+    }))
 }
 
 fn split_list(v: &Option<String>) -> Vec<String> {

@@ -29,7 +29,11 @@ pub fn process_text(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<Entit
     let docs = match yaml::parse_documents(text, ctx.limits) {
         Ok(d) => d,
         Err(e) => {
-            let mut err = EntityError::file(ctx.file, "yaml.syntax", format!("invalid YAML: {}", e.message));
+            let mut err = if e.limit {
+                EntityError::file(ctx.file, "yaml.limits", e.message)
+            } else {
+                EntityError::file(ctx.file, "yaml.syntax", format!("invalid YAML: {}", e.message))
+            };
             err.line = e.line;
             err.column = e.column;
             return (Vec::new(), vec![err]);

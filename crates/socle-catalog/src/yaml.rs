@@ -185,6 +185,8 @@ pub struct YamlError {
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub message: String,
+    /// The input was refused by a limit (size, depth, nodes, aliases), not a syntax error.
+    pub limit: bool,
 }
 
 /// Parses every document of a YAML stream, under the given limits. Empty documents are skipped.
@@ -206,8 +208,9 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
             let loc = e.location();
             let message = e.without_snippet().to_string();
             // The rendered message may end with " at line X column Y"; keep the first line only.
-            let message = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
+            let message = humanize(message.lines().next().unwrap_or("invalid YAML").trim(), limits);
             YamlError {
+                limit: message.contains(": refused"),
                 line: loc.as_ref().map(|l| l.line() as u32).filter(|l| *l > 0),
                 column: loc.as_ref().map(|l| l.column() as u32).filter(|c| *c > 0),
                 message,
@@ -219,6 +222,32 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
         .map(with_position)
         .filter(|n| !matches!(n.value, NodeValue::Null))
         .collect())
+}
+
+/// Rewrites the parser's budget messages into what a user can act on.
+fn humanize(raw: &str, limits: &Limits) -> String {
+    let core = raw.split(" at line ").next().unwrap_or(raw).trim();
+    if core.contains("budget breached: Nodes") {
+        format!(
+            "the document has more than {} YAML nodes: refused (aliases that expand exponentially, a \"billion laughs\" bomb, or a far too large file)",
+            limits.max_nodes
+        )
+    } else if core.contains("budget breached: ScalarBytes") {
+        format!(
+            "the document expands to more than {} bytes of text: refused (aliases that expand exponentially, a \"billion laughs\" bomb, or a far too large file)",
+            limits.max_file_bytes
+        )
+    } else if core.contains("budget breached: Alias") || core.contains("budget breached: Anchor") {
+        format!("the document uses more than {} aliases or anchors: refused", limits.max_aliases)
+    } else if core.contains("budget breached: Depth") || core.contains("recursion limit") || core.contains("nesting") {
+        format!("the document is nested more than {} levels deep: refused", limits.max_depth)
+    } else if core.contains("budget breached: Documents") {
+        format!("the file has more than {} documents: refused", limits.max_documents)
+    } else if core.contains("budget breached") {
+        format!("the document exceeds the parser's input budget ({core}): refused")
+    } else {
+        core.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -248,5 +277,39 @@ mod tests {
     fn path_rendering() {
         let p = [Seg::Key("spec".into()), Seg::Key("dependsOn".into()), Seg::Index(2)];
         assert_eq!(path_string(&p), "spec.dependsOn[2]");
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    pub fn laughs(levels: usize) -> String {
+        let mut s = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for i in 1..levels {
+            let p = i - 1;
+            s.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        for levels in [6, 9, 12] {
+            let err = parse_documents(&laughs(levels), &Limits::default()).unwrap_err();
+            assert!(err.message.starts_with("the document has more than 200000 YAML nodes"), "{err:?}");
+            assert_eq!(err.line, Some(6));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}1{}\n", "[".repeat(500), "]".repeat(500));
+        let err = parse_documents(&text, &Limits::default()).unwrap_err();
+        assert_eq!(err.message, "the document is nested more than 32 levels deep: refused", "{err:?}");
+        assert_eq!(err.line, Some(1));
+        let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let err = parse_documents(&block, &Limits::default()).unwrap_err();
+        assert_eq!(err.message, "the document is nested more than 32 levels deep: refused", "{err:?}");
     }
 }

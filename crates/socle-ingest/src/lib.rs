@@ -230,7 +230,7 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
     let reader = SourceReader { src, dir: source::parent(rel), max_bytes: limits.max_file_bytes };
     let ctx = DocContext { file: &display, location: &key, origin, reader: &reader, limits };
     let (entities, errors) = socle_catalog::process_text(text, &ctx);
-    let ok = !errors.iter().any(|e| e.rule == "yaml.syntax");
+    let ok = !errors.iter().any(|e| e.rule == "yaml.syntax" || e.rule == "yaml.limits");
     FileResult { key, entities, errors, ok }
 }
 

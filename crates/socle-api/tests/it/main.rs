@@ -1,0 +1,6 @@
+//! API tests: the real server on a loopback port, over a real store (SQLite always; PostgreSQL
+//! too when `SOCLE_TEST_DATABASE_URL` is set), driven over HTTP.
+
+mod bad_input;
+mod harness;
+mod http_api;
