@@ -33,7 +33,12 @@ pub struct ErrorContent {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -55,20 +60,35 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let id = format!("{:016x}", rand_id());
         tracing::error!(error_id = %id, "internal error: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("internal error (reference {id}; details are in the server log)"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error (reference {id}; details are in the server log)"),
+        )
     }
 }
 
 fn rand_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorContent { code: self.code.to_owned(), message: self.message, details: self.details } };
+        let body = ErrorBody {
+            error: ErrorContent {
+                code: self.code.to_owned(),
+                message: self.message,
+                details: self.details,
+            },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -85,6 +105,10 @@ impl From<socle_store::StoreError> for ApiError {
 
 impl From<socle_search::SearchError> for ApiError {
     fn from(e: socle_search::SearchError) -> Self {
-        if e.is_user_error() { Self::bad_request(e.to_string()) } else { Self::internal(e) }
+        if e.is_user_error() {
+            Self::bad_request(e.to_string())
+        } else {
+            Self::internal(e)
+        }
     }
 }

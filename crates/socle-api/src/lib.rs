@@ -89,7 +89,10 @@ impl AppState {
             store,
             config,
             metrics,
-            served: RwLock::new(Served { snapshot, search: Arc::new(search) }),
+            served: RwLock::new(Served {
+                snapshot,
+                search: Arc::new(search),
+            }),
             refresh_lock: Mutex::new(()),
             reload_lock: Mutex::new(()),
         }))
@@ -113,27 +116,43 @@ impl AppState {
         let (snapshot, search, generation) = snapshot::load(&self.store).await?;
         self.metrics.entities.set(snapshot.by_ref.len() as i64);
         self.metrics.generation.set(generation);
-        *self.served.write().expect("lock") = Served { snapshot, search: Arc::new(search) };
+        *self.served.write().expect("lock") = Served {
+            snapshot,
+            search: Arc::new(search),
+        };
         tracing::info!(generation, "catalog reloaded");
         Ok(true)
     }
 
     /// Re-reads one location into the store and reloads the read model.
-    pub async fn refresh(&self, spec: &LocationSpec) -> Result<socle_store::ApplyOutcome, error::ApiError> {
+    pub async fn refresh(
+        &self,
+        spec: &LocationSpec,
+    ) -> Result<socle_store::ApplyOutcome, error::ApiError> {
         let _guard = self.refresh_lock.lock().await;
         let started = Instant::now();
-        let out = socle_ingest::refresh_location(&self.store, spec, &self.config.limits, now_ms(), None).await?;
-        self.metrics.refresh_seconds.observe(started.elapsed().as_secs_f64());
+        let out =
+            socle_ingest::refresh_location(&self.store, spec, &self.config.limits, now_ms(), None)
+                .await?;
+        self.metrics
+            .refresh_seconds
+            .observe(started.elapsed().as_secs_f64());
         self.metrics
             .refreshes
-            .get_or_create(&metrics::OutcomeLabels { outcome: out.status.clone() })
+            .get_or_create(&metrics::OutcomeLabels {
+                outcome: out.status.clone(),
+            })
             .inc();
-        self.reload_if_changed().await.map_err(error::ApiError::internal)?;
+        self.reload_if_changed()
+            .await
+            .map_err(error::ApiError::internal)?;
         Ok(out)
     }
 
     /// Re-reads every registered location.
-    pub async fn refresh_all(&self) -> Result<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError> {
+    pub async fn refresh_all(
+        &self,
+    ) -> Result<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError> {
         let mut out = Vec::new();
         for loc in self.store.list_locations().await? {
             let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
@@ -162,7 +181,11 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
     state
         .metrics
         .requests
-        .get_or_create(&metrics::RequestLabels { method, route: route.clone(), status })
+        .get_or_create(&metrics::RequestLabels {
+            method,
+            route: route.clone(),
+            status,
+        })
         .inc();
     state
         .metrics
@@ -178,7 +201,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(error::ApiError::internal("handler panicked"))
+            axum::response::IntoResponse::into_response(error::ApiError::internal(
+                "handler panicked",
+            ))
         }))
         .with_state(state)
 }
@@ -200,7 +225,11 @@ pub fn spawn_background(state: Arc<AppState>) {
             loop {
                 tokio::time::sleep(every).await;
                 let ttl = every.as_millis() as i64;
-                match state.store.try_lease("catalog-refresh", &state.config.instance, now_ms(), ttl).await {
+                match state
+                    .store
+                    .try_lease("catalog-refresh", &state.config.instance, now_ms(), ttl)
+                    .await
+                {
                     Ok(true) => {
                         if let Err(e) = state.refresh_all().await {
                             tracing::warn!("periodic refresh failed: {}", e.message);
@@ -221,7 +250,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

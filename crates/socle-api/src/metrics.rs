@@ -38,18 +38,48 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("socle");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.5, 12)));
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.5, 12))
+        });
         let entities = Gauge::default();
         let generation = Gauge::default();
         let refreshes = Family::<OutcomeLabels, Counter>::default();
         let refresh_seconds = Histogram::new(exponential_buckets(0.01, 3.0, 10));
         registry.register("http_requests", "HTTP requests served", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
-        registry.register("catalog_entities", "Entities in the served catalog", entities.clone());
-        registry.register("catalog_generation", "Catalog generation served", generation.clone());
-        registry.register("location_refreshes", "Location refreshes by outcome", refreshes.clone());
-        registry.register("location_refresh_duration_seconds", "Time to read and apply one location", refresh_seconds.clone());
-        Self { registry, requests, latency, entities, generation, refreshes, refresh_seconds }
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        registry.register(
+            "catalog_entities",
+            "Entities in the served catalog",
+            entities.clone(),
+        );
+        registry.register(
+            "catalog_generation",
+            "Catalog generation served",
+            generation.clone(),
+        );
+        registry.register(
+            "location_refreshes",
+            "Location refreshes by outcome",
+            refreshes.clone(),
+        );
+        registry.register(
+            "location_refresh_duration_seconds",
+            "Time to read and apply one location",
+            refresh_seconds.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            entities,
+            generation,
+            refreshes,
+            refresh_seconds,
+        }
     }
 
     pub fn render(&self) -> String {

@@ -28,13 +28,25 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/openapi.json", get(crate::openapi::openapi_json))
         .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/entities", get(list_entities))
-        .route("/api/v1/entities/{kind}/{namespace}/{name}", get(get_entity))
-        .route("/api/v1/entities/{kind}/{namespace}/{name}/relations", get(get_relations))
+        .route(
+            "/api/v1/entities/{kind}/{namespace}/{name}",
+            get(get_entity),
+        )
+        .route(
+            "/api/v1/entities/{kind}/{namespace}/{name}/relations",
+            get(get_relations),
+        )
         .route("/api/v1/relations/dangling", get(dangling))
         .route("/api/v1/search", get(search))
         .route("/api/v1/facets", get(facets))
-        .route("/api/v1/locations", get(list_locations).post(create_location))
-        .route("/api/v1/locations/{id}", get(get_location).delete(delete_location))
+        .route(
+            "/api/v1/locations",
+            get(list_locations).post(create_location),
+        )
+        .route(
+            "/api/v1/locations/{id}",
+            get(get_location).delete(delete_location),
+        )
         .route("/api/v1/locations/{id}/refresh", post(refresh_location))
         .route("/api/v1/refresh", post(refresh_all))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -65,7 +77,11 @@ pub struct Readiness {
 pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
     if let Err(e) = state.store.ping().await {
         tracing::warn!("readiness: database unavailable: {e}");
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not reachable"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is not reachable",
+        ));
     }
     let snap = state.snapshot();
     Ok(Json(Readiness {
@@ -79,7 +95,14 @@ pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String)))]
 pub async fn metrics(State(state): S) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -104,7 +127,13 @@ pub async fn whoami(caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
 
 fn split_list(v: &Option<String>) -> Vec<String> {
     v.as_deref()
-        .map(|s| s.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).take(50).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_lowercase())
+                .filter(|x| !x.is_empty())
+                .take(50)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -131,7 +160,11 @@ pub struct ListParams {
 /// A page of entities (each with its `relations`), ordered by ref.
 #[utoipa::path(get, path = "/api/v1/entities", tag = "catalog", params(ListParams),
     responses((status = 200, description = "`{items: [entity…], totalItems, nextCursor}`", body = Object)))]
-pub async fn list_entities(State(state): S, caller: Caller, Query(p): Query<ListParams>) -> Result<Response, ApiError> {
+pub async fn list_entities(
+    State(state): S,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let snap = state.snapshot();
     let kinds = split_list(&p.kind);
@@ -144,9 +177,18 @@ pub async fn list_entities(State(state): S, caller: Caller, Query(p): Query<List
     let matches = |v: &crate::snapshot::EntityView| {
         (kinds.is_empty() || kinds.iter().any(|k| **k == *v.kind))
             && namespace.as_deref().is_none_or(|n| n == &*v.namespace)
-            && (owners.is_empty() || v.owner.as_deref().is_some_and(|o| owners.iter().any(|x| x == o)))
-            && (types.is_empty() || v.spec_type.as_deref().is_some_and(|t| types.iter().any(|x| x.eq_ignore_ascii_case(t))))
-            && (lifecycles.is_empty() || v.lifecycle.as_deref().is_some_and(|t| lifecycles.iter().any(|x| x.eq_ignore_ascii_case(t))))
+            && (owners.is_empty()
+                || v.owner
+                    .as_deref()
+                    .is_some_and(|o| owners.iter().any(|x| x == o)))
+            && (types.is_empty()
+                || v.spec_type
+                    .as_deref()
+                    .is_some_and(|t| types.iter().any(|x| x.eq_ignore_ascii_case(t))))
+            && (lifecycles.is_empty()
+                || v.lifecycle
+                    .as_deref()
+                    .is_some_and(|t| lifecycles.iter().any(|x| x.eq_ignore_ascii_case(t))))
             && (tags.is_empty() || v.tags.iter().any(|t| tags.iter().any(|x| x == &**t)))
     };
     let start = match &p.cursor {
@@ -171,7 +213,9 @@ pub async fn list_entities(State(state): S, caller: Caller, Query(p): Query<List
     }
     // A full last page has no next page.
     if let Some(n) = &next
-        && !snap.ordered[snap.ordered.partition_point(|r| **r <= **n)..].iter().any(|r| matches(&snap.by_ref[r]))
+        && !snap.ordered[snap.ordered.partition_point(|r| **r <= **n)..]
+            .iter()
+            .any(|r| matches(&snap.by_ref[r]))
     {
         next = None;
     }
@@ -194,11 +238,18 @@ fn entity_key(kind: &str, namespace: &str, name: &str) -> String {
 #[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}", tag = "catalog",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "the entity, Backstage-shaped, with `relations`", body = Object), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_entity(State(state): S, caller: Caller, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Response, ApiError> {
+pub async fn get_entity(
+    State(state): S,
+    caller: Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let key = entity_key(&kind, &namespace, &name);
     let snap = state.snapshot();
-    let v = snap.by_ref.get(key.as_str()).ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
+    let v = snap
+        .by_ref
+        .get(key.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
     Ok(json_response(v.to_json_with_relations()))
 }
 
@@ -216,15 +267,26 @@ pub struct RelationOut {
 #[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/relations", tag = "catalog",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = Vec<RelationOut>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_relations(State(state): S, caller: Caller, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Json<Vec<RelationOut>>, ApiError> {
+pub async fn get_relations(
+    State(state): S,
+    caller: Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<Vec<RelationOut>>, ApiError> {
     caller.can_read(&state)?;
     let key = entity_key(&kind, &namespace, &name);
     let snap = state.snapshot();
-    let v = snap.by_ref.get(key.as_str()).ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
+    let v = snap
+        .by_ref
+        .get(key.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
     Ok(Json(
         v.relations
             .iter()
-            .map(|(t, target, exists)| RelationOut { kind: t.as_str().into(), target_ref: target.to_string(), exists: *exists })
+            .map(|(t, target, exists)| RelationOut {
+                kind: t.as_str().into(),
+                target_ref: target.to_string(),
+                exists: *exists,
+            })
             .collect(),
     ))
 }
@@ -242,7 +304,16 @@ pub struct DanglingOut {
 pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<DanglingOut>>, ApiError> {
     caller.can_read(&state)?;
     let snap = state.snapshot();
-    Ok(Json(snap.dangling.iter().map(|r| DanglingOut { source: r.source.clone(), kind: r.kind.clone(), target: r.target.clone() }).collect()))
+    Ok(Json(
+        snap.dangling
+            .iter()
+            .map(|r| DanglingOut {
+                source: r.source.clone(),
+                kind: r.kind.clone(),
+                target: r.target.clone(),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -266,7 +337,10 @@ impl SearchParams {
     fn query(&self) -> Result<socle_search::SearchQuery, ApiError> {
         let text = self.q.clone().unwrap_or_default();
         if text.len() > socle_search::MAX_TEXT_LEN {
-            return Err(ApiError::bad_request(format!("q is longer than {} bytes", socle_search::MAX_TEXT_LEN)));
+            return Err(ApiError::bad_request(format!(
+                "q is longer than {} bytes",
+                socle_search::MAX_TEXT_LEN
+            )));
         }
         Ok(socle_search::SearchQuery {
             text,
@@ -284,22 +358,34 @@ impl SearchParams {
 /// Full-text search with filters and facets.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
     responses((status = 200, description = "`{total, hits: [{entity_ref, kind, name, title, description, owner, spec_type, score}], facets: {kind, owner, spec_type, tag, lifecycle}}`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn search(State(state): S, caller: Caller, Query(p): Query<SearchParams>) -> Result<Response, ApiError> {
+pub async fn search(
+    State(state): S,
+    caller: Caller,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let q = p.query()?;
     let index = state.search();
-    let res = tokio::task::spawn_blocking(move || index.search(&q)).await.map_err(ApiError::internal)??;
+    let res = tokio::task::spawn_blocking(move || index.search(&q))
+        .await
+        .map_err(ApiError::internal)??;
     Ok(Json(res).into_response())
 }
 
 /// Facet counts (kind, owner, type, tag, lifecycle) for a query.
 #[utoipa::path(get, path = "/api/v1/facets", tag = "search", params(SearchParams), responses((status = 200, body = Object)))]
-pub async fn facets(State(state): S, caller: Caller, Query(p): Query<SearchParams>) -> Result<Response, ApiError> {
+pub async fn facets(
+    State(state): S,
+    caller: Caller,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let mut q = p.query()?;
     q.limit = 1;
     let index = state.search();
-    let res = tokio::task::spawn_blocking(move || index.search(&q)).await.map_err(ApiError::internal)??;
+    let res = tokio::task::spawn_blocking(move || index.search(&q))
+        .await
+        .map_err(ApiError::internal)??;
     Ok(Json(serde_json::json!({"total": res.total, "facets": res.facets})).into_response())
 }
 
@@ -317,14 +403,28 @@ pub struct LocationOut {
 }
 
 fn location_out(record: LocationRecord) -> LocationOut {
-    LocationOut { id: location_id(&record.key), record }
+    LocationOut {
+        id: location_id(&record.key),
+        record,
+    }
 }
 
 /// Registered locations with their last refresh status, errors and conflicts.
 #[utoipa::path(get, path = "/api/v1/locations", tag = "locations", responses((status = 200, body = Vec<LocationOut>)))]
-pub async fn list_locations(State(state): S, caller: Caller) -> Result<Json<Vec<LocationOut>>, ApiError> {
+pub async fn list_locations(
+    State(state): S,
+    caller: Caller,
+) -> Result<Json<Vec<LocationOut>>, ApiError> {
     caller.can_read(&state)?;
-    Ok(Json(state.store.list_locations().await?.into_iter().map(location_out).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_locations()
+            .await?
+            .into_iter()
+            .map(location_out)
+            .collect(),
+    ))
 }
 
 async fn find_location(state: &AppState, id: &str) -> Result<LocationRecord, ApiError> {
@@ -339,7 +439,11 @@ async fn find_location(state: &AppState, id: &str) -> Result<LocationRecord, Api
 
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
     responses((status = 200, body = LocationOut), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<Json<LocationOut>, ApiError> {
+pub async fn get_location(
+    State(state): S,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<LocationOut>, ApiError> {
     caller.can_read(&state)?;
     Ok(Json(location_out(find_location(&state, &id).await?)))
 }
@@ -363,13 +467,25 @@ pub struct RefreshOut {
     outcome: socle_store::ApplyOutcome,
 }
 
-async fn audited<T>(state: &AppState, caller: &Caller, action: &str, target: &str, result: Result<T, ApiError>) -> Result<T, ApiError> {
+async fn audited<T>(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let (outcome, detail) = match &result {
         Ok(_) => ("ok", String::new()),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => ("denied", e.message.clone()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
+            ("denied", e.message.clone())
+        }
         Err(e) => ("failed", e.code.to_owned()),
     };
-    if let Err(e) = state.store.audit(&caller.actor(), action, target, outcome, &detail, now_ms()).await {
+    if let Err(e) = state
+        .store
+        .audit(&caller.actor(), action, target, outcome, &detail, now_ms())
+        .await
+    {
         tracing::error!("cannot write the audit log: {e}");
         return Err(ApiError::internal(e));
     }
@@ -382,21 +498,44 @@ async fn audited<T>(state: &AppState, caller: &Caller, action: &str, target: &st
     responses((status = 201, body = RefreshOut), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_location(State(state): S, caller: Caller, body: Result<Json<LocationIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_location(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<LocationIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
     let target = body.as_ref().map(|b| b.target.clone()).unwrap_or_default();
     let result = async {
         let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let needed = if body.kind == LocationKind::File { Role::Admin } else { Role::Member };
+        let needed = if body.kind == LocationKind::File {
+            Role::Admin
+        } else {
+            Role::Member
+        };
         let who = caller.require(needed)?.subject.clone();
         if body.target.is_empty() || body.target.len() > 4096 {
             return Err(ApiError::bad_request("target must be 1-4096 characters"));
         }
-        let spec = LocationSpec { kind: body.kind, target: body.target, branch: body.branch, path: body.path };
+        let spec = LocationSpec {
+            kind: body.kind,
+            target: body.target,
+            branch: body.branch,
+            path: body.path,
+        };
         let spec_json = serde_json::to_value(&spec).map_err(ApiError::internal)?;
-        state.store.add_location(&spec.key(), &spec_json, &who, now_ms()).await?;
+        state
+            .store
+            .add_location(&spec.key(), &spec_json, &who, now_ms())
+            .await?;
         let outcome = state.refresh(&spec).await?;
-        let record = state.store.get_location(&spec.key()).await?.ok_or_else(|| ApiError::internal("location vanished"))?;
-        Ok(RefreshOut { location: location_out(record), outcome })
+        let record = state
+            .store
+            .get_location(&spec.key())
+            .await?
+            .ok_or_else(|| ApiError::internal("location vanished"))?;
+        Ok(RefreshOut {
+            location: location_out(record),
+            outcome,
+        })
     }
     .await;
     let out = audited(&state, &caller, "location.create", &target, result).await?;
@@ -407,15 +546,25 @@ pub async fn create_location(State(state): S, caller: Caller, body: Result<Json<
 #[utoipa::path(delete, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn delete_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_location(
+    State(state): S,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let result = async {
         let p = caller.require(Role::Member)?;
         let loc = find_location(&state, &id).await?;
         if p.role != Role::Admin && loc.created_by != p.subject {
-            return Err(ApiError::forbidden(format!("only an admin or {} (who registered it) may delete this location", loc.created_by)));
+            return Err(ApiError::forbidden(format!(
+                "only an admin or {} (who registered it) may delete this location",
+                loc.created_by
+            )));
         }
         state.store.delete_location(&loc.key).await?;
-        state.reload_if_changed().await.map_err(ApiError::internal)?;
+        state
+            .reload_if_changed()
+            .await
+            .map_err(ApiError::internal)?;
         Ok(())
     }
     .await;
@@ -427,17 +576,31 @@ pub async fn delete_location(State(state): S, caller: Caller, Path(id): Path<Str
 #[utoipa::path(post, path = "/api/v1/locations/{id}/refresh", tag = "locations", params(("id" = String, Path)),
     responses((status = 200, body = RefreshOut), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn refresh_location(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<Json<RefreshOut>, ApiError> {
+pub async fn refresh_location(
+    State(state): S,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RefreshOut>, ApiError> {
     let result = async {
         caller.require(Role::Member)?;
         let loc = find_location(&state, &id).await?;
-        let spec: LocationSpec = serde_json::from_value(loc.spec.clone()).map_err(ApiError::internal)?;
+        let spec: LocationSpec =
+            serde_json::from_value(loc.spec.clone()).map_err(ApiError::internal)?;
         let outcome = state.refresh(&spec).await?;
-        let record = state.store.get_location(&loc.key).await?.ok_or_else(|| ApiError::internal("location vanished"))?;
-        Ok(RefreshOut { location: location_out(record), outcome })
+        let record = state
+            .store
+            .get_location(&loc.key)
+            .await?
+            .ok_or_else(|| ApiError::internal("location vanished"))?;
+        Ok(RefreshOut {
+            location: location_out(record),
+            outcome,
+        })
     }
     .await;
-    Ok(Json(audited(&state, &caller, "location.refresh", &id, result).await?))
+    Ok(Json(
+        audited(&state, &caller, "location.refresh", &id, result).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -454,12 +617,18 @@ pub async fn refresh_all(State(state): S, caller: Caller) -> Result<Json<Refresh
     let result = async {
         caller.require(Role::Admin)?;
         let all = state.refresh_all().await?;
-        let map: serde_json::Map<String, serde_json::Value> =
-            all.into_iter().map(|(k, o)| (k, serde_json::to_value(o).unwrap_or_default())).collect();
-        Ok(RefreshAllOut { outcomes: serde_json::Value::Object(map) })
+        let map: serde_json::Map<String, serde_json::Value> = all
+            .into_iter()
+            .map(|(k, o)| (k, serde_json::to_value(o).unwrap_or_default()))
+            .collect();
+        Ok(RefreshAllOut {
+            outcomes: serde_json::Value::Object(map),
+        })
     }
     .await;
-    Ok(Json(audited(&state, &caller, "catalog.refresh", "*", result).await?))
+    Ok(Json(
+        audited(&state, &caller, "catalog.refresh", "*", result).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -474,14 +643,30 @@ pub struct TokenOut {
 }
 
 fn token_out(t: socle_store::TokenRecord) -> TokenOut {
-    TokenOut { id: t.id, name: t.name, subject: t.subject, role: t.role.as_str().into(), created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at }
+    TokenOut {
+        id: t.id,
+        name: t.name,
+        subject: t.subject,
+        role: t.role.as_str().into(),
+        created_at: t.created_at,
+        last_used_at: t.last_used_at,
+        revoked_at: t.revoked_at,
+    }
 }
 
 /// Tokens (never their secrets). Admin only.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenOut>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_tokens(State(state): S, caller: Caller) -> Result<Json<Vec<TokenOut>>, ApiError> {
     caller.require(Role::Admin)?;
-    Ok(Json(state.store.list_tokens().await?.into_iter().map(token_out).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_tokens()
+            .await?
+            .into_iter()
+            .map(token_out)
+            .collect(),
+    ))
 }
 
 /// `{"name": "ci", "subject": "user:default/jane" | "serviceaccount:ci", "role": "member"}`
@@ -503,28 +688,47 @@ pub struct TokenCreated {
 /// Creates a token for a catalog User or a named service account. Admin only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenIn,
     responses((status = 201, body = TokenCreated), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn create_token(State(state): S, caller: Caller, body: Result<Json<TokenIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_token(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<TokenIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
     let result = async {
         caller.require(Role::Admin)?;
         let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let role = Role::parse(&body.role).ok_or_else(|| ApiError::bad_request("role must be one of admin, member, viewer"))?;
+        let role = Role::parse(&body.role)
+            .ok_or_else(|| ApiError::bad_request("role must be one of admin, member, viewer"))?;
         let subject = if let Some(sa) = body.subject.strip_prefix("serviceaccount:") {
             if !socle_catalog::rules::is_object_name(sa) {
-                return Err(ApiError::bad_request(format!("service account name \"{sa}\" is not valid; expected {}", socle_catalog::rules::NAME_EXPECTED)));
+                return Err(ApiError::bad_request(format!(
+                    "service account name \"{sa}\" is not valid; expected {}",
+                    socle_catalog::rules::NAME_EXPECTED
+                )));
             }
             body.subject.clone()
         } else {
-            let r = socle_catalog::EntityRef::parse(&body.subject, Some("User"), "default").map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let r = socle_catalog::EntityRef::parse(&body.subject, Some("User"), "default")
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             if r.kind != "user" {
-                return Err(ApiError::bad_request("subject must be a User entity ref or serviceaccount:<name>"));
+                return Err(ApiError::bad_request(
+                    "subject must be a User entity ref or serviceaccount:<name>",
+                ));
             }
             if !state.snapshot().by_ref.contains_key(r.to_string().as_str()) {
-                return Err(ApiError::bad_request(format!("user {r} is not in the catalog")));
+                return Err(ApiError::bad_request(format!(
+                    "user {r} is not in the catalog"
+                )));
             }
             r.to_string()
         };
-        let (rec, secret) = state.store.create_token(&body.name, &subject, role, now_ms()).await?;
-        Ok(TokenCreated { token: token_out(rec), secret })
+        let (rec, secret) = state
+            .store
+            .create_token(&body.name, &subject, role, now_ms())
+            .await?;
+        Ok(TokenCreated {
+            token: token_out(rec),
+            secret,
+        })
     }
     .await;
     let out = audited(&state, &caller, "token.create", "token", result).await?;
@@ -534,7 +738,11 @@ pub async fn create_token(State(state): S, caller: Caller, body: Result<Json<Tok
 /// Revokes a token. Admin only.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn revoke_token(State(state): S, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_token(
+    State(state): S,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let result = async {
         caller.require(Role::Admin)?;
         state.store.revoke_token(&id, now_ms()).await?;
@@ -555,7 +763,11 @@ pub struct AuditParams {
 /// The audit log, newest first. Admin only.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditParams),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn audit(State(state): S, caller: Caller, Query(p): Query<AuditParams>) -> Result<Response, ApiError> {
+pub async fn audit(
+    State(state): S,
+    caller: Caller,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ApiError> {
     caller.require(Role::Admin)?;
     Ok(Json(state.store.audit_log(p.limit.unwrap_or(100)).await?).into_response())
 }

@@ -33,7 +33,11 @@ impl EntityView {
         let mut out = String::with_capacity(self.body.len() + 64 * self.relations.len() + 32);
         let body = self.body.trim_end();
         out.push_str(&body[..body.len() - 1]);
-        out.push_str(if body.len() > 2 { ",\"relations\":[" } else { "\"relations\":[" });
+        out.push_str(if body.len() > 2 {
+            ",\"relations\":["
+        } else {
+            "\"relations\":["
+        });
         for (i, (t, target, _)) in self.relations.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -92,10 +96,15 @@ fn build(
     let mut by_ref: HashMap<Box<str>, EntityView> = HashMap::with_capacity(entities.len());
     let mut docs = Vec::with_capacity(entities.len());
     for e in entities {
-        let v: Value = serde_json::from_str(&e.body).map_err(|err| LoadError::Internal(format!("entity {}: {err}", e.entity_ref)))?;
+        let v: Value = serde_json::from_str(&e.body)
+            .map_err(|err| LoadError::Internal(format!("entity {}: {err}", e.entity_ref)))?;
         let tags: Vec<String> = v["metadata"]["tags"]
             .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let spec_type = str_field(&v, "spec", "type");
         let lifecycle = str_field(&v, "spec", "lifecycle");
@@ -129,10 +138,13 @@ fn build(
     }
     let mut dangling = Vec::new();
     for rel in relations {
-        let Some(t) = RelationType::parse(&rel.kind) else { continue };
+        let Some(t) = RelationType::parse(&rel.kind) else {
+            continue;
+        };
         let target_exists = by_ref.contains_key(rel.target.as_str());
         if let Some(src) = by_ref.get_mut(rel.source.as_str()) {
-            src.relations.push((t, rel.target.as_str().into(), target_exists));
+            src.relations
+                .push((t, rel.target.as_str().into(), target_exists));
             if t == RelationType::OwnedBy && src.owner.is_none() {
                 src.owner = Some(rel.target.as_str().into());
             }
@@ -140,7 +152,8 @@ fn build(
             continue;
         }
         if let Some(dst) = by_ref.get_mut(rel.target.as_str()) {
-            dst.relations.push((t.inverse(), rel.source.as_str().into(), true));
+            dst.relations
+                .push((t.inverse(), rel.source.as_str().into(), true));
         } else {
             dangling.push(rel);
         }
@@ -150,12 +163,19 @@ fn build(
         view.relations.dedup();
     }
     for d in &mut docs {
-        d.owner = by_ref.get(d.entity_ref.as_str()).and_then(|v| v.owner.as_deref().map(str::to_owned));
+        d.owner = by_ref
+            .get(d.entity_ref.as_str())
+            .and_then(|v| v.owner.as_deref().map(str::to_owned));
     }
     let mut ordered: Vec<Box<str>> = by_ref.keys().cloned().collect();
     ordered.sort();
     dangling.sort();
     let index = SearchIndex::build(docs)?;
-    let snapshot = Snapshot { generation, by_ref, ordered, dangling };
+    let snapshot = Snapshot {
+        generation,
+        by_ref,
+        ordered,
+        dangling,
+    };
     Ok((Arc::new(snapshot), index, generation))
 }

@@ -43,7 +43,11 @@ impl Entity {
     /// The spec fields of Location entities that point at more catalog files.
     pub fn location_targets(&self) -> Vec<String> {
         let spec = &self.value["spec"];
-        let mut out: Vec<String> = spec["target"].as_str().map(str::to_owned).into_iter().collect();
+        let mut out: Vec<String> = spec["target"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         if let Some(list) = spec["targets"].as_array() {
             out.extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
         }
@@ -106,16 +110,37 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Validates and normalises one document. On failure, every problem found is returned.
 pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec<EntityError>> {
-    let mut issues = Issues { node, file: ctx.file, entity: None, list: Vec::new() };
+    let mut issues = Issues {
+        node,
+        file: ctx.file,
+        entity: None,
+        list: Vec::new(),
+    };
     let mut value = node.to_json();
     let Some(root) = value.as_object() else {
-        issues.push(&[], "document.type", format!("expected an entity (a mapping) but found {}", type_name(&value)), None);
+        issues.push(
+            &[],
+            "document.type",
+            format!(
+                "expected an entity (a mapping) but found {}",
+                type_name(&value)
+            ),
+            None,
+        );
         return Err(issues.list);
     };
 
     // Identify the entity early so that every error can name it.
-    let kind = root.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let name = root.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).map(str::to_owned);
+    let kind = root
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let name = root
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let namespace = root
         .get("metadata")
         .and_then(|m| m.get("namespace"))
@@ -128,7 +153,8 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     }
 
     let mut path = Vec::new();
-    if let Err(e) = placeholder::substitute(&mut value, ctx.file, ctx.reader, ctx.limits, &mut path) {
+    if let Err(e) = placeholder::substitute(&mut value, ctx.file, ctx.reader, ctx.limits, &mut path)
+    {
         let v = e.value.map(Value::String);
         issues.push(&e.path, e.rule, e.message, v.as_ref());
         return Err(issues.list);
@@ -155,14 +181,31 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
         return Err(issues.list);
     }
 
-    let metadata = root.get_mut("metadata").and_then(Value::as_object_mut).expect("validated");
+    let metadata = root
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .expect("validated");
     metadata.insert("namespace".into(), Value::String(namespace));
-    let annotations = metadata.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Some(a) = annotations.as_object_mut() {
-        a.insert(MANAGED_BY_LOCATION.into(), Value::String(ctx.location.to_owned()));
-        a.insert(MANAGED_BY_ORIGIN_LOCATION.into(), Value::String(ctx.origin.to_owned()));
+        a.insert(
+            MANAGED_BY_LOCATION.into(),
+            Value::String(ctx.location.to_owned()),
+        );
+        a.insert(
+            MANAGED_BY_ORIGIN_LOCATION.into(),
+            Value::String(ctx.origin.to_owned()),
+        );
     }
-    Ok(Entity { entity_ref: self_ref, value, emitted, file: ctx.file.to_owned(), line: node.line.max(1) })
+    Ok(Entity {
+        entity_ref: self_ref,
+        value,
+        emitted,
+        file: ctx.file.to_owned(),
+        line: node.line.max(1),
+    })
 }
 
 const ROOT_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
@@ -179,11 +222,19 @@ fn check_envelope(root: &Map<String, Value>, issues: &mut Issues<'_>) {
         }
     }
     match root.get("apiVersion") {
-        None => issues.push(&[], "apiVersion.required", "\"apiVersion\" is required, e.g. backstage.io/v1alpha1".into(), None),
+        None => issues.push(
+            &[],
+            "apiVersion.required",
+            "\"apiVersion\" is required, e.g. backstage.io/v1alpha1".into(),
+            None,
+        ),
         Some(Value::String(s)) if !rules::is_api_version(s) => issues.push(
             &[key("apiVersion")],
             "apiVersion.format",
-            format!("\"apiVersion\" is not valid; expected {} but found \"{s}\"", rules::API_VERSION_EXPECTED),
+            format!(
+                "\"apiVersion\" is not valid; expected {} but found \"{s}\"",
+                rules::API_VERSION_EXPECTED
+            ),
             None,
         ),
         Some(Value::String(_)) => {}
@@ -196,19 +247,34 @@ fn check_envelope(root: &Map<String, Value>, issues: &mut Issues<'_>) {
     }
     match root.get("spec") {
         None | Some(Value::Object(_)) => {}
-        Some(v) => issues.push(&[key("spec")], "spec.type", format!("\"spec\" must be a mapping but is {}", type_name(v)), Some(v)),
+        Some(v) => issues.push(
+            &[key("spec")],
+            "spec.type",
+            format!("\"spec\" must be a mapping but is {}", type_name(v)),
+            Some(v),
+        ),
     }
 }
 
 fn check_kind(root: &Map<String, Value>, issues: &mut Issues<'_>) -> Option<&'static KindSpec> {
     let kind = match root.get("kind") {
         None => {
-            issues.push(&[], "kind.required", "\"kind\" is required, e.g. Component".into(), None);
+            issues.push(
+                &[],
+                "kind.required",
+                "\"kind\" is required, e.g. Component".into(),
+                None,
+            );
             return None;
         }
         Some(Value::String(s)) => s,
         Some(v) => {
-            issues.push(&[key("kind")], "kind.type", format!("\"kind\" must be a string but is {}", type_name(v)), Some(v));
+            issues.push(
+                &[key("kind")],
+                "kind.type",
+                format!("\"kind\" must be a string but is {}", type_name(v)),
+                Some(v),
+            );
             return None;
         }
     };
@@ -216,7 +282,10 @@ fn check_kind(root: &Map<String, Value>, issues: &mut Issues<'_>) -> Option<&'st
         issues.push(
             &[key("kind")],
             "kind.format",
-            format!("\"kind\" is not valid; expected {} but found \"{kind}\"", rules::KIND_EXPECTED),
+            format!(
+                "\"kind\" is not valid; expected {} but found \"{kind}\"",
+                rules::KIND_EXPECTED
+            ),
             None,
         );
         return None;
@@ -230,7 +299,10 @@ fn check_kind(root: &Map<String, Value>, issues: &mut Issues<'_>) -> Option<&'st
         issues.push(
             &[key("kind")],
             "kind.unknown",
-            format!("unknown kind \"{kind}\"{hint}; expected one of {}", known.join(", ")),
+            format!(
+                "unknown kind \"{kind}\"{hint}; expected one of {}",
+                known.join(", ")
+            ),
             None,
         );
         return None;
@@ -259,7 +331,10 @@ fn check_string_field(meta: &Map<String, Value>, field: &str, issues: &mut Issue
         issues.push(
             &[key("metadata"), key(field)],
             &format!("metadata.{field}.type"),
-            format!("\"metadata.{field}\" must be a string but is {}", type_name(v)),
+            format!(
+                "\"metadata.{field}\" must be a string but is {}",
+                type_name(v)
+            ),
             Some(v),
         );
     }
@@ -269,35 +344,69 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
     let meta = match root.get("metadata") {
         Some(Value::Object(m)) => m,
         None => {
-            issues.push(&[], "metadata.required", "\"metadata\" is required and must contain a name".into(), None);
+            issues.push(
+                &[],
+                "metadata.required",
+                "\"metadata\" is required and must contain a name".into(),
+                None,
+            );
             return;
         }
         Some(v) => {
-            issues.push(&[key("metadata")], "metadata.type", format!("\"metadata\" must be a mapping but is {}", type_name(v)), Some(v));
+            issues.push(
+                &[key("metadata")],
+                "metadata.type",
+                format!("\"metadata\" must be a mapping but is {}", type_name(v)),
+                Some(v),
+            );
             return;
         }
     };
     let m = |f: &str| vec![key("metadata"), key(f)];
     match meta.get("name") {
-        None => issues.push(&[key("metadata")], "metadata.name.required", "\"metadata.name\" is required".into(), None),
+        None => issues.push(
+            &[key("metadata")],
+            "metadata.name.required",
+            "\"metadata.name\" is required".into(),
+            None,
+        ),
         Some(Value::String(n)) if !rules::is_object_name(n) => issues.push(
             &m("name"),
             "metadata.name.format",
-            format!("\"metadata.name\" is not valid; expected {} but found \"{n}\"", rules::NAME_EXPECTED),
+            format!(
+                "\"metadata.name\" is not valid; expected {} but found \"{n}\"",
+                rules::NAME_EXPECTED
+            ),
             Some(&Value::String(n.clone())),
         ),
         Some(Value::String(_)) => {}
-        Some(v) => issues.push(&m("name"), "metadata.name.type", format!("\"metadata.name\" must be a string but is {}", type_name(v)), Some(v)),
+        Some(v) => issues.push(
+            &m("name"),
+            "metadata.name.type",
+            format!("\"metadata.name\" must be a string but is {}", type_name(v)),
+            Some(v),
+        ),
     }
     match meta.get("namespace") {
         Some(Value::String(n)) if !rules::is_namespace(n) => issues.push(
             &m("namespace"),
             "metadata.namespace.format",
-            format!("\"metadata.namespace\" is not valid; expected {} but found \"{n}\"", rules::NAMESPACE_EXPECTED),
+            format!(
+                "\"metadata.namespace\" is not valid; expected {} but found \"{n}\"",
+                rules::NAMESPACE_EXPECTED
+            ),
             Some(&Value::String(n.clone())),
         ),
         None | Some(Value::String(_)) => {}
-        Some(v) => issues.push(&m("namespace"), "metadata.namespace.type", format!("\"metadata.namespace\" must be a string but is {}", type_name(v)), Some(v)),
+        Some(v) => issues.push(
+            &m("namespace"),
+            "metadata.namespace.type",
+            format!(
+                "\"metadata.namespace\" must be a string but is {}",
+                type_name(v)
+            ),
+            Some(v),
+        ),
     }
     for field in ["title", "description", "uid", "etag"] {
         check_string_field(meta, field, issues);
@@ -312,7 +421,10 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
                         issues.push(
                             &p,
                             &format!("metadata.{field}.key"),
-                            format!("key \"{k}\" in \"metadata.{field}\" is not valid; expected {}", rules::LABEL_KEY_EXPECTED),
+                            format!(
+                                "key \"{k}\" in \"metadata.{field}\" is not valid; expected {}",
+                                rules::LABEL_KEY_EXPECTED
+                            ),
                             Some(&Value::String(k.clone())),
                         );
                     }
@@ -333,7 +445,15 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
                     }
                 }
             }
-            Some(v) => issues.push(&m(field), &format!("metadata.{field}.type"), format!("\"metadata.{field}\" must be a mapping but is {}", type_name(v)), Some(v)),
+            Some(v) => issues.push(
+                &m(field),
+                &format!("metadata.{field}.type"),
+                format!(
+                    "\"metadata.{field}\" must be a mapping but is {}",
+                    type_name(v)
+                ),
+                Some(v),
+            ),
         }
     }
     match meta.get("tags") {
@@ -349,11 +469,24 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
                         Some(t),
                     ),
                     Value::String(_) => {}
-                    other => issues.push(&p, "metadata.tags.type", format!("a tag must be a string but is {}", type_name(other)), Some(other)),
+                    other => issues.push(
+                        &p,
+                        "metadata.tags.type",
+                        format!("a tag must be a string but is {}", type_name(other)),
+                        Some(other),
+                    ),
                 }
             }
         }
-        Some(v) => issues.push(&m("tags"), "metadata.tags.type", format!("\"metadata.tags\" must be a list of strings but is {}", type_name(v)), Some(v)),
+        Some(v) => issues.push(
+            &m("tags"),
+            "metadata.tags.type",
+            format!(
+                "\"metadata.tags\" must be a list of strings but is {}",
+                type_name(v)
+            ),
+            Some(v),
+        ),
     }
     match meta.get("links") {
         None => {}
@@ -364,7 +497,12 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
                     Value::Object(o) => {
                         match o.get("url") {
                             Some(Value::String(u)) if !u.is_empty() => {}
-                            _ => issues.push(&p, "metadata.links.url", "a link needs a \"url\" (a non-empty string)".into(), Some(l)),
+                            _ => issues.push(
+                                &p,
+                                "metadata.links.url",
+                                "a link needs a \"url\" (a non-empty string)".into(),
+                                Some(l),
+                            ),
                         }
                         for f in ["title", "icon", "type"] {
                             if let Some(v) = o.get(f)
@@ -372,15 +510,36 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
                             {
                                 let mut pf = p.clone();
                                 pf.push(key(f));
-                                issues.push(&pf, "metadata.links.type", format!("link \"{f}\" must be a string but is {}", type_name(v)), Some(v));
+                                issues.push(
+                                    &pf,
+                                    "metadata.links.type",
+                                    format!(
+                                        "link \"{f}\" must be a string but is {}",
+                                        type_name(v)
+                                    ),
+                                    Some(v),
+                                );
                             }
                         }
                     }
-                    other => issues.push(&p, "metadata.links.type", format!("a link must be a mapping with a url but is {}", type_name(other)), Some(other)),
+                    other => issues.push(
+                        &p,
+                        "metadata.links.type",
+                        format!(
+                            "a link must be a mapping with a url but is {}",
+                            type_name(other)
+                        ),
+                        Some(other),
+                    ),
                 }
             }
         }
-        Some(v) => issues.push(&m("links"), "metadata.links.type", format!("\"metadata.links\" must be a list but is {}", type_name(v)), Some(v)),
+        Some(v) => issues.push(
+            &m("links"),
+            "metadata.links.type",
+            format!("\"metadata.links\" must be a list but is {}", type_name(v)),
+            Some(v),
+        ),
     }
 }
 
@@ -388,7 +547,12 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
     let empty = Map::new();
     let spec = root.get("spec").and_then(Value::as_object);
     if spec.is_none() && kind.fields.iter().any(|f| f.required) {
-        issues.push(&[], "spec.required", format!("\"spec\" is required for kind {}", kind.kind), None);
+        issues.push(
+            &[],
+            "spec.required",
+            format!("\"spec\" is required for kind {}", kind.kind),
+            None,
+        );
         return;
     }
     let spec = spec.unwrap_or(&empty);
@@ -399,7 +563,10 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
                 issues.push(
                     &[key("spec")],
                     &format!("spec.{}.required", field.name),
-                    format!("\"spec.{}\" is required for kind {}: {}", field.name, kind.kind, field.about),
+                    format!(
+                        "\"spec.{}\" is required for kind {}: {}",
+                        field.name, kind.kind, field.about
+                    ),
                     None,
                 );
             }
@@ -417,7 +584,11 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
                         issues.push(
                             &pi,
                             &format!("spec.{}.type", field.name),
-                            format!("items of \"spec.{}\" must be non-empty strings but this one is {}", field.name, type_name(item)),
+                            format!(
+                                "items of \"spec.{}\" must be non-empty strings but this one is {}",
+                                field.name,
+                                type_name(item)
+                            ),
                             Some(item),
                         );
                     }
@@ -436,7 +607,12 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
             issues.push(
                 &p,
                 &format!("spec.{}.type", field.name),
-                format!("\"spec.{}\" must be {expected} ({}) but is {}", field.name, field.about, describe(v)),
+                format!(
+                    "\"spec.{}\" must be {expected} ({}) but is {}",
+                    field.name,
+                    field.about,
+                    describe(v)
+                ),
                 Some(v),
             );
         }
@@ -450,28 +626,49 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn emit_relations(root: &Map<String, Value>, kind: &KindSpec, self_ref: &EntityRef, issues: &mut Issues<'_>) -> Vec<Relation> {
+fn emit_relations(
+    root: &Map<String, Value>,
+    kind: &KindSpec,
+    self_ref: &EntityRef,
+    issues: &mut Issues<'_>,
+) -> Vec<Relation> {
     let mut out = Vec::new();
-    let Some(spec) = root.get("spec").and_then(Value::as_object) else { return out };
+    let Some(spec) = root.get("spec").and_then(Value::as_object) else {
+        return out;
+    };
     for rel in kind.relations {
-        let Some(v) = spec.get(rel.field) else { continue };
+        let Some(v) = spec.get(rel.field) else {
+            continue;
+        };
         let targets: Vec<(Vec<Seg>, &str)> = match v {
             Value::String(s) => vec![(vec![key("spec"), key(rel.field)], s.as_str())],
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, t)| t.as_str().map(|s| (vec![key("spec"), key(rel.field), Seg::Index(i)], s)))
+                .filter_map(|(i, t)| {
+                    t.as_str()
+                        .map(|s| (vec![key("spec"), key(rel.field), Seg::Index(i)], s))
+                })
                 .collect(),
             _ => continue,
         };
         for (path, text) in targets {
             match EntityRef::parse(text, rel.default_kind, &self_ref.namespace) {
                 Ok(target) => {
-                    let r = Relation { source: self_ref.clone(), kind: rel.outgoing, target };
+                    let r = Relation {
+                        source: self_ref.clone(),
+                        kind: rel.outgoing,
+                        target,
+                    };
                     out.push(r.inverse());
                     out.push(r);
                 }
-                Err(e) => issues.push(&path, &format!("spec.{}.ref", rel.field), e.to_string(), Some(&Value::String(text.to_owned()))),
+                Err(e) => issues.push(
+                    &path,
+                    &format!("spec.{}.ref", rel.field),
+                    e.to_string(),
+                    Some(&Value::String(text.to_owned())),
+                ),
             }
         }
     }

@@ -62,7 +62,11 @@ impl EntityRef {
             Some(k) => k,
             None => return Err(RefError::MissingKind(text.to_owned())),
         };
-        Ok(Self::new(kind, namespace.unwrap_or(default_namespace), name))
+        Ok(Self::new(
+            kind,
+            namespace.unwrap_or(default_namespace),
+            name,
+        ))
     }
 
     /// Parses a full reference `kind:namespace/name` (namespace defaults to `default`).
@@ -101,22 +105,49 @@ mod tests {
 
     #[test]
     fn backstage_defaulting() {
-        assert_eq!(p("team-a", Some("Group"), "default").unwrap(), "group:default/team-a");
-        assert_eq!(p("default/team-a", Some("Group"), "alt").unwrap(), "group:default/team-a");
-        assert_eq!(p("team-a", Some("Group"), "alt").unwrap(), "group:alt/team-a");
+        assert_eq!(
+            p("team-a", Some("Group"), "default").unwrap(),
+            "group:default/team-a"
+        );
+        assert_eq!(
+            p("default/team-a", Some("Group"), "alt").unwrap(),
+            "group:default/team-a"
+        );
+        assert_eq!(
+            p("team-a", Some("Group"), "alt").unwrap(),
+            "group:alt/team-a"
+        );
         assert_eq!(p("User:Guest", Some("Group"), "x").unwrap(), "user:x/guest");
-        assert_eq!(p("component:ns/My.Svc", None, "x").unwrap(), "component:ns/my.svc");
+        assert_eq!(
+            p("component:ns/My.Svc", None, "x").unwrap(),
+            "component:ns/my.svc"
+        );
         // a slash ahead of the colon: no kind part, the rest is the name
         assert_eq!(p("ns/a:b", Some("Group"), "x").unwrap(), "group:ns/a:b");
     }
 
     #[test]
     fn errors() {
-        assert_eq!(p("svc", None, "default"), Err(RefError::MissingKind("svc".into())));
-        assert_eq!(p(":svc", Some("Group"), "d"), Err(RefError::Malformed(":svc".into())));
-        assert_eq!(p("group:/svc", None, "d"), Err(RefError::Malformed("group:/svc".into())));
-        assert_eq!(p("group:ns/", None, "d"), Err(RefError::Malformed("group:ns/".into())));
-        assert_eq!(p("", Some("Group"), "d"), Err(RefError::Malformed("".into())));
+        assert_eq!(
+            p("svc", None, "default"),
+            Err(RefError::MissingKind("svc".into()))
+        );
+        assert_eq!(
+            p(":svc", Some("Group"), "d"),
+            Err(RefError::Malformed(":svc".into()))
+        );
+        assert_eq!(
+            p("group:/svc", None, "d"),
+            Err(RefError::Malformed("group:/svc".into()))
+        );
+        assert_eq!(
+            p("group:ns/", None, "d"),
+            Err(RefError::Malformed("group:ns/".into()))
+        );
+        assert_eq!(
+            p("", Some("Group"), "d"),
+            Err(RefError::Malformed("".into()))
+        );
     }
 
     proptest! {

@@ -17,9 +17,12 @@ pub struct CatalogView {
 
 impl CatalogView {
     /// `entities` yields each existing entity with the relations it emitted.
-    pub fn build<'a>(entities: impl IntoIterator<Item = (&'a EntityRef, &'a [Relation])> + Clone) -> Self {
+    pub fn build<'a>(
+        entities: impl IntoIterator<Item = (&'a EntityRef, &'a [Relation])> + Clone,
+    ) -> Self {
         let exists: HashSet<&EntityRef> = entities.clone().into_iter().map(|(r, _)| r).collect();
-        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> = HashMap::with_capacity(exists.len());
+        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> =
+            HashMap::with_capacity(exists.len());
         let mut dangling = Vec::new();
         for (_, emitted) in entities {
             for rel in emitted {
@@ -29,7 +32,10 @@ impl CatalogView {
                 if !exists.contains(&rel.target) {
                     dangling.push(rel.clone());
                 }
-                relations.entry(rel.source.clone()).or_default().push((rel.kind, rel.target.clone()));
+                relations
+                    .entry(rel.source.clone())
+                    .or_default()
+                    .push((rel.kind, rel.target.clone()));
             }
         }
         for list in relations.values_mut() {
@@ -38,7 +44,10 @@ impl CatalogView {
         }
         dangling.sort();
         dangling.dedup();
-        Self { relations, dangling }
+        Self {
+            relations,
+            dangling,
+        }
     }
 
     pub fn of(&self, r: &EntityRef) -> &[(RelationType, EntityRef)] {
@@ -58,15 +67,31 @@ mod tests {
     fn inverse_and_dangling() {
         let c = r("component:default/a");
         let g = r("group:default/team");
-        let own = Relation { source: c.clone(), kind: RelationType::OwnedBy, target: g.clone() };
-        let missing = Relation { source: c.clone(), kind: RelationType::DependsOn, target: r("resource:default/db") };
-        let emitted_c = vec![own.clone(), own.inverse(), missing.clone(), missing.inverse()];
+        let own = Relation {
+            source: c.clone(),
+            kind: RelationType::OwnedBy,
+            target: g.clone(),
+        };
+        let missing = Relation {
+            source: c.clone(),
+            kind: RelationType::DependsOn,
+            target: r("resource:default/db"),
+        };
+        let emitted_c = vec![
+            own.clone(),
+            own.inverse(),
+            missing.clone(),
+            missing.inverse(),
+        ];
         let emitted_g: Vec<Relation> = vec![];
         let view = CatalogView::build([(&c, emitted_c.as_slice()), (&g, emitted_g.as_slice())]);
         assert_eq!(view.of(&g), &[(RelationType::OwnerOf, c.clone())]);
         assert_eq!(
             view.of(&c),
-            &[(RelationType::DependsOn, r("resource:default/db")), (RelationType::OwnedBy, g.clone())]
+            &[
+                (RelationType::DependsOn, r("resource:default/db")),
+                (RelationType::OwnedBy, g.clone())
+            ]
         );
         assert_eq!(view.dangling, vec![missing]);
     }

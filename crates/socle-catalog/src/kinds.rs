@@ -41,31 +41,85 @@ pub struct KindSpec {
 }
 
 const fn f(name: &'static str, shape: Shape, required: bool, about: &'static str) -> Field {
-    Field { name, shape, required, about }
+    Field {
+        name,
+        shape,
+        required,
+        about,
+    }
 }
 
-const fn r(field: &'static str, default_kind: Option<&'static str>, outgoing: RelationType) -> RelField {
-    RelField { field, default_kind, outgoing }
+const fn r(
+    field: &'static str,
+    default_kind: Option<&'static str>,
+    outgoing: RelationType,
+) -> RelField {
+    RelField {
+        field,
+        default_kind,
+        outgoing,
+    }
 }
 
 use RelationType as R;
 use Shape::*;
 
-const OWNER: &str = "an entity reference to the owner, usually a Group (e.g. team-a or group:default/team-a)";
+const OWNER: &str =
+    "an entity reference to the owner, usually a Group (e.g. team-a or group:default/team-a)";
 
 pub static KINDS: &[KindSpec] = &[
     KindSpec {
         kind: "Component",
         fields: &[
-            f("type", Str, true, "the type of component, e.g. service, website or library"),
-            f("lifecycle", Str, true, "the lifecycle state, e.g. experimental, production or deprecated"),
+            f(
+                "type",
+                Str,
+                true,
+                "the type of component, e.g. service, website or library",
+            ),
+            f(
+                "lifecycle",
+                Str,
+                true,
+                "the lifecycle state, e.g. experimental, production or deprecated",
+            ),
             f("owner", Str, true, OWNER),
-            f("system", Str, false, "an entity reference to the System it belongs to"),
-            f("subcomponentOf", Str, false, "an entity reference to the parent Component"),
-            f("providesApis", StrList, false, "a list of entity references to the APIs it provides"),
-            f("consumesApis", StrList, false, "a list of entity references to the APIs it consumes"),
-            f("dependsOn", StrList, false, "a list of entity references, with their kind, that it depends on"),
-            f("dependencyOf", StrList, false, "a list of entity references, with their kind, that depend on it"),
+            f(
+                "system",
+                Str,
+                false,
+                "an entity reference to the System it belongs to",
+            ),
+            f(
+                "subcomponentOf",
+                Str,
+                false,
+                "an entity reference to the parent Component",
+            ),
+            f(
+                "providesApis",
+                StrList,
+                false,
+                "a list of entity references to the APIs it provides",
+            ),
+            f(
+                "consumesApis",
+                StrList,
+                false,
+                "a list of entity references to the APIs it consumes",
+            ),
+            f(
+                "dependsOn",
+                StrList,
+                false,
+                "a list of entity references, with their kind, that it depends on",
+            ),
+            f(
+                "dependencyOf",
+                StrList,
+                false,
+                "a list of entity references, with their kind, that depend on it",
+            ),
         ],
         relations: &[
             r("owner", Some("Group"), R::OwnedBy),
@@ -80,22 +134,65 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         kind: "API",
         fields: &[
-            f("type", Str, true, "the type of API definition, e.g. openapi, asyncapi, graphql or grpc"),
-            f("lifecycle", Str, true, "the lifecycle state, e.g. experimental, production or deprecated"),
+            f(
+                "type",
+                Str,
+                true,
+                "the type of API definition, e.g. openapi, asyncapi, graphql or grpc",
+            ),
+            f(
+                "lifecycle",
+                Str,
+                true,
+                "the lifecycle state, e.g. experimental, production or deprecated",
+            ),
             f("owner", Str, true, OWNER),
-            f("definition", Str, true, "the API definition as a string (or a $text placeholder)"),
-            f("system", Str, false, "an entity reference to the System it belongs to"),
+            f(
+                "definition",
+                Str,
+                true,
+                "the API definition as a string (or a $text placeholder)",
+            ),
+            f(
+                "system",
+                Str,
+                false,
+                "an entity reference to the System it belongs to",
+            ),
         ],
-        relations: &[r("owner", Some("Group"), R::OwnedBy), r("system", Some("System"), R::PartOf)],
+        relations: &[
+            r("owner", Some("Group"), R::OwnedBy),
+            r("system", Some("System"), R::PartOf),
+        ],
     },
     KindSpec {
         kind: "Resource",
         fields: &[
-            f("type", Str, true, "the type of resource, e.g. database or s3-bucket"),
+            f(
+                "type",
+                Str,
+                true,
+                "the type of resource, e.g. database or s3-bucket",
+            ),
             f("owner", Str, true, OWNER),
-            f("dependsOn", StrList, false, "a list of entity references, with their kind, that it depends on"),
-            f("dependencyOf", StrList, false, "a list of entity references, with their kind, that depend on it"),
-            f("system", Str, false, "an entity reference to the System it belongs to"),
+            f(
+                "dependsOn",
+                StrList,
+                false,
+                "a list of entity references, with their kind, that it depends on",
+            ),
+            f(
+                "dependencyOf",
+                StrList,
+                false,
+                "a list of entity references, with their kind, that depend on it",
+            ),
+            f(
+                "system",
+                Str,
+                false,
+                "an entity reference to the System it belongs to",
+            ),
         ],
         relations: &[
             r("owner", Some("Group"), R::OwnedBy),
@@ -108,28 +205,69 @@ pub static KINDS: &[KindSpec] = &[
         kind: "System",
         fields: &[
             f("owner", Str, true, OWNER),
-            f("domain", Str, false, "an entity reference to the Domain it belongs to"),
+            f(
+                "domain",
+                Str,
+                false,
+                "an entity reference to the Domain it belongs to",
+            ),
             f("type", Str, false, "the type of system"),
         ],
-        relations: &[r("owner", Some("Group"), R::OwnedBy), r("domain", Some("Domain"), R::PartOf)],
+        relations: &[
+            r("owner", Some("Group"), R::OwnedBy),
+            r("domain", Some("Domain"), R::PartOf),
+        ],
     },
     KindSpec {
         kind: "Domain",
         fields: &[
             f("owner", Str, true, OWNER),
-            f("subdomainOf", Str, false, "an entity reference to the parent Domain"),
+            f(
+                "subdomainOf",
+                Str,
+                false,
+                "an entity reference to the parent Domain",
+            ),
             f("type", Str, false, "the type of domain"),
         ],
-        relations: &[r("owner", Some("Group"), R::OwnedBy), r("subdomainOf", Some("Domain"), R::PartOf)],
+        relations: &[
+            r("owner", Some("Group"), R::OwnedBy),
+            r("subdomainOf", Some("Domain"), R::PartOf),
+        ],
     },
     KindSpec {
         kind: "Group",
         fields: &[
-            f("type", Str, true, "the type of group, e.g. team, department or organization"),
-            f("profile", Object, false, "display information: displayName, email, picture"),
-            f("parent", Str, false, "an entity reference to the parent Group"),
-            f("children", StrList, true, "a list (possibly empty) of entity references to child Groups"),
-            f("members", StrList, false, "a list of entity references to member Users"),
+            f(
+                "type",
+                Str,
+                true,
+                "the type of group, e.g. team, department or organization",
+            ),
+            f(
+                "profile",
+                Object,
+                false,
+                "display information: displayName, email, picture",
+            ),
+            f(
+                "parent",
+                Str,
+                false,
+                "an entity reference to the parent Group",
+            ),
+            f(
+                "children",
+                StrList,
+                true,
+                "a list (possibly empty) of entity references to child Groups",
+            ),
+            f(
+                "members",
+                StrList,
+                false,
+                "a list of entity references to member Users",
+            ),
         ],
         relations: &[
             r("parent", Some("Group"), R::ChildOf),
@@ -140,8 +278,18 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         kind: "User",
         fields: &[
-            f("profile", Object, false, "display information: displayName, email, picture"),
-            f("memberOf", StrList, true, "a list (possibly empty) of entity references to the Groups the user is a direct member of"),
+            f(
+                "profile",
+                Object,
+                false,
+                "display information: displayName, email, picture",
+            ),
+            f(
+                "memberOf",
+                StrList,
+                true,
+                "a list (possibly empty) of entity references to the Groups the user is a direct member of",
+            ),
         ],
         relations: &[r("memberOf", Some("Group"), R::MemberOf)],
     },
@@ -149,9 +297,19 @@ pub static KINDS: &[KindSpec] = &[
         kind: "Location",
         fields: &[
             f("type", Str, false, "the type of location, e.g. file or url"),
-            f("target", Str, false, "the target of the location: a path or URL"),
+            f(
+                "target",
+                Str,
+                false,
+                "the target of the location: a path or URL",
+            ),
             f("targets", StrList, false, "a list of targets"),
-            f("presence", OneOf(&["required", "optional"]), false, "whether the target must exist"),
+            f(
+                "presence",
+                OneOf(&["required", "optional"]),
+                false,
+                "whether the target must exist",
+            ),
         ],
         relations: &[],
     },
@@ -164,7 +322,10 @@ pub fn kind_spec(kind: &str) -> Option<&'static KindSpec> {
 
 /// The canonical spelling of a kind written with another case (`component` → `Component`).
 pub fn canonical_kind(kind: &str) -> Option<&'static str> {
-    KINDS.iter().find(|k| k.kind.eq_ignore_ascii_case(kind)).map(|k| k.kind)
+    KINDS
+        .iter()
+        .find(|k| k.kind.eq_ignore_ascii_case(kind))
+        .map(|k| k.kind)
 }
 
 pub const API_VERSIONS: [&str; 2] = ["backstage.io/v1alpha1", "backstage.io/v1beta1"];

@@ -15,7 +15,9 @@ pub mod relation;
 pub mod rules;
 pub mod yaml;
 
-pub use entity::{DocContext, Entity, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, process_document};
+pub use entity::{
+    DocContext, Entity, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, process_document,
+};
 pub use entity_ref::{EntityRef, RefError};
 pub use error::EntityError;
 pub use graph::CatalogView;
@@ -32,7 +34,11 @@ pub fn process_text(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<Entit
             let mut err = if e.limit {
                 EntityError::file(ctx.file, "yaml.limits", e.message)
             } else {
-                EntityError::file(ctx.file, "yaml.syntax", format!("invalid YAML: {}", e.message))
+                EntityError::file(
+                    ctx.file,
+                    "yaml.syntax",
+                    format!("invalid YAML: {}", e.message),
+                )
             };
             err.line = e.line;
             err.column = e.column;

@@ -18,7 +18,9 @@ pub struct NoReader;
 
 impl PlaceholderReader for NoReader {
     fn read(&self, _base: &str, target: &str) -> Result<String, String> {
-        Err(format!("cannot read \"{target}\": placeholders are not resolved here"))
+        Err(format!(
+            "cannot read \"{target}\": placeholders are not resolved here"
+        ))
     }
 }
 
@@ -97,17 +99,32 @@ fn resolve(
             Some(arg.to_string()),
         ));
     };
-    let text = reader
-        .read(base, target)
-        .map_err(|m| err("placeholder.read", format!("placeholder {key} could not be read: {m}"), Some(target.clone())))?;
+    let text = reader.read(base, target).map_err(|m| {
+        err(
+            "placeholder.read",
+            format!("placeholder {key} could not be read: {m}"),
+            Some(target.clone()),
+        )
+    })?;
     match kind {
         "text" => Ok(Value::String(text)),
         "json" => serde_json::from_str(&text).map_err(|e| {
-            err("placeholder.json", format!("placeholder {key}: {target} is not valid JSON: {e}"), Some(target.clone()))
+            err(
+                "placeholder.json",
+                format!("placeholder {key}: {target} is not valid JSON: {e}"),
+                Some(target.clone()),
+            )
         }),
         _ => {
             let docs = yaml::parse_documents(&text, limits).map_err(|e| {
-                err("placeholder.yaml", format!("placeholder {key}: {target} is not valid YAML: {}", e.message), Some(target.clone()))
+                err(
+                    "placeholder.yaml",
+                    format!(
+                        "placeholder {key}: {target} is not valid YAML: {}",
+                        e.message
+                    ),
+                    Some(target.clone()),
+                )
             })?;
             Ok(docs.first().map(|d| d.to_json()).unwrap_or(Value::Null))
         }

@@ -9,8 +9,11 @@ fn is_alnum(c: char) -> bool {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.split('-')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && s.split('-').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// Dot-separated DNS labels, at most 253 characters.
@@ -25,7 +28,9 @@ pub fn is_object_name(s: &str) -> bool {
         && s.len() <= 63
         && is_alnum(bytes[0])
         && is_alnum(bytes[bytes.len() - 1])
-        && bytes.iter().all(|c| is_alnum(*c) || matches!(c, '-' | '_' | '.'))
+        && bytes
+            .iter()
+            .all(|c| is_alnum(*c) || matches!(c, '-' | '_' | '.'))
 }
 
 /// A namespace is a DNS label.
@@ -73,17 +78,22 @@ pub fn is_tag(s: &str) -> bool {
         && s.len() <= 63
         && s.split('-').all(|p| {
             !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '+' | '#'))
+                && p.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '+' | '#')
+                })
         })
 }
 
 pub const NAME_EXPECTED: &str = "a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total";
-pub const NAMESPACE_EXPECTED: &str = "a string that is sequences of [a-z0-9] separated by [-], at most 63 characters in total";
-pub const KIND_EXPECTED: &str = "a string that is a sequence of [a-zA-Z][a-z0-9A-Z], at most 63 characters in total";
-pub const TAG_EXPECTED: &str = "a string of sequences of [a-z0-9+#:] separated by [-], at most 63 characters in total";
+pub const NAMESPACE_EXPECTED: &str =
+    "a string that is sequences of [a-z0-9] separated by [-], at most 63 characters in total";
+pub const KIND_EXPECTED: &str =
+    "a string that is a sequence of [a-zA-Z][a-z0-9A-Z], at most 63 characters in total";
+pub const TAG_EXPECTED: &str =
+    "a string of sequences of [a-z0-9+#:] separated by [-], at most 63 characters in total";
 pub const LABEL_KEY_EXPECTED: &str = "a valid prefix and/or suffix, separated by a slash, where the prefix is a DNS subdomain and the suffix is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters";
-pub const API_VERSION_EXPECTED: &str = "a string of the form <group>/<version>, e.g. backstage.io/v1alpha1";
+pub const API_VERSION_EXPECTED: &str =
+    "a string of the form <group>/<version>, e.g. backstage.io/v1alpha1";
 
 #[cfg(test)]
 mod tests {

@@ -97,7 +97,11 @@ impl Node {
 struct NodeVisitor;
 
 fn leaf(value: NodeValue) -> Node {
-    Node { line: 0, column: 0, value }
+    Node {
+        line: 0,
+        column: 0,
+        value,
+    }
 }
 
 impl<'de> Visitor<'de> for NodeVisitor {
@@ -129,7 +133,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(leaf(NodeValue::String(v)))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Node, E> {
-        Ok(leaf(NodeValue::String(String::from_utf8_lossy(v).into_owned())))
+        Ok(leaf(NodeValue::String(
+            String::from_utf8_lossy(v).into_owned(),
+        )))
     }
     fn visit_none<E: de::Error>(self) -> Result<Node, E> {
         Ok(leaf(NodeValue::Null))
@@ -208,7 +214,10 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
             let loc = e.location();
             let message = e.without_snippet().to_string();
             // The rendered message may end with " at line X column Y"; keep the first line only.
-            let message = humanize(message.lines().next().unwrap_or("invalid YAML").trim(), limits);
+            let message = humanize(
+                message.lines().next().unwrap_or("invalid YAML").trim(),
+                limits,
+            );
             YamlError {
                 limit: message.contains(": refused"),
                 line: loc.as_ref().map(|l| l.line() as u32).filter(|l| *l > 0),
@@ -238,11 +247,23 @@ fn humanize(raw: &str, limits: &Limits) -> String {
             limits.max_file_bytes
         )
     } else if core.contains("budget breached: Alias") || core.contains("budget breached: Anchor") {
-        format!("the document uses more than {} aliases or anchors: refused", limits.max_aliases)
-    } else if core.contains("budget breached: Depth") || core.contains("recursion limit") || core.contains("nesting") {
-        format!("the document is nested more than {} levels deep: refused", limits.max_depth)
+        format!(
+            "the document uses more than {} aliases or anchors: refused",
+            limits.max_aliases
+        )
+    } else if core.contains("budget breached: Depth")
+        || core.contains("recursion limit")
+        || core.contains("nesting")
+    {
+        format!(
+            "the document is nested more than {} levels deep: refused",
+            limits.max_depth
+        )
     } else if core.contains("budget breached: Documents") {
-        format!("the file has more than {} documents: refused", limits.max_documents)
+        format!(
+            "the file has more than {} documents: refused",
+            limits.max_documents
+        )
     } else if core.contains("budget breached") {
         format!("the document exceeds the parser's input budget ({core}): refused")
     } else {
@@ -275,7 +296,11 @@ mod tests {
 
     #[test]
     fn path_rendering() {
-        let p = [Seg::Key("spec".into()), Seg::Key("dependsOn".into()), Seg::Index(2)];
+        let p = [
+            Seg::Key("spec".into()),
+            Seg::Key("dependsOn".into()),
+            Seg::Index(2),
+        ];
         assert_eq!(path_string(&p), "spec.dependsOn[2]");
     }
 }
@@ -285,10 +310,14 @@ mod bounds {
     use super::*;
 
     pub fn laughs(levels: usize) -> String {
-        let mut s = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut s = String::from(
+            "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for i in 1..levels {
             let p = i - 1;
-            s.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
+            ));
         }
         s
     }
@@ -297,7 +326,11 @@ mod bounds {
     fn billion_laughs_is_refused() {
         for levels in [6, 9, 12] {
             let err = parse_documents(&laughs(levels), &Limits::default()).unwrap_err();
-            assert!(err.message.starts_with("the document has more than 200000 YAML nodes"), "{err:?}");
+            assert!(
+                err.message
+                    .starts_with("the document has more than 200000 YAML nodes"),
+                "{err:?}"
+            );
             assert_eq!(err.line, Some(6));
         }
     }
@@ -306,10 +339,18 @@ mod bounds {
     fn deep_nesting_is_refused() {
         let text = format!("a: {}1{}\n", "[".repeat(500), "]".repeat(500));
         let err = parse_documents(&text, &Limits::default()).unwrap_err();
-        assert_eq!(err.message, "the document is nested more than 32 levels deep: refused", "{err:?}");
+        assert_eq!(
+            err.message, "the document is nested more than 32 levels deep: refused",
+            "{err:?}"
+        );
         assert_eq!(err.line, Some(1));
-        let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let block: String = (0..100)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
         let err = parse_documents(&block, &Limits::default()).unwrap_err();
-        assert_eq!(err.message, "the document is nested more than 32 levels deep: refused", "{err:?}");
+        assert_eq!(
+            err.message, "the document is nested more than 32 levels deep: refused",
+            "{err:?}"
+        );
     }
 }

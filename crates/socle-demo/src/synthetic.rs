@@ -26,11 +26,33 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "payments", "orders", "billing", "search", "catalog", "shipping", "inventory", "pricing", "checkout",
-    "identity", "notifications", "analytics", "reporting", "ledger", "fraud", "routing", "tracking", "loyalty",
+    "payments",
+    "orders",
+    "billing",
+    "search",
+    "catalog",
+    "shipping",
+    "inventory",
+    "pricing",
+    "checkout",
+    "identity",
+    "notifications",
+    "analytics",
+    "reporting",
+    "ledger",
+    "fraud",
+    "routing",
+    "tracking",
+    "loyalty",
 ];
 const LANGS: &[&str] = &["rust", "python", "typescript", "java", "go", "kotlin"];
-const LIFECYCLES: &[&str] = &["production", "production", "production", "experimental", "deprecated"];
+const LIFECYCLES: &[&str] = &[
+    "production",
+    "production",
+    "production",
+    "experimental",
+    "deprecated",
+];
 const TYPES: &[&str] = &["service", "service", "service", "website", "library"];
 
 /// Generates about `n` entities: 2% groups, 10% users, 1% domains+systems, 60% components,
@@ -43,12 +65,20 @@ pub fn generate(n: usize, seed: u64, per_file: usize) -> SyntheticOrg {
     let systems = (n / 100).max(1);
     let apis = (n * 17 / 100).max(1);
     let resources = (n / 10).max(1);
-    let components = n.saturating_sub(groups + users + domains + systems + apis + resources).max(1);
+    let components = n
+        .saturating_sub(groups + users + domains + systems + apis + resources)
+        .max(1);
     let mut docs: Vec<String> = Vec::with_capacity(n);
 
     for g in 0..groups {
-        let parent = if g == 0 { String::new() } else { format!("\n  parent: group-{}", (g - 1) / 8) };
-        let children: Vec<String> = (g * 8 + 1..(g * 8 + 9).min(groups)).map(|c| format!("group-{c}")).collect();
+        let parent = if g == 0 {
+            String::new()
+        } else {
+            format!("\n  parent: group-{}", (g - 1) / 8)
+        };
+        let children: Vec<String> = (g * 8 + 1..(g * 8 + 9).min(groups))
+            .map(|c| format!("group-{c}"))
+            .collect();
         docs.push(format!(
             "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: group-{g}\n  description: Team {g} of the synthetic organisation\nspec:\n  type: team\n  profile:\n    displayName: Team {g}\n    email: team-{g}@example.com{parent}\n  children: [{}]\n",
             children.join(", ")
@@ -124,5 +154,8 @@ pub fn generate(n: usize, seed: u64, per_file: usize) -> SyntheticOrg {
         files.push((path, chunk.join("---\n")));
     }
     files.insert(0, ("catalog-info.yaml".to_owned(), locations));
-    SyntheticOrg { files, entities: entities + 1 }
+    SyntheticOrg {
+        files,
+        entities: entities + 1,
+    }
 }

@@ -41,7 +41,12 @@ pub enum LocationKind {
 
 impl LocationSpec {
     pub fn file(target: impl Into<String>) -> Self {
-        Self { kind: LocationKind::File, target: target.into(), branch: None, path: None }
+        Self {
+            kind: LocationKind::File,
+            target: target.into(),
+            branch: None,
+            path: None,
+        }
     }
 
     /// A stable key naming the location (`file:/abs/path` or `git:repo?ref=main&path=x`).
@@ -100,7 +105,11 @@ pub fn read_location(spec: &LocationSpec, limits: &Limits) -> LocationRead {
 }
 
 /// [`read_location`], reporting progress.
-pub fn read_location_with_progress(spec: &LocationSpec, limits: &Limits, progress: Option<&Progress>) -> LocationRead {
+pub fn read_location_with_progress(
+    spec: &LocationSpec,
+    limits: &Limits,
+    progress: Option<&Progress>,
+) -> LocationRead {
     let origin = spec.key();
     match spec.kind {
         LocationKind::File => {
@@ -115,7 +124,11 @@ pub fn read_location_with_progress(spec: &LocationSpec, limits: &Limits, progres
                     None => spec.target.rfind('/').map_or(0, |i| i + 1),
                 };
                 let dir = &spec.target[..split_at];
-                let dir = if dir.is_empty() { Path::new(".") } else { Path::new(dir) };
+                let dir = if dir.is_empty() {
+                    Path::new(".")
+                } else {
+                    Path::new(dir)
+                };
                 (dir.to_path_buf(), spec.target[split_at..].to_owned())
             };
             match FsSource::new(&root) {
@@ -125,7 +138,13 @@ pub fn read_location_with_progress(spec: &LocationSpec, limits: &Limits, progres
         }
         LocationKind::Git => match GitSource::open(&spec.target, spec.branch.as_deref()) {
             Ok(src) => {
-                let mut read = read_source(&src, spec.path.as_deref().unwrap_or(""), &origin, limits, progress);
+                let mut read = read_source(
+                    &src,
+                    spec.path.as_deref().unwrap_or(""),
+                    &origin,
+                    limits,
+                    progress,
+                );
                 read.commit = Some(src.commit().to_owned());
                 read
             }
@@ -160,12 +179,20 @@ fn expand(src: &dyn Source, rel: &str) -> Result<Vec<String>, String> {
             .build()
             .map_err(|e| format!("invalid glob \"{rel}\": {e}"))?
             .compile_matcher();
-        return Ok(src.files()?.into_iter().filter(|f| glob.is_match(f)).collect());
+        return Ok(src
+            .files()?
+            .into_iter()
+            .filter(|f| glob.is_match(f))
+            .collect());
     }
     match src.entry(rel) {
         Entry::File => Ok(vec![rel.to_owned()]),
         Entry::Dir => {
-            let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+            let prefix = if rel.is_empty() {
+                String::new()
+            } else {
+                format!("{rel}/")
+            };
             Ok(src
                 .files()?
                 .into_iter()
@@ -191,7 +218,8 @@ impl PlaceholderReader for SourceReader<'_> {
         }
         let rel = source::join_relative(self.dir, target)?;
         let bytes = self.src.read(&rel, self.max_bytes)?;
-        String::from_utf8(bytes).map_err(|e| format!("{} is not UTF-8: {e}", self.src.display(&rel)))
+        String::from_utf8(bytes)
+            .map_err(|e| format!("{} is not UTF-8: {e}", self.src.display(&rel)))
     }
 }
 
@@ -208,7 +236,10 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
     let fail = |rule: &str, message: String, line: Option<u32>| FileResult {
         key: key.clone(),
         entities: Vec::new(),
-        errors: vec![EntityError { line, ..EntityError::file(&display, rule, message) }],
+        errors: vec![EntityError {
+            line,
+            ..EntityError::file(&display, rule, message)
+        }],
         ok: false,
     };
     let bytes = match src.read(rel, limits.max_file_bytes) {
@@ -219,22 +250,52 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32
+                + 1;
             return fail(
                 "file.encoding",
-                format!("file is not valid UTF-8: invalid byte at offset {}", e.valid_up_to()),
+                format!(
+                    "file is not valid UTF-8: invalid byte at offset {}",
+                    e.valid_up_to()
+                ),
                 Some(line),
             );
         }
     };
-    let reader = SourceReader { src, dir: source::parent(rel), max_bytes: limits.max_file_bytes };
-    let ctx = DocContext { file: &display, location: &key, origin, reader: &reader, limits };
+    let reader = SourceReader {
+        src,
+        dir: source::parent(rel),
+        max_bytes: limits.max_file_bytes,
+    };
+    let ctx = DocContext {
+        file: &display,
+        location: &key,
+        origin,
+        reader: &reader,
+        limits,
+    };
     let (entities, errors) = socle_catalog::process_text(text, &ctx);
-    let ok = !errors.iter().any(|e| e.rule == "yaml.syntax" || e.rule == "yaml.limits");
-    FileResult { key, entities, errors, ok }
+    let ok = !errors
+        .iter()
+        .any(|e| e.rule == "yaml.syntax" || e.rule == "yaml.limits");
+    FileResult {
+        key,
+        entities,
+        errors,
+        ok,
+    }
 }
 
-fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits, progress: Option<&Progress>) -> LocationRead {
+fn read_source(
+    src: &dyn Source,
+    rel: &str,
+    origin: &str,
+    limits: &Limits,
+    progress: Option<&Progress>,
+) -> LocationRead {
     let mut out = LocationRead::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut level = match expand(src, rel) {
@@ -250,7 +311,10 @@ fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits, progr
             out.errors.push(EntityError::file(
                 &src.display(rel),
                 "location.too-many-files",
-                format!("location expands to more than {} files", limits.max_files_per_location),
+                format!(
+                    "location expands to more than {} files",
+                    limits.max_files_per_location
+                ),
             ));
             out.unreadable = true;
             return out;
@@ -259,7 +323,10 @@ fn read_source(src: &dyn Source, rel: &str, origin: &str, limits: &Limits, progr
             out.errors.push(EntityError::file(
                 &src.display(&level[0]),
                 "location.too-deep",
-                format!("Location entities are nested more than {} deep", limits.max_location_depth),
+                format!(
+                    "Location entities are nested more than {} deep",
+                    limits.max_location_depth
+                ),
             ));
             break;
         }
@@ -366,7 +433,10 @@ pub fn dedupe(entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entit
                 ..EntityError::file(
                     &e.file,
                     "entity.duplicate",
-                    format!("duplicate entity {}: it is already defined at {file}:{line}", e.entity_ref),
+                    format!(
+                        "duplicate entity {}: it is already defined at {file}:{line}",
+                        e.entity_ref
+                    ),
                 )
             });
             continue;
@@ -387,7 +457,11 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
         errors.extend(read.errors);
     }
     let entities = dedupe(all, &mut errors);
-    let view = socle_catalog::CatalogView::build(entities.iter().map(|e| (&e.entity_ref, e.emitted.as_slice())));
+    let view = socle_catalog::CatalogView::build(
+        entities
+            .iter()
+            .map(|e| (&e.entity_ref, e.emitted.as_slice())),
+    );
     let mut report: Vec<ReportEntity> = entities
         .iter()
         .map(|e| ReportEntity {
@@ -395,7 +469,10 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
             relations: view
                 .of(&e.entity_ref)
                 .iter()
-                .map(|(t, target)| ReportRelation { kind: t.as_str().to_owned(), target: target.to_string() })
+                .map(|(t, target)| ReportRelation {
+                    kind: t.as_str().to_owned(),
+                    target: target.to_string(),
+                })
                 .collect(),
         })
         .collect();
@@ -403,7 +480,11 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
     ValidationReport {
         entities: report,
         errors,
-        dangling: view.dangling.iter().map(|r| format!("{} {} {}", r.source, r.kind, r.target)).collect(),
+        dangling: view
+            .dangling
+            .iter()
+            .map(|r| format!("{} {} {}", r.source, r.kind, r.target))
+            .collect(),
     }
 }
 
@@ -419,7 +500,9 @@ pub async fn refresh_location(
     let key = spec.key();
     let spec2 = spec.clone();
     let limits2 = limits.clone();
-    let read = tokio_blocking(move || read_location_with_progress(&spec2, &limits2, progress.as_ref())).await;
+    let read =
+        tokio_blocking(move || read_location_with_progress(&spec2, &limits2, progress.as_ref()))
+            .await;
     let mut errors = read.errors;
     let entities = dedupe(read.entities, &mut errors);
     store

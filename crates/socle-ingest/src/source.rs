@@ -29,15 +29,22 @@ pub trait Source: Sync {
 /// `..`, and refuses absolute paths and paths that climb out of the root.
 pub fn join_relative(base: &str, target: &str) -> Result<String, String> {
     if target.starts_with('/') || Path::new(target).has_root() {
-        return Err(format!("target \"{target}\" is absolute; targets must be relative to the file that names them"));
+        return Err(format!(
+            "target \"{target}\" is absolute; targets must be relative to the file that names them"
+        ));
     }
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for p in target.split('/') {
         match p {
             "" | "." => {}
             ".." => {
                 if parts.pop().is_none() {
-                    return Err(format!("target \"{target}\" leaves the location's root directory"));
+                    return Err(format!(
+                        "target \"{target}\" leaves the location's root directory"
+                    ));
                 }
             }
             other => parts.push(other),
@@ -66,17 +73,30 @@ impl FsSource {
 
     fn path(&self, rel: &str) -> Result<PathBuf, String> {
         let p = self.root.join(rel);
-        if Path::new(rel).components().any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))) {
-            return Err(format!("path \"{rel}\" leaves the location's root directory"));
+        if Path::new(rel).components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        }) {
+            return Err(format!(
+                "path \"{rel}\" leaves the location's root directory"
+            ));
         }
         Ok(p)
     }
 
     fn checked(&self, rel: &str) -> Result<PathBuf, String> {
         let p = self.path(rel)?;
-        let real = p.canonicalize().map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let real = p
+            .canonicalize()
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
         if !real.starts_with(&self.root) {
-            return Err(format!("{} is a link that leaves the location's root directory {}", p.display(), self.root.display()));
+            return Err(format!(
+                "{} is a link that leaves the location's root directory {}",
+                p.display(),
+                self.root.display()
+            ));
         }
         Ok(real)
     }
@@ -98,7 +118,10 @@ impl Source for FsSource {
     }
     fn files(&self) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
-        for entry in walkdir::WalkDir::new(&self.root).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(&self.root)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let entry = entry.map_err(|e| format!("cannot list {}: {e}", self.root.display()))?;
             if entry.file_type().is_file()
                 && let Ok(rel) = entry.path().strip_prefix(&self.root)
@@ -110,9 +133,13 @@ impl Source for FsSource {
     }
     fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
         let p = self.checked(rel)?;
-        let len = std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?.len();
+        let len = std::fs::metadata(&p)
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))?
+            .len();
         if len > max_bytes as u64 {
-            return Err(format!("file is {len} bytes, more than the limit of {max_bytes} bytes"));
+            return Err(format!(
+                "file is {len} bytes, more than the limit of {max_bytes} bytes"
+            ));
         }
         std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     }
@@ -146,11 +173,15 @@ impl GitSource {
                 let mut reference = r
                     .find_reference(&format!("refs/heads/{b}"))
                     .map_err(|e| format!("branch \"{b}\" not found in {repo}: {e}"))?;
-                let id = reference.peel_to_id().map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?;
+                let id = reference
+                    .peel_to_id()
+                    .map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?;
                 (b.to_owned(), id.detach())
             }
             None => {
-                let id = r.head_id().map_err(|e| format!("{repo} has no HEAD commit: {e}"))?;
+                let id = r
+                    .head_id()
+                    .map_err(|e| format!("{repo} has no HEAD commit: {e}"))?;
                 let name = r
                     .head_name()
                     .ok()
@@ -165,7 +196,9 @@ impl GitSource {
             .map_err(|e| format!("cannot read commit {id} in {repo}: {e}"))?
             .peel_to_commit()
             .map_err(|e| format!("{id} in {repo} is not a commit: {e}"))?;
-        let tree = commit.tree().map_err(|e| format!("cannot read the tree of {id} in {repo}: {e}"))?;
+        let tree = commit
+            .tree()
+            .map_err(|e| format!("cannot read the tree of {id} in {repo}: {e}"))?;
         let mut recorder = gix::traverse::tree::Recorder::default();
         tree.traverse()
             .breadthfirst(&mut recorder)
@@ -178,7 +211,13 @@ impl GitSource {
             .filter(|e| e.mode.is_blob())
             .map(|e| (e.filepath.to_string(), e.oid))
             .collect();
-        Ok(Self { repo: r.into_sync(), name: repo.to_owned(), branch: branch_name, commit: id.to_string(), blobs })
+        Ok(Self {
+            repo: r.into_sync(),
+            name: repo.to_owned(),
+            branch: branch_name,
+            commit: id.to_string(),
+            blobs,
+        })
     }
 
     pub fn commit(&self) -> &str {
@@ -210,13 +249,23 @@ impl Source for GitSource {
         Ok(self.blobs.keys().cloned().collect())
     }
     fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
-        let id = self.blobs.get(rel).ok_or_else(|| format!("{} does not exist", self.display(rel)))?;
+        let id = self
+            .blobs
+            .get(rel)
+            .ok_or_else(|| format!("{} does not exist", self.display(rel)))?;
         let repo = self.repo.to_thread_local();
-        let header = repo.find_header(*id).map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+        let header = repo
+            .find_header(*id)
+            .map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
         if header.size() > max_bytes as u64 {
-            return Err(format!("file is {} bytes, more than the limit of {max_bytes} bytes", header.size()));
+            return Err(format!(
+                "file is {} bytes, more than the limit of {max_bytes} bytes",
+                header.size()
+            ));
         }
-        let blob = repo.find_object(*id).map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+        let blob = repo
+            .find_object(*id)
+            .map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
         Ok(blob.detach().data)
     }
 }
@@ -230,7 +279,15 @@ mod tests {
         assert_eq!(join_relative("a/b", "./c.yaml").unwrap(), "a/b/c.yaml");
         assert_eq!(join_relative("a/b", "../c.yaml").unwrap(), "a/c.yaml");
         assert_eq!(join_relative("", "x/./y.yaml").unwrap(), "x/y.yaml");
-        assert!(join_relative("a", "../../etc/passwd").unwrap_err().contains("leaves"));
-        assert!(join_relative("a", "/etc/passwd").unwrap_err().contains("absolute"));
+        assert!(
+            join_relative("a", "../../etc/passwd")
+                .unwrap_err()
+                .contains("leaves")
+        );
+        assert!(
+            join_relative("a", "/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
     }
 }

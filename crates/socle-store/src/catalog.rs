@@ -94,7 +94,6 @@ pub struct ApplyInput<'a> {
     pub revision: Option<String>,
 }
 
-
 fn etag(body: &str) -> String {
     let digest = Sha256::digest(body.as_bytes());
     hex::encode(&digest[..12])
@@ -104,45 +103,28 @@ const ENTITY_BATCH: usize = 1000;
 const REL_BATCH: usize = 3000;
 const KEY_BATCH: usize = 900;
 
-fn location_from_row(
-    key: String,
-    spec: String,
-    created_at: i64,
-    created_by: String,
-    refreshed_at: Option<i64>,
-    status: String,
-    errors: String,
-    entity_count: i64,
-    revision: Option<String>,
-) -> Result<LocationRecord> {
-    Ok(LocationRecord {
-        spec: serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt(format!("location {key} spec: {e}")))?,
-        errors: serde_json::from_str(&errors).map_err(|e| StoreError::Corrupt(format!("location {key} errors: {e}")))?,
-        key,
-        created_at,
-        created_by,
-        refreshed_at,
-        status,
-        entity_count,
-        revision,
-        conflicts: Vec::new(),
-    })
+fn parse_json<T: serde::de::DeserializeOwned>(key: &str, field: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("location {key} {field}: {e}")))
 }
 
 macro_rules! location_row {
-    ($row:expr) => {
-        location_from_row(
-            $row.try_get("key")?,
-            $row.try_get("spec")?,
-            $row.try_get("created_at")?,
-            $row.try_get("created_by")?,
-            $row.try_get("refreshed_at")?,
-            $row.try_get("status")?,
-            $row.try_get("errors")?,
-            $row.try_get("entity_count")?,
-            $row.try_get("revision")?,
-        )?
-    };
+    ($row:expr) => {{
+        let key: String = $row.try_get("key")?;
+        let spec: String = $row.try_get("spec")?;
+        let errors: String = $row.try_get("errors")?;
+        LocationRecord {
+            spec: parse_json(&key, "spec", &spec)?,
+            errors: parse_json(&key, "errors", &errors)?,
+            created_at: $row.try_get("created_at")?,
+            created_by: $row.try_get("created_by")?,
+            refreshed_at: $row.try_get("refreshed_at")?,
+            status: $row.try_get("status")?,
+            entity_count: $row.try_get("entity_count")?,
+            revision: $row.try_get("revision")?,
+            conflicts: Vec::new(),
+            key,
+        }
+    }};
 }
 
 macro_rules! entity_row {
@@ -161,14 +143,18 @@ macro_rules! entity_row {
     };
 }
 
-const LOCATION_COLUMNS: &str =
-    "SELECT key, spec, created_at, created_by, refreshed_at, status, errors, entity_count, revision FROM locations";
-const ENTITY_COLUMNS: &str =
-    "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
+const LOCATION_COLUMNS: &str = "SELECT key, spec, created_at, created_by, refreshed_at, status, errors, entity_count, revision FROM locations";
+const ENTITY_COLUMNS: &str = "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
 
 impl Store {
     /// Registers a location. Fails with a user error when it is already registered.
-    pub async fn add_location(&self, key: &str, spec: &serde_json::Value, by: &str, now_ms: i64) -> Result<LocationRecord> {
+    pub async fn add_location(
+        &self,
+        key: &str,
+        spec: &serde_json::Value,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<LocationRecord> {
         let spec_text = spec.to_string();
         let res = with_pool!(self, pool => {
             sqlx::query("INSERT INTO locations (key, spec, created_at, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING")
@@ -176,9 +162,13 @@ impl Store {
                 .execute(pool).await?.rows_affected()
         });
         if res == 0 {
-            return Err(StoreError::User(format!("location {key} is already registered")));
+            return Err(StoreError::User(format!(
+                "location {key} is already registered"
+            )));
         }
-        self.get_location(key).await?.ok_or_else(|| StoreError::NotFound(key.to_owned()))
+        self.get_location(key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(key.to_owned()))
     }
 
     pub async fn get_location(&self, key: &str) -> Result<Option<LocationRecord>> {
@@ -204,7 +194,11 @@ impl Store {
         });
         let conflicts = self.all_conflicts().await?;
         for loc in &mut list {
-            loc.conflicts = conflicts.iter().filter(|c| c.owner == loc.key || c.claimant == loc.key).cloned().collect();
+            loc.conflicts = conflicts
+                .iter()
+                .filter(|c| c.owner == loc.key || c.claimant == loc.key)
+                .cloned()
+                .collect();
         }
         Ok(list)
     }
@@ -221,7 +215,12 @@ impl Store {
     }
 
     async fn conflicts_of(&self, key: &str) -> Result<Vec<ConflictRecord>> {
-        Ok(self.all_conflicts().await?.into_iter().filter(|c| c.owner == key || c.claimant == key).collect())
+        Ok(self
+            .all_conflicts()
+            .await?
+            .into_iter()
+            .filter(|c| c.owner == key || c.claimant == key)
+            .collect())
     }
 
     /// Unregisters a location and removes every entity it owns, in one transaction.
@@ -249,9 +248,18 @@ impl Store {
     /// * an entity already owned by another location is not touched: it is a conflict, recorded
     ///   for both locations;
     /// * when the location could not be read at all, nothing changes but its status.
-    pub async fn apply_location(&self, key: &str, input: ApplyInput<'_>, now_ms: i64) -> Result<ApplyOutcome> {
-        let mut out = ApplyOutcome { errors: input.errors, ..Default::default() };
-        let rejected: HashSet<String> = out.errors.iter().filter_map(|e| e.entity.clone()).collect();
+    pub async fn apply_location(
+        &self,
+        key: &str,
+        input: ApplyInput<'_>,
+        now_ms: i64,
+    ) -> Result<ApplyOutcome> {
+        let mut out = ApplyOutcome {
+            errors: input.errors,
+            ..Default::default()
+        };
+        let rejected: HashSet<String> =
+            out.errors.iter().filter_map(|e| e.entity.clone()).collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let exists: Option<String> = sqlx::query_scalar("SELECT key FROM locations WHERE key = $1").bind(key).fetch_optional(&mut *tx).await?;
@@ -437,7 +445,9 @@ impl Store {
     }
 
     pub async fn count_entities(&self) -> Result<i64> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM entities").fetch_one(pool).await?))
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM entities").fetch_one(pool).await?),
+        )
     }
 
     /// Every entity (for building the in-memory read model).
@@ -479,6 +489,11 @@ impl Store {
 
 /// The same relation seen from its target.
 pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
-    let t = socle_catalog::RelationType::parse(&rel.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown relation type {}", rel.kind)))?;
-    Ok(StoredRelation { source: rel.target.clone(), kind: t.inverse().as_str().to_owned(), target: rel.source.clone() })
+    let t = socle_catalog::RelationType::parse(&rel.kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown relation type {}", rel.kind)))?;
+    Ok(StoredRelation {
+        source: rel.target.clone(),
+        kind: t.inverse().as_str().to_owned(),
+        target: rel.source.clone(),
+    })
 }

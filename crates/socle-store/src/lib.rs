@@ -14,11 +14,14 @@ use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use catalog::{
-    ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, StoredEntity, StoredRelation, invert,
+    ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, StoredEntity,
+    StoredRelation, invert,
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 
@@ -35,7 +38,10 @@ pub enum StoreError {
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot prepare the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
 }
@@ -56,7 +62,12 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     pub fn new(data_dir: impl Into<PathBuf>, database_url: Option<String>) -> Self {
-        Self { database_url, data_dir: data_dir.into(), pg_schema: None, max_connections: 8 }
+        Self {
+            database_url,
+            data_dir: data_dir.into(),
+            pg_schema: None,
+            max_connections: 8,
+        }
     }
 }
 
@@ -84,13 +95,20 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|(v, d, sql)| {
-            Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, AssertSqlSafe(*sql).into_sql_str(), false)
+            Migration::new(
+                *v,
+                Cow::Borrowed(*d),
+                MigrationType::Simple,
+                AssertSqlSafe(*sql).into_sql_str(),
+                false,
+            )
         })
         .collect();
     Migrator::with_migrations(migrations)
@@ -103,11 +121,21 @@ impl Store {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?;
             if let Some(schema) = &config.pg_schema {
-                if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
                     return Err(StoreError::User(format!("invalid schema name {schema}")));
                 }
-                let admin = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-                sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts.clone())
+                    .await?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS {schema}"
+                )))
+                .execute(&admin)
+                .await?;
                 admin.close().await;
                 opts = opts.options([("search_path", schema.as_str())]);
             }
@@ -118,16 +146,25 @@ impl Store {
                 .await?;
             Backend::Postgres(pool)
         } else {
-            let path = match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let path = match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
                 Some(p) if !p.is_empty() => PathBuf::from(p),
                 _ if url.is_empty() => {
-                    std::fs::create_dir_all(&config.data_dir).map_err(|source| StoreError::DataDir {
-                        path: config.data_dir.display().to_string(),
-                        source,
+                    std::fs::create_dir_all(&config.data_dir).map_err(|source| {
+                        StoreError::DataDir {
+                            path: config.data_dir.display().to_string(),
+                            source,
+                        }
                     })?;
                     config.data_dir.join("socle.db")
                 }
-                _ => return Err(StoreError::User(format!("unsupported database URL \"{url}\"; use postgres://… or sqlite://PATH"))),
+                _ => {
+                    return Err(StoreError::User(format!(
+                        "unsupported database URL \"{url}\"; use postgres://… or sqlite://PATH"
+                    )));
+                }
             };
             let opts = SqliteConnectOptions::new()
                 .filename(&path)
@@ -175,7 +212,13 @@ impl Store {
     }
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`; true when held.
-    pub async fn try_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool> {
         let n = with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \

@@ -79,9 +79,17 @@ fn random_hex(bytes: usize) -> String {
 
 impl Store {
     /// Creates a token and returns its record and its secret (shown once, stored only hashed).
-    pub async fn create_token(&self, name: &str, subject: &str, role: Role, now_ms: i64) -> Result<(TokenRecord, String)> {
+    pub async fn create_token(
+        &self,
+        name: &str,
+        subject: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<(TokenRecord, String)> {
         if name.is_empty() || name.len() > 100 || subject.is_empty() || subject.len() > 300 {
-            return Err(StoreError::User("token name and subject must be 1-100 and 1-300 characters".into()));
+            return Err(StoreError::User(
+                "token name and subject must be 1-100 and 1-300 characters".into(),
+            ));
         }
         let id = random_hex(8);
         let secret = format!("{TOKEN_PREFIX}{}", random_hex(24));
@@ -90,13 +98,23 @@ impl Store {
                 .bind(&id).bind(name).bind(subject).bind(role.as_str()).bind(hash(&secret)).bind(now_ms)
                 .execute(pool).await?;
         });
-        let rec = TokenRecord { id, name: name.to_owned(), subject: subject.to_owned(), role, created_at: now_ms, last_used_at: None, revoked_at: None };
+        let rec = TokenRecord {
+            id,
+            name: name.to_owned(),
+            subject: subject.to_owned(),
+            role,
+            created_at: now_ms,
+            last_used_at: None,
+            revoked_at: None,
+        };
         Ok((rec, secret))
     }
 
     /// Number of tokens ever created (0 on a fresh store: time to bootstrap an admin).
     pub async fn token_count(&self) -> Result<i64> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(pool).await?))
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(pool).await?),
+        )
     }
 
     /// Resolves a presented secret to its principal, if the token exists and is not revoked.
@@ -120,7 +138,8 @@ impl Store {
             Some((token_id, subject, role)) => Some(Principal {
                 token_id,
                 subject,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
             }),
             None => None,
         })
@@ -153,7 +172,15 @@ impl Store {
     }
 
     /// Appends to the audit log.
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str, detail: &str, now_ms: i64) -> Result<()> {
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        detail: &str,
+        now_ms: i64,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'audit_seq' RETURNING value").fetch_one(&mut *tx).await?;

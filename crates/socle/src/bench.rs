@@ -66,12 +66,25 @@ struct Load {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
 
-async fn load(addr: std::net::SocketAddr, paths: Arc<Vec<String>>, total: usize, concurrency: usize) -> anyhow::Result<Load> {
+async fn load(
+    addr: std::net::SocketAddr,
+    paths: Arc<Vec<String>>,
+    total: usize,
+    concurrency: usize,
+) -> anyhow::Result<Load> {
     let started = Instant::now();
     let per = total.div_ceil(concurrency.max(1));
     let mut tasks = Vec::new();
@@ -80,13 +93,16 @@ async fn load(addr: std::net::SocketAddr, paths: Arc<Vec<String>>, total: usize,
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
             tokio::spawn(conn);
             let mut lat = Vec::with_capacity(per);
             let mut errors = 0usize;
             for i in 0..per {
                 let path = &paths[(c * per + i) % paths.len()];
-                let req = hyper::Request::get(path.as_str()).header("host", "bench").body(Empty::<Bytes>::new())?;
+                let req = hyper::Request::get(path.as_str())
+                    .header("host", "bench")
+                    .body(Empty::<Bytes>::new())?;
                 let t = Instant::now();
                 let resp = sender.send_request(req).await?;
                 let ok = resp.status().is_success();
@@ -108,7 +124,13 @@ async fn load(addr: std::net::SocketAddr, paths: Arc<Vec<String>>, total: usize,
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0;
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64()
+            * 1000.0
+    };
     Ok(Load {
         requests: all.len(),
         errors,
@@ -128,7 +150,11 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
         std::fs::create_dir_all(p.parent().context("path")?)?;
         std::fs::write(p, content)?;
     }
-    eprintln!("generated {} entities in {} files; ingesting…", org.entities, org.files.len());
+    eprintln!(
+        "generated {} entities in {} files; ingesting…",
+        org.entities,
+        org.files.len()
+    );
     let mut config = StoreConfig::new(work.path().join("data"), args.database_url.clone());
     if args.database_url.is_some() {
         config.pg_schema = Some(format!("socle_bench_{}", std::process::id()));
@@ -137,13 +163,29 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
 
     let started = Instant::now();
     let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
-    let out = crate::cli::ingest(&store, &spec, &Limits::default(), args.output == Format::Table).await?;
+    let out = crate::cli::ingest(
+        &store,
+        &spec,
+        &Limits::default(),
+        args.output == Format::Table,
+    )
+    .await?;
     let ingest = started.elapsed();
-    anyhow::ensure!(out.errors.is_empty(), "the generated organisation has errors: {:?}", out.errors.first());
+    anyhow::ensure!(
+        out.errors.is_empty(),
+        "the generated organisation has errors: {:?}",
+        out.errors.first()
+    );
     let t = Instant::now();
-    let state = socle_api::AppState::new(store.clone(), socle_api::ServerConfig { refresh_interval: None, ..Default::default() })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = socle_api::AppState::new(
+        store.clone(),
+        socle_api::ServerConfig {
+            refresh_interval: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let read_model = t.elapsed();
     let total = started.elapsed();
     let snap = state.snapshot();
@@ -166,14 +208,31 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     let server = tokio::spawn(socle_api::serve(state.clone(), listener, async {
         let _ = stop_rx.await;
     }));
-    eprintln!("loading http://{addr} with {} connections…", args.concurrency);
+    eprintln!(
+        "loading http://{addr} with {} connections…",
+        args.concurrency
+    );
     let get = load(addr, Arc::new(refs), args.requests, args.concurrency).await?;
-    let words = ["payments", "orders svc", "search", "billing", "paym", "identity python", "ledger", "rout", "catalog service", "fraud"];
+    let words = [
+        "payments",
+        "orders svc",
+        "search",
+        "billing",
+        "paym",
+        "identity python",
+        "ledger",
+        "rout",
+        "catalog service",
+        "fraud",
+    ];
     let searches: Vec<String> = words
         .iter()
         .flat_map(|w| {
             let q = w.replace(' ', "%20");
-            [format!("/api/v1/search?q={q}"), format!("/api/v1/search?q={q}&kind=component&lifecycle=production")]
+            [
+                format!("/api/v1/search?q={q}"),
+                format!("/api/v1/search?q={q}&kind=component&lifecycle=production"),
+            ]
         })
         .collect();
     let search = load(addr, Arc::new(searches), args.searches, args.concurrency).await?;
@@ -197,16 +256,28 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
         s.push_str(&format!("catalog benchmark ({} backend)\n", r.backend));
         s.push_str(&format!("  entities                 {}\n", r.entities));
         s.push_str(&format!("  relations (both ways)    {}\n", r.relations));
-        s.push_str(&format!("  ingest to store          {:.2} s\n", r.ingest_seconds));
-        s.push_str(&format!("  read model + search idx  {:.2} s\n", r.read_model_seconds));
-        s.push_str(&format!("  fully related, queryable {:.2} s ({:.0} entities/s)\n", r.total_seconds, r.entities_per_second));
+        s.push_str(&format!(
+            "  ingest to store          {:.2} s\n",
+            r.ingest_seconds
+        ));
+        s.push_str(&format!(
+            "  read model + search idx  {:.2} s\n",
+            r.read_model_seconds
+        ));
+        s.push_str(&format!(
+            "  fully related, queryable {:.2} s ({:.0} entities/s)\n",
+            r.total_seconds, r.entities_per_second
+        ));
         for (name, l) in [("GET by ref", &r.get_by_ref), ("search", &r.search)] {
             s.push_str(&format!(
                 "  {name:<24} {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests, {} errors)\n",
                 l.requests_per_second, l.p50_ms, l.p99_ms, l.max_ms, l.requests, l.errors
             ));
         }
-        s.push_str(&format!("  peak RSS                 {:.0} MB\n", r.peak_rss_mb));
+        s.push_str(&format!(
+            "  peak RSS                 {:.0} MB\n",
+            r.peak_rss_mb
+        ));
         s
     })?;
     if args.database_url.is_some() {

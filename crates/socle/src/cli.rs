@@ -15,7 +15,12 @@ use socle_store::{EntityFilter, Role, Store, StoreConfig};
 use crate::output::{self, Format};
 
 #[derive(Parser)]
-#[command(name = "socle", version, about = "Socle: an Internal Developer Platform in one binary", propagate_version = true)]
+#[command(
+    name = "socle",
+    version,
+    about = "Socle: an Internal Developer Platform in one binary",
+    propagate_version = true
+)]
 struct Cli {
     /// Log filter (tracing syntax), e.g. `info` or `socle_api=debug`.
     #[arg(long, global = true, env = "SOCLE_LOG", default_value = "info")]
@@ -38,10 +43,12 @@ pub struct StoreArgs {
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
         let config = StoreConfig::new(&self.data_dir, self.database_url.clone());
-        Store::open(&config).await.with_context(|| match &self.database_url {
-            Some(_) => "cannot open the database given by --database-url".to_owned(),
-            None => format!("cannot open the store in {}", self.data_dir.display()),
-        })
+        Store::open(&config)
+            .await
+            .with_context(|| match &self.database_url {
+                Some(_) => "cannot open the database given by --database-url".to_owned(),
+                None => format!("cannot open the store in {}", self.data_dir.display()),
+            })
     }
 }
 
@@ -61,7 +68,12 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
-        Limits { max_file_bytes: self.max_file_bytes, max_depth: self.max_depth, max_nodes: self.max_nodes, ..Limits::default() }
+        Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_depth: self.max_depth,
+            max_nodes: self.max_nodes,
+            ..Limits::default()
+        }
     }
 }
 
@@ -235,16 +247,22 @@ enum BenchCmd {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
             Cmd::Catalog { cmd } => catalog(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
-            Cmd::Bench { cmd: BenchCmd::Catalog(args) } => crate::bench::catalog(args).await,
+            Cmd::Bench {
+                cmd: BenchCmd::Catalog(args),
+            } => crate::bench::catalog(args).await,
         }
     })
 }
@@ -258,7 +276,10 @@ fn fmt_time(ms: Option<i64>) -> String {
         None => "-".into(),
         Some(ms) => time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_else(|| ms.to_string()),
     }
 }
@@ -281,14 +302,24 @@ fn progress_bar(label: &str) -> (ProgressBar, socle_ingest::Progress) {
 }
 
 fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 /// Registers `spec` if new and reads it into the store.
-pub async fn ingest(store: &Store, spec: &LocationSpec, limits: &Limits, show_progress: bool) -> anyhow::Result<socle_store::ApplyOutcome> {
+pub async fn ingest(
+    store: &Store,
+    spec: &LocationSpec,
+    limits: &Limits,
+    show_progress: bool,
+) -> anyhow::Result<socle_store::ApplyOutcome> {
     let key = spec.key();
     if store.get_location(&key).await?.is_none() {
-        store.add_location(&key, &serde_json::to_value(spec)?, &cli_actor(), now_ms()).await?;
+        store
+            .add_location(&key, &serde_json::to_value(spec)?, &cli_actor(), now_ms())
+            .await?;
     }
     let (bar, progress) = if show_progress {
         let (b, p) = progress_bar(&format!("reading {}", spec.target));
@@ -300,7 +331,16 @@ pub async fn ingest(store: &Store, spec: &LocationSpec, limits: &Limits, show_pr
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    store.audit(&cli_actor(), "location.refresh", &key, &out.status, "", now_ms()).await?;
+    store
+        .audit(
+            &cli_actor(),
+            "location.refresh",
+            &key,
+            &out.status,
+            "",
+            now_ms(),
+        )
+        .await?;
     Ok(out)
 }
 
@@ -309,29 +349,61 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let limits = args.limits.limits();
     if args.demo {
         let dir = args.store.data_dir.join("demo");
-        let root = socle_demo::extract(&dir).with_context(|| format!("cannot write the demo organisation to {}", dir.display()))?;
+        let root = socle_demo::extract(&dir)
+            .with_context(|| format!("cannot write the demo organisation to {}", dir.display()))?;
         let root = root.canonicalize()?;
         let spec = LocationSpec::file(root.to_string_lossy().into_owned());
         let out = ingest(&store, &spec, &limits, false).await?;
-        tracing::info!(added = out.added, updated = out.updated, errors = out.errors.len(), "demo organisation loaded");
+        tracing::info!(
+            added = out.added,
+            updated = out.updated,
+            errors = out.errors.len(),
+            "demo organisation loaded"
+        );
     }
     if store.token_count().await? == 0 {
-        let (rec, secret) = store.create_token("bootstrap-admin", "serviceaccount:bootstrap-admin", Role::Admin, now_ms()).await?;
-        store.audit("system", "token.create", &rec.id, "ok", "bootstrap admin token", now_ms()).await?;
-        eprintln!("\nA bootstrap admin token was created. It is shown only this once; keep it safe:\n\n    {secret}\n\nUse it as `Authorization: Bearer <token>`; create more with `socle token create`.\n");
+        let (rec, secret) = store
+            .create_token(
+                "bootstrap-admin",
+                "serviceaccount:bootstrap-admin",
+                Role::Admin,
+                now_ms(),
+            )
+            .await?;
+        store
+            .audit(
+                "system",
+                "token.create",
+                &rec.id,
+                "ok",
+                "bootstrap admin token",
+                now_ms(),
+            )
+            .await?;
+        eprintln!(
+            "\nA bootstrap admin token was created. It is shown only this once; keep it safe:\n\n    {secret}\n\nUse it as `Authorization: Bearer <token>`; create more with `socle token create`.\n"
+        );
     }
     let config = socle_api::ServerConfig {
         limits,
         auth_reads: args.auth_reads,
-        refresh_interval: (args.refresh_interval > 0).then(|| Duration::from_secs(args.refresh_interval)),
+        refresh_interval: (args.refresh_interval > 0)
+            .then(|| Duration::from_secs(args.refresh_interval)),
         ..Default::default()
     };
-    let state = socle_api::AppState::new(store, config).await.map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
+    let state = socle_api::AppState::new(store, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
     socle_api::spawn_background(state.clone());
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let snap = state.snapshot();
-    eprintln!("Socle is serving {} entities on http://{addr} (API: http://{addr}/api/v1/entities, OpenAPI: http://{addr}/api/openapi.json)", snap.by_ref.len());
+    eprintln!(
+        "Socle is serving {} entities on http://{addr} (API: http://{addr}/api/v1/entities, OpenAPI: http://{addr}/api/openapi.json)",
+        snap.by_ref.len()
+    );
     drop(snap);
     socle_api::serve(state, listener, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -348,10 +420,16 @@ fn print_errors(errors: &[socle_catalog::EntityError]) {
 
 async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        CatalogCmd::Validate { paths, output, limits } => {
+        CatalogCmd::Validate {
+            paths,
+            output,
+            limits,
+        } => {
             let specs: Vec<LocationSpec> = paths.iter().map(LocationSpec::file).collect();
             let limits = limits.limits();
-            let report = tokio::task::spawn_blocking(move || socle_ingest::validate(&specs, &limits)).await?;
+            let report =
+                tokio::task::spawn_blocking(move || socle_ingest::validate(&specs, &limits))
+                    .await?;
             let failed = !report.errors.is_empty();
             match output {
                 Format::Table => {
@@ -370,14 +448,35 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                 }
                 f => output::print(f, &report, |_| String::new())?,
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        CatalogCmd::Ingest { target, git, branch, path, store, limits, output } => {
+        CatalogCmd::Ingest {
+            target,
+            git,
+            branch,
+            path,
+            store,
+            limits,
+            output,
+        } => {
             let spec = if git {
-                LocationSpec { kind: LocationKind::Git, target, branch, path }
+                LocationSpec {
+                    kind: LocationKind::Git,
+                    target,
+                    branch,
+                    path,
+                }
             } else {
                 let abs = std::path::Path::new(&target);
-                let target = if abs.exists() { abs.canonicalize()?.to_string_lossy().into_owned() } else { target };
+                let target = if abs.exists() {
+                    abs.canonicalize()?.to_string_lossy().into_owned()
+                } else {
+                    target
+                };
                 LocationSpec::file(target)
             };
             let store = store.open().await?;
@@ -399,29 +498,54 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                 }
                 f => output::print(f, &out, |_| String::new())?,
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        CatalogCmd::Refresh { store, limits, output } => {
+        CatalogCmd::Refresh {
+            store,
+            limits,
+            output,
+        } => {
             let store = store.open().await?;
             let mut results = serde_json::Map::new();
             let mut failed = false;
             for loc in store.list_locations().await? {
-                let spec: LocationSpec = serde_json::from_value(loc.spec.clone()).with_context(|| format!("location {} has an unreadable spec", loc.key))?;
+                let spec: LocationSpec = serde_json::from_value(loc.spec.clone())
+                    .with_context(|| format!("location {} has an unreadable spec", loc.key))?;
                 let out = ingest(&store, &spec, &limits.limits(), output == Format::Table).await?;
                 failed |= out.status != "ok";
                 if output == Format::Table {
                     print_errors(&out.errors);
-                    println!("{}: {} added, {} updated, {} removed, {} errors", loc.key, out.added, out.updated, out.removed, out.errors.len());
+                    println!(
+                        "{}: {} added, {} updated, {} removed, {} errors",
+                        loc.key,
+                        out.added,
+                        out.updated,
+                        out.removed,
+                        out.errors.len()
+                    );
                 }
                 results.insert(loc.key, serde_json::to_value(out)?);
             }
             if output != Format::Table {
                 output::print(output, &results, |_| String::new())?;
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        CatalogCmd::Get { entity_ref, store, output } => {
-            let r = socle_catalog::EntityRef::parse_full(&entity_ref).map_err(|e| anyhow::anyhow!("{e}"))?;
+        CatalogCmd::Get {
+            entity_ref,
+            store,
+            output,
+        } => {
+            let r = socle_catalog::EntityRef::parse_full(&entity_ref)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = store.open().await?;
             let Some(e) = store.get_entity(&r.to_string()).await? else {
                 eprintln!("error: no entity {r}");
@@ -430,7 +554,10 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
             let relations = store.relations_of(&e.entity_ref).await?;
             let mut body: serde_json::Value = serde_json::from_str(&e.body)?;
             body["relations"] = serde_json::to_value(
-                relations.iter().map(|r| serde_json::json!({"type": r.kind, "targetRef": r.target})).collect::<Vec<_>>(),
+                relations
+                    .iter()
+                    .map(|r| serde_json::json!({"type": r.kind, "targetRef": r.target}))
+                    .collect::<Vec<_>>(),
             )?;
             output::print(output, &body, |_| {
                 let mut s = format!("{}\n", e.entity_ref);
@@ -448,16 +575,35 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                 }
                 s.push_str(&format!("  location: {}\n", e.location_key));
                 s.push_str("relations:\n");
-                let rows: Vec<Vec<String>> = relations.iter().map(|r| vec![r.kind.clone(), r.target.clone()]).collect();
+                let rows: Vec<Vec<String>> = relations
+                    .iter()
+                    .map(|r| vec![r.kind.clone(), r.target.clone()])
+                    .collect();
                 s.push_str(&output::table(&["TYPE", "TARGET"], &rows));
                 s
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        CatalogCmd::List { kind, namespace, limit, store, output } => {
+        CatalogCmd::List {
+            kind,
+            namespace,
+            limit,
+            store,
+            output,
+        } => {
             let store = store.open().await?;
-            let list = store.list_entities(&EntityFilter { kind, namespace, limit, ..Default::default() }).await?;
-            let values: Vec<serde_json::Value> = list.iter().map(|e| serde_json::from_str(&e.body)).collect::<Result<_, _>>()?;
+            let list = store
+                .list_entities(&EntityFilter {
+                    kind,
+                    namespace,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            let values: Vec<serde_json::Value> = list
+                .iter()
+                .map(|e| serde_json::from_str(&e.body))
+                .collect::<Result<_, _>>()?;
             output::print(output, &values, |_| {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -467,7 +613,12 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                             e.entity_ref.clone(),
                             v["spec"]["owner"].as_str().unwrap_or("-").to_owned(),
                             v["spec"]["type"].as_str().unwrap_or("-").to_owned(),
-                            v["metadata"]["description"].as_str().unwrap_or("").chars().take(60).collect(),
+                            v["metadata"]["description"]
+                                .as_str()
+                                .unwrap_or("")
+                                .chars()
+                                .take(60)
+                                .collect(),
                         ]
                     })
                     .collect();
@@ -475,9 +626,20 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        CatalogCmd::Search { query, kind, owner, spec_type, tag, limit, store, output } => {
+        CatalogCmd::Search {
+            query,
+            kind,
+            owner,
+            spec_type,
+            tag,
+            limit,
+            store,
+            output,
+        } => {
             let store = store.open().await?;
-            let state = socle_api::AppState::new(store, socle_api::ServerConfig::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let state = socle_api::AppState::new(store, socle_api::ServerConfig::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let q = socle_search::SearchQuery {
                 text: query.unwrap_or_default(),
                 kind: kind.iter().map(|s| s.to_lowercase()).collect(),
@@ -488,17 +650,35 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                 limit,
                 offset: 0,
             };
-            let res = state.search().search(&q).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let res = state
+                .search()
+                .search(&q)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             output::print(output, &res, |r| {
                 let rows: Vec<Vec<String>> = r
                     .hits
                     .iter()
-                    .map(|h| vec![h.entity_ref.clone(), h.owner.clone().unwrap_or_default(), h.description.clone().unwrap_or_default().chars().take(60).collect()])
+                    .map(|h| {
+                        vec![
+                            h.entity_ref.clone(),
+                            h.owner.clone().unwrap_or_default(),
+                            h.description
+                                .clone()
+                                .unwrap_or_default()
+                                .chars()
+                                .take(60)
+                                .collect(),
+                        ]
+                    })
                     .collect();
                 let mut s = output::table(&["REF", "OWNER", "DESCRIPTION"], &rows);
                 s.push_str(&format!("{} matches\n", r.total));
                 let facet = |name: &str, f: &[socle_search::FacetCount]| {
-                    let parts: Vec<String> = f.iter().take(8).map(|c| format!("{} ({})", c.value, c.count)).collect();
+                    let parts: Vec<String> = f
+                        .iter()
+                        .take(8)
+                        .map(|c| format!("{} ({})", c.value, c.count))
+                        .collect();
                     format!("{name}: {}\n", parts.join(", "))
                 };
                 s.push_str(&facet("kind", &r.facets.kind));
@@ -515,9 +695,28 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
             output::print(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
-                    .map(|x| vec![x.key.clone(), x.status.clone(), x.entity_count.to_string(), x.errors.len().to_string(), x.conflicts.len().to_string(), fmt_time(x.refreshed_at)])
+                    .map(|x| {
+                        vec![
+                            x.key.clone(),
+                            x.status.clone(),
+                            x.entity_count.to_string(),
+                            x.errors.len().to_string(),
+                            x.conflicts.len().to_string(),
+                            fmt_time(x.refreshed_at),
+                        ]
+                    })
                     .collect();
-                output::table(&["LOCATION", "STATUS", "ENTITIES", "ERRORS", "CONFLICTS", "REFRESHED"], &rows)
+                output::table(
+                    &[
+                        "LOCATION",
+                        "STATUS",
+                        "ENTITIES",
+                        "ERRORS",
+                        "CONFLICTS",
+                        "REFRESHED",
+                    ],
+                    &rows,
+                )
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -526,16 +725,31 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
 
 async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        TokenCmd::Create { name, subject, role, store, output } => {
+        TokenCmd::Create {
+            name,
+            subject,
+            role,
+            store,
+            output,
+        } => {
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
             if !subject.starts_with("serviceaccount:") && !subject.starts_with("user:") {
                 bail!("--subject must be user:<namespace>/<name> or serviceaccount:<name>");
             }
             let store = store.open().await?;
             let (rec, secret) = store.create_token(&name, &subject, role, now_ms()).await?;
-            store.audit(&cli_actor(), "token.create", &rec.id, "ok", "", now_ms()).await?;
+            store
+                .audit(&cli_actor(), "token.create", &rec.id, "ok", "", now_ms())
+                .await?;
             let v = serde_json::json!({"token": rec, "secret": secret});
-            output::print(output, &v, |_| format!("token {} for {} ({}):\n{secret}\n", rec.id, rec.subject, rec.role.as_str()))?;
+            output::print(output, &v, |_| {
+                format!(
+                    "token {} for {} ({}):\n{secret}\n",
+                    rec.id,
+                    rec.subject,
+                    rec.role.as_str()
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         TokenCmd::List { store, output } => {
@@ -544,16 +758,43 @@ async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
             output::print(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
-                    .map(|t| vec![t.id.clone(), t.name.clone(), t.subject.clone(), t.role.as_str().into(), fmt_time(Some(t.created_at)), fmt_time(t.last_used_at), if t.revoked_at.is_some() { "revoked".into() } else { "active".into() }])
+                    .map(|t| {
+                        vec![
+                            t.id.clone(),
+                            t.name.clone(),
+                            t.subject.clone(),
+                            t.role.as_str().into(),
+                            fmt_time(Some(t.created_at)),
+                            fmt_time(t.last_used_at),
+                            if t.revoked_at.is_some() {
+                                "revoked".into()
+                            } else {
+                                "active".into()
+                            },
+                        ]
+                    })
                     .collect();
-                output::table(&["ID", "NAME", "SUBJECT", "ROLE", "CREATED", "LAST USED", "STATE"], &rows)
+                output::table(
+                    &[
+                        "ID",
+                        "NAME",
+                        "SUBJECT",
+                        "ROLE",
+                        "CREATED",
+                        "LAST USED",
+                        "STATE",
+                    ],
+                    &rows,
+                )
             })?;
             Ok(ExitCode::SUCCESS)
         }
         TokenCmd::Revoke { id, store } => {
             let store = store.open().await?;
             store.revoke_token(&id, now_ms()).await?;
-            store.audit(&cli_actor(), "token.revoke", &id, "ok", "", now_ms()).await?;
+            store
+                .audit(&cli_actor(), "token.revoke", &id, "ok", "", now_ms())
+                .await?;
             println!("token {id} revoked");
             Ok(ExitCode::SUCCESS)
         }

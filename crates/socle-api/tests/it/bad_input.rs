@@ -7,10 +7,14 @@ use serde_json::Value;
 use crate::harness::{GOOD, Server, both};
 
 fn laughs(levels: usize) -> String {
-    let mut s = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut s = String::from(
+        "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     for i in 1..levels {
         let p = i - 1;
-        s.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
+        ));
     }
     s
 }
@@ -26,9 +30,18 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let bad_ref = GOOD.replace("dependsOn: [resource:payments-db]", "dependsOn: [payments-db]");
-    let unknown_kind = format!("{GOOD}---\napiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n");
-    let duplicate = GOOD.split("---").nth(1).unwrap().replace("Takes the money", "An impostor");
+    let bad_ref = GOOD.replace(
+        "dependsOn: [resource:payments-db]",
+        "dependsOn: [payments-db]",
+    );
+    let unknown_kind = format!(
+        "{GOOD}---\napiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n"
+    );
+    let duplicate = GOOD
+        .split("---")
+        .nth(1)
+        .unwrap()
+        .replace("Takes the money", "An impostor");
     let mut huge = GOOD.as_bytes().to_vec();
     huge.extend(std::iter::repeat_n(b'#', 70 * 1024));
     let mut non_utf8 = GOOD.as_bytes().to_vec();
@@ -74,13 +87,32 @@ fn cases() -> Vec<Case> {
 }
 
 async fn assert_good_catalog_served(s: &Server, case: &str) {
-    let (status, e) = s.call("GET", "/api/v1/entities/component/default/payments", None, None).await;
+    let (status, e) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/payments",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{case}: payments no longer served");
     assert_eq!(e["metadata"]["description"], "Takes the money", "{case}");
-    assert_eq!(e["relations"][0]["targetRef"], "resource:default/payments-db", "{case}");
-    let (_, g) = s.call("GET", "/api/v1/entities/group/default/team-a", None, None).await;
+    assert_eq!(
+        e["relations"][0]["targetRef"], "resource:default/payments-db",
+        "{case}"
+    );
+    let (_, g) = s
+        .call("GET", "/api/v1/entities/group/default/team-a", None, None)
+        .await;
     assert_eq!(g["metadata"]["name"], "team-a", "{case}");
-    let (_, a) = s.call("GET", "/api/v1/entities/api/default/payments-api", None, None).await;
+    let (_, a) = s
+        .call(
+            "GET",
+            "/api/v1/entities/api/default/payments-api",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(a["spec"]["type"], "openapi", "{case}");
 }
 
@@ -100,14 +132,32 @@ async fn bad_input_is_reported_and_loses_nothing(s: &Server) {
         assert_eq!(errors.len(), 1, "{}: {outcome:#}", case.name);
         let err = &errors[0];
         assert_eq!(err["rule"], case.rule, "{}: {err:#}", case.name);
-        assert_eq!(err["line"].as_u64().map(|l| l as u32), case.line, "{}: {err:#}", case.name);
+        assert_eq!(
+            err["line"].as_u64().map(|l| l as u32),
+            case.line,
+            "{}: {err:#}",
+            case.name
+        );
         assert_eq!(err["path"], case.path, "{}: {err:#}", case.name);
-        assert!(err["message"].as_str().unwrap().contains(case.message), "{}: {err:#}", case.name);
-        assert!(err["file"].as_str().unwrap().ends_with(case.files.last().unwrap().0), "{}: {err:#}", case.name);
+        assert!(
+            err["message"].as_str().unwrap().contains(case.message),
+            "{}: {err:#}",
+            case.name
+        );
+        assert!(
+            err["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(case.files.last().unwrap().0),
+            "{}: {err:#}",
+            case.name
+        );
         assert_eq!(outcome["removed"], 0, "{}", case.name);
         assert_eq!(outcome["status"], "errors", "{}", case.name);
         assert_good_catalog_served(s, case.name).await;
-        let (_, loc) = s.call("GET", &format!("/api/v1/locations/{id}"), None, None).await;
+        let (_, loc) = s
+            .call("GET", &format!("/api/v1/locations/{id}"), None, None)
+            .await;
         assert_eq!(loc["status"], "errors", "{}", case.name);
         assert_eq!(loc["errors"][0]["rule"], case.rule, "{}", case.name);
         // Restore the good state for the next case.

@@ -1,10 +1,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
 use hyper::StatusCode;
+use hyper::body::Bytes;
 use serde_json::Value;
 use socle_api::{AppState, ServerConfig};
 use socle_catalog::Limits;
@@ -12,7 +11,6 @@ use socle_store::{Role, Store, StoreConfig};
 
 pub struct Server {
     pub addr: SocketAddr,
-    pub state: Arc<AppState>,
     pub admin: String,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -32,38 +30,87 @@ pub async fn start(backend: &str) -> Option<Server> {
     let mut config = StoreConfig::new(dir.path().join("data"), None);
     if backend == "postgres" {
         let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
-            assert!(std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(), "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL");
+            assert!(
+                std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
+                "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
+            );
             return None;
         };
         config.database_url = Some(url);
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 ^ u64::from(std::process::id());
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            ^ u64::from(std::process::id());
         config.pg_schema = Some(format!("socle_api_{n}"));
     }
     let store = Store::open(&config).await.unwrap();
-    let (_, admin) = store.create_token("admin", "serviceaccount:admin", Role::Admin, 1).await.unwrap();
-    let limits = Limits { max_file_bytes: 64 * 1024, ..Limits::default() };
-    let state = AppState::new(store, ServerConfig { limits, refresh_interval: None, ..Default::default() }).await.unwrap();
+    let (_, admin) = store
+        .create_token("admin", "serviceaccount:admin", Role::Admin, 1)
+        .await
+        .unwrap();
+    let limits = Limits {
+        max_file_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let state = AppState::new(
+        store,
+        ServerConfig {
+            limits,
+            refresh_interval: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(socle_api::serve(state.clone(), listener, async {
+    tokio::spawn(socle_api::serve(state, listener, async {
         let _ = rx.await;
     }));
-    Some(Server { addr, state, admin, dir, stop: Some(tx) })
+    Some(Server {
+        addr,
+        admin,
+        dir,
+        stop: Some(tx),
+    })
 }
 
 impl Server {
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let (status, text) = self.call_raw(method, path, token, body).await;
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, v)
     }
 
-    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, String) {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, String) {
         let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
         tokio::spawn(conn);
-        let mut req = hyper::Request::builder().method(method).uri(path).header("host", "test");
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "test");
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -89,14 +136,29 @@ impl Server {
     /// Registers a file location (as admin) and returns (location id, refresh outcome).
     pub async fn register(&self, target: &Path) -> (String, Value) {
         let (status, body) = self
-            .call("POST", "/api/v1/locations", Some(&self.admin), Some(serde_json::json!({"type": "file", "target": target.to_string_lossy()})))
+            .call(
+                "POST",
+                "/api/v1/locations",
+                Some(&self.admin),
+                Some(serde_json::json!({"type": "file", "target": target.to_string_lossy()})),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        (body["location"]["id"].as_str().unwrap().to_owned(), body["outcome"].clone())
+        (
+            body["location"]["id"].as_str().unwrap().to_owned(),
+            body["outcome"].clone(),
+        )
     }
 
     pub async fn refresh(&self, id: &str) -> Value {
-        let (status, body) = self.call("POST", &format!("/api/v1/locations/{id}/refresh"), Some(&self.admin), None).await;
+        let (status, body) = self
+            .call(
+                "POST",
+                &format!("/api/v1/locations/{id}/refresh"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["outcome"].clone()
     }

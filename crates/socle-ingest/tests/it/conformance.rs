@@ -36,15 +36,22 @@ fn backstage_examples_relations_match_backstage() {
     .collect();
     let report = validate(&specs, &Limits::default());
 
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected-relations.json")).unwrap()).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected-relations.json")).unwrap(),
+    )
+    .unwrap();
     let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in expected["entities"].as_array().unwrap() {
         let r = e["ref"].as_str().unwrap().to_owned();
         if r.starts_with("location:") {
             continue;
         }
-        let rels = e["relations"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect();
+        let rels = e["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
         want.insert(r, rels);
     }
     let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -52,17 +59,33 @@ fn backstage_examples_relations_match_backstage() {
         if e.entity_ref.starts_with("location:") {
             continue;
         }
-        let mut rels: Vec<String> = e.relations.iter().map(|r| format!("{} {}", r.kind, r.target)).collect();
+        let mut rels: Vec<String> = e
+            .relations
+            .iter()
+            .map(|r| format!("{} {}", r.kind, r.target))
+            .collect();
         rels.sort();
         got.insert(e.entity_ref.clone(), rels);
     }
     // Offline, the three entities whose $text points at github.com are rejected with an error
     // naming the URL (the corpus README allows it); every other accepted entity must match.
-    let remote = ["api:default/spotify", "api:default/wayback-archive", "api:default/wayback-search"];
+    let remote = [
+        "api:default/spotify",
+        "api:default/wayback-archive",
+        "api:default/wayback-search",
+    ];
     for r in remote {
         if !got.contains_key(r) {
-            let err = report.errors.iter().find(|e| e.entity.as_deref() == Some(r)).unwrap_or_else(|| panic!("no error for {r}"));
-            assert!(err.message.contains("https://github.com/"), "{r}: {}", err.message);
+            let err = report
+                .errors
+                .iter()
+                .find(|e| e.entity.as_deref() == Some(r))
+                .unwrap_or_else(|| panic!("no error for {r}"));
+            assert!(
+                err.message.contains("https://github.com/"),
+                "{r}: {}",
+                err.message
+            );
             assert_eq!(err.rule, "placeholder.read");
             // What the rejected entity emitted disappears with it: the inverse of each of its
             // own relations, on the entity at the other end.
@@ -89,15 +112,37 @@ fn backstage_examples_relations_match_backstage() {
 
     let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
     let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}\nerrors: {:#?}", report.errors);
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}\nerrors: {:#?}",
+        report.errors
+    );
     for (r, rels) in &want {
         assert_eq!(&got[r], rels, "relations of {r}");
     }
 
     // The rejected ones, each with a clear message naming the field.
-    let invalid = report.errors.iter().filter(|e| e.entity.as_deref() == Some("component:default/invalid component")).collect::<Vec<_>>();
-    assert!(invalid.iter().any(|e| e.path == "metadata.name" && e.rule == "metadata.name.format" && e.line == Some(4)), "{invalid:#?}");
-    assert!(invalid.iter().any(|e| e.rule == "metadata.tags.format" && e.value.as_deref() == Some("go 1.15.3")), "{invalid:#?}");
-    let mcp = report.errors.iter().find(|e| e.entity.as_deref() == Some("api:default/backstage-mcp-server")).expect("mcp rejected");
+    let invalid = report
+        .errors
+        .iter()
+        .filter(|e| e.entity.as_deref() == Some("component:default/invalid component"))
+        .collect::<Vec<_>>();
+    assert!(
+        invalid.iter().any(|e| e.path == "metadata.name"
+            && e.rule == "metadata.name.format"
+            && e.line == Some(4)),
+        "{invalid:#?}"
+    );
+    assert!(
+        invalid
+            .iter()
+            .any(|e| e.rule == "metadata.tags.format" && e.value.as_deref() == Some("go 1.15.3")),
+        "{invalid:#?}"
+    );
+    let mcp = report
+        .errors
+        .iter()
+        .find(|e| e.entity.as_deref() == Some("api:default/backstage-mcp-server"))
+        .expect("mcp rejected");
     assert_eq!(mcp.rule, "spec.definition.required");
 }

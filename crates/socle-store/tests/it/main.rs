@@ -18,7 +18,10 @@ async fn open(backend: &str) -> Option<TestStore> {
         let url = match std::env::var("SOCLE_TEST_DATABASE_URL") {
             Ok(u) => u,
             Err(_) => {
-                assert!(std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(), "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL");
+                assert!(
+                    std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
+                    "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
+                );
                 eprintln!("SOCLE_TEST_DATABASE_URL not set: PostgreSQL variant skipped");
                 return None;
             }
@@ -34,7 +37,10 @@ async fn open(backend: &str) -> Option<TestStore> {
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     t ^ (u64::from(std::process::id()) << 32) ^ (&t as *const u64 as u64)
 }
 
@@ -60,12 +66,20 @@ macro_rules! both {
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();
     let location = format!("file:{file}");
-    let ctx = DocContext { file, location: &location, origin: "file:root", reader: &NoReader, limits: &limits };
+    let ctx = DocContext {
+        file,
+        location: &location,
+        origin: "file:root",
+        reader: &NoReader,
+        limits: &limits,
+    };
     socle_catalog::process_text(text, &ctx)
 }
 
 fn component(name: &str, owner: &str) -> String {
-    format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n---\n")
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n---\n"
+    )
 }
 
 const GROUP: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n---\n";
@@ -74,41 +88,111 @@ async fn apply(store: &Store, key: &str, text: &str, failed: &[&str]) -> socle_s
     let (entities, errors) = parse("/repo/catalog-info.yaml", text);
     let failed: BTreeSet<String> = failed.iter().map(|s| s.to_string()).collect();
     store
-        .apply_location(key, ApplyInput { entities: &entities, errors, files_failed: &failed, unreadable: false, revision: None }, 1000)
+        .apply_location(
+            key,
+            ApplyInput {
+                entities: &entities,
+                errors,
+                files_failed: &failed,
+                unreadable: false,
+                revision: None,
+            },
+            1000,
+        )
         .await
         .unwrap()
 }
 
 async fn refs(store: &Store) -> Vec<String> {
-    store.list_entities(&EntityFilter { limit: 1000, ..Default::default() }).await.unwrap().into_iter().map(|e| e.entity_ref).collect()
+    store
+        .list_entities(&EntityFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entity_ref)
+        .collect()
 }
 
 async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
-    store.add_location("file:a", &serde_json::json!({"type":"file","target":"a"}), "test", 1).await.unwrap();
-    store.add_location("file:b", &serde_json::json!({"type":"file","target":"b"}), "test", 1).await.unwrap();
+    store
+        .add_location(
+            "file:a",
+            &serde_json::json!({"type":"file","target":"a"}),
+            "test",
+            1,
+        )
+        .await
+        .unwrap();
+    store
+        .add_location(
+            "file:b",
+            &serde_json::json!({"type":"file","target":"b"}),
+            "test",
+            1,
+        )
+        .await
+        .unwrap();
     let g0 = store.catalog_generation().await.unwrap();
-    let out = apply(store, "file:a", &format!("{GROUP}{}{}", component("one", "team-a"), component("two", "team-a")), &[]).await;
+    let out = apply(
+        store,
+        "file:a",
+        &format!(
+            "{GROUP}{}{}",
+            component("one", "team-a"),
+            component("two", "team-a")
+        ),
+        &[],
+    )
+    .await;
     assert_eq!((out.added, out.updated, out.removed), (3, 0, 0));
     assert_eq!(out.status, "ok");
     apply(store, "file:b", &component("three", "team-b"), &[]).await;
     assert!(store.catalog_generation().await.unwrap() > g0);
 
     // `two` removed from the source: it disappears; b's entity is untouched.
-    let out = apply(store, "file:a", &format!("{GROUP}{}", component("one", "team-a")), &[]).await;
-    assert_eq!((out.added, out.updated, out.unchanged, out.removed), (0, 0, 2, 1));
-    assert_eq!(refs(store).await, vec!["component:default/one", "component:default/three", "group:default/team-a"]);
+    let out = apply(
+        store,
+        "file:a",
+        &format!("{GROUP}{}", component("one", "team-a")),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (out.added, out.updated, out.unchanged, out.removed),
+        (0, 0, 2, 1)
+    );
+    assert_eq!(
+        refs(store).await,
+        vec![
+            "component:default/one",
+            "component:default/three",
+            "group:default/team-a"
+        ]
+    );
 
     // Relations and inverses; the owner of `three` does not exist: dangling.
     let rels = store.relations_of("group:default/team-a").await.unwrap();
     assert_eq!(rels.len(), 1);
-    assert_eq!((rels[0].kind.as_str(), rels[0].target.as_str()), ("ownerOf", "component:default/one"));
+    assert_eq!(
+        (rels[0].kind.as_str(), rels[0].target.as_str()),
+        ("ownerOf", "component:default/one")
+    );
     let dangling = store.dangling_relations().await.unwrap();
     assert_eq!(dangling.len(), 1);
     assert_eq!(dangling[0].target, "group:default/team-b");
 
     // Nothing changes: generation stays.
     let g1 = store.catalog_generation().await.unwrap();
-    let out = apply(store, "file:a", &format!("{GROUP}{}", component("one", "team-a")), &[]).await;
+    let out = apply(
+        store,
+        "file:a",
+        &format!("{GROUP}{}", component("one", "team-a")),
+        &[],
+    )
+    .await;
     assert_eq!(out.unchanged, 2);
     assert_eq!(store.catalog_generation().await.unwrap(), g1);
     let loc = store.get_location("file:a").await.unwrap().unwrap();
@@ -117,70 +201,152 @@ async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
 
     // Deleting a location removes what it owns.
     assert_eq!(store.delete_location("file:b").await.unwrap(), 1);
-    assert_eq!(refs(store).await, vec!["component:default/one", "group:default/team-a"]);
+    assert_eq!(
+        refs(store).await,
+        vec!["component:default/one", "group:default/team-a"]
+    );
 }
 both!(reingest_replaces_exactly_what_the_location_owns);
 
 async fn conflicts_are_reported_on_both_and_never_overwrite(store: &Store) {
     for k in ["file:a", "file:b"] {
-        store.add_location(k, &serde_json::json!({"type":"file","target":k}), "test", 1).await.unwrap();
+        store
+            .add_location(k, &serde_json::json!({"type":"file","target":k}), "test", 1)
+            .await
+            .unwrap();
     }
     apply(store, "file:a", &component("svc", "team-a"), &[]).await;
     let out = apply(store, "file:b", &component("svc", "team-z"), &[]).await;
     assert_eq!(out.added, 0);
     assert_eq!(out.status, "errors");
     assert_eq!(out.errors[0].rule, "location.conflict");
-    assert!(out.errors[0].message.contains("already provided by location file:a"), "{}", out.errors[0].message);
-    let e = store.get_entity("component:default/svc").await.unwrap().unwrap();
+    assert!(
+        out.errors[0]
+            .message
+            .contains("already provided by location file:a"),
+        "{}",
+        out.errors[0].message
+    );
+    let e = store
+        .get_entity("component:default/svc")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.location_key, "file:a");
     assert!(e.body.contains("team-a"));
     for k in ["file:a", "file:b"] {
         let loc = store.get_location(k).await.unwrap().unwrap();
         assert_eq!(loc.conflicts.len(), 1, "{k}");
-        assert_eq!((loc.conflicts[0].owner.as_str(), loc.conflicts[0].claimant.as_str()), ("file:a", "file:b"));
+        assert_eq!(
+            (
+                loc.conflicts[0].owner.as_str(),
+                loc.conflicts[0].claimant.as_str()
+            ),
+            ("file:a", "file:b")
+        );
     }
     // Once b stops claiming it, the conflict is gone.
     apply(store, "file:b", "", &[]).await;
-    assert!(store.get_location("file:a").await.unwrap().unwrap().conflicts.is_empty());
+    assert!(
+        store
+            .get_location("file:a")
+            .await
+            .unwrap()
+            .unwrap()
+            .conflicts
+            .is_empty()
+    );
 }
 both!(conflicts_are_reported_on_both_and_never_overwrite);
 
 async fn failures_keep_the_previous_good_state(store: &Store) {
-    store.add_location("file:a", &serde_json::json!({"type":"file","target":"a"}), "test", 1).await.unwrap();
-    apply(store, "file:a", &format!("{GROUP}{}", component("one", "team-a")), &[]).await;
+    store
+        .add_location(
+            "file:a",
+            &serde_json::json!({"type":"file","target":"a"}),
+            "test",
+            1,
+        )
+        .await
+        .unwrap();
+    apply(
+        store,
+        "file:a",
+        &format!("{GROUP}{}", component("one", "team-a")),
+        &[],
+    )
+    .await;
     // The file fails to parse: its entities are kept.
-    let out = apply(store, "file:a", "kind: [", &["file:/repo/catalog-info.yaml"]).await;
+    let out = apply(
+        store,
+        "file:a",
+        "kind: [",
+        &["file:/repo/catalog-info.yaml"],
+    )
+    .await;
     assert_eq!(out.removed, 0);
     assert_eq!(out.kept, 2);
     assert_eq!(out.errors[0].rule, "yaml.syntax");
-    assert_eq!(refs(store).await, vec!["component:default/one", "group:default/team-a"]);
+    assert_eq!(
+        refs(store).await,
+        vec!["component:default/one", "group:default/team-a"]
+    );
     // One entity becomes invalid: the previous version of it stays, the other is updated.
     let bad = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: one\nspec:\n  type: service\n  owner: team-a\n";
     let group2 = GROUP.replace("type: team", "type: squad");
     let out = apply(store, "file:a", &format!("{group2}{bad}"), &[]).await;
     assert_eq!((out.updated, out.removed, out.kept), (1, 0, 1));
     assert_eq!(out.errors[0].rule, "spec.lifecycle.required");
-    let one = store.get_entity("component:default/one").await.unwrap().unwrap();
+    let one = store
+        .get_entity("component:default/one")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(one.body.contains("\"lifecycle\":\"production\""));
     // The whole location unreadable: nothing changes.
     let (entities, _) = parse("/repo/x.yaml", "");
     let out = store
-        .apply_location("file:a", ApplyInput { entities: &entities, errors: vec![EntityError::file("a", "location.unreadable", "gone")], files_failed: &BTreeSet::new(), unreadable: true, revision: None }, 5)
+        .apply_location(
+            "file:a",
+            ApplyInput {
+                entities: &entities,
+                errors: vec![EntityError::file("a", "location.unreadable", "gone")],
+                files_failed: &BTreeSet::new(),
+                unreadable: true,
+                revision: None,
+            },
+            5,
+        )
         .await
         .unwrap();
     assert_eq!(out.status, "failed");
     assert_eq!(refs(store).await.len(), 2);
-    assert_eq!(store.get_location("file:a").await.unwrap().unwrap().status, "failed");
+    assert_eq!(
+        store.get_location("file:a").await.unwrap().unwrap().status,
+        "failed"
+    );
 }
 both!(failures_keep_the_previous_good_state);
 
 async fn tokens_are_hashed_and_revocable(store: &Store) {
     assert_eq!(store.token_count().await.unwrap(), 0);
-    let (rec, secret) = store.create_token("ci", "serviceaccount:ci", Role::Member, 10).await.unwrap();
+    let (rec, secret) = store
+        .create_token("ci", "serviceaccount:ci", Role::Member, 10)
+        .await
+        .unwrap();
     assert!(secret.starts_with("socle_"));
     let p = store.authenticate(&secret, 11).await.unwrap().unwrap();
-    assert_eq!((p.subject.as_str(), p.role), ("serviceaccount:ci", Role::Member));
-    assert!(store.authenticate("socle_wrong", 11).await.unwrap().is_none());
+    assert_eq!(
+        (p.subject.as_str(), p.role),
+        ("serviceaccount:ci", Role::Member)
+    );
+    assert!(
+        store
+            .authenticate("socle_wrong", 11)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed[0].last_used_at, Some(11));
     assert!(!serde_json::to_string(&listed).unwrap().contains(&secret));
@@ -191,11 +357,27 @@ async fn tokens_are_hashed_and_revocable(store: &Store) {
 both!(tokens_are_hashed_and_revocable);
 
 async fn audit_log_and_leases(store: &Store) {
-    store.audit("user:default/ann", "location.create", "file:a", "ok", "", 1).await.unwrap();
-    store.audit("user:default/bob", "location.delete", "file:a", "denied", "role viewer", 2).await.unwrap();
+    store
+        .audit("user:default/ann", "location.create", "file:a", "ok", "", 1)
+        .await
+        .unwrap();
+    store
+        .audit(
+            "user:default/bob",
+            "location.delete",
+            "file:a",
+            "denied",
+            "role viewer",
+            2,
+        )
+        .await
+        .unwrap();
     let log = store.audit_log(10).await.unwrap();
     assert_eq!(log.len(), 2);
-    assert_eq!((log[0].actor.as_str(), log[0].outcome.as_str(), log[0].seq), ("user:default/bob", "denied", 2));
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].outcome.as_str(), log[0].seq),
+        ("user:default/bob", "denied", 2)
+    );
     assert!(store.try_lease("refresh", "r1", 100, 50).await.unwrap());
     assert!(!store.try_lease("refresh", "r2", 120, 50).await.unwrap());
     assert!(store.try_lease("refresh", "r1", 130, 50).await.unwrap());
@@ -204,13 +386,26 @@ async fn audit_log_and_leases(store: &Store) {
 both!(audit_log_and_leases);
 
 async fn pagination_is_keyset_ordered(store: &Store) {
-    store.add_location("file:a", &serde_json::json!({}), "t", 1).await.unwrap();
-    let text: String = (0..25).map(|i| component(&format!("c{i:02}"), "team-a")).collect();
+    store
+        .add_location("file:a", &serde_json::json!({}), "t", 1)
+        .await
+        .unwrap();
+    let text: String = (0..25)
+        .map(|i| component(&format!("c{i:02}"), "team-a"))
+        .collect();
     apply(store, "file:a", &text, &[]).await;
     let mut after = None;
     let mut seen = Vec::new();
     loop {
-        let page = store.list_entities(&EntityFilter { kind: Some("Component".into()), after: after.clone(), limit: 10, ..Default::default() }).await.unwrap();
+        let page = store
+            .list_entities(&EntityFilter {
+                kind: Some("Component".into()),
+                after: after.clone(),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }

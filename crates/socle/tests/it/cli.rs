@@ -12,11 +12,15 @@ fn socle(args: &[&str], data_dir: &Path) -> Output {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/backstage/examples");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/backstage/examples");
     if p.exists() {
         Some(p)
     } else {
-        assert!(std::env::var_os("SOCLE_REQUIRE_CONFORMANCE").is_none(), "conformance corpus missing");
+        assert!(
+            std::env::var_os("SOCLE_REQUIRE_CONFORMANCE").is_none(),
+            "conformance corpus missing"
+        );
         None
     }
 }
@@ -25,33 +29,80 @@ fn corpus() -> Option<PathBuf> {
 fn validate_json_on_the_backstage_corpus() {
     let Some(ex) = corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let paths: Vec<String> = ["all.yaml", "acme/org.yaml", "components/invalid-component.yaml", "components/different-namespace.yaml"]
-        .iter()
-        .map(|p| ex.join(p).to_string_lossy().into_owned())
-        .collect();
+    let paths: Vec<String> = [
+        "all.yaml",
+        "acme/org.yaml",
+        "components/invalid-component.yaml",
+        "components/different-namespace.yaml",
+    ]
+    .iter()
+    .map(|p| ex.join(p).to_string_lossy().into_owned())
+    .collect();
     let mut args = vec!["catalog", "validate", "--output", "json"];
     args.extend(paths.iter().map(String::as_str));
     let out = socle(&args, tmp.path());
-    assert_eq!(out.status.code(), Some(1), "invalid entities must give exit 1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "invalid entities must give exit 1"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let entities = v["entities"].as_array().unwrap();
     // refs lower-cased and sorted, relations sorted
-    let refs: Vec<&str> = entities.iter().map(|e| e["ref"].as_str().unwrap()).collect();
+    let refs: Vec<&str> = entities
+        .iter()
+        .map(|e| e["ref"].as_str().unwrap())
+        .collect();
     let mut sorted = refs.clone();
     sorted.sort();
     assert_eq!(refs, sorted);
-    let team_a = entities.iter().find(|e| e["ref"] == "group:default/team-a").unwrap();
-    let rels: Vec<String> = team_a["relations"].as_array().unwrap().iter().map(|r| format!("{} {}", r["type"].as_str().unwrap(), r["target"].as_str().unwrap())).collect();
+    let team_a = entities
+        .iter()
+        .find(|e| e["ref"] == "group:default/team-a")
+        .unwrap();
+    let rels: Vec<String> = team_a["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["type"].as_str().unwrap(),
+                r["target"].as_str().unwrap()
+            )
+        })
+        .collect();
     let mut rs = rels.clone();
     rs.sort();
     assert_eq!(rels, rs);
     assert!(rels.contains(&"hasMember user:development/guest".to_owned()));
-    let ns = entities.iter().find(|e| e["ref"] == "component:alternative/different-namespace").unwrap();
-    assert_eq!(ns["relations"], serde_json::json!([{"type": "ownedBy", "target": "group:default/team-a"}]));
-    let err = v["errors"].as_array().unwrap().iter().find(|e| e["path"] == "metadata.name").unwrap();
-    assert!(err["file"].as_str().unwrap().ends_with("components/invalid-component.yaml"));
+    let ns = entities
+        .iter()
+        .find(|e| e["ref"] == "component:alternative/different-namespace")
+        .unwrap();
+    assert_eq!(
+        ns["relations"],
+        serde_json::json!([{"type": "ownedBy", "target": "group:default/team-a"}])
+    );
+    let err = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "metadata.name")
+        .unwrap();
+    assert!(
+        err["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("components/invalid-component.yaml")
+    );
     assert_eq!(err["line"], 4);
-    assert!(err["message"].as_str().unwrap().contains("\"invalid component\""));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"invalid component\"")
+    );
 }
 
 const FIXTURE: &str = "apiVersion: backstage.io/v1alpha1
@@ -88,24 +139,46 @@ fn validate_outputs_are_stable() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("catalog-info.yaml");
     std::fs::write(&f, FIXTURE).unwrap();
-    let out = socle(&["catalog", "validate", "-o", "json", f.to_str().unwrap()], tmp.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = socle(
+        &["catalog", "validate", "-o", "json", f.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     insta::assert_json_snapshot!("validate_fixture", v);
     let out = socle(&["catalog", "validate", f.to_str().unwrap()], tmp.path());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "3 entities valid, 7 relations (1 dangling), 0 errors\ndangling: component:shop/checkout consumesApi api:default/payments\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3 entities valid, 7 relations (1 dangling), 0 errors\ndangling: component:shop/checkout consumesApi api:default/payments\n"
+    );
 }
 
 #[test]
 fn validate_reports_errors_on_stderr_with_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("bad.yaml");
-    std::fs::write(&f, "apiVersion: backstage.io/v1alpha1\nkind: component\nmetadata:\n  name: x\nspec: {}\n").unwrap();
+    std::fs::write(
+        &f,
+        "apiVersion: backstage.io/v1alpha1\nkind: component\nmetadata:\n  name: x\nspec: {}\n",
+    )
+    .unwrap();
     let out = socle(&["catalog", "validate", f.to_str().unwrap()], tmp.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml:2:7 component:default/x kind: unknown kind \"component\" (kinds are case-sensitive: did you mean Component?)"), "{stderr}");
-    let out = socle(&["catalog", "validate", tmp.path().join("missing.yaml").to_str().unwrap()], tmp.path());
+    let out = socle(
+        &[
+            "catalog",
+            "validate",
+            tmp.path().join("missing.yaml").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
@@ -120,7 +193,11 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .output()
         .expect("git (test setup only)");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -129,8 +206,16 @@ fn ingest_a_git_repository_at_a_branch_then_query_the_store() {
     let repo = tmp.path().join("repo");
     std::fs::create_dir_all(repo.join("services/pay")).unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("catalog-info.yaml"), FIXTURE.split("---").next().unwrap()).unwrap();
-    std::fs::write(repo.join("services/pay/catalog-info.yaml"), FIXTURE.split("---").nth(1).unwrap()).unwrap();
+    std::fs::write(
+        repo.join("catalog-info.yaml"),
+        FIXTURE.split("---").next().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("services/pay/catalog-info.yaml"),
+        FIXTURE.split("---").nth(1).unwrap(),
+    )
+    .unwrap();
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "catalog"]);
     git(&repo, &["checkout", "-q", "-b", "other"]);
@@ -138,16 +223,56 @@ fn ingest_a_git_repository_at_a_branch_then_query_the_store() {
     git(&repo, &["commit", "-q", "-am", "drop pay"]);
     // The working tree is on `other`; ingest reads `main` from the object store.
     let data = tmp.path().join("data");
-    let out = socle(&["catalog", "ingest", "--git", repo.to_str().unwrap(), "--branch", "main", "-o", "json"], &data);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = socle(
+        &[
+            "catalog",
+            "ingest",
+            "--git",
+            repo.to_str().unwrap(),
+            "--branch",
+            "main",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["added"], 2);
-    let out = socle(&["catalog", "get", "component:shop/checkout", "-o", "json"], &data);
+    let out = socle(
+        &["catalog", "get", "component:shop/checkout", "-o", "json"],
+        &data,
+    );
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(e["metadata"]["annotations"]["backstage.io/managed-by-location"].as_str().unwrap().ends_with("?ref=main&path=services/pay/catalog-info.yaml"));
-    assert_eq!(e["relations"][0], serde_json::json!({"type": "consumesApi", "targetRef": "api:default/payments"}));
+    assert!(
+        e["metadata"]["annotations"]["backstage.io/managed-by-location"]
+            .as_str()
+            .unwrap()
+            .ends_with("?ref=main&path=services/pay/catalog-info.yaml")
+    );
+    assert_eq!(
+        e["relations"][0],
+        serde_json::json!({"type": "consumesApi", "targetRef": "api:default/payments"})
+    );
     // Branch `other` no longer has the component: re-reading it as its own location shows one entity.
-    let out = socle(&["catalog", "ingest", "--git", &format!("file://{}", repo.display()), "--branch", "other", "-o", "json"], &data);
+    let out = socle(
+        &[
+            "catalog",
+            "ingest",
+            "--git",
+            &format!("file://{}", repo.display()),
+            "--branch",
+            "other",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["errors"][0]["rule"], "location.conflict", "{v}");
     let out = socle(&["catalog", "list", "-o", "json"], &data);
@@ -156,17 +281,34 @@ fn ingest_a_git_repository_at_a_branch_then_query_the_store() {
     let out = socle(&["catalog", "search", "check", "-o", "json"], &data);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["hits"][0]["entity_ref"], "component:shop/checkout");
-    let out = socle(&["catalog", "ingest", "--git", "https://example.com/x.git"], &data);
+    let out = socle(
+        &["catalog", "ingest", "--git", "https://example.com/x.git"],
+        &data,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("https:// repositories are not fetched"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("https:// repositories are not fetched"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn help_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
-    for args in [vec!["--help"], vec!["catalog", "--help"], vec!["catalog", "validate", "--help"], vec!["serve", "--help"], vec!["token", "create", "--help"], vec!["bench", "catalog", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["catalog", "--help"],
+        vec!["catalog", "validate", "--help"],
+        vec!["serve", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["bench", "catalog", "--help"],
+    ] {
         let out = socle(&args, tmp.path());
         assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: socle"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: socle"),
+            "{args:?}"
+        );
     }
 }
