@@ -104,7 +104,8 @@ const REL_BATCH: usize = 3000;
 const KEY_BATCH: usize = 900;
 
 fn parse_json<T: serde::de::DeserializeOwned>(key: &str, field: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("location {key} {field}: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("location {key} {field}: {e}")))
 }
 
 macro_rules! location_row {
