@@ -1,0 +1,240 @@
+//! Reading locations: discovery, Location entities, placeholders, and the sandbox.
+
+use std::path::Path;
+
+use socle_catalog::Limits;
+use socle_ingest::{LocationSpec, read_location, validate};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn api(name: &str, definition: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: {name}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    {definition}\n"
+    )
+}
+
+fn location(name: &str, targets: &[&str]) -> String {
+    let list: String = targets.iter().map(|t| format!("    - {t}\n")).collect();
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n  targets:\n{list}"
+    )
+}
+
+#[test]
+fn directories_globs_and_location_chains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "a/catalog-info.yaml", &api("a", "\"x\""));
+    write(root, "b/c/catalog-info.yml", &api("c", "\"x\""));
+    write(root, "b/other.yaml", &api("other", "\"x\""));
+    // A directory finds every catalog-info.yaml/.yml below it, and only those.
+    let read = read_location(
+        &LocationSpec::file(root.to_string_lossy()),
+        &Limits::default(),
+    );
+    let mut names: Vec<String> = read
+        .entities
+        .iter()
+        .map(|e| e.entity_ref.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "c"]);
+    // A glob.
+    let read = read_location(
+        &LocationSpec::file(format!("{}/b/*.yaml", root.display())),
+        &Limits::default(),
+    );
+    assert_eq!(read.entities.len(), 1);
+    assert_eq!(read.entities[0].entity_ref.name, "other");
+    // Location entities, with a cycle (root → sub → root), read each file once.
+    write(
+        root,
+        "root.yaml",
+        &location("root", &["./sub/loc.yaml", "./a/catalog-info.yaml"]),
+    );
+    write(
+        root,
+        "sub/loc.yaml",
+        &location("sub", &["../root.yaml", "../b/*.yaml"]),
+    );
+    let read = read_location(
+        &LocationSpec::file(root.join("root.yaml").to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(read.errors.is_empty(), "{:#?}", read.errors);
+    let mut refs: Vec<String> = read
+        .entities
+        .iter()
+        .map(|e| e.entity_ref.to_string())
+        .collect();
+    refs.sort();
+    assert_eq!(
+        refs,
+        [
+            "api:default/a",
+            "api:default/other",
+            "location:default/root",
+            "location:default/sub"
+        ]
+    );
+    let a = read
+        .entities
+        .iter()
+        .find(|e| e.entity_ref.name == "a")
+        .unwrap();
+    let ann = &a.value["metadata"]["annotations"];
+    assert!(
+        ann["backstage.io/managed-by-location"]
+            .as_str()
+            .unwrap()
+            .ends_with("/a/catalog-info.yaml")
+    );
+    assert!(
+        ann["backstage.io/managed-by-origin-location"]
+            .as_str()
+            .unwrap()
+            .ends_with("/root.yaml")
+    );
+}
+
+#[test]
+fn placeholders_resolve_next_to_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "spec/openapi.yaml",
+        "openapi: 3.0.0\ninfo: {title: t, version: '1'}\n",
+    );
+    write(root, "spec/meta.json", "{\"a\": [1, 2]}");
+    write(
+        root,
+        "catalog-info.yaml",
+        &format!(
+            "{}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\n  annotations:\n    x: y\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  extra:\n    $json: ./spec/meta.json\n  doc:\n    $yaml: ./spec/openapi.yaml\n",
+            api("t", "$text: ./spec/openapi.yaml")
+        ),
+    );
+    let report = validate(
+        &[LocationSpec::file(
+            root.join("catalog-info.yaml").to_string_lossy(),
+        )],
+        &Limits::default(),
+    );
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let read = read_location(
+        &LocationSpec::file(root.join("catalog-info.yaml").to_string_lossy()),
+        &Limits::default(),
+    );
+    let t = read
+        .entities
+        .iter()
+        .find(|e| e.entity_ref.name == "t")
+        .unwrap();
+    assert_eq!(
+        t.value["spec"]["definition"],
+        "openapi: 3.0.0\ninfo: {title: t, version: '1'}\n"
+    );
+    let c = read
+        .entities
+        .iter()
+        .find(|e| e.entity_ref.name == "c")
+        .unwrap();
+    assert_eq!(c.value["spec"]["extra"], serde_json::json!({"a": [1, 2]}));
+    assert_eq!(c.value["spec"]["doc"]["info"]["title"], "t");
+}
+
+#[test]
+fn nothing_escapes_the_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("secret.txt");
+    std::fs::write(&outside, "s3cr3t").unwrap();
+    let root = tmp.path().join("repo");
+    write(
+        &root,
+        "catalog-info.yaml",
+        &format!(
+            "{}---\n{}",
+            api("t", "$text: ../secret.txt"),
+            location("l", &["../secret.txt", "/etc/hostname"])
+        ),
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, root.join("link.txt")).unwrap();
+    write(
+        &root,
+        "sub/catalog-info.yaml",
+        &api("u", "$text: ../link.txt"),
+    );
+    let read = read_location(
+        &LocationSpec::file(root.to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(
+        read.entities
+            .iter()
+            .all(|e| !e.value.to_string().contains("s3cr3t"))
+    );
+    let msgs: Vec<String> = read
+        .errors
+        .iter()
+        .map(|e| format!("{} {}", e.rule, e.message))
+        .collect();
+    assert_eq!(read.errors.len(), 4, "{msgs:#?}");
+    assert!(
+        msgs.iter().any(|m| m.starts_with("placeholder.read")
+            && m.contains("leaves the location's root directory")),
+        "{msgs:#?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("location.target") && m.contains("\"../secret.txt\" leaves")),
+        "{msgs:#?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("location.target") && m.contains("is absolute")),
+        "{msgs:#?}"
+    );
+    #[cfg(unix)]
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("placeholder.read") && m.contains("is a link that leaves")),
+        "{msgs:#?}"
+    );
+}
+
+#[test]
+fn remote_targets_are_refused_with_the_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "catalog-info.yaml",
+        &location("l", &["https://example.com/catalog-info.yaml"]),
+    );
+    let read = read_location(
+        &LocationSpec::file(tmp.path().to_string_lossy()),
+        &Limits::default(),
+    );
+    assert_eq!(read.errors.len(), 1);
+    assert!(
+        read.errors[0]
+            .message
+            .contains("https://example.com/catalog-info.yaml")
+    );
+    assert_eq!(read.errors[0].path, "spec.target");
+}
+
+#[test]
+fn a_missing_location_is_unreadable_not_empty() {
+    let read = read_location(
+        &LocationSpec::file("/nonexistent/socle/catalog-info.yaml"),
+        &Limits::default(),
+    );
+    assert!(read.unreadable);
+    assert_eq!(read.errors[0].rule, "location.unreadable");
+}
