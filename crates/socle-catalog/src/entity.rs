@@ -7,7 +7,7 @@ use crate::error::EntityError;
 use crate::kinds::{self, KindSpec, Shape};
 use crate::limits::Limits;
 use crate::placeholder::{self, PlaceholderReader};
-use crate::relation::Relation;
+use crate::relation::RelationType;
 use crate::rules;
 use crate::yaml::{Node, Seg, path_string};
 
@@ -16,42 +16,37 @@ pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
 /// Annotation naming the registered location that led to the entity.
 pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
 
-/// A validated entity.
+/// A validated entity, kept compact: the body as JSON text (large catalogs hold many of these).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entity {
     pub entity_ref: EntityRef,
     /// The entity as stored and served (placeholders resolved, namespace and annotations set).
-    pub value: Value,
-    /// Every relation this entity emits: each spec reference gives an outgoing relation and its
-    /// inverse (whose source is the referenced entity).
-    pub emitted: Vec<Relation>,
-    /// Where it was read from.
+    pub body: String,
+    /// The relations this entity's own spec emits (`self --type--> target`); each implies its
+    /// inverse on the target.
+    pub relations: Vec<(RelationType, EntityRef)>,
+    /// Where it was read from (display name) and its `managed-by-location` key.
     pub file: String,
+    pub location: String,
     pub line: u32,
 }
 
 impl Entity {
-    pub fn kind(&self) -> &str {
-        self.value["kind"].as_str().unwrap_or_default()
+    /// The body parsed (for the few callers that need fields, e.g. Location targets).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
-    pub fn spec_str(&self, field: &str) -> Option<&str> {
-        self.value.get("spec")?.get(field)?.as_str()
-    }
-    pub fn metadata_str(&self, field: &str) -> Option<&str> {
-        self.value.get("metadata")?.get(field)?.as_str()
-    }
-    /// The spec fields of Location entities that point at more catalog files.
-    pub fn location_targets(&self) -> Vec<String> {
-        let spec = &self.value["spec"];
-        let mut out: Vec<String> = spec["target"]
-            .as_str()
-            .map(str::to_owned)
-            .into_iter()
-            .collect();
+
+    /// For Location entities: `spec.type` (default `file`), targets, and whether they are optional.
+    pub fn location_spec(&self) -> (String, Vec<String>, bool) {
+        let v = self.value();
+        let spec = &v["spec"];
+        let mut targets: Vec<String> = spec["target"].as_str().map(str::to_owned).into_iter().collect();
         if let Some(list) = spec["targets"].as_array() {
-            out.extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+            targets.extend(list.iter().filter_map(|t| t.as_str().map(str::to_owned)));
         }
-        out
+        let kind = spec["type"].as_str().unwrap_or("file").to_owned();
+        (kind, targets, spec["presence"].as_str() == Some("optional"))
     }
 }
 
@@ -176,7 +171,7 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     let name = name.expect("no issues means a name");
     let self_ref = EntityRef::new(spec_kind.kind, &namespace, &name);
 
-    let emitted = emit_relations(root, spec_kind, &self_ref, &mut issues);
+    let relations = emit_relations(root, spec_kind, &self_ref, &mut issues);
     if !issues.list.is_empty() {
         return Err(issues.list);
     }
@@ -201,9 +196,10 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     }
     Ok(Entity {
         entity_ref: self_ref,
-        value,
-        emitted,
+        body: value.to_string(),
+        relations,
         file: ctx.file.to_owned(),
+        location: ctx.location.to_owned(),
         line: node.line.max(1),
     })
 }
@@ -631,7 +627,7 @@ fn emit_relations(
     kind: &KindSpec,
     self_ref: &EntityRef,
     issues: &mut Issues<'_>,
-) -> Vec<Relation> {
+) -> Vec<(RelationType, EntityRef)> {
     let mut out = Vec::new();
     let Some(spec) = root.get("spec").and_then(Value::as_object) else {
         return out;
@@ -654,15 +650,7 @@ fn emit_relations(
         };
         for (path, text) in targets {
             match EntityRef::parse(text, rel.default_kind, &self_ref.namespace) {
-                Ok(target) => {
-                    let r = Relation {
-                        source: self_ref.clone(),
-                        kind: rel.outgoing,
-                        target,
-                    };
-                    out.push(r.inverse());
-                    out.push(r);
-                }
+                Ok(target) => out.push((rel.outgoing, target)),
                 Err(e) => issues.push(
                     &path,
                     &format!("spec.{}.ref", rel.field),

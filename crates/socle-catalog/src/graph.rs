@@ -16,26 +16,21 @@ pub struct CatalogView {
 }
 
 impl CatalogView {
-    /// `entities` yields each existing entity with the relations it emitted.
+    /// `entities` yields each existing entity with the relations its own spec emitted.
     pub fn build<'a>(
-        entities: impl IntoIterator<Item = (&'a EntityRef, &'a [Relation])> + Clone,
+        entities: impl IntoIterator<Item = (&'a EntityRef, &'a [(RelationType, EntityRef)])> + Clone,
     ) -> Self {
         let exists: HashSet<&EntityRef> = entities.clone().into_iter().map(|(r, _)| r).collect();
-        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> =
-            HashMap::with_capacity(exists.len());
+        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> = HashMap::with_capacity(exists.len());
         let mut dangling = Vec::new();
-        for (_, emitted) in entities {
-            for rel in emitted {
-                if !exists.contains(&rel.source) {
-                    continue;
+        for (source, emitted) in entities {
+            for (kind, target) in emitted {
+                relations.entry(source.clone()).or_default().push((*kind, target.clone()));
+                if exists.contains(target) {
+                    relations.entry(target.clone()).or_default().push((kind.inverse(), source.clone()));
+                } else {
+                    dangling.push(Relation { source: source.clone(), kind: *kind, target: target.clone() });
                 }
-                if !exists.contains(&rel.target) {
-                    dangling.push(rel.clone());
-                }
-                relations
-                    .entry(rel.source.clone())
-                    .or_default()
-                    .push((rel.kind, rel.target.clone()));
             }
         }
         for list in relations.values_mut() {
@@ -44,10 +39,7 @@ impl CatalogView {
         }
         dangling.sort();
         dangling.dedup();
-        Self {
-            relations,
-            dangling,
-        }
+        Self { relations, dangling }
     }
 
     pub fn of(&self, r: &EntityRef) -> &[(RelationType, EntityRef)] {
@@ -67,23 +59,13 @@ mod tests {
     fn inverse_and_dangling() {
         let c = r("component:default/a");
         let g = r("group:default/team");
-        let own = Relation {
-            source: c.clone(),
-            kind: RelationType::OwnedBy,
-            target: g.clone(),
-        };
         let missing = Relation {
             source: c.clone(),
             kind: RelationType::DependsOn,
             target: r("resource:default/db"),
         };
-        let emitted_c = vec![
-            own.clone(),
-            own.inverse(),
-            missing.clone(),
-            missing.inverse(),
-        ];
-        let emitted_g: Vec<Relation> = vec![];
+        let emitted_c = vec![(RelationType::OwnedBy, g.clone()), (RelationType::DependsOn, r("resource:default/db"))];
+        let emitted_g: Vec<(RelationType, EntityRef)> = vec![];
         let view = CatalogView::build([(&c, emitted_c.as_slice()), (&g, emitted_g.as_slice())]);
         assert_eq!(view.of(&g), &[(RelationType::OwnerOf, c.clone())]);
         assert_eq!(

@@ -346,11 +346,11 @@ fn read_source(
         let mut next = Vec::new();
         for (rel_file, r) in results {
             for e in &r.entities {
-                if e.kind() != "Location" {
+                if e.entity_ref.kind != "location" {
                     continue;
                 }
-                let ltype = e.spec_str("type").unwrap_or("file");
-                for target in e.location_targets() {
+                let (ltype, targets, optional) = e.location_spec();
+                for target in targets {
                     let target_err = |message: String| EntityError {
                         entity: Some(e.entity_ref.to_string()),
                         path: "spec.target".into(),
@@ -374,7 +374,7 @@ fn read_source(
                     match expand(src, &resolved) {
                         Ok(files) => next.extend(files),
                         Err(m) => {
-                            if e.spec_str("presence") != Some("optional") {
+                            if !optional {
                                 out.errors.push(target_err(m));
                             }
                         }
@@ -460,7 +460,7 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
     let view = socle_catalog::CatalogView::build(
         entities
             .iter()
-            .map(|e| (&e.entity_ref, e.emitted.as_slice())),
+            .map(|e| (&e.entity_ref, e.relations.as_slice())),
     );
     let mut report: Vec<ReportEntity> = entities
         .iter()

@@ -274,7 +274,7 @@ impl Store {
                 owned.insert(row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?));
             }
 
-            let mut changed_entities: Vec<(&Entity, String, String)> = Vec::new();
+            let mut changed_entities: Vec<(&Entity, String)> = Vec::new();
             let mut conflicts: Vec<(String, String)> = Vec::new();
             let mut provided: HashSet<String> = HashSet::with_capacity(input.entities.len());
             if !input.unreadable {
@@ -306,12 +306,11 @@ impl Store {
                     if !provided.insert(r.clone()) {
                         continue; // duplicates were reported by the reader
                     }
-                    let body = e.value.to_string();
-                    let tag = etag(&body);
+                    let tag = etag(&e.body);
                     match owned.get(&r) {
                         Some((_, old)) if *old == tag => out.unchanged += 1,
-                        Some(_) => { out.updated += 1; changed_entities.push((e, body, tag)); }
-                        None => { out.added += 1; changed_entities.push((e, body, tag)); }
+                        Some(_) => { out.updated += 1; changed_entities.push((e, tag)); }
+                        None => { out.added += 1; changed_entities.push((e, tag)); }
                     }
                 }
             }
@@ -344,16 +343,15 @@ impl Store {
             }
             for chunk in changed_entities.chunks(ENTITY_BATCH) {
                 let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
-                qb.push_values(chunk, |mut b, (e, body, tag)| {
-                    let file_key = e.value["metadata"]["annotations"][socle_catalog::MANAGED_BY_LOCATION].as_str().unwrap_or_default().to_owned();
+                qb.push_values(chunk, |mut b, (e, tag)| {
                     b.push_bind(e.entity_ref.to_string())
                         .push_bind(e.entity_ref.kind.clone())
                         .push_bind(e.entity_ref.namespace.clone())
                         .push_bind(e.entity_ref.name.clone())
                         .push_bind(key)
-                        .push_bind(file_key)
+                        .push_bind(e.location.as_str())
                         .push_bind(tag.as_str())
-                        .push_bind(body.as_str())
+                        .push_bind(e.body.as_str())
                         .push_bind(now_ms);
                 });
                 qb.push(" ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, \
@@ -362,14 +360,13 @@ impl Store {
 
                 let mut qb = QueryBuilder::new("DELETE FROM relations WHERE source_ref IN (");
                 let mut sep = qb.separated(", ");
-                for (e, _, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
+                for (e, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
             let rels: Vec<(String, &'static str, String)> = changed_entities
                 .iter()
-                .flat_map(|(e, _, _)| e.emitted.iter().filter(|r| r.source == e.entity_ref))
-                .map(|r| (r.source.to_string(), r.kind.as_str(), r.target.to_string()))
+                .flat_map(|(e, _)| e.relations.iter().map(move |(t, target)| (e.entity_ref.to_string(), t.as_str(), target.to_string())))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();

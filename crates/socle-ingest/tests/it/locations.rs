@@ -86,7 +86,8 @@ fn directories_globs_and_location_chains() {
         .iter()
         .find(|e| e.entity_ref.name == "a")
         .unwrap();
-    let ann = &a.value["metadata"]["annotations"];
+    let v = a.value();
+    let ann = &v["metadata"]["annotations"];
     assert!(
         ann["backstage.io/managed-by-location"]
             .as_str()
@@ -136,7 +137,7 @@ fn placeholders_resolve_next_to_the_file() {
         .find(|e| e.entity_ref.name == "t")
         .unwrap();
     assert_eq!(
-        t.value["spec"]["definition"],
+        t.value()["spec"]["definition"],
         "openapi: 3.0.0\ninfo: {title: t, version: '1'}\n"
     );
     let c = read
@@ -144,8 +145,8 @@ fn placeholders_resolve_next_to_the_file() {
         .iter()
         .find(|e| e.entity_ref.name == "c")
         .unwrap();
-    assert_eq!(c.value["spec"]["extra"], serde_json::json!({"a": [1, 2]}));
-    assert_eq!(c.value["spec"]["doc"]["info"]["title"], "t");
+    assert_eq!(c.value()["spec"]["extra"], serde_json::json!({"a": [1, 2]}));
+    assert_eq!(c.value()["spec"]["doc"]["info"]["title"], "t");
 }
 
 #[test]
@@ -177,7 +178,7 @@ fn nothing_escapes_the_location() {
     assert!(
         read.entities
             .iter()
-            .all(|e| !e.value.to_string().contains("s3cr3t"))
+            .all(|e| !e.body.contains("s3cr3t"))
     );
     let msgs: Vec<String> = read
         .errors
