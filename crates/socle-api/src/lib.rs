@@ -83,7 +83,7 @@ impl AppState {
     pub async fn new(store: Store, config: ServerConfig) -> Result<Arc<Self>, snapshot::LoadError> {
         let (snapshot, search, _) = snapshot::load(&store).await?;
         let metrics = Metrics::new();
-        metrics.entities.set(snapshot.by_ref.len() as i64);
+        metrics.entities.set(snapshot.len() as i64);
         metrics.generation.set(snapshot.generation);
         Ok(Arc::new(Self {
             store,
@@ -114,7 +114,7 @@ impl AppState {
             return Ok(false);
         }
         let (snapshot, search, generation) = snapshot::load(&self.store).await?;
-        self.metrics.entities.set(snapshot.by_ref.len() as i64);
+        self.metrics.entities.set(snapshot.len() as i64);
         self.metrics.generation.set(generation);
         *self.served.write().expect("lock") = Served {
             snapshot,

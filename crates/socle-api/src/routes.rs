@@ -88,7 +88,7 @@ pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
         status: "ready".into(),
         backend: state.store.backend_name().into(),
         generation: snap.generation,
-        entities: snap.by_ref.len(),
+        entities: snap.len(),
     }))
 }
 
@@ -175,12 +175,11 @@ pub async fn list_entities(
     let namespace = p.namespace.as_ref().map(|n| n.to_lowercase());
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let matches = |v: &crate::snapshot::EntityView| {
-        (kinds.is_empty() || kinds.iter().any(|k| **k == *v.kind))
-            && namespace.as_deref().is_none_or(|n| n == &*v.namespace)
+        (kinds.is_empty() || kinds.iter().any(|k| k == v.kind()))
+            && namespace.as_deref().is_none_or(|n| n == v.namespace())
             && (owners.is_empty()
                 || v.owner
-                    .as_deref()
-                    .is_some_and(|o| owners.iter().any(|x| x == o)))
+                    .is_some_and(|o| owners.iter().any(|x| x == snap.name(o))))
             && (types.is_empty()
                 || v.spec_type
                     .as_deref()
@@ -191,32 +190,30 @@ pub async fn list_entities(
                     .is_some_and(|t| lifecycles.iter().any(|x| x.eq_ignore_ascii_case(t))))
             && (tags.is_empty() || v.tags.iter().any(|t| tags.iter().any(|x| x == &**t)))
     };
-    let start = match &p.cursor {
-        Some(c) => snap.ordered.partition_point(|r| **r <= **c),
-        None => 0,
-    };
+    let start = p.cursor.as_deref().map_or(0, |c| snap.after(c));
     let mut items = Vec::with_capacity(limit);
     let mut next = None;
     let mut total = 0usize;
-    for (i, r) in snap.ordered.iter().enumerate() {
-        let v = &snap.by_ref[r];
+    let mut more = false;
+    for (i, v) in snap.entities.iter().enumerate() {
         if !matches(v) {
             continue;
         }
         total += 1;
-        if i >= start && items.len() < limit {
-            items.push(v.to_json_with_relations());
+        if i < start {
+            continue;
+        }
+        if items.len() < limit {
+            items.push(snap.entity_json(v));
             if items.len() == limit {
-                next = Some(r.to_string());
+                next = Some(v.entity_ref.to_string());
             }
+        } else {
+            more = true;
         }
     }
     // A full last page has no next page.
-    if let Some(n) = &next
-        && !snap.ordered[snap.ordered.partition_point(|r| **r <= **n)..]
-            .iter()
-            .any(|r| matches(&snap.by_ref[r]))
-    {
+    if !more {
         next = None;
     }
     let mut body = String::with_capacity(items.iter().map(String::len).sum::<usize>() + 100);
@@ -247,10 +244,9 @@ pub async fn get_entity(
     let key = entity_key(&kind, &namespace, &name);
     let snap = state.snapshot();
     let v = snap
-        .by_ref
-        .get(key.as_str())
+        .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
-    Ok(json_response(v.to_json_with_relations()))
+    Ok(json_response(snap.entity_json(v)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -276,16 +272,15 @@ pub async fn get_relations(
     let key = entity_key(&kind, &namespace, &name);
     let snap = state.snapshot();
     let v = snap
-        .by_ref
-        .get(key.as_str())
+        .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
     Ok(Json(
         v.relations
             .iter()
-            .map(|(t, target, exists)| RelationOut {
+            .map(|(t, target)| RelationOut {
                 kind: t.as_str().into(),
-                target_ref: target.to_string(),
-                exists: *exists,
+                target_ref: snap.name(*target).to_owned(),
+                exists: snap.exists(*target),
             })
             .collect(),
     ))
@@ -307,10 +302,10 @@ pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<Dangli
     Ok(Json(
         snap.dangling
             .iter()
-            .map(|r| DanglingOut {
-                source: r.source.clone(),
-                kind: r.kind.clone(),
-                target: r.target.clone(),
+            .map(|(s, t, d)| DanglingOut {
+                source: snap.name(*s).to_owned(),
+                kind: t.as_str().to_owned(),
+                target: snap.name(*d).to_owned(),
             })
             .collect(),
     ))
@@ -714,7 +709,7 @@ pub async fn create_token(
                     "subject must be a User entity ref or serviceaccount:<name>",
                 ));
             }
-            if !state.snapshot().by_ref.contains_key(r.to_string().as_str()) {
+            if state.snapshot().get(&r.to_string()).is_none() {
                 return Err(ApiError::bad_request(format!(
                     "user {r} is not in the catalog"
                 )));

@@ -1,56 +1,39 @@
 //! The read model: an immutable, in-memory view of the catalog built from the store, swapped
 //! atomically when the store's catalog generation changes. Reads never touch the database.
+//!
+//! Kept compact for large catalogs: entities sorted by ref (lookup by binary search, no map),
+//! relations as `(type, index)` pairs into the entity table (or into `missing` for targets that
+//! do not exist).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde::Deserialize;
 use socle_catalog::RelationType;
 use socle_search::{SearchDoc, SearchIndex};
-use socle_store::{Store, StoreError, StoredRelation};
+use socle_store::{Store, StoreError};
 
 /// One entity as served.
 #[derive(Debug)]
 pub struct EntityView {
     pub entity_ref: Box<str>,
-    pub kind: Box<str>,
-    pub namespace: Box<str>,
     /// The entity as JSON text, without relations.
     pub body: Box<str>,
-    /// `(type, target, target exists)`, sorted.
-    pub relations: Vec<(RelationType, Box<str>, bool)>,
-    pub owner: Option<Box<str>>,
+    /// `(type, target index)`, sorted by type then target.
+    pub relations: Vec<(RelationType, u32)>,
+    pub owner: Option<u32>,
     pub spec_type: Option<Box<str>>,
     pub lifecycle: Option<Box<str>>,
     pub tags: Box<[Box<str>]>,
-    pub location_key: Box<str>,
 }
 
 impl EntityView {
-    /// The entity with its `relations` field, Backstage-style:
-    /// `{…, "relations": [{"type": "ownedBy", "targetRef": "group:default/a"}]}`.
-    pub fn to_json_with_relations(&self) -> String {
-        let mut out = String::with_capacity(self.body.len() + 64 * self.relations.len() + 32);
-        let body = self.body.trim_end();
-        out.push_str(&body[..body.len() - 1]);
-        out.push_str(if body.len() > 2 {
-            ",\"relations\":["
-        } else {
-            "\"relations\":["
-        });
-        for (i, (t, target, _)) in self.relations.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"type\":\"");
-            out.push_str(t.as_str());
-            out.push_str("\",\"targetRef\":");
-            // refs are validated names, but escape anyway
-            out.push_str(&serde_json::to_string(&**target).unwrap_or_default());
-            out.push('}');
-        }
-        out.push_str("]}");
-        out
+    pub fn kind(&self) -> &str {
+        self.entity_ref.split_once(':').map_or("", |(k, _)| k)
+    }
+    pub fn namespace(&self) -> &str {
+        self.entity_ref.split_once(':').and_then(|(_, r)| r.split_once('/')).map_or("", |(n, _)| n)
     }
 }
 
@@ -58,24 +41,69 @@ impl EntityView {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub generation: i64,
-    pub by_ref: HashMap<Box<str>, EntityView>,
-    /// All refs, sorted (for listing with keyset pagination).
-    pub ordered: Vec<Box<str>>,
-    pub dangling: Vec<StoredRelation>,
+    /// Sorted by ref.
+    pub entities: Vec<EntityView>,
+    /// Refs that relations point at but that do not exist; index `entities.len() + i`.
+    pub missing: Vec<Box<str>>,
+    /// `(source index, type, missing target index)`, sorted.
+    pub dangling: Vec<(u32, RelationType, u32)>,
 }
 
-fn str_field(v: &Value, a: &str, b: &str) -> Option<String> {
-    v.get(a)?.get(b)?.as_str().map(str::to_owned)
-}
+impl Snapshot {
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+    fn position(&self, r: &str) -> Result<usize, usize> {
+        self.entities.binary_search_by(|e| (*e.entity_ref).cmp(r))
+    }
+    pub fn get(&self, r: &str) -> Option<&EntityView> {
+        self.position(r).ok().map(|i| &self.entities[i])
+    }
+    /// Index of the first entity whose ref sorts after `cursor`.
+    pub fn after(&self, cursor: &str) -> usize {
+        match self.position(cursor) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+    /// The ref at a relation index.
+    pub fn name(&self, idx: u32) -> &str {
+        let i = idx as usize;
+        match self.entities.get(i) {
+            Some(e) => &e.entity_ref,
+            None => &self.missing[i - self.entities.len()],
+        }
+    }
+    pub fn exists(&self, idx: u32) -> bool {
+        (idx as usize) < self.entities.len()
+    }
+    pub fn relation_count(&self) -> usize {
+        self.entities.iter().map(|e| e.relations.len()).sum()
+    }
 
-/// Loads the catalog from the store and builds the snapshot and its search index.
-pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
-    let generation = store.catalog_generation().await?;
-    let entities = store.all_entities().await?;
-    let relations = store.all_relations().await?;
-    tokio::task::spawn_blocking(move || build(generation, entities, relations))
-        .await
-        .map_err(|e| LoadError::Internal(e.to_string()))?
+    /// The entity with its `relations` field, Backstage-style:
+    /// `{…, "relations": [{"type": "ownedBy", "targetRef": "group:default/a"}]}`.
+    pub fn entity_json(&self, v: &EntityView) -> String {
+        let body = v.body.trim_end();
+        let mut out = String::with_capacity(body.len() + 64 * v.relations.len() + 32);
+        out.push_str(&body[..body.len() - 1]);
+        out.push_str(if body.len() > 2 { ",\"relations\":[" } else { "\"relations\":[" });
+        for (i, (t, target)) in v.relations.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"type\":\"");
+            out.push_str(t.as_str());
+            out.push_str("\",\"targetRef\":");
+            out.push_str(&serde_json::to_string(self.name(*target)).unwrap_or_default());
+            out.push('}');
+        }
+        out.push_str("]}");
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,94 +116,136 @@ pub enum LoadError {
     Internal(String),
 }
 
-fn build(
-    generation: i64,
-    entities: Vec<socle_store::StoredEntity>,
-    relations: Vec<StoredRelation>,
-) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
-    let mut by_ref: HashMap<Box<str>, EntityView> = HashMap::with_capacity(entities.len());
-    let mut docs = Vec::with_capacity(entities.len());
-    for e in entities {
-        let v: Value = serde_json::from_str(&e.body)
-            .map_err(|err| LoadError::Internal(format!("entity {}: {err}", e.entity_ref)))?;
-        let tags: Vec<String> = v["metadata"]["tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let spec_type = str_field(&v, "spec", "type");
-        let lifecycle = str_field(&v, "spec", "lifecycle");
-        docs.push(SearchDoc {
-            entity_ref: e.entity_ref.clone(),
-            kind: e.kind.clone(),
-            namespace: e.namespace.clone(),
-            name: str_field(&v, "metadata", "name").unwrap_or_else(|| e.name.clone()),
-            title: str_field(&v, "metadata", "title"),
-            description: str_field(&v, "metadata", "description"),
-            tags: tags.clone(),
-            owner: None, // filled from relations below
-            spec_type: spec_type.clone(),
-            lifecycle: lifecycle.clone(),
-        });
-        by_ref.insert(
-            e.entity_ref.clone().into(),
-            EntityView {
+#[derive(Deserialize)]
+struct Doc<'a> {
+    #[serde(borrow, default)]
+    metadata: DocMeta<'a>,
+    #[serde(borrow, default)]
+    spec: DocSpec<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct DocMeta<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tags: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct DocSpec<'a> {
+    #[serde(rename = "type", borrow, default)]
+    spec_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lifecycle: Option<Cow<'a, str>>,
+}
+
+fn string_field(v: &serde_json::Value, field: &str) -> Option<Cow<'static, str>> {
+    v.get(field).and_then(|x| x.as_str()).map(|s| Cow::Owned(s.to_owned()))
+}
+
+fn parse_doc(body: &str) -> Doc<'_> {
+    // Fields of unexpected types (e.g. a numeric spec.type) must not break loading.
+    serde_json::from_str(body).unwrap_or_else(|_| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        Doc {
+            metadata: DocMeta {
+                name: string_field(&v["metadata"], "name"),
+                title: string_field(&v["metadata"], "title"),
+                description: string_field(&v["metadata"], "description"),
+                tags: Vec::new(),
+            },
+            spec: DocSpec { spec_type: string_field(&v["spec"], "type"), lifecycle: string_field(&v["spec"], "lifecycle") },
+        }
+    })
+}
+
+/// Loads the catalog from the store and builds the snapshot and its search index.
+pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
+    let generation = store.catalog_generation().await?;
+    let mut entities: Vec<EntityView> = Vec::new();
+    store
+        .for_each_entity(|e| {
+            let doc = parse_doc(&e.body);
+            let view = EntityView {
+                spec_type: doc.spec.spec_type.map(|s| s.into()),
+                lifecycle: doc.spec.lifecycle.map(|s| s.into()),
+                tags: doc.metadata.tags.into_iter().map(|t| t.into()).collect(),
                 entity_ref: e.entity_ref.into(),
-                kind: e.kind.into(),
-                namespace: e.namespace.into(),
                 body: e.body.into(),
                 relations: Vec::new(),
                 owner: None,
-                spec_type: spec_type.map(Into::into),
-                lifecycle: lifecycle.map(Into::into),
-                tags: tags.into_iter().map(Into::into).collect(),
-                location_key: e.location_key.into(),
-            },
-        );
+            };
+            entities.push(view);
+        })
+        .await?;
+    // The store orders by ref with the database's collation; make sure of byte order here.
+    if !entities.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
+        entities.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
     }
-    let mut dangling = Vec::new();
-    for rel in relations {
-        let Some(t) = RelationType::parse(&rel.kind) else {
-            continue;
-        };
-        let target_exists = by_ref.contains_key(rel.target.as_str());
-        if let Some(src) = by_ref.get_mut(rel.source.as_str()) {
-            src.relations
-                .push((t, rel.target.as_str().into(), target_exists));
-            if t == RelationType::OwnedBy && src.owner.is_none() {
-                src.owner = Some(rel.target.as_str().into());
+    let mut snap = Snapshot { generation, entities, missing: Vec::new(), dangling: Vec::new() };
+    let mut missing_index: HashMap<Box<str>, u32> = HashMap::new();
+    let n = snap.entities.len();
+    store
+        .for_each_relation(|source, kind, target| {
+            let Some(t) = RelationType::parse(kind) else { return };
+            let Ok(s) = snap.position(source) else { return };
+            let target_idx = match snap.position(target) {
+                Ok(i) => {
+                    snap.entities[i].relations.push((t.inverse(), s as u32));
+                    i as u32
+                }
+                Err(_) => {
+                    let next = (n + snap.missing.len()) as u32;
+                    let idx = *missing_index.entry(target.into()).or_insert(next);
+                    if idx == next {
+                        snap.missing.push(target.into());
+                    }
+                    snap.dangling.push((s as u32, t, idx));
+                    idx
+                }
+            };
+            let e = &mut snap.entities[s];
+            e.relations.push((t, target_idx));
+            if t == RelationType::OwnedBy && e.owner.is_none() {
+                e.owner = Some(target_idx);
             }
-        } else {
-            continue;
+        })
+        .await?;
+    let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
+        let mut snap = snap;
+        let names: Vec<Box<str>> = snap.entities.iter().map(|e| e.entity_ref.clone()).chain(snap.missing.iter().cloned()).collect();
+        for e in &mut snap.entities {
+            e.relations.sort_by(|a, b| (a.0, &names[a.1 as usize]).cmp(&(b.0, &names[b.1 as usize])));
+            e.relations.dedup();
         }
-        if let Some(dst) = by_ref.get_mut(rel.target.as_str()) {
-            dst.relations
-                .push((t.inverse(), rel.source.as_str().into(), true));
-        } else {
-            dangling.push(rel);
-        }
-    }
-    for view in by_ref.values_mut() {
-        view.relations.sort();
-        view.relations.dedup();
-    }
-    for d in &mut docs {
-        d.owner = by_ref
-            .get(d.entity_ref.as_str())
-            .and_then(|v| v.owner.as_deref().map(str::to_owned));
-    }
-    let mut ordered: Vec<Box<str>> = by_ref.keys().cloned().collect();
-    ordered.sort();
-    dangling.sort();
-    let index = SearchIndex::build(docs)?;
-    let snapshot = Snapshot {
-        generation,
-        by_ref,
-        ordered,
-        dangling,
-    };
-    Ok((Arc::new(snapshot), index, generation))
+        snap.dangling.sort_by(|a, b| (&names[a.0 as usize], a.1, &names[a.2 as usize]).cmp(&(&names[b.0 as usize], b.1, &names[b.2 as usize])));
+        drop(names);
+        let docs = snap.entities.iter().map(|v| {
+            let doc = parse_doc(&v.body);
+            let (ns, name) = v.entity_ref.split_once(':').and_then(|(_, r)| r.split_once('/')).unwrap_or(("", ""));
+            SearchDoc {
+                entity_ref: v.entity_ref.to_string(),
+                kind: v.kind().to_owned(),
+                namespace: ns.to_owned(),
+                name: doc.metadata.name.map(Cow::into_owned).unwrap_or_else(|| name.to_owned()),
+                title: doc.metadata.title.map(Cow::into_owned),
+                description: doc.metadata.description.map(Cow::into_owned),
+                tags: v.tags.iter().map(|t| t.to_string()).collect(),
+                owner: v.owner.map(|o| snap.name(o).to_owned()),
+                spec_type: v.spec_type.as_deref().map(str::to_owned),
+                lifecycle: v.lifecycle.as_deref().map(str::to_owned),
+            }
+        });
+        let index = SearchIndex::build(docs)?;
+        Ok((Arc::new(snap), index))
+    })
+    .await
+    .map_err(|e| LoadError::Internal(e.to_string()))??;
+    let (snap, index) = snap;
+    Ok((snap, index, generation))
 }

@@ -19,9 +19,9 @@ pub const MAX_FACET_VALUES: usize = 50;
 
 /// Total indexing memory budget of [`SearchIndex::build`], split across
 /// indexing threads.
-const BUILD_MEMORY_BUDGET: usize = 160 << 20;
+const BUILD_MEMORY_BUDGET: usize = 64 << 20;
 /// Most indexing threads used by [`SearchIndex::build`].
-const BUILD_MAX_THREADS: usize = 4;
+const BUILD_MAX_THREADS: usize = 2;
 /// Memory budget of the (single-threaded) writer used by
 /// [`SearchIndex::apply`]; incremental batches are small.
 const APPLY_MEMORY_BUDGET: usize = 32 << 20;

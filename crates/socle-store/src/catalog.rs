@@ -495,3 +495,33 @@ pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
         target: rel.source.clone(),
     })
 }
+
+impl Store {
+    /// Streams every entity, ordered by ref, without holding them all at once.
+    pub async fn for_each_entity(&self, mut f: impl FnMut(StoredEntity) + Send) -> Result<()> {
+        use futures_util::TryStreamExt;
+        with_pool!(self, pool => {
+            let sql = sqlx::AssertSqlSafe(format!("{ENTITY_COLUMNS} ORDER BY ref"));
+            let mut rows = sqlx::query(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                f(entity_row!(row));
+            }
+        });
+        Ok(())
+    }
+
+    /// Streams every stored relation as `(source, type, target)`.
+    pub async fn for_each_relation(&self, mut f: impl FnMut(&str, &str, &str) + Send) -> Result<()> {
+        use futures_util::TryStreamExt;
+        with_pool!(self, pool => {
+            let mut rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let s: &str = row.try_get("source_ref")?;
+                let t: &str = row.try_get("type")?;
+                let d: &str = row.try_get("target_ref")?;
+                f(s, t, d);
+            }
+        });
+        Ok(())
+    }
+}

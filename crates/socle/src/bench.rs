@@ -63,6 +63,14 @@ struct Load {
     max_ms: f64,
 }
 
+fn current_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -171,6 +179,8 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     )
     .await?;
     let ingest = started.elapsed();
+    let rss_after_ingest = peak_rss_mb();
+    eprintln!("ingested in {:.2} s, peak RSS so far {rss_after_ingest:.0} MB, current {:.0} MB", ingest.as_secs_f64(), current_rss_mb());
     anyhow::ensure!(
         out.errors.is_empty(),
         "the generated organisation has errors: {:?}",
@@ -187,13 +197,15 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let read_model = t.elapsed();
+    eprintln!("read model built in {:.2} s, peak RSS so far {:.0} MB, current {:.0} MB", read_model.as_secs_f64(), peak_rss_mb(), current_rss_mb());
     let total = started.elapsed();
     let snap = state.snapshot();
-    let entities = snap.by_ref.len();
-    let relations: usize = snap.by_ref.values().map(|v| v.relations.len()).sum();
+    let entities = snap.len();
+    let relations = snap.relation_count();
     let refs: Vec<String> = snap
-        .ordered
+        .entities
         .iter()
+        .map(|e| &e.entity_ref)
         .step_by((entities / 5000).max(1))
         .map(|r| {
             let (kind, rest) = r.split_once(':').unwrap_or(("component", r));

@@ -402,7 +402,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let snap = state.snapshot();
     eprintln!(
         "Socle is serving {} entities on http://{addr} (API: http://{addr}/api/v1/entities, OpenAPI: http://{addr}/api/openapi.json)",
-        snap.by_ref.len()
+        snap.len()
     );
     drop(snap);
     socle_api::serve(state, listener, async {
