@@ -704,7 +704,7 @@ pub async fn create_token(
         } else {
             let r = socle_catalog::EntityRef::parse(&body.subject, Some("User"), "default")
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            if r.kind != "user" {
+            if r.kind() != "user" {
                 return Err(ApiError::bad_request(
                     "subject must be a User entity ref or serviceaccount:<name>",
                 ));

@@ -33,7 +33,10 @@ impl EntityView {
         self.entity_ref.split_once(':').map_or("", |(k, _)| k)
     }
     pub fn namespace(&self) -> &str {
-        self.entity_ref.split_once(':').and_then(|(_, r)| r.split_once('/')).map_or("", |(n, _)| n)
+        self.entity_ref
+            .split_once(':')
+            .and_then(|(_, r)| r.split_once('/'))
+            .map_or("", |(n, _)| n)
     }
 }
 
@@ -90,7 +93,11 @@ impl Snapshot {
         let body = v.body.trim_end();
         let mut out = String::with_capacity(body.len() + 64 * v.relations.len() + 32);
         out.push_str(&body[..body.len() - 1]);
-        out.push_str(if body.len() > 2 { ",\"relations\":[" } else { "\"relations\":[" });
+        out.push_str(if body.len() > 2 {
+            ",\"relations\":["
+        } else {
+            "\"relations\":["
+        });
         for (i, (t, target)) in v.relations.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -145,7 +152,9 @@ struct DocSpec<'a> {
 }
 
 fn string_field(v: &serde_json::Value, field: &str) -> Option<Cow<'static, str>> {
-    v.get(field).and_then(|x| x.as_str()).map(|s| Cow::Owned(s.to_owned()))
+    v.get(field)
+        .and_then(|x| x.as_str())
+        .map(|s| Cow::Owned(s.to_owned()))
 }
 
 fn parse_doc(body: &str) -> Doc<'_> {
@@ -159,7 +168,10 @@ fn parse_doc(body: &str) -> Doc<'_> {
                 description: string_field(&v["metadata"], "description"),
                 tags: Vec::new(),
             },
-            spec: DocSpec { spec_type: string_field(&v["spec"], "type"), lifecycle: string_field(&v["spec"], "lifecycle") },
+            spec: DocSpec {
+                spec_type: string_field(&v["spec"], "type"),
+                lifecycle: string_field(&v["spec"], "lifecycle"),
+            },
         }
     })
 }
@@ -184,15 +196,25 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
         })
         .await?;
     // The store orders by ref with the database's collation; make sure of byte order here.
-    if !entities.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
+    if !entities
+        .windows(2)
+        .all(|w| w[0].entity_ref < w[1].entity_ref)
+    {
         entities.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
     }
-    let mut snap = Snapshot { generation, entities, missing: Vec::new(), dangling: Vec::new() };
+    let mut snap = Snapshot {
+        generation,
+        entities,
+        missing: Vec::new(),
+        dangling: Vec::new(),
+    };
     let mut missing_index: HashMap<Box<str>, u32> = HashMap::new();
     let n = snap.entities.len();
     store
         .for_each_relation(|source, kind, target| {
-            let Some(t) = RelationType::parse(kind) else { return };
+            let Some(t) = RelationType::parse(kind) else {
+                return;
+            };
             let Ok(s) = snap.position(source) else { return };
             let target_idx = match snap.position(target) {
                 Ok(i) => {
@@ -218,21 +240,41 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
         .await?;
     let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
         let mut snap = snap;
-        let names: Vec<Box<str>> = snap.entities.iter().map(|e| e.entity_ref.clone()).chain(snap.missing.iter().cloned()).collect();
+        let names: Vec<Box<str>> = snap
+            .entities
+            .iter()
+            .map(|e| e.entity_ref.clone())
+            .chain(snap.missing.iter().cloned())
+            .collect();
         for e in &mut snap.entities {
-            e.relations.sort_by(|a, b| (a.0, &names[a.1 as usize]).cmp(&(b.0, &names[b.1 as usize])));
+            e.relations
+                .sort_by(|a, b| (a.0, &names[a.1 as usize]).cmp(&(b.0, &names[b.1 as usize])));
             e.relations.dedup();
         }
-        snap.dangling.sort_by(|a, b| (&names[a.0 as usize], a.1, &names[a.2 as usize]).cmp(&(&names[b.0 as usize], b.1, &names[b.2 as usize])));
+        snap.dangling.sort_by(|a, b| {
+            (&names[a.0 as usize], a.1, &names[a.2 as usize]).cmp(&(
+                &names[b.0 as usize],
+                b.1,
+                &names[b.2 as usize],
+            ))
+        });
         drop(names);
         let docs = snap.entities.iter().map(|v| {
             let doc = parse_doc(&v.body);
-            let (ns, name) = v.entity_ref.split_once(':').and_then(|(_, r)| r.split_once('/')).unwrap_or(("", ""));
+            let (ns, name) = v
+                .entity_ref
+                .split_once(':')
+                .and_then(|(_, r)| r.split_once('/'))
+                .unwrap_or(("", ""));
             SearchDoc {
                 entity_ref: v.entity_ref.to_string(),
                 kind: v.kind().to_owned(),
                 namespace: ns.to_owned(),
-                name: doc.metadata.name.map(Cow::into_owned).unwrap_or_else(|| name.to_owned()),
+                name: doc
+                    .metadata
+                    .name
+                    .map(Cow::into_owned)
+                    .unwrap_or_else(|| name.to_owned()),
                 title: doc.metadata.title.map(Cow::into_owned),
                 description: doc.metadata.description.map(Cow::into_owned),
                 tags: v.tags.iter().map(|t| t.to_string()).collect(),

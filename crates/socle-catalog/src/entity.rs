@@ -1,5 +1,7 @@
 //! Turning one YAML document into a validated entity with its relations.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
@@ -25,9 +27,10 @@ pub struct Entity {
     /// The relations this entity's own spec emits (`self --type--> target`); each implies its
     /// inverse on the target.
     pub relations: Vec<(RelationType, EntityRef)>,
-    /// Where it was read from (display name) and its `managed-by-location` key.
-    pub file: String,
-    pub location: String,
+    /// Where it was read from (display name) and its `managed-by-location` key, shared by all
+    /// the entities of a file.
+    pub file: Arc<str>,
+    pub location: Arc<str>,
     pub line: u32,
 }
 
@@ -41,7 +44,11 @@ impl Entity {
     pub fn location_spec(&self) -> (String, Vec<String>, bool) {
         let v = self.value();
         let spec = &v["spec"];
-        let mut targets: Vec<String> = spec["target"].as_str().map(str::to_owned).into_iter().collect();
+        let mut targets: Vec<String> = spec["target"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         if let Some(list) = spec["targets"].as_array() {
             targets.extend(list.iter().filter_map(|t| t.as_str().map(str::to_owned)));
         }
@@ -53,9 +60,9 @@ impl Entity {
 /// Where a document comes from and how to read what it refers to.
 pub struct DocContext<'a> {
     /// Display name of the file (used in errors and `Entity::file`).
-    pub file: &'a str,
+    pub file: Arc<str>,
     /// Value of `backstage.io/managed-by-location`, e.g. `file:/srv/repo/catalog-info.yaml`.
-    pub location: &'a str,
+    pub location: Arc<str>,
     /// Value of `backstage.io/managed-by-origin-location`.
     pub origin: &'a str,
     pub reader: &'a dyn PlaceholderReader,
@@ -107,7 +114,7 @@ fn type_name(v: &Value) -> &'static str {
 pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec<EntityError>> {
     let mut issues = Issues {
         node,
-        file: ctx.file,
+        file: &ctx.file,
         entity: None,
         list: Vec::new(),
     };
@@ -148,7 +155,8 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     }
 
     let mut path = Vec::new();
-    if let Err(e) = placeholder::substitute(&mut value, ctx.file, ctx.reader, ctx.limits, &mut path)
+    if let Err(e) =
+        placeholder::substitute(&mut value, &ctx.file, ctx.reader, ctx.limits, &mut path)
     {
         let v = e.value.map(Value::String);
         issues.push(&e.path, e.rule, e.message, v.as_ref());
@@ -187,7 +195,7 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     if let Some(a) = annotations.as_object_mut() {
         a.insert(
             MANAGED_BY_LOCATION.into(),
-            Value::String(ctx.location.to_owned()),
+            Value::String(ctx.location.to_string()),
         );
         a.insert(
             MANAGED_BY_ORIGIN_LOCATION.into(),
@@ -198,8 +206,8 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
         entity_ref: self_ref,
         body: value.to_string(),
         relations,
-        file: ctx.file.to_owned(),
-        location: ctx.location.to_owned(),
+        file: ctx.file.clone(),
+        location: ctx.location.clone(),
         line: node.line.max(1),
     })
 }
@@ -649,7 +657,7 @@ fn emit_relations(
             _ => continue,
         };
         for (path, text) in targets {
-            match EntityRef::parse(text, rel.default_kind, &self_ref.namespace) {
+            match EntityRef::parse(text, rel.default_kind, self_ref.namespace()) {
                 Ok(target) => out.push((rel.outgoing, target)),
                 Err(e) => issues.push(
                     &path,

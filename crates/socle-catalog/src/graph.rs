@@ -21,15 +21,26 @@ impl CatalogView {
         entities: impl IntoIterator<Item = (&'a EntityRef, &'a [(RelationType, EntityRef)])> + Clone,
     ) -> Self {
         let exists: HashSet<&EntityRef> = entities.clone().into_iter().map(|(r, _)| r).collect();
-        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> = HashMap::with_capacity(exists.len());
+        let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> =
+            HashMap::with_capacity(exists.len());
         let mut dangling = Vec::new();
         for (source, emitted) in entities {
             for (kind, target) in emitted {
-                relations.entry(source.clone()).or_default().push((*kind, target.clone()));
+                relations
+                    .entry(source.clone())
+                    .or_default()
+                    .push((*kind, target.clone()));
                 if exists.contains(target) {
-                    relations.entry(target.clone()).or_default().push((kind.inverse(), source.clone()));
+                    relations
+                        .entry(target.clone())
+                        .or_default()
+                        .push((kind.inverse(), source.clone()));
                 } else {
-                    dangling.push(Relation { source: source.clone(), kind: *kind, target: target.clone() });
+                    dangling.push(Relation {
+                        source: source.clone(),
+                        kind: *kind,
+                        target: target.clone(),
+                    });
                 }
             }
         }
@@ -39,7 +50,10 @@ impl CatalogView {
         }
         dangling.sort();
         dangling.dedup();
-        Self { relations, dangling }
+        Self {
+            relations,
+            dangling,
+        }
     }
 
     pub fn of(&self, r: &EntityRef) -> &[(RelationType, EntityRef)] {
@@ -64,7 +78,10 @@ mod tests {
             kind: RelationType::DependsOn,
             target: r("resource:default/db"),
         };
-        let emitted_c = vec![(RelationType::OwnedBy, g.clone()), (RelationType::DependsOn, r("resource:default/db"))];
+        let emitted_c = vec![
+            (RelationType::OwnedBy, g.clone()),
+            (RelationType::DependsOn, r("resource:default/db")),
+        ];
         let emitted_g: Vec<(RelationType, EntityRef)> = vec![];
         let view = CatalogView::build([(&c, emitted_c.as_slice()), (&g, emitted_g.as_slice())]);
         assert_eq!(view.of(&g), &[(RelationType::OwnerOf, c.clone())]);

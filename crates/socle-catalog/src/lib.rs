@@ -32,10 +32,10 @@ pub fn process_text(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<Entit
         Ok(d) => d,
         Err(e) => {
             let mut err = if e.limit {
-                EntityError::file(ctx.file, "yaml.limits", e.message)
+                EntityError::file(&ctx.file, "yaml.limits", e.message)
             } else {
                 EntityError::file(
-                    ctx.file,
+                    &ctx.file,
                     "yaml.syntax",
                     format!("invalid YAML: {}", e.message),
                 )

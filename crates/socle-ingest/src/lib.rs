@@ -271,8 +271,8 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
         max_bytes: limits.max_file_bytes,
     };
     let ctx = DocContext {
-        file: &display,
-        location: &key,
+        file: display.as_str().into(),
+        location: key.as_str().into(),
         origin,
         reader: &reader,
         limits,
@@ -346,7 +346,7 @@ fn read_source(
         let mut next = Vec::new();
         for (rel_file, r) in results {
             for e in &r.entities {
-                if e.entity_ref.kind != "location" {
+                if e.entity_ref.kind() != "location" {
                     continue;
                 }
                 let (ltype, targets, optional) = e.location_spec();
@@ -421,7 +421,7 @@ pub struct ValidationReport {
 /// Removes entities that appear more than once across `reads` (first one wins), reporting each
 /// duplicate as a `entity.duplicate` error that names both places.
 pub fn dedupe(entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entity> {
-    let mut first: std::collections::HashMap<socle_catalog::EntityRef, (String, u32)> =
+    let mut first: std::collections::HashMap<socle_catalog::EntityRef, (std::sync::Arc<str>, u32)> =
         std::collections::HashMap::with_capacity(entities.len());
     let mut out = Vec::with_capacity(entities.len());
     for e in entities {

@@ -345,11 +345,11 @@ impl Store {
                 let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
                 qb.push_values(chunk, |mut b, (e, tag)| {
                     b.push_bind(e.entity_ref.to_string())
-                        .push_bind(e.entity_ref.kind.clone())
-                        .push_bind(e.entity_ref.namespace.clone())
-                        .push_bind(e.entity_ref.name.clone())
+                        .push_bind(e.entity_ref.kind())
+                        .push_bind(e.entity_ref.namespace())
+                        .push_bind(e.entity_ref.name())
                         .push_bind(key)
-                        .push_bind(e.location.as_str())
+                        .push_bind(&*e.location)
                         .push_bind(tag.as_str())
                         .push_bind(e.body.as_str())
                         .push_bind(now_ms);
@@ -364,18 +364,26 @@ impl Store {
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
-            let rels: Vec<(String, &'static str, String)> = changed_entities
-                .iter()
-                .flat_map(|(e, _)| e.relations.iter().map(move |(t, target)| (e.entity_ref.to_string(), t.as_str(), target.to_string())))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            for chunk in rels.chunks(REL_BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
-                qb.push_values(chunk, |mut b, (s, t, d)| {
-                    b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
-                });
-                qb.build().execute(&mut *tx).await?;
+            // Relations of the changed entities, written in bounded batches (never all at once).
+            let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);
+            let mut pending = changed_entities.iter().peekable();
+            while let Some((e, _)) = pending.next() {
+                let source = e.entity_ref.to_string();
+                let mut own: Vec<(&'static str, String)> = e.relations.iter().map(|(t, target)| (t.as_str(), target.to_string())).collect();
+                own.sort();
+                own.dedup();
+                batch.extend(own.into_iter().map(|(t, d)| (source.clone(), t, d)));
+                if batch.len() >= REL_BATCH || pending.peek().is_none() {
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let mut qb = QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
+                    qb.push_values(batch.iter(), |mut b, (s, t, d)| {
+                        b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                    batch.clear();
+                }
             }
 
             sqlx::query("DELETE FROM conflicts WHERE claimant_key = $1").bind(key).execute(&mut *tx).await?;
@@ -511,7 +519,10 @@ impl Store {
     }
 
     /// Streams every stored relation as `(source, type, target)`.
-    pub async fn for_each_relation(&self, mut f: impl FnMut(&str, &str, &str) + Send) -> Result<()> {
+    pub async fn for_each_relation(
+        &self,
+        mut f: impl FnMut(&str, &str, &str) + Send,
+    ) -> Result<()> {
         use futures_util::TryStreamExt;
         with_pool!(self, pool => {
             let mut rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch(pool);

@@ -66,7 +66,15 @@ struct Load {
 fn current_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -180,7 +188,11 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     .await?;
     let ingest = started.elapsed();
     let rss_after_ingest = peak_rss_mb();
-    eprintln!("ingested in {:.2} s, peak RSS so far {rss_after_ingest:.0} MB, current {:.0} MB", ingest.as_secs_f64(), current_rss_mb());
+    eprintln!(
+        "ingested in {:.2} s, peak RSS so far {rss_after_ingest:.0} MB, current {:.0} MB",
+        ingest.as_secs_f64(),
+        current_rss_mb()
+    );
     anyhow::ensure!(
         out.errors.is_empty(),
         "the generated organisation has errors: {:?}",
@@ -197,7 +209,12 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let read_model = t.elapsed();
-    eprintln!("read model built in {:.2} s, peak RSS so far {:.0} MB, current {:.0} MB", read_model.as_secs_f64(), peak_rss_mb(), current_rss_mb());
+    eprintln!(
+        "read model built in {:.2} s, peak RSS so far {:.0} MB, current {:.0} MB",
+        read_model.as_secs_f64(),
+        peak_rss_mb(),
+        current_rss_mb()
+    );
     let total = started.elapsed();
     let snap = state.snapshot();
     let entities = snap.len();

@@ -39,7 +39,7 @@ fn directories_globs_and_location_chains() {
     let mut names: Vec<String> = read
         .entities
         .iter()
-        .map(|e| e.entity_ref.name.clone())
+        .map(|e| e.entity_ref.name().to_owned())
         .collect();
     names.sort();
     assert_eq!(names, ["a", "c"]);
@@ -49,7 +49,7 @@ fn directories_globs_and_location_chains() {
         &Limits::default(),
     );
     assert_eq!(read.entities.len(), 1);
-    assert_eq!(read.entities[0].entity_ref.name, "other");
+    assert_eq!(read.entities[0].entity_ref.name(), "other");
     // Location entities, with a cycle (root → sub → root), read each file once.
     write(
         root,
@@ -84,7 +84,7 @@ fn directories_globs_and_location_chains() {
     let a = read
         .entities
         .iter()
-        .find(|e| e.entity_ref.name == "a")
+        .find(|e| e.entity_ref.name() == "a")
         .unwrap();
     let v = a.value();
     let ann = &v["metadata"]["annotations"];
@@ -134,7 +134,7 @@ fn placeholders_resolve_next_to_the_file() {
     let t = read
         .entities
         .iter()
-        .find(|e| e.entity_ref.name == "t")
+        .find(|e| e.entity_ref.name() == "t")
         .unwrap();
     assert_eq!(
         t.value()["spec"]["definition"],
@@ -143,7 +143,7 @@ fn placeholders_resolve_next_to_the_file() {
     let c = read
         .entities
         .iter()
-        .find(|e| e.entity_ref.name == "c")
+        .find(|e| e.entity_ref.name() == "c")
         .unwrap();
     assert_eq!(c.value()["spec"]["extra"], serde_json::json!({"a": [1, 2]}));
     assert_eq!(c.value()["spec"]["doc"]["info"]["title"], "t");
@@ -175,11 +175,7 @@ fn nothing_escapes_the_location() {
         &LocationSpec::file(root.to_string_lossy()),
         &Limits::default(),
     );
-    assert!(
-        read.entities
-            .iter()
-            .all(|e| !e.body.contains("s3cr3t"))
-    );
+    assert!(read.entities.iter().all(|e| !e.body.contains("s3cr3t")));
     let msgs: Vec<String> = read
         .errors
         .iter()

@@ -67,8 +67,8 @@ fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();
     let location = format!("file:{file}");
     let ctx = DocContext {
-        file,
-        location: &location,
+        file: file.into(),
+        location: location.as_str().into(),
         origin: "file:root",
         reader: &NoReader,
         limits: &limits,
