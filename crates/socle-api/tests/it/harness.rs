@@ -13,6 +13,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub admin: String,
     pub dir: tempfile::TempDir,
+    /// Where the store is, to open a second handle (as the CLI or another replica would).
+    pub store_config: StoreConfig,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -26,6 +28,18 @@ impl Drop for Server {
 
 /// Starts a server on `backend` (`sqlite` or `postgres`); None when PostgreSQL is not configured.
 pub async fn start(backend: &str) -> Option<Server> {
+    start_with(
+        backend,
+        ServerConfig {
+            refresh_interval: None,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Same, with a given server configuration (limits are set small for the tests).
+pub async fn start_with(backend: &str, server_config: ServerConfig) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path().join("data"), None);
     if backend == "postgres" {
@@ -57,12 +71,12 @@ pub async fn start(backend: &str) -> Option<Server> {
         store,
         ServerConfig {
             limits,
-            refresh_interval: None,
-            ..Default::default()
+            ..server_config
         },
     )
     .await
     .unwrap();
+    socle_api::spawn_background(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -73,6 +87,7 @@ pub async fn start(backend: &str) -> Option<Server> {
         addr,
         admin,
         dir,
+        store_config: config,
         stop: Some(tx),
     })
 }

@@ -326,3 +326,70 @@ async fn internal_errors_do_not_leak(s: &Server) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
 }
 both!(internal_errors_do_not_leak);
+
+async fn wait_for(
+    s: &Server,
+    path: &str,
+    mut ok: impl FnMut(StatusCode, &serde_json::Value) -> bool,
+) -> bool {
+    for _ in 0..100 {
+        let (status, v) = s.call("GET", path, None, None).await;
+        if ok(status, &v) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The periodic refresh picks up changes in the source; writes by another process sharing the
+/// store (the CLI, another replica) reach the served catalog through polling.
+async fn refresh_and_polling(backend: &str) {
+    let config = socle_api::ServerConfig {
+        refresh_interval: Some(std::time::Duration::from_millis(200)),
+        poll_interval: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let Some(s) = crate::harness::start_with(backend, config).await else {
+        return;
+    };
+    let dir = s.catalog_dir();
+    std::fs::write(dir.join("catalog-info.yaml"), GOOD).unwrap();
+    s.register(&dir).await;
+    std::fs::write(
+        dir.join("catalog-info.yaml"),
+        GOOD.replace("Takes the money", "Takes more money"),
+    )
+    .unwrap();
+    assert!(
+        wait_for(&s, "/api/v1/entities/component/default/payments", |_, v| v
+            ["metadata"]["description"]
+            == "Takes more money")
+        .await,
+        "the periodic refresh did not pick up the change"
+    );
+    // Another process removes the location directly in the store.
+    let other = socle_store::Store::open(&s.store_config).await.unwrap();
+    let key = other.list_locations().await.unwrap()[0].key.clone();
+    other.delete_location(&key).await.unwrap();
+    assert!(
+        wait_for(
+            &s,
+            "/api/v1/entities/component/default/payments",
+            |status, _| status == StatusCode::NOT_FOUND
+        )
+        .await,
+        "the server did not notice the store changed"
+    );
+}
+
+mod refresh_and_polling {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::refresh_and_polling("sqlite").await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::refresh_and_polling("postgres").await;
+    }
+}
