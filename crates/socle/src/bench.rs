@@ -63,36 +63,27 @@ struct Load {
     max_ms: f64,
 }
 
-fn current_rss_mb() -> f64 {
+/// A memory figure of this process from `/proc/self/status`, in MB (`VmRSS`, `VmHWM`).
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
+                    .and_then(|kb| kb.parse::<f64>().ok())
             })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
 
+fn current_rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-            })
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    status_mb("VmHWM:")
 }
 
 async fn load(

@@ -733,10 +733,27 @@ async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            if !subject.starts_with("serviceaccount:") && !subject.starts_with("user:") {
-                bail!("--subject must be user:<namespace>/<name> or serviceaccount:<name>");
-            }
             let store = store.open().await?;
+            let subject = if let Some(sa) = subject.strip_prefix("serviceaccount:") {
+                if !socle_catalog::rules::is_object_name(sa) {
+                    bail!(
+                        "service account name \"{sa}\" is not valid; expected {}",
+                        socle_catalog::rules::NAME_EXPECTED
+                    );
+                }
+                subject
+            } else if subject.starts_with("user:") {
+                let user = socle_catalog::EntityRef::parse_full(&subject)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                if store.get_entity(user.as_str()).await?.is_none() {
+                    bail!(
+                        "{user} is not in the catalog: a token belongs to a catalog User or a service account"
+                    );
+                }
+                user.to_string()
+            } else {
+                bail!("--subject must be user:<namespace>/<name> or serviceaccount:<name>");
+            };
             let (rec, secret) = store.create_token(&name, &subject, role, now_ms()).await?;
             store
                 .audit(&cli_actor(), "token.create", &rec.id, "ok", "", now_ms())

@@ -312,3 +312,68 @@ fn help_everywhere() {
         );
     }
 }
+
+#[test]
+fn tokens_belong_to_catalog_users_or_service_accounts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("catalog-info.yaml");
+    std::fs::write(&f, "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: Jane\nspec:\n  memberOf: []\n").unwrap();
+    let data = tmp.path().join("data");
+    assert_eq!(
+        socle(&["catalog", "ingest", f.to_str().unwrap()], &data)
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = socle(
+        &[
+            "token",
+            "create",
+            "--name",
+            "t",
+            "--subject",
+            "user:default/ghost",
+        ],
+        &data,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("user:default/ghost is not in the catalog")
+    );
+    let out = socle(
+        &[
+            "token",
+            "create",
+            "--name",
+            "t",
+            "--subject",
+            "user:default/JANE",
+            "--role",
+            "admin",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["token"]["subject"], "user:default/jane");
+    let secret = v["secret"].as_str().unwrap().to_owned();
+    let out = socle(&["token", "list", "-o", "json"], &data);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("user:default/jane") && !text.contains(&secret));
+    let id = v["token"]["id"].as_str().unwrap();
+    assert_eq!(
+        socle(&["token", "revoke", id], &data).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        socle(&["token", "revoke", id], &data).status.code(),
+        Some(2)
+    );
+}
