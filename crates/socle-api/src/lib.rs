@@ -129,6 +129,18 @@ impl AppState {
         &self,
         spec: &LocationSpec,
     ) -> Result<socle_store::ApplyOutcome, error::ApiError> {
+        let out = self.refresh_store(spec).await?;
+        self.reload_if_changed()
+            .await
+            .map_err(error::ApiError::internal)?;
+        Ok(out)
+    }
+
+    /// Re-reads one location into the store only.
+    async fn refresh_store(
+        &self,
+        spec: &LocationSpec,
+    ) -> Result<socle_store::ApplyOutcome, error::ApiError> {
         let _guard = self.refresh_lock.lock().await;
         let started = Instant::now();
         let out =
@@ -143,13 +155,10 @@ impl AppState {
                 outcome: out.status.clone(),
             })
             .inc();
-        self.reload_if_changed()
-            .await
-            .map_err(error::ApiError::internal)?;
         Ok(out)
     }
 
-    /// Re-reads every registered location.
+    /// Re-reads every registered location, then reloads the read model once.
     pub async fn refresh_all(
         &self,
     ) -> Result<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError> {
@@ -162,8 +171,11 @@ impl AppState {
                     continue;
                 }
             };
-            out.push((loc.key.clone(), self.refresh(&spec).await?));
+            out.push((loc.key.clone(), self.refresh_store(&spec).await?));
         }
+        self.reload_if_changed()
+            .await
+            .map_err(error::ApiError::internal)?;
         Ok(out)
     }
 }
