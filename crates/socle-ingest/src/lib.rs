@@ -76,9 +76,6 @@ pub struct LocationRead {
     pub entities: Vec<Entity>,
     /// Everything rejected, with file, line, path and rule.
     pub errors: Vec<EntityError>,
-    /// `managed-by-location` keys of files that were read and parsed: entities that these files
-    /// no longer contain are gone.
-    pub files_ok: BTreeSet<String>,
     /// `managed-by-location` keys of files that could not be read or parsed: their previous
     /// entities must be kept.
     pub files_failed: BTreeSet<String>,
@@ -381,9 +378,7 @@ fn read_source(
                     }
                 }
             }
-            if r.ok {
-                out.files_ok.insert(r.key);
-            } else {
+            if !r.ok {
                 out.files_failed.insert(r.key);
             }
             out.entities.extend(r.entities);

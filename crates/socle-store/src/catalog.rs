@@ -456,29 +456,6 @@ impl Store {
         )
     }
 
-    /// Every entity (for building the in-memory read model).
-    pub async fn all_entities(&self) -> Result<Vec<StoredEntity>> {
-        Ok(with_pool!(self, pool => {
-            let sql = sqlx::AssertSqlSafe(format!("{ENTITY_COLUMNS} ORDER BY ref"));
-            let rows = sqlx::query(sql).fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows { out.push(entity_row!(row)); }
-            out
-        }))
-    }
-
-    /// Every stored (emitted, outgoing) relation.
-    pub async fn all_relations(&self) -> Result<Vec<StoredRelation>> {
-        Ok(with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(StoredRelation { source: row.try_get("source_ref")?, kind: row.try_get("type")?, target: row.try_get("target_ref")? });
-            }
-            out
-        }))
-    }
-
     /// Relations whose target entity does not exist, sorted.
     pub async fn dangling_relations(&self) -> Result<Vec<StoredRelation>> {
         Ok(with_pool!(self, pool => {
