@@ -55,3 +55,48 @@ pub fn process_text(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<Entit
     }
     (entities, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ctx_process(text: &str) -> (Vec<Entity>, Vec<EntityError>) {
+        let limits = Limits::default();
+        let ctx = DocContext {
+            file: "f.yaml".into(),
+            location: "file:f.yaml".into(),
+            origin: "file:f.yaml",
+            reader: &NoReader,
+            limits: &limits,
+        };
+        process_text(text, &ctx)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary text never panics: it yields entities or located errors.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+            let (entities, errors) = ctx_process(&text);
+            for e in &errors {
+                prop_assert_eq!(e.file.as_str(), "f.yaml");
+                prop_assert!(!e.rule.is_empty() && !e.message.is_empty());
+            }
+            prop_assert!(entities.len() <= 1 + text.matches("---").count());
+        }
+
+        /// Mutated valid entities never panic, and a surviving entity keeps its identity.
+        #[test]
+        fn mutated_entities_never_panic(cut in 0usize..220, junk in "[ :\\-\\[\\]{}\"'#&*!|>a-z0-9\\n]{0,12}") {
+            let base = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  tags: [a, b]\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn: [resource:db]\n";
+            let cut = cut.min(base.len());
+            let text = format!("{}{}{}", &base[..cut], junk, &base[cut..]);
+            let (entities, _) = ctx_process(&text);
+            for e in entities {
+                prop_assert_eq!(e.entity_ref.kind(), "component");
+            }
+        }
+    }
+}
