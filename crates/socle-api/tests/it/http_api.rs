@@ -129,6 +129,8 @@ async fn catalog_reads_over_http(s: &Server) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing from OpenAPI");
     }
+    // The published contract: any change to it shows up in review.
+    insta::assert_json_snapshot!("openapi", doc);
 }
 both!(catalog_reads_over_http);
 
