@@ -211,6 +211,7 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
 pub fn router(state: Arc<AppState>) -> Router {
     routes::routes()
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::internal(
