@@ -1,6 +1,6 @@
 //! API tokens (stored as SHA-256 hashes, never in plaintext) and the audit log.
 
-use rand::RngExt;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
