@@ -86,6 +86,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CatalogCmd,
     },
+    /// Work with Score workloads (score.dev/v1b1).
+    Workload {
+        #[command(subcommand)]
+        cmd: WorkloadCmd,
+    },
     /// Manage API tokens (directly in the store).
     Token {
         #[command(subcommand)]
@@ -208,6 +213,19 @@ enum CatalogCmd {
 }
 
 #[derive(Subcommand)]
+enum WorkloadCmd {
+    /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Create a token; its secret is printed once.
     Create {
@@ -259,6 +277,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
             Cmd::Catalog { cmd } => catalog(cmd).await,
+            Cmd::Workload { cmd } => workload(cmd),
             Cmd::Token { cmd } => token(cmd).await,
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
@@ -721,6 +740,117 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[derive(serde::Serialize)]
+struct WorkloadSummary {
+    file: String,
+    name: String,
+    containers: Vec<String>,
+    resources: Vec<serde_json::Value>,
+    /// Resources in provisioning order (each after those its params refer to).
+    order: Vec<String>,
+}
+
+fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
+    let WorkloadCmd::Validate {
+        files,
+        output,
+        limits,
+    } = cmd;
+    let limits = limits.limits();
+    let mut workloads = Vec::new();
+    let mut errors: Vec<socle_score::ScoreError> = Vec::new();
+    for f in &files {
+        let display = f.display().to_string();
+        let text = match std::fs::metadata(f) {
+            Ok(m) if m.len() > limits.max_file_bytes as u64 => {
+                errors.push(socle_score::ScoreError {
+                    file: display,
+                    line: None,
+                    column: None,
+                    path: String::new(),
+                    rule: "file.too-large".into(),
+                    message: format!(
+                        "file is {} bytes, more than the limit of {} bytes",
+                        m.len(),
+                        limits.max_file_bytes
+                    ),
+                });
+                continue;
+            }
+            _ => match std::fs::read(f).map(String::from_utf8) {
+                Ok(Ok(t)) => t,
+                Ok(Err(_)) | Err(_) => {
+                    errors.push(socle_score::ScoreError {
+                        file: display,
+                        line: None,
+                        column: None,
+                        path: String::new(),
+                        rule: "file.unreadable".into(),
+                        message: "cannot read the file as UTF-8 text".into(),
+                    });
+                    continue;
+                }
+            },
+        };
+        match socle_score::parse_workload(&text, &display, &limits) {
+            Ok(w) => {
+                let order = socle_score::resource_graph(&w)
+                    .map(|g| g.order)
+                    .unwrap_or_default();
+                workloads.push(WorkloadSummary {
+                    file: display,
+                    name: w.name().to_owned(),
+                    containers: w.containers.keys().cloned().collect(),
+                    resources: w
+                        .resources
+                        .iter()
+                        .map(|(n, r)| serde_json::json!({"name": n, "type": r.kind, "class": r.class, "id": r.id}))
+                        .collect(),
+                    order,
+                });
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    let failed = !errors.is_empty();
+    match output {
+        Format::Table => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            let rows: Vec<Vec<String>> = workloads
+                .iter()
+                .map(|w| {
+                    vec![
+                        w.name.clone(),
+                        w.containers.join(","),
+                        w.order.join(" → "),
+                        w.file.clone(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                output::table(
+                    &["WORKLOAD", "CONTAINERS", "RESOURCES (ORDER)", "FILE"],
+                    &rows
+                )
+            );
+            println!("{} valid, {} errors", workloads.len(), errors.len());
+        }
+        f => output::print(
+            f,
+            &serde_json::json!({"workloads": workloads, "errors": errors}),
+            |_| String::new(),
+        )?,
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {

@@ -377,3 +377,31 @@ fn tokens_belong_to_catalog_users_or_service_accounts() {
         Some(2)
     );
 }
+
+#[test]
+fn workload_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("score.yaml");
+    std::fs::write(&good, "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      DB: ${resources.db.host}\nresources:\n  db:\n    type: postgres\n  route:\n    type: route\n    params:\n      host: ${resources.dns.host}\n  dns:\n    type: dns\n").unwrap();
+    let out = socle(
+        &["workload", "validate", good.to_str().unwrap(), "-o", "json"],
+        tmp.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["workloads"][0]["order"],
+        serde_json::json!(["db", "dns", "route"])
+    );
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      DB: ${resources.db.host}\n").unwrap();
+    let out = socle(&["workload", "validate", bad.to_str().unwrap()], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml:8:11 containers.main.variables.DB: ${resources.db.host} refers to resource \"db\", which is not declared under resources (declared: none) [placeholder.unknown-resource]"), "{stderr}");
+}

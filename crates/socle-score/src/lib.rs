@@ -1,0 +1,201 @@
+//! Score workloads (`score.dev/v1b1`): parsing with positions, validation against the official
+//! JSON Schema, the typed model, placeholders (`${metadata.x}`, `${resources.r.out}`, `$$`), and
+//! the graph of resources that refer to each other.
+//!
+//! Pure: works on loaded text; reading files, resolving resources and rendering are elsewhere.
+
+pub mod graph;
+pub mod model;
+pub mod placeholder;
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use socle_catalog::Limits;
+use socle_catalog::yaml::{self, Node, NodeValue, Seg, path_string};
+
+pub use graph::{ResourceGraph, resource_graph};
+pub use model::{Container, ContainerFile, ContainerVolume, Resource, ServicePort, Workload};
+pub use placeholder::{PlaceholderError, Reference, references, substitute};
+
+/// The API version this crate reads.
+pub const API_VERSION: &str = "score.dev/v1b1";
+
+static SCHEMA_TEXT: &str = include_str!("../schema/score-v1b1.json");
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(SCHEMA_TEXT).expect("embedded Score schema is JSON");
+        jsonschema::validator_for(&schema).expect("embedded Score schema compiles")
+    })
+}
+
+/// A problem in a Score file, located and explained.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreError {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// Field path, e.g. `containers.web.variables.DB_HOST`.
+    pub path: String,
+    /// Stable rule id, e.g. `schema`, `placeholder.unknown-resource`, `resources.cycle`.
+    pub rule: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        if !self.path.is_empty() {
+            write!(f, " {}", self.path)?;
+        }
+        write!(f, ": {} [{}]", self.message, self.rule)
+    }
+}
+
+pub(crate) struct Locator<'a> {
+    pub file: &'a str,
+    pub node: Option<&'a Node>,
+}
+
+impl Locator<'_> {
+    pub fn error(&self, path: &[Seg], rule: &str, message: impl Into<String>) -> ScoreError {
+        let (line, column) = self.node.map(|n| n.locate(path)).unwrap_or((0, 0));
+        ScoreError {
+            file: self.file.to_owned(),
+            line: Some(line).filter(|l| *l > 0),
+            column: Some(column).filter(|c| *c > 0),
+            path: path_string(path),
+            rule: rule.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Turns a JSON pointer into a field path, using the tree to tell indices from keys.
+fn pointer_to_path(node: &Node, pointer: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut cur = Some(node);
+    for raw in pointer.split('/').skip(1) {
+        let key = raw.replace("~1", "/").replace("~0", "~");
+        let seg = match (cur.map(|n| &n.value), key.parse::<usize>()) {
+            (Some(NodeValue::Seq(_)), Ok(i)) => Seg::Index(i),
+            _ => Seg::Key(key),
+        };
+        cur = match (&seg, cur.map(|n| &n.value)) {
+            (Seg::Index(i), Some(NodeValue::Seq(items))) => items.get(*i),
+            (Seg::Key(k), Some(NodeValue::Map(entries))) => {
+                entries.iter().find(|(x, _)| x == k).map(|(_, v)| v)
+            }
+            _ => None,
+        };
+        out.push(seg);
+    }
+    out
+}
+
+/// Parses and validates one Score file (one workload). Every problem found is returned.
+pub fn parse_workload(
+    text: &str,
+    file: &str,
+    limits: &Limits,
+) -> Result<Workload, Vec<ScoreError>> {
+    let loc = Locator { file, node: None };
+    if text.len() > limits.max_file_bytes {
+        return Err(vec![loc.error(
+            &[],
+            "file.too-large",
+            format!(
+                "file is {} bytes, more than the limit of {} bytes",
+                text.len(),
+                limits.max_file_bytes
+            ),
+        )]);
+    }
+    let docs = yaml::parse_documents(text, limits).map_err(|e| {
+        vec![ScoreError {
+            file: file.to_owned(),
+            line: e.line,
+            column: e.column,
+            path: String::new(),
+            rule: if e.limit {
+                "yaml.limits"
+            } else {
+                "yaml.syntax"
+            }
+            .to_owned(),
+            message: if e.limit {
+                e.message
+            } else {
+                format!("invalid YAML: {}", e.message)
+            },
+        }]
+    })?;
+    let node = match docs.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(vec![loc.error(
+                &[],
+                "document.empty",
+                "the file holds no Score workload",
+            )]);
+        }
+        _ => {
+            return Err(vec![loc.error(
+                &[],
+                "document.multiple",
+                format!(
+                    "expected one Score workload per file, found {} documents",
+                    docs.len()
+                ),
+            )]);
+        }
+    };
+    let loc = Locator {
+        file,
+        node: Some(node),
+    };
+    let value = node.to_json();
+    if let Some(v) = value.get("apiVersion").and_then(|v| v.as_str())
+        && v != API_VERSION
+    {
+        return Err(vec![loc.error(
+            &[Seg::Key("apiVersion".into())],
+            "apiVersion.unsupported",
+            format!("apiVersion \"{v}\" is not supported; expected {API_VERSION}"),
+        )]);
+    }
+    let mut errors: Vec<ScoreError> = validator()
+        .iter_errors(&value)
+        .map(|e| {
+            let path = pointer_to_path(node, e.instance_path().as_str());
+            loc.error(&path, "schema", e.to_string())
+        })
+        .collect();
+    errors.sort_by(|a, b| (a.line, a.column, &a.path).cmp(&(b.line, b.column, &b.path)));
+    errors.dedup();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let workload = model::from_json(&value).map_err(|e| vec![loc.error(&[], "schema", e)])?;
+    let mut errors = Vec::new();
+    placeholder::check_references(&workload, &loc, &mut errors);
+    if let Err(e) = resource_graph(&workload) {
+        errors.push(loc.error(&[Seg::Key("resources".into())], "resources.cycle", e));
+    }
+    if errors.is_empty() {
+        Ok(workload)
+    } else {
+        Err(errors)
+    }
+}
