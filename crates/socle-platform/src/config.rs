@@ -1,0 +1,371 @@
+//! `kind: Platform` (environments) and `kind: ResourceDefinition` documents.
+
+use std::collections::BTreeMap;
+
+use include_dir::{Dir, include_dir};
+use serde::{Deserialize, Serialize};
+use socle_catalog::Limits;
+use socle_catalog::yaml::{self, Node, Seg};
+
+use crate::ConfigError;
+
+pub const API_VERSION: &str = "socle.dev/v1alpha1";
+
+/// Where an environment's workloads run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Compose,
+    Kubernetes,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Compose => "compose",
+            Target::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// The GitOps repository an environment's rendered files are committed to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitOps {
+    pub repository: String,
+    #[serde(default = "main_branch")]
+    pub branch: String,
+    #[serde(default)]
+    pub path: String,
+}
+
+fn main_branch() -> String {
+    "main".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: String,
+    /// `development`, `staging`, `production`, … (free text; used by matching and guardrails).
+    #[serde(rename = "type")]
+    pub env_type: String,
+    pub target: Target,
+    /// Kubernetes namespace (default: the environment's name).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub gitops: Option<GitOps>,
+}
+
+impl Environment {
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// When a definition applies. Every field given must match; an empty criteria list matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Criteria {
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub environment_type: Option<String>,
+    #[serde(default)]
+    pub app: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Provisioner {
+    /// A minijinja template that renders YAML with `outputs`, `state`, `compose`, `manifests`.
+    Template(String),
+    /// An external program speaking JSON on stdin/stdout.
+    Command {
+        program: String,
+        #[serde(default)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDefinition {
+    /// `metadata.name`, unique.
+    pub name: String,
+    pub description: Option<String>,
+    /// The resource type it provides (`postgres`, `redis`, …).
+    pub kind: String,
+    /// Only for resources of this class (none: resources without a class, or class `default`).
+    pub class: Option<String>,
+    /// Only for the resource with this `id` (shared resources).
+    pub id: Option<String>,
+    pub target: Target,
+    pub criteria: Vec<Criteria>,
+    /// Outputs that are secrets (never rendered in plaintext for Kubernetes).
+    pub secrets: Vec<String>,
+    pub provisioner: Provisioner,
+    /// Where it was defined (file:line), for messages.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformConfig {
+    pub environments: BTreeMap<String, Environment>,
+    pub definitions: Vec<ResourceDefinition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformDoc {
+    #[serde(rename = "apiVersion")]
+    _api_version: String,
+    #[serde(rename = "kind")]
+    _kind: String,
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<serde_json::Value>,
+    environments: Vec<Environment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefinitionDoc {
+    #[serde(rename = "apiVersion")]
+    _api_version: String,
+    #[serde(rename = "kind")]
+    _kind: String,
+    metadata: DefinitionMeta,
+    spec: DefinitionSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefinitionMeta {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefinitionSpec {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    target: Target,
+    #[serde(default)]
+    criteria: Vec<Criteria>,
+    #[serde(default)]
+    secrets: Vec<String>,
+    #[serde(default)]
+    template: Option<String>,
+    #[serde(default)]
+    command: Option<CommandSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandSpec {
+    program: String,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+fn err(
+    file: &str,
+    node: Option<&Node>,
+    path: &[Seg],
+    rule: &str,
+    message: impl Into<String>,
+) -> ConfigError {
+    let line = node.map(|n| n.locate(path).0).filter(|l| *l > 0);
+    ConfigError {
+        file: file.to_owned(),
+        line,
+        path: yaml::path_string(path),
+        rule: rule.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(file: &str, node: &Node) -> Result<T, ConfigError> {
+    let value = node.to_json();
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path: Vec<Seg> = e
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+                serde_path_to_error::Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        err(
+            file,
+            Some(node),
+            &path,
+            "config.schema",
+            e.inner().to_string(),
+        )
+    })
+}
+
+/// Loads platform configuration from `(file name, text)` pairs. Documents are told apart by
+/// `kind`; every problem is returned, located.
+pub fn load_config(
+    files: &[(String, String)],
+    limits: &Limits,
+) -> Result<PlatformConfig, Vec<ConfigError>> {
+    let mut config = PlatformConfig::default();
+    let mut errors = Vec::new();
+    for (file, text) in files {
+        let docs = match yaml::parse_documents(text, limits) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(ConfigError {
+                    file: file.clone(),
+                    line: e.line,
+                    path: String::new(),
+                    rule: "yaml".into(),
+                    message: e.message,
+                });
+                continue;
+            }
+        };
+        for node in &docs {
+            let v = node.to_json();
+            let api = v
+                .get("apiVersion")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default();
+            if api != API_VERSION {
+                errors.push(err(
+                    file,
+                    Some(node),
+                    &[Seg::Key("apiVersion".into())],
+                    "config.apiVersion",
+                    format!("expected apiVersion {API_VERSION}, found \"{api}\""),
+                ));
+                continue;
+            }
+            match v.get("kind").and_then(|k| k.as_str()) {
+                Some("Platform") => {
+                    match typed::<PlatformDoc>(file, node) {
+                        Ok(p) => {
+                            for (i, env) in p.environments.into_iter().enumerate() {
+                                let path = [
+                                    Seg::Key("environments".into()),
+                                    Seg::Index(i),
+                                    Seg::Key("name".into()),
+                                ];
+                                if !socle_catalog::rules::is_dns_label(&env.name) {
+                                    errors.push(err(file, Some(node), &path, "environment.name", format!("environment name \"{}\" must be a DNS label (a-z, 0-9, -)", env.name)));
+                                } else if config.environments.contains_key(&env.name) {
+                                    errors.push(err(
+                                        file,
+                                        Some(node),
+                                        &path,
+                                        "environment.duplicate",
+                                        format!("environment \"{}\" is defined twice", env.name),
+                                    ));
+                                } else {
+                                    config.environments.insert(env.name.clone(), env);
+                                }
+                            }
+                        }
+                        Err(e) => errors.push(e),
+                    }
+                }
+                Some("ResourceDefinition") => match typed::<DefinitionDoc>(file, node) {
+                    Ok(d) => {
+                        let provisioner = match (d.spec.template, d.spec.command) {
+                            (Some(t), None) => Provisioner::Template(t),
+                            (None, Some(c)) => Provisioner::Command {
+                                program: c.program,
+                                args: c.args,
+                            },
+                            _ => {
+                                errors.push(err(file, Some(node), &[Seg::Key("spec".into())], "definition.provisioner", "a resource definition needs exactly one of spec.template or spec.command"));
+                                continue;
+                            }
+                        };
+                        if config.definitions.iter().any(|x| x.name == d.metadata.name) {
+                            errors.push(err(
+                                file,
+                                Some(node),
+                                &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+                                "definition.duplicate",
+                                format!(
+                                    "resource definition \"{}\" is defined twice",
+                                    d.metadata.name
+                                ),
+                            ));
+                            continue;
+                        }
+                        config.definitions.push(ResourceDefinition {
+                            name: d.metadata.name,
+                            description: d.metadata.description,
+                            kind: d.spec.kind,
+                            class: d.spec.class.filter(|c| c != "default"),
+                            id: d.spec.id,
+                            target: d.spec.target,
+                            criteria: d.spec.criteria,
+                            secrets: d.spec.secrets,
+                            provisioner,
+                            source: format!("{file}:{}", node.line.max(1)),
+                        });
+                    }
+                    Err(e) => errors.push(e),
+                },
+                other => errors.push(err(
+                    file,
+                    Some(node),
+                    &[Seg::Key("kind".into())],
+                    "config.kind",
+                    format!("unknown kind {other:?}; expected Platform or ResourceDefinition"),
+                )),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The configuration Socle ships: environments `local` (Compose), `dev`, `staging`, `prod`
+/// (Kubernetes) and resource definitions for the common types on both targets.
+pub static DEFAULTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/defaults");
+
+fn collect(d: &Dir<'_>, out: &mut Vec<(String, String)>) {
+    for f in d.files() {
+        if f.path().extension().is_some_and(|e| e == "yaml") {
+            out.push((
+                format!("defaults/{}", f.path().display()),
+                f.contents_utf8().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    for sub in d.dirs() {
+        collect(sub, out);
+    }
+}
+
+/// The files of the shipped default configuration.
+pub fn default_files() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    collect(&DEFAULTS, &mut out);
+    out.sort();
+    out
+}
+
+/// The shipped default configuration, parsed.
+pub fn default_config() -> PlatformConfig {
+    load_config(&default_files(), &Limits::default())
+        .unwrap_or_else(|e| panic!("the shipped platform configuration is invalid: {e:?}"))
+}

@@ -1,0 +1,227 @@
+//! Template provisioners: a minijinja template renders a YAML document with the resource's
+//! `outputs`, the `state` to keep for next time, and what to add to the deployment (`compose`
+//! services/volumes, Kubernetes `manifests`). Rendering is bounded (fuel) and deterministic: the
+//! only randomness comes from the caller's seed, and templates keep generated values in `state`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use socle_catalog::Limits;
+
+use crate::config::{Environment, Provisioner, ResourceDefinition};
+
+/// What to add to a Compose file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComposeFragment {
+    #[serde(default)]
+    pub services: Map<String, Value>,
+    #[serde(default)]
+    pub volumes: Map<String, Value>,
+}
+
+/// The result of provisioning one resource.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provisioned {
+    pub outputs: Map<String, Value>,
+    /// Output keys that are secrets.
+    pub secrets: BTreeSet<String>,
+    pub state: Map<String, Value>,
+    pub compose: ComposeFragment,
+    pub manifests: Vec<Value>,
+}
+
+pub struct ProvisionRequest<'a> {
+    pub workload: &'a str,
+    /// The resource's name in the workload.
+    pub name: &'a str,
+    pub resource: &'a socle_score::Resource,
+    /// `params` with placeholders already substituted.
+    pub params: Value,
+    pub env: &'a Environment,
+    /// Stable, DNS-safe unique name of the provisioned resource (see [`resource_uid`]).
+    pub uid: &'a str,
+    /// The state this resource was left with last time (empty the first time).
+    pub state: Map<String, Value>,
+    /// Seed for `random_*` functions; generated values must be kept in `state` by the template.
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("resource definition {definition} ({source_file}): template error: {message}")]
+    Template {
+        definition: String,
+        source_file: String,
+        message: String,
+    },
+    #[error(
+        "resource definition {definition} ({source_file}): the template's result is not valid: {message}"
+    )]
+    Output {
+        definition: String,
+        source_file: String,
+        message: String,
+    },
+    #[error(
+        "resource definition {definition} uses a command provisioner, which this caller does not run"
+    )]
+    CommandUnsupported { definition: String },
+}
+
+/// A stable unique name for a provisioned resource: shared resources (with an `id`) are named by
+/// type, class and id; others by workload and resource name. DNS-label safe, ≤ 40 characters.
+pub fn resource_uid(workload: &str, name: &str, r: &socle_score::Resource) -> String {
+    let key = match &r.id {
+        Some(id) => format!(
+            "{}#{}#{}",
+            r.kind,
+            r.class.as_deref().unwrap_or("default"),
+            id
+        ),
+        None => format!("{}#{}#{}", r.kind, workload, name),
+    };
+    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..4]);
+    let base: String = match &r.id {
+        Some(id) => id.clone(),
+        None => format!("{workload}-{name}"),
+    }
+    .to_ascii_lowercase()
+    .chars()
+    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+    .collect();
+    let base = base.trim_matches('-');
+    let base = &base[..base.len().min(30)];
+    format!("{}-{hash}", base.trim_end_matches('-'))
+}
+
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+const FUEL: u64 = 200_000;
+
+/// Runs the definition's provisioner.
+pub fn provision(
+    def: &ResourceDefinition,
+    req: &ProvisionRequest<'_>,
+    limits: &Limits,
+) -> Result<Provisioned, ProvisionError> {
+    let template = match &def.provisioner {
+        Provisioner::Template(t) => t,
+        Provisioner::Command { .. } => {
+            return Err(ProvisionError::CommandUnsupported {
+                definition: def.name.clone(),
+            });
+        }
+    };
+    let terr = |message: String| ProvisionError::Template {
+        definition: def.name.clone(),
+        source_file: def.source.clone(),
+        message,
+    };
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    let rng = Arc::new(Mutex::new(SplitMix(req.seed ^ 0x5EED)));
+    let alphabet: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let r1 = rng.clone();
+    env.add_function("random_password", move |len: Option<u32>| -> String {
+        let mut g = r1.lock().expect("rng");
+        (0..len.unwrap_or(24).clamp(8, 128))
+            .map(|_| alphabet[(g.next() % alphabet.len() as u64) as usize] as char)
+            .collect()
+    });
+    let r2 = rng.clone();
+    env.add_function("random_name", move |prefix: String| -> String {
+        let mut g = r2.lock().expect("rng");
+        format!("{prefix}{:08x}", g.next() as u32)
+    });
+    let ctx = serde_json::json!({
+        "resource": {
+            "name": req.name,
+            "type": req.resource.kind,
+            "class": req.resource.class.clone().unwrap_or_else(|| "default".into()),
+            "id": req.resource.id,
+            "uid": req.uid,
+            "params": req.params,
+            "metadata": req.resource.metadata.clone().unwrap_or(Value::Object(Map::new())),
+        },
+        "workload": {"name": req.workload},
+        "env": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
+        "state": req.state,
+    });
+    let rendered = env
+        .render_str(
+            template,
+            minijinja::Value::from(minijinja::value::Serde(&ctx)),
+        )
+        .map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(line) = e.line() {
+                msg = format!("line {line} of the template: {msg}");
+            }
+            terr(msg)
+        })?;
+    let oerr = |message: String| ProvisionError::Output {
+        definition: def.name.clone(),
+        source_file: def.source.clone(),
+        message,
+    };
+    let docs = socle_catalog::yaml::parse_documents(&rendered, limits)
+        .map_err(|e| oerr(format!("rendered YAML: {} (line {:?})", e.message, e.line)))?;
+    let value = docs
+        .first()
+        .map(|d| d.to_json())
+        .unwrap_or(Value::Object(Map::new()));
+    let obj = value
+        .as_object()
+        .ok_or_else(|| oerr("the template must render a mapping".into()))?;
+    for key in obj.keys() {
+        if !matches!(key.as_str(), "outputs" | "state" | "compose" | "manifests") {
+            return Err(oerr(format!(
+                "unknown key \"{key}\"; expected outputs, state, compose, manifests"
+            )));
+        }
+    }
+    let map_of = |k: &str| -> Result<Map<String, Value>, ProvisionError> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(_) => Err(oerr(format!("\"{k}\" must be a mapping"))),
+        }
+    };
+    let compose = match obj.get("compose") {
+        None | Some(Value::Null) => ComposeFragment::default(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| oerr(format!("compose: {e}")))?,
+    };
+    let manifests = match obj.get("manifests") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => return Err(oerr("\"manifests\" must be a list".into())),
+    };
+    let outputs = map_of("outputs")?;
+    let secrets: BTreeSet<String> = def
+        .secrets
+        .iter()
+        .filter(|s| outputs.contains_key(*s))
+        .cloned()
+        .collect();
+    Ok(Provisioned {
+        outputs,
+        secrets,
+        state: map_of("state")?,
+        compose,
+        manifests,
+    })
+}
