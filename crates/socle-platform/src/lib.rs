@@ -7,6 +7,7 @@
 pub mod config;
 pub mod matching;
 pub mod provision;
+pub mod resolve;
 
 pub use config::{
     Environment, GitOps, PlatformConfig, Provisioner, ResourceDefinition, Target, default_config,

@@ -47,6 +47,9 @@ pub struct ProvisionRequest<'a> {
     pub state: Map<String, Value>,
     /// Seed for `random_*` functions; generated values must be kept in `state` by the template.
     pub seed: u64,
+    /// Every workload being deployed with its service ports (`workloads.<name>.ports.<port>`),
+    /// for resources that point at another workload (`service-port`).
+    pub workloads: &'a Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -160,6 +163,7 @@ pub fn provision(
         "workload": {"name": req.workload},
         "env": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
         "state": req.state,
+        "workloads": req.workloads,
     });
     let rendered = env
         .render_str(

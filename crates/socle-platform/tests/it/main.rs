@@ -178,6 +178,7 @@ fn postgres_request<'a>(
             uid,
             state,
             seed,
+            workloads: &serde_json::Map::new(),
         },
         &Limits::default(),
     )
@@ -247,6 +248,7 @@ fn template_failures_are_bounded_and_explained() {
             uid: "u",
             state: Default::default(),
             seed: 1,
+            workloads: &serde_json::Map::new(),
         },
         &Limits::default(),
     )
@@ -266,6 +268,7 @@ fn template_failures_are_bounded_and_explained() {
             uid: "u",
             state: Default::default(),
             seed: 1,
+            workloads: &serde_json::Map::new(),
         },
         &Limits::default(),
     )

@@ -1,0 +1,412 @@
+//! Resolution: for each workload, in dependency order, match and provision every resource
+//! (shared resources — same `uid` — once), substitute placeholders in resource params and in the
+//! containers' variables, files and volumes. Secret outputs are kept apart so that renderers can
+//! refer to them instead of writing them out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use socle_catalog::Limits;
+use socle_score::{Reference, Workload};
+
+use crate::config::{Environment, PlatformConfig};
+use crate::matching::{ResourceRequest, match_definition};
+use crate::provision::{ComposeFragment, ProvisionRequest, provision, resource_uid};
+
+/// One provisioned resource (shared ones appear once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedResource {
+    pub uid: String,
+    pub kind: String,
+    pub class: Option<String>,
+    pub id: Option<String>,
+    /// The definition that provided it.
+    pub definition: String,
+    pub outputs: Map<String, Value>,
+    pub secrets: BTreeSet<String>,
+    pub state: Map<String, Value>,
+    pub compose: ComposeFragment,
+    pub manifests: Vec<Value>,
+    /// Workloads using it, by name.
+    pub used_by: BTreeSet<String>,
+}
+
+/// A piece of a resolved string: plain text, or a secret output of a resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Part {
+    Text(String),
+    Secret {
+        uid: String,
+        output: String,
+        value: String,
+    },
+}
+
+/// A resolved string value (variable, file content, volume source).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved(pub Vec<Part>);
+
+impl Resolved {
+    /// The value with secrets written out (for Compose and local use).
+    pub fn plain(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.as_str(),
+                Part::Secret { value, .. } => value.as_str(),
+            })
+            .collect()
+    }
+    pub fn has_secret(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Part::Secret { .. }))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedContainer {
+    pub variables: BTreeMap<String, Resolved>,
+    /// File contents by target (None for `source`/`binaryContent` files, handled by renderers).
+    pub files: BTreeMap<String, Option<Resolved>>,
+    /// Volume sources by target.
+    pub volumes: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedWorkload {
+    pub workload: Workload,
+    pub containers: BTreeMap<String, ResolvedContainer>,
+    /// Resource name → uid.
+    pub resources: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub workloads: Vec<ResolvedWorkload>,
+    pub resources: BTreeMap<String, ResolvedResource>,
+}
+
+/// A resolution failure, naming the workload and resource or field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveError {
+    pub workload: String,
+    pub path: String,
+    pub rule: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "workload {}: {}: {} [{}]",
+            self.workload, self.path, self.message, self.rule
+        )
+    }
+}
+
+pub struct ResolveInput<'a> {
+    pub workloads: &'a [Workload],
+    pub env: &'a Environment,
+    pub config: &'a PlatformConfig,
+    /// Previous state by resource uid.
+    pub state: &'a BTreeMap<String, Map<String, Value>>,
+    pub seed: u64,
+    pub limits: &'a Limits,
+}
+
+fn output_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn lookup<'v>(outputs: &'v Map<String, Value>, path: &[String]) -> Option<&'v Value> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = outputs.get(first)?;
+    for p in rest {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+struct Ctx<'a> {
+    w: &'a Workload,
+    uids: &'a BTreeMap<String, String>,
+    resources: &'a BTreeMap<String, ResolvedResource>,
+}
+
+impl Ctx<'_> {
+    /// Resolves one string into parts.
+    fn resolve(&self, text: &str) -> Result<Resolved, String> {
+        let mut parts: Vec<Part> = Vec::new();
+        let mut err = None;
+        // Substitute once to find the pieces: placeholders become markers we split on.
+        let marked = socle_score::substitute(text, &mut |r| {
+            let idx = parts.len();
+            match r {
+                Reference::Metadata(p) => {
+                    let mut cur: Option<&Value> = p.first().and_then(|k| self.w.metadata.get(k));
+                    for k in p.iter().skip(1) {
+                        cur = cur.and_then(|v| v.get(k));
+                    }
+                    match cur {
+                        Some(v) => parts.push(Part::Text(output_text(v))),
+                        None => err = Some(format!("{r}: the workload has no such metadata")),
+                    }
+                }
+                Reference::Resource { name, path } => {
+                    let Some(res) = self.uids.get(name).and_then(|u| self.resources.get(u)) else {
+                        err = Some(format!("{r}: resource \"{name}\" is not provisioned"));
+                        return Ok(String::new());
+                    };
+                    if path.is_empty() {
+                        parts.push(Part::Text(res.outputs.get("source").map(output_text).unwrap_or_else(|| res.uid.clone())));
+                    } else {
+                        match lookup(&res.outputs, path) {
+                            Some(v) if path.len() == 1 && res.secrets.contains(&path[0]) => {
+                                parts.push(Part::Secret { uid: res.uid.clone(), output: path[0].clone(), value: output_text(v) })
+                            }
+                            Some(v) => parts.push(Part::Text(output_text(v))),
+                            None => {
+                                let mut known: Vec<&str> = res.outputs.keys().map(String::as_str).collect();
+                                known.sort();
+                                err = Some(format!(
+                                    "{r}: resource \"{name}\" ({}, definition {}) has no output \"{}\"; its outputs are: {}",
+                                    res.kind,
+                                    res.definition,
+                                    path.join("."),
+                                    known.join(", ")
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(format!("\u{0}{idx}\u{0}"))
+        })
+        .map_err(|e| e.to_string())?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let mut out = Vec::new();
+        for (i, chunk) in marked.split('\u{0}').enumerate() {
+            if i % 2 == 0 {
+                if !chunk.is_empty() {
+                    out.push(Part::Text(chunk.to_owned()));
+                }
+            } else if let Ok(idx) = chunk.parse::<usize>() {
+                out.push(parts[idx].clone());
+            }
+        }
+        // Merge adjacent text.
+        let mut merged: Vec<Part> = Vec::new();
+        for p in out {
+            match (merged.last_mut(), p) {
+                (Some(Part::Text(a)), Part::Text(b)) => a.push_str(&b),
+                (_, p) => merged.push(p),
+            }
+        }
+        Ok(Resolved(merged))
+    }
+}
+
+fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => Value::String(ctx.resolve(s)?.plain()),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| substitute_json(x, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), substitute_json(x, ctx)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Resolves every workload for one environment.
+pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>> {
+    let mut resolution = Resolution::default();
+    let mut errors = Vec::new();
+    let mut workloads_ctx = Map::new();
+    for w in input.workloads {
+        let ports: Map<String, Value> = w
+            .ports
+            .iter()
+            .map(|(n, p)| (n.clone(), serde_json::json!({"port": p.port, "targetPort": p.target_port, "protocol": p.protocol})))
+            .collect();
+        workloads_ctx.insert(w.name().to_owned(), serde_json::json!({"ports": ports}));
+    }
+    for (wi, w) in input.workloads.iter().enumerate() {
+        let name = w.name().to_owned();
+        let fail = |path: String, rule: &str, message: String| ResolveError {
+            workload: name.clone(),
+            path,
+            rule: rule.to_owned(),
+            message,
+        };
+        let graph = match socle_score::resource_graph(w) {
+            Ok(g) => g,
+            Err(e) => {
+                errors.push(fail("resources".into(), "resources.cycle", e));
+                continue;
+            }
+        };
+        let mut uids: BTreeMap<String, String> = BTreeMap::new();
+        let mut failed = false;
+        for rname in &graph.order {
+            let r = &w.resources[rname];
+            let uid = resource_uid(&name, rname, r);
+            uids.insert(rname.clone(), uid.clone());
+            if let Some(existing) = resolution.resources.get_mut(&uid) {
+                existing.used_by.insert(name.clone());
+                continue;
+            }
+            let path = format!("resources.{rname}");
+            let req = ResourceRequest {
+                kind: &r.kind,
+                class: r.class.as_deref(),
+                id: r.id.as_deref(),
+                app: &name,
+            };
+            let def = match match_definition(input.config, &req, input.env) {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(fail(path, "resources.match", e.to_string()));
+                    failed = true;
+                    continue;
+                }
+            };
+            let ctx = Ctx {
+                w,
+                uids: &uids,
+                resources: &resolution.resources,
+            };
+            let params = match r
+                .params
+                .as_ref()
+                .map(|p| substitute_json(p, &ctx))
+                .transpose()
+            {
+                Ok(p) => p.unwrap_or(Value::Object(Map::new())),
+                Err(e) => {
+                    errors.push(fail(format!("{path}.params"), "placeholder.unresolved", e));
+                    failed = true;
+                    continue;
+                }
+            };
+            let req = ProvisionRequest {
+                workload: &name,
+                name: rname,
+                resource: r,
+                params,
+                env: input.env,
+                uid: &uid,
+                state: input.state.get(&uid).cloned().unwrap_or_default(),
+                seed: input
+                    .seed
+                    .wrapping_add((wi as u64) << 32)
+                    .wrapping_add(resolution.resources.len() as u64),
+                workloads: &workloads_ctx,
+            };
+            match provision(def, &req, input.limits) {
+                Ok(p) => {
+                    resolution.resources.insert(
+                        uid.clone(),
+                        ResolvedResource {
+                            uid: uid.clone(),
+                            kind: r.kind.clone(),
+                            class: r.class.clone(),
+                            id: r.id.clone(),
+                            definition: def.name.clone(),
+                            outputs: p.outputs,
+                            secrets: p.secrets,
+                            state: p.state,
+                            compose: p.compose,
+                            manifests: p.manifests,
+                            used_by: BTreeSet::from([name.clone()]),
+                        },
+                    );
+                }
+                Err(e) => {
+                    errors.push(fail(path, "resources.provision", e.to_string()));
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let ctx = Ctx {
+            w,
+            uids: &uids,
+            resources: &resolution.resources,
+        };
+        let mut containers = BTreeMap::new();
+        for (cname, c) in &w.containers {
+            let mut rc = ResolvedContainer {
+                variables: BTreeMap::new(),
+                files: BTreeMap::new(),
+                volumes: BTreeMap::new(),
+            };
+            for (k, v) in &c.variables {
+                match ctx.resolve(v) {
+                    Ok(r) => {
+                        rc.variables.insert(k.clone(), r);
+                    }
+                    Err(e) => errors.push(fail(
+                        format!("containers.{cname}.variables.{k}"),
+                        "placeholder.unresolved",
+                        e,
+                    )),
+                }
+            }
+            for (target, f) in &c.files {
+                let content = match (&f.content, f.no_expand) {
+                    (Some(text), true) => Some(Resolved(vec![Part::Text(text.clone())])),
+                    (Some(text), false) => match ctx.resolve(text) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            errors.push(fail(
+                                format!("containers.{cname}.files.{target}"),
+                                "placeholder.unresolved",
+                                e,
+                            ));
+                            None
+                        }
+                    },
+                    (None, _) => None,
+                };
+                rc.files.insert(target.clone(), content);
+            }
+            for (target, v) in &c.volumes {
+                match ctx.resolve(&v.source) {
+                    Ok(r) => {
+                        rc.volumes.insert(target.clone(), r.plain());
+                    }
+                    Err(e) => errors.push(fail(
+                        format!("containers.{cname}.volumes.{target}"),
+                        "placeholder.unresolved",
+                        e,
+                    )),
+                }
+            }
+            containers.insert(cname.clone(), rc);
+        }
+        resolution.workloads.push(ResolvedWorkload {
+            workload: w.clone(),
+            containers,
+            resources: uids,
+        });
+    }
+    if errors.is_empty() {
+        Ok(resolution)
+    } else {
+        Err(errors)
+    }
+}
