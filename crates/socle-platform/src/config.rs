@@ -105,6 +105,9 @@ pub struct ResourceDefinition {
     /// Outputs that are secrets (never rendered in plaintext for Kubernetes).
     pub secrets: Vec<String>,
     pub provisioner: Provisioner,
+    /// Outputs are expressions for the target to interpolate at run time (e.g. Compose's
+    /// `${NAME}`), written out verbatim rather than escaped.
+    pub raw_outputs: bool,
     /// Where it was defined (file:line), for messages.
     pub source: String,
 }
@@ -164,6 +167,8 @@ struct DefinitionSpec {
     template: Option<String>,
     #[serde(default)]
     command: Option<CommandSpec>,
+    #[serde(default, rename = "rawOutputs")]
+    raw_outputs: bool,
 }
 
 #[derive(Deserialize)]
@@ -316,6 +321,7 @@ pub fn load_config(
                             criteria: d.spec.criteria,
                             secrets: d.spec.secrets,
                             provisioner,
+                            raw_outputs: d.spec.raw_outputs,
                             source: format!("{file}:{}", node.line.max(1)),
                         });
                     }

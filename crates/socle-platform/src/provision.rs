@@ -47,6 +47,9 @@ pub struct ProvisionRequest<'a> {
     pub state: Map<String, Value>,
     /// Seed for `random_*` functions; generated values must be kept in `state` by the template.
     pub seed: u64,
+    /// The outputs the workloads refer to (`${resources.<name>.<output>}`), for definitions whose
+    /// outputs are whatever is asked for (`environment`).
+    pub requested: Vec<String>,
     /// Every workload being deployed with its service ports (`workloads.<name>.ports.<port>`),
     /// for resources that point at another workload (`service-port`).
     pub workloads: &'a Map<String, Value>,
@@ -157,6 +160,7 @@ pub fn provision(
             "class": req.resource.class.clone().unwrap_or_else(|| "default".into()),
             "id": req.resource.id,
             "uid": req.uid,
+            "requested": req.requested,
             "params": req.params,
             "metadata": req.resource.metadata.clone().unwrap_or(Value::Object(Map::new())),
         },

@@ -30,12 +30,16 @@ pub struct ResolvedResource {
     pub manifests: Vec<Value>,
     /// Workloads using it, by name.
     pub used_by: BTreeSet<String>,
+    /// Outputs are run-time expressions of the target, written verbatim.
+    pub raw: bool,
 }
 
 /// A piece of a resolved string: plain text, or a secret output of a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Part {
     Text(String),
+    /// A run-time expression of the target (e.g. Compose's `${NAME}`), written verbatim.
+    Raw(String),
     Secret {
         uid: String,
         output: String,
@@ -53,7 +57,7 @@ impl Resolved {
         self.0
             .iter()
             .map(|p| match p {
-                Part::Text(t) => t.as_str(),
+                Part::Text(t) | Part::Raw(t) => t.as_str(),
                 Part::Secret { value, .. } => value.as_str(),
             })
             .collect()
@@ -168,6 +172,7 @@ impl Ctx<'_> {
                             Some(v) if path.len() == 1 && res.secrets.contains(&path[0]) => {
                                 parts.push(Part::Secret { uid: res.uid.clone(), output: path[0].clone(), value: output_text(v) })
                             }
+                            Some(v) if res.raw => parts.push(Part::Raw(output_text(v))),
                             Some(v) => parts.push(Part::Text(output_text(v))),
                             None => {
                                 let mut known: Vec<&str> = res.outputs.keys().map(String::as_str).collect();
@@ -227,6 +232,42 @@ fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
         ),
         other => other.clone(),
     })
+}
+
+/// The output names that the workloads refer to on this resource (for a shared resource, every
+/// workload that shares it).
+fn requested_outputs(
+    all: &[Workload],
+    w: &Workload,
+    rname: &str,
+    r: &socle_score::Resource,
+) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for other in all {
+        let names: Vec<&String> = other
+            .resources
+            .iter()
+            .filter(|(n, x)| {
+                if r.id.is_some() {
+                    x.id == r.id && x.kind == r.kind && x.class == r.class
+                } else {
+                    other.name() == w.name() && n.as_str() == rname
+                }
+            })
+            .map(|(n, _)| n)
+            .collect();
+        for (_, text) in socle_score::placeholder::expandable_strings(other) {
+            for reference in socle_score::references(text).unwrap_or_default() {
+                if let Reference::Resource { name, path } = reference
+                    && names.contains(&&name)
+                    && let Some(first) = path.first()
+                {
+                    out.insert(first.clone());
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Resolves every workload for one environment.
@@ -313,6 +354,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                     .wrapping_add((wi as u64) << 32)
                     .wrapping_add(resolution.resources.len() as u64),
                 workloads: &workloads_ctx,
+                requested: requested_outputs(input.workloads, w, rname, r),
             };
             match provision(def, &req, input.limits) {
                 Ok(p) => {
@@ -330,6 +372,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                             compose: p.compose,
                             manifests: p.manifests,
                             used_by: BTreeSet::from([name.clone()]),
+                            raw: def.raw_outputs,
                         },
                     );
                 }

@@ -179,6 +179,7 @@ fn postgres_request<'a>(
             state,
             seed,
             workloads: &serde_json::Map::new(),
+            requested: vec![],
         },
         &Limits::default(),
     )
@@ -249,6 +250,7 @@ fn template_failures_are_bounded_and_explained() {
             state: Default::default(),
             seed: 1,
             workloads: &serde_json::Map::new(),
+            requested: vec![],
         },
         &Limits::default(),
     )
@@ -269,6 +271,7 @@ fn template_failures_are_bounded_and_explained() {
             state: Default::default(),
             seed: 1,
             workloads: &serde_json::Map::new(),
+            requested: vec![],
         },
         &Limits::default(),
     )
