@@ -17,6 +17,10 @@ pub use matching::{MatchError, ResourceRequest, match_definition};
 pub use provision::{
     ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, provision, resource_uid,
 };
+pub use resolve::{
+    Part, Resolution, ResolveError, ResolveInput, Resolved, ResolvedContainer, ResolvedResource,
+    ResolvedWorkload, resolve,
+};
 
 /// A located problem in platform configuration.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

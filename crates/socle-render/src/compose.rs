@@ -1,0 +1,357 @@
+//! Compose (compose-spec) output, equivalent to score-compose's for the same workloads: one
+//! service per container named `<workload>-<container>`, the workload's other containers sharing
+//! the first one's network, resource services and volumes merged in, `$` escaped as `$$` except
+//! where a value is meant for Compose to interpolate. Secret outputs go to a `.env` file (to be
+//! git-ignored) and are referred to as `${VAR}`.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use socle_platform::{Part, Resolution, Resolved};
+
+use crate::RenderError;
+
+/// `--publish HOST_PORT:WORKLOAD:CONTAINER_PORT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publish {
+    pub host_port: u16,
+    pub workload: String,
+    pub container_port: u16,
+}
+
+impl std::str::FromStr for Publish {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let [host, workload, port] = parts.as_slice() else {
+            return Err(format!("\"{s}\" is not HOST_PORT:WORKLOAD:CONTAINER_PORT"));
+        };
+        Ok(Publish {
+            host_port: host
+                .parse()
+                .map_err(|_| format!("\"{host}\" is not a port number"))?,
+            workload: (*workload).to_owned(),
+            container_port: port
+                .parse()
+                .map_err(|_| format!("\"{port}\" is not a port number"))?,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ComposeOptions {
+    /// The Compose project name.
+    pub project: String,
+    pub publish: Vec<Publish>,
+    /// Directory (relative to the Compose file) where mounted files are written.
+    pub mounts_dir: String,
+}
+
+/// The Compose file and the files it needs beside it (mounted files, `.env`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RenderedFiles {
+    /// Relative path → content.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+fn env_var_name(uid: &str, output: &str) -> String {
+    let up = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("SOCLE_{}_{}", up(uid), up(output))
+}
+
+/// Writes a resolved value for Compose: text escaped, raw verbatim, secrets as `${VAR}` with the
+/// value recorded for the `.env` file.
+fn compose_value(v: &Resolved, env: &mut BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    for part in &v.0 {
+        match part {
+            Part::Text(t) => out.push_str(&escape(t)),
+            Part::Raw(t) => out.push_str(t),
+            Part::Secret { uid, output, value } => {
+                let name = env_var_name(uid, output);
+                out.push_str(&format!("${{{name}}}"));
+                env.insert(name, value.clone());
+            }
+        }
+    }
+    out
+}
+
+fn duration(seconds: Option<&Value>, default: &str) -> String {
+    seconds
+        .and_then(Value::as_u64)
+        .map_or_else(|| default.to_owned(), |s| format!("{s}s"))
+}
+
+fn healthcheck(probe: &Value) -> Option<Value> {
+    let test = if let Some(cmd) = probe
+        .get("exec")
+        .and_then(|e| e.get("command"))
+        .and_then(Value::as_array)
+    {
+        let mut t = vec![json!("CMD")];
+        t.extend(
+            cmd.iter()
+                .map(|c| json!(escape(c.as_str().unwrap_or_default()))),
+        );
+        t
+    } else if let Some(http) = probe.get("httpGet") {
+        let scheme = http
+            .get("scheme")
+            .and_then(Value::as_str)
+            .unwrap_or("HTTP")
+            .to_ascii_lowercase();
+        let host = http
+            .get("host")
+            .and_then(Value::as_str)
+            .unwrap_or("localhost");
+        let port = http.get("port").and_then(Value::as_u64).unwrap_or(80);
+        let path = http.get("path").and_then(Value::as_str).unwrap_or("/");
+        vec![
+            json!("CMD"),
+            json!("curl"),
+            json!("-f"),
+            json!(format!("{scheme}://{host}:{port}{path}")),
+        ]
+    } else {
+        return None;
+    };
+    Some(
+        json!({"test": test, "timeout": duration(probe.get("timeoutSeconds"), "5s"), "interval": duration(probe.get("periodSeconds"), "5s")}),
+    )
+}
+
+fn sanitize(s: &str) -> String {
+    s.trim_start_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Reads the file a container file's `source` names: `(workload, source) → bytes`.
+pub type SourceReader<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<u8>, String>;
+
+/// Renders the Compose project. `read_source` reads a file named by a container file's `source`
+/// (relative to the workload's Score file).
+pub fn render_compose(
+    res: &Resolution,
+    opts: &ComposeOptions,
+    read_source: SourceReader<'_>,
+) -> Result<(String, RenderedFiles), RenderError> {
+    let mut services: BTreeMap<String, Value> = BTreeMap::new();
+    let mut volumes: BTreeMap<String, Value> = BTreeMap::new();
+    let mut files = RenderedFiles::default();
+    let mut env_file: BTreeMap<String, String> = BTreeMap::new();
+    for r in res.resources.values() {
+        for (k, v) in &r.compose.services {
+            services.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &r.compose.volumes {
+            volumes.insert(k.clone(), v.clone());
+        }
+    }
+    for rw in &res.workloads {
+        let w = &rw.workload;
+        let wname = w.name();
+        let werr = |message: String| RenderError::Workload {
+            workload: wname.to_owned(),
+            message,
+        };
+        // Services the workload's resources run, to start first.
+        let mut depends: BTreeMap<String, Value> = BTreeMap::new();
+        for uid in rw.resources.values() {
+            if let Some(r) = res.resources.get(uid) {
+                for (svc, def) in &r.compose.services {
+                    let condition = if def.get("healthcheck").is_some() {
+                        "service_healthy"
+                    } else {
+                        "service_started"
+                    };
+                    // One-shot services (restart "no") must complete.
+                    let condition = if def.get("restart").and_then(Value::as_str) == Some("no") {
+                        "service_completed_successfully"
+                    } else {
+                        condition
+                    };
+                    depends.insert(
+                        svc.clone(),
+                        json!({"condition": condition, "required": true}),
+                    );
+                }
+            }
+        }
+        let first = w.containers.keys().next().cloned().unwrap_or_default();
+        for (cname, c) in &w.containers {
+            let rc = &rw.containers[cname];
+            let mut svc = Map::new();
+            let mut annotations = Map::new();
+            annotations.insert("socle.dev/workload-name".into(), json!(wname));
+            if let Some(Value::Object(a)) = w.metadata.get("annotations") {
+                for (k, v) in a {
+                    annotations.insert(k.clone(), v.clone());
+                }
+            }
+            svc.insert("annotations".into(), Value::Object(annotations));
+            let literal = |s: &str| -> Result<String, RenderError> {
+                // Score `$$` → `$`, then Compose escaping: command and args carry no placeholders
+                // that resources must satisfy beyond metadata.
+                let v = socle_score::substitute(s, &mut |r| match r {
+                    socle_score::Reference::Metadata(p) => w
+                        .metadata
+                        .get(&p[0])
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("{r}: no such metadata")),
+                    other => Err(format!(
+                        "{other}: resource placeholders are not supported in command or args"
+                    )),
+                })
+                .map_err(|e| werr(format!("container {cname}: {e}")))?;
+                Ok(escape(&v))
+            };
+            if !c.args.is_empty() {
+                svc.insert(
+                    "command".into(),
+                    Value::Array(
+                        c.args
+                            .iter()
+                            .map(|a| literal(a).map(Value::String))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                );
+            }
+            if !c.command.is_empty() {
+                svc.insert(
+                    "entrypoint".into(),
+                    Value::Array(
+                        c.command
+                            .iter()
+                            .map(|a| literal(a).map(Value::String))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                );
+            }
+            if !rc.variables.is_empty() {
+                let vars: Map<String, Value> = rc
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(compose_value(v, &mut env_file))))
+                    .collect();
+                svc.insert("environment".into(), Value::Object(vars));
+            }
+            if let Some(probe) = c.readiness_probe.as_ref().or(c.liveness_probe.as_ref())
+                && let Some(h) = healthcheck(probe)
+            {
+                svc.insert("healthcheck".into(), h);
+            }
+            if *cname == first {
+                svc.insert("hostname".into(), json!(wname));
+            } else {
+                svc.insert(
+                    "network_mode".into(),
+                    json!(format!("service:{wname}-{first}")),
+                );
+            }
+            svc.insert("image".into(), json!(c.image));
+            if *cname == first {
+                let ports: Vec<Value> = opts
+                    .publish
+                    .iter()
+                    .filter(|p| p.workload == wname)
+                    .map(|p| json!({"target": p.container_port, "published": p.host_port.to_string()}))
+                    .collect();
+                if !ports.is_empty() {
+                    svc.insert("ports".into(), Value::Array(ports));
+                }
+            }
+            let mut mounts = Vec::new();
+            for (target, f) in &c.files {
+                let name = format!(
+                    "{}/files/{wname}-files-{}",
+                    opts.mounts_dir,
+                    sanitize(target)
+                );
+                let content = match (&rc.files[target], &f.source, &f.binary_content) {
+                    (Some(resolved), _, _) => resolved.plain().into_bytes(),
+                    (None, Some(src), _) => read_source(wname, src)
+                        .map_err(|e| werr(format!("container {cname} file {target}: {e}")))?,
+                    (None, None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|e| {
+                            werr(format!(
+                                "container {cname} file {target}: binaryContent is not base64: {e}"
+                            ))
+                        })?,
+                    (None, None, None) => Vec::new(),
+                };
+                files.files.insert(name.clone(), content);
+                mounts.push(json!({"type": "bind", "source": name, "target": target}));
+            }
+            for (target, v) in &c.volumes {
+                let source = &rc.volumes[target];
+                let mut m = json!({"type": "volume", "source": source, "target": target});
+                if v.read_only {
+                    m["read_only"] = json!(true);
+                }
+                mounts.push(m);
+            }
+            if !mounts.is_empty() {
+                svc.insert("volumes".into(), Value::Array(mounts));
+            }
+            if *cname == first && !depends.is_empty() {
+                svc.insert(
+                    "depends_on".into(),
+                    Value::Object(depends.clone().into_iter().collect()),
+                );
+            }
+            let sorted: BTreeMap<String, Value> = svc.into_iter().collect();
+            services.insert(
+                format!("{wname}-{cname}"),
+                Value::Object(sorted.into_iter().collect()),
+            );
+        }
+    }
+    let mut doc = Map::new();
+    doc.insert("name".into(), json!(opts.project));
+    doc.insert(
+        "services".into(),
+        Value::Object(services.into_iter().collect()),
+    );
+    if !volumes.is_empty() {
+        doc.insert(
+            "volumes".into(),
+            Value::Object(volumes.into_iter().collect()),
+        );
+    }
+    if !env_file.is_empty() {
+        let text: String = env_file
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", v.replace('\\', "\\\\").replace('\n', "\\n")))
+            .collect();
+        files.files.insert(".env".into(), text.into_bytes());
+    }
+    let yaml = serde_saphyr::to_string(&Value::Object(doc))
+        .map_err(|e| RenderError::Other(format!("cannot write YAML: {e}")))?;
+    Ok((yaml, files))
+}

@@ -1,0 +1,14 @@
+//! Renderers: a resolved deployment (see `socle_platform::resolve`) becomes a Compose file or
+//! Kubernetes manifests. Pure and deterministic: the same inputs give byte-identical files.
+
+pub mod compose;
+
+pub use compose::{ComposeOptions, Publish, RenderedFiles, render_compose};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("workload {workload}: {message}")]
+    Workload { workload: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}

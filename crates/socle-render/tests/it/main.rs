@@ -1,0 +1,3 @@
+//! Renderers against score-compose's own expected outputs, and determinism.
+
+mod compose_conformance;
