@@ -1,5 +1,7 @@
 //! Platform configuration: loading, matching, provisioning.
 
+mod defaults;
+
 use serde_json::json;
 use socle_catalog::Limits;
 use socle_platform::{

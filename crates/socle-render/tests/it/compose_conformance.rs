@@ -199,3 +199,17 @@ fn example_07_overrides() {
             .insert("DEBUG".into(), "true".into());
     });
 }
+#[test]
+fn example_05_volume_mounts() {
+    check("05-volume-mounts", &["score.yaml"], &[], |_| {});
+}
+
+#[test]
+fn example_08_service_port_resource() {
+    check(
+        "08-service-port-resource",
+        &["scoreA.yaml", "scoreB.yaml"],
+        &["8080:workload-a:80"],
+        |_| {},
+    );
+}
