@@ -332,6 +332,22 @@ pub fn render_compose(
             );
         }
     }
+    // Volumes named literally in a Score file (not provided by a resource) must exist already.
+    for svc in services.values() {
+        for m in svc
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if m.get("type").and_then(Value::as_str) == Some("volume")
+                && let Some(src) = m.get("source").and_then(Value::as_str)
+                && !volumes.contains_key(src)
+            {
+                volumes.insert(src.to_owned(), json!({"external": true}));
+            }
+        }
+    }
     let mut doc = Map::new();
     doc.insert("name".into(), json!(opts.project));
     doc.insert(

@@ -214,6 +214,32 @@ enum CatalogCmd {
 
 #[derive(Subcommand)]
 enum WorkloadCmd {
+    /// Resolve resources and render deployment files for an environment, without committing.
+    Generate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The environment (from the platform configuration).
+        #[arg(long, default_value = "local")]
+        env: String,
+        /// Where to write the files.
+        #[arg(long, short = 'd', default_value = "deploy")]
+        output_dir: PathBuf,
+        /// Platform configuration directory (default: the shipped configuration).
+        #[arg(long)]
+        platform: Option<PathBuf>,
+        /// Compose: publish a port, HOST_PORT:WORKLOAD:CONTAINER_PORT.
+        #[arg(long)]
+        publish: Vec<String>,
+        /// Compose project name (default: the output directory's name).
+        #[arg(long)]
+        project: Option<String>,
+        /// Seed for generated credentials (default: random). The same seed and inputs give the
+        /// same files.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
     /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
     Validate {
         #[arg(required = true)]
@@ -752,12 +778,206 @@ struct WorkloadSummary {
     order: Vec<String>,
 }
 
+fn read_platform(
+    dir: Option<&PathBuf>,
+    limits: &Limits,
+) -> anyhow::Result<socle_platform::PlatformConfig> {
+    let Some(dir) = dir else {
+        return Ok(socle_platform::default_config());
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read the platform configuration in {}",
+            dir.display()
+        )
+    })? {
+        let p = entry?.path();
+        let sub: Vec<PathBuf> = if p.is_dir() {
+            std::fs::read_dir(&p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect()
+        } else {
+            vec![p]
+        };
+        for f in sub {
+            if f.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push((f.display().to_string(), std::fs::read_to_string(&f)?));
+            }
+        }
+    }
+    files.sort();
+    socle_platform::load_config(&files, limits).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!(
+            "the platform configuration in {} is invalid ({} errors)",
+            dir.display(),
+            errors.len()
+        )
+    })
+}
+
 fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
-    let WorkloadCmd::Validate {
-        files,
-        output,
-        limits,
-    } = cmd;
+    match cmd {
+        WorkloadCmd::Generate {
+            files,
+            env,
+            output_dir,
+            platform,
+            publish,
+            project,
+            seed,
+            limits,
+        } => workload_generate(GenerateArgs {
+            files,
+            env,
+            output_dir,
+            platform,
+            publish,
+            project,
+            seed,
+            limits: limits.limits(),
+        }),
+        WorkloadCmd::Validate {
+            files,
+            output,
+            limits,
+        } => workload_validate(files, output, limits),
+    }
+}
+
+struct GenerateArgs {
+    files: Vec<PathBuf>,
+    env: String,
+    output_dir: PathBuf,
+    platform: Option<PathBuf>,
+    publish: Vec<String>,
+    project: Option<String>,
+    seed: Option<u64>,
+    limits: Limits,
+}
+
+fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let config = read_platform(a.platform.as_ref(), &a.limits)?;
+    let Some(environment) = config.environments.get(&a.env) else {
+        let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+        bail!(
+            "unknown environment \"{}\"; this platform has: {}",
+            a.env,
+            known.join(", ")
+        );
+    };
+    let mut workloads = Vec::new();
+    let mut dirs = std::collections::BTreeMap::new();
+    let mut failed = false;
+    for f in &a.files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        match socle_score::parse_workload(&text, &f.display().to_string(), &a.limits) {
+            Ok(w) => {
+                dirs.insert(
+                    w.name().to_owned(),
+                    f.parent().map(PathBuf::from).unwrap_or_default(),
+                );
+                workloads.push(w);
+            }
+            Err(errors) => {
+                failed = true;
+                for e in errors {
+                    eprintln!("{e}");
+                }
+            }
+        }
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    let seed = a.seed.unwrap_or_else(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.finish()
+    });
+    let input = socle_platform::ResolveInput {
+        workloads: &workloads,
+        env: environment,
+        config: &config,
+        state: &Default::default(),
+        seed,
+        limits: &a.limits,
+    };
+    let resolution = match socle_platform::resolve(&input) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if environment.target != socle_platform::Target::Compose {
+        bail!(
+            "environment {} targets Kubernetes; this build renders Compose environments only (the Kubernetes renderer is the next part of issue #3)",
+            a.env
+        );
+    }
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<socle_render::Publish>, String>>()
+        .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
+    std::fs::create_dir_all(&a.output_dir)?;
+    let project = a.project.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(&a.output_dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "socle".into())
+    });
+    let opts = socle_render::ComposeOptions {
+        project,
+        publish,
+        mounts_dir: "mounts".into(),
+    };
+    let read = |workload: &str, src: &str| {
+        let dir = dirs.get(workload).cloned().unwrap_or_default();
+        let path = dir.join(src);
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let (compose, written) = socle_render::render_compose(&resolution, &opts, &read)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(a.output_dir.join("compose.yaml"), compose)?;
+    for (path, content) in &written.files {
+        let p = a.output_dir.join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&p, content)?;
+    }
+    if written.files.contains_key(".env") {
+        std::fs::write(a.output_dir.join(".gitignore"), ".env\n")?;
+    }
+    eprintln!(
+        "wrote {} ({} workloads, {} resources)",
+        a.output_dir.join("compose.yaml").display(),
+        resolution.workloads.len(),
+        resolution.resources.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workload_validate(
+    files: Vec<PathBuf>,
+    output: Format,
+    limits: LimitArgs,
+) -> anyhow::Result<ExitCode> {
     let limits = limits.limits();
     let mut workloads = Vec::new();
     let mut errors: Vec<socle_score::ScoreError> = Vec::new();

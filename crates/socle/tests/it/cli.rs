@@ -405,3 +405,82 @@ fn workload_validate() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml:8:11 containers.main.variables.DB: ${resources.db.host} refers to resource \"db\", which is not declared under resources (declared: none) [placeholder.unknown-resource]"), "{stderr}");
 }
+
+#[test]
+fn workload_generate_compose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: nginx:1.27\n    variables:\n      DB_URL: postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.name}\n    files:\n      /etc/motd:\n        content: welcome to ${metadata.name}\nresources:\n  db:\n    type: postgres\n").unwrap();
+    let out_a = tmp.path().join("a");
+    let out_b = tmp.path().join("b");
+    for out in [&out_a, &out_b] {
+        let o = socle(
+            &[
+                "workload",
+                "generate",
+                score.to_str().unwrap(),
+                "--output-dir",
+                out.to_str().unwrap(),
+                "--seed",
+                "7",
+                "--project",
+                "shop",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let a = std::fs::read_to_string(out_a.join("compose.yaml")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read_to_string(out_b.join("compose.yaml")).unwrap(),
+        "same inputs, same bytes"
+    );
+    // The workload refers to the password through the git-ignored .env file.
+    let env = std::fs::read_to_string(out_a.join(".env")).unwrap();
+    let (var, password) = env.lines().next().unwrap().split_once('=').unwrap();
+    assert!(a.contains(&format!("${{{var}}}")), "{a}");
+    assert!(!a.contains(&format!("DB_URL: postgres://{password}")));
+    assert_eq!(
+        std::fs::read_to_string(out_a.join(".gitignore")).unwrap(),
+        ".env\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_a.join("mounts/files/shop-files-etc-motd")).unwrap(),
+        "welcome to shop"
+    );
+    // Kubernetes environments are refused clearly until the Kubernetes renderer lands.
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--output-dir",
+            tmp.path().join("k").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("targets Kubernetes"));
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            "mars",
+        ],
+        tmp.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("unknown environment \"mars\"; this platform has: dev, local, prod, staging")
+    );
+}
