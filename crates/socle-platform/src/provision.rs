@@ -196,9 +196,12 @@ pub fn provision(
         .as_object()
         .ok_or_else(|| oerr("the template must render a mapping".into()))?;
     for key in obj.keys() {
-        if !matches!(key.as_str(), "outputs" | "state" | "compose" | "manifests") {
+        if !matches!(
+            key.as_str(),
+            "outputs" | "secrets" | "state" | "compose" | "manifests"
+        ) {
             return Err(oerr(format!(
-                "unknown key \"{key}\"; expected outputs, state, compose, manifests"
+                "unknown key \"{key}\"; expected outputs, secrets, state, compose, manifests"
             )));
         }
     }
@@ -219,12 +222,30 @@ pub fn provision(
         Some(_) => return Err(oerr("\"manifests\" must be a list".into())),
     };
     let outputs = map_of("outputs")?;
-    let secrets: BTreeSet<String> = def
+    let mut secrets: BTreeSet<String> = def
         .secrets
         .iter()
         .filter(|s| outputs.contains_key(*s))
         .cloned()
         .collect();
+    // A template may also name secret outputs itself (when they depend on the request).
+    match obj.get("secrets") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            for s in a {
+                let s = s
+                    .as_str()
+                    .ok_or_else(|| oerr("\"secrets\" must be a list of output names".into()))?;
+                if !outputs.contains_key(s) {
+                    return Err(oerr(format!(
+                        "\"secrets\" names \"{s}\", which is not an output"
+                    )));
+                }
+                secrets.insert(s.to_owned());
+            }
+        }
+        Some(_) => return Err(oerr("\"secrets\" must be a list of output names".into())),
+    }
     Ok(Provisioned {
         outputs,
         secrets,

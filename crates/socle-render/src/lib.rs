@@ -2,8 +2,10 @@
 //! Kubernetes manifests. Pure and deterministic: the same inputs give byte-identical files.
 
 pub mod compose;
+pub mod kubernetes;
 
 pub use compose::{ComposeOptions, Publish, RenderedFiles, render_compose};
+pub use kubernetes::{KubernetesOptions, Ownership, render_kubernetes, to_yaml_files};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {

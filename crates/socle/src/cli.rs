@@ -922,11 +922,48 @@ fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    if environment.target != socle_platform::Target::Compose {
-        bail!(
-            "environment {} targets Kubernetes; this build renders Compose environments only (the Kubernetes renderer is the next part of issue #3)",
-            a.env
+    std::fs::create_dir_all(&a.output_dir)?;
+    if environment.target == socle_platform::Target::Kubernetes {
+        let ownership = workloads
+            .iter()
+            .map(|w| {
+                let ann = |k: &str| {
+                    w.metadata
+                        .get("annotations")
+                        .and_then(|a| a.get(k))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let own = socle_render::Ownership {
+                    entity: ann("socle.dev/entity")
+                        .or_else(|| Some(format!("component:default/{}", w.name()))),
+                    team: ann("socle.dev/team"),
+                };
+                (w.name().to_owned(), own)
+            })
+            .collect();
+        let opts = socle_render::KubernetesOptions {
+            secret_store: format!("socle-{}", a.env),
+            ownership,
+        };
+        let manifests = socle_render::render_kubernetes(&resolution, environment, &opts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let files = socle_render::to_yaml_files(&manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (path, text) in &files {
+            let p = a.output_dir.join(path);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, text)?;
+        }
+        eprintln!(
+            "wrote {} manifests under {} ({} workloads, {} resources)",
+            files.len(),
+            a.output_dir.display(),
+            resolution.workloads.len(),
+            resolution.resources.len()
         );
+        return Ok(ExitCode::SUCCESS);
     }
     let publish = a
         .publish
@@ -934,7 +971,6 @@ fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         .map(|p| p.parse())
         .collect::<Result<Vec<socle_render::Publish>, String>>()
         .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
-    std::fs::create_dir_all(&a.output_dir)?;
     let project = a.project.clone().unwrap_or_else(|| {
         std::fs::canonicalize(&a.output_dir)
             .ok()

@@ -1,3 +1,4 @@
 //! Renderers against score-compose's own expected outputs, and determinism.
 
 mod compose_conformance;
+mod kubernetes;

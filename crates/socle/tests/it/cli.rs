@@ -484,3 +484,16 @@ fn workload_generate_compose() {
             .contains("unknown environment \"mars\"; this platform has: dev, local, prod, staging")
     );
 }
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

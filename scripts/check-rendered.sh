@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Renders every Score workload of ../shared/conformance/score/ for the Compose target with the
-# built socle binary, and checks each compose.yaml against the compose-spec JSON Schema
-# (check-jsonschema's vendored copy). Usage: scripts/check-compose-spec.sh [path/to/socle]
+# Renders every Score workload of ../shared/conformance/score/ for both targets with the built
+# socle binary: environment `local` (Compose, checked against the compose-spec JSON Schema with
+# check-jsonschema) and `dev` (Kubernetes, checked with kubernetes-validate --strict; CRDs such as
+# ExternalSecret or HTTPRoute have no bundled schema and are reported, not failed).
+# Usage: scripts/check-rendered.sh [path/to/socle]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 socle=${1:-target/debug/socle}
@@ -15,7 +17,8 @@ cp scripts/conformance-platform/*.yaml "$platform/"
 n=0
 gen() { # name files...
   local name=$1; shift
-  "$socle" workload generate "$@" --env local --seed 1 --platform "$platform" --output-dir "$out/$name" --log warn
+  "$socle" workload generate "$@" --env local --seed 1 --platform "$platform" --output-dir "$out/compose/$name" --log warn
+  "$socle" workload generate "$@" --env dev --seed 1 --platform "$platform" --output-dir "$out/k8s/$name" --log warn
   n=$((n + 1))
 }
 for dir in "$corpus"/compose-examples/*/; do
@@ -38,5 +41,8 @@ echo "sample content" > "$samples/file.txt"
 for f in "$samples"/*.yaml; do
   gen "spec-samples-$(basename "$f" .yaml)" "$f"
 done
-check-jsonschema --builtin-schema vendor.compose-spec "$out"/*/compose.yaml
+check-jsonschema --builtin-schema vendor.compose-spec "$out"/compose/*/compose.yaml
 echo "compose-spec: $n rendered projects valid"
+mapfile -t manifests < <(find "$out/k8s" -name '*.yaml' | sort)
+kubernetes-validate --strict --quiet "${manifests[@]}"
+echo "kubernetes: ${#manifests[@]} manifests of $n rendered projects checked"
