@@ -454,7 +454,8 @@ fn workload_generate_compose() {
         std::fs::read_to_string(out_a.join("mounts/files/shop-files-etc-motd")).unwrap(),
         "welcome to shop"
     );
-    // Kubernetes environments are refused clearly until the Kubernetes renderer lands.
+    // Kubernetes: typed manifests; the password is only referenced.
+    let k = tmp.path().join("k");
     let o = socle(
         &[
             "workload",
@@ -463,12 +464,30 @@ fn workload_generate_compose() {
             "--env",
             "dev",
             "--output-dir",
-            tmp.path().join("k").to_str().unwrap(),
+            k.to_str().unwrap(),
+            "--seed",
+            "7",
         ],
         tmp.path(),
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("targets Kubernetes"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let deployment =
+        std::fs::read_to_string(k.join("workloads/shop/deployment-shop.yaml")).unwrap();
+    assert!(
+        deployment.contains("kind: Deployment") && deployment.contains("secretKeyRef"),
+        "{deployment}"
+    );
+    let all: String = walk(&k)
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(all.contains("kind: ExternalSecret"));
+    assert!(all.contains("kind: StatefulSet"));
     let o = socle(
         &[
             "workload",
