@@ -15,7 +15,8 @@ pub use config::{
 };
 pub use matching::{MatchError, ResourceRequest, match_definition};
 pub use provision::{
-    ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, provision, resource_uid,
+    ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, WorkloadsContext, provision,
+    resource_uid,
 };
 pub use resolve::{
     Part, Resolution, ResolveError, ResolveInput, Resolved, ResolvedContainer, ResolvedResource,

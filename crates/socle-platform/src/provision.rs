@@ -52,7 +52,17 @@ pub struct ProvisionRequest<'a> {
     pub requested: Vec<String>,
     /// Every workload being deployed with its service ports (`workloads.<name>.ports.<port>`),
     /// for resources that point at another workload (`service-port`).
-    pub workloads: &'a Map<String, Value>,
+    pub workloads: &'a WorkloadsContext,
+}
+
+/// The `workloads` template variable, converted once per resolution (not once per resource).
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadsContext(minijinja::Value);
+
+impl WorkloadsContext {
+    pub fn new(workloads: &Map<String, Value>) -> Self {
+        Self(minijinja::Value::from(minijinja::value::Serde(workloads)))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -167,20 +177,15 @@ pub fn provision(
         "workload": {"name": req.workload},
         "env": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
         "state": req.state,
-        "workloads": req.workloads,
     });
-    let rendered = env
-        .render_str(
-            template,
-            minijinja::Value::from(minijinja::value::Serde(&ctx)),
-        )
-        .map_err(|e| {
-            let mut msg = e.to_string();
-            if let Some(line) = e.line() {
-                msg = format!("line {line} of the template: {msg}");
-            }
-            terr(msg)
-        })?;
+    let ctx = minijinja::context! { workloads => req.workloads.0.clone(), ..minijinja::Value::from(minijinja::value::Serde(&ctx)) };
+    let rendered = env.render_str(template, ctx).map_err(|e| {
+        let mut msg = e.to_string();
+        if let Some(line) = e.line() {
+            msg = format!("line {line} of the template: {msg}");
+        }
+        terr(msg)
+    })?;
     let oerr = |message: String| ProvisionError::Output {
         definition: def.name.clone(),
         source_file: def.source.clone(),

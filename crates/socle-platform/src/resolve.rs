@@ -234,46 +234,31 @@ fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
     })
 }
 
-/// The output names that the workloads refer to on this resource (for a shared resource, every
-/// workload that shares it).
-fn requested_outputs(
-    all: &[Workload],
-    w: &Workload,
-    rname: &str,
-    r: &socle_score::Resource,
-) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for other in all {
-        let names: Vec<&String> = other
-            .resources
-            .iter()
-            .filter(|(n, x)| {
-                if r.id.is_some() {
-                    x.id == r.id && x.kind == r.kind && x.class == r.class
-                } else {
-                    other.name() == w.name() && n.as_str() == rname
-                }
-            })
-            .map(|(n, _)| n)
-            .collect();
-        for (_, text) in socle_score::placeholder::expandable_strings(other) {
+/// The output names each provisioned resource is asked for, by resource uid (a shared resource
+/// collects the requests of every workload that shares it). Computed once per resolution.
+fn requested_outputs(all: &[Workload]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for w in all {
+        for (_, text) in socle_score::placeholder::expandable_strings(w) {
             for reference in socle_score::references(text).unwrap_or_default() {
                 if let Reference::Resource { name, path } = reference
-                    && names.contains(&&name)
-                    && let Some(first) = path.first()
+                    && let (Some(r), Some(first)) = (w.resources.get(&name), path.first())
                 {
-                    out.insert(first.clone());
+                    out.entry(resource_uid(w.name(), &name, r))
+                        .or_default()
+                        .insert(first.clone());
                 }
             }
         }
     }
-    out.into_iter().collect()
+    out
 }
 
 /// Resolves every workload for one environment.
 pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>> {
     let mut resolution = Resolution::default();
     let mut errors = Vec::new();
+    let requested = requested_outputs(input.workloads);
     let mut workloads_ctx = Map::new();
     for w in input.workloads {
         let ports: Map<String, Value> = w
@@ -283,6 +268,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
             .collect();
         workloads_ctx.insert(w.name().to_owned(), serde_json::json!({"ports": ports}));
     }
+    let workloads_value = crate::provision::WorkloadsContext::new(&workloads_ctx);
     for (wi, w) in input.workloads.iter().enumerate() {
         let name = w.name().to_owned();
         let fail = |path: String, rule: &str, message: String| ResolveError {
@@ -353,8 +339,11 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                     .seed
                     .wrapping_add((wi as u64) << 32)
                     .wrapping_add(resolution.resources.len() as u64),
-                workloads: &workloads_ctx,
-                requested: requested_outputs(input.workloads, w, rname, r),
+                workloads: &workloads_value,
+                requested: requested
+                    .get(&uid)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default(),
             };
             match provision(def, &req, input.limits) {
                 Ok(p) => {

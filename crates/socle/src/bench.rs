@@ -305,3 +305,104 @@ pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCod
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
+
+#[derive(Args)]
+pub struct RenderBench {
+    /// Workloads to generate (each with a postgres, a redis and a route resource).
+    #[arg(long, default_value_t = 1000)]
+    workloads: usize,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Serialize)]
+struct RenderReport {
+    workloads: usize,
+    resources: usize,
+    compose_seconds: f64,
+    compose_workloads_per_second: f64,
+    compose_bytes: usize,
+    kubernetes_seconds: f64,
+    kubernetes_workloads_per_second: f64,
+    kubernetes_manifests: usize,
+}
+
+fn synthetic_workload(i: usize) -> String {
+    format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: svc-{i}\ncontainers:\n  main:\n    image: ghcr.io/acme/svc-{i}:1.0.{i}\n    variables:\n      DB_URL: postgres://${{resources.db.username}}:${{resources.db.password}}@${{resources.db.host}}:${{resources.db.port}}/${{resources.db.name}}\n      CACHE_HOST: ${{resources.cache.host}}\n      CACHE_PASSWORD: ${{resources.cache.password}}\n    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: 8080\nservice:\n  ports:\n    http:\n      port: 80\n      targetPort: 8080\nresources:\n  db:\n    type: postgres\n  cache:\n    type: redis\n  route:\n    type: route\n    params:\n      host: svc-{i}.example.com\n      path: /\n      port: 80\n"
+    )
+}
+
+pub fn render(args: RenderBench) -> anyhow::Result<std::process::ExitCode> {
+    let limits = Limits::default();
+    let workloads: Vec<socle_score::Workload> = (0..args.workloads)
+        .map(|i| {
+            socle_score::parse_workload(&synthetic_workload(i), "bench.yaml", &limits)
+                .map_err(|e| anyhow::anyhow!("{:?}", e.first()))
+        })
+        .collect::<Result<_, _>>()?;
+    let config = socle_platform::default_config();
+    let state = Default::default();
+    let t = Instant::now();
+    let local = &config.environments["local"];
+    let res = socle_platform::resolve(&socle_platform::ResolveInput {
+        workloads: &workloads,
+        env: local,
+        config: &config,
+        state: &state,
+        seed: 1,
+        limits: &limits,
+    })
+    .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+    let opts = socle_render::ComposeOptions {
+        project: "bench".into(),
+        publish: vec![],
+        mounts_dir: "mounts".into(),
+    };
+    let (compose, _) = socle_render::render_compose(&res, &opts, &|_, _| Ok(Vec::new()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let compose_time = t.elapsed();
+    let t = Instant::now();
+    let dev = &config.environments["dev"];
+    let res = socle_platform::resolve(&socle_platform::ResolveInput {
+        workloads: &workloads,
+        env: dev,
+        config: &config,
+        state: &state,
+        seed: 1,
+        limits: &limits,
+    })
+    .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+    let kopts = socle_render::KubernetesOptions {
+        secret_store: "socle-dev".into(),
+        ownership: Default::default(),
+    };
+    let manifests =
+        socle_render::render_kubernetes(&res, dev, &kopts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files = socle_render::to_yaml_files(&manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let k8s_time = t.elapsed();
+    let report = RenderReport {
+        workloads: workloads.len(),
+        resources: res.resources.len(),
+        compose_seconds: compose_time.as_secs_f64(),
+        compose_workloads_per_second: workloads.len() as f64 / compose_time.as_secs_f64(),
+        compose_bytes: compose.len(),
+        kubernetes_seconds: k8s_time.as_secs_f64(),
+        kubernetes_workloads_per_second: workloads.len() as f64 / k8s_time.as_secs_f64(),
+        kubernetes_manifests: files.len(),
+    };
+    output::print(args.output, &report, |r| {
+        format!(
+            "render benchmark: {} workloads, {} resources\n  compose     {:.2} s ({:.0} workloads/s, {} bytes)\n  kubernetes  {:.2} s ({:.0} workloads/s, {} manifests, resolve + typed objects + YAML)\n",
+            r.workloads,
+            r.resources,
+            r.compose_seconds,
+            r.compose_workloads_per_second,
+            r.compose_bytes,
+            r.kubernetes_seconds,
+            r.kubernetes_workloads_per_second,
+            r.kubernetes_manifests
+        )
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -286,6 +286,8 @@ enum TokenCmd {
 enum BenchCmd {
     /// Generate a synthetic organisation, ingest it, then load the API over loopback HTTP.
     Catalog(crate::bench::CatalogBench),
+    /// Resolve and render many synthetic workloads (3 resources each) for both targets.
+    Render(crate::bench::RenderBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -308,6 +310,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
             } => crate::bench::catalog(args).await,
+            Cmd::Bench {
+                cmd: BenchCmd::Render(args),
+            } => crate::bench::render(args),
         }
     })
 }

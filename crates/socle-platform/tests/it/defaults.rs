@@ -36,12 +36,12 @@ fn env_name(target: Target) -> &'static str {
 
 /// The workloads being deployed, as resolution describes them to templates: `billing` has a
 /// service port `web` (port 8080 → container port 80).
-fn workloads() -> Map<String, Value> {
+fn workloads() -> socle_platform::WorkloadsContext {
     let v = json!({
         "shop": {"ports": {}},
         "billing": {"ports": {"web": {"port": 8080, "targetPort": 80, "protocol": "TCP"}}},
     });
-    v.as_object().unwrap().clone()
+    socle_platform::WorkloadsContext::new(v.as_object().unwrap())
 }
 
 #[derive(Clone)]

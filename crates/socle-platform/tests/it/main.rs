@@ -1,6 +1,7 @@
 //! Platform configuration: loading, matching, provisioning.
 
 mod defaults;
+mod resolve;
 
 use serde_json::json;
 use socle_catalog::Limits;
@@ -180,7 +181,7 @@ fn postgres_request<'a>(
             uid,
             state,
             seed,
-            workloads: &serde_json::Map::new(),
+            workloads: &Default::default(),
             requested: vec![],
         },
         &Limits::default(),
@@ -251,7 +252,7 @@ fn template_failures_are_bounded_and_explained() {
             uid: "u",
             state: Default::default(),
             seed: 1,
-            workloads: &serde_json::Map::new(),
+            workloads: &Default::default(),
             requested: vec![],
         },
         &Limits::default(),
@@ -272,7 +273,7 @@ fn template_failures_are_bounded_and_explained() {
             uid: "u",
             state: Default::default(),
             seed: 1,
-            workloads: &serde_json::Map::new(),
+            workloads: &Default::default(),
             requested: vec![],
         },
         &Limits::default(),
