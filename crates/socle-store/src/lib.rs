@@ -5,6 +5,8 @@
 //! previous catalog exactly as it was.
 
 mod catalog;
+mod crypto;
+mod resources;
 mod security;
 
 use std::borrow::Cow;
@@ -23,6 +25,8 @@ pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, StoredEntity,
     StoredRelation, invert,
 };
+pub use crypto::SecretKey;
+pub use resources::{ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
@@ -58,6 +62,8 @@ pub struct StoreConfig {
     /// PostgreSQL only: a schema to create and use (isolates test runs sharing one database).
     pub pg_schema: Option<String>,
     pub max_connections: u32,
+    /// The key sealing secrets at rest; `None`: secret-bearing tables are unavailable.
+    pub secret_key: Option<SecretKey>,
 }
 
 impl StoreConfig {
@@ -67,6 +73,7 @@ impl StoreConfig {
             data_dir: data_dir.into(),
             pg_schema: None,
             max_connections: 8,
+            secret_key: None,
         }
     }
 }
@@ -81,6 +88,8 @@ pub(crate) enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Seals secrets at rest (resource state and outputs).
+    pub(crate) secret_key: Option<SecretKey>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool: the same SQL text compiled once per
@@ -95,8 +104,14 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
+    (
+        2,
+        "resources",
+        include_str!("../migrations/0002_resources.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
@@ -179,7 +194,10 @@ impl Store {
                 .await?;
             Backend::Sqlite(pool)
         };
-        let store = Store { backend };
+        let store = Store {
+            backend,
+            secret_key: config.secret_key.clone(),
+        };
         let m = migrator();
         with_pool!(store, pool => m.run(pool).await?);
         Ok(store)

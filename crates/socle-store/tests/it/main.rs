@@ -11,6 +11,10 @@ struct TestStore {
     _dir: tempfile::TempDir,
 }
 
+fn test_key() -> socle_store::SecretKey {
+    socle_store::SecretKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
+}
+
 async fn open(backend: &str) -> Option<TestStore> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path(), None);
@@ -30,6 +34,7 @@ async fn open(backend: &str) -> Option<TestStore> {
         let n: u64 = rand_suffix();
         config.pg_schema = Some(format!("socle_test_{n}"));
     }
+    config.secret_key = Some(test_key());
     let store = Store::open(&config).await.unwrap();
     assert_eq!(store.backend_name(), backend);
     Some(TestStore { store, _dir: dir })
@@ -418,3 +423,122 @@ async fn pagination_is_keyset_ordered(store: &Store) {
     assert_eq!(store.count_entities().await.unwrap(), 25);
 }
 both!(pagination_is_keyset_ordered);
+
+fn record(uid: &str, used_by: &[&str], password: &str) -> socle_store::ResourceRecord {
+    socle_store::ResourceRecord {
+        uid: uid.into(),
+        kind: "postgres".into(),
+        definition: "postgres-kubernetes".into(),
+        used_by: used_by.iter().map(|s| s.to_string()).collect(),
+        state: serde_json::json!({"password": password})
+            .as_object()
+            .unwrap()
+            .clone(),
+        outputs: serde_json::json!({"host": "db", "password": password})
+            .as_object()
+            .unwrap()
+            .clone(),
+    }
+}
+
+async fn resources_keep_state_and_are_deprovisioned(store: &Store) {
+    let shop: std::collections::BTreeSet<String> = ["shop".to_string()].into();
+    let out = store
+        .apply_resources(
+            "dev",
+            &shop,
+            &[
+                record("shop-db", &["shop"], "pw-1"),
+                record("shared", &["shop"], "pw-2"),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.saved, ["shop-db", "shared"]);
+    let billing: std::collections::BTreeSet<String> = ["billing".to_string()].into();
+    store
+        .apply_resources(
+            "dev",
+            &billing,
+            &[record("shared", &["billing"], "pw-2")],
+            2,
+        )
+        .await
+        .unwrap();
+    let state = store.resource_state("dev").await.unwrap();
+    assert_eq!(state["shop-db"]["password"], "pw-1");
+    assert!(store.resource_state("prod").await.unwrap().is_empty());
+    let rows = store.list_resources(Some("dev")).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .find(|r| r.uid == "shared")
+            .unwrap()
+            .used_by
+            .iter()
+            .collect::<Vec<_>>(),
+        ["billing", "shop"]
+    );
+    // shop stops using both: its own db goes, the shared one stays for billing.
+    let out = store.apply_resources("dev", &shop, &[], 3).await.unwrap();
+    assert_eq!(out.removed, ["shop-db"]);
+    let rows = store.list_resources(None).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].used_by.iter().collect::<Vec<_>>(), ["billing"]);
+    assert_eq!(
+        store.resource_outputs("dev", "shared").await.unwrap()["password"],
+        "pw-2"
+    );
+    assert!(matches!(
+        store.resource_outputs("dev", "nope").await,
+        Err(socle_store::StoreError::NotFound(_))
+    ));
+}
+both!(resources_keep_state_and_are_deprovisioned);
+
+#[tokio::test]
+async fn resource_secrets_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path(), None);
+    config.secret_key = Some(test_key());
+    let store = Store::open(&config).await.unwrap();
+    let users: std::collections::BTreeSet<String> = ["shop".to_string()].into();
+    store
+        .apply_resources(
+            "dev",
+            &users,
+            &[record("shop-db", &["shop"], "plaintext-password-1234")],
+            1,
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(23).any(|w| w == b"plaintext-password-1234"),
+            "password found in plaintext on disk"
+        );
+    }
+    // Without the key, or with another key, nothing is readable.
+    config.secret_key = None;
+    let store = Store::open(&config).await.unwrap();
+    assert!(
+        store
+            .resource_state("dev")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("no secret key")
+    );
+    config.secret_key = Some(socle_store::SecretKey::generate());
+    let store = Store::open(&config).await.unwrap();
+    assert!(
+        store
+            .resource_state("dev")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("not the one they were sealed with")
+    );
+}

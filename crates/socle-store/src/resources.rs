@@ -1,0 +1,162 @@
+//! Provisioned resources per environment, with their state and outputs sealed at rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::crypto::SecretKey;
+use crate::{Result, Store, StoreError, with_pool};
+
+/// A provisioned resource as saved after a deploy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    pub uid: String,
+    pub kind: String,
+    pub definition: String,
+    pub used_by: BTreeSet<String>,
+    pub state: Map<String, Value>,
+    pub outputs: Map<String, Value>,
+}
+
+/// A resource as listed (no state, no outputs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRow {
+    pub environment: String,
+    pub uid: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub definition: String,
+    pub used_by: BTreeSet<String>,
+    pub updated_at: i64,
+}
+
+/// What saving a deploy's resources changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcesApplied {
+    pub saved: Vec<String>,
+    /// Resources the deployed workloads no longer use and nobody else does: de-provisioned.
+    pub removed: Vec<String>,
+}
+
+fn key(k: Option<&SecretKey>) -> Result<&SecretKey> {
+    k.ok_or_else(|| StoreError::User("no secret key is configured for this store (SOCLE_SECRET_KEY or <data-dir>/secret.key)".into()))
+}
+
+fn open_map(k: &SecretKey, sealed: &str) -> Result<Map<String, Value>> {
+    serde_json::from_slice(&k.open(sealed)?)
+        .map_err(|e| StoreError::Corrupt(format!("sealed resource data: {e}")))
+}
+
+impl Store {
+    /// The saved state of every resource of an environment, by uid.
+    pub async fn resource_state(
+        &self,
+        environment: &str,
+    ) -> Result<BTreeMap<String, Map<String, Value>>> {
+        let k = key(self.secret_key.as_ref())?;
+        let rows: Vec<(String, String)> = with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT uid, state FROM resource_state WHERE environment = $1").bind(environment).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push((r.try_get("uid")?, r.try_get("state")?)); }
+            out
+        });
+        rows.into_iter()
+            .map(|(uid, s)| Ok((uid, open_map(k, &s)?)))
+            .collect()
+    }
+
+    /// Saves the resources of a deploy of `workloads` in one transaction: upserts `records`, and
+    /// removes resources that only these workloads used and that they no longer use.
+    pub async fn apply_resources(
+        &self,
+        environment: &str,
+        workloads: &BTreeSet<String>,
+        records: &[ResourceRecord],
+        now_ms: i64,
+    ) -> Result<ResourcesApplied> {
+        let k = key(self.secret_key.as_ref())?;
+        let mut out = ResourcesApplied::default();
+        let new: BTreeMap<&str, &ResourceRecord> =
+            records.iter().map(|r| (r.uid.as_str(), r)).collect();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query("SELECT uid, used_by FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut *tx).await?;
+            let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for r in rows {
+                let used: String = r.try_get("used_by")?;
+                existing.insert(r.try_get("uid")?, serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            for (uid, used_by) in &existing {
+                if new.contains_key(uid.as_str()) {
+                    continue;
+                }
+                let others: BTreeSet<String> = used_by.difference(workloads).cloned().collect();
+                if others.len() == used_by.len() {
+                    continue; // not used by the deployed workloads
+                }
+                if others.is_empty() {
+                    sqlx::query("DELETE FROM resource_state WHERE environment = $1 AND uid = $2").bind(environment).bind(uid).execute(&mut *tx).await?;
+                    out.removed.push(uid.clone());
+                } else {
+                    let text = serde_json::to_string(&others).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query("UPDATE resource_state SET used_by = $1, updated_at = $2 WHERE environment = $3 AND uid = $4")
+                        .bind(text).bind(now_ms).bind(environment).bind(uid).execute(&mut *tx).await?;
+                }
+            }
+            for r in records {
+                let mut used: BTreeSet<String> = existing.get(&r.uid).map(|u| u.difference(workloads).cloned().collect()).unwrap_or_default();
+                used.extend(r.used_by.iter().cloned());
+                let used_text = serde_json::to_string(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let state = k.seal(serde_json::to_string(&r.state).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+                let outputs = k.seal(serde_json::to_string(&r.outputs).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+                sqlx::query(
+                    "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (environment, uid) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, used_by = excluded.used_by, \
+                     state = excluded.state, outputs = excluded.outputs, updated_at = excluded.updated_at",
+                )
+                .bind(environment).bind(&r.uid).bind(&r.kind).bind(&r.definition).bind(used_text).bind(state).bind(outputs).bind(now_ms)
+                .execute(&mut *tx).await?;
+                out.saved.push(r.uid.clone());
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Resources of an environment (or of all environments), without secrets.
+    pub async fn list_resources(&self, environment: Option<&str>) -> Result<Vec<ResourceRow>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT environment, uid, kind, definition, used_by, updated_at FROM resource_state WHERE $1 IS NULL OR environment = $1 ORDER BY environment, uid")
+                .bind(environment).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let used: String = r.try_get("used_by")?;
+                out.push(ResourceRow {
+                    environment: r.try_get("environment")?, uid: r.try_get("uid")?, kind: r.try_get("kind")?, definition: r.try_get("definition")?,
+                    used_by: serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?, updated_at: r.try_get("updated_at")?,
+                });
+            }
+            out
+        }))
+    }
+
+    /// The outputs of one resource (opened with the secret key).
+    pub async fn resource_outputs(
+        &self,
+        environment: &str,
+        uid: &str,
+    ) -> Result<Map<String, Value>> {
+        let k = key(self.secret_key.as_ref())?;
+        let sealed: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT outputs FROM resource_state WHERE environment = $1 AND uid = $2").bind(environment).bind(uid).fetch_optional(pool).await?
+        });
+        open_map(
+            k,
+            &sealed.ok_or_else(|| {
+                StoreError::NotFound(format!("resource {uid} in environment {environment}"))
+            })?,
+        )
+    }
+}
