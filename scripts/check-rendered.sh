@@ -17,8 +17,8 @@ cp scripts/conformance-platform/*.yaml "$platform/"
 n=0
 gen() { # name files...
   local name=$1; shift
-  "$socle" workload generate "$@" --env local --seed 1 --platform "$platform" --output-dir "$out/compose/$name" --log warn
-  "$socle" workload generate "$@" --env dev --seed 1 --platform "$platform" --output-dir "$out/k8s/$name" --log warn
+  "$socle" workload generate "$@" --env local --seed 1 --platform "$platform" --data-dir "$out/data" --output-dir "$out/compose/$name" --log warn
+  "$socle" workload generate "$@" --env dev --seed 1 --platform "$platform" --data-dir "$out/data" --output-dir "$out/k8s/$name" --log warn
   n=$((n + 1))
 }
 for dir in "$corpus"/compose-examples/*/; do

@@ -26,7 +26,7 @@ pub use catalog::{
     StoredRelation, invert,
 };
 pub use crypto::SecretKey;
-pub use resources::{ResourceRecord, ResourceRow, ResourcesApplied};
+pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are

@@ -18,6 +18,15 @@ pub struct ResourceRecord {
     pub used_by: BTreeSet<String>,
     pub state: Map<String, Value>,
     pub outputs: Map<String, Value>,
+    /// Which outputs are secrets.
+    pub secrets: BTreeSet<String>,
+}
+
+/// A resource's outputs and which of them are secrets.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceOutputs {
+    pub outputs: Map<String, Value>,
+    pub secrets: BTreeSet<String>,
 }
 
 /// A resource as listed (no state, no outputs).
@@ -110,7 +119,8 @@ impl Store {
                 used.extend(r.used_by.iter().cloned());
                 let used_text = serde_json::to_string(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let state = k.seal(serde_json::to_string(&r.state).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
-                let outputs = k.seal(serde_json::to_string(&r.outputs).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+                let sealed = ResourceOutputs { outputs: r.outputs.clone(), secrets: r.secrets.clone() };
+                let outputs = k.seal(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
                 sqlx::query(
                     "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (environment, uid) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, used_by = excluded.used_by, \
@@ -143,20 +153,15 @@ impl Store {
     }
 
     /// The outputs of one resource (opened with the secret key).
-    pub async fn resource_outputs(
-        &self,
-        environment: &str,
-        uid: &str,
-    ) -> Result<Map<String, Value>> {
+    pub async fn resource_outputs(&self, environment: &str, uid: &str) -> Result<ResourceOutputs> {
         let k = key(self.secret_key.as_ref())?;
         let sealed: Option<String> = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT outputs FROM resource_state WHERE environment = $1 AND uid = $2").bind(environment).bind(uid).fetch_optional(pool).await?
         });
-        open_map(
-            k,
-            &sealed.ok_or_else(|| {
-                StoreError::NotFound(format!("resource {uid} in environment {environment}"))
-            })?,
-        )
+        let sealed = sealed.ok_or_else(|| {
+            StoreError::NotFound(format!("resource {uid} in environment {environment}"))
+        })?;
+        serde_json::from_slice(&k.open(&sealed)?)
+            .map_err(|e| StoreError::Corrupt(format!("sealed resource outputs: {e}")))
     }
 }

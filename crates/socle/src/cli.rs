@@ -42,7 +42,13 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
-        let config = StoreConfig::new(&self.data_dir, self.database_url.clone());
+        let mut config = StoreConfig::new(&self.data_dir, self.database_url.clone());
+        // The key sealing secrets at rest: SOCLE_SECRET_KEY (shared by replicas), else a key file
+        // created in the data directory.
+        config.secret_key = Some(match std::env::var("SOCLE_SECRET_KEY") {
+            Ok(k) => socle_store::SecretKey::from_base64(&k).context("SOCLE_SECRET_KEY")?,
+            Err(_) => socle_store::SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
+        });
         Store::open(&config)
             .await
             .with_context(|| match &self.database_url {
@@ -90,6 +96,11 @@ enum Cmd {
     Workload {
         #[command(subcommand)]
         cmd: WorkloadCmd,
+    },
+    /// Provisioned resources (per environment).
+    Resources {
+        #[command(subcommand)]
+        cmd: ResourcesCmd,
     },
     /// Manage API tokens (directly in the store).
     Token {
@@ -233,12 +244,15 @@ enum WorkloadCmd {
         /// Compose project name (default: the output directory's name).
         #[arg(long)]
         project: Option<String>,
-        /// Seed for generated credentials (default: random). The same seed and inputs give the
-        /// same files.
+        /// Seed for generated credentials (default: random). The same seed, inputs and stored
+        /// state give the same files.
         #[arg(long)]
         seed: Option<u64>,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Where provisioned resources' state is kept, so that names and credentials stay stable.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
     Validate {
@@ -248,6 +262,31 @@ enum WorkloadCmd {
         output: Format,
         #[command(flatten)]
         limits: LimitArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResourcesCmd {
+    /// List provisioned resources.
+    List {
+        #[arg(long)]
+        env: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Show a resource's outputs (secret outputs masked unless --show-secrets).
+    Outputs {
+        uid: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        show_secrets: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
     },
 }
 
@@ -305,7 +344,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
             Cmd::Catalog { cmd } => catalog(cmd).await,
-            Cmd::Workload { cmd } => workload(cmd),
+            Cmd::Workload { cmd } => workload(cmd).await,
+            Cmd::Resources { cmd } => resources(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
@@ -824,7 +864,7 @@ fn read_platform(
     })
 }
 
-fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
+async fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         WorkloadCmd::Generate {
             files,
@@ -835,16 +875,21 @@ fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
             project,
             seed,
             limits,
-        } => workload_generate(GenerateArgs {
-            files,
-            env,
-            output_dir,
-            platform,
-            publish,
-            project,
-            seed,
-            limits: limits.limits(),
-        }),
+            store,
+        } => {
+            workload_generate(GenerateArgs {
+                store,
+                files,
+                env,
+                output_dir,
+                platform,
+                publish,
+                project,
+                seed,
+                limits: limits.limits(),
+            })
+            .await
+        }
         WorkloadCmd::Validate {
             files,
             output,
@@ -854,6 +899,7 @@ fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
 }
 
 struct GenerateArgs {
+    store: StoreArgs,
     files: Vec<PathBuf>,
     env: String,
     output_dir: PathBuf,
@@ -864,7 +910,7 @@ struct GenerateArgs {
     limits: Limits,
 }
 
-fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+async fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let config = read_platform(a.platform.as_ref(), &a.limits)?;
     let Some(environment) = config.environments.get(&a.env) else {
         let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
@@ -910,11 +956,13 @@ fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         );
         h.finish()
     });
+    let store = a.store.open().await?;
+    let state = store.resource_state(&a.env).await?;
     let input = socle_platform::ResolveInput {
         workloads: &workloads,
         env: environment,
         config: &config,
-        state: &Default::default(),
+        state: &state,
         seed,
         limits: &a.limits,
     };
@@ -927,6 +975,29 @@ fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // Keep what was provisioned (names, credentials) for next time; resources these workloads
+    // no longer use are de-provisioned.
+    let records: Vec<socle_store::ResourceRecord> = resolution
+        .resources
+        .values()
+        .map(|r| socle_store::ResourceRecord {
+            uid: r.uid.clone(),
+            kind: r.kind.clone(),
+            definition: r.definition.clone(),
+            used_by: r.used_by.clone(),
+            state: r.state.clone(),
+            outputs: r.outputs.clone(),
+            secrets: r.secrets.clone(),
+        })
+        .collect();
+    let names: std::collections::BTreeSet<String> =
+        workloads.iter().map(|w| w.name().to_owned()).collect();
+    let applied = store
+        .apply_resources(&a.env, &names, &records, now_ms())
+        .await?;
+    for uid in &applied.removed {
+        eprintln!("de-provisioned {uid} (no longer used)");
+    }
     std::fs::create_dir_all(&a.output_dir)?;
     if environment.target == socle_platform::Target::Kubernetes {
         let ownership = workloads
@@ -1112,6 +1183,68 @@ fn workload_validate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn resources(cmd: ResourcesCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ResourcesCmd::List { env, store, output } => {
+            let store = store.open().await?;
+            let list = store.list_resources(env.as_deref()).await?;
+            output::print(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.environment.clone(),
+                            r.uid.clone(),
+                            r.kind.clone(),
+                            r.definition.clone(),
+                            r.used_by.iter().cloned().collect::<Vec<_>>().join(","),
+                            fmt_time(Some(r.updated_at)),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["ENV", "UID", "TYPE", "DEFINITION", "USED BY", "UPDATED"],
+                    &rows,
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourcesCmd::Outputs {
+            uid,
+            env,
+            show_secrets,
+            store,
+            output,
+        } => {
+            let store = store.open().await?;
+            let found = store.resource_outputs(&env, &uid).await?;
+            let mut outputs = found.outputs;
+            if !show_secrets {
+                for (k, v) in outputs.iter_mut() {
+                    if found.secrets.contains(k) {
+                        *v = serde_json::json!("********");
+                    }
+                }
+            }
+            output::print(output, &outputs, |o| {
+                let rows: Vec<Vec<String>> = o
+                    .iter()
+                    .map(|(k, v)| {
+                        vec![
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string()),
+                        ]
+                    })
+                    .collect();
+                output::table(&["OUTPUT", "VALUE"], &rows)
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {

@@ -438,6 +438,7 @@ fn record(uid: &str, used_by: &[&str], password: &str) -> socle_store::ResourceR
             .as_object()
             .unwrap()
             .clone(),
+        secrets: ["password".to_string()].into(),
     }
 }
 
@@ -485,10 +486,9 @@ async fn resources_keep_state_and_are_deprovisioned(store: &Store) {
     let rows = store.list_resources(None).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].used_by.iter().collect::<Vec<_>>(), ["billing"]);
-    assert_eq!(
-        store.resource_outputs("dev", "shared").await.unwrap()["password"],
-        "pw-2"
-    );
+    let outs = store.resource_outputs("dev", "shared").await.unwrap();
+    assert_eq!(outs.outputs["password"], "pw-2");
+    assert_eq!(outs.secrets.iter().collect::<Vec<_>>(), ["password"]);
     assert!(matches!(
         store.resource_outputs("dev", "nope").await,
         Err(socle_store::StoreError::NotFound(_))

@@ -516,3 +516,97 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn generate_keeps_credentials_in_the_store_and_deprovisions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    let with_cache = "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: app:1\n    variables:\n      DB: ${resources.db.password}\n      CACHE: ${resources.cache.host}\nresources:\n  db:\n    type: postgres\n  cache:\n    type: redis\n";
+    std::fs::write(&score, with_cache).unwrap();
+    let generate = |out: &str| {
+        let o = socle(
+            &[
+                "workload",
+                "generate",
+                score.to_str().unwrap(),
+                "--output-dir",
+                tmp.path().join(out).to_str().unwrap(),
+            ],
+            &data,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(tmp.path().join(out).join(".env")).unwrap()
+    };
+    // Two runs with random seeds: the stored state keeps the same credentials.
+    let first = generate("one");
+    assert_eq!(generate("two"), first);
+    let list = socle(
+        &["resources", "list", "--env", "local", "-o", "json"],
+        &data,
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    let db = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "postgres")
+        .unwrap()["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = socle(
+        &["resources", "outputs", &db, "--env", "local", "-o", "json"],
+        &data,
+    );
+    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(outs["password"], "********");
+    assert_eq!(outs["port"], 5432);
+    let o = socle(
+        &[
+            "resources",
+            "outputs",
+            &db,
+            "--env",
+            "local",
+            "--show-secrets",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(first.contains(outs["password"].as_str().unwrap()));
+    // The cache removed from score.yaml is de-provisioned on the next run.
+    std::fs::write(
+        &score,
+        with_cache
+            .replace("      CACHE: ${resources.cache.host}\n", "")
+            .replace("  cache:\n    type: redis\n", ""),
+    )
+    .unwrap();
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--output-dir",
+            tmp.path().join("three").to_str().unwrap(),
+        ],
+        &data,
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("de-provisioned api-cache-"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list = socle(&["resources", "list", "-o", "json"], &data);
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+}
