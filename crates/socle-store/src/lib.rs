@@ -6,6 +6,7 @@
 
 mod catalog;
 mod crypto;
+mod deployments;
 mod resources;
 mod security;
 
@@ -26,6 +27,7 @@ pub use catalog::{
     StoredRelation, invert,
 };
 pub use crypto::SecretKey;
+pub use deployments::DeploymentRecord;
 pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 
@@ -110,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "resources",
         include_str!("../migrations/0002_resources.sql"),
+    ),
+    (
+        3,
+        "deployments",
+        include_str!("../migrations/0003_deployments.sql"),
     ),
 ];
 

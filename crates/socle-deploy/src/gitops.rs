@@ -1,0 +1,212 @@
+//! The GitOps repository of an environment: a (bare) Git repository that Argo CD or Flux watch.
+//! Written with gix — no `git` process. A commit replaces exactly the paths a deploy owns.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+
+use crate::DeployError;
+
+/// What a commit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitOutcome {
+    /// The branch head after the call.
+    pub commit: String,
+    /// The head before.
+    pub previous: Option<String>,
+    /// False when the tree did not change (no commit was made).
+    pub changed: bool,
+}
+
+fn git_err(what: &str, e: impl std::fmt::Display) -> DeployError {
+    DeployError::Git(format!("{what}: {e}"))
+}
+
+/// Opens the repository at `path`, creating a bare one if there is none.
+pub fn open_or_init(path: &Path) -> Result<gix::Repository, DeployError> {
+    if path.exists() {
+        gix::open(path).map_err(|e| git_err(&format!("cannot open {}", path.display()), e))
+    } else {
+        std::fs::create_dir_all(path)
+            .map_err(|e| git_err(&format!("cannot create {}", path.display()), e))?;
+        gix::init_bare(path).map_err(|e| {
+            git_err(
+                &format!("cannot create a bare repository at {}", path.display()),
+                e,
+            )
+        })
+    }
+}
+
+/// The head commit of `branch`, if the branch exists.
+pub fn head(repo: &gix::Repository, branch: &str) -> Result<Option<gix::ObjectId>, DeployError> {
+    match repo
+        .try_find_reference(&format!("refs/heads/{branch}"))
+        .map_err(|e| git_err("cannot read refs", e))?
+    {
+        Some(mut r) => Ok(Some(
+            r.peel_to_id()
+                .map_err(|e| git_err("cannot resolve branch", e))?
+                .detach(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Replaces the subtrees `replace` (paths relative to the repository root) with `files`
+/// (paths relative to the root too), then commits on `branch` — unless nothing changed.
+pub fn commit(
+    repo: &gix::Repository,
+    branch: &str,
+    replace: &[String],
+    files: &BTreeMap<String, Vec<u8>>,
+    message: &str,
+    author: (&str, &str),
+    now_seconds: i64,
+) -> Result<CommitOutcome, DeployError> {
+    let parent = head(repo, branch)?;
+    let base_tree = match parent {
+        Some(p) => repo
+            .find_commit(p)
+            .map_err(|e| git_err("cannot read the branch head", e))?
+            .tree_id()
+            .map_err(|e| git_err("cannot read the head's tree", e))?
+            .detach(),
+        None => gix::ObjectId::empty_tree(repo.object_hash()),
+    };
+    let mut editor = repo
+        .edit_tree(base_tree)
+        .map_err(|e| git_err("cannot edit the tree", e))?;
+    for path in replace {
+        editor
+            .remove(path.as_str())
+            .map_err(|e| git_err(&format!("cannot remove {path}"), e))?;
+    }
+    for (path, content) in files {
+        let blob = repo
+            .write_blob(content)
+            .map_err(|e| git_err("cannot write a blob", e))?;
+        editor
+            .upsert(path.as_str(), EntryKind::Blob, blob)
+            .map_err(|e| git_err(&format!("cannot add {path}"), e))?;
+    }
+    let tree = editor
+        .write()
+        .map_err(|e| git_err("cannot write the tree", e))?
+        .detach();
+    if tree == base_tree && parent.is_some() {
+        return Ok(CommitOutcome {
+            commit: parent.map(|p| p.to_string()).unwrap_or_default(),
+            previous: parent.map(|p| p.to_string()),
+            changed: false,
+        });
+    }
+    let signature = gix::actor::Signature {
+        name: author.0.into(),
+        email: author.1.into(),
+        time: gix::date::Time::new(now_seconds, 0),
+    };
+    let mut buf = gix::date::parse::TimeBuf::default();
+    let sig = signature.to_ref(&mut buf);
+    let id = repo
+        .commit_as(
+            sig,
+            sig,
+            format!("refs/heads/{branch}").as_str(),
+            message,
+            tree,
+            parent,
+        )
+        .map_err(|e| git_err("cannot commit", e))?;
+    Ok(CommitOutcome {
+        commit: id.to_string(),
+        previous: parent.map(|p| p.to_string()),
+        changed: true,
+    })
+}
+
+/// Moves `branch` back to `commit` (undoing a commit whose deploy failed afterwards).
+pub fn reset(repo: &gix::Repository, branch: &str, to: Option<&str>) -> Result<(), DeployError> {
+    use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+    let name: gix::refs::FullName = format!("refs/heads/{branch}")
+        .try_into()
+        .map_err(|e| git_err("bad branch name", e))?;
+    let change = match to {
+        Some(c) => Change::Update {
+            log: LogChange {
+                mode: RefLog::AndReference,
+                force_create_reflog: false,
+                message: "socle: undo a failed deploy".into(),
+            },
+            expected: PreviousValue::Any,
+            new: gix::refs::Target::Object(
+                gix::ObjectId::from_hex(c.as_bytes()).map_err(|e| git_err("bad commit id", e))?,
+            ),
+        },
+        None => Change::Delete {
+            expected: PreviousValue::Any,
+            log: RefLog::AndReference,
+        },
+    };
+    repo.edit_reference(RefEdit {
+        change,
+        name,
+        deref: false,
+    })
+    .map_err(|e| git_err("cannot move the branch back", e))?;
+    Ok(())
+}
+
+/// Every file under `prefix` at the head of `branch` (for tests and inspection).
+pub fn files_at(
+    repo: &gix::Repository,
+    branch: &str,
+    prefix: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, DeployError> {
+    let Some(head) = head(repo, branch)? else {
+        return Ok(BTreeMap::new());
+    };
+    let tree = repo
+        .find_commit(head)
+        .map_err(|e| git_err("read", e))?
+        .tree()
+        .map_err(|e| git_err("read", e))?;
+    let mut rec = gix::traverse::tree::Recorder::default();
+    tree.traverse()
+        .breadthfirst(&mut rec)
+        .map_err(|e| git_err("walk", e))?;
+    let mut out = BTreeMap::new();
+    for e in rec.records {
+        let path = e.filepath.to_str_lossy().into_owned();
+        if e.mode.is_blob() && path.starts_with(prefix) {
+            let data = repo
+                .find_object(e.oid)
+                .map_err(|e| git_err("read blob", e))?
+                .detach()
+                .data;
+            out.insert(path, data);
+        }
+    }
+    Ok(out)
+}
+
+/// The commits of `branch`, newest first: `(id, message)`.
+pub fn log(repo: &gix::Repository, branch: &str) -> Result<Vec<(String, String)>, DeployError> {
+    let mut out = Vec::new();
+    let mut cur = head(repo, branch)?;
+    while let Some(id) = cur {
+        let c = repo
+            .find_commit(id)
+            .map_err(|e| git_err("read commit", e))?;
+        let msg = c
+            .message_raw()
+            .map_err(|e| git_err("read message", e))?
+            .to_str_lossy()
+            .into_owned();
+        out.push((id.to_string(), msg));
+        cur = c.parent_ids().next().map(|p| p.detach());
+    }
+    Ok(out)
+}

@@ -1,0 +1,443 @@
+//! Deploying a workload to an environment: resolve its resources with the kept state, render the
+//! environment's manifests, run the guardrails, commit to the environment's GitOps repository,
+//! save the resource state and record the deployment. Nothing is committed when a step before the
+//! commit fails; if saving fails after the commit, the branch is moved back.
+
+pub mod gitops;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use socle_catalog::Limits;
+use socle_platform::{Environment, PlatformConfig, Resolution, ResolveError, ResolveInput, Target};
+use socle_score::Workload;
+use socle_store::{DeploymentRecord, ResourceRecord, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("resolution failed:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Resolve(Vec<ResolveError>),
+    #[error("blocked by guardrails:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Blocked(Vec<String>),
+    #[error("render: {0}")]
+    Render(String),
+    #[error("GitOps repository: {0}")]
+    Git(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// The guardrail hook: called on every deploy with what is about to be committed. Violations
+/// block the deploy; warnings are recorded. (Policies fill this in with the guardrails issue.)
+pub trait Guardrails: Send + Sync {
+    fn check(
+        &self,
+        env: &Environment,
+        resolution: &Resolution,
+        manifests: &[(String, Value)],
+    ) -> GuardrailReport;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuardrailReport {
+    pub violations: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// No policies yet: everything passes.
+pub struct NoGuardrails;
+
+impl Guardrails for NoGuardrails {
+    fn check(&self, _: &Environment, _: &Resolution, _: &[(String, Value)]) -> GuardrailReport {
+        GuardrailReport::default()
+    }
+}
+
+pub struct Deployer {
+    pub store: Store,
+    pub config: PlatformConfig,
+    /// Relative GitOps repository paths of the configuration are resolved against this directory.
+    pub gitops_root: PathBuf,
+    pub limits: Limits,
+}
+
+pub struct DeployRequest {
+    pub workload: Workload,
+    pub env: String,
+    /// Replaces the image of containers whose image is `.`, or of the only container.
+    pub image: Option<String>,
+    pub version: Option<String>,
+    pub actor: String,
+    pub kind: String,
+}
+
+fn now() -> (i64, i64) {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs() as i64, d.as_millis() as i64)
+}
+
+/// Inlines files given by `source` (read relative to `dir`) so that a stored workload is
+/// self-contained for rollback and promotion.
+pub fn inline_file_sources(
+    w: &mut Workload,
+    dir: &Path,
+    limits: &Limits,
+) -> Result<(), DeployError> {
+    for (cname, c) in w.containers.iter_mut() {
+        for (target, f) in c.files.iter_mut() {
+            if let Some(src) = f.source.take() {
+                let p = dir.join(&src);
+                let meta = std::fs::metadata(&p).map_err(|e| {
+                    DeployError::Invalid(format!(
+                        "container {cname} file {target}: cannot read {}: {e}",
+                        p.display()
+                    ))
+                })?;
+                if meta.len() > limits.max_file_bytes as u64 {
+                    return Err(DeployError::Invalid(format!(
+                        "container {cname} file {target}: {} is larger than {} bytes",
+                        p.display(),
+                        limits.max_file_bytes
+                    )));
+                }
+                let bytes = std::fs::read(&p).map_err(|e| {
+                    DeployError::Invalid(format!("cannot read {}: {e}", p.display()))
+                })?;
+                match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        f.content = Some(text);
+                        f.no_expand = true;
+                    }
+                    Err(e) => {
+                        use base64::Engine as _;
+                        f.binary_content =
+                            Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Deployer {
+    fn environment(
+        &self,
+        name: &str,
+    ) -> Result<(&Environment, &socle_platform::GitOps), DeployError> {
+        let env = self.config.environments.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .config
+                .environments
+                .keys()
+                .map(String::as_str)
+                .collect();
+            DeployError::Invalid(format!(
+                "unknown environment \"{name}\"; this platform has: {}",
+                known.join(", ")
+            ))
+        })?;
+        if env.target != Target::Kubernetes {
+            return Err(DeployError::Invalid(format!(
+                "environment {name} runs on Compose: use `socle workload generate --env {name}` and `docker compose up`"
+            )));
+        }
+        let gitops = env.gitops.as_ref().ok_or_else(|| {
+            DeployError::Invalid(format!(
+                "environment {name} has no GitOps repository configured"
+            ))
+        })?;
+        Ok((env, gitops))
+    }
+
+    /// Deploys one workload. Idempotent: the same inputs make no new commit.
+    pub async fn deploy(
+        &self,
+        mut req: DeployRequest,
+        guardrails: &dyn Guardrails,
+    ) -> Result<DeploymentRecord, DeployError> {
+        let (env, gitops) = self.environment(&req.env)?;
+        let name = req.workload.name().to_owned();
+        if let Some(image) = &req.image {
+            let single = req.workload.containers.len() == 1;
+            for c in req.workload.containers.values_mut() {
+                if single || c.image == "." {
+                    c.image = image.clone();
+                }
+            }
+        }
+        if let Some((cname, _)) = req
+            .workload
+            .containers
+            .iter()
+            .find(|(_, c)| c.image == "." || c.image.is_empty())
+        {
+            return Err(DeployError::Invalid(format!(
+                "container {cname} has no image: pass --image"
+            )));
+        }
+        let images: Vec<String> = req
+            .workload
+            .containers
+            .iter()
+            .map(|(n, c)| format!("{n}={}", c.image))
+            .collect();
+        let version = req.version.clone().unwrap_or_else(|| {
+            let image = &req
+                .workload
+                .containers
+                .values()
+                .next()
+                .map(|c| c.image.clone())
+                .unwrap_or_default();
+            image
+                .rsplit_once(':')
+                .filter(|(_, t)| !t.contains('/'))
+                .map_or_else(|| "latest".to_owned(), |(_, t)| t.to_owned())
+        });
+
+        // Resolve with the kept state; render; guardrails. Nothing is written before this passes.
+        let state = self.store.resource_state(&req.env).await?;
+        let seed: u64 = rand::random();
+        let workloads = [req.workload.clone()];
+        let resolution = socle_platform::resolve(&ResolveInput {
+            workloads: &workloads,
+            env,
+            config: &self.config,
+            state: &state,
+            seed,
+            limits: &self.limits,
+        })
+        .map_err(DeployError::Resolve)?;
+        let entity = format!("component:default/{name}");
+        let team = self
+            .store
+            .get_entity(&entity)
+            .await?
+            .and_then(|e| serde_json::from_str::<Value>(&e.body).ok())
+            .and_then(|v| {
+                v["spec"]["owner"].as_str().map(|o| {
+                    socle_catalog::EntityRef::parse(o, Some("Group"), "default")
+                        .map(|r| r.to_string())
+                        .unwrap_or_default()
+                })
+            });
+        let opts = socle_render::KubernetesOptions {
+            secret_store: format!("socle-{}", env.name),
+            ownership: BTreeMap::from([(
+                name.clone(),
+                socle_render::Ownership {
+                    entity: Some(entity),
+                    team,
+                },
+            )]),
+        };
+        let manifests = socle_render::render_kubernetes(&resolution, env, &opts)
+            .map_err(|e| DeployError::Render(e.to_string()))?;
+        let report = guardrails.check(env, &resolution, &manifests);
+        if !report.violations.is_empty() {
+            return Err(DeployError::Blocked(report.violations));
+        }
+        let prefix = if gitops.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", gitops.path.trim_matches('/'))
+        };
+        let mut files = BTreeMap::new();
+        for (path, text) in socle_render::to_yaml_files(&manifests)
+            .map_err(|e| DeployError::Render(e.to_string()))?
+        {
+            files.insert(format!("{prefix}{path}"), text.into_bytes());
+        }
+        // What this deploy owns in the repository: the workload's folder, its resources' folders,
+        // and the folders of resources only it used and no longer does (de-provisioned).
+        let deployed: BTreeSet<String> = [name.clone()].into();
+        let previous = self.store.list_resources(Some(&req.env)).await?;
+        let mut replace = vec![format!("{prefix}workloads/{name}")];
+        for r in &previous {
+            if r.used_by.iter().all(|u| *u == name) && !resolution.resources.contains_key(&r.uid) {
+                replace.push(format!("{prefix}resources/{}", r.uid));
+            }
+        }
+        replace.extend(
+            resolution
+                .resources
+                .keys()
+                .map(|uid| format!("{prefix}resources/{uid}")),
+        );
+        let repo_path = if Path::new(&gitops.repository).is_absolute() {
+            PathBuf::from(&gitops.repository)
+        } else {
+            self.gitops_root.join(&gitops.repository)
+        };
+        let repo = gitops::open_or_init(&repo_path)?;
+        let (secs, millis) = now();
+        let message = format!(
+            "deploy {name} {version} to {}\n\nby: {}\nkind: {}\nimages: {}\nresources: {}\n",
+            env.name,
+            req.actor,
+            req.kind,
+            images.join(", "),
+            resolution
+                .resources
+                .values()
+                .map(|r| format!("{} ({})", r.uid, r.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let committed = gitops::commit(
+            &repo,
+            &gitops.branch,
+            &replace,
+            &files,
+            &message,
+            ("Socle", "socle@localhost"),
+            secs,
+        )?;
+
+        // Save state and record; undo the commit if that fails.
+        let records: Vec<ResourceRecord> = resolution
+            .resources
+            .values()
+            .map(|r| ResourceRecord {
+                uid: r.uid.clone(),
+                kind: r.kind.clone(),
+                definition: r.definition.clone(),
+                used_by: r.used_by.clone(),
+                state: r.state.clone(),
+                outputs: r.outputs.clone(),
+                secrets: r.secrets.clone(),
+            })
+            .collect();
+        let saved = async {
+            self.store
+                .apply_resources(&req.env, &deployed, &records, millis)
+                .await?;
+            let spec = serde_json::to_string(&req.workload)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.store
+                .record_deployment(DeploymentRecord {
+                    id: String::new(),
+                    seq: 0,
+                    service: name.clone(),
+                    environment: req.env.clone(),
+                    version: version.clone(),
+                    images: images.clone(),
+                    gitops_commit: committed.commit.clone(),
+                    changed: committed.changed,
+                    status: "success".into(),
+                    actor: req.actor.clone(),
+                    kind: req.kind.clone(),
+                    spec,
+                    created_at: millis,
+                })
+                .await
+        }
+        .await;
+        match saved {
+            Ok(record) => Ok(record),
+            Err(e) => {
+                if committed.changed
+                    && let Err(undo) =
+                        gitops::reset(&repo, &gitops.branch, committed.previous.as_deref())
+                {
+                    tracing::error!(
+                        "could not undo GitOps commit {} after a store failure: {undo}",
+                        committed.commit
+                    );
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Re-deploys the previous successful deployment of `service` in `env`.
+    pub async fn rollback(
+        &self,
+        service: &str,
+        env: &str,
+        actor: &str,
+        guardrails: &dyn Guardrails,
+    ) -> Result<DeploymentRecord, DeployError> {
+        let history = self
+            .store
+            .list_deployments(Some(service), Some(env), 1000)
+            .await?;
+        let current = history
+            .iter()
+            .find(|d| d.status == "success")
+            .ok_or_else(|| {
+                DeployError::NotFound(format!("{service} has never been deployed to {env}"))
+            })?;
+        let target = history
+            .iter()
+            .filter(|d| {
+                d.status == "success"
+                    && d.seq < current.seq
+                    && d.gitops_commit != current.gitops_commit
+            })
+            .find(|d| d.spec != current.spec || d.images != current.images)
+            .ok_or_else(|| {
+                DeployError::NotFound(format!(
+                    "{service} has no earlier successful deployment in {env} to roll back to"
+                ))
+            })?;
+        let workload: Workload = serde_json::from_str(&target.spec)
+            .map_err(|e| DeployError::Invalid(format!("stored deployment {}: {e}", target.id)))?;
+        self.deploy(
+            DeployRequest {
+                workload,
+                env: env.into(),
+                image: None,
+                version: Some(target.version.clone()),
+                actor: actor.into(),
+                kind: "rollback".into(),
+            },
+            guardrails,
+        )
+        .await
+    }
+
+    /// Deploys to `to` exactly what was last successfully deployed to `from`.
+    pub async fn promote(
+        &self,
+        service: &str,
+        from: &str,
+        to: &str,
+        actor: &str,
+        guardrails: &dyn Guardrails,
+    ) -> Result<DeploymentRecord, DeployError> {
+        let last = self
+            .store
+            .list_deployments(Some(service), Some(from), 1000)
+            .await?
+            .into_iter()
+            .find(|d| d.status == "success")
+            .ok_or_else(|| {
+                DeployError::NotFound(format!(
+                    "{service} has no successful deployment in {from} to promote"
+                ))
+            })?;
+        let workload: Workload = serde_json::from_str(&last.spec)
+            .map_err(|e| DeployError::Invalid(format!("stored deployment {}: {e}", last.id)))?;
+        self.deploy(
+            DeployRequest {
+                workload,
+                env: to.into(),
+                image: None,
+                version: Some(last.version.clone()),
+                actor: actor.into(),
+                kind: "promote".into(),
+            },
+            guardrails,
+        )
+        .await
+    }
+}

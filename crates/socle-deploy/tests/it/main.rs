@@ -1,0 +1,266 @@
+//! End to end: a bare Git repository per environment as the GitOps target; deploy to dev, promote
+//! to staging and prod, change a variable, roll back — checking commits, files and records.
+
+use socle_catalog::Limits;
+use socle_deploy::{DeployRequest, Deployer, NoGuardrails, gitops};
+use socle_store::{SecretKey, Store, StoreConfig};
+
+const SHOP: &str = "apiVersion: score.dev/v1b1
+metadata:
+  name: shop
+containers:
+  web:
+    image: .
+    variables:
+      GREETING: hello
+      DB_URL: postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}/${resources.db.name}
+service:
+  ports:
+    http:
+      port: 80
+      targetPort: 8080
+resources:
+  db:
+    type: postgres
+  cache:
+    type: redis
+";
+
+async fn deployer(dir: &std::path::Path) -> Deployer {
+    let mut config = StoreConfig::new(dir.join("data"), None);
+    config.secret_key = Some(SecretKey::generate());
+    let store = Store::open(&config).await.unwrap();
+    Deployer {
+        store,
+        config: socle_platform::default_config(),
+        gitops_root: dir.to_path_buf(),
+        limits: Limits::default(),
+    }
+}
+
+fn workload(text: &str) -> socle_score::Workload {
+    socle_score::parse_workload(text, "score.yaml", &Limits::default()).unwrap()
+}
+
+fn req(text: &str, env: &str, image: &str) -> DeployRequest {
+    DeployRequest {
+        workload: workload(text),
+        env: env.into(),
+        image: Some(image.into()),
+        version: None,
+        actor: "user:default/ann".into(),
+        kind: "deploy".into(),
+    }
+}
+
+fn repo(dir: &std::path::Path, env: &str) -> gix::Repository {
+    gix::open(dir.join(format!("gitops/{env}.git"))).unwrap()
+}
+
+fn deployment_file(dir: &std::path::Path, env: &str) -> String {
+    let files =
+        gitops::files_at(&repo(dir, env), "main", &format!("{env}/workloads/shop/")).unwrap();
+    String::from_utf8(files[&format!("{env}/workloads/shop/deployment-shop.yaml")].clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_promote_change_rollback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = deployer(dir).await;
+
+    let first = d
+        .deploy(req(SHOP, "dev", "ghcr.io/acme/shop:1.0.0"), &NoGuardrails)
+        .await
+        .unwrap();
+    assert!(first.changed);
+    assert_eq!(
+        (
+            first.version.as_str(),
+            first.environment.as_str(),
+            first.kind.as_str()
+        ),
+        ("1.0.0", "dev", "deploy")
+    );
+    let log = gitops::log(&repo(dir, "dev"), "main").unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].0, first.gitops_commit);
+    assert!(log[0].1.starts_with("deploy shop 1.0.0 to dev\n\nby: user:default/ann\nkind: deploy\nimages: web=ghcr.io/acme/shop:1.0.0"), "{}", log[0].1);
+    let v1 = deployment_file(dir, "dev");
+    assert!(
+        v1.contains("image: ghcr.io/acme/shop:1.0.0") && v1.contains("value: hello"),
+        "{v1}"
+    );
+    let all = gitops::files_at(&repo(dir, "dev"), "main", "dev/").unwrap();
+    let resources: Vec<&String> = all
+        .keys()
+        .filter(|k| k.starts_with("dev/resources/"))
+        .collect();
+    assert!(
+        resources.iter().any(|k| k.contains("/statefulset-")),
+        "{resources:?}"
+    );
+    // No secret value in Git.
+    let pw = d
+        .store
+        .resource_state("dev")
+        .await
+        .unwrap()
+        .values()
+        .filter_map(|s| {
+            s.get("password")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned)
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(pw.len(), 2);
+    for (_, bytes) in &all {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(pw.iter().all(|p| !text.contains(p.as_str())));
+    }
+
+    // Idempotent: same inputs, no new commit, same credentials.
+    let again = d
+        .deploy(req(SHOP, "dev", "ghcr.io/acme/shop:1.0.0"), &NoGuardrails)
+        .await
+        .unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.gitops_commit, first.gitops_commit);
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap().len(), 1);
+
+    // Promote dev → staging → prod: the same version; prod runs two replicas.
+    let staging = d
+        .promote("shop", "dev", "staging", "user:default/bob", &NoGuardrails)
+        .await
+        .unwrap();
+    assert_eq!(
+        (staging.version.as_str(), staging.kind.as_str()),
+        ("1.0.0", "promote")
+    );
+    let prod = d
+        .promote("shop", "staging", "prod", "user:default/bob", &NoGuardrails)
+        .await
+        .unwrap();
+    assert_eq!(prod.environment, "prod");
+    let p = deployment_file(dir, "prod");
+    assert!(
+        p.contains("namespace: prod")
+            && p.contains("replicas: 2")
+            && p.contains("image: ghcr.io/acme/shop:1.0.0"),
+        "{p}"
+    );
+
+    // Change a variable: a new commit in dev only.
+    let changed = d
+        .deploy(
+            req(
+                &SHOP.replace("GREETING: hello", "GREETING: bonjour"),
+                "dev",
+                "ghcr.io/acme/shop:1.0.0",
+            ),
+            &NoGuardrails,
+        )
+        .await
+        .unwrap();
+    assert!(changed.changed);
+    assert!(deployment_file(dir, "dev").contains("value: bonjour"));
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap().len(), 2);
+    assert_eq!(gitops::log(&repo(dir, "prod"), "main").unwrap().len(), 1);
+
+    // Roll back: the files are those of the first deploy again.
+    let rolled = d
+        .rollback("shop", "dev", "user:default/ann", &NoGuardrails)
+        .await
+        .unwrap();
+    assert_eq!(rolled.kind, "rollback");
+    assert_eq!(deployment_file(dir, "dev"), v1);
+    let log = gitops::log(&repo(dir, "dev"), "main").unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log[0].1.contains("kind: rollback"));
+
+    // The records, newest first.
+    let history: Vec<(String, String, String)> = d
+        .store
+        .list_deployments(Some("shop"), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.environment, r.kind, r.version))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            ("dev".into(), "rollback".into(), "1.0.0".into()),
+            ("dev".into(), "deploy".into(), "1.0.0".into()),
+            ("prod".into(), "promote".into(), "1.0.0".into()),
+            ("staging".into(), "promote".into(), "1.0.0".into()),
+            ("dev".into(), "deploy".into(), "1.0.0".into()),
+            ("dev".into(), "deploy".into(), "1.0.0".into()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_commit_nothing_and_removed_resources_are_deprovisioned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = deployer(dir).await;
+    d.deploy(req(SHOP, "dev", "shop:1"), &NoGuardrails)
+        .await
+        .unwrap();
+    let before = gitops::log(&repo(dir, "dev"), "main").unwrap();
+
+    let bad = SHOP.replace("type: redis", "type: memcached");
+    let e = d
+        .deploy(req(&bad, "dev", "shop:2"), &NoGuardrails)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("resource type \"memcached\" is unknown to this platform"),
+        "{e}"
+    );
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), before);
+    assert_eq!(
+        d.store
+            .list_deployments(Some("shop"), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let e = d
+        .deploy(req(SHOP, "local", "shop:2"), &NoGuardrails)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("runs on Compose"), "{e}");
+
+    // Drop the cache from score.yaml: its manifests leave Git and its state leaves the store.
+    let cache_uid = d
+        .store
+        .list_resources(Some("dev"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.kind == "redis")
+        .unwrap()
+        .uid;
+    let without = SHOP.replace("  cache:\n    type: redis\n", "");
+    d.deploy(req(&without, "dev", "shop:1"), &NoGuardrails)
+        .await
+        .unwrap();
+    let files = gitops::files_at(&repo(dir, "dev"), "main", "dev/").unwrap();
+    assert!(
+        !files.keys().any(|k| k.contains(&cache_uid)),
+        "{:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        d.store
+            .list_resources(Some("dev"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.uid != cache_uid)
+    );
+}
