@@ -114,7 +114,7 @@ async fn deploy_promote_change_rollback() {
         })
         .collect::<Vec<_>>();
     assert_eq!(pw.len(), 2);
-    for (_, bytes) in &all {
+    for bytes in all.values() {
         let text = String::from_utf8_lossy(bytes);
         assert!(pw.iter().all(|p| !text.contains(p.as_str())));
     }
