@@ -97,6 +97,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: WorkloadCmd,
     },
+    /// Deploy a Score workload to an environment (GitOps commit), roll back or promote.
+    Deploy(DeployArgs),
+    /// Recorded deployments.
+    Deployments {
+        #[command(subcommand)]
+        cmd: DeploymentsCmd,
+    },
     /// Provisioned resources (per environment).
     Resources {
         #[command(subcommand)]
@@ -265,6 +272,58 @@ enum WorkloadCmd {
     },
 }
 
+#[derive(Args)]
+struct DeployArgs {
+    /// The workload's score.yaml.
+    #[arg(required_unless_present_any = ["rollback", "promote"])]
+    file: Option<PathBuf>,
+    /// Target environment.
+    #[arg(long, required_unless_present = "promote")]
+    env: Option<String>,
+    /// Image for containers whose image is `.` (or for the only container).
+    #[arg(long)]
+    image: Option<String>,
+    /// Version label (default: the image tag).
+    #[arg(long = "app-version", value_name = "VERSION")]
+    app_version: Option<String>,
+    /// Re-deploy the previous successful deployment of this service in --env.
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["file", "promote"])]
+    rollback: Option<String>,
+    /// Deploy to --to what was last deployed to --from.
+    #[arg(long, value_name = "SERVICE", requires_all = ["from", "to"], conflicts_with = "file")]
+    promote: Option<String>,
+    #[arg(long)]
+    from: Option<String>,
+    #[arg(long)]
+    to: Option<String>,
+    /// Platform configuration directory (default: the shipped configuration).
+    #[arg(long)]
+    platform: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Subcommand)]
+enum DeploymentsCmd {
+    /// List deployments, newest first.
+    List {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
 #[derive(Subcommand)]
 enum ResourcesCmd {
     /// List provisioned resources.
@@ -346,6 +405,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Catalog { cmd } => catalog(cmd).await,
             Cmd::Workload { cmd } => workload(cmd).await,
             Cmd::Resources { cmd } => resources(cmd).await,
+            Cmd::Deploy(args) => deploy(args).await,
+            Cmd::Deployments { cmd } => deployments(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
@@ -1183,6 +1244,143 @@ fn workload_validate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
+    let limits = a.limits.limits();
+    let config = read_platform(a.platform.as_ref(), &limits)?;
+    let store = a.store.open().await?;
+    let deployer = socle_deploy::Deployer {
+        store,
+        config,
+        gitops_root: a.store.data_dir.clone(),
+        limits: limits.clone(),
+    };
+    let actor = cli_actor();
+    let guard = socle_deploy::NoGuardrails;
+    let result = if let Some(service) = &a.rollback {
+        deployer
+            .rollback(
+                service,
+                a.env.as_deref().unwrap_or_default(),
+                &actor,
+                &guard,
+            )
+            .await
+    } else if let Some(service) = &a.promote {
+        deployer
+            .promote(
+                service,
+                a.from.as_deref().unwrap_or_default(),
+                a.to.as_deref().unwrap_or_default(),
+                &actor,
+                &guard,
+            )
+            .await
+    } else {
+        let file = a.file.as_ref().expect("clap requires a file here");
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let mut workload =
+            match socle_score::parse_workload(&text, &file.display().to_string(), &limits) {
+                Ok(w) => w,
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("{e}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+        let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+        socle_deploy::inline_file_sources(&mut workload, &dir, &limits)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let req = socle_deploy::DeployRequest {
+            workload,
+            env: a.env.clone().unwrap_or_default(),
+            image: a.image.clone(),
+            version: a.app_version.clone(),
+            actor: actor.clone(),
+            kind: "deploy".into(),
+        };
+        deployer.deploy(req, &guard).await
+    };
+    match result {
+        Ok(d) => {
+            deployer
+                .store
+                .audit(
+                    &actor,
+                    &format!("deployment.{}", d.kind),
+                    &format!("{}@{}", d.service, d.environment),
+                    "ok",
+                    &d.gitops_commit,
+                    now_ms(),
+                )
+                .await?;
+            output::print(a.output, &d, |d| {
+                format!(
+                    "{} {} {} to {}: {} ({})\n",
+                    d.kind,
+                    d.service,
+                    d.version,
+                    d.environment,
+                    &d.gitops_commit[..d.gitops_commit.len().min(12)],
+                    if d.changed {
+                        "committed"
+                    } else {
+                        "unchanged, nothing committed"
+                    }
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<ExitCode> {
+    let DeploymentsCmd::List {
+        service,
+        env,
+        limit,
+        store,
+        output,
+    } = cmd;
+    let store = store.open().await?;
+    let mut list = store
+        .list_deployments(service.as_deref(), env.as_deref(), limit)
+        .await?;
+    for d in &mut list {
+        d.spec.clear();
+    }
+    output::print(output, &list, |l| {
+        let rows: Vec<Vec<String>> = l
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.clone(),
+                    d.service.clone(),
+                    d.environment.clone(),
+                    d.version.clone(),
+                    d.kind.clone(),
+                    d.status.clone(),
+                    d.gitops_commit.chars().take(12).collect(),
+                    d.actor.clone(),
+                    fmt_time(Some(d.created_at)),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "ID", "SERVICE", "ENV", "VERSION", "KIND", "STATUS", "COMMIT", "BY", "AT",
+            ],
+            &rows,
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn resources(cmd: ResourcesCmd) -> anyhow::Result<ExitCode> {

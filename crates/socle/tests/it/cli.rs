@@ -610,3 +610,86 @@ fn generate_keeps_credentials_in_the_store_and_deprovisions() {
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn deploy_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: .\n    files:\n      /etc/motd:\n        source: motd.txt\nresources:\n  db:\n    type: postgres\n").unwrap();
+    std::fs::write(tmp.path().join("motd.txt"), "hi").unwrap();
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--image",
+            "api:2.1.0",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (d["version"].as_str(), d["changed"].as_bool()),
+        (Some("2.1.0"), Some(true))
+    );
+    assert!(
+        data.join("gitops/dev.git").join("HEAD").exists(),
+        "a bare GitOps repository was created"
+    );
+    let o = socle(
+        &["deployments", "list", "--env", "dev", "-o", "json"],
+        &data,
+    );
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["service"], "api");
+    let o = socle(&["deploy", "--rollback", "api", "--env", "dev"], &data);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no earlier successful deployment"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(
+        &[
+            "deploy",
+            "--promote",
+            "api",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "local",
+            "--image",
+            "x:1",
+        ],
+        &data,
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("runs on Compose"));
+}
