@@ -4,6 +4,7 @@
 //! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
 
 mod auth;
+mod deploy_routes;
 pub mod error;
 mod metrics;
 mod openapi;
@@ -40,6 +41,10 @@ pub struct ServerConfig {
     pub poll_interval: Duration,
     /// A name for this replica (lease holder).
     pub instance: String,
+    /// Environments and resource definitions (default: the shipped configuration).
+    pub platform: socle_platform::PlatformConfig,
+    /// Relative GitOps repository paths are resolved against this directory.
+    pub gitops_root: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +55,8 @@ impl Default for ServerConfig {
             refresh_interval: Some(Duration::from_secs(300)),
             poll_interval: Duration::from_secs(2),
             instance: format!("socle-{}", std::process::id()),
+            platform: socle_platform::default_config(),
+            gitops_root: std::path::PathBuf::from(".socle"),
         }
     }
 }

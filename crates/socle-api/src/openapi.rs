@@ -28,9 +28,11 @@ impl Modify for Bearer {
         routes::list_locations, routes::get_location, routes::create_location, routes::delete_location,
         routes::refresh_location, routes::refresh_all,
         routes::list_tokens, routes::create_token, routes::revoke_token, routes::audit,
+        crate::deploy_routes::create_deployment, crate::deploy_routes::rollback, crate::deploy_routes::promote,
+        crate::deploy_routes::list_deployments, crate::deploy_routes::list_resources,
     ),
     modifiers(&Bearer),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -139,6 +139,9 @@ struct ServeArgs {
     /// Require a token for reads too.
     #[arg(long)]
     auth_reads: bool,
+    /// Platform configuration directory (default: the shipped configuration).
+    #[arg(long)]
+    platform: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -535,7 +538,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "\nA bootstrap admin token was created. It is shown only this once; keep it safe:\n\n    {secret}\n\nUse it as `Authorization: Bearer <token>`; create more with `socle token create`.\n"
         );
     }
+    let platform = read_platform(args.platform.as_ref(), &limits)?;
     let config = socle_api::ServerConfig {
+        platform,
+        gitops_root: args.store.data_dir.clone(),
         limits,
         auth_reads: args.auth_reads,
         refresh_interval: (args.refresh_interval > 0)

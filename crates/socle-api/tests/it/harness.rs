@@ -42,6 +42,7 @@ pub async fn start(backend: &str) -> Option<Server> {
 pub async fn start_with(backend: &str, server_config: ServerConfig) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path().join("data"), None);
+    config.secret_key = Some(socle_store::SecretKey::generate());
     if backend == "postgres" {
         let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
             assert!(
@@ -71,6 +72,7 @@ pub async fn start_with(backend: &str, server_config: ServerConfig) -> Option<Se
         store,
         ServerConfig {
             limits,
+            gitops_root: dir.path().join("gitops-root"),
             ..server_config
         },
     )

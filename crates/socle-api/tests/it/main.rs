@@ -2,5 +2,6 @@
 //! too when `SOCLE_TEST_DATABASE_URL` is set), driven over HTTP.
 
 mod bad_input;
+mod deployments;
 mod harness;
 mod http_api;

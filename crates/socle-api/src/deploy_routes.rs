@@ -1,0 +1,331 @@
+//! Deployments and resources over HTTP. Deploying needs the admin role, or a user who is a member
+//! of the team that owns the workload's catalog entity — directly or through a parent team.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use socle_catalog::RelationType;
+use socle_store::{DeploymentRecord, Role};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::snapshot::Snapshot;
+use crate::{AppState, now_ms};
+
+type S = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/deployments",
+            get(list_deployments).post(create_deployment),
+        )
+        .route("/api/v1/deployments/rollback", post(rollback))
+        .route("/api/v1/deployments/promote", post(promote))
+        .route("/api/v1/resources", get(list_resources))
+}
+
+/// Groups a user belongs to, directly.
+fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
+    snap.get(user)
+        .map(|u| {
+            u.relations
+                .iter()
+                .filter(|(t, _)| *t == RelationType::MemberOf)
+                .map(|(_, g)| *g)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The owner group of `component:default/<service>` and all its ancestors.
+fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> {
+    let entity = snap.get(&format!(
+        "component:default/{}",
+        service.to_ascii_lowercase()
+    ))?;
+    let owner = entity.owner?;
+    let mut out = BTreeSet::new();
+    let mut stack = vec![snap.name(owner).to_owned()];
+    while let Some(g) = stack.pop() {
+        if !out.insert(g.clone()) || out.len() > 1000 {
+            continue;
+        }
+        if let Some(v) = snap.get(&g) {
+            stack.extend(
+                v.relations
+                    .iter()
+                    .filter(|(t, _)| *t == RelationType::ChildOf)
+                    .map(|(_, p)| snap.name(*p).to_owned()),
+            );
+        }
+    }
+    Some(out)
+}
+
+fn authorize_deploy(state: &AppState, caller: &Caller, service: &str) -> Result<String, ApiError> {
+    let p = caller.require(Role::Member)?;
+    if p.role == Role::Admin {
+        return Ok(p.subject.clone());
+    }
+    let snap = state.snapshot();
+    let Some(teams) = owning_teams(&snap, service) else {
+        return Err(ApiError::forbidden(format!(
+            "component:default/{service} is not in the catalog or has no owner: only an admin may deploy it"
+        )));
+    };
+    let member = groups_of(&snap, &p.subject)
+        .into_iter()
+        .any(|g| teams.contains(snap.name(g)));
+    if member {
+        Ok(p.subject.clone())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{} is not a member of {} (the owners of component:default/{service}, with their parent teams)",
+            p.subject,
+            teams.into_iter().collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
+    use socle_deploy::DeployError as D;
+    match e {
+        D::Invalid(m) => ApiError::bad_request(m),
+        D::NotFound(m) => ApiError::not_found(m),
+        D::Resolve(errors) => {
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "resolution_failed",
+                "the workload's resources could not be resolved",
+            );
+            err.details = serde_json::to_value(&errors).ok();
+            err
+        }
+        D::Blocked(v) => {
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "blocked_by_guardrails",
+                "the deploy was blocked by guardrails; nothing was committed",
+            );
+            err.details = serde_json::to_value(&v).ok();
+            err
+        }
+        D::Store(e) => e.into(),
+        other => ApiError::internal(other),
+    }
+}
+
+fn deployer(state: &AppState) -> socle_deploy::Deployer {
+    socle_deploy::Deployer {
+        store: state.store.clone(),
+        config: state.config.platform.clone(),
+        gitops_root: state.config.gitops_root.clone(),
+        limits: state.config.limits.clone(),
+    }
+}
+
+fn out(mut d: DeploymentRecord, status: StatusCode) -> Response {
+    d.spec.clear();
+    (status, Json(d)).into_response()
+}
+
+/// `{"workload": "<score.yaml text>", "environment": "dev", "image": "ghcr.io/acme/shop:1.2.0"}`
+#[derive(Deserialize, ToSchema)]
+pub struct DeployIn {
+    /// The Score workload (YAML or JSON text).
+    workload: String,
+    environment: String,
+    image: Option<String>,
+    version: Option<String>,
+}
+
+async fn audit_result<T>(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let (outcome, detail) = match &result {
+        Ok(_) => ("ok", String::new()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
+            ("denied", e.message.clone())
+        }
+        Err(e) => ("failed", e.code.to_owned()),
+    };
+    state
+        .store
+        .audit(&caller.actor(), action, target, outcome, &detail, now_ms())
+        .await?;
+    result
+}
+
+/// Deploys a workload to an environment: resolve, render, guardrails, GitOps commit, record.
+#[utoipa::path(post, path = "/api/v1/deployments", tag = "deployments", request_body = DeployIn,
+    responses((status = 201, description = "the deployment record", body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_deployment(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<DeployIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let target = format!("?@{}", body.environment);
+    let result = async {
+        let workload =
+            socle_score::parse_workload(&body.workload, "workload", &state.config.limits).map_err(
+                |errors| {
+                    let mut e = ApiError::bad_request("the Score workload is invalid");
+                    e.details = serde_json::to_value(&errors).ok();
+                    e
+                },
+            )?;
+        let actor = authorize_deploy(&state, &caller, workload.name())?;
+        let req = socle_deploy::DeployRequest {
+            workload,
+            env: body.environment.clone(),
+            image: body.image,
+            version: body.version,
+            actor,
+            kind: "deploy".into(),
+        };
+        deployer(&state)
+            .deploy(req, &socle_deploy::NoGuardrails)
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    let d = audit_result(&state, &caller, "deployment.deploy", &target, result).await?;
+    Ok(out(d, StatusCode::CREATED))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RollbackIn {
+    service: String,
+    environment: String,
+}
+
+/// Re-deploys the previous successful deployment of a service in an environment.
+#[utoipa::path(post, path = "/api/v1/deployments/rollback", tag = "deployments", request_body = RollbackIn,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn rollback(
+    State(state): S,
+    caller: Caller,
+    Json(body): Json<RollbackIn>,
+) -> Result<Response, ApiError> {
+    let target = format!("{}@{}", body.service, body.environment);
+    let result = async {
+        let actor = authorize_deploy(&state, &caller, &body.service)?;
+        deployer(&state)
+            .rollback(
+                &body.service,
+                &body.environment,
+                &actor,
+                &socle_deploy::NoGuardrails,
+            )
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    Ok(out(
+        audit_result(&state, &caller, "deployment.rollback", &target, result).await?,
+        StatusCode::CREATED,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PromoteIn {
+    service: String,
+    from: String,
+    to: String,
+}
+
+/// Deploys to `to` what was last successfully deployed to `from`.
+#[utoipa::path(post, path = "/api/v1/deployments/promote", tag = "deployments", request_body = PromoteIn,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn promote(
+    State(state): S,
+    caller: Caller,
+    Json(body): Json<PromoteIn>,
+) -> Result<Response, ApiError> {
+    let target = format!("{}@{}", body.service, body.to);
+    let result = async {
+        let actor = authorize_deploy(&state, &caller, &body.service)?;
+        deployer(&state)
+            .promote(
+                &body.service,
+                &body.from,
+                &body.to,
+                &actor,
+                &socle_deploy::NoGuardrails,
+            )
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    Ok(out(
+        audit_result(&state, &caller, "deployment.promote", &target, result).await?,
+        StatusCode::CREATED,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentsQuery {
+    service: Option<String>,
+    #[serde(rename = "env")]
+    #[param(rename = "env")]
+    environment: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Deployments, newest first.
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentsQuery), responses((status = 200, body = Object)))]
+pub async fn list_deployments(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<DeploymentsQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let mut list = state
+        .store
+        .list_deployments(
+            q.service.as_deref(),
+            q.environment.as_deref(),
+            q.limit.unwrap_or(50),
+        )
+        .await?;
+    for d in &mut list {
+        d.spec.clear();
+    }
+    Ok(Json(list).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResourcesQuery {
+    #[serde(rename = "env")]
+    #[param(rename = "env")]
+    environment: Option<String>,
+}
+
+/// Provisioned resources (no state, no outputs).
+#[utoipa::path(get, path = "/api/v1/resources", tag = "deployments", params(ResourcesQuery), responses((status = 200, body = Object)))]
+pub async fn list_resources(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<ResourcesQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    Ok(Json(state.store.list_resources(q.environment.as_deref()).await?).into_response())
+}

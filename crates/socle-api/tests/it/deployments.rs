@@ -1,0 +1,220 @@
+//! Deploying over HTTP: who may deploy (admin, or a member of the owning team or a parent team),
+//! what gets recorded and audited, and how failures are reported.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::harness::{Server, both};
+
+const ORG: &str = "apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: engineering
+spec:
+  type: department
+  children: [team-a]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  parent: engineering
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-b
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: ann
+spec:
+  memberOf: [team-a]
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: boss
+spec:
+  memberOf: [engineering]
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: eve
+spec:
+  memberOf: [team-b]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: shop
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+";
+
+const SHOP: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n    variables:\n      DB: ${resources.db.host}\nresources:\n  db:\n    type: postgres\n";
+
+async fn token(s: &Server, user: &str) -> String {
+    let (status, t) = s
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&s.admin),
+            Some(
+                json!({"name": user, "subject": format!("user:default/{user}"), "role": "member"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    t["secret"].as_str().unwrap().to_owned()
+}
+
+async fn deploys_are_authorised_by_team_ownership(s: &Server) {
+    let dir = s.catalog_dir();
+    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
+    s.register(&dir).await;
+    let (ann, boss, eve) = (
+        token(s, "ann").await,
+        token(s, "boss").await,
+        token(s, "eve").await,
+    );
+    let body = json!({"workload": SHOP, "environment": "dev", "image": "ghcr.io/acme/shop:1.0.0"});
+
+    let (status, _) = s
+        .call("POST", "/api/v1/deployments", None, Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, e) = s
+        .call(
+            "POST",
+            "/api/v1/deployments",
+            Some(&eve),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains(
+            "user:default/eve is not a member of group:default/engineering, group:default/team-a"
+        ),
+        "{e}"
+    );
+    let (status, d) = s
+        .call(
+            "POST",
+            "/api/v1/deployments",
+            Some(&ann),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    assert_eq!(
+        (
+            d["service"].as_str(),
+            d["version"].as_str(),
+            d["actor"].as_str()
+        ),
+        (Some("shop"), Some("1.0.0"), Some("user:default/ann"))
+    );
+    assert_eq!(d["spec"], "");
+    // A member of the parent team may promote.
+    let (status, p) = s
+        .call(
+            "POST",
+            "/api/v1/deployments/promote",
+            Some(&boss),
+            Some(json!({"service": "shop", "from": "dev", "to": "staging"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    assert_eq!(p["environment"], "staging");
+
+    let (_, list) = s
+        .call("GET", "/api/v1/deployments?service=shop", None, None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (_, res) = s.call("GET", "/api/v1/resources?env=dev", None, None).await;
+    assert_eq!(res[0]["type"], "postgres");
+    assert!(res.to_string().contains("used_by") && !res.to_string().contains("password"));
+
+    // Failures: invalid Score (400 with located errors), unresolvable resource (422), nothing recorded.
+    let bad = json!({"workload": SHOP.replace("image: .", "image: .\n    bogus: 1"), "environment": "dev", "image": "x:1"});
+    let (status, e) = s
+        .call("POST", "/api/v1/deployments", Some(&ann), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["details"][0]["path"], "containers.web");
+    let unknown = json!({"workload": SHOP.replace("type: postgres", "type: oracle"), "environment": "dev", "image": "x:1"});
+    let (status, e) = s
+        .call("POST", "/api/v1/deployments", Some(&ann), Some(unknown))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["code"], "resolution_failed");
+    assert_eq!(e["error"]["details"][0]["rule"], "resources.match");
+    let (_, list) = s.call("GET", "/api/v1/deployments", None, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    // Everything is in the audit log.
+    let (_, log) = s
+        .call("GET", "/api/v1/audit?limit=20", Some(&s.admin), None)
+        .await;
+    let deploys: Vec<(String, String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("deployment."))
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deploys,
+        vec![
+            (
+                "user:default/ann".into(),
+                "deployment.deploy".into(),
+                "failed".into()
+            ),
+            (
+                "user:default/ann".into(),
+                "deployment.deploy".into(),
+                "failed".into()
+            ),
+            (
+                "user:default/boss".into(),
+                "deployment.promote".into(),
+                "ok".into()
+            ),
+            (
+                "user:default/ann".into(),
+                "deployment.deploy".into(),
+                "ok".into()
+            ),
+            (
+                "user:default/eve".into(),
+                "deployment.deploy".into(),
+                "denied".into()
+            ),
+            (
+                "anonymous".into(),
+                "deployment.deploy".into(),
+                "denied".into()
+            ),
+        ]
+    );
+}
+both!(deploys_are_authorised_by_team_ownership);
