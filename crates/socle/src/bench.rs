@@ -406,3 +406,116 @@ pub fn render(args: RenderBench) -> anyhow::Result<std::process::ExitCode> {
     })?;
     Ok(std::process::ExitCode::SUCCESS)
 }
+
+#[derive(Args)]
+pub struct DeployBench {
+    /// Deploys to time (each changes a variable, so each makes a commit).
+    #[arg(long, default_value_t = 50)]
+    deploys: usize,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Serialize)]
+struct DeployReport {
+    deploys: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    unchanged_redeploy_ms: f64,
+    commits: usize,
+}
+
+pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode> {
+    let work = tempfile::tempdir()?;
+    let mut config = StoreConfig::new(work.path().join("data"), None);
+    config.secret_key = Some(socle_store::SecretKey::generate());
+    let store = Store::open(&config).await?;
+    let deployer = socle_deploy::Deployer {
+        store,
+        config: socle_platform::default_config(),
+        gitops_root: work.path().to_path_buf(),
+        limits: Limits::default(),
+    };
+    let text = synthetic_workload(1);
+    let mut times = Vec::with_capacity(args.deploys);
+    for i in 0..args.deploys {
+        let mut w = socle_score::parse_workload(&text, "bench.yaml", &Limits::default())
+            .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+        w.containers
+            .get_mut("main")
+            .context("container")?
+            .variables
+            .insert("RUN".into(), i.to_string());
+        let req = socle_deploy::DeployRequest {
+            workload: w,
+            env: "dev".into(),
+            image: None,
+            version: None,
+            actor: "bench".into(),
+            kind: "deploy".into(),
+        };
+        let t = Instant::now();
+        let d = deployer
+            .deploy(req, &socle_deploy::NoGuardrails)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed());
+        anyhow::ensure!(d.changed, "every benchmark deploy should commit");
+    }
+    // The same inputs again: no commit.
+    let mut w = socle_score::parse_workload(&text, "bench.yaml", &Limits::default())
+        .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+    w.containers
+        .get_mut("main")
+        .context("container")?
+        .variables
+        .insert("RUN".into(), (args.deploys - 1).to_string());
+    let t = Instant::now();
+    let d = deployer
+        .deploy(
+            socle_deploy::DeployRequest {
+                workload: w,
+                env: "dev".into(),
+                image: None,
+                version: None,
+                actor: "bench".into(),
+                kind: "deploy".into(),
+            },
+            &socle_deploy::NoGuardrails,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let unchanged = t.elapsed();
+    anyhow::ensure!(!d.changed, "an identical redeploy must not commit");
+    let commits =
+        socle_deploy::gitops::log(&gix_open(&work.path().join("gitops/dev.git"))?, "main")
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .len();
+    times.sort();
+    let pct = |p: f64| {
+        times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
+    };
+    let report = DeployReport {
+        deploys: times.len(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        max_ms: times
+            .last()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0),
+        unchanged_redeploy_ms: unchanged.as_secs_f64() * 1000.0,
+        commits,
+    };
+    output::print(args.output, &report, |r| {
+        format!(
+            "deploy benchmark (1 workload, 3 resources, dev, SQLite store, bare Git repository)\n  deploys           {}\n  latency           p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (resolve → render → commit → records)\n  unchanged deploy  {:.1} ms (no commit)\n  commits           {}\n",
+            r.deploys, r.p50_ms, r.p99_ms, r.max_ms, r.unchanged_redeploy_ms, r.commits
+        )
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn gix_open(path: &std::path::Path) -> anyhow::Result<gix::Repository> {
+    Ok(gix::open(path)?)
+}

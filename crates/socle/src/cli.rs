@@ -389,6 +389,8 @@ enum BenchCmd {
     Catalog(crate::bench::CatalogBench),
     /// Resolve and render many synthetic workloads (3 resources each) for both targets.
     Render(crate::bench::RenderBench),
+    /// Deploy latency: resolve → render → GitOps commit → records, for one workload.
+    Deploy(crate::bench::DeployBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -417,6 +419,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Render(args),
             } => crate::bench::render(args),
+            Cmd::Bench {
+                cmd: BenchCmd::Deploy(args),
+            } => crate::bench::deploy(args).await,
         }
     })
 }
