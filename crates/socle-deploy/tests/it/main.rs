@@ -264,3 +264,103 @@ async fn failures_commit_nothing_and_removed_resources_are_deprovisioned() {
             .all(|r| r.uid != cache_uid)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_is_refused_before_anything_is_committed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = deployer(dir).await;
+    d.deploy(req(SHOP, "dev", "shop:1"), &NoGuardrails)
+        .await
+        .unwrap();
+    let commits = gitops::log(&repo(dir, "dev"), "main").unwrap();
+    let state = d.store.resource_state("dev").await.unwrap();
+    // (workload text, expected message fragment); parse errors are the caller's, so these are the
+    // ones that reach the deployer.
+    let cases = [
+        (
+            SHOP.replace("type: redis", "type: memcached"),
+            "resource type \"memcached\" is unknown to this platform",
+        ),
+        (
+            SHOP.replace("type: redis", "type: redis\n    class: huge"),
+            "no resource definition provides type \"redis\" class \"huge\"",
+        ),
+        (
+            SHOP.replace("${resources.db.host}", "${resources.db.hostname}"),
+            "has no output \"hostname\"",
+        ),
+    ];
+    for (text, expected) in &cases {
+        let e = d
+            .deploy(req(text, "dev", "shop:2"), &NoGuardrails)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(expected), "{e}");
+        assert_eq!(
+            gitops::log(&repo(dir, "dev"), "main").unwrap(),
+            commits,
+            "nothing committed for {expected}"
+        );
+        assert_eq!(
+            d.store.resource_state("dev").await.unwrap(),
+            state,
+            "state unchanged for {expected}"
+        );
+    }
+    assert_eq!(
+        d.store
+            .list_deployments(None, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // An ambiguous platform configuration is refused the same way.
+    let mut ambiguous = socle_platform::default_config();
+    let mut twin = ambiguous
+        .definitions
+        .iter()
+        .find(|x| x.name == "redis-kubernetes")
+        .unwrap()
+        .clone();
+    twin.name = "redis-kubernetes-twin".into();
+    ambiguous.definitions.push(twin);
+    let d2 = Deployer {
+        store: d.store.clone(),
+        config: ambiguous,
+        gitops_root: dir.to_path_buf(),
+        limits: Limits::default(),
+    };
+    let e = d2
+        .deploy(req(SHOP, "dev", "shop:3"), &NoGuardrails)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("ambiguous: resource definitions redis-kubernetes, redis-kubernetes-twin"),
+        "{e}"
+    );
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), commits);
+    // Guardrail violations block too.
+    struct DenyAll;
+    impl socle_deploy::Guardrails for DenyAll {
+        fn check(
+            &self,
+            _: &socle_platform::Environment,
+            _: &socle_platform::Resolution,
+            _: &[(String, serde_json::Value)],
+        ) -> socle_deploy::GuardrailReport {
+            socle_deploy::GuardrailReport {
+                violations: vec!["deployment shop: image tag \"latest\" is not allowed".into()],
+                warnings: vec![],
+            }
+        }
+    }
+    let e = d
+        .deploy(req(SHOP, "dev", "shop:latest"), &DenyAll)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("blocked by guardrails:"), "{e}");
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), commits);
+}
