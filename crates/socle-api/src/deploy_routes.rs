@@ -130,6 +130,9 @@ fn deployer(state: &AppState) -> socle_deploy::Deployer {
         config: state.config.platform.clone(),
         gitops_root: state.config.gitops_root.clone(),
         limits: state.config.limits.clone(),
+        runner: Some(socle_deploy::ProcessRunner::new(
+            state.config.provisioner_dir.clone(),
+        )),
     }
 }
 

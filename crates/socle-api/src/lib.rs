@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub platform: socle_platform::PlatformConfig,
     /// Relative GitOps repository paths are resolved against this directory.
     pub gitops_root: std::path::PathBuf,
+    /// Where command provisioners' relative program paths are resolved (the platform directory).
+    pub provisioner_dir: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             instance: format!("socle-{}", std::process::id()),
             platform: socle_platform::default_config(),
             gitops_root: std::path::PathBuf::from(".socle"),
+            provisioner_dir: std::path::PathBuf::from("."),
         }
     }
 }

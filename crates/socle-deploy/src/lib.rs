@@ -4,6 +4,9 @@
 //! commit fails; if saving fails after the commit, the branch is moved back.
 
 pub mod gitops;
+mod runner;
+
+pub use runner::ProcessRunner;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -64,6 +67,8 @@ pub struct Deployer {
     /// Relative GitOps repository paths of the configuration are resolved against this directory.
     pub gitops_root: PathBuf,
     pub limits: Limits,
+    /// Runs command provisioners (None: they fail with a clear error).
+    pub runner: Option<ProcessRunner>,
 }
 
 pub struct DeployRequest {
@@ -214,6 +219,10 @@ impl Deployer {
             state: &state,
             seed,
             limits: &self.limits,
+            runner: self
+                .runner
+                .as_ref()
+                .map(|r| r as &dyn socle_platform::provision::CommandRunner),
         })
         .map_err(DeployError::Resolve)?;
         let entity = format!("component:default/{name}");

@@ -133,12 +133,69 @@ pub fn provision(
     req: &ProvisionRequest<'_>,
     limits: &Limits,
 ) -> Result<Provisioned, ProvisionError> {
+    provision_with(def, req, limits, None)
+}
+
+/// Runs an external provisioner program (IO lives with the caller).
+pub trait CommandRunner: Sync {
+    /// Runs `program args…` with `input` as JSON on stdin and returns the JSON it prints.
+    fn run(&self, program: &str, args: &[String], input: &Value) -> Result<Value, String>;
+}
+
+/// [`provision`], with a runner for command provisioners.
+pub fn provision_with(
+    def: &ResourceDefinition,
+    req: &ProvisionRequest<'_>,
+    limits: &Limits,
+    runner: Option<&dyn CommandRunner>,
+) -> Result<Provisioned, ProvisionError> {
+    let oerr = |message: String| ProvisionError::Output {
+        definition: def.name.clone(),
+        source_file: def.source.clone(),
+        message,
+    };
     let template = match &def.provisioner {
         Provisioner::Template(t) => t,
-        Provisioner::Command { .. } => {
-            return Err(ProvisionError::CommandUnsupported {
-                definition: def.name.clone(),
+        Provisioner::Command { program, args } => {
+            let Some(runner) = runner else {
+                return Err(ProvisionError::CommandUnsupported {
+                    definition: def.name.clone(),
+                });
+            };
+            // In the spirit of score-compose's cmd:// protocol: JSON in, JSON out.
+            let input = serde_json::json!({
+                "resource_uid": req.uid,
+                "resource_type": req.resource.kind,
+                "resource_class": req.resource.class.clone().unwrap_or_else(|| "default".into()),
+                "resource_id": req.resource.id,
+                "resource_params": req.params,
+                "resource_metadata": req.resource.metadata.clone().unwrap_or(Value::Object(Map::new())),
+                "requested_outputs": req.requested,
+                "state": req.state,
+                "workload": req.workload,
+                "environment": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
             });
+            let out = runner
+                .run(program, args, &input)
+                .map_err(|e| ProvisionError::Template {
+                    definition: def.name.clone(),
+                    source_file: def.source.clone(),
+                    message: format!("command {program}: {e}"),
+                })?;
+            let mut obj = out
+                .as_object()
+                .cloned()
+                .ok_or_else(|| oerr("the command must print a JSON object".into()))?;
+            if let Some(o) = obj.remove("resource_outputs") {
+                obj.insert("outputs".into(), o);
+            }
+            let services = obj.remove("compose_services");
+            let volumes = obj.remove("compose_volumes");
+            if services.is_some() || volumes.is_some() {
+                obj.insert("compose".into(), serde_json::json!({"services": services.unwrap_or_default(), "volumes": volumes.unwrap_or_default()}));
+            }
+            obj.remove("shared_state");
+            return interpret(def, &obj);
         }
     };
     let terr = |message: String| ProvisionError::Template {
@@ -186,11 +243,6 @@ pub fn provision(
         }
         terr(msg)
     })?;
-    let oerr = |message: String| ProvisionError::Output {
-        definition: def.name.clone(),
-        source_file: def.source.clone(),
-        message,
-    };
     let docs = socle_catalog::yaml::parse_documents(&rendered, limits)
         .map_err(|e| oerr(format!("rendered YAML: {} (line {:?})", e.message, e.line)))?;
     let value = docs
@@ -200,6 +252,19 @@ pub fn provision(
     let obj = value
         .as_object()
         .ok_or_else(|| oerr("the template must render a mapping".into()))?;
+    interpret(def, obj)
+}
+
+/// Checks a provisioner's result and builds the provisioned resource.
+fn interpret(
+    def: &ResourceDefinition,
+    obj: &Map<String, Value>,
+) -> Result<Provisioned, ProvisionError> {
+    let oerr = |message: String| ProvisionError::Output {
+        definition: def.name.clone(),
+        source_file: def.source.clone(),
+        message,
+    };
     for key in obj.keys() {
         if !matches!(
             key.as_str(),

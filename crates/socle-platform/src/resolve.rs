@@ -12,7 +12,7 @@ use socle_score::{Reference, Workload};
 
 use crate::config::{Environment, PlatformConfig};
 use crate::matching::{ResourceRequest, match_definition};
-use crate::provision::{ComposeFragment, ProvisionRequest, provision, resource_uid};
+use crate::provision::{ComposeFragment, ProvisionRequest, resource_uid};
 
 /// One provisioned resource (shared ones appear once).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,6 +117,8 @@ pub struct ResolveInput<'a> {
     pub state: &'a BTreeMap<String, Map<String, Value>>,
     pub seed: u64,
     pub limits: &'a Limits,
+    /// Runs command provisioners (None: definitions with `spec.command` fail clearly).
+    pub runner: Option<&'a dyn crate::provision::CommandRunner>,
 }
 
 fn output_text(v: &Value) -> String {
@@ -345,7 +347,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                     .map(|s| s.iter().cloned().collect())
                     .unwrap_or_default(),
             };
-            match provision(def, &req, input.limits) {
+            match crate::provision::provision_with(def, &req, input.limits, input.runner) {
                 Ok(p) => {
                     resolution.resources.insert(
                         uid.clone(),

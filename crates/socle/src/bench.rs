@@ -352,6 +352,7 @@ pub fn render(args: RenderBench) -> anyhow::Result<std::process::ExitCode> {
         state: &state,
         seed: 1,
         limits: &limits,
+        runner: None,
     })
     .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
     let opts = socle_render::ComposeOptions {
@@ -371,6 +372,7 @@ pub fn render(args: RenderBench) -> anyhow::Result<std::process::ExitCode> {
         state: &state,
         seed: 1,
         limits: &limits,
+        runner: None,
     })
     .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
     let kopts = socle_render::KubernetesOptions {
@@ -436,6 +438,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
         config: socle_platform::default_config(),
         gitops_root: work.path().to_path_buf(),
         limits: Limits::default(),
+        runner: None,
     };
     let text = synthetic_workload(1);
     let mut times = Vec::with_capacity(args.deploys);

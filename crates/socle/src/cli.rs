@@ -546,6 +546,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let platform = read_platform(args.platform.as_ref(), &limits)?;
     let config = socle_api::ServerConfig {
         platform,
+        provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         gitops_root: args.store.data_dir.clone(),
         limits,
         auth_reads: args.auth_reads,
@@ -1030,6 +1031,8 @@ async fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     });
     let store = a.store.open().await?;
     let state = store.resource_state(&a.env).await?;
+    let runner =
+        socle_deploy::ProcessRunner::new(a.platform.clone().unwrap_or_else(|| PathBuf::from(".")));
     let input = socle_platform::ResolveInput {
         workloads: &workloads,
         env: environment,
@@ -1037,6 +1040,7 @@ async fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         state: &state,
         seed,
         limits: &a.limits,
+        runner: Some(&runner),
     };
     let resolution = match socle_platform::resolve(&input) {
         Ok(r) => r,
@@ -1266,6 +1270,9 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         config,
         gitops_root: a.store.data_dir.clone(),
         limits: limits.clone(),
+        runner: Some(socle_deploy::ProcessRunner::new(
+            a.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
+        )),
     };
     let actor = cli_actor();
     let guard = socle_deploy::NoGuardrails;

@@ -35,6 +35,7 @@ async fn deployer(dir: &std::path::Path) -> Deployer {
         config: socle_platform::default_config(),
         gitops_root: dir.to_path_buf(),
         limits: Limits::default(),
+        runner: None,
     }
 }
 
@@ -331,6 +332,7 @@ async fn every_bad_input_is_refused_before_anything_is_committed() {
         config: ambiguous,
         gitops_root: dir.to_path_buf(),
         limits: Limits::default(),
+        runner: None,
     };
     let e = d2
         .deploy(req(SHOP, "dev", "shop:3"), &NoGuardrails)
@@ -363,4 +365,113 @@ async fn every_bad_input_is_refused_before_anything_is_committed() {
         .unwrap_err();
     assert!(e.to_string().starts_with("blocked by guardrails:"), "{e}");
     assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), commits);
+}
+
+const QUEUE_DEF: &str = "apiVersion: socle.dev/v1alpha1
+kind: ResourceDefinition
+metadata:
+  name: queue-command
+spec:
+  type: custom-queue
+  target: kubernetes
+  secrets: [token]
+  command:
+    program: ./provisioners/queue.py
+";
+
+const QUEUE_PY: &str = r#"#!/usr/bin/env python3
+import json, sys
+req = json.load(sys.stdin)
+state = req["state"] or {}
+token = state.get("token") or ("t-" + req["resource_uid"])
+print(json.dumps({
+    "resource_outputs": {"url": "queue://" + req["resource_uid"] + "." + req["environment"]["namespace"], "token": token},
+    "state": {"token": token, "runs": state.get("runs", 0) + 1},
+    "manifests": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": req["resource_uid"]}, "data": {"size": str(req["resource_params"].get("size", 1))}}],
+}))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_provisioners_speak_json_and_are_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let script = dir.join("provisioners/queue.py");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(&script, QUEUE_PY).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut files = socle_platform::config::default_files();
+    files.push(("queue.yaml".into(), QUEUE_DEF.into()));
+    let config = socle_platform::load_config(&files, &Limits::default()).unwrap();
+    let mut d = deployer(dir).await;
+    d.config = config;
+    d.runner = Some(socle_deploy::ProcessRunner::new(dir));
+    let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: worker\ncontainers:\n  main:\n    image: worker:1\n    variables:\n      QUEUE: ${resources.qq.url}\n      TOKEN: ${resources.qq.token}\nresources:\n  qq:\n    type: custom-queue\n    params:\n      size: 3\n";
+    d.deploy(req(text, "dev", "worker:1"), &NoGuardrails)
+        .await
+        .unwrap();
+    let files = gitops::files_at(&repo(dir, "dev"), "main", "dev/").unwrap();
+    let deployment =
+        String::from_utf8(files["dev/workloads/worker/deployment-worker.yaml"].clone()).unwrap();
+    assert!(
+        deployment.contains("value: queue://worker-qq-"),
+        "{deployment}"
+    );
+    assert!(
+        !deployment.contains("t-worker-qq-"),
+        "the secret token is not written out"
+    );
+    assert!(
+        files.keys().any(|k| k.contains("/configmap-worker-qq-")),
+        "{:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    let state = d.store.resource_state("dev").await.unwrap();
+    assert_eq!(state.values().next().unwrap()["runs"], 1);
+    // The state is handed back next time.
+    d.deploy(
+        req(&text.replace("size: 3", "size: 4"), "dev", "worker:1"),
+        &NoGuardrails,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        d.store
+            .resource_state("dev")
+            .await
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["runs"],
+        2
+    );
+
+    // A failing, hanging or silent program is a clear error, and nothing is committed.
+    let commits = gitops::log(&repo(dir, "dev"), "main").unwrap();
+    for (body, expected) in [
+        (
+            "import sys\nsys.stderr.write('no quota left')\nsys.exit(3)\n",
+            "exited with exit status: 3: no quota left",
+        ),
+        ("print('not json')\n", "did not print JSON"),
+        ("import time\ntime.sleep(10)\n", "timed out after 1 s"),
+    ] {
+        std::fs::write(&script, format!("#!/usr/bin/env python3\n{body}")).unwrap();
+        let mut runner = socle_deploy::ProcessRunner::new(dir);
+        runner.timeout = std::time::Duration::from_secs(1);
+        d.runner = Some(runner);
+        let e = d
+            .deploy(
+                req(&text.replace("size: 3", "size: 5"), "dev", "worker:1"),
+                &NoGuardrails,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(expected), "{e}");
+        assert!(
+            e.to_string().contains("command ./provisioners/queue.py"),
+            "{e}"
+        );
+        assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), commits);
+    }
 }

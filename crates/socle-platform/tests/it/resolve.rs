@@ -18,6 +18,7 @@ fn run(
         state: &BTreeMap::new(),
         seed: 3,
         limits: &Limits::default(),
+        runner: None,
     })
 }
 
@@ -65,6 +66,7 @@ fn unknown_type_and_shared_resources() {
         state: &BTreeMap::new(),
         seed: 3,
         limits: &Limits::default(),
+        runner: None,
     })
     .unwrap();
     assert_eq!(res.resources.len(), 1);

@@ -51,6 +51,7 @@ fn generate(
         state: &BTreeMap::new(),
         seed: 0,
         limits: &Limits::default(),
+        runner: None,
     })
     .unwrap_or_else(|e| panic!("{}: {e:#?}", dir.display()));
     let opts = ComposeOptions {

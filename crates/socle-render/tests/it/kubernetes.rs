@@ -62,6 +62,7 @@ fn render(env: &str, seed: u64) -> (Vec<(String, Value)>, socle_platform::Resolu
         state: &BTreeMap::new(),
         seed,
         limits: &Limits::default(),
+        runner: None,
     })
     .unwrap();
     let opts = KubernetesOptions {
