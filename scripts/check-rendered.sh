@@ -27,6 +27,7 @@ for dir in "$corpus"/compose-examples/*/; do
   mapfile -t files < <(find "$dir" -maxdepth 1 -name 'score*.yaml' | sort)
   publish=()
   [ "$name" = 08-service-port-resource ] && publish=(--publish 8080:workload-a:80)
+  [ "$name" = 07-overrides ] && publish=(--override-property 'containers.web.variables.DEBUG="true"')
   gen "$name" "${files[@]}" "${publish[@]}"
 done
 for f in "$corpus"/specification/*/score.yaml "$corpus"/resources/*/score.yaml; do

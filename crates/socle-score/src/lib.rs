@@ -110,6 +110,76 @@ pub fn parse_workload(
     file: &str,
     limits: &Limits,
 ) -> Result<Workload, Vec<ScoreError>> {
+    parse_workload_with_overrides(text, file, limits, &[])
+}
+
+/// An override `containers.web.variables.DEBUG=true` (`\.` for a dot in a key; an empty value
+/// removes the property), applied before validation.
+pub fn parse_override(text: &str) -> Result<(Vec<String>, Option<serde_json::Value>), String> {
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("\"{text}\" is not PATH=VALUE"))?;
+    let mut parts = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                parts.last_mut().expect("non-empty").push('.');
+            }
+            '.' => parts.push(String::new()),
+            c => parts.last_mut().expect("non-empty").push(c),
+        }
+    }
+    if parts.iter().any(String::is_empty) {
+        return Err(format!(
+            "\"{path}\" is not a property path like containers.web.variables.DEBUG"
+        ));
+    }
+    if value.is_empty() {
+        return Ok((parts, None));
+    }
+    let parsed = yaml::parse_documents(value, &Limits::default())
+        .ok()
+        .and_then(|d| d.first().map(Node::to_json))
+        .unwrap_or_else(|| serde_json::Value::String(value.to_owned()));
+    Ok((parts, Some(parsed)))
+}
+
+fn apply_override(root: &mut serde_json::Value, path: &[String], value: Option<serde_json::Value>) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = root;
+    for p in parents {
+        if !cur.is_object() {
+            *cur = serde_json::Value::Object(Default::default());
+        }
+        cur = cur
+            .as_object_mut()
+            .expect("object")
+            .entry(p.clone())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    }
+    if let Some(obj) = cur.as_object_mut() {
+        match value {
+            Some(v) => {
+                obj.insert(last.clone(), v);
+            }
+            None => {
+                obj.remove(last);
+            }
+        }
+    }
+}
+
+/// [`parse_workload`], with property overrides applied first (see [`parse_override`]).
+pub fn parse_workload_with_overrides(
+    text: &str,
+    file: &str,
+    limits: &Limits,
+    overrides: &[(Vec<String>, Option<serde_json::Value>)],
+) -> Result<Workload, Vec<ScoreError>> {
     let loc = Locator { file, node: None };
     if text.len() > limits.max_file_bytes {
         return Err(vec![loc.error(
@@ -165,7 +235,10 @@ pub fn parse_workload(
         file,
         node: Some(node),
     };
-    let value = node.to_json();
+    let mut value = node.to_json();
+    for (path, v) in overrides {
+        apply_override(&mut value, path, v.clone());
+    }
     if let Some(v) = value.get("apiVersion").and_then(|v| v.as_str())
         && v != API_VERSION
     {

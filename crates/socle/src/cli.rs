@@ -251,6 +251,10 @@ enum WorkloadCmd {
         /// Compose: publish a port, HOST_PORT:WORKLOAD:CONTAINER_PORT.
         #[arg(long)]
         publish: Vec<String>,
+        /// Override a property of every workload before validation: PATH=VALUE
+        /// (e.g. containers.web.variables.DEBUG=true; an empty value removes it).
+        #[arg(long = "override-property", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
         /// Compose project name (default: the output directory's name).
         #[arg(long)]
         project: Option<String>,
@@ -945,6 +949,7 @@ async fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
             output_dir,
             platform,
             publish,
+            overrides,
             project,
             seed,
             limits,
@@ -952,6 +957,7 @@ async fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
         } => {
             workload_generate(GenerateArgs {
                 store,
+                overrides,
                 files,
                 env,
                 output_dir,
@@ -973,6 +979,7 @@ async fn workload(cmd: WorkloadCmd) -> anyhow::Result<ExitCode> {
 
 struct GenerateArgs {
     store: StoreArgs,
+    overrides: Vec<String>,
     files: Vec<PathBuf>,
     env: String,
     output_dir: PathBuf,
@@ -999,7 +1006,18 @@ async fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     for f in &a.files {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        match socle_score::parse_workload(&text, &f.display().to_string(), &a.limits) {
+        let overrides = a
+            .overrides
+            .iter()
+            .map(|o| socle_score::parse_override(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--override-property: {e}"))?;
+        match socle_score::parse_workload_with_overrides(
+            &text,
+            &f.display().to_string(),
+            &a.limits,
+            &overrides,
+        ) {
             Ok(w) => {
                 dirs.insert(
                     w.name().to_owned(),

@@ -112,3 +112,33 @@ fn oversized_and_malformed_files() {
     ));
     assert_eq!(e[0].rule, "document.multiple");
 }
+
+#[test]
+fn property_overrides() {
+    let text = format!(
+        "{HEAD}containers:\n  web:\n    image: nginx\n    variables:\n      A: one\n      B: two\n"
+    );
+    let o = [
+        socle_score::parse_override("containers.web.variables.DEBUG=\"true\"").unwrap(),
+        socle_score::parse_override("containers.web.variables.B=").unwrap(),
+        socle_score::parse_override("metadata.annotations.team\\.name=payments").unwrap(),
+    ];
+    let w = socle_score::parse_workload_with_overrides(&text, "score.yaml", &Limits::default(), &o)
+        .unwrap();
+    let vars: Vec<(&str, &str)> = w.containers["web"]
+        .variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(vars, [("A", "one"), ("DEBUG", "true")]);
+    assert_eq!(w.metadata["annotations"]["team.name"], "payments");
+    // An override that breaks the schema is reported like any other error.
+    let bad = [socle_score::parse_override("containers.web.variables.PORT=8080").unwrap()];
+    let e =
+        socle_score::parse_workload_with_overrides(&text, "score.yaml", &Limits::default(), &bad)
+            .unwrap_err();
+    assert_eq!(e[0].path, "containers.web.variables.PORT");
+    assert!(e[0].message.contains("8080"), "{}", e[0].message);
+    assert!(socle_score::parse_override("containers..x=1").is_err());
+    assert!(socle_score::parse_override("no-equals").is_err());
+}
