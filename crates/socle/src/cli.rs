@@ -233,6 +233,8 @@ enum CatalogCmd {
     },
 }
 
+// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum WorkloadCmd {
     /// Resolve resources and render deployment files for an environment, without committing.
