@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,6 +31,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/deployments/rollback", post(rollback))
         .route("/api/v1/deployments/promote", post(promote))
         .route("/api/v1/resources", get(list_resources))
+        .route(
+            "/api/v1/secret-store/{environment}/{uid}",
+            get(secret_store),
+        )
 }
 
 /// Groups a user belongs to, directly.
@@ -149,6 +153,8 @@ pub struct DeployIn {
     environment: String,
     image: Option<String>,
     version: Option<String>,
+    /// The commit of the service's repository being deployed.
+    source_commit: Option<String>,
 }
 
 async fn audit_result<T>(
@@ -199,6 +205,7 @@ pub async fn create_deployment(
             env: body.environment.clone(),
             image: body.image,
             version: body.version,
+            source_commit: body.source_commit,
             actor,
             kind: "deploy".into(),
         };
@@ -331,4 +338,39 @@ pub async fn list_resources(
 ) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     Ok(Json(state.store.list_resources(q.environment.as_deref()).await?).into_response())
+}
+
+/// The secret outputs of a provisioned resource, for External Secrets Operator's webhook
+/// provider (`ClusterSecretStore` with `url: …/api/v1/secret-store/{{ .remoteRef.key }}` and
+/// `jsonPath: $.{{ .remoteRef.property }}`). Only admins and the `serviceaccount:external-secrets`
+/// account may read them; every read is audited.
+#[utoipa::path(get, path = "/api/v1/secret-store/{environment}/{uid}", tag = "deployments",
+    params(("environment" = String, Path), ("uid" = String, Path)),
+    responses((status = 200, description = "`{output: value}` for the resource's secret outputs", body = Object),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn secret_store(
+    State(state): S,
+    caller: Caller,
+    Path((environment, uid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let target = format!("{environment}/{uid}");
+    let result = async {
+        let p = caller.require(Role::Viewer)?;
+        if p.role != Role::Admin && p.subject != "serviceaccount:external-secrets" {
+            return Err(ApiError::forbidden(
+                "only admins and serviceaccount:external-secrets may read secret values",
+            ));
+        }
+        let found = state.store.resource_outputs(&environment, &uid).await?;
+        let secrets: serde_json::Map<String, serde_json::Value> = found
+            .outputs
+            .into_iter()
+            .filter(|(k, _)| found.secrets.contains(k))
+            .collect();
+        Ok(secrets)
+    }
+    .await;
+    let secrets = audit_result(&state, &caller, "secret.read", &target, result).await?;
+    Ok(Json(secrets).into_response())
 }

@@ -29,7 +29,7 @@ impl Modify for Bearer {
         routes::refresh_location, routes::refresh_all,
         routes::list_tokens, routes::create_token, routes::revoke_token, routes::audit,
         crate::deploy_routes::create_deployment, crate::deploy_routes::rollback, crate::deploy_routes::promote,
-        crate::deploy_routes::list_deployments, crate::deploy_routes::list_resources,
+        crate::deploy_routes::list_deployments, crate::deploy_routes::list_resources, crate::deploy_routes::secret_store,
     ),
     modifiers(&Bearer),
     tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "operations"))

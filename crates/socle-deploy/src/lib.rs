@@ -77,6 +77,8 @@ pub struct DeployRequest {
     /// Replaces the image of containers whose image is `.`, or of the only container.
     pub image: Option<String>,
     pub version: Option<String>,
+    /// The commit of the service's repository being deployed (recorded; feeds delivery metrics).
+    pub source_commit: Option<String>,
     pub actor: String,
     pub kind: String,
 }
@@ -340,6 +342,7 @@ impl Deployer {
                     version: version.clone(),
                     images: images.clone(),
                     gitops_commit: committed.commit.clone(),
+                    source_commit: req.source_commit.clone().unwrap_or_default(),
                     changed: committed.changed,
                     status: "success".into(),
                     actor: req.actor.clone(),
@@ -406,6 +409,7 @@ impl Deployer {
                 env: env.into(),
                 image: None,
                 version: Some(target.version.clone()),
+                source_commit: Some(target.source_commit.clone()).filter(|c| !c.is_empty()),
                 actor: actor.into(),
                 kind: "rollback".into(),
             },
@@ -442,6 +446,7 @@ impl Deployer {
                 env: to.into(),
                 image: None,
                 version: Some(last.version.clone()),
+                source_commit: Some(last.source_commit.clone()).filter(|c| !c.is_empty()),
                 actor: actor.into(),
                 kind: "promote".into(),
             },

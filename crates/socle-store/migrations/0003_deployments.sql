@@ -8,6 +8,7 @@ CREATE TABLE deployments (
     version         TEXT NOT NULL,
     images          TEXT NOT NULL,
     gitops_commit   TEXT NOT NULL,
+    source_commit   TEXT NOT NULL DEFAULT '',
     changed         BIGINT NOT NULL,
     status          TEXT NOT NULL,
     actor           TEXT NOT NULL,

@@ -16,6 +16,9 @@ pub struct DeploymentRecord {
     pub images: Vec<String>,
     /// The GitOps commit that holds this deployment.
     pub gitops_commit: String,
+    /// The commit of the service's own repository that was deployed (when known).
+    #[serde(default)]
+    pub source_commit: String,
     /// False when the rendered files were already in Git (nothing new was committed).
     pub changed: bool,
     /// `success` or `failed`.
@@ -40,6 +43,7 @@ macro_rules! deployment_row {
             images: serde_json::from_str(&images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             gitops_commit: $r.try_get("gitops_commit")?,
+            source_commit: $r.try_get("source_commit")?,
             changed: $r.try_get::<i64, _>("changed")? != 0,
             status: $r.try_get("status")?,
             actor: $r.try_get("actor")?,
@@ -50,7 +54,7 @@ macro_rules! deployment_row {
     }};
 }
 
-const COLUMNS: &str = "SELECT id, seq, service, environment, version, images, gitops_commit, changed, status, actor, kind, spec, created_at FROM deployments";
+const COLUMNS: &str = "SELECT id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at FROM deployments";
 
 impl Store {
     /// Records a deployment; `seq` and `id` are assigned here.
@@ -62,9 +66,9 @@ impl Store {
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'deployment_seq' RETURNING value").fetch_one(&mut *tx).await?;
             d.seq = seq;
             d.id = format!("d{seq:06}");
-            sqlx::query("INSERT INTO deployments (id, seq, service, environment, version, images, gitops_commit, changed, status, actor, kind, spec, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-                .bind(&d.id).bind(d.seq).bind(&d.service).bind(&d.environment).bind(&d.version).bind(&images).bind(&d.gitops_commit)
+            sqlx::query("INSERT INTO deployments (id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                .bind(&d.id).bind(d.seq).bind(&d.service).bind(&d.environment).bind(&d.version).bind(&images).bind(&d.gitops_commit).bind(&d.source_commit)
                 .bind(i64::from(d.changed)).bind(&d.status).bind(&d.actor).bind(&d.kind).bind(&d.spec).bind(d.created_at)
                 .execute(&mut *tx).await?;
             tx.commit().await?;

@@ -455,6 +455,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
             env: "dev".into(),
             image: None,
             version: None,
+            source_commit: None,
             actor: "bench".into(),
             kind: "deploy".into(),
         };
@@ -482,6 +483,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
                 env: "dev".into(),
                 image: None,
                 version: None,
+                source_commit: None,
                 actor: "bench".into(),
                 kind: "deploy".into(),
             },

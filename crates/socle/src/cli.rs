@@ -295,6 +295,9 @@ struct DeployArgs {
     /// Version label (default: the image tag).
     #[arg(long = "app-version", value_name = "VERSION")]
     app_version: Option<String>,
+    /// The commit of the service's repository being deployed (recorded for delivery metrics).
+    #[arg(long)]
+    source_commit: Option<String>,
     /// Re-deploy the previous successful deployment of this service in --env.
     #[arg(long, value_name = "SERVICE", conflicts_with_all = ["file", "promote"])]
     rollback: Option<String>,
@@ -1337,6 +1340,7 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
             env: a.env.clone().unwrap_or_default(),
             image: a.image.clone(),
             version: a.app_version.clone(),
+            source_commit: a.source_commit.clone(),
             actor: actor.clone(),
             kind: "deploy".into(),
         };

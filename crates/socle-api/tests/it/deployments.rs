@@ -218,3 +218,61 @@ async fn deploys_are_authorised_by_team_ownership(s: &Server) {
     );
 }
 both!(deploys_are_authorised_by_team_ownership);
+
+async fn secrets_are_served_to_external_secrets_only(s: &Server) {
+    let body = json!({"workload": SHOP, "environment": "dev", "image": "shop:1", "source_commit": "0123abcd"});
+    let (status, d) = s
+        .call("POST", "/api/v1/deployments", Some(&s.admin), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    assert_eq!(d["source_commit"], "0123abcd");
+    let (_, res) = s.call("GET", "/api/v1/resources?env=dev", None, None).await;
+    let uid = res[0]["uid"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/secret-store/dev/{uid}");
+    let (status, _) = s.call("GET", &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, t) = s
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&s.admin),
+            Some(json!({"name": "ci", "subject": "serviceaccount:ci", "role": "member"})),
+        )
+        .await;
+    let (status, _) = s
+        .call("GET", &path, Some(t["secret"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, t) = s.call("POST", "/api/v1/tokens", Some(&s.admin), Some(json!({"name": "eso", "subject": "serviceaccount:external-secrets", "role": "viewer"}))).await;
+    let (status, secrets) = s
+        .call("GET", &path, Some(t["secret"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{secrets}");
+    // Only the secret outputs, and the value is the one the workload's manifests refer to.
+    assert_eq!(
+        secrets.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["password"]
+    );
+    assert!(secrets["password"].as_str().unwrap().len() >= 24);
+    let (status, _) = s
+        .call(
+            "GET",
+            "/api/v1/secret-store/dev/nope",
+            Some(t["secret"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, log) = s
+        .call("GET", "/api/v1/audit?limit=10", Some(&s.admin), None)
+        .await;
+    let reads: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "secret.read")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(reads, ["failed", "ok", "denied", "denied"]);
+}
+both!(secrets_are_served_to_external_secrets_only);

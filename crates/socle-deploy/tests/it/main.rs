@@ -49,6 +49,7 @@ fn req(text: &str, env: &str, image: &str) -> DeployRequest {
         env: env.into(),
         image: Some(image.into()),
         version: None,
+        source_commit: None,
         actor: "user:default/ann".into(),
         kind: "deploy".into(),
     }
