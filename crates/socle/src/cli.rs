@@ -909,29 +909,40 @@ fn read_platform(
     dir: Option<&PathBuf>,
     limits: &Limits,
 ) -> anyhow::Result<socle_platform::PlatformConfig> {
+    use socle_ingest::Source;
     let Some(dir) = dir else {
         return Ok(socle_platform::default_config());
     };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| {
-        format!(
-            "cannot read the platform configuration in {}",
-            dir.display()
+    // A Git repository (bare, or a checkout) is read at its HEAD commit — the reviewed
+    // configuration, not whatever is in the working tree; a plain directory as it is.
+    let is_git =
+        dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir());
+    let source: Box<dyn Source> = if is_git {
+        Box::new(
+            socle_ingest::GitSource::open(&dir.to_string_lossy(), None)
+                .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
         )
-    })? {
-        let p = entry?.path();
-        let sub: Vec<PathBuf> = if p.is_dir() {
-            std::fs::read_dir(&p)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect()
-        } else {
-            vec![p]
-        };
-        for f in sub {
-            if f.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                files.push((f.display().to_string(), std::fs::read_to_string(&f)?));
-            }
+    } else {
+        Box::new(
+            socle_ingest::FsSource::new(dir)
+                .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
+        )
+    };
+    let mut files = Vec::new();
+    for rel in source
+        .files()
+        .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?
+    {
+        let hidden = rel.split('/').any(|p| p.starts_with('.'));
+        if hidden || !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+            continue;
         }
+        let bytes = source
+            .read(&rel, limits.max_file_bytes)
+            .map_err(|e| anyhow::anyhow!("platform configuration {rel}: {e}"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("platform configuration {rel} is not UTF-8"))?;
+        files.push((source.display(&rel), text));
     }
     files.sort();
     socle_platform::load_config(&files, limits).map_err(|errors| {

@@ -693,3 +693,61 @@ fn deploy_from_the_cli() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("runs on Compose"));
 }
+
+#[test]
+fn platform_configuration_from_a_git_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("platform");
+    std::fs::create_dir_all(repo.join("resources")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("socle.yaml"), "apiVersion: socle.dev/v1alpha1\nkind: Platform\nenvironments:\n  - name: qa\n    type: staging\n    target: compose\n").unwrap();
+    std::fs::write(repo.join("resources/cache.yaml"), "apiVersion: socle.dev/v1alpha1\nkind: ResourceDefinition\nmetadata:\n  name: qa-cache\nspec:\n  type: redis\n  target: compose\n  template: |\n    outputs:\n      host: shared-qa-cache\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "platform"]);
+    // Uncommitted edits are not used: the reviewed (committed) configuration is.
+    std::fs::write(repo.join("resources/cache.yaml"), "garbage: [").unwrap();
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: app:1\n    variables:\n      CACHE: ${resources.cache.host}\nresources:\n  cache:\n    type: redis\n").unwrap();
+    let out = tmp.path().join("out");
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            "qa",
+            "--platform",
+            repo.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+        ],
+        &tmp.path().join("data"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(out.join("compose.yaml"))
+            .unwrap()
+            .contains("CACHE: shared-qa-cache")
+    );
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--platform",
+            repo.to_str().unwrap(),
+        ],
+        &tmp.path().join("data"),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("unknown environment \"dev\"; this platform has: qa")
+    );
+}
