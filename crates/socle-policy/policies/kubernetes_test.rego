@@ -1,0 +1,92 @@
+# Unit tests of the built-in pack (run with `socle policy test`).
+package main
+
+import rego.v1
+
+pod(container) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"securityContext": {"runAsNonRoot": true}, "containers": [container]}}
+
+good := {
+	"name": "app",
+	"image": "ghcr.io/acme/app:1.0.0",
+	"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}},
+	"livenessProbe": {"httpGet": {"path": "/", "port": 80}},
+	"readinessProbe": {"httpGet": {"path": "/", "port": 80}},
+	"securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
+}
+
+ids(findings) := {f.id | some f in findings}
+
+all_denials := (((((((((deny_liveness_probe | deny_readiness_probe) | deny_resources) | deny_image_tag) | deny_privileged) | deny_host_namespaces) | deny_privilege_escalation) | deny_read_only_root_filesystem) | deny_run_as_non_root) | deny_net_raw) | deny_added_capabilities
+
+test_good_pod_passes if {
+	count(all_denials) == 0 with input as pod(good)
+	count(deny_plaintext_secret_env) == 0 with input as pod(good)
+}
+
+test_missing_probes if {
+	c := object.remove(good, ["livenessProbe", "readinessProbe"])
+	ids(deny_liveness_probe) == {"liveness-probe"} with input as pod(c)
+	ids(deny_readiness_probe) == {"readiness-probe"} with input as pod(c)
+}
+
+test_missing_resources if {
+	c := object.remove(good, ["resources"])
+	ids(deny_resources) == {"cpu-requests", "cpu-limits", "memory-requests", "memory-limits"} with input as pod(c)
+}
+
+test_latest_and_untagged_images if {
+	ids(deny_image_tag) == {"image-tag"} with input as pod(object.union(good, {"image": "nginx"}))
+	ids(deny_image_tag) == {"image-tag"} with input as pod(object.union(good, {"image": "nginx:latest"}))
+	count(deny_image_tag) == 0 with input as pod(object.union(good, {"image": "nginx@sha256:abc"}))
+	count(deny_image_tag) == 0 with input as pod(object.union(good, {"image": "registry.local:5000/nginx:1.2"}))
+}
+
+test_registry_allow_list if {
+	count(deny_registry) == 1 with input as pod(good) with data.socle.allowed_registries as ["docker.io"]
+	count(deny_registry) == 0 with input as pod(good) with data.socle.allowed_registries as ["ghcr.io"]
+}
+
+test_privileged if {
+	c := object.union(good, {"securityContext": object.union(good.securityContext, {"privileged": true})})
+	ids(deny_privileged) == {"privileged"} with input as pod(c)
+}
+
+test_host_namespaces if {
+	p := object.union(pod(good), {"spec": object.union(pod(good).spec, {"hostPID": true, "hostNetwork": true})})
+	ids(deny_host_namespaces) == {"host-pid", "host-network"} with input as p
+}
+
+test_privilege_escalation_and_root if {
+	# object.union merges recursively: replace securityContext wholesale instead.
+	c := object.union(object.remove(good, ["securityContext"]), {"securityContext": {"capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true}})
+	ids(deny_privilege_escalation) == {"privilege-escalation"} with input as pod(c)
+	p := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [good]}}
+	ids(deny_run_as_non_root) == {"run-as-non-root"} with input as p
+}
+
+test_capabilities if {
+	sc := object.union(object.remove(good.securityContext, ["capabilities"]), {"capabilities": {"add": ["NET_ADMIN"]}})
+	c := object.union(object.remove(good, ["securityContext"]), {"securityContext": sc})
+	ids(deny_added_capabilities) == {"no-added-capabilities"} with input as pod(c)
+	ids(deny_net_raw) == {"drop-net-raw"} with input as pod(c)
+}
+
+test_plaintext_secret_env if {
+	c := object.union(good, {"env": [{"name": "DB_PASSWORD", "value": "x"}, {"name": "GREETING", "value": "hi"}]})
+	ids(deny_plaintext_secret_env) == {"plaintext-secret-env"} with input as pod(c)
+	r := object.union(good, {"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]})
+	count(deny_plaintext_secret_env) == 0 with input as pod(r)
+	ids(warn_secret_env_ref) == {"secret-env-ref"} with input as pod(r)
+}
+
+test_prod_replicas if {
+	d := {"kind": "Deployment", "metadata": {"name": "d", "labels": {"socle.dev/environment": "prod"}}, "spec": {"replicas": 1, "template": {"spec": {"containers": [good]}}}}
+	ids(deny_replicas) == {"prod-replicas"} with input as d
+	count(deny_replicas) == 0 with input as object.union(d, {"spec": object.union(d.spec, {"replicas": 2})})
+	count(deny_replicas) == 0 with input as object.union(d, {"metadata": {"name": "d", "labels": {"socle.dev/environment": "dev"}}})
+}
+
+test_disabled_rules if {
+	c := object.remove(good, ["livenessProbe"])
+	count(deny_liveness_probe) == 0 with input as pod(c) with data.socle.disabled_rules as ["liveness-probe"]
+}
