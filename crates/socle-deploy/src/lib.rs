@@ -455,3 +455,45 @@ impl Deployer {
         .await
     }
 }
+
+/// Guardrails from Rego policies (the built-in pack or the platform's own): every rendered
+/// manifest is evaluated; `deny`/`violation` findings block, `warn` findings are reported.
+pub struct PolicyGuardrails {
+    pub policies: socle_policy::PolicySet,
+}
+
+impl Guardrails for PolicyGuardrails {
+    fn check(
+        &self,
+        _env: &Environment,
+        _res: &Resolution,
+        manifests: &[(String, Value)],
+    ) -> GuardrailReport {
+        let mut report = GuardrailReport::default();
+        for (i, (path, m)) in manifests.iter().enumerate() {
+            match self.policies.eval(m, path, i) {
+                Ok(findings) => {
+                    for f in findings {
+                        let line = format!(
+                            "{}{}: {} [{}]",
+                            f.object.as_deref().unwrap_or(path),
+                            f.path
+                                .as_deref()
+                                .map(|p| format!(" {p}"))
+                                .unwrap_or_default(),
+                            f.message,
+                            f.rule
+                        );
+                        match f.severity {
+                            socle_policy::Severity::Deny => report.violations.push(line),
+                            socle_policy::Severity::Warn => report.warnings.push(line),
+                        }
+                    }
+                }
+                // A policy that cannot be evaluated blocks: guardrails fail closed.
+                Err(e) => report.violations.push(format!("{path}: {e}")),
+            }
+        }
+        report
+    }
+}

@@ -97,11 +97,6 @@ fn severity_of(rule: &str) -> Option<Severity> {
     }
 }
 
-/// The `.rego` files, `test` files excluded or not, and data files of a directory listing.
-pub struct PolicyFiles {
-    pub files: Vec<(String, String)>,
-}
-
 impl PolicySet {
     /// The built-in pack, with optional extra data (e.g. `{"socle": {"allowed_registries": […]}}`).
     pub fn builtin(data: Option<Value>) -> Result<Self, PolicyError> {

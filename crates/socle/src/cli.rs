@@ -104,6 +104,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: DeploymentsCmd,
     },
+    /// Guardrails: evaluate Rego policies (conftest conventions) or run their tests.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
     /// Provisioned resources (per environment).
     Resources {
         #[command(subcommand)]
@@ -298,6 +303,9 @@ struct DeployArgs {
     /// The commit of the service's repository being deployed (recorded for delivery metrics).
     #[arg(long)]
     source_commit: Option<String>,
+    /// Guardrails to enforce: `builtin` (Socle's pack), a policy directory, or `none`.
+    #[arg(long, default_value = "none")]
+    guardrails: String,
     /// Re-deploy the previous successful deployment of this service in --env.
     #[arg(long, value_name = "SERVICE", conflicts_with_all = ["file", "promote"])]
     rollback: Option<String>,
@@ -333,6 +341,28 @@ enum DeploymentsCmd {
         store: StoreArgs,
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Evaluate policies on YAML/JSON files (every document). Exit 1 if any deny/violation fires.
+    Eval {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Policy directory (`*.rego` and data files); default: the built-in pack.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The package holding the rules.
+        #[arg(long, default_value = "main")]
+        namespace: String,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Run the policies' own Rego tests (`test_*` rules), like `conftest verify`.
+    Test {
+        /// Policy directory; default: the built-in pack.
+        dir: Option<PathBuf>,
     },
 }
 
@@ -419,6 +449,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Catalog { cmd } => catalog(cmd).await,
             Cmd::Workload { cmd } => workload(cmd).await,
             Cmd::Resources { cmd } => resources(cmd).await,
+            Cmd::Policy { cmd } => policy(cmd),
             Cmd::Deploy(args) => deploy(args).await,
             Cmd::Deployments { cmd } => deployments(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
@@ -1309,15 +1340,23 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         )),
     };
     let actor = cli_actor();
-    let guard = socle_deploy::NoGuardrails;
+    let guard: Box<dyn socle_deploy::Guardrails> = match a.guardrails.as_str() {
+        "none" => Box::new(socle_deploy::NoGuardrails),
+        "builtin" => Box::new(socle_deploy::PolicyGuardrails {
+            policies: socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?,
+        }),
+        dir => Box::new(socle_deploy::PolicyGuardrails {
+            policies: socle_policy::PolicySet::load(
+                &policy_files(std::path::Path::new(dir))?,
+                "main",
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        }),
+    };
+    let guard = guard.as_ref();
     let result = if let Some(service) = &a.rollback {
         deployer
-            .rollback(
-                service,
-                a.env.as_deref().unwrap_or_default(),
-                &actor,
-                &guard,
-            )
+            .rollback(service, a.env.as_deref().unwrap_or_default(), &actor, guard)
             .await
     } else if let Some(service) = &a.promote {
         deployer
@@ -1326,7 +1365,7 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
                 a.from.as_deref().unwrap_or_default(),
                 a.to.as_deref().unwrap_or_default(),
                 &actor,
-                &guard,
+                guard,
             )
             .await
     } else {
@@ -1355,7 +1394,7 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
             actor: actor.clone(),
             kind: "deploy".into(),
         };
-        deployer.deploy(req, &guard).await
+        deployer.deploy(req, guard).await
     };
     match result {
         Ok(d) => {
@@ -1434,6 +1473,153 @@ async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<ExitCode> {
         )
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn policy_files(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for entry in walk_dir(dir)? {
+        let name = entry.display().to_string();
+        if [".rego", ".json", ".yaml", ".yml"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
+            files.push((
+                name,
+                std::fs::read_to_string(&entry)
+                    .with_context(|| format!("cannot read {}", entry.display()))?,
+            ));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn walk_dir(dir: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = e?.path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(walk_dir(&p)?);
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PolicyCmd::Eval {
+            files,
+            policy,
+            namespace,
+            output,
+        } => {
+            let set = match &policy {
+                Some(dir) => socle_policy::PolicySet::load(&policy_files(dir)?, &namespace),
+                None => socle_policy::PolicySet::builtin(None),
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let limits = Limits::default();
+            let mut findings = Vec::new();
+            let mut errors = 0;
+            for f in &files {
+                let name = f.display().to_string();
+                let text =
+                    std::fs::read_to_string(f).with_context(|| format!("cannot read {name}"))?;
+                let docs = match socle_catalog::yaml::parse_documents(&text, &limits) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        eprintln!("{name}:{}: {}", e.line.unwrap_or(0), e.message);
+                        errors += 1;
+                        continue;
+                    }
+                };
+                for (i, d) in docs.iter().enumerate() {
+                    match set.eval(&d.to_json(), &name, i) {
+                        Ok(f) => findings.extend(f),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            errors += 1;
+                        }
+                    }
+                }
+            }
+            let denied = findings
+                .iter()
+                .filter(|f| f.severity == socle_policy::Severity::Deny)
+                .count();
+            output::print(output, &findings, |fs| {
+                let mut s = String::new();
+                for f in fs {
+                    let level = if f.severity == socle_policy::Severity::Deny {
+                        "FAIL"
+                    } else {
+                        "WARN"
+                    };
+                    s.push_str(&format!(
+                        "{level} - {} - {}{}: {} [{}{}]\n",
+                        f.file,
+                        f.object.as_deref().unwrap_or("-"),
+                        f.path
+                            .as_deref()
+                            .map(|p| format!(" {p}"))
+                            .unwrap_or_default(),
+                        f.message,
+                        f.rule,
+                        if f.checkov.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", f.checkov.join(" "))
+                        }
+                    ));
+                }
+                s.push_str(&format!(
+                    "{} failures, {} warnings\n",
+                    denied,
+                    fs.len() - denied
+                ));
+                s
+            })?;
+            Ok(if denied > 0 || errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        PolicyCmd::Test { dir } => {
+            let files = match &dir {
+                Some(d) => policy_files(d)?,
+                None => socle_policy::BUILTIN
+                    .files()
+                    .map(|f| {
+                        (
+                            format!("builtin/{}", f.path().display()),
+                            f.contents_utf8().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+            };
+            let set = socle_policy::PolicySet::load(&files, "main")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let results = set.run_tests(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let failed = results.iter().filter(|(_, ok)| !ok).count();
+            for (name, ok) in &results {
+                println!("{} {name}", if *ok { "PASS" } else { "FAIL" });
+            }
+            println!("{} passed, {} failed", results.len() - failed, failed);
+            Ok(if failed > 0 || results.is_empty() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
 }
 
 async fn resources(cmd: ResourcesCmd) -> anyhow::Result<ExitCode> {

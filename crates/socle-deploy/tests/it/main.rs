@@ -476,3 +476,40 @@ async fn command_provisioners_speak_json_and_are_bounded() {
         assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap(), commits);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builtin_pack_blocks_insecure_deploys_and_reports_every_violation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = deployer(dir).await;
+    let guard = socle_deploy::PolicyGuardrails {
+        policies: socle_policy::PolicySet::builtin(None).unwrap(),
+    };
+    let e = d
+        .deploy(req(SHOP, "prod", "shop:latest"), &guard)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("blocked by guardrails:"), "{text}");
+    for expected in [
+        "Deployment/shop spec.template.spec.containers[0].image: container \"web\" uses image \"shop:latest\"",
+        "[liveness-probe]",
+        "[memory-limits]",
+        "[prod-replicas]",
+        "[run-as-non-root]",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    assert!(
+        !dir.join("gitops/prod.git").exists()
+            || gitops::log(&repo(dir, "prod"), "main").unwrap().is_empty(),
+        "nothing committed"
+    );
+    assert!(
+        d.store
+            .list_deployments(None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -751,3 +751,86 @@ fn platform_configuration_from_a_git_repository() {
             .contains("unknown environment \"dev\"; this platform has: qa")
     );
 }
+
+#[test]
+fn policy_eval_and_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../socle-policy/tests/it/fixtures/bad.yaml");
+    let clean = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../socle-policy/tests/it/fixtures/clean.yaml");
+    let o = socle(
+        &["policy", "eval", bad.to_str().unwrap(), "-o", "json"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = &findings.as_array().unwrap()[0];
+    for key in [
+        "file", "rule", "severity", "message", "object", "path", "checkov",
+    ] {
+        assert!(first.get(key).is_some(), "finding without {key}: {first}");
+    }
+    let o = socle(&["policy", "eval", clean.to_str().unwrap()], tmp.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "0 failures, 0 warnings\n"
+    );
+    // A custom policy directory, conftest-style, with its own test.
+    let dir = tmp.path().join("policy");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("labels.rego"), "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team\n\tmsg := sprintf(\"%s has no team label\", [input.metadata.name])\n}\n\ntest_needs_team if {\n\tcount(deny) == 1 with input as {\"metadata\": {\"name\": \"x\"}}\n}\n").unwrap();
+    let o = socle(
+        &[
+            "policy",
+            "eval",
+            "--policy",
+            dir.to_str().unwrap(),
+            clean.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAIL - ")
+            && String::from_utf8_lossy(&o.stdout).contains("good has no team label [deny]")
+    );
+    let o = socle(&["policy", "test", dir.to_str().unwrap()], tmp.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("1 passed, 0 failed\n"));
+    let o = socle(&["policy", "test"], tmp.path());
+    assert_eq!(o.status.code(), Some(0));
+    // A policy that does not compile: file and line.
+    std::fs::write(
+        dir.join("broken.rego"),
+        "package main\n\ndeny contains msg if {\n",
+    )
+    .unwrap();
+    let o = socle(
+        &[
+            "policy",
+            "eval",
+            "--policy",
+            dir.to_str().unwrap(),
+            clean.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("broken.rego"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
