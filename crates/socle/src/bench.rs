@@ -524,3 +524,92 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
 fn gix_open(path: &std::path::Path) -> anyhow::Result<gix::Repository> {
     Ok(gix::open(path)?)
 }
+
+#[derive(Args)]
+pub struct PolicyBench {
+    /// Evaluations of the whole pack over the workload's manifests.
+    #[arg(long, default_value_t = 200)]
+    runs: usize,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Serialize)]
+struct PolicyReport {
+    manifests: usize,
+    rules: usize,
+    runs: usize,
+    manifest_evaluations_per_second: f64,
+    workload_checks_per_second: f64,
+    guardrail_step_p50_ms: f64,
+    guardrail_step_p99_ms: f64,
+}
+
+pub fn policy(args: PolicyBench) -> anyhow::Result<std::process::ExitCode> {
+    let limits = Limits::default();
+    let w = socle_score::parse_workload(&synthetic_workload(7), "bench.yaml", &limits)
+        .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+    let config = socle_platform::default_config();
+    let env = &config.environments["prod"];
+    let res = socle_platform::resolve(&socle_platform::ResolveInput {
+        workloads: std::slice::from_ref(&w),
+        env,
+        config: &config,
+        state: &Default::default(),
+        seed: 1,
+        limits: &limits,
+        runner: None,
+    })
+    .map_err(|e| anyhow::anyhow!("{:?}", e.first()))?;
+    let manifests = socle_render::render_kubernetes(
+        &res,
+        env,
+        &socle_render::KubernetesOptions {
+            secret_store: "socle-prod".into(),
+            ownership: Default::default(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pack = socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let guard = socle_deploy::PolicyGuardrails {
+        policies: pack.clone(),
+    };
+    use socle_deploy::Guardrails as _;
+    let mut times = Vec::with_capacity(args.runs);
+    let started = Instant::now();
+    for _ in 0..args.runs {
+        let t = Instant::now();
+        let report = guard.check(env, &res, &manifests);
+        times.push(t.elapsed());
+        anyhow::ensure!(
+            !report.violations.is_empty(),
+            "the benchmark workload is meant to have findings"
+        );
+    }
+    let total = started.elapsed().as_secs_f64();
+    times.sort();
+    let pct = |p: f64| {
+        times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
+    };
+    let report = PolicyReport {
+        manifests: manifests.len(),
+        rules: pack.rules().len(),
+        runs: args.runs,
+        manifest_evaluations_per_second: (args.runs * manifests.len()) as f64 / total,
+        workload_checks_per_second: args.runs as f64 / total,
+        guardrail_step_p50_ms: pct(0.5),
+        guardrail_step_p99_ms: pct(0.99),
+    };
+    output::print(args.output, &report, |r| {
+        format!(
+            "guardrails benchmark: built-in pack ({} rule sets) on a workload's {} manifests (prod)\n  {:.0} manifest evaluations/s, {:.1} workload checks/s\n  guardrail step per deploy: p50 {:.1} ms, p99 {:.1} ms\n",
+            r.rules,
+            r.manifests,
+            r.manifest_evaluations_per_second,
+            r.workload_checks_per_second,
+            r.guardrail_step_p50_ms,
+            r.guardrail_step_p99_ms
+        )
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}

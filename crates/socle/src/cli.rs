@@ -430,6 +430,8 @@ enum BenchCmd {
     Render(crate::bench::RenderBench),
     /// Deploy latency: resolve → render → GitOps commit → records, for one workload.
     Deploy(crate::bench::DeployBench),
+    /// Guardrails: built-in pack evaluations per second on a typical workload's manifests.
+    Policy(crate::bench::PolicyBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -462,6 +464,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Deploy(args),
             } => crate::bench::deploy(args).await,
+            Cmd::Bench {
+                cmd: BenchCmd::Policy(args),
+            } => crate::bench::policy(args),
         }
     })
 }
