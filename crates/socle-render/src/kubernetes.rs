@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction,
-    HTTPGetAction, KeyToPath, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume,
-    VolumeMount,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource,
+    ExecAction, HTTPGetAction, KeyToPath, PersistentVolumeClaimVolumeSource, PodSecurityContext,
+    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SecretKeySelector, SecurityContext,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -52,6 +52,21 @@ fn label_value(s: &str) -> String {
     let v = &v[..v.len().min(63)];
     v.trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_owned()
+}
+
+/// The container security context Socle renders: no privilege escalation, non-root, all
+/// capabilities dropped, read-only root filesystem (unless the workload opts out).
+fn secure_container(writable_root: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(!writable_root),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Kubernetes expands `$(VAR)` in command, args and env values; a literal `$(` is written `$$(`.
@@ -259,6 +274,13 @@ pub fn render_kubernetes(
         let mut env_template: BTreeMap<String, String> = BTreeMap::new();
         let mut env_data: BTreeMap<String, (String, String)> = BTreeMap::new();
         let env_secret = format!("{wname}-env");
+        // Secure by default; a workload that must write to its root filesystem says so.
+        let writable_root = w
+            .metadata
+            .get("annotations")
+            .and_then(|a| a.get("socle.dev/writable-root-filesystem"))
+            .and_then(Value::as_str)
+            == Some("true");
         for (cname, c) in &w.containers {
             let rc = &rw.containers[cname];
             let mut envs = Vec::new();
@@ -403,8 +425,26 @@ pub fn render_kubernetes(
                     requests: quantities(r.get("requests")),
                     ..Default::default()
                 }),
+                security_context: Some(secure_container(writable_root)),
                 ..Default::default()
             });
+        }
+        if !writable_root {
+            // A read-only root filesystem still needs somewhere to write temporary files.
+            volumes.push(Volume {
+                name: "tmp".into(),
+                empty_dir: Some(Default::default()),
+                ..Default::default()
+            });
+            for c in &mut containers {
+                c.volume_mounts
+                    .get_or_insert_with(Vec::new)
+                    .push(VolumeMount {
+                        name: "tmp".into(),
+                        mount_path: "/tmp".into(),
+                        ..Default::default()
+                    });
+            }
         }
         if !files_cm.is_empty() {
             let cm_name = format!("{wname}-files");
@@ -476,6 +516,10 @@ pub fn render_kubernetes(
                     spec: Some(PodSpec {
                         containers,
                         volumes: (!volumes.is_empty()).then_some(volumes),
+                        security_context: Some(PodSecurityContext {
+                            run_as_non_root: Some(true),
+                            ..Default::default()
+                        }),
                         ..Default::default()
                     }),
                 },

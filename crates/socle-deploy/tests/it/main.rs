@@ -513,3 +513,59 @@ async fn the_builtin_pack_blocks_insecure_deploys_and_reports_every_violation() 
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_specified_workload_passes_the_builtin_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = deployer(dir).await;
+    let guard = socle_deploy::PolicyGuardrails {
+        policies: socle_policy::PolicySet::builtin(None).unwrap(),
+    };
+    let text = "apiVersion: score.dev/v1b1
+metadata:
+  name: api
+containers:
+  web:
+    image: .
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+    resources:
+      requests: {cpu: 100m, memory: 128Mi}
+      limits: {cpu: 500m, memory: 256Mi}
+service:
+  ports:
+    http:
+      port: 80
+      targetPort: 8080
+";
+    // Secure defaults rendered by Socle (non-root, no escalation, read-only root, drop ALL) and
+    // two replicas in production: nothing to fix.
+    let ok = d
+        .deploy(req(text, "prod", "ghcr.io/acme/api:2.0.1"), &guard)
+        .await
+        .unwrap();
+    assert!(ok.changed);
+    let deployment = deployment_file_named(dir, "prod", "api");
+    assert!(
+        deployment.contains("readOnlyRootFilesystem: true")
+            && deployment.contains("- ALL")
+            && deployment.contains("mountPath: /tmp"),
+        "{deployment}"
+    );
+    // The same workload with a mutable tag is blocked.
+    let e = d
+        .deploy(req(text, "prod", "ghcr.io/acme/api:latest"), &guard)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("[image-tag]"), "{e}");
+}
+
+fn deployment_file_named(dir: &std::path::Path, env: &str, name: &str) -> String {
+    let files =
+        gitops::files_at(&repo(dir, env), "main", &format!("{env}/workloads/{name}/")).unwrap();
+    String::from_utf8(files[&format!("{env}/workloads/{name}/deployment-{name}.yaml")].clone())
+        .unwrap()
+}
