@@ -137,6 +137,7 @@ fn deployer(state: &AppState) -> socle_deploy::Deployer {
         runner: Some(socle_deploy::ProcessRunner::new(
             state.config.provisioner_dir.clone(),
         )),
+        clock: None,
     }
 }
 

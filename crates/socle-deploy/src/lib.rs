@@ -46,10 +46,32 @@ pub trait Guardrails: Send + Sync {
     ) -> GuardrailReport;
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GuardrailReport {
-    pub violations: Vec<String>,
-    pub warnings: Vec<String>,
+    pub violations: Vec<GuardrailFinding>,
+    pub warnings: Vec<GuardrailFinding>,
+}
+
+/// One failed rule: its id (what a waiver names) and a readable line (object, field, fix).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GuardrailFinding {
+    pub rule: String,
+    pub text: String,
+}
+
+impl GuardrailFinding {
+    pub fn new(rule: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            rule: rule.into(),
+            text: text.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for GuardrailFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// No policies yet: everything passes.
@@ -69,6 +91,8 @@ pub struct Deployer {
     pub limits: Limits,
     /// Runs command provisioners (None: they fail with a clear error).
     pub runner: Option<ProcessRunner>,
+    /// The clock (milliseconds since the epoch); injectable for tests. None: the system clock.
+    pub clock: Option<std::sync::Arc<dyn Fn() -> i64 + Send + Sync>>,
 }
 
 pub struct DeployRequest {
@@ -253,9 +277,40 @@ impl Deployer {
         let manifests = socle_render::render_kubernetes(&resolution, env, &opts)
             .map_err(|e| DeployError::Render(e.to_string()))?;
         let report = guardrails.check(env, &resolution, &manifests);
-        if !report.violations.is_empty() {
-            return Err(DeployError::Blocked(report.violations));
+        // Waivers in force for this entity and environment set violations of their rule aside;
+        // expired waivers no longer apply.
+        let now_ms = self.clock.as_ref().map_or_else(|| now().1, |c| c());
+        let entity_ref = format!("component:default/{name}");
+        let waivers = self
+            .store
+            .active_waivers(&entity_ref, &env.name, now_ms)
+            .await?;
+        let (waived, blocking): (Vec<GuardrailFinding>, Vec<GuardrailFinding>) = report
+            .violations
+            .iter()
+            .cloned()
+            .partition(|v| waivers.iter().any(|w| w.rule == v.rule));
+        let findings = serde_json::json!({
+            "violations": blocking,
+            "waived": waived.iter().map(|v| serde_json::json!({"rule": v.rule, "text": v.text, "waivers": waivers.iter().filter(|w| w.rule == v.rule).map(|w| &w.id).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "warnings": report.warnings,
+        });
+        if !blocking.is_empty() {
+            self.store
+                .record_policy_result(&entity_ref, &env.name, now_ms, "blocked", &findings)
+                .await?;
+            return Err(DeployError::Blocked(
+                blocking.into_iter().map(|v| v.text).collect(),
+            ));
         }
+        let outcome = if report.violations.is_empty() && report.warnings.is_empty() {
+            "pass"
+        } else {
+            "warn"
+        };
+        self.store
+            .record_policy_result(&entity_ref, &env.name, now_ms, outcome, &findings)
+            .await?;
         let prefix = if gitops.path.is_empty() {
             String::new()
         } else {
@@ -485,13 +540,20 @@ impl Guardrails for PolicyGuardrails {
                             f.rule
                         );
                         match f.severity {
-                            socle_policy::Severity::Deny => report.violations.push(line),
-                            socle_policy::Severity::Warn => report.warnings.push(line),
+                            socle_policy::Severity::Deny => {
+                                report.violations.push(GuardrailFinding::new(f.rule, line))
+                            }
+                            socle_policy::Severity::Warn => {
+                                report.warnings.push(GuardrailFinding::new(f.rule, line))
+                            }
                         }
                     }
                 }
                 // A policy that cannot be evaluated blocks: guardrails fail closed.
-                Err(e) => report.violations.push(format!("{path}: {e}")),
+                Err(e) => report.violations.push(GuardrailFinding::new(
+                    "policy-error",
+                    format!("{path}: {e}"),
+                )),
             }
         }
         report

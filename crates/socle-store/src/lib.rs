@@ -7,6 +7,7 @@
 mod catalog;
 mod crypto;
 mod deployments;
+mod guardrails;
 mod resources;
 mod security;
 
@@ -28,6 +29,7 @@ pub use catalog::{
 };
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
+pub use guardrails::{PolicyResult, Waiver};
 pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 
@@ -117,6 +119,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "deployments",
         include_str!("../migrations/0003_deployments.sql"),
+    ),
+    (
+        4,
+        "guardrails",
+        include_str!("../migrations/0004_guardrails.sql"),
     ),
 ];
 

@@ -439,6 +439,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
         gitops_root: work.path().to_path_buf(),
         limits: Limits::default(),
         runner: None,
+        clock: None,
     };
     let text = synthetic_workload(1);
     let mut times = Vec::with_capacity(args.deploys);

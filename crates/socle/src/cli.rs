@@ -364,6 +364,48 @@ enum PolicyCmd {
         /// Policy directory; default: the built-in pack.
         dir: Option<PathBuf>,
     },
+    /// Grant an exception: a rule does not block an entity's deploys until the expiry date.
+    Waive {
+        #[arg(long)]
+        rule: String,
+        /// `component:default/shop` (or the workload name).
+        #[arg(long)]
+        entity: String,
+        /// Only in this environment (default: all).
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// Who answers for it, e.g. group:default/team-a.
+        #[arg(long)]
+        owner: String,
+        /// Expiry date, YYYY-MM-DD (UTC, end of day).
+        #[arg(long)]
+        expires: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// List waivers.
+    Waivers {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Guardrail evaluations recorded at deploy for an entity, newest first.
+    Results {
+        entity: String,
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -451,7 +493,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Catalog { cmd } => catalog(cmd).await,
             Cmd::Workload { cmd } => workload(cmd).await,
             Cmd::Resources { cmd } => resources(cmd).await,
-            Cmd::Policy { cmd } => policy(cmd),
+            Cmd::Policy { cmd } => policy(cmd).await,
             Cmd::Deploy(args) => deploy(args).await,
             Cmd::Deployments { cmd } => deployments(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
@@ -1343,6 +1385,7 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         runner: Some(socle_deploy::ProcessRunner::new(
             a.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         )),
+        clock: None,
     };
     let actor = cli_actor();
     let guard: Box<dyn socle_deploy::Guardrails> = match a.guardrails.as_str() {
@@ -1517,8 +1560,152 @@ fn walk_dir(dir: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
     match cmd {
+        PolicyCmd::Waive {
+            rule,
+            entity,
+            env,
+            reason,
+            owner,
+            expires,
+            store,
+            output,
+        } => {
+            let store = store.open().await?;
+            let date = time::Date::parse(
+                &expires,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .with_context(|| format!("--expires {expires}: expected YYYY-MM-DD"))?;
+            let expires_at = (date.with_hms(23, 59, 59)?.assume_utc().unix_timestamp()) * 1000;
+            let entity = if entity.contains(':') {
+                socle_catalog::EntityRef::parse_full(&entity)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .to_string()
+            } else {
+                format!("component:default/{}", entity.to_ascii_lowercase())
+            };
+            let w = store
+                .create_waiver(socle_store::Waiver {
+                    id: String::new(),
+                    rule,
+                    entity,
+                    environment: env.unwrap_or_default(),
+                    reason,
+                    owner,
+                    expires_at,
+                    created_by: cli_actor(),
+                    created_at: now_ms(),
+                    revoked_at: None,
+                })
+                .await?;
+            store
+                .audit(
+                    &cli_actor(),
+                    "waiver.create",
+                    &format!("{} {}", w.rule, w.entity),
+                    "ok",
+                    &w.reason,
+                    now_ms(),
+                )
+                .await?;
+            output::print(output, &w, |w| {
+                format!(
+                    "waiver {}: {} on {} until {}\n",
+                    w.id,
+                    w.rule,
+                    w.entity,
+                    fmt_time(Some(w.expires_at))
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCmd::Waivers { store, output } => {
+            let store = store.open().await?;
+            let list = store.list_waivers().await?;
+            let now = now_ms();
+            output::print(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|w| {
+                        vec![
+                            w.id.clone(),
+                            w.rule.clone(),
+                            w.entity.clone(),
+                            if w.environment.is_empty() {
+                                "*".into()
+                            } else {
+                                w.environment.clone()
+                            },
+                            w.owner.clone(),
+                            fmt_time(Some(w.expires_at)),
+                            if w.revoked_at.is_some() {
+                                "revoked".into()
+                            } else if w.expires_at <= now {
+                                "expired".into()
+                            } else {
+                                "active".into()
+                            },
+                            w.reason.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "ID", "RULE", "ENTITY", "ENV", "OWNER", "EXPIRES", "STATE", "REASON",
+                    ],
+                    &rows,
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCmd::Results {
+            entity,
+            env,
+            limit,
+            store,
+            output,
+        } => {
+            let store = store.open().await?;
+            let entity = if entity.contains(':') {
+                socle_catalog::EntityRef::parse_full(&entity)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .to_string()
+            } else {
+                format!("component:default/{}", entity.to_ascii_lowercase())
+            };
+            let list = store.policy_results(&entity, env.as_deref(), limit).await?;
+            output::print(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            fmt_time(Some(r.evaluated_at)),
+                            r.environment.clone(),
+                            r.outcome.clone(),
+                            r.findings["violations"]
+                                .as_array()
+                                .map_or(0, Vec::len)
+                                .to_string(),
+                            r.findings["waived"]
+                                .as_array()
+                                .map_or(0, Vec::len)
+                                .to_string(),
+                            r.findings["warnings"]
+                                .as_array()
+                                .map_or(0, Vec::len)
+                                .to_string(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["AT", "ENV", "OUTCOME", "VIOLATIONS", "WAIVED", "WARNINGS"],
+                    &rows,
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCmd::Eval {
             files,
             policy,

@@ -36,6 +36,7 @@ async fn deployer(dir: &std::path::Path) -> Deployer {
         gitops_root: dir.to_path_buf(),
         limits: Limits::default(),
         runner: None,
+        clock: None,
     }
 }
 
@@ -334,6 +335,7 @@ async fn every_bad_input_is_refused_before_anything_is_committed() {
         gitops_root: dir.to_path_buf(),
         limits: Limits::default(),
         runner: None,
+        clock: None,
     };
     let e = d2
         .deploy(req(SHOP, "dev", "shop:3"), &NoGuardrails)
@@ -355,7 +357,10 @@ async fn every_bad_input_is_refused_before_anything_is_committed() {
             _: &[(String, serde_json::Value)],
         ) -> socle_deploy::GuardrailReport {
             socle_deploy::GuardrailReport {
-                violations: vec!["deployment shop: image tag \"latest\" is not allowed".into()],
+                violations: vec![socle_deploy::GuardrailFinding::new(
+                    "image-tag",
+                    "deployment shop: image tag \"latest\" is not allowed",
+                )],
                 warnings: vec![],
             }
         }
@@ -568,4 +573,97 @@ fn deployment_file_named(dir: &std::path::Path, env: &str, name: &str) -> String
         gitops::files_at(&repo(dir, env), "main", &format!("{env}/workloads/{name}/")).unwrap();
     String::from_utf8(files[&format!("{env}/workloads/{name}/deployment-{name}.yaml")].clone())
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waivers_let_a_blocked_deploy_pass_until_they_expire() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut d = deployer(dir).await;
+    let now = Arc::new(AtomicI64::new(1_000_000));
+    let clock = now.clone();
+    d.clock = Some(Arc::new(move || clock.load(Ordering::SeqCst)));
+    let guard = socle_deploy::PolicyGuardrails {
+        policies: socle_policy::PolicySet::builtin(None).unwrap(),
+    };
+    let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  web:\n    image: .\n    livenessProbe:\n      httpGet: {path: /, port: 80}\n    readinessProbe:\n      httpGet: {path: /, port: 80}\n    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 200m, memory: 128Mi}\n";
+    // Blocked: a mutable tag.
+    let e = d
+        .deploy(req(text, "dev", "api:latest"), &guard)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("[image-tag]"), "{e}");
+    assert!(
+        !dir.join("gitops/dev.git").exists()
+            || gitops::log(&repo(dir, "dev"), "main").unwrap().is_empty()
+    );
+    // A waiver for that rule and entity, until t = 2,000,000.
+    let w = d
+        .store
+        .create_waiver(socle_store::Waiver {
+            id: String::new(),
+            rule: "image-tag".into(),
+            entity: "component:default/api".into(),
+            environment: "dev".into(),
+            reason: "nightly preview builds".into(),
+            owner: "group:default/team-a".into(),
+            expires_at: 2_000_000,
+            created_by: "user:default/ann".into(),
+            created_at: 1_000_000,
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    let ok = d
+        .deploy(req(text, "dev", "api:latest"), &guard)
+        .await
+        .unwrap();
+    assert!(ok.changed);
+    // A waiver for another environment does not apply.
+    assert!(
+        d.deploy(req(text, "staging", "api:latest"), &guard)
+            .await
+            .is_err()
+    );
+    // After expiry it stops applying by itself.
+    now.store(2_000_001, Ordering::SeqCst);
+    let e = d
+        .deploy(
+            req(
+                &text.replace("memory: 128Mi", "memory: 129Mi"),
+                "dev",
+                "api:latest",
+            ),
+            &guard,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("[image-tag]"), "{e}");
+    assert_eq!(gitops::log(&repo(dir, "dev"), "main").unwrap().len(), 1);
+    // Every evaluation is recorded, newest first, with what was waived and by which waiver.
+    let results = d
+        .store
+        .policy_results("component:default/api", Some("dev"), 10)
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = results.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["blocked", "warn", "blocked"]);
+    assert_eq!(results[1].findings["waived"][0]["rule"], "image-tag");
+    assert_eq!(
+        results[1].findings["waived"][0]["waivers"][0],
+        w.id.as_str()
+    );
+    assert_eq!(d.store.list_waivers().await.unwrap().len(), 1);
+    assert!(
+        d.store
+            .create_waiver(socle_store::Waiver {
+                expires_at: 5,
+                ..w.clone()
+            })
+            .await
+            .is_err(),
+        "expiry in the past is refused"
+    );
 }

@@ -542,3 +542,117 @@ async fn resource_secrets_are_sealed_at_rest() {
             .contains("not the one they were sealed with")
     );
 }
+
+async fn waivers_expire_and_results_are_kept(store: &Store) {
+    let base = socle_store::Waiver {
+        id: String::new(),
+        rule: "image-tag".into(),
+        entity: "component:default/api".into(),
+        environment: String::new(),
+        reason: "preview".into(),
+        owner: "group:default/a".into(),
+        expires_at: 100,
+        created_by: "t".into(),
+        created_at: 10,
+        revoked_at: None,
+    };
+    let all_envs = store.create_waiver(base.clone()).await.unwrap();
+    let dev_only = store
+        .create_waiver(socle_store::Waiver {
+            rule: "privileged".into(),
+            environment: "dev".into(),
+            expires_at: 50,
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    let rules = |ws: Vec<socle_store::Waiver>| {
+        ws.into_iter()
+            .map(|w| w.rule)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        rules(
+            store
+                .active_waivers("component:default/api", "dev", 20)
+                .await
+                .unwrap()
+        ),
+        ["image-tag", "privileged"].map(String::from).into()
+    );
+    assert_eq!(
+        rules(
+            store
+                .active_waivers("component:default/api", "prod", 20)
+                .await
+                .unwrap()
+        ),
+        ["image-tag"].map(String::from).into()
+    );
+    assert_eq!(
+        rules(
+            store
+                .active_waivers("component:default/api", "dev", 60)
+                .await
+                .unwrap()
+        ),
+        ["image-tag"].map(String::from).into()
+    );
+    assert!(
+        store
+            .active_waivers("component:default/api", "dev", 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.revoke_waiver(&all_envs.id, 30).await.unwrap();
+    assert_eq!(
+        rules(
+            store
+                .active_waivers("component:default/api", "dev", 31)
+                .await
+                .unwrap()
+        ),
+        ["privileged"].map(String::from).into()
+    );
+    assert_eq!(store.list_waivers().await.unwrap().len(), 2);
+    let _ = dev_only;
+    store
+        .record_policy_result(
+            "component:default/api",
+            "dev",
+            1,
+            "blocked",
+            &serde_json::json!({"violations": [{"rule": "x"}]}),
+        )
+        .await
+        .unwrap();
+    store
+        .record_policy_result(
+            "component:default/api",
+            "prod",
+            2,
+            "pass",
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    let r = store
+        .policy_results("component:default/api", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.iter().map(|x| x.outcome.as_str()).collect::<Vec<_>>(),
+        ["pass", "blocked"]
+    );
+    assert_eq!(r[1].findings["violations"][0]["rule"], "x");
+    assert_eq!(
+        store
+            .policy_results("component:default/api", Some("dev"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+both!(waivers_expire_and_results_are_kept);

@@ -834,3 +834,91 @@ fn policy_eval_and_test() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn waivers_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  web:\n    image: .\n    livenessProbe:\n      httpGet: {path: /, port: 80}\n    readinessProbe:\n      httpGet: {path: /, port: 80}\n    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 200m, memory: 128Mi}\n").unwrap();
+    let deploy = |image: &str| {
+        socle(
+            &[
+                "deploy",
+                score.to_str().unwrap(),
+                "--env",
+                "dev",
+                "--image",
+                image,
+                "--guardrails",
+                "builtin",
+            ],
+            &data,
+        )
+    };
+    let o = deploy("api:latest");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[image-tag]"));
+    let o = socle(
+        &[
+            "policy",
+            "waive",
+            "--rule",
+            "image-tag",
+            "--entity",
+            "api",
+            "--reason",
+            "previews",
+            "--owner",
+            "group:default/team-a",
+            "--expires",
+            "2999-12-31",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(w["entity"], "component:default/api");
+    assert_eq!(deploy("api:latest").status.code(), Some(0));
+    let o = socle(&["policy", "results", "api", "-o", "json"], &data);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["outcome"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["warn", "blocked"]
+    );
+    let o = socle(&["policy", "waivers"], &data);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("image-tag")
+            && String::from_utf8_lossy(&o.stdout).contains("active")
+    );
+    let o = socle(
+        &[
+            "policy",
+            "waive",
+            "--rule",
+            "x",
+            "--entity",
+            "api",
+            "--reason",
+            "r",
+            "--owner",
+            "o",
+            "--expires",
+            "2001-01-01",
+        ],
+        &data,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("must expire in the future"));
+}
