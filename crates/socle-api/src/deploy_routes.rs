@@ -128,6 +128,15 @@ fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     }
 }
 
+fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
+    match &state.config.guardrails {
+        Some(p) => Box::new(socle_deploy::PolicyGuardrails {
+            policies: p.clone(),
+        }),
+        None => Box::new(socle_deploy::NoGuardrails),
+    }
+}
+
 fn deployer(state: &AppState) -> socle_deploy::Deployer {
     socle_deploy::Deployer {
         store: state.store.clone(),
@@ -211,7 +220,7 @@ pub async fn create_deployment(
             kind: "deploy".into(),
         };
         deployer(&state)
-            .deploy(req, &socle_deploy::NoGuardrails)
+            .deploy(req, guardrails(&state).as_ref())
             .await
             .map_err(deploy_error)
     }
@@ -242,7 +251,7 @@ pub async fn rollback(
                 &body.service,
                 &body.environment,
                 &actor,
-                &socle_deploy::NoGuardrails,
+                guardrails(&state).as_ref(),
             )
             .await
             .map_err(deploy_error)
@@ -278,7 +287,7 @@ pub async fn promote(
                 &body.from,
                 &body.to,
                 &actor,
-                &socle_deploy::NoGuardrails,
+                guardrails(&state).as_ref(),
             )
             .await
             .map_err(deploy_error)

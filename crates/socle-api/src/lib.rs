@@ -8,6 +8,7 @@ mod deploy_routes;
 pub mod error;
 mod metrics;
 mod openapi;
+mod policy_routes;
 mod routes;
 pub mod snapshot;
 
@@ -47,6 +48,8 @@ pub struct ServerConfig {
     pub gitops_root: std::path::PathBuf,
     /// Where command provisioners' relative program paths are resolved (the platform directory).
     pub provisioner_dir: std::path::PathBuf,
+    /// Guardrails enforced at deploy (None: no policies).
+    pub guardrails: Option<socle_policy::PolicySet>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             platform: socle_platform::default_config(),
             gitops_root: std::path::PathBuf::from(".socle"),
             provisioner_dir: std::path::PathBuf::from("."),
+            guardrails: None,
         }
     }
 }

@@ -53,6 +53,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/audit", get(audit))
         .merge(crate::deploy_routes::routes())
+        .merge(crate::policy_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

@@ -147,6 +147,9 @@ struct ServeArgs {
     /// Platform configuration directory (default: the shipped configuration).
     #[arg(long)]
     platform: Option<PathBuf>,
+    /// Guardrails enforced at deploy: `builtin`, a policy directory, or `none`.
+    #[arg(long, default_value = "none")]
+    guardrails: String,
 }
 
 #[derive(Subcommand)]
@@ -631,7 +634,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let platform = read_platform(args.platform.as_ref(), &limits)?;
+    let guardrails = match args.guardrails.as_str() {
+        "none" => None,
+        "builtin" => {
+            Some(socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        dir => Some(
+            socle_policy::PolicySet::load(&policy_files(std::path::Path::new(dir))?, "main")
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+    };
     let config = socle_api::ServerConfig {
+        guardrails,
         platform,
         provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         gitops_root: args.store.data_dir.clone(),

@@ -276,3 +276,118 @@ async fn secrets_are_served_to_external_secrets_only(s: &Server) {
     assert_eq!(reads, ["failed", "ok", "denied", "denied"]);
 }
 both!(secrets_are_served_to_external_secrets_only);
+
+async fn guardrails_over_http(backend: &str) {
+    let config = socle_api::ServerConfig {
+        guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
+        refresh_interval: None,
+        ..Default::default()
+    };
+    let Some(s) = crate::harness::start_with(backend, config).await else {
+        return;
+    };
+    // Evaluate documents.
+    let doc = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n";
+    let (status, f) = s
+        .call(
+            "POST",
+            "/api/v1/policy/eval",
+            None,
+            Some(json!({"documents": doc})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{f}");
+    assert!(
+        f.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["rule"] == "image-tag" && x["checkov"][0] == "CKV_K8S_14"),
+        "{f}"
+    );
+    // A deploy blocked by the pack, then let through by a waiver granted by an admin.
+    let bad = json!({"workload": SHOP, "environment": "dev", "image": "shop:latest"});
+    let (status, e) = s
+        .call(
+            "POST",
+            "/api/v1/deployments",
+            Some(&s.admin),
+            Some(bad.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["code"], "blocked_by_guardrails");
+    let rules: std::collections::BTreeSet<String> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .unwrap()
+                .rsplit('[')
+                .next()
+                .unwrap()
+                .trim_end_matches(']')
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        rules.contains("image-tag") && rules.contains("liveness-probe"),
+        "{rules:?}"
+    );
+    let far = now() + 86_400_000;
+    for rule in &rules {
+        let (status, w) = s.call("POST", "/api/v1/policy/waivers", Some(&s.admin), Some(json!({"rule": rule, "entity": "shop", "reason": "demo", "owner": "group:default/team-a", "expires_at": far}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+    }
+    let (status, d) = s
+        .call("POST", "/api/v1/deployments", Some(&s.admin), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    let (_, r) = s
+        .call(
+            "GET",
+            "/api/v1/policy/results?entity=shop&env=dev",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["outcome"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["warn", "blocked"]
+    );
+    // Only admins grant waivers.
+    let (_, t) = s
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&s.admin),
+            Some(json!({"name": "m", "subject": "serviceaccount:m", "role": "member"})),
+        )
+        .await;
+    let (status, _) = s.call("POST", "/api/v1/policy/waivers", Some(t["secret"].as_str().unwrap()), Some(json!({"rule": "x", "entity": "shop", "reason": "r", "owner": "o", "expires_at": far}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, ws) = s.call("GET", "/api/v1/policy/waivers", None, None).await;
+    assert_eq!(ws.as_array().unwrap().len(), rules.len());
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+mod guardrails_over_http {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::guardrails_over_http("sqlite").await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::guardrails_over_http("postgres").await;
+    }
+}

@@ -1,0 +1,197 @@
+//! Guardrails over HTTP: evaluate documents, manage waivers (admins), read recorded results.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use socle_store::Role;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{AppState, now_ms};
+
+type S = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/policy/eval", post(eval))
+        .route(
+            "/api/v1/policy/waivers",
+            get(list_waivers).post(create_waiver),
+        )
+        .route("/api/v1/policy/waivers/{id}", delete(revoke_waiver))
+        .route("/api/v1/policy/results", get(results))
+}
+
+/// `{"documents": "<YAML or JSON text, one or more documents>"}`
+#[derive(Deserialize, ToSchema)]
+pub struct EvalIn {
+    documents: String,
+}
+
+/// Evaluates the server's guardrails (or the built-in pack) on documents, conftest-style.
+#[utoipa::path(post, path = "/api/v1/policy/eval", tag = "guardrails", request_body = EvalIn,
+    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn eval(
+    State(state): S,
+    caller: Caller,
+    Json(body): Json<EvalIn>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let docs = socle_catalog::yaml::parse_documents(&body.documents, &state.config.limits)
+        .map_err(|e| {
+            ApiError::bad_request(format!(
+                "documents: line {}: {}",
+                e.line.unwrap_or(0),
+                e.message
+            ))
+        })?;
+    let set = match &state.config.guardrails {
+        Some(p) => p.clone(),
+        None => socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?,
+    };
+    let mut findings = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        findings.extend(set.eval(&d.to_json(), "request", i).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_error",
+                e.to_string(),
+            )
+        })?);
+    }
+    Ok(Json(findings).into_response())
+}
+
+/// A waiver: `{"rule": "image-tag", "entity": "component:default/shop", "environment": "dev",
+/// "reason": "…", "owner": "group:default/team-a", "expires_at": 1767225599000}`
+#[derive(Deserialize, ToSchema)]
+pub struct WaiverIn {
+    rule: String,
+    entity: String,
+    #[serde(default)]
+    environment: String,
+    reason: String,
+    owner: String,
+    /// Milliseconds since the epoch.
+    expires_at: i64,
+}
+
+/// Grants a waiver. Admins only; audited.
+#[utoipa::path(post, path = "/api/v1/policy/waivers", tag = "guardrails", request_body = WaiverIn,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn create_waiver(
+    State(state): S,
+    caller: Caller,
+    Json(body): Json<WaiverIn>,
+) -> Result<Response, ApiError> {
+    let target = format!("{} {}", body.rule, body.entity);
+    let result: Result<socle_store::Waiver, ApiError> = async {
+        let who = caller.require(Role::Admin)?.subject.clone();
+        let entity = socle_catalog::EntityRef::parse(&body.entity, Some("Component"), "default")
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(state
+            .store
+            .create_waiver(socle_store::Waiver {
+                id: String::new(),
+                rule: body.rule,
+                entity: entity.to_string(),
+                environment: body.environment,
+                reason: body.reason,
+                owner: body.owner,
+                expires_at: body.expires_at,
+                created_by: who,
+                created_at: now_ms(),
+                revoked_at: None,
+            })
+            .await?)
+    }
+    .await;
+    let (outcome, detail) = match &result {
+        Ok(w) => ("ok", w.id.clone()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
+            ("denied", e.message.clone())
+        }
+        Err(e) => ("failed", e.code.to_owned()),
+    };
+    state
+        .store
+        .audit(
+            &caller.actor(),
+            "waiver.create",
+            &target,
+            outcome,
+            &detail,
+            now_ms(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(result?)).into_response())
+}
+
+/// Waivers, with their state.
+#[utoipa::path(get, path = "/api/v1/policy/waivers", tag = "guardrails", responses((status = 200, body = Object)))]
+pub async fn list_waivers(State(state): S, caller: Caller) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    Ok(Json(state.store.list_waivers().await?).into_response())
+}
+
+/// Revokes a waiver. Admins only; audited.
+#[utoipa::path(delete, path = "/api/v1/policy/waivers/{id}", tag = "guardrails", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn revoke_waiver(
+    State(state): S,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let result: Result<(), ApiError> = async {
+        caller.require(Role::Admin)?;
+        state.store.revoke_waiver(&id, now_ms()).await?;
+        Ok(())
+    }
+    .await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    state
+        .store
+        .audit(&caller.actor(), "waiver.revoke", &id, outcome, "", now_ms())
+        .await?;
+    result.map(|_| StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    entity: String,
+    #[serde(rename = "env")]
+    #[param(rename = "env")]
+    environment: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Guardrail evaluations recorded at deploy, newest first (the first is the latest).
+#[utoipa::path(get, path = "/api/v1/policy/results", tag = "guardrails", params(ResultsQuery), responses((status = 200, body = Object)))]
+pub async fn results(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<ResultsQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let entity = socle_catalog::EntityRef::parse(&q.entity, Some("Component"), "default")
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(
+        state
+            .store
+            .policy_results(
+                entity.as_str(),
+                q.environment.as_deref(),
+                q.limit.unwrap_or(20),
+            )
+            .await?,
+    )
+    .into_response())
+}
