@@ -27,6 +27,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/policy/waivers/{id}", delete(revoke_waiver))
         .route("/api/v1/policy/results", get(results))
+        .route(
+            "/api/v1/policy/entities/{kind}/{namespace}/{name}",
+            get(eval_entity),
+        )
 }
 
 /// `{"documents": "<YAML or JSON text, one or more documents>"}`
@@ -194,4 +198,40 @@ pub async fn results(
             .await?,
     )
     .into_response())
+}
+
+/// Evaluates the guardrails on one catalog entity. The input document is the entity as
+/// `GET /api/v1/entities/…` serves it, its relations carrying `exists` (false: dangling).
+#[utoipa::path(get, path = "/api/v1/policy/entities/{kind}/{namespace}/{name}", tag = "guardrails",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "findings", body = Object), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn eval_entity(
+    State(state): S,
+    caller: Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let key = format!("{kind}:{namespace}/{name}").to_lowercase();
+    let snap = state.snapshot();
+    let v = snap
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
+    let mut input: serde_json::Value = serde_json::from_str(&v.body).map_err(ApiError::internal)?;
+    input["relations"] = v
+        .relations
+        .iter()
+        .map(|(t, target)| serde_json::json!({"type": t.as_str(), "targetRef": snap.name(*target), "exists": snap.exists(*target)}))
+        .collect();
+    let set = match &state.config.guardrails {
+        Some(p) => p.clone(),
+        None => socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?,
+    };
+    let findings = set.eval(&input, &key, 0).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_error",
+            e.to_string(),
+        )
+    })?;
+    Ok(Json(findings).into_response())
 }

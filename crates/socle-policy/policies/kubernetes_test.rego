@@ -90,3 +90,16 @@ test_disabled_rules if {
 	c := object.remove(good, ["livenessProbe"])
 	count(deny_liveness_probe) == 0 with input as pod(c) with data.socle.disabled_rules as ["liveness-probe"]
 }
+
+test_entity_owner_must_exist if {
+	e := {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "x"}, "spec": {"owner": "ghost", "lifecycle": "experimental"}, "relations": [{"type": "ownedBy", "targetRef": "group:default/ghost", "exists": false}]}
+	ids(deny_entity_owner) == {"owner-exists"} with input as e
+	ok := object.union(e, {"relations": [{"type": "ownedBy", "targetRef": "group:default/a", "exists": true}]})
+	count(deny_entity_owner) == 0 with input as ok
+}
+
+test_production_component_needs_a_system if {
+	e := {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "x"}, "spec": {"owner": "a", "lifecycle": "production"}, "relations": []}
+	ids(deny_entity_system) == {"production-has-system"} with input as e
+	count(deny_entity_system) == 0 with input as object.union(e, {"spec": {"owner": "a", "lifecycle": "production", "system": "s"}})
+}

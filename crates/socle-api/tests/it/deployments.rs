@@ -372,6 +372,31 @@ async fn guardrails_over_http(backend: &str) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, ws) = s.call("GET", "/api/v1/policy/waivers", None, None).await;
     assert_eq!(ws.as_array().unwrap().len(), rules.len());
+    // Catalog entities are a subject too: owner must exist, production components need a system.
+    let dir = s.catalog_dir();
+    std::fs::write(
+        dir.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orphan\nspec:\n  type: service\n  lifecycle: production\n  owner: ghost-team\n",
+    )
+    .unwrap();
+    s.register(&dir).await;
+    let (status, f) = s
+        .call(
+            "GET",
+            "/api/v1/policy/entities/component/default/orphan",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{f}");
+    let ids: Vec<&str> = f
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["owner-exists", "production-has-system"]);
+    assert_eq!(f[0]["object"], "component:default/orphan");
 }
 
 fn now() -> i64 {
