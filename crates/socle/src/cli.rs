@@ -306,7 +306,8 @@ struct DeployArgs {
     /// The commit of the service's repository being deployed (recorded for delivery metrics).
     #[arg(long)]
     source_commit: Option<String>,
-    /// Guardrails to enforce: `builtin` (Socle's pack), a policy directory, or `none`.
+    /// Guardrails to enforce: `builtin` (Socle's pack), `platform` (the `policies/` folder of
+    /// --platform), a policy directory, or `none`.
     #[arg(long, default_value = "none")]
     guardrails: String,
     /// Re-deploy the previous successful deployment of this service in --env.
@@ -1025,7 +1026,8 @@ fn read_platform(
         .files()
         .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?
     {
-        let hidden = rel.split('/').any(|p| p.starts_with('.'));
+        // `policies/` holds guardrails (Rego and their data), not platform documents.
+        let hidden = rel.split('/').any(|p| p.starts_with('.')) || rel.starts_with("policies/");
         if hidden || !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
             continue;
         }
@@ -1407,6 +1409,17 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         "builtin" => Box::new(socle_deploy::PolicyGuardrails {
             policies: socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?,
         }),
+        "platform" => {
+            let dir = a
+                .platform
+                .as_ref()
+                .context("--guardrails platform needs --platform DIR")?
+                .join("policies");
+            Box::new(socle_deploy::PolicyGuardrails {
+                policies: socle_policy::PolicySet::load(&policy_files(&dir)?, "main")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            })
+        }
         dir => Box::new(socle_deploy::PolicyGuardrails {
             policies: socle_policy::PolicySet::load(
                 &policy_files(std::path::Path::new(dir))?,
