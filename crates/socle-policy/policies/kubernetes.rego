@@ -29,7 +29,9 @@ containers contains [c, sprintf("%s.initContainers[%d]", [pod_path, i])] if {
 	some i, c in pod_spec.initContainers
 }
 
+# Long-running containers (probes do not apply to Jobs and CronJobs, as in Checkov).
 app_containers contains [c, sprintf("%s.containers[%d]", [pod_path, i])] if {
+	not input.kind in {"Job", "CronJob"}
 	some i, c in pod_spec.containers
 }
 
@@ -190,7 +192,7 @@ deny_plaintext_secret_env contains finding("plaintext-secret-env", sprintf("cont
 	some i, e in c.env
 	secret_like(e.name)
 	is_string(e.value)
-	e.value != ""
+	not lower(e.value) in {"", "yes", "no", "true", "false", "1", "0"}
 }
 
 warn_secret_env_ref contains finding("secret-env-ref", sprintf("container %q reads secret %q through an environment variable: files are safer (Checkov CKV_K8S_35)", [c.name, e.valueFrom.secretKeyRef.name]), sprintf("%s.env[%d].valueFrom.secretKeyRef", [p, i])) if {

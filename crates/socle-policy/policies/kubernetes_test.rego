@@ -103,3 +103,14 @@ test_production_component_needs_a_system if {
 	ids(deny_entity_system) == {"production-has-system"} with input as e
 	count(deny_entity_system) == 0 with input as object.union(e, {"spec": {"owner": "a", "lifecycle": "production", "system": "s"}})
 }
+
+test_jobs_need_no_probes if {
+	j := {"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [object.remove(good, ["livenessProbe", "readinessProbe"])]}}}}
+	count(deny_liveness_probe) == 0 with input as j
+	count(deny_readiness_probe) == 0 with input as j
+}
+
+test_boolean_settings_are_not_secrets if {
+	c := object.union(good, {"env": [{"name": "MYSQL_RANDOM_ROOT_PASSWORD", "value": "yes"}]})
+	count(deny_plaintext_secret_env) == 0 with input as pod(c)
+}

@@ -501,7 +501,7 @@ async fn the_builtin_pack_blocks_insecure_deploys_and_reports_every_violation() 
         "[liveness-probe]",
         "[memory-limits]",
         "[prod-replicas]",
-        "[run-as-non-root]",
+        "[readiness-probe]",
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

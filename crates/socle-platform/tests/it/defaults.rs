@@ -77,6 +77,19 @@ fn run_with(
     state: Map<String, Value>,
     seed: u64,
 ) -> (Result<Provisioned, ProvisionError>, String, String) {
+    let (p, uid, name) = run_in(c, e, env_name(target), state, seed);
+    assert_eq!(c.environments[env_name(target)].target, target);
+    (p, uid, name)
+}
+
+/// One provisioning of the resource `shop.res` of the expected type in the named environment.
+fn run_in(
+    c: &PlatformConfig,
+    e: &Expect,
+    env_key: &str,
+    state: Map<String, Value>,
+    seed: u64,
+) -> (Result<Provisioned, ProvisionError>, String, String) {
     let r = socle_score::Resource {
         kind: e.kind.into(),
         class: None,
@@ -85,8 +98,8 @@ fn run_with(
         params: Some(e.params.clone()),
     };
     let uid = resource_uid("shop", "res", &r);
-    let env = &c.environments[env_name(target)];
-    assert_eq!(env.target, target);
+    let env = &c.environments[env_key];
+    let target = env.target;
     let d = match_definition(
         c,
         &ResourceRequest {
@@ -220,6 +233,17 @@ fn kubernetes_checks(name: &str, p: &Provisioned, uid: &str, secrets: &[&str]) {
         assert_eq!(rname, uid, "{name}: secretKeyRef to another Secret");
         assert!(secrets.contains(&key.as_str()), "{name}: key {key}");
     }
+    // Every workload holds what the built-in guardrail pack checks.
+    for m in &p.manifests {
+        let kind = m["kind"].as_str().unwrap_or_default();
+        assert!(
+            !["Pod", "ReplicaSet", "DaemonSet", "CronJob"].contains(&kind),
+            "{name}: a {kind}: extend workload_checks to it"
+        );
+        if WORKLOAD_KINDS.contains(&kind) {
+            workload_checks(name, m);
+        }
+    }
     // Every Service selects the pods of a workload of the same result.
     for svc in p.manifests.iter().filter(|m| m["kind"] == "Service") {
         let selector = svc["spec"]["selector"].as_object().unwrap();
@@ -230,6 +254,168 @@ fn kubernetes_checks(name: &str, p: &Provisioned, uid: &str, secrets: &[&str]) {
             }),
             "{name}: Service selects nothing"
         );
+    }
+}
+
+/// The workload kinds the shipped definitions render.
+const WORKLOAD_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "Job"];
+
+/// A Kubernetes quantity in thousandths of its unit (millicores, millibytes), to compare requests
+/// with limits.
+fn quantity(q: &Value) -> f64 {
+    let s = match q {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => panic!("not a quantity: {q}"),
+    };
+    let units: [(&str, f64); 10] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("m", 1e-3),
+        ("", 1.0),
+    ];
+    let (number, factor) = units
+        .iter()
+        .find_map(|(suffix, f)| s.strip_suffix(suffix).map(|n| (n, *f)))
+        .unwrap();
+    let n: f64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("not a quantity: {s}"));
+    assert!(n > 0.0, "quantity {s} is not positive");
+    n * factor * 1e3
+}
+
+/// An image pinned to a version (or digest), never latest: the tag of its last path segment.
+fn pinned(image: &str) -> bool {
+    if image.contains('@') {
+        return true;
+    }
+    let last = image.rsplit('/').next().unwrap();
+    last.split_once(':')
+        .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest")
+}
+
+/// What the built-in guardrail pack (crates/socle-policy/policies/kubernetes.rego) checks on a
+/// workload, asserted field by field: a non-root user and the runtime's seccomp profile for the pod,
+/// no host namespaces; for every container a pinned image, CPU and memory requests and limits
+/// (requests within limits), no privilege escalation, a read-only root filesystem, all capabilities
+/// dropped and none added, and — except in a Job, which runs to completion — liveness and readiness
+/// probes that run something real.
+fn workload_checks(name: &str, m: &Value) {
+    let kind = m["kind"].as_str().unwrap();
+    let at = format!("{name}: {kind}/{}", m["metadata"]["name"].as_str().unwrap());
+    let pod = &m["spec"]["template"]["spec"];
+    let psc = &pod["securityContext"];
+    assert_eq!(psc["runAsNonRoot"], true, "{at}: pod runAsNonRoot");
+    assert!(
+        psc["runAsUser"].as_i64().is_some_and(|u| u > 0),
+        "{at}: pod runAsUser {}",
+        psc["runAsUser"]
+    );
+    assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "{at}");
+    if psc.get("fsGroup").is_some() {
+        // A recursive ownership change at every mount would widen modes that databases check.
+        assert_eq!(psc["fsGroupChangePolicy"], "OnRootMismatch", "{at}");
+    }
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        assert_ne!(pod[field], true, "{at}: {field}");
+    }
+    if kind == "Job" {
+        assert!(
+            ["OnFailure", "Never"].contains(&pod["restartPolicy"].as_str().unwrap_or_default()),
+            "{at}: restartPolicy"
+        );
+    }
+    let mut volumes: BTreeSet<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for t in m["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        volumes.insert(t["metadata"]["name"].as_str().unwrap());
+    }
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| pod[*k].as_array().into_iter().flatten())
+        .collect();
+    assert!(!containers.is_empty(), "{at}: no containers");
+    for c in containers {
+        let at = format!("{at} container {}", c["name"].as_str().unwrap());
+        let image = c["image"].as_str().unwrap();
+        assert!(pinned(image), "{at}: image {image} is not pinned");
+
+        let sc = &c["securityContext"];
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{at}");
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{at}");
+        assert_eq!(sc["runAsNonRoot"], true, "{at}");
+        assert_ne!(sc["privileged"], true, "{at}");
+        assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{at}");
+        assert!(sc["capabilities"].get("add").is_none(), "{at}: adds");
+        assert!(
+            sc.get("runAsUser")
+                .is_none_or(|u| u.as_i64().is_some_and(|u| u > 0)),
+            "{at}: runAsUser"
+        );
+
+        let r = &c["resources"];
+        for res in ["cpu", "memory"] {
+            let (request, limit) = (quantity(&r["requests"][res]), quantity(&r["limits"][res]));
+            assert!(request <= limit, "{at}: {res} request above its limit: {r}");
+        }
+
+        let ports: BTreeSet<i64> = c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["containerPort"].as_i64().unwrap())
+            .collect();
+        let probes = ["startupProbe", "readinessProbe", "livenessProbe"];
+        if kind == "Job" {
+            assert!(probes.iter().all(|p| c.get(*p).is_none()), "{at}: probes");
+        } else {
+            assert!(c["livenessProbe"].is_object(), "{at}: no livenessProbe");
+            assert!(c["readinessProbe"].is_object(), "{at}: no readinessProbe");
+        }
+        for probe in probes.iter().filter_map(|p| c.get(*p)) {
+            let handlers: Vec<&str> = ["exec", "httpGet", "tcpSocket", "grpc"]
+                .into_iter()
+                .filter(|h| probe.get(*h).is_some())
+                .collect();
+            assert_eq!(handlers.len(), 1, "{at}: probe {probe}");
+            match handlers[0] {
+                "exec" => {
+                    let cmd = probe["exec"]["command"].as_array().unwrap();
+                    assert!(!cmd.is_empty() && cmd.iter().all(Value::is_string), "{at}");
+                }
+                h => assert!(
+                    ports.contains(&probe[h]["port"].as_i64().unwrap()),
+                    "{at}: probe on a port the container does not open: {probe}"
+                ),
+            }
+            for field in ["periodSeconds", "timeoutSeconds", "failureThreshold"] {
+                assert!(
+                    probe[field].as_i64().is_some_and(|v| v >= 1),
+                    "{at}: {field} in {probe}"
+                );
+            }
+        }
+
+        for mount in c["volumeMounts"].as_array().into_iter().flatten() {
+            let vname = mount["name"].as_str().unwrap();
+            assert!(volumes.contains(vname), "{at}: mounts undeclared {vname}");
+            assert!(mount["mountPath"].as_str().unwrap().starts_with('/'));
+        }
     }
 }
 
@@ -759,4 +945,458 @@ fn service_port() {
             assert!(err.contains(message), "{params}: {err}");
         }
     }
+}
+
+/// Provisions `shop.res` with a definition in an environment, without state.
+fn provision_with(
+    d: &socle_platform::ResourceDefinition,
+    env: &socle_platform::Environment,
+    params: Value,
+) -> Provisioned {
+    let r = socle_score::Resource {
+        kind: d.kind.clone(),
+        class: None,
+        id: None,
+        metadata: None,
+        params: Some(params.clone()),
+    };
+    let uid = resource_uid("shop", "res", &r);
+    provision(
+        d,
+        &ProvisionRequest {
+            workload: "shop",
+            name: "res",
+            resource: &r,
+            params,
+            env,
+            uid: &uid,
+            state: Map::new(),
+            seed: 1,
+            requested: vec![],
+            workloads: &workloads(),
+        },
+        &Limits::default(),
+    )
+    .unwrap_or_else(|err| panic!("{} on {}: {err}", d.name, env.name))
+}
+
+/// Params a type needs to provision at all.
+fn required_params(kind: &str) -> Value {
+    match kind {
+        "route" => json!({"host": "shop.example.com", "path": "/", "port": 8080}),
+        "service-port" => json!({"workload": "billing", "port": "web"}),
+        _ => json!({}),
+    }
+}
+
+fn workloads_in(p: &Provisioned) -> Vec<&Value> {
+    p.manifests
+        .iter()
+        .filter(|m| WORKLOAD_KINDS.contains(&m["kind"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_kubernetes_workload_is_hardened_on_every_environment() {
+    let c = default_config();
+    let mut with_workloads = BTreeSet::new();
+    for env in c.environments.values() {
+        if env.target != Target::Kubernetes {
+            continue;
+        }
+        for d in c
+            .definitions
+            .iter()
+            .filter(|d| d.target == Target::Kubernetes)
+        {
+            let p = provision_with(d, env, required_params(&d.kind));
+            for m in workloads_in(&p) {
+                workload_checks(&format!("{} on {}", d.name, env.name), m);
+                with_workloads.insert(d.kind.as_str());
+                if m["kind"] != "Job" {
+                    // Single-node products: none of them is set up to replicate, so a second
+                    // replica would be a second, independent (empty) server, production or not.
+                    // The pack's prod-replicas rule reports it in production, on purpose.
+                    assert_eq!(m["spec"]["replicas"], 1, "{} on {}", d.name, env.name);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        with_workloads,
+        BTreeSet::from(["amqp", "mongodb", "mysql", "postgres", "redis", "s3"])
+    );
+}
+
+/// A workload a Kubernetes definition runs, as its image expects to run it.
+struct Hardened {
+    kind: &'static str,
+    workload: &'static str,
+    container: &'static str,
+    /// The image's non-root user and group (the pod's fsGroup too when it has a volume).
+    user: i64,
+    group: i64,
+    /// Every path the container writes: its volume mounts, the data volume first.
+    writes: &'static [&'static str],
+    /// What the probes run (a command word or an HTTP path), liveness then readiness.
+    probes: Option<(&'static str, &'static str)>,
+    /// Default (request, limit) for CPU and memory.
+    cpu: (&'static str, &'static str),
+    memory: (&'static str, &'static str),
+}
+
+const HARDENED: [Hardened; 7] = [
+    Hardened {
+        kind: "postgres",
+        workload: "StatefulSet",
+        container: "postgres",
+        user: 70,
+        group: 70,
+        writes: &["/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"],
+        probes: Some(("pg_isready", "pg_isready")),
+        cpu: ("250m", "1"),
+        memory: ("512Mi", "512Mi"),
+    },
+    Hardened {
+        kind: "mysql",
+        workload: "StatefulSet",
+        container: "mysql",
+        user: 999,
+        group: 999,
+        writes: &["/var/lib/mysql", "/var/run/mysqld", "/tmp"],
+        probes: Some(("mysqladmin ping", "mysqladmin ping")),
+        cpu: ("250m", "1"),
+        memory: ("1Gi", "1Gi"),
+    },
+    Hardened {
+        kind: "redis",
+        workload: "StatefulSet",
+        container: "redis",
+        user: 999,
+        group: 1000,
+        writes: &["/data"],
+        probes: Some(("redis-cli", "redis-cli")),
+        cpu: ("100m", "500m"),
+        memory: ("256Mi", "256Mi"),
+    },
+    Hardened {
+        kind: "s3",
+        workload: "Deployment",
+        container: "minio",
+        user: 1000,
+        group: 1000,
+        writes: &["/data", "/tmp"],
+        probes: Some(("/minio/health/live", "/minio/health/ready")),
+        cpu: ("100m", "1"),
+        memory: ("512Mi", "512Mi"),
+    },
+    Hardened {
+        kind: "s3",
+        workload: "Job",
+        container: "mc",
+        user: 1000,
+        group: 1000,
+        writes: &["/tmp"],
+        probes: None,
+        cpu: ("50m", "200m"),
+        memory: ("64Mi", "128Mi"),
+    },
+    Hardened {
+        kind: "amqp",
+        workload: "StatefulSet",
+        container: "rabbitmq",
+        // The Alpine image's rabbitmq user (the Ubuntu image's is 999).
+        user: 100,
+        group: 101,
+        writes: &["/var/lib/rabbitmq", "/var/log/rabbitmq", "/tmp"],
+        probes: Some(("ping", "check_port_connectivity")),
+        cpu: ("250m", "1"),
+        memory: ("1Gi", "1Gi"),
+    },
+    Hardened {
+        kind: "mongodb",
+        workload: "StatefulSet",
+        container: "mongodb",
+        user: 999,
+        group: 999,
+        writes: &["/data/db", "/tmp"],
+        probes: Some(("mongosh", "mongosh")),
+        cpu: ("250m", "1"),
+        memory: ("1Gi", "1Gi"),
+    },
+];
+
+/// The text of a probe's action: its command words, or its HTTP path.
+fn probe_text(probe: &Value) -> String {
+    match probe["exec"]["command"].as_array() {
+        Some(cmd) => cmd
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => probe["httpGet"]["path"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn kubernetes_definition<'c>(
+    c: &'c PlatformConfig,
+    kind: &str,
+) -> &'c socle_platform::ResourceDefinition {
+    c.definitions
+        .iter()
+        .find(|d| d.kind == kind && d.target == Target::Kubernetes)
+        .unwrap()
+}
+
+fn container<'p>(p: &'p Provisioned, h: &Hardened) -> &'p Value {
+    let m = manifest(p, h.workload);
+    let containers = m["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 1, "{}: {}", h.kind, h.workload);
+    assert_eq!(containers[0]["name"], h.container);
+    &containers[0]
+}
+
+#[test]
+fn kubernetes_workloads_run_as_their_image_expects() {
+    let c = default_config();
+    let env = &c.environments["dev"];
+    for h in &HARDENED {
+        let at = format!("{} {}", h.kind, h.workload);
+        let p = provision_with(kubernetes_definition(&c, h.kind), env, json!({}));
+        let m = manifest(&p, h.workload);
+        let pod = &m["spec"]["template"]["spec"];
+        let psc = &pod["securityContext"];
+        assert_eq!(psc["runAsUser"], h.user, "{at}");
+        assert_eq!(psc["runAsGroup"], h.group, "{at}");
+        let c0 = container(&p, h);
+
+        // A read-only root filesystem: each path the image writes is a volume — the data volume
+        // (persistent) first, the others emptyDirs.
+        let mounts: Vec<(&str, &str)> = c0["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap(),
+                    v["mountPath"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            mounts.iter().map(|(_, path)| *path).collect::<Vec<_>>(),
+            h.writes,
+            "{at}"
+        );
+        let empty_dirs: BTreeSet<&str> = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("emptyDir").is_some())
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        let persistent = h.workload != "Job";
+        for (i, (name, path)) in mounts.iter().enumerate() {
+            assert_eq!(
+                !empty_dirs.contains(name),
+                persistent && i == 0,
+                "{at}: {path} on volume {name}"
+            );
+        }
+        if persistent {
+            // The data volume is group-owned by the image's group.
+            assert_eq!(psc["fsGroup"], h.group, "{at}");
+        }
+
+        let r = &c0["resources"];
+        assert_eq!(
+            (&r["requests"]["cpu"], &r["limits"]["cpu"]),
+            (&json!(h.cpu.0), &json!(h.cpu.1)),
+            "{at}"
+        );
+        assert_eq!(
+            (&r["requests"]["memory"], &r["limits"]["memory"]),
+            (&json!(h.memory.0), &json!(h.memory.1)),
+            "{at}"
+        );
+
+        match h.probes {
+            Some((liveness, readiness)) => {
+                let text = probe_text(&c0["livenessProbe"]);
+                assert!(text.contains(liveness), "{at}: liveness {text}");
+                let text = probe_text(&c0["readinessProbe"]);
+                assert!(text.contains(readiness), "{at}: readiness {text}");
+            }
+            None => assert!(c0.get("livenessProbe").is_none()),
+        }
+    }
+}
+
+/// Products that can take minutes to start (initialising a database, loading an append-only file)
+/// hold their liveness probe back with a startup probe.
+#[test]
+fn databases_have_a_startup_probe() {
+    let c = default_config();
+    let env = &c.environments["dev"];
+    for h in HARDENED.iter().filter(|h| h.workload == "StatefulSet") {
+        let p = provision_with(kubernetes_definition(&c, h.kind), env, json!({}));
+        let c0 = container(&p, h);
+        let startup = &c0["startupProbe"];
+        assert_eq!(
+            probe_text(startup),
+            probe_text(&c0["livenessProbe"]),
+            "{}",
+            h.kind
+        );
+        let budget = startup["periodSeconds"].as_i64().unwrap()
+            * startup["failureThreshold"].as_i64().unwrap();
+        assert!(budget >= 300, "{}: {budget}s to start", h.kind);
+    }
+}
+
+#[test]
+fn kubernetes_probes_and_data_directories_are_right_for_each_image() {
+    let c = default_config();
+    let env = &c.environments["dev"];
+    let get = |kind: &str, workload: &str| {
+        let h = HARDENED
+            .iter()
+            .find(|h| h.kind == kind && h.workload == workload)
+            .unwrap();
+        let p = provision_with(kubernetes_definition(&c, kind), env, json!({}));
+        container(&p, h).clone()
+    };
+    let env_value = |c: &Value, name: &str| {
+        c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+
+    // PostgreSQL: the data directory is a subdirectory of the volume it owns; the probe asks the
+    // TCP listener (the server initdb starts listens only on the socket).
+    let pg = get("postgres", "StatefulSet");
+    assert_eq!(
+        env_value(&pg, "PGDATA")["value"],
+        "/var/lib/postgresql/data/pgdata"
+    );
+    assert!(probe_text(&pg["readinessProbe"]).contains("pg_isready -q -h 127.0.0.1 -p 5432"));
+
+    // MySQL: likewise a subdirectory (--initialize refuses lost+found); ping over TCP.
+    let my = get("mysql", "StatefulSet");
+    assert_eq!(
+        my["args"],
+        json!(["mysqld", "--datadir=/var/lib/mysql/data"])
+    );
+    assert!(probe_text(&my["livenessProbe"]).contains("mysqladmin ping -h 127.0.0.1"));
+
+    // Redis: redis-cli authenticates with REDISCLI_AUTH, from the Secret.
+    let rd = get("redis", "StatefulSet");
+    assert_eq!(
+        env_value(&rd, "REDISCLI_AUTH")["valueFrom"]["secretKeyRef"]["key"],
+        "password"
+    );
+    assert!(probe_text(&rd["livenessProbe"]).contains("ping | grep -qx PONG"));
+
+    // MinIO: HTTP health endpoints on the S3 port; certificates under /tmp, not $HOME.
+    let minio = get("s3", "Deployment");
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(minio[probe]["httpGet"]["port"], 9000);
+    }
+    let args = minio["args"].as_array().unwrap();
+    assert!(args.windows(2).any(|w| w == ["--certs-dir", "/tmp/certs"]));
+    assert!(
+        minio["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("minio/minio:RELEASE.")
+    );
+    // mc keeps its configuration under /tmp.
+    let mc = get("s3", "Job");
+    assert_eq!(env_value(&mc, "MC_CONFIG_DIR")["value"], "/tmp/.mc");
+    assert!(
+        mc["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("minio/mc:RELEASE.")
+    );
+
+    // RabbitMQ: liveness asks whether the node runs, readiness whether its listeners accept.
+    let mq = get("amqp", "StatefulSet");
+    assert_eq!(
+        mq["livenessProbe"]["exec"]["command"],
+        json!(["rabbitmq-diagnostics", "-q", "ping"])
+    );
+    assert_eq!(
+        mq["readinessProbe"]["exec"]["command"],
+        json!(["rabbitmq-diagnostics", "-q", "check_port_connectivity"])
+    );
+
+    // MongoDB: mongosh pings without credentials and keeps its logs out of the data directory.
+    let mg = get("mongodb", "StatefulSet");
+    assert_eq!(
+        mg["readinessProbe"]["exec"]["command"],
+        json!([
+            "env",
+            "HOME=/tmp",
+            "mongosh",
+            "--quiet",
+            "--norc",
+            "--eval",
+            "db.adminCommand('ping').ok"
+        ])
+    );
+}
+
+#[test]
+fn kubernetes_resources_follow_params() {
+    let c = default_config();
+    let env = &c.environments["dev"];
+    // (params, expected requests, expected limits): cpu and memory set the request, and the limit
+    // too unless cpu_limit / memory_limit are given.
+    let cases = [
+        (
+            json!({"cpu": "2", "memory": "4Gi"}),
+            json!({"cpu": "2", "memory": "4Gi"}),
+            json!({"cpu": "2", "memory": "4Gi"}),
+        ),
+        (
+            json!({"cpu": "500m", "cpu_limit": "2", "memory": "1Gi", "memory_limit": "2Gi"}),
+            json!({"cpu": "500m", "memory": "1Gi"}),
+            json!({"cpu": "2", "memory": "2Gi"}),
+        ),
+        (
+            json!({"cpu_limit": 4, "size": "10Gi"}),
+            Value::Null,
+            json!({"cpu": 4}),
+        ),
+    ];
+    for h in HARDENED.iter().filter(|h| h.workload != "Job") {
+        for (params, requests, limits) in &cases {
+            let p = provision_with(kubernetes_definition(&c, h.kind), env, params.clone());
+            let r = &container(&p, h)["resources"];
+            let expected_requests = match requests {
+                Value::Null => json!({"cpu": h.cpu.0, "memory": h.memory.0}),
+                v => v.clone(),
+            };
+            let mut expected_limits = json!({"cpu": h.cpu.1, "memory": h.memory.1});
+            for (k, v) in limits.as_object().unwrap() {
+                expected_limits[k] = v.clone();
+            }
+            assert_eq!(r["requests"], expected_requests, "{} {params}", h.kind);
+            assert_eq!(r["limits"], expected_limits, "{} {params}", h.kind);
+        }
+    }
+    // The bucket Job's resources are fixed.
+    let h = &HARDENED[4];
+    let p = provision_with(kubernetes_definition(&c, "s3"), env, json!({"cpu": "2"}));
+    assert_eq!(
+        container(&p, h)["resources"],
+        json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}})
+    );
 }
