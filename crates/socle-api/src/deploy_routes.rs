@@ -15,10 +15,10 @@ use socle_catalog::RelationType;
 use socle_store::{DeploymentRecord, Role};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::snapshot::Snapshot;
-use crate::{AppState, now_ms};
 
 type S = State<Arc<AppState>>;
 
@@ -167,27 +167,6 @@ pub struct DeployIn {
     source_commit: Option<String>,
 }
 
-async fn audit_result<T>(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    result: Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let (outcome, detail) = match &result {
-        Ok(_) => ("ok", String::new()),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
-            ("denied", e.message.clone())
-        }
-        Err(e) => ("failed", e.code.to_owned()),
-    };
-    state
-        .store
-        .audit(&caller.actor(), action, target, outcome, &detail, now_ms())
-        .await?;
-    result
-}
-
 /// Deploys a workload to an environment: resolve, render, guardrails, GitOps commit, record.
 #[utoipa::path(post, path = "/api/v1/deployments", tag = "deployments", request_body = DeployIn,
     responses((status = 201, description = "the deployment record", body = Object), (status = 400, body = crate::error::ErrorBody),
@@ -225,7 +204,7 @@ pub async fn create_deployment(
             .map_err(deploy_error)
     }
     .await;
-    let d = audit_result(&state, &caller, "deployment.deploy", &target, result).await?;
+    let d = crate::routes::audited(&state, &caller, "deployment.deploy", &target, result).await?;
     Ok(out(d, StatusCode::CREATED))
 }
 
@@ -258,7 +237,7 @@ pub async fn rollback(
     }
     .await;
     Ok(out(
-        audit_result(&state, &caller, "deployment.rollback", &target, result).await?,
+        crate::routes::audited(&state, &caller, "deployment.rollback", &target, result).await?,
         StatusCode::CREATED,
     ))
 }
@@ -294,7 +273,7 @@ pub async fn promote(
     }
     .await;
     Ok(out(
-        audit_result(&state, &caller, "deployment.promote", &target, result).await?,
+        crate::routes::audited(&state, &caller, "deployment.promote", &target, result).await?,
         StatusCode::CREATED,
     ))
 }
@@ -381,6 +360,6 @@ pub async fn secret_store(
         Ok(secrets)
     }
     .await;
-    let secrets = audit_result(&state, &caller, "secret.read", &target, result).await?;
+    let secrets = crate::routes::audited(&state, &caller, "secret.read", &target, result).await?;
     Ok(Json(secrets).into_response())
 }

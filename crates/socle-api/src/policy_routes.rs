@@ -117,25 +117,8 @@ pub async fn create_waiver(
             .await?)
     }
     .await;
-    let (outcome, detail) = match &result {
-        Ok(w) => ("ok", w.id.clone()),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
-            ("denied", e.message.clone())
-        }
-        Err(e) => ("failed", e.code.to_owned()),
-    };
-    state
-        .store
-        .audit(
-            &caller.actor(),
-            "waiver.create",
-            &target,
-            outcome,
-            &detail,
-            now_ms(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(result?)).into_response())
+    let waiver = crate::routes::audited(&state, &caller, "waiver.create", &target, result).await?;
+    Ok((StatusCode::CREATED, Json(waiver)).into_response())
 }
 
 /// Waivers, with their state.
@@ -159,12 +142,8 @@ pub async fn revoke_waiver(
         Ok(())
     }
     .await;
-    let outcome = if result.is_ok() { "ok" } else { "failed" };
-    state
-        .store
-        .audit(&caller.actor(), "waiver.revoke", &id, outcome, "", now_ms())
-        .await?;
-    result.map(|_| StatusCode::NO_CONTENT)
+    crate::routes::audited(&state, &caller, "waiver.revoke", &id, result).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -464,7 +464,8 @@ pub struct RefreshOut {
     outcome: socle_store::ApplyOutcome,
 }
 
-async fn audited<T>(
+/// Writes the audit entry for a mutation attempt (ok, denied or failed) and passes the result on.
+pub(crate) async fn audited<T>(
     state: &AppState,
     caller: &Caller,
     action: &str,
