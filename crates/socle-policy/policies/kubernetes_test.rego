@@ -114,3 +114,18 @@ test_boolean_settings_are_not_secrets if {
 	c := object.union(good, {"env": [{"name": "MYSQL_RANDOM_ROOT_PASSWORD", "value": "yes"}]})
 	count(deny_plaintext_secret_env) == 0 with input as pod(c)
 }
+
+score_good := {"apiVersion": "score.dev/v1b1", "metadata": {"name": "w"}, "containers": {"web": {
+	"image": ".",
+	"livenessProbe": {"httpGet": {"path": "/", "port": 80}},
+	"readinessProbe": {"httpGet": {"path": "/", "port": 80}},
+	"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}},
+}}}
+
+test_score_workloads if {
+	count(deny_score_image | (deny_score_probes | deny_score_resources)) == 0 with input as score_good
+	bad := {"apiVersion": "score.dev/v1b1", "metadata": {"name": "w"}, "containers": {"web": {"image": "nginx"}}}
+	ids(deny_score_image) == {"score-image-tag"} with input as bad
+	count(deny_score_probes) == 2 with input as bad
+	count(deny_score_resources) == 4 with input as bad
+}
