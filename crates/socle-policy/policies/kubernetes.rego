@@ -39,6 +39,15 @@ finding(id, msg, path) := {"id": id, "msg": msg, "path": path, "object": object_
 
 disabled(id) if id in object.get(data, ["socle", "disabled_rules"], [])
 
+# An object may carry a reviewed exception in Git, like Checkov's skip annotations:
+#   socle.dev/guardrail-exceptions: "prod-replicas"   (comma-separated rule ids)
+# with the reason in socle.dev/guardrail-exceptions-reason. Evaluations report what was skipped.
+disabled(id) if {
+	list := object.get(input, ["metadata", "annotations", "socle.dev/guardrail-exceptions"], "")
+	some item in split(list, ",")
+	trim_space(item) == id
+}
+
 # --- probes (CKV_K8S_8, CKV_K8S_9) ------------------------------------------------------------
 
 deny_liveness_probe contains finding("liveness-probe", sprintf("container %q has no livenessProbe: add one so that Kubernetes restarts it when it hangs", [c.name]), p) if {

@@ -129,3 +129,10 @@ test_score_workloads if {
 	count(deny_score_probes) == 2 with input as bad
 	count(deny_score_resources) == 4 with input as bad
 }
+
+test_object_level_exception if {
+	d := {"kind": "StatefulSet", "metadata": {"name": "db", "labels": {"socle.dev/environment": "prod"}, "annotations": {"socle.dev/guardrail-exceptions": "prod-replicas, other"}}, "spec": {"replicas": 1, "template": {"spec": {"containers": [good]}}}}
+	count(deny_replicas) == 0 with input as d
+	plain := object.union(object.remove(d, ["metadata"]), {"metadata": {"name": "db", "labels": {"socle.dev/environment": "prod"}}})
+	ids(deny_replicas) == {"prod-replicas"} with input as plain
+}

@@ -500,7 +500,7 @@ async fn the_builtin_pack_blocks_insecure_deploys_and_reports_every_violation() 
         "Deployment/shop spec.template.spec.containers[0].image: container \"web\" uses image \"shop:latest\"",
         "[liveness-probe]",
         "[memory-limits]",
-        "[prod-replicas]",
+        "[cpu-limits]",
         "[readiness-probe]",
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
