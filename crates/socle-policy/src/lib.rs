@@ -97,18 +97,24 @@ fn severity_of(rule: &str) -> Option<Severity> {
     }
 }
 
+/// The built-in pack's files as `(name, text)`, as [`PolicySet::load`] and
+/// [`PolicySet::run_tests`] take them.
+pub fn builtin_files() -> Vec<(String, String)> {
+    BUILTIN
+        .files()
+        .map(|f| {
+            (
+                format!("builtin/{}", f.path().display()),
+                f.contents_utf8().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 impl PolicySet {
     /// The built-in pack, with optional extra data (e.g. `{"socle": {"allowed_registries": […]}}`).
     pub fn builtin(data: Option<Value>) -> Result<Self, PolicyError> {
-        let files: Vec<(String, String)> = BUILTIN
-            .files()
-            .map(|f| {
-                (
-                    format!("builtin/{}", f.path().display()),
-                    f.contents_utf8().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
+        let files = builtin_files();
         let mut set = Self::load(&files, "main")?;
         if let Some(d) = data {
             set.add_data("socle-config", &d)?;

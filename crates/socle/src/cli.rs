@@ -147,7 +147,8 @@ struct ServeArgs {
     /// Platform configuration directory (default: the shipped configuration).
     #[arg(long)]
     platform: Option<PathBuf>,
-    /// Guardrails enforced at deploy: `builtin`, a policy directory, or `none`.
+    /// Guardrails enforced at deploy: `builtin`, `platform` (the `policies/` folder of
+    /// --platform), a policy directory, or `none`.
     #[arg(long, default_value = "none")]
     guardrails: String,
 }
@@ -635,16 +636,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let platform = read_platform(args.platform.as_ref(), &limits)?;
-    let guardrails = match args.guardrails.as_str() {
-        "none" => None,
-        "builtin" => {
-            Some(socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?)
-        }
-        dir => Some(
-            socle_policy::PolicySet::load(&policy_files(std::path::Path::new(dir))?, "main")
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        ),
-    };
+    let guardrails = load_guardrails(&args.guardrails, args.platform.as_deref())?;
     let config = socle_api::ServerConfig {
         guardrails,
         platform,
@@ -1404,30 +1396,11 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         clock: None,
     };
     let actor = cli_actor();
-    let guard: Box<dyn socle_deploy::Guardrails> = match a.guardrails.as_str() {
-        "none" => Box::new(socle_deploy::NoGuardrails),
-        "builtin" => Box::new(socle_deploy::PolicyGuardrails {
-            policies: socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?,
-        }),
-        "platform" => {
-            let dir = a
-                .platform
-                .as_ref()
-                .context("--guardrails platform needs --platform DIR")?
-                .join("policies");
-            Box::new(socle_deploy::PolicyGuardrails {
-                policies: socle_policy::PolicySet::load(&policy_files(&dir)?, "main")
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-            })
-        }
-        dir => Box::new(socle_deploy::PolicyGuardrails {
-            policies: socle_policy::PolicySet::load(
-                &policy_files(std::path::Path::new(dir))?,
-                "main",
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-        }),
-    };
+    let guard: Box<dyn socle_deploy::Guardrails> =
+        match load_guardrails(&a.guardrails, a.platform.as_deref())? {
+            Some(policies) => Box::new(socle_deploy::PolicyGuardrails { policies }),
+            None => Box::new(socle_deploy::NoGuardrails),
+        };
     let guard = guard.as_ref();
     let result = if let Some(service) = &a.rollback {
         deployer
@@ -1550,6 +1523,42 @@ async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--guardrails`: `none`, `builtin`, `platform` (the `policies/` folder of `--platform`) or a
+/// policy directory.
+fn load_guardrails(
+    spec: &str,
+    platform: Option<&std::path::Path>,
+) -> anyhow::Result<Option<socle_policy::PolicySet>> {
+    let dir = match spec {
+        "none" => return Ok(None),
+        "builtin" => {
+            return Ok(Some(
+                socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ));
+        }
+        "platform" => platform
+            .context("--guardrails platform needs --platform DIR")?
+            .join("policies"),
+        dir => PathBuf::from(dir),
+    };
+    Ok(Some(
+        socle_policy::PolicySet::load(&policy_files(&dir)?, "main")
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    ))
+}
+
+/// An entity named on the command line: a full ref, or a workload name (`shop` →
+/// `component:default/shop`).
+fn entity_arg(entity: &str) -> anyhow::Result<String> {
+    if entity.contains(':') {
+        Ok(socle_catalog::EntityRef::parse_full(entity)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_string())
+    } else {
+        Ok(format!("component:default/{}", entity.to_ascii_lowercase()))
+    }
+}
+
 fn policy_files(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut files = Vec::new();
     for entry in walk_dir(dir)? {
@@ -1606,13 +1615,7 @@ async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
             )
             .with_context(|| format!("--expires {expires}: expected YYYY-MM-DD"))?;
             let expires_at = (date.with_hms(23, 59, 59)?.assume_utc().unix_timestamp()) * 1000;
-            let entity = if entity.contains(':') {
-                socle_catalog::EntityRef::parse_full(&entity)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .to_string()
-            } else {
-                format!("component:default/{}", entity.to_ascii_lowercase())
-            };
+            let entity = entity_arg(&entity)?;
             let w = store
                 .create_waiver(socle_store::Waiver {
                     id: String::new(),
@@ -1695,13 +1698,7 @@ async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let store = store.open().await?;
-            let entity = if entity.contains(':') {
-                socle_catalog::EntityRef::parse_full(&entity)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .to_string()
-            } else {
-                format!("component:default/{}", entity.to_ascii_lowercase())
-            };
+            let entity = entity_arg(&entity)?;
             let list = store.policy_results(&entity, env.as_deref(), limit).await?;
             output::print(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
@@ -1814,15 +1811,7 @@ async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
         PolicyCmd::Test { dir } => {
             let files = match &dir {
                 Some(d) => policy_files(d)?,
-                None => socle_policy::BUILTIN
-                    .files()
-                    .map(|f| {
-                        (
-                            format!("builtin/{}", f.path().display()),
-                            f.contents_utf8().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect(),
+                None => socle_policy::builtin_files(),
             };
             let set = socle_policy::PolicySet::load(&files, "main")
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
