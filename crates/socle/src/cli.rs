@@ -149,7 +149,7 @@ struct ServeArgs {
     platform: Option<PathBuf>,
     /// Guardrails enforced at deploy: `builtin`, `platform` (the `policies/` folder of
     /// --platform), a policy directory, or `none`.
-    #[arg(long, default_value = "none")]
+    #[arg(long, default_value = "builtin")]
     guardrails: String,
 }
 
@@ -309,7 +309,7 @@ struct DeployArgs {
     source_commit: Option<String>,
     /// Guardrails to enforce: `builtin` (Socle's pack), `platform` (the `policies/` folder of
     /// --platform), a policy directory, or `none`.
-    #[arg(long, default_value = "none")]
+    #[arg(long, default_value = "builtin")]
     guardrails: String,
     /// Re-deploy the previous successful deployment of this service in --env.
     #[arg(long, value_name = "SERVICE", conflicts_with_all = ["file", "promote"])]

@@ -618,19 +618,45 @@ fn deploy_from_the_cli() {
     let score = tmp.path().join("score.yaml");
     std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: .\n    files:\n      /etc/motd:\n        source: motd.txt\nresources:\n  db:\n    type: postgres\n").unwrap();
     std::fs::write(tmp.path().join("motd.txt"), "hi").unwrap();
+    let deploy = [
+        "deploy",
+        score.to_str().unwrap(),
+        "--env",
+        "dev",
+        "--image",
+        "api:2.1.0",
+        "-o",
+        "json",
+    ];
+    // The built-in guardrails are on by default: no probes, no requests or limits → blocked.
+    let o = socle(&deploy, &data);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for rule in [
+        "liveness-probe",
+        "readiness-probe",
+        "cpu-limits",
+        "memory-requests",
+    ] {
+        assert!(err.contains(rule), "{rule} missing from: {err}");
+    }
+    assert!(
+        !data.join("gitops/dev.git").exists(),
+        "nothing was committed"
+    );
     let o = socle(
-        &[
-            "deploy",
-            score.to_str().unwrap(),
-            "--env",
-            "dev",
-            "--image",
-            "api:2.1.0",
-            "-o",
-            "json",
-        ],
+        &["deployments", "list", "--env", "dev", "-o", "json"],
         &data,
     );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    let probes = "    livenessProbe:\n      httpGet:\n        path: /healthz\n        port: 8080\n    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: 8080\n    resources:\n      requests:\n        cpu: 100m\n        memory: 64Mi\n      limits:\n        cpu: 500m\n        memory: 256Mi\n";
+    let text = std::fs::read_to_string(&score).unwrap();
+    std::fs::write(
+        &score,
+        text.replace("    files:\n", &format!("{probes}    files:\n")),
+    )
+    .unwrap();
+    let o = socle(&deploy, &data);
     assert_eq!(
         o.status.code(),
         Some(0),
