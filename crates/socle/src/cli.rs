@@ -147,7 +147,7 @@ struct ServeArgs {
     /// Platform configuration directory (default: the shipped configuration).
     #[arg(long)]
     platform: Option<PathBuf>,
-    /// Guardrails enforced at deploy: `builtin`, `platform` (the `policies/` folder of
+    /// Guardrails enforced at deploy: `builtin`, `platform` (the built-in pack plus the `policies/` of
     /// --platform), a policy directory, or `none`.
     #[arg(long, default_value = "builtin")]
     guardrails: String,
@@ -307,7 +307,7 @@ struct DeployArgs {
     /// The commit of the service's repository being deployed (recorded for delivery metrics).
     #[arg(long)]
     source_commit: Option<String>,
-    /// Guardrails to enforce: `builtin` (Socle's pack), `platform` (the `policies/` folder of
+    /// Guardrails to enforce: `builtin` (Socle's pack), `platform` (the pack plus the `policies/` of
     /// --platform), a policy directory, or `none`.
     #[arg(long, default_value = "builtin")]
     guardrails: String,
@@ -990,19 +990,13 @@ struct WorkloadSummary {
     order: Vec<String>,
 }
 
-fn read_platform(
-    dir: Option<&PathBuf>,
-    limits: &Limits,
-) -> anyhow::Result<socle_platform::PlatformConfig> {
-    use socle_ingest::Source;
-    let Some(dir) = dir else {
-        return Ok(socle_platform::default_config());
-    };
-    // A Git repository (bare, or a checkout) is read at its HEAD commit — the reviewed
-    // configuration, not whatever is in the working tree; a plain directory as it is.
+/// The platform configuration directory as a source. A Git repository (bare, or a checkout) is
+/// read at its HEAD commit — the reviewed configuration, not whatever is in the working tree; a
+/// plain directory as it is.
+fn platform_source(dir: &std::path::Path) -> anyhow::Result<Box<dyn socle_ingest::Source>> {
     let is_git =
         dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir());
-    let source: Box<dyn Source> = if is_git {
+    Ok(if is_git {
         Box::new(
             socle_ingest::GitSource::open(&dir.to_string_lossy(), None)
                 .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
@@ -1012,7 +1006,42 @@ fn read_platform(
             socle_ingest::FsSource::new(dir)
                 .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
         )
+    })
+}
+
+/// The platform configuration's `policies/` folder (Rego and data), read like the rest of it.
+fn platform_policies(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let source = platform_source(dir)?;
+    let mut files = Vec::new();
+    for rel in source
+        .files()
+        .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?
+    {
+        let wanted = [".rego", ".json", ".yaml", ".yml"]
+            .iter()
+            .any(|e| rel.ends_with(e));
+        if !rel.starts_with("policies/") || !wanted || rel.split('/').any(|p| p.starts_with('.')) {
+            continue;
+        }
+        let bytes = source
+            .read(&rel, 4 << 20)
+            .map_err(|e| anyhow::anyhow!("platform configuration {rel}: {e}"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("platform configuration {rel} is not UTF-8"))?;
+        files.push((source.display(&rel), text));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_platform(
+    dir: Option<&PathBuf>,
+    limits: &Limits,
+) -> anyhow::Result<socle_platform::PlatformConfig> {
+    let Some(dir) = dir else {
+        return Ok(socle_platform::default_config());
     };
+    let source = platform_source(dir)?;
     let mut files = Vec::new();
     for rel in source
         .files()
@@ -1523,28 +1552,26 @@ async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--guardrails`: `none`, `builtin`, `platform` (the `policies/` folder of `--platform`) or a
+/// `--guardrails`: `none`, `builtin`, `platform` (the pack plus the `policies/` of `--platform`) or a
 /// policy directory.
 fn load_guardrails(
     spec: &str,
     platform: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<socle_policy::PolicySet>> {
-    let dir = match spec {
+    let set = match spec {
         "none" => return Ok(None),
-        "builtin" => {
-            return Ok(Some(
-                socle_policy::PolicySet::builtin(None).map_err(|e| anyhow::anyhow!("{e}"))?,
-            ));
+        "builtin" => socle_policy::PolicySet::builtin(None),
+        // The built-in pack plus the platform's own policies and data (which configure the pack:
+        // `socle.disabled_rules`, `socle.allowed_registries`, …).
+        "platform" => {
+            let dir = platform.context("--guardrails platform needs --platform DIR")?;
+            let mut files = socle_policy::builtin_files();
+            files.extend(platform_policies(dir)?);
+            socle_policy::PolicySet::load(&files, "main")
         }
-        "platform" => platform
-            .context("--guardrails platform needs --platform DIR")?
-            .join("policies"),
-        dir => PathBuf::from(dir),
+        dir => socle_policy::PolicySet::load(&policy_files(std::path::Path::new(dir))?, "main"),
     };
-    Ok(Some(
-        socle_policy::PolicySet::load(&policy_files(&dir)?, "main")
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    ))
+    Ok(Some(set.map_err(|e| anyhow::anyhow!("{e}"))?))
 }
 
 /// An entity named on the command line: a full ref, or a workload name (`shop` →

@@ -948,3 +948,71 @@ fn waivers_from_the_cli() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must expire in the future"));
 }
+
+#[test]
+fn platform_guardrails_extend_and_configure_the_builtin_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("platform");
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("socle.yaml"), "apiVersion: socle.dev/v1alpha1\nkind: Platform\nenvironments:\n  - name: dev\n    type: development\n    target: kubernetes\n    namespace: dev\n    gitops:\n      repository: gitops/dev.git\n      branch: main\n      path: dev\n").unwrap();
+    // Configures the pack (opt-out per rule) and adds a rule of the platform team's own.
+    std::fs::write(
+        repo.join("policies/config.yaml"),
+        "socle:\n  disabled_rules: [liveness-probe, readiness-probe]\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("policies/team.rego"), "package main\n\nimport rego.v1\n\ndeny_part_of contains {\"id\": \"part-of\", \"msg\": \"label app.kubernetes.io/part-of is required\", \"path\": \"metadata.labels\"} if {\n\tinput.kind == \"Deployment\"\n\tnot input.metadata.labels[\"app.kubernetes.io/part-of\"]\n}\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "guardrails"]);
+    // Not committed, so not in force.
+    std::fs::write(
+        repo.join("policies/wip.rego"),
+        "package main\n\ndeny_everything contains \"uncommitted\" if { true }\n",
+    )
+    .unwrap();
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: api:1.0.0\n    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 500m, memory: 128Mi}\n").unwrap();
+    let data = tmp.path().join("data");
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--platform",
+            repo.to_str().unwrap(),
+            "--guardrails",
+            "platform",
+        ],
+        &data,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("[part-of]"), "{err}");
+    assert!(!err.contains("probe"), "disabled rules still ran: {err}");
+    assert!(
+        !err.contains("uncommitted"),
+        "the working tree was read: {err}"
+    );
+    // The built-in pack is still in force for what is not disabled.
+    std::fs::write(&score, "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: api:latest\n").unwrap();
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--platform",
+            repo.to_str().unwrap(),
+            "--guardrails",
+            "platform",
+        ],
+        &data,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("[image-tag]") && err.contains("[cpu-limits]"),
+        "{err}"
+    );
+}
