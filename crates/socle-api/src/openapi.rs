@@ -30,7 +30,7 @@ impl Modify for Bearer {
         routes::list_tokens, routes::create_token, routes::revoke_token, routes::audit,
         crate::deploy_routes::create_deployment, crate::deploy_routes::rollback, crate::deploy_routes::promote,
         crate::deploy_routes::list_deployments, crate::deploy_routes::list_resources, crate::deploy_routes::secret_store,
-        crate::policy_routes::eval, crate::policy_routes::create_waiver, crate::policy_routes::list_waivers,
+        crate::policy_routes::eval, crate::policy_routes::test, crate::policy_routes::create_waiver, crate::policy_routes::list_waivers,
         crate::policy_routes::revoke_waiver, crate::policy_routes::results, crate::policy_routes::eval_entity,
     ),
     modifiers(&Bearer),

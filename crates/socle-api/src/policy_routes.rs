@@ -21,6 +21,7 @@ type S = State<Arc<AppState>>;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/policy/eval", post(eval))
+        .route("/api/v1/policy/test", post(test))
         .route(
             "/api/v1/policy/waivers",
             get(list_waivers).post(create_waiver),
@@ -71,6 +72,63 @@ pub async fn eval(
         })?);
     }
     Ok(Json(findings).into_response())
+}
+
+/// `{"files": {"policies/team.rego": "<text>", "policies/team_test.rego": "<text>"}}`; no files:
+/// the built-in pack.
+#[derive(Deserialize, ToSchema)]
+pub struct TestIn {
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+}
+
+/// At most this many policy files in one `policy/test` request.
+const MAX_TEST_FILES: usize = 256;
+
+/// Runs the `test_*` rules of the given policies (or of the built-in pack), like `conftest verify`.
+#[utoipa::path(post, path = "/api/v1/policy/test", tag = "guardrails", request_body = TestIn,
+    responses((status = 200, description = "`{passed, failed, tests: [{name, passed}]}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn test(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<TestIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if body.files.len() > MAX_TEST_FILES {
+        return Err(ApiError::bad_request(format!(
+            "{} files: at most {MAX_TEST_FILES} per request",
+            body.files.len()
+        )));
+    }
+    let files: Vec<(String, String)> = if body.files.is_empty() {
+        socle_policy::builtin_files()
+    } else {
+        body.files.into_iter().collect()
+    };
+    let unprocessable = |e: socle_policy::PolicyError| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_error",
+            e.to_string(),
+        )
+    };
+    // Rego evaluation is CPU-bound: off the async workers.
+    let results = tokio::task::spawn_blocking(move || {
+        let set = socle_policy::PolicySet::load(&files, "main")?;
+        set.run_tests(&files)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(unprocessable)?;
+    let failed = results.iter().filter(|(_, ok)| !ok).count();
+    Ok(Json(serde_json::json!({
+        "passed": results.len() - failed,
+        "failed": failed,
+        "tests": results.iter().map(|(name, passed)| serde_json::json!({"name": name, "passed": passed})).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 /// A waiver: `{"rule": "image-tag", "entity": "component:default/shop", "environment": "dev",

@@ -368,6 +368,8 @@ enum PolicyCmd {
     Test {
         /// Policy directory; default: the built-in pack.
         dir: Option<PathBuf>,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
     },
     /// Grant an exception: a rule does not block an entity's deploys until the expiry date.
     Waive {
@@ -483,6 +485,15 @@ enum BenchCmd {
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if !matches!(cli.cmd, Cmd::Serve(_) | Cmd::Bench { .. }) {
+        // `socle … | head` ends quietly, as Unix tools do, instead of panicking on a closed pipe.
+        // Not for the long-running server, whose sockets must never kill the process.
+        // SAFETY: restores the default disposition of one signal before any thread exists.
+        #[cfg(unix)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
@@ -1835,7 +1846,7 @@ async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        PolicyCmd::Test { dir } => {
+        PolicyCmd::Test { dir, output } => {
             let files = match &dir {
                 Some(d) => policy_files(d)?,
                 None => socle_policy::builtin_files(),
@@ -1844,10 +1855,23 @@ async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let results = set.run_tests(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
             let failed = results.iter().filter(|(_, ok)| !ok).count();
-            for (name, ok) in &results {
-                println!("{} {name}", if *ok { "PASS" } else { "FAIL" });
-            }
-            println!("{} passed, {} failed", results.len() - failed, failed);
+            let report = serde_json::json!({
+                "passed": results.len() - failed,
+                "failed": failed,
+                "tests": results.iter().map(|(name, passed)| serde_json::json!({"name": name, "passed": passed})).collect::<Vec<_>>(),
+            });
+            output::print(output, &report, |_| {
+                let mut out = String::new();
+                for (name, ok) in &results {
+                    out.push_str(&format!("{} {name}\n", if *ok { "PASS" } else { "FAIL" }));
+                }
+                out.push_str(&format!(
+                    "{} passed, {} failed\n",
+                    results.len() - failed,
+                    failed
+                ));
+                out
+            })?;
             Ok(if failed > 0 || results.is_empty() {
                 ExitCode::FAILURE
             } else {

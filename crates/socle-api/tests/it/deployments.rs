@@ -304,6 +304,51 @@ async fn guardrails_over_http(backend: &str) {
             .any(|x| x["rule"] == "image-tag" && x["checkov"][0] == "CKV_K8S_14"),
         "{f}"
     );
+    // The policies' own tests, like `conftest verify`: the built-in pack's, then uploaded ones.
+    let (status, t) = s
+        .call("POST", "/api/v1/policy/test", None, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["failed"], 0, "{t}");
+    assert!(t["passed"].as_u64().unwrap() >= 18, "{t}");
+    assert!(
+        t["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["name"].as_str().unwrap().starts_with("data.main.test_")),
+        "{t}"
+    );
+    let files = json!({"files": {
+        "p/team.rego": "package main\n\ndeny_no_team contains \"no team\" if { not input.metadata.labels.team }\n",
+        "p/team_test.rego": "package main\n\ntest_denied if { count(deny_no_team) == 1 with input as {\"metadata\": {}} }\n\ntest_wrong if { count(deny_no_team) == 0 with input as {\"metadata\": {}} }\n",
+    }});
+    let (status, t) = s
+        .call("POST", "/api/v1/policy/test", None, Some(files))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(
+        (t["passed"].as_u64(), t["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{t}"
+    );
+    assert_eq!(
+        t["tests"][1],
+        json!({"name": "data.main.test_wrong", "passed": false})
+    );
+    let (status, e) = s
+        .call(
+            "POST",
+            "/api/v1/policy/test",
+            None,
+            Some(json!({"files": {"bad.rego": "package main\n\ndeny contains x if {"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("bad.rego"),
+        "{e}"
+    );
     // A deploy blocked by the pack, then let through by a waiver granted by an admin.
     let bad = json!({"workload": SHOP, "environment": "dev", "image": "shop:latest"});
     let (status, e) = s
