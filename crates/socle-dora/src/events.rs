@@ -1,0 +1,257 @@
+//! Events: deployments, changes (commits) and incidents, identified by `(source, id)`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// A deployment of a service to an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub source: String,
+    pub id: String,
+    pub service: String,
+    pub environment: String,
+    /// `success`, `failure`, … — only `success` counts as a deployment.
+    pub status: String,
+    pub finished_at: Millis,
+    /// Ids of the changes (commits) it shipped, when the sender knows them.
+    #[serde(default)]
+    pub changes: Vec<String>,
+    /// The commit deployed; with the changes' parents, gives the range when `changes` is empty.
+    #[serde(default)]
+    pub commit: Option<String>,
+}
+
+impl Deployment {
+    pub fn succeeded(&self) -> bool {
+        self.status.eq_ignore_ascii_case("success")
+    }
+}
+
+/// A change: a commit with its commit time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub source: String,
+    pub id: String,
+    pub service: String,
+    pub committed_at: Millis,
+    /// The commit before it (first parent), when known: lets a deployment's range be walked.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// An incident in production.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub source: String,
+    pub id: String,
+    pub service: String,
+    pub started_at: Millis,
+    pub resolved_at: Option<Millis>,
+    /// The id of the deployment that caused it (same source), when known.
+    #[serde(default)]
+    pub deployment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    Deployment(Deployment),
+    Change(Change),
+    Incident(Incident),
+}
+
+impl Event {
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            Event::Deployment(d) => (&d.source, &d.id),
+            Event::Change(c) => (&c.source, &c.id),
+            Event::Incident(i) => (&i.source, &i.id),
+        }
+    }
+    pub fn service(&self) -> &str {
+        match self {
+            Event::Deployment(d) => &d.service,
+            Event::Change(c) => &c.service,
+            Event::Incident(i) => &i.service,
+        }
+    }
+}
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parses an RFC 3339 timestamp; a timestamp without a timezone (`Z` or `±hh:mm`) is an error.
+pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
+    match OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(t) => Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis),
+        Err(_) => {
+            // Say why for the common mistake: a local time with no offset.
+            let looks_local = s.len() >= 19
+                && !s.ends_with('Z')
+                && !s.ends_with('z')
+                && !s[19..].contains(['+', '-']);
+            if looks_local {
+                Err(format!(
+                    "timestamp {s:?} has no timezone: add `Z` or an offset such as `+02:00`"
+                ))
+            } else {
+                Err(format!(
+                    "timestamp {s:?} is not RFC 3339 (e.g. 2026-01-05T10:00:00Z)"
+                ))
+            }
+        }
+    }
+}
+
+/// Formats milliseconds as RFC 3339 UTC.
+pub fn format_timestamp(ms: Millis) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The longest accepted id, service or environment name.
+pub const MAX_NAME: usize = 256;
+/// Most changes listed by one deployment.
+pub const MAX_CHANGES: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineIn {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    service: String,
+    #[serde(default)]
+    source: Option<String>,
+    // deployment
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    finished_at: Option<String>,
+    #[serde(default)]
+    changes: Option<Vec<String>>,
+    #[serde(default)]
+    commit: Option<String>,
+    // change
+    #[serde(default)]
+    committed_at: Option<String>,
+    #[serde(default)]
+    parent: Option<String>,
+    // incident
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    resolved_at: Option<String>,
+    #[serde(default)]
+    deployment: Option<String>,
+}
+
+fn required<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
+    v.ok_or_else(|| format!("a {kind} needs `{field}`"))
+}
+
+fn check_name(v: &str, field: &str) -> Result<(), String> {
+    if v.is_empty() || v.len() > MAX_NAME {
+        return Err(format!("`{field}` must be 1 to {MAX_NAME} characters"));
+    }
+    Ok(())
+}
+
+/// Reads one JSON object as an event; `default_source` applies when it names none.
+pub fn parse_event(text: &str, default_source: &str) -> Result<Event, String> {
+    let l: LineIn = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let source = l.source.unwrap_or_else(|| default_source.to_owned());
+    check_name(&source, "source")?;
+    check_name(&l.id, "id")?;
+    check_name(&l.service, "service")?;
+    let ts = |v: Option<String>, field: &str, kind: &str| -> Result<Millis, String> {
+        parse_timestamp(&required(v, field, kind)?).map_err(|e| format!("`{field}`: {e}"))
+    };
+    Ok(match l.kind.as_str() {
+        "deployment" => {
+            let environment = required(l.environment, "environment", "deployment")?;
+            check_name(&environment, "environment")?;
+            let changes = l.changes.unwrap_or_default();
+            if changes.len() > MAX_CHANGES {
+                return Err(format!("`changes`: at most {MAX_CHANGES} per deployment"));
+            }
+            for c in &changes {
+                check_name(c, "changes[]")?;
+            }
+            Event::Deployment(Deployment {
+                finished_at: ts(l.finished_at, "finished_at", "deployment")?,
+                status: l.status.unwrap_or_else(|| "success".into()),
+                source,
+                id: l.id,
+                service: l.service,
+                environment,
+                changes,
+                commit: l.commit,
+            })
+        }
+        "change" => Event::Change(Change {
+            committed_at: ts(l.committed_at, "committed_at", "change")?,
+            source,
+            id: l.id,
+            service: l.service,
+            parent: l.parent,
+        }),
+        "incident" => {
+            let started_at = ts(l.started_at, "started_at", "incident")?;
+            let resolved_at = match l.resolved_at {
+                Some(r) => Some(parse_timestamp(&r).map_err(|e| format!("`resolved_at`: {e}"))?),
+                None => None,
+            };
+            if resolved_at.is_some_and(|r| r < started_at) {
+                return Err("`resolved_at` is before `started_at`".into());
+            }
+            Event::Incident(Incident {
+                source,
+                id: l.id,
+                service: l.service,
+                started_at,
+                resolved_at,
+                deployment: l.deployment,
+            })
+        }
+        other => {
+            return Err(format!(
+                "unknown type {other:?}: expected deployment, change or incident"
+            ));
+        }
+    })
+}
+
+/// Parses JSON Lines (blank lines and `#` comments skipped): every event read, and every line
+/// that could not be, with its number (1-based).
+pub fn parse_jsonl(text: &str, default_source: &str) -> (Vec<Event>, Vec<ParseError>) {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        match parse_event(t, default_source) {
+            Ok(e) => events.push(e),
+            Err(message) => errors.push(ParseError {
+                line: i + 1,
+                message,
+            }),
+        }
+    }
+    (events, errors)
+}

@@ -1,0 +1,19 @@
+//! Delivery metrics: DORA's four keys computed from deployments, changes and incidents.
+//!
+//! Pure: events come in already loaded (from the store, an import file or a webhook payload),
+//! reports go out. Nothing here reads a clock, a file or the network; the caller passes the
+//! window and the scopes (a team's services come from the catalog, at the edge).
+//!
+//! - [`events`]: the event model, JSON Lines import with per-line errors, timestamps.
+//! - [`metrics`]: the indexed [`metrics::Dataset`] and the [`metrics::Report`] of a scope.
+//! - [`levels`]: the 2024 DORA table as a classification rule.
+//! - [`webhooks`]: GitHub / GitLab payloads to events, signature checks.
+
+pub mod events;
+pub mod levels;
+pub mod metrics;
+pub mod webhooks;
+
+pub use events::{Change, Deployment, Event, Incident, ParseError, parse_jsonl, parse_timestamp};
+pub use levels::Level;
+pub use metrics::{Dataset, Options, Report, Window};

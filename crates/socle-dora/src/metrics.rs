@@ -1,0 +1,637 @@
+//! The four keys over an indexed set of events.
+//!
+//! [`Dataset::build`] resolves everything that does not depend on the question asked — which
+//! deployment shipped which change first, which deployment caused which incident — into sorted
+//! per-service series. A [`Report`] for a scope (a set of services) over a half-open window
+//! `[from, to)` is then binary searches and order statistics over those series.
+//!
+//! Definitions (only production environments count; see [`Options`]):
+//! - **deployment frequency**: successful deployments finished in the window ÷ the window's
+//!   days; the Four Keys bucket is `daily` when the median number of days with a deployment per
+//!   7-day week of the window is ≥ 3, `weekly` when the median week has one, `monthly` when the
+//!   median 30-day month has one, else `yearly` (weeks and months counted from `from`, the last
+//!   one possibly partial);
+//! - **lead time for changes**: for every change, its first successful deployment (the
+//!   earliest that contains it) minus its commit time; median and p90 over the changes whose
+//!   first deployment falls in the window; non-positive values are ignored. A deployment's
+//!   changes are the ones it lists, or else the commits reachable from its `commit` through
+//!   the changes' `parent` links and not from the previous successful deployment's commit in
+//!   the same environment;
+//! - **change failure rate**: distinct deployments finished in the window that caused an
+//!   incident ÷ successful deployments in the window. An incident's cause is the deployment it
+//!   names if that is a successful production deployment (otherwise it has none — no
+//!   fallback); an incident naming none is attributed to the latest successful production
+//!   deployment of its service that finished strictly before it started. A deployment counts
+//!   for its own service, whichever service reported the incident;
+//! - **failed deployment recovery time**: median of (resolved − started) over the incidents
+//!   resolved in the window.
+//!
+//! Percentiles interpolate linearly between the closest ranks, as SQL's `PERCENTILE_CONT`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::events::{Change, Deployment, Event, Incident, Millis, format_timestamp};
+use crate::levels::{self, Level};
+
+const DAY: Millis = 86_400_000;
+const WEEK: Millis = 7 * DAY;
+const HOUR: f64 = 3_600_000.0;
+/// Longest walk through `parent` links when a deployment's changes are derived from its commit.
+const MAX_WALK: usize = 100_000;
+
+/// What counts as production.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Environment names (compared case-insensitively).
+    pub production: HashSet<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            production: ["production", "prod"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl Options {
+    pub fn with_environments<I: IntoIterator<Item = S>, S: AsRef<str>>(envs: I) -> Self {
+        Self {
+            production: envs
+                .into_iter()
+                .map(|e| e.as_ref().to_ascii_lowercase())
+                .collect(),
+        }
+    }
+    fn is_production(&self, env: &str) -> bool {
+        self.production.contains(&env.to_ascii_lowercase())
+    }
+}
+
+/// A half-open interval `[from, to)` in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: Millis,
+    pub to: Millis,
+}
+
+impl Window {
+    /// The `days` days before `now`.
+    pub fn last_days(now: Millis, days: i64) -> Self {
+        Self {
+            from: now - days * DAY,
+            to: now,
+        }
+    }
+    fn days(&self) -> f64 {
+        (self.to - self.from) as f64 / DAY as f64
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Series {
+    /// Successful production deployments' finish times, sorted.
+    deploys: Vec<Millis>,
+    /// Finish times of those that caused at least one incident, sorted.
+    failed: Vec<Millis>,
+    /// (first deployment's finish time, lead time in hours), sorted by time.
+    lead: Vec<(Millis, f64)>,
+    /// (resolution time, recovery in hours), sorted by time.
+    recovery: Vec<(Millis, f64)>,
+}
+
+/// Events resolved into per-service series, ready for any number of reports.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    services: Vec<String>,
+    index: HashMap<String, usize>,
+    series: Vec<Series>,
+    /// Incidents whose named cause is not a successful production deployment.
+    pub incidents_without_cause: usize,
+}
+
+fn dedup<T: Ord + Clone, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    // Same key twice: keep the greatest version, so the result does not depend on order.
+    let mut map: HashMap<K, T> = HashMap::with_capacity(items.len());
+    for it in items {
+        match map.entry(key(&it)) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if it > *o.get() {
+                    o.insert(it);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(it);
+            }
+        }
+    }
+    map.into_values().collect()
+}
+
+impl PartialOrd for Deployment {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Deployment {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (
+            &self.source,
+            &self.id,
+            self.finished_at,
+            &self.status,
+            &self.service,
+            &self.environment,
+            &self.changes,
+            &self.commit,
+        )
+            .cmp(&(
+                &o.source,
+                &o.id,
+                o.finished_at,
+                &o.status,
+                &o.service,
+                &o.environment,
+                &o.changes,
+                &o.commit,
+            ))
+    }
+}
+impl PartialOrd for Change {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Change {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (
+            &self.source,
+            &self.id,
+            self.committed_at,
+            &self.service,
+            &self.parent,
+        )
+            .cmp(&(&o.source, &o.id, o.committed_at, &o.service, &o.parent))
+    }
+}
+impl PartialOrd for Incident {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Incident {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // A resolved version beats an open one.
+        (
+            self.resolved_at.is_some(),
+            &self.source,
+            &self.id,
+            self.started_at,
+            self.resolved_at,
+            &self.service,
+            &self.deployment,
+        )
+            .cmp(&(
+                o.resolved_at.is_some(),
+                &o.source,
+                &o.id,
+                o.started_at,
+                o.resolved_at,
+                &o.service,
+                &o.deployment,
+            ))
+    }
+}
+
+impl Dataset {
+    pub fn build(events: impl IntoIterator<Item = Event>, opts: &Options) -> Self {
+        let mut deployments = Vec::new();
+        let mut changes = Vec::new();
+        let mut incidents = Vec::new();
+        for e in events {
+            match e {
+                Event::Deployment(d) => deployments.push(d),
+                Event::Change(c) => changes.push(c),
+                Event::Incident(i) => incidents.push(i),
+            }
+        }
+        Self::from_parts(deployments, changes, incidents, opts)
+    }
+
+    pub fn from_parts(
+        deployments: Vec<Deployment>,
+        changes: Vec<Change>,
+        incidents: Vec<Incident>,
+        opts: &Options,
+    ) -> Self {
+        let mut deployments = dedup(deployments, |d| (d.source.clone(), d.id.clone()));
+        let changes = dedup(changes, |c| (c.source.clone(), c.id.clone()));
+        let mut incidents = dedup(incidents, |i| (i.source.clone(), i.id.clone()));
+        // A stable order for everything below (dedup went through a hash map).
+        deployments.sort_by(|a, b| {
+            (a.finished_at, &a.source, &a.id).cmp(&(b.finished_at, &b.source, &b.id))
+        });
+        incidents.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
+
+        let mut ds = Dataset::default();
+        let prod: Vec<usize> = deployments
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.succeeded() && opts.is_production(&d.environment))
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &prod {
+            let s = ds.service(&deployments[i].service);
+            ds.series[s].deploys.push(deployments[i].finished_at);
+        }
+
+        // Changes: commit time and parent by (source, id).
+        let by_change: HashMap<(&str, &str), &Change> = changes
+            .iter()
+            .map(|c| ((c.source.as_str(), c.id.as_str()), c))
+            .collect();
+        // First successful production deployment of every change (deployments are sorted by
+        // time, so the first one seen wins).
+        let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+        // Previous successful deployment's commit per (source, service, environment).
+        let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::new();
+        for &i in &prod {
+            let d = &deployments[i];
+            let mut shipped: Vec<&str> = d.changes.iter().map(String::as_str).collect();
+            if shipped.is_empty()
+                && let Some(commit) = d.commit.as_deref()
+            {
+                let prev = previous
+                    .get(&(
+                        d.source.as_str(),
+                        d.service.as_str(),
+                        d.environment.as_str(),
+                    ))
+                    .copied();
+                shipped = walk_range(&by_change, &d.source, commit, prev);
+            }
+            if let Some(commit) = d.commit.as_deref() {
+                previous.insert(
+                    (
+                        d.source.as_str(),
+                        d.service.as_str(),
+                        d.environment.as_str(),
+                    ),
+                    commit,
+                );
+            }
+            for c in shipped {
+                first.entry((d.source.as_str(), c)).or_insert(i);
+            }
+        }
+        for ((source, id), i) in first {
+            let Some(c) = by_change.get(&(source, id)) else {
+                continue; // listed by a deployment, never reported as a change: no commit time
+            };
+            let d = &deployments[i];
+            let lead = d.finished_at - c.committed_at;
+            if lead > 0 {
+                let s = ds.service(&d.service);
+                ds.series[s].lead.push((d.finished_at, lead as f64 / HOUR));
+            }
+        }
+
+        // Incidents: cause and recovery.
+        let by_key: HashMap<(&str, &str), usize> = deployments
+            .iter()
+            .enumerate()
+            .map(|(i, d)| ((d.source.as_str(), d.id.as_str()), i))
+            .collect();
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, d) in deployments.iter().enumerate() {
+            by_id.entry(d.id.as_str()).or_default().push(i);
+        }
+        let is_prod_success = |i: usize| {
+            deployments[i].succeeded() && opts.is_production(&deployments[i].environment)
+        };
+        let mut prod_by_service: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &prod {
+            prod_by_service
+                .entry(deployments[i].service.as_str())
+                .or_default()
+                .push(i);
+        }
+        let mut caused: std::collections::BTreeSet<usize> = Default::default();
+        for inc in &incidents {
+            let cause = match inc.deployment.as_deref() {
+                Some(id) => {
+                    // The same source first, then the only deployment with that id anywhere.
+                    let found = by_key
+                        .get(&(inc.source.as_str(), id))
+                        .copied()
+                        .or_else(|| by_id.get(id).filter(|v| v.len() == 1).map(|v| v[0]));
+                    found.filter(|&i| is_prod_success(i))
+                }
+                None => prod_by_service.get(inc.service.as_str()).and_then(|v| {
+                    let n = v.partition_point(|&i| deployments[i].finished_at < inc.started_at);
+                    n.checked_sub(1).map(|k| v[k])
+                }),
+            };
+            match cause {
+                Some(i) => {
+                    caused.insert(i);
+                }
+                None => ds.incidents_without_cause += 1,
+            }
+            if let Some(r) = inc.resolved_at {
+                let s = ds.service(&inc.service);
+                ds.series[s]
+                    .recovery
+                    .push((r, (r - inc.started_at) as f64 / HOUR));
+            }
+        }
+        for i in caused {
+            let s = ds.service(&deployments[i].service);
+            ds.series[s].failed.push(deployments[i].finished_at);
+        }
+        for s in &mut ds.series {
+            s.deploys.sort_unstable();
+            s.failed.sort_unstable();
+            s.lead
+                .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            s.recovery
+                .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        }
+        ds
+    }
+
+    fn service(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.services.len();
+        self.services.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        self.series.push(Series::default());
+        i
+    }
+
+    /// Every service that appears in the events.
+    pub fn services(&self) -> &[String] {
+        &self.services
+    }
+
+    /// The report of a scope: `None` is every service (the organisation).
+    pub fn report(&self, services: Option<&[String]>, window: Window, weekly: bool) -> Report {
+        let scope: Vec<&Series> = match services {
+            None => self.series.iter().collect(),
+            Some(names) => {
+                let mut idx: Vec<usize> = names
+                    .iter()
+                    .filter_map(|n| self.index.get(n).copied())
+                    .collect();
+                idx.sort_unstable();
+                idx.dedup();
+                idx.into_iter().map(|i| &self.series[i]).collect()
+            }
+        };
+        let mut report = compute(&scope, window);
+        report.services = services.map_or(self.services.len(), <[String]>::len);
+        if weekly {
+            let mut from = window.from;
+            while from < window.to {
+                let to = (from + WEEK).min(window.to);
+                let w = compute(&scope, Window { from, to });
+                report.weekly.push(WeekPoint {
+                    from: format_timestamp(from),
+                    to: format_timestamp(to),
+                    deployments: w.deployments,
+                    deployment_frequency_per_day: w.deployment_frequency_per_day,
+                    lead_time_median_hours: w.lead_time_median_hours,
+                    change_failure_rate: w.change_failure_rate,
+                    recovery_time_median_hours: w.recovery_time_median_hours,
+                });
+                from = to;
+            }
+        }
+        report
+    }
+}
+
+/// The changes shipped by a deployment of `commit`: walk first parents from it, stopping at the
+/// previous deployment's commit and everything before it.
+fn walk_range<'a>(
+    changes: &HashMap<(&'a str, &'a str), &'a Change>,
+    source: &'a str,
+    commit: &'a str,
+    previous: Option<&'a str>,
+) -> Vec<&'a str> {
+    let mut stop: HashSet<&str> = HashSet::new();
+    if let Some(mut p) = previous {
+        for _ in 0..MAX_WALK {
+            if !stop.insert(p) {
+                break;
+            }
+            match changes.get(&(source, p)).and_then(|c| c.parent.as_deref()) {
+                Some(next) => p = next,
+                None => break,
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut cur = Some(commit);
+    while let Some(c) = cur {
+        if stop.contains(c) || !seen.insert(c) || out.len() >= MAX_WALK {
+            break;
+        }
+        let Some(change) = changes.get(&(source, c)) else {
+            break;
+        };
+        out.push(change.id.as_str());
+        cur = change.parent.as_deref();
+    }
+    out
+}
+
+/// `PERCENTILE_CONT(p)` of the values (reordered in place).
+pub fn percentile_cont(values: &mut [f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let pos = p.clamp(0.0, 1.0) * (values.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let frac = pos - lo as f64;
+    let (_, &mut a, right) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    if frac == 0.0 || right.is_empty() {
+        return Some(a);
+    }
+    let b = right.iter().copied().fold(f64::INFINITY, f64::min);
+    Some(a + (b - a) * frac)
+}
+
+fn in_window(v: &[Millis], w: Window) -> &[Millis] {
+    let a = v.partition_point(|&t| t < w.from);
+    let b = v.partition_point(|&t| t < w.to);
+    &v[a..b.max(a)]
+}
+
+fn pairs_in_window(v: &[(Millis, f64)], w: Window) -> &[(Millis, f64)] {
+    let a = v.partition_point(|&(t, _)| t < w.from);
+    let b = v.partition_point(|&(t, _)| t < w.to);
+    &v[a..b.max(a)]
+}
+
+fn compute(scope: &[&Series], w: Window) -> Report {
+    let mut r = Report {
+        from: format_timestamp(w.from),
+        to: format_timestamp(w.to),
+        ..Report::default()
+    };
+    if w.to <= w.from {
+        return r;
+    }
+    let mut deploy_times: Vec<Millis> = Vec::new();
+    let mut leads: Vec<f64> = Vec::new();
+    let mut recoveries: Vec<f64> = Vec::new();
+    let mut failed = 0u64;
+    for s in scope {
+        deploy_times.extend_from_slice(in_window(&s.deploys, w));
+        failed += in_window(&s.failed, w).len() as u64;
+        leads.extend(pairs_in_window(&s.lead, w).iter().map(|p| p.1));
+        recoveries.extend(pairs_in_window(&s.recovery, w).iter().map(|p| p.1));
+    }
+    r.deployments = deploy_times.len() as u64;
+    r.failed_deployments = failed;
+    r.changes = leads.len() as u64;
+    r.incidents_resolved = recoveries.len() as u64;
+    if r.deployments > 0 {
+        let per_day = r.deployments as f64 / w.days();
+        r.deployment_frequency_per_day = Some(per_day);
+        r.deployment_frequency_bucket = Some(bucket(&deploy_times, w));
+        r.change_failure_rate = Some(failed as f64 / r.deployments as f64);
+    }
+    r.lead_time_median_hours = percentile_cont(&mut leads, 0.5);
+    r.lead_time_p90_hours = percentile_cont(&mut leads, 0.9);
+    r.recovery_time_median_hours = percentile_cont(&mut recoveries, 0.5);
+    r.levels = Levels {
+        deployment_frequency: r
+            .deployment_frequency_per_day
+            .map(levels::deployment_frequency),
+        lead_time: r.lead_time_median_hours.map(levels::lead_time),
+        change_failure_rate: r.change_failure_rate.map(levels::change_failure_rate),
+        recovery_time: r.recovery_time_median_hours.map(levels::recovery_time),
+    };
+    r
+}
+
+/// Four Keys' deployment frequency bucket.
+fn bucket(times: &[Millis], w: Window) -> &'static str {
+    let weeks = ((w.to - w.from + WEEK - 1) / WEEK).max(1) as usize;
+    let months = ((w.to - w.from + 30 * DAY - 1) / (30 * DAY)).max(1) as usize;
+    let mut days_per_week: Vec<HashSet<i64>> = vec![HashSet::new(); weeks];
+    let mut month_has = vec![0f64; months];
+    for &t in times {
+        let off = t - w.from;
+        days_per_week[(off / WEEK) as usize].insert(off / DAY);
+        month_has[(off / (30 * DAY)) as usize] = 1.0;
+    }
+    let mut days: Vec<f64> = days_per_week.iter().map(|d| d.len() as f64).collect();
+    let mut week_has: Vec<f64> = days
+        .iter()
+        .map(|&d| if d > 0.0 { 1.0 } else { 0.0 })
+        .collect();
+    if percentile_cont(&mut days, 0.5).unwrap_or(0.0) >= 3.0 {
+        "daily"
+    } else if percentile_cont(&mut week_has, 0.5).unwrap_or(0.0) >= 1.0 {
+        "weekly"
+    } else if percentile_cont(&mut month_has, 0.5).unwrap_or(0.0) >= 1.0 {
+        "monthly"
+    } else {
+        "yearly"
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct Levels {
+    pub deployment_frequency: Option<Level>,
+    pub lead_time: Option<Level>,
+    pub change_failure_rate: Option<Level>,
+    pub recovery_time: Option<Level>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct WeekPoint {
+    pub from: String,
+    pub to: String,
+    pub deployments: u64,
+    pub deployment_frequency_per_day: Option<f64>,
+    pub lead_time_median_hours: Option<f64>,
+    pub change_failure_rate: Option<f64>,
+    pub recovery_time_median_hours: Option<f64>,
+}
+
+/// The four keys of a scope over a window. `None` means no data.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    /// Services in the scope.
+    pub services: usize,
+    /// Successful production deployments in the window.
+    pub deployments: u64,
+    pub deployment_frequency_per_day: Option<f64>,
+    /// Four Keys' bucket: daily, weekly, monthly or yearly.
+    pub deployment_frequency_bucket: Option<&'static str>,
+    /// Changes whose first deployment falls in the window (with a positive lead time).
+    pub changes: u64,
+    pub lead_time_median_hours: Option<f64>,
+    pub lead_time_p90_hours: Option<f64>,
+    /// Deployments in the window that caused an incident.
+    pub failed_deployments: u64,
+    pub change_failure_rate: Option<f64>,
+    pub incidents_resolved: u64,
+    pub recovery_time_median_hours: Option<f64>,
+    pub levels: Levels,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// Groups a report's numbers for display: `(name, value, level)`.
+pub fn summary(r: &Report) -> Vec<(&'static str, String, Option<Level>)> {
+    let f = |v: Option<f64>, unit: &str| {
+        v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.2}{unit}"))
+    };
+    vec![
+        (
+            "deployment frequency",
+            r.deployment_frequency_per_day.map_or_else(
+                || "no data".into(),
+                |v| {
+                    format!(
+                        "{v:.2}/day ({})",
+                        r.deployment_frequency_bucket.unwrap_or("-")
+                    )
+                },
+            ),
+            r.levels.deployment_frequency,
+        ),
+        (
+            "lead time (median)",
+            f(r.lead_time_median_hours, " h"),
+            r.levels.lead_time,
+        ),
+        ("lead time (p90)", f(r.lead_time_p90_hours, " h"), None),
+        (
+            "change failure rate",
+            r.change_failure_rate
+                .map_or_else(|| "no data".into(), |v| format!("{:.1} %", v * 100.0)),
+            r.levels.change_failure_rate,
+        ),
+        (
+            "recovery time (median)",
+            f(r.recovery_time_median_hours, " h"),
+            r.levels.recovery_time,
+        ),
+    ]
+}
