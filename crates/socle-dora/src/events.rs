@@ -167,6 +167,9 @@ fn check_name(v: &str, field: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > MAX_NAME {
         return Err(format!("`{field}` must be 1 to {MAX_NAME} characters"));
     }
+    if v.chars().any(char::is_control) {
+        return Err(format!("`{field}` contains a control character"));
+    }
     Ok(())
 }
 

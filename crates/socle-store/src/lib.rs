@@ -7,6 +7,7 @@
 mod catalog;
 mod crypto;
 mod deployments;
+mod dora;
 mod guardrails;
 mod resources;
 mod security;
@@ -29,6 +30,7 @@ pub use catalog::{
 };
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
+pub use dora::DoraWritten;
 pub use guardrails::{PolicyResult, Waiver};
 pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
@@ -125,6 +127,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "guardrails",
         include_str!("../migrations/0004_guardrails.sql"),
     ),
+    (5, "dora", include_str!("../migrations/0005_dora.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -181,8 +181,16 @@ fn bad_lines_are_reported_by_number() {
     let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![2, 4, 5, 6, 7]);
     assert!(errors[1].message.contains("no timezone"), "{}", errors[1]);
-    assert!(errors[2].message.contains("unknown type \"rollout\""), "{}", errors[2]);
-    assert!(errors[3].message.contains("before `started_at`"), "{}", errors[3]);
+    assert!(
+        errors[2].message.contains("unknown type \"rollout\""),
+        "{}",
+        errors[2]
+    );
+    assert!(
+        errors[3].message.contains("before `started_at`"),
+        "{}",
+        errors[3]
+    );
     assert!(errors[4].message.contains("`environment`"), "{}", errors[4]);
 }
 

@@ -656,3 +656,47 @@ async fn waivers_expire_and_results_are_kept(store: &Store) {
     );
 }
 both!(waivers_expire_and_results_are_kept);
+
+both!(dora_events_are_idempotent);
+async fn dora_events_are_idempotent(store: &Store) {
+    let text = r#"
+{"type":"deployment","id":"d1","service":"payments","environment":"production","status":"success","finished_at":"2026-01-05T10:00:00Z","changes":["c1","c2"]}
+{"type":"change","id":"c1","service":"payments","committed_at":"2026-01-04T08:00:00Z"}
+{"type":"change","id":"c2","service":"payments","committed_at":"2026-01-04T09:00:00+01:00","parent":"c1"}
+{"type":"incident","id":"i1","service":"payments","started_at":"2026-01-05T11:00:00Z","deployment":"d1"}
+"#;
+    let (events, errors) = socle_dora::parse_jsonl(text, "import");
+    assert!(errors.is_empty());
+    let g0 = store.dora_generation().await.unwrap();
+    let w = store.dora_upsert(events.clone()).await.unwrap();
+    assert_eq!((w.received, w.changed), (4, 4));
+    let g1 = store.dora_generation().await.unwrap();
+    assert_eq!(g1, g0 + 1);
+    // Re-delivered: nothing changes, not even the generation.
+    let w = store.dora_upsert(events.clone()).await.unwrap();
+    assert_eq!((w.received, w.changed), (4, 0));
+    assert_eq!(store.dora_generation().await.unwrap(), g1);
+    // The incident is resolved later; the same key twice in one batch: the last one wins.
+    let (later, _) = socle_dora::parse_jsonl(
+        "{\"type\":\"incident\",\"id\":\"i1\",\"service\":\"payments\",\"started_at\":\"2026-01-05T11:00:00Z\",\"deployment\":\"d1\"}\n\
+         {\"type\":\"incident\",\"id\":\"i1\",\"service\":\"payments\",\"started_at\":\"2026-01-05T11:00:00Z\",\"resolved_at\":\"2026-01-05T13:30:00Z\",\"deployment\":\"d1\"}",
+        "import",
+    );
+    let w = store.dora_upsert(later).await.unwrap();
+    assert_eq!((w.received, w.changed), (1, 1));
+    let (d, c, i) = store.dora_load().await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].changes, vec!["c1".to_owned(), "c2".to_owned()]);
+    let mut c = c;
+    c.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(c[1].parent.as_deref(), Some("c1"));
+    assert_eq!(
+        c[1].committed_at,
+        socle_dora::parse_timestamp("2026-01-04T08:00:00Z").unwrap()
+    );
+    assert_eq!(i.len(), 1);
+    assert_eq!(
+        i[0].resolved_at,
+        Some(socle_dora::parse_timestamp("2026-01-05T13:30:00Z").unwrap())
+    );
+}

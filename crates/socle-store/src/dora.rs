@@ -1,0 +1,152 @@
+//! Delivery events (DORA): upserted by `(source, id)`, loaded whole for the metrics read model.
+
+use std::collections::HashMap;
+
+use socle_dora::{Change, Deployment, Event, Incident};
+use sqlx::{QueryBuilder, Row};
+
+use crate::{Result, Store, with_pool};
+
+/// Rows per INSERT statement (8 binds a row stays under SQLite's 32,766 variables).
+const BATCH: usize = 2_000;
+
+/// What an upsert did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DoraWritten {
+    /// Events received (after collapsing repeats of one key within the batch: the last wins).
+    pub received: u64,
+    /// Rows inserted or changed; a re-sent identical event counts for nothing.
+    pub changed: u64,
+}
+
+/// Change ids are joined with a newline (ids cannot hold control characters).
+fn join(ids: &[String]) -> String {
+    ids.join("\n")
+}
+
+fn split(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split('\n').map(str::to_owned).collect()
+    }
+}
+
+impl Store {
+    /// Writes events in one transaction. Identical re-deliveries change nothing (and do not
+    /// move the generation); a newer version of an event (an incident now resolved) replaces it.
+    pub async fn dora_upsert(&self, events: Vec<Event>) -> Result<DoraWritten> {
+        // The last version of each key within this batch (PostgreSQL refuses to touch one row
+        // twice in a statement).
+        let mut last: HashMap<(u8, String, String), usize> = HashMap::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let kind = match e {
+                Event::Deployment(_) => 0,
+                Event::Change(_) => 1,
+                Event::Incident(_) => 2,
+            };
+            let (s, id) = e.key();
+            last.insert((kind, s.to_owned(), id.to_owned()), i);
+        }
+        let mut keep: Vec<usize> = last.into_values().collect();
+        keep.sort_unstable();
+        let mut deployments: Vec<&Deployment> = Vec::new();
+        let mut changes: Vec<&Change> = Vec::new();
+        let mut incidents: Vec<&Incident> = Vec::new();
+        for i in keep {
+            match &events[i] {
+                Event::Deployment(d) => deployments.push(d),
+                Event::Change(c) => changes.push(c),
+                Event::Incident(x) => incidents.push(x),
+            }
+        }
+        let received = (deployments.len() + changes.len() + incidents.len()) as u64;
+        let mut changed = 0u64;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in deployments.chunks(BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha) ");
+                qb.push_values(chunk, |mut b, d| {
+                    b.push_bind(d.source.as_str()).push_bind(d.id.as_str()).push_bind(d.service.as_str())
+                        .push_bind(d.environment.as_str()).push_bind(d.status.as_str()).push_bind(d.finished_at)
+                        .push_bind(join(&d.changes)).push_bind(d.commit.as_deref());
+                });
+                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
+                    status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha \
+                    WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
+                    OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
+                    OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha");
+                changed += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            for chunk in changes.chunks(BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent) ");
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.source.as_str()).push_bind(c.id.as_str()).push_bind(c.service.as_str())
+                        .push_bind(c.committed_at).push_bind(c.parent.as_deref());
+                });
+                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent \
+                    WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
+                    OR dora_changes.parent IS DISTINCT FROM excluded.parent");
+                changed += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            for chunk in incidents.chunks(BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment) ");
+                qb.push_values(chunk, |mut b, x| {
+                    b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
+                        .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref());
+                });
+                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
+                    resolved_at = excluded.resolved_at, deployment = excluded.deployment \
+                    WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
+                    OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment");
+                changed += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            if changed > 0 {
+                sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'dora_generation'").execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(DoraWritten { received, changed })
+    }
+
+    /// Moves whenever stored delivery events change.
+    pub async fn dora_generation(&self) -> Result<i64> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'dora_generation'").fetch_one(pool).await?)
+        })
+    }
+
+    /// Every stored event.
+    pub async fn dora_load(&self) -> Result<(Vec<Deployment>, Vec<Change>, Vec<Incident>)> {
+        use futures_util::TryStreamExt;
+        with_pool!(self, pool => {
+            let mut deployments = Vec::new();
+            let mut rows = sqlx::query("SELECT source, id, service, environment, status, finished_at, changes, commit_sha FROM dora_deployments").fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                let changes: String = r.try_get(6)?;
+                deployments.push(Deployment {
+                    source: r.try_get(0)?, id: r.try_get(1)?, service: r.try_get(2)?, environment: r.try_get(3)?,
+                    status: r.try_get(4)?, finished_at: r.try_get(5)?, changes: split(&changes), commit: r.try_get(7)?,
+                });
+            }
+            drop(rows);
+            let mut changes = Vec::new();
+            let mut rows = sqlx::query("SELECT source, id, service, committed_at, parent FROM dora_changes").fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                changes.push(Change {
+                    source: r.try_get(0)?, id: r.try_get(1)?, service: r.try_get(2)?, committed_at: r.try_get(3)?, parent: r.try_get(4)?,
+                });
+            }
+            drop(rows);
+            let mut incidents = Vec::new();
+            let mut rows = sqlx::query("SELECT source, id, service, started_at, resolved_at, deployment FROM dora_incidents").fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                incidents.push(Incident {
+                    source: r.try_get(0)?, id: r.try_get(1)?, service: r.try_get(2)?, started_at: r.try_get(3)?,
+                    resolved_at: r.try_get(4)?, deployment: r.try_get(5)?,
+                });
+            }
+            Ok((deployments, changes, incidents))
+        })
+    }
+}
