@@ -255,6 +255,12 @@ impl Dataset {
             .iter()
             .map(|c| ((c.source.as_str(), c.id.as_str()), c))
             .collect();
+        // Commits by id alone: a SHA names the same commit whichever source reported it (a
+        // Socle deployment of a commit pushed through GitHub's webhook).
+        let mut by_sha: HashMap<&str, &Change> = HashMap::with_capacity(changes.len());
+        for c in &changes {
+            by_sha.entry(c.id.as_str()).or_insert(c);
+        }
         // First successful production deployment of every change (deployments are sorted by
         // time, so the first one seen wins).
         let mut first: HashMap<(&str, &str), usize> = HashMap::new();
@@ -262,7 +268,11 @@ impl Dataset {
         let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::new();
         for &i in &prod {
             let d = &deployments[i];
-            let mut shipped: Vec<&str> = d.changes.iter().map(String::as_str).collect();
+            let mut shipped: Vec<(&str, &str)> = d
+                .changes
+                .iter()
+                .map(|c| (d.source.as_str(), c.as_str()))
+                .collect();
             if shipped.is_empty()
                 && let Some(commit) = d.commit.as_deref()
             {
@@ -273,7 +283,7 @@ impl Dataset {
                         d.environment.as_str(),
                     ))
                     .copied();
-                shipped = walk_range(&by_change, &d.source, commit, prev);
+                shipped = walk_range(&by_sha, commit, prev);
             }
             if let Some(commit) = d.commit.as_deref() {
                 previous.insert(
@@ -285,8 +295,8 @@ impl Dataset {
                     commit,
                 );
             }
-            for c in shipped {
-                first.entry((d.source.as_str(), c)).or_insert(i);
+            for key in shipped {
+                first.entry(key).or_insert(i);
             }
         }
         for ((source, id), i) in first {
@@ -419,20 +429,19 @@ impl Dataset {
 }
 
 /// The changes shipped by a deployment of `commit`: walk first parents from it, stopping at the
-/// previous deployment's commit and everything before it.
+/// previous deployment's commit and everything before it. Keys are the changes' own.
 fn walk_range<'a>(
-    changes: &HashMap<(&'a str, &'a str), &'a Change>,
-    source: &'a str,
+    changes: &HashMap<&'a str, &'a Change>,
     commit: &'a str,
     previous: Option<&'a str>,
-) -> Vec<&'a str> {
+) -> Vec<(&'a str, &'a str)> {
     let mut stop: HashSet<&str> = HashSet::new();
     if let Some(mut p) = previous {
         for _ in 0..MAX_WALK {
             if !stop.insert(p) {
                 break;
             }
-            match changes.get(&(source, p)).and_then(|c| c.parent.as_deref()) {
+            match changes.get(p).and_then(|c| c.parent.as_deref()) {
                 Some(next) => p = next,
                 None => break,
             }
@@ -445,10 +454,10 @@ fn walk_range<'a>(
         if stop.contains(c) || !seen.insert(c) || out.len() >= MAX_WALK {
             break;
         }
-        let Some(change) = changes.get(&(source, c)) else {
+        let Some(change) = changes.get(c) else {
             break;
         };
-        out.push(change.id.as_str());
+        out.push((change.source.as_str(), change.id.as_str()));
         cur = change.parent.as_deref();
     }
     out

@@ -155,16 +155,17 @@ fn production_environments_are_configurable() {
 
 #[test]
 fn changes_derived_from_commit_ranges() {
-    // a ← b ← c ← d (parents); x1 deploys b, x2 deploys d: x2 ships c and d only.
+    // a ← b ← c ← d (parents, reported by Git); Socle's x1 deploys b, x2 deploys d: x2
+    // ships c and d only.
     let text = r#"
 {"type":"change","id":"a","service":"s","committed_at":"2026-01-01T00:00:00Z"}
 {"type":"change","id":"b","service":"s","committed_at":"2026-01-01T01:00:00Z","parent":"a"}
 {"type":"change","id":"c","service":"s","committed_at":"2026-01-01T02:00:00Z","parent":"b"}
 {"type":"change","id":"d","service":"s","committed_at":"2026-01-01T03:00:00Z","parent":"c"}
-{"type":"deployment","id":"x1","service":"s","environment":"prod","finished_at":"2026-01-01T04:00:00Z","commit":"b"}
-{"type":"deployment","id":"x2","service":"s","environment":"prod","finished_at":"2026-01-01T10:00:00Z","commit":"d"}
+{"type":"deployment","source":"socle","id":"x1","service":"s","environment":"prod","finished_at":"2026-01-01T04:00:00Z","commit":"b"}
+{"type":"deployment","source":"socle","id":"x2","service":"s","environment":"prod","finished_at":"2026-01-01T10:00:00Z","commit":"d"}
 "#;
-    let (events, errors) = parse_jsonl(text, "git");
+    let (events, errors) = parse_jsonl(text, "github");
     assert!(errors.is_empty());
     let ds = Dataset::build(events, &Options::default());
     let r = ds.report(None, window(), false);
