@@ -5,6 +5,8 @@
 
 mod auth;
 mod deploy_routes;
+pub mod dora;
+pub mod dora_routes;
 pub mod error;
 mod metrics;
 mod openapi;
@@ -50,6 +52,10 @@ pub struct ServerConfig {
     pub provisioner_dir: std::path::PathBuf,
     /// Guardrails enforced at deploy (None: no policies).
     pub guardrails: Option<socle_policy::PolicySet>,
+    /// Verifies GitHub webhooks (`X-Hub-Signature-256`); None: the endpoint refuses them.
+    pub github_webhook_secret: Option<String>,
+    /// Verifies GitLab webhooks (`X-Gitlab-Token`); None: the endpoint refuses them.
+    pub gitlab_webhook_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +70,8 @@ impl Default for ServerConfig {
             gitops_root: std::path::PathBuf::from(".socle"),
             provisioner_dir: std::path::PathBuf::from("."),
             guardrails: None,
+            github_webhook_secret: None,
+            gitlab_webhook_token: None,
         }
     }
 }
@@ -83,6 +91,8 @@ pub struct AppState {
     refresh_lock: Mutex<()>,
     /// Serialises snapshot reloads.
     reload_lock: Mutex<()>,
+    /// Delivery events indexed for reports, with the store generation they were read at.
+    pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -109,6 +119,7 @@ impl AppState {
             }),
             refresh_lock: Mutex::new(()),
             reload_lock: Mutex::new(()),
+            dora: tokio::sync::Mutex::new(None),
         }))
     }
 

@@ -54,6 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/audit", get(audit))
         .merge(crate::deploy_routes::routes())
         .merge(crate::policy_routes::routes())
+        .merge(crate::dora_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

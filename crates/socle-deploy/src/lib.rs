@@ -409,7 +409,29 @@ impl Deployer {
         }
         .await;
         match saved {
-            Ok(record) => Ok(record),
+            Ok(record) => {
+                if record.changed {
+                    // Feeds the delivery metrics: a Socle deployment is a DORA deployment event;
+                    // its changes are derived from its source commit when commits are known.
+                    let event = socle_dora::Event::Deployment(socle_dora::Deployment {
+                        source: "socle".into(),
+                        id: record.id.clone(),
+                        service: record.service.clone(),
+                        environment: record.environment.clone(),
+                        status: "success".into(),
+                        finished_at: record.created_at,
+                        changes: Vec::new(),
+                        commit: Some(record.source_commit.clone()).filter(|c| !c.is_empty()),
+                    });
+                    if let Err(e) = self.store.dora_upsert(vec![event]).await {
+                        tracing::warn!(
+                            "deployment {} not recorded for delivery metrics: {e}",
+                            record.id
+                        );
+                    }
+                }
+                Ok(record)
+            }
             Err(e) => {
                 if committed.changed
                     && let Err(undo) =

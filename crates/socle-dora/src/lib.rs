@@ -16,4 +16,4 @@ pub mod webhooks;
 
 pub use events::{Change, Deployment, Event, Incident, ParseError, parse_jsonl, parse_timestamp};
 pub use levels::Level;
-pub use metrics::{Dataset, Options, Report, Window};
+pub use metrics::{Dataset, Options, Report, Window, parse_since};

@@ -644,3 +644,21 @@ pub fn summary(r: &Report) -> Vec<(&'static str, String, Option<Level>)> {
         ),
     ]
 }
+
+/// Parses `90d`, `12w`, `36h` into milliseconds (at most ten years).
+pub fn parse_since(s: &str) -> Result<Millis, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number of days, weeks or hours, e.g. 90d"))?;
+    let ms = match unit {
+        "d" | "" => n.checked_mul(DAY),
+        "w" => n.checked_mul(WEEK),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(format!("{s:?}: the unit must be d, w or h")),
+    }
+    .filter(|&v| v > 0 && v <= 3653 * DAY)
+    .ok_or_else(|| format!("{s:?}: between 1 hour and 10 years"))?;
+    Ok(ms)
+}

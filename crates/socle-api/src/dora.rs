@@ -1,0 +1,178 @@
+//! The delivery-metrics read model: the stored events indexed once per change of the store
+//! (`dora_generation`), and the catalog scopes (team, system, domain) reports are asked for.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use socle_catalog::RelationType;
+use socle_dora::{Dataset, Options};
+
+use crate::snapshot::Snapshot;
+
+/// The production environments: `production`, `prod`, and every platform environment of type
+/// `production`.
+pub fn options(platform: &socle_platform::PlatformConfig) -> Options {
+    let mut envs: Vec<String> = vec!["production".into(), "prod".into()];
+    envs.extend(
+        platform
+            .environments
+            .values()
+            .filter(|e| e.env_type.eq_ignore_ascii_case("production"))
+            .map(|e| e.name.clone()),
+    );
+    Options::with_environments(envs)
+}
+
+/// Loads every stored event and indexes it.
+pub async fn load(
+    store: &socle_store::Store,
+    opts: &Options,
+) -> Result<(i64, Arc<Dataset>), socle_store::StoreError> {
+    let generation = store.dora_generation().await?;
+    let (d, c, i) = store.dora_load().await?;
+    let opts = opts.clone();
+    let ds = tokio::task::spawn_blocking(move || Dataset::from_parts(d, c, i, &opts))
+        .await
+        .map_err(|e| socle_store::StoreError::Corrupt(format!("indexing delivery events: {e}")))?;
+    Ok((generation, Arc::new(ds)))
+}
+
+/// What a report is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Org,
+    Service(String),
+    /// A group ref; includes its child groups.
+    Team(String),
+    System(String),
+    Domain(String),
+}
+
+impl Scope {
+    /// `scope` is `org`, `service`, `team`, `system` or `domain`; `name` a name or a ref.
+    pub fn parse(scope: &str, name: Option<&str>) -> Result<Self, String> {
+        let need = |kind: &str| {
+            let n = name.filter(|n| !n.is_empty()).ok_or_else(|| {
+                format!(
+                    "scope {scope} needs a name (e.g. name=team-a or name={kind}:default/team-a)"
+                )
+            })?;
+            socle_catalog::EntityRef::parse(n, Some(kind), "default")
+                .map(|r| r.to_string())
+                .map_err(|e| e.to_string())
+        };
+        Ok(match scope {
+            "org" | "organisation" | "organization" => Scope::Org,
+            "service" => Scope::Service(
+                name.filter(|n| !n.is_empty())
+                    .ok_or("scope service needs a name")?
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+            ),
+            "team" => Scope::Team(need("Group")?),
+            "system" => Scope::System(need("System")?),
+            "domain" => Scope::Domain(need("Domain")?),
+            other => {
+                return Err(format!(
+                    "unknown scope {other:?}: expected org, service, team, system or domain"
+                ));
+            }
+        })
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Scope::Org => "organisation".into(),
+            Scope::Service(s) => format!("service {s}"),
+            Scope::Team(r) | Scope::System(r) | Scope::Domain(r) => r.clone(),
+        }
+    }
+}
+
+fn related<'a>(snap: &'a Snapshot, r: &str, t: RelationType) -> impl Iterator<Item = &'a str> + 'a {
+    snap.get(r)
+        .into_iter()
+        .flat_map(move |v| v.relations.iter().filter(move |(rt, _)| *rt == t))
+        .map(|(_, i)| snap.name(*i))
+}
+
+fn component_name(r: &str) -> Option<&str> {
+    r.strip_prefix("component:")
+        .and_then(|r| r.rsplit('/').next())
+}
+
+/// The services (component names) of a scope; `None` for the whole organisation. A scope
+/// that is not in the catalog is an error.
+pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, String> {
+    let mut out = BTreeSet::new();
+    match scope {
+        Scope::Org => return Ok(None),
+        Scope::Service(s) => {
+            out.insert(s.clone());
+        }
+        Scope::Team(g) => {
+            if snap.get(g).is_none() {
+                return Err(format!("{g} is not in the catalog"));
+            }
+            let mut groups = BTreeSet::new();
+            let mut stack = vec![g.clone()];
+            while let Some(g) = stack.pop() {
+                if groups.len() > 100_000 || !groups.insert(g.clone()) {
+                    continue;
+                }
+                stack.extend(related(snap, &g, RelationType::ParentOf).map(str::to_owned));
+            }
+            for g in &groups {
+                out.extend(
+                    related(snap, g, RelationType::OwnerOf)
+                        .filter_map(component_name)
+                        .map(str::to_owned),
+                );
+            }
+        }
+        Scope::System(s) => {
+            if snap.get(s).is_none() {
+                return Err(format!("{s} is not in the catalog"));
+            }
+            out.extend(
+                related(snap, s, RelationType::HasPart)
+                    .filter_map(component_name)
+                    .map(str::to_owned),
+            );
+        }
+        Scope::Domain(d) => {
+            if snap.get(d).is_none() {
+                return Err(format!("{d} is not in the catalog"));
+            }
+            for s in related(snap, d, RelationType::HasPart).filter(|r| r.starts_with("system:")) {
+                out.extend(
+                    related(snap, s, RelationType::HasPart)
+                        .filter_map(component_name)
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    Ok(Some(out.into_iter().collect()))
+}
+
+/// Services named by events that are not components of the catalog.
+pub fn unknown_services<'a>(
+    snap: &Snapshot,
+    services: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let known: BTreeSet<&str> = snap
+        .entities
+        .iter()
+        .filter_map(|e| component_name(&e.entity_ref))
+        .collect();
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for s in services {
+        if !known.contains(s) {
+            out.insert(s.to_owned());
+        }
+    }
+    out.into_iter().collect()
+}

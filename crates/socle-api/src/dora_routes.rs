@@ -1,0 +1,331 @@
+//! Delivery metrics over HTTP: event import, incidents, GitHub/GitLab webhooks, reports.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use socle_dora::{Dataset, Event, Window};
+use socle_store::Role;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::dora::{self, Scope};
+use crate::error::ApiError;
+use crate::{AppState, now_ms};
+
+type S = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/dora/events", post(import_events))
+        .route("/api/v1/dora/incidents", post(incident))
+        .route("/api/v1/dora/webhooks/github", post(github))
+        .route("/api/v1/dora/webhooks/gitlab", post(gitlab))
+        .route("/api/v1/dora/report", get(report))
+        .route("/api/v1/dora/teams", get(teams))
+}
+
+/// The indexed events, rebuilt when the store's events changed since the last build.
+pub(crate) async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
+    let mut cached = state.dora.lock().await;
+    let generation = state.store.dora_generation().await?;
+    if let Some((g, ds)) = cached.as_ref()
+        && *g == generation
+    {
+        return Ok(ds.clone());
+    }
+    let (g, ds) = dora::load(&state.store, &dora::options(&state.config.platform)).await?;
+    *cached = Some((g, ds.clone()));
+    Ok(ds)
+}
+
+async fn store_events(state: &AppState, events: Vec<Event>) -> Result<serde_json::Value, ApiError> {
+    let snap = state.snapshot();
+    let unknown = dora::unknown_services(&snap, events.iter().map(Event::service));
+    let written = state.store.dora_upsert(events).await?;
+    Ok(serde_json::json!({
+        "received": written.received,
+        "changed": written.changed,
+        "unknown_services": unknown,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// Keep the valid lines when some are malformed (default: reject the whole import).
+    #[serde(default)]
+    partial: bool,
+    /// The source of events that name none (default `import`).
+    source: Option<String>,
+}
+
+/// Imports delivery events as JSON Lines (deployments, changes, incidents). Idempotent by
+/// source + id. Malformed lines are listed with their numbers; by default the whole import is
+/// then rejected, with `partial=true` the valid lines are kept.
+#[utoipa::path(post, path = "/api/v1/dora/events", tag = "dora", params(ImportQuery),
+    request_body(content = String, content_type = "application/x-ndjson"),
+    responses((status = 200, description = "`{received, changed, unknown_services, errors}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_events(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let result = async {
+        caller.require(Role::Member)?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+        let source = q.source.as_deref().unwrap_or("import");
+        let (events, errors) = socle_dora::parse_jsonl(text, source);
+        if !errors.is_empty() && !q.partial {
+            let mut e = ApiError::bad_request(format!(
+                "{} malformed line(s), first: {}; nothing was imported (partial=true keeps the valid lines)",
+                errors.len(),
+                errors[0]
+            ));
+            e.details = serde_json::to_value(&errors).ok();
+            return Err(e);
+        }
+        let mut out = store_events(&state, events).await?;
+        out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
+        Ok(out)
+    }
+    .await;
+    let out = crate::routes::audited(&state, &caller, "dora.import", "events", result).await?;
+    Ok(Json(out).into_response())
+}
+
+/// `{"id": "INC-42", "service": "payments", "started_at": "2026-01-05T11:00:00Z",
+/// "resolved_at": null, "deployment": "d1", "source": "pagerduty"}`
+#[derive(Deserialize, ToSchema)]
+pub struct IncidentIn {
+    id: String,
+    service: String,
+    started_at: String,
+    resolved_at: Option<String>,
+    deployment: Option<String>,
+    source: Option<String>,
+}
+
+/// Records (or updates) an incident, for PagerDuty/Opsgenie-style tools.
+#[utoipa::path(post, path = "/api/v1/dora/incidents", tag = "dora", request_body = IncidentIn,
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn incident(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<IncidentIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let result = async {
+        caller.require(Role::Member)?;
+        let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let line = serde_json::json!({
+            "type": "incident", "id": b.id, "service": b.service, "started_at": b.started_at,
+            "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
+        });
+        let event = socle_dora::events::parse_event(&line.to_string(), "api")
+            .map_err(ApiError::bad_request)?;
+        store_events(&state, vec![event]).await
+    }
+    .await;
+    let out = crate::routes::audited(&state, &caller, "dora.incident", "incident", result).await?;
+    Ok(Json(out).into_response())
+}
+
+fn webhook_error(e: socle_dora::webhooks::WebhookError) -> ApiError {
+    use socle_dora::webhooks::WebhookError as W;
+    match e {
+        W::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m),
+        W::Invalid(m) => ApiError::bad_request(m),
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// GitHub webhook (push, deployment_status, issues labelled `incident`), verified with
+/// `X-Hub-Signature-256` against the configured secret.
+#[utoipa::path(post, path = "/api/v1/dora/webhooks/github", tag = "dora", request_body(content = Object),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn github(
+    State(state): S,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(secret) = state.config.github_webhook_secret.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "webhook_not_configured",
+            "no GitHub webhook secret is configured on this server (socle serve --github-webhook-secret)",
+        ));
+    };
+    socle_dora::webhooks::verify_github(
+        secret.as_bytes(),
+        &body,
+        header(&headers, "x-hub-signature-256"),
+    )
+    .map_err(webhook_error)?;
+    let kind = header(&headers, "x-github-event").unwrap_or_default();
+    let events = socle_dora::webhooks::github_events(kind, &body).map_err(webhook_error)?;
+    Ok(Json(store_events(&state, events).await?).into_response())
+}
+
+/// GitLab webhook (push, deployment, incident issues), verified with `X-Gitlab-Token`.
+#[utoipa::path(post, path = "/api/v1/dora/webhooks/gitlab", tag = "dora", request_body(content = Object),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn gitlab(
+    State(state): S,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(token) = state.config.gitlab_webhook_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "webhook_not_configured",
+            "no GitLab webhook token is configured on this server (socle serve --gitlab-webhook-token)",
+        ));
+    };
+    socle_dora::webhooks::verify_gitlab(token, header(&headers, "x-gitlab-token"))
+        .map_err(webhook_error)?;
+    let kind = header(&headers, "x-gitlab-event").unwrap_or_default();
+    let events = socle_dora::webhooks::gitlab_events(kind, &body).map_err(webhook_error)?;
+    Ok(Json(store_events(&state, events).await?).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// `org` (default), `service`, `team`, `system` or `domain`.
+    scope: Option<String>,
+    /// The service name, or the group/system/domain name or ref.
+    name: Option<String>,
+    /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    since: Option<String>,
+    /// Window start, RFC 3339 (inclusive).
+    from: Option<String>,
+    /// Window end, RFC 3339 (exclusive; default now).
+    to: Option<String>,
+    /// Include the weekly series (default true).
+    weekly: Option<bool>,
+}
+
+/// Resolves `since`/`from`/`to` into a window.
+pub fn window(
+    since: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: i64,
+) -> Result<Window, String> {
+    let to = match to {
+        Some(t) => socle_dora::parse_timestamp(t).map_err(|e| format!("to: {e}"))?,
+        None => now,
+    };
+    let from = match (from, since) {
+        (Some(_), Some(_)) => return Err("give either `from` or `since`, not both".into()),
+        (Some(f), None) => socle_dora::parse_timestamp(f).map_err(|e| format!("from: {e}"))?,
+        (None, s) => to - socle_dora::parse_since(s.unwrap_or("90d"))?,
+    };
+    if from >= to {
+        return Err("the window is empty: `from` must be before `to`".into());
+    }
+    Ok(Window { from, to })
+}
+
+/// The four keys of a scope over a window, with levels and (by default) the weekly series.
+#[utoipa::path(get, path = "/api/v1/dora/report", tag = "dora", params(ReportQuery),
+    responses((status = 200, description = "`{scope, services, deployment_frequency_per_day, lead_time_median_hours, lead_time_p90_hours, change_failure_rate, recovery_time_median_hours, levels, weekly, …}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let scope = Scope::parse(q.scope.as_deref().unwrap_or("org"), q.name.as_deref())
+        .map_err(ApiError::bad_request)?;
+    let w = window(
+        q.since.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        now_ms(),
+    )
+    .map_err(ApiError::bad_request)?;
+    let snap = state.snapshot();
+    let services = dora::services(&snap, &scope).map_err(ApiError::not_found)?;
+    let ds = dataset(&state).await?;
+    let weekly = q.weekly.unwrap_or(true);
+    let report = tokio::task::spawn_blocking({
+        let ds = ds.clone();
+        move || ds.report(services.as_deref(), w, weekly)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let mut out = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    out["scope"] = serde_json::Value::String(scope.label());
+    if scope == Scope::Org {
+        out["unknown_services"] = serde_json::to_value(dora::unknown_services(
+            &snap,
+            ds.services().iter().map(String::as_str),
+        ))
+        .unwrap_or_default();
+    }
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct TeamsQuery {
+    since: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The four keys of every team (group) of the catalog, each with its child teams.
+#[utoipa::path(get, path = "/api/v1/dora/teams", tag = "dora", params(TeamsQuery),
+    responses((status = 200, description = "`[{scope, services, …}]`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn teams(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<TeamsQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let w = window(
+        q.since.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        now_ms(),
+    )
+    .map_err(ApiError::bad_request)?;
+    let snap = state.snapshot();
+    let ds = dataset(&state).await?;
+    let out = tokio::task::spawn_blocking(move || team_reports(&snap, &ds, w))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(out).into_response())
+}
+
+/// Reports of every group in the catalog (no weekly series).
+pub fn team_reports(
+    snap: &crate::snapshot::Snapshot,
+    ds: &Dataset,
+    w: Window,
+) -> Vec<serde_json::Value> {
+    snap.entities
+        .iter()
+        .filter(|e| e.kind() == "group")
+        .filter_map(|g| {
+            let scope = Scope::Team(g.entity_ref.to_string());
+            let services = dora::services(snap, &scope).ok()?;
+            let mut v = serde_json::to_value(ds.report(services.as_deref(), w, false)).ok()?;
+            v["scope"] = serde_json::Value::String(scope.label());
+            Some(v)
+        })
+        .collect()
+}
