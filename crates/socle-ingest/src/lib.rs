@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use socle_catalog::{DocContext, Entity, EntityError, Limits, PlaceholderReader};
 
-pub use source::{Entry, FsSource, GitSource, Source};
+pub use source::{CommitInfo, Entry, FsSource, GitSource, Source, commit_history};
 
 /// A registered location: where to read catalog files from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -291,3 +291,61 @@ mod tests {
         );
     }
 }
+
+/// One commit of a first-parent history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    /// The first parent (None for a root commit).
+    pub parent: Option<String>,
+    /// Committer time, milliseconds since the epoch.
+    pub time_ms: i64,
+}
+
+/// The first-parent history of `branch` (None: HEAD) in a local repository, newest first, at
+/// most `limit` commits — the changes that deployments of this repository ship.
+pub fn commit_history(
+    repo: &str,
+    branch: Option<&str>,
+    limit: usize,
+) -> Result<Vec<CommitInfo>, String> {
+    let path = repo.strip_prefix("file://").unwrap_or(repo);
+    if path.contains("://") {
+        return Err(format!(
+            "cannot read {repo}: only local repositories (a path or file://) are read"
+        ));
+    }
+    let r = gix::open(path).map_err(|e| format!("cannot open Git repository {repo}: {e}"))?;
+    let mut cur = Some(match branch {
+        Some(b) => r
+            .find_reference(&format!("refs/heads/{b}"))
+            .map_err(|e| format!("branch \"{b}\" not found in {repo}: {e}"))?
+            .peel_to_id()
+            .map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?
+            .detach(),
+        None => r
+            .head_id()
+            .map_err(|e| format!("{repo} has no HEAD commit: {e}"))?
+            .detach(),
+    });
+    let mut out = Vec::new();
+    while let Some(id) = cur {
+        if out.len() >= limit {
+            break;
+        }
+        let c = r
+            .find_commit(id)
+            .map_err(|e| format!("cannot read commit {id} in {repo}: {e}"))?;
+        let time = c
+            .time()
+            .map_err(|e| format!("cannot read the time of commit {id} in {repo}: {e}"))?;
+        let parent = c.parent_ids().next().map(|p| p.detach());
+        out.push(CommitInfo {
+            id: id.to_string(),
+            parent: parent.map(|p| p.to_string()),
+            time_ms: time.seconds * 1000,
+        });
+        cur = parent;
+    }
+    Ok(out)
+}

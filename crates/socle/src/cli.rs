@@ -119,6 +119,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Delivery metrics: DORA's four keys from deployments, changes and incidents.
+    Dora {
+        #[command(subcommand)]
+        cmd: crate::dora_cli::DoraCmd,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -151,6 +156,12 @@ struct ServeArgs {
     /// --platform), a policy directory, or `none`.
     #[arg(long, default_value = "builtin")]
     guardrails: String,
+    /// Secret of the GitHub webhook (`POST /api/v1/dora/webhooks/github`).
+    #[arg(long, env = "SOCLE_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    github_webhook_secret: Option<String>,
+    /// Token of the GitLab webhook (`POST /api/v1/dora/webhooks/gitlab`).
+    #[arg(long, env = "SOCLE_GITLAB_WEBHOOK_TOKEN", hide_env_values = true)]
+    gitlab_webhook_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -513,6 +524,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Deploy(args) => deploy(args).await,
             Cmd::Deployments { cmd } => deployments(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
+            Cmd::Dora { cmd } => crate::dora_cli::run(cmd).await,
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
             } => crate::bench::catalog(args).await,
@@ -650,6 +662,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let guardrails = load_guardrails(&args.guardrails, args.platform.as_deref())?;
     let config = socle_api::ServerConfig {
         guardrails,
+        github_webhook_secret: args.github_webhook_secret.clone(),
+        gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         platform,
         provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         gitops_root: args.store.data_dir.clone(),

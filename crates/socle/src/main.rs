@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod dora_cli;
 mod output;
 
 use std::process::ExitCode;

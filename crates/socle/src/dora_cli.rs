@@ -1,0 +1,435 @@
+//! `socle dora …`: import delivery events, read commits from Git, print reports.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use socle_dora::Event;
+
+use crate::cli::StoreArgs;
+use crate::output::{self, Format};
+
+#[derive(Subcommand)]
+pub enum DoraCmd {
+    /// Import deployments, changes and incidents from JSON Lines (idempotent by source + id).
+    ///
+    /// By default a file with any malformed line is rejected as a whole (every bad line is
+    /// listed, nothing is imported); `--partial` imports the valid lines and lists the others.
+    Import {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// Keep the valid lines when some are malformed.
+        #[arg(long)]
+        partial: bool,
+        /// The source of events that name none.
+        #[arg(long, default_value = "import")]
+        source: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Record a service's commits (first-parent history of a local Git repository) as changes,
+    /// so that deployments of a commit ship exactly the commits since the previous one.
+    Git {
+        /// The service (catalog component name) the repository builds.
+        #[arg(long)]
+        service: String,
+        /// Path or file:// URL of the repository.
+        #[arg(long)]
+        repo: String,
+        /// Branch (default: HEAD).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Most commits read.
+        #[arg(long, default_value_t = 100_000)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// DORA's four keys for a service, a team (with its child teams), a system, a domain or the
+    /// organisation (default), with their 2024 DORA levels.
+    Report(ReportArgs),
+    /// The four keys of every team in the catalog.
+    Teams {
+        #[command(flatten)]
+        window: WindowArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+#[derive(Args)]
+pub struct WindowArgs {
+    /// Window length ending now (or at --to): 90d, 12w, 36h.
+    #[arg(long, conflicts_with = "from")]
+    since: Option<String>,
+    /// Window start (RFC 3339, inclusive).
+    #[arg(long)]
+    from: Option<String>,
+    /// Window end (RFC 3339, exclusive; default now).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl WindowArgs {
+    fn window(&self) -> anyhow::Result<socle_dora::Window> {
+        socle_api::dora_routes::window(
+            self.since.as_deref(),
+            self.from.as_deref(),
+            self.to.as_deref(),
+            crate::cli::now_ms(),
+        )
+        .map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[arg(long, group = "scope")]
+    service: Option<String>,
+    /// A group name or ref.
+    #[arg(long, group = "scope")]
+    team: Option<String>,
+    #[arg(long, group = "scope")]
+    system: Option<String>,
+    #[arg(long, group = "scope")]
+    domain: Option<String>,
+    /// The whole organisation (the default).
+    #[arg(long, group = "scope")]
+    org: bool,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Add the weekly trend series.
+    #[arg(long)]
+    weekly: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+/// Lines parsed and written per batch.
+const CHUNK: usize = 50_000;
+
+/// Imports a JSON Lines file in batches; returns (received, changed, errors).
+pub async fn import_file(
+    store: &socle_store::Store,
+    file: &std::path::Path,
+    source: &str,
+    partial: bool,
+    progress: bool,
+) -> anyhow::Result<(u64, u64, Vec<socle_dora::ParseError>, Vec<String>)> {
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = if progress && size > 0 {
+        let b = ProgressBar::new(size);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    // Standard input can be read once only: it is kept in memory when a validation pass is needed.
+    let mut stdin_text: Option<String> = None;
+    if file.as_os_str() == "-" && !partial {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        stdin_text = Some(s);
+    }
+    let mut errors = Vec::new();
+    if !partial {
+        // Validation pass: nothing is written unless every line reads.
+        bar.set_message("checking");
+        let mut chunks = Chunks::new(reader(file, &stdin_text)?, source, &bar);
+        while let Some((_, errs)) = chunks.next_chunk()? {
+            errors.extend(errs);
+        }
+        if !errors.is_empty() {
+            bar.finish_and_clear();
+            return Ok((0, 0, errors, Vec::new()));
+        }
+        bar.set_position(0);
+    }
+    bar.set_message("importing");
+    let (mut received, mut changed) = (0u64, 0u64);
+    let mut services = std::collections::BTreeSet::new();
+    let mut chunks = Chunks::new(reader(file, &stdin_text)?, source, &bar);
+    while let Some((events, errs)) = chunks.next_chunk()? {
+        if partial {
+            errors.extend(errs);
+        }
+        for e in &events {
+            if !services.contains(e.service()) {
+                services.insert(e.service().to_owned());
+            }
+        }
+        let w = store.dora_upsert(events).await?;
+        received += w.received;
+        changed += w.changed;
+    }
+    bar.finish_and_clear();
+    Ok((received, changed, errors, services.into_iter().collect()))
+}
+
+/// The file, or standard input already read into memory.
+fn reader<'a>(
+    file: &std::path::Path,
+    stdin_text: &'a Option<String>,
+) -> anyhow::Result<Box<dyn BufRead + 'a>> {
+    Ok(match stdin_text {
+        Some(s) => Box::new(std::io::Cursor::new(s.as_bytes())),
+        None if file.as_os_str() == "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
+        None => Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        )),
+    })
+}
+
+/// A JSON Lines file read `CHUNK` lines at a time.
+struct Chunks<'a> {
+    reader: Box<dyn BufRead + 'a>,
+    source: &'a str,
+    bar: &'a ProgressBar,
+    line_no: usize,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(reader: Box<dyn BufRead + 'a>, source: &'a str, bar: &'a ProgressBar) -> Self {
+        Self {
+            reader,
+            source,
+            bar,
+            line_no: 0,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn next_chunk(&mut self) -> anyhow::Result<Option<(Vec<Event>, Vec<socle_dora::ParseError>)>> {
+        let mut text = String::new();
+        let first = self.line_no;
+        let mut lines = 0;
+        while lines < CHUNK {
+            let n = self.reader.read_line(&mut text)?;
+            if n == 0 {
+                break;
+            }
+            self.bar.inc(n as u64);
+            lines += 1;
+        }
+        if lines == 0 {
+            return Ok(None);
+        }
+        self.line_no += lines;
+        let (events, mut errs) = socle_dora::parse_jsonl(&text, self.source);
+        for e in &mut errs {
+            e.line += first;
+        }
+        Ok(Some((events, errs)))
+    }
+}
+
+pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DoraCmd::Import {
+            file,
+            partial,
+            source,
+            store,
+            output,
+        } => {
+            let store = store.open().await?;
+            let (received, changed, errors, services) =
+                import_file(&store, &file, &source, partial, output == Format::Table).await?;
+            for e in errors.iter().take(50) {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            if errors.len() > 50 {
+                eprintln!("… and {} more malformed lines", errors.len() - 50);
+            }
+            if !errors.is_empty() && !partial {
+                anyhow::bail!(
+                    "{} malformed line(s): nothing was imported (--partial imports the valid lines)",
+                    errors.len()
+                );
+            }
+            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+            let unknown =
+                socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
+            let report = serde_json::json!({
+                "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
+            });
+            output::print(output, &report, |_| {
+                let mut s = format!(
+                    "{received} events read, {changed} new or changed, {} malformed lines skipped\n",
+                    errors.len()
+                );
+                if !unknown.is_empty() {
+                    s.push_str(&format!(
+                        "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
+                        unknown.len(),
+                        unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                s
+            })?;
+            Ok(if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        DoraCmd::Git {
+            service,
+            repo,
+            branch,
+            limit,
+            store,
+            output,
+        } => {
+            let commits = socle_ingest::commit_history(&repo, branch.as_deref(), limit)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let store = store.open().await?;
+            let events: Vec<Event> = commits
+                .iter()
+                .map(|c| {
+                    Event::Change(socle_dora::Change {
+                        source: "git".into(),
+                        id: c.id.clone(),
+                        service: service.clone(),
+                        committed_at: c.time_ms,
+                        parent: c.parent.clone(),
+                    })
+                })
+                .collect();
+            let w = store.dora_upsert(events).await?;
+            output::print(output, &w, |w| {
+                format!(
+                    "{} commits read from {repo}, {} new or changed\n",
+                    w.received, w.changed
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DoraCmd::Report(a) => {
+            let scope = match (&a.service, &a.team, &a.system, &a.domain) {
+                (Some(s), ..) => socle_api::dora::Scope::parse("service", Some(s)),
+                (_, Some(t), ..) => socle_api::dora::Scope::parse("team", Some(t)),
+                (_, _, Some(s), _) => socle_api::dora::Scope::parse("system", Some(s)),
+                (_, _, _, Some(d)) => socle_api::dora::Scope::parse("domain", Some(d)),
+                _ => Ok(socle_api::dora::Scope::Org),
+            }
+            .map_err(|e| anyhow::anyhow!(e))?;
+            let window = a.window.window()?;
+            let store = a.store.open().await?;
+            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+            let services =
+                socle_api::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
+            let platform = socle_platform::default_config();
+            let (_, ds) =
+                socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
+            let report = ds.report(services.as_deref(), window, a.weekly);
+            let mut json = serde_json::to_value(&report)?;
+            json["scope"] = serde_json::Value::String(scope.label());
+            output::print(a.output, &json, |_| render_table(&scope.label(), &report))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DoraCmd::Teams {
+            window,
+            store,
+            output,
+        } => {
+            let window = window.window()?;
+            let store = store.open().await?;
+            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+            let platform = socle_platform::default_config();
+            let (_, ds) =
+                socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
+            let reports = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
+            output::print(output, &reports, |rs| {
+                let rows: Vec<Vec<String>> = rs
+                    .iter()
+                    .map(|r| {
+                        let num = |k: &str, scale: f64, unit: &str| {
+                            r[k].as_f64().map_or_else(
+                                || "-".to_owned(),
+                                |v| format!("{:.2}{unit}", v * scale),
+                            )
+                        };
+                        vec![
+                            r["scope"].as_str().unwrap_or_default().to_owned(),
+                            r["services"].to_string(),
+                            num("deployment_frequency_per_day", 1.0, "/d"),
+                            num("lead_time_median_hours", 1.0, " h"),
+                            num("change_failure_rate", 100.0, " %"),
+                            num("recovery_time_median_hours", 1.0, " h"),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "TEAM",
+                        "SERVICES",
+                        "DEPLOYS",
+                        "LEAD TIME",
+                        "CFR",
+                        "RECOVERY",
+                    ],
+                    &rows,
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn render_table(scope: &str, r: &socle_dora::Report) -> String {
+    let mut out = format!("{scope}, {} → {} ({} services)\n", r.from, r.to, r.services);
+    let rows: Vec<Vec<String>> = socle_dora::metrics::summary(r)
+        .into_iter()
+        .map(|(name, value, level)| {
+            vec![
+                name.to_owned(),
+                value,
+                level.map_or("-", |l| l.as_str()).to_owned(),
+            ]
+        })
+        .collect();
+    out.push_str(&output::table(&["METRIC", "VALUE", "LEVEL"], &rows));
+    if !r.weekly.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = r
+            .weekly
+            .iter()
+            .map(|w| {
+                let f = |v: Option<f64>, unit: &str| {
+                    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}{unit}"))
+                };
+                vec![
+                    w.from[..10].to_owned(),
+                    w.deployments.to_string(),
+                    f(w.lead_time_median_hours, " h"),
+                    f(w.change_failure_rate.map(|v| v * 100.0), " %"),
+                    f(w.recovery_time_median_hours, " h"),
+                ]
+            })
+            .collect();
+        out.push_str(&output::table(
+            &["WEEK", "DEPLOYS", "LEAD TIME", "CFR", "RECOVERY"],
+            &rows,
+        ));
+    }
+    out
+}
