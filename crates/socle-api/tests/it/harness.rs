@@ -144,6 +144,40 @@ impl Server {
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// A request with raw bytes and the given headers (webhooks, JSON Lines).
+    pub async fn call_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "test");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned())),
+        )
+    }
+
     pub fn catalog_dir(&self) -> PathBuf {
         let p = self.dir.path().join("catalog");
         std::fs::create_dir_all(&p).unwrap();

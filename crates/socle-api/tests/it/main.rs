@@ -3,5 +3,6 @@
 
 mod bad_input;
 mod deployments;
+mod dora;
 mod harness;
 mod http_api;
