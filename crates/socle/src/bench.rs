@@ -82,7 +82,7 @@ fn current_rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     status_mb("VmHWM:")
 }
 

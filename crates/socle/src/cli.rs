@@ -492,6 +492,8 @@ enum BenchCmd {
     Deploy(crate::bench::DeployBench),
     /// Guardrails: built-in pack evaluations per second on a typical workload's manifests.
     Policy(crate::bench::PolicyBench),
+    /// Delivery metrics: import a large history, then report for the organisation and every team.
+    Dora(crate::bench_dora::DoraBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -537,6 +539,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Policy(args),
             } => crate::bench::policy(args),
+            Cmd::Bench {
+                cmd: BenchCmd::Dora(args),
+            } => crate::bench_dora::dora(args).await,
         }
     })
 }

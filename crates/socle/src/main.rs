@@ -1,6 +1,7 @@
 //! `socle`: the binary. Parses the command line and wires the crates together; no domain logic.
 
 mod bench;
+mod bench_dora;
 mod cli;
 mod dora_cli;
 mod output;

@@ -1,0 +1,233 @@
+//! `socle bench dora`: import a large delivery history (JSON Lines through the same path as
+//! `socle dora import`), index it, then compute the four keys for the organisation and for every
+//! team of a generated catalog.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use socle_catalog::Limits;
+use socle_ingest::LocationSpec;
+use socle_store::{Store, StoreConfig};
+
+use crate::output::{self, Format};
+
+#[derive(Args)]
+pub struct DoraBench {
+    /// Successful and failed deployments.
+    #[arg(long, default_value_t = 1_000_000)]
+    deployments: usize,
+    /// Changes (commits), spread over the deployments.
+    #[arg(long, default_value_t = 5_000_000)]
+    changes: usize,
+    #[arg(long, default_value_t = 50_000)]
+    incidents: usize,
+    /// Services (catalog components).
+    #[arg(long, default_value_t = 2_000)]
+    services: usize,
+    /// PostgreSQL instead of SQLite (a schema of its own is used and left behind).
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
+}
+
+#[derive(Serialize)]
+struct DoraReport {
+    events: u64,
+    file_mb: f64,
+    import_seconds: f64,
+    import_events_per_second: f64,
+    index_seconds: f64,
+    teams: usize,
+    reports_seconds: f64,
+    org_report_ms: f64,
+    end_to_end_seconds: f64,
+    peak_rss_mb: f64,
+}
+
+/// SplitMix64: the same history every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const END: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
+const DAY: i64 = 86_400_000;
+
+fn ts(ms: i64) -> String {
+    socle_dora::events::format_timestamp(ms)
+}
+
+pub async fn dora(args: DoraBench) -> anyhow::Result<std::process::ExitCode> {
+    let work = tempfile::tempdir()?;
+    // A catalog whose components are the services: the synthetic organisation sized so that it
+    // has about `services` components (60 % of its entities, after groups, users, APIs…).
+    let org = socle_demo::generate(args.services * 1700 / 1000, 42, 500);
+    let src = work.path().join("org");
+    for (path, content) in &org.files {
+        let p = src.join(path);
+        std::fs::create_dir_all(p.parent().context("path")?)?;
+        std::fs::write(p, content)?;
+    }
+    let mut config = StoreConfig::new(work.path().join("data"), args.database_url.clone());
+    if args.database_url.is_some() {
+        config.pg_schema = Some(format!("socle_bench_{}", std::process::id()));
+    }
+    let store = Store::open(&config).await?;
+    let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
+    crate::cli::ingest(&store, &spec, &Limits::default(), false).await?;
+    let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+    let services: Vec<String> = snapshot
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "component")
+        .filter_map(|e| e.entity_ref.rsplit('/').next().map(str::to_owned))
+        .collect();
+    eprintln!(
+        "catalog: {} entities, {} components; generating the history…",
+        snapshot.len(),
+        services.len()
+    );
+
+    // The history: one year ending 2026-11-01, deployments evenly spread over the services,
+    // `changes / deployments` commits each (1–72 h before), incidents after random deployments.
+    let file = work.path().join("events.jsonl");
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
+    let mut rng = Rng(7);
+    let per = args.changes / args.deployments.max(1);
+    let mut extra = args.changes - per * args.deployments;
+    let mut change_id = 0usize;
+    let mut deploy_times = Vec::with_capacity(args.deployments);
+    for d in 0..args.deployments {
+        let service = &services[d % services.len()];
+        let at = END - 365 * DAY + rng.below(365 * DAY as u64) as i64;
+        deploy_times.push((at, d));
+        let n = per + usize::from(extra > 0);
+        extra = extra.saturating_sub(1);
+        let status = if rng.below(20) == 0 {
+            "failure"
+        } else {
+            "success"
+        };
+        let env = if rng.below(10) == 0 {
+            "staging"
+        } else {
+            "production"
+        };
+        write!(
+            w,
+            "{{\"type\":\"deployment\",\"id\":\"d{d}\",\"service\":\"{service}\",\"environment\":\"{env}\",\"status\":\"{status}\",\"finished_at\":\"{}\",\"changes\":[",
+            ts(at)
+        )?;
+        for k in 0..n {
+            write!(w, "{}\"c{}\"", if k > 0 { "," } else { "" }, change_id + k)?;
+        }
+        writeln!(w, "]}}")?;
+        for k in 0..n {
+            let committed = at - 3_600_000 - rng.below(71 * 3_600_000) as i64;
+            writeln!(
+                w,
+                "{{\"type\":\"change\",\"id\":\"c{}\",\"service\":\"{service}\",\"committed_at\":\"{}\"}}",
+                change_id + k,
+                ts(committed)
+            )?;
+        }
+        change_id += n;
+    }
+    for i in 0..args.incidents {
+        let (at, d) = deploy_times[rng.below(deploy_times.len() as u64) as usize];
+        let service = &services[d % services.len()];
+        let start = at + rng.below(24 * 3_600_000) as i64;
+        let resolved = start + 1_800_000 + rng.below(48 * 3_600_000) as i64;
+        let cause = if i % 2 == 0 {
+            format!(",\"deployment\":\"d{d}\"")
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "{{\"type\":\"incident\",\"id\":\"i{i}\",\"service\":\"{service}\",\"started_at\":\"{}\",\"resolved_at\":\"{}\"{cause}}}",
+            ts(start),
+            ts(resolved)
+        )?;
+    }
+    w.flush()?;
+    drop(w);
+    let file_mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
+    let events = (args.deployments + args.changes + args.incidents) as u64;
+    eprintln!("{events} events, {file_mb:.0} MB of JSON Lines; importing…");
+
+    let started = Instant::now();
+    let (received, _, errors, _) =
+        crate::dora_cli::import_file(&store, &file, "import", false, args.output == Format::Table)
+            .await?;
+    let import = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        errors.is_empty() && received == events,
+        "import: {received} events, {} errors",
+        errors.len()
+    );
+    eprintln!("imported in {import:.1} s; indexing…");
+
+    let t = Instant::now();
+    let platform = socle_platform::default_config();
+    let (_, ds) = socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
+    let index = t.elapsed().as_secs_f64();
+
+    let window = socle_dora::Window::last_days(END, 90);
+    let t = Instant::now();
+    let org_report = ds.report(None, window, true);
+    let org_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let teams = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
+    let reports = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        org_report.deployments > 0 && org_report.lead_time_median_hours.is_some(),
+        "empty report"
+    );
+    let report = DoraReport {
+        events,
+        file_mb,
+        import_seconds: import,
+        import_events_per_second: events as f64 / import,
+        index_seconds: index,
+        teams: teams.len(),
+        reports_seconds: reports,
+        org_report_ms: org_ms,
+        end_to_end_seconds: import + index + reports,
+        peak_rss_mb: crate::bench::peak_rss_mb(),
+    };
+    output::print(args.output, &report, |r| {
+        format!(
+            "DORA benchmark: {} events ({:.0} MB JSON Lines), {} services, {} teams\n  import: {:.1} s ({:.0} events/s, validated then written)\n  load + index: {:.1} s\n  reports: organisation (with weekly series) {:.0} ms; organisation + every team {:.2} s\n  end to end (import + index + reports): {:.1} s; peak RSS {:.0} MB\n  org (90 days): {:.2} deployments/day, lead time median {:.1} h, p90 {:.1} h, CFR {:.3}, recovery median {:.1} h\n",
+            r.events,
+            r.file_mb,
+            services.len(),
+            r.teams,
+            r.import_seconds,
+            r.import_events_per_second,
+            r.index_seconds,
+            r.org_report_ms,
+            r.reports_seconds,
+            r.end_to_end_seconds,
+            r.peak_rss_mb,
+            org_report.deployment_frequency_per_day.unwrap_or_default(),
+            org_report.lead_time_median_hours.unwrap_or_default(),
+            org_report.lead_time_p90_hours.unwrap_or_default(),
+            org_report.change_failure_rate.unwrap_or_default(),
+            org_report.recovery_time_median_hours.unwrap_or_default(),
+        )
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
