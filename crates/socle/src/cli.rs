@@ -1064,7 +1064,7 @@ fn platform_policies(dir: &std::path::Path) -> anyhow::Result<Vec<(String, Strin
     Ok(files)
 }
 
-fn read_platform(
+pub(crate) fn read_platform(
     dir: Option<&PathBuf>,
     limits: &Limits,
 ) -> anyhow::Result<socle_platform::PlatformConfig> {

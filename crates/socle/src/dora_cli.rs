@@ -59,6 +59,9 @@ pub enum DoraCmd {
     Teams {
         #[command(flatten)]
         window: WindowArgs,
+        /// Platform configuration (its environments of type production count as production).
+        #[arg(long)]
+        platform: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
         #[arg(long, short, value_enum, default_value_t)]
@@ -110,6 +113,9 @@ pub struct ReportArgs {
     /// Add the weekly trend series.
     #[arg(long)]
     weekly: bool,
+    /// Platform configuration (its environments of type production count as production).
+    #[arg(long)]
+    platform: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
     #[arg(long, short, value_enum, default_value_t)]
@@ -337,7 +343,8 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
             let services =
                 socle_api::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
-            let platform = socle_platform::default_config();
+            let platform =
+                crate::cli::read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
             let (_, ds) =
                 socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
@@ -348,13 +355,15 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
         }
         DoraCmd::Teams {
             window,
+            platform,
             store,
             output,
         } => {
             let window = window.window()?;
             let store = store.open().await?;
             let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
-            let platform = socle_platform::default_config();
+            let platform =
+                crate::cli::read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
             let (_, ds) =
                 socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
             let reports = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
