@@ -1,0 +1,264 @@
+//! `${{ … }}` expressions over `parameters`, `steps.<id>.output`, `user`, `secrets`, `each`
+//! (and `values` in skeleton files), evaluated with minijinja configured for that syntax.
+//!
+//! A string that is exactly one expression keeps the expression's type (a boolean stays a
+//! boolean, an object an object), as in Backstage; any other string is rendered as text.
+//! Nunjucks' `===` / `!==` are read as `==` / `!=`. Every evaluation is bounded by fuel.
+
+use minijinja::value::Value as MjValue;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+/// Instructions one evaluation may use (a `for` over a large range runs out of it).
+pub const FUEL: u64 = 200_000;
+
+/// An expression that did not compile or failed to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ExprError {
+    pub message: String,
+}
+
+fn err(e: minijinja::Error) -> ExprError {
+    let mut message = e.to_string();
+    if let Some(d) = e.detail()
+        && !message.contains(d)
+    {
+        message.push_str(": ");
+        message.push_str(d);
+    }
+    ExprError { message }
+}
+
+/// The expression environment.
+pub struct Expr {
+    env: Environment<'static>,
+}
+
+impl Default for Expr {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `${{ expr }}` alone (and nothing else) → `Some(expr)`.
+pub fn whole_expression(s: &str) -> Option<&str> {
+    let t = s.trim();
+    let inner = t.strip_prefix("${{")?.strip_suffix("}}")?;
+    if inner.contains("${{") || inner.contains("}}") {
+        return None;
+    }
+    Some(inner.trim())
+}
+
+/// Nunjucks' strict comparisons, which minijinja does not have.
+fn nunjucks_compat(s: &str) -> String {
+    s.replace("!==", "!=").replace("===", "==")
+}
+
+impl Expr {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .variable_delimiters("${{", "}}")
+            .keep_trailing_newline(true)
+            .build()
+            .expect("valid delimiters");
+        env.set_syntax(syntax);
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(100);
+        env.add_filter("parseRepoUrl", parse_repo_url);
+        env.add_filter("parseEntityRef", parse_entity_ref);
+        env.add_filter("pick", pick);
+        env.add_filter("projectSlug", project_slug);
+        Self { env }
+    }
+
+    /// Checks that a string's expressions compile (without evaluating them).
+    pub fn check(&self, s: &str) -> Result<(), ExprError> {
+        if !s.contains("${{") {
+            return Ok(());
+        }
+        match whole_expression(s) {
+            Some(e) => self
+                .env
+                .compile_expression(&nunjucks_compat(e))
+                .map(|_| ())
+                .map_err(err),
+            None => self
+                .env
+                .template_from_str(&nunjucks_compat(s))
+                .map(|_| ())
+                .map_err(err),
+        }
+    }
+
+    /// Evaluates a string: typed when it is one whole expression, else rendered text.
+    pub fn eval_str(&self, s: &str, ctx: &Value) -> Result<Value, ExprError> {
+        if !s.contains("${{") {
+            return Ok(Value::String(s.to_owned()));
+        }
+        let ctx = MjValue::from(minijinja::value::Serde(ctx));
+        match whole_expression(s) {
+            Some(e) => {
+                let source = nunjucks_compat(e);
+                let compiled = self.env.compile_expression(&source).map_err(err)?;
+                let v = compiled.eval(ctx).map_err(err)?;
+                to_json(&v)
+            }
+            None => {
+                let source = nunjucks_compat(s);
+                let t = self.env.template_from_str(&source).map_err(err)?;
+                Ok(Value::String(t.render(ctx).map_err(err)?))
+            }
+        }
+    }
+
+    /// Renders text (a skeleton file) against a context.
+    pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, ExprError> {
+        let source = nunjucks_compat(s);
+        let t = self.env.template_from_str(&source).map_err(err)?;
+        t.render(MjValue::from(minijinja::value::Serde(ctx)))
+            .map_err(err)
+    }
+
+    /// Evaluates every string inside a value (objects and arrays recursively).
+    pub fn eval_value(&self, v: &Value, ctx: &Value) -> Result<Value, ExprError> {
+        Ok(match v {
+            Value::String(s) => self.eval_str(s, ctx)?,
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.eval_value(i, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    let v = self.eval_value(v, ctx)?;
+                    // An undefined whole expression leaves the key out, as Backstage does.
+                    if !v.is_null() || !is_whole(map.get(k)) {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+fn is_whole(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::String(s)) if whole_expression(s).is_some())
+}
+
+fn to_json(v: &MjValue) -> Result<Value, ExprError> {
+    if v.is_undefined() || v.is_none() {
+        return Ok(Value::Null);
+    }
+    serde_json::to_value(v).map_err(|e| ExprError {
+        message: format!("the expression's value cannot be used: {e}"),
+    })
+}
+
+/// `github.com?owner=acme&repo=shop` (Backstage's RepoUrlPicker form) or
+/// `https://github.com/acme/shop` → `{host, owner, repo, organization?, workspace?, project?}`.
+fn parse_repo_url(url: String) -> Result<MjValue, minijinja::Error> {
+    let bad = || {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!(
+                "parseRepoUrl: {url:?} is neither host?owner=…&repo=… nor https://host/owner/repo"
+            ),
+        )
+    };
+    let mut out = Map::new();
+    if let Some((host, query)) = url.split_once('?') {
+        out.insert("host".into(), Value::String(host.to_owned()));
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=') {
+                out.insert(k.to_owned(), Value::String(v.to_owned()));
+            }
+        }
+    } else if let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    {
+        let mut parts = rest
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .split('/');
+        let host = parts.next().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+        let segs: Vec<&str> = parts.collect();
+        if segs.len() < 2 {
+            return Err(bad());
+        }
+        out.insert("host".into(), Value::String(host.to_owned()));
+        out.insert(
+            "owner".into(),
+            Value::String(segs[..segs.len() - 1].join("/")),
+        );
+        out.insert(
+            "repo".into(),
+            Value::String(segs[segs.len() - 1].to_owned()),
+        );
+    } else {
+        return Err(bad());
+    }
+    if !out.contains_key("repo") {
+        return Err(bad());
+    }
+    Ok(MjValue::from(minijinja::value::Serde(&out)))
+}
+
+/// `[kind:][namespace/]name` → `{kind, namespace, name}`; options `defaultKind`,
+/// `defaultNamespace`.
+fn parse_entity_ref(r: String, options: Option<MjValue>) -> Result<MjValue, minijinja::Error> {
+    let opt = |k: &str| {
+        options
+            .as_ref()
+            .and_then(|o| o.get_attr(k).ok())
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| v.to_string())
+    };
+    let (kind, rest) = match r.split_once(':') {
+        Some((k, rest)) => (Some(k.to_owned()), rest),
+        None => (opt("defaultKind"), r.as_str()),
+    };
+    let (namespace, name) = match rest.split_once('/') {
+        Some((n, name)) => (n.to_owned(), name.to_owned()),
+        None => (
+            opt("defaultNamespace").unwrap_or_else(|| "default".into()),
+            rest.to_owned(),
+        ),
+    };
+    if name.is_empty() {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("parseEntityRef: {r:?} has no name"),
+        ));
+    }
+    let mut out = Map::new();
+    if let Some(k) = kind {
+        out.insert("kind".into(), Value::String(k.to_ascii_lowercase()));
+    }
+    out.insert("namespace".into(), Value::String(namespace));
+    out.insert("name".into(), Value::String(name));
+    Ok(MjValue::from(minijinja::value::Serde(&out)))
+}
+
+fn pick(obj: MjValue, key: String) -> Result<MjValue, minijinja::Error> {
+    Ok(obj.get_attr(&key).unwrap_or(MjValue::UNDEFINED))
+}
+
+/// `github.com?owner=acme&repo=shop` → `acme/shop`.
+fn project_slug(url: String) -> Result<String, minijinja::Error> {
+    let v = parse_repo_url(url)?;
+    let owner = v.get_attr("owner").ok().filter(|v| !v.is_undefined());
+    let repo = v.get_attr("repo")?;
+    Ok(match owner {
+        Some(o) => format!("{o}/{repo}"),
+        None => repo.to_string(),
+    })
+}

@@ -1,0 +1,24 @@
+//! Golden paths: software templates in Backstage's `scaffolder.backstage.io/v1beta3` format.
+//!
+//! - [`template`]: loading and checking a template before anything runs (unknown actions,
+//!   invalid parameter schemas, expressions that do not compile, references to steps or outputs
+//!   that do not exist), with file, line and field path.
+//! - [`expr`]: `${{ … }}` expressions with minijinja (whole-value expressions keep their type,
+//!   as in Backstage), Backstage's filters, bounded by fuel.
+//! - [`params`]: parameters validated against their JSON Schema pages, defaults applied.
+//! - [`workspace`]: the run's sandbox — no path leaves it, sizes are bounded.
+//! - [`engine`]: runs steps (`if`, `each`), records the log, undoes side effects of a failed run,
+//!   and the file actions (`fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`,
+//!   `debug:log`, `catalog:write`). Actions with side effects outside the workspace (publishing,
+//!   registering, deploying) are implemented by the caller through the [`engine::Action`] trait.
+//! - [`builtin`]: the golden paths shipped with Socle.
+
+pub mod builtin;
+pub mod engine;
+pub mod expr;
+pub mod params;
+pub mod template;
+pub mod workspace;
+
+pub use engine::{Action, ActionContext, Engine, RunOptions, RunResult, StepStatus};
+pub use template::{Template, TemplateError};
