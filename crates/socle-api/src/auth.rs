@@ -13,6 +13,7 @@ pub use socle_store::Principal;
 
 /// The caller: the principal of a valid token, or nobody. A token that is present but invalid
 /// (unknown, revoked, malformed) is remembered so that every use of it is refused — and audited.
+#[derive(Clone)]
 pub struct Caller(pub Option<Principal>, pub bool);
 
 impl FromRequestParts<Arc<AppState>> for Caller {

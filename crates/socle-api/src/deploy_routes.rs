@@ -75,7 +75,11 @@ fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> {
     Some(out)
 }
 
-fn authorize_deploy(state: &AppState, caller: &Caller, service: &str) -> Result<String, ApiError> {
+pub(crate) fn authorize_deploy(
+    state: &AppState,
+    caller: &Caller,
+    service: &str,
+) -> Result<String, ApiError> {
     let p = caller.require(Role::Member)?;
     if p.role == Role::Admin {
         return Ok(p.subject.clone());
@@ -100,7 +104,7 @@ fn authorize_deploy(state: &AppState, caller: &Caller, service: &str) -> Result<
     }
 }
 
-fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
+pub(crate) fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     use socle_deploy::DeployError as D;
     match e {
         D::Invalid(m) => ApiError::bad_request(m),
@@ -128,7 +132,7 @@ fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     }
 }
 
-fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
+pub(crate) fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
     match &state.config.guardrails {
         Some(p) => Box::new(socle_deploy::PolicyGuardrails {
             policies: p.clone(),
@@ -137,7 +141,7 @@ fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
     }
 }
 
-fn deployer(state: &AppState) -> socle_deploy::Deployer {
+pub(crate) fn deployer(state: &AppState) -> socle_deploy::Deployer {
     socle_deploy::Deployer {
         store: state.store.clone(),
         config: state.config.platform.clone(),

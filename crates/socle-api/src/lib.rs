@@ -12,7 +12,9 @@ mod metrics;
 mod openapi;
 mod policy_routes;
 mod routes;
+pub mod scaffold;
 pub mod snapshot;
+mod template_routes;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -28,7 +30,7 @@ use socle_search::SearchIndex;
 use socle_store::Store;
 use tokio::sync::Mutex;
 
-pub use auth::Principal;
+pub use auth::{Caller, Principal};
 pub use metrics::Metrics;
 pub use snapshot::Snapshot;
 

@@ -34,9 +34,11 @@ impl Modify for Bearer {
         crate::policy_routes::revoke_waiver, crate::policy_routes::results, crate::policy_routes::eval_entity,
         crate::dora_routes::import_events, crate::dora_routes::incident, crate::dora_routes::github,
         crate::dora_routes::gitlab, crate::dora_routes::report, crate::dora_routes::teams,
+        crate::template_routes::list_templates, crate::template_routes::get_template, crate::template_routes::create_run,
+        crate::template_routes::list_runs, crate::template_routes::get_run,
     ),
     modifiers(&Bearer),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -55,6 +55,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::deploy_routes::routes())
         .merge(crate::policy_routes::routes())
         .merge(crate::dora_routes::routes())
+        .merge(crate::template_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

@@ -28,7 +28,51 @@
 //!
 //! Percentiles interpolate linearly between the closest ranks, as SQL's `PERCENTILE_CONT`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hasher (the Fx hash of rustc) for the index's large maps of short
+/// ids: several times faster than SipHash there. Events come from authenticated members only,
+/// so deliberate collisions are not a concern for this in-memory build.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut v = [0u8; 8];
+            v[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(v));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
 
 use serde::Serialize;
 
@@ -115,22 +159,39 @@ pub struct Dataset {
     pub incidents_without_cause: usize,
 }
 
-fn dedup<T: Ord + Clone, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
-    // Same key twice: keep the greatest version, so the result does not depend on order.
-    let mut map: HashMap<K, T> = HashMap::with_capacity(items.len());
-    for it in items {
-        match map.entry(key(&it)) {
+/// Same key twice: keep the greatest version, so that the result does not depend on the
+/// order events arrived in. Keys are borrowed; nothing is copied when there are no repeats
+/// (the store's case).
+fn dedup<T: Ord>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<T> {
+    let mut best: HashMap<(&str, &str), usize> =
+        HashMap::with_capacity_and_hasher(items.len(), Default::default());
+    let mut repeats = false;
+    for (i, it) in items.iter().enumerate() {
+        match best.entry(key(it)) {
             std::collections::hash_map::Entry::Occupied(mut o) => {
-                if it > *o.get() {
-                    o.insert(it);
+                repeats = true;
+                if *it > items[*o.get()] {
+                    o.insert(i);
                 }
             }
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(it);
+                v.insert(i);
             }
         }
     }
-    map.into_values().collect()
+    if !repeats {
+        return items;
+    }
+    let mut keep = vec![false; items.len()];
+    for &i in best.values() {
+        keep[i] = true;
+    }
+    drop(best);
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(it, k)| k.then_some(it))
+        .collect()
 }
 
 impl PartialOrd for Deployment {
@@ -229,9 +290,9 @@ impl Dataset {
         incidents: Vec<Incident>,
         opts: &Options,
     ) -> Self {
-        let mut deployments = dedup(deployments, |d| (d.source.clone(), d.id.clone()));
-        let changes = dedup(changes, |c| (c.source.clone(), c.id.clone()));
-        let mut incidents = dedup(incidents, |i| (i.source.clone(), i.id.clone()));
+        let mut deployments = dedup(deployments, |d| (d.source.as_str(), d.id.as_str()));
+        let changes = dedup(changes, |c| (c.source.as_str(), c.id.as_str()));
+        let mut incidents = dedup(incidents, |i| (i.source.as_str(), i.id.as_str()));
         // A stable order for everything below (dedup went through a hash map).
         deployments.sort_by(|a, b| {
             (a.finished_at, &a.source, &a.id).cmp(&(b.finished_at, &b.source, &b.id))
@@ -257,15 +318,17 @@ impl Dataset {
             .collect();
         // Commits by id alone: a SHA names the same commit whichever source reported it (a
         // Socle deployment of a commit pushed through GitHub's webhook).
-        let mut by_sha: HashMap<&str, &Change> = HashMap::with_capacity(changes.len());
+        let mut by_sha: HashMap<&str, &Change> =
+            HashMap::with_capacity_and_hasher(changes.len(), Default::default());
         for c in &changes {
             by_sha.entry(c.id.as_str()).or_insert(c);
         }
         // First successful production deployment of every change (deployments are sorted by
         // time, so the first one seen wins).
-        let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut first: HashMap<(&str, &str), usize> =
+            HashMap::with_capacity_and_hasher(changes.len(), Default::default());
         // Previous successful deployment's commit per (source, service, environment).
-        let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::new();
+        let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::default();
         for &i in &prod {
             let d = &deployments[i];
             let mut shipped: Vec<(&str, &str)> = d
@@ -317,14 +380,14 @@ impl Dataset {
             .enumerate()
             .map(|(i, d)| ((d.source.as_str(), d.id.as_str()), i))
             .collect();
-        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, d) in deployments.iter().enumerate() {
             by_id.entry(d.id.as_str()).or_default().push(i);
         }
         let is_prod_success = |i: usize| {
             deployments[i].succeeded() && opts.is_production(&deployments[i].environment)
         };
-        let mut prod_by_service: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut prod_by_service: HashMap<&str, Vec<usize>> = HashMap::default();
         for &i in &prod {
             prod_by_service
                 .entry(deployments[i].service.as_str())

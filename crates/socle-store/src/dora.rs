@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use socle_dora::{Change, Deployment, Event, Incident};
 use sqlx::{QueryBuilder, Row};
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, StoreError, with_pool};
 
 /// Rows per INSERT statement (8 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
@@ -32,74 +32,112 @@ fn split(s: &str) -> Vec<String> {
     }
 }
 
+/// The last version of each key within a batch (PostgreSQL refuses to touch one row twice in a
+/// statement), split by type.
+#[allow(clippy::type_complexity)]
+fn last_of_each_key(events: &[Event]) -> (Vec<&Deployment>, Vec<&Change>, Vec<&Incident>) {
+    let mut last: HashMap<(u8, &str, &str), usize> = HashMap::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let kind = match e {
+            Event::Deployment(_) => 0,
+            Event::Change(_) => 1,
+            Event::Incident(_) => 2,
+        };
+        let (s, id) = e.key();
+        last.insert((kind, s, id), i);
+    }
+    let mut deployments = Vec::new();
+    let mut changes = Vec::new();
+    let mut incidents = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let kind = match e {
+            Event::Deployment(_) => 0,
+            Event::Change(_) => 1,
+            Event::Incident(_) => 2,
+        };
+        let (s, id) = e.key();
+        if last.get(&(kind, s, id)) != Some(&i) {
+            continue;
+        }
+        match e {
+            Event::Deployment(d) => deployments.push(d),
+            Event::Change(c) => changes.push(c),
+            Event::Incident(x) => incidents.push(x),
+        }
+    }
+    (deployments, changes, incidents)
+}
+
 impl Store {
     /// Writes events in one transaction. Identical re-deliveries change nothing (and do not
     /// move the generation); a newer version of an event (an incident now resolved) replaces it.
     pub async fn dora_upsert(&self, events: Vec<Event>) -> Result<DoraWritten> {
-        // The last version of each key within this batch (PostgreSQL refuses to touch one row
-        // twice in a statement).
-        let mut last: HashMap<(u8, String, String), usize> = HashMap::with_capacity(events.len());
-        for (i, e) in events.iter().enumerate() {
-            let kind = match e {
-                Event::Deployment(_) => 0,
-                Event::Change(_) => 1,
-                Event::Incident(_) => 2,
-            };
-            let (s, id) = e.key();
-            last.insert((kind, s.to_owned(), id.to_owned()), i);
-        }
-        let mut keep: Vec<usize> = last.into_values().collect();
-        keep.sort_unstable();
-        let mut deployments: Vec<&Deployment> = Vec::new();
-        let mut changes: Vec<&Change> = Vec::new();
-        let mut incidents: Vec<&Incident> = Vec::new();
-        for i in keep {
-            match &events[i] {
-                Event::Deployment(d) => deployments.push(d),
-                Event::Change(c) => changes.push(c),
-                Event::Incident(x) => incidents.push(x),
-            }
-        }
-        let received = (deployments.len() + changes.len() + incidents.len()) as u64;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tx.send(Ok(events))
+            .await
+            .map_err(|_| StoreError::Corrupt("channel closed".into()))?;
+        drop(tx);
+        self.dora_import(rx).await
+    }
+
+    /// Writes batches of events as they arrive, all in ONE transaction: an `Err` batch (say, a
+    /// malformed line found by the producer) rolls everything back and is returned as a user
+    /// error. Lets the caller parse the next batch while this one is written.
+    pub async fn dora_import(
+        &self,
+        mut batches: tokio::sync::mpsc::Receiver<std::result::Result<Vec<Event>, String>>,
+    ) -> Result<DoraWritten> {
+        let mut received = 0u64;
         let mut changed = 0u64;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for chunk in deployments.chunks(BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha) ");
-                qb.push_values(chunk, |mut b, d| {
-                    b.push_bind(d.source.as_str()).push_bind(d.id.as_str()).push_bind(d.service.as_str())
-                        .push_bind(d.environment.as_str()).push_bind(d.status.as_str()).push_bind(d.finished_at)
-                        .push_bind(join(&d.changes)).push_bind(d.commit.as_deref());
-                });
-                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
-                    status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha \
-                    WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
-                    OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
-                    OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha");
-                changed += qb.build().execute(&mut *tx).await?.rows_affected();
-            }
-            for chunk in changes.chunks(BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent) ");
-                qb.push_values(chunk, |mut b, c| {
-                    b.push_bind(c.source.as_str()).push_bind(c.id.as_str()).push_bind(c.service.as_str())
-                        .push_bind(c.committed_at).push_bind(c.parent.as_deref());
-                });
-                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent \
-                    WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
-                    OR dora_changes.parent IS DISTINCT FROM excluded.parent");
-                changed += qb.build().execute(&mut *tx).await?.rows_affected();
-            }
-            for chunk in incidents.chunks(BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment) ");
-                qb.push_values(chunk, |mut b, x| {
-                    b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
-                        .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref());
-                });
-                qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
-                    resolved_at = excluded.resolved_at, deployment = excluded.deployment \
-                    WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
-                    OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment");
-                changed += qb.build().execute(&mut *tx).await?.rows_affected();
+            while let Some(batch) = batches.recv().await {
+                let events = match batch {
+                    Ok(e) => e,
+                    Err(message) => {
+                        tx.rollback().await?;
+                        return Err(StoreError::User(message));
+                    }
+                };
+                let (deployments, changes, incidents) = last_of_each_key(&events);
+                received += (deployments.len() + changes.len() + incidents.len()) as u64;
+                for chunk in deployments.chunks(BATCH) {
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha) ");
+                    qb.push_values(chunk, |mut b, d| {
+                        b.push_bind(d.source.as_str()).push_bind(d.id.as_str()).push_bind(d.service.as_str())
+                            .push_bind(d.environment.as_str()).push_bind(d.status.as_str()).push_bind(d.finished_at)
+                            .push_bind(join(&d.changes)).push_bind(d.commit.as_deref());
+                    });
+                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
+                        status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha \
+                        WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
+                        OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
+                        OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha");
+                    changed += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                for chunk in changes.chunks(BATCH) {
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent) ");
+                    qb.push_values(chunk, |mut b, c| {
+                        b.push_bind(c.source.as_str()).push_bind(c.id.as_str()).push_bind(c.service.as_str())
+                            .push_bind(c.committed_at).push_bind(c.parent.as_deref());
+                    });
+                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent \
+                        WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
+                        OR dora_changes.parent IS DISTINCT FROM excluded.parent");
+                    changed += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                for chunk in incidents.chunks(BATCH) {
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment) ");
+                    qb.push_values(chunk, |mut b, x| {
+                        b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
+                            .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref());
+                    });
+                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
+                        resolved_at = excluded.resolved_at, deployment = excluded.deployment \
+                        WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
+                        OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment");
+                    changed += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
             }
             if changed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'dora_generation'").execute(&mut *tx).await?;

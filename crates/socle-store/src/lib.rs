@@ -11,6 +11,7 @@ mod dora;
 mod guardrails;
 mod resources;
 mod security;
+mod templates;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ pub use dora::DoraWritten;
 pub use guardrails::{PolicyResult, Waiver};
 pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
+pub use templates::TemplateRun;
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
 /// internal and must not be shown to API clients verbatim.
@@ -128,6 +130,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_guardrails.sql"),
     ),
     (5, "dora", include_str!("../migrations/0005_dora.sql")),
+    (
+        6,
+        "template_runs",
+        include_str!("../migrations/0006_template_runs.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

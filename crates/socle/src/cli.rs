@@ -119,6 +119,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Golden paths: software templates that create ready-to-deploy services.
+    Template {
+        #[command(subcommand)]
+        cmd: crate::template_cli::TemplateCmd,
+    },
+    /// Create things from golden paths.
+    Create {
+        #[command(subcommand)]
+        cmd: CreateCmd,
+    },
     /// Delivery metrics: DORA's four keys from deployments, changes and incidents.
     Dora {
         #[command(subcommand)]
@@ -162,6 +172,12 @@ struct ServeArgs {
     /// Token of the GitLab webhook (`POST /api/v1/dora/webhooks/gitlab`).
     #[arg(long, env = "SOCLE_GITLAB_WEBHOOK_TOKEN", hide_env_values = true)]
     gitlab_webhook_token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CreateCmd {
+    /// A new service from the default golden path (Rust, axum): `socle create service orders-api`.
+    Service(crate::template_cli::CreateServiceArgs),
 }
 
 #[derive(Subcommand)]
@@ -527,6 +543,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Deployments { cmd } => deployments(cmd).await,
             Cmd::Token { cmd } => token(cmd).await,
             Cmd::Dora { cmd } => crate::dora_cli::run(cmd).await,
+            Cmd::Template { cmd } => crate::template_cli::run(cmd).await,
+            Cmd::Create {
+                cmd: CreateCmd::Service(args),
+            } => crate::template_cli::create_service(args).await,
             Cmd::Bench {
                 cmd: BenchCmd::Catalog(args),
             } => crate::bench::catalog(args).await,
@@ -580,7 +600,7 @@ fn progress_bar(label: &str) -> (ProgressBar, socle_ingest::Progress) {
     (bar, progress)
 }
 
-fn cli_actor() -> String {
+pub(crate) fn cli_actor() -> String {
     format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
@@ -1584,7 +1604,7 @@ async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<ExitCode> {
 
 /// `--guardrails`: `none`, `builtin`, `platform` (the pack plus the `policies/` of `--platform`) or a
 /// policy directory.
-fn load_guardrails(
+pub(crate) fn load_guardrails(
     spec: &str,
     platform: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<socle_policy::PolicySet>> {

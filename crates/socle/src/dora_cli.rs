@@ -147,73 +147,80 @@ pub async fn import_file(
     } else {
         ProgressBar::hidden()
     };
-    // Standard input can be read once only: it is kept in memory when a validation pass is needed.
-    let mut stdin_text: Option<String> = None;
-    if file.as_os_str() == "-" && !partial {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        stdin_text = Some(s);
-    }
-    let mut errors = Vec::new();
-    if !partial {
-        // Validation pass: nothing is written unless every line reads.
-        bar.set_message("checking");
-        let mut chunks = Chunks::new(reader(file, &stdin_text)?, source, &bar);
-        while let Some((_, errs)) = chunks.next_chunk()? {
+    // One pass: a reader thread parses the next batch while the store writes the previous one,
+    // all in one transaction; in all-or-nothing mode the first malformed batch rolls it back
+    // (the reader still reads to the end, so that every bad line is reported).
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<Event>, String>>(2);
+    let source_owned = source.to_owned();
+    let file_owned = file.to_path_buf();
+    let bar2 = bar.clone();
+    let reader_thread = std::thread::spawn(move || -> anyhow::Result<(Vec<socle_dora::ParseError>, std::collections::BTreeSet<String>)> {
+        let mut errors = Vec::new();
+        let mut services = std::collections::BTreeSet::new();
+        let mut chunks = Chunks::new(reader(&file_owned)?, &source_owned, &bar2);
+        let mut aborted = false;
+        while let Some((events, errs)) = chunks.next_chunk()? {
+            let bad = !errs.is_empty();
             errors.extend(errs);
-        }
-        if !errors.is_empty() {
-            bar.finish_and_clear();
-            return Ok((0, 0, errors, Vec::new()));
-        }
-        bar.set_position(0);
-    }
-    bar.set_message("importing");
-    let (mut received, mut changed) = (0u64, 0u64);
-    let mut services = std::collections::BTreeSet::new();
-    let mut chunks = Chunks::new(reader(file, &stdin_text)?, source, &bar);
-    while let Some((events, errs)) = chunks.next_chunk()? {
-        if partial {
-            errors.extend(errs);
-        }
-        for e in &events {
-            if !services.contains(e.service()) {
-                services.insert(e.service().to_owned());
+            if aborted {
+                continue;
+            }
+            if bad && !partial {
+                aborted = true;
+                let _ = tx.blocking_send(Err("malformed lines".into()));
+                continue;
+            }
+            for e in &events {
+                if !services.contains(e.service()) {
+                    services.insert(e.service().to_owned());
+                }
+            }
+            if tx.blocking_send(Ok(events)).is_err() {
+                break; // the writer stopped (a database error, reported below)
             }
         }
-        let w = store.dora_upsert(events).await?;
-        received += w.received;
-        changed += w.changed;
-    }
+        Ok((errors, services))
+    });
+    bar.set_message("importing");
+    let written = store.dora_import(rx).await;
+    let (errors, services) = reader_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     bar.finish_and_clear();
-    Ok((received, changed, errors, services.into_iter().collect()))
+    if !errors.is_empty() && !partial {
+        return Ok((0, 0, errors, Vec::new()));
+    }
+    let w = written?;
+    Ok((
+        w.received,
+        w.changed,
+        errors,
+        services.into_iter().collect(),
+    ))
 }
 
-/// The file, or standard input already read into memory.
-fn reader<'a>(
-    file: &std::path::Path,
-    stdin_text: &'a Option<String>,
-) -> anyhow::Result<Box<dyn BufRead + 'a>> {
-    Ok(match stdin_text {
-        Some(s) => Box::new(std::io::Cursor::new(s.as_bytes())),
-        None if file.as_os_str() == "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
-        None => Box::new(std::io::BufReader::with_capacity(
+/// The file, or standard input for `-`.
+fn reader(file: &std::path::Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
+    Ok(if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(
             1 << 20,
             std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-        )),
+        ))
     })
 }
 
 /// A JSON Lines file read `CHUNK` lines at a time.
 struct Chunks<'a> {
-    reader: Box<dyn BufRead + 'a>,
+    reader: Box<dyn BufRead + Send>,
     source: &'a str,
     bar: &'a ProgressBar,
     line_no: usize,
 }
 
 impl<'a> Chunks<'a> {
-    fn new(reader: Box<dyn BufRead + 'a>, source: &'a str, bar: &'a ProgressBar) -> Self {
+    fn new(reader: Box<dyn BufRead + Send>, source: &'a str, bar: &'a ProgressBar) -> Self {
         Self {
             reader,
             source,

@@ -5,6 +5,7 @@ mod bench_dora;
 mod cli;
 mod dora_cli;
 mod output;
+mod template_cli;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,594 @@
+//! Golden paths on the platform: the actions whose effects reach beyond a run's workspace —
+//! `publish:git` (a bare repository Socle hosts), `catalog:register` (a Git location) and
+//! `socle:deploy` (the deploy pipeline, guardrails included) — and the run service shared by the
+//! API and the CLI (record, audit, redact).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use socle_ingest::{LocationKind, LocationSpec};
+use socle_scaffold::engine::{ActionOutcome, BoxFuture};
+use socle_scaffold::{Action, ActionContext, Engine, RunOptions, Template};
+use socle_store::{Principal, TemplateRun};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{AppState, now_ms};
+
+/// Where `publish:git` creates repositories: `<gitops root>/repositories/<host>/<owner>/<repo>.git`.
+pub fn repositories_root(state: &AppState) -> PathBuf {
+    let root = state.config.gitops_root.join("repositories");
+    // Absolute, so that the file:// URLs handed out (and registered as locations) stay valid.
+    let _ = std::fs::create_dir_all(&root);
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+fn segment_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `https://host/owner/repo`, `host?owner=o&repo=r` → (host, owner path, repo).
+fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), String> {
+    let (host, segs): (String, Vec<String>) = if let Some((host, query)) = url.split_once('?') {
+        let mut owner = None;
+        let mut repo = None;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("owner" | "organization" | "workspace", v)) => owner = Some(v.to_owned()),
+                Some(("repo", v)) => repo = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        let (Some(o), Some(r)) = (owner, repo) else {
+            return Err(format!("repoUrl {url:?} needs owner= and repo="));
+        };
+        (
+            host.to_owned(),
+            o.split('/').map(str::to_owned).chain([r]).collect(),
+        )
+    } else if let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    {
+        let mut parts = rest.trim_end_matches('/').split('/');
+        let host = parts.next().unwrap_or_default().to_owned();
+        (
+            host,
+            parts
+                .map(|p| p.trim_end_matches(".git").to_owned())
+                .collect(),
+        )
+    } else {
+        return Err(format!(
+            "repoUrl {url:?}: expected https://host/owner/repo or host?owner=…&repo=…"
+        ));
+    };
+    if segs.len() < 2 || !segment_ok(&host) || !segs.iter().all(|s| segment_ok(s)) {
+        return Err(format!(
+            "repoUrl {url:?}: host, owner and repository names may use letters, digits, '-', '_' and '.'"
+        ));
+    }
+    let repo = segs[segs.len() - 1].clone();
+    Ok((host, segs[..segs.len() - 1].to_vec(), repo))
+}
+
+fn file_url(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+/// Every file of the workspace (symbolic links refused), as Git will hold them.
+fn workspace_files(root: &Path, sub: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let base = socle_scaffold::workspace::join(root, sub).map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(&base)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.map_err(|e| e.to_string())?;
+        if e.file_type().is_symlink() {
+            return Err(format!(
+                "{} is a symbolic link: not published",
+                e.path().display()
+            ));
+        }
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(&base).unwrap_or(e.path());
+            out.insert(
+                rel.to_string_lossy().replace('\\', "/"),
+                std::fs::read(e.path()).map_err(|e| e.to_string())?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+struct PublishGit {
+    root: PathBuf,
+}
+
+impl Action for PublishGit {
+    fn id(&self) -> &'static str {
+        "publish:git"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["remoteUrl", "repoContentsUrl", "commitHash"])
+    }
+    fn side_effect(&self) -> bool {
+        true
+    }
+    fn dry_run_output(&self, input: &Value) -> Value {
+        let url = input
+            .get("repoUrl")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        json!({"remoteUrl": format!("dry-run:{url}"), "repoContentsUrl": format!("dry-run:{url}"), "commitHash": ""})
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let url = input
+                .get("repoUrl")
+                .and_then(Value::as_str)
+                .ok_or("input.repoUrl is required")?;
+            let (host, owner, repo) = parse_repo_url(url)?;
+            let branch = input
+                .get("defaultBranch")
+                .and_then(Value::as_str)
+                .unwrap_or("main");
+            if !segment_ok(branch) {
+                return Err(format!(
+                    "defaultBranch {branch:?} is not a valid branch name here"
+                ));
+            }
+            let mut path = self.root.join(&host);
+            for o in &owner {
+                path.push(o);
+            }
+            path.push(format!("{repo}.git"));
+            if path.exists() {
+                return Err(format!(
+                    "a repository already exists at {url} ({})",
+                    path.display()
+                ));
+            }
+            let files = workspace_files(
+                cx.workspace,
+                input
+                    .get("sourcePath")
+                    .and_then(Value::as_str)
+                    .unwrap_or("."),
+            )?;
+            if files.is_empty() {
+                return Err("the workspace is empty: nothing to publish".into());
+            }
+            let message = input
+                .get("gitCommitMessage")
+                .and_then(Value::as_str)
+                .unwrap_or("Initial commit")
+                .to_owned();
+            let author = (
+                input
+                    .get("gitAuthorName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Socle")
+                    .to_owned(),
+                input
+                    .get("gitAuthorEmail")
+                    .and_then(Value::as_str)
+                    .unwrap_or("socle@localhost")
+                    .to_owned(),
+            );
+            let p = path.clone();
+            let b = branch.to_owned();
+            let n = files.len();
+            let commit = tokio::task::spawn_blocking(move || -> Result<String, String> {
+                let repo = socle_deploy::gitops::open_or_init(&p).map_err(|e| e.to_string())?;
+                let out = socle_deploy::gitops::commit(
+                    &repo,
+                    &b,
+                    &[],
+                    &files,
+                    &message,
+                    (&author.0, &author.1),
+                    now_ms() / 1000,
+                )
+                .map_err(|e| e.to_string())?;
+                // The default branch: HEAD names it.
+                std::fs::write(p.join("HEAD"), format!("ref: refs/heads/{b}\n"))
+                    .map_err(|e| e.to_string())?;
+                Ok(out.commit)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&path);
+            })?;
+            cx.info(format!(
+                "published {n} files to {} ({branch} at {commit})",
+                path.display()
+            ));
+            Ok(ActionOutcome {
+                output: json!({
+                    "remoteUrl": file_url(&path),
+                    "repoContentsUrl": format!("{}#{branch}", file_url(&path)),
+                    "commitHash": commit,
+                }),
+                undo: Some(json!({"path": path})),
+            })
+        })
+    }
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let path = PathBuf::from(data["path"].as_str().unwrap_or_default());
+            if !path.starts_with(&self.root) {
+                return Err(format!(
+                    "{} is outside the repositories root",
+                    path.display()
+                ));
+            }
+            std::fs::remove_dir_all(&path).map_err(|e| e.to_string())
+        })
+    }
+}
+
+struct CatalogRegister {
+    state: Arc<AppState>,
+    actor: String,
+}
+
+impl Action for CatalogRegister {
+    fn id(&self) -> &'static str {
+        "catalog:register"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["entityRef", "catalogInfoUrl"])
+    }
+    fn side_effect(&self) -> bool {
+        true
+    }
+    fn dry_run_output(&self, _input: &Value) -> Value {
+        json!({"entityRef": "dry-run", "catalogInfoUrl": "dry-run"})
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let (url, file) = match (
+                input.get("repoContentsUrl").and_then(Value::as_str),
+                input.get("catalogInfoUrl").and_then(Value::as_str),
+            ) {
+                (Some(u), _) => (
+                    u.to_owned(),
+                    input.get("catalogInfoPath").and_then(Value::as_str).unwrap_or("/catalog-info.yaml").trim_start_matches('/').to_owned(),
+                ),
+                (None, Some(u)) => match u.rsplit_once('/') {
+                    Some((repo, f)) => (repo.to_owned(), f.to_owned()),
+                    None => return Err(format!("catalogInfoUrl {u:?} names no file")),
+                },
+                _ => return Err("input.repoContentsUrl (with catalogInfoPath) or input.catalogInfoUrl is required".into()),
+            };
+            let Some(rest) = url.strip_prefix("file://") else {
+                return Err(format!(
+                    "{url:?}: only repositories published by this Socle (file://…) can be registered"
+                ));
+            };
+            let (repo, branch) = match rest.split_once('#') {
+                Some((r, b)) => (r.to_owned(), Some(b.to_owned())),
+                None => (rest.to_owned(), None),
+            };
+            let spec = LocationSpec {
+                kind: LocationKind::Git,
+                target: repo,
+                branch,
+                path: Some(file.clone()),
+            };
+            let key = spec.key();
+            let spec_json = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
+            self.state
+                .store
+                .add_location(&key, &spec_json, &self.actor, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            let outcome = match self.state.refresh(&spec).await {
+                Ok(o) => o,
+                Err(e) => {
+                    let _ = self.state.store.delete_location(&key).await;
+                    return Err(format!("the new location could not be read: {}", e.message));
+                }
+            };
+            if !outcome.errors.is_empty() || outcome.added == 0 {
+                let _ = self.state.store.delete_location(&key).await;
+                let _ = self.state.reload_if_changed().await;
+                return Err(format!(
+                    "{file} registered no entity: {}",
+                    outcome
+                        .errors
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
+            // The entity the file declares (its first document).
+            let text = std::fs::read_to_string(
+                socle_scaffold::workspace::join(cx.workspace, &file).map_err(|e| e.to_string())?,
+            )
+            .unwrap_or_default();
+            let entity_ref =
+                socle_catalog::yaml::parse_documents(&text, &socle_catalog::Limits::default())
+                    .ok()
+                    .and_then(|d| d.first().map(|n| n.to_json()))
+                    .and_then(|doc| {
+                        let kind = doc.get("kind")?.as_str()?.to_ascii_lowercase();
+                        let ns = doc
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .unwrap_or("default")
+                            .to_owned();
+                        let name = doc.pointer("/metadata/name")?.as_str()?.to_owned();
+                        Some(format!("{kind}:{ns}/{name}"))
+                    })
+                    .unwrap_or_default();
+            cx.info(format!(
+                "registered {url} ({file}): {} entities, {entity_ref}",
+                outcome.added
+            ));
+            Ok(ActionOutcome {
+                output: json!({"entityRef": entity_ref, "catalogInfoUrl": format!("{url}/{file}")}),
+                undo: Some(json!({"key": key})),
+            })
+        })
+    }
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let key = data["key"].as_str().unwrap_or_default();
+            self.state
+                .store
+                .delete_location(key)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.state
+                .reload_if_changed()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+struct SocleDeploy {
+    state: Arc<AppState>,
+    caller: Caller,
+}
+
+impl Action for SocleDeploy {
+    fn id(&self) -> &'static str {
+        "socle:deploy"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["deployment", "environment", "version", "gitopsCommit"])
+    }
+    fn side_effect(&self) -> bool {
+        true
+    }
+    fn dry_run_output(&self, input: &Value) -> Value {
+        json!({"deployment": "dry-run", "environment": input.get("environment"), "version": "", "gitopsCommit": ""})
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let file = input
+                .get("workload")
+                .and_then(Value::as_str)
+                .unwrap_or("score.yaml");
+            let env = input
+                .get("environment")
+                .and_then(Value::as_str)
+                .ok_or("input.environment is required")?;
+            let path =
+                socle_scaffold::workspace::join(cx.workspace, file).map_err(|e| e.to_string())?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {file}: {e}"))?;
+            let workload = socle_score::parse_workload(&text, file, &self.state.config.limits)
+                .map_err(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })?;
+            let actor =
+                crate::deploy_routes::authorize_deploy(&self.state, &self.caller, workload.name())
+                    .map_err(|e| e.message)?;
+            let req = socle_deploy::DeployRequest {
+                workload,
+                env: env.to_owned(),
+                image: input
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                version: input
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                source_commit: input
+                    .get("sourceCommit")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                actor,
+                kind: "deploy".into(),
+            };
+            let record = crate::deploy_routes::deployer(&self.state)
+                .deploy(req, crate::deploy_routes::guardrails(&self.state).as_ref())
+                .await
+                .map_err(|e| {
+                    let e = crate::deploy_routes::deploy_error(e);
+                    match e.details {
+                        Some(d) => format!("{} {d}", e.message),
+                        None => e.message,
+                    }
+                })?;
+            cx.info(format!(
+                "deployed {} {} to {env} ({})",
+                record.service, record.version, record.id
+            ));
+            Ok(ActionOutcome::output(json!({
+                "deployment": record.id, "environment": record.environment, "version": record.version, "gitopsCommit": record.gitops_commit,
+            })))
+        })
+    }
+}
+
+/// The engine for a run by `caller`: file actions plus the platform's.
+pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
+    let mut e = Engine::new();
+    e.limits = state.config.limits.clone();
+    e.register(Arc::new(PublishGit {
+        root: repositories_root(state),
+    }));
+    e.register(Arc::new(CatalogRegister {
+        state: state.clone(),
+        actor: caller.actor(),
+    }));
+    e.register(Arc::new(SocleDeploy {
+        state: state.clone(),
+        caller: caller.clone(),
+    }));
+    e
+}
+
+/// The templates Socle offers: the built-in golden paths.
+pub fn templates(engine: &Engine) -> Vec<(Template, socle_scaffold::builtin::EmbeddedSource)> {
+    socle_scaffold::builtin::golden_paths()
+        .into_iter()
+        .filter_map(
+            |(name, text, src)| match engine.load(text, &format!("{name}/template.yaml")) {
+                Ok(t) => Some((t, src)),
+                Err(e) => {
+                    tracing::error!("built-in template {name} does not load: {e:?}");
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
+/// A finished run, recorded.
+pub struct RunOutcome {
+    pub run: TemplateRun,
+    /// For dry runs: the files rendered (path, size).
+    pub files: Vec<(String, u64)>,
+}
+
+/// Runs a template as `principal` and records the run (parameters redacted). With `keep`, the
+/// rendered workspace is copied there (dry runs: the preview).
+pub async fn run(
+    state: &Arc<AppState>,
+    principal: Option<Principal>,
+    template: &str,
+    values: Value,
+    dry_run: bool,
+    keep: Option<&Path>,
+) -> Result<RunOutcome, ApiError> {
+    let caller = Caller(principal, false);
+    let engine = engine(state, &caller);
+    let list = templates(&engine);
+    let Some((t, src)) = list.iter().find(|(t, _)| t.name == template) else {
+        return Err(ApiError::not_found(format!(
+            "no template {template:?} (available: {})",
+            list.iter()
+                .map(|(t, _)| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let ws = tempfile::tempdir().map_err(ApiError::internal)?;
+    let user = json!({"ref": caller.actor()});
+    let result = engine
+        .run(
+            t,
+            src,
+            values,
+            RunOptions {
+                workspace: ws.path().to_path_buf(),
+                dry_run,
+                user,
+                secrets: json!({}),
+            },
+        )
+        .await;
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new(ws.path())
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        if e.file_type().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(ws.path())
+                .unwrap_or(e.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push((rel, e.metadata().map(|m| m.len()).unwrap_or(0)));
+        }
+    }
+    if let Some(dest) = keep
+        && result.status == "completed"
+    {
+        for (rel, _) in &files {
+            let to = dest.join(rel);
+            if let Some(p) = to.parent() {
+                std::fs::create_dir_all(p).map_err(ApiError::internal)?;
+            }
+            std::fs::copy(ws.path().join(rel), &to).map_err(ApiError::internal)?;
+        }
+    }
+    let mut parameters = result.parameters.clone();
+    for secret in socle_scaffold::params::secret_names(&t.parameters) {
+        if let Some(v) = parameters.get_mut(&secret) {
+            *v = json!("***");
+        }
+    }
+    let run = state
+        .store
+        .record_template_run(TemplateRun {
+            id: String::new(),
+            seq: 0,
+            template: t.name.clone(),
+            actor: caller.actor(),
+            status: result.status.to_owned(),
+            dry_run,
+            parameters,
+            steps: serde_json::to_value(&result.steps).unwrap_or_default(),
+            log: serde_json::to_value(&result.log).unwrap_or_default(),
+            output: result.output.clone(),
+            error: result
+                .error
+                .as_ref()
+                .and_then(|e| serde_json::to_value(e).ok()),
+            created_at: now_ms(),
+        })
+        .await?;
+    Ok(RunOutcome { run, files })
+}
+
+/// The caller a local (CLI) run acts as.
+pub fn caller(principal: Principal) -> Caller {
+    Caller(Some(principal), false)
+}

@@ -1,0 +1,378 @@
+//! `socle template …` and `socle create service`: golden paths from the command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use crate::cli::StoreArgs;
+use crate::output::{self, Format};
+
+#[derive(Subcommand)]
+pub enum TemplateCmd {
+    /// The golden paths on offer.
+    List {
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Run a golden path: render it, publish the repository, register it, deploy it.
+    ///
+    /// Values come from --values (YAML or JSON), then --set; missing ones are asked for when a
+    /// terminal is attached. --dry-run renders into --output-dir and runs no side effect.
+    Run(RunArgs),
+    /// Recorded runs, newest first.
+    Runs {
+        #[arg(long)]
+        template: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The template's name (see `socle template list`).
+    pub template: String,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+}
+
+#[derive(Args)]
+pub struct CommonRunArgs {
+    /// A YAML or JSON file of parameter values.
+    #[arg(long)]
+    pub values: Option<PathBuf>,
+    /// A parameter value, `name=value` (JSON values such as true or 3 keep their type).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Render only: no repository, no registration, no deployment.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where a dry run writes the rendered files.
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// Never ask for missing values.
+    #[arg(long)]
+    pub no_input: bool,
+    /// Platform configuration directory (default: the shipped configuration).
+    #[arg(long)]
+    pub platform: Option<PathBuf>,
+    /// Guardrails enforced by the deploy step.
+    #[arg(long, default_value = "builtin")]
+    pub guardrails: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+/// `socle create service NAME`: the default golden path (Rust, axum).
+#[derive(Args)]
+pub struct CreateServiceArgs {
+    pub name: String,
+    /// The owning group.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// The golden path to use.
+    #[arg(long, default_value = "rust-axum-service")]
+    pub template: String,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+}
+
+fn parse_set(s: &str) -> anyhow::Result<(String, Value)> {
+    let (k, v) = s
+        .split_once('=')
+        .with_context(|| format!("--set {s:?}: expected NAME=VALUE"))?;
+    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
+async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_api::AppState>> {
+    let store = c.store.open().await?;
+    let limits = socle_catalog::Limits::default();
+    let config = socle_api::ServerConfig {
+        platform: crate::cli::read_platform(c.platform.as_ref(), &limits)?,
+        guardrails: crate::cli::load_guardrails(&c.guardrails, c.platform.as_deref())?,
+        provisioner_dir: c.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
+        gitops_root: c.store.data_dir.clone(),
+        limits,
+        refresh_interval: None,
+        ..Default::default()
+    };
+    Ok(socle_api::AppState::new(store, config).await?)
+}
+
+/// Asks for the values a template still needs (terminal only).
+fn prompt(
+    template: &socle_scaffold::Template,
+    values: &mut Map<String, Value>,
+) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    for page in socle_scaffold::params::pages(&template.parameters) {
+        let required: Vec<&str> = page
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(props) = page.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, schema) in props {
+            if values.contains_key(name) {
+                continue;
+            }
+            let default = schema.get("default");
+            if !required.contains(&name.as_str()) && default.is_none() {
+                continue;
+            }
+            let title = schema.get("title").and_then(Value::as_str).unwrap_or(name);
+            let mut q = title.to_string();
+            if let Some(d) = schema.get("description").and_then(Value::as_str) {
+                q.push_str(&format!(" — {d}"));
+            }
+            if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+                q.push_str(&format!(
+                    " [{}]",
+                    e.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                ));
+            }
+            if let Some(d) = default {
+                q.push_str(&format!(" (default {d})"));
+            }
+            eprint!("{q}: ");
+            std::io::stderr().flush()?;
+            let answer = lines.next().transpose()?.unwrap_or_default();
+            let answer = answer.trim();
+            if answer.is_empty() {
+                continue; // the default applies, or validation reports it missing
+            }
+            let v = match schema.get("type").and_then(Value::as_str) {
+                Some("boolean") => Value::Bool(matches!(answer, "y" | "yes" | "true" | "1")),
+                Some("integer" | "number") => {
+                    serde_json::from_str(answer).unwrap_or(Value::String(answer.into()))
+                }
+                _ => Value::String(answer.to_owned()),
+            };
+            values.insert(name.clone(), v);
+        }
+    }
+    Ok(())
+}
+
+async fn run_template(
+    template: &str,
+    mut values: Map<String, Value>,
+    c: CommonRunArgs,
+) -> anyhow::Result<ExitCode> {
+    if let Some(f) = &c.values {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let docs = socle_catalog::yaml::parse_documents(&text, &socle_catalog::Limits::default())
+            .map_err(|e| {
+            anyhow::anyhow!("{}:{}: {}", f.display(), e.line.unwrap_or(0), e.message)
+        })?;
+        if let Some(Value::Object(m)) = docs.first().map(|d| d.to_json()) {
+            for (k, v) in m {
+                values.entry(k).or_insert(v);
+            }
+        }
+    }
+    for s in &c.set {
+        let (k, v) = parse_set(s)?;
+        values.insert(k, v);
+    }
+    let state = state(&c).await?;
+    let principal = socle_store::Principal {
+        token_id: "cli".into(),
+        subject: crate::cli::cli_actor(),
+        role: socle_store::Role::Admin,
+    };
+    if !c.no_input && std::io::stdin().is_terminal() {
+        let engine =
+            socle_api::scaffold::engine(&state, &socle_api::scaffold::caller(principal.clone()));
+        if let Some((t, _)) = socle_api::scaffold::templates(&engine)
+            .into_iter()
+            .find(|(t, _)| t.name == template)
+        {
+            prompt(&t, &mut values)?;
+        }
+    }
+    if c.output_dir.is_some() && !c.dry_run {
+        anyhow::bail!(
+            "--output-dir goes with --dry-run (a real run publishes the repository instead)"
+        );
+    }
+    if let Some(d) = &c.output_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let out = socle_api::scaffold::run(
+        &state,
+        Some(principal),
+        template,
+        Value::Object(values),
+        c.dry_run,
+        c.output_dir.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let run = out.run;
+    let ok = run.status == "completed";
+    output::print(c.output, &run, |r| {
+        let mut s = format!(
+            "{} {} ({}){}\n",
+            r.id,
+            r.template,
+            r.status,
+            if r.dry_run { ", dry run" } else { "" }
+        );
+        for step in r.steps.as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "  {:<10} {} ({}){}\n",
+                step["status"].as_str().unwrap_or_default(),
+                step["name"].as_str().unwrap_or_default(),
+                step["action"].as_str().unwrap_or_default(),
+                step["error"]
+                    .as_str()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(e) = &r.error {
+            if let Some(errors) = e.get("errors").and_then(Value::as_array) {
+                for pe in errors {
+                    s.push_str(&format!(
+                        "  parameter {}: {}\n",
+                        pe["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/"),
+                        pe["message"].as_str().unwrap_or_default()
+                    ));
+                }
+            } else {
+                s.push_str(&format!("  error: {e}\n"));
+            }
+        }
+        for link in r
+            .output
+            .get("links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            s.push_str(&format!(
+                "  {}: {}\n",
+                link["title"].as_str().unwrap_or("link"),
+                link.get("url")
+                    .or(link.get("entityRef"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(d) = &c.output_dir {
+            s.push_str(&format!(
+                "  {} files written to {}\n",
+                out.files.len(),
+                d.display()
+            ));
+        }
+        s
+    })?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TemplateCmd::List { output } => {
+            let engine = socle_scaffold::Engine::new();
+            let mut e = engine;
+            // Listing needs no store: the platform actions only have to be known by name.
+            for id in ["publish:git", "catalog:register", "socle:deploy"] {
+                e.register(Arc::new(Named(id)));
+            }
+            let list: Vec<Value> = socle_scaffold::builtin::golden_paths()
+                .into_iter()
+                .filter_map(|(_, text, _)| e.load(text, "template.yaml").ok())
+                .map(|t| json!({"name": t.name, "title": t.title, "description": t.description, "tags": t.tags}))
+                .collect();
+            output::print(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t["name"].as_str().unwrap_or_default().to_owned(),
+                            t["title"].as_str().unwrap_or_default().to_owned(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["NAME", "TITLE"], &rows)
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        TemplateCmd::Run(a) => run_template(&a.template, Map::new(), a.common).await,
+        TemplateCmd::Runs {
+            template,
+            store,
+            output,
+        } => {
+            let store = store.open().await?;
+            let runs = store.list_template_runs(template.as_deref(), 50).await?;
+            output::print(output, &runs, |rs| {
+                let rows: Vec<Vec<String>> = rs
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.template.clone(),
+                            r.status.clone(),
+                            r.actor.clone(),
+                            socle_dora::events::format_timestamp(r.created_at),
+                        ]
+                    })
+                    .collect();
+                output::table(&["RUN", "TEMPLATE", "STATUS", "BY", "AT"], &rows)
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn create_service(a: CreateServiceArgs) -> anyhow::Result<ExitCode> {
+    let mut values = Map::new();
+    values.insert("name".into(), Value::String(a.name));
+    if let Some(o) = a.owner {
+        values.insert("owner".into(), Value::String(o));
+    }
+    run_template(&a.template, values, a.common).await
+}
+
+/// An action known by name only (for listing templates without a store).
+struct Named(&'static str);
+impl socle_scaffold::Action for Named {
+    fn id(&self) -> &'static str {
+        self.0
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+    fn run<'a>(
+        &'a self,
+        _cx: &'a mut socle_scaffold::ActionContext<'_>,
+        _input: Value,
+    ) -> socle_scaffold::engine::BoxFuture<'a, Result<socle_scaffold::engine::ActionOutcome, String>>
+    {
+        Box::pin(async { Err("not runnable".to_owned()) })
+    }
+}
