@@ -6,3 +6,4 @@ mod deployments;
 mod dora;
 mod harness;
 mod http_api;
+mod templates;

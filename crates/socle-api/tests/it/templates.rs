@@ -1,0 +1,342 @@
+//! Golden paths over HTTP, end to end: a service created from the Rust golden path is published
+//! to a bare Git repository, registered (owner and system related), deployed to dev through the
+//! guardrails; failures leave no repository and no catalog entry behind.
+
+use hyper::StatusCode;
+use serde_json::{Value, json};
+
+const ORG: &str = "apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-b
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: ann
+spec:
+  memberOf: [team-a]
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: eve
+spec:
+  memberOf: [team-b]
+---
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  owner: team-a
+";
+
+fn values(name: &str) -> Value {
+    json!({
+        "name": name, "description": "Takes orders", "owner": "group:default/team-a",
+        "system": "shop", "lifecycle": "production", "database": true,
+        "repoUrl": format!("https://git.example.com/acme/{name}")
+    })
+}
+
+async fn golden_paths_end_to_end(backend: &str) {
+    let config = socle_api::ServerConfig {
+        guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
+        refresh_interval: None,
+        ..Default::default()
+    };
+    let Some(s) = crate::harness::start_with(backend, config).await else {
+        return;
+    };
+    let dir = s.catalog_dir();
+    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
+    s.register(&dir).await;
+    let mut tokens = Vec::new();
+    for user in ["ann", "eve"] {
+        let (status, t) = s
+            .call("POST", "/api/v1/tokens", Some(&s.admin), Some(json!({"name": user, "subject": format!("user:default/{user}"), "role": "member"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        tokens.push(t["secret"].as_str().unwrap().to_owned());
+    }
+    let (ann, eve) = (tokens[0].clone(), tokens[1].clone());
+
+    let (status, list) = s.call("GET", "/api/v1/templates", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "python-fastapi-service",
+            "rust-axum-service",
+            "typescript-node-service"
+        ]
+    );
+    let (_, t) = s
+        .call("GET", "/api/v1/templates/rust-axum-service", None, None)
+        .await;
+    assert_eq!(
+        t["parameters"][0]["properties"]["name"]["pattern"],
+        "^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+    );
+
+    let path = "/api/v1/templates/rust-axum-service/runs";
+    let (status, _) = s
+        .call(
+            "POST",
+            path,
+            None,
+            Some(json!({"values": values("orders-api")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A dry run renders and lists the files; nothing is created.
+    let (status, run) = s
+        .call(
+            "POST",
+            path,
+            Some(&ann),
+            Some(json!({"values": values("orders-api"), "dry_run": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let files: Vec<&str> = run["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"Cargo.toml")
+            && files.contains(&".github/workflows/ci.yaml")
+            && files.contains(&"score.yaml"),
+        "{files:?}"
+    );
+    let (_, e) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/orders-api",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "not_found");
+
+    // Parameters failing their schema: every error with its path; nothing runs.
+    let (status, e) = s
+        .call(
+            "POST",
+            path,
+            Some(&ann),
+            Some(json!({"values": {"name": "Orders API", "repoUrl": "ftp://x"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let errors = e["error"]["details"]["error"]["errors"].as_array().unwrap();
+    let paths: Vec<&str> = errors.iter().map(|x| x["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"/name") && paths.contains(&"/repoUrl"),
+        "{paths:?}"
+    );
+    assert_eq!(e["error"]["details"]["steps"], json!([]));
+
+    // The real thing, as a member of the owning team.
+    let (status, run) = s
+        .call(
+            "POST",
+            path,
+            Some(&ann),
+            Some(json!({"values": values("orders-api")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let statuses: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["completed"; 4], "{run}");
+    assert_eq!(run["actor"], "user:default/ann");
+    assert_eq!(
+        run["output"]["links"][1]["entityRef"],
+        "component:default/orders-api"
+    );
+    let remote = run["output"]["links"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let repo = std::path::PathBuf::from(remote.strip_prefix("file://").unwrap());
+    assert!(
+        repo.join("HEAD").is_file() && repo.join("objects").is_dir(),
+        "a bare repository at {}",
+        repo.display()
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("HEAD")).unwrap(),
+        "ref: refs/heads/main\n"
+    );
+    // In the catalog, related to its owner and system.
+    let (status, rel) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/orders-api/relations",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rel}");
+    let rels: Vec<(String, String, bool)> = rel
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["type"].as_str().unwrap().to_owned(),
+                r["targetRef"].as_str().unwrap().to_owned(),
+                r["exists"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rels.contains(&("ownedBy".into(), "group:default/team-a".into(), true)),
+        "{rels:?}"
+    );
+    assert!(
+        rels.contains(&("partOf".into(), "system:default/shop".into(), true)),
+        "{rels:?}"
+    );
+    // Deployed to dev through the deployment machinery.
+    let (_, deps) = s
+        .call("GET", "/api/v1/deployments?service=orders-api", None, None)
+        .await;
+    let deps = deps.as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{deps:?}");
+    assert_eq!(
+        (
+            deps[0]["environment"].as_str(),
+            deps[0]["version"].as_str(),
+            deps[0]["actor"].as_str()
+        ),
+        (Some("dev"), Some("0.1.0"), Some("user:default/ann"))
+    );
+    // Recorded.
+    let id = run["id"].as_str().unwrap();
+    let (status, got) = s
+        .call("GET", &format!("/api/v1/templates/runs/{id}"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["status"], "completed");
+    assert!(
+        got["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["message"].as_str().unwrap().contains("published"))
+    );
+    // The same name again: the repository exists, the run fails at publish and creates nothing.
+    let (status, e) = s
+        .call(
+            "POST",
+            path,
+            Some(&ann),
+            Some(json!({"values": values("orders-api")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{e}"
+    );
+
+    // eve (team-b) creates a service owned by team-a: publish and register succeed, the deploy is
+    // refused — and the run undoes the registration and the repository.
+    let (status, e) = s
+        .call(
+            "POST",
+            path,
+            Some(&eve),
+            Some(json!({"values": values("billing-api")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let run = &e["error"]["details"];
+    let statuses: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["completed", "completed", "completed", "failed"],
+        "{run}"
+    );
+    assert!(
+        run["steps"][3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a member"),
+        "{run}"
+    );
+    let cleanup: Vec<&str> = run["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["step"] == "cleanup")
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(cleanup, vec!["undid catalog:register", "undid publish:git"]);
+    let (_, e) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/billing-api",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        e["error"]["code"], "not_found",
+        "no half-created catalog entry"
+    );
+    assert!(
+        !repo.parent().unwrap().join("billing-api.git").exists(),
+        "no half-created repository"
+    );
+    let (_, locations) = s
+        .call("GET", "/api/v1/locations", Some(&s.admin), None)
+        .await;
+    assert_eq!(locations.as_array().unwrap().len(), 2, "{locations}");
+}
+
+mod golden_paths_end_to_end {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::golden_paths_end_to_end("sqlite").await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::golden_paths_end_to_end("postgres").await;
+    }
+}
