@@ -472,20 +472,65 @@ pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
     e
 }
 
-/// The templates Socle offers: the built-in golden paths.
-pub fn templates(engine: &Engine) -> Vec<(Template, socle_scaffold::builtin::EmbeddedSource)> {
-    socle_scaffold::builtin::golden_paths()
-        .into_iter()
-        .filter_map(
-            |(name, text, src)| match engine.load(text, &format!("{name}/template.yaml")) {
-                Ok(t) => Some((t, src)),
-                Err(e) => {
-                    tracing::error!("built-in template {name} does not load: {e:?}");
-                    None
-                }
-            },
-        )
-        .collect()
+/// The templates Socle offers: the built-in golden paths, then the `Template` entities of the
+/// catalog read from local files (their skeletons are next to them). A catalog template whose
+/// name is taken by a built-in one, or that does not load, is skipped (and logged).
+pub fn templates(
+    state: &AppState,
+    engine: &Engine,
+) -> Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> {
+    let mut out: Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> = Vec::new();
+    for (name, text, src) in socle_scaffold::builtin::golden_paths() {
+        match engine.load(text, &format!("{name}/template.yaml")) {
+            Ok(t) => out.push((t, Box::new(src))),
+            Err(e) => tracing::error!("built-in template {name} does not load: {e:?}"),
+        }
+    }
+    let snap = state.snapshot();
+    for e in snap.entities.iter().filter(|e| e.kind() == "template") {
+        let Ok(body) = serde_json::from_str::<Value>(&e.body) else {
+            continue;
+        };
+        let location = body
+            .pointer("/metadata/annotations/backstage.io~1managed-by-location")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(file) = location.strip_prefix("file:") else {
+            tracing::debug!(
+                "{}: templates are run from local files only ({location})",
+                e.entity_ref
+            );
+            continue;
+        };
+        let Some(dir) = Path::new(file).parent() else {
+            continue;
+        };
+        // JSON is YAML: the entity as stored loads like the file it came from.
+        match engine.load(&e.body, file) {
+            Ok(t) if !out.iter().any(|(o, _)| o.name == t.name) => {
+                out.push((
+                    t,
+                    Box::new(socle_scaffold::builtin::DirSource {
+                        root: dir.to_path_buf(),
+                    }),
+                ));
+            }
+            Ok(t) => tracing::warn!(
+                "{}: the name {} is taken by a built-in template",
+                e.entity_ref,
+                t.name
+            ),
+            Err(errs) => tracing::warn!(
+                "{}: {}",
+                e.entity_ref,
+                errs.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
+    }
+    out
 }
 
 /// A finished run, recorded.
@@ -507,7 +552,7 @@ pub async fn run(
 ) -> Result<RunOutcome, ApiError> {
     let caller = Caller(principal, false);
     let engine = engine(state, &caller);
-    let list = templates(&engine);
+    let list = templates(state, &engine);
     let Some((t, src)) = list.iter().find(|(t, _)| t.name == template) else {
         return Err(ApiError::not_found(format!(
             "no template {template:?} (available: {})",
@@ -522,7 +567,7 @@ pub async fn run(
     let result = engine
         .run(
             t,
-            src,
+            src.as_ref(),
             values,
             RunOptions {
                 workspace: ws.path().to_path_buf(),

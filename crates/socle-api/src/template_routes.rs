@@ -37,7 +37,7 @@ fn summary(t: &socle_scaffold::Template) -> Value {
 pub async fn list_templates(State(state): S, caller: Caller) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let engine = crate::scaffold::engine(&state, &caller);
-    let list: Vec<Value> = crate::scaffold::templates(&engine)
+    let list: Vec<Value> = crate::scaffold::templates(&state, &engine)
         .iter()
         .map(|(t, _)| summary(t))
         .collect();
@@ -54,7 +54,7 @@ pub async fn get_template(
 ) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let engine = crate::scaffold::engine(&state, &caller);
-    let list = crate::scaffold::templates(&engine);
+    let list = crate::scaffold::templates(&state, &engine);
     let (t, _) = list
         .iter()
         .find(|(t, _)| t.name == name)

@@ -313,14 +313,14 @@ fn check_kind(root: &Map<String, Value>, issues: &mut Issues<'_>) -> Option<&'st
     };
     if let Some(Value::String(v)) = root.get("apiVersion")
         && rules::is_api_version(v)
-        && !kinds::API_VERSIONS.contains(&v.as_str())
+        && !kinds::api_versions(spec.kind).contains(&v.as_str())
     {
         issues.push(
             &[key("apiVersion")],
             "apiVersion.unsupported",
             format!(
                 "apiVersion \"{v}\" is not supported for kind {kind}; expected one of {}",
-                kinds::API_VERSIONS.join(", ")
+                kinds::api_versions(spec.kind).join(", ")
             ),
             None,
         );

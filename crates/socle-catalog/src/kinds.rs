@@ -313,6 +313,26 @@ pub static KINDS: &[KindSpec] = &[
         ],
         relations: &[],
     },
+    // A software template (golden path), `scaffolder.backstage.io/v1beta3`. Its parameters and
+    // steps are checked by the scaffolder (socle-scaffold), which knows the actions.
+    KindSpec {
+        kind: "Template",
+        fields: &[
+            f(
+                "type",
+                Str,
+                true,
+                "the kind of thing the template creates, e.g. service",
+            ),
+            f(
+                "owner",
+                Str,
+                false,
+                "an entity reference to the owner of the template",
+            ),
+        ],
+        relations: &[r("owner", Some("Group"), R::OwnedBy)],
+    },
 ];
 
 /// The spec of a built-in kind, matched exactly as Backstage does (`kind: Component`).
@@ -329,3 +349,12 @@ pub fn canonical_kind(kind: &str) -> Option<&'static str> {
 }
 
 pub const API_VERSIONS: [&str; 2] = ["backstage.io/v1alpha1", "backstage.io/v1beta1"];
+
+/// The apiVersions a kind is written with.
+pub fn api_versions(kind: &str) -> &'static [&'static str] {
+    if kind == "Template" {
+        &["scaffolder.backstage.io/v1beta3"]
+    } else {
+        &API_VERSIONS
+    }
+}

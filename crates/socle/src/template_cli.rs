@@ -201,7 +201,7 @@ async fn run_template(
     if !c.no_input && std::io::stdin().is_terminal() {
         let engine =
             socle_api::scaffold::engine(&state, &socle_api::scaffold::caller(principal.clone()));
-        if let Some((t, _)) = socle_api::scaffold::templates(&engine)
+        if let Some((t, _)) = socle_api::scaffold::templates(&state, &engine)
             .into_iter()
             .find(|(t, _)| t.name == template)
         {

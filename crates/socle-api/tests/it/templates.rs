@@ -328,6 +328,45 @@ async fn golden_paths_end_to_end(backend: &str) {
         .call("GET", "/api/v1/locations", Some(&s.admin), None)
         .await;
     assert_eq!(locations.as_array().unwrap().len(), 2, "{locations}");
+
+    // A Template entity of the catalog (read from a local file) is offered and runs with the
+    // skeleton next to it.
+    let tpl = s.catalog_dir().join("templates/hello");
+    std::fs::create_dir_all(tpl.join("skeleton")).unwrap();
+    std::fs::write(
+        tpl.join("catalog-info.yaml"),
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: hello\n  title: Hello\nspec:\n  owner: team-a\n  type: documentation\n  parameters:\n    required: [who]\n    properties:\n      who: {type: string}\n  steps:\n    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n        values: {who: '${{ parameters.who }}'}\n",
+    )
+    .unwrap();
+    std::fs::write(tpl.join("skeleton/README.md"), "Hello ${{ values.who }}!\n").unwrap();
+    s.register(&tpl).await;
+    let (_, rel) = s
+        .call(
+            "GET",
+            "/api/v1/entities/template/default/hello/relations",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(rel[0]["type"], "ownedBy", "{rel}");
+    let (_, list) = s.call("GET", "/api/v1/templates", None, None).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "hello"),
+        "{list}"
+    );
+    let (status, run) = s
+        .call(
+            "POST",
+            "/api/v1/templates/hello/runs",
+            Some(&ann),
+            Some(json!({"values": {"who": "world"}, "dry_run": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert_eq!(run["files"], json!([{"path": "README.md", "size": 13}]));
 }
 
 mod golden_paths_end_to_end {
