@@ -8,6 +8,7 @@ mod deploy_routes;
 pub mod dora;
 pub mod dora_routes;
 pub mod error;
+pub mod git_hosts;
 mod metrics;
 mod openapi;
 mod policy_routes;
@@ -58,6 +59,10 @@ pub struct ServerConfig {
     pub github_webhook_secret: Option<String>,
     /// Verifies GitLab webhooks (`X-Gitlab-Token`); None: the endpoint refuses them.
     pub gitlab_webhook_token: Option<String>,
+    /// GitHub's REST API for `publish:github` (None: the action explains what to configure).
+    pub github_api: Option<git_hosts::HostApi>,
+    /// GitLab's REST API for `publish:gitlab`.
+    pub gitlab_api: Option<git_hosts::HostApi>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +79,8 @@ impl Default for ServerConfig {
             guardrails: None,
             github_webhook_secret: None,
             gitlab_webhook_token: None,
+            github_api: None,
+            gitlab_api: None,
         }
     }
 }

@@ -469,6 +469,12 @@ pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
         state: state.clone(),
         caller: caller.clone(),
     }));
+    for a in crate::git_hosts::actions(
+        state.config.github_api.clone(),
+        state.config.gitlab_api.clone(),
+    ) {
+        e.register(a);
+    }
     e
 }
 

@@ -141,6 +141,51 @@ enum Cmd {
     },
 }
 
+/// Where `publish:github` and `publish:gitlab` create repositories.
+#[derive(Args, Clone)]
+pub struct GitHostArgs {
+    /// GitHub's REST API (http:// only in this build: a local mirror or proxy).
+    #[arg(
+        long,
+        env = "SOCLE_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    github_api_url: String,
+    /// Token for publish:github.
+    #[arg(long, env = "SOCLE_GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    /// GitLab's REST API (v4).
+    #[arg(
+        long,
+        env = "SOCLE_GITLAB_API_URL",
+        default_value = "https://gitlab.com/api/v4"
+    )]
+    gitlab_api_url: String,
+    /// Token for publish:gitlab.
+    #[arg(long, env = "SOCLE_GITLAB_TOKEN", hide_env_values = true)]
+    gitlab_token: Option<String>,
+}
+
+impl GitHostArgs {
+    pub fn apis(
+        &self,
+    ) -> (
+        Option<socle_api::git_hosts::HostApi>,
+        Option<socle_api::git_hosts::HostApi>,
+    ) {
+        let api = |base: &str, token: &Option<String>| {
+            token.clone().map(|token| socle_api::git_hosts::HostApi {
+                base: base.to_owned(),
+                token,
+            })
+        };
+        (
+            api(&self.github_api_url, &self.github_token),
+            api(&self.gitlab_api_url, &self.gitlab_token),
+        )
+    }
+}
+
 #[derive(Args)]
 struct ServeArgs {
     #[command(flatten)]
@@ -172,6 +217,8 @@ struct ServeArgs {
     /// Token of the GitLab webhook (`POST /api/v1/dora/webhooks/gitlab`).
     #[arg(long, env = "SOCLE_GITLAB_WEBHOOK_TOKEN", hide_env_values = true)]
     gitlab_webhook_token: Option<String>,
+    #[command(flatten)]
+    git_hosts: GitHostArgs,
 }
 
 #[derive(Subcommand)]
@@ -687,6 +734,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let guardrails = load_guardrails(&args.guardrails, args.platform.as_deref())?;
     let config = socle_api::ServerConfig {
         guardrails,
+        github_api: args.git_hosts.apis().0,
+        gitlab_api: args.git_hosts.apis().1,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         platform,

@@ -23,7 +23,7 @@ pub enum TemplateCmd {
     ///
     /// Values come from --values (YAML or JSON), then --set; missing ones are asked for when a
     /// terminal is attached. --dry-run renders into --output-dir and runs no side effect.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Recorded runs, newest first.
     Runs {
         #[arg(long)]
@@ -67,6 +67,8 @@ pub struct CommonRunArgs {
     #[arg(long, default_value = "builtin")]
     pub guardrails: String,
     #[command(flatten)]
+    pub git_hosts: crate::cli::GitHostArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
     #[arg(long, short, value_enum, default_value_t)]
     pub output: Format,
@@ -104,6 +106,8 @@ async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_api::AppState>> {
         gitops_root: c.store.data_dir.clone(),
         limits,
         refresh_interval: None,
+        github_api: c.git_hosts.apis().0,
+        gitlab_api: c.git_hosts.apis().1,
         ..Default::default()
     };
     Ok(socle_api::AppState::new(store, config).await?)
@@ -321,7 +325,10 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        TemplateCmd::Run(a) => run_template(&a.template, Map::new(), a.common).await,
+        TemplateCmd::Run(a) => {
+            let a = *a;
+            run_template(&a.template, Map::new(), a.common).await
+        }
         TemplateCmd::Runs {
             template,
             store,

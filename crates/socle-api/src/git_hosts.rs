@@ -1,0 +1,377 @@
+//! `publish:github` and `publish:gitlab` through the hosts' REST APIs: the repository is created
+//! and its first commit written with REST calls only (GitHub's Git Data API, GitLab's commits
+//! API), so no Git network transport is needed. Plain-HTTP client: the API base URL must be
+//! `http://` (a local mirror or proxy); `https://` needs a TLS stack this build does not carry.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use socle_scaffold::engine::{ActionOutcome, BoxFuture};
+use socle_scaffold::{Action, ActionContext};
+
+/// A Git host's API: base URL and token.
+#[derive(Clone, Debug)]
+pub struct HostApi {
+    pub base: String,
+    pub token: String,
+}
+
+/// Largest response body read from a host.
+const MAX_RESPONSE: usize = 4 << 20;
+
+async fn call(
+    api: &HostApi,
+    gitlab: bool,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let url = format!("{}{path}", api.base.trim_end_matches('/'));
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!(
+            "{url}: only http:// API URLs are supported by this build (no TLS stack); use a local mirror or proxy"
+        ));
+    };
+    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr = if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let stream = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    .map_err(|_| format!("{addr}: connection timed out"))?
+    .map_err(|e| format!("{addr}: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(&url)
+        .header("host", authority)
+        .header("user-agent", "socle")
+        .header("accept", "application/json")
+        .header("content-type", "application/json");
+    req = if gitlab {
+        req.header("private-token", &api.token)
+    } else {
+        req.header("authorization", format!("Bearer {}", api.token))
+    };
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        sender.send_request(
+            req.body(Full::new(Bytes::from(body)))
+                .map_err(|e| e.to_string())?,
+        ),
+    )
+    .await
+    .map_err(|_| format!("{method} {url}: timed out"))?
+    .map_err(|e| format!("{method} {url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let bytes = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
+        .collect()
+        .await
+        .map_err(|e| format!("{method} {url}: {e}"))?
+        .to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok((status, v))
+}
+
+async fn expect(
+    api: &HostApi,
+    gitlab: bool,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    ok: &[u16],
+) -> Result<Value, String> {
+    let (status, v) = call(api, gitlab, method, path, body).await?;
+    if ok.contains(&status) {
+        Ok(v)
+    } else {
+        let msg = v
+            .get("message")
+            .or(v.get("error"))
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        Err(format!("{method} {path}: HTTP {status} {msg}"))
+    }
+}
+
+/// `github.com?owner=o&repo=r` or `https://github.com/o/r` → (owner, repo).
+fn owner_repo(url: &str) -> Result<(String, String), String> {
+    if let Some((_, q)) = url.split_once('?') {
+        let get = |k: &str| {
+            q.split('&')
+                .find_map(|p| p.strip_prefix(&format!("{k}=")).map(str::to_owned))
+        };
+        match (get("owner").or_else(|| get("organization")), get("repo")) {
+            (Some(o), Some(r)) if !o.is_empty() && !r.is_empty() => return Ok((o, r)),
+            _ => {}
+        }
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        if parts.len() >= 3 {
+            return Ok((
+                parts[1..parts.len() - 1].join("/"),
+                parts[parts.len() - 1].trim_end_matches(".git").to_owned(),
+            ));
+        }
+    }
+    Err(format!(
+        "repoUrl {url:?}: expected host?owner=…&repo=… or https://host/owner/repo"
+    ))
+}
+
+fn files(workspace: &Path, source: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let base = socle_scaffold::workspace::join(workspace, source).map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(&base)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.map_err(|e| e.to_string())?;
+        if e.file_type().is_symlink() {
+            return Err(format!(
+                "{} is a symbolic link: not published",
+                e.path().display()
+            ));
+        }
+        if e.file_type().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(&base)
+                .unwrap_or(e.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.insert(rel, std::fs::read(e.path()).map_err(|e| e.to_string())?);
+        }
+    }
+    if out.is_empty() {
+        return Err("the workspace is empty: nothing to publish".into());
+    }
+    Ok(out)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn str_in<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+/// `publish:github`.
+pub struct PublishGithub {
+    pub api: Option<HostApi>,
+}
+
+impl Action for PublishGithub {
+    fn id(&self) -> &'static str {
+        "publish:github"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["remoteUrl", "repoContentsUrl", "commitHash"])
+    }
+    fn side_effect(&self) -> bool {
+        true
+    }
+    fn dry_run_output(&self, input: &Value) -> Value {
+        let u = str_in(input, "repoUrl").unwrap_or_default();
+        json!({"remoteUrl": format!("dry-run:{u}"), "repoContentsUrl": format!("dry-run:{u}"), "commitHash": ""})
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let api = self.api.as_ref().ok_or("publish:github needs a token: start Socle with SOCLE_GITHUB_TOKEN (and --github-api-url)")?;
+            let (owner, repo) =
+                owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
+            let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
+            let user = expect(api, false, "GET", &format!("/users/{owner}"), None, &[200]).await?;
+            let private = str_in(&input, "repoVisibility").unwrap_or("private") != "public";
+            let create = json!({"name": repo, "description": str_in(&input, "description").unwrap_or_default(), "private": private, "auto_init": true});
+            let path = if user["type"] == "Organization" {
+                format!("/orgs/{owner}/repos")
+            } else {
+                "/user/repos".to_owned()
+            };
+            let created = expect(api, false, "POST", &path, Some(&create), &[201]).await?;
+            let undo = json!({"owner": owner, "repo": repo});
+            let result = async {
+                let default = created["default_branch"].as_str().unwrap_or("main").to_owned();
+                let branch = str_in(&input, "defaultBranch").unwrap_or(&default).to_owned();
+                let base = format!("/repos/{owner}/{repo}");
+                let mut tree = Vec::new();
+                for (p, bytes) in &files {
+                    let blob = expect(api, false, "POST", &format!("{base}/git/blobs"), Some(&json!({"content": b64(bytes), "encoding": "base64"})), &[201]).await?;
+                    tree.push(json!({"path": p, "mode": "100644", "type": "blob", "sha": blob["sha"]}));
+                }
+                let head = expect(api, false, "GET", &format!("{base}/git/ref/heads/{default}"), None, &[200]).await?;
+                let tree = expect(api, false, "POST", &format!("{base}/git/trees"), Some(&json!({"tree": tree})), &[201]).await?;
+                let message = str_in(&input, "gitCommitMessage").unwrap_or("Initial commit");
+                let commit = expect(api, false, "POST", &format!("{base}/git/commits"),
+                    Some(&json!({"message": message, "tree": tree["sha"], "parents": [head["object"]["sha"]]})), &[201]).await?;
+                let sha = commit["sha"].as_str().unwrap_or_default().to_owned();
+                if branch == default {
+                    expect(api, false, "PATCH", &format!("{base}/git/refs/heads/{branch}"), Some(&json!({"sha": sha, "force": true})), &[200]).await?;
+                } else {
+                    expect(api, false, "POST", &format!("{base}/git/refs"), Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": sha})), &[201]).await?;
+                    expect(api, false, "PATCH", &base, Some(&json!({"default_branch": branch})), &[200]).await?;
+                }
+                let html = created["html_url"].as_str().unwrap_or_default().to_owned();
+                cx.info(format!("published {} files to {html} ({branch} at {sha})", files.len()));
+                Ok::<Value, String>(json!({"remoteUrl": html, "repoContentsUrl": format!("{html}/blob/{branch}"), "commitHash": sha}))
+            }
+            .await;
+            match result {
+                Ok(output) => Ok(ActionOutcome {
+                    output,
+                    undo: Some(undo),
+                }),
+                Err(e) => {
+                    // Leave no half-created repository behind.
+                    let _ = call(
+                        api,
+                        false,
+                        "DELETE",
+                        &format!("/repos/{owner}/{repo}"),
+                        None,
+                    )
+                    .await;
+                    Err(e)
+                }
+            }
+        })
+    }
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let api = self.api.as_ref().ok_or("no GitHub API configured")?;
+            let path = format!(
+                "/repos/{}/{}",
+                data["owner"].as_str().unwrap_or_default(),
+                data["repo"].as_str().unwrap_or_default()
+            );
+            expect(api, false, "DELETE", &path, None, &[204, 404])
+                .await
+                .map(|_| ())
+        })
+    }
+}
+
+/// `publish:gitlab`.
+pub struct PublishGitlab {
+    pub api: Option<HostApi>,
+}
+
+impl Action for PublishGitlab {
+    fn id(&self) -> &'static str {
+        "publish:gitlab"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec![
+            "remoteUrl",
+            "repoContentsUrl",
+            "commitHash",
+            "projectId",
+        ])
+    }
+    fn side_effect(&self) -> bool {
+        true
+    }
+    fn dry_run_output(&self, input: &Value) -> Value {
+        let u = str_in(input, "repoUrl").unwrap_or_default();
+        json!({"remoteUrl": format!("dry-run:{u}"), "repoContentsUrl": format!("dry-run:{u}"), "commitHash": "", "projectId": 0})
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let api = self.api.as_ref().ok_or("publish:gitlab needs a token: start Socle with SOCLE_GITLAB_TOKEN (and --gitlab-api-url)")?;
+            let (owner, repo) =
+                owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
+            let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
+            let ns = expect(
+                api,
+                true,
+                "GET",
+                &format!("/namespaces/{}", owner.replace('/', "%2F")),
+                None,
+                &[200],
+            )
+            .await?;
+            let visibility = str_in(&input, "repoVisibility").unwrap_or("private");
+            let branch = str_in(&input, "defaultBranch").unwrap_or("main").to_owned();
+            let project = expect(api, true, "POST", "/projects",
+                Some(&json!({"name": repo, "path": repo, "namespace_id": ns["id"], "visibility": visibility,
+                             "description": str_in(&input, "description").unwrap_or_default(), "default_branch": branch})), &[201]).await?;
+            let id = project["id"].clone();
+            let actions: Vec<Value> = files.iter().map(|(p, b)| json!({"action": "create", "file_path": p, "content": b64(b), "encoding": "base64"})).collect();
+            let message = str_in(&input, "gitCommitMessage").unwrap_or("Initial commit");
+            let commit = match expect(
+                api,
+                true,
+                "POST",
+                &format!("/projects/{id}/repository/commits"),
+                Some(&json!({"branch": branch, "commit_message": message, "actions": actions})),
+                &[201],
+            )
+            .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = call(api, true, "DELETE", &format!("/projects/{id}"), None).await;
+                    return Err(e);
+                }
+            };
+            let web = project["web_url"].as_str().unwrap_or_default().to_owned();
+            let sha = commit["id"].as_str().unwrap_or_default().to_owned();
+            cx.info(format!(
+                "published {} files to {web} ({branch} at {sha})",
+                files.len()
+            ));
+            Ok(ActionOutcome {
+                output: json!({"remoteUrl": project["http_url_to_repo"], "repoContentsUrl": format!("{web}/-/blob/{branch}"), "commitHash": sha, "projectId": id}),
+                undo: Some(json!({"id": id})),
+            })
+        })
+    }
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let api = self.api.as_ref().ok_or("no GitLab API configured")?;
+            expect(
+                api,
+                true,
+                "DELETE",
+                &format!("/projects/{}", data["id"]),
+                None,
+                &[202, 204, 404],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+}
+
+/// Both, as configured.
+pub fn actions(github: Option<HostApi>, gitlab: Option<HostApi>) -> Vec<Arc<dyn Action>> {
+    vec![
+        Arc::new(PublishGithub { api: github }),
+        Arc::new(PublishGitlab { api: gitlab }),
+    ]
+}
