@@ -25,6 +25,10 @@ for p in rust python ts; do
   check-jsonschema --builtin-schema vendor.github-workflows "$out/$p/.github/workflows/ci.yaml"
   check-jsonschema --builtin-schema vendor.gitlab-ci "$out/$p/.gitlab-ci.yml"
 done
+echo "== the rendered workloads pass the built-in guardrails"
+for p in rust python ts; do
+  "$socle" policy eval "$out/$p/score.yaml" --log warn
+done
 echo "== the Rust golden path builds and passes its tests"
 (cd "$out/rust" && CARGO_TARGET_DIR="$out/target" cargo test --quiet 2>&1 | tail -n 5)
 if python3 -m venv "$out/venv" >/dev/null 2>&1; then
