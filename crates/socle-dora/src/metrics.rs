@@ -319,16 +319,23 @@ impl Dataset {
         }
 
         // Changes: commit time and parent by (source, id).
-        let by_change: HashMap<(&str, &str), &Change> = changes
-            .iter()
-            .map(|c| ((c.source.as_str(), c.id.as_str()), c))
-            .collect();
-        // Commits by id alone: a SHA names the same commit whichever source reported it (a
-        // Socle deployment of a commit pushed through GitHub's webhook).
-        let mut by_sha: HashMap<&str, &Change> =
+        let mut by_change: HashMap<(&str, &str), &Change> =
             HashMap::with_capacity_and_hasher(changes.len(), Default::default());
         for c in &changes {
-            by_sha.entry(c.id.as_str()).or_insert(c);
+            by_change.insert((c.source.as_str(), c.id.as_str()), c);
+        }
+        // Commits by id alone: a SHA names the same commit whichever source reported it (a
+        // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
+        // deployment names a commit without listing its changes.
+        let walks = prod
+            .iter()
+            .any(|&i| deployments[i].changes.is_empty() && deployments[i].commit.is_some());
+        let mut by_sha: HashMap<&str, &Change> = HashMap::default();
+        if walks {
+            by_sha.reserve(changes.len());
+            for c in &changes {
+                by_sha.entry(c.id.as_str()).or_insert(c);
+            }
         }
         // First successful production deployment of every change (deployments are sorted by
         // time, so the first one seen wins).
