@@ -14,6 +14,9 @@ pub mod levels;
 pub mod metrics;
 pub mod webhooks;
 
-pub use events::{Change, Deployment, Event, Incident, ParseError, parse_jsonl, parse_timestamp};
+pub use events::{
+    Change, Deployment, Event, Incident, ParseError, parse_jsonl, parse_jsonl_parallel,
+    parse_timestamp,
+};
 pub use levels::Level;
 pub use metrics::{Dataset, Options, Report, Window, parse_since};

@@ -62,6 +62,9 @@ pub enum DoraCmd {
         /// Platform configuration (its environments of type production count as production).
         #[arg(long)]
         platform: Option<PathBuf>,
+        /// Compute from a JSON Lines file instead of the stored events.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
         #[arg(long, short, value_enum, default_value_t)]
@@ -116,6 +119,10 @@ pub struct ReportArgs {
     /// Platform configuration (its environments of type production count as production).
     #[arg(long)]
     platform: Option<PathBuf>,
+    /// Compute from a JSON Lines file instead of the stored events (nothing is imported; the
+    /// catalog still comes from the store, for team, system and domain scopes).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
     #[arg(long, short, value_enum, default_value_t)]
@@ -352,8 +359,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
                 socle_api::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
             let platform =
                 crate::cli::read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
-            let (_, ds) =
-                socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
+            let ds = dataset(&store, &platform, a.events.as_deref()).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
             let mut json = serde_json::to_value(&report)?;
             json["scope"] = serde_json::Value::String(scope.label());
@@ -363,6 +369,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
         DoraCmd::Teams {
             window,
             platform,
+            events,
             store,
             output,
         } => {
@@ -371,8 +378,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
             let platform =
                 crate::cli::read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
-            let (_, ds) =
-                socle_api::dora::load(&store, &socle_api::dora::options(&platform)).await?;
+            let ds = dataset(&store, &platform, events.as_deref()).await?;
             let reports = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
             output::print(output, &reports, |rs| {
                 let rows: Vec<Vec<String>> = rs
@@ -409,6 +415,29 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The indexed events: from a JSON Lines file (parsed on every core), or the store.
+pub async fn dataset(
+    store: &socle_store::Store,
+    platform: &socle_platform::PlatformConfig,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<std::sync::Arc<socle_dora::Dataset>> {
+    let opts = socle_api::dora::options(platform);
+    let Some(file) = file else {
+        return Ok(socle_api::dora::load(store, &opts).await?.1);
+    };
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let (events, errors) = socle_dora::parse_jsonl_parallel(&text, "import", threads);
+    drop(text);
+    if !errors.is_empty() {
+        for e in errors.iter().take(50) {
+            eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        }
+        anyhow::bail!("{} malformed line(s) in {}", errors.len(), file.display());
+    }
+    Ok(std::sync::Arc::new(socle_dora::Dataset::build(events, &opts)))
 }
 
 fn render_table(scope: &str, r: &socle_dora::Report) -> String {

@@ -249,3 +249,21 @@ proptest! {
         prop_assert!(b >= a - 1e-9);
     }
 }
+
+#[test]
+fn parallel_parsing_matches_sequential() {
+    // Large enough to be split; a bad line in the middle keeps its number.
+    let mut text = String::new();
+    for i in 0..30_000 {
+        if i == 17_321 {
+            text.push_str("not json\n");
+        } else {
+            text.push_str(&format!("{{\"type\":\"change\",\"id\":\"c{i}\",\"service\":\"s\",\"committed_at\":\"2026-01-04T08:00:00Z\"}}\n"));
+        }
+    }
+    let (a, ea) = parse_jsonl(&text, "x");
+    let (b, eb) = socle_dora::parse_jsonl_parallel(&text, "x", 3);
+    assert_eq!(a, b);
+    assert_eq!(ea, eb);
+    assert_eq!(eb[0].line, 17_322);
+}
