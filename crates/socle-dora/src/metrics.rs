@@ -318,11 +318,11 @@ impl Dataset {
             ds.series[s].deploys.push(deployments[i].finished_at);
         }
 
-        // Changes: commit time and parent by (source, id).
-        let mut by_change: HashMap<(&str, &str), &Change> =
+        // Changes by (source, id) → their index.
+        let mut by_change: HashMap<(&str, &str), u32> =
             HashMap::with_capacity_and_hasher(changes.len(), Default::default());
-        for c in &changes {
-            by_change.insert((c.source.as_str(), c.id.as_str()), c);
+        for (k, c) in changes.iter().enumerate() {
+            by_change.insert((c.source.as_str(), c.id.as_str()), k as u32);
         }
         // Commits by id alone: a SHA names the same commit whichever source reported it (a
         // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
@@ -337,22 +337,27 @@ impl Dataset {
                 by_sha.entry(c.id.as_str()).or_insert(c);
             }
         }
-        // First successful production deployment of every change (deployments are sorted by
-        // time, so the first one seen wins).
-        let mut first: HashMap<(&str, &str), usize> =
-            HashMap::with_capacity_and_hasher(changes.len(), Default::default());
+        // First successful production deployment of every change, by change index (deployments
+        // are sorted by time, so the first one seen wins). Changes listed by a deployment but
+        // never reported have no commit time and are skipped.
+        const NONE: u32 = u32::MAX;
+        let mut first: Vec<u32> = vec![NONE; changes.len()];
         // Previous successful deployment's commit per (source, service, environment).
         let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::default();
         for &i in &prod {
             let d = &deployments[i];
-            let mut shipped: Vec<(&str, &str)> = d
-                .changes
-                .iter()
-                .map(|c| (d.source.as_str(), c.as_str()))
-                .collect();
-            if shipped.is_empty()
-                && let Some(commit) = d.commit.as_deref()
-            {
+            let mut mark = |key: (&str, &str)| {
+                if let Some(&k) = by_change.get(&key)
+                    && first[k as usize] == NONE
+                {
+                    first[k as usize] = i as u32;
+                }
+            };
+            if !d.changes.is_empty() {
+                for c in &d.changes {
+                    mark((d.source.as_str(), c.as_str()));
+                }
+            } else if let Some(commit) = d.commit.as_deref() {
                 let prev = previous
                     .get(&(
                         d.source.as_str(),
@@ -360,7 +365,9 @@ impl Dataset {
                         d.environment.as_str(),
                     ))
                     .copied();
-                shipped = walk_range(&by_sha, commit, prev);
+                for key in walk_range(&by_sha, commit, prev) {
+                    mark(key);
+                }
             }
             if let Some(commit) = d.commit.as_deref() {
                 previous.insert(
@@ -372,15 +379,13 @@ impl Dataset {
                     commit,
                 );
             }
-            for key in shipped {
-                first.entry(key).or_insert(i);
-            }
         }
-        for ((source, id), i) in first {
-            let Some(c) = by_change.get(&(source, id)) else {
-                continue; // listed by a deployment, never reported as a change: no commit time
-            };
-            let d = &deployments[i];
+        drop(by_change);
+        for (c, &i) in changes.iter().zip(&first) {
+            if i == NONE {
+                continue;
+            }
+            let d = &deployments[i as usize];
             let lead = d.finished_at - c.committed_at;
             if lead > 0 {
                 let s = ds.service(&d.service);
@@ -448,6 +453,11 @@ impl Dataset {
                 .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
             s.recovery
                 .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        }
+        // Millions of small strings to free: let another thread do it while the caller goes on.
+        drop((by_key, by_id, prod_by_service, previous, by_sha));
+        if changes.len() > 100_000 {
+            std::thread::spawn(move || drop((deployments, changes, incidents)));
         }
         ds
     }

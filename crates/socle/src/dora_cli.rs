@@ -427,7 +427,8 @@ pub async fn dataset(
     let Some(file) = file else {
         return Ok(socle_api::dora::load(store, &opts).await?.1);
     };
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let (events, errors) = socle_dora::parse_jsonl_parallel(&text, "import", threads);
     drop(text);
@@ -437,7 +438,9 @@ pub async fn dataset(
         }
         anyhow::bail!("{} malformed line(s) in {}", errors.len(), file.display());
     }
-    Ok(std::sync::Arc::new(socle_dora::Dataset::build(events, &opts)))
+    Ok(std::sync::Arc::new(socle_dora::Dataset::build(
+        events, &opts,
+    )))
 }
 
 fn render_table(scope: &str, r: &socle_dora::Report) -> String {
