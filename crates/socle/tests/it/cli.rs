@@ -1142,6 +1142,43 @@ fn dora_from_the_cli_with_git_commit_ranges() {
     assert!(r["recovery_time_median_hours"].is_null());
     assert_eq!(r["levels"]["lead_time"], "elite");
     assert!(r["levels"]["recovery_time"].is_null());
+    // The same report straight from a file, nothing stored (a fresh data directory).
+    let export = tmp.path().join("export.jsonl");
+    std::fs::write(
+        &export,
+        "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"payments\",\"environment\":\"prod\",\"finished_at\":\"2026-01-05T10:00:00Z\",\"changes\":[\"c1\"]}\n{\"type\":\"change\",\"id\":\"c1\",\"service\":\"payments\",\"committed_at\":\"2026-01-05T07:00:00+01:00\"}\n",
+    )
+    .unwrap();
+    let o = socle(
+        &[
+            "dora",
+            "report",
+            "--events",
+            export.to_str().unwrap(),
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-08T00:00:00Z",
+            "-o",
+            "json",
+        ],
+        &tmp.path().join("empty"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (
+            r["deployments"].as_u64(),
+            r["lead_time_median_hours"].as_f64()
+        ),
+        (Some(1), Some(4.0)),
+        "{r}"
+    );
     // Malformed lines: reported by number on stderr, nothing imported, exit non-zero.
     std::fs::write(
         &events,
