@@ -298,7 +298,8 @@ impl Dataset {
         opts: &Options,
     ) -> Self {
         let mut deployments = dedup(deployments, |d| (d.source.as_str(), d.id.as_str()));
-        let changes = dedup(changes, |c| (c.source.as_str(), c.id.as_str()));
+        // Changes are the bulk (5 per deployment and more): their repeats are resolved in the
+        // same pass that indexes them, below, instead of a separate one.
         let mut incidents = dedup(incidents, |i| (i.source.as_str(), i.id.as_str()));
         // A stable order for everything below (dedup went through a hash map).
         deployments.sort_by(|a, b| {
@@ -318,11 +319,26 @@ impl Dataset {
             ds.series[s].deploys.push(deployments[i].finished_at);
         }
 
-        // Changes by (source, id) → their index.
+        // Changes by (source, id) → their index; of repeated keys the greatest version stays
+        // live (so that the result does not depend on arrival order).
         let mut by_change: HashMap<(&str, &str), u32> =
             HashMap::with_capacity_and_hasher(changes.len(), Default::default());
+        let mut live = vec![true; changes.len()];
         for (k, c) in changes.iter().enumerate() {
-            by_change.insert((c.source.as_str(), c.id.as_str()), k as u32);
+            match by_change.entry((c.source.as_str(), c.id.as_str())) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let j = *o.get() as usize;
+                    if *c > changes[j] {
+                        live[j] = false;
+                        o.insert(k as u32);
+                    } else {
+                        live[k] = false;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(k as u32);
+                }
+            }
         }
         // Commits by id alone: a SHA names the same commit whichever source reported it (a
         // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
@@ -333,7 +349,7 @@ impl Dataset {
         let mut by_sha: HashMap<&str, &Change> = HashMap::default();
         if walks {
             by_sha.reserve(changes.len());
-            for c in &changes {
+            for (c, _) in changes.iter().zip(&live).filter(|(_, l)| **l) {
                 by_sha.entry(c.id.as_str()).or_insert(c);
             }
         }
@@ -381,7 +397,7 @@ impl Dataset {
             }
         }
         drop(by_change);
-        for (c, &i) in changes.iter().zip(&first) {
+        for ((c, &i), _) in changes.iter().zip(&first).zip(&live).filter(|(_, l)| **l) {
             if i == NONE {
                 continue;
             }
