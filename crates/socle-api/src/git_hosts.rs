@@ -135,29 +135,7 @@ fn owner_repo(url: &str) -> Result<(String, String), String> {
 }
 
 fn files(workspace: &Path, source: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let base = socle_scaffold::workspace::join(workspace, source).map_err(|e| e.to_string())?;
-    let mut out = BTreeMap::new();
-    for e in walkdir::WalkDir::new(&base)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let e = e.map_err(|e| e.to_string())?;
-        if e.file_type().is_symlink() {
-            return Err(format!(
-                "{} is a symbolic link: not published",
-                e.path().display()
-            ));
-        }
-        if e.file_type().is_file() {
-            let rel = e
-                .path()
-                .strip_prefix(&base)
-                .unwrap_or(e.path())
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.insert(rel, std::fs::read(e.path()).map_err(|e| e.to_string())?);
-        }
-    }
+    let out = crate::scaffold::workspace_files(workspace, source)?;
     if out.is_empty() {
         return Err("the workspace is empty: nothing to publish".into());
     }

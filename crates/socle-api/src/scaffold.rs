@@ -84,7 +84,7 @@ fn file_url(p: &Path) -> String {
 }
 
 /// Every file of the workspace (symbolic links refused), as Git will hold them.
-fn workspace_files(root: &Path, sub: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub(crate) fn workspace_files(root: &Path, sub: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let base = socle_scaffold::workspace::join(root, sub).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(&base)
