@@ -7,7 +7,7 @@ use include_dir::{Dir, include_dir};
 
 mod synthetic;
 
-pub use synthetic::{SyntheticOrg, generate};
+pub use synthetic::{Rng, SyntheticOrg, generate};
 
 /// Northwind Logistics: Backstage descriptors for a realistic company.
 pub static DEMO: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/demo");

@@ -9,18 +9,19 @@ pub struct SyntheticOrg {
     pub entities: usize,
 }
 
-/// A small deterministic PRNG (SplitMix64): the same seed gives the same organisation.
-struct Rng(u64);
+/// A small deterministic PRNG (SplitMix64): the same seed gives the same organisation (and the
+/// same generated history in the benchmarks).
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 }

@@ -50,21 +50,6 @@ struct DoraReport {
     peak_rss_mb: f64,
 }
 
-/// SplitMix64: the same history every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 const END: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
 const DAY: i64 = 86_400_000;
 
@@ -107,14 +92,14 @@ pub async fn dora(args: DoraBench) -> anyhow::Result<std::process::ExitCode> {
     // `changes / deployments` commits each (1–72 h before), incidents after random deployments.
     let file = work.path().join("events.jsonl");
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
-    let mut rng = Rng(7);
+    let mut rng = socle_demo::Rng(7);
     let per = args.changes / args.deployments.max(1);
     let mut extra = args.changes - per * args.deployments;
     let mut change_id = 0usize;
     let mut deploy_times = Vec::with_capacity(args.deployments);
     for d in 0..args.deployments {
         let service = &services[d % services.len()];
-        let at = END - 365 * DAY + rng.below(365 * DAY as u64) as i64;
+        let at = END - 365 * DAY + rng.below((365 * DAY) as usize) as i64;
         deploy_times.push((at, d));
         let n = per + usize::from(extra > 0);
         extra = extra.saturating_sub(1);
@@ -149,7 +134,7 @@ pub async fn dora(args: DoraBench) -> anyhow::Result<std::process::ExitCode> {
         change_id += n;
     }
     for i in 0..args.incidents {
-        let (at, d) = deploy_times[rng.below(deploy_times.len() as u64) as usize];
+        let (at, d) = deploy_times[rng.below(deploy_times.len())];
         let service = &services[d % services.len()];
         let start = at + rng.below(24 * 3_600_000) as i64;
         let resolved = start + 1_800_000 + rng.below(48 * 3_600_000) as i64;
