@@ -99,13 +99,16 @@ impl WindowArgs {
 
 #[derive(Args)]
 pub struct ReportArgs {
+    /// A service (catalog component name).
     #[arg(long, group = "scope")]
     service: Option<String>,
     /// A group name or ref.
     #[arg(long, group = "scope")]
     team: Option<String>,
+    /// A system name or ref: its components.
     #[arg(long, group = "scope")]
     system: Option<String>,
+    /// A domain name or ref: the components of its systems.
     #[arg(long, group = "scope")]
     domain: Option<String>,
     /// The whole organisation (the default).

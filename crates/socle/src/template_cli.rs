@@ -14,7 +14,7 @@ use crate::output::{self, Format};
 
 #[derive(Subcommand)]
 pub enum TemplateCmd {
-    /// The golden paths on offer.
+    /// The built-in golden paths (the API also offers the catalog's Template entities).
     List {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
