@@ -12,6 +12,25 @@ cd "$(dirname "$0")/.."
 socle=$(realpath "${1:-target/debug/socle}")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# The owner and system the services are created for: the guardrails step checks they exist.
+mkdir -p "$out/catalog"
+cat > "$out/catalog/catalog-info.yaml" <<'YAML'
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  owner: team-a
+YAML
+"$socle" catalog ingest "$out/catalog" --data-dir "$out/data" --log warn >/dev/null
 render() { # template dir
   "$socle" template run "$1" --dry-run --no-input --output-dir "$out/$2" --data-dir "$out/data" --log warn \
     --set name=orders-api --set "description=Takes orders" --set owner=group:default/team-a \

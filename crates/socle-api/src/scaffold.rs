@@ -454,6 +454,111 @@ impl Action for SocleDeploy {
     }
 }
 
+/// `socle:guardrails`: the platform's guardrails on what a run rendered, before anything is
+/// published. Catalog entities are checked with their relations as the catalog would make them
+/// (does the owner exist? the system?), Score workloads as written. `deny` fails the step (so
+/// nothing is published or registered), `warn` is logged. Runs in dry runs too.
+struct Guardrails {
+    state: Arc<AppState>,
+}
+
+impl Guardrails {
+    /// The entity with `relations` (owner, system), each marked as existing or not.
+    fn with_relations(&self, mut doc: Value) -> Value {
+        let snap = self.state.snapshot();
+        let mut relations = Vec::new();
+        for (field, kind, rel) in [
+            ("owner", "Group", "ownedBy"),
+            ("system", "System", "partOf"),
+        ] {
+            if let Some(target) = doc
+                .pointer(&format!("/spec/{field}"))
+                .and_then(Value::as_str)
+                && let Ok(r) = socle_catalog::EntityRef::parse(target, Some(kind), "default")
+            {
+                let r = r.to_string();
+                relations
+                    .push(json!({"type": rel, "targetRef": r, "exists": snap.get(&r).is_some()}));
+            }
+        }
+        doc["relations"] = Value::Array(relations);
+        doc
+    }
+}
+
+impl Action for Guardrails {
+    fn id(&self) -> &'static str {
+        "socle:guardrails"
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["warnings"])
+    }
+    fn run<'a>(
+        &'a self,
+        cx: &'a mut ActionContext<'_>,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+        Box::pin(async move {
+            let files: Vec<String> = match input.get("files").and_then(Value::as_array) {
+                Some(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                None => vec!["score.yaml".into(), "catalog-info.yaml".into()],
+            };
+            let set = match &self.state.config.guardrails {
+                Some(p) => p.clone(),
+                None => socle_policy::PolicySet::builtin(None).map_err(|e| e.to_string())?,
+            };
+            let mut denied = Vec::new();
+            let mut warnings = 0;
+            for file in &files {
+                let path = socle_scaffold::workspace::join(cx.workspace, file)
+                    .map_err(|e| e.to_string())?;
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let docs = socle_catalog::yaml::parse_documents(&text, &self.state.config.limits)
+                    .map_err(|e| format!("{file}:{}: {}", e.line.unwrap_or(0), e.message))?;
+                for (i, d) in docs.iter().enumerate() {
+                    let mut doc = d.to_json();
+                    if doc
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.starts_with("backstage.io/"))
+                    {
+                        doc = self.with_relations(doc);
+                    }
+                    for f in set.eval(&doc, file, i).map_err(|e| e.to_string())? {
+                        let line = format!(
+                            "{file} {}: {} [{}]",
+                            f.path.as_deref().unwrap_or(""),
+                            f.message,
+                            f.rule
+                        );
+                        match f.severity {
+                            socle_policy::Severity::Deny => denied.push(line),
+                            socle_policy::Severity::Warn => {
+                                warnings += 1;
+                                cx.info(format!("warning: {line}"));
+                            }
+                        }
+                    }
+                }
+            }
+            if !denied.is_empty() {
+                return Err(format!("blocked by guardrails: {}", denied.join("; ")));
+            }
+            cx.info(format!(
+                "{} checked: no violation, {warnings} warning(s)",
+                files.join(", ")
+            ));
+            Ok(ActionOutcome::output(json!({"warnings": warnings})))
+        })
+    }
+}
+
 /// The engine for a run by `caller`: file actions plus the platform's.
 pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
     let mut e = Engine::new();
@@ -468,6 +573,9 @@ pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
     e.register(Arc::new(SocleDeploy {
         state: state.clone(),
         caller: caller.clone(),
+    }));
+    e.register(Arc::new(Guardrails {
+        state: state.clone(),
     }));
     for a in crate::git_hosts::actions(
         state.config.github_api.clone(),

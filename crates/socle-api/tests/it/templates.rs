@@ -174,7 +174,7 @@ async fn golden_paths_end_to_end(backend: &str) {
         .iter()
         .map(|x| x["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, vec!["completed"; 4], "{run}");
+    assert_eq!(statuses, vec!["completed"; 5], "{run}");
     assert_eq!(run["actor"], "user:default/ann");
     assert_eq!(
         run["output"]["links"][1]["entityRef"],
@@ -252,6 +252,24 @@ async fn golden_paths_end_to_end(backend: &str) {
             .iter()
             .any(|l| l["message"].as_str().unwrap().contains("published"))
     );
+    // The guardrails run before anything is published: an owner that does not exist blocks the
+    // run at the check step, and no repository is created.
+    let mut v = values("ghost-api");
+    v["owner"] = json!("group:default/nobody");
+    let (status, e) = s
+        .call("POST", path, Some(&ann), Some(json!({"values": v})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let run = &e["error"]["details"];
+    assert_eq!(run["steps"][1]["status"], "failed", "{run}");
+    assert!(
+        run["steps"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("[owner-exists]"),
+        "{run}"
+    );
+    assert!(!repo.parent().unwrap().join("ghost-api.git").exists());
     // The same name again: the repository exists, the run fails at publish and creates nothing.
     let (status, e) = s
         .call(
@@ -290,11 +308,11 @@ async fn golden_paths_end_to_end(backend: &str) {
         .collect();
     assert_eq!(
         statuses,
-        vec!["completed", "completed", "completed", "failed"],
+        vec!["completed", "completed", "completed", "completed", "failed"],
         "{run}"
     );
     assert!(
-        run["steps"][3]["error"]
+        run["steps"][4]["error"]
             .as_str()
             .unwrap()
             .contains("not a member"),

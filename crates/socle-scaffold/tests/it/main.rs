@@ -14,6 +14,8 @@ pub struct Stub {
     pub id: &'static str,
     pub outputs: Vec<&'static str>,
     pub fail: bool,
+    /// Changes something outside the workspace (skipped by dry runs).
+    pub side_effect: bool,
 }
 
 impl Action for Stub {
@@ -24,7 +26,7 @@ impl Action for Stub {
         Some(self.outputs.clone())
     }
     fn side_effect(&self) -> bool {
-        true
+        self.side_effect
     }
     fn dry_run_output(&self, _input: &Value) -> Value {
         self.outputs
@@ -78,7 +80,14 @@ pub fn engine() -> Engine {
             id,
             outputs,
             fail: false,
+            side_effect: true,
         }));
     }
+    e.register(Arc::new(Stub {
+        id: "socle:guardrails",
+        outputs: vec!["warnings"],
+        fail: false,
+        side_effect: false,
+    }));
     e
 }

@@ -51,6 +51,7 @@ async fn golden_paths_render_in_a_dry_run() {
             statuses,
             vec![
                 StepStatus::Completed,
+                StepStatus::Completed,
                 StepStatus::Simulated,
                 StepStatus::Simulated,
                 StepStatus::Simulated
@@ -335,6 +336,7 @@ async fn a_failed_run_undoes_what_it_did() {
         id: "socle:deploy",
         outputs: vec![],
         fail: true,
+        side_effect: true,
     }));
     let text = "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: t\nspec:\n  steps:\n    - id: publish\n      action: publish:git\n      input: {repoUrl: x}\n    - id: register\n      action: catalog:register\n      input: {repoContentsUrl: '${{ steps.publish.output.repoContentsUrl }}'}\n    - id: deploy\n      action: socle:deploy\n      input: {}\n    - id: never\n      action: debug:log\n      input: {message: not reached}\n";
     let t = engine.load(text, "t.yaml").unwrap();
