@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
 
+mod dora;
 mod synthetic;
 
+pub use dora::dora_history;
 pub use synthetic::{Rng, SyntheticOrg, generate};
 
 /// Northwind Logistics: Backstage descriptors for a realistic company.

@@ -750,6 +750,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let state = socle_api::AppState::new(store, config)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
+    if args.demo {
+        // A delivery history for the demo's services (90 days to today, midnight UTC, so that
+        // restarts on the same day change nothing): the DORA reports have something to show.
+        let snap = state.snapshot();
+        // One cadence per owning team, so that team reports differ.
+        let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let services: Vec<(String, usize)> = snap
+            .entities
+            .iter()
+            .filter(|e| e.kind() == "component")
+            .filter_map(|e| {
+                let name = e.entity_ref.rsplit('/').next()?.to_owned();
+                let tier = e
+                    .owner
+                    .and_then(|o| owners.binary_search(&o).ok())
+                    .unwrap_or(0);
+                Some((name, tier))
+            })
+            .collect();
+        let today = now_ms() - now_ms().rem_euclid(86_400_000);
+        let (events, errors) =
+            socle_dora::parse_jsonl(&socle_demo::dora_history(&services, today, 90), "demo");
+        anyhow::ensure!(
+            errors.is_empty(),
+            "demo delivery history: {:?}",
+            errors.first()
+        );
+        let written = state.store.dora_upsert(events).await?;
+        tracing::info!(
+            events = written.received,
+            changed = written.changed,
+            "demo delivery history loaded"
+        );
+    }
     socle_api::spawn_background(state.clone());
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
