@@ -476,18 +476,31 @@ fn github_issue(root: &At) -> Result<Vec<Event>, WebhookError> {
     let full_name = root.get("repository").get("full_name").non_empty()?;
     let number = issue.get("number");
     let id = format!("{full_name}#{}", number.id()?);
-    let started_at = issue.get("created_at").timestamp(parse_timestamp)?;
+    incident_from_issue(GITHUB, service, &number, id, &issue, parse_timestamp)
+}
+
+/// The incident an issue stands for: opened at `created_at`, resolved at `closed_at` once its
+/// `state` is closed.
+fn incident_from_issue(
+    source: &str,
+    service: String,
+    key: &At,
+    id: String,
+    issue: &At,
+    parse: fn(&str) -> Result<Millis, String>,
+) -> Result<Vec<Event>, WebhookError> {
+    let started_at = issue.get("created_at").timestamp(parse)?;
     let state = issue.get("state").opt_str()?;
     let closed = issue.get("closed_at");
     let resolved_at = if state.is_some_and(|s| s.eq_ignore_ascii_case("closed")) {
-        Some(closed.timestamp(parse_timestamp)?)
+        Some(closed.timestamp(parse)?)
     } else {
         None
     };
     check_resolved(&closed, started_at, resolved_at)?;
     Ok(vec![Event::Incident(Incident {
-        source: GITHUB.into(),
-        id: name(&number, id)?,
+        source: source.into(),
+        id: name(key, id)?,
         service,
         started_at,
         resolved_at,
@@ -633,23 +646,7 @@ fn gitlab_issue(root: &At) -> Result<Vec<Event>, WebhookError> {
     let full = root.get("project").get("path_with_namespace").non_empty()?;
     let iid = attrs.get("iid");
     let id = format!("{full}#{}", iid.id()?);
-    let started_at = attrs.get("created_at").timestamp(parse_gitlab_timestamp)?;
-    let state = attrs.get("state").opt_str()?;
-    let closed = attrs.get("closed_at");
-    let resolved_at = if state.is_some_and(|s| s.eq_ignore_ascii_case("closed")) {
-        Some(closed.timestamp(parse_gitlab_timestamp)?)
-    } else {
-        None
-    };
-    check_resolved(&closed, started_at, resolved_at)?;
-    Ok(vec![Event::Incident(Incident {
-        source: GITLAB.into(),
-        id: name(&iid, id)?,
-        service,
-        started_at,
-        resolved_at,
-        deployment: None,
-    })])
+    incident_from_issue(GITLAB, service, &iid, id, &attrs, parse_gitlab_timestamp)
 }
 
 /// Parses the timestamps GitLab sends: RFC 3339 (`2011-12-12T14:27:31+02:00`), Ruby's
