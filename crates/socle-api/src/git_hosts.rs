@@ -111,27 +111,11 @@ async fn expect(
 
 /// `github.com?owner=o&repo=r` or `https://github.com/o/r` → (owner, repo).
 fn owner_repo(url: &str) -> Result<(String, String), String> {
-    if let Some((_, q)) = url.split_once('?') {
-        let get = |k: &str| {
-            q.split('&')
-                .find_map(|p| p.strip_prefix(&format!("{k}=")).map(str::to_owned))
-        };
-        match (get("owner").or_else(|| get("organization")), get("repo")) {
-            (Some(o), Some(r)) if !o.is_empty() && !r.is_empty() => return Ok((o, r)),
-            _ => {}
-        }
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-        if parts.len() >= 3 {
-            return Ok((
-                parts[1..parts.len() - 1].join("/"),
-                parts[parts.len() - 1].trim_end_matches(".git").to_owned(),
-            ));
-        }
-    }
-    Err(format!(
-        "repoUrl {url:?}: expected host?owner=…&repo=… or https://host/owner/repo"
-    ))
+    let r = socle_scaffold::expr::parse_repo_url(url).map_err(|e| format!("repoUrl {e}"))?;
+    let owner = r
+        .owner()
+        .ok_or_else(|| format!("repoUrl {url:?} needs an owner"))?;
+    Ok((owner.to_owned(), r.repo().to_owned()))
 }
 
 fn files(workspace: &Path, source: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {

@@ -34,49 +34,20 @@ fn segment_ok(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// `https://host/owner/repo`, `host?owner=o&repo=r` → (host, owner path, repo).
+/// `https://host/owner/repo`, `host?owner=o&repo=r` → (host, owner path, repo), each part a
+/// safe directory name.
 fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), String> {
-    let (host, segs): (String, Vec<String>) = if let Some((host, query)) = url.split_once('?') {
-        let mut owner = None;
-        let mut repo = None;
-        for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("owner" | "organization" | "workspace", v)) => owner = Some(v.to_owned()),
-                Some(("repo", v)) => repo = Some(v.to_owned()),
-                _ => {}
-            }
-        }
-        let (Some(o), Some(r)) = (owner, repo) else {
-            return Err(format!("repoUrl {url:?} needs owner= and repo="));
-        };
-        (
-            host.to_owned(),
-            o.split('/').map(str::to_owned).chain([r]).collect(),
-        )
-    } else if let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    {
-        let mut parts = rest.trim_end_matches('/').split('/');
-        let host = parts.next().unwrap_or_default().to_owned();
-        (
-            host,
-            parts
-                .map(|p| p.trim_end_matches(".git").to_owned())
-                .collect(),
-        )
-    } else {
-        return Err(format!(
-            "repoUrl {url:?}: expected https://host/owner/repo or host?owner=…&repo=…"
-        ));
-    };
-    if segs.len() < 2 || !segment_ok(&host) || !segs.iter().all(|s| segment_ok(s)) {
+    let r = socle_scaffold::expr::parse_repo_url(url).map_err(|e| format!("repoUrl {e}"))?;
+    let owner = r
+        .owner()
+        .ok_or_else(|| format!("repoUrl {url:?} needs an owner"))?;
+    let owner: Vec<String> = owner.split('/').map(str::to_owned).collect();
+    if !segment_ok(&r.host) || !segment_ok(r.repo()) || !owner.iter().all(|s| segment_ok(s)) {
         return Err(format!(
             "repoUrl {url:?}: host, owner and repository names may use letters, digits, '-', '_' and '.'"
         ));
     }
-    let repo = segs[segs.len() - 1].clone();
-    Ok((host, segs[..segs.len() - 1].to_vec(), repo))
+    Ok((r.host.clone(), owner, r.repo().to_owned()))
 }
 
 fn file_url(p: &Path) -> String {

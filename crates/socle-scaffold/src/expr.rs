@@ -68,7 +68,7 @@ impl Expr {
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(100);
-        env.add_filter("parseRepoUrl", parse_repo_url);
+        env.add_filter("parseRepoUrl", parse_repo_url_filter);
         env.add_filter("parseEntityRef", parse_entity_ref);
         env.add_filter("pick", pick);
         env.add_filter("projectSlug", project_slug);
@@ -162,24 +162,46 @@ fn to_json(v: &MjValue) -> Result<Value, ExprError> {
     })
 }
 
-/// `github.com?owner=acme&repo=shop` (Backstage's RepoUrlPicker form) or
-/// `https://github.com/acme/shop` → `{host, owner, repo, organization?, workspace?, project?}`.
-fn parse_repo_url(url: String) -> Result<MjValue, minijinja::Error> {
-    let bad = || {
-        minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!(
-                "parseRepoUrl: {url:?} is neither host?owner=…&repo=… nor https://host/owner/repo"
-            ),
-        )
-    };
-    let mut out = Map::new();
-    if let Some((host, query)) = url.split_once('?') {
-        out.insert("host".into(), Value::String(host.to_owned()));
-        for pair in query.split('&') {
-            if let Some((k, v)) = pair.split_once('=') {
-                out.insert(k.to_owned(), Value::String(v.to_owned()));
-            }
+/// A repository location: Backstage's RepoUrlPicker form (`github.com?owner=acme&repo=shop`,
+/// every query parameter kept: `organization`, `workspace`, `project`…) or a URL
+/// (`https://github.com/acme/shop`, owner possibly nested: `platform/tools`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoUrl {
+    pub host: String,
+    /// `owner` and `repo`, and any other parameter of the picker form, in order.
+    pub params: Vec<(String, String)>,
+}
+
+impl RepoUrl {
+    fn param(&self, k: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The owner: `owner`, else `organization`, else `workspace`.
+    pub fn owner(&self) -> Option<&str> {
+        ["owner", "organization", "workspace"]
+            .iter()
+            .find_map(|k| self.param(k))
+            .filter(|o| !o.is_empty())
+    }
+    pub fn repo(&self) -> &str {
+        self.param("repo").unwrap_or_default()
+    }
+}
+
+/// Parses a [`RepoUrl`]; the repository name is required.
+pub fn parse_repo_url(url: &str) -> Result<RepoUrl, String> {
+    let bad = || format!("{url:?} is neither host?owner=…&repo=… nor https://host/owner/repo");
+    let out = if let Some((host, query)) = url.split_once('?') {
+        RepoUrl {
+            host: host.to_owned(),
+            params: query
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         }
     } else if let Some(rest) = url
         .strip_prefix("https://")
@@ -194,20 +216,34 @@ fn parse_repo_url(url: String) -> Result<MjValue, minijinja::Error> {
         if segs.len() < 2 {
             return Err(bad());
         }
-        out.insert("host".into(), Value::String(host.to_owned()));
-        out.insert(
-            "owner".into(),
-            Value::String(segs[..segs.len() - 1].join("/")),
-        );
-        out.insert(
-            "repo".into(),
-            Value::String(segs[segs.len() - 1].to_owned()),
-        );
+        RepoUrl {
+            host: host.to_owned(),
+            params: vec![
+                ("owner".into(), segs[..segs.len() - 1].join("/")),
+                ("repo".into(), segs[segs.len() - 1].to_owned()),
+            ],
+        }
     } else {
         return Err(bad());
-    }
-    if !out.contains_key("repo") {
+    };
+    if out.repo().is_empty() {
         return Err(bad());
+    }
+    Ok(out)
+}
+
+/// The `parseRepoUrl` filter: `{host, owner, repo, …}`.
+fn parse_repo_url_filter(url: String) -> Result<MjValue, minijinja::Error> {
+    let r = parse_repo_url(&url).map_err(|e| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("parseRepoUrl: {e}"),
+        )
+    })?;
+    let mut out = Map::new();
+    out.insert("host".into(), Value::String(r.host));
+    for (k, v) in r.params {
+        out.insert(k, Value::String(v));
     }
     Ok(MjValue::from(minijinja::value::Serde(&out)))
 }
@@ -254,11 +290,14 @@ fn pick(obj: MjValue, key: String) -> Result<MjValue, minijinja::Error> {
 
 /// `github.com?owner=acme&repo=shop` → `acme/shop`.
 fn project_slug(url: String) -> Result<String, minijinja::Error> {
-    let v = parse_repo_url(url)?;
-    let owner = v.get_attr("owner").ok().filter(|v| !v.is_undefined());
-    let repo = v.get_attr("repo")?;
-    Ok(match owner {
-        Some(o) => format!("{o}/{repo}"),
-        None => repo.to_string(),
+    let r = parse_repo_url(&url).map_err(|e| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("projectSlug: {e}"),
+        )
+    })?;
+    Ok(match r.param("owner") {
+        Some(o) => format!("{o}/{}", r.repo()),
+        None => r.repo().to_owned(),
     })
 }
