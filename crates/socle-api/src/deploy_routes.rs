@@ -38,7 +38,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Groups a user belongs to, directly.
-fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
+pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
     snap.get(user)
         .map(|u| {
             u.relations
@@ -51,7 +51,7 @@ fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
 }
 
 /// The owner group of `component:default/<service>` and all its ancestors.
-fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> {
+pub fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> {
     let entity = snap.get(&format!(
         "component:default/{}",
         service.to_ascii_lowercase()
@@ -75,7 +75,7 @@ fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> {
     Some(out)
 }
 
-pub(crate) fn authorize_deploy(
+pub fn authorize_deploy(
     state: &AppState,
     caller: &Caller,
     service: &str,
@@ -104,7 +104,7 @@ pub(crate) fn authorize_deploy(
     }
 }
 
-pub(crate) fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
+pub fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     use socle_deploy::DeployError as D;
     match e {
         D::Invalid(m) => ApiError::bad_request(m),
@@ -132,7 +132,7 @@ pub(crate) fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     }
 }
 
-pub(crate) fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
+pub fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> {
     match &state.config.guardrails {
         Some(p) => Box::new(socle_deploy::PolicyGuardrails {
             policies: p.clone(),
@@ -141,7 +141,7 @@ pub(crate) fn guardrails(state: &AppState) -> Box<dyn socle_deploy::Guardrails> 
     }
 }
 
-pub(crate) fn deployer(state: &AppState) -> socle_deploy::Deployer {
+pub fn deployer(state: &AppState) -> socle_deploy::Deployer {
     socle_deploy::Deployer {
         store: state.store.clone(),
         config: state.config.platform.clone(),

@@ -32,7 +32,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// The indexed events, rebuilt when the store's events changed since the last build.
-pub(crate) async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
+pub async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
     let mut cached = state.dora.lock().await;
     let generation = state.store.dora_generation().await?;
     if let Some((g, ds)) = cached.as_ref()

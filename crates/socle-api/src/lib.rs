@@ -3,8 +3,8 @@
 //!
 //! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
 
-mod auth;
-mod deploy_routes;
+pub mod auth;
+pub mod deploy_routes;
 pub mod dora;
 pub mod dora_routes;
 pub mod error;
@@ -12,7 +12,7 @@ pub mod git_hosts;
 mod metrics;
 mod openapi;
 mod policy_routes;
-mod routes;
+pub mod routes;
 pub mod scaffold;
 pub mod snapshot;
 mod template_routes;
@@ -243,7 +243,14 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
 
 /// The application's routes.
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API's routes merged with `extra` (the portal's pages), under the same middleware:
+/// metrics, tracing, body limit, panic catching.
+pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router {
     routes::routes()
+        .merge(extra)
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
@@ -296,7 +303,17 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    serve_with(state, Router::new(), listener, shutdown).await
+}
+
+/// [`serve`] with extra routes (the portal).
+pub async fn serve_with(
+    state: Arc<AppState>,
+    extra: Router<Arc<AppState>>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router_with(state, extra);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -327,6 +327,8 @@ pub struct SearchParams {
     spec_type: Option<String>,
     tag: Option<String>,
     lifecycle: Option<String>,
+    /// A system ref or name (`system:default/shop`).
+    system: Option<String>,
     /// 1–100 (default 20).
     limit: Option<usize>,
     offset: Option<usize>,
@@ -348,6 +350,17 @@ impl SearchParams {
             spec_type: split_list(&self.spec_type),
             tag: split_list(&self.tag),
             lifecycle: split_list(&self.lifecycle),
+            system: split_list(&self.system)
+                .into_iter()
+                .map(|s| {
+                    if s.contains(':') {
+                        s
+                    } else {
+                        format!("system:default/{s}")
+                    }
+                })
+                .collect(),
+            by_ref: false,
             limit: self.limit.unwrap_or(20),
             offset: self.offset.unwrap_or(0).min(10_000),
         })
@@ -467,7 +480,7 @@ pub struct RefreshOut {
 }
 
 /// Writes the audit entry for a mutation attempt (ok, denied or failed) and passes the result on.
-pub(crate) async fn audited<T>(
+pub async fn audited<T>(
     state: &AppState,
     caller: &Caller,
     action: &str,

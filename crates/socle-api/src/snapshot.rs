@@ -281,6 +281,13 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
                 owner: v.owner.map(|o| snap.name(o).to_owned()),
                 spec_type: v.spec_type.as_deref().map(str::to_owned),
                 lifecycle: v.lifecycle.as_deref().map(str::to_owned),
+                system: v
+                    .relations
+                    .iter()
+                    .find(|(t, _)| *t == RelationType::PartOf)
+                    .map(|(_, s)| snap.name(*s))
+                    .filter(|s| s.starts_with("system:"))
+                    .map(str::to_owned),
             }
         });
         let index = SearchIndex::build(docs)?;

@@ -210,7 +210,7 @@ impl SearchIndex {
         let collector = FacetedTopCollector {
             filters: &plan.filters,
             k: plan.offset.saturating_add(plan.limit),
-            scoring: plan.text_query.is_some(),
+            scoring: plan.text_query.is_some() && !q.by_ref,
         };
         let collected = searcher.search(&*plan.query(), &collector)?;
 
@@ -222,7 +222,7 @@ impl SearchIndex {
             .map(|hit| self.load_hit(&searcher, hit))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let [kind, owner, spec_type, tag, lifecycle] = collected.facets.map(facet_counts);
+        let [kind, owner, spec_type, tag, lifecycle, system] = collected.facets.map(facet_counts);
         Ok(SearchResults {
             total: usize::try_from(collected.total).unwrap_or(usize::MAX),
             hits,
@@ -232,6 +232,7 @@ impl SearchIndex {
                 spec_type,
                 tag,
                 lifecycle,
+                system,
             },
         })
     }

@@ -91,6 +91,8 @@ pub struct SearchDoc {
     pub spec_type: Option<String>,
     /// `spec.lifecycle`, e.g. `production`; filterable and faceted.
     pub lifecycle: Option<String>,
+    /// The system as a full ref (`system:default/shop`); filterable and faceted.
+    pub system: Option<String>,
 }
 
 /// A search request. Missing fields deserialize to their defaults.
@@ -109,6 +111,10 @@ pub struct SearchQuery {
     pub tag: Vec<String>,
     /// Accepted lifecycles (OR); empty = any.
     pub lifecycle: Vec<String>,
+    /// Accepted system refs (OR); empty = any.
+    pub system: Vec<String>,
+    /// Order by `entity_ref` even when there is text (default: by relevance).
+    pub by_ref: bool,
     /// Page size; 0 means [`DEFAULT_LIMIT`], capped at [`MAX_LIMIT`].
     pub limit: usize,
     /// Number of hits to skip.
@@ -160,6 +166,8 @@ pub struct Facets {
     pub tag: Vec<FacetCount>,
     /// Counts per lifecycle.
     pub lifecycle: Vec<FacetCount>,
+    /// Counts per system ref.
+    pub system: Vec<FacetCount>,
 }
 
 /// The number of documents having one facet value.

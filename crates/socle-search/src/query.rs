@@ -114,6 +114,7 @@ pub(crate) fn plan(
         (Dim::SpecType, &q.spec_type),
         (Dim::Tag, &q.tag),
         (Dim::Lifecycle, &q.lifecycle),
+        (Dim::System, &q.system),
     ] {
         if values.len() > MAX_FILTER_VALUES {
             return Err(SearchError::InvalidQuery(format!(

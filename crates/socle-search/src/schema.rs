@@ -17,13 +17,14 @@ pub(crate) const TEXT_ANALYZER: &str = "socle_text";
 const MAX_TOKEN_LEN: usize = 64;
 
 /// Fast-field (column) names of the facet dimensions, in [`Dim`] order.
-pub(crate) const DIM_FIELDS: [&str; DIM_COUNT] = ["kind", "owner", "spec_type", "tag", "lifecycle"];
+pub(crate) const DIM_FIELDS: [&str; DIM_COUNT] =
+    ["kind", "owner", "spec_type", "tag", "lifecycle", "system"];
 
 /// Column holding the lower-cased entity ref (unique key, tie-breaker).
 pub(crate) const ENTITY_REF_FIELD: &str = "entity_ref";
 
 /// Number of facet/filter dimensions.
-pub(crate) const DIM_COUNT: usize = 5;
+pub(crate) const DIM_COUNT: usize = 6;
 
 /// Facet/filter dimensions. The discriminant is the index into [`DIM_FIELDS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,7 @@ pub(crate) enum Dim {
     SpecType = 2,
     Tag = 3,
     Lifecycle = 4,
+    System = 5,
 }
 
 /// Full-text fields with their query-time boost.
@@ -95,6 +97,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
     let spec_type = builder.add_text_field(DIM_FIELDS[Dim::SpecType as usize], FAST);
     let tag = builder.add_text_field(DIM_FIELDS[Dim::Tag as usize], FAST);
     let lifecycle = builder.add_text_field(DIM_FIELDS[Dim::Lifecycle as usize], FAST);
+    let system = builder.add_text_field(DIM_FIELDS[Dim::System as usize], FAST);
 
     // Full-text fields. No positions: we never run phrase queries.
     let text_indexing = TextFieldIndexing::default()
@@ -114,7 +117,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
 
     let fields = Fields {
         entity_ref,
-        dims: [kind, owner, spec_type, tag, lifecycle],
+        dims: [kind, owner, spec_type, tag, lifecycle, system],
         name,
         title,
         description,
@@ -193,6 +196,7 @@ pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc, key: &str) -> Tantiv
         (Dim::Owner, &doc.owner),
         (Dim::SpecType, &doc.spec_type),
         (Dim::Lifecycle, &doc.lifecycle),
+        (Dim::System, &doc.system),
     ] {
         if let Some(value) = non_blank(value) {
             out.add_text(fields.dims[dim as usize], normalize_keyword(value));
@@ -270,6 +274,7 @@ mod tests {
             owner: Some("Group:default/Team-A".into()),
             spec_type: Some("Service".into()),
             lifecycle: None,
+            system: None,
         };
         let key = normalize_ref(&doc.entity_ref);
         assert_eq!(key, "component:default/payments");

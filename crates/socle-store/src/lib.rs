@@ -135,6 +135,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "template_runs",
         include_str!("../migrations/0006_template_runs.sql"),
     ),
+    (
+        7,
+        "sessions",
+        include_str!("../migrations/0007_sessions.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

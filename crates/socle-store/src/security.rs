@@ -206,3 +206,75 @@ impl Store {
         }))
     }
 }
+
+/// A portal session as opened: the secret for the cookie (stored only hashed) and its expiry.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub secret: String,
+    pub principal: Principal,
+    pub expires_at: i64,
+}
+
+const SESSION_PREFIX: &str = "sess_";
+
+impl Store {
+    /// Opens a portal session for the holder of an API token. None when the token is not valid.
+    pub async fn open_session(
+        &self,
+        token: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<NewSession>> {
+        let Some(principal) = self.authenticate(token, now_ms).await? else {
+            return Ok(None);
+        };
+        let secret = format!("{SESSION_PREFIX}{}", random_hex(32));
+        let expires_at = now_ms + ttl_ms;
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ms).execute(pool).await?;
+            sqlx::query("INSERT INTO sessions (hash, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(hash(&secret)).bind(&principal.token_id).bind(now_ms).bind(expires_at)
+                .execute(pool).await?;
+        });
+        Ok(Some(NewSession {
+            secret,
+            principal,
+            expires_at,
+        }))
+    }
+
+    /// The principal of a session cookie: the session must not have expired and its token must
+    /// not have been revoked since.
+    pub async fn session_principal(&self, secret: &str, now_ms: i64) -> Result<Option<Principal>> {
+        if !secret.starts_with(SESSION_PREFIX) || secret.len() > 200 {
+            return Ok(None);
+        }
+        let h = hash(secret);
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query("SELECT t.id, t.subject, t.role FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL")
+                .bind(&h).bind(now_ms).fetch_optional(pool).await?;
+            match row {
+                Some(row) => Some((row.try_get::<String, _>("id")?, row.try_get::<String, _>("subject")?, row.try_get::<String, _>("role")?)),
+                None => None,
+            }
+        });
+        Ok(match row {
+            Some((token_id, subject, role)) => Some(Principal {
+                token_id,
+                subject,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+            }),
+            None => None,
+        })
+    }
+
+    /// Ends a session (signing out). Unknown secrets are ignored.
+    pub async fn close_session(&self, secret: &str) -> Result<()> {
+        let h = hash(secret);
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE hash = $1").bind(&h).execute(pool).await?;
+        });
+        Ok(())
+    }
+}

@@ -797,7 +797,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         snap.len()
     );
     drop(snap);
-    socle_api::serve(state, listener, async {
+    socle_api::serve_with(state, socle_portal::routes(), listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
@@ -1041,6 +1041,7 @@ async fn catalog(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
                 lifecycle: vec![],
                 limit,
                 offset: 0,
+                ..Default::default()
             };
             let res = state
                 .search()

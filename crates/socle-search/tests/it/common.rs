@@ -25,6 +25,7 @@ pub fn doc(
         owner: owner.map(str::to_owned),
         spec_type: spec_type.map(str::to_owned),
         lifecycle: lifecycle.map(str::to_owned),
+        system: None,
     }
 }
 

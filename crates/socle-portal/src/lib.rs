@@ -1,0 +1,80 @@
+//! The developer portal: server-rendered HTML pages over the API's state (catalog read model,
+//! store, DORA index, golden-path engine, deploy pipeline).
+//!
+//! Pages are maud templates (checked at compile time, escaped by construction) drawn with the
+//! pure views of `socle-ui`; this crate loads data, checks who may do what (the API's own rules:
+//! [`socle_api::deploy_routes::authorize_deploy`] and roles) and answers HTTP. Reading works
+//! without JavaScript; `assets/socle.js` only adds search-as-you-type and stepped forms.
+
+pub mod docs;
+pub mod error;
+pub mod layout;
+mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use socle_api::AppState;
+
+pub use pages::bench_paths;
+
+/// The portal's routes, to merge with the API's.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(pages::home::home))
+        .route("/catalog", get(pages::catalog::catalog))
+        .route(
+            "/catalog/{kind}/{namespace}/{name}",
+            get(pages::entity::entity),
+        )
+        .route(
+            "/catalog/{kind}/{namespace}/{name}/docs",
+            get(pages::entity::docs_index),
+        )
+        .route(
+            "/catalog/{kind}/{namespace}/{name}/docs/{*path}",
+            get(pages::entity::docs_page),
+        )
+        .route("/teams", get(pages::team::teams))
+        .route("/create", get(pages::create::list))
+        .route(
+            "/create/{template}",
+            get(pages::create::form).post(pages::create::submit),
+        )
+        .route("/create/runs/{id}", get(pages::create::run_page))
+        .route("/deployments", get(pages::deployments::deployments))
+        .route("/deployments/promote", post(pages::deployments::promote))
+        .route("/deployments/rollback", post(pages::deployments::rollback))
+        .route("/dora", get(pages::dora::dashboard))
+        .route(
+            "/signin",
+            get(pages::signin::form).post(pages::signin::sign_in),
+        )
+        .route("/signout", post(pages::signin::sign_out))
+        .route("/static/socle.css", get(css))
+        .route("/static/socle.js", get(js))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        layout::CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        layout::JS,
+    )
+}

@@ -1,0 +1,287 @@
+//! Deployments: per environment, with promote and rollback for the users allowed to deploy
+//! (the API's rule: admins, or members of the team that owns the service). A deploy the
+//! guardrails block shows their report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use socle_api::AppState;
+use socle_api::deploy_routes::{authorize_deploy, deploy_error, deployer, guardrails};
+use socle_store::DeploymentRecord;
+
+use crate::error::PageError;
+use crate::layout::{self, ago, date, enc, entity_href};
+use crate::session::Viewer;
+
+/// Latest deployment of each environment, in promotion order.
+fn latest_per_env<'a>(
+    envs: &[String],
+    list: &'a [DeploymentRecord],
+) -> Vec<(String, Option<&'a DeploymentRecord>)> {
+    envs.iter()
+        .map(|e| {
+            (
+                e.clone(),
+                list.iter()
+                    .find(|d| &d.environment == e && d.status == "success"),
+            )
+        })
+        .collect()
+}
+
+/// The deployments section of a service's page.
+pub async fn service_section(
+    state: &AppState,
+    viewer: &Viewer,
+    service: &str,
+) -> Result<Markup, PageError> {
+    let list = state
+        .store
+        .list_deployments(Some(service), None, 200)
+        .await?;
+    let envs = super::environments(state);
+    let latest = latest_per_env(&envs, &list);
+    let can = authorize_deploy(state, &viewer.caller(), service).is_ok();
+    let now = socle_api::now_ms();
+    Ok(html! {
+        section aria-labelledby="deployments" {
+            h2 id="deployments" { "Deployments" }
+            table {
+                caption { "Current version per environment" }
+                thead { tr { th scope="col" { "Environment" } th scope="col" { "Version" } th scope="col" { "Image" } th scope="col" { "Deployed" } th scope="col" { "By" } @if can { th scope="col" { "Actions" } } } }
+                tbody {
+                    @for (i, (env, d)) in latest.iter().enumerate() {
+                        tr {
+                            th scope="row" { (env) }
+                            @match d {
+                                Some(d) => {
+                                    td { (d.version) " " span class="muted" { "(" (d.kind) ")" } }
+                                    td { code { (d.images.join(", ")) } }
+                                    td { time datetime=(date(d.created_at)) title=(date(d.created_at)) { (ago(d.created_at, now)) } }
+                                    td { (d.actor) }
+                                },
+                                None => { td colspan="4" class="muted" { "not deployed" } },
+                            }
+                            @if can {
+                                td {
+                                    @if let (Some(_), Some(next)) = (d, envs.get(i + 1)) {
+                                        (action_form("/deployments/promote", viewer, &[("service", service), ("from", env), ("to", next)], &format!("Promote to {next}")))
+                                    }
+                                    @if list.iter().filter(|x| &x.environment == env && x.status == "success").count() > 1 {
+                                        " " (action_form("/deployments/rollback", viewer, &[("service", service), ("environment", env)], "Roll back"))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !can && viewer.principal.is_none() { p class="muted" { a href="/signin" { "Sign in" } " to promote or roll back." } }
+            details {
+                summary { "History (" (list.len()) ")" }
+                (history(&list, now))
+            }
+        }
+    })
+}
+
+fn action_form(action: &str, viewer: &Viewer, fields: &[(&str, &str)], label: &str) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" {
+            input type="hidden" name="csrf" value=(viewer.csrf.as_deref().unwrap_or_default());
+            @for (k, v) in fields { input type="hidden" name=(k) value=(v); }
+            button type="submit" class="secondary" { (label) }
+        }
+    }
+}
+
+fn history(list: &[DeploymentRecord], now: i64) -> Markup {
+    html! {
+        table {
+            thead { tr { th scope="col" { "When" } th scope="col" { "Service" } th scope="col" { "Environment" } th scope="col" { "Version" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "GitOps commit" } } }
+            tbody {
+                @for d in list {
+                    tr {
+                        td { time title=(date(d.created_at)) { (ago(d.created_at, now)) } }
+                        td { a href=(entity_href(&format!("component:default/{}", d.service))) { (d.service) } }
+                        td { (d.environment) } td { (d.version) } td { (d.kind) }
+                        td class={ "status-" (d.status) } { (d.status) }
+                        td { (d.actor) } td { code { (d.gitops_commit.get(..10).unwrap_or(&d.gitops_commit)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    env: Option<String>,
+    service: Option<String>,
+}
+
+pub async fn deployments(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, PageError> {
+    viewer.can_read(&state)?;
+    let envs = super::environments(&state);
+    let list = state
+        .store
+        .list_deployments(
+            q.service.as_deref().filter(|s| !s.is_empty()),
+            q.env.as_deref().filter(|s| !s.is_empty()),
+            100,
+        )
+        .await?;
+    let mut per_env: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &list {
+        *per_env.entry(d.environment.as_str()).or_default() += 1;
+    }
+    let now = socle_api::now_ms();
+    Ok(layout::page(
+        &viewer,
+        "Deployments",
+        "/deployments",
+        html! {
+            h1 { "Deployments" }
+            p class="sub" { "The latest 100 deployments. Open a service to promote it to the next environment or roll it back." }
+            nav aria-label="Environments" class="search-row" {
+                a href="/deployments" aria-current=[q.env.is_none().then_some("page")] { "All" }
+                @for e in &envs { a href={ "/deployments?env=" (enc(e)) } aria-current=[(q.env.as_deref() == Some(e)).then_some("page")] { (e) " (" (per_env.get(e.as_str()).copied().unwrap_or(0)) ")" } }
+            }
+            @if list.is_empty() { p class="muted" { "No deployments yet." } } @else { (history(&list, now)) }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PromoteForm {
+    csrf: Option<String>,
+    service: String,
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+pub struct RollbackForm {
+    csrf: Option<String>,
+    service: String,
+    environment: String,
+}
+
+/// A refused or blocked deploy: the reason, and the guardrail report when there is one.
+fn failed(viewer: &Viewer, service: &str, e: socle_api::error::ApiError) -> Response {
+    let status = e.status;
+    if status.is_server_error() {
+        return PageError::from(e).into_response();
+    }
+    let findings: Vec<String> = e
+        .details
+        .as_ref()
+        .and_then(|d| d.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let blocked = e.code == "blocked_by_guardrails";
+    let body = layout::page(
+        viewer,
+        "Deploy refused",
+        "/deployments",
+        html! {
+            h1 { @if blocked { "Blocked by guardrails" } @else { "Deploy refused" } }
+            p class="notice error" role="alert" { (e.message) }
+            @if !findings.is_empty() {
+                h2 { "Guardrail report" }
+                ul { @for f in &findings { li class="outcome-blocked" { (f) } } }
+                p class="muted" { "Fix the workload, or ask a platform admin for a waiver (rule, reason, expiry). Nothing was committed." }
+            }
+            p { a href=(entity_href(&format!("component:default/{service}"))) { "Back to " (service) } }
+        },
+    );
+    (
+        if status == StatusCode::UNAUTHORIZED {
+            StatusCode::UNAUTHORIZED
+        } else {
+            status
+        },
+        body,
+    )
+        .into_response()
+}
+
+pub async fn promote(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<PromoteForm>,
+) -> Result<Response, PageError> {
+    viewer.check_form(&headers, f.csrf.as_deref())?;
+    let caller = viewer.caller();
+    let target = format!("{}@{}", f.service, f.to);
+    let result = async {
+        let actor = authorize_deploy(&state, &caller, &f.service)?;
+        deployer(&state)
+            .promote(
+                &f.service,
+                &f.from,
+                &f.to,
+                &actor,
+                guardrails(&state).as_ref(),
+            )
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    match socle_api::routes::audited(&state, &caller, "deployment.promote", &target, result).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}#deployments",
+            entity_href(&format!("component:default/{}", f.service))
+        ))
+        .into_response()),
+        Err(e) => Ok(failed(&viewer, &f.service, e)),
+    }
+}
+
+pub async fn rollback(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<RollbackForm>,
+) -> Result<Response, PageError> {
+    viewer.check_form(&headers, f.csrf.as_deref())?;
+    let caller = viewer.caller();
+    let target = format!("{}@{}", f.service, f.environment);
+    let result = async {
+        let actor = authorize_deploy(&state, &caller, &f.service)?;
+        deployer(&state)
+            .rollback(
+                &f.service,
+                &f.environment,
+                &actor,
+                guardrails(&state).as_ref(),
+            )
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    match socle_api::routes::audited(&state, &caller, "deployment.rollback", &target, result).await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}#deployments",
+            entity_href(&format!("component:default/{}", f.service))
+        ))
+        .into_response()),
+        Err(e) => Ok(failed(&viewer, &f.service, e)),
+    }
+}

@@ -1,0 +1,57 @@
+//! The pages. Each handler loads what it shows (read model, store, DORA index) and draws it
+//! with maud and `socle-ui`.
+
+pub mod catalog;
+pub mod create;
+pub mod deployments;
+pub mod dora;
+pub mod entity;
+pub mod home;
+pub mod signin;
+pub mod team;
+
+use socle_api::AppState;
+
+/// The platform's environments in promotion order: development, staging, production (by
+/// type), then by name.
+pub fn environments(state: &AppState) -> Vec<String> {
+    let rank = |t: &str| match t.to_ascii_lowercase().as_str() {
+        "development" => 0,
+        "staging" => 1,
+        "production" => 2,
+        _ => 3,
+    };
+    let mut envs: Vec<(i32, String)> = state
+        .config
+        .platform
+        .environments
+        .values()
+        .map(|e| (rank(&e.env_type), e.name.clone()))
+        .collect();
+    envs.sort();
+    envs.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Paths the render benchmark measures on a catalog (the first service, team and system found).
+pub fn bench_paths(state: &AppState) -> Vec<String> {
+    let snap = state.snapshot();
+    let first = |kind: &str| {
+        snap.entities
+            .iter()
+            .find(|e| e.kind() == kind)
+            .map(|e| crate::layout::entity_href(&e.entity_ref))
+    };
+    let mut out = vec![
+        "/".to_owned(),
+        "/catalog".to_owned(),
+        "/catalog?q=pay".to_owned(),
+        "/catalog?kind=component&type=service&sort=name&page=3".to_owned(),
+        "/dora".to_owned(),
+        "/deployments".to_owned(),
+        "/create".to_owned(),
+    ];
+    out.extend(first("component"));
+    out.extend(first("group"));
+    out.extend(first("system"));
+    out
+}

@@ -1,0 +1,125 @@
+//! Sign-in with an API token, sign-out.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use socle_api::AppState;
+
+use crate::error::PageError;
+use crate::layout;
+use crate::session::{self, Viewer};
+
+#[derive(Deserialize, Default)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// Only local paths: never redirect to another site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+fn signin_page(viewer: &Viewer, next: &str, error: Option<&str>) -> maud::Markup {
+    layout::page(
+        viewer,
+        "Sign in",
+        "",
+        html! {
+            h1 { "Sign in" }
+            p class="sub" { "Use an API token (" code { "socle token create" } " or your platform team gives you one). The portal keeps a session cookie; the token itself is not stored in the browser." }
+            @if let Some(e) = error { p class="notice error" role="alert" { (e) } }
+            form method="post" action="/signin" {
+                input type="hidden" name="next" value=(next);
+                div class="field" {
+                    label for="token" { "API token" }
+                    input type="password" id="token" name="token" required autocomplete="current-password" autofocus;
+                }
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+pub async fn form(viewer: Viewer, Query(q): Query<Next>) -> maud::Markup {
+    signin_page(&viewer, safe_next(q.next.as_deref()), None)
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    token: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<SignIn>,
+) -> Result<Response, PageError> {
+    session::same_origin(&headers)?;
+    let next = safe_next(f.next.as_deref()).to_owned();
+    let now = socle_api::now_ms();
+    let opened = state
+        .store
+        .open_session(f.token.trim(), now, session::TTL_MS)
+        .await?;
+    let Some(s) = opened else {
+        let _ = state
+            .store
+            .audit("invalid-token", "session.open", "portal", "denied", "", now)
+            .await;
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            signin_page(
+                &viewer,
+                &next,
+                Some("That token is unknown, revoked or malformed."),
+            ),
+        )
+            .into_response());
+    };
+    state
+        .store
+        .audit(
+            &s.principal.subject,
+            "session.open",
+            "portal",
+            "ok",
+            "",
+            now,
+        )
+        .await?;
+    let cookie = session::set_cookie(
+        &s.secret,
+        session::TTL_MS / 1000,
+        session::over_tls(&headers),
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SignOut {
+    csrf: Option<String>,
+}
+
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<SignOut>,
+) -> Result<Response, PageError> {
+    viewer.check_form(&headers, f.csrf.as_deref())?;
+    if let Some(secret) = session::cookie(&headers, session::COOKIE) {
+        state.store.close_session(secret).await?;
+    }
+    let cookie = session::set_cookie("", 0, session::over_tls(&headers));
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}

@@ -1,0 +1,5 @@
+mod chart;
+mod form;
+mod graph;
+mod markdown;
+mod openapi;
