@@ -10,14 +10,16 @@
 //!
 //! * `http://`, `https://` and `mailto:` URLs, and e-mail autolinks, are kept as they are;
 //! * fragment-only URLs (`#section`) are kept;
-//! * any other URL with a scheme (`javascript:`, `data:`, `vbscript:`, `file:`…) is removed: a
-//!   link keeps its text, an image is dropped;
+//! * empty URLs, and any other URL with a scheme (`javascript:`, `data:`, `vbscript:`,
+//!   `file:`…), are removed: a link keeps its text, an image is dropped;
 //! * relative URLs (`guide.md`, `../x.md#sec`, `img/arch.png`, `/abs`, `//host/x`) are handed
 //!   to the caller's `resolve` function, which returns the URL to use or `None` to remove it;
 //!   this is where the portal decides what stays inside the docs folder.
 //!
 //! Input is bounded: only the first [`MAX_INPUT_BYTES`] bytes (1 MiB, cut at a character
-//! boundary) of the Markdown are rendered.
+//! boundary) of the Markdown are rendered. As HTML parsing is quadratic in nesting depth,
+//! Markdown elements nested deeper than [`MAX_NESTING`] lose their tags (not their text) and
+//! raw HTML past [`MAX_RAW_HTML_TAGS`] tags is shown as text.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -60,6 +62,14 @@ pub struct Heading {
     pub id: String,
 }
 
+/// The deepest nesting of Markdown elements kept: deeper start and end tags are left out
+/// (their content is kept), as deep nesting makes HTML parsing quadratic.
+pub const MAX_NESTING: usize = 64;
+
+/// The most raw HTML tags (counted as `<` characters) kept: any raw HTML past this budget is
+/// shown as text, which bounds how deeply raw HTML can nest.
+pub const MAX_RAW_HTML_TAGS: usize = 10_000;
+
 /// Prefix of the placeholders that stand for resolved URLs between the Markdown rendering and
 /// the sanitiser, which swaps them for the real URLs.
 const PLACEHOLDER: &str = "socle-url-";
@@ -71,7 +81,6 @@ const PLACEHOLDER: &str = "socle-url-";
 /// with a scheme other than `http`, `https` or `mailto` is treated as `None`.
 pub fn render(md: &str, resolve: &dyn Fn(LinkKind, &str) -> Option<String>) -> Rendered {
     let md = truncate(md, MAX_INPUT_BYTES);
-    let t0 = std::time::Instant::now();
     let mut urls = Vec::new();
     let mut rewrite = Rewriter::new(resolve, &mut urls);
     for event in Parser::new_ext(md, markdown_options()) {
@@ -88,7 +97,6 @@ pub fn render(md: &str, resolve: &dyn Fn(LinkKind, &str) -> Option<String>) -> R
     let mut html = String::with_capacity(md.len() + md.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
 
-    eprintln!("  pulldown {:?}", t0.elapsed());
     // URLs inside raw HTML are only seen by the HTML parser: a first sanitising pass collects
     // the relative ones so that they go through `resolve` like Markdown links do.
     let mut raw_urls = HashMap::new();
@@ -113,7 +121,6 @@ pub fn render(md: &str, resolve: &dyn Fn(LinkKind, &str) -> Option<String>) -> R
     });
     let html = builder.clean(&html).to_string();
 
-    eprintln!("  total {:?}", t0.elapsed());
     let title = headings
         .iter()
         .find(|heading| heading.level == 1)
@@ -218,9 +225,15 @@ struct Rewriter<'a, 'r> {
     ids: HashSet<String>,
     /// Footnote label -> element id.
     footnotes: HashMap<String, String>,
-    /// The heading being read: the index of its start tag in `out`, its explicit id and its
-    /// text so far.
-    heading: Option<(usize, Option<String>, String)>,
+    /// The heading being read: the index of its start tag in `out` (if kept), its explicit id
+    /// and its text so far.
+    heading: Option<(Option<usize>, Option<String>, String)>,
+    /// For each open element, whether its start tag was kept (see [`MAX_NESTING`]).
+    open: Vec<bool>,
+    /// How many kept elements are open.
+    depth: usize,
+    /// How many tags (`<`) of raw HTML were seen so far.
+    raw_tags: usize,
     /// For each open link, whether its start tag was kept.
     links: Vec<bool>,
     /// Nesting depth inside a dropped image (its alt text is dropped too).
@@ -245,6 +258,9 @@ impl<'a, 'r> Rewriter<'a, 'r> {
             links: Vec::new(),
             skipped_image: 0,
             raw_html: false,
+            open: Vec::new(),
+            depth: 0,
+            raw_tags: 0,
         }
     }
 
@@ -260,23 +276,24 @@ impl<'a, 'r> Rewriter<'a, 'r> {
         match event {
             Event::Start(Tag::Heading { level, id, .. }) => {
                 // The id is only known at the end of the heading: the start tag is replaced then.
-                self.heading = Some((self.out.len(), id.map(|id| id.to_string()), String::new()));
-                self.out.push(Event::Start(heading_tag(level, None)));
+                let start = self.out.len();
+                self.push(Event::Start(heading_tag(level, None)));
+                // `None` when the heading is nested too deep to keep its tag.
+                let start = (self.out.len() > start).then_some(start);
+                self.heading = Some((start, id.map(|id| id.to_string()), String::new()));
             }
             Event::End(TagEnd::Heading(level)) => {
                 self.end_heading(level);
-                self.out.push(event);
+                self.push(event);
             }
             Event::Text(ref text) | Event::Code(ref text) => {
                 if let Some((_, _, heading_text)) = &mut self.heading {
                     heading_text.push_str(text);
                 }
-                self.out.push(event);
+                self.push(event);
             }
-            Event::Html(_) | Event::InlineHtml(_) => {
-                self.raw_html = true;
-                self.out.push(event);
-            }
+            Event::Html(html) => self.raw(html, Event::Html),
+            Event::InlineHtml(html) => self.raw(html, Event::InlineHtml),
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,
@@ -291,7 +308,7 @@ impl<'a, 'r> Rewriter<'a, 'r> {
                 };
                 self.links.push(dest_url.is_some());
                 if let Some(dest_url) = dest_url {
-                    self.out.push(Event::Start(Tag::Link {
+                    self.push(Event::Start(Tag::Link {
                         link_type,
                         dest_url,
                         title,
@@ -301,7 +318,7 @@ impl<'a, 'r> Rewriter<'a, 'r> {
             }
             Event::End(TagEnd::Link) => {
                 if self.links.pop().unwrap_or(false) {
-                    self.out.push(event);
+                    self.push(event);
                 }
             }
             Event::Start(Tag::Image {
@@ -310,7 +327,7 @@ impl<'a, 'r> Rewriter<'a, 'r> {
                 title,
                 id,
             }) => match self.rewrite_url(LinkKind::Image, dest_url) {
-                Some(dest_url) => self.out.push(Event::Start(Tag::Image {
+                Some(dest_url) => self.push(Event::Start(Tag::Image {
                     link_type,
                     dest_url,
                     title,
@@ -320,14 +337,46 @@ impl<'a, 'r> Rewriter<'a, 'r> {
             },
             Event::FootnoteReference(label) => {
                 let id = self.footnote_id(&label);
-                self.out.push(Event::FootnoteReference(id.into()));
+                self.push(Event::FootnoteReference(id.into()));
             }
             Event::Start(Tag::FootnoteDefinition(label)) => {
                 let id = self.footnote_id(&label);
-                self.out
-                    .push(Event::Start(Tag::FootnoteDefinition(id.into())));
+                self.push(Event::Start(Tag::FootnoteDefinition(id.into())));
             }
-            other => self.out.push(other),
+            other => self.push(other),
+        }
+    }
+
+    /// Adds an event to the output, except the start and end tags of elements nested deeper
+    /// than [`MAX_NESTING`] (their content is kept).
+    fn push(&mut self, event: Event<'a>) {
+        match event {
+            Event::Start(_) => {
+                let keep = self.depth < MAX_NESTING;
+                self.open.push(keep);
+                if keep {
+                    self.depth += 1;
+                    self.out.push(event);
+                }
+            }
+            Event::End(_) => {
+                if self.open.pop().unwrap_or(true) {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.out.push(event);
+                }
+            }
+            _ => self.out.push(event),
+        }
+    }
+
+    /// Adds raw HTML, or, past [`MAX_RAW_HTML_TAGS`], shows it as text.
+    fn raw(&mut self, html: CowStr<'a>, event: fn(CowStr<'a>) -> Event<'a>) {
+        self.raw_tags += html.matches('<').count();
+        if self.raw_tags > MAX_RAW_HTML_TAGS {
+            self.push(Event::Text(html));
+        } else {
+            self.raw_html = true;
+            self.push(event(html));
         }
     }
 
@@ -355,7 +404,7 @@ impl<'a, 'r> Rewriter<'a, 'r> {
             base
         };
         let id = self.unique_id(base);
-        if let Some(slot) = self.out.get_mut(start) {
+        if let Some(slot) = start.and_then(|start| self.out.get_mut(start)) {
             *slot = Event::Start(heading_tag(level, Some(id.clone())));
         }
         self.headings.push(Heading {

@@ -21,15 +21,16 @@ pub fn environments(state: &AppState) -> Vec<String> {
         "production" => 2,
         _ => 3,
     };
-    let mut envs: Vec<(i32, String)> = state
+    // A developer's own machine comes before the shared environments.
+    let mut envs: Vec<(i32, bool, String)> = state
         .config
         .platform
         .environments
         .values()
-        .map(|e| (rank(&e.env_type), e.name.clone()))
+        .map(|e| (rank(&e.env_type), e.name != "local", e.name.clone()))
         .collect();
     envs.sort();
-    envs.into_iter().map(|(_, n)| n).collect()
+    envs.into_iter().map(|(_, _, n)| n).collect()
 }
 
 /// Paths the render benchmark measures on a catalog (the first service, team and system found).

@@ -1,0 +1,6 @@
+//! The portal over a real server (port 0) and a real store (SQLite, and PostgreSQL when
+//! `SOCLE_TEST_DATABASE_URL` is set): sign-in, CSRF, team rights, escaping, pages.
+
+mod harness;
+mod pages;
+mod security;

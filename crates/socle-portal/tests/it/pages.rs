@@ -1,0 +1,208 @@
+//! The pages show what the platform knows.
+
+use hyper::StatusCode;
+
+use crate::harness::{BACKENDS, start};
+
+#[tokio::test]
+async fn catalog_searches_filters_sorts_and_pages() {
+    let s = start("sqlite", false).await.unwrap();
+    let r = s.get("/catalog?q=sells", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("href=\"/catalog/component/default/svc-a\""));
+    assert!(r.body.contains("1–1 of 1 entities"), "{}", r.body);
+    // Facets: kind counts over everything, system filter narrows.
+    let all = s.get("/catalog", None).await.body;
+    assert!(all.contains("1–8 of 8 entities"), "{all}");
+    assert!(all.contains("value=\"component\""));
+    let shop = s
+        .get("/catalog?system=system:default/shop", None)
+        .await
+        .body;
+    assert!(shop.contains("1–1 of 1 entities"), "{shop}");
+    assert!(
+        shop.contains("value=\"system:default/shop\" checked"),
+        "{shop}"
+    );
+    let two = s.get("/catalog?kind=component&kind=api", None).await.body;
+    assert!(two.contains("1–3 of 3 entities"), "{two}");
+    // The fragment (search as you type) is the live region only, sorted by name on request.
+    let frag = s
+        .get("/catalog?kind=component&sort=name&fragment=1", None)
+        .await
+        .body;
+    assert!(!frag.contains("<html"));
+    let a = frag.find("svc-a").unwrap();
+    let b = frag.find("svc-b").unwrap();
+    assert!(a < b);
+    insta::assert_snapshot!("catalog_fragment_components", frag);
+    // Pages are bounded and linked.
+    let p = s.get("/catalog?page=999", None).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("No entity matches") || p.body.contains("of 8 entities"));
+}
+
+#[tokio::test]
+async fn entity_page_shows_about_graph_apis_deployments_and_dora() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        s.deploy("svc-a", "dev").await;
+        s.deploy("svc-a", "prod").await;
+        let b = s.get("/catalog/component/default/svc-a", None).await.body;
+        // About.
+        assert!(
+            b.contains("href=\"/catalog/group/default/team-a\">team-a</a>"),
+            "{b}"
+        );
+        assert!(b.contains("href=\"/catalog/system/default/shop\""));
+        // Graph: an SVG with the related entities as links.
+        assert!(b.contains("<svg"));
+        for r in [
+            "/catalog/component/default/svc-b",
+            "/catalog/api/default/orders-api",
+            "/catalog/group/default/team-a",
+        ] {
+            assert!(b.contains(&format!("href=\"{r}\"")), "{r}");
+        }
+        assert!(b.contains("dependsOn"));
+        // APIs and deployments.
+        assert!(b.contains("Provided APIs"));
+        assert!(b.contains("ghcr.io/acme/svc-a:1.0.0"));
+        // DORA: the production deploy counts.
+        assert!(b.contains("1 production deploys"), "{b}");
+        // The API page lists the operations.
+        let api = s.get("/catalog/api/default/orders-api", None).await.body;
+        assert!(api.contains("/orders"));
+        assert!(api.contains("GET") && api.contains("POST"));
+        // The team page: members, owned, delivery charts.
+        let t = s.get("/catalog/group/default/team-a", None).await.body;
+        assert!(t.contains("Members (1)"));
+        assert!(t.contains("href=\"/catalog/user/default/alice\""));
+        assert!(t.contains("Delivery (90 days, with sub-teams)"));
+        assert!(
+            t.contains("class=\"chart\"") || t.contains("class=\"chart "),
+            "{t}"
+        );
+        // Unknown entity: 404 page.
+        assert_eq!(
+            s.get("/catalog/component/default/nope", None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Other pages render.
+        for p in [
+            "/",
+            "/teams",
+            "/deployments",
+            "/dora",
+            "/dora?scope=team&name=team-a",
+            "/create",
+            "/create/rust-axum-service",
+        ] {
+            let r = s.get(p, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
+            assert!(r.body.contains("<main id=\"main\""), "{p}");
+        }
+        let dora = s.get("/dora", None).await.body;
+        assert!(dora.contains("Deployment frequency"));
+        assert!(dora.contains("team-a"), "the team table lists team-a");
+    }
+}
+
+#[tokio::test]
+async fn golden_path_form_validates_then_creates_registers_and_deploys() {
+    let s = start("sqlite", false).await.unwrap();
+    let (secret, _) = s.sign_in(&s.alice).await;
+    let csrf = s.csrf(&secret).await;
+    let form = s.get("/create/rust-axum-service", Some(&secret)).await.body;
+    assert!(form.contains("name=\"p.name\""));
+    assert!(form.contains("<datalist"), "owner picker offers groups");
+    assert!(form.contains("team-a"));
+    // Mistakes come back with messages; nothing runs.
+    let bad = s
+        .post_form(
+            "/create/rust-axum-service",
+            Some(&secret),
+            &[
+                ("csrf", &csrf),
+                ("p.name", "Bad Name!"),
+                ("p.description", "x"),
+                ("p.owner", "team-a"),
+                ("p.repoUrl", "https://github.com/acme/x"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("aria-invalid=\"true\""), "{}", bad.body);
+    assert!(
+        bad.body.contains("value=\"Bad Name!\""),
+        "the value is kept"
+    );
+    assert!(
+        s.state
+            .store
+            .list_template_runs(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A good form runs the golden path.
+    let ok = s
+        .post_form(
+            "/create/rust-axum-service",
+            Some(&secret),
+            &[
+                ("csrf", &csrf),
+                ("p.name", "orders-web"),
+                ("p.description", "Orders on the web"),
+                ("p.owner", "team-a"),
+                ("p.system", "shop"),
+                ("p.lifecycle", "experimental"),
+                ("p.repoUrl", "https://github.com/acme/orders-web"),
+                ("p.deployToDev", "true"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let run_url = ok
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(run_url.starts_with("/create/runs/run-"));
+    let run = s.get(&run_url, Some(&secret)).await.body;
+    assert!(run.contains("status-completed"), "{run}");
+    assert!(
+        run.contains("[publish]") && run.contains("[deploy]"),
+        "the log shows the steps: {run}"
+    );
+    assert!(
+        run.contains("href=\"/catalog/component/default/orders-web\""),
+        "{run}"
+    );
+    // Registered and deployed to dev.
+    assert!(
+        s.state
+            .snapshot()
+            .get("component:default/orders-web")
+            .is_some()
+    );
+    let d = s
+        .state
+        .store
+        .list_deployments(Some("orders-web"), Some("dev"), 5)
+        .await
+        .unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].actor, "user:default/alice");
+    // The new service's docs come from its own repository (Socle-hosted Git).
+    let docs = s
+        .get("/catalog/component/default/orders-web/docs", None)
+        .await;
+    assert_eq!(docs.status, StatusCode::OK, "{}", docs.body);
+}
