@@ -1,0 +1,71 @@
+// Starts `socle serve --demo` on a fresh data directory (port 0) with two demo users' tokens,
+// and launches Debian's Chromium through playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+const bin = process.env.SOCLE_BIN || join(root, 'target', 'debug', 'socle');
+
+function token(dataDir, name, subject) {
+  const out = execFileSync(bin, ['token', 'create', '--name', name, '--subject', subject, '--role', 'member',
+    '--data-dir', dataDir, '-o', 'json'], { encoding: 'utf8' });
+  return JSON.parse(out).secret;
+}
+
+/** Starts the server; resolves to { url, tokens, stop }. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'socle-e2e-'));
+  mkdirSync(dataDir, { recursive: true });
+  const child = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('socle did not start in 120 s:\n' + log)), 120_000);
+    child.stderr.on('data', (d) => {
+      log += d.toString();
+      const m = log.match(/serving \d+ entities on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`socle exited (${code}):\n${log}`)); });
+  });
+  // Tokens for two demo users, made with the CLI on the same store once the demo is loaded.
+  const tokens = {
+    // team-checkout owns cart-service; team-storefront does not.
+    checkout: token(dataDir, 'e2e-sofia', 'user:default/sofia-marchetti'),
+    storefront: token(dataDir, 'e2e-amara', 'user:default/amara-okafor'),
+  };
+  return { url, tokens, stop: () => child.kill('SIGTERM') };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** A screenshot helper writing to e2e/screenshots/<test>/NN-<step>.png. */
+export function shooter(page, test) {
+  const dir = join(root, 'e2e', 'screenshots', test);
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  return async (step, opts = {}) => {
+    n += 1;
+    const file = join(dir, `${String(n).padStart(2, '0')}-${step}.png`);
+    await page.screenshot({ path: file, fullPage: true, ...opts });
+    return file;
+  };
+}
+
+export async function signIn(page, url, token) {
+  await page.goto(url + '/signin');
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(url + '/');
+}
