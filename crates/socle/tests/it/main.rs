@@ -1,3 +1,5 @@
 //! End-to-end tests of the `socle` binary.
 
 mod cli;
+
+mod browser;
