@@ -557,6 +557,8 @@ enum BenchCmd {
     Policy(crate::bench::PolicyBench),
     /// Delivery metrics: import a large history, then report for the organisation and every team.
     Dora(crate::bench_dora::DoraBench),
+    /// Portal: server-side render time (p50/p99) of the main pages on a generated catalog.
+    Portal(crate::bench_portal::PortalBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -609,6 +611,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Dora(args),
             } => crate::bench_dora::dora(args).await,
+            Cmd::Bench {
+                cmd: BenchCmd::Portal(args),
+            } => crate::bench_portal::portal(args).await,
         }
     })
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_dora;
+mod bench_portal;
 mod cli;
 mod dora_cli;
 mod output;

@@ -29,7 +29,10 @@ fn portal_in_headless_chromium() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success(), "browser tests failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "browser tests failed:\n{stdout}\n{stderr}"
+    );
     // Every test ran and passed (a test file that failed to load would report none).
     assert!(stdout.contains("# pass 4"), "{stdout}");
     assert!(stdout.contains("# fail 0"), "{stdout}");
