@@ -120,10 +120,12 @@ pub async fn dashboard(
     Query(q): Query<DashQuery>,
 ) -> Result<maud::Markup, PageError> {
     viewer.can_read(&state)?;
-    let since = match q.since.as_deref() {
-        Some(s @ ("30d" | "90d" | "180d" | "365d")) => s,
-        _ => "90d",
-    };
+    let since = q
+        .since
+        .as_deref()
+        .filter(|s| ["30d", "90d", "180d", "365d"].contains(s))
+        .unwrap_or("90d");
+
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("org"), q.name.as_deref())
         .map_err(PageError::bad_request)?;
     let r = report(&state, &scope, since).await?;

@@ -374,6 +374,9 @@ pub async fn docs_index(
     docs_page(state, viewer, Path((kind, ns, name, String::new()))).await
 }
 
+/// What a docs request read: the pages, the one asked for, its bytes (or why not), the origin.
+type Loaded = (Vec<String>, String, Result<Vec<u8>, String>, String);
+
 /// A docs page (Markdown, sanitised) or an image of the docs folder.
 pub async fn docs_page(
     State(state): State<Arc<AppState>>,
@@ -394,23 +397,21 @@ pub async fn docs_page(
     let state2 = state.clone();
     let path2 = path.clone();
     // Reading files and Git objects blocks: off the async threads.
-    let loaded = tokio::task::spawn_blocking(
-        move || -> Result<(Vec<String>, String, Result<Vec<u8>, String>, String), PageError> {
-            let d = docs_for(&state2, &body, &locs)?;
-            let pages = d.pages().map_err(|e| PageError::not_found(e.to_string()))?;
-            let current = if path2.is_empty() {
-                pages
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| PageError::not_found("the docs folder has no Markdown page"))?
-            } else {
-                docs::clean(&path2)
-                    .ok_or_else(|| PageError::not_found("not a path inside the docs folder"))?
-            };
-            let content = d.read(&current).map_err(|e| e.to_string());
-            Ok((pages, current, content, d.origin.clone()))
-        },
-    )
+    let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, PageError> {
+        let d = docs_for(&state2, &body, &locs)?;
+        let pages = d.pages().map_err(|e| PageError::not_found(e.to_string()))?;
+        let current = if path2.is_empty() {
+            pages
+                .first()
+                .cloned()
+                .ok_or_else(|| PageError::not_found("the docs folder has no Markdown page"))?
+        } else {
+            docs::clean(&path2)
+                .ok_or_else(|| PageError::not_found("not a path inside the docs folder"))?
+        };
+        let content = d.read(&current).map_err(|e| e.to_string());
+        Ok((pages, current, content, d.origin.clone()))
+    })
     .await
     .map_err(PageError::internal)??;
     let (pages, current, content, origin) = loaded;
