@@ -65,6 +65,16 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A principal from a token row.
+fn principal(token_id: String, subject: String, role: &str) -> Result<Principal> {
+    Ok(Principal {
+        token_id,
+        subject,
+        role: Role::parse(role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+    })
+}
+
 fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -134,15 +144,8 @@ impl Store {
                 None => None,
             }
         });
-        Ok(match row {
-            Some((token_id, subject, role)) => Some(Principal {
-                token_id,
-                subject,
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-            }),
-            None => None,
-        })
+        row.map(|(token_id, subject, role)| principal(token_id, subject, &role))
+            .transpose()
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
@@ -258,15 +261,8 @@ impl Store {
                 None => None,
             }
         });
-        Ok(match row {
-            Some((token_id, subject, role)) => Some(Principal {
-                token_id,
-                subject,
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-            }),
-            None => None,
-        })
+        row.map(|(token_id, subject, role)| principal(token_id, subject, &role))
+            .transpose()
     }
 
     /// Ends a session (signing out). Unknown secrets are ignored.

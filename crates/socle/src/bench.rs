@@ -148,15 +148,25 @@ async fn load(
     })
 }
 
-pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCode> {
-    let work = tempfile::tempdir()?;
-    let org = socle_demo::generate(args.entities, 42, args.per_file);
-    let src = work.path().join("org");
+/// Writes the synthetic organisation (seed 42) under `dir/org`; returns it and its root.
+pub fn write_org(
+    dir: &std::path::Path,
+    entities: usize,
+    per_file: usize,
+) -> anyhow::Result<(socle_demo::SyntheticOrg, std::path::PathBuf)> {
+    let org = socle_demo::generate(entities, 42, per_file);
+    let src = dir.join("org");
     for (path, content) in &org.files {
         let p = src.join(path);
         std::fs::create_dir_all(p.parent().context("path")?)?;
         std::fs::write(p, content)?;
     }
+    Ok((org, src))
+}
+
+pub async fn catalog(args: CatalogBench) -> anyhow::Result<std::process::ExitCode> {
+    let work = tempfile::tempdir()?;
+    let (org, src) = write_org(work.path(), args.entities, args.per_file)?;
     eprintln!(
         "generated {} entities in {} files; ingesting…",
         org.entities,

@@ -50,13 +50,7 @@ struct PortalReport {
 
 pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode> {
     let work = tempfile::tempdir()?;
-    let org = socle_demo::generate(args.entities, 42, 500);
-    let src = work.path().join("org");
-    for (path, content) in &org.files {
-        let p = src.join(path);
-        std::fs::create_dir_all(p.parent().context("path")?)?;
-        std::fs::write(p, content)?;
-    }
+    let (org, src) = crate::bench::write_org(work.path(), args.entities, 500)?;
     eprintln!("generated {} entities; ingesting…", org.entities);
     let store = Store::open(&StoreConfig::new(work.path().join("data"), None)).await?;
     let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
