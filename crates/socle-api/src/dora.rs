@@ -158,6 +158,99 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
     Ok(Some(out.into_iter().collect()))
 }
 
+/// What every team owns, with its sub-teams, computed once for all teams (bottom-up over the
+/// group tree): `(group ref, components owned, those of them `known` keeps)`. Only the kept
+/// names are materialised, so a report for every team of a large catalog stays cheap when few
+/// services have events.
+pub fn all_teams(
+    snap: &Snapshot,
+    known: &dyn Fn(&str) -> bool,
+) -> Vec<(String, usize, Vec<String>)> {
+    let groups: Vec<usize> = (0..snap.entities.len())
+        .filter(|&i| snap.entities[i].kind() == "group")
+        .collect();
+    // Per entity index: (count, kept names), filled in post-order; `None` while on the stack
+    // (a cycle contributes nothing twice).
+    let mut memo: std::collections::HashMap<usize, (usize, Vec<String>)> = Default::default();
+    fn visit(
+        snap: &Snapshot,
+        g: usize,
+        known: &dyn Fn(&str) -> bool,
+        memo: &mut std::collections::HashMap<usize, (usize, Vec<String>)>,
+        on_stack: &mut BTreeSet<usize>,
+    ) -> (usize, Vec<String>) {
+        if let Some(done) = memo.get(&g) {
+            return done.clone();
+        }
+        if !on_stack.insert(g) || on_stack.len() > 10_000 {
+            return (0, Vec::new());
+        }
+        let v = &snap.entities[g];
+        let mut count = 0;
+        let mut kept = Vec::new();
+        for (t, target) in &v.relations {
+            match t {
+                RelationType::OwnerOf => {
+                    if let Some(name) = component_name(snap.name(*target)) {
+                        count += 1;
+                        if known(name) {
+                            kept.push(name.to_owned());
+                        }
+                    }
+                }
+                RelationType::ParentOf if snap.exists(*target) => {
+                    let (c, k) = visit(snap, *target as usize, known, memo, on_stack);
+                    count += c;
+                    kept.extend(k);
+                }
+                _ => {}
+            }
+        }
+        kept.sort_unstable();
+        kept.dedup();
+        on_stack.remove(&g);
+        memo.insert(g, (count, kept.clone()));
+        (count, kept)
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let (count, kept) = visit(snap, g, known, &mut memo, &mut BTreeSet::new());
+        out.push((snap.entities[g].entity_ref.to_string(), count, kept));
+    }
+    out
+}
+
+/// One team's share of [`all_teams`]: `(components owned, those `known` keeps)`; None when the
+/// group is not in the catalog.
+pub fn team(
+    snap: &Snapshot,
+    group: &str,
+    known: &dyn Fn(&str) -> bool,
+) -> Option<(usize, Vec<String>)> {
+    snap.get(group)?;
+    let mut count = 0;
+    let mut kept = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![group];
+    while let Some(g) = stack.pop() {
+        if seen.len() > 100_000 || !seen.insert(g) {
+            continue;
+        }
+        for r in related(snap, g, RelationType::OwnerOf) {
+            if let Some(name) = component_name(r) {
+                count += 1;
+                if known(name) {
+                    kept.push(name.to_owned());
+                }
+            }
+        }
+        stack.extend(related(snap, g, RelationType::ParentOf));
+    }
+    kept.sort_unstable();
+    kept.dedup();
+    Some((count, kept))
+}
+
 /// Services named by events that are not components of the catalog.
 pub fn unknown_services<'a>(
     snap: &Snapshot,

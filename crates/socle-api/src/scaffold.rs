@@ -635,6 +635,19 @@ pub async fn run(
     dry_run: bool,
     keep: Option<&Path>,
 ) -> Result<RunOutcome, ApiError> {
+    run_live(state, principal, template, values, dry_run, keep, None).await
+}
+
+/// [`run`], sharing the log while the run goes on (the portal's live run page).
+pub async fn run_live(
+    state: &Arc<AppState>,
+    principal: Option<Principal>,
+    template: &str,
+    values: Value,
+    dry_run: bool,
+    keep: Option<&Path>,
+    live: Option<socle_scaffold::LiveLog>,
+) -> Result<RunOutcome, ApiError> {
     let caller = Caller(principal, false);
     let engine = engine(state, &caller);
     let list = templates(state, &engine);
@@ -659,6 +672,7 @@ pub async fn run(
                 dry_run,
                 user,
                 secrets: json!({}),
+                live,
             },
         )
         .await;

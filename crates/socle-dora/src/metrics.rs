@@ -489,6 +489,11 @@ impl Dataset {
         i
     }
 
+    /// Whether a service appears in the events.
+    pub fn knows(&self, service: &str) -> bool {
+        self.index.contains_key(service)
+    }
+
     /// Every service that appears in the events.
     pub fn services(&self) -> &[String] {
         &self.services

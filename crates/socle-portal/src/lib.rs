@@ -46,6 +46,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(pages::create::form).post(pages::create::submit),
         )
         .route("/create/runs/{id}", get(pages::create::run_page))
+        .route("/create/live/{key}", get(pages::create::live_page))
         .route("/deployments", get(pages::deployments::deployments))
         .route("/deployments/promote", post(pages::deployments::promote))
         .route("/deployments/rollback", post(pages::deployments::rollback))

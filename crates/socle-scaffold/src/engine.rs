@@ -146,6 +146,27 @@ pub struct RunOptions {
     /// `{"ref": "user:default/ann", "entity": {…}}`
     pub user: Value,
     pub secrets: Value,
+    /// The log as it grows, for a caller that shows a run's progress while it goes on.
+    pub live: Option<LiveLog>,
+}
+
+/// A run's log, shared while the run goes on: updated when each step starts and ends, and
+/// complete when the run returns.
+pub type LiveLog = Arc<std::sync::Mutex<Vec<LogLine>>>;
+
+fn publish(live: Option<&LiveLog>, log: &[LogLine], running: Option<&crate::template::Step>) {
+    let Some(live) = live else { return };
+    let mut lines = log.to_vec();
+    if let Some(step) = running {
+        lines.push(LogLine {
+            step: step.id.clone(),
+            level: "info",
+            message: format!("running: {}…", step.name),
+        });
+    }
+    if let Ok(mut l) = live.lock() {
+        *l = lines;
+    }
 }
 
 /// The actions a run may use.
@@ -241,6 +262,7 @@ impl Engine {
         let mut undo: Vec<(Arc<dyn Action>, Value)> = Vec::new();
         let mut failure: Option<RunError> = None;
         for step in &t.steps {
+            publish(opts.live.as_ref(), &log, Some(step));
             let action = self.actions.get(&step.action).cloned();
             let Some(action) = action else {
                 failure = Some(RunError::Step {
@@ -369,6 +391,7 @@ impl Engine {
             }
         }
         let parameters = ctx["parameters"].clone();
+        publish(opts.live.as_ref(), &log, None);
         if let Some(err) = failure {
             // Newest first: e.g. unregister the location before deleting the repository.
             for (action, data) in undo.into_iter().rev() {
@@ -386,6 +409,7 @@ impl Engine {
                     }),
                 }
             }
+            publish(opts.live.as_ref(), &log, None);
             return failed(opts.dry_run, parameters, err, results, log);
         }
         match self.eval(&t.output, &ctx) {

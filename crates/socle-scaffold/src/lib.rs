@@ -20,5 +20,7 @@ pub mod params;
 pub mod template;
 pub mod workspace;
 
-pub use engine::{Action, ActionContext, Engine, RunOptions, RunResult, StepStatus};
+pub use engine::{
+    Action, ActionContext, Engine, LiveLog, LogLine, RunOptions, RunResult, StepStatus,
+};
 pub use template::{Template, TemplateError};

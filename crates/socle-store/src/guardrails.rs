@@ -33,6 +33,20 @@ pub struct PolicyResult {
     pub findings: serde_json::Value,
 }
 
+macro_rules! result_row {
+    ($r:expr) => {{
+        let f: String = $r.try_get("findings")?;
+        PolicyResult {
+            seq: $r.try_get("seq")?,
+            entity: $r.try_get("entity")?,
+            environment: $r.try_get("environment")?,
+            evaluated_at: $r.try_get("evaluated_at")?,
+            outcome: $r.try_get("outcome")?,
+            findings: serde_json::from_str(&f).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        }
+    }};
+}
+
 macro_rules! waiver_row {
     ($r:expr) => {
         Waiver {
@@ -148,13 +162,31 @@ impl Store {
             let rows = sqlx::query("SELECT seq, entity, environment, evaluated_at, outcome, findings FROM policy_results WHERE entity = $1 AND ($2 IS NULL OR environment = $2) ORDER BY seq DESC LIMIT $3")
                 .bind(entity).bind(environment).bind(i64::from(limit.clamp(1, 1000))).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                let f: String = r.try_get("findings")?;
-                out.push(PolicyResult {
-                    seq: r.try_get("seq")?, entity: r.try_get("entity")?, environment: r.try_get("environment")?, evaluated_at: r.try_get("evaluated_at")?,
-                    outcome: r.try_get("outcome")?, findings: serde_json::from_str(&f).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                });
-            }
+            for r in rows { out.push(result_row!(r)); }
+            out
+        }))
+    }
+
+    /// The entities (at most 500) whose latest evaluation in some environment blocked a
+    /// deploy: one query, newest first.
+    pub async fn latest_blocked(&self, entities: &[String]) -> Result<Vec<PolicyResult>> {
+        if entities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entities = &entities[..entities.len().min(500)];
+        let marks = (1..=entities.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT seq, entity, environment, evaluated_at, outcome, findings FROM policy_results p WHERE entity IN ({marks}) AND outcome = 'blocked' AND seq = (SELECT MAX(seq) FROM policy_results q WHERE q.entity = p.entity AND q.environment = p.environment) ORDER BY seq DESC"
+        );
+        Ok(with_pool!(self, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for e in entities { q = q.bind(e); }
+            let rows = q.fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(result_row!(r)); }
             out
         }))
     }

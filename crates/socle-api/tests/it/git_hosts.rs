@@ -170,6 +170,7 @@ async fn run(
                 dry_run: false,
                 user: json!({}),
                 secrets: json!({}),
+                live: None,
             },
         )
         .await
@@ -283,6 +284,7 @@ async fn https_and_missing_tokens_are_explained() {
                 dry_run: false,
                 user: json!({}),
                 secrets: json!({}),
+                live: None,
             },
         )
         .await;

@@ -19,8 +19,16 @@ pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Repo
     let w = socle_api::dora_routes::window(Some(since), None, None, socle_api::now_ms())
         .map_err(PageError::bad_request)?;
     let snap = state.snapshot();
-    let services = socle_api::dora::services(&snap, scope).map_err(PageError::not_found)?;
     let ds = socle_api::dora_routes::dataset(state).await?;
+    // A team: only the services with events are looked up (a large team owns thousands).
+    if let Scope::Team(g) = scope {
+        let (count, known) = socle_api::dora::team(&snap, g, &|s| ds.knows(s))
+            .ok_or_else(|| PageError::not_found(format!("{g} is not in the catalog")))?;
+        let mut r = ds.report(Some(&known), w, true);
+        r.services = count;
+        return Ok(r);
+    }
+    let services = socle_api::dora::services(&snap, scope).map_err(PageError::not_found)?;
     Ok(ds.report(services.as_deref(), w, true))
 }
 
@@ -109,6 +117,8 @@ pub fn charts(r: &Report, scope_label: &str) -> Markup {
 
 #[derive(Deserialize, Default)]
 pub struct DashQuery {
+    /// `all`: every team in the table (default: the first 50).
+    teams: Option<String>,
     scope: Option<String>,
     name: Option<String>,
     since: Option<String>,
@@ -130,21 +140,24 @@ pub async fn dashboard(
         .map_err(PageError::bad_request)?;
     let r = report(&state, &scope, since).await?;
     let label = scope.label();
+    let shown = if q.teams.as_deref() == Some("all") {
+        usize::MAX
+    } else {
+        50
+    };
     // The organisation view ranks the teams.
     let teams = if scope == Scope::Org {
         let w = socle_api::dora_routes::window(Some(since), None, None, socle_api::now_ms())
             .map_err(PageError::bad_request)?;
         let ds = socle_api::dora_routes::dataset(&state).await?;
         let snap = state.snapshot();
-        let mut rows: Vec<(String, Report)> = snap
-            .entities
-            .iter()
-            .filter(|e| e.kind() == "group")
-            .filter_map(|g| {
-                let s = Scope::Team(g.entity_ref.to_string());
-                let services = socle_api::dora::services(&snap, &s).ok()?;
-                let rep = ds.report(services.as_deref(), w, false);
-                (rep.services > 0).then(|| (g.entity_ref.to_string(), rep))
+        let mut rows: Vec<(String, Report)> = socle_api::dora::all_teams(&snap, &|s| ds.knows(s))
+            .into_iter()
+            .filter(|(_, count, _)| *count > 0)
+            .map(|(g, count, known)| {
+                let mut rep = ds.report(Some(&known), w, false);
+                rep.services = count;
+                (g, rep)
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -183,11 +196,12 @@ pub async fn dashboard(
             (charts(&r, &label))
             @if !teams.is_empty() {
                 h2 { "Teams" }
+                @if shown < teams.len() { p { "The " (shown) " most frequently deploying of " (teams.len()) " teams. " a href={ "/dora?teams=all&since=" (since) } { "Show all" } } }
                 table {
                     caption { "Teams by deployment frequency (" (since) ")" }
                     thead { tr { th scope="col" { "Team" } th scope="col" { "Services" } th scope="col" { "Deploys/day" } th scope="col" { "Lead time (median)" } th scope="col" { "Change failure rate" } th scope="col" { "Time to restore" } } }
                     tbody {
-                        @for (team, t) in &teams {
+                        @for (team, t) in teams.iter().take(shown) {
                             tr {
                                 td { a href={ "/dora?scope=team&name=" (layout::enc(short(team))) "&since=" (since) } { (short(team)) } " " a class="muted" href=(entity_href(team)) { "(team page)" } }
                                 td { (t.services) }

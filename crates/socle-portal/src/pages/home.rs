@@ -53,26 +53,18 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
     };
     // Failing guardrails: the latest evaluation per environment of my services (or of the
     // recently deployed ones when signed out), when it blocked.
-    let mut failing = Vec::new();
-    let watched: BTreeSet<String> = if names.is_empty() {
+    let watched: Vec<String> = if names.is_empty() {
         recent_all
             .iter()
-            .map(|d| d.service.clone())
-            .take(50)
+            .map(|d| format!("component:default/{}", d.service))
             .collect()
     } else {
-        names.clone()
+        names
+            .iter()
+            .map(|n| format!("component:default/{n}"))
+            .collect()
     };
-    for s in watched.iter().take(50) {
-        let r = format!("component:default/{s}");
-        let results = state.store.policy_results(&r, None, 20).await?;
-        let mut seen = BTreeSet::new();
-        for res in results {
-            if seen.insert(res.environment.clone()) && res.outcome == "blocked" {
-                failing.push(res);
-            }
-        }
-    }
+    let failing = state.store.latest_blocked(&watched).await?;
     let scope = match teams.first() {
         Some(t) if teams.len() == 1 => Scope::Team(t.clone()),
         _ => Scope::Org,

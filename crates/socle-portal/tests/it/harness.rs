@@ -105,6 +105,24 @@ pub fn workload(name: &str) -> String {
 }
 
 pub async fn start(backend: &str, auth_reads: bool) -> Option<Server> {
+    start_with(backend, auth_reads, None).await
+}
+
+/// With the built-in guardrails enforced.
+pub async fn start_guarded(backend: &str) -> Option<Server> {
+    start_with(
+        backend,
+        false,
+        Some(socle_policy::PolicySet::builtin(None).unwrap()),
+    )
+    .await
+}
+
+pub async fn start_with(
+    backend: &str,
+    auth_reads: bool,
+    guardrails: Option<socle_policy::PolicySet>,
+) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path().join("data"), None);
     config.secret_key = Some(socle_store::SecretKey::generate());
@@ -170,6 +188,7 @@ pub async fn start(backend: &str, auth_reads: bool) -> Option<Server> {
         ServerConfig {
             refresh_interval: None,
             auth_reads,
+            guardrails,
             gitops_root: dir.path().join("gitops-root"),
             ..Default::default()
         },
@@ -298,20 +317,27 @@ impl Server {
 
     /// Deploys a workload to an environment through the API, as admin.
     pub async fn deploy(&self, name: &str, env: &str) {
-        let body = serde_json::json!({"workload": workload(name), "environment": env}).to_string();
-        let auth = format!("Bearer {}", self.admin);
-        let r = self
-            .request(
-                "POST",
-                "/api/v1/deployments",
-                &[
-                    ("authorization", &auth),
-                    ("content-type", "application/json"),
-                ],
-                Some(body),
-            )
-            .await;
+        let r = self.try_deploy(name, env).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+
+    pub async fn try_deploy(&self, name: &str, env: &str) -> Resp {
+        self.try_deploy_text(&workload(name), env).await
+    }
+
+    pub async fn try_deploy_text(&self, workload: &str, env: &str) -> Resp {
+        let body = serde_json::json!({"workload": workload, "environment": env}).to_string();
+        let auth = format!("Bearer {}", self.admin);
+        self.request(
+            "POST",
+            "/api/v1/deployments",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            Some(body),
+        )
+        .await
     }
 }
 

@@ -167,14 +167,40 @@ async fn golden_path_form_validates_then_creates_registers_and_deploys() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
-    let run_url = ok
+    // The run goes on in the background: its live page refreshes itself until the run is
+    // recorded, then sends the browser to the record.
+    let live_url = ok
         .headers
         .get("location")
         .unwrap()
         .to_str()
         .unwrap()
         .to_owned();
+    assert!(live_url.starts_with("/create/live/"), "{live_url}");
+    let mut run_url = None;
+    for _ in 0..600 {
+        let r = s.get(&live_url, Some(&secret)).await;
+        if r.status == StatusCode::SEE_OTHER {
+            run_url = Some(
+                r.headers
+                    .get("location")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+            break;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("http-equiv=\"refresh\""), "{}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let run_url = run_url.expect("the run ends");
     assert!(run_url.starts_with("/create/runs/run-"));
+    assert_eq!(
+        s.get("/create/live/nope", None).await.status,
+        StatusCode::NOT_FOUND
+    );
     let run = s.get(&run_url, Some(&secret)).await.body;
     assert!(run.contains("status-completed"), "{run}");
     assert!(
@@ -205,4 +231,125 @@ async fn golden_path_form_validates_then_creates_registers_and_deploys() {
         .get("/catalog/component/default/orders-web/docs", None)
         .await;
     assert_eq!(docs.status, StatusCode::OK, "{}", docs.body);
+}
+
+/// A workload the built-in guardrails accept (probes, resources, pinned image, non-root…).
+const COMPLIANT: &str = "apiVersion: score.dev/v1b1
+metadata:
+  name: svc-a
+containers:
+  web:
+    image: ghcr.io/acme/svc-a:1.0.0
+    resources:
+      requests: {cpu: 100m, memory: 128Mi}
+      limits: {cpu: 500m, memory: 256Mi}
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+";
+
+#[tokio::test]
+async fn blocked_deploys_show_on_home_and_entity_pages_with_the_report() {
+    for backend in BACKENDS {
+        let Some(s) = crate::harness::start_guarded(backend).await else {
+            continue;
+        };
+        // A workload without probes or limits is blocked in dev; nothing is deployed.
+        let r = s.try_deploy("svc-a", "dev").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let (secret, _) = s.sign_in(&s.alice).await;
+        let home = s.get("/", Some(&secret)).await.body;
+        let failing = &home[home.find("id=\"failing\"").unwrap()..];
+        let failing = &failing[..failing.find("</section>").unwrap()];
+        assert!(failing.contains("svc-a</a> in dev"), "{failing}");
+        let page = s
+            .get("/catalog/component/default/svc-a", Some(&secret))
+            .await
+            .body;
+        assert!(
+            page.contains("dev: <span class=\"outcome-blocked\">blocked</span>"),
+            "{page}"
+        );
+        assert!(page.contains("probe"), "the violations are listed: {page}");
+        // Once a compliant workload deploys, dev is no longer failing.
+        let ok = s.try_deploy_text(COMPLIANT, "dev").await;
+        if ok.status != StatusCode::CREATED {
+            // The built-in pack may want more (e.g. security context): the report says what.
+            panic!("compliant workload refused: {}", ok.body);
+        }
+        let home = s.get("/", Some(&secret)).await.body;
+        assert!(home.contains("Nothing blocked."), "{home}");
+        // svc-b's violations waived in dev only: it deploys there, and promoting it to staging
+        // from the page shows the guardrail report; nothing reaches staging.
+        let r = s.try_deploy("svc-b", "dev").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let latest = s
+            .state
+            .store
+            .policy_results("component:default/svc-b", Some("dev"), 1)
+            .await
+            .unwrap();
+        let rules: Vec<String> = latest[0].findings["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!rules.is_empty());
+        for rule in &rules {
+            s.state
+                .store
+                .create_waiver(socle_store::Waiver {
+                    id: String::new(),
+                    rule: rule.clone(),
+                    entity: "component:default/svc-b".into(),
+                    environment: "dev".into(),
+                    reason: "prototype".into(),
+                    owner: "group:default/team-b".into(),
+                    expires_at: socle_api::now_ms() + 86_400_000,
+                    created_by: "serviceaccount:admin".into(),
+                    created_at: socle_api::now_ms(),
+                    revoked_at: None,
+                })
+                .await
+                .unwrap();
+        }
+        s.deploy("svc-b", "dev").await;
+        let b = s.get("/catalog/component/default/svc-b", None).await.body;
+        assert!(
+            b.contains("Waivers") && b.contains("prototype") && b.contains("in force"),
+            "{b}"
+        );
+        let (bob, _) = s.sign_in(&s.bob).await;
+        let csrf = s.csrf(&bob).await;
+        let r = s
+            .post_form(
+                "/deployments/promote",
+                Some(&bob),
+                &[
+                    ("service", "svc-b"),
+                    ("from", "dev"),
+                    ("to", "staging"),
+                    ("csrf", &csrf),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("Blocked by guardrails"), "{}", r.body);
+        assert!(
+            r.body.contains("<li class=\"outcome-blocked\">"),
+            "{}",
+            r.body
+        );
+        assert!(
+            s.state
+                .store
+                .list_deployments(Some("svc-b"), Some("staging"), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -13,6 +13,7 @@ fn opts(dir: &std::path::Path, dry_run: bool) -> RunOptions {
         dry_run,
         user: json!({"ref": "user:default/ann"}),
         secrets: json!({}),
+        live: None,
     }
 }
 
