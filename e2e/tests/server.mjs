@@ -1,7 +1,7 @@
 // Starts `socle serve --demo` on a fresh data directory (port 0) with two demo users' tokens,
 // and launches Debian's Chromium through playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,10 @@ export async function startServer() {
   const child = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
+  // The server's log is kept beside the screenshots, to read when a test fails.
+  mkdirSync(join(root, 'e2e', 'screenshots'), { recursive: true });
+  const logFile = createWriteStream(join(root, 'e2e', 'screenshots', 'server.log'));
+  child.stderr.on('data', (d) => logFile.write(d));
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('socle did not start in 120 s:\n' + log)), 120_000);
     child.stderr.on('data', (d) => {
