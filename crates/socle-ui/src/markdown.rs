@@ -294,6 +294,15 @@ impl<'a, 'r> Rewriter<'a, 'r> {
             }
             Event::Html(html) => self.raw(html, Event::Html),
             Event::InlineHtml(html) => self.raw(html, Event::InlineHtml),
+            // A task list's box, named for screen readers (an unlabelled input is an error).
+            Event::TaskListMarker(done) => self.push(Event::InlineHtml(
+                if done {
+                    "<input disabled=\"\" checked=\"\" aria-label=\"done\"> "
+                } else {
+                    "<input disabled=\"\" aria-label=\"to do\"> "
+                }
+                .into(),
+            )),
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,
@@ -546,7 +555,10 @@ fn sanitiser() -> ammonia::Builder<'static> {
             ("ol", HashSet::from(["start"])),
             ("th", HashSet::from(["align", "style"])),
             ("td", HashSet::from(["align", "style"])),
-            ("input", HashSet::from(["checked", "disabled"])),
+            (
+                "input",
+                HashSet::from(["checked", "disabled", "aria-label"]),
+            ),
             ("details", HashSet::from(["open"])),
         ]))
         // Task list markers. Only one forced attribute: several would come out in hash order.

@@ -260,8 +260,8 @@ fn tables_task_lists_strikethrough_and_footnotes() {
          <th style=\"text-align: right\">Port</th></tr></thead><tbody>\n\
          <tr><td style=\"text-align: left\">api</td><td style=\"text-align: right\">8080</td></tr>\n\
          </tbody></table>\n\
-         <ul>\n<li><input disabled=\"\" checked=\"\" type=\"checkbox\">\ndone</li>\n\
-         <li><input disabled=\"\" type=\"checkbox\">\ntodo</li>\n</ul>\n\
+         <ul>\n<li><input disabled=\"\" checked=\"\" aria-label=\"done\" type=\"checkbox\"> done</li>\n\
+         <li><input disabled=\"\" aria-label=\"to do\" type=\"checkbox\"> todo</li>\n</ul>\n\
          <p><del>old</del> new<sup><a href=\"#fn-1\" rel=\"noopener noreferrer\">1</a></sup></p>\n\
          <div id=\"fn-1\"><sup>1</sup>\n<p>A footnote.</p>\n</div>\n"
     );
