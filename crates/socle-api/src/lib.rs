@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Reads need a token too (default: reads are open, mutations need a token).
     pub auth_reads: bool,
+    /// The portal's session cookie is always `Secure` (otherwise only behind a proxy that says
+    /// `X-Forwarded-Proto: https`).
+    pub cookie_secure: bool,
     /// How often every location is re-read (None: never).
     pub refresh_interval: Option<Duration>,
     /// How often the store is polled for changes made by other replicas or the CLI.
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
         Self {
             limits: Limits::default(),
             auth_reads: false,
+            cookie_secure: false,
             refresh_interval: Some(Duration::from_secs(300)),
             poll_interval: Duration::from_secs(2),
             instance: format!("socle-{}", std::process::id()),

@@ -201,9 +201,13 @@ struct ServeArgs {
     /// Seconds between re-reads of every location (0: never).
     #[arg(long, default_value_t = 300)]
     refresh_interval: u64,
-    /// Require a token for reads too.
+    /// Require a token for reads too (in the portal: a signed-in session).
     #[arg(long)]
     auth_reads: bool,
+    /// Mark the portal's session cookie `Secure` (Socle is served over HTTPS by a proxy that
+    /// does not send `X-Forwarded-Proto`).
+    #[arg(long)]
+    cookie_secure: bool,
     /// Platform configuration directory (default: the shipped configuration).
     #[arg(long)]
     platform: Option<PathBuf>,
@@ -748,6 +752,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         gitops_root: args.store.data_dir.clone(),
         limits,
         auth_reads: args.auth_reads,
+        cookie_secure: args.cookie_secure,
         refresh_interval: (args.refresh_interval > 0)
             .then(|| Duration::from_secs(args.refresh_interval)),
         ..Default::default()

@@ -133,18 +133,21 @@ pub async fn deployments(
 ) -> Result<Markup, PageError> {
     viewer.can_read(&state)?;
     let envs = super::environments(&state);
-    let list = state
-        .store
-        .list_deployments(
-            q.service.as_deref().filter(|s| !s.is_empty()),
-            q.env.as_deref().filter(|s| !s.is_empty()),
-            100,
-        )
-        .await?;
-    let mut per_env: BTreeMap<&str, usize> = BTreeMap::new();
-    for d in &list {
-        *per_env.entry(d.environment.as_str()).or_default() += 1;
+    let service = q.service.as_deref().filter(|s| !s.is_empty());
+    let env = q.env.as_deref().filter(|s| !s.is_empty());
+    let list = state.store.list_deployments(service, env, 100).await?;
+    // The board: the current version of each recently deployed service in each environment.
+    let recent = state.store.list_deployments(service, None, 1000).await?;
+    let mut board: BTreeMap<&str, BTreeMap<&str, (&DeploymentRecord, usize)>> = BTreeMap::new();
+    for d in recent.iter().filter(|d| d.status == "success") {
+        let cell = board
+            .entry(d.service.as_str())
+            .or_default()
+            .entry(d.environment.as_str());
+        // Newest first: the first seen is current; count the successes for rollback.
+        cell.and_modify(|(_, n)| *n += 1).or_insert((d, 1));
     }
+    let caller = viewer.caller();
     let now = socle_api::now_ms();
     Ok(layout::page(
         &viewer,
@@ -152,12 +155,46 @@ pub async fn deployments(
         "/deployments",
         html! {
             h1 { "Deployments" }
-            p class="sub" { "The latest 100 deployments. Open a service to promote it to the next environment or roll it back." }
-            nav aria-label="Environments" class="search-row" {
-                a href="/deployments" aria-current=[q.env.is_none().then_some("page")] { "All" }
-                @for e in &envs { a href={ "/deployments?env=" (enc(e)) } aria-current=[(q.env.as_deref() == Some(e)).then_some("page")] { (e) " (" (per_env.get(e.as_str()).copied().unwrap_or(0)) ")" } }
+            h2 { "Current versions" }
+            @if board.is_empty() { p class="muted" { "No deployments yet." } }
+            @else {
+                table {
+                    caption { "Each service's current version per environment (services deployed recently)" }
+                    thead { tr { th scope="col" { "Service" } @for e in &envs { th scope="col" { (e) } } } }
+                    tbody {
+                        @for (svc, cells) in &board {
+                            @let can = authorize_deploy(&state, &caller, svc).is_ok();
+                            tr {
+                                th scope="row" { a href=(entity_href(&format!("component:default/{svc}"))) { (svc) } }
+                                @for (i, e) in envs.iter().enumerate() {
+                                    td {
+                                        @if let Some((d, n)) = cells.get(e.as_str()) {
+                                            strong { (d.version) } " " span class="muted" { (ago(d.created_at, now)) }
+                                            @if can {
+                                                div {
+                                                    @if let Some(next) = envs.get(i + 1) {
+                                                        (action_form("/deployments/promote", &viewer, &[("service", svc), ("from", e), ("to", next)], &format!("→ {next}")))
+                                                    }
+                                                    @if *n > 1 {
+                                                        " " (action_form("/deployments/rollback", &viewer, &[("service", svc), ("environment", e)], "Roll back"))
+                                                    }
+                                                }
+                                            }
+                                        } @else { span class="muted" { "—" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if viewer.principal.is_none() { p class="muted" { a href="/signin?next=/deployments" { "Sign in" } " to promote or roll back your team's services." } }
             }
-            @if list.is_empty() { p class="muted" { "No deployments yet." } } @else { (history(&list, now)) }
+            h2 { "History" }
+            nav aria-label="Environments" class="search-row" {
+                a href="/deployments" aria-current=[env.is_none().then_some("page")] { "All" }
+                @for e in &envs { a href={ "/deployments?env=" (enc(e)) } aria-current=[(env == Some(e.as_str())).then_some("page")] { (e) } }
+            }
+            @if list.is_empty() { p class="muted" { "No deployments." } } @else { (history(&list, now)) }
         },
     ))
 }

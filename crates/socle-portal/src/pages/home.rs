@@ -65,11 +65,23 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
             .collect()
     };
     let failing = state.store.latest_blocked(&watched).await?;
-    let scope = match teams.first() {
-        Some(t) if teams.len() == 1 => Scope::Team(t.clone()),
-        _ => Scope::Org,
+    // Each of my teams (the first five), or the organisation when I have none.
+    let scopes: Vec<Scope> = if teams.is_empty() {
+        vec![Scope::Org]
+    } else {
+        teams
+            .iter()
+            .take(5)
+            .map(|t| Scope::Team(t.clone()))
+            .collect()
     };
-    let r = super::dora::report(&state, &scope, "90d").await?;
+    let mut reports = Vec::with_capacity(scopes.len());
+    for scope in &scopes {
+        reports.push((
+            scope.label(),
+            super::dora::report(&state, scope, "90d").await?,
+        ));
+    }
     let now = socle_api::now_ms();
     let members_of = |t: &str| {
         snap.get(t).map_or(0, |g| {
@@ -119,11 +131,13 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
                     ul { @for f in &failing { li { a href={ (entity_href(&f.entity)) "#guardrails" } { (short(&f.entity)) } " in " (f.environment) " " span class="muted" { (ago(f.evaluated_at, now)) } } } }
                 }
             }
-            section aria-labelledby="delivery" {
-                h2 id="delivery" { "Delivery, last 90 days: " (scope.label()) }
-                (super::dora::tiles(&r))
-                p { a href="/dora" { "DORA dashboard" } }
+            @for (i, (label, r)) in reports.iter().enumerate() {
+                section aria-labelledby={ "delivery-" (i) } {
+                    h2 id={ "delivery-" (i) } { "Delivery, last 90 days: " (label) }
+                    (super::dora::tiles(r))
+                }
             }
+            p { a href="/dora" { "DORA dashboard" } }
         },
     ))
 }

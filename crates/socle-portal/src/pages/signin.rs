@@ -100,7 +100,7 @@ pub async fn sign_in(
     let cookie = session::set_cookie(
         &s.secret,
         session::TTL_MS / 1000,
-        session::over_tls(&headers),
+        state.config.cookie_secure || session::over_tls(&headers),
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }
@@ -120,6 +120,10 @@ pub async fn sign_out(
     if let Some(secret) = session::cookie(&headers, session::COOKIE) {
         state.store.close_session(secret).await?;
     }
-    let cookie = session::set_cookie("", 0, session::over_tls(&headers));
+    let cookie = session::set_cookie(
+        "",
+        0,
+        state.config.cookie_secure || session::over_tls(&headers),
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }

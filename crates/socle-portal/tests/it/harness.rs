@@ -105,23 +105,21 @@ pub fn workload(name: &str) -> String {
 }
 
 pub async fn start(backend: &str, auth_reads: bool) -> Option<Server> {
-    start_with(backend, auth_reads, None).await
+    start_with(backend, |c: &mut ServerConfig| c.auth_reads = auth_reads).await
 }
 
 /// With the built-in guardrails enforced.
 pub async fn start_guarded(backend: &str) -> Option<Server> {
-    start_with(
-        backend,
-        false,
-        Some(socle_policy::PolicySet::builtin(None).unwrap()),
-    )
+    start_with(backend, |c: &mut ServerConfig| {
+        c.guardrails = Some(socle_policy::PolicySet::builtin(None).unwrap())
+    })
     .await
 }
 
+/// With the server configuration as `configure` leaves it.
 pub async fn start_with(
     backend: &str,
-    auth_reads: bool,
-    guardrails: Option<socle_policy::PolicySet>,
+    configure: impl FnOnce(&mut ServerConfig),
 ) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path().join("data"), None);
@@ -183,18 +181,13 @@ pub async fn start_with(
         .await
         .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let state = AppState::new(
-        store,
-        ServerConfig {
-            refresh_interval: None,
-            auth_reads,
-            guardrails,
-            gitops_root: dir.path().join("gitops-root"),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let mut server_config = ServerConfig {
+        refresh_interval: None,
+        gitops_root: dir.path().join("gitops-root"),
+        ..Default::default()
+    };
+    configure(&mut server_config);
+    let state = AppState::new(store, server_config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -63,6 +63,17 @@ async fn sign_in_sets_a_safe_cookie_and_bad_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn cookie_secure_marks_every_session_cookie_secure() {
+    let s = crate::harness::start_with("sqlite", |c: &mut socle_api::ServerConfig| {
+        c.cookie_secure = true
+    })
+    .await
+    .unwrap();
+    let (_, set) = s.sign_in(&s.alice).await;
+    assert!(set.contains("; Secure"), "{set}");
+}
+
+#[tokio::test]
 async fn signing_out_and_revoking_the_token_end_the_session() {
     let s = start("sqlite", false).await.unwrap();
     let (secret, _) = s.sign_in(&s.alice).await;
