@@ -145,7 +145,11 @@ test('create a service through the golden-path form, deploy it, see the deployme
   await shot('promoted-to-prod');
   // The deployments page and the DORA dashboard for the service.
   await page.goto(url + '/deployments?env=prod');
-  assert.ok((await page.locator('main table').textContent()).includes('parcel-tracker'));
+  const board = page.getByRole('table', { name: /current version per environment/ });
+  const row = board.locator('tr', { has: page.locator('th', { hasText: /^parcel-tracker$/ }) });
+  assert.equal((await row.locator('td strong').allTextContents()).length, 3, 'dev, staging and prod');
+  const history = page.locator('main table').nth(1);
+  assert.ok((await history.textContent()).includes('parcel-tracker'), 'the prod history lists it');
   await shot('deployments-prod');
   await page.goto(url + '/dora?scope=service&name=parcel-tracker');
   assert.ok((await page.locator('.tile', { hasText: 'Deployment frequency' }).textContent()).includes('1 production deploys'));

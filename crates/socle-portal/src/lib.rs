@@ -50,6 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments", get(pages::deployments::deployments))
         .route("/deployments/promote", post(pages::deployments::promote))
         .route("/deployments/rollback", post(pages::deployments::rollback))
+        .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
         .route(
             "/signin",

@@ -94,6 +94,34 @@ pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode>
     anyhow::ensure!(errors.is_empty(), "delivery history: {:?}", errors.first());
     let n_events = events.len();
     store.dora_upsert(events).await?;
+    // Deployment records for the same services in three environments (two versions each),
+    // so that the board, the history and the entity pages have rows.
+    let mut n_deployments = 0;
+    for (service, _) in &services {
+        for env in ["dev", "staging", "prod"] {
+            for version in ["1.0.0", "1.1.0"] {
+                store
+                    .record_deployment(socle_store::DeploymentRecord {
+                        id: String::new(),
+                        seq: 0,
+                        service: service.clone(),
+                        environment: env.into(),
+                        version: version.into(),
+                        images: vec![format!("web=ghcr.io/acme/{service}:{version}")],
+                        gitops_commit: "0".repeat(40),
+                        source_commit: String::new(),
+                        changed: true,
+                        status: "success".into(),
+                        actor: "serviceaccount:bench".into(),
+                        kind: "deploy".into(),
+                        spec: String::new(),
+                        created_at: now,
+                    })
+                    .await?;
+                n_deployments += 1;
+            }
+        }
+    }
     let user = snap
         .entities
         .iter()
@@ -115,7 +143,7 @@ pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode>
         .context("session")?;
     let cookie = format!("{}={}", socle_portal::session::COOKIE, session.secret);
     eprintln!(
-        "{n_events} delivery events for {} services; signed in as {user}",
+        "{n_events} delivery events and {n_deployments} deployments for {} services; signed in as {user}",
         services.len()
     );
     let app = socle_api::router_with(state.clone(), socle_portal::routes());

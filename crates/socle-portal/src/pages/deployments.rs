@@ -126,6 +126,9 @@ pub struct ListQuery {
     service: Option<String>,
 }
 
+/// Services on the deployments board.
+const BOARD_ROWS: usize = 100;
+
 pub async fn deployments(
     State(state): State<Arc<AppState>>,
     viewer: Viewer,
@@ -139,7 +142,17 @@ pub async fn deployments(
     // The board: the current version of each recently deployed service in each environment.
     let recent = state.store.list_deployments(service, None, 1000).await?;
     let mut board: BTreeMap<&str, BTreeMap<&str, (&DeploymentRecord, usize)>> = BTreeMap::new();
-    for d in recent.iter().filter(|d| d.status == "success") {
+    // The 100 most recently deployed services.
+    let mut shown: Vec<&str> = Vec::new();
+    for d in &recent {
+        if shown.len() < BOARD_ROWS && !shown.contains(&d.service.as_str()) {
+            shown.push(&d.service);
+        }
+    }
+    for d in recent
+        .iter()
+        .filter(|d| d.status == "success" && shown.contains(&d.service.as_str()))
+    {
         let cell = board
             .entry(d.service.as_str())
             .or_default()
@@ -158,8 +171,11 @@ pub async fn deployments(
             h2 { "Current versions" }
             @if board.is_empty() { p class="muted" { "No deployments yet." } }
             @else {
+                // One form for the whole board: each button says what it does.
+                form method="post" action="/deployments/act" {
+                input type="hidden" name="csrf" value=(viewer.csrf.as_deref().unwrap_or_default());
                 table {
-                    caption { "Each service's current version per environment (services deployed recently)" }
+                    caption { "Each service's current version per environment (the " (BOARD_ROWS) " services deployed most recently)" }
                     thead { tr { th scope="col" { "Service" } @for e in &envs { th scope="col" { (e) } } } }
                     tbody {
                         @for (svc, cells) in &board {
@@ -173,10 +189,10 @@ pub async fn deployments(
                                             @if can {
                                                 div {
                                                     @if let Some(next) = envs.get(i + 1) {
-                                                        (action_form("/deployments/promote", &viewer, &[("service", svc), ("from", e), ("to", next)], &format!("→ {next}")))
+                                                        button type="submit" class="secondary" name="op" value={ "promote " (svc) " " (e) " " (next) } aria-label={ "Promote " (svc) " from " (e) " to " (next) } { "→ " (next) }
                                                     }
                                                     @if *n > 1 {
-                                                        " " (action_form("/deployments/rollback", &viewer, &[("service", svc), ("environment", e)], "Roll back"))
+                                                        " " button type="submit" class="secondary" name="op" value={ "rollback " (svc) " " (e) } aria-label={ "Roll back " (svc) " in " (e) } { "Roll back" }
                                                     }
                                                 }
                                             }
@@ -186,6 +202,7 @@ pub async fn deployments(
                             }
                         }
                     }
+                }
                 }
                 @if viewer.principal.is_none() { p class="muted" { a href="/signin?next=/deployments" { "Sign in" } " to promote or roll back your team's services." } }
             }
@@ -257,6 +274,65 @@ fn failed(viewer: &Viewer, service: &str, e: socle_api::error::ApiError) -> Resp
         .into_response()
 }
 
+/// Where to go after a successful promote or rollback.
+fn back(to: Option<&str>, service: &str) -> Response {
+    match to {
+        Some(t) => Redirect::to(t).into_response(),
+        None => Redirect::to(&format!(
+            "{}#deployments",
+            entity_href(&format!("component:default/{service}"))
+        ))
+        .into_response(),
+    }
+}
+
+async fn do_promote(
+    state: &Arc<AppState>,
+    viewer: &Viewer,
+    service: &str,
+    from: &str,
+    to: &str,
+    after: Option<&str>,
+) -> Response {
+    let caller = viewer.caller();
+    let target = format!("{service}@{to}");
+    let result = async {
+        let actor = authorize_deploy(state, &caller, service)?;
+        deployer(state)
+            .promote(service, from, to, &actor, guardrails(state).as_ref())
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    match socle_api::routes::audited(state, &caller, "deployment.promote", &target, result).await {
+        Ok(_) => back(after, service),
+        Err(e) => failed(viewer, service, e),
+    }
+}
+
+async fn do_rollback(
+    state: &Arc<AppState>,
+    viewer: &Viewer,
+    service: &str,
+    env: &str,
+    after: Option<&str>,
+) -> Response {
+    let caller = viewer.caller();
+    let target = format!("{service}@{env}");
+    let result = async {
+        let actor = authorize_deploy(state, &caller, service)?;
+        deployer(state)
+            .rollback(service, env, &actor, guardrails(state).as_ref())
+            .await
+            .map_err(deploy_error)
+    }
+    .await;
+    match socle_api::routes::audited(state, &caller, "deployment.rollback", &target, result).await {
+        Ok(_) => back(after, service),
+        Err(e) => failed(viewer, service, e),
+    }
+}
+
 pub async fn promote(
     State(state): State<Arc<AppState>>,
     viewer: Viewer,
@@ -264,30 +340,7 @@ pub async fn promote(
     Form(f): Form<PromoteForm>,
 ) -> Result<Response, PageError> {
     viewer.check_form(&headers, f.csrf.as_deref())?;
-    let caller = viewer.caller();
-    let target = format!("{}@{}", f.service, f.to);
-    let result = async {
-        let actor = authorize_deploy(&state, &caller, &f.service)?;
-        deployer(&state)
-            .promote(
-                &f.service,
-                &f.from,
-                &f.to,
-                &actor,
-                guardrails(&state).as_ref(),
-            )
-            .await
-            .map_err(deploy_error)
-    }
-    .await;
-    match socle_api::routes::audited(&state, &caller, "deployment.promote", &target, result).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "{}#deployments",
-            entity_href(&format!("component:default/{}", f.service))
-        ))
-        .into_response()),
-        Err(e) => Ok(failed(&viewer, &f.service, e)),
-    }
+    Ok(do_promote(&state, &viewer, &f.service, &f.from, &f.to, None).await)
 }
 
 pub async fn rollback(
@@ -297,28 +350,36 @@ pub async fn rollback(
     Form(f): Form<RollbackForm>,
 ) -> Result<Response, PageError> {
     viewer.check_form(&headers, f.csrf.as_deref())?;
-    let caller = viewer.caller();
-    let target = format!("{}@{}", f.service, f.environment);
-    let result = async {
-        let actor = authorize_deploy(&state, &caller, &f.service)?;
-        deployer(&state)
-            .rollback(
-                &f.service,
-                &f.environment,
-                &actor,
-                guardrails(&state).as_ref(),
-            )
-            .await
-            .map_err(deploy_error)
-    }
-    .await;
-    match socle_api::routes::audited(&state, &caller, "deployment.rollback", &target, result).await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "{}#deployments",
-            entity_href(&format!("component:default/{}", f.service))
-        ))
-        .into_response()),
-        Err(e) => Ok(failed(&viewer, &f.service, e)),
-    }
+    Ok(do_rollback(&state, &viewer, &f.service, &f.environment, None).await)
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    csrf: Option<String>,
+    /// `promote SERVICE FROM TO` or `rollback SERVICE ENV` (the board's buttons).
+    op: String,
+}
+
+/// The deployments board's buttons.
+pub async fn act(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<ActForm>,
+) -> Result<Response, PageError> {
+    viewer.check_form(&headers, f.csrf.as_deref())?;
+    let words: Vec<&str> = f.op.split_whitespace().collect();
+    Ok(match words.as_slice() {
+        ["promote", service, from, to] => {
+            do_promote(&state, &viewer, service, from, to, Some("/deployments")).await
+        }
+        ["rollback", service, env] => {
+            do_rollback(&state, &viewer, service, env, Some("/deployments")).await
+        }
+        _ => {
+            return Err(PageError::bad_request(
+                "op must be `promote SERVICE FROM TO` or `rollback SERVICE ENV`",
+            ));
+        }
+    })
 }

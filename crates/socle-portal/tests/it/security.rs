@@ -221,6 +221,63 @@ async fn a_member_of_team_a_cannot_deploy_team_b_services() {
             .await
             .body;
         assert!(a.contains("Promote to staging"));
+        // The deployments board: buttons on her team's row only, through the same checks.
+        let board = s.get("/deployments", Some(&secret)).await.body;
+        let row = |svc: &str| {
+            let i = board.find(&format!(">{svc}</a></th>")).unwrap();
+            board[i..board[i..].find("</tr>").unwrap() + i].to_owned()
+        };
+        assert!(
+            row("svc-a").contains("value=\"promote svc-a dev staging\""),
+            "{board}"
+        );
+        assert!(!row("svc-b").contains("<button"), "{board}");
+        let r = s
+            .post_form(
+                "/deployments/act",
+                Some(&secret),
+                &[("op", "promote svc-b dev staging"), ("csrf", &csrf)],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = s
+            .post_form(
+                "/deployments/act",
+                Some(&secret),
+                &[("op", "promote svc-a dev staging")],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let r = s
+            .post_form(
+                "/deployments/act",
+                Some(&secret),
+                &[("op", "promote svc-a dev staging"), ("csrf", &csrf)],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.headers.get("location").unwrap(), "/deployments");
+        assert_eq!(
+            s.state
+                .store
+                .list_deployments(Some("svc-a"), Some("staging"), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let r = s
+            .post_form(
+                "/deployments/act",
+                Some(&secret),
+                &[("op", "explode svc-a"), ("csrf", &csrf)],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
         // A forged form is refused with the reason, audited, and changes nothing.
         let r = s
             .post_form(
