@@ -7,7 +7,7 @@ let server, browser;
 
 before(async () => {
   server = await startServer();
-  browser = await launch();
+  browser = await launch(server.url);
 });
 
 after(async () => {

@@ -46,12 +46,39 @@ export async function startServer() {
   return { url, tokens, stop: () => child.kill('SIGTERM') };
 }
 
-export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+/**
+ * Launches Chromium and checks that it reaches the server directly: no proxy (none from the
+ * environment either; this machine's network is closed), and a first page that is Socle's own.
+ * A browser that is answered by something else is closed and launched again (at most 3 times).
+ */
+export async function launch(url) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/proxy/i.test(k)));
+  let last = '';
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run',
+        '--no-proxy-server', '--disable-quic'],
+      env,
+    });
+    if (!url) return browser;
+    const page = await browser.newPage();
+    try {
+      await page.goto(url + '/healthz');
+      last = (await page.textContent('body')) || '';
+      if (last.trim() === 'ok') {
+        await page.close();
+        return browser;
+      }
+    } catch (e) {
+      last = String(e);
+    }
+    console.error(`attempt ${attempt}: the browser did not reach ${url}: ${last.slice(0, 200)}`);
+    await browser.close();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error(`Chromium cannot reach ${url}: ${last.slice(0, 500)}`);
 }
 
 /** A screenshot helper writing to e2e/screenshots/<test>/NN-<step>.png. */
