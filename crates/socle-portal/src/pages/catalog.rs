@@ -123,7 +123,7 @@ fn render(viewer: &Viewer, q: &CatalogQuery, live: Markup) -> Markup {
             form method="get" action="/catalog" data-live="live" role="search" {
                 div class="search-row" {
                     label for="q" class="visually-hidden" { "Search the catalog" }
-                    input type="search" id="q" name="q" value=(q.text) placeholder="Search services, APIs, teams… (name, description, tags, owner)" autocomplete="off" aria-label="Search the catalog";
+                    input type="search" id="q" name="q" value=(q.text) placeholder="Search services, APIs, teams… (name, description, tags, owner)" autocomplete="off";
                     label for="sort" { "Sort" }
                     select id="sort" name="sort" {
                         option value="relevance" selected[!q.by_name] { "Relevance" }

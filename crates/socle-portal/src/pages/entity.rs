@@ -347,15 +347,6 @@ async fn guardrails(state: &AppState, entity_ref: &str) -> Result<Markup, PageEr
     })
 }
 
-fn docs_for(
-    state: &AppState,
-    body: &Value,
-    locations: &[socle_ingest::LocationSpec],
-) -> Result<docs::Docs, PageError> {
-    let _ = state;
-    docs::locate(body, locations).map_err(|e| PageError::not_found(e.to_string()))
-}
-
 async fn locations(state: &AppState) -> Result<Vec<socle_ingest::LocationSpec>, PageError> {
     Ok(state
         .store
@@ -394,11 +385,10 @@ pub async fn docs_page(
         .unwrap_or(&name)
         .to_owned();
     drop(snap);
-    let state2 = state.clone();
     let path2 = path.clone();
     // Reading files and Git objects blocks: off the async threads.
     let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, PageError> {
-        let d = docs_for(&state2, &body, &locs)?;
+        let d = docs::locate(&body, &locs).map_err(|e| PageError::not_found(e.to_string()))?;
         let pages = d.pages().map_err(|e| PageError::not_found(e.to_string()))?;
         let current = if path2.is_empty() {
             pages
