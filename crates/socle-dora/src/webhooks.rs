@@ -94,14 +94,7 @@ pub fn verify_gitlab(token: &str, header: Option<&str>) -> Result<(), WebhookErr
 
 /// Equality whose time depends only on the lengths, not on where the bytes differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
-    std::hint::black_box(diff) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 // ---------------------------------------------------------------------------------------------
