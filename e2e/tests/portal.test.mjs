@@ -1,5 +1,5 @@
 // End-to-end tests of the portal in headless Chromium against `socle serve --demo`.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, shooter, signIn } from './server.mjs';
 
@@ -15,10 +15,21 @@ after(async () => {
   server?.stop();
 });
 
+/** Content security policy refusals seen by any page: the portal must cause none. */
+const refused = [];
+
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  return context.newPage();
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) refused.push(`${page.url()}: ${m.text()}`);
+  });
+  return page;
 }
+
+afterEach(() => {
+  assert.deepEqual(refused, [], refused.join('\n'));
+});
 
 test('find a service by search, open it, read its docs and see its dependency graph', async () => {
   const page = await newPage();

@@ -59,6 +59,37 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/signout", post(pages::signin::sign_out))
         .route("/static/socle.css", get(css))
         .route("/static/socle.js", get(js))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// The portal's content security policy: scripts and styles from Socle only (no inline script
+/// anywhere; inline style attributes only from sanitised Markdown tables), images from Socle
+/// or the web (docs may show them), no framing, forms post to Socle only.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Defence in depth on every portal response (a response that set its own policy, such as a
+/// docs image, keeps it).
+async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(CSP),
+        );
+    }
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        axum::http::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("same-origin"),
+    );
+    resp
 }
 
 async fn css() -> impl IntoResponse {

@@ -175,7 +175,7 @@ pub async fn entity(
             @if has_docs { p { a class="button" href={ (href) "/docs" } { "Read the docs" } } }
             div class="grid" {
                 section class="card" aria-labelledby="about" { h2 id="about" { "About" } (about) }
-                @if let Some(d) = &dora { section class="card" aria-labelledby="dora" style="grid-column: span 2" { h2 id="dora" { "Delivery (90 days)" } (d) p { a href={ "/dora?scope=service&name=" (enc(&service_name)) } { "Weekly trends" } } } }
+                @if let Some(d) = &dora { section class="card wide" aria-labelledby="dora" { h2 id="dora" { "Delivery (90 days)" } (d) p { a href={ "/dora?scope=service&name=" (enc(&service_name)) } { "Weekly trends" } } } }
             }
             @if let Some(t) = team { (t) }
             section aria-labelledby="relations" {

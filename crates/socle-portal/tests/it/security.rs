@@ -376,6 +376,17 @@ async fn script_in_entity_fields_and_markdown_is_neutralised() {
         "{d}"
     );
     assert!(!d.contains("etc/passwd\""), "{d}");
+    // Every page carries the content security policy and refuses framing.
+    assert_eq!(
+        page.headers.get("content-security-policy").unwrap(),
+        socle_portal::CSP
+    );
+    assert!(socle_portal::CSP.contains("script-src 'self'"));
+    assert_eq!(page.headers.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(
+        page.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
     // Images are served with a sandboxing policy; paths cannot climb out of docs/.
     let img = s
         .get("/catalog/component/default/svc-a/docs/img/d.png", None)
