@@ -19,7 +19,8 @@ pub struct Docs {
     source: Box<dyn Source + Send>,
     /// The docs folder inside the source (`""` or `sub/dir/docs/`).
     prefix: String,
-    /// Where the docs come from, for the page footer.
+    /// Where the docs come from, for the page footer: a path inside the location (never a
+    /// path of the server's file system).
     pub origin: String,
 }
 
@@ -80,23 +81,22 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
             format!("{rel_dir}/docs")
         };
         let docs_abs = root.join(&docs_rel);
+        // Messages name the folder inside the location, never a path of the server.
         let real = docs_abs.canonicalize().map_err(|_| {
             DocsError::Read(format!(
-                "there is no docs/ folder at {}",
-                docs_abs.display()
+                "there is no {docs_rel}/ folder in the entity's location"
             ))
         })?;
         if !real.starts_with(&root) {
             return Err(DocsError::Read(format!(
-                "{} leaves the location's directory",
-                docs_abs.display()
+                "{docs_rel} leaves the location's directory"
             )));
         }
         let source = FsSource::new(&real).map_err(DocsError::Read)?;
         return Ok(Docs {
             source: Box::new(source),
             prefix: String::new(),
-            origin: real.display().to_string(),
+            origin: docs_rel,
         });
     }
     if let Some(rest) = location.strip_prefix("git:") {
@@ -121,7 +121,13 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
             format!("{rel_dir}/docs/")
         };
         return Ok(Docs {
-            origin: format!("{repo}@{branch}:{prefix}"),
+            origin: format!(
+                "{}@{branch}:{prefix}",
+                repo.trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(repo)
+            ),
             source: Box::new(source),
             prefix,
         });
@@ -151,7 +157,13 @@ impl Docs {
             clean(rel).ok_or_else(|| DocsError::Read(format!("{rel}: not a path inside docs/")))?;
         self.source
             .read(&format!("{}{rel}", self.prefix), MAX_FILE)
-            .map_err(DocsError::Read)
+            .map_err(|e| {
+                tracing::debug!("docs: {e}");
+                DocsError::Read(format!(
+                    "there is no page {rel} in the docs folder (or it is larger than {} MB)",
+                    MAX_FILE / (1024 * 1024)
+                ))
+            })
     }
 }
 

@@ -362,6 +362,9 @@ async fn script_in_entity_fields_and_markdown_is_neutralised() {
     assert_eq!(docs.status, StatusCode::OK, "{}", docs.body);
     let d = &docs.body;
     assert!(d.contains("<strong>docs</strong>"));
+    // The footer names the folder inside the location, not a path of the server.
+    assert!(d.contains("From <code>docs</code>"), "{d}");
+    assert!(!d.contains("/tmp/"), "{d}");
     assert!(d.contains("<table>"));
     assert!(!d.contains("<script>alert('docs')"), "{d}");
     assert!(!d.contains("onerror"), "{d}");
