@@ -32,7 +32,8 @@ export async function startServer() {
     const timer = setTimeout(() => reject(new Error('socle did not start in 120 s:\n' + log)), 120_000);
     child.stderr.on('data', (d) => {
       log += d.toString();
-      const m = log.match(/serving \d+ entities on (http:\/\/[0-9.:]+)/);
+      // The whole address: stderr arrives in chunks, so wait for the space that ends it.
+      const m = log.match(/serving \d+ entities on (http:\/\/[0-9.]+:\d+)\s/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`socle exited (${code}):\n${log}`)); });
@@ -46,39 +47,24 @@ export async function startServer() {
   return { url, tokens, stop: () => child.kill('SIGTERM') };
 }
 
-/**
- * Launches Chromium and checks that it reaches the server directly: no proxy (none from the
- * environment either; this machine's network is closed), and a first page that is Socle's own.
- * A browser that is answered by something else is closed and launched again (at most 3 times).
- */
+/** Launches Chromium (with the flags this machine needs) and checks that it reaches Socle. */
 export async function launch(url) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/proxy/i.test(k)));
-  let last = '';
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run',
-        '--no-proxy-server', '--disable-quic'],
-      env,
-    });
-    if (!url) return browser;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  if (url) {
     const page = await browser.newPage();
-    try {
-      await page.goto(url + '/healthz');
-      last = (await page.textContent('body')) || '';
-      if (last.trim() === 'ok') {
-        await page.close();
-        return browser;
-      }
-    } catch (e) {
-      last = String(e);
+    await page.goto(url + '/healthz');
+    const body = ((await page.textContent('body')) || '').trim();
+    await page.close();
+    if (body !== 'ok') {
+      await browser.close();
+      throw new Error(`the browser does not reach Socle at ${url}: ${body.slice(0, 300)}`);
     }
-    console.error(`attempt ${attempt}: the browser did not reach ${url}: ${last.slice(0, 200)}`);
-    await browser.close();
-    await new Promise((r) => setTimeout(r, 2000));
   }
-  throw new Error(`Chromium cannot reach ${url}: ${last.slice(0, 500)}`);
+  return browser;
 }
 
 /** A screenshot helper writing to e2e/screenshots/<test>/NN-<step>.png. */
