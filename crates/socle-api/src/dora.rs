@@ -113,24 +113,9 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
             out.insert(s.clone());
         }
         Scope::Team(g) => {
-            if snap.get(g).is_none() {
-                return Err(format!("{g} is not in the catalog"));
-            }
-            let mut groups = BTreeSet::new();
-            let mut stack = vec![g.clone()];
-            while let Some(g) = stack.pop() {
-                if groups.len() > 100_000 || !groups.insert(g.clone()) {
-                    continue;
-                }
-                stack.extend(related(snap, &g, RelationType::ParentOf).map(str::to_owned));
-            }
-            for g in &groups {
-                out.extend(
-                    related(snap, g, RelationType::OwnerOf)
-                        .filter_map(component_name)
-                        .map(str::to_owned),
-                );
-            }
+            let (_, owned) =
+                team(snap, g, &|_| true).ok_or_else(|| format!("{g} is not in the catalog"))?;
+            out.extend(owned);
         }
         Scope::System(s) => {
             if snap.get(s).is_none() {

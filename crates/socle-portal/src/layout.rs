@@ -132,17 +132,16 @@ pub fn short(r: &str) -> &str {
         .map_or_else(|| r.split_once(':').map_or(r, |(_, n)| n), |(_, n)| n)
 }
 
+/// Everything but RFC 3986's unreserved characters.
+const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes a path segment or query value.
 pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, ENCODED).to_string()
 }
 
 /// A level badge (elite/high/medium/low).
