@@ -8,7 +8,7 @@ use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
 use crate::error::EntityError;
 use crate::kinds::{self, KindSpec, Shape};
 use crate::limits::Limits;
-use crate::placeholder::{self, PlaceholderReader};
+use crate::placeholder::{self, PlaceholderReader, Spent};
 use crate::relation::RelationType;
 use crate::rules;
 use crate::yaml::{Node, Seg, path_string};
@@ -112,6 +112,17 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Validates and normalises one document. On failure, every problem found is returned.
 pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec<EntityError>> {
+    process_file_document(node, ctx, &mut Spent::default())
+}
+
+/// [`process_document`] for one document of a file: `spent` carries what the placeholders of
+/// the file's earlier documents substituted (the per-file budget).
+pub fn process_file_document(
+    node: &Node,
+    ctx: &DocContext<'_>,
+    spent: &mut Spent,
+) -> Result<Entity, Vec<EntityError>> {
+    *spent = spent.next_document();
     let mut issues = Issues {
         node,
         file: &ctx.file,
@@ -155,9 +166,9 @@ pub fn process_document(node: &Node, ctx: &DocContext<'_>) -> Result<Entity, Vec
     }
 
     let mut path = Vec::new();
-    if let Err(e) =
-        placeholder::substitute(&mut value, &ctx.file, ctx.reader, ctx.limits, &mut path)
-    {
+    if let Err(e) = placeholder::substitute(
+        &mut value, &ctx.file, ctx.reader, ctx.limits, &mut path, spent,
+    ) {
         let v = e.value.map(Value::String);
         issues.push(&e.path, e.rule, e.message, v.as_ref());
         return Err(issues.list);

@@ -17,12 +17,13 @@ pub mod yaml;
 
 pub use entity::{
     DocContext, Entity, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, process_document,
+    process_file_document,
 };
 pub use entity_ref::{EntityRef, RefError};
 pub use error::EntityError;
 pub use graph::CatalogView;
 pub use limits::Limits;
-pub use placeholder::{NoReader, PlaceholderReader};
+pub use placeholder::{NoReader, PlaceholderReader, Spent};
 pub use relation::{Relation, RelationType};
 
 /// Parses and processes every document of a file's text. Errors are per document: one bad
@@ -47,8 +48,9 @@ pub fn process_text(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<Entit
     };
     let mut entities = Vec::with_capacity(docs.len());
     let mut errors = Vec::new();
+    let mut spent = placeholder::Spent::default();
     for doc in &docs {
-        match process_document(doc, ctx) {
+        match process_file_document(doc, ctx, &mut spent) {
             Ok(e) => entities.push(e),
             Err(errs) => errors.extend(errs),
         }

@@ -21,6 +21,14 @@ pub struct Limits {
     pub max_files_per_location: usize,
     /// Deepest chain of Location entities pointing at other Locations.
     pub max_location_depth: usize,
+    /// Most bytes the `$text`/`$json`/`$yaml` placeholders of one document may substitute, all
+    /// together: a file referenced many times counts every time (a small document must not
+    /// expand into a huge entity).
+    pub max_placeholder_bytes: usize,
+    /// Most placeholders in one document.
+    pub max_placeholders: usize,
+    /// Most bytes the placeholders of all the documents of one file may substitute together.
+    pub max_placeholder_file_bytes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +41,9 @@ impl Default for Limits {
             max_documents: 10_000,
             max_files_per_location: 200_000,
             max_location_depth: 16,
+            max_placeholder_bytes: 4 * 1024 * 1024,
+            max_placeholders: 64,
+            max_placeholder_file_bytes: 32 * 1024 * 1024,
         }
     }
 }

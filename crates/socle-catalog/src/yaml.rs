@@ -96,6 +96,21 @@ impl Node {
 
 struct NodeVisitor;
 
+/// Separates a message from the `line:column` the visitor knows when the parser does not.
+const POSITION: &str = " (key at ";
+
+/// A message without its carried position, and that position (when there is one).
+fn carried_position(message: &str) -> (&str, Option<(u32, u32)>) {
+    let Some((text, pos)) = message.split_once(POSITION) else {
+        return (message, None);
+    };
+    let pos = pos.split(')').next().unwrap_or_default();
+    let parsed = pos
+        .split_once(':')
+        .and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)));
+    (text, parsed)
+}
+
 fn leaf(value: NodeValue) -> Node {
     Node {
         line: 0,
@@ -162,7 +177,12 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 NodeValue::Bool(b) => b.to_string(),
                 NodeValue::Number(n) => n.to_string(),
                 NodeValue::Seq(_) | NodeValue::Map(_) => {
-                    return Err(de::Error::custom("mapping keys must be scalars"));
+                    // The parser does not locate errors raised here: carry the key's position.
+                    return Err(de::Error::custom(format!(
+                        "mapping keys must be scalars{POSITION}{}:{})",
+                        key.referenced.line(),
+                        key.referenced.column()
+                    )));
                 }
             };
             let value = with_position(map.next_value::<Spanned<Node>>()?);
@@ -211,17 +231,19 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
     options.budget = Some(budget);
     let docs: Vec<Option<Spanned<Node>>> =
         serde_saphyr::from_str_multiple_with_options(text, options).map_err(|e| {
-            let loc = e.location();
-            let message = e.without_snippet().to_string();
+            let loc = e.location().map(|l| (l.line() as u32, l.column() as u32));
+            let rendered = e.without_snippet().to_string();
+            let (rendered, carried) = carried_position(&rendered);
+            let (line, column) = loc.or(carried).unwrap_or_default();
             // The rendered message may end with " at line X column Y"; keep the first line only.
             let message = humanize(
-                message.lines().next().unwrap_or("invalid YAML").trim(),
+                rendered.lines().next().unwrap_or("invalid YAML").trim(),
                 limits,
             );
             YamlError {
                 limit: message.contains(": refused"),
-                line: loc.as_ref().map(|l| l.line() as u32).filter(|l| *l > 0),
-                column: loc.as_ref().map(|l| l.column() as u32).filter(|c| *c > 0),
+                line: Some(line).filter(|l| *l > 0),
+                column: Some(column).filter(|c| *c > 0),
                 message,
             }
         })?;
@@ -284,6 +306,13 @@ mod tests {
         assert_eq!(docs[0].locate(&path).0, 3);
         assert_eq!(docs[1].locate(&[Seg::Key("name".into())]).0, 5);
         assert_eq!(docs[0].to_json()["b"]["c"][1], "y");
+    }
+
+    #[test]
+    fn a_collection_as_a_key_is_located() {
+        let err = parse_documents("a: 1\nb:\n  ? [x]\n  : 2\n", &Limits::default()).unwrap_err();
+        assert_eq!(err.message, "mapping keys must be scalars");
+        assert_eq!((err.line, err.column), (Some(3), Some(3)));
     }
 
     #[test]
