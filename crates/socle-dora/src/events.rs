@@ -95,10 +95,11 @@ pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
         Ok(t) => Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis),
         Err(_) => {
             // Say why for the common mistake: a local time with no offset.
-            let looks_local = s.len() >= 19
-                && !s.ends_with('Z')
+            // What follows `YYYY-MM-DDTHH:MM:SS` (19 bytes; `get`, for a character that
+            // straddles byte 19 is not a local time either).
+            let looks_local = !s.ends_with('Z')
                 && !s.ends_with('z')
-                && !s[19..].contains(['+', '-']);
+                && s.get(19..).is_some_and(|tail| !tail.contains(['+', '-']));
             if looks_local {
                 Err(format!(
                     "timestamp {s:?} has no timezone: add `Z` or an offset such as `+02:00`"
@@ -281,7 +282,11 @@ pub fn parse_jsonl_parallel(
             (text.len() * k / threads).max(start)
         };
         if end < text.len() {
-            end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            // `end` may fall inside a character: look for the newline byte, not a `str` slice.
+            end = text.as_bytes()[end..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(text.len(), |i| end + i + 1);
         }
         let part = &text[start..end];
         parts.push((part, lines_before));

@@ -1,3 +1,4 @@
 mod events;
 mod metrics;
 mod webhooks;
+mod webhooks_fuzz;
