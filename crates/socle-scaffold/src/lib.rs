@@ -5,7 +5,9 @@
 //!   that do not exist), with file, line and field path.
 //! - [`expr`]: `${{ … }}` expressions with minijinja (whole-value expressions keep their type,
 //!   as in Backstage), Backstage's filters, bounded by fuel.
-//! - [`params`]: parameters validated against their JSON Schema pages, defaults applied.
+//! - [`params`]: parameters validated against their JSON Schema pages, defaults applied, secret
+//!   parameters found wherever a page declares them.
+//! - [`redact`]: secret values kept out of run results and logs.
 //! - [`workspace`]: the run's sandbox — no path leaves it, sizes are bounded.
 //! - [`engine`]: runs steps (`if`, `each`), records the log, undoes side effects of a failed run,
 //!   and the file actions (`fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`,
@@ -17,6 +19,7 @@ pub mod builtin;
 pub mod engine;
 pub mod expr;
 pub mod params;
+pub mod redact;
 pub mod template;
 pub mod workspace;
 
