@@ -29,6 +29,10 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, Value}
 pub const IN_DOUBLE_QUOTES: &str = "__socle_in_double_quotes";
 /// The filter [`prepare`] applies to an expression inside a single-quoted string.
 pub const IN_SINGLE_QUOTES: &str = "__socle_in_single_quotes";
+/// The filter [`prepare`] applies to an expression in a `#` comment (YAML, TOML).
+pub const IN_COMMENT: &str = "__socle_in_comment";
+/// The filter [`prepare`] applies to an expression that is part of a longer plain YAML scalar.
+pub const IN_PLAIN: &str = "__socle_in_plain";
 
 /// The format of a rendered file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +89,21 @@ pub fn install(env: &mut Environment<'_>) {
     env.set_formatter(formatter);
     env.add_filter(IN_DOUBLE_QUOTES, in_double_quotes);
     env.add_filter(IN_SINGLE_QUOTES, in_single_quotes);
+    env.add_filter(IN_PLAIN, in_plain);
+    env.add_filter(IN_COMMENT, in_comment_filter);
+}
+
+/// A comment ends at the line: line breaks and other control characters become spaces.
+fn in_comment_filter(state: &State, value: Value) -> Result<Value, Error> {
+    if Format::of(state) == Format::Text || value.is_safe() {
+        return Ok(value);
+    }
+    let text = plain_text(&value)?;
+    Ok(Value::from_safe_string(
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    ))
 }
 
 fn formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
@@ -222,11 +241,7 @@ fn yaml_plain_ok(s: &str) -> bool {
     if !(first.is_ascii_alphanumeric() || first == '/') || s.ends_with(' ') || s.len() > 200 {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '@' | '+' | '-' | ' '))
-        || s.contains("  ")
-    {
+    if !plain_chars(s) {
         return false;
     }
     let lower = s.to_ascii_lowercase();
@@ -239,6 +254,43 @@ fn yaml_plain_ok(s: &str) -> bool {
         .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | '+' | '-' | 'e'));
     let prefixed = ["0x", "0o", "0b"].iter().any(|p| lower.starts_with(p));
     !(numeric || prefixed)
+}
+
+/// Only characters that mean nothing inside a plain YAML scalar: letters, digits, `._/@+-`,
+/// single inner spaces, and `:` not followed by a space (`group:default/a`, `https://x`).
+fn plain_chars(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    s.char_indices().all(|(i, c)| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '/' | '@' | '+' | '-')
+            || (c == ' ' && bytes.get(i + 1).is_some_and(|b| *b != b' '))
+            || (c == ':' && bytes.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()))
+    }) && !s.ends_with(' ')
+}
+
+/// A value that is part of a longer plain YAML scalar (`${{ name }}-db`, `for ${{ name }}.`):
+/// written as is when it cannot change the scalar's meaning, else refused — quoting it would
+/// not be the same text.
+fn in_plain(state: &State, value: Value) -> Result<Value, Error> {
+    if Format::of(state) != Format::Yaml || value.is_safe() {
+        return Ok(value);
+    }
+    let text = plain_text(&value)?;
+    // It may start the scalar: its first character must not be an indicator (`- `, `? `, `@`).
+    let starts_ok = text
+        .chars()
+        .next()
+        .is_none_or(|c| c.is_ascii_alphanumeric() || c == '/');
+    if text.is_empty() || (starts_ok && plain_chars(&text)) {
+        return Ok(Value::from_safe_string(text.into_owned()));
+    }
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "{:?} cannot be part of unquoted YAML text: put the whole text in double quotes",
+            text.chars().take(60).collect::<String>()
+        ),
+    ))
 }
 
 fn plain_text(value: &Value) -> Result<Cow<'_, str>, Error> {
@@ -310,18 +362,23 @@ pub fn prepare<'a>(source: &'a str, format: Format, open: &str, close: &str) -> 
                 break;
             };
             let expr = &after[..end];
-            match quote {
-                Quote::None => {
+            let following = &after[end + close.len()..];
+            let filter = match quote {
+                Quote::Double => Some(IN_DOUBLE_QUOTES),
+                Quote::Single => Some(IN_SINGLE_QUOTES),
+                Quote::None if format != Format::Json && in_comment(&out) => Some(IN_COMMENT),
+                Quote::None if format == Format::Yaml && !whole_scalar(&out, following) => {
+                    Some(IN_PLAIN)
+                }
+                Quote::None => None,
+            };
+            match filter {
+                None => {
                     out.push_str(open);
                     out.push_str(expr);
                 }
-                q => {
+                Some(filter) => {
                     let (inner, trim_l, trim_r) = strip_ws_control(expr);
-                    let filter = if q == Quote::Double {
-                        IN_DOUBLE_QUOTES
-                    } else {
-                        IN_SINGLE_QUOTES
-                    };
                     let _ = write!(out, "{open}{trim_l} ({inner}) | {filter} {trim_r}");
                 }
             }
@@ -357,6 +414,34 @@ pub fn prepare<'a>(source: &'a str, format: Format, open: &str, close: &str) -> 
         rest = &rest[c.len_utf8()..];
     }
     Cow::Owned(out)
+}
+
+/// Whether the line so far (outside quotes) has started a `#` comment.
+fn in_comment(before: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    line.trim_start().starts_with('#') || line.contains(" #")
+}
+
+/// Whether an unquoted YAML expression is a whole scalar: after `key:`, `- `, `[`, `{`, `,`, `?`
+/// or at the start of a line, and followed by the end of the line, a comment or a flow
+/// separator. Otherwise it is part of a longer plain scalar.
+fn whole_scalar(before: &str, after: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    let prefix = line.trim_end();
+    let starts = line.len() > prefix.len()
+        && (prefix.is_empty()
+            || prefix.ends_with(':')
+            || prefix.ends_with('-')
+            || prefix.ends_with('?'))
+        || prefix.is_empty()
+        || prefix.ends_with(['[', '{', ',']);
+    let rest = after.split('\n').next().unwrap_or("");
+    let rest = rest.trim_start();
+    let ends = rest.is_empty()
+        || rest.starts_with(['#', ',', ']', '}'])
+        || rest.starts_with("{%")
+        || rest.starts_with("{#");
+    starts && ends
 }
 
 /// `-`/`+` whitespace control at either end of an expression stays where it was.

@@ -15,6 +15,7 @@ use socle_catalog::Limits;
 use crate::builtin::Source;
 use crate::expr::Expr;
 use crate::params::{self, ParamError};
+use crate::redact::Redactor;
 use crate::template::{self, ActionTable, Template, TemplateError};
 use crate::workspace::{self, Budget};
 
@@ -132,7 +133,7 @@ pub struct RunResult {
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
-    /// The parameters after defaults (not redacted: the caller redacts before recording).
+    /// The parameters after defaults, secret ones replaced by `***`.
     pub parameters: Value,
     pub steps: Vec<StepResult>,
     pub log: Vec<LogLine>,
@@ -154,9 +155,15 @@ pub struct RunOptions {
 /// complete when the run returns.
 pub type LiveLog = Arc<std::sync::Mutex<Vec<LogLine>>>;
 
-fn publish(live: Option<&LiveLog>, log: &[LogLine], running: Option<&crate::template::Step>) {
+fn publish(
+    live: Option<&LiveLog>,
+    redactor: &Redactor,
+    log: &[LogLine],
+    running: Option<&crate::template::Step>,
+) {
     let Some(live) = live else { return };
     let mut lines = log.to_vec();
+    redactor.log(&mut lines);
     if let Some(step) = running {
         lines.push(LogLine {
             step: step.id.clone(),
@@ -212,7 +219,23 @@ impl Engine {
         template::load(text, file, &self.table(), &self.limits)
     }
 
+    /// Runs a template. Secret values (secret parameters wherever their page declares them,
+    /// and `opts.secrets`) are replaced by `***` everywhere in the result and the live log.
     pub async fn run(
+        &self,
+        t: &Template,
+        source: &dyn Source,
+        values: Value,
+        opts: RunOptions,
+    ) -> RunResult {
+        let secrets = opts.secrets.clone();
+        let mut result = self.execute(t, source, values, opts).await;
+        Redactor::new(&t.parameters, &result.parameters, &secrets)
+            .result(&t.parameters, &mut result);
+        result
+    }
+
+    async fn execute(
         &self,
         t: &Template,
         source: &dyn Source,
@@ -241,6 +264,7 @@ impl Engine {
         };
         params::apply_defaults(&t.parameters, &mut values);
         let parameters = Value::Object(values);
+        let redactor = Redactor::new(&t.parameters, &parameters, &opts.secrets);
         let errors = params::validate(&t.parameters, &parameters);
         if !errors.is_empty() {
             return failed(
@@ -262,7 +286,7 @@ impl Engine {
         let mut undo: Vec<(Arc<dyn Action>, Value)> = Vec::new();
         let mut failure: Option<RunError> = None;
         for step in &t.steps {
-            publish(opts.live.as_ref(), &log, Some(step));
+            publish(opts.live.as_ref(), &redactor, &log, Some(step));
             let action = self.actions.get(&step.action).cloned();
             let Some(action) = action else {
                 failure = Some(RunError::Step {
@@ -391,7 +415,7 @@ impl Engine {
             }
         }
         let parameters = ctx["parameters"].clone();
-        publish(opts.live.as_ref(), &log, None);
+        publish(opts.live.as_ref(), &redactor, &log, None);
         if let Some(err) = failure {
             // Newest first: e.g. unregister the location before deleting the repository.
             for (action, data) in undo.into_iter().rev() {
@@ -409,7 +433,7 @@ impl Engine {
                     }),
                 }
             }
-            publish(opts.live.as_ref(), &log, None);
+            publish(opts.live.as_ref(), &redactor, &log, None);
             return failed(opts.dry_run, parameters, err, results, log);
         }
         match self.eval(&t.output, &ctx) {
@@ -597,7 +621,7 @@ impl Action for Fetch {
                 let content = match (render, std::str::from_utf8(&bytes)) {
                     (true, Ok(text)) => cx
                         .expr
-                        .render_text(text, &ctx)
+                        .render_file(&name, text, &ctx)
                         .map_err(|e| format!("{rel}: {e}"))?
                         .into_bytes(),
                     _ => bytes,

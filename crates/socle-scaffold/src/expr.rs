@@ -72,6 +72,8 @@ impl Expr {
         env.add_filter("parseEntityRef", parse_entity_ref);
         env.add_filter("pick", pick);
         env.add_filter("projectSlug", project_slug);
+        // Values rendered into YAML, JSON and TOML files are escaped for that format.
+        socle_escape::install(&mut env);
         Self { env }
     }
 
@@ -119,6 +121,21 @@ impl Expr {
     pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, ExprError> {
         let source = nunjucks_compat(s);
         let t = self.env.template_from_str(&source).map_err(err)?;
+        t.render(MjValue::from(minijinja::value::Serde(ctx)))
+            .map_err(err)
+    }
+
+    /// Renders a skeleton file named `path` (its name after rendering): in a YAML, JSON or TOML
+    /// file every value is escaped for that format and for where it stands (alone, inside a
+    /// double- or single-quoted string) — see `socle_escape`. Other files render as text.
+    pub fn render_file(&self, path: &str, s: &str, ctx: &Value) -> Result<String, ExprError> {
+        let format = socle_escape::Format::for_path(path);
+        let source = nunjucks_compat(s);
+        let source = socle_escape::prepare(&source, format, "${{", "}}");
+        let t = self
+            .env
+            .template_from_named_str(path, &source)
+            .map_err(err)?;
         t.render(MjValue::from(minijinja::value::Serde(ctx)))
             .map_err(err)
     }

@@ -251,3 +251,35 @@ proptest! {
         prop_assert_eq!(doc, serde_json::json!({"a": value, "b": format!("<{value}>")}));
     }
 }
+
+#[test]
+fn a_value_inside_a_plain_scalar_is_kept_or_refused() {
+    let source = "name: ${{ v }}-high-error-rate\nsummary: ${{ v }} answers too slowly.\n";
+    let out = render("slo.yaml", "${{", source, "true").unwrap();
+    assert_eq!(
+        out,
+        "name: true-high-error-rate\nsummary: true answers too slowly.\n"
+    );
+    for value in hostile() {
+        match render("slo.yaml", "${{", source, &value) {
+            Ok(out) => {
+                let doc: BTreeMap<String, String> = serde_saphyr::from_str(&out)
+                    .unwrap_or_else(|e| panic!("{value:?} gave invalid YAML {out:?}: {e}"));
+                assert_eq!(doc["name"], format!("{value}-high-error-rate"), "{out}");
+            }
+            Err(e) => assert!(e.to_string().contains("unquoted YAML text"), "{e}"),
+        }
+    }
+}
+
+#[test]
+fn a_value_in_a_comment_stays_on_its_line() {
+    let out = render(
+        "ci.yml",
+        "${{",
+        "# CI for ${{ v }}: tests\nkey: 1\n",
+        "x\nkind: Group",
+    )
+    .unwrap();
+    assert_eq!(out, "# CI for x kind: Group: tests\nkey: 1\n");
+}

@@ -1,6 +1,9 @@
 mod conformance;
 mod expressions;
+mod fuzz;
+mod hostile;
 mod runs;
+mod secrets;
 
 use std::sync::Arc;
 
