@@ -89,6 +89,60 @@ pub enum Provisioner {
     },
 }
 
+/// A Kubernetes object type a definition may produce: `apiVersion` and `kind`, written
+/// `<apiVersion>/<kind>` in `spec.manifestKinds` (`v1/Service`, `apps/v1/StatefulSet`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ManifestKind {
+    pub api_version: String,
+    pub kind: String,
+}
+
+impl ManifestKind {
+    pub fn new(api_version: &str, kind: &str) -> Self {
+        Self {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// Parses `<apiVersion>/<kind>`: the kind is the last segment (`apps/v1/StatefulSet`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (api_version, kind) = text.rsplit_once('/')?;
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        };
+        (word(kind) && api_version.split('/').all(word) && api_version.split('/').count() <= 2)
+            .then(|| Self::new(api_version, kind))
+    }
+}
+
+impl std::fmt::Display for ManifestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.api_version, self.kind)
+    }
+}
+
+/// The kinds a definition produces when it declares none: the namespaced workload kinds the
+/// shipped definitions use. Anything else (another group's objects, cluster-scoped kinds, RBAC)
+/// must be declared in `spec.manifestKinds`.
+pub const DEFAULT_MANIFEST_KINDS: &[(&str, &str)] = &[
+    ("v1", "ConfigMap"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+];
+
+fn default_manifest_kinds() -> Vec<ManifestKind> {
+    DEFAULT_MANIFEST_KINDS
+        .iter()
+        .map(|(a, k)| ManifestKind::new(a, k))
+        .collect()
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceDefinition {
     /// `metadata.name`, unique.
@@ -108,6 +162,12 @@ pub struct ResourceDefinition {
     /// Outputs are expressions for the target to interpolate at run time (e.g. Compose's
     /// `${NAME}`), written out verbatim rather than escaped.
     pub raw_outputs: bool,
+    /// The only Kubernetes objects its provisioner may return (`spec.manifestKinds`, default
+    /// [`DEFAULT_MANIFEST_KINDS`]); every one of them lands in the environment's namespace.
+    pub manifest_kinds: Vec<ManifestKind>,
+    /// Namespaces besides the environment's that its manifests may name explicitly
+    /// (`spec.manifestNamespaces`, e.g. the shared Kafka cluster's for Strimzi topics).
+    pub manifest_namespaces: Vec<String>,
     /// Where it was defined (file:line), for messages.
     pub source: String,
 }
@@ -169,6 +229,10 @@ struct DefinitionSpec {
     command: Option<CommandSpec>,
     #[serde(default, rename = "rawOutputs")]
     raw_outputs: bool,
+    #[serde(default, rename = "manifestKinds")]
+    manifest_kinds: Option<Vec<String>>,
+    #[serde(default, rename = "manifestNamespaces")]
+    manifest_namespaces: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +281,40 @@ fn typed<T: serde::de::DeserializeOwned>(file: &str, node: &Node) -> Result<T, C
             e.inner().to_string(),
         )
     })
+}
+
+/// `spec.manifestKinds` parsed (absent: the defaults).
+fn manifest_kinds(
+    file: &str,
+    node: &Node,
+    declared: Option<Vec<String>>,
+) -> Result<Vec<ManifestKind>, ConfigError> {
+    let Some(declared) = declared else {
+        return Ok(default_manifest_kinds());
+    };
+    let mut out = Vec::with_capacity(declared.len());
+    for (i, text) in declared.iter().enumerate() {
+        let kind = ManifestKind::parse(text).ok_or_else(|| {
+            let path = [
+                Seg::Key("spec".into()),
+                Seg::Key("manifestKinds".into()),
+                Seg::Index(i),
+            ];
+            err(
+                file,
+                Some(node),
+                &path,
+                "definition.manifestKinds",
+                format!(
+                    "\"{text}\" is not <apiVersion>/<kind> (e.g. v1/Service, apps/v1/StatefulSet)"
+                ),
+            )
+        })?;
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    Ok(out)
 }
 
 /// Loads platform configuration from `(file name, text)` pairs. Documents are told apart by
@@ -298,6 +396,18 @@ pub fn load_config(
                                 continue;
                             }
                         };
+                        let manifest_kinds = match manifest_kinds(file, node, d.spec.manifest_kinds) {
+                            Ok(k) => k,
+                            Err(e) => {
+                                errors.push(e);
+                                continue;
+                            }
+                        };
+                        if let Some((i, ns)) = d.spec.manifest_namespaces.iter().enumerate().find(|(_, ns)| !socle_catalog::rules::is_dns_label(ns)) {
+                            let path = [Seg::Key("spec".into()), Seg::Key("manifestNamespaces".into()), Seg::Index(i)];
+                            errors.push(err(file, Some(node), &path, "definition.manifestNamespaces", format!("namespace \"{ns}\" must be a DNS label (a-z, 0-9, -)")));
+                            continue;
+                        }
                         if config.definitions.iter().any(|x| x.name == d.metadata.name) {
                             errors.push(err(
                                 file,
@@ -322,6 +432,8 @@ pub fn load_config(
                             secrets: d.spec.secrets,
                             provisioner,
                             raw_outputs: d.spec.raw_outputs,
+                            manifest_kinds,
+                            manifest_namespaces: d.spec.manifest_namespaces,
                             source: format!("{file}:{}", node.line.max(1)),
                         });
                     }

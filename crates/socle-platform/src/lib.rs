@@ -5,13 +5,14 @@
 //! Pure: the caller hands in file contents, previous resource state and a random seed.
 
 pub mod config;
+pub mod manifests;
 pub mod matching;
 pub mod provision;
 pub mod resolve;
 
 pub use config::{
-    Environment, GitOps, PlatformConfig, Provisioner, ResourceDefinition, Target, default_config,
-    load_config,
+    Environment, GitOps, ManifestKind, PlatformConfig, Provisioner, ResourceDefinition, Target,
+    default_config, load_config,
 };
 pub use matching::{MatchError, ResourceRequest, match_definition};
 pub use provision::{

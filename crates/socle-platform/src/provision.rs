@@ -195,7 +195,7 @@ pub fn provision_with(
                 obj.insert("compose".into(), serde_json::json!({"services": services.unwrap_or_default(), "volumes": volumes.unwrap_or_default()}));
             }
             obj.remove("shared_state");
-            return interpret(def, &obj);
+            return interpret(def, &obj, req.env);
         }
     };
     let terr = |message: String| ProvisionError::Template {
@@ -252,13 +252,14 @@ pub fn provision_with(
     let obj = value
         .as_object()
         .ok_or_else(|| oerr("the template must render a mapping".into()))?;
-    interpret(def, obj)
+    interpret(def, obj, req.env)
 }
 
 /// Checks a provisioner's result and builds the provisioned resource.
 fn interpret(
     def: &ResourceDefinition,
     obj: &Map<String, Value>,
+    env: &Environment,
 ) -> Result<Provisioned, ProvisionError> {
     let oerr = |message: String| ProvisionError::Output {
         definition: def.name.clone(),
@@ -288,7 +289,9 @@ fn interpret(
     };
     let manifests = match obj.get("manifests") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Array(a)) => {
+            crate::manifests::check_manifests(def, env, a.clone()).map_err(oerr)?
+        }
         Some(_) => return Err(oerr("\"manifests\" must be a list".into())),
     };
     let outputs = map_of("outputs")?;

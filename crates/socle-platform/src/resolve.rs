@@ -32,6 +32,10 @@ pub struct ResolvedResource {
     pub used_by: BTreeSet<String>,
     /// Outputs are run-time expressions of the target, written verbatim.
     pub raw: bool,
+    /// Namespaces besides the environment's its manifests may name (the definition's
+    /// `manifestNamespaces`).
+    #[serde(default)]
+    pub namespaces: BTreeSet<String>,
 }
 
 /// A piece of a resolved string: plain text, or a secret output of a resource.
@@ -364,6 +368,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                             manifests: p.manifests,
                             used_by: BTreeSet::from([name.clone()]),
                             raw: def.raw_outputs,
+                            namespaces: def.manifest_namespaces.iter().cloned().collect(),
                         },
                     );
                 }

@@ -228,3 +228,71 @@ deny_replicas contains finding("prod-replicas", sprintf("%s runs %d replica(s) i
 	input.metadata.labels["socle.dev/environment"] in production_environments
 	object.get(input.spec, "replicas", 1) < 2
 }
+
+# --- kinds a workload may not create -----------------------------------------------------------------
+# Cluster-scoped kinds reach beyond the environment's namespace (the objects the Kubernetes v1.33 API
+# serves with namespaced: false, plus External Secrets Operator's cluster-wide stores, which would
+# read every environment's secrets); Role and RoleBinding grant permissions (a RoleBinding can bind
+# cluster-admin inside the namespace). None belongs in a workload's output — resource definitions'
+# manifests included — unless the platform allows the kind in its data:
+#   socle: {allowed_cluster_kinds: [PriorityClass]}
+# Only platform data can let one through (or data.socle.disabled_rules): an object's
+# socle.dev/guardrail-exceptions annotation cannot, since whoever writes the object sets it.
+# Kinds are matched by name whatever their API group, so a look-alike from a custom group is
+# refused too.
+
+restricted_kinds := {
+	"APIService": "it registers an API server for the whole cluster",
+	"CSIDriver": "it is cluster-scoped",
+	"CSINode": "it is cluster-scoped",
+	"CertificateSigningRequest": "it asks the cluster to sign credentials",
+	"ClusterExternalSecret": "it copies secrets into other namespaces",
+	"ClusterRole": "it defines permissions across the cluster",
+	"ClusterRoleBinding": "it grants permissions across the cluster",
+	"ClusterSecretStore": "it reads secrets for the whole cluster",
+	"ClusterTrustBundle": "it changes what the cluster trusts",
+	"ComponentStatus": "it is cluster-scoped",
+	"CustomResourceDefinition": "it adds an API to the whole cluster",
+	"DeviceClass": "it is cluster-scoped",
+	"DeviceTaintRule": "it is cluster-scoped",
+	"FlowSchema": "it changes how the API server prioritises every client",
+	"IPAddress": "it is cluster-scoped",
+	"IngressClass": "it is cluster-scoped",
+	"MutatingAdmissionPolicy": "it rewrites objects across the cluster",
+	"MutatingAdmissionPolicyBinding": "it rewrites objects across the cluster",
+	"MutatingWebhookConfiguration": "it intercepts and rewrites objects across the cluster",
+	"Namespace": "it creates or takes over a namespace",
+	"Node": "it is cluster-scoped",
+	"PersistentVolume": "it claims storage outside the namespace's quota",
+	"PriorityClass": "it can pre-empt other teams' pods",
+	"PriorityLevelConfiguration": "it changes how the API server prioritises every client",
+	"ResourceSlice": "it is cluster-scoped",
+	"Role": "it grants permissions",
+	"RoleBinding": "it grants permissions",
+	"RuntimeClass": "it is cluster-scoped",
+	"SelfSubjectAccessReview": "it is cluster-scoped",
+	"SelfSubjectReview": "it is cluster-scoped",
+	"SelfSubjectRulesReview": "it is cluster-scoped",
+	"ServiceCIDR": "it changes the cluster's service network",
+	"StorageClass": "it is cluster-scoped",
+	"StorageVersion": "it is cluster-scoped",
+	"StorageVersionMigration": "it is cluster-scoped",
+	"SubjectAccessReview": "it is cluster-scoped",
+	"TokenReview": "it is cluster-scoped",
+	"ValidatingAdmissionPolicy": "it admits or rejects objects across the cluster",
+	"ValidatingAdmissionPolicyBinding": "it admits or rejects objects across the cluster",
+	"ValidatingWebhookConfiguration": "it intercepts objects across the cluster",
+	"VolumeAttachment": "it is cluster-scoped",
+	"VolumeAttributesClass": "it is cluster-scoped",
+}
+
+platform_disabled(id) if id in object.get(data, ["socle", "disabled_rules"], [])
+
+# The finding is built here rather than with finding(): an object without metadata.name is denied too.
+deny_restricted_kind contains {"id": "restricted-kind", "path": "kind", "object": object_name_of(input), "msg": sprintf("%s is not allowed in a workload's output: %s. Remove it (a resource definition declares what it renders in spec.manifestKinds); a platform admin who wants it managed this way lists %q in data socle.allowed_cluster_kinds", [object_name_of(input), why, input.kind])} if {
+	not platform_disabled("restricted-kind")
+	why := restricted_kinds[input.kind]
+	not input.kind in object.get(data, ["socle", "allowed_cluster_kinds"], [])
+}
+
+object_name_of(o) := sprintf("%s/%s", [o.kind, object.get(o, ["metadata", "name"], "(unnamed)")])

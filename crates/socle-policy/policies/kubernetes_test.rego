@@ -136,3 +136,44 @@ test_object_level_exception if {
 	plain := object.union(object.remove(d, ["metadata"]), {"metadata": {"name": "db", "labels": {"socle.dev/environment": "prod"}}})
 	ids(deny_replicas) == {"prod-replicas"} with input as plain
 }
+
+crb := {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "pwn"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [{"kind": "User", "name": "mallory"}]}
+
+test_cluster_scoped_kinds_are_denied if {
+	ids(deny_restricted_kind) == {"restricted-kind"} with input as crb
+	every kind in ["Namespace", "CustomResourceDefinition", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ClusterRole", "PersistentVolume", "StorageClass", "PriorityClass", "APIService"] {
+		ids(deny_restricted_kind) == {"restricted-kind"} with input as {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}}
+	}
+}
+
+test_a_nameless_object_is_denied_too if {
+	ids(deny_restricted_kind) == {"restricted-kind"} with input as object.remove(crb, ["metadata"])
+}
+
+test_rbac_bindings_in_the_namespace_are_denied if {
+	rb := object.union(crb, {"kind": "RoleBinding", "metadata": {"name": "pwn", "namespace": "dev"}})
+	ids(deny_restricted_kind) == {"restricted-kind"} with input as rb
+}
+
+test_namespaced_workload_kinds_pass_the_kind_rule if {
+	count(deny_restricted_kind) == 0 with input as pod(good)
+	count(deny_restricted_kind) == 0 with input as {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+}
+
+test_an_annotation_cannot_waive_the_kind_rule if {
+	annotated := object.union(crb, {"metadata": {"name": "pwn", "annotations": {"socle.dev/guardrail-exceptions": "restricted-kind"}}})
+	ids(deny_restricted_kind) == {"restricted-kind"} with input as annotated
+}
+
+test_the_platform_can_allow_a_kind if {
+	count(deny_restricted_kind) == 0 with input as crb with data.socle.allowed_cluster_kinds as ["ClusterRoleBinding"]
+	ids(deny_restricted_kind) == {"restricted-kind"} with input as crb with data.socle.allowed_cluster_kinds as ["ClusterRole"]
+}
+
+test_the_kind_rule_names_the_object_and_the_fix if {
+	findings := deny_restricted_kind with input as crb
+	some f in findings
+	f.object == "ClusterRoleBinding/pwn"
+	contains(f.msg, "grants permissions across the cluster")
+	contains(f.msg, "socle.allowed_cluster_kinds")
+}

@@ -191,6 +191,45 @@ fn to_value<T: serde::Serialize>(
     Ok(v)
 }
 
+/// A resource's manifest placed in the environment's namespace (one it names must be that one,
+/// or one its definition declares: provisioning checks this, and the renderer holds the line
+/// too), with Socle's labels added.
+fn resource_manifest(
+    m: &Value,
+    ns: &str,
+    declared: &std::collections::BTreeSet<String>,
+    labels: &BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let mut m = m.clone();
+    let obj = m.as_object_mut().ok_or("not a mapping")?;
+    let md = obj
+        .entry("metadata")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .ok_or("metadata is not a mapping")?;
+    match md.get("namespace") {
+        None | Some(Value::Null) => {
+            md.insert("namespace".into(), json!(ns));
+        }
+        Some(Value::String(n)) if n == ns || declared.contains(n) => {}
+        Some(other) => {
+            return Err(format!(
+                "namespace {other} is not the environment's namespace \"{ns}\""
+            ));
+        }
+    }
+    let mut merged = md
+        .get("labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in labels {
+        merged.entry(k.clone()).or_insert(json!(v));
+    }
+    md.insert("labels".into(), Value::Object(merged));
+    Ok(m)
+}
+
 /// The environment's manifests: `(relative file path, object)` in a stable order.
 pub fn render_kubernetes(
     res: &Resolution,
@@ -219,24 +258,16 @@ pub fn render_kubernetes(
             ("socle.dev/resource-type", r.kind.clone()),
         ]);
         for (i, m) in r.manifests.iter().enumerate() {
-            let mut m = m.clone();
-            if let Some(obj) = m.as_object_mut() {
-                let md = obj.entry("metadata").or_insert_with(|| json!({}));
-                if md.get("namespace").is_none() {
-                    md["namespace"] = json!(ns);
+            let m = resource_manifest(m, &ns, &r.namespaces, &labels).map_err(|message| {
+                RenderError::Resource {
+                    uid: r.uid.clone(),
+                    definition: r.definition.clone(),
+                    message: format!("manifests[{i}]: {message}"),
                 }
-                let existing = md.get("labels").cloned().unwrap_or(json!({}));
-                let mut merged = existing.as_object().cloned().unwrap_or_default();
-                for (k, v) in &labels {
-                    merged.entry(k.clone()).or_insert(json!(v));
-                }
-                md["labels"] = Value::Object(merged);
-            }
-            let kind = m["kind"].as_str().unwrap_or("Object").to_ascii_lowercase();
-            let name = m["metadata"]["name"]
-                .as_str()
-                .unwrap_or("unnamed")
-                .to_owned();
+            })?;
+            // File names from what is safe in a path segment (the name is the provisioner's).
+            let kind = label_value(m["kind"].as_str().unwrap_or("object")).to_ascii_lowercase();
+            let name = label_value(m["metadata"]["name"].as_str().unwrap_or("unnamed"));
             out.insert(format!("resources/{}/{kind}-{name}-{i}.yaml", r.uid), m);
         }
         let secret_outputs: Vec<&String> = r

@@ -11,6 +11,12 @@ pub use kubernetes::{KubernetesOptions, Ownership, render_kubernetes, to_yaml_fi
 pub enum RenderError {
     #[error("workload {workload}: {message}")]
     Workload { workload: String, message: String },
+    #[error("resource {uid} (definition {definition}): {message}")]
+    Resource {
+        uid: String,
+        definition: String,
+        message: String,
+    },
     #[error("{0}")]
     Other(String),
 }

@@ -1,6 +1,8 @@
 //! End to end: a bare Git repository per environment as the GitOps target; deploy to dev, promote
 //! to staging and prod, change a variable, roll back — checking commits, files and records.
 
+mod kinds;
+
 use socle_catalog::Limits;
 use socle_deploy::{DeployRequest, Deployer, NoGuardrails, gitops};
 use socle_store::{SecretKey, Store, StoreConfig};

@@ -1,6 +1,7 @@
 //! Platform configuration: loading, matching, provisioning.
 
 mod defaults;
+mod manifests;
 mod resolve;
 
 use serde_json::json;

@@ -204,3 +204,41 @@ fn the_packs_own_rego_tests_pass() {
         .collect();
     assert!(failed.is_empty(), "failing Rego tests: {failed:?}");
 }
+
+const BINDING: &str = "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: pwn
+  annotations:
+    socle.dev/guardrail-exceptions: restricted-kind
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: User, name: mallory}]
+";
+
+#[test]
+fn the_builtin_pack_denies_a_cluster_admin_binding_whatever_its_annotations() {
+    let pack = PolicySet::builtin(None).unwrap();
+    let findings = pack.eval(&docs(BINDING)[0], "crb.yaml", 0).unwrap();
+    let denied: Vec<(&str, Option<&str>)> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Deny)
+        .map(|f| (f.rule.as_str(), f.object.as_deref()))
+        .collect();
+    assert_eq!(
+        denied,
+        [("restricted-kind", Some("ClusterRoleBinding/pwn"))]
+    );
+    assert!(
+        findings[0].message.contains("socle.allowed_cluster_kinds"),
+        "the message says how the platform allows it: {}",
+        findings[0].message
+    );
+}
+
+#[test]
+fn platform_data_allows_a_cluster_kind() {
+    let data = serde_json::json!({"socle": {"allowed_cluster_kinds": ["ClusterRoleBinding"]}});
+    let pack = PolicySet::builtin(Some(data)).unwrap();
+    let findings = pack.eval(&docs(BINDING)[0], "crb.yaml", 0).unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
+}

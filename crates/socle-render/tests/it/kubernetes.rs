@@ -187,3 +187,67 @@ fn secrets_never_appear_and_output_is_deterministic() {
     let (again, _) = render("prod", 42);
     assert_eq!(to_yaml_files(&again).unwrap(), to_yaml_files(&m).unwrap());
 }
+
+#[test]
+fn every_object_is_in_the_environment_namespace() {
+    let (m, _) = render("staging", 3);
+    let namespaces: std::collections::BTreeSet<Option<&str>> = m
+        .iter()
+        .map(|(_, v)| v["metadata"]["namespace"].as_str())
+        .collect();
+    assert_eq!(
+        namespaces.into_iter().collect::<Vec<_>>(),
+        [Some("staging")]
+    );
+}
+
+#[test]
+fn a_resource_manifest_in_another_namespace_is_refused() {
+    let (_, mut res) = render("dev", 3);
+    let db = res
+        .resources
+        .values_mut()
+        .find(|r| r.kind == "postgres")
+        .unwrap();
+    db.manifests[0]["metadata"]["namespace"] = "kube-system".into();
+    let uid = db.uid.clone();
+    let config = default_config();
+    let opts = KubernetesOptions {
+        secret_store: "socle-dev".into(),
+        ownership: BTreeMap::new(),
+    };
+    let e = render_kubernetes(&res, &config.environments["dev"], &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "resource {uid} (definition postgres-kubernetes): manifests[0]: namespace \"kube-system\" is not the environment's namespace \"dev\""
+        )
+    );
+}
+
+#[test]
+fn resource_file_names_stay_inside_the_resource_folder() {
+    let (_, mut res) = render("dev", 3);
+    let db = res
+        .resources
+        .values_mut()
+        .find(|r| r.kind == "postgres")
+        .unwrap();
+    db.manifests[0]["metadata"]["name"] = "../../workloads/other/x".into();
+    let uid = db.uid.clone();
+    let config = default_config();
+    let opts = KubernetesOptions {
+        secret_store: "socle-dev".into(),
+        ownership: BTreeMap::new(),
+    };
+    let m = render_kubernetes(&res, &config.environments["dev"], &opts).unwrap();
+    let path = &m
+        .iter()
+        .find(|(_, v)| v["metadata"]["name"] == "../../workloads/other/x")
+        .unwrap()
+        .0;
+    assert_eq!(
+        path,
+        &format!("resources/{uid}/service-workloads.other.x-0.yaml")
+    );
+}
