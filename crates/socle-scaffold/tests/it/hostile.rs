@@ -79,7 +79,7 @@ async fn hostile_values_are_refused_or_stay_one_value() {
     ];
     let (mut refused, mut rendered) = (0, 0);
     for (template, text, source) in golden_paths() {
-        let t = engine.load(&text, &template).unwrap();
+        let t = engine.load(text, &template).unwrap();
         for (field, pointer) in fields {
             for value in hostile() {
                 let context = format!("{template} {field}={value:?}");
