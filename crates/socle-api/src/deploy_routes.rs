@@ -75,6 +75,16 @@ pub fn owning_teams(snap: &Snapshot, service: &str) -> Option<BTreeSet<String>> 
     Some(out)
 }
 
+/// The team that owns `component:default/<service>` directly (a group reference): the owner of
+/// what its deploys provision (`socle_deploy::DeployRequest::owner`). None: no catalog owner.
+pub fn owner_team(snap: &Snapshot, service: &str) -> Option<String> {
+    let entity = snap.get(&format!(
+        "component:default/{}",
+        service.to_ascii_lowercase()
+    ))?;
+    entity.owner.map(|o| snap.name(o).to_owned())
+}
+
 pub fn authorize_deploy(
     state: &AppState,
     caller: &Caller,
@@ -109,6 +119,7 @@ pub fn deploy_error(e: socle_deploy::DeployError) -> ApiError {
     match e {
         D::Invalid(m) => ApiError::bad_request(m),
         D::NotFound(m) => ApiError::not_found(m),
+        D::Forbidden(m) => ApiError::forbidden(m),
         D::Resolve(errors) => {
             let mut err = ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -193,7 +204,9 @@ pub async fn create_deployment(
                 },
             )?;
         let actor = authorize_deploy(&state, &caller, workload.name())?;
+        let owner = owner_team(&state.snapshot(), workload.name());
         let req = socle_deploy::DeployRequest {
+            owner,
             workload,
             env: body.environment.clone(),
             image: body.image,
@@ -234,6 +247,7 @@ pub async fn rollback(
                 &body.service,
                 &body.environment,
                 &actor,
+                owner_team(&state.snapshot(), &body.service).as_deref(),
                 guardrails(&state).as_ref(),
             )
             .await
@@ -270,6 +284,7 @@ pub async fn promote(
                 &body.from,
                 &body.to,
                 &actor,
+                owner_team(&state.snapshot(), &body.service).as_deref(),
                 guardrails(&state).as_ref(),
             )
             .await

@@ -387,7 +387,6 @@ impl Action for SocleDeploy {
                 crate::deploy_routes::authorize_deploy(&self.state, &self.caller, workload.name())
                     .map_err(|e| e.message)?;
             let req = socle_deploy::DeployRequest {
-                workload,
                 env: env.to_owned(),
                 image: input
                     .get("image")
@@ -401,6 +400,8 @@ impl Action for SocleDeploy {
                     .get("sourceCommit")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                owner: crate::deploy_routes::owner_team(&self.state.snapshot(), workload.name()),
+                workload,
                 actor,
                 kind: "deploy".into(),
             };

@@ -4,6 +4,7 @@
 //! commit fails; if saving fails after the commit, the branch is moved back.
 
 pub mod gitops;
+pub mod ownership;
 mod runner;
 
 pub use runner::ProcessRunner;
@@ -33,6 +34,9 @@ pub enum DeployError {
     Store(#[from] StoreError),
     #[error("{0}")]
     NotFound(String),
+    /// The deploy may not use something (another team's shared resource).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// The guardrail hook: called on every deploy with what is about to be committed. Violations
@@ -105,6 +109,18 @@ pub struct DeployRequest {
     pub source_commit: Option<String>,
     pub actor: String,
     pub kind: String,
+    /// The team the workload belongs to (a group reference, `group:default/team-a`): the owner
+    /// of what it provisions, and whose shared resources it may use (see [`ownership`]). The API
+    /// passes the catalog owner of `component:default/<name>`; None only for an admin's or the
+    /// CLI's deploy of a service with no catalog owner, which may use only unowned resources.
+    pub owner: Option<String>,
+}
+
+/// A team as a full group reference (`team-a` → `group:default/team-a`); kept as given when it
+/// does not parse (it then matches nothing).
+fn normalise_team(team: &str) -> String {
+    socle_catalog::EntityRef::parse(team, Some("group"), "default")
+        .map_or_else(|_| team.to_owned(), |r| r.to_string())
 }
 
 fn now() -> (i64, i64) {
@@ -188,6 +204,39 @@ impl Deployer {
         Ok((env, gitops))
     }
 
+    /// The owner the catalog gives `component:default/<service>` (a group reference), if any.
+    pub async fn catalog_owner(&self, service: &str) -> Result<Option<String>, DeployError> {
+        Ok(self
+            .store
+            .get_entity(&format!("component:default/{service}"))
+            .await?
+            .and_then(|e| serde_json::from_str::<Value>(&e.body).ok())
+            .and_then(|v| v["spec"]["owner"].as_str().map(normalise_team)))
+    }
+
+    /// The catalog owners of the other workloads using `w`'s unowned shared resources (the
+    /// workloads that decide whether the deploying team may adopt them).
+    async fn owners_of_users(
+        &self,
+        w: &Workload,
+        stored: &BTreeMap<String, socle_store::ResourceOwnership>,
+    ) -> Result<ownership::CatalogOwners, DeployError> {
+        let mut out = ownership::CatalogOwners::new();
+        for (rname, r) in w.resources.iter().filter(|(_, r)| r.id.is_some()) {
+            let uid = socle_platform::resource_uid(w.name(), rname, r);
+            let Some(s) = stored.get(&uid).filter(|s| s.owner.is_none()) else {
+                continue;
+            };
+            for user in s.used_by.iter().filter(|u| *u != w.name()) {
+                if !out.contains_key(user) {
+                    let owner = self.catalog_owner(user).await?;
+                    out.insert(user.clone(), owner);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Deploys one workload. Idempotent: the same inputs make no new commit.
     pub async fn deploy(
         &self,
@@ -234,6 +283,19 @@ impl Deployer {
                 .map_or_else(|| "latest".to_owned(), |(_, t)| t.to_owned())
         });
 
+        // Shared resources: only the owner's, or another team's through a grant.
+        let team = req.owner.as_deref().map(normalise_team);
+        let stored = self.store.resource_ownership(&req.env).await?;
+        let catalog = self.owners_of_users(&req.workload, &stored).await?;
+        let holdings = ownership::check_access(
+            &self.config,
+            &env.name,
+            &req.workload,
+            team.as_deref(),
+            &stored,
+            &catalog,
+        )?;
+
         // Resolve with the kept state; render; guardrails. Nothing is written before this passes.
         let state = self.store.resource_state(&req.env).await?;
         let seed: u64 = rand::random();
@@ -251,26 +313,16 @@ impl Deployer {
                 .map(|r| r as &dyn socle_platform::provision::CommandRunner),
         })
         .map_err(DeployError::Resolve)?;
+        ownership::check_params(&env.name, &holdings, &resolution, &stored)?;
         let entity = format!("component:default/{name}");
-        let team = self
-            .store
-            .get_entity(&entity)
-            .await?
-            .and_then(|e| serde_json::from_str::<Value>(&e.body).ok())
-            .and_then(|v| {
-                v["spec"]["owner"].as_str().map(|o| {
-                    socle_catalog::EntityRef::parse(o, Some("Group"), "default")
-                        .map(|r| r.to_string())
-                        .unwrap_or_default()
-                })
-            });
+        let label_team = self.catalog_owner(&name).await?;
         let opts = socle_render::KubernetesOptions {
             secret_store: format!("socle-{}", env.name),
             ownership: BTreeMap::from([(
                 name.clone(),
                 socle_render::Ownership {
                     entity: Some(entity),
-                    team,
+                    team: label_team,
                 },
             )]),
         };
@@ -380,6 +432,8 @@ impl Deployer {
                 state: r.state.clone(),
                 outputs: r.outputs.clone(),
                 secrets: r.secrets.clone(),
+                owner: ownership::owner_to_save(&r.uid, team.as_deref(), &stored),
+                params_hash: Some(socle_platform::params_fingerprint(&r.params)),
             })
             .collect();
         let saved = async {
@@ -453,6 +507,7 @@ impl Deployer {
         service: &str,
         env: &str,
         actor: &str,
+        owner: Option<&str>,
         guardrails: &dyn Guardrails,
     ) -> Result<DeploymentRecord, DeployError> {
         let history = self
@@ -489,6 +544,7 @@ impl Deployer {
                 source_commit: Some(target.source_commit.clone()).filter(|c| !c.is_empty()),
                 actor: actor.into(),
                 kind: "rollback".into(),
+                owner: owner.map(str::to_owned),
             },
             guardrails,
         )
@@ -502,6 +558,7 @@ impl Deployer {
         from: &str,
         to: &str,
         actor: &str,
+        owner: Option<&str>,
         guardrails: &dyn Guardrails,
     ) -> Result<DeploymentRecord, DeployError> {
         let last = self
@@ -526,6 +583,7 @@ impl Deployer {
                 source_commit: Some(last.source_commit.clone()).filter(|c| !c.is_empty()),
                 actor: actor.into(),
                 kind: "promote".into(),
+                owner: owner.map(str::to_owned),
             },
             guardrails,
         )

@@ -8,6 +8,7 @@ use socle_catalog::Limits;
 use socle_catalog::yaml::{self, Node, Seg};
 
 use crate::ConfigError;
+use crate::grants::{GrantDoc, ResourceGrant, SharedResource, grant_from_doc};
 
 pub const API_VERSION: &str = "socle.dev/v1alpha1";
 
@@ -176,6 +177,17 @@ pub struct ResourceDefinition {
 pub struct PlatformConfig {
     pub environments: BTreeMap<String, Environment>,
     pub definitions: Vec<ResourceDefinition>,
+    /// `kind: ResourceGrant` documents: which other teams may use a team's shared resource
+    /// (see [`crate::grants`]).
+    #[serde(default)]
+    pub grants: Vec<ResourceGrant>,
+}
+
+impl PlatformConfig {
+    /// The grant that lets `team` (a full group reference) use the shared resource, if any.
+    pub fn grant_for(&self, r: &SharedResource<'_>, team: &str) -> Option<&ResourceGrant> {
+        self.grants.iter().find(|g| g.allows(r, team))
+    }
 }
 
 #[derive(Deserialize)]
@@ -439,14 +451,50 @@ pub fn load_config(
                     }
                     Err(e) => errors.push(e),
                 },
+                Some("ResourceGrant") => {
+                    let located = |path: &[Seg], rule: &str, message: String| {
+                        err(file, Some(node), path, rule, message)
+                    };
+                    match typed::<GrantDoc>(file, node)
+                        .and_then(|d| grant_from_doc(file, node, d, located))
+                    {
+                        Ok(g) if config.grants.iter().any(|x| x.name == g.name) => {
+                            errors.push(located(
+                                &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+                                "grant.duplicate",
+                                format!("resource grant \"{}\" is defined twice", g.name),
+                            ));
+                        }
+                        Ok(g) => config.grants.push(g),
+                        Err(e) => errors.push(e),
+                    }
+                }
                 other => errors.push(err(
                     file,
                     Some(node),
                     &[Seg::Key("kind".into())],
                     "config.kind",
-                    format!("unknown kind {other:?}; expected Platform or ResourceDefinition"),
+                    format!(
+                        "unknown kind {other:?}; expected Platform, ResourceDefinition or ResourceGrant"
+                    ),
                 )),
             }
+        }
+    }
+    for g in &config.grants {
+        for e in g
+            .environments
+            .iter()
+            .filter(|e| !config.environments.contains_key(*e))
+        {
+            let (file, line) = g.source.rsplit_once(':').unwrap_or((&g.source, ""));
+            errors.push(ConfigError {
+                file: file.to_owned(),
+                line: line.parse().ok(),
+                path: "spec.environments".into(),
+                rule: "grant.environment".into(),
+                message: format!("resource grant \"{}\" names environment \"{e}\", which this platform does not define", g.name),
+            });
         }
     }
     if errors.is_empty() {

@@ -5,6 +5,7 @@
 //! Pure: the caller hands in file contents, previous resource state and a random seed.
 
 pub mod config;
+pub mod grants;
 pub mod manifests;
 pub mod matching;
 pub mod provision;
@@ -14,6 +15,7 @@ pub use config::{
     Environment, GitOps, ManifestKind, PlatformConfig, Provisioner, ResourceDefinition, Target,
     default_config, load_config,
 };
+pub use grants::{ResourceGrant, SharedResource};
 pub use matching::{MatchError, ResourceRequest, match_definition};
 pub use provision::{
     ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, WorkloadsContext, provision,
@@ -21,7 +23,7 @@ pub use provision::{
 };
 pub use resolve::{
     Part, Resolution, ResolveError, ResolveInput, Resolved, ResolvedContainer, ResolvedResource,
-    ResolvedWorkload, resolve,
+    ResolvedWorkload, params_fingerprint, resolve,
 };
 
 /// A located problem in platform configuration.

@@ -23,6 +23,9 @@ pub struct ResolvedResource {
     pub id: Option<String>,
     /// The definition that provided it.
     pub definition: String,
+    /// The params it was provisioned with (placeholders substituted).
+    #[serde(default)]
+    pub params: Value,
     pub outputs: Map<String, Value>,
     pub secrets: BTreeSet<String>,
     pub state: Map<String, Value>,
@@ -240,6 +243,47 @@ fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
     })
 }
 
+/// A stable fingerprint of a resource's params (SHA-256 of their JSON with keys sorted), to tell
+/// whether two workloads ask for a shared resource in the same way without keeping the values.
+pub fn params_fingerprint(params: &Value) -> String {
+    fn canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(params, &mut text);
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
+}
+
 /// The output names each provisioned resource is asked for, by resource uid (a shared resource
 /// collects the requests of every workload that shares it). Computed once per resolution.
 fn requested_outputs(all: &[Workload]) -> BTreeMap<String, BTreeSet<String>> {
@@ -337,7 +381,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                 workload: &name,
                 name: rname,
                 resource: r,
-                params,
+                params: params.clone(),
                 env: input.env,
                 uid: &uid,
                 state: input.state.get(&uid).cloned().unwrap_or_default(),
@@ -361,6 +405,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
                             class: r.class.clone(),
                             id: r.id.clone(),
                             definition: def.name.clone(),
+                            params,
                             outputs: p.outputs,
                             secrets: p.secrets,
                             state: p.state,

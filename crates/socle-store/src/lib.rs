@@ -33,7 +33,9 @@ pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
 pub use dora::DoraWritten;
 pub use guardrails::{PolicyResult, Waiver};
-pub use resources::{ResourceOutputs, ResourceRecord, ResourceRow, ResourcesApplied};
+pub use resources::{
+    ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
+};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use templates::TemplateRun;
 
@@ -139,6 +141,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "sessions",
         include_str!("../migrations/0007_sessions.sql"),
+    ),
+    (
+        9,
+        "resource_owner",
+        include_str!("../migrations/0009_resource_owner.sql"),
     ),
 ];
 

@@ -20,6 +20,21 @@ pub struct ResourceRecord {
     pub outputs: Map<String, Value>,
     /// Which outputs are secrets.
     pub secrets: BTreeSet<String>,
+    /// The team that owns it (a group reference), as the deploy saw it: the stored owner when
+    /// there is one, else the deploying team. Saved the first time only — an owner is never
+    /// replaced — and a save that names another owner than the stored one is refused (two teams
+    /// racing for the same new shared resource). None: no owning team.
+    pub owner: Option<String>,
+    /// A fingerprint of the params it was provisioned with.
+    pub params_hash: Option<String>,
+}
+
+/// Who owns a resource, and how it was asked for (see [`Store::resource_ownership`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceOwnership {
+    pub owner: Option<String>,
+    pub params_hash: Option<String>,
+    pub used_by: BTreeSet<String>,
 }
 
 /// A resource's outputs and which of them are secrets.
@@ -38,6 +53,8 @@ pub struct ResourceRow {
     pub kind: String,
     pub definition: String,
     pub used_by: BTreeSet<String>,
+    /// The owning team (None: no owning team recorded).
+    pub owner: Option<String>,
     pub updated_at: i64,
 }
 
@@ -91,11 +108,26 @@ impl Store {
             records.iter().map(|r| (r.uid.as_str(), r)).collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let rows = sqlx::query("SELECT uid, used_by FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query("SELECT uid, used_by, owner FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut *tx).await?;
             let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            let mut owners: BTreeMap<String, String> = BTreeMap::new();
             for r in rows {
                 let used: String = r.try_get("used_by")?;
-                existing.insert(r.try_get("uid")?, serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                let uid: String = r.try_get("uid")?;
+                if let Some(owner) = r.try_get::<Option<String>, _>("owner")? {
+                    owners.insert(uid.clone(), owner);
+                }
+                existing.insert(uid, serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            if let Some((r, owner)) = records.iter().find_map(|r| match (&r.owner, owners.get(&r.uid)) {
+                (Some(mine), Some(stored)) if mine != stored => Some((r, stored)),
+                _ => None,
+            }) {
+                return Err(StoreError::User(format!(
+                    "resource {} in {environment} is owned by {owner}, not by {}: it was provisioned by that team meanwhile; deploy again",
+                    r.uid,
+                    r.owner.as_deref().unwrap_or_default()
+                )));
             }
             for (uid, used_by) in &existing {
                 if new.contains_key(uid.as_str()) {
@@ -121,12 +153,15 @@ impl Store {
                 let state = k.seal(serde_json::to_string(&r.state).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
                 let sealed = ResourceOutputs { outputs: r.outputs.clone(), secrets: r.secrets.clone() };
                 let outputs = k.seal(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+                // The first owner stays: COALESCE keeps a stored one.
                 sqlx::query(
-                    "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at, owner, params_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      ON CONFLICT (environment, uid) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, used_by = excluded.used_by, \
-                     state = excluded.state, outputs = excluded.outputs, updated_at = excluded.updated_at",
+                     state = excluded.state, outputs = excluded.outputs, updated_at = excluded.updated_at, \
+                     owner = COALESCE(resource_state.owner, excluded.owner), params_hash = excluded.params_hash",
                 )
                 .bind(environment).bind(&r.uid).bind(&r.kind).bind(&r.definition).bind(used_text).bind(state).bind(outputs).bind(now_ms)
+                .bind(&r.owner).bind(&r.params_hash)
                 .execute(&mut *tx).await?;
                 out.saved.push(r.uid.clone());
             }
@@ -138,14 +173,36 @@ impl Store {
     /// Resources of an environment (or of all environments), without secrets.
     pub async fn list_resources(&self, environment: Option<&str>) -> Result<Vec<ResourceRow>> {
         Ok(with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT environment, uid, kind, definition, used_by, updated_at FROM resource_state WHERE $1 IS NULL OR environment = $1 ORDER BY environment, uid")
+            let rows = sqlx::query("SELECT environment, uid, kind, definition, used_by, owner, updated_at FROM resource_state WHERE $1 IS NULL OR environment = $1 ORDER BY environment, uid")
                 .bind(environment).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 let used: String = r.try_get("used_by")?;
                 out.push(ResourceRow {
                     environment: r.try_get("environment")?, uid: r.try_get("uid")?, kind: r.try_get("kind")?, definition: r.try_get("definition")?,
-                    used_by: serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?, updated_at: r.try_get("updated_at")?,
+                    used_by: serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?, owner: r.try_get("owner")?, updated_at: r.try_get("updated_at")?,
+                });
+            }
+            out
+        }))
+    }
+
+    /// Who owns each resource of an environment and how it was asked for, by uid (nothing
+    /// sealed is read: no secret key needed).
+    pub async fn resource_ownership(
+        &self,
+        environment: &str,
+    ) -> Result<BTreeMap<String, ResourceOwnership>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT uid, owner, params_hash, used_by FROM resource_state WHERE environment = $1")
+                .bind(environment).fetch_all(pool).await?;
+            let mut out = BTreeMap::new();
+            for r in rows {
+                let used: String = r.try_get("used_by")?;
+                out.insert(r.try_get::<String, _>("uid")?, ResourceOwnership {
+                    owner: r.try_get("owner")?,
+                    params_hash: r.try_get("params_hash")?,
+                    used_by: serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 });
             }
             out

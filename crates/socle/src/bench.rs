@@ -469,6 +469,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
             source_commit: None,
             actor: "bench".into(),
             kind: "deploy".into(),
+            owner: None,
         };
         let t = Instant::now();
         let d = deployer
@@ -497,6 +498,7 @@ pub async fn deploy(args: DeployBench) -> anyhow::Result<std::process::ExitCode>
                 source_commit: None,
                 actor: "bench".into(),
                 kind: "deploy".into(),
+                owner: None,
             },
             &socle_deploy::NoGuardrails,
         )

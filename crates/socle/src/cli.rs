@@ -1359,6 +1359,9 @@ async fn workload_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
             state: r.state.clone(),
             outputs: r.outputs.clone(),
             secrets: r.secrets.clone(),
+            // `workload generate` is an operator's tool: it keeps stored owners, claims none.
+            owner: None,
+            params_hash: Some(socle_platform::params_fingerprint(&r.params)),
         })
         .collect();
     let names: std::collections::BTreeSet<String> =
@@ -1577,17 +1580,27 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
             None => Box::new(socle_deploy::NoGuardrails),
         };
     let guard = guard.as_ref();
+    // The CLI acts for the service's catalog owner (None: it has none, see DeployRequest::owner).
     let result = if let Some(service) = &a.rollback {
+        let owner = deployer.catalog_owner(service).await?;
         deployer
-            .rollback(service, a.env.as_deref().unwrap_or_default(), &actor, guard)
+            .rollback(
+                service,
+                a.env.as_deref().unwrap_or_default(),
+                &actor,
+                owner.as_deref(),
+                guard,
+            )
             .await
     } else if let Some(service) = &a.promote {
+        let owner = deployer.catalog_owner(service).await?;
         deployer
             .promote(
                 service,
                 a.from.as_deref().unwrap_or_default(),
                 a.to.as_deref().unwrap_or_default(),
                 &actor,
+                owner.as_deref(),
                 guard,
             )
             .await
@@ -1608,7 +1621,9 @@ async fn deploy(a: DeployArgs) -> anyhow::Result<ExitCode> {
         let dir = file.parent().map(PathBuf::from).unwrap_or_default();
         socle_deploy::inline_file_sources(&mut workload, &dir, &limits)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let owner = deployer.catalog_owner(workload.name()).await?;
         let req = socle_deploy::DeployRequest {
+            owner,
             workload,
             env: a.env.clone().unwrap_or_default(),
             image: a.image.clone(),

@@ -2,6 +2,7 @@
 //! to staging and prod, change a variable, roll back — checking commits, files and records.
 
 mod kinds;
+mod ownership;
 
 use socle_catalog::Limits;
 use socle_deploy::{DeployRequest, Deployer, NoGuardrails, gitops};
@@ -55,6 +56,7 @@ fn req(text: &str, env: &str, image: &str) -> DeployRequest {
         source_commit: None,
         actor: "user:default/ann".into(),
         kind: "deploy".into(),
+        owner: None,
     }
 }
 
@@ -135,7 +137,14 @@ async fn deploy_promote_change_rollback() {
 
     // Promote dev → staging → prod: the same version; prod runs two replicas.
     let staging = d
-        .promote("shop", "dev", "staging", "user:default/bob", &NoGuardrails)
+        .promote(
+            "shop",
+            "dev",
+            "staging",
+            "user:default/bob",
+            None,
+            &NoGuardrails,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -143,7 +152,14 @@ async fn deploy_promote_change_rollback() {
         ("1.0.0", "promote")
     );
     let prod = d
-        .promote("shop", "staging", "prod", "user:default/bob", &NoGuardrails)
+        .promote(
+            "shop",
+            "staging",
+            "prod",
+            "user:default/bob",
+            None,
+            &NoGuardrails,
+        )
         .await
         .unwrap();
     assert_eq!(prod.environment, "prod");
@@ -174,7 +190,7 @@ async fn deploy_promote_change_rollback() {
 
     // Roll back: the files are those of the first deploy again.
     let rolled = d
-        .rollback("shop", "dev", "user:default/ann", &NoGuardrails)
+        .rollback("shop", "dev", "user:default/ann", None, &NoGuardrails)
         .await
         .unwrap();
     assert_eq!(rolled.kind, "rollback");

@@ -1,6 +1,7 @@
 //! Platform configuration: loading, matching, provisioning.
 
 mod defaults;
+mod grants;
 mod manifests;
 mod resolve;
 

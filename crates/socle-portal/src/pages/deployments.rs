@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use socle_api::AppState;
-use socle_api::deploy_routes::{authorize_deploy, deploy_error, deployer, guardrails};
+use socle_api::deploy_routes::{authorize_deploy, deploy_error, deployer, guardrails, owner_team};
 use socle_store::DeploymentRecord;
 
 use crate::error::PageError;
@@ -299,7 +299,14 @@ async fn do_promote(
     let result = async {
         let actor = authorize_deploy(state, &caller, service)?;
         deployer(state)
-            .promote(service, from, to, &actor, guardrails(state).as_ref())
+            .promote(
+                service,
+                from,
+                to,
+                &actor,
+                owner_team(&state.snapshot(), service).as_deref(),
+                guardrails(state).as_ref(),
+            )
             .await
             .map_err(deploy_error)
     }
@@ -322,7 +329,13 @@ async fn do_rollback(
     let result = async {
         let actor = authorize_deploy(state, &caller, service)?;
         deployer(state)
-            .rollback(service, env, &actor, guardrails(state).as_ref())
+            .rollback(
+                service,
+                env,
+                &actor,
+                owner_team(&state.snapshot(), service).as_deref(),
+                guardrails(state).as_ref(),
+            )
             .await
             .map_err(deploy_error)
     }

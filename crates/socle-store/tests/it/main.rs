@@ -68,6 +68,8 @@ macro_rules! both {
     };
 }
 
+mod resource_owner;
+
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();
     let location = format!("file:{file}");
@@ -424,7 +426,7 @@ async fn pagination_is_keyset_ordered(store: &Store) {
 }
 both!(pagination_is_keyset_ordered);
 
-fn record(uid: &str, used_by: &[&str], password: &str) -> socle_store::ResourceRecord {
+pub(crate) fn record(uid: &str, used_by: &[&str], password: &str) -> socle_store::ResourceRecord {
     socle_store::ResourceRecord {
         uid: uid.into(),
         kind: "postgres".into(),
@@ -439,6 +441,8 @@ fn record(uid: &str, used_by: &[&str], password: &str) -> socle_store::ResourceR
             .unwrap()
             .clone(),
         secrets: ["password".to_string()].into(),
+        owner: None,
+        params_hash: None,
     }
 }
 
