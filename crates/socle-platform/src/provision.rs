@@ -206,6 +206,8 @@ pub fn provision_with(
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
+    // The output is YAML: every value is escaped for it (a crafted parameter stays one value).
+    socle_escape::install(&mut env);
     let rng = Arc::new(Mutex::new(SplitMix(req.seed ^ 0x5EED)));
     let alphabet: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let r1 = rng.clone();
@@ -236,13 +238,17 @@ pub fn provision_with(
         "state": req.state,
     });
     let ctx = minijinja::context! { workloads => req.workloads.0.clone(), ..minijinja::Value::from(minijinja::value::Serde(&ctx)) };
-    let rendered = env.render_str(template, ctx).map_err(|e| {
-        let mut msg = e.to_string();
-        if let Some(line) = e.line() {
-            msg = format!("line {line} of the template: {msg}");
-        }
-        terr(msg)
-    })?;
+    let source = socle_escape::prepare(template, socle_escape::Format::Yaml, "{{", "}}");
+    let rendered = env
+        .template_from_named_str("definition.yaml", &source)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(line) = e.line() {
+                msg = format!("line {line} of the template: {msg}");
+            }
+            terr(msg)
+        })?;
     let docs = socle_catalog::yaml::parse_documents(&rendered, limits)
         .map_err(|e| oerr(format!("rendered YAML: {} (line {:?})", e.message, e.line)))?;
     let value = docs

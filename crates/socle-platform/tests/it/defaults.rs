@@ -1400,3 +1400,99 @@ fn kubernetes_resources_follow_params() {
         json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}})
     );
 }
+
+/// One provisioning of `shop.res` of type `kind` with `params` (seed 1, no state).
+fn provision_params(
+    c: &PlatformConfig,
+    kind: &str,
+    target: Target,
+    params: Value,
+) -> Result<Provisioned, ProvisionError> {
+    let r = socle_score::Resource {
+        kind: kind.into(),
+        class: None,
+        id: None,
+        metadata: None,
+        params: Some(params.clone()),
+    };
+    let uid = resource_uid("shop", "res", &r);
+    let env = &c.environments[env_name(target)];
+    let request = ResourceRequest {
+        kind,
+        class: None,
+        id: None,
+        app: "shop",
+    };
+    let d = match_definition(c, &request, env).expect("a shipped definition");
+    provision(
+        d,
+        &ProvisionRequest {
+            workload: "shop",
+            name: "res",
+            resource: &r,
+            params,
+            env,
+            uid: &uid,
+            state: Map::new(),
+            seed: 1,
+            requested: vec![],
+            workloads: &workloads(),
+        },
+        &Limits::default(),
+    )
+}
+
+/// The reported attack: a crafted `params.size` (or any other string param) of a shipped
+/// definition used to add a cluster-admin ClusterRoleBinding to the commit. Every value now
+/// stays one value: the same objects as with a benign value, or a refused provisioning.
+#[test]
+fn hostile_params_stay_one_value_in_every_shipped_definition() {
+    let c = default_config();
+    let hostile = "1Gi\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: pwn}\nroleRef: {kind: ClusterRole, name: cluster-admin}";
+    let keys = [
+        "size",
+        "cpu",
+        "memory",
+        "cpu_limit",
+        "memory_limit",
+        "version",
+        "domain",
+        "host",
+        "path",
+        "partitions",
+    ];
+    let (mut provisioned, mut refused) = (0, 0);
+    for kind in TYPES {
+        for target in TARGETS {
+            let Ok(base) = provision_params(&c, kind, target, json!({})) else {
+                continue; // needs params (service-port): covered by its own tests
+            };
+            for key in keys {
+                let Ok(p) = provision_params(&c, kind, target, json!({ key: hostile })) else {
+                    refused += 1;
+                    continue;
+                };
+                assert_eq!(kinds(&p), kinds(&base), "{kind} {target:?} {key}");
+                let text = serde_json::to_string(&p.manifests).unwrap();
+                assert!(
+                    !text.contains("\"kind\":\"ClusterRoleBinding\""),
+                    "{kind} {key}"
+                );
+                let compose = serde_json::to_string(&p.compose).unwrap();
+                assert!(!compose.contains("\"pwn\""), "{kind} {key}: {compose}");
+                provisioned += 1;
+            }
+        }
+    }
+    assert!(
+        provisioned > 100,
+        "{provisioned} provisioned, {refused} refused"
+    );
+    // The postgres volume's size is the one reported: it is there, one string.
+    let p = provision_params(&c, "postgres", Target::Kubernetes, json!({"size": hostile})).unwrap();
+    let sts = manifest(&p, "StatefulSet");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        hostile
+    );
+}
