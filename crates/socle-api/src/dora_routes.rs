@@ -94,6 +94,7 @@ pub async fn import_events(
             e.details = serde_json::to_value(&errors).ok();
             return Err(e);
         }
+        authorize_events(&state, &caller, &events)?;
         let mut out = store_events(&state, events).await?;
         out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
         Ok(out)
@@ -133,11 +134,35 @@ pub async fn incident(
         });
         let event = socle_dora::events::parse_event(&line.to_string(), "api")
             .map_err(ApiError::bad_request)?;
+        authorize_events(&state, &caller, std::slice::from_ref(&event))?;
         store_events(&state, vec![event]).await
     }
     .await;
     let out = crate::routes::audited(&state, &caller, "dora.incident", "incident", result).await?;
     Ok(Json(out).into_response())
+}
+
+/// A member records delivery events only for the services their teams own (as for deploys);
+/// an admin (or a CI token with the admin role) for any. Nothing is stored when one is not theirs.
+fn authorize_events(
+    state: &AppState,
+    caller: &Caller,
+    events: &[socle_dora::Event],
+) -> Result<(), ApiError> {
+    let p = caller.require(Role::Member)?;
+    if p.role == Role::Admin {
+        return Ok(());
+    }
+    let services: std::collections::BTreeSet<&str> = events.iter().map(|e| e.service()).collect();
+    for service in services {
+        crate::deploy_routes::authorize_deploy(state, caller, service).map_err(|e| {
+            ApiError::forbidden(format!(
+                "delivery events for {service}: {}; nothing was imported",
+                e.message
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 fn webhook_error(e: socle_dora::webhooks::WebhookError) -> ApiError {
@@ -217,7 +242,12 @@ pub struct ReportQuery {
     weekly: Option<bool>,
 }
 
-/// Resolves `since`/`from`/`to` into a window.
+const DAY_MS: i64 = 86_400_000;
+/// The longest report window: every report's size and cost grow with it (weekly points).
+pub const MAX_WINDOW_DAYS: i64 = 1096;
+const MAX_WINDOW_MS: i64 = MAX_WINDOW_DAYS * DAY_MS;
+
+/// Resolves `since`/`from`/`to` into a window of at most [`MAX_WINDOW_DAYS`].
 pub fn window(
     since: Option<&str>,
     from: Option<&str>,
@@ -235,6 +265,12 @@ pub fn window(
     };
     if from >= to {
         return Err("the window is empty: `from` must be before `to`".into());
+    }
+    if to - from > MAX_WINDOW_MS {
+        return Err(format!(
+            "the window is {} days long: at most {MAX_WINDOW_DAYS} days (3 years)",
+            (to - from) / DAY_MS
+        ));
     }
     Ok(Window { from, to })
 }

@@ -4,6 +4,7 @@
 //! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
 
 pub mod auth;
+pub mod cpu;
 pub mod deploy_routes;
 pub mod dora;
 pub mod dora_routes;
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     pub github_api: Option<git_hosts::HostApi>,
     /// GitLab's REST API for `publish:gitlab`.
     pub gitlab_api: Option<git_hosts::HostApi>,
+    /// Where a caller's own Rego runs (`policy/test`): `socle serve` uses a worker process.
+    pub rego: cpu::RegoRunner,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             gitlab_webhook_token: None,
             github_api: None,
             gitlab_api: None,
+            rego: cpu::RegoRunner::InProcess,
         }
     }
 }
@@ -104,6 +108,8 @@ pub struct AppState {
     refresh_lock: Mutex<()>,
     /// Serialises snapshot reloads.
     reload_lock: Mutex<()>,
+    /// Slots for CPU-heavy work (Rego), so that the async workers stay free.
+    pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
     pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
 }
@@ -132,6 +138,7 @@ impl AppState {
             }),
             refresh_lock: Mutex::new(()),
             reload_lock: Mutex::new(()),
+            cpu: cpu::CpuGate::for_this_machine(),
             dora: tokio::sync::Mutex::new(None),
         }))
     }
@@ -220,7 +227,17 @@ impl AppState {
 
 async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
+    // A closed set of label values: a made-up method must not add a series per request.
+    let method = match *req.method() {
+        axum::http::Method::GET
+        | axum::http::Method::HEAD
+        | axum::http::Method::POST
+        | axum::http::Method::PUT
+        | axum::http::Method::PATCH
+        | axum::http::Method::DELETE
+        | axum::http::Method::OPTIONS => req.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()

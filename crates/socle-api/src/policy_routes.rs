@@ -42,7 +42,8 @@ pub struct EvalIn {
 
 /// Evaluates the server's guardrails (or the built-in pack) on documents, conftest-style.
 #[utoipa::path(post, path = "/api/v1/policy/eval", tag = "guardrails", request_body = EvalIn,
-    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn eval(
     State(state): S,
     caller: Caller,
@@ -57,21 +58,64 @@ pub async fn eval(
                 e.message
             ))
         })?;
-    let set = match &state.config.guardrails {
-        Some(p) => p.clone(),
-        None => socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?,
-    };
-    let mut findings = Vec::new();
-    for (i, d) in docs.iter().enumerate() {
-        findings.extend(set.eval(&d.to_json(), "request", i).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "policy_error",
-                e.to_string(),
-            )
-        })?);
+    if docs.len() > MAX_EVAL_DOCUMENTS {
+        return Err(ApiError::bad_request(format!(
+            "{} documents: at most {MAX_EVAL_DOCUMENTS} per request",
+            docs.len()
+        )));
     }
+    let docs: Vec<serde_json::Value> = docs.iter().map(|d| d.to_json()).collect();
+    let set = policy_set(&state)?;
+    // Rego is CPU work: on the blocking pool, a few at a time, within one deadline for the
+    // whole request.
+    let findings = state
+        .cpu
+        .run(move || -> Result<Vec<socle_policy::Finding>, ApiError> {
+            let deadline = std::time::Instant::now() + EVAL_DEADLINE;
+            let mut findings = Vec::new();
+            for (i, d) in docs.iter().enumerate() {
+                if std::time::Instant::now() >= deadline {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "policy_limit",
+                        format!(
+                            "evaluation stopped after {} s at document {i}; send fewer documents",
+                            EVAL_DEADLINE.as_secs()
+                        ),
+                    ));
+                }
+                findings.extend(set.eval(d, "request", i).map_err(policy_error)?);
+            }
+            Ok(findings)
+        })
+        .await??;
     Ok(Json(findings).into_response())
+}
+
+/// At most this many documents in one `policy/eval` request.
+const MAX_EVAL_DOCUMENTS: usize = 500;
+/// One `policy/eval` request evaluates for at most this long.
+const EVAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn policy_error(e: socle_policy::PolicyError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "policy_error",
+        e.to_string(),
+    )
+}
+
+/// The server's guardrails, or the built-in pack (compiled once).
+fn policy_set(state: &AppState) -> Result<socle_policy::PolicySet, ApiError> {
+    static BUILTIN: std::sync::OnceLock<socle_policy::PolicySet> = std::sync::OnceLock::new();
+    if let Some(p) = &state.config.guardrails {
+        return Ok(p.clone());
+    }
+    if let Some(p) = BUILTIN.get() {
+        return Ok(p.clone());
+    }
+    let set = socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?;
+    Ok(BUILTIN.get_or_init(|| set).clone())
 }
 
 /// `{"files": {"policies/team.rego": "<text>", "policies/team_test.rego": "<text>"}}`; no files:
@@ -86,15 +130,19 @@ pub struct TestIn {
 const MAX_TEST_FILES: usize = 256;
 
 /// Runs the `test_*` rules of the given policies (or of the built-in pack), like `conftest verify`.
+/// Admins only: the Rego is the caller's own (run in a worker process with a memory ceiling).
 #[utoipa::path(post, path = "/api/v1/policy/test", tag = "guardrails", request_body = TestIn,
     responses((status = 200, description = "`{passed, failed, tests: [{name, passed}]}`", body = Object),
-              (status = 400, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn test(
     State(state): S,
     caller: Caller,
     body: Result<Json<TestIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
+    // The caller's own Rego runs here: only the platform team may.
+    caller.require(Role::Admin)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if body.files.len() > MAX_TEST_FILES {
         return Err(ApiError::bad_request(format!(
@@ -107,21 +155,22 @@ pub async fn test(
     } else {
         body.files.into_iter().collect()
     };
-    let unprocessable = |e: socle_policy::PolicyError| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "policy_error",
-            e.to_string(),
-        )
+    // In a worker process with a memory ceiling and a deadline (see `cpu::RegoRunner`).
+    let results = match state
+        .config
+        .rego
+        .run(&state.cpu, crate::cpu::WorkerRequest::Test { files })
+        .await?
+    {
+        crate::cpu::WorkerResponse::Tests(r) => r,
+        crate::cpu::WorkerResponse::PolicyError(message) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_error",
+                message,
+            ));
+        }
     };
-    // Rego evaluation is CPU-bound: off the async workers.
-    let results = tokio::task::spawn_blocking(move || {
-        let set = socle_policy::PolicySet::load(&files, "main")?;
-        set.run_tests(&files)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(unprocessable)?;
     let failed = results.iter().filter(|(_, ok)| !ok).count();
     Ok(Json(serde_json::json!({
         "passed": results.len() - failed,
@@ -259,16 +308,11 @@ pub async fn eval_entity(
         .iter()
         .map(|(t, target)| serde_json::json!({"type": t.as_str(), "targetRef": snap.name(*target), "exists": snap.exists(*target)}))
         .collect();
-    let set = match &state.config.guardrails {
-        Some(p) => p.clone(),
-        None => socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?,
-    };
-    let findings = set.eval(&input, &key, 0).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "policy_error",
-            e.to_string(),
-        )
-    })?;
+    let set = policy_set(&state)?;
+    let findings = state
+        .cpu
+        .run(move || set.eval(&input, &key, 0))
+        .await?
+        .map_err(policy_error)?;
     Ok(Json(findings).into_response())
 }

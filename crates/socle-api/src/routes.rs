@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use socle_ingest::{LocationKind, LocationSpec};
-use socle_store::{LocationRecord, Role};
+use socle_store::{LocationRecord, LocationTrust, Role};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -98,7 +98,11 @@ pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String)))]
-pub async fn metrics(State(state): S) -> Response {
+pub async fn metrics(State(state): S, caller: Caller) -> Response {
+    // Like every read: open on loopback, a token (any role) elsewhere.
+    if let Err(e) = caller.can_read(&state) {
+        return e.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -479,6 +483,17 @@ pub struct RefreshOut {
     outcome: socle_store::ApplyOutcome,
 }
 
+const AUDIT_TARGET_CHARS: usize = 256;
+const AUDIT_DETAIL_CHARS: usize = 1024;
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..i])),
+    }
+}
+
 /// Writes the audit entry for a mutation attempt (ok, denied or failed) and passes the result on.
 pub async fn audited<T>(
     state: &AppState,
@@ -494,9 +509,14 @@ pub async fn audited<T>(
         }
         Err(e) => ("failed", e.code.to_owned()),
     };
+    // What a caller sent is bounded before it is kept: a denied request must not fill the log.
+    let (target, detail) = (
+        clip(target, AUDIT_TARGET_CHARS),
+        clip(&detail, AUDIT_DETAIL_CHARS),
+    );
     if let Err(e) = state
         .store
-        .audit(&caller.actor(), action, target, outcome, &detail, now_ms())
+        .audit(&caller.actor(), action, &target, outcome, &detail, now_ms())
         .await
     {
         tracing::error!("cannot write the audit log: {e}");
@@ -505,8 +525,27 @@ pub async fn audited<T>(
     result
 }
 
+/// A member may register only repositories this Socle hosts (those golden paths publish), never
+/// another local repository — the environments' GitOps repositories above all.
+fn member_git_target(state: &AppState, target: &str) -> Result<(), ApiError> {
+    let path = target.strip_prefix("file://").unwrap_or(target);
+    let root = crate::scaffold::repositories_root(state);
+    let inside = std::fs::canonicalize(path)
+        .map(|p| p.starts_with(&root))
+        .unwrap_or(false);
+    if inside {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "a member may register only repositories published by this Socle's golden paths; \
+             an admin registers any other location",
+        ))
+    }
+}
+
 /// Registers a location and reads it at once. Local `file` locations need the admin role;
-/// `git` locations need member.
+/// a member may register `git` locations of repositories this Socle hosts. Only an admin's
+/// locations may define groups and users (the organisation's shape).
 #[utoipa::path(post, path = "/api/v1/locations", tag = "locations", request_body = LocationIn,
     responses((status = 201, body = RefreshOut), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
@@ -524,9 +563,19 @@ pub async fn create_location(
         } else {
             Role::Member
         };
-        let who = caller.require(needed)?.subject.clone();
+        let principal = caller.require(needed)?;
+        let who = principal.subject.clone();
+        // Only an admin's location may shape the organisation (groups, users, membership).
+        let trust = if principal.role == Role::Admin {
+            LocationTrust::Organisation
+        } else {
+            LocationTrust::Team
+        };
         if body.target.is_empty() || body.target.len() > 4096 {
             return Err(ApiError::bad_request("target must be 1-4096 characters"));
+        }
+        if trust == LocationTrust::Team {
+            member_git_target(&state, &body.target)?;
         }
         let spec = LocationSpec {
             kind: body.kind,
@@ -537,7 +586,7 @@ pub async fn create_location(
         let spec_json = serde_json::to_value(&spec).map_err(ApiError::internal)?;
         state
             .store
-            .add_location(&spec.key(), &spec_json, &who, now_ms())
+            .add_location(&spec.key(), &spec_json, &who, trust, now_ms())
             .await?;
         let outcome = state.refresh(&spec).await?;
         let record = state

@@ -269,7 +269,13 @@ impl Action for CatalogRegister {
             let spec_json = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
             self.state
                 .store
-                .add_location(&key, &spec_json, &self.actor, now_ms())
+                .add_location(
+                    &key,
+                    &spec_json,
+                    &self.actor,
+                    socle_store::LocationTrust::Team,
+                    now_ms(),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             let outcome = match self.state.refresh(&spec).await {

@@ -26,6 +26,9 @@ pub struct EntityView {
     pub spec_type: Option<Box<str>>,
     pub lifecycle: Option<Box<str>>,
     pub tags: Box<[Box<str>]>,
+    /// Read from a location that may shape the organisation (see `LocationTrust`): only such
+    /// entities' membership and hierarchy relations are part of the snapshot.
+    pub shapes_org: bool,
 }
 
 impl EntityView {
@@ -176,13 +179,26 @@ fn parse_doc(body: &str) -> Doc<'_> {
     })
 }
 
+/// Relations that shape the organisation: membership and team hierarchy.
+pub fn is_org_relation(t: RelationType) -> bool {
+    matches!(
+        t,
+        RelationType::MemberOf
+            | RelationType::HasMember
+            | RelationType::ChildOf
+            | RelationType::ParentOf
+    )
+}
+
 /// Loads the catalog from the store and builds the snapshot and its search index.
 pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
     let generation = store.catalog_generation().await?;
+    let org_locations = store.organisation_locations().await?;
     let mut entities: Vec<EntityView> = Vec::new();
     store
         .for_each_entity(|e| {
             let doc = parse_doc(&e.body);
+            let shapes_org = org_locations.contains(&e.location_key);
             let view = EntityView {
                 spec_type: doc.spec.spec_type.map(|s| s.into()),
                 lifecycle: doc.spec.lifecycle.map(|s| s.into()),
@@ -191,6 +207,7 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
                 body: e.body.into(),
                 relations: Vec::new(),
                 owner: None,
+                shapes_org,
             };
             entities.push(view);
         })
@@ -216,6 +233,11 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
                 return;
             };
             let Ok(s) = snap.position(source) else { return };
+            // Membership and hierarchy count only from the organisation's own locations (an
+            // older row from a member's location, say): authorisation walks this tree.
+            if is_org_relation(t) && !snap.entities[s].shapes_org {
+                return;
+            }
             let target_idx = match snap.position(target) {
                 Ok(i) => {
                     snap.entities[i].relations.push((t.inverse(), s as u32));

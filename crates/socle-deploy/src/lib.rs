@@ -87,6 +87,18 @@ impl Guardrails for NoGuardrails {
     }
 }
 
+/// CPU-bound work (templates, command provisioners, Rego) without holding an async worker: on a
+/// multi-threaded runtime the worker hands its other tasks over first (`block_in_place`);
+/// elsewhere (a current-thread runtime, no runtime) it runs inline.
+fn cpu_bound<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 pub struct Deployer {
     pub store: Store,
     pub config: PlatformConfig,
@@ -300,17 +312,20 @@ impl Deployer {
         let state = self.store.resource_state(&req.env).await?;
         let seed: u64 = rand::random();
         let workloads = [req.workload.clone()];
-        let resolution = socle_platform::resolve(&ResolveInput {
-            workloads: &workloads,
-            env,
-            config: &self.config,
-            state: &state,
-            seed,
-            limits: &self.limits,
-            runner: self
-                .runner
-                .as_ref()
-                .map(|r| r as &dyn socle_platform::provision::CommandRunner),
+        // Templates and command provisioners are CPU and process work: off the async worker.
+        let resolution = cpu_bound(|| {
+            socle_platform::resolve(&ResolveInput {
+                workloads: &workloads,
+                env,
+                config: &self.config,
+                state: &state,
+                seed,
+                limits: &self.limits,
+                runner: self
+                    .runner
+                    .as_ref()
+                    .map(|r| r as &dyn socle_platform::provision::CommandRunner),
+            })
         })
         .map_err(DeployError::Resolve)?;
         ownership::check_params(&env.name, &holdings, &resolution, &stored)?;
@@ -326,9 +341,13 @@ impl Deployer {
                 },
             )]),
         };
-        let manifests = socle_render::render_kubernetes(&resolution, env, &opts)
-            .map_err(|e| DeployError::Render(e.to_string()))?;
-        let report = guardrails.check(env, &resolution, &manifests);
+        let (manifests, report) = cpu_bound(|| {
+            let manifests = socle_render::render_kubernetes(&resolution, env, &opts)
+                .map_err(|e| DeployError::Render(e.to_string()))?;
+            // Rego: CPU work too.
+            let report = guardrails.check(env, &resolution, &manifests);
+            Ok::<_, DeployError>((manifests, report))
+        })?;
         // Waivers in force for this entity and environment set violations of their rule aside;
         // expired waivers no longer apply.
         let now_ms = self.clock.as_ref().map_or_else(|| now().1, |c| c());

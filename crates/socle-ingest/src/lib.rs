@@ -483,8 +483,48 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
     }
 }
 
+/// The kinds that shape the organisation: who belongs to which team, which team is part of which.
+/// Deploy rights follow them, so only trusted locations may provide them.
+pub const ORGANISATION_KINDS: &[&str] = &["group", "user"];
+
+/// Removes the entities a location of this trust may not provide — groups and users, from a
+/// location a member registered — and reports each as an `organisation.untrusted` error on the
+/// location. The error names no entity on purpose: a previous version (from before the location
+/// lost the right) must disappear, not be kept as for an ordinary rejected entity.
+pub fn enforce_trust(
+    entities: Vec<Entity>,
+    trust: socle_store::LocationTrust,
+    errors: &mut Vec<EntityError>,
+) -> Vec<Entity> {
+    if trust == socle_store::LocationTrust::Organisation {
+        return entities;
+    }
+    let (refused, kept): (Vec<Entity>, Vec<Entity>) = entities
+        .into_iter()
+        .partition(|e| ORGANISATION_KINDS.contains(&e.entity_ref.kind()));
+    for e in refused {
+        let r = e.entity_ref.to_string();
+        errors.push(EntityError {
+            line: Some(e.line),
+            path: "kind".into(),
+            value: Some(r.clone()),
+            ..EntityError::file(
+                &e.file,
+                "organisation.untrusted",
+                format!(
+                    "{r}: groups and users (teams, hierarchy, membership) decide who may deploy what, \
+                     so only a location registered by an admin may define them; this location was \
+                     registered by a member. Ask the platform team to add it to the organisation's catalog"
+                ),
+            )
+        });
+    }
+    kept
+}
+
 /// Reads a registered location and applies it to the store in one transaction; the reading
-/// (CPU-bound) runs on a blocking thread.
+/// (CPU-bound) runs on a blocking thread. Groups and users are kept only when the location may
+/// shape the organisation ([`enforce_trust`]).
 pub async fn refresh_location(
     store: &socle_store::Store,
     spec: &LocationSpec,
@@ -493,13 +533,18 @@ pub async fn refresh_location(
     progress: Option<Progress>,
 ) -> Result<socle_store::ApplyOutcome, socle_store::StoreError> {
     let key = spec.key();
+    let trust = store
+        .get_location(&key)
+        .await?
+        .map_or(socle_store::LocationTrust::Team, |l| l.trust);
     let spec2 = spec.clone();
     let limits2 = limits.clone();
     let read =
         tokio_blocking(move || read_location_with_progress(&spec2, &limits2, progress.as_ref()))
             .await;
     let mut errors = read.errors;
-    let entities = dedupe(read.entities, &mut errors);
+    let entities = enforce_trust(read.entities, trust, &mut errors);
+    let entities = dedupe(entities, &mut errors);
     store
         .apply_location(
             &key,

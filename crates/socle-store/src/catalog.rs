@@ -7,7 +7,40 @@ use sha2::{Digest, Sha256};
 use socle_catalog::{Entity, EntityError};
 use sqlx::{QueryBuilder, Row};
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
+
+/// Who may shape the organisation from a location.
+///
+/// Groups and users — team hierarchy (`parent`, `children`) and membership (`members`,
+/// `memberOf`) — decide who may deploy what, so they are read only from locations the platform
+/// team trusts: registered by an admin or by the operator's CLI. A location a member registered
+/// provides everything else; a group or user in it is an error on that location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationTrust {
+    /// Registered by an admin or the operator: may define groups and users.
+    Organisation,
+    /// Registered by a member: may not define groups or users.
+    Team,
+}
+
+impl LocationTrust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Organisation => "organisation",
+            Self::Team => "team",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        // Anything unexpected is the least trusted value.
+        if s == "organisation" {
+            Self::Organisation
+        } else {
+            Self::Team
+        }
+    }
+}
 
 /// A registered location and the outcome of its last refresh.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -16,6 +49,8 @@ pub struct LocationRecord {
     pub spec: serde_json::Value,
     pub created_at: i64,
     pub created_by: String,
+    /// Whether it may shape the organisation (groups, users, membership).
+    pub trust: LocationTrust,
     pub refreshed_at: Option<i64>,
     /// `pending`, `ok`, `errors` (some entities rejected) or `failed` (nothing could be read).
     pub status: String,
@@ -118,6 +153,7 @@ macro_rules! location_row {
             errors: parse_json(&key, "errors", &errors)?,
             created_at: $row.try_get("created_at")?,
             created_by: $row.try_get("created_by")?,
+            trust: LocationTrust::parse(&$row.try_get::<String, _>("trust")?),
             refreshed_at: $row.try_get("refreshed_at")?,
             status: $row.try_get("status")?,
             entity_count: $row.try_get("entity_count")?,
@@ -144,7 +180,7 @@ macro_rules! entity_row {
     };
 }
 
-const LOCATION_COLUMNS: &str = "SELECT key, spec, created_at, created_by, refreshed_at, status, errors, entity_count, revision FROM locations";
+const LOCATION_COLUMNS: &str = "SELECT key, spec, created_at, created_by, trust, refreshed_at, status, errors, entity_count, revision FROM locations";
 const ENTITY_COLUMNS: &str = "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
 
 impl Store {
@@ -154,12 +190,13 @@ impl Store {
         key: &str,
         spec: &serde_json::Value,
         by: &str,
+        trust: LocationTrust,
         now_ms: i64,
     ) -> Result<LocationRecord> {
         let spec_text = spec.to_string();
         let res = with_pool!(self, pool => {
-            sqlx::query("INSERT INTO locations (key, spec, created_at, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING")
-                .bind(key).bind(&spec_text).bind(now_ms).bind(by)
+            sqlx::query("INSERT INTO locations (key, spec, created_at, created_by, trust) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING")
+                .bind(key).bind(&spec_text).bind(now_ms).bind(by).bind(trust.as_str())
                 .execute(pool).await?.rows_affected()
         });
         if res == 0 {
@@ -183,6 +220,16 @@ impl Store {
         let Some(mut rec) = rec else { return Ok(None) };
         rec.conflicts = self.conflicts_of(key).await?;
         Ok(Some(rec))
+    }
+
+    /// The keys of the locations that may shape the organisation.
+    pub async fn organisation_locations(&self) -> Result<HashSet<String>> {
+        Ok(with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT key FROM locations WHERE trust = 'organisation'").fetch_all(pool).await?;
+            let mut out = HashSet::with_capacity(rows.len());
+            for row in rows { out.insert(row.try_get::<String, _>("key")?); }
+            out
+        }))
     }
 
     pub async fn list_locations(&self) -> Result<Vec<LocationRecord>> {
@@ -227,7 +274,7 @@ impl Store {
     /// Unregisters a location and removes every entity it owns, in one transaction.
     pub async fn delete_location(&self, key: &str) -> Result<usize> {
         let removed = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM locations WHERE key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::NotFound(format!("location {key}")));
@@ -262,7 +309,7 @@ impl Store {
         let rejected: HashSet<String> =
             out.errors.iter().filter_map(|e| e.entity.clone()).collect();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let exists: Option<String> = sqlx::query_scalar("SELECT key FROM locations WHERE key = $1").bind(key).fetch_optional(&mut *tx).await?;
             if exists.is_none() {
                 return Err(StoreError::NotFound(format!("location {key}")));

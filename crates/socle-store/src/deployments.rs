@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRecord {
@@ -62,7 +62,7 @@ impl Store {
         let images =
             serde_json::to_string(&d.images).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'deployment_seq' RETURNING value").fetch_one(&mut *tx).await?;
             d.seq = seq;
             d.id = format!("d{seq:06}");

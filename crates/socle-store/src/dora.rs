@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use socle_dora::{Change, Deployment, Event, Incident};
 use sqlx::{QueryBuilder, Row};
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// Rows per INSERT statement (8 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
@@ -90,7 +90,7 @@ impl Store {
         let mut received = 0u64;
         let mut changed = 0u64;
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             while let Some(batch) = batches.recv().await {
                 let events = match batch {
                     Ok(e) => e,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waiver {
@@ -142,7 +142,7 @@ impl Store {
     ) -> Result<()> {
         let text = findings.to_string();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'policy_result_seq' RETURNING value").fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO policy_results (seq, entity, environment, evaluated_at, outcome, findings) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(seq).bind(entity).bind(environment).bind(now_ms).bind(outcome).bind(&text).execute(&mut *tx).await?;

@@ -26,8 +26,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use catalog::{
-    ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, StoredEntity,
-    StoredRelation, invert,
+    ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
+    StoredEntity, StoredRelation, invert,
 };
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
@@ -114,6 +114,41 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// A write transaction. On SQLite, `BEGIN IMMEDIATE` takes the write lock at once: a
+/// transaction that reads before it writes would otherwise fail with `SQLITE_BUSY_SNAPSHOT`
+/// (517, "database is locked") when another connection wrote in between — the busy timeout
+/// does not help there; now it waits for the lock instead. PostgreSQL: a plain `BEGIN`.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
     (
@@ -143,6 +178,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_sessions.sql"),
     ),
     (
+        8,
+        "location_trust",
+        include_str!("../migrations/0008_location_trust.sql"),
+    ),
+    (
         9,
         "resource_owner",
         include_str!("../migrations/0009_resource_owner.sql"),
@@ -163,6 +203,23 @@ fn migrator() -> Migrator {
         })
         .collect();
     Migrator::with_migrations(migrations)
+}
+
+/// Creates the SQLite file readable by its owner only (0600) before SQLite does; SQLite gives
+/// its `-wal` and `-shm` files the same mode. An existing file is left as it is.
+fn private_file(path: &std::path::Path) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::DataDir {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 impl Store {
@@ -217,6 +274,7 @@ impl Store {
                     )));
                 }
             };
+            private_file(&path)?;
             let opts = SqliteConnectOptions::new()
                 .filename(&path)
                 .create_if_missing(true)

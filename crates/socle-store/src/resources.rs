@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 
 use crate::crypto::SecretKey;
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// A provisioned resource as saved after a deploy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -107,7 +107,7 @@ impl Store {
         let new: BTreeMap<&str, &ResourceRecord> =
             records.iter().map(|r| (r.uid.as_str(), r)).collect();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let rows = sqlx::query("SELECT uid, used_by, owner FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut *tx).await?;
             let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let mut owners: BTreeMap<String, String> = BTreeMap::new();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -185,7 +185,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'audit_seq' RETURNING value").fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(seq).bind(now_ms).bind(actor).bind(action).bind(target).bind(outcome).bind(detail)

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// One run of a template: who ran what with which (redacted) parameters, every step and log
 /// line, and the outputs.
@@ -55,7 +55,7 @@ impl Store {
     /// Records a run; `id` and `seq` are assigned here.
     pub async fn record_template_run(&self, mut run: TemplateRun) -> Result<TemplateRun> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'template_run_seq' RETURNING value").fetch_one(&mut *tx).await?;
             run.seq = seq;
             run.id = format!("run-{seq}");

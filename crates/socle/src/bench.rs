@@ -78,7 +78,7 @@ fn status_mb(field: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn current_rss_mb() -> f64 {
+pub fn current_rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 

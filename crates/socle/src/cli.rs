@@ -201,9 +201,13 @@ struct ServeArgs {
     /// Seconds between re-reads of every location (0: never).
     #[arg(long, default_value_t = 300)]
     refresh_interval: u64,
-    /// Require a token for reads too (in the portal: a signed-in session).
+    /// Require a token for reads too (in the portal: a signed-in session). The default when
+    /// listening on anything but loopback.
     #[arg(long)]
     auth_reads: bool,
+    /// Serve reads (catalog, reports, /metrics) without a token on a non-loopback address.
+    #[arg(long, conflicts_with = "auth_reads")]
+    public_reads: bool,
     /// Mark the portal's session cookie `Secure` (Socle is served over HTTPS by a proxy that
     /// does not send `X-Forwarded-Proto`).
     #[arg(long)]
@@ -563,6 +567,8 @@ enum BenchCmd {
     Dora(crate::bench_dora::DoraBench),
     /// Portal: server-side render time (p50/p99) of the main pages on a generated catalog.
     Portal(crate::bench_portal::PortalBench),
+    /// Abuse: /healthz p99 and peak RSS while the costliest allowed requests flood the server.
+    Abuse(crate::bench_abuse::AbuseBench),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -618,6 +624,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Bench {
                 cmd: BenchCmd::Portal(args),
             } => crate::bench_portal::portal(args).await,
+            Cmd::Bench {
+                cmd: BenchCmd::Abuse(args),
+            } => crate::bench_abuse::abuse(args).await,
         }
     })
 }
@@ -673,7 +682,13 @@ pub async fn ingest(
     let key = spec.key();
     if store.get_location(&key).await?.is_none() {
         store
-            .add_location(&key, &serde_json::to_value(spec)?, &cli_actor(), now_ms())
+            .add_location(
+                &key,
+                &serde_json::to_value(spec)?,
+                &cli_actor(),
+                socle_store::LocationTrust::Organisation,
+                now_ms(),
+            )
             .await?;
     }
     let (bar, progress) = if show_progress {
@@ -751,10 +766,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         gitops_root: args.store.data_dir.clone(),
         limits,
-        auth_reads: args.auth_reads,
+        auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
         cookie_secure: args.cookie_secure,
         refresh_interval: (args.refresh_interval > 0)
             .then(|| Duration::from_secs(args.refresh_interval)),
+        rego: socle_api::cpu::RegoRunner::this_executable().unwrap_or_default(),
         ..Default::default()
     };
     let state = socle_api::AppState::new(store, config)
@@ -812,6 +828,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads are open only on loopback (or with `--public-reads`): on any other address a catalog,
+/// its owners and delivery figures are the organisation's business.
+fn reads_need_auth(listen: &str, auth_reads: bool, public_reads: bool) -> bool {
+    if auth_reads {
+        return true;
+    }
+    let loopback = listen
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or_else(|_| listen.starts_with("localhost:"));
+    if !loopback && !public_reads {
+        eprintln!(
+            "Reads need a token on {listen} (not loopback); --public-reads opens them to anyone who can reach it."
+        );
+    }
+    !loopback && !public_reads
 }
 
 fn print_errors(errors: &[socle_catalog::EntityError]) {

@@ -1,8 +1,10 @@
 //! `socle`: the binary. Parses the command line and wires the crates together; no domain logic.
 
 mod bench;
+mod bench_abuse;
 mod bench_dora;
 mod bench_portal;
+mod ceiling;
 mod cli;
 mod dora_cli;
 mod output;
@@ -11,9 +13,10 @@ mod template_cli;
 use std::process::ExitCode;
 
 /// mimalloc returns freed memory to the system far better than glibc's per-thread arenas under
-/// the parse-in-parallel, then-serve pattern (measured in BENCHMARKS.md).
+/// the parse-in-parallel, then-serve pattern (measured in BENCHMARKS.md); `Ceiling` adds an
+/// optional limit on live bytes, used only by the Rego worker process.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ceiling::Ceiling = ceiling::Ceiling;
 
 /// `mi_option_purge_delay` in mimalloc v2's `mi_option_t` enum (the sys crate does not name it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -24,6 +27,11 @@ fn main() -> ExitCode {
     // in the environment still wins.
     // SAFETY: sets a documented mimalloc option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, 0) };
+    // The child process that runs a caller's own Rego (see `socle_api::cpu`): not a command.
+    let args: Vec<String> = std::env::args().take(3).collect();
+    if args.get(1).map(String::as_str) == Some("__rego-worker") {
+        return ceiling::rego_worker(args.get(2).map_or("", String::as_str));
+    }
     match cli::run() {
         Ok(code) => code,
         Err(e) => {

@@ -306,7 +306,12 @@ async fn guardrails_over_http(backend: &str) {
     );
     // The policies' own tests, like `conftest verify`: the built-in pack's, then uploaded ones.
     let (status, t) = s
-        .call("POST", "/api/v1/policy/test", None, Some(json!({})))
+        .call(
+            "POST",
+            "/api/v1/policy/test",
+            Some(&s.admin),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{t}");
     assert_eq!(t["failed"], 0, "{t}");
@@ -324,7 +329,7 @@ async fn guardrails_over_http(backend: &str) {
         "p/team_test.rego": "package main\n\ntest_denied if { count(deny_no_team) == 1 with input as {\"metadata\": {}} }\n\ntest_wrong if { count(deny_no_team) == 0 with input as {\"metadata\": {}} }\n",
     }});
     let (status, t) = s
-        .call("POST", "/api/v1/policy/test", None, Some(files))
+        .call("POST", "/api/v1/policy/test", Some(&s.admin), Some(files))
         .await;
     assert_eq!(status, StatusCode::OK, "{t}");
     assert_eq!(
@@ -340,7 +345,7 @@ async fn guardrails_over_http(backend: &str) {
         .call(
             "POST",
             "/api/v1/policy/test",
-            None,
+            Some(&s.admin),
             Some(json!({"files": {"bad.rego": "package main\n\ndeny contains x if {"}})),
         )
         .await;

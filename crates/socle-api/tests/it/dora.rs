@@ -68,13 +68,15 @@ const EVENTS: &str = r#"{"type":"deployment","id":"d1","service":"payments","env
 
 const WINDOW: &str = "from=2026-01-01T00:00:00Z&to=2026-01-15T00:00:00Z";
 
+/// The organisation's CI: a service account belongs to no team, so it records events for every
+/// service only with the admin role (a member records them for their own teams' services).
 async fn member(s: &Server) -> String {
     let (status, t) = s
         .call(
             "POST",
             "/api/v1/tokens",
             Some(&s.admin),
-            Some(json!({"name": "ci", "subject": "serviceaccount:ci", "role": "member"})),
+            Some(json!({"name": "ci", "subject": "serviceaccount:ci", "role": "admin"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{t}");

@@ -7,4 +7,6 @@ mod dora;
 mod git_hosts;
 mod harness;
 mod http_api;
+mod matrix;
 mod templates;
+mod trust;

@@ -22,7 +22,16 @@ pub struct Next {
 /// Only local paths: never redirect to another site.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        // Browsers drop tabs and line breaks from a URL (`/\t/evil.example` is
+        // `//evil.example`, another site) and read `\` as `/`: printable ASCII only.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n
+        }
         _ => "/",
     }
 }

@@ -173,6 +173,7 @@ pub async fn start_with(
             &spec.key(),
             &serde_json::to_value(&spec).unwrap(),
             "test",
+            socle_store::LocationTrust::Organisation,
             1,
         )
         .await

@@ -63,6 +63,37 @@ async fn sign_in_sets_a_safe_cookie_and_bad_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn sign_in_never_redirects_off_site() {
+    let s = start("sqlite", false).await.unwrap();
+    for next in [
+        "//evil.example/x",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "/ /evil.example",
+        "https://evil.example/",
+        "/\u{a0}/evil.example",
+    ] {
+        let r = s
+            .post_form("/signin", None, &[("token", &s.alice), ("next", next)], &[])
+            .await;
+        assert_eq!(r.headers.get("location").unwrap(), "/", "{next:?}");
+    }
+    let r = s
+        .post_form(
+            "/signin",
+            None,
+            &[("token", &s.alice), ("next", "/catalog?kind=component")],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.headers.get("location").unwrap(),
+        "/catalog?kind=component"
+    );
+}
+
+#[tokio::test]
 async fn cookie_secure_marks_every_session_cookie_secure() {
     let s = crate::harness::start_with("sqlite", |c: &mut socle_api::ServerConfig| {
         c.cookie_secure = true

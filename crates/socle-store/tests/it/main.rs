@@ -129,6 +129,7 @@ async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
             "file:a",
             &serde_json::json!({"type":"file","target":"a"}),
             "test",
+            socle_store::LocationTrust::Organisation,
             1,
         )
         .await
@@ -138,6 +139,7 @@ async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
             "file:b",
             &serde_json::json!({"type":"file","target":"b"}),
             "test",
+            socle_store::LocationTrust::Organisation,
             1,
         )
         .await
@@ -218,7 +220,13 @@ both!(reingest_replaces_exactly_what_the_location_owns);
 async fn conflicts_are_reported_on_both_and_never_overwrite(store: &Store) {
     for k in ["file:a", "file:b"] {
         store
-            .add_location(k, &serde_json::json!({"type":"file","target":k}), "test", 1)
+            .add_location(
+                k,
+                &serde_json::json!({"type":"file","target":k}),
+                "test",
+                socle_store::LocationTrust::Organisation,
+                1,
+            )
             .await
             .unwrap();
     }
@@ -272,6 +280,7 @@ async fn failures_keep_the_previous_good_state(store: &Store) {
             "file:a",
             &serde_json::json!({"type":"file","target":"a"}),
             "test",
+            socle_store::LocationTrust::Organisation,
             1,
         )
         .await
@@ -394,7 +403,13 @@ both!(audit_log_and_leases);
 
 async fn pagination_is_keyset_ordered(store: &Store) {
     store
-        .add_location("file:a", &serde_json::json!({}), "t", 1)
+        .add_location(
+            "file:a",
+            &serde_json::json!({}),
+            "t",
+            socle_store::LocationTrust::Organisation,
+            1,
+        )
         .await
         .unwrap();
     let text: String = (0..25)
@@ -703,4 +718,21 @@ async fn dora_events_are_idempotent(store: &Store) {
         i[0].resolved_at,
         Some(socle_dora::parse_timestamp("2026-01-05T13:30:00Z").unwrap())
     );
+}
+
+#[tokio::test]
+async fn the_sqlite_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::new(dir.path().join("data"), None))
+        .await
+        .unwrap();
+    store.catalog_generation().await.unwrap();
+    for name in ["socle.db", "socle.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
 }
