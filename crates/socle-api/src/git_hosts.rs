@@ -109,13 +109,25 @@ async fn expect(
     }
 }
 
-/// `github.com?owner=o&repo=r` or `https://github.com/o/r` → (owner, repo).
+/// `github.com?owner=o&repo=r` or `https://github.com/o/r` → (owner, repo), every part a plain
+/// name (letters, digits, `-`, `_`, `.`; GitLab owners may be `group/subgroup`): they go into
+/// API paths called with the platform's token, so `..` or a `/` in a name would reach another
+/// repository.
 fn owner_repo(url: &str) -> Result<(String, String), String> {
-    let r = socle_scaffold::expr::parse_repo_url(url).map_err(|e| format!("repoUrl {e}"))?;
-    let owner = r
-        .owner()
-        .ok_or_else(|| format!("repoUrl {url:?} needs an owner"))?;
-    Ok((owner.to_owned(), r.repo().to_owned()))
+    let (_, owner, repo) = crate::scaffold::parse_repo_url(url)?;
+    Ok((owner.join("/"), repo))
+}
+
+/// The branch to publish: a plain name (it goes into ref paths, one of them a forced update).
+fn branch_in(input: &Value, default: &str) -> Result<String, String> {
+    let branch = str_in(input, "defaultBranch").unwrap_or(default);
+    if crate::scaffold::segment_ok(branch) {
+        Ok(branch.to_owned())
+    } else {
+        Err(format!(
+            "defaultBranch {branch:?}: a branch name of letters, digits, '-', '_' and '.'"
+        ))
+    }
 }
 
 fn files(workspace: &Path, source: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
@@ -162,6 +174,11 @@ impl Action for PublishGithub {
             let api = self.api.as_ref().ok_or("publish:github needs a token: start Socle with SOCLE_GITHUB_TOKEN (and --github-api-url)")?;
             let (owner, repo) =
                 owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
+            if owner.contains('/') {
+                return Err(format!(
+                    "repoUrl: {owner:?} is not a GitHub user or organisation"
+                ));
+            }
             let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
             let user = expect(api, false, "GET", &format!("/users/{owner}"), None, &[200]).await?;
             let private = str_in(&input, "repoVisibility").unwrap_or("private") != "public";
@@ -175,7 +192,7 @@ impl Action for PublishGithub {
             let undo = json!({"owner": owner, "repo": repo});
             let result = async {
                 let default = created["default_branch"].as_str().unwrap_or("main").to_owned();
-                let branch = str_in(&input, "defaultBranch").unwrap_or(&default).to_owned();
+                let branch = branch_in(&input, &default)?;
                 let base = format!("/repos/{owner}/{repo}");
                 let mut tree = Vec::new();
                 for (p, bytes) in &files {
@@ -278,7 +295,7 @@ impl Action for PublishGitlab {
             )
             .await?;
             let visibility = str_in(&input, "repoVisibility").unwrap_or("private");
-            let branch = str_in(&input, "defaultBranch").unwrap_or("main").to_owned();
+            let branch = branch_in(&input, "main")?;
             let project = expect(api, true, "POST", "/projects",
                 Some(&json!({"name": repo, "path": repo, "namespace_id": ns["id"], "visibility": visibility,
                              "description": str_in(&input, "description").unwrap_or_default(), "default_branch": branch})), &[201]).await?;

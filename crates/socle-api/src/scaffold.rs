@@ -25,7 +25,7 @@ pub fn repositories_root(state: &AppState) -> PathBuf {
     std::fs::canonicalize(&root).unwrap_or(root)
 }
 
-fn segment_ok(s: &str) -> bool {
+pub(crate) fn segment_ok(s: &str) -> bool {
     !s.is_empty()
         && s != "."
         && s != ".."
@@ -36,7 +36,7 @@ fn segment_ok(s: &str) -> bool {
 
 /// `https://host/owner/repo`, `host?owner=o&repo=r` → (host, owner path, repo), each part a
 /// safe directory name.
-fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), String> {
+pub(crate) fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), String> {
     let r = socle_scaffold::expr::parse_repo_url(url).map_err(|e| format!("repoUrl {e}"))?;
     let owner = r
         .owner()

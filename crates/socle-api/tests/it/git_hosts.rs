@@ -133,6 +133,22 @@ async fn run(
     base: &str,
     token: &str,
 ) -> socle_scaffold::engine::RunResult {
+    run_on(
+        action,
+        &format!("{host_name}?owner=acme&repo=shop"),
+        base,
+        token,
+    )
+    .await
+}
+
+/// Runs the publishing template with `repo_url` (and, when given, `defaultBranch`).
+async fn run_on(
+    action: &str,
+    repo_url: &str,
+    base: &str,
+    token: &str,
+) -> socle_scaffold::engine::RunResult {
     let api = HostApi {
         base: base.to_owned(),
         token: token.to_owned(),
@@ -145,7 +161,7 @@ async fn run(
         .load(
             &TEMPLATE
                 .replace("ACTION", action)
-                .replace("HOST", host_name),
+                .replace("HOST?owner=acme&repo=shop", &format!("{repo_url:?}")),
             "t.yaml",
         )
         .unwrap();
@@ -289,4 +305,31 @@ async fn https_and_missing_tokens_are_explained() {
         )
         .await;
     assert!(r.error.unwrap().to_string().contains("SOCLE_GITLAB_TOKEN"));
+}
+
+/// Names go into API paths called with the platform's token: `..` or an extra `/` would reach
+/// another repository (and a forced ref update with it). Refused before any call.
+#[tokio::test]
+async fn names_that_leave_the_new_repository_are_refused_before_any_call() {
+    let host = Arc::new(Mutex::new(Host::default()));
+    let base = serve(host.clone()).await;
+    for (action, url) in [
+        (
+            "publish:github",
+            "github.com?owner=new-x/../payments&repo=shop",
+        ),
+        ("publish:github", "github.com?owner=acme&repo=../payments"),
+        ("publish:github", "github.com?owner=acme/x&repo=shop"),
+        ("publish:gitlab", "gitlab.com?owner=group/..&repo=shop"),
+        (
+            "publish:gitlab",
+            "gitlab.com?owner=acme&repo=shop%2F..%2Fpayments",
+        ),
+    ] {
+        let r = run_on(action, url, &base, "gh-token").await;
+        assert_eq!(r.status, "failed", "{url}");
+        let e = r.error.unwrap().to_string();
+        assert!(e.contains("repoUrl"), "{url}: {e}");
+    }
+    assert_eq!(host.lock().unwrap().calls, Vec::<String>::new());
 }
