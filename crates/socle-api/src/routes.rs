@@ -634,7 +634,7 @@ pub async fn delete_location(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Re-reads one location now.
+/// Re-reads one location now (admin, or the member who registered it).
 #[utoipa::path(post, path = "/api/v1/locations/{id}/refresh", tag = "locations", params(("id" = String, Path)),
     responses((status = 200, body = RefreshOut), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -644,8 +644,16 @@ pub async fn refresh_location(
     Path(id): Path<String>,
 ) -> Result<Json<RefreshOut>, ApiError> {
     let result = async {
-        caller.require(Role::Member)?;
+        let p = caller.require(Role::Member)?;
         let loc = find_location(&state, &id).await?;
+        // A refresh re-reads the whole location: a member's own only (a flood of refreshes of the
+        // organisation's catalog would keep the server busy).
+        if p.role != Role::Admin && loc.created_by != p.subject {
+            return Err(ApiError::forbidden(format!(
+                "only an admin or {} (who registered it) may refresh this location",
+                loc.created_by
+            )));
+        }
         let spec: LocationSpec =
             serde_json::from_value(loc.spec.clone()).map_err(ApiError::internal)?;
         let outcome = state.refresh(&spec).await?;

@@ -282,6 +282,7 @@ impl Store {
             sqlx::query("DELETE FROM relations WHERE source_ref IN (SELECT ref FROM entities WHERE location_key = $1)").bind(key).execute(&mut *tx).await?;
             let removed = sqlx::query("DELETE FROM entities WHERE location_key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM conflicts WHERE owner_key = $1 OR claimant_key = $1").bind(key).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM released WHERE location_key = $1").bind(key).execute(&mut *tx).await?;
             sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
             tx.commit().await?;
             removed as usize
@@ -295,7 +296,10 @@ impl Store {
     ///   they themselves were rejected (then the previous good version stays);
     /// * an entity already owned by another location is not touched: it is a conflict, recorded
     ///   for both locations;
-    /// * when the location could not be read at all, nothing changes but its status.
+    /// * when the location could not be read at all, nothing changes but its status;
+    /// * an entity another location dropped while it stays registered is a conflict for a
+    ///   member's location (`released`): a service cannot change hands the moment its file
+    ///   disappears.
     pub async fn apply_location(
         &self,
         key: &str,
@@ -310,10 +314,10 @@ impl Store {
             out.errors.iter().filter_map(|e| e.entity.clone()).collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let exists: Option<String> = sqlx::query_scalar("SELECT key FROM locations WHERE key = $1").bind(key).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
+            let trust: Option<String> = sqlx::query_scalar("SELECT trust FROM locations WHERE key = $1").bind(key).fetch_optional(&mut *tx).await?;
+            let Some(trust) = trust.map(|t| LocationTrust::parse(&t)) else {
                 return Err(StoreError::NotFound(format!("location {key}")));
-            }
+            };
             // What the location owns now.
             let rows = sqlx::query("SELECT ref, file_key, etag FROM entities WHERE location_key = $1").bind(key).fetch_all(&mut *tx).await?;
             let mut owned: HashMap<String, (String, String)> = HashMap::with_capacity(rows.len());
@@ -328,6 +332,7 @@ impl Store {
                 // Entities this location does not own yet: are they someone else's?
                 let new_refs: Vec<String> = input.entities.iter().map(|e| e.entity_ref.to_string()).filter(|r| !owned.contains_key(r)).collect();
                 let mut foreign: HashMap<String, String> = HashMap::new();
+                let mut released_by: HashSet<String> = HashSet::new();
                 for chunk in new_refs.chunks(KEY_BATCH) {
                     let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
                     let mut sep = qb.separated(", ");
@@ -336,16 +341,33 @@ impl Store {
                     for row in qb.build().fetch_all(&mut *tx).await? {
                         foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
                     }
+                    // Released by another location that is still registered: not a member's to take.
+                    if trust == LocationTrust::Team {
+                        let mut qb = QueryBuilder::new("SELECT r.ref, r.location_key FROM released r JOIN locations l ON l.key = r.location_key WHERE r.location_key <> ");
+                        qb.push_bind(key).push(" AND r.ref IN (");
+                        let mut sep = qb.separated(", ");
+                        for r in chunk { sep.push_bind(r.as_str()); }
+                        qb.push(")");
+                        for row in qb.build().fetch_all(&mut *tx).await? {
+                            let (r, previous): (String, String) = (row.try_get("ref")?, row.try_get("location_key")?);
+                            released_by.insert(r.clone());
+                            foreign.entry(r).or_insert(previous);
+                        }
+                    }
                 }
                 for e in input.entities {
                     let r = e.entity_ref.to_string();
                     if let Some(owner) = foreign.get(&r) {
+                        let message = if released_by.contains(&r) {
+                            format!("entity {r} was provided by location {owner}, which is still registered; only that location or one an admin registered may provide it again (an admin can unregister {owner})")
+                        } else {
+                            format!("entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations")
+                        };
                         out.errors.push(EntityError {
                             line: Some(e.line),
                             entity: Some(r.clone()),
                             value: Some(r.clone()),
-                            ..EntityError::file(&e.file, "location.conflict", format!(
-                                "entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations"))
+                            ..EntityError::file(&e.file, "location.conflict", message)
                         });
                         conflicts.push((r, owner.clone()));
                         continue;
@@ -380,6 +402,10 @@ impl Store {
             out.removed = removed.len();
 
             for chunk in removed.chunks(KEY_BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO released (ref, location_key, released_at) ");
+                qb.push_values(chunk, |mut b, r| { b.push_bind(r.as_str()).push_bind(key).push_bind(now_ms); });
+                qb.push(" ON CONFLICT (ref) DO UPDATE SET location_key = excluded.location_key, released_at = excluded.released_at");
+                qb.build().execute(&mut *tx).await?;
                 for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM entities WHERE ref IN ("] {
                     let mut qb = QueryBuilder::new(table);
                     let mut sep = qb.separated(", ");
@@ -405,11 +431,13 @@ impl Store {
                          location_key = excluded.location_key, file_key = excluded.file_key, etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at");
                 qb.build().execute(&mut *tx).await?;
 
-                let mut qb = QueryBuilder::new("DELETE FROM relations WHERE source_ref IN (");
-                let mut sep = qb.separated(", ");
-                for (e, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
-                qb.push(")");
-                qb.build().execute(&mut *tx).await?;
+                for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM released WHERE ref IN ("] {
+                    let mut qb = QueryBuilder::new(table);
+                    let mut sep = qb.separated(", ");
+                    for (e, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
             }
             // Relations of the changed entities, written in bounded batches (never all at once).
             let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);

@@ -187,6 +187,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resource_owner",
         include_str!("../migrations/0009_resource_owner.sql"),
     ),
+    (
+        10,
+        "released",
+        include_str!("../migrations/0010_released.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

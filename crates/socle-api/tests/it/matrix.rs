@@ -132,7 +132,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/locations/{id}", &loc, None, READ),
         op("POST", "/api/v1/locations", "/api/v1/locations", Some(git_elsewhere), [U, U, F, F, F, Y]),
         op("POST", "/api/v1/locations", "/api/v1/locations", Some(file_location), ADMIN),
-        op("POST", "/api/v1/locations/{id}/refresh", &refresh, None, MEMBER),
+        op("POST", "/api/v1/locations/{id}/refresh", &refresh, None, ADMIN),
         op("POST", "/api/v1/refresh", "/api/v1/refresh", None, ADMIN),
         op("GET", "/api/v1/tokens", "/api/v1/tokens", None, ADMIN),
         op("POST", "/api/v1/tokens", "/api/v1/tokens", Some(token), ADMIN),

@@ -736,3 +736,52 @@ async fn the_sqlite_file_is_private_to_its_owner() {
         assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
     }
 }
+
+/// A member's location cannot take over an entity the moment its first location drops it (the
+/// service's deploy rights and resources would follow the new owner field); the same location,
+/// an admin's location, or anyone once the first location is unregistered, can.
+async fn a_dropped_entity_is_not_a_members_to_take(store: &Store) {
+    use socle_store::LocationTrust::{Organisation, Team};
+    for (key, trust) in [("file:a", Team), ("git:b", Team), ("file:c", Organisation)] {
+        store
+            .add_location(key, &serde_json::json!({}), "t", trust, 1)
+            .await
+            .unwrap();
+    }
+    apply(store, "file:a", &component("payments", "team-a"), &[]).await;
+    let out = apply(store, "git:b", &component("payments", "team-b"), &[]).await;
+    assert_eq!(out.errors[0].rule, "location.conflict");
+    // The first location drops it for a while.
+    assert_eq!(apply(store, "file:a", "", &[]).await.removed, 1);
+    let out = apply(store, "git:b", &component("payments", "team-b"), &[]).await;
+    assert_eq!(out.added, 0);
+    assert_eq!(out.errors.len(), 1);
+    assert!(
+        out.errors[0].message.contains("still registered"),
+        "{}",
+        out.errors[0].message
+    );
+    assert_eq!(refs(store).await, Vec::<String>::new());
+    // Its own location may bring it back.
+    assert_eq!(
+        apply(store, "file:a", &component("payments", "team-a"), &[])
+            .await
+            .added,
+        1
+    );
+    assert_eq!(apply(store, "file:a", "", &[]).await.removed, 1);
+    // An admin's location may move it.
+    assert_eq!(
+        apply(store, "file:c", &component("payments", "team-c"), &[])
+            .await
+            .added,
+        1
+    );
+    assert_eq!(apply(store, "file:c", "", &[]).await.removed, 1);
+    // Once the location that dropped it is gone, it is free.
+    store.delete_location("file:c").await.unwrap();
+    store.delete_location("file:a").await.unwrap();
+    let out = apply(store, "git:b", &component("payments", "team-b"), &[]).await;
+    assert_eq!(out.added, 1, "{:?}", out.errors);
+}
+both!(a_dropped_entity_is_not_a_members_to_take);
