@@ -1,7 +1,7 @@
 //! CPU-heavy work (Rego evaluation, policy tests) off the async workers, a few at a time, and a
 //! caller's own Rego in a child process with a memory ceiling.
 //!
-//! [`CpuGate`] runs a closure on the blocking pool behind a semaphore sized to the cores; when
+//! [`CpuGate`] runs a closure on the blocking pool behind a semaphore one smaller than the cores; when
 //! every slot is busy and the queue is full, a request is refused at once (503) instead of piling
 //! up. The async workers stay free, so `/healthz` and reads answer during a flood.
 //!
@@ -38,10 +38,11 @@ pub struct CpuGate {
 }
 
 impl CpuGate {
-    /// One slot per core; up to `4 ×` that many requests wait, each at most 10 s.
+    /// One slot fewer than the cores (at least one): a core is always left for the async
+    /// workers — requests, probes, IO. Up to `4 ×` the cores wait, each at most 10 s.
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self::new(cores, cores * 4, Duration::from_secs(10))
+        Self::new(cores.saturating_sub(1), cores * 4, Duration::from_secs(10))
     }
 
     pub fn new(slots: usize, max_waiting: usize, queue_timeout: Duration) -> Self {

@@ -298,12 +298,14 @@ pub async fn report(
     let services = dora::services(&snap, &scope).map_err(ApiError::not_found)?;
     let ds = dataset(&state).await?;
     let weekly = q.weekly.unwrap_or(true);
-    let report = tokio::task::spawn_blocking({
-        let ds = ds.clone();
-        move || ds.report(services.as_deref(), w, weekly)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    // CPU work: on the blocking pool, a few at a time.
+    let report = state
+        .cpu
+        .run({
+            let ds = ds.clone();
+            move || ds.report(services.as_deref(), w, weekly)
+        })
+        .await?;
     let mut out = serde_json::to_value(&report).map_err(ApiError::internal)?;
     out["scope"] = serde_json::Value::String(scope.label());
     if scope == Scope::Org {
@@ -341,9 +343,7 @@ pub async fn teams(
     .map_err(ApiError::bad_request)?;
     let snap = state.snapshot();
     let ds = dataset(&state).await?;
-    let out = tokio::task::spawn_blocking(move || team_reports(&snap, &ds, w))
-        .await
-        .map_err(ApiError::internal)?;
+    let out = state.cpu.run(move || team_reports(&snap, &ds, w)).await?;
     Ok(Json(out).into_response())
 }
 

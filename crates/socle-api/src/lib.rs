@@ -108,7 +108,8 @@ pub struct AppState {
     refresh_lock: Mutex<()>,
     /// Serialises snapshot reloads.
     reload_lock: Mutex<()>,
-    /// Slots for CPU-heavy work (Rego), so that the async workers stay free.
+    /// Slots for CPU-heavy work (Rego, reports, golden-path runs), so that the async workers
+    /// stay free.
     pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
     pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
@@ -273,7 +274,9 @@ pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router
     routes::routes()
         .merge(extra)
         .layer(middleware::from_fn_with_state(state.clone(), track))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Internal errors log themselves with an id (`ApiError::internal`); a shed request (503)
+        // is not an error worth a log line each — under a flood those lines cost the most.
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::internal(

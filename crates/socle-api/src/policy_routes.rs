@@ -50,28 +50,28 @@ pub async fn eval(
     Json(body): Json<EvalIn>,
 ) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
-    let docs = socle_catalog::yaml::parse_documents(&body.documents, &state.config.limits)
-        .map_err(|e| {
-            ApiError::bad_request(format!(
-                "documents: line {}: {}",
-                e.line.unwrap_or(0),
-                e.message
-            ))
-        })?;
-    if docs.len() > MAX_EVAL_DOCUMENTS {
-        return Err(ApiError::bad_request(format!(
-            "{} documents: at most {MAX_EVAL_DOCUMENTS} per request",
-            docs.len()
-        )));
-    }
-    let docs: Vec<serde_json::Value> = docs.iter().map(|d| d.to_json()).collect();
     let set = policy_set(&state)?;
-    // Rego is CPU work: on the blocking pool, a few at a time, within one deadline for the
-    // whole request.
+    let limits = state.config.limits.clone();
+    // Parsing and Rego are CPU work: on the blocking pool, a few at a time (refused at once
+    // when the queue is full, before any of it), within one deadline for the whole request.
     let findings = state
         .cpu
         .run(move || -> Result<Vec<socle_policy::Finding>, ApiError> {
             let deadline = std::time::Instant::now() + EVAL_DEADLINE;
+            let docs =
+                socle_catalog::yaml::parse_documents(&body.documents, &limits).map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "documents: line {}: {}",
+                        e.line.unwrap_or(0),
+                        e.message
+                    ))
+                })?;
+            if docs.len() > MAX_EVAL_DOCUMENTS {
+                return Err(ApiError::bad_request(format!(
+                    "{} documents: at most {MAX_EVAL_DOCUMENTS} per request",
+                    docs.len()
+                )));
+            }
             let mut findings = Vec::new();
             for (i, d) in docs.iter().enumerate() {
                 if std::time::Instant::now() >= deadline {
@@ -84,7 +84,7 @@ pub async fn eval(
                         ),
                     ));
                 }
-                findings.extend(set.eval(d, "request", i).map_err(policy_error)?);
+                findings.extend(set.eval(&d.to_json(), "request", i).map_err(policy_error)?);
             }
             Ok(findings)
         })

@@ -655,10 +655,12 @@ pub async fn run_live(
     keep: Option<&Path>,
     live: Option<socle_scaffold::LiveLog>,
 ) -> Result<RunOutcome, ApiError> {
+    // A run is CPU work (rendering, expressions, guardrails): it holds a CPU slot.
+    let _slot = state.cpu.permit().await?;
     let caller = Caller(principal, false);
     let engine = engine(state, &caller);
     let list = templates(state, &engine);
-    let Some((t, src)) = list.iter().find(|(t, _)| t.name == template) else {
+    if !list.iter().any(|(t, _)| t.name == template) {
         return Err(ApiError::not_found(format!(
             "no template {template:?} (available: {})",
             list.iter()
@@ -666,23 +668,31 @@ pub async fn run_live(
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
-    };
+    }
     let ws = tempfile::tempdir().map_err(ApiError::internal)?;
     let user = json!({"ref": caller.actor()});
-    let result = engine
-        .run(
-            t,
-            src.as_ref(),
-            values,
-            RunOptions {
-                workspace: ws.path().to_path_buf(),
-                dry_run,
-                user,
-                secrets: json!({}),
-                live,
-            },
-        )
-        .await;
+    let options = RunOptions {
+        workspace: ws.path().to_path_buf(),
+        dry_run,
+        user,
+        secrets: json!({}),
+        live,
+    };
+    // Rendering, expressions and guardrails are CPU work: the run goes on a blocking thread
+    // (its IO still on the runtime), so the async workers keep serving.
+    let name = template.to_owned();
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let (t, src) = list
+                .iter()
+                .find(|(t, _)| t.name == name)
+                .expect("found above");
+            engine.run(t, src.as_ref(), values, options).await
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let mut files = Vec::new();
     for e in walkdir::WalkDir::new(ws.path())
         .sort_by_file_name()
@@ -710,18 +720,15 @@ pub async fn run_live(
             std::fs::copy(ws.path().join(rel), &to).map_err(ApiError::internal)?;
         }
     }
-    let mut parameters = result.parameters.clone();
-    for secret in socle_scaffold::params::secret_names(&t.parameters) {
-        if let Some(v) = parameters.get_mut(&secret) {
-            *v = json!("***");
-        }
-    }
+    // Secret parameters (wherever the template declares them) are already `***` in the result:
+    // the engine redacts before it returns.
+    let parameters = result.parameters.clone();
     let run = state
         .store
         .record_template_run(TemplateRun {
             id: String::new(),
             seq: 0,
-            template: t.name.clone(),
+            template: template.to_owned(),
             actor: caller.actor(),
             status: result.status.to_owned(),
             dry_run,

@@ -28,7 +28,7 @@ use crate::output::{self, Format};
 #[derive(Args)]
 pub struct AbuseBench {
     /// Entities in the generated organisation.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 100_000)]
     entities: usize,
     /// How long the flood lasts.
     #[arg(long, default_value_t = 30)]
@@ -273,17 +273,51 @@ fn flood(
     let stop = Arc::new(AtomicBool::new(false));
     let attacks = Arc::new(attacks);
     let peak = Arc::new(std::sync::Mutex::new(0f64));
-    let (figures, probes) = rt.block_on(async {
+    // The probe on a thread and runtime of its own: its latency is the server's, not the time
+    // it waits behind the flood's clients.
+    let probe = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let health = Attack {
+                    name: "healthz",
+                    method: "GET",
+                    path: "/healthz".into(),
+                    token: None,
+                    body: None,
+                };
+                let mut lat = Vec::new();
+                let mut failures = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    match send(addr, &health).await {
+                        Some((200, _)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+                        _ => failures += 1,
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                (lat, failures)
+            })
+        })
+    };
+    let figures = rt.block_on(async {
         let mut clients = Vec::new();
         for c in 0..connections.max(1) {
             let (stop, attacks) = (stop.clone(), attacks.clone());
             clients.push(tokio::spawn(async move {
                 let mut figures: BTreeMap<&'static str, KindFigures> = BTreeMap::new();
                 let mut i = c;
+                let mut conn: Option<Sender> = None;
                 while !stop.load(Ordering::Relaxed) {
                     let a = &attacks[i % attacks.len()];
                     i += 1;
-                    let (status, body) = send(addr, a).await.unwrap_or((0, String::new()));
+                    let (status, body) = send_on(&mut conn, addr, a)
+                        .await
+                        .unwrap_or((0, String::new()));
                     let f = figures.entry(a.name).or_default();
                     f.requests += 1;
                     *f.statuses.entry(status).or_default() += 1;
@@ -310,29 +344,6 @@ fn flood(
                 }
             })
         };
-        let probe = {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let health = Attack {
-                    name: "healthz",
-                    method: "GET",
-                    path: "/healthz".into(),
-                    token: None,
-                    body: None,
-                };
-                let mut lat = Vec::new();
-                let mut failures = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    match send(addr, &health).await {
-                        Some((200, _)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
-                        _ => failures += 1,
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                (lat, failures)
-            })
-        };
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         stop.store(true, Ordering::Relaxed);
         let mut all: BTreeMap<String, KindFigures> = BTreeMap::new();
@@ -349,9 +360,9 @@ fn flood(
             }
         }
         let _ = sampler.await;
-        (all, probe.await.unwrap_or_default())
+        all
     });
-    let (mut lat, failures) = probes;
+    let (mut lat, failures) = probe.join().unwrap_or_default();
     lat.sort_by(f64::total_cmp);
     let q = |p: f64| {
         lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
@@ -373,6 +384,54 @@ fn flood(
     })
 }
 
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// One request on a kept-alive connection (a new one when there is none or it broke); the
+/// status and body (None: no answer within 60 s).
+async fn send_on(conn: &mut Option<Sender>, addr: SocketAddr, a: &Attack) -> Option<(u16, String)> {
+    let work = async {
+        if conn.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+            stream.set_nodelay(true).ok()?;
+            let (sender, c) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .ok()?;
+            tokio::spawn(c);
+            *conn = Some(sender);
+        }
+        let sender = conn.as_mut()?;
+        sender.ready().await.ok()?;
+        let resp = sender.send_request(request(a)?).await.ok()?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.ok()?.to_bytes();
+        Some((status, String::from_utf8_lossy(&body).into_owned()))
+    };
+    let out = tokio::time::timeout(Duration::from_secs(60), work)
+        .await
+        .ok()
+        .flatten();
+    if out.is_none() {
+        *conn = None;
+    }
+    out
+}
+
+fn request(a: &Attack) -> Option<hyper::Request<Full<Bytes>>> {
+    let mut req = hyper::Request::builder()
+        .method(a.method)
+        .uri(a.path.as_str())
+        .header("host", "bench");
+    if let Some(t) = &a.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if a.body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    req.body(Full::new(Bytes::from(a.body.clone().unwrap_or_default())))
+        .ok()
+}
+
 /// One request on a fresh connection; the status and body (None: no answer within 60 s).
 async fn send(addr: SocketAddr, a: &Attack) -> Option<(u16, String)> {
     let work = async {
@@ -383,18 +442,7 @@ async fn send(addr: SocketAddr, a: &Attack) -> Option<(u16, String)> {
                 .await
                 .ok()?;
         tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(a.method)
-            .uri(a.path.as_str())
-            .header("host", "bench");
-        if let Some(t) = &a.token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        if a.body.is_some() {
-            req = req.header("content-type", "application/json");
-        }
-        let body = Full::new(Bytes::from(a.body.clone().unwrap_or_default()));
-        let resp = sender.send_request(req.body(body).ok()?).await.ok()?;
+        let resp = sender.send_request(request(a)?).await.ok()?;
         let status = resp.status().as_u16();
         let body = resp.into_body().collect().await.ok()?.to_bytes();
         Some((status, String::from_utf8_lossy(&body).into_owned()))
