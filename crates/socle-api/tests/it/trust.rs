@@ -418,3 +418,52 @@ async fn a_denied_request_writes_a_bounded_audit_entry(s: &Server) {
     assert_eq!(denied[0]["target"].as_str().unwrap().chars().count(), 257);
 }
 both!(a_denied_request_writes_a_bounded_audit_entry);
+
+/// Two anonymous evaluations of the most documents allowed used to hold both async workers for
+/// 40 s (`/healthz` waited behind them). They run on the blocking pool now: the server answers
+/// meanwhile. (A bound of seconds, not a benchmark: `socle bench abuse` measures.)
+async fn evaluations_do_not_stall_the_server(s: &Server) {
+    let docs = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n---\n".repeat(500);
+    let body = json!({"documents": docs});
+    let floods: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = s.addr;
+            let body = body.clone();
+            tokio::spawn(async move { post_json(addr, "/api/v1/policy/eval", &body).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let (status, _) = s.call("GET", "/healthz", None, None).await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(waited < std::time::Duration::from_secs(2), "{waited:?}");
+    for f in floods {
+        let status = f.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
+    }
+}
+both!(evaluations_do_not_stall_the_server);
+
+/// A POST from a task of its own (the harness' client borrows the server).
+async fn post_json(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> StatusCode {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::post(path)
+        .header("host", "test")
+        .header("content-type", "application/json")
+        .body(Full::new(hyper::body::Bytes::from(body.to_string())))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    let _ = resp.into_body().collect().await;
+    status
+}

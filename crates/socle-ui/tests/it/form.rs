@@ -126,7 +126,7 @@ fn the_golden_path_form_has_its_constraints_pickers_and_defaults() {
     ));
     assert!(html.contains(
         "<input type=\"text\" id=\"f-description\" name=\"p.description\" \
-         pattern=\"^[^&quot;\\\\]*$\" maxlength=\"200\" required"
+         pattern=\"^[^&quot;\\\\\\r\\n]*$\" maxlength=\"200\" required"
     ));
     // Required markers: name, description, owner (page 1) and repoUrl (page 2).
     assert_eq!(
@@ -136,7 +136,9 @@ fn the_golden_path_form_has_its_constraints_pickers_and_defaults() {
     );
     assert!(html.contains("<label for=\"f-system\">System</label>"));
     assert!(html.contains(
-        "<input type=\"text\" id=\"f-owner\" name=\"p.owner\" list=\"f-owner-options\" required \
+        "<input type=\"text\" id=\"f-owner\" name=\"p.owner\" \
+         pattern=\"^(?:[A-Za-z]+:)?(?:[A-Za-z0-9][A-Za-z0-9._\\-]{0,62}/)?[A-Za-z0-9][A-Za-z0-9._\\-]{0,62}$\" \
+         maxlength=\"200\" list=\"f-owner-options\" required \
          aria-describedby=\"f-owner-help\"><datalist id=\"f-owner-options\">\
          <option value=\"group:default/platform-team\"></option>\
          <option value=\"group:default/payments\"></option></datalist>"
