@@ -221,7 +221,7 @@ pub async fn create_deployment(
             .map_err(deploy_error)
     }
     .await;
-    let d = crate::routes::audited(&state, &caller, "deployment.deploy", &target, result).await?;
+    let d = crate::audit::audited(&state, &caller, "deployment.deploy", &target, result).await?;
     Ok(out(d, StatusCode::CREATED))
 }
 
@@ -255,7 +255,7 @@ pub async fn rollback(
     }
     .await;
     Ok(out(
-        crate::routes::audited(&state, &caller, "deployment.rollback", &target, result).await?,
+        crate::audit::audited(&state, &caller, "deployment.rollback", &target, result).await?,
         StatusCode::CREATED,
     ))
 }
@@ -292,7 +292,7 @@ pub async fn promote(
     }
     .await;
     Ok(out(
-        crate::routes::audited(&state, &caller, "deployment.promote", &target, result).await?,
+        crate::audit::audited(&state, &caller, "deployment.promote", &target, result).await?,
         StatusCode::CREATED,
     ))
 }
@@ -379,6 +379,6 @@ pub async fn secret_store(
         Ok(secrets)
     }
     .await;
-    let secrets = crate::routes::audited(&state, &caller, "secret.read", &target, result).await?;
+    let secrets = crate::audit::audited(&state, &caller, "secret.read", &target, result).await?;
     Ok(Json(secrets).into_response())
 }

@@ -100,7 +100,7 @@ pub async fn import_events(
         Ok(out)
     }
     .await;
-    let out = crate::routes::audited(&state, &caller, "dora.import", "events", result).await?;
+    let out = crate::audit::audited(&state, &caller, "dora.import", "events", result).await?;
     Ok(Json(out).into_response())
 }
 
@@ -138,7 +138,7 @@ pub async fn incident(
         store_events(&state, vec![event]).await
     }
     .await;
-    let out = crate::routes::audited(&state, &caller, "dora.incident", "incident", result).await?;
+    let out = crate::audit::audited(&state, &caller, "dora.incident", "incident", result).await?;
     Ok(Json(out).into_response())
 }
 

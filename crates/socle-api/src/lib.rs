@@ -3,6 +3,7 @@
 //!
 //! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
 
+pub mod audit;
 pub mod auth;
 pub mod cpu;
 pub mod deploy_routes;

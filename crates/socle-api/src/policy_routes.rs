@@ -224,7 +224,7 @@ pub async fn create_waiver(
             .await?)
     }
     .await;
-    let waiver = crate::routes::audited(&state, &caller, "waiver.create", &target, result).await?;
+    let waiver = crate::audit::audited(&state, &caller, "waiver.create", &target, result).await?;
     Ok((StatusCode::CREATED, Json(waiver)).into_response())
 }
 
@@ -249,7 +249,7 @@ pub async fn revoke_waiver(
         Ok(())
     }
     .await;
-    crate::routes::audited(&state, &caller, "waiver.revoke", &id, result).await?;
+    crate::audit::audited(&state, &caller, "waiver.revoke", &id, result).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -100,7 +100,7 @@ pub async fn create_run(
         .await
     }
     .await;
-    let out = crate::routes::audited(&state, &caller, "template.run", &name, result).await?;
+    let out = crate::audit::audited(&state, &caller, "template.run", &name, result).await?;
     let mut v = serde_json::to_value(&out.run).map_err(ApiError::internal)?;
     if out.run.dry_run {
         v["files"] = json!(

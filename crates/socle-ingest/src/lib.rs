@@ -534,9 +534,9 @@ pub async fn refresh_location(
 ) -> Result<socle_store::ApplyOutcome, socle_store::StoreError> {
     let key = spec.key();
     let trust = store
-        .get_location(&key)
+        .location_trust(&key)
         .await?
-        .map_or(socle_store::LocationTrust::Team, |l| l.trust);
+        .unwrap_or(socle_store::LocationTrust::Team);
     let spec2 = spec.clone();
     let limits2 = limits.clone();
     let read =

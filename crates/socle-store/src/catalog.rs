@@ -222,6 +222,14 @@ impl Store {
         Ok(Some(rec))
     }
 
+    /// Whether a location may shape the organisation (None: not registered).
+    pub async fn location_trust(&self, key: &str) -> Result<Option<LocationTrust>> {
+        let trust: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT trust FROM locations WHERE key = $1").bind(key).fetch_optional(pool).await?
+        });
+        Ok(trust.map(|t| LocationTrust::parse(&t)))
+    }
+
     /// The keys of the locations that may shape the organisation.
     pub async fn organisation_locations(&self) -> Result<HashSet<String>> {
         Ok(with_pool!(self, pool => {

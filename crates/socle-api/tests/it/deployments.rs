@@ -64,29 +64,14 @@ spec:
 
 const SHOP: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n    variables:\n      DB: ${resources.db.host}\nresources:\n  db:\n    type: postgres\n";
 
-async fn token(s: &Server, user: &str) -> String {
-    let (status, t) = s
-        .call(
-            "POST",
-            "/api/v1/tokens",
-            Some(&s.admin),
-            Some(
-                json!({"name": user, "subject": format!("user:default/{user}"), "role": "member"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["secret"].as_str().unwrap().to_owned()
-}
-
 async fn deploys_are_authorised_by_team_ownership(s: &Server) {
     let dir = s.catalog_dir();
     std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
     s.register(&dir).await;
     let (ann, boss, eve) = (
-        token(s, "ann").await,
-        token(s, "boss").await,
-        token(s, "eve").await,
+        s.token("ann", "member").await,
+        s.token("boss", "member").await,
+        s.token("eve", "member").await,
     );
     let body = json!({"workload": SHOP, "environment": "dev", "image": "ghcr.io/acme/shop:1.0.0"});
 

@@ -178,6 +178,27 @@ impl Server {
         )
     }
 
+    /// A new token for `user:default/<user>` with `role` (the user must be in the catalog).
+    pub async fn token(&self, user: &str, role: &str) -> String {
+        let (status, t) = self
+            .call(
+                "POST",
+                "/api/v1/tokens",
+                Some(&self.admin),
+                Some(serde_json::json!({"name": user, "subject": format!("user:default/{user}"), "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{t}");
+        t["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// Writes `text` as the catalog directory's `catalog-info.yaml` and registers it (as admin).
+    pub async fn register_catalog(&self, text: &str) -> (String, Value) {
+        let dir = self.catalog_dir();
+        std::fs::write(dir.join("catalog-info.yaml"), text).unwrap();
+        self.register(&dir).await
+    }
+
     pub fn catalog_dir(&self) -> PathBuf {
         let p = self.dir.path().join("catalog");
         std::fs::create_dir_all(&p).unwrap();

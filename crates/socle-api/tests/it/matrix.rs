@@ -216,19 +216,6 @@ fn every_declared_route_has_a_row() {
     );
 }
 
-async fn token(s: &Server, user: &str, role: &str) -> String {
-    let (status, t) = s
-        .call(
-            "POST",
-            "/api/v1/tokens",
-            Some(&s.admin),
-            Some(json!({"name": user, "subject": format!("user:default/{user}"), "role": role})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["secret"].as_str().unwrap().to_owned()
-}
-
 async fn call(s: &Server, o: &Op, token: Option<&str>) -> StatusCode {
     match &o.body {
         Some(Value::String(lines)) => {
@@ -246,17 +233,15 @@ async fn call(s: &Server, o: &Op, token: Option<&str>) -> StatusCode {
 }
 
 async fn every_route_refuses_whom_it_must(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    let (location, _) = s.register(&dir).await;
+    let (location, _) = s.register_catalog(ORG).await;
     let second = s.dir.path().join("second");
     std::fs::create_dir_all(&second).unwrap();
     let actors: [Option<String>; 6] = [
         None,
         Some("socle_not_a_token".into()),
-        Some(token(s, "val", "viewer").await),
-        Some(token(s, "eve", "member").await),
-        Some(token(s, "ann", "member").await),
+        Some(s.token("val", "viewer").await),
+        Some(s.token("eve", "member").await),
+        Some(s.token("ann", "member").await),
         Some(s.admin.clone()),
     ];
     let names = [

@@ -93,21 +93,6 @@ spec:
 const SHOP: &str =
     "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n";
 
-async fn member_token(s: &Server, user: &str) -> String {
-    let (status, t) = s
-        .call(
-            "POST",
-            "/api/v1/tokens",
-            Some(&s.admin),
-            Some(
-                json!({"name": user, "subject": format!("user:default/{user}"), "role": "member"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["secret"].as_str().unwrap().to_owned()
-}
-
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)
@@ -151,10 +136,8 @@ fn hosted(s: &Server, name: &str) -> std::path::PathBuf {
 }
 
 async fn a_members_location_cannot_adopt_groups_or_join_teams(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
-    let eve = member_token(s, "eve").await;
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
     let repo = hosted(s, "eve-svc");
     bare_repo(s, &repo, TAKEOVER);
 
@@ -208,9 +191,7 @@ async fn a_members_location_cannot_adopt_groups_or_join_teams(s: &Server) {
 both!(a_members_location_cannot_adopt_groups_or_join_teams);
 
 async fn an_admins_location_shapes_the_organisation(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
+    s.register_catalog(ORG).await;
     let repo = hosted(s, "org");
     bare_repo(s, &repo, TAKEOVER);
     let (status, body) = s
@@ -238,10 +219,8 @@ async fn an_admins_location_shapes_the_organisation(s: &Server) {
 both!(an_admins_location_shapes_the_organisation);
 
 async fn a_member_may_register_only_hosted_repositories(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
-    let eve = member_token(s, "eve").await;
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
     // A repository elsewhere on the server — the GitOps repositories are such.
     let elsewhere = s.dir.path().join("gitops-root/dev.git");
     bare_repo(s, &elsewhere, TAKEOVER);
@@ -275,10 +254,8 @@ const RANGE_BOMB: &str =
     "package main\n\ntest_bomb if {\n\tcount(numbers.range(0, 1000000000000)) > 0\n}\n";
 
 async fn only_admins_run_their_own_rego(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
-    let eve = member_token(s, "eve").await;
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
     let body = json!({"files": {"bomb.rego": RANGE_BOMB}});
     let (status, _) = s
         .call("POST", "/api/v1/policy/test", None, Some(body.clone()))
@@ -325,10 +302,8 @@ async fn policy_eval_refuses_too_many_documents(s: &Server) {
 both!(policy_eval_refuses_too_many_documents);
 
 async fn members_record_delivery_events_only_for_their_services(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
-    let eve = member_token(s, "eve").await;
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
     let line = |service: &str, id: &str| {
         format!(
             "{{\"type\":\"deployment\",\"id\":\"{id}\",\"service\":\"{service}\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-01-05T10:00:00Z\"}}\n"
@@ -392,10 +367,8 @@ async fn report_windows_are_bounded(s: &Server) {
 both!(report_windows_are_bounded);
 
 async fn a_denied_request_writes_a_bounded_audit_entry(s: &Server) {
-    let dir = s.catalog_dir();
-    std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
-    s.register(&dir).await;
-    let eve = member_token(s, "eve").await;
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
     let long = "x".repeat(4000);
     let (status, _) = s
         .call(

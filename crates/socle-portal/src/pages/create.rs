@@ -176,7 +176,7 @@ pub async fn submit(
     let principal = viewer.check_form(&headers, csrf)?.clone();
     let caller = viewer.caller();
     if let Err(e) = caller.require(Role::Member) {
-        let e = socle_api::routes::audited(&state, &caller, "template.run", &name, Err::<(), _>(e))
+        let e = socle_api::audit::audited(&state, &caller, "template.run", &name, Err::<(), _>(e))
             .await;
         return Err(e
             .err()
@@ -223,7 +223,7 @@ pub async fn submit(
             Some(log),
         )
         .await;
-        let done = socle_api::routes::audited(&state, &caller, "template.run", &name, result)
+        let done = socle_api::audit::audited(&state, &caller, "template.run", &name, result)
             .await
             .map(|out| out.run.id)
             .map_err(|e| {

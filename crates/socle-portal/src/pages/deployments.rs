@@ -311,7 +311,7 @@ async fn do_promote(
             .map_err(deploy_error)
     }
     .await;
-    match socle_api::routes::audited(state, &caller, "deployment.promote", &target, result).await {
+    match socle_api::audit::audited(state, &caller, "deployment.promote", &target, result).await {
         Ok(_) => back(after, service),
         Err(e) => failed(viewer, service, e),
     }
@@ -340,7 +340,7 @@ async fn do_rollback(
             .map_err(deploy_error)
     }
     .await;
-    match socle_api::routes::audited(state, &caller, "deployment.rollback", &target, result).await {
+    match socle_api::audit::audited(state, &caller, "deployment.rollback", &target, result).await {
         Ok(_) => back(after, service),
         Err(e) => failed(viewer, service, e),
     }
