@@ -94,7 +94,7 @@ pub async fn import_events(
             e.details = serde_json::to_value(&errors).ok();
             return Err(e);
         }
-        authorize_events(&state, &caller, &events)?;
+        authorize_events(&state, &caller, &events).await?;
         let mut out = store_events(&state, events).await?;
         out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
         Ok(out)
@@ -134,7 +134,7 @@ pub async fn incident(
         });
         let event = socle_dora::events::parse_event(&line.to_string(), "api")
             .map_err(ApiError::bad_request)?;
-        authorize_events(&state, &caller, std::slice::from_ref(&event))?;
+        authorize_events(&state, &caller, std::slice::from_ref(&event)).await?;
         store_events(&state, vec![event]).await
     }
     .await;
@@ -144,7 +144,9 @@ pub async fn incident(
 
 /// A member records delivery events only for the services their teams own (as for deploys);
 /// an admin (or a CI token with the admin role) for any. Nothing is stored when one is not theirs.
-fn authorize_events(
+/// An event that already exists under the same source and id counts for the service it belongs
+/// to today too: a member cannot move another team's deployment or incident to their service.
+async fn authorize_events(
     state: &AppState,
     caller: &Caller,
     events: &[socle_dora::Event],
@@ -153,8 +155,10 @@ fn authorize_events(
     if p.role == Role::Admin {
         return Ok(());
     }
-    let services: std::collections::BTreeSet<&str> = events.iter().map(|e| e.service()).collect();
-    for service in services {
+    let mut services: std::collections::BTreeSet<String> =
+        events.iter().map(|e| e.service().to_owned()).collect();
+    services.extend(state.store.dora_current_services(events).await?);
+    for service in &services {
         crate::deploy_routes::authorize_deploy(state, caller, service).map_err(|e| {
             ApiError::forbidden(format!(
                 "delivery events for {service}: {}; nothing was imported",

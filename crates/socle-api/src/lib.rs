@@ -13,6 +13,7 @@ pub mod error;
 pub mod git_hosts;
 mod metrics;
 mod openapi;
+pub mod paths;
 mod policy_routes;
 pub mod routes;
 pub mod scaffold;
@@ -114,6 +115,8 @@ pub struct AppState {
     pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
     pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
+    /// The server's directories, shown by name in responses (see [`paths`]).
+    pub paths: Arc<paths::PublicPaths>,
 }
 
 pub fn now_ms() -> i64 {
@@ -132,7 +135,6 @@ impl AppState {
         metrics.generation.set(snapshot.generation);
         Ok(Arc::new(Self {
             store,
-            config,
             metrics,
             served: RwLock::new(Served {
                 snapshot,
@@ -142,6 +144,12 @@ impl AppState {
             reload_lock: Mutex::new(()),
             cpu: cpu::CpuGate::for_this_machine(),
             dora: tokio::sync::Mutex::new(None),
+            paths: Arc::new(paths::PublicPaths::new([
+                (config.gitops_root.clone(), "$DATA"),
+                (config.provisioner_dir.clone(), "$PLATFORM"),
+                (std::path::PathBuf::from("."), "$WORKDIR"),
+            ])),
+            config,
         }))
     }
 
@@ -274,6 +282,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router {
     routes::routes()
         .merge(extra)
+        .layer(middleware::map_response_with_state(
+            state.paths.clone(),
+            paths::hide_paths,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         // Internal errors log themselves with an id (`ApiError::internal`); a shed request (503)
         // is not an error worth a log line each — under a flood those lines cost the most.

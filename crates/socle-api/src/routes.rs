@@ -533,12 +533,14 @@ pub async fn create_location(
         if body.target.is_empty() || body.target.len() > 4096 {
             return Err(ApiError::bad_request("target must be 1-4096 characters"));
         }
+        // A target as the API shows it (`$DATA/repositories/…`) names the real directory.
+        let target = state.paths.reveal(&body.target);
         if trust == LocationTrust::Team {
-            member_git_target(&state, &body.target)?;
+            member_git_target(&state, &target)?;
         }
         let spec = LocationSpec {
             kind: body.kind,
-            target: body.target,
+            target,
             branch: body.branch,
             path: body.path,
         };

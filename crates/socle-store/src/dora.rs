@@ -147,6 +147,60 @@ impl Store {
         Ok(DoraWritten { received, changed })
     }
 
+    /// The services that the stored events with these events' keys (same type, source and id)
+    /// belong to today: what an upsert of `events` would take over.
+    pub async fn dora_current_services(
+        &self,
+        events: &[Event],
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let (deployments, changes, incidents) = last_of_each_key(events);
+        let keys = [
+            (
+                "SELECT DISTINCT service FROM dora_deployments WHERE ",
+                deployments
+                    .iter()
+                    .map(|d| (d.source.as_str(), d.id.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "SELECT DISTINCT service FROM dora_changes WHERE ",
+                changes
+                    .iter()
+                    .map(|c| (c.source.as_str(), c.id.as_str()))
+                    .collect(),
+            ),
+            (
+                "SELECT DISTINCT service FROM dora_incidents WHERE ",
+                incidents
+                    .iter()
+                    .map(|x| (x.source.as_str(), x.id.as_str()))
+                    .collect(),
+            ),
+        ];
+        let mut out = std::collections::BTreeSet::new();
+        with_pool!(self, pool => {
+            for (select, keys) in &keys {
+                // 2 binds a key: 500 keys a statement stays far under every limit.
+                for chunk in keys.chunks(500) {
+                    let mut qb = QueryBuilder::new(*select);
+                    let mut sep = qb.separated(" OR ");
+                    for (source, id) in chunk {
+                        sep.push("(source = ");
+                        sep.push_bind_unseparated(*source);
+                        sep.push_unseparated(" AND id = ");
+                        sep.push_bind_unseparated(*id);
+                        sep.push_unseparated(")");
+                    }
+                    let rows = qb.build().fetch_all(pool).await?;
+                    for r in rows {
+                        out.insert(r.try_get::<String, _>(0)?);
+                    }
+                }
+            }
+        });
+        Ok(out)
+    }
+
     /// Moves whenever stored delivery events change.
     pub async fn dora_generation(&self) -> Result<i64> {
         with_pool!(self, pool => {

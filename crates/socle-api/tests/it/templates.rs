@@ -184,7 +184,17 @@ async fn golden_paths_end_to_end(backend: &str) {
         .as_str()
         .unwrap()
         .to_owned();
-    let repo = std::path::PathBuf::from(remote.strip_prefix("file://").unwrap());
+    // The server's directories are shown by name, never as absolute paths.
+    let rel = remote
+        .strip_prefix("file://$DATA/")
+        .unwrap_or_else(|| panic!("{remote}"));
+    let repo = s
+        .dir
+        .path()
+        .join("gitops-root")
+        .canonicalize()
+        .unwrap()
+        .join(rel);
     assert!(
         repo.join("HEAD").is_file() && repo.join("objects").is_dir(),
         "a bare repository at {}",

@@ -250,6 +250,57 @@ async fn a_member_may_register_only_hosted_repositories(s: &Server) {
 }
 both!(a_member_may_register_only_hosted_repositories);
 
+/// What anyone reads names the server's directories, never their absolute paths — and a target
+/// as shown can be sent back.
+async fn responses_show_no_absolute_server_paths(s: &Server) {
+    s.register_catalog(ORG).await;
+    let eve = s.token("eve", "member").await;
+    let repo = hosted(s, "eve-svc");
+    bare_repo(
+        s,
+        &repo,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: eve-svc\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-b\n",
+    );
+    let shown = "$DATA/repositories/local/team-b/eve-svc.git";
+    let (status, out) = s
+        .call(
+            "POST",
+            "/api/v1/locations",
+            Some(&eve),
+            Some(json!({"type": "git", "target": shown, "branch": "main"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    // The server's data directory (the harness puts an admin's catalog beside it, outside: an
+    // admin's own target is shown as registered).
+    let root = s.dir.path().join("gitops-root").canonicalize().unwrap();
+    let root = root.to_string_lossy();
+    for path in [
+        "/api/v1/locations",
+        "/api/v1/entities/component/default/eve-svc",
+        "/api/v1/entities?kind=component",
+        "/api/v1/search?q=eve",
+    ] {
+        let (status, body) = s.call("GET", path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let text = body.to_string();
+        assert!(!text.contains(root.as_ref()), "{path}: {text}");
+    }
+    let (_, e) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/eve-svc",
+            None,
+            None,
+        )
+        .await;
+    let key = e["metadata"]["annotations"]["backstage.io/managed-by-location"]
+        .as_str()
+        .unwrap();
+    assert!(key.contains(shown), "{key}");
+}
+both!(responses_show_no_absolute_server_paths);
+
 const RANGE_BOMB: &str =
     "package main\n\ntest_bomb if {\n\tcount(numbers.range(0, 1000000000000)) > 0\n}\n";
 
@@ -346,6 +397,54 @@ async fn members_record_delivery_events_only_for_their_services(s: &Server) {
     assert_eq!(r["deployments"], 0, "{r}");
 }
 both!(members_record_delivery_events_only_for_their_services);
+
+async fn members_cannot_take_over_another_teams_event_by_its_id(s: &Server) {
+    s.register_catalog(ORG).await;
+    let line = |service: &str| {
+        format!(
+            "{{\"type\":\"deployment\",\"id\":\"d9\",\"service\":\"{service}\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-01-05T10:00:00Z\"}}\n"
+        )
+    };
+    let admin = format!("Bearer {}", s.admin);
+    let (status, out) = s
+        .call_bytes(
+            "POST",
+            "/api/v1/dora/events",
+            &[("authorization", admin.as_str())],
+            line("shop").into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    // eve (team-b) re-sends team-a's deployment d9 as her own service's.
+    let eve = format!("Bearer {}", s.token("eve", "member").await);
+    let (status, e) = s
+        .call_bytes(
+            "POST",
+            "/api/v1/dora/events",
+            &[("authorization", eve.as_str())],
+            line("eve-shop").into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("delivery events for shop"),
+        "{e}"
+    );
+    // shop keeps its deployment.
+    let (_, r) = s
+        .call(
+            "GET",
+            "/api/v1/dora/report?scope=service&name=shop&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z&weekly=false",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r["deployments"], 1, "{r}");
+}
+both!(members_cannot_take_over_another_teams_event_by_its_id);
 
 async fn report_windows_are_bounded(s: &Server) {
     let (status, e) = s

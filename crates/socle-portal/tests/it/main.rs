@@ -2,5 +2,6 @@
 //! `SOCLE_TEST_DATABASE_URL` is set): sign-in, CSRF, team rights, escaping, pages.
 
 mod harness;
+mod matrix;
 mod pages;
 mod security;
