@@ -1,30 +1,36 @@
-//! Bearer-token authentication and role checks.
+//! Bearer-token authentication: the request's [`Actor`].
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use socle_store::Role;
+use socle_app::{Actor, App};
 
 use crate::error::ApiError;
-use crate::{AppState, now_ms};
 
 pub use socle_store::Principal;
 
-/// The caller: the principal of a valid token, or nobody. A token that is present but invalid
-/// (unknown, revoked, malformed) is remembered so that every use of it is refused — and audited.
-#[derive(Clone)]
-pub struct Caller(pub Option<Principal>, pub bool);
+/// The caller of a request: the actor its `Authorization` header names (a valid token's
+/// principal, an invalid token, or nobody).
+#[derive(Clone, Debug)]
+pub struct Caller(pub Actor);
 
-impl FromRequestParts<Arc<AppState>> for Caller {
+impl std::ops::Deref for Caller {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &Arc<AppState>,
+        app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Ok(Caller(None, false));
+            return Ok(Caller(Actor::Anonymous));
         };
         let token = header
             .to_str()
@@ -34,49 +40,30 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .map(str::trim);
-        match token {
-            Some(t) => match state.store.authenticate(t, now_ms()).await? {
-                Some(p) => Ok(Caller(Some(p), false)),
-                None => Ok(Caller(None, true)),
+        let actor = match token {
+            Some(t) => match app.store.authenticate(t, app.now_ms()).await? {
+                Some(p) => Actor::Principal(p),
+                None => Actor::InvalidToken,
             },
-            None => Ok(Caller(None, true)),
-        }
+            None => Actor::InvalidToken,
+        };
+        Ok(Caller(actor))
     }
 }
 
 impl Caller {
+    /// Checks read access according to the application's settings.
+    pub fn can_read(&self, app: &App) -> Result<(), ApiError> {
+        Ok(app.can_read(&self.0)?)
+    }
+
     /// The principal, who must hold at least `role`.
-    pub fn require(&self, role: Role) -> Result<&Principal, ApiError> {
-        match &self.0 {
-            None if self.1 => Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "the API token is unknown, revoked or malformed",
-            )),
-            None => Err(ApiError::unauthenticated()),
-            Some(p) if p.role >= role => Ok(p),
-            Some(p) => Err(ApiError::forbidden(format!(
-                "this needs the {} role; the token of {} has the {} role",
-                role.as_str(),
-                p.subject,
-                p.role.as_str()
-            ))),
-        }
+    pub fn require(&self, role: socle_store::Role) -> Result<&Principal, ApiError> {
+        Ok(self.0.require(role)?)
     }
 
-    /// Checks read access according to the server's configuration.
-    pub fn can_read(&self, state: &AppState) -> Result<(), ApiError> {
-        if state.config.auth_reads || self.1 {
-            self.require(Role::Viewer)?;
-        }
-        Ok(())
-    }
-
+    /// The name written in the audit log.
     pub fn actor(&self) -> String {
-        match &self.0 {
-            Some(p) => p.subject.clone(),
-            None if self.1 => "invalid-token".to_owned(),
-            None => "anonymous".to_owned(),
-        }
+        self.0.name()
     }
 }

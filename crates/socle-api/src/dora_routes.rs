@@ -6,18 +6,19 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use socle_dora::{Dataset, Event, Window};
+use socle_dora::{Dataset, Window};
 use socle_store::Role;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::dora::{self, Scope};
 use crate::error::ApiError;
-use crate::{AppState, now_ms};
+use socle_app::ErrorCode;
 
 type S = State<Arc<AppState>>;
 
@@ -29,31 +30,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/dora/webhooks/gitlab", post(gitlab))
         .route("/api/v1/dora/report", get(report))
         .route("/api/v1/dora/teams", get(teams))
-}
-
-/// The indexed events, rebuilt when the store's events changed since the last build.
-pub async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
-    let mut cached = state.dora.lock().await;
-    let generation = state.store.dora_generation().await?;
-    if let Some((g, ds)) = cached.as_ref()
-        && *g == generation
-    {
-        return Ok(ds.clone());
-    }
-    let (g, ds) = dora::load(&state.store, &dora::options(&state.config.platform)).await?;
-    *cached = Some((g, ds.clone()));
-    Ok(ds)
-}
-
-async fn store_events(state: &AppState, events: Vec<Event>) -> Result<serde_json::Value, ApiError> {
-    let snap = state.snapshot();
-    let unknown = dora::unknown_services(&snap, events.iter().map(Event::service));
-    let written = state.store.dora_upsert(events).await?;
-    Ok(serde_json::json!({
-        "received": written.received,
-        "changed": written.changed,
-        "unknown_services": unknown,
-    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -94,13 +70,20 @@ pub async fn import_events(
             e.details = serde_json::to_value(&errors).ok();
             return Err(e);
         }
-        authorize_events(&state, &caller, &events).await?;
-        let mut out = store_events(&state, events).await?;
+        state.authorize_events(&caller, &events).await?;
+        let mut out = state.store_events(events).await?;
         out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
         Ok(out)
     }
     .await;
-    let out = crate::audit::audited(&state, &caller, "dora.import", "events", result).await?;
+    let out = crate::audit::audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::DoraImport,
+        "events",
+        result,
+    )
+    .await?;
     Ok(Json(out).into_response())
 }
 
@@ -134,45 +117,25 @@ pub async fn incident(
         });
         let event = socle_dora::events::parse_event(&line.to_string(), "api")
             .map_err(ApiError::bad_request)?;
-        authorize_events(&state, &caller, std::slice::from_ref(&event)).await?;
-        store_events(&state, vec![event]).await
+        state.authorize_events(&caller, std::slice::from_ref(&event)).await?;
+        Ok(state.store_events(vec![event]).await?)
     }
     .await;
-    let out = crate::audit::audited(&state, &caller, "dora.incident", "incident", result).await?;
+    let out = crate::audit::audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::DoraIncident,
+        "incident",
+        result,
+    )
+    .await?;
     Ok(Json(out).into_response())
-}
-
-/// A member records delivery events only for the services their teams own (as for deploys);
-/// an admin (or a CI token with the admin role) for any. Nothing is stored when one is not theirs.
-/// An event that already exists under the same source and id counts for the service it belongs
-/// to today too: a member cannot move another team's deployment or incident to their service.
-async fn authorize_events(
-    state: &AppState,
-    caller: &Caller,
-    events: &[socle_dora::Event],
-) -> Result<(), ApiError> {
-    let p = caller.require(Role::Member)?;
-    if p.role == Role::Admin {
-        return Ok(());
-    }
-    let mut services: std::collections::BTreeSet<String> =
-        events.iter().map(|e| e.service().to_owned()).collect();
-    services.extend(state.store.dora_current_services(events).await?);
-    for service in &services {
-        crate::deploy_routes::authorize_deploy(state, caller, service).map_err(|e| {
-            ApiError::forbidden(format!(
-                "delivery events for {service}: {}; nothing was imported",
-                e.message
-            ))
-        })?;
-    }
-    Ok(())
 }
 
 fn webhook_error(e: socle_dora::webhooks::WebhookError) -> ApiError {
     use socle_dora::webhooks::WebhookError as W;
     match e {
-        W::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m),
+        W::Unauthorized(m) => ApiError::new(ErrorCode::BadSignature, m),
         W::Invalid(m) => ApiError::bad_request(m),
     }
 }
@@ -192,8 +155,7 @@ pub async fn github(
 ) -> Result<Response, ApiError> {
     let Some(secret) = state.config.github_webhook_secret.as_deref() else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "webhook_not_configured",
+            ErrorCode::WebhookNotConfigured,
             "no GitHub webhook secret is configured on this server (socle serve --github-webhook-secret)",
         ));
     };
@@ -205,7 +167,7 @@ pub async fn github(
     .map_err(webhook_error)?;
     let kind = header(&headers, "x-github-event").unwrap_or_default();
     let events = socle_dora::webhooks::github_events(kind, &body).map_err(webhook_error)?;
-    Ok(Json(store_events(&state, events).await?).into_response())
+    Ok(Json(state.store_events(events).await?).into_response())
 }
 
 /// GitLab webhook (push, deployment, incident issues), verified with `X-Gitlab-Token`.
@@ -218,8 +180,7 @@ pub async fn gitlab(
 ) -> Result<Response, ApiError> {
     let Some(token) = state.config.gitlab_webhook_token.as_deref() else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "webhook_not_configured",
+            ErrorCode::WebhookNotConfigured,
             "no GitLab webhook token is configured on this server (socle serve --gitlab-webhook-token)",
         ));
     };
@@ -227,7 +188,7 @@ pub async fn gitlab(
         .map_err(webhook_error)?;
     let kind = header(&headers, "x-gitlab-event").unwrap_or_default();
     let events = socle_dora::webhooks::gitlab_events(kind, &body).map_err(webhook_error)?;
-    Ok(Json(store_events(&state, events).await?).into_response())
+    Ok(Json(state.store_events(events).await?).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -295,12 +256,12 @@ pub async fn report(
         q.since.as_deref(),
         q.from.as_deref(),
         q.to.as_deref(),
-        now_ms(),
+        state.now_ms(),
     )
     .map_err(ApiError::bad_request)?;
     let snap = state.snapshot();
     let services = dora::services(&snap, &scope).map_err(ApiError::not_found)?;
-    let ds = dataset(&state).await?;
+    let ds = state.dora_dataset().await?;
     let weekly = q.weekly.unwrap_or(true);
     // CPU work: on the blocking pool, a few at a time.
     let report = state
@@ -342,11 +303,11 @@ pub async fn teams(
         q.since.as_deref(),
         q.from.as_deref(),
         q.to.as_deref(),
-        now_ms(),
+        state.now_ms(),
     )
     .map_err(ApiError::bad_request)?;
     let snap = state.snapshot();
-    let ds = dataset(&state).await?;
+    let ds = state.dora_dataset().await?;
     let out = state.cpu.run(move || team_reports(&snap, &ds, w)).await?;
     Ok(Json(out).into_response())
 }

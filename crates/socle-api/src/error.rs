@@ -1,17 +1,27 @@
-//! API errors: a stable machine code, an HTTP status and a human message. Internal errors are
-//! logged with an id and never shown to the client.
+//! API errors: an [`AppError`] (a stable [`ErrorCode`], a message, details) answered with the
+//! code's HTTP status. Internal errors are logged with an id and never shown to the client.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use socle_app::{AppError, ErrorCode};
 use utoipa::ToSchema;
 
+/// An application error on its way out over HTTP.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Option<serde_json::Value>,
+pub struct ApiError(pub AppError);
+
+impl std::ops::Deref for ApiError {
+    type Target = AppError;
+    fn deref(&self) -> &AppError {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut AppError {
+        &mut self.0
+    }
 }
 
 /// `{"error": {"code": "not_found", "message": "…"}}`
@@ -22,8 +32,8 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorContent {
-    /// Stable machine-readable code, e.g. `not_found`, `unauthenticated`, `forbidden`,
-    /// `invalid_request`, `conflict`, `internal`.
+    /// Stable machine-readable code (every one is listed in the schema).
+    #[schema(schema_with = code_schema)]
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,84 +41,89 @@ pub struct ErrorContent {
     pub details: Option<serde_json::Value>,
 }
 
+/// The `code` field's schema: a string, one of [`ErrorCode::ALL`] — the list lives in one place.
+fn code_schema() -> utoipa::openapi::schema::Object {
+    let mut text = String::from("Stable machine-readable code:");
+    for c in ErrorCode::ALL {
+        text.push_str(&format!("\n* `{}` ({})", c.name(), c.http_status()));
+    }
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.name())))
+        .description(Some(text))
+        .build()
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-        }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(AppError::new(code, message))
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self(AppError::not_found(message))
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        Self(AppError::bad_request(message))
     }
     pub fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "this request needs a valid API token: send `Authorization: Bearer <token>`",
-        )
+        Self(AppError::unauthenticated())
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self(AppError::forbidden(message))
     }
     /// Logs the real cause under a random id and returns a generic 500.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let id = format!("{:016x}", rand_id());
-        tracing::error!(error_id = %id, "internal error: {cause}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("internal error (reference {id}; details are in the server log)"),
-        )
+        Self(AppError::internal(cause))
+    }
+    /// The HTTP status of this error's code.
+    pub fn status(&self) -> StatusCode {
+        status_of(self.0.code)
     }
 }
 
-fn rand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
+/// The HTTP status of a code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorContent {
-                code: self.code.to_owned(),
-                message: self.message,
-                details: self.details,
-            },
-        };
-        (self.status, axum::Json(body)).into_response()
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<ApiError> for AppError {
+    fn from(e: ApiError) -> Self {
+        e.0
     }
 }
 
 impl From<socle_store::StoreError> for ApiError {
     fn from(e: socle_store::StoreError) -> Self {
-        match e {
-            socle_store::StoreError::User(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
-            socle_store::StoreError::NotFound(m) => Self::not_found(format!("not found: {m}")),
-            other => Self::internal(other),
-        }
+        Self(e.into())
     }
 }
 
 impl From<socle_search::SearchError> for ApiError {
     fn from(e: socle_search::SearchError) -> Self {
-        if e.is_user_error() {
-            Self::bad_request(e.to_string())
-        } else {
-            Self::internal(e)
-        }
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let AppError {
+            code,
+            message,
+            details,
+        } = self.0;
+        let body = ErrorBody {
+            error: ErrorContent {
+                code: code.name().to_owned(),
+                message,
+                details,
+            },
+        };
+        (status, axum::Json(body)).into_response()
     }
 }

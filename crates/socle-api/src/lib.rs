@@ -1,238 +1,40 @@
-//! The HTTP API: axum routes over the in-memory read model (reads) and the store (writes),
-//! bearer-token authentication with roles, an audit log of every mutation, OpenAPI and metrics.
+//! The HTTP API: axum routes over the application layer (`socle-app`): bearer-token
+//! authentication, JSON in and out, OpenAPI and metrics.
 //!
-//! This crate translates HTTP to domain calls and back; it holds no catalog rules of its own.
+//! This crate translates HTTP to application calls and back; it decides no rule of its own.
 
 pub mod audit;
 pub mod auth;
-pub mod cpu;
 pub mod deploy_routes;
-pub mod dora;
 pub mod dora_routes;
 pub mod error;
-pub mod git_hosts;
-mod metrics;
 mod openapi;
 pub mod paths;
 mod policy_routes;
 pub mod routes;
-pub mod scaffold;
-pub mod snapshot;
 mod template_routes;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use socle_catalog::Limits;
-use socle_ingest::LocationSpec;
-use socle_search::SearchIndex;
-use socle_store::Store;
-use tokio::sync::Mutex;
 
 pub use auth::{Caller, Principal};
-pub use metrics::Metrics;
-pub use snapshot::Snapshot;
+// The application layer under its names in the adapters.
+use socle_app::metrics;
+pub use socle_app::{
+    App as AppState, AppConfig as ServerConfig, Metrics, Snapshot, cpu, dora, git_hosts, scaffold,
+    snapshot, spawn_background,
+};
 
-/// Server settings.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    pub limits: Limits,
-    /// Reads need a token too (default: reads are open, mutations need a token).
-    pub auth_reads: bool,
-    /// The portal's session cookie is always `Secure` (otherwise only behind a proxy that says
-    /// `X-Forwarded-Proto: https`).
-    pub cookie_secure: bool,
-    /// How often every location is re-read (None: never).
-    pub refresh_interval: Option<Duration>,
-    /// How often the store is polled for changes made by other replicas or the CLI.
-    pub poll_interval: Duration,
-    /// A name for this replica (lease holder).
-    pub instance: String,
-    /// Environments and resource definitions (default: the shipped configuration).
-    pub platform: socle_platform::PlatformConfig,
-    /// Relative GitOps repository paths are resolved against this directory.
-    pub gitops_root: std::path::PathBuf,
-    /// Where command provisioners' relative program paths are resolved (the platform directory).
-    pub provisioner_dir: std::path::PathBuf,
-    /// Guardrails enforced at deploy (None: no policies).
-    pub guardrails: Option<socle_policy::PolicySet>,
-    /// Verifies GitHub webhooks (`X-Hub-Signature-256`); None: the endpoint refuses them.
-    pub github_webhook_secret: Option<String>,
-    /// Verifies GitLab webhooks (`X-Gitlab-Token`); None: the endpoint refuses them.
-    pub gitlab_webhook_token: Option<String>,
-    /// GitHub's REST API for `publish:github` (None: the action explains what to configure).
-    pub github_api: Option<git_hosts::HostApi>,
-    /// GitLab's REST API for `publish:gitlab`.
-    pub gitlab_api: Option<git_hosts::HostApi>,
-    /// Where a caller's own Rego runs (`policy/test`): `socle serve` uses a worker process.
-    pub rego: cpu::RegoRunner,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            limits: Limits::default(),
-            auth_reads: false,
-            cookie_secure: false,
-            refresh_interval: Some(Duration::from_secs(300)),
-            poll_interval: Duration::from_secs(2),
-            instance: format!("socle-{}", std::process::id()),
-            platform: socle_platform::default_config(),
-            gitops_root: std::path::PathBuf::from(".socle"),
-            provisioner_dir: std::path::PathBuf::from("."),
-            guardrails: None,
-            github_webhook_secret: None,
-            gitlab_webhook_token: None,
-            github_api: None,
-            gitlab_api: None,
-            rego: cpu::RegoRunner::InProcess,
-        }
-    }
-}
-
-struct Served {
-    snapshot: Arc<Snapshot>,
-    search: Arc<SearchIndex>,
-}
-
-/// Shared state of the server.
-pub struct AppState {
-    pub store: Store,
-    pub config: ServerConfig,
-    pub metrics: Metrics,
-    served: RwLock<Served>,
-    /// Serialises refreshes within this replica.
-    refresh_lock: Mutex<()>,
-    /// Serialises snapshot reloads.
-    reload_lock: Mutex<()>,
-    /// Slots for CPU-heavy work (Rego, reports, golden-path runs), so that the async workers
-    /// stay free.
-    pub cpu: cpu::CpuGate,
-    /// Delivery events indexed for reports, with the store generation they were read at.
-    pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
-    /// The server's directories, shown by name in responses (see [`paths`]).
-    pub paths: Arc<paths::PublicPaths>,
-}
-
+/// The system clock's now, for the binary's glue (services read the application's clock).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-impl AppState {
-    /// Loads the catalog from the store and returns ready-to-serve state.
-    pub async fn new(store: Store, config: ServerConfig) -> Result<Arc<Self>, snapshot::LoadError> {
-        let (snapshot, search, _) = snapshot::load(&store).await?;
-        let metrics = Metrics::new();
-        metrics.entities.set(snapshot.len() as i64);
-        metrics.generation.set(snapshot.generation);
-        Ok(Arc::new(Self {
-            store,
-            metrics,
-            served: RwLock::new(Served {
-                snapshot,
-                search: Arc::new(search),
-            }),
-            refresh_lock: Mutex::new(()),
-            reload_lock: Mutex::new(()),
-            cpu: cpu::CpuGate::for_this_machine(),
-            dora: tokio::sync::Mutex::new(None),
-            paths: Arc::new(paths::PublicPaths::new([
-                (config.gitops_root.clone(), "$DATA"),
-                (config.provisioner_dir.clone(), "$PLATFORM"),
-                (std::path::PathBuf::from("."), "$WORKDIR"),
-            ])),
-            config,
-        }))
-    }
-
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.served.read().expect("lock").snapshot.clone()
-    }
-
-    pub fn search(&self) -> Arc<SearchIndex> {
-        self.served.read().expect("lock").search.clone()
-    }
-
-    /// Reloads the read model if the store changed since it was built.
-    pub async fn reload_if_changed(&self) -> Result<bool, snapshot::LoadError> {
-        let _guard = self.reload_lock.lock().await;
-        let current = self.snapshot().generation;
-        if self.store.catalog_generation().await? == current {
-            return Ok(false);
-        }
-        let (snapshot, search, generation) = snapshot::load(&self.store).await?;
-        self.metrics.entities.set(snapshot.len() as i64);
-        self.metrics.generation.set(generation);
-        *self.served.write().expect("lock") = Served {
-            snapshot,
-            search: Arc::new(search),
-        };
-        tracing::info!(generation, "catalog reloaded");
-        Ok(true)
-    }
-
-    /// Re-reads one location into the store and reloads the read model.
-    pub async fn refresh(
-        &self,
-        spec: &LocationSpec,
-    ) -> Result<socle_store::ApplyOutcome, error::ApiError> {
-        let out = self.refresh_store(spec).await?;
-        self.reload_if_changed()
-            .await
-            .map_err(error::ApiError::internal)?;
-        Ok(out)
-    }
-
-    /// Re-reads one location into the store only.
-    async fn refresh_store(
-        &self,
-        spec: &LocationSpec,
-    ) -> Result<socle_store::ApplyOutcome, error::ApiError> {
-        let _guard = self.refresh_lock.lock().await;
-        let started = Instant::now();
-        let out =
-            socle_ingest::refresh_location(&self.store, spec, &self.config.limits, now_ms(), None)
-                .await?;
-        self.metrics
-            .refresh_seconds
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics
-            .refreshes
-            .get_or_create(&metrics::OutcomeLabels {
-                outcome: out.status.clone(),
-            })
-            .inc();
-        Ok(out)
-    }
-
-    /// Re-reads every registered location, then reloads the read model once.
-    pub async fn refresh_all(
-        &self,
-    ) -> Result<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError> {
-        let mut out = Vec::new();
-        for loc in self.store.list_locations().await? {
-            let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(location = %loc.key, "unreadable location spec: {e}");
-                    continue;
-                }
-            };
-            out.push((loc.key.clone(), self.refresh_store(&spec).await?));
-        }
-        self.reload_if_changed()
-            .await
-            .map_err(error::ApiError::internal)?;
-        Ok(out)
-    }
+    use socle_app::Clock;
+    socle_app::SystemClock.now_ms()
 }
 
 async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
@@ -297,41 +99,6 @@ pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router
             ))
         }))
         .with_state(state)
-}
-
-/// Starts the background work: store polling (all replicas) and periodic refresh (one replica
-/// at a time, through a lease in the store).
-pub fn spawn_background(state: Arc<AppState>) {
-    let poll = state.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(poll.config.poll_interval).await;
-            if let Err(e) = poll.reload_if_changed().await {
-                tracing::warn!("catalog reload failed: {e}");
-            }
-        }
-    });
-    if let Some(every) = state.config.refresh_interval {
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let ttl = every.as_millis() as i64;
-                match state
-                    .store
-                    .try_lease("catalog-refresh", &state.config.instance, now_ms(), ttl)
-                    .await
-                {
-                    Ok(true) => {
-                        if let Err(e) = state.refresh_all().await {
-                            tracing::warn!("periodic refresh failed: {}", e.message);
-                        }
-                    }
-                    Ok(false) => tracing::debug!("another replica holds the refresh lease"),
-                    Err(e) => tracing::warn!("lease check failed: {e}"),
-                }
-            }
-        });
-    }
 }
 
 /// Binds and serves until the future `shutdown` resolves.

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use socle_store::Role;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::{AppState, now_ms};
+use socle_app::ErrorCode;
 
 type S = State<Arc<AppState>>;
 
@@ -76,8 +77,7 @@ pub async fn eval(
             for (i, d) in docs.iter().enumerate() {
                 if std::time::Instant::now() >= deadline {
                     return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "policy_limit",
+                        ErrorCode::PolicyLimit,
                         format!(
                             "evaluation stopped after {} s at document {i}; send fewer documents",
                             EVAL_DEADLINE.as_secs()
@@ -98,11 +98,7 @@ const MAX_EVAL_DOCUMENTS: usize = 500;
 const EVAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn policy_error(e: socle_policy::PolicyError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "policy_error",
-        e.to_string(),
-    )
+    ApiError::new(ErrorCode::PolicyError, e.to_string())
 }
 
 /// The server's guardrails, or the built-in pack (compiled once).
@@ -164,11 +160,7 @@ pub async fn test(
     {
         crate::cpu::WorkerResponse::Tests(r) => r,
         crate::cpu::WorkerResponse::PolicyError(message) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "policy_error",
-                message,
-            ));
+            return Err(ApiError::new(ErrorCode::PolicyError, message));
         }
     };
     let failed = results.iter().filter(|(_, ok)| !ok).count();
@@ -218,13 +210,20 @@ pub async fn create_waiver(
                 owner: body.owner,
                 expires_at: body.expires_at,
                 created_by: who,
-                created_at: now_ms(),
+                created_at: state.now_ms(),
                 revoked_at: None,
             })
             .await?)
     }
     .await;
-    let waiver = crate::audit::audited(&state, &caller, "waiver.create", &target, result).await?;
+    let waiver = crate::audit::audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::WaiverCreate,
+        &target,
+        result,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(waiver)).into_response())
 }
 
@@ -245,11 +244,18 @@ pub async fn revoke_waiver(
 ) -> Result<StatusCode, ApiError> {
     let result: Result<(), ApiError> = async {
         caller.require(Role::Admin)?;
-        state.store.revoke_waiver(&id, now_ms()).await?;
+        state.store.revoke_waiver(&id, state.now_ms()).await?;
         Ok(())
     }
     .await;
-    crate::audit::audited(&state, &caller, "waiver.revoke", &id, result).await?;
+    crate::audit::audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::WaiverRevoke,
+        &id,
+        result,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

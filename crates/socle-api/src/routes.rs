@@ -14,10 +14,11 @@ use socle_ingest::{LocationKind, LocationSpec};
 use socle_store::{LocationRecord, LocationTrust, Role};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::audit::audited;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::{AppState, now_ms};
+use socle_app::ErrorCode;
 
 type S = State<Arc<AppState>>;
 
@@ -83,8 +84,7 @@ pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
     if let Err(e) = state.store.ping().await {
         tracing::warn!("readiness: database unavailable: {e}");
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the database is not reachable",
         ));
     }
@@ -124,13 +124,14 @@ pub struct WhoAmI {
 /// Who the presented token belongs to.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "auth", responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn whoami(caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
-    if caller.1 {
+    if *caller == socle_app::Actor::InvalidToken {
         caller.require(Role::Viewer)?;
     }
+    let p = caller.principal();
     Ok(Json(WhoAmI {
-        authenticated: caller.0.is_some(),
-        subject: caller.0.as_ref().map(|p| p.subject.clone()),
-        role: caller.0.as_ref().map(|p| p.role.as_str().to_owned()),
+        authenticated: p.is_some(),
+        subject: p.map(|p| p.subject.clone()),
+        role: p.map(|p| p.role.as_str().to_owned()),
     }))
 }
 
@@ -547,7 +548,7 @@ pub async fn create_location(
         let spec_json = serde_json::to_value(&spec).map_err(ApiError::internal)?;
         state
             .store
-            .add_location(&spec.key(), &spec_json, &who, trust, now_ms())
+            .add_location(&spec.key(), &spec_json, &who, trust, state.now_ms())
             .await?;
         let outcome = state.refresh(&spec).await?;
         let record = state
@@ -561,7 +562,14 @@ pub async fn create_location(
         })
     }
     .await;
-    let out = audited(&state, &caller, "location.create", &target, result).await?;
+    let out = audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::LocationCreate,
+        &target,
+        result,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -591,7 +599,14 @@ pub async fn delete_location(
         Ok(())
     }
     .await;
-    audited(&state, &caller, "location.delete", &id, result).await?;
+    audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::LocationDelete,
+        &id,
+        result,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -630,7 +645,14 @@ pub async fn refresh_location(
     }
     .await;
     Ok(Json(
-        audited(&state, &caller, "location.refresh", &id, result).await?,
+        audited(
+            &state,
+            &caller,
+            socle_app::AuditAction::LocationRefresh,
+            &id,
+            result,
+        )
+        .await?,
     ))
 }
 
@@ -658,7 +680,14 @@ pub async fn refresh_all(State(state): S, caller: Caller) -> Result<Json<Refresh
     }
     .await;
     Ok(Json(
-        audited(&state, &caller, "catalog.refresh", "*", result).await?,
+        audited(
+            &state,
+            &caller,
+            socle_app::AuditAction::CatalogRefresh,
+            "*",
+            result,
+        )
+        .await?,
     ))
 }
 
@@ -754,7 +783,7 @@ pub async fn create_token(
         };
         let (rec, secret) = state
             .store
-            .create_token(&body.name, &subject, role, now_ms())
+            .create_token(&body.name, &subject, role, state.now_ms())
             .await?;
         Ok(TokenCreated {
             token: token_out(rec),
@@ -762,7 +791,14 @@ pub async fn create_token(
         })
     }
     .await;
-    let out = audited(&state, &caller, "token.create", "token", result).await?;
+    let out = audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::TokenCreate,
+        "token",
+        result,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -776,11 +812,18 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     let result = async {
         caller.require(Role::Admin)?;
-        state.store.revoke_token(&id, now_ms()).await?;
+        state.store.revoke_token(&id, state.now_ms()).await?;
         Ok(())
     }
     .await;
-    audited(&state, &caller, "token.revoke", &id, result).await?;
+    audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::TokenRevoke,
+        &id,
+        result,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use socle_app::ErrorCode;
 
 type S = State<Arc<AppState>>;
 
@@ -98,9 +99,17 @@ pub async fn create_run(
             None,
         )
         .await
+        .map_err(ApiError::from)
     }
     .await;
-    let out = crate::audit::audited(&state, &caller, "template.run", &name, result).await?;
+    let out = crate::audit::audited(
+        &state,
+        &caller,
+        socle_app::AuditAction::TemplateRun,
+        &name,
+        result,
+    )
+    .await?;
     let mut v = serde_json::to_value(&out.run).map_err(ApiError::internal)?;
     if out.run.dry_run {
         v["files"] = json!(
@@ -114,8 +123,7 @@ pub async fn create_run(
         Ok((StatusCode::CREATED, Json(v)).into_response())
     } else {
         let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "run_failed",
+            ErrorCode::RunFailed,
             out.run
                 .error
                 .as_ref()

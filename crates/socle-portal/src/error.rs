@@ -3,7 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use socle_api::error::ApiError;
+use socle_api::error::{ApiError, status_of};
+use socle_app::AppError;
 
 use crate::layout;
 
@@ -49,25 +50,32 @@ impl PageError {
 
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
-        if e.status.is_server_error() {
+        e.0.into()
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        let status = status_of(e.code);
+        if status.is_server_error() {
             return Self::internal(e.message);
         }
-        let title = match e.status {
+        let title = match status {
             StatusCode::UNAUTHORIZED => "Sign in needed",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::NOT_FOUND => "Not found",
             _ => "That did not work",
         };
         Self {
-            sign_in: e.status == StatusCode::UNAUTHORIZED,
-            ..Self::new(e.status, title, e.message)
+            sign_in: status == StatusCode::UNAUTHORIZED,
+            ..Self::new(status, title, e.message)
         }
     }
 }
 
 impl From<socle_store::StoreError> for PageError {
     fn from(e: socle_store::StoreError) -> Self {
-        ApiError::from(e).into()
+        AppError::from(e).into()
     }
 }
 

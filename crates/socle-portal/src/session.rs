@@ -12,7 +12,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
-use socle_api::{AppState, Caller, Principal};
+use socle_api::{AppState, Principal};
+use socle_app::Actor;
 
 use crate::error::PageError;
 
@@ -77,7 +78,7 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
         };
         let principal = state
             .store
-            .session_principal(secret, socle_api::now_ms())
+            .session_principal(secret, state.now_ms())
             .await
             .map_err(PageError::internal)?;
         Ok(Viewer {
@@ -89,8 +90,11 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
 
 impl Viewer {
     /// The viewer as the API's caller (for the API's authorisation rules).
-    pub fn caller(&self) -> Caller {
-        Caller(self.principal.clone(), false)
+    /// Who is asking, for the application's services.
+    pub fn caller(&self) -> Actor {
+        self.principal
+            .clone()
+            .map_or(Actor::Anonymous, Actor::Principal)
     }
 
     pub fn subject(&self) -> Option<&str> {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 use socle_api::AppState;
+use socle_app::AuditAction;
 use socle_scaffold::Template;
 use socle_store::Role;
 use socle_ui::form::{self, FieldErrors};
@@ -38,7 +39,7 @@ pub async fn list(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
     viewer.can_read(&state)?;
     let templates = all(&state, &viewer);
     let runs = state.store.list_template_runs(None, 20).await?;
-    let now = socle_api::now_ms();
+    let now = state.now_ms();
     Ok(layout::page(
         &viewer,
         "Create",
@@ -176,7 +177,8 @@ pub async fn submit(
     let principal = viewer.check_form(&headers, csrf)?.clone();
     let caller = viewer.caller();
     if let Err(e) = caller.require(Role::Member) {
-        let e = socle_api::audit::audited(&state, &caller, "template.run", &name, Err::<(), _>(e))
+        let e = state
+            .audited(&caller, AuditAction::TemplateRun, &name, Err::<(), _>(e))
             .await;
         return Err(e
             .err()
@@ -223,11 +225,12 @@ pub async fn submit(
             Some(log),
         )
         .await;
-        let done = socle_api::audit::audited(&state, &caller, "template.run", &name, result)
+        let done = state
+            .audited(&caller, AuditAction::TemplateRun, &name, result)
             .await
             .map(|out| out.run.id)
             .map_err(|e| {
-                if e.status.is_server_error() {
+                if socle_api::error::status_of(e.code).is_server_error() {
                     "the run failed on the server; the error was logged".to_owned()
                 } else {
                     e.message

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use socle_api::AppState;
-use socle_api::deploy_routes::{authorize_deploy, deploy_error, deployer, guardrails, owner_team};
+use socle_app::ErrorCode;
 use socle_store::DeploymentRecord;
 
 use crate::error::PageError;
@@ -47,8 +47,8 @@ pub async fn service_section(
         .await?;
     let envs = super::environments(state);
     let latest = latest_per_env(&envs, &list);
-    let can = authorize_deploy(state, &viewer.caller(), service).is_ok();
-    let now = socle_api::now_ms();
+    let can = state.may_deploy(&viewer.caller(), service);
+    let now = state.now_ms();
     Ok(html! {
         section aria-labelledby="deployments" {
             h2 id="deployments" { "Deployments" }
@@ -161,7 +161,7 @@ pub async fn deployments(
         cell.and_modify(|(_, n)| *n += 1).or_insert((d, 1));
     }
     let caller = viewer.caller();
-    let now = socle_api::now_ms();
+    let now = state.now_ms();
     Ok(layout::page(
         &viewer,
         "Deployments",
@@ -179,7 +179,7 @@ pub async fn deployments(
                     thead { tr { th scope="col" { "Service" } @for e in &envs { th scope="col" { (e) } } } }
                     tbody {
                         @for (svc, cells) in &board {
-                            @let can = authorize_deploy(&state, &caller, svc).is_ok();
+                            @let can = state.may_deploy(&caller, svc);
                             tr {
                                 th scope="row" { a href=(entity_href(&format!("component:default/{svc}"))) { (svc) } }
                                 @for (i, e) in envs.iter().enumerate() {
@@ -232,8 +232,8 @@ pub struct RollbackForm {
 }
 
 /// A refused or blocked deploy: the reason, and the guardrail report when there is one.
-fn failed(viewer: &Viewer, service: &str, e: socle_api::error::ApiError) -> Response {
-    let status = e.status;
+fn failed(viewer: &Viewer, service: &str, e: socle_app::AppError) -> Response {
+    let status = socle_api::error::status_of(e.code);
     if status.is_server_error() {
         return PageError::from(e).into_response();
     }
@@ -247,7 +247,7 @@ fn failed(viewer: &Viewer, service: &str, e: socle_api::error::ApiError) -> Resp
                 .collect()
         })
         .unwrap_or_default();
-    let blocked = e.code == "blocked_by_guardrails";
+    let blocked = e.code == ErrorCode::BlockedByGuardrails;
     let body = layout::page(
         viewer,
         "Deploy refused",
@@ -294,24 +294,7 @@ async fn do_promote(
     to: &str,
     after: Option<&str>,
 ) -> Response {
-    let caller = viewer.caller();
-    let target = format!("{service}@{to}");
-    let result = async {
-        let actor = authorize_deploy(state, &caller, service)?;
-        deployer(state)
-            .promote(
-                service,
-                from,
-                to,
-                &actor,
-                owner_team(&state.snapshot(), service).as_deref(),
-                guardrails(state).as_ref(),
-            )
-            .await
-            .map_err(deploy_error)
-    }
-    .await;
-    match socle_api::audit::audited(state, &caller, "deployment.promote", &target, result).await {
+    match state.promote(&viewer.caller(), service, from, to).await {
         Ok(_) => back(after, service),
         Err(e) => failed(viewer, service, e),
     }
@@ -324,23 +307,7 @@ async fn do_rollback(
     env: &str,
     after: Option<&str>,
 ) -> Response {
-    let caller = viewer.caller();
-    let target = format!("{service}@{env}");
-    let result = async {
-        let actor = authorize_deploy(state, &caller, service)?;
-        deployer(state)
-            .rollback(
-                service,
-                env,
-                &actor,
-                owner_team(&state.snapshot(), service).as_deref(),
-                guardrails(state).as_ref(),
-            )
-            .await
-            .map_err(deploy_error)
-    }
-    .await;
-    match socle_api::audit::audited(state, &caller, "deployment.rollback", &target, result).await {
+    match state.rollback(&viewer.caller(), service, env).await {
         Ok(_) => back(after, service),
         Err(e) => failed(viewer, service, e),
     }

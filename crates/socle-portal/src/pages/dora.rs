@@ -16,10 +16,10 @@ use crate::session::Viewer;
 
 /// A report for a scope over the last `since` (e.g. `90d`), with weekly series.
 pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Report, PageError> {
-    let w = socle_api::dora_routes::window(Some(since), None, None, socle_api::now_ms())
+    let w = socle_api::dora_routes::window(Some(since), None, None, state.now_ms())
         .map_err(PageError::bad_request)?;
     let snap = state.snapshot();
-    let ds = socle_api::dora_routes::dataset(state).await?;
+    let ds = state.dora_dataset().await?;
     // A team: only the services with events are looked up (a large team owns thousands).
     if let Scope::Team(g) = scope {
         let (count, known) = socle_api::dora::team(&snap, g, &|s| ds.knows(s))
@@ -147,9 +147,9 @@ pub async fn dashboard(
     };
     // The organisation view ranks the teams.
     let teams = if scope == Scope::Org {
-        let w = socle_api::dora_routes::window(Some(since), None, None, socle_api::now_ms())
+        let w = socle_api::dora_routes::window(Some(since), None, None, state.now_ms())
             .map_err(PageError::bad_request)?;
-        let ds = socle_api::dora_routes::dataset(&state).await?;
+        let ds = state.dora_dataset().await?;
         let snap = state.snapshot();
         let mut rows: Vec<(String, Report)> = socle_api::dora::all_teams(&snap, &|s| ds.knows(s))
             .into_iter()

@@ -290,7 +290,7 @@ async fn guardrails(state: &AppState, entity_ref: &str) -> Result<Markup, PageEr
             latest.push(r);
         }
     }
-    let now = socle_api::now_ms();
+    let now = state.now_ms();
     let waivers: Vec<socle_store::Waiver> = state
         .store
         .list_waivers()

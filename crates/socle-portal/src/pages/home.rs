@@ -20,7 +20,7 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
     let teams: Vec<String> = viewer
         .subject()
         .map(|s| {
-            socle_api::deploy_routes::groups_of(&snap, s)
+            socle_app::teams::groups_of(&snap, s)
                 .into_iter()
                 .map(|g| snap.name(g).to_owned())
                 .collect()
@@ -82,7 +82,7 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
             super::dora::report(&state, scope, "90d").await?,
         ));
     }
-    let now = socle_api::now_ms();
+    let now = state.now_ms();
     let members_of = |t: &str| {
         snap.get(t).map_or(0, |g| {
             g.relations

@@ -75,7 +75,7 @@ pub async fn sign_in(
 ) -> Result<Response, PageError> {
     session::same_origin(&headers)?;
     let next = safe_next(f.next.as_deref()).to_owned();
-    let now = socle_api::now_ms();
+    let now = state.now_ms();
     let opened = state
         .store
         .open_session(f.token.trim(), now, session::TTL_MS)

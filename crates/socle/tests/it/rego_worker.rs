@@ -84,7 +84,7 @@ async fn the_runner_reports_the_ceiling_as_a_policy_limit() {
         files: vec![("bomb.rego".into(), BOMB.into())],
     };
     let err = runner.run(&gate, req).await.err().expect("refused");
-    assert_eq!(err.status.as_u16(), 422);
-    assert_eq!(err.code, "policy_limit");
+    assert_eq!(err.code.http_status(), 422);
+    assert_eq!(err.code, socle_app::ErrorCode::PolicyLimit);
     assert!(err.message.contains("more than 128 MiB"), "{}", err.message);
 }

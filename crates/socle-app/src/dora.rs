@@ -7,7 +7,11 @@ use std::sync::Arc;
 use socle_catalog::RelationType;
 use socle_dora::{Dataset, Options};
 
+use crate::actor::Actor;
+use crate::error::AppError;
 use crate::snapshot::Snapshot;
+use socle_dora::Event;
+use socle_store::Role;
 
 /// The production environments: `production`, `prod`, and every platform environment of type
 /// `production`.
@@ -167,7 +171,7 @@ pub fn all_teams(
         if let Some(done) = memo.get(&g) {
             return done.clone();
         }
-        if !on_stack.insert(g) || on_stack.len() > 10_000 {
+        if !on_stack.insert(g) || on_stack.len() > crate::teams::MAX_TEAM_TREE {
             return (0, Vec::new());
         }
         let v = &snap.entities[g];
@@ -215,13 +219,8 @@ pub fn team(
     snap.get(group)?;
     let mut count = 0;
     let mut kept = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![group];
-    while let Some(g) = stack.pop() {
-        if seen.len() > 100_000 || !seen.insert(g) {
-            continue;
-        }
-        for r in related(snap, g, RelationType::OwnerOf) {
+    for g in crate::teams::walk(snap, group, RelationType::ParentOf) {
+        for r in related(snap, &g, RelationType::OwnerOf) {
             if let Some(name) = component_name(r) {
                 count += 1;
                 if known(name) {
@@ -229,7 +228,6 @@ pub fn team(
                 }
             }
         }
-        stack.extend(related(snap, g, RelationType::ParentOf));
     }
     kept.sort_unstable();
     kept.dedup();
@@ -253,4 +251,58 @@ pub fn unknown_services<'a>(
         }
     }
     out.into_iter().collect()
+}
+
+impl crate::App {
+    /// The indexed events, rebuilt when the store's events changed since the last build.
+    pub async fn dora_dataset(&self) -> Result<Arc<Dataset>, AppError> {
+        let mut cached = self.dora.lock().await;
+        let generation = self.store.dora_generation().await?;
+        if let Some((g, ds)) = cached.as_ref()
+            && *g == generation
+        {
+            return Ok(ds.clone());
+        }
+        let (g, ds) = load(&self.store, &options(&self.config.platform)).await?;
+        *cached = Some((g, ds.clone()));
+        Ok(ds)
+    }
+
+    pub async fn store_events(&self, events: Vec<Event>) -> Result<serde_json::Value, AppError> {
+        let snap = self.snapshot();
+        let unknown = unknown_services(&snap, events.iter().map(Event::service));
+        let written = self.store.dora_upsert(events).await?;
+        Ok(serde_json::json!({
+            "received": written.received,
+            "changed": written.changed,
+            "unknown_services": unknown,
+        }))
+    }
+
+    /// A member records delivery events only for the services their teams own (as for deploys);
+    /// an admin (or a CI token with the admin role) for any. Nothing is stored when one is not theirs.
+    /// An event that already exists under the same source and id counts for the service it belongs
+    /// to today too: a member cannot move another team's deployment or incident to their service.
+    pub async fn authorize_events(
+        &self,
+        actor: &Actor,
+        events: &[socle_dora::Event],
+    ) -> Result<(), AppError> {
+        let p = actor.require(Role::Member)?;
+        if p.role == Role::Admin {
+            return Ok(());
+        }
+        let mut services: std::collections::BTreeSet<String> =
+            events.iter().map(|e| e.service().to_owned()).collect();
+        services.extend(self.store.dora_current_services(events).await?);
+        for service in &services {
+            self.authorize_deploy(actor, service).map_err(|e| {
+                AppError::forbidden(format!(
+                    "delivery events for {service}: {}; nothing was imported",
+                    e.message
+                ))
+            })?;
+        }
+        Ok(())
+    }
 }

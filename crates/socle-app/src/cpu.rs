@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorCode};
 
 /// The exit code of a worker whose allocator hit its ceiling.
 pub const WORKER_MEMORY_EXIT: i32 = 86;
@@ -54,16 +53,15 @@ impl CpuGate {
         }
     }
 
-    fn busy() -> ApiError {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+    fn busy() -> AppError {
+        AppError::new(
+            ErrorCode::Busy,
             "the server is busy with other evaluations; retry in a few seconds",
         )
     }
 
     /// A slot, once one is free (or 503 when the queue is full or the wait too long).
-    pub async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    pub async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
         if let Ok(p) = self.slots.clone().try_acquire_owned() {
             return Ok(p);
         }
@@ -84,14 +82,14 @@ impl CpuGate {
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, AppError> {
         let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             f()
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(AppError::internal)
     }
 }
 
@@ -155,7 +153,7 @@ impl RegoRunner {
         &self,
         gate: &CpuGate,
         req: WorkerRequest,
-    ) -> Result<WorkerResponse, ApiError> {
+    ) -> Result<WorkerResponse, AppError> {
         match self {
             Self::InProcess => gate.run(move || run_request(req)).await,
             Self::Worker {
@@ -172,8 +170,8 @@ impl RegoRunner {
     }
 }
 
-fn limit_error(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_limit", message)
+fn limit_error(message: String) -> AppError {
+    AppError::new(ErrorCode::PolicyLimit, message)
 }
 
 /// Runs the worker and waits for it (on a blocking thread): input written and output read by
@@ -183,8 +181,8 @@ fn run_worker(
     memory_bytes: u64,
     timeout: Duration,
     req: &WorkerRequest,
-) -> Result<WorkerResponse, ApiError> {
-    let input = serde_json::to_vec(req).map_err(ApiError::internal)?;
+) -> Result<WorkerResponse, AppError> {
+    let input = serde_json::to_vec(req).map_err(AppError::internal)?;
     let mut child = std::process::Command::new(exe)
         .arg("__rego-worker")
         .arg(memory_bytes.to_string())
@@ -193,15 +191,15 @@ fn run_worker(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?;
     let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| ApiError::internal("no stdin"))?;
+        .ok_or_else(|| AppError::internal("no stdin"))?;
     let stdout = child
         .stdout
         .take()
-        .ok_or_else(|| ApiError::internal("no stdout"))?;
+        .ok_or_else(|| AppError::internal("no stdout"))?;
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&input);
     });
@@ -212,7 +210,7 @@ fn run_worker(
     });
     let deadline = Instant::now() + timeout;
     let status = loop {
-        if let Some(s) = child.try_wait().map_err(ApiError::internal)? {
+        if let Some(s) = child.try_wait().map_err(AppError::internal)? {
             break Some(s);
         }
         if Instant::now() >= deadline {
@@ -237,9 +235,9 @@ fn run_worker(
         )));
     }
     if !status.success() {
-        return Err(ApiError::internal(format!(
+        return Err(AppError::internal(format!(
             "the Rego worker failed: {status}"
         )));
     }
-    serde_json::from_slice(&out).map_err(ApiError::internal)
+    serde_json::from_slice(&out).map_err(AppError::internal)
 }

@@ -13,12 +13,14 @@ use socle_scaffold::engine::{ActionOutcome, BoxFuture};
 use socle_scaffold::{Action, ActionContext, Engine, RunOptions, Template};
 use socle_store::{Principal, TemplateRun};
 
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::{AppState, now_ms};
+use crate::App;
+use crate::actor::Actor;
+use crate::clock::Clock;
+use crate::deploy::DeployInput;
+use crate::error::AppError;
 
 /// Where `publish:git` creates repositories: `<gitops root>/repositories/<host>/<owner>/<repo>.git`.
-pub fn repositories_root(state: &AppState) -> PathBuf {
+pub fn repositories_root(state: &App) -> PathBuf {
     let root = state.config.gitops_root.join("repositories");
     // Absolute, so that the file:// URLs handed out (and registered as locations) stay valid.
     let _ = std::fs::create_dir_all(&root);
@@ -82,6 +84,7 @@ pub(crate) fn workspace_files(root: &Path, sub: &str) -> Result<BTreeMap<String,
 
 struct PublishGit {
     root: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
 impl Action for PublishGit {
@@ -162,6 +165,7 @@ impl Action for PublishGit {
             let p = path.clone();
             let b = branch.to_owned();
             let n = files.len();
+            let now_s = self.clock.now_ms() / 1000;
             let commit = tokio::task::spawn_blocking(move || -> Result<String, String> {
                 let repo = socle_deploy::gitops::open_or_init(&p).map_err(|e| e.to_string())?;
                 let out = socle_deploy::gitops::commit(
@@ -171,7 +175,7 @@ impl Action for PublishGit {
                     &files,
                     &message,
                     (&author.0, &author.1),
-                    now_ms() / 1000,
+                    now_s,
                 )
                 .map_err(|e| e.to_string())?;
                 // The default branch: HEAD names it.
@@ -213,7 +217,7 @@ impl Action for PublishGit {
 }
 
 struct CatalogRegister {
-    state: Arc<AppState>,
+    state: Arc<App>,
     actor: String,
 }
 
@@ -274,7 +278,7 @@ impl Action for CatalogRegister {
                     &spec_json,
                     &self.actor,
                     socle_store::LocationTrust::Team,
-                    now_ms(),
+                    self.state.now_ms(),
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -345,9 +349,13 @@ impl Action for CatalogRegister {
     }
 }
 
+fn str_field(input: &Value, key: &str) -> Option<String> {
+    input.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
 struct SocleDeploy {
-    state: Arc<AppState>,
-    caller: Caller,
+    state: Arc<App>,
+    actor: Actor,
 }
 
 impl Action for SocleDeploy {
@@ -381,45 +389,32 @@ impl Action for SocleDeploy {
                 socle_scaffold::workspace::join(cx.workspace, file).map_err(|e| e.to_string())?;
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("cannot read {file}: {e}"))?;
-            let workload = socle_score::parse_workload(&text, file, &self.state.config.limits)
-                .map_err(|errors| {
+            // Parsed here first for errors that name the file; the deploy parses it again.
+            socle_score::parse_workload(&text, file, &self.state.config.limits).map_err(
+                |errors| {
                     errors
                         .iter()
                         .map(|e| e.to_string())
                         .collect::<Vec<_>>()
                         .join("; ")
-                })?;
-            let actor =
-                crate::deploy_routes::authorize_deploy(&self.state, &self.caller, workload.name())
-                    .map_err(|e| e.message)?;
-            let req = socle_deploy::DeployRequest {
-                env: env.to_owned(),
-                image: input
-                    .get("image")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                version: input
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                source_commit: input
-                    .get("sourceCommit")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                owner: crate::deploy_routes::owner_team(&self.state.snapshot(), workload.name()),
-                workload,
-                actor,
-                kind: "deploy".into(),
-            };
-            let record = crate::deploy_routes::deployer(&self.state)
-                .deploy(req, crate::deploy_routes::guardrails(&self.state).as_ref())
+                },
+            )?;
+            let record = self
+                .state
+                .deploy(
+                    &self.actor,
+                    DeployInput {
+                        workload: text,
+                        environment: env.to_owned(),
+                        image: str_field(&input, "image"),
+                        version: str_field(&input, "version"),
+                        source_commit: str_field(&input, "sourceCommit"),
+                    },
+                )
                 .await
-                .map_err(|e| {
-                    let e = crate::deploy_routes::deploy_error(e);
-                    match e.details {
-                        Some(d) => format!("{} {d}", e.message),
-                        None => e.message,
-                    }
+                .map_err(|e| match e.details {
+                    Some(d) => format!("{} {d}", e.message),
+                    None => e.message,
                 })?;
             cx.info(format!(
                 "deployed {} {} to {env} ({})",
@@ -437,7 +432,7 @@ impl Action for SocleDeploy {
 /// (does the owner exist? the system?), Score workloads as written. `deny` fails the step (so
 /// nothing is published or registered), `warn` is logged. Runs in dry runs too.
 struct Guardrails {
-    state: Arc<AppState>,
+    state: Arc<App>,
 }
 
 impl Guardrails {
@@ -538,19 +533,20 @@ impl Action for Guardrails {
 }
 
 /// The engine for a run by `caller`: file actions plus the platform's.
-pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
+pub fn engine(state: &Arc<App>, actor: &Actor) -> Engine {
     let mut e = Engine::new();
     e.limits = state.config.limits.clone();
     e.register(Arc::new(PublishGit {
         root: repositories_root(state),
+        clock: state.clock.clone(),
     }));
     e.register(Arc::new(CatalogRegister {
         state: state.clone(),
-        actor: caller.actor(),
+        actor: actor.name(),
     }));
     e.register(Arc::new(SocleDeploy {
         state: state.clone(),
-        caller: caller.clone(),
+        actor: actor.clone(),
     }));
     e.register(Arc::new(Guardrails {
         state: state.clone(),
@@ -568,7 +564,7 @@ pub fn engine(state: &Arc<AppState>, caller: &Caller) -> Engine {
 /// catalog read from local files (their skeletons are next to them). A catalog template whose
 /// name is taken by a built-in one, or that does not load, is skipped (and logged).
 pub fn templates(
-    state: &AppState,
+    state: &App,
     engine: &Engine,
 ) -> Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> {
     let mut out: Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> = Vec::new();
@@ -635,33 +631,33 @@ pub struct RunOutcome {
 /// Runs a template as `principal` and records the run (parameters redacted). With `keep`, the
 /// rendered workspace is copied there (dry runs: the preview).
 pub async fn run(
-    state: &Arc<AppState>,
+    state: &Arc<App>,
     principal: Option<Principal>,
     template: &str,
     values: Value,
     dry_run: bool,
     keep: Option<&Path>,
-) -> Result<RunOutcome, ApiError> {
+) -> Result<RunOutcome, AppError> {
     run_live(state, principal, template, values, dry_run, keep, None).await
 }
 
 /// [`run`], sharing the log while the run goes on (the portal's live run page).
 pub async fn run_live(
-    state: &Arc<AppState>,
+    state: &Arc<App>,
     principal: Option<Principal>,
     template: &str,
     values: Value,
     dry_run: bool,
     keep: Option<&Path>,
     live: Option<socle_scaffold::LiveLog>,
-) -> Result<RunOutcome, ApiError> {
+) -> Result<RunOutcome, AppError> {
     // A run is CPU work (rendering, expressions, guardrails): it holds a CPU slot.
     let _slot = state.cpu.permit().await?;
-    let caller = Caller(principal, false);
-    let engine = engine(state, &caller);
+    let actor = principal.map_or(Actor::Anonymous, Actor::Principal);
+    let engine = engine(state, &actor);
     let list = templates(state, &engine);
     if !list.iter().any(|(t, _)| t.name == template) {
-        return Err(ApiError::not_found(format!(
+        return Err(AppError::not_found(format!(
             "no template {template:?} (available: {})",
             list.iter()
                 .map(|(t, _)| t.name.as_str())
@@ -669,8 +665,8 @@ pub async fn run_live(
                 .join(", ")
         )));
     }
-    let ws = tempfile::tempdir().map_err(ApiError::internal)?;
-    let user = json!({"ref": caller.actor()});
+    let ws = tempfile::tempdir().map_err(AppError::internal)?;
+    let user = json!({"ref": actor.name()});
     let options = RunOptions {
         workspace: ws.path().to_path_buf(),
         dry_run,
@@ -692,7 +688,7 @@ pub async fn run_live(
         })
     })
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?;
     let mut files = Vec::new();
     for e in walkdir::WalkDir::new(ws.path())
         .sort_by_file_name()
@@ -715,9 +711,9 @@ pub async fn run_live(
         for (rel, _) in &files {
             let to = dest.join(rel);
             if let Some(p) = to.parent() {
-                std::fs::create_dir_all(p).map_err(ApiError::internal)?;
+                std::fs::create_dir_all(p).map_err(AppError::internal)?;
             }
-            std::fs::copy(ws.path().join(rel), &to).map_err(ApiError::internal)?;
+            std::fs::copy(ws.path().join(rel), &to).map_err(AppError::internal)?;
         }
     }
     // Secret parameters (wherever the template declares them) are already `***` in the result:
@@ -729,7 +725,7 @@ pub async fn run_live(
             id: String::new(),
             seq: 0,
             template: template.to_owned(),
-            actor: caller.actor(),
+            actor: actor.name(),
             status: result.status.to_owned(),
             dry_run,
             parameters,
@@ -740,13 +736,13 @@ pub async fn run_live(
                 .error
                 .as_ref()
                 .and_then(|e| serde_json::to_value(e).ok()),
-            created_at: now_ms(),
+            created_at: state.now_ms(),
         })
         .await?;
     Ok(RunOutcome { run, files })
 }
 
-/// The caller a local (CLI) run acts as.
-pub fn caller(principal: Principal) -> Caller {
-    Caller(Some(principal), false)
+/// The actor a local (CLI) run acts as.
+pub fn caller(principal: Principal) -> Actor {
+    Actor::Principal(principal)
 }

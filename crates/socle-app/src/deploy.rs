@@ -1,0 +1,247 @@
+//! Deploy, promote, roll back, and read a resource's secrets — with the one authorisation rule:
+//! an admin, or a member of the team that owns the service's catalog entity (directly or
+//! through a parent team). Every attempt is audited, from whichever adapter it came.
+
+use socle_deploy::{DeployError, Deployer};
+use socle_store::{DeploymentRecord, Role};
+
+use crate::App;
+use crate::actor::Actor;
+use crate::audit::AuditAction;
+use crate::error::{AppError, ErrorCode};
+use crate::teams::{groups_of, owner_team, owning_teams};
+
+/// A deploy as a caller asks for it.
+#[derive(Debug, Clone)]
+pub struct DeployInput {
+    /// The Score workload (YAML or JSON text).
+    pub workload: String,
+    pub environment: String,
+    pub image: Option<String>,
+    pub version: Option<String>,
+    /// The commit of the service's repository being deployed.
+    pub source_commit: Option<String>,
+}
+
+/// What kind of deployment a record is (`DeploymentRecord::kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployKind {
+    Deploy,
+    Promote,
+    Rollback,
+}
+
+impl DeployKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Promote => "promote",
+            Self::Rollback => "rollback",
+        }
+    }
+}
+
+/// A [`DeployError`] as a caller sees it.
+pub fn deploy_error(e: DeployError) -> AppError {
+    use socle_deploy::DeployError as D;
+    match e {
+        D::Invalid(m) => AppError::bad_request(m),
+        D::NotFound(m) => AppError::not_found(m),
+        D::Forbidden(m) => AppError::forbidden(m),
+        D::Resolve(errors) => AppError::new(
+            ErrorCode::ResolutionFailed,
+            "the workload's resources could not be resolved",
+        )
+        .with_details(serde_json::to_value(&errors).ok()),
+        D::Blocked(v) => AppError::new(
+            ErrorCode::BlockedByGuardrails,
+            "the deploy was blocked by guardrails; nothing was committed",
+        )
+        .with_details(serde_json::to_value(&v).ok()),
+        D::Store(e) => e.into(),
+        other => AppError::internal(other),
+    }
+}
+
+impl App {
+    /// Who deploys `service`: the actor's name when they may, a refusal otherwise.
+    pub fn authorize_deploy(&self, actor: &Actor, service: &str) -> Result<String, AppError> {
+        let p = actor.require(Role::Member)?;
+        if p.role == Role::Admin {
+            return Ok(p.subject.clone());
+        }
+        let snap = self.snapshot();
+        let Some(teams) = owning_teams(&snap, service) else {
+            return Err(AppError::forbidden(format!(
+                "component:default/{service} is not in the catalog or has no owner: only an admin may deploy it"
+            )));
+        };
+        let member = groups_of(&snap, &p.subject)
+            .into_iter()
+            .any(|g| teams.contains(snap.name(g)));
+        if member {
+            Ok(p.subject.clone())
+        } else {
+            Err(AppError::forbidden(format!(
+                "{} is not a member of {} (the owners of component:default/{service}, with their parent teams)",
+                p.subject,
+                teams.into_iter().collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    /// Whether `actor` may deploy `service` (to show or hide buttons).
+    pub fn may_deploy(&self, actor: &Actor, service: &str) -> bool {
+        self.authorize_deploy(actor, service).is_ok()
+    }
+
+    /// The guardrails enforced at deploy.
+    pub fn guardrails(&self) -> Box<dyn socle_deploy::Guardrails> {
+        match &self.config.guardrails {
+            Some(p) => Box::new(socle_deploy::PolicyGuardrails {
+                policies: p.clone(),
+            }),
+            None => Box::new(socle_deploy::NoGuardrails),
+        }
+    }
+
+    /// The deployment machinery, configured once from the application's settings.
+    pub fn deployer(&self) -> Deployer {
+        Deployer {
+            store: self.store.clone(),
+            config: self.config.platform.clone(),
+            gitops_root: self.config.gitops_root.clone(),
+            limits: self.config.limits.clone(),
+            runner: Some(socle_deploy::ProcessRunner::new(
+                self.config.provisioner_dir.clone(),
+            )),
+            clock: None,
+        }
+    }
+
+    /// Deploys a workload to an environment: parse, authorise, resolve, render, guardrails,
+    /// GitOps commit, record. Audited as `deployment.deploy` (detail: the GitOps commit).
+    pub async fn deploy(
+        &self,
+        actor: &Actor,
+        input: DeployInput,
+    ) -> Result<DeploymentRecord, AppError> {
+        let mut target = format!("?@{}", input.environment);
+        let result = async {
+            let workload =
+                socle_score::parse_workload(&input.workload, "workload", &self.config.limits)
+                    .map_err(|errors| {
+                        AppError::bad_request("the Score workload is invalid")
+                            .with_details(serde_json::to_value(&errors).ok())
+                    })?;
+            target = format!("{}@{}", workload.name(), input.environment);
+            let by = self.authorize_deploy(actor, workload.name())?;
+            let owner = owner_team(&self.snapshot(), workload.name());
+            let req = socle_deploy::DeployRequest {
+                owner,
+                workload,
+                env: input.environment.clone(),
+                image: input.image,
+                version: input.version,
+                source_commit: input.source_commit,
+                actor: by,
+                kind: DeployKind::Deploy.name().into(),
+            };
+            self.deployer()
+                .deploy(req, self.guardrails().as_ref())
+                .await
+                .map_err(deploy_error)
+        }
+        .await;
+        self.audited_with(actor, AuditAction::Deploy, &target, result, |d| {
+            d.gitops_commit.clone()
+        })
+        .await
+    }
+
+    /// Deploys to `to` what was last successfully deployed to `from`.
+    pub async fn promote(
+        &self,
+        actor: &Actor,
+        service: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<DeploymentRecord, AppError> {
+        let result = async {
+            let by = self.authorize_deploy(actor, service)?;
+            self.deployer()
+                .promote(
+                    service,
+                    from,
+                    to,
+                    &by,
+                    owner_team(&self.snapshot(), service).as_deref(),
+                    self.guardrails().as_ref(),
+                )
+                .await
+                .map_err(deploy_error)
+        }
+        .await;
+        let target = format!("{service}@{to}");
+        self.audited_with(actor, AuditAction::Promote, &target, result, |d| {
+            d.gitops_commit.clone()
+        })
+        .await
+    }
+
+    /// Re-deploys the previous successful deployment of a service in an environment.
+    pub async fn rollback(
+        &self,
+        actor: &Actor,
+        service: &str,
+        environment: &str,
+    ) -> Result<DeploymentRecord, AppError> {
+        let result = async {
+            let by = self.authorize_deploy(actor, service)?;
+            self.deployer()
+                .rollback(
+                    service,
+                    environment,
+                    &by,
+                    owner_team(&self.snapshot(), service).as_deref(),
+                    self.guardrails().as_ref(),
+                )
+                .await
+                .map_err(deploy_error)
+        }
+        .await;
+        let target = format!("{service}@{environment}");
+        self.audited_with(actor, AuditAction::Rollback, &target, result, |d| {
+            d.gitops_commit.clone()
+        })
+        .await
+    }
+
+    /// The secret outputs of a provisioned resource: admins and
+    /// `serviceaccount:external-secrets` only; every read is audited.
+    pub async fn secret_values(
+        &self,
+        actor: &Actor,
+        environment: &str,
+        uid: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+        let result = async {
+            let p = actor.require(Role::Viewer)?;
+            if p.role != Role::Admin && p.subject != "serviceaccount:external-secrets" {
+                return Err(AppError::forbidden(
+                    "only admins and serviceaccount:external-secrets may read secret values",
+                ));
+            }
+            let found = self.store.resource_outputs(environment, uid).await?;
+            Ok(found
+                .outputs
+                .into_iter()
+                .filter(|(k, _)| found.secrets.contains(k))
+                .collect())
+        }
+        .await;
+        let target = format!("{environment}/{uid}");
+        self.audited(actor, AuditAction::SecretRead, &target, result)
+            .await
+    }
+}

@@ -1,0 +1,290 @@
+//! The application layer: the services the API, the portal and the CLI share — catalog reads
+//! and refreshes, locations, deploys with their authorisation, guardrails, golden-path runs,
+//! delivery metrics — each taking an [`Actor`] and returning typed results or an [`AppError`]
+//! with a stable [`ErrorCode`]. No HTTP server types here: adapters translate.
+
+pub mod actor;
+pub mod audit;
+pub mod clock;
+pub mod cpu;
+pub mod deploy;
+pub mod dora;
+pub mod error;
+pub mod git_hosts;
+pub mod metrics;
+pub mod paths;
+pub mod scaffold;
+pub mod snapshot;
+pub mod teams;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use socle_catalog::Limits;
+use socle_ingest::LocationSpec;
+use socle_search::SearchIndex;
+use socle_store::Store;
+use tokio::sync::Mutex;
+
+pub use actor::{Actor, Principal};
+pub use audit::{AuditAction, AuditOutcome};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{AppError, ErrorCode};
+pub use metrics::Metrics;
+pub use snapshot::Snapshot;
+
+/// The application's settings (the server's and the CLI's).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub limits: Limits,
+    /// Reads need a token too (default: reads are open, mutations need a token).
+    pub auth_reads: bool,
+    /// The portal's session cookie is always `Secure` (otherwise only behind a proxy that says
+    /// `X-Forwarded-Proto: https`).
+    pub cookie_secure: bool,
+    /// How often every location is re-read (None: never).
+    pub refresh_interval: Option<Duration>,
+    /// How often the store is polled for changes made by other replicas or the CLI.
+    pub poll_interval: Duration,
+    /// A name for this replica (lease holder).
+    pub instance: String,
+    /// Environments and resource definitions (default: the shipped configuration).
+    pub platform: socle_platform::PlatformConfig,
+    /// Relative GitOps repository paths are resolved against this directory.
+    pub gitops_root: std::path::PathBuf,
+    /// Where command provisioners' relative program paths are resolved (the platform directory).
+    pub provisioner_dir: std::path::PathBuf,
+    /// Guardrails enforced at deploy (None: no policies).
+    pub guardrails: Option<socle_policy::PolicySet>,
+    /// Verifies GitHub webhooks (`X-Hub-Signature-256`); None: the endpoint refuses them.
+    pub github_webhook_secret: Option<String>,
+    /// Verifies GitLab webhooks (`X-Gitlab-Token`); None: the endpoint refuses them.
+    pub gitlab_webhook_token: Option<String>,
+    /// GitHub's REST API for `publish:github` (None: the action explains what to configure).
+    pub github_api: Option<git_hosts::HostApi>,
+    /// GitLab's REST API for `publish:gitlab`.
+    pub gitlab_api: Option<git_hosts::HostApi>,
+    /// Where a caller's own Rego runs (`policy/test`): `socle serve` uses a worker process.
+    pub rego: cpu::RegoRunner,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            auth_reads: false,
+            cookie_secure: false,
+            refresh_interval: Some(Duration::from_secs(300)),
+            poll_interval: Duration::from_secs(2),
+            instance: format!("socle-{}", std::process::id()),
+            platform: socle_platform::default_config(),
+            gitops_root: std::path::PathBuf::from(".socle"),
+            provisioner_dir: std::path::PathBuf::from("."),
+            guardrails: None,
+            github_webhook_secret: None,
+            gitlab_webhook_token: None,
+            github_api: None,
+            gitlab_api: None,
+            rego: cpu::RegoRunner::InProcess,
+        }
+    }
+}
+
+struct Served {
+    snapshot: Arc<Snapshot>,
+    search: Arc<SearchIndex>,
+}
+
+/// The application: the store, the read model and the services over them. The API, the portal
+/// and the CLI are adapters over one `App`.
+pub struct App {
+    pub store: Store,
+    pub config: AppConfig,
+    /// The one clock of the application (deploys, records, waivers, reports).
+    pub clock: Arc<dyn Clock>,
+    /// The server's directories, shown by name to callers (see [`paths`]).
+    pub paths: Arc<paths::PublicPaths>,
+    pub metrics: Metrics,
+    served: RwLock<Served>,
+    /// Serialises refreshes within this replica.
+    refresh_lock: Mutex<()>,
+    /// Serialises snapshot reloads.
+    reload_lock: Mutex<()>,
+    /// Slots for CPU-heavy work (Rego, reports, golden-path runs), so that the async workers
+    /// stay free.
+    pub cpu: cpu::CpuGate,
+    /// Delivery events indexed for reports, with the store generation they were read at.
+    pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
+}
+
+impl App {
+    /// Checks read access: open unless the settings say reads need a token; a token that is
+    /// not valid is refused everywhere.
+    pub fn can_read(&self, actor: &Actor) -> Result<(), AppError> {
+        if self.config.auth_reads || *actor == Actor::InvalidToken {
+            actor.require(socle_store::Role::Viewer)?;
+        }
+        Ok(())
+    }
+
+    /// Now, by the application's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Loads the catalog from the store and returns ready-to-serve state.
+    pub async fn new(store: Store, config: AppConfig) -> Result<Arc<Self>, snapshot::LoadError> {
+        Self::with_clock(store, config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::new`] with a clock (tests fix the time).
+    pub async fn with_clock(
+        store: Store,
+        config: AppConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, snapshot::LoadError> {
+        let (snapshot, search, _) = snapshot::load(&store).await?;
+        let metrics = Metrics::new();
+        metrics.entities.set(snapshot.len() as i64);
+        metrics.generation.set(snapshot.generation);
+        Ok(Arc::new(Self {
+            store,
+            metrics,
+            served: RwLock::new(Served {
+                snapshot,
+                search: Arc::new(search),
+            }),
+            refresh_lock: Mutex::new(()),
+            reload_lock: Mutex::new(()),
+            cpu: cpu::CpuGate::for_this_machine(),
+            dora: tokio::sync::Mutex::new(None),
+            paths: Arc::new(paths::PublicPaths::new([
+                (config.gitops_root.clone(), "$DATA"),
+                (config.provisioner_dir.clone(), "$PLATFORM"),
+                (std::path::PathBuf::from("."), "$WORKDIR"),
+            ])),
+            config,
+            clock,
+        }))
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.served.read().expect("lock").snapshot.clone()
+    }
+
+    pub fn search(&self) -> Arc<SearchIndex> {
+        self.served.read().expect("lock").search.clone()
+    }
+
+    /// Reloads the read model if the store changed since it was built.
+    pub async fn reload_if_changed(&self) -> Result<bool, snapshot::LoadError> {
+        let _guard = self.reload_lock.lock().await;
+        let current = self.snapshot().generation;
+        if self.store.catalog_generation().await? == current {
+            return Ok(false);
+        }
+        let (snapshot, search, generation) = snapshot::load(&self.store).await?;
+        self.metrics.entities.set(snapshot.len() as i64);
+        self.metrics.generation.set(generation);
+        *self.served.write().expect("lock") = Served {
+            snapshot,
+            search: Arc::new(search),
+        };
+        tracing::info!(generation, "catalog reloaded");
+        Ok(true)
+    }
+
+    /// Re-reads one location into the store and reloads the read model.
+    pub async fn refresh(
+        &self,
+        spec: &LocationSpec,
+    ) -> Result<socle_store::ApplyOutcome, AppError> {
+        let out = self.refresh_store(spec).await?;
+        self.reload_if_changed().await.map_err(AppError::internal)?;
+        Ok(out)
+    }
+
+    /// Re-reads one location into the store only.
+    async fn refresh_store(
+        &self,
+        spec: &LocationSpec,
+    ) -> Result<socle_store::ApplyOutcome, AppError> {
+        let _guard = self.refresh_lock.lock().await;
+        let started = Instant::now();
+        let out = socle_ingest::refresh_location(
+            &self.store,
+            spec,
+            &self.config.limits,
+            self.now_ms(),
+            None,
+        )
+        .await?;
+        self.metrics
+            .refresh_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .refreshes
+            .get_or_create(&metrics::OutcomeLabels {
+                outcome: out.status.clone(),
+            })
+            .inc();
+        Ok(out)
+    }
+
+    /// Re-reads every registered location, then reloads the read model once.
+    pub async fn refresh_all(&self) -> Result<Vec<(String, socle_store::ApplyOutcome)>, AppError> {
+        let mut out = Vec::new();
+        for loc in self.store.list_locations().await? {
+            let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(location = %loc.key, "unreadable location spec: {e}");
+                    continue;
+                }
+            };
+            out.push((loc.key.clone(), self.refresh_store(&spec).await?));
+        }
+        self.reload_if_changed().await.map_err(AppError::internal)?;
+        Ok(out)
+    }
+}
+
+/// Starts the background work: store polling (all replicas) and periodic refresh (one replica
+/// at a time, through a lease in the store).
+pub fn spawn_background(state: Arc<App>) {
+    let poll = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(poll.config.poll_interval).await;
+            if let Err(e) = poll.reload_if_changed().await {
+                tracing::warn!("catalog reload failed: {e}");
+            }
+        }
+    });
+    if let Some(every) = state.config.refresh_interval {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let ttl = every.as_millis() as i64;
+                match state
+                    .store
+                    .try_lease(
+                        "catalog-refresh",
+                        &state.config.instance,
+                        state.now_ms(),
+                        ttl,
+                    )
+                    .await
+                {
+                    Ok(true) => {
+                        if let Err(e) = state.refresh_all().await {
+                            tracing::warn!("periodic refresh failed: {}", e.message);
+                        }
+                    }
+                    Ok(false) => tracing::debug!("another replica holds the refresh lease"),
+                    Err(e) => tracing::warn!("lease check failed: {e}"),
+                }
+            }
+        });
+    }
+}
