@@ -17,3 +17,22 @@ pub async fn audited<T>(
         .audited(&caller.0, action, target, result.map_err(|e| e.0))
         .await?)
 }
+
+/// A mutation whose JSON body could not be read: refused as `invalid_request`, and audited like
+/// any other attempt.
+pub async fn bad_body(
+    app: &App,
+    caller: &Caller,
+    action: AuditAction,
+    target: &str,
+    rejection: axum::extract::rejection::JsonRejection,
+) -> ApiError {
+    let e = socle_app::AppError::bad_request(rejection.body_text());
+    match app
+        .audited(&caller.0, action, target, Err::<(), _>(e))
+        .await
+    {
+        Err(e) => ApiError(e),
+        Ok(()) => ApiError::internal("an error was audited as a success"),
+    }
+}

@@ -9,16 +9,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use socle_ingest::{LocationKind, LocationSpec};
-use socle_store::{LocationRecord, LocationTrust, Role};
+use socle_ingest::LocationKind;
+use socle_store::{LocationRecord, Role};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::audit::audited;
+use crate::audit::bad_body;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use socle_app::ErrorCode;
+use socle_app::locations::{NewLocation, Refreshed};
+use socle_app::tokens::NewToken;
+use socle_app::{AuditAction, ErrorCode};
 
 type S = State<Arc<AppState>>;
 
@@ -408,9 +409,7 @@ pub async fn facets(
 }
 
 /// A location's stable id: the first 16 hex digits of SHA-256 of its key.
-pub fn location_id(key: &str) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
-}
+pub use socle_app::locations::location_id;
 
 #[derive(Serialize, ToSchema)]
 pub struct LocationOut {
@@ -418,6 +417,13 @@ pub struct LocationOut {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     record: LocationRecord,
+}
+
+fn refresh_out(r: Refreshed) -> RefreshOut {
+    RefreshOut {
+        location: location_out(r.location),
+        outcome: r.outcome,
+    }
 }
 
 fn location_out(record: LocationRecord) -> LocationOut {
@@ -445,16 +451,6 @@ pub async fn list_locations(
     ))
 }
 
-async fn find_location(state: &AppState, id: &str) -> Result<LocationRecord, ApiError> {
-    state
-        .store
-        .list_locations()
-        .await?
-        .into_iter()
-        .find(|l| location_id(&l.key) == id)
-        .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))
-}
-
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
     responses((status = 200, body = LocationOut), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_location(
@@ -463,7 +459,7 @@ pub async fn get_location(
     Path(id): Path<String>,
 ) -> Result<Json<LocationOut>, ApiError> {
     caller.can_read(&state)?;
-    Ok(Json(location_out(find_location(&state, &id).await?)))
+    Ok(Json(location_out(state.find_location(&id).await?)))
 }
 
 /// What to register: `{"type": "file", "target": "/srv/catalog"}` or
@@ -485,24 +481,6 @@ pub struct RefreshOut {
     outcome: socle_store::ApplyOutcome,
 }
 
-/// A member may register only repositories this Socle hosts (those golden paths publish), never
-/// another local repository — the environments' GitOps repositories above all.
-fn member_git_target(state: &AppState, target: &str) -> Result<(), ApiError> {
-    let path = target.strip_prefix("file://").unwrap_or(target);
-    let root = crate::scaffold::repositories_root(state);
-    let inside = std::fs::canonicalize(path)
-        .map(|p| p.starts_with(&root))
-        .unwrap_or(false);
-    if inside {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "a member may register only repositories published by this Socle's golden paths; \
-             an admin registers any other location",
-        ))
-    }
-}
-
 /// Registers a location and reads it at once. Local `file` locations need the admin role;
 /// a member may register `git` locations of repositories this Socle hosts. Only an admin's
 /// locations may define groups and users (the organisation's shape).
@@ -515,61 +493,20 @@ pub async fn create_location(
     caller: Caller,
     body: Result<Json<LocationIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let target = body.as_ref().map(|b| b.target.clone()).unwrap_or_default();
-    let result = async {
-        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let needed = if body.kind == LocationKind::File {
-            Role::Admin
-        } else {
-            Role::Member
-        };
-        let principal = caller.require(needed)?;
-        let who = principal.subject.clone();
-        // Only an admin's location may shape the organisation (groups, users, membership).
-        let trust = if principal.role == Role::Admin {
-            LocationTrust::Organisation
-        } else {
-            LocationTrust::Team
-        };
-        if body.target.is_empty() || body.target.len() > 4096 {
-            return Err(ApiError::bad_request("target must be 1-4096 characters"));
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            let target = String::new();
+            return Err(bad_body(&state, &caller, AuditAction::LocationCreate, &target, e).await);
         }
-        // A target as the API shows it (`$DATA/repositories/…`) names the real directory.
-        let target = state.paths.reveal(&body.target);
-        if trust == LocationTrust::Team {
-            member_git_target(&state, &target)?;
-        }
-        let spec = LocationSpec {
-            kind: body.kind,
-            target,
-            branch: body.branch,
-            path: body.path,
-        };
-        let spec_json = serde_json::to_value(&spec).map_err(ApiError::internal)?;
-        state
-            .store
-            .add_location(&spec.key(), &spec_json, &who, trust, state.now_ms())
-            .await?;
-        let outcome = state.refresh(&spec).await?;
-        let record = state
-            .store
-            .get_location(&spec.key())
-            .await?
-            .ok_or_else(|| ApiError::internal("location vanished"))?;
-        Ok(RefreshOut {
-            location: location_out(record),
-            outcome,
-        })
-    }
-    .await;
-    let out = audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::LocationCreate,
-        &target,
-        result,
-    )
-    .await?;
+    };
+    let new = NewLocation {
+        kind: body.kind,
+        target: body.target,
+        branch: body.branch,
+        path: body.path,
+    };
+    let out = refresh_out(state.create_location(&caller, new).await?);
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -582,31 +519,7 @@ pub async fn delete_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let result = async {
-        let p = caller.require(Role::Member)?;
-        let loc = find_location(&state, &id).await?;
-        if p.role != Role::Admin && loc.created_by != p.subject {
-            return Err(ApiError::forbidden(format!(
-                "only an admin or {} (who registered it) may delete this location",
-                loc.created_by
-            )));
-        }
-        state.store.delete_location(&loc.key).await?;
-        state
-            .reload_if_changed()
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(())
-    }
-    .await;
-    audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::LocationDelete,
-        &id,
-        result,
-    )
-    .await?;
+    state.delete_location(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -619,41 +532,9 @@ pub async fn refresh_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RefreshOut>, ApiError> {
-    let result = async {
-        let p = caller.require(Role::Member)?;
-        let loc = find_location(&state, &id).await?;
-        // A refresh re-reads the whole location: a member's own only (a flood of refreshes of the
-        // organisation's catalog would keep the server busy).
-        if p.role != Role::Admin && loc.created_by != p.subject {
-            return Err(ApiError::forbidden(format!(
-                "only an admin or {} (who registered it) may refresh this location",
-                loc.created_by
-            )));
-        }
-        let spec: LocationSpec =
-            serde_json::from_value(loc.spec.clone()).map_err(ApiError::internal)?;
-        let outcome = state.refresh(&spec).await?;
-        let record = state
-            .store
-            .get_location(&loc.key)
-            .await?
-            .ok_or_else(|| ApiError::internal("location vanished"))?;
-        Ok(RefreshOut {
-            location: location_out(record),
-            outcome,
-        })
-    }
-    .await;
-    Ok(Json(
-        audited(
-            &state,
-            &caller,
-            socle_app::AuditAction::LocationRefresh,
-            &id,
-            result,
-        )
-        .await?,
-    ))
+    Ok(Json(refresh_out(
+        state.refresh_location(&caller, &id).await?,
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -667,28 +548,14 @@ pub struct RefreshAllOut {
     responses((status = 200, body = RefreshAllOut), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_all(State(state): S, caller: Caller) -> Result<Json<RefreshAllOut>, ApiError> {
-    let result = async {
-        caller.require(Role::Admin)?;
-        let all = state.refresh_all().await?;
-        let map: serde_json::Map<String, serde_json::Value> = all
-            .into_iter()
-            .map(|(k, o)| (k, serde_json::to_value(o).unwrap_or_default()))
-            .collect();
-        Ok(RefreshAllOut {
-            outcomes: serde_json::Value::Object(map),
-        })
-    }
-    .await;
-    Ok(Json(
-        audited(
-            &state,
-            &caller,
-            socle_app::AuditAction::CatalogRefresh,
-            "*",
-            result,
-        )
-        .await?,
-    ))
+    let all = state.refresh_catalog(&caller).await?;
+    let map: serde_json::Map<String, serde_json::Value> = all
+        .into_iter()
+        .map(|(k, o)| (k, serde_json::to_value(o).unwrap_or_default()))
+        .collect();
+    Ok(Json(RefreshAllOut {
+        outcomes: serde_json::Value::Object(map),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -717,11 +584,9 @@ fn token_out(t: socle_store::TokenRecord) -> TokenOut {
 /// Tokens (never their secrets). Admin only.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenOut>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_tokens(State(state): S, caller: Caller) -> Result<Json<Vec<TokenOut>>, ApiError> {
-    caller.require(Role::Admin)?;
     Ok(Json(
         state
-            .store
-            .list_tokens()
+            .list_tokens(&caller)
             .await?
             .into_iter()
             .map(token_out)
@@ -753,52 +618,26 @@ pub async fn create_token(
     caller: Caller,
     body: Result<Json<TokenIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let result = async {
-        caller.require(Role::Admin)?;
-        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let role = Role::parse(&body.role)
-            .ok_or_else(|| ApiError::bad_request("role must be one of admin, member, viewer"))?;
-        let subject = if let Some(sa) = body.subject.strip_prefix("serviceaccount:") {
-            if !socle_catalog::rules::is_object_name(sa) {
-                return Err(ApiError::bad_request(format!(
-                    "service account name \"{sa}\" is not valid; expected {}",
-                    socle_catalog::rules::NAME_EXPECTED
-                )));
-            }
-            body.subject.clone()
-        } else {
-            let r = socle_catalog::EntityRef::parse(&body.subject, Some("User"), "default")
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            if r.kind() != "user" {
-                return Err(ApiError::bad_request(
-                    "subject must be a User entity ref or serviceaccount:<name>",
-                ));
-            }
-            if state.snapshot().get(&r.to_string()).is_none() {
-                return Err(ApiError::bad_request(format!(
-                    "user {r} is not in the catalog"
-                )));
-            }
-            r.to_string()
-        };
-        let (rec, secret) = state
-            .store
-            .create_token(&body.name, &subject, role, state.now_ms())
-            .await?;
-        Ok(TokenCreated {
-            token: token_out(rec),
-            secret,
-        })
-    }
-    .await;
-    let out = audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::TokenCreate,
-        "token",
-        result,
-    )
-    .await?;
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            return Err(bad_body(&state, &caller, AuditAction::TokenCreate, "token", e).await);
+        }
+    };
+    let created = state
+        .create_token(
+            &caller,
+            NewToken {
+                name: body.name,
+                subject: body.subject,
+                role: body.role,
+            },
+        )
+        .await?;
+    let out = TokenCreated {
+        token: token_out(created.token),
+        secret: created.secret,
+    };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -810,20 +649,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let result = async {
-        caller.require(Role::Admin)?;
-        state.store.revoke_token(&id, state.now_ms()).await?;
-        Ok(())
-    }
-    .await;
-    audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::TokenRevoke,
-        &id,
-        result,
-    )
-    .await?;
+    state.revoke_token(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,11 +11,13 @@ pub mod deploy;
 pub mod dora;
 pub mod error;
 pub mod git_hosts;
+pub mod locations;
 pub mod metrics;
 pub mod paths;
 pub mod scaffold;
 pub mod snapshot;
 pub mod teams;
+pub mod tokens;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
