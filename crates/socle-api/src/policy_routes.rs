@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use socle_app::ErrorCode;
+use socle_app::waivers::NewWaiver;
 
 type S = State<Arc<AppState>>;
 
@@ -194,36 +195,19 @@ pub async fn create_waiver(
     caller: Caller,
     Json(body): Json<WaiverIn>,
 ) -> Result<Response, ApiError> {
-    let target = format!("{} {}", body.rule, body.entity);
-    let result: Result<socle_store::Waiver, ApiError> = async {
-        let who = caller.require(Role::Admin)?.subject.clone();
-        let entity = socle_catalog::EntityRef::parse(&body.entity, Some("Component"), "default")
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        Ok(state
-            .store
-            .create_waiver(socle_store::Waiver {
-                id: String::new(),
+    let waiver = state
+        .create_waiver(
+            &caller,
+            NewWaiver {
                 rule: body.rule,
-                entity: entity.to_string(),
+                entity: body.entity,
                 environment: body.environment,
                 reason: body.reason,
                 owner: body.owner,
                 expires_at: body.expires_at,
-                created_by: who,
-                created_at: state.now_ms(),
-                revoked_at: None,
-            })
-            .await?)
-    }
-    .await;
-    let waiver = crate::audit::audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::WaiverCreate,
-        &target,
-        result,
-    )
-    .await?;
+            },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(waiver)).into_response())
 }
 
@@ -242,20 +226,7 @@ pub async fn revoke_waiver(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let result: Result<(), ApiError> = async {
-        caller.require(Role::Admin)?;
-        state.store.revoke_waiver(&id, state.now_ms()).await?;
-        Ok(())
-    }
-    .await;
-    crate::audit::audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::WaiverRevoke,
-        &id,
-        result,
-    )
-    .await?;
+    state.revoke_waiver(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

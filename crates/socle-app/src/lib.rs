@@ -18,6 +18,7 @@ pub mod scaffold;
 pub mod snapshot;
 pub mod teams;
 pub mod tokens;
+pub mod waivers;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};

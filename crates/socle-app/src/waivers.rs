@@ -1,0 +1,66 @@
+//! Guardrail waivers: admins grant and revoke them (audited); anyone who may read sees them.
+
+use socle_store::{Role, Waiver};
+
+use crate::App;
+use crate::actor::Actor;
+use crate::audit::AuditAction;
+use crate::error::AppError;
+
+/// A waiver as an admin asks for it.
+#[derive(Debug, Clone)]
+pub struct NewWaiver {
+    pub rule: String,
+    /// A component reference (`shop`, `component:default/shop`).
+    pub entity: String,
+    /// Empty: every environment.
+    pub environment: String,
+    pub reason: String,
+    pub owner: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl App {
+    /// Grants a waiver (admin). Audited, with its reason.
+    pub async fn create_waiver(&self, actor: &Actor, new: NewWaiver) -> Result<Waiver, AppError> {
+        let target = format!("{} {}", new.rule, new.entity);
+        let result = async {
+            let who = actor.require(Role::Admin)?.subject.clone();
+            let entity = socle_catalog::EntityRef::parse(&new.entity, Some("Component"), "default")
+                .map_err(|e| AppError::bad_request(e.to_string()))?;
+            Ok(self
+                .store
+                .create_waiver(Waiver {
+                    id: String::new(),
+                    rule: new.rule,
+                    entity: entity.to_string(),
+                    environment: new.environment,
+                    reason: new.reason,
+                    owner: new.owner,
+                    expires_at: new.expires_at,
+                    created_by: who,
+                    created_at: self.now_ms(),
+                    revoked_at: None,
+                })
+                .await?)
+        }
+        .await;
+        self.audited_with(actor, AuditAction::WaiverCreate, &target, result, |w| {
+            w.reason.clone()
+        })
+        .await
+    }
+
+    /// Revokes a waiver (admin). Audited.
+    pub async fn revoke_waiver(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+        let result = async {
+            actor.require(Role::Admin)?;
+            self.store.revoke_waiver(id, self.now_ms()).await?;
+            Ok(())
+        }
+        .await;
+        self.audited(actor, AuditAction::WaiverRevoke, id, result)
+            .await
+    }
+}
