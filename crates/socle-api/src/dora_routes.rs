@@ -133,7 +133,7 @@ pub async fn incident(
             "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
         });
         let event = socle_dora::events::parse_event(&line.to_string(), "api")
-            .map_err(ApiError::bad_request)?;
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         authorize_events(&state, &caller, std::slice::from_ref(&event))?;
         store_events(&state, vec![event]).await
     }
