@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use crate::expr::Expr;
 use crate::params::{self, ParamError};
 use crate::redact::Redactor;
 use crate::template::{self, ActionTable, Template, TemplateError};
-use crate::workspace::{self, Budget};
+use crate::workspace::{Budget, SandboxError, Workspace, WorkspaceError};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -33,7 +32,7 @@ pub struct LogLine {
 
 /// What an action gets to work with.
 pub struct ActionContext<'a> {
-    pub workspace: &'a Path,
+    pub workspace: &'a dyn Workspace,
     pub source: &'a dyn Source,
     pub expr: &'a Expr,
     pub budget: &'a mut Budget,
@@ -67,6 +66,51 @@ impl ActionOutcome {
     }
 }
 
+/// Why an action failed. The text is what the run's step error and log show.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The step's input lacks something or has the wrong shape.
+    #[error("{0}")]
+    Input(String),
+    /// A path that leaves the workspace, or a limit reached.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// A skeleton file that does not render.
+    #[error("{0}")]
+    Render(String),
+    /// What an action implemented outside this crate reports (publishing, registering,
+    /// deploying).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for ActionError {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+impl From<&str> for ActionError {
+    fn from(message: &str) -> Self {
+        Self::Failed(message.to_owned())
+    }
+}
+
+/// Why a step failed: its `if`, `each` or input, or its action.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Expression(String),
+    #[error("`each` must give a list or an object, not {0}")]
+    EachNotCollection(Value),
+    #[error("`each` gives more than {MAX_EACH} items")]
+    EachTooMany,
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
 /// A scaffolder action.
 pub trait Action: Send + Sync {
     fn id(&self) -> &'static str;
@@ -86,9 +130,9 @@ pub trait Action: Send + Sync {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>>;
+    ) -> BoxFuture<'a, Result<ActionOutcome, ActionError>>;
     /// Reverses what `run` did (a later step failed).
-    fn undo<'a>(&'a self, _data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, _data: Value) -> BoxFuture<'a, Result<(), ActionError>> {
         Box::pin(async { Ok(()) })
     }
 }
@@ -141,8 +185,9 @@ pub struct RunResult {
 }
 
 pub struct RunOptions {
-    /// An existing, empty directory; the caller removes it.
-    pub workspace: PathBuf,
+    /// Where the run writes: an empty workspace (a [`crate::disk::DiskWorkspace`] over an
+    /// empty directory the caller removes, or a [`crate::workspace::MemWorkspace`]).
+    pub workspace: Arc<dyn Workspace>,
     pub dry_run: bool,
     /// `{"ref": "user:default/ann", "entity": {…}}`
     pub user: Value,
@@ -197,7 +242,7 @@ impl Engine {
             expr: Expr::new(),
             limits: Limits::default(),
         };
-        for a in file_actions() {
+        for a in crate::actions::file_actions() {
             e.register(a);
         }
         e
@@ -311,15 +356,11 @@ impl Engine {
                             .map(|(k, v)| json!({"key": k, "value": v}))
                             .collect(),
                         Value::Null => Vec::new(),
-                        other => {
-                            return Err(format!(
-                                "`each` must give a list or an object, not {other}"
-                            ));
-                        }
+                        other => return Err(StepError::EachNotCollection(other)),
                     }),
                 };
                 if items.as_ref().is_some_and(|i| i.len() > MAX_EACH) {
-                    return Err(format!("`each` gives more than {MAX_EACH} items"));
+                    return Err(StepError::EachTooMany);
                 }
                 let mut outputs = Vec::new();
                 let mut simulated = false;
@@ -349,7 +390,7 @@ impl Engine {
                         continue;
                     }
                     let mut cx = ActionContext {
-                        workspace: &opts.workspace,
+                        workspace: opts.workspace.as_ref(),
                         source,
                         expr: &self.expr,
                         budget: &mut budget,
@@ -392,7 +433,8 @@ impl Engine {
                         error: None,
                     });
                 }
-                Err(message) => {
+                Err(e) => {
+                    let message = e.to_string();
                     log.push(LogLine {
                         step: step.id.clone(),
                         level: "error",
@@ -446,18 +488,22 @@ impl Engine {
                 log,
                 output,
             },
-            Err(message) => failed(
+            Err(e) => failed(
                 opts.dry_run,
                 parameters,
-                RunError::Output { message },
+                RunError::Output {
+                    message: e.to_string(),
+                },
                 results,
                 log,
             ),
         }
     }
 
-    fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, String> {
-        self.expr.eval_value(v, ctx).map_err(|e| e.message)
+    fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, StepError> {
+        self.expr
+            .eval_value(v, ctx)
+            .map_err(|e| StepError::Expression(e.message))
     }
 }
 
@@ -525,276 +571,4 @@ fn redact_input(v: &Value) -> String {
     } else {
         s
     }
-}
-
-// --- file actions -------------------------------------------------------------------------
-
-fn str_in<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
-    input.get(key).and_then(Value::as_str)
-}
-
-fn globs(input: &Value, keys: &[&str]) -> Result<globset::GlobSet, String> {
-    let mut b = globset::GlobSetBuilder::new();
-    for k in keys {
-        if let Some(list) = input.get(*k).and_then(Value::as_array) {
-            for g in list.iter().filter_map(Value::as_str) {
-                b.add(
-                    globset::Glob::new(g.trim_start_matches("./"))
-                        .map_err(|e| format!("{k}: {e}"))?,
-                );
-            }
-        }
-    }
-    b.build().map_err(|e| e.to_string())
-}
-
-fn write_file(cx: &mut ActionContext<'_>, rel: &str, bytes: &[u8]) -> Result<(), String> {
-    let path = workspace::join(cx.workspace, rel).map_err(|e| e.to_string())?;
-    cx.budget
-        .charge(&path, bytes.len() as u64)
-        .map_err(|e| e.to_string())?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {rel}: {e}"))
-}
-
-/// `fetch:template` and `fetch:plain`.
-struct Fetch {
-    render: bool,
-}
-
-impl Action for Fetch {
-    fn id(&self) -> &'static str {
-        if self.render {
-            "fetch:template"
-        } else {
-            "fetch:plain"
-        }
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let url = str_in(&input, "url").ok_or(
-                "input.url is required (the skeleton directory, relative to the template)",
-            )?;
-            if url.contains("://") {
-                return Err(format!(
-                    "input.url {url:?}: only a directory next to the template can be fetched"
-                ));
-            }
-            let target = str_in(&input, "targetPath").unwrap_or(".");
-            workspace::relative(target).map_err(|e| format!("input.targetPath: {e}"))?;
-            let files = cx.source.files(url).map_err(|e| e.to_string())?;
-            let verbatim = globs(&input, &["copyWithoutTemplating", "copyWithoutRender"])?;
-            let ext = match input.get("templateFileExtension") {
-                Some(Value::Bool(true)) => Some(".njk".to_owned()),
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            };
-            let ctx = json!({ "values": input.get("values").cloned().unwrap_or(json!({})) });
-            let mut written = 0usize;
-            for (rel, bytes) in files {
-                let (mut name, mut render) = (rel.clone(), self.render && !verbatim.is_match(&rel));
-                if let Some(ext) = &ext {
-                    match rel.strip_suffix(ext.as_str()) {
-                        Some(stripped) => name = stripped.to_owned(),
-                        None => render = false,
-                    }
-                }
-                if self.render {
-                    name = cx
-                        .expr
-                        .render_text(&name, &ctx)
-                        .map_err(|e| format!("file name {rel}: {e}"))?;
-                }
-                // A name rendered empty (or to an empty segment) means "no such file".
-                if name.split('/').any(|s| s.trim().is_empty()) {
-                    continue;
-                }
-                workspace::relative(&name)
-                    .map_err(|e| format!("skeleton file {rel} renders to {e}"))?;
-                let content = match (render, std::str::from_utf8(&bytes)) {
-                    (true, Ok(text)) => cx
-                        .expr
-                        .render_file(&name, text, &ctx)
-                        .map_err(|e| format!("{rel}: {e}"))?
-                        .into_bytes(),
-                    _ => bytes,
-                };
-                let dest = if target == "." {
-                    name
-                } else {
-                    format!("{}/{name}", target.trim_end_matches('/'))
-                };
-                write_file(cx, &dest, &content)?;
-                written += 1;
-            }
-            cx.info(format!("{written} files written to {target}"));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct Rename;
-impl Action for Rename {
-    fn id(&self) -> &'static str {
-        "fs:rename"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let files = input
-                .get("files")
-                .and_then(Value::as_array)
-                .ok_or("input.files is required: [{from, to}]")?;
-            for f in files {
-                let (Some(from), Some(to)) = (str_in(f, "from"), str_in(f, "to")) else {
-                    return Err("each of input.files needs `from` and `to`".into());
-                };
-                let src = workspace::join(cx.workspace, from).map_err(|e| e.to_string())?;
-                let dst = workspace::join(cx.workspace, to).map_err(|e| e.to_string())?;
-                if !src.exists() {
-                    return Err(format!("{from} does not exist in the workspace"));
-                }
-                if dst.exists() && !f.get("overwrite").and_then(Value::as_bool).unwrap_or(false) {
-                    return Err(format!("{to} exists (set overwrite: true to replace it)"));
-                }
-                if let Some(p) = dst.parent() {
-                    std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
-                }
-                std::fs::rename(&src, &dst)
-                    .map_err(|e| format!("cannot rename {from} to {to}: {e}"))?;
-                cx.info(format!("renamed {from} to {to}"));
-            }
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct Delete;
-impl Action for Delete {
-    fn id(&self) -> &'static str {
-        "fs:delete"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let set = globs(&input, &["files"])?;
-            let mut deleted = Vec::new();
-            for entry in walkdir::WalkDir::new(cx.workspace)
-                .follow_links(false)
-                .contents_first(true)
-            {
-                let entry = entry.map_err(|e| e.to_string())?;
-                let rel = entry
-                    .path()
-                    .strip_prefix(cx.workspace)
-                    .unwrap_or(entry.path());
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                if rel.is_empty() || !set.is_match(&rel) {
-                    continue;
-                }
-                if entry.file_type().is_dir() {
-                    std::fs::remove_dir_all(entry.path()).map_err(|e| e.to_string())?;
-                } else {
-                    std::fs::remove_file(entry.path()).map_err(|e| e.to_string())?;
-                }
-                deleted.push(rel);
-            }
-            cx.info(format!(
-                "deleted {}",
-                if deleted.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    deleted.join(", ")
-                }
-            ));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct DebugLog;
-impl Action for DebugLog {
-    fn id(&self) -> &'static str {
-        "debug:log"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            if let Some(m) = input.get("message") {
-                cx.info(m.as_str().map_or_else(|| m.to_string(), str::to_owned));
-            }
-            if input
-                .get("listWorkspace")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-            {
-                let mut files = Vec::new();
-                for e in walkdir::WalkDir::new(cx.workspace)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .flatten()
-                {
-                    if e.file_type().is_file() {
-                        files.push(
-                            e.path()
-                                .strip_prefix(cx.workspace)
-                                .unwrap_or(e.path())
-                                .display()
-                                .to_string(),
-                        );
-                    }
-                }
-                cx.info(format!("workspace: {}", files.join(", ")));
-            }
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct CatalogWrite;
-impl Action for CatalogWrite {
-    fn id(&self) -> &'static str {
-        "catalog:write"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let entity = input.get("entity").ok_or("input.entity is required")?;
-            let path = str_in(&input, "filePath").unwrap_or("catalog-info.yaml");
-            let text = serde_saphyr::to_string(entity).map_err(|e| e.to_string())?;
-            write_file(cx, path, text.as_bytes())?;
-            cx.info(format!("wrote {path}"));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-fn file_actions() -> Vec<Arc<dyn Action>> {
-    vec![
-        Arc::new(Fetch { render: true }),
-        Arc::new(Fetch { render: false }),
-        Arc::new(Rename),
-        Arc::new(Delete),
-        Arc::new(DebugLog),
-        Arc::new(CatalogWrite),
-    ]
 }
