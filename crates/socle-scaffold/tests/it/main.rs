@@ -2,6 +2,7 @@ mod conformance;
 mod expressions;
 mod fuzz;
 mod hostile;
+mod memory;
 mod runs;
 mod secrets;
 
