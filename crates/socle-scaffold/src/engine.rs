@@ -15,7 +15,7 @@ use crate::builtin::Source;
 use crate::expr::Expr;
 use crate::params::{self, ParamError};
 use crate::redact::Redactor;
-use crate::template::{self, ActionTable, Template, TemplateError};
+use crate::template::{self, ActionTable, Step, Template, TemplateError};
 use crate::workspace::{Budget, SandboxError, Workspace, WorkspaceError};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -200,12 +200,7 @@ pub struct RunOptions {
 /// complete when the run returns.
 pub type LiveLog = Arc<std::sync::Mutex<Vec<LogLine>>>;
 
-fn publish(
-    live: Option<&LiveLog>,
-    redactor: &Redactor,
-    log: &[LogLine],
-    running: Option<&crate::template::Step>,
-) {
+fn publish(live: Option<&LiveLog>, redactor: &Redactor, log: &[LogLine], running: Option<&Step>) {
     let Some(live) = live else { return };
     let mut lines = log.to_vec();
     redactor.log(&mut lines);
@@ -288,24 +283,9 @@ impl Engine {
         opts: RunOptions,
     ) -> RunResult {
         let mut log = Vec::new();
-        let mut values = match values {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            _ => {
-                return failed(
-                    opts.dry_run,
-                    Value::Null,
-                    RunError::Parameters {
-                        errors: vec![ParamError {
-                            path: String::new(),
-                            page: "values".into(),
-                            message: "the values must be an object of parameter names".into(),
-                        }],
-                    },
-                    Vec::new(),
-                    log,
-                );
-            }
+        let mut values = match values_object(values) {
+            Ok(m) => m,
+            Err(e) => return failed(opts.dry_run, Value::Null, e, Vec::new(), log),
         };
         params::apply_defaults(&t.parameters, &mut values);
         let parameters = Value::Object(values);
@@ -326,9 +306,14 @@ impl Engine {
             "user": opts.user,
             "secrets": opts.secrets,
         });
-        let mut budget = Budget::default();
+        let mut state = StepState {
+            t,
+            source,
+            opts: &opts,
+            budget: Budget::default(),
+            undo: Vec::new(),
+        };
         let mut results: Vec<StepResult> = Vec::new();
-        let mut undo: Vec<(Arc<dyn Action>, Value)> = Vec::new();
         let mut failure: Option<RunError> = None;
         for step in &t.steps {
             publish(opts.live.as_ref(), &redactor, &log, Some(step));
@@ -340,87 +325,9 @@ impl Engine {
                 });
                 break;
             };
-            let result = async {
-                if let Some(cond) = &step.if_ {
-                    let v = self.eval(cond, &ctx)?;
-                    if !truthy(&v) {
-                        return Ok((StepStatus::Skipped, Value::Null));
-                    }
-                }
-                let items: Option<Vec<Value>> = match &step.each {
-                    None => None,
-                    Some(e) => Some(match self.eval(e, &ctx)? {
-                        Value::Array(a) => a.into_iter().map(|v| json!({"value": v})).collect(),
-                        Value::Object(m) => m
-                            .into_iter()
-                            .map(|(k, v)| json!({"key": k, "value": v}))
-                            .collect(),
-                        Value::Null => Vec::new(),
-                        other => return Err(StepError::EachNotCollection(other)),
-                    }),
-                };
-                if items.as_ref().is_some_and(|i| i.len() > MAX_EACH) {
-                    return Err(StepError::EachTooMany);
-                }
-                let mut outputs = Vec::new();
-                let mut simulated = false;
-                for item in items.clone().unwrap_or_else(|| vec![Value::Null]) {
-                    let mut local = ctx.clone();
-                    if !item.is_null() {
-                        local["each"] = item;
-                    }
-                    let input = self.eval(&step.input, &local)?;
-                    log.push(LogLine {
-                        step: step.id.clone(),
-                        level: "info",
-                        message: format!("{} ({})", step.name, step.action),
-                    });
-                    if opts.dry_run && action.side_effect() {
-                        log.push(LogLine {
-                            step: step.id.clone(),
-                            level: "info",
-                            message: format!(
-                                "dry run: {} not run; input {}",
-                                step.action,
-                                redact_input(&input)
-                            ),
-                        });
-                        outputs.push(action.dry_run_output(&input));
-                        simulated = true;
-                        continue;
-                    }
-                    let mut cx = ActionContext {
-                        workspace: opts.workspace.as_ref(),
-                        source,
-                        expr: &self.expr,
-                        budget: &mut budget,
-                        log: &mut log,
-                        step: step.id.clone(),
-                        template: t,
-                        user: &opts.user,
-                        dry_run: opts.dry_run,
-                    };
-                    let outcome = action.run(&mut cx, input).await?;
-                    if let Some(u) = outcome.undo {
-                        undo.push((action.clone(), u));
-                    }
-                    outputs.push(outcome.output);
-                }
-                let output = if items.is_some() {
-                    json!({ "results": outputs })
-                } else {
-                    outputs.pop().unwrap_or(Value::Null)
-                };
-                Ok((
-                    if simulated {
-                        StepStatus::Simulated
-                    } else {
-                        StepStatus::Completed
-                    },
-                    output,
-                ))
-            }
-            .await;
+            let result = self
+                .run_step(step, &action, &ctx, &mut state, &mut log)
+                .await;
             match result {
                 Ok((status, output)) => {
                     ctx["steps"][&step.id] = json!({ "output": output.clone() });
@@ -459,22 +366,7 @@ impl Engine {
         let parameters = ctx["parameters"].clone();
         publish(opts.live.as_ref(), &redactor, &log, None);
         if let Some(err) = failure {
-            // Newest first: e.g. unregister the location before deleting the repository.
-            for (action, data) in undo.into_iter().rev() {
-                let what = action.id();
-                match action.undo(data).await {
-                    Ok(()) => log.push(LogLine {
-                        step: "cleanup".into(),
-                        level: "info",
-                        message: format!("undid {what}"),
-                    }),
-                    Err(e) => log.push(LogLine {
-                        step: "cleanup".into(),
-                        level: "error",
-                        message: format!("could not undo {what}: {e}"),
-                    }),
-                }
-            }
+            undo_all(state.undo, &mut log).await;
             publish(opts.live.as_ref(), &redactor, &log, None);
             return failed(opts.dry_run, parameters, err, results, log);
         }
@@ -500,10 +392,142 @@ impl Engine {
         }
     }
 
+    /// The items of a step's `each` (None: no `each`).
+    fn each_items(&self, step: &Step, ctx: &Value) -> Result<Option<Vec<Value>>, StepError> {
+        let Some(e) = &step.each else {
+            return Ok(None);
+        };
+        let items: Vec<Value> = match self.eval(e, ctx)? {
+            Value::Array(a) => a.into_iter().map(|v| json!({"value": v})).collect(),
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            Value::Null => Vec::new(),
+            other => return Err(StepError::EachNotCollection(other)),
+        };
+        if items.len() > MAX_EACH {
+            return Err(StepError::EachTooMany);
+        }
+        Ok(Some(items))
+    }
+
+    /// Runs one step (each of its `each` items): its status and output.
+    async fn run_step(
+        &self,
+        step: &Step,
+        action: &Arc<dyn Action>,
+        ctx: &Value,
+        state: &mut StepState<'_>,
+        log: &mut Vec<LogLine>,
+    ) -> Result<(StepStatus, Value), StepError> {
+        if let Some(cond) = &step.if_
+            && !truthy(&self.eval(cond, ctx)?)
+        {
+            return Ok((StepStatus::Skipped, Value::Null));
+        }
+        let items = self.each_items(step, ctx)?;
+        let opts = state.opts;
+        let mut outputs = Vec::new();
+        let mut simulated = false;
+        for item in items.clone().unwrap_or_else(|| vec![Value::Null]) {
+            let mut local = ctx.clone();
+            if !item.is_null() {
+                local["each"] = item;
+            }
+            let input = self.eval(&step.input, &local)?;
+            let line = |message: String| LogLine {
+                step: step.id.clone(),
+                level: "info",
+                message,
+            };
+            log.push(line(format!("{} ({})", step.name, step.action)));
+            if opts.dry_run && action.side_effect() {
+                log.push(line(format!(
+                    "dry run: {} not run; input {}",
+                    step.action,
+                    redact_input(&input)
+                )));
+                outputs.push(action.dry_run_output(&input));
+                simulated = true;
+                continue;
+            }
+            let mut cx = ActionContext {
+                workspace: opts.workspace.as_ref(),
+                source: state.source,
+                expr: &self.expr,
+                budget: &mut state.budget,
+                log: &mut *log,
+                step: step.id.clone(),
+                template: state.t,
+                user: &opts.user,
+                dry_run: opts.dry_run,
+            };
+            let outcome = action.run(&mut cx, input).await?;
+            if let Some(u) = outcome.undo {
+                state.undo.push((action.clone(), u));
+            }
+            outputs.push(outcome.output);
+        }
+        let output = if items.is_some() {
+            json!({ "results": outputs })
+        } else {
+            outputs.pop().unwrap_or(Value::Null)
+        };
+        let status = if simulated {
+            StepStatus::Simulated
+        } else {
+            StepStatus::Completed
+        };
+        Ok((status, output))
+    }
+
     fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, StepError> {
         self.expr
             .eval_value(v, ctx)
             .map_err(|e| StepError::Expression(e.message))
+    }
+}
+
+/// The run's values: an object of parameter names (null: none).
+fn values_object(values: Value) -> Result<Map<String, Value>, RunError> {
+    match values {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(RunError::Parameters {
+            errors: vec![ParamError {
+                path: String::new(),
+                page: "values".into(),
+                message: "the values must be an object of parameter names".into(),
+            }],
+        }),
+    }
+}
+
+/// What the steps of one run share.
+struct StepState<'r> {
+    t: &'r Template,
+    source: &'r dyn Source,
+    opts: &'r RunOptions,
+    budget: Budget,
+    /// What to undo if a later step fails: (action, its undo data), oldest first.
+    undo: Vec<(Arc<dyn Action>, Value)>,
+}
+
+/// Undoes completed side effects, newest first (e.g. unregister the location before deleting
+/// the repository), logging each.
+async fn undo_all(undo: Vec<(Arc<dyn Action>, Value)>, log: &mut Vec<LogLine>) {
+    for (action, data) in undo.into_iter().rev() {
+        let what = action.id();
+        let (level, message) = match action.undo(data).await {
+            Ok(()) => ("info", format!("undid {what}")),
+            Err(e) => ("error", format!("could not undo {what}: {e}")),
+        };
+        log.push(LogLine {
+            step: "cleanup".into(),
+            level,
+            message,
+        });
     }
 }
 
