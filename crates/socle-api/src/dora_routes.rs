@@ -116,7 +116,7 @@ pub async fn incident(
             "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
         });
         let event = socle_dora::events::parse_event(&line.to_string(), "api")
-            .map_err(ApiError::bad_request)?;
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         state.authorize_events(&caller, std::slice::from_ref(&event)).await?;
         Ok(state.store_events(vec![event]).await?)
     }

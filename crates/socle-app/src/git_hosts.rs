@@ -4,7 +4,6 @@
 //! `http://` (a local mirror or proxy); `https://` needs a TLS stack this build does not carry.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -130,7 +129,10 @@ fn branch_in(input: &Value, default: &str) -> Result<String, String> {
     }
 }
 
-fn files(workspace: &Path, source: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
+fn files(
+    workspace: &dyn socle_scaffold::Workspace,
+    source: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let out = crate::scaffold::workspace_files(workspace, source)?;
     if out.is_empty() {
         return Err("the workspace is empty: nothing to publish".into());
@@ -169,15 +171,15 @@ impl Action for PublishGithub {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let api = self.api.as_ref().ok_or("publish:github needs a token: start Socle with SOCLE_GITHUB_TOKEN (and --github-api-url)")?;
             let (owner, repo) =
                 owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
             if owner.contains('/') {
-                return Err(format!(
-                    "repoUrl: {owner:?} is not a GitHub user or organisation"
-                ));
+                return Err(
+                    format!("repoUrl: {owner:?} is not a GitHub user or organisation").into(),
+                );
             }
             let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
             let user = expect(api, false, "GET", &format!("/users/{owner}"), None, &[200]).await?;
@@ -231,12 +233,12 @@ impl Action for PublishGithub {
                         None,
                     )
                     .await;
-                    Err(e)
+                    Err(e.into())
                 }
             }
         })
     }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
         Box::pin(async move {
             let api = self.api.as_ref().ok_or("no GitHub API configured")?;
             let path = format!(
@@ -247,6 +249,7 @@ impl Action for PublishGithub {
             expect(api, false, "DELETE", &path, None, &[204, 404])
                 .await
                 .map(|_| ())
+                .map_err(Into::into)
         })
     }
 }
@@ -279,7 +282,7 @@ impl Action for PublishGitlab {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let api = self.api.as_ref().ok_or("publish:gitlab needs a token: start Socle with SOCLE_GITLAB_TOKEN (and --gitlab-api-url)")?;
             let (owner, repo) =
@@ -315,7 +318,7 @@ impl Action for PublishGitlab {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = call(api, true, "DELETE", &format!("/projects/{id}"), None).await;
-                    return Err(e);
+                    return Err(e.into());
                 }
             };
             let web = project["web_url"].as_str().unwrap_or_default().to_owned();
@@ -330,7 +333,7 @@ impl Action for PublishGitlab {
             })
         })
     }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
         Box::pin(async move {
             let api = self.api.as_ref().ok_or("no GitLab API configured")?;
             expect(
@@ -343,6 +346,7 @@ impl Action for PublishGitlab {
             )
             .await
             .map(|_| ())
+            .map_err(Into::into)
         })
     }
 }

@@ -57,29 +57,11 @@ fn file_url(p: &Path) -> String {
 }
 
 /// Every file of the workspace (symbolic links refused), as Git will hold them.
-pub(crate) fn workspace_files(root: &Path, sub: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let base = socle_scaffold::workspace::join(root, sub).map_err(|e| e.to_string())?;
-    let mut out = BTreeMap::new();
-    for e in walkdir::WalkDir::new(&base)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let e = e.map_err(|e| e.to_string())?;
-        if e.file_type().is_symlink() {
-            return Err(format!(
-                "{} is a symbolic link: not published",
-                e.path().display()
-            ));
-        }
-        if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(&base).unwrap_or(e.path());
-            out.insert(
-                rel.to_string_lossy().replace('\\', "/"),
-                std::fs::read(e.path()).map_err(|e| e.to_string())?,
-            );
-        }
-    }
-    Ok(out)
+pub(crate) fn workspace_files(
+    ws: &dyn socle_scaffold::Workspace,
+    sub: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    socle_scaffold::workspace::files_under(ws, sub).map_err(|e| e.to_string())
 }
 
 struct PublishGit {
@@ -108,7 +90,7 @@ impl Action for PublishGit {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let url = input
                 .get("repoUrl")
@@ -120,9 +102,9 @@ impl Action for PublishGit {
                 .and_then(Value::as_str)
                 .unwrap_or("main");
             if !segment_ok(branch) {
-                return Err(format!(
-                    "defaultBranch {branch:?} is not a valid branch name here"
-                ));
+                return Err(
+                    format!("defaultBranch {branch:?} is not a valid branch name here").into(),
+                );
             }
             let mut path = self.root.join(&host);
             for o in &owner {
@@ -130,10 +112,9 @@ impl Action for PublishGit {
             }
             path.push(format!("{repo}.git"));
             if path.exists() {
-                return Err(format!(
-                    "a repository already exists at {url} ({})",
-                    path.display()
-                ));
+                return Err(
+                    format!("a repository already exists at {url} ({})", path.display()).into(),
+                );
             }
             let files = workspace_files(
                 cx.workspace,
@@ -202,16 +183,13 @@ impl Action for PublishGit {
             })
         })
     }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
         Box::pin(async move {
             let path = PathBuf::from(data["path"].as_str().unwrap_or_default());
             if !path.starts_with(&self.root) {
-                return Err(format!(
-                    "{} is outside the repositories root",
-                    path.display()
-                ));
+                return Err(format!("{} is outside the repositories root", path.display()).into());
             }
-            std::fs::remove_dir_all(&path).map_err(|e| e.to_string())
+            std::fs::remove_dir_all(&path).map_err(|e| e.to_string().into())
         })
     }
 }
@@ -238,7 +216,7 @@ impl Action for CatalogRegister {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let (url, file) = match (
                 input.get("repoContentsUrl").and_then(Value::as_str),
@@ -250,14 +228,14 @@ impl Action for CatalogRegister {
                 ),
                 (None, Some(u)) => match u.rsplit_once('/') {
                     Some((repo, f)) => (repo.to_owned(), f.to_owned()),
-                    None => return Err(format!("catalogInfoUrl {u:?} names no file")),
+                    None => return Err(format!("catalogInfoUrl {u:?} names no file").into()),
                 },
                 _ => return Err("input.repoContentsUrl (with catalogInfoPath) or input.catalogInfoUrl is required".into()),
             };
             let Some(rest) = url.strip_prefix("file://") else {
                 return Err(format!(
                     "{url:?}: only repositories published by this Socle (file://…) can be registered"
-                ));
+                ).into());
             };
             let (repo, branch) = match rest.split_once('#') {
                 Some((r, b)) => (r.to_owned(), Some(b.to_owned())),
@@ -286,7 +264,7 @@ impl Action for CatalogRegister {
                 Ok(o) => o,
                 Err(e) => {
                     let _ = self.state.store.delete_location(&key).await;
-                    return Err(format!("the new location could not be read: {}", e.message));
+                    return Err(format!("the new location could not be read: {}", e.message).into());
                 }
             };
             if !outcome.errors.is_empty() || outcome.added == 0 {
@@ -300,13 +278,12 @@ impl Action for CatalogRegister {
                         .map(|e| e.to_string())
                         .collect::<Vec<_>>()
                         .join("; ")
-                ));
+                )
+                .into());
             }
             // The entity the file declares (its first document).
-            let text = std::fs::read_to_string(
-                socle_scaffold::workspace::join(cx.workspace, &file).map_err(|e| e.to_string())?,
-            )
-            .unwrap_or_default();
+            let text =
+                socle_scaffold::workspace::read_text(cx.workspace, &file)?.unwrap_or_default();
             let entity_ref =
                 socle_catalog::yaml::parse_documents(&text, &socle_catalog::Limits::default())
                     .ok()
@@ -332,7 +309,7 @@ impl Action for CatalogRegister {
             })
         })
     }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
         Box::pin(async move {
             let key = data["key"].as_str().unwrap_or_default();
             self.state
@@ -344,7 +321,7 @@ impl Action for CatalogRegister {
                 .reload_if_changed()
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string().into())
         })
     }
 }
@@ -375,7 +352,7 @@ impl Action for SocleDeploy {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let file = input
                 .get("workload")
@@ -385,10 +362,8 @@ impl Action for SocleDeploy {
                 .get("environment")
                 .and_then(Value::as_str)
                 .ok_or("input.environment is required")?;
-            let path =
-                socle_scaffold::workspace::join(cx.workspace, file).map_err(|e| e.to_string())?;
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {file}: {e}"))?;
+            let text = String::from_utf8(cx.workspace.read(file)?)
+                .map_err(|_| format!("cannot read {file}: stream did not contain valid UTF-8"))?;
             // Parsed here first for errors that name the file; the deploy parses it again.
             socle_score::parse_workload(&text, file, &self.state.config.limits).map_err(
                 |errors| {
@@ -470,7 +445,7 @@ impl Action for Guardrails {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
         Box::pin(async move {
             let files: Vec<String> = match input.get("files").and_then(Value::as_array) {
                 Some(a) => a
@@ -487,9 +462,7 @@ impl Action for Guardrails {
             let mut denied = Vec::new();
             let mut warnings = 0;
             for file in &files {
-                let path = socle_scaffold::workspace::join(cx.workspace, file)
-                    .map_err(|e| e.to_string())?;
-                let Ok(text) = std::fs::read_to_string(&path) else {
+                let Some(text) = socle_scaffold::workspace::read_text(cx.workspace, file)? else {
                     continue;
                 };
                 let docs = socle_catalog::yaml::parse_documents(&text, &self.state.config.limits)
@@ -521,7 +494,7 @@ impl Action for Guardrails {
                 }
             }
             if !denied.is_empty() {
-                return Err(format!("blocked by guardrails: {}", denied.join("; ")));
+                return Err(format!("blocked by guardrails: {}", denied.join("; ")).into());
             }
             cx.info(format!(
                 "{} checked: no violation, {warnings} warning(s)",
@@ -668,7 +641,7 @@ pub async fn run_live(
     let ws = tempfile::tempdir().map_err(AppError::internal)?;
     let user = json!({"ref": actor.name()});
     let options = RunOptions {
-        workspace: ws.path().to_path_buf(),
+        workspace: Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
         dry_run,
         user,
         secrets: json!({}),

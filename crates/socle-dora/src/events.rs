@@ -89,8 +89,23 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// A timestamp that could not be read (RFC 3339, or GitLab's formats).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("timestamp {0:?} has no timezone: add `Z` or an offset such as `+02:00`")]
+    NoTimezone(String),
+    #[error("timestamp {0:?} is not RFC 3339 (e.g. 2026-01-05T10:00:00Z)")]
+    NotRfc3339(String),
+    #[error("timestamp {0:?} has no timezone: expected an offset such as `+0200` or `UTC`")]
+    GitlabNoTimezone(String),
+    #[error(
+        "timestamp {0:?} is not a GitLab timestamp (e.g. 2021-04-28 21:50:00 +0200 or 2021-04-28T19:50:00Z)"
+    )]
+    NotGitlab(String),
+}
+
 /// Parses an RFC 3339 timestamp; a timestamp without a timezone (`Z` or `±hh:mm`) is an error.
-pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
+pub fn parse_timestamp(s: &str) -> Result<Millis, TimestampError> {
     match OffsetDateTime::parse(s, &Rfc3339) {
         Ok(t) => Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis),
         Err(_) => {
@@ -101,13 +116,9 @@ pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
                 && !s.ends_with('z')
                 && s.get(19..).is_some_and(|tail| !tail.contains(['+', '-']));
             if looks_local {
-                Err(format!(
-                    "timestamp {s:?} has no timezone: add `Z` or an offset such as `+02:00`"
-                ))
+                Err(TimestampError::NoTimezone(s.to_owned()))
             } else {
-                Err(format!(
-                    "timestamp {s:?} is not RFC 3339 (e.g. 2026-01-05T10:00:00Z)"
-                ))
+                Err(TimestampError::NotRfc3339(s.to_owned()))
             }
         }
     }
@@ -160,29 +171,60 @@ struct LineIn {
     deployment: Option<String>,
 }
 
-fn required<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
-    v.ok_or_else(|| format!("a {kind} needs `{field}`"))
+/// Why one event could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("a {kind} needs `{field}`")]
+    Missing {
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error("`{field}` must be 1 to {max} characters", max = MAX_NAME)]
+    NameLength { field: &'static str },
+    #[error("`{field}` contains a control character")]
+    ControlCharacter { field: &'static str },
+    #[error("`{field}`: {source}")]
+    Timestamp {
+        field: &'static str,
+        source: TimestampError,
+    },
+    #[error("`changes`: at most {max} per deployment", max = MAX_CHANGES)]
+    TooManyChanges,
+    #[error("`resolved_at` is before `started_at`")]
+    ResolvedBeforeStarted,
+    #[error("unknown type {0:?}: expected deployment, change or incident")]
+    UnknownType(String),
 }
 
-fn check_name(v: &str, field: &str) -> Result<(), String> {
+fn required<T>(v: Option<T>, field: &'static str, kind: &'static str) -> Result<T, EventError> {
+    v.ok_or(EventError::Missing { kind, field })
+}
+
+fn check_name(v: &str, field: &'static str) -> Result<(), EventError> {
     if v.is_empty() || v.len() > MAX_NAME {
-        return Err(format!("`{field}` must be 1 to {MAX_NAME} characters"));
+        return Err(EventError::NameLength { field });
     }
     if v.chars().any(char::is_control) {
-        return Err(format!("`{field}` contains a control character"));
+        return Err(EventError::ControlCharacter { field });
     }
     Ok(())
 }
 
+fn timestamp(s: &str, field: &'static str) -> Result<Millis, EventError> {
+    parse_timestamp(s).map_err(|source| EventError::Timestamp { field, source })
+}
+
 /// Reads one JSON object as an event; `default_source` applies when it names none.
-pub fn parse_event(text: &str, default_source: &str) -> Result<Event, String> {
-    let l: LineIn = serde_json::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse_event(text: &str, default_source: &str) -> Result<Event, EventError> {
+    let l: LineIn = serde_json::from_str(text)?;
     let source = l.source.unwrap_or_else(|| default_source.to_owned());
     check_name(&source, "source")?;
     check_name(&l.id, "id")?;
     check_name(&l.service, "service")?;
-    let ts = |v: Option<String>, field: &str, kind: &str| -> Result<Millis, String> {
-        parse_timestamp(&required(v, field, kind)?).map_err(|e| format!("`{field}`: {e}"))
+    let ts = |v: Option<String>, field: &'static str, kind: &'static str| {
+        timestamp(&required(v, field, kind)?, field)
     };
     Ok(match l.kind.as_str() {
         "deployment" => {
@@ -190,7 +232,7 @@ pub fn parse_event(text: &str, default_source: &str) -> Result<Event, String> {
             check_name(&environment, "environment")?;
             let changes = l.changes.unwrap_or_default();
             if changes.len() > MAX_CHANGES {
-                return Err(format!("`changes`: at most {MAX_CHANGES} per deployment"));
+                return Err(EventError::TooManyChanges);
             }
             for c in &changes {
                 check_name(c, "changes[]")?;
@@ -216,11 +258,11 @@ pub fn parse_event(text: &str, default_source: &str) -> Result<Event, String> {
         "incident" => {
             let started_at = ts(l.started_at, "started_at", "incident")?;
             let resolved_at = match l.resolved_at {
-                Some(r) => Some(parse_timestamp(&r).map_err(|e| format!("`resolved_at`: {e}"))?),
+                Some(r) => Some(timestamp(&r, "resolved_at")?),
                 None => None,
             };
             if resolved_at.is_some_and(|r| r < started_at) {
-                return Err("`resolved_at` is before `started_at`".into());
+                return Err(EventError::ResolvedBeforeStarted);
             }
             Event::Incident(Incident {
                 source,
@@ -231,11 +273,7 @@ pub fn parse_event(text: &str, default_source: &str) -> Result<Event, String> {
                 deployment: l.deployment,
             })
         }
-        other => {
-            return Err(format!(
-                "unknown type {other:?}: expected deployment, change or incident"
-            ));
-        }
+        other => return Err(EventError::UnknownType(other.to_owned())),
     })
 }
 
@@ -251,9 +289,9 @@ pub fn parse_jsonl(text: &str, default_source: &str) -> (Vec<Event>, Vec<ParseEr
         }
         match parse_event(t, default_source) {
             Ok(e) => events.push(e),
-            Err(message) => errors.push(ParseError {
+            Err(e) => errors.push(ParseError {
                 line: i + 1,
-                message,
+                message: e.to_string(),
             }),
         }
     }

@@ -15,8 +15,8 @@ pub mod metrics;
 pub mod webhooks;
 
 pub use events::{
-    Change, Deployment, Event, Incident, ParseError, parse_jsonl, parse_jsonl_parallel,
-    parse_timestamp,
+    Change, Deployment, Event, EventError, Incident, ParseError, TimestampError, parse_jsonl,
+    parse_jsonl_parallel, parse_timestamp,
 };
 pub use levels::Level;
 pub use metrics::{Dataset, Options, Report, Window, parse_since};

@@ -17,7 +17,8 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::events::{
-    Change, Deployment, Event, Incident, MAX_NAME, Millis, format_timestamp, parse_timestamp,
+    Change, Deployment, Event, Incident, MAX_NAME, Millis, TimestampError, format_timestamp,
+    parse_timestamp,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -234,17 +235,20 @@ impl<'a, 'p> At<'a, 'p> {
         }
     }
 
-    fn timestamp(&self, parse: fn(&str) -> Result<Millis, String>) -> Result<Millis, WebhookError> {
-        parse(self.str()?).map_err(|e| self.err(&e))
+    fn timestamp(
+        &self,
+        parse: fn(&str) -> Result<Millis, TimestampError>,
+    ) -> Result<Millis, WebhookError> {
+        parse(self.str()?).map_err(|e| self.err(&e.to_string()))
     }
 
     fn opt_timestamp(
         &self,
-        parse: fn(&str) -> Result<Millis, String>,
+        parse: fn(&str) -> Result<Millis, TimestampError>,
     ) -> Result<Option<Millis>, WebhookError> {
         match self.opt_str()? {
             None => Ok(None),
-            Some(s) => parse(s).map(Some).map_err(|e| self.err(&e)),
+            Some(s) => parse(s).map(Some).map_err(|e| self.err(&e.to_string())),
         }
     }
 }
@@ -298,7 +302,7 @@ struct Commit {
 
 fn read_commits(
     root: &At,
-    parse: fn(&str) -> Result<Millis, String>,
+    parse: fn(&str) -> Result<Millis, TimestampError>,
 ) -> Result<Vec<Commit>, WebhookError> {
     let commits = root.get("commits");
     let list = commits.opt_array()?;
@@ -480,7 +484,7 @@ fn incident_from_issue(
     key: &At,
     id: String,
     issue: &At,
-    parse: fn(&str) -> Result<Millis, String>,
+    parse: fn(&str) -> Result<Millis, TimestampError>,
 ) -> Result<Vec<Event>, WebhookError> {
     let started_at = issue.get("created_at").timestamp(parse)?;
     let state = issue.get("state").opt_str()?;
@@ -645,7 +649,7 @@ fn gitlab_issue(root: &At) -> Result<Vec<Event>, WebhookError> {
 /// Parses the timestamps GitLab sends: RFC 3339 (`2011-12-12T14:27:31+02:00`), Ruby's
 /// `Time#to_s` (`2021-04-28 21:50:00 +0200`, deployment `status_changed_at`) and the older
 /// `2013-12-03 17:15:43 UTC`. A timestamp without a zone is an error.
-pub fn parse_gitlab_timestamp(s: &str) -> Result<Millis, String> {
+pub fn parse_gitlab_timestamp(s: &str) -> Result<Millis, TimestampError> {
     let s = s.trim();
     if let Ok(ms) = parse_timestamp(s) {
         return Ok(ms);
@@ -669,11 +673,7 @@ pub fn parse_gitlab_timestamp(s: &str) -> Result<Millis, String> {
         "[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
     );
     if PrimitiveDateTime::parse(s, naive).is_ok() {
-        return Err(format!(
-            "timestamp {s:?} has no timezone: expected an offset such as `+0200` or `UTC`"
-        ));
+        return Err(TimestampError::GitlabNoTimezone(s.to_owned()));
     }
-    Err(format!(
-        "timestamp {s:?} is not a GitLab timestamp (e.g. 2021-04-28 21:50:00 +0200 or 2021-04-28T19:50:00Z)"
-    ))
+    Err(TimestampError::NotGitlab(s.to_owned()))
 }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use socle_catalog::{DocContext, Entity, EntityError, Limits, PlaceholderReader};
 
-pub use source::{CommitInfo, Entry, FsSource, GitSource, Source, commit_history};
+pub use source::{CommitInfo, Entry, FsSource, GitSource, Source, SourceError, commit_history};
 
 /// A registered location: where to read catalog files from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +130,7 @@ pub fn read_location_with_progress(
             };
             match FsSource::new(&root) {
                 Ok(src) => read_source(&src, &rel, &origin, limits, progress),
-                Err(e) => unreadable(&spec.target, "location.unreadable", e),
+                Err(e) => unreadable(&spec.target, "location.unreadable", e.to_string()),
             }
         }
         LocationKind::Git => match GitSource::open(&spec.target, spec.branch.as_deref()) {
@@ -145,7 +145,7 @@ pub fn read_location_with_progress(
                 read.commit = Some(src.commit().to_owned());
                 read
             }
-            Err(e) => unreadable(&spec.target, "location.git", e),
+            Err(e) => unreadable(&spec.target, "location.git", e.to_string()),
         },
     }
 }
@@ -169,12 +169,15 @@ fn is_catalog_file(rel: &str) -> bool {
 
 /// Expands a target (relative to the source root) into files: a file, a directory (every
 /// `catalog-info.yaml` below it), or a glob.
-fn expand(src: &dyn Source, rel: &str) -> Result<Vec<String>, String> {
+fn expand(src: &dyn Source, rel: &str) -> Result<Vec<String>, SourceError> {
     if is_glob(rel) {
         let glob = globset::GlobBuilder::new(rel)
             .literal_separator(true)
             .build()
-            .map_err(|e| format!("invalid glob \"{rel}\": {e}"))?
+            .map_err(|source| SourceError::Glob {
+                pattern: rel.to_owned(),
+                source,
+            })?
             .compile_matcher();
         return Ok(src
             .files()?
@@ -196,7 +199,7 @@ fn expand(src: &dyn Source, rel: &str) -> Result<Vec<String>, String> {
                 .filter(|f| f.starts_with(&prefix) && is_catalog_file(f))
                 .collect())
         }
-        Entry::Missing => Err(format!("{} does not exist", src.display(rel))),
+        Entry::Missing => Err(SourceError::Missing(src.display(rel))),
     }
 }
 
@@ -213,8 +216,11 @@ impl PlaceholderReader for SourceReader<'_> {
                 "{target} is a remote URL; this Socle reads placeholders only from the location's own files (no network reader is configured)"
             ));
         }
-        let rel = source::join_relative(self.dir, target)?;
-        let bytes = self.src.read(&rel, self.max_bytes)?;
+        let rel = source::join_relative(self.dir, target).map_err(|e| e.to_string())?;
+        let bytes = self
+            .src
+            .read(&rel, self.max_bytes)
+            .map_err(|e| e.to_string())?;
         String::from_utf8(bytes)
             .map_err(|e| format!("{} is not UTF-8: {e}", self.src.display(&rel)))
     }
@@ -241,8 +247,10 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
     };
     let bytes = match src.read(rel, limits.max_file_bytes) {
         Ok(b) => b,
-        Err(e) if e.contains("more than the limit") => return fail("file.too-large", e, None),
-        Err(e) => return fail("file.unreadable", e, None),
+        Err(e @ SourceError::TooLarge { .. }) => {
+            return fail("file.too-large", e.to_string(), None);
+        }
+        Err(e) => return fail("file.unreadable", e.to_string(), None),
     };
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
@@ -297,7 +305,7 @@ fn read_source(
     let mut seen: HashSet<String> = HashSet::new();
     let mut level = match expand(src, rel) {
         Ok(files) => files,
-        Err(e) => return unreadable(&src.display(rel), "location.target", e),
+        Err(e) => return unreadable(&src.display(rel), "location.target", e.to_string()),
     };
     for depth in 0..=limits.max_location_depth {
         level.retain(|f| seen.insert(f.clone()));
@@ -364,7 +372,7 @@ fn read_source(
                     let resolved = match source::join_relative(source::parent(&rel_file), &target) {
                         Ok(r) => r,
                         Err(m) => {
-                            out.errors.push(target_err(m));
+                            out.errors.push(target_err(m.to_string()));
                             continue;
                         }
                     };
@@ -372,7 +380,7 @@ fn read_source(
                         Ok(files) => next.extend(files),
                         Err(m) => {
                             if !optional {
-                                out.errors.push(target_err(m));
+                                out.errors.push(target_err(m.to_string()));
                             }
                         }
                     }

@@ -12,6 +12,60 @@ pub enum Entry {
     Missing,
 }
 
+/// Why a source could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "target \"{target}\" is absolute; targets must be relative to the file that names them"
+    )]
+    Absolute { target: String },
+    #[error("target \"{target}\" leaves the location's root directory")]
+    TargetLeavesRoot { target: String },
+    #[error("path \"{rel}\" leaves the location's root directory")]
+    PathLeavesRoot { rel: String },
+    #[error("cannot open directory {}: {source}", path.display())]
+    OpenDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is a link that leaves the location's root directory {}",
+        path.display(),
+        root.display()
+    )]
+    LinkEscapes { path: PathBuf, root: PathBuf },
+    #[error("cannot list {}: {source}", root.display())]
+    List {
+        root: PathBuf,
+        source: walkdir::Error,
+    },
+    #[error("file is {len} bytes, more than the limit of {max} bytes")]
+    TooLarge { len: u64, max: usize },
+    #[error(
+        "cannot read {repo}: {scheme}:// repositories are not fetched by this Socle; register a local clone or a file:// URL"
+    )]
+    Remote { repo: String, scheme: String },
+    #[error("cannot read {repo}: only local repositories (a path or file://) are read")]
+    NotLocal { repo: String },
+    /// A Git repository, reference, commit, tree or blob that could not be read (gix's
+    /// message, with what was being read and where).
+    #[error("{0}")]
+    Git(String),
+    /// A file or directory that is not in the source (its display name).
+    #[error("{0} does not exist")]
+    Missing(String),
+    #[error("invalid glob \"{pattern}\": {source}")]
+    Glob {
+        pattern: String,
+        source: globset::Error,
+    },
+}
+
 /// A read-only, sandboxed file tree.
 pub trait Source: Sync {
     /// A human name for a relative path (used in errors and as `Entity::file`).
@@ -20,18 +74,18 @@ pub trait Source: Sync {
     fn location_key(&self, rel: &str) -> String;
     fn entry(&self, rel: &str) -> Entry;
     /// Every file path in the source, relative, `/`-separated, sorted.
-    fn files(&self) -> Result<Vec<String>, String>;
+    fn files(&self) -> Result<Vec<String>, SourceError>;
     /// Reads a file, refusing files larger than `max_bytes`.
-    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String>;
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, SourceError>;
 }
 
 /// Normalises `target` relative to directory `base` (both relative to the root): resolves `.` and
 /// `..`, and refuses absolute paths and paths that climb out of the root.
-pub fn join_relative(base: &str, target: &str) -> Result<String, String> {
+pub fn join_relative(base: &str, target: &str) -> Result<String, SourceError> {
     if target.starts_with('/') || Path::new(target).has_root() {
-        return Err(format!(
-            "target \"{target}\" is absolute; targets must be relative to the file that names them"
-        ));
+        return Err(SourceError::Absolute {
+            target: target.to_owned(),
+        });
     }
     let mut parts: Vec<&str> = base
         .split('/')
@@ -42,9 +96,9 @@ pub fn join_relative(base: &str, target: &str) -> Result<String, String> {
             "" | "." => {}
             ".." => {
                 if parts.pop().is_none() {
-                    return Err(format!(
-                        "target \"{target}\" leaves the location's root directory"
-                    ));
+                    return Err(SourceError::TargetLeavesRoot {
+                        target: target.to_owned(),
+                    });
                 }
             }
             other => parts.push(other),
@@ -64,14 +118,15 @@ pub struct FsSource {
 }
 
 impl FsSource {
-    pub fn new(root: &Path) -> Result<Self, String> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| format!("cannot open directory {}: {e}", root.display()))?;
+    pub fn new(root: &Path) -> Result<Self, SourceError> {
+        let root = root.canonicalize().map_err(|source| SourceError::OpenDir {
+            path: root.to_path_buf(),
+            source,
+        })?;
         Ok(Self { root })
     }
 
-    fn path(&self, rel: &str) -> Result<PathBuf, String> {
+    fn path(&self, rel: &str) -> Result<PathBuf, SourceError> {
         let p = self.root.join(rel);
         if Path::new(rel).components().any(|c| {
             matches!(
@@ -79,24 +134,24 @@ impl FsSource {
                 Component::ParentDir | Component::RootDir | Component::Prefix(_)
             )
         }) {
-            return Err(format!(
-                "path \"{rel}\" leaves the location's root directory"
-            ));
+            return Err(SourceError::PathLeavesRoot {
+                rel: rel.to_owned(),
+            });
         }
         Ok(p)
     }
 
-    fn checked(&self, rel: &str) -> Result<PathBuf, String> {
+    fn checked(&self, rel: &str) -> Result<PathBuf, SourceError> {
         let p = self.path(rel)?;
-        let real = p
-            .canonicalize()
-            .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let real = p.canonicalize().map_err(|source| SourceError::Read {
+            path: p.clone(),
+            source,
+        })?;
         if !real.starts_with(&self.root) {
-            return Err(format!(
-                "{} is a link that leaves the location's root directory {}",
-                p.display(),
-                self.root.display()
-            ));
+            return Err(SourceError::LinkEscapes {
+                path: p,
+                root: self.root.clone(),
+            });
         }
         Ok(real)
     }
@@ -116,13 +171,16 @@ impl Source for FsSource {
             _ => Entry::Missing,
         }
     }
-    fn files(&self) -> Result<Vec<String>, String> {
+    fn files(&self) -> Result<Vec<String>, SourceError> {
         let mut out = Vec::new();
         for entry in walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .sort_by_file_name()
         {
-            let entry = entry.map_err(|e| format!("cannot list {}: {e}", self.root.display()))?;
+            let entry = entry.map_err(|source| SourceError::List {
+                root: self.root.clone(),
+                source,
+            })?;
             if entry.file_type().is_file()
                 && let Ok(rel) = entry.path().strip_prefix(&self.root)
             {
@@ -131,17 +189,20 @@ impl Source for FsSource {
         }
         Ok(out)
     }
-    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
         let p = self.checked(rel)?;
-        let len = std::fs::metadata(&p)
-            .map_err(|e| format!("cannot read {}: {e}", p.display()))?
-            .len();
+        let unreadable = |source| SourceError::Read {
+            path: p.clone(),
+            source,
+        };
+        let len = std::fs::metadata(&p).map_err(unreadable)?.len();
         if len > max_bytes as u64 {
-            return Err(format!(
-                "file is {len} bytes, more than the limit of {max_bytes} bytes"
-            ));
+            return Err(SourceError::TooLarge {
+                len,
+                max: max_bytes,
+            });
         }
-        std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        std::fs::read(&p).map_err(unreadable)
     }
 }
 
@@ -157,31 +218,34 @@ pub struct GitSource {
 impl GitSource {
     /// Opens `repo` (a path or a `file://` URL to a bare or non-bare repository) at `branch`
     /// (`None`: the repository's HEAD).
-    pub fn open(repo: &str, branch: Option<&str>) -> Result<Self, String> {
+    pub fn open(repo: &str, branch: Option<&str>) -> Result<Self, SourceError> {
+        use SourceError::Git;
         let path = match repo.split_once("://") {
             None => repo,
             Some(("file", rest)) => rest,
             Some((scheme, _)) => {
-                return Err(format!(
-                    "cannot read {repo}: {scheme}:// repositories are not fetched by this Socle; register a local clone or a file:// URL"
-                ));
+                return Err(SourceError::Remote {
+                    repo: repo.to_owned(),
+                    scheme: scheme.to_owned(),
+                });
             }
         };
-        let r = gix::open(path).map_err(|e| format!("cannot open Git repository {repo}: {e}"))?;
+        let r =
+            gix::open(path).map_err(|e| Git(format!("cannot open Git repository {repo}: {e}")))?;
         let (branch_name, id) = match branch {
             Some(b) => {
                 let mut reference = r
                     .find_reference(&format!("refs/heads/{b}"))
-                    .map_err(|e| format!("branch \"{b}\" not found in {repo}: {e}"))?;
+                    .map_err(|e| Git(format!("branch \"{b}\" not found in {repo}: {e}")))?;
                 let id = reference
                     .peel_to_id()
-                    .map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?;
+                    .map_err(|e| Git(format!("cannot resolve branch \"{b}\" in {repo}: {e}")))?;
                 (b.to_owned(), id.detach())
             }
             None => {
                 let id = r
                     .head_id()
-                    .map_err(|e| format!("{repo} has no HEAD commit: {e}"))?;
+                    .map_err(|e| Git(format!("{repo} has no HEAD commit: {e}")))?;
                 let name = r
                     .head_name()
                     .ok()
@@ -193,16 +257,16 @@ impl GitSource {
         };
         let commit = r
             .find_object(id)
-            .map_err(|e| format!("cannot read commit {id} in {repo}: {e}"))?
+            .map_err(|e| Git(format!("cannot read commit {id} in {repo}: {e}")))?
             .peel_to_commit()
-            .map_err(|e| format!("{id} in {repo} is not a commit: {e}"))?;
+            .map_err(|e| Git(format!("{id} in {repo} is not a commit: {e}")))?;
         let tree = commit
             .tree()
-            .map_err(|e| format!("cannot read the tree of {id} in {repo}: {e}"))?;
+            .map_err(|e| Git(format!("cannot read the tree of {id} in {repo}: {e}")))?;
         let mut recorder = gix::traverse::tree::Recorder::default();
         tree.traverse()
             .breadthfirst(&mut recorder)
-            .map_err(|e| format!("cannot walk the tree of {id} in {repo}: {e}"))?;
+            .map_err(|e| Git(format!("cannot walk the tree of {id} in {repo}: {e}")))?;
         drop(tree);
         drop(commit);
         let blobs = recorder
@@ -245,27 +309,28 @@ impl Source for GitSource {
             _ => Entry::Missing,
         }
     }
-    fn files(&self) -> Result<Vec<String>, String> {
+    fn files(&self) -> Result<Vec<String>, SourceError> {
         Ok(self.blobs.keys().cloned().collect())
     }
-    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
+    fn read(&self, rel: &str, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
+        use SourceError::Git;
         let id = self
             .blobs
             .get(rel)
-            .ok_or_else(|| format!("{} does not exist", self.display(rel)))?;
+            .ok_or_else(|| SourceError::Missing(self.display(rel)))?;
         let repo = self.repo.to_thread_local();
         let header = repo
             .find_header(*id)
-            .map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+            .map_err(|e| Git(format!("cannot read {}: {e}", self.display(rel))))?;
         if header.size() > max_bytes as u64 {
-            return Err(format!(
-                "file is {} bytes, more than the limit of {max_bytes} bytes",
-                header.size()
-            ));
+            return Err(SourceError::TooLarge {
+                len: header.size(),
+                max: max_bytes,
+            });
         }
         let blob = repo
             .find_object(*id)
-            .map_err(|e| format!("cannot read {}: {e}", self.display(rel)))?;
+            .map_err(|e| Git(format!("cannot read {}: {e}", self.display(rel))))?;
         Ok(blob.detach().data)
     }
 }
@@ -282,11 +347,13 @@ mod tests {
         assert!(
             join_relative("a", "../../etc/passwd")
                 .unwrap_err()
+                .to_string()
                 .contains("leaves")
         );
         assert!(
             join_relative("a", "/etc/passwd")
                 .unwrap_err()
+                .to_string()
                 .contains("absolute")
         );
     }
@@ -308,24 +375,25 @@ pub fn commit_history(
     repo: &str,
     branch: Option<&str>,
     limit: usize,
-) -> Result<Vec<CommitInfo>, String> {
+) -> Result<Vec<CommitInfo>, SourceError> {
+    use SourceError::Git;
     let path = repo.strip_prefix("file://").unwrap_or(repo);
     if path.contains("://") {
-        return Err(format!(
-            "cannot read {repo}: only local repositories (a path or file://) are read"
-        ));
+        return Err(SourceError::NotLocal {
+            repo: repo.to_owned(),
+        });
     }
-    let r = gix::open(path).map_err(|e| format!("cannot open Git repository {repo}: {e}"))?;
+    let r = gix::open(path).map_err(|e| Git(format!("cannot open Git repository {repo}: {e}")))?;
     let mut cur = Some(match branch {
         Some(b) => r
             .find_reference(&format!("refs/heads/{b}"))
-            .map_err(|e| format!("branch \"{b}\" not found in {repo}: {e}"))?
+            .map_err(|e| Git(format!("branch \"{b}\" not found in {repo}: {e}")))?
             .peel_to_id()
-            .map_err(|e| format!("cannot resolve branch \"{b}\" in {repo}: {e}"))?
+            .map_err(|e| Git(format!("cannot resolve branch \"{b}\" in {repo}: {e}")))?
             .detach(),
         None => r
             .head_id()
-            .map_err(|e| format!("{repo} has no HEAD commit: {e}"))?
+            .map_err(|e| Git(format!("{repo} has no HEAD commit: {e}")))?
             .detach(),
     });
     let mut out = Vec::new();
@@ -335,10 +403,12 @@ pub fn commit_history(
         }
         let c = r
             .find_commit(id)
-            .map_err(|e| format!("cannot read commit {id} in {repo}: {e}"))?;
-        let time = c
-            .time()
-            .map_err(|e| format!("cannot read the time of commit {id} in {repo}: {e}"))?;
+            .map_err(|e| Git(format!("cannot read commit {id} in {repo}: {e}")))?;
+        let time = c.time().map_err(|e| {
+            Git(format!(
+                "cannot read the time of commit {id} in {repo}: {e}"
+            ))
+        })?;
         let parent = c.parent_ids().next().map(|p| p.detach());
         out.push(CommitInfo {
             id: id.to_string(),

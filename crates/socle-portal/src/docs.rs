@@ -74,7 +74,7 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
             .replace('\\', "/");
         let rel_dir =
             socle_ingest::source::join_relative(socle_ingest::source::parent(&rel_file), dir)
-                .map_err(DocsError::Read)?;
+                .map_err(|e| DocsError::Read(e.to_string()))?;
         let docs_rel = if rel_dir.is_empty() {
             "docs".to_owned()
         } else {
@@ -92,7 +92,7 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
                 "{docs_rel} leaves the location's directory"
             )));
         }
-        let source = FsSource::new(&real).map_err(DocsError::Read)?;
+        let source = FsSource::new(&real).map_err(|e| DocsError::Read(e.to_string()))?;
         return Ok(Docs {
             source: Box::new(source),
             prefix: String::new(),
@@ -112,9 +112,10 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
         {
             return Err(DocsError::Location(location.to_owned()));
         }
-        let source = GitSource::open(repo, Some(branch)).map_err(DocsError::Read)?;
+        let source =
+            GitSource::open(repo, Some(branch)).map_err(|e| DocsError::Read(e.to_string()))?;
         let rel_dir = socle_ingest::source::join_relative(socle_ingest::source::parent(path), dir)
-            .map_err(DocsError::Read)?;
+            .map_err(|e| DocsError::Read(e.to_string()))?;
         let prefix = if rel_dir.is_empty() {
             "docs/".to_owned()
         } else {
@@ -141,7 +142,7 @@ impl Docs {
         let mut out: Vec<String> = self
             .source
             .files()
-            .map_err(DocsError::Read)?
+            .map_err(|e| DocsError::Read(e.to_string()))?
             .into_iter()
             .filter_map(|f| f.strip_prefix(&self.prefix).map(str::to_owned))
             .filter(|f| f.ends_with(".md"))

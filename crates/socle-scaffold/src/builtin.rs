@@ -1,10 +1,11 @@
 //! Where skeletons come from: a template's directory on disk, or the golden paths embedded in the
 //! binary (`golden-paths/` of the repository).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use include_dir::{Dir, include_dir};
 
+pub use crate::disk::DirSource;
 use crate::workspace::{SandboxError, relative};
 
 static GOLDEN_PATHS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../golden-paths");
@@ -19,55 +20,6 @@ pub trait Source: Send + Sync {
     fn files(&self, dir: &str) -> Result<Vec<(String, Vec<u8>)>, SandboxError>;
     /// Where the template comes from, for messages.
     fn describe(&self) -> String;
-}
-
-/// A template directory on disk. Symbolic links in it are refused, not followed.
-pub struct DirSource {
-    pub root: PathBuf,
-}
-
-impl Source for DirSource {
-    fn files(&self, dir: &str) -> Result<Vec<(String, Vec<u8>)>, SandboxError> {
-        let rel = relative(dir)?;
-        let base = self.root.join(&rel);
-        let meta = std::fs::symlink_metadata(&base)
-            .map_err(|e| SandboxError(format!("{dir:?} not found next to the template: {e}")))?;
-        if meta.file_type().is_symlink() {
-            return Err(SandboxError(format!(
-                "{dir:?} is a symbolic link: not followed"
-            )));
-        }
-        let mut out = Vec::new();
-        for entry in walkdir::WalkDir::new(&base)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            let entry = entry.map_err(|e| SandboxError(format!("cannot read {dir:?}: {e}")))?;
-            let ft = entry.file_type();
-            let path = entry.path().strip_prefix(&base).unwrap_or(entry.path());
-            if ft.is_symlink() {
-                return Err(SandboxError(format!(
-                    "skeleton file {} is a symbolic link: refused (a link could point outside the template)",
-                    Path::new(dir).join(path).display()
-                )));
-            }
-            if ft.is_file() {
-                if out.len() >= MAX_SKELETON_FILES {
-                    return Err(SandboxError(format!(
-                        "{dir:?} has more than {MAX_SKELETON_FILES} files"
-                    )));
-                }
-                let bytes = std::fs::read(entry.path()).map_err(|e| {
-                    SandboxError(format!("cannot read {}: {e}", entry.path().display()))
-                })?;
-                out.push((path.to_string_lossy().replace('\\', "/"), bytes));
-            }
-        }
-        Ok(out)
-    }
-    fn describe(&self) -> String {
-        self.root.display().to_string()
-    }
 }
 
 /// A golden path embedded in the binary.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -16,8 +15,8 @@ use crate::builtin::Source;
 use crate::expr::Expr;
 use crate::params::{self, ParamError};
 use crate::redact::Redactor;
-use crate::template::{self, ActionTable, Template, TemplateError};
-use crate::workspace::{self, Budget};
+use crate::template::{self, ActionTable, Step, Template, TemplateError};
+use crate::workspace::{Budget, SandboxError, Workspace, WorkspaceError};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -33,7 +32,7 @@ pub struct LogLine {
 
 /// What an action gets to work with.
 pub struct ActionContext<'a> {
-    pub workspace: &'a Path,
+    pub workspace: &'a dyn Workspace,
     pub source: &'a dyn Source,
     pub expr: &'a Expr,
     pub budget: &'a mut Budget,
@@ -67,6 +66,51 @@ impl ActionOutcome {
     }
 }
 
+/// Why an action failed. The text is what the run's step error and log show.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The step's input lacks something or has the wrong shape.
+    #[error("{0}")]
+    Input(String),
+    /// A path that leaves the workspace, or a limit reached.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// A skeleton file that does not render.
+    #[error("{0}")]
+    Render(String),
+    /// What an action implemented outside this crate reports (publishing, registering,
+    /// deploying).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for ActionError {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+impl From<&str> for ActionError {
+    fn from(message: &str) -> Self {
+        Self::Failed(message.to_owned())
+    }
+}
+
+/// Why a step failed: its `if`, `each` or input, or its action.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Expression(String),
+    #[error("`each` must give a list or an object, not {0}")]
+    EachNotCollection(Value),
+    #[error("`each` gives more than {MAX_EACH} items")]
+    EachTooMany,
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
 /// A scaffolder action.
 pub trait Action: Send + Sync {
     fn id(&self) -> &'static str;
@@ -86,9 +130,9 @@ pub trait Action: Send + Sync {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>>;
+    ) -> BoxFuture<'a, Result<ActionOutcome, ActionError>>;
     /// Reverses what `run` did (a later step failed).
-    fn undo<'a>(&'a self, _data: Value) -> BoxFuture<'a, Result<(), String>> {
+    fn undo<'a>(&'a self, _data: Value) -> BoxFuture<'a, Result<(), ActionError>> {
         Box::pin(async { Ok(()) })
     }
 }
@@ -141,8 +185,9 @@ pub struct RunResult {
 }
 
 pub struct RunOptions {
-    /// An existing, empty directory; the caller removes it.
-    pub workspace: PathBuf,
+    /// Where the run writes: an empty workspace (a [`crate::disk::DiskWorkspace`] over an
+    /// empty directory the caller removes, or a [`crate::workspace::MemWorkspace`]).
+    pub workspace: Arc<dyn Workspace>,
     pub dry_run: bool,
     /// `{"ref": "user:default/ann", "entity": {…}}`
     pub user: Value,
@@ -155,12 +200,7 @@ pub struct RunOptions {
 /// complete when the run returns.
 pub type LiveLog = Arc<std::sync::Mutex<Vec<LogLine>>>;
 
-fn publish(
-    live: Option<&LiveLog>,
-    redactor: &Redactor,
-    log: &[LogLine],
-    running: Option<&crate::template::Step>,
-) {
+fn publish(live: Option<&LiveLog>, redactor: &Redactor, log: &[LogLine], running: Option<&Step>) {
     let Some(live) = live else { return };
     let mut lines = log.to_vec();
     redactor.log(&mut lines);
@@ -197,7 +237,7 @@ impl Engine {
             expr: Expr::new(),
             limits: Limits::default(),
         };
-        for a in file_actions() {
+        for a in crate::actions::file_actions() {
             e.register(a);
         }
         e
@@ -243,24 +283,9 @@ impl Engine {
         opts: RunOptions,
     ) -> RunResult {
         let mut log = Vec::new();
-        let mut values = match values {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            _ => {
-                return failed(
-                    opts.dry_run,
-                    Value::Null,
-                    RunError::Parameters {
-                        errors: vec![ParamError {
-                            path: String::new(),
-                            page: "values".into(),
-                            message: "the values must be an object of parameter names".into(),
-                        }],
-                    },
-                    Vec::new(),
-                    log,
-                );
-            }
+        let mut values = match values_object(values) {
+            Ok(m) => m,
+            Err(e) => return failed(opts.dry_run, Value::Null, e, Vec::new(), log),
         };
         params::apply_defaults(&t.parameters, &mut values);
         let parameters = Value::Object(values);
@@ -281,9 +306,14 @@ impl Engine {
             "user": opts.user,
             "secrets": opts.secrets,
         });
-        let mut budget = Budget::default();
+        let mut state = StepState {
+            t,
+            source,
+            opts: &opts,
+            budget: Budget::default(),
+            undo: Vec::new(),
+        };
         let mut results: Vec<StepResult> = Vec::new();
-        let mut undo: Vec<(Arc<dyn Action>, Value)> = Vec::new();
         let mut failure: Option<RunError> = None;
         for step in &t.steps {
             publish(opts.live.as_ref(), &redactor, &log, Some(step));
@@ -295,91 +325,9 @@ impl Engine {
                 });
                 break;
             };
-            let result = async {
-                if let Some(cond) = &step.if_ {
-                    let v = self.eval(cond, &ctx)?;
-                    if !truthy(&v) {
-                        return Ok((StepStatus::Skipped, Value::Null));
-                    }
-                }
-                let items: Option<Vec<Value>> = match &step.each {
-                    None => None,
-                    Some(e) => Some(match self.eval(e, &ctx)? {
-                        Value::Array(a) => a.into_iter().map(|v| json!({"value": v})).collect(),
-                        Value::Object(m) => m
-                            .into_iter()
-                            .map(|(k, v)| json!({"key": k, "value": v}))
-                            .collect(),
-                        Value::Null => Vec::new(),
-                        other => {
-                            return Err(format!(
-                                "`each` must give a list or an object, not {other}"
-                            ));
-                        }
-                    }),
-                };
-                if items.as_ref().is_some_and(|i| i.len() > MAX_EACH) {
-                    return Err(format!("`each` gives more than {MAX_EACH} items"));
-                }
-                let mut outputs = Vec::new();
-                let mut simulated = false;
-                for item in items.clone().unwrap_or_else(|| vec![Value::Null]) {
-                    let mut local = ctx.clone();
-                    if !item.is_null() {
-                        local["each"] = item;
-                    }
-                    let input = self.eval(&step.input, &local)?;
-                    log.push(LogLine {
-                        step: step.id.clone(),
-                        level: "info",
-                        message: format!("{} ({})", step.name, step.action),
-                    });
-                    if opts.dry_run && action.side_effect() {
-                        log.push(LogLine {
-                            step: step.id.clone(),
-                            level: "info",
-                            message: format!(
-                                "dry run: {} not run; input {}",
-                                step.action,
-                                redact_input(&input)
-                            ),
-                        });
-                        outputs.push(action.dry_run_output(&input));
-                        simulated = true;
-                        continue;
-                    }
-                    let mut cx = ActionContext {
-                        workspace: &opts.workspace,
-                        source,
-                        expr: &self.expr,
-                        budget: &mut budget,
-                        log: &mut log,
-                        step: step.id.clone(),
-                        template: t,
-                        user: &opts.user,
-                        dry_run: opts.dry_run,
-                    };
-                    let outcome = action.run(&mut cx, input).await?;
-                    if let Some(u) = outcome.undo {
-                        undo.push((action.clone(), u));
-                    }
-                    outputs.push(outcome.output);
-                }
-                let output = if items.is_some() {
-                    json!({ "results": outputs })
-                } else {
-                    outputs.pop().unwrap_or(Value::Null)
-                };
-                Ok((
-                    if simulated {
-                        StepStatus::Simulated
-                    } else {
-                        StepStatus::Completed
-                    },
-                    output,
-                ))
-            }
-            .await;
+            let result = self
+                .run_step(step, &action, &ctx, &mut state, &mut log)
+                .await;
             match result {
                 Ok((status, output)) => {
                     ctx["steps"][&step.id] = json!({ "output": output.clone() });
@@ -392,7 +340,8 @@ impl Engine {
                         error: None,
                     });
                 }
-                Err(message) => {
+                Err(e) => {
+                    let message = e.to_string();
                     log.push(LogLine {
                         step: step.id.clone(),
                         level: "error",
@@ -417,22 +366,7 @@ impl Engine {
         let parameters = ctx["parameters"].clone();
         publish(opts.live.as_ref(), &redactor, &log, None);
         if let Some(err) = failure {
-            // Newest first: e.g. unregister the location before deleting the repository.
-            for (action, data) in undo.into_iter().rev() {
-                let what = action.id();
-                match action.undo(data).await {
-                    Ok(()) => log.push(LogLine {
-                        step: "cleanup".into(),
-                        level: "info",
-                        message: format!("undid {what}"),
-                    }),
-                    Err(e) => log.push(LogLine {
-                        step: "cleanup".into(),
-                        level: "error",
-                        message: format!("could not undo {what}: {e}"),
-                    }),
-                }
-            }
+            undo_all(state.undo, &mut log).await;
             publish(opts.live.as_ref(), &redactor, &log, None);
             return failed(opts.dry_run, parameters, err, results, log);
         }
@@ -446,18 +380,154 @@ impl Engine {
                 log,
                 output,
             },
-            Err(message) => failed(
+            Err(e) => failed(
                 opts.dry_run,
                 parameters,
-                RunError::Output { message },
+                RunError::Output {
+                    message: e.to_string(),
+                },
                 results,
                 log,
             ),
         }
     }
 
-    fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, String> {
-        self.expr.eval_value(v, ctx).map_err(|e| e.message)
+    /// The items of a step's `each` (None: no `each`).
+    fn each_items(&self, step: &Step, ctx: &Value) -> Result<Option<Vec<Value>>, StepError> {
+        let Some(e) = &step.each else {
+            return Ok(None);
+        };
+        let items: Vec<Value> = match self.eval(e, ctx)? {
+            Value::Array(a) => a.into_iter().map(|v| json!({"value": v})).collect(),
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            Value::Null => Vec::new(),
+            other => return Err(StepError::EachNotCollection(other)),
+        };
+        if items.len() > MAX_EACH {
+            return Err(StepError::EachTooMany);
+        }
+        Ok(Some(items))
+    }
+
+    /// Runs one step (each of its `each` items): its status and output.
+    async fn run_step(
+        &self,
+        step: &Step,
+        action: &Arc<dyn Action>,
+        ctx: &Value,
+        state: &mut StepState<'_>,
+        log: &mut Vec<LogLine>,
+    ) -> Result<(StepStatus, Value), StepError> {
+        if let Some(cond) = &step.if_
+            && !truthy(&self.eval(cond, ctx)?)
+        {
+            return Ok((StepStatus::Skipped, Value::Null));
+        }
+        let items = self.each_items(step, ctx)?;
+        let opts = state.opts;
+        let mut outputs = Vec::new();
+        let mut simulated = false;
+        for item in items.clone().unwrap_or_else(|| vec![Value::Null]) {
+            let mut local = ctx.clone();
+            if !item.is_null() {
+                local["each"] = item;
+            }
+            let input = self.eval(&step.input, &local)?;
+            let line = |message: String| LogLine {
+                step: step.id.clone(),
+                level: "info",
+                message,
+            };
+            log.push(line(format!("{} ({})", step.name, step.action)));
+            if opts.dry_run && action.side_effect() {
+                log.push(line(format!(
+                    "dry run: {} not run; input {}",
+                    step.action,
+                    redact_input(&input)
+                )));
+                outputs.push(action.dry_run_output(&input));
+                simulated = true;
+                continue;
+            }
+            let mut cx = ActionContext {
+                workspace: opts.workspace.as_ref(),
+                source: state.source,
+                expr: &self.expr,
+                budget: &mut state.budget,
+                log: &mut *log,
+                step: step.id.clone(),
+                template: state.t,
+                user: &opts.user,
+                dry_run: opts.dry_run,
+            };
+            let outcome = action.run(&mut cx, input).await?;
+            if let Some(u) = outcome.undo {
+                state.undo.push((action.clone(), u));
+            }
+            outputs.push(outcome.output);
+        }
+        let output = if items.is_some() {
+            json!({ "results": outputs })
+        } else {
+            outputs.pop().unwrap_or(Value::Null)
+        };
+        let status = if simulated {
+            StepStatus::Simulated
+        } else {
+            StepStatus::Completed
+        };
+        Ok((status, output))
+    }
+
+    fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, StepError> {
+        self.expr
+            .eval_value(v, ctx)
+            .map_err(|e| StepError::Expression(e.message))
+    }
+}
+
+/// The run's values: an object of parameter names (null: none).
+fn values_object(values: Value) -> Result<Map<String, Value>, RunError> {
+    match values {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(RunError::Parameters {
+            errors: vec![ParamError {
+                path: String::new(),
+                page: "values".into(),
+                message: "the values must be an object of parameter names".into(),
+            }],
+        }),
+    }
+}
+
+/// What the steps of one run share.
+struct StepState<'r> {
+    t: &'r Template,
+    source: &'r dyn Source,
+    opts: &'r RunOptions,
+    budget: Budget,
+    /// What to undo if a later step fails: (action, its undo data), oldest first.
+    undo: Vec<(Arc<dyn Action>, Value)>,
+}
+
+/// Undoes completed side effects, newest first (e.g. unregister the location before deleting
+/// the repository), logging each.
+async fn undo_all(undo: Vec<(Arc<dyn Action>, Value)>, log: &mut Vec<LogLine>) {
+    for (action, data) in undo.into_iter().rev() {
+        let what = action.id();
+        let (level, message) = match action.undo(data).await {
+            Ok(()) => ("info", format!("undid {what}")),
+            Err(e) => ("error", format!("could not undo {what}: {e}")),
+        };
+        log.push(LogLine {
+            step: "cleanup".into(),
+            level,
+            message,
+        });
     }
 }
 
@@ -525,276 +595,4 @@ fn redact_input(v: &Value) -> String {
     } else {
         s
     }
-}
-
-// --- file actions -------------------------------------------------------------------------
-
-fn str_in<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
-    input.get(key).and_then(Value::as_str)
-}
-
-fn globs(input: &Value, keys: &[&str]) -> Result<globset::GlobSet, String> {
-    let mut b = globset::GlobSetBuilder::new();
-    for k in keys {
-        if let Some(list) = input.get(*k).and_then(Value::as_array) {
-            for g in list.iter().filter_map(Value::as_str) {
-                b.add(
-                    globset::Glob::new(g.trim_start_matches("./"))
-                        .map_err(|e| format!("{k}: {e}"))?,
-                );
-            }
-        }
-    }
-    b.build().map_err(|e| e.to_string())
-}
-
-fn write_file(cx: &mut ActionContext<'_>, rel: &str, bytes: &[u8]) -> Result<(), String> {
-    let path = workspace::join(cx.workspace, rel).map_err(|e| e.to_string())?;
-    cx.budget
-        .charge(&path, bytes.len() as u64)
-        .map_err(|e| e.to_string())?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {rel}: {e}"))
-}
-
-/// `fetch:template` and `fetch:plain`.
-struct Fetch {
-    render: bool,
-}
-
-impl Action for Fetch {
-    fn id(&self) -> &'static str {
-        if self.render {
-            "fetch:template"
-        } else {
-            "fetch:plain"
-        }
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let url = str_in(&input, "url").ok_or(
-                "input.url is required (the skeleton directory, relative to the template)",
-            )?;
-            if url.contains("://") {
-                return Err(format!(
-                    "input.url {url:?}: only a directory next to the template can be fetched"
-                ));
-            }
-            let target = str_in(&input, "targetPath").unwrap_or(".");
-            workspace::relative(target).map_err(|e| format!("input.targetPath: {e}"))?;
-            let files = cx.source.files(url).map_err(|e| e.to_string())?;
-            let verbatim = globs(&input, &["copyWithoutTemplating", "copyWithoutRender"])?;
-            let ext = match input.get("templateFileExtension") {
-                Some(Value::Bool(true)) => Some(".njk".to_owned()),
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            };
-            let ctx = json!({ "values": input.get("values").cloned().unwrap_or(json!({})) });
-            let mut written = 0usize;
-            for (rel, bytes) in files {
-                let (mut name, mut render) = (rel.clone(), self.render && !verbatim.is_match(&rel));
-                if let Some(ext) = &ext {
-                    match rel.strip_suffix(ext.as_str()) {
-                        Some(stripped) => name = stripped.to_owned(),
-                        None => render = false,
-                    }
-                }
-                if self.render {
-                    name = cx
-                        .expr
-                        .render_text(&name, &ctx)
-                        .map_err(|e| format!("file name {rel}: {e}"))?;
-                }
-                // A name rendered empty (or to an empty segment) means "no such file".
-                if name.split('/').any(|s| s.trim().is_empty()) {
-                    continue;
-                }
-                workspace::relative(&name)
-                    .map_err(|e| format!("skeleton file {rel} renders to {e}"))?;
-                let content = match (render, std::str::from_utf8(&bytes)) {
-                    (true, Ok(text)) => cx
-                        .expr
-                        .render_file(&name, text, &ctx)
-                        .map_err(|e| format!("{rel}: {e}"))?
-                        .into_bytes(),
-                    _ => bytes,
-                };
-                let dest = if target == "." {
-                    name
-                } else {
-                    format!("{}/{name}", target.trim_end_matches('/'))
-                };
-                write_file(cx, &dest, &content)?;
-                written += 1;
-            }
-            cx.info(format!("{written} files written to {target}"));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct Rename;
-impl Action for Rename {
-    fn id(&self) -> &'static str {
-        "fs:rename"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let files = input
-                .get("files")
-                .and_then(Value::as_array)
-                .ok_or("input.files is required: [{from, to}]")?;
-            for f in files {
-                let (Some(from), Some(to)) = (str_in(f, "from"), str_in(f, "to")) else {
-                    return Err("each of input.files needs `from` and `to`".into());
-                };
-                let src = workspace::join(cx.workspace, from).map_err(|e| e.to_string())?;
-                let dst = workspace::join(cx.workspace, to).map_err(|e| e.to_string())?;
-                if !src.exists() {
-                    return Err(format!("{from} does not exist in the workspace"));
-                }
-                if dst.exists() && !f.get("overwrite").and_then(Value::as_bool).unwrap_or(false) {
-                    return Err(format!("{to} exists (set overwrite: true to replace it)"));
-                }
-                if let Some(p) = dst.parent() {
-                    std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
-                }
-                std::fs::rename(&src, &dst)
-                    .map_err(|e| format!("cannot rename {from} to {to}: {e}"))?;
-                cx.info(format!("renamed {from} to {to}"));
-            }
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct Delete;
-impl Action for Delete {
-    fn id(&self) -> &'static str {
-        "fs:delete"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let set = globs(&input, &["files"])?;
-            let mut deleted = Vec::new();
-            for entry in walkdir::WalkDir::new(cx.workspace)
-                .follow_links(false)
-                .contents_first(true)
-            {
-                let entry = entry.map_err(|e| e.to_string())?;
-                let rel = entry
-                    .path()
-                    .strip_prefix(cx.workspace)
-                    .unwrap_or(entry.path());
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                if rel.is_empty() || !set.is_match(&rel) {
-                    continue;
-                }
-                if entry.file_type().is_dir() {
-                    std::fs::remove_dir_all(entry.path()).map_err(|e| e.to_string())?;
-                } else {
-                    std::fs::remove_file(entry.path()).map_err(|e| e.to_string())?;
-                }
-                deleted.push(rel);
-            }
-            cx.info(format!(
-                "deleted {}",
-                if deleted.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    deleted.join(", ")
-                }
-            ));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct DebugLog;
-impl Action for DebugLog {
-    fn id(&self) -> &'static str {
-        "debug:log"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            if let Some(m) = input.get("message") {
-                cx.info(m.as_str().map_or_else(|| m.to_string(), str::to_owned));
-            }
-            if input
-                .get("listWorkspace")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-            {
-                let mut files = Vec::new();
-                for e in walkdir::WalkDir::new(cx.workspace)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .flatten()
-                {
-                    if e.file_type().is_file() {
-                        files.push(
-                            e.path()
-                                .strip_prefix(cx.workspace)
-                                .unwrap_or(e.path())
-                                .display()
-                                .to_string(),
-                        );
-                    }
-                }
-                cx.info(format!("workspace: {}", files.join(", ")));
-            }
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-struct CatalogWrite;
-impl Action for CatalogWrite {
-    fn id(&self) -> &'static str {
-        "catalog:write"
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
-        Box::pin(async move {
-            let entity = input.get("entity").ok_or("input.entity is required")?;
-            let path = str_in(&input, "filePath").unwrap_or("catalog-info.yaml");
-            let text = serde_saphyr::to_string(entity).map_err(|e| e.to_string())?;
-            write_file(cx, path, text.as_bytes())?;
-            cx.info(format!("wrote {path}"));
-            Ok(ActionOutcome::output(json!({})))
-        })
-    }
-}
-
-fn file_actions() -> Vec<Arc<dyn Action>> {
-    vec![
-        Arc::new(Fetch { render: true }),
-        Arc::new(Fetch { render: false }),
-        Arc::new(Rename),
-        Arc::new(Delete),
-        Arc::new(DebugLog),
-        Arc::new(CatalogWrite),
-    ]
 }

@@ -8,14 +8,20 @@
 //! - [`params`]: parameters validated against their JSON Schema pages, defaults applied, secret
 //!   parameters found wherever a page declares them.
 //! - [`redact`]: secret values kept out of run results and logs.
-//! - [`workspace`]: the run's sandbox — no path leaves it, sizes are bounded.
-//! - [`engine`]: runs steps (`if`, `each`), records the log, undoes side effects of a failed run,
-//!   and the file actions (`fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`,
-//!   `debug:log`, `catalog:write`). Actions with side effects outside the workspace (publishing,
-//!   registering, deploying) are implemented by the caller through the [`engine::Action`] trait.
+//! - [`workspace`]: the run's sandbox — no path leaves it, sizes are bounded — behind the
+//!   [`workspace::Workspace`] trait ([`workspace::MemWorkspace`] in memory).
+//! - [`engine`]: runs steps (`if`, `each`), records the log, undoes side effects of a failed run.
+//!   The file actions (`fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`, `debug:log`,
+//!   `catalog:write`) are in `actions`. Actions with side effects outside the workspace
+//!   (publishing, registering, deploying) are implemented by the caller through the
+//!   [`engine::Action`] trait.
 //! - [`builtin`]: the golden paths shipped with Socle.
+//! - [`disk`]: the edge — [`disk::DiskWorkspace`] and [`disk::DirSource`], the only file system
+//!   access of the crate.
 
+mod actions;
 pub mod builtin;
+pub mod disk;
 pub mod engine;
 pub mod expr;
 pub mod params;
@@ -23,7 +29,9 @@ pub mod redact;
 pub mod template;
 pub mod workspace;
 
+pub use disk::DiskWorkspace;
 pub use engine::{
-    Action, ActionContext, Engine, LiveLog, LogLine, RunOptions, RunResult, StepStatus,
+    Action, ActionContext, ActionError, Engine, LiveLog, LogLine, RunOptions, RunResult, StepStatus,
 };
 pub use template::{Template, TemplateError};
+pub use workspace::{MemWorkspace, Workspace, WorkspaceError};

@@ -378,8 +378,10 @@ impl socle_scaffold::Action for Named {
         &'a self,
         _cx: &'a mut socle_scaffold::ActionContext<'_>,
         _input: Value,
-    ) -> socle_scaffold::engine::BoxFuture<'a, Result<socle_scaffold::engine::ActionOutcome, String>>
-    {
-        Box::pin(async { Err("not runnable".to_owned()) })
+    ) -> socle_scaffold::engine::BoxFuture<
+        'a,
+        Result<socle_scaffold::engine::ActionOutcome, socle_scaffold::ActionError>,
+    > {
+        Box::pin(async { Err("not runnable".into()) })
     }
 }

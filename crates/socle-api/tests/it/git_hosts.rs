@@ -182,7 +182,7 @@ async fn run_on(
             },
             json!({}),
             RunOptions {
-                workspace: ws.path().to_path_buf(),
+                workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
                 dry_run: false,
                 user: json!({}),
                 secrets: json!({}),
@@ -296,7 +296,7 @@ async fn https_and_missing_tokens_are_explained() {
             },
             json!({}),
             RunOptions {
-                workspace: ws.path().to_path_buf(),
+                workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
                 dry_run: false,
                 user: json!({}),
                 secrets: json!({}),

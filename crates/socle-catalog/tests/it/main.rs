@@ -1,5 +1,6 @@
 //! The catalog crate's integration tests: placeholder budgets and hostile input.
 
+mod errors;
 mod fuzz;
 mod placeholders;
 

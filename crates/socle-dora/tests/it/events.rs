@@ -6,7 +6,9 @@ use socle_dora::events::{format_timestamp, parse_jsonl, parse_jsonl_parallel, pa
 
 #[test]
 fn a_multi_byte_character_across_byte_19_is_not_a_panic() {
-    let err = parse_timestamp("aaaaaaaaaaaaaaaaaa\u{e9}").unwrap_err();
+    let err = parse_timestamp("aaaaaaaaaaaaaaaaaa\u{e9}")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "timestamp \"aaaaaaaaaaaaaaaaaa\u{e9}\" is not RFC 3339 (e.g. 2026-01-05T10:00:00Z)"
@@ -15,7 +17,9 @@ fn a_multi_byte_character_across_byte_19_is_not_a_panic() {
 
 #[test]
 fn a_local_time_is_still_named_as_such() {
-    let err = parse_timestamp("2026-01-05T10:00:00").unwrap_err();
+    let err = parse_timestamp("2026-01-05T10:00:00")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("has no timezone"), "{err}");
 }
 
@@ -25,7 +29,7 @@ fn multi_byte_characters_at_every_position_of_a_timestamp() {
     for c in ['\u{e9}', '€', '😀', '\u{301}'] {
         for i in (0..=ts.len()).filter(|i| ts.is_char_boundary(*i)) {
             let s = format!("{}{c}{}", &ts[..i], &ts[i..]);
-            let err = parse_timestamp(&s).unwrap_err();
+            let err = parse_timestamp(&s).unwrap_err().to_string();
             assert!(err.contains(&format!("{s:?}")), "{c:?} at {i}: {err}");
         }
     }
@@ -150,7 +154,7 @@ proptest! {
             Ok(ms) => prop_assert_eq!(parse_timestamp(&format_timestamp(ms)), Ok(ms)),
             Err(m) => {
                 let quoted = format!("{s:?}");
-                prop_assert!(m.contains(&quoted), "{}", m);
+                prop_assert!(m.to_string().contains(&quoted), "{}", m);
             }
         }
     }

@@ -87,7 +87,7 @@ async fn hostile_values_are_refused_or_stay_one_value() {
                 v[field] = json!(value);
                 let ws = tempfile::tempdir().unwrap();
                 let opts = RunOptions {
-                    workspace: ws.path().to_path_buf(),
+                    workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
                     dry_run: true,
                     user: json!({"ref": "user:default/eve"}),
                     secrets: json!({}),

@@ -2,6 +2,7 @@ mod conformance;
 mod expressions;
 mod fuzz;
 mod hostile;
+mod memory;
 mod runs;
 mod secrets;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use socle_scaffold::engine::{ActionOutcome, BoxFuture};
-use socle_scaffold::{Action, ActionContext, Engine};
+use socle_scaffold::{Action, ActionContext, ActionError, Engine};
 
 /// Stands in for an action implemented outside this crate (publishing, registering, deploying):
 /// same id and outputs; records nothing.
@@ -41,10 +42,10 @@ impl Action for Stub {
         &'a self,
         cx: &'a mut ActionContext<'_>,
         input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, String>> {
+    ) -> BoxFuture<'a, Result<ActionOutcome, ActionError>> {
         Box::pin(async move {
             if self.fail {
-                return Err(format!("{} failed on purpose", self.id));
+                return Err(format!("{} failed on purpose", self.id).into());
             }
             cx.info(format!("{} ran with {input}", self.id));
             let output: Value = self

@@ -9,7 +9,7 @@ use socle_scaffold::{RunOptions, StepStatus};
 
 fn opts(dir: &std::path::Path, dry_run: bool) -> RunOptions {
     RunOptions {
-        workspace: dir.to_path_buf(),
+        workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(dir)),
         dry_run,
         user: json!({"ref": "user:default/ann"}),
         secrets: json!({}),

@@ -54,7 +54,7 @@ async fn run(parameters: Value, values: Value, secrets: Value) -> Vec<(RunResult
                 &src,
                 values.clone(),
                 RunOptions {
-                    workspace: ws.path().to_path_buf(),
+                    workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
                     dry_run,
                     user: json!({"ref": "user:default/ann"}),
                     secrets: secrets.clone(),
@@ -249,7 +249,7 @@ async fn the_runs_secrets_are_redacted() {
             },
             json!({"name": "svc"}),
             RunOptions {
-                workspace: ws.path().to_path_buf(),
+                workspace: std::sync::Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
                 dry_run: false,
                 user: json!({}),
                 secrets: json!({"deployKey": "s3cr3t-context"}),
