@@ -134,11 +134,6 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::dora_cli::DoraCmd,
     },
-    /// Benchmarks that print their figures.
-    Bench {
-        #[command(subcommand)]
-        cmd: BenchCmd,
-    },
 }
 
 /// Where `publish:github` and `publish:gitlab` create repositories.
@@ -553,27 +548,9 @@ enum TokenCmd {
     },
 }
 
-#[derive(Subcommand)]
-enum BenchCmd {
-    /// Generate a synthetic organisation, ingest it, then load the API over loopback HTTP.
-    Catalog(crate::bench::CatalogBench),
-    /// Resolve and render many synthetic workloads (3 resources each) for both targets.
-    Render(crate::bench::RenderBench),
-    /// Deploy latency: resolve → render → GitOps commit → records, for one workload.
-    Deploy(crate::bench::DeployBench),
-    /// Guardrails: built-in pack evaluations per second on a typical workload's manifests.
-    Policy(crate::bench::PolicyBench),
-    /// Delivery metrics: import a large history, then report for the organisation and every team.
-    Dora(crate::bench_dora::DoraBench),
-    /// Portal: server-side render time (p50/p99) of the main pages on a generated catalog.
-    Portal(crate::bench_portal::PortalBench),
-    /// Abuse: /healthz p99 and peak RSS while the costliest allowed requests flood the server.
-    Abuse(crate::bench_abuse::AbuseBench),
-}
-
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    if !matches!(cli.cmd, Cmd::Serve(_) | Cmd::Bench { .. }) {
+    if !matches!(cli.cmd, Cmd::Serve(_)) {
         // `socle … | head` ends quietly, as Unix tools do, instead of panicking on a closed pipe.
         // Not for the long-running server, whose sockets must never kill the process.
         // SAFETY: restores the default disposition of one signal before any thread exists.
@@ -606,27 +583,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Create {
                 cmd: CreateCmd::Service(args),
             } => crate::template_cli::create_service(args).await,
-            Cmd::Bench {
-                cmd: BenchCmd::Catalog(args),
-            } => crate::bench::catalog(args).await,
-            Cmd::Bench {
-                cmd: BenchCmd::Render(args),
-            } => crate::bench::render(args),
-            Cmd::Bench {
-                cmd: BenchCmd::Deploy(args),
-            } => crate::bench::deploy(args).await,
-            Cmd::Bench {
-                cmd: BenchCmd::Policy(args),
-            } => crate::bench::policy(args),
-            Cmd::Bench {
-                cmd: BenchCmd::Dora(args),
-            } => crate::bench_dora::dora(args).await,
-            Cmd::Bench {
-                cmd: BenchCmd::Portal(args),
-            } => crate::bench_portal::portal(args).await,
-            Cmd::Bench {
-                cmd: BenchCmd::Abuse(args),
-            } => crate::bench_abuse::abuse(args).await,
         }
     })
 }

@@ -1,9 +1,5 @@
 //! `socle`: the binary. Parses the command line and wires the crates together; no domain logic.
 
-mod bench;
-mod bench_abuse;
-mod bench_dora;
-mod bench_portal;
 mod ceiling;
 mod cli;
 mod dora_cli;
