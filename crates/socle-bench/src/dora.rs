@@ -86,70 +86,8 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         services.len()
     );
 
-    // The history: one year ending 2026-11-01, deployments evenly spread over the services,
-    // `changes / deployments` commits each (1–72 h before), incidents after random deployments.
     let file = work.path().join("events.jsonl");
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
-    let mut rng = socle_demo::Rng(7);
-    let per = args.changes / args.deployments.max(1);
-    let mut extra = args.changes - per * args.deployments;
-    let mut change_id = 0usize;
-    let mut deploy_times = Vec::with_capacity(args.deployments);
-    for d in 0..args.deployments {
-        let service = &services[d % services.len()];
-        let at = END - 365 * DAY + rng.below((365 * DAY) as usize) as i64;
-        deploy_times.push((at, d));
-        let n = per + usize::from(extra > 0);
-        extra = extra.saturating_sub(1);
-        let status = if rng.below(20) == 0 {
-            "failure"
-        } else {
-            "success"
-        };
-        let env = if rng.below(10) == 0 {
-            "staging"
-        } else {
-            "production"
-        };
-        write!(
-            w,
-            "{{\"type\":\"deployment\",\"id\":\"d{d}\",\"service\":\"{service}\",\"environment\":\"{env}\",\"status\":\"{status}\",\"finished_at\":\"{}\",\"changes\":[",
-            ts(at)
-        )?;
-        for k in 0..n {
-            write!(w, "{}\"c{}\"", if k > 0 { "," } else { "" }, change_id + k)?;
-        }
-        writeln!(w, "]}}")?;
-        for k in 0..n {
-            let committed = at - 3_600_000 - rng.below(71 * 3_600_000) as i64;
-            writeln!(
-                w,
-                "{{\"type\":\"change\",\"id\":\"c{}\",\"service\":\"{service}\",\"committed_at\":\"{}\"}}",
-                change_id + k,
-                ts(committed)
-            )?;
-        }
-        change_id += n;
-    }
-    for i in 0..args.incidents {
-        let (at, d) = deploy_times[rng.below(deploy_times.len())];
-        let service = &services[d % services.len()];
-        let start = at + rng.below(24 * 3_600_000) as i64;
-        let resolved = start + 1_800_000 + rng.below(48 * 3_600_000) as i64;
-        let cause = if i % 2 == 0 {
-            format!(",\"deployment\":\"d{d}\"")
-        } else {
-            String::new()
-        };
-        writeln!(
-            w,
-            "{{\"type\":\"incident\",\"id\":\"i{i}\",\"service\":\"{service}\",\"started_at\":\"{}\",\"resolved_at\":\"{}\"{cause}}}",
-            ts(start),
-            ts(resolved)
-        )?;
-    }
-    w.flush()?;
-    drop(w);
+    write_history(&file, &services, &args)?;
     let file_mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
     let events = (args.deployments + args.changes + args.incidents) as u64;
     eprintln!("{events} events, {file_mb:.0} MB of JSON Lines; importing…");
@@ -228,6 +166,73 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         )
     })?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The history: one year ending 2026-11-01, deployments evenly spread over the services,
+/// `changes / deployments` commits each (1–72 h before), incidents after random deployments.
+fn write_history(file: &Path, services: &[String], args: &DoraBench) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(file)?);
+    let mut rng = socle_demo::Rng(7);
+    let per = args.changes / args.deployments.max(1);
+    let mut extra = args.changes - per * args.deployments;
+    let mut change_id = 0usize;
+    let mut deploy_times = Vec::with_capacity(args.deployments);
+    for d in 0..args.deployments {
+        let service = &services[d % services.len()];
+        let at = END - 365 * DAY + rng.below((365 * DAY) as usize) as i64;
+        deploy_times.push((at, d));
+        let n = per + usize::from(extra > 0);
+        extra = extra.saturating_sub(1);
+        let status = if rng.below(20) == 0 {
+            "failure"
+        } else {
+            "success"
+        };
+        let env = if rng.below(10) == 0 {
+            "staging"
+        } else {
+            "production"
+        };
+        write!(
+            w,
+            "{{\"type\":\"deployment\",\"id\":\"d{d}\",\"service\":\"{service}\",\"environment\":\"{env}\",\"status\":\"{status}\",\"finished_at\":\"{}\",\"changes\":[",
+            ts(at)
+        )?;
+        for k in 0..n {
+            write!(w, "{}\"c{}\"", if k > 0 { "," } else { "" }, change_id + k)?;
+        }
+        writeln!(w, "]}}")?;
+        for k in 0..n {
+            let committed = at - 3_600_000 - rng.below(71 * 3_600_000) as i64;
+            writeln!(
+                w,
+                "{{\"type\":\"change\",\"id\":\"c{}\",\"service\":\"{service}\",\"committed_at\":\"{}\"}}",
+                change_id + k,
+                ts(committed)
+            )?;
+        }
+        change_id += n;
+    }
+    for i in 0..args.incidents {
+        let (at, d) = deploy_times[rng.below(deploy_times.len())];
+        let service = &services[d % services.len()];
+        let start = at + rng.below(24 * 3_600_000) as i64;
+        let resolved = start + 1_800_000 + rng.below(48 * 3_600_000) as i64;
+        let cause = if i % 2 == 0 {
+            format!(",\"deployment\":\"d{d}\"")
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "{{\"type\":\"incident\",\"id\":\"i{i}\",\"service\":\"{service}\",\"started_at\":\"{}\",\"resolved_at\":\"{}\"{cause}}}",
+            ts(start),
+            ts(resolved)
+        )?;
+    }
+    w.flush()?;
+    drop(w);
+    Ok(())
 }
 
 /// `socle dora import FILE -o json` into the benchmark's store; the events it received.

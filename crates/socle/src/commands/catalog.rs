@@ -115,37 +115,8 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             limits,
             output,
         } => {
-            let spec = if git {
-                LocationSpec {
-                    kind: LocationKind::Git,
-                    target,
-                    branch,
-                    path,
-                }
-            } else {
-                let abs = std::path::Path::new(&target);
-                let target = if abs.exists() {
-                    abs.canonicalize()?.to_string_lossy().into_owned()
-                } else {
-                    target
-                };
-                LocationSpec::file(target)
-            };
-            let store = store.open().await?;
-            let out = ingest(&store, &spec, &limits.limits(), output == Format::Table).await?;
-            let line = format!(
-                "{}: {} added, {} updated, {} unchanged, {} removed, {} kept from before, {} errors\n",
-                spec.key(),
-                out.added,
-                out.updated,
-                out.unchanged,
-                out.removed,
-                out.kept,
-                out.errors.len()
-            );
-            Ok(Outcome::new(output, &out, |_| line)?
-                .table_stderr(out.errors.iter().map(ToString::to_string))
-                .failed(out.status != "ok"))
+            let spec = location_spec(target, git, branch, path)?;
+            ingest_location(&spec, &store, &limits.limits(), output).await
         }
         CatalogCmd::Refresh {
             store,
@@ -274,6 +245,55 @@ pub async fn ingest(
         )
         .await?;
     Ok(out)
+}
+
+/// The location `socle catalog ingest` names: a Git repository, or a path made absolute.
+fn location_spec(
+    target: String,
+    git: bool,
+    branch: Option<String>,
+    path: Option<String>,
+) -> anyhow::Result<LocationSpec> {
+    Ok(if git {
+        LocationSpec {
+            kind: LocationKind::Git,
+            target,
+            branch,
+            path,
+        }
+    } else {
+        let abs = std::path::Path::new(&target);
+        let target = if abs.exists() {
+            abs.canonicalize()?.to_string_lossy().into_owned()
+        } else {
+            target
+        };
+        LocationSpec::file(target)
+    })
+}
+
+/// `socle catalog ingest`: registers the location if new and reads it.
+async fn ingest_location(
+    spec: &LocationSpec,
+    store: &StoreArgs,
+    limits: &Limits,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let store = store.open().await?;
+    let out = ingest(&store, spec, limits, output == Format::Table).await?;
+    let line = format!(
+        "{}: {} added, {} updated, {} unchanged, {} removed, {} kept from before, {} errors\n",
+        spec.key(),
+        out.added,
+        out.updated,
+        out.unchanged,
+        out.removed,
+        out.kept,
+        out.errors.len()
+    );
+    Ok(Outcome::new(output, &out, |_| line)?
+        .table_stderr(out.errors.iter().map(ToString::to_string))
+        .failed(out.status != "ok"))
 }
 
 async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow::Result<Outcome> {

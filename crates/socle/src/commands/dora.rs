@@ -271,44 +271,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             source,
             store,
             output,
-        } => {
-            let store = store.open().await?;
-            let (received, changed, errors, services) =
-                import_file(&store, &file, &source, partial, output == Format::Table).await?;
-            for e in errors.iter().take(50) {
-                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
-            }
-            if errors.len() > 50 {
-                eprintln!("… and {} more malformed lines", errors.len() - 50);
-            }
-            if !errors.is_empty() && !partial {
-                anyhow::bail!(
-                    "{} malformed line(s): nothing was imported (--partial imports the valid lines)",
-                    errors.len()
-                );
-            }
-            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
-            let unknown =
-                socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
-            let report = serde_json::json!({
-                "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
-            });
-            Ok(Outcome::new(output, &report, |_| {
-                let mut s = format!(
-                    "{received} events read, {changed} new or changed, {} malformed lines skipped\n",
-                    errors.len()
-                );
-                if !unknown.is_empty() {
-                    s.push_str(&format!(
-                        "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
-                        unknown.len(),
-                        unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                s
-            })?
-            .failed(!errors.is_empty()))
-        }
+        } => import(&file, partial, &source, &store, output).await,
         DoraCmd::Git {
             service,
             repo,
@@ -408,6 +371,51 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             })
         }
     }
+}
+
+/// `socle dora import`: the file's events into the store, malformed lines listed on stderr.
+async fn import(
+    file: &std::path::Path,
+    partial: bool,
+    source: &str,
+    store: &StoreArgs,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let store = store.open().await?;
+    let (received, changed, errors, services) =
+        import_file(&store, file, source, partial, output == Format::Table).await?;
+    for e in errors.iter().take(50) {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    if errors.len() > 50 {
+        eprintln!("… and {} more malformed lines", errors.len() - 50);
+    }
+    if !errors.is_empty() && !partial {
+        anyhow::bail!(
+            "{} malformed line(s): nothing was imported (--partial imports the valid lines)",
+            errors.len()
+        );
+    }
+    let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+    let unknown = socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
+    let report = serde_json::json!({
+        "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
+    });
+    Ok(Outcome::new(output, &report, |_| {
+        let mut s = format!(
+            "{received} events read, {changed} new or changed, {} malformed lines skipped\n",
+            errors.len()
+        );
+        if !unknown.is_empty() {
+            s.push_str(&format!(
+                "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
+                unknown.len(),
+                unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        s
+    })?
+    .failed(!errors.is_empty()))
 }
 
 /// The indexed events: from a JSON Lines file (parsed on every core), or the store.
