@@ -237,65 +237,67 @@ async fn run_template(
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let run = out.run;
     let ok = run.status == "completed";
-    Ok(Outcome::new(c.output, &run, |r| {
-        let mut s = format!(
-            "{} {} ({}){}\n",
-            r.id,
-            r.template,
-            r.status,
-            if r.dry_run { ", dry run" } else { "" }
-        );
-        for step in r.steps.as_array().into_iter().flatten() {
-            s.push_str(&format!(
-                "  {:<10} {} ({}){}\n",
-                step["status"].as_str().unwrap_or_default(),
-                step["name"].as_str().unwrap_or_default(),
-                step["action"].as_str().unwrap_or_default(),
-                step["error"]
-                    .as_str()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(e) = &r.error {
-            if let Some(errors) = e.get("errors").and_then(Value::as_array) {
-                for pe in errors {
-                    s.push_str(&format!(
-                        "  parameter {}: {}\n",
-                        pe["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/"),
-                        pe["message"].as_str().unwrap_or_default()
-                    ));
-                }
-            } else {
-                s.push_str(&format!("  error: {e}\n"));
+    let written = c
+        .output_dir
+        .as_ref()
+        .map(|d| format!("  {} files written to {}\n", out.files.len(), d.display()));
+    Ok(Outcome::new(c.output, &run, |r| run_table(r, written))?.failed(!ok))
+}
+
+/// A run as `socle template run` shows it: its steps, parameter errors and links.
+fn run_table(r: &socle_store::TemplateRun, written: Option<String>) -> String {
+    let mut s = format!(
+        "{} {} ({}){}\n",
+        r.id,
+        r.template,
+        r.status,
+        if r.dry_run { ", dry run" } else { "" }
+    );
+    for step in r.steps.as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  {:<10} {} ({}){}\n",
+            step["status"].as_str().unwrap_or_default(),
+            step["name"].as_str().unwrap_or_default(),
+            step["action"].as_str().unwrap_or_default(),
+            step["error"]
+                .as_str()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(e) = &r.error {
+        if let Some(errors) = e.get("errors").and_then(Value::as_array) {
+            for pe in errors {
+                s.push_str(&format!(
+                    "  parameter {}: {}\n",
+                    pe["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/"),
+                    pe["message"].as_str().unwrap_or_default()
+                ));
             }
+        } else {
+            s.push_str(&format!("  error: {e}\n"));
         }
-        for link in r
-            .output
-            .get("links")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            s.push_str(&format!(
-                "  {}: {}\n",
-                link["title"].as_str().unwrap_or("link"),
-                link.get("url")
-                    .or(link.get("entityRef"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(d) = &c.output_dir {
-            s.push_str(&format!(
-                "  {} files written to {}\n",
-                out.files.len(),
-                d.display()
-            ));
-        }
-        s
-    })?
-    .failed(!ok))
+    }
+    for link in r
+        .output
+        .get("links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        s.push_str(&format!(
+            "  {}: {}\n",
+            link["title"].as_str().unwrap_or("link"),
+            link.get("url")
+                .or(link.get("entityRef"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(w) = written {
+        s.push_str(&w);
+    }
+    s
 }
 
 pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
