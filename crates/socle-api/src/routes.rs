@@ -326,23 +326,26 @@ pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<Dangli
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Free text; prefix matching on the last word.
-    q: Option<String>,
-    kind: Option<String>,
-    owner: Option<String>,
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub owner: Option<String>,
     #[serde(rename = "type")]
     #[param(rename = "type")]
-    spec_type: Option<String>,
-    tag: Option<String>,
-    lifecycle: Option<String>,
+    pub spec_type: Option<String>,
+    pub tag: Option<String>,
+    pub lifecycle: Option<String>,
     /// A system ref or name (`system:default/shop`).
-    system: Option<String>,
+    pub system: Option<String>,
     /// 1–100 (default 20).
-    limit: Option<usize>,
-    offset: Option<usize>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
 }
 
 impl SearchParams {
-    fn query(&self) -> Result<socle_search::SearchQuery, ApiError> {
+    /// The search these parameters ask for: text bounded, filters split on commas, trimmed,
+    /// lowercased (at most 50 each), systems as refs. `socle catalog search` uses it too, so
+    /// the CLI and the API cannot normalise differently.
+    pub fn query(&self) -> Result<socle_search::SearchQuery, ApiError> {
         let text = self.q.clone().unwrap_or_default();
         if text.len() > socle_search::MAX_TEXT_LEN {
             return Err(ApiError::bad_request(format!(

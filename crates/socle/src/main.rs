@@ -1,14 +1,8 @@
 //! `socle`: the binary. Parses the command line and wires the crates together; no domain logic.
 
-mod bench;
-mod bench_abuse;
-mod bench_dora;
-mod bench_portal;
 mod ceiling;
-mod cli;
-mod dora_cli;
+mod commands;
 mod output;
-mod template_cli;
 
 use std::process::ExitCode;
 
@@ -32,7 +26,7 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some("__rego-worker") {
         return ceiling::rego_worker(args.get(2).map_or("", String::as_str));
     }
-    match cli::run() {
+    match commands::run() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

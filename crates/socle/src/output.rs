@@ -1,4 +1,6 @@
-//! `--output json|yaml|table`.
+//! The one printer: a command's [`Outcome`] rendered as `--output json|yaml|table`.
+
+use std::process::ExitCode;
 
 use serde::Serialize;
 
@@ -10,18 +12,83 @@ pub enum Format {
     Yaml,
 }
 
-/// Prints `value` as JSON or YAML, or calls `table` for the human form.
-pub fn print<T: Serialize>(
+/// What a command has to show: a value (JSON and YAML print it), its table form, lines for
+/// standard error that only the table form prints (JSON and YAML carry them in the value), and
+/// the exit code.
+pub struct Outcome {
     format: Format,
-    value: &T,
-    table: impl FnOnce(&T) -> String,
-) -> anyhow::Result<()> {
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Yaml => print!("{}", serde_saphyr::to_string(value)?),
-        Format::Table => print!("{}", table(value)),
+    value: serde_json::Value,
+    table: String,
+    table_stderr: Vec<String>,
+    failed: bool,
+}
+
+impl Outcome {
+    /// `value` for JSON and YAML, `table` for the human form.
+    pub fn new<T: Serialize>(
+        format: Format,
+        value: &T,
+        table: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            format,
+            value: serde_json::to_value(value)?,
+            table: if format == Format::Table {
+                table(value)
+            } else {
+                String::new()
+            },
+            table_stderr: Vec::new(),
+            failed: false,
+        })
     }
-    Ok(())
+
+    /// Text only (commands without `--output`).
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            format: Format::Table,
+            value: serde_json::Value::Null,
+            table: text.into(),
+            table_stderr: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// Nothing on standard output; the exit code says how it went.
+    pub fn silent(failed: bool) -> Self {
+        Self::text("").failed(failed)
+    }
+
+    /// Exit 1 when `failed`.
+    pub fn failed(mut self, failed: bool) -> Self {
+        self.failed |= failed;
+        self
+    }
+
+    /// Lines printed on standard error before the table (not in JSON or YAML).
+    pub fn table_stderr(mut self, lines: impl IntoIterator<Item = String>) -> Self {
+        self.table_stderr.extend(lines);
+        self
+    }
+}
+
+/// Prints `outcome` and returns its exit code.
+pub fn emit(outcome: Outcome) -> anyhow::Result<ExitCode> {
+    match outcome.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&outcome.value)?),
+        Format::Yaml => print!("{}", serde_saphyr::to_string(&outcome.value)?),
+        Format::Table => {
+            for line in &outcome.table_stderr {
+                eprintln!("{line}");
+            }
+            print!("{}", outcome.table);
+        }
+    }
+    Ok(if outcome.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Left-aligned columns.

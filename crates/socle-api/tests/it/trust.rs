@@ -493,7 +493,7 @@ both!(a_denied_request_writes_a_bounded_audit_entry);
 
 /// Two anonymous evaluations of the most documents allowed used to hold both async workers for
 /// 40 s (`/healthz` waited behind them). They run on the blocking pool now: the server answers
-/// meanwhile. (A bound of seconds, not a benchmark: `socle bench abuse` measures.)
+/// meanwhile. (A bound of seconds, not a benchmark: `socle-bench abuse` measures.)
 async fn evaluations_do_not_stall_the_server(s: &Server) {
     let docs = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n---\n".repeat(500);
     let body = json!({"documents": docs});

@@ -302,7 +302,6 @@ fn help_everywhere() {
         vec!["catalog", "validate", "--help"],
         vec!["serve", "--help"],
         vec!["token", "create", "--help"],
-        vec!["bench", "catalog", "--help"],
     ] {
         let out = socle(&args, tmp.path());
         assert_eq!(out.status.code(), Some(0), "{args:?}");

@@ -2,15 +2,14 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use crate::cli::StoreArgs;
-use crate::output::{self, Format};
+use super::setup::{GitHostArgs, StoreArgs, load_guardrails, read_platform};
+use crate::output::{self, Format, Outcome};
 
 #[derive(Subcommand)]
 pub enum TemplateCmd {
@@ -67,11 +66,17 @@ pub struct CommonRunArgs {
     #[arg(long, default_value = "builtin")]
     pub guardrails: String,
     #[command(flatten)]
-    pub git_hosts: crate::cli::GitHostArgs,
+    pub git_hosts: GitHostArgs,
     #[command(flatten)]
     pub store: StoreArgs,
     #[arg(long, short, value_enum, default_value_t)]
     pub output: Format,
+}
+
+#[derive(Subcommand)]
+pub enum CreateCmd {
+    /// A new service from the default golden path (Rust, axum): `socle create service orders-api`.
+    Service(CreateServiceArgs),
 }
 
 /// `socle create service NAME`: the default golden path (Rust, axum).
@@ -100,8 +105,8 @@ async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_api::AppState>> {
     let store = c.store.open().await?;
     let limits = socle_catalog::Limits::default();
     let config = socle_api::ServerConfig {
-        platform: crate::cli::read_platform(c.platform.as_ref(), &limits)?,
-        guardrails: crate::cli::load_guardrails(&c.guardrails, c.platform.as_deref())?,
+        platform: read_platform(c.platform.as_ref(), &limits)?,
+        guardrails: load_guardrails(&c.guardrails, c.platform.as_deref())?,
         provisioner_dir: c.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
         gitops_root: c.store.data_dir.clone(),
         limits,
@@ -178,7 +183,7 @@ async fn run_template(
     template: &str,
     mut values: Map<String, Value>,
     c: CommonRunArgs,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     if let Some(f) = &c.values {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -199,7 +204,7 @@ async fn run_template(
     let state = state(&c).await?;
     let principal = socle_store::Principal {
         token_id: "cli".into(),
-        subject: crate::cli::cli_actor(),
+        subject: super::cli_actor(),
         role: socle_store::Role::Admin,
     };
     if !c.no_input && std::io::stdin().is_terminal() {
@@ -232,72 +237,70 @@ async fn run_template(
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let run = out.run;
     let ok = run.status == "completed";
-    output::print(c.output, &run, |r| {
-        let mut s = format!(
-            "{} {} ({}){}\n",
-            r.id,
-            r.template,
-            r.status,
-            if r.dry_run { ", dry run" } else { "" }
-        );
-        for step in r.steps.as_array().into_iter().flatten() {
-            s.push_str(&format!(
-                "  {:<10} {} ({}){}\n",
-                step["status"].as_str().unwrap_or_default(),
-                step["name"].as_str().unwrap_or_default(),
-                step["action"].as_str().unwrap_or_default(),
-                step["error"]
-                    .as_str()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(e) = &r.error {
-            if let Some(errors) = e.get("errors").and_then(Value::as_array) {
-                for pe in errors {
-                    s.push_str(&format!(
-                        "  parameter {}: {}\n",
-                        pe["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/"),
-                        pe["message"].as_str().unwrap_or_default()
-                    ));
-                }
-            } else {
-                s.push_str(&format!("  error: {e}\n"));
-            }
-        }
-        for link in r
-            .output
-            .get("links")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            s.push_str(&format!(
-                "  {}: {}\n",
-                link["title"].as_str().unwrap_or("link"),
-                link.get("url")
-                    .or(link.get("entityRef"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(d) = &c.output_dir {
-            s.push_str(&format!(
-                "  {} files written to {}\n",
-                out.files.len(),
-                d.display()
-            ));
-        }
-        s
-    })?;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let written = c
+        .output_dir
+        .as_ref()
+        .map(|d| format!("  {} files written to {}\n", out.files.len(), d.display()));
+    Ok(Outcome::new(c.output, &run, |r| run_table(r, written))?.failed(!ok))
 }
 
-pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
+/// A run as `socle template run` shows it: its steps, parameter errors and links.
+fn run_table(r: &socle_store::TemplateRun, written: Option<String>) -> String {
+    let mut s = format!(
+        "{} {} ({}){}\n",
+        r.id,
+        r.template,
+        r.status,
+        if r.dry_run { ", dry run" } else { "" }
+    );
+    for step in r.steps.as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  {:<10} {} ({}){}\n",
+            step["status"].as_str().unwrap_or_default(),
+            step["name"].as_str().unwrap_or_default(),
+            step["action"].as_str().unwrap_or_default(),
+            step["error"]
+                .as_str()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(e) = &r.error {
+        if let Some(errors) = e.get("errors").and_then(Value::as_array) {
+            for pe in errors {
+                s.push_str(&format!(
+                    "  parameter {}: {}\n",
+                    pe["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/"),
+                    pe["message"].as_str().unwrap_or_default()
+                ));
+            }
+        } else {
+            s.push_str(&format!("  error: {e}\n"));
+        }
+    }
+    for link in r
+        .output
+        .get("links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        s.push_str(&format!(
+            "  {}: {}\n",
+            link["title"].as_str().unwrap_or("link"),
+            link.get("url")
+                .or(link.get("entityRef"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(w) = written {
+        s.push_str(&w);
+    }
+    s
+}
+
+pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
     match cmd {
         TemplateCmd::List { output } => {
             let engine = socle_scaffold::Engine::new();
@@ -311,7 +314,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
                 .filter_map(|(_, text, _)| e.load(text, "template.yaml").ok())
                 .map(|t| json!({"name": t.name, "title": t.title, "description": t.description, "tags": t.tags}))
                 .collect();
-            output::print(output, &list, |l| {
+            Outcome::new(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|t| {
@@ -322,8 +325,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
                     })
                     .collect();
                 output::table(&["NAME", "TITLE"], &rows)
-            })?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
         TemplateCmd::Run(a) => {
             let a = *a;
@@ -336,7 +338,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
         } => {
             let store = store.open().await?;
             let runs = store.list_template_runs(template.as_deref(), 50).await?;
-            output::print(output, &runs, |rs| {
+            Outcome::new(output, &runs, |rs| {
                 let rows: Vec<Vec<String>> = rs
                     .iter()
                     .map(|r| {
@@ -350,13 +352,13 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<ExitCode> {
                     })
                     .collect();
                 output::table(&["RUN", "TEMPLATE", "STATUS", "BY", "AT"], &rows)
-            })?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
     }
 }
 
-pub async fn create_service(a: CreateServiceArgs) -> anyhow::Result<ExitCode> {
+pub async fn create(cmd: CreateCmd) -> anyhow::Result<Outcome> {
+    let CreateCmd::Service(a) = cmd;
     let mut values = Map::new();
     values.insert("name".into(), Value::String(a.name));
     if let Some(o) = a.owner {

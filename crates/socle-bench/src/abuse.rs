@@ -1,16 +1,18 @@
-//! `socle bench abuse`: does the server keep serving while someone misbehaves? A server with a
-//! generated catalog and delivery history is flooded, for a fixed time, with the costliest
-//! requests an anonymous client and a member may send — guardrail evaluation of the most
-//! documents allowed, the longest DORA windows, searches, catalog listings, location refreshes,
-//! golden-path dry runs, and the Rego bomb that once killed the process (refused for them; run
-//! as an admin in the worker). Meanwhile a probe asks `/healthz` every 10 ms. Reported: the
-//! probe's p50/p99/max, what each kind of request got, and the process's peak RSS.
+//! `socle-bench abuse`: does the server keep serving while someone misbehaves? `socle serve`,
+//! with a generated catalog and delivery history, runs as a child process and is flooded, for a
+//! fixed time, with the costliest requests an anonymous client and a member may send —
+//! guardrail evaluation of the most documents allowed, the longest DORA windows, searches,
+//! catalog listings, location refreshes, golden-path dry runs, and the Rego bomb that once
+//! killed the process (refused for them; run as an admin in the worker). Meanwhile a probe asks
+//! `/healthz` every 10 ms. Reported: the probe's p50/p99/max, what each kind of request got, and
+//! the server's peak RSS (`VmHWM` of the child; its Rego worker processes are not counted).
 //!
-//! The load runs on its own threads and runtime, so the server's async workers are the
-//! server's; everything is one process, so the RSS includes the load generator.
+//! The load comes from this process (its own client: `wrk` cannot tell the statuses of a mix
+//! of request kinds apart), on its own runtime; the probe on a thread and runtime of its own.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,11 +21,10 @@ use clap::Args;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde::Serialize;
-use socle_catalog::Limits;
-use socle_ingest::LocationSpec;
-use socle_store::{Role, Store, StoreConfig};
+use socle_store::{Role, Store};
 
 use crate::output::{self, Format};
+use crate::server::{Server, StoreLocation};
 
 #[derive(Args)]
 pub struct AbuseBench {
@@ -74,83 +75,37 @@ struct Attack {
     body: Option<String>,
 }
 
-pub async fn abuse(args: AbuseBench) -> anyhow::Result<std::process::ExitCode> {
+pub async fn abuse(
+    args: AbuseBench,
+    socle: Option<&Path>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let socle = crate::server::socle_binary(socle)?;
     let work = tempfile::tempdir()?;
-    let (org, src) = crate::bench::write_org(work.path(), args.entities, 500)?;
+    let (org, src) = crate::setup::write_org(work.path(), args.entities, 500)?;
     eprintln!("generated {} entities; ingesting…", org.entities);
-    let store = Store::open(&StoreConfig::new(work.path().join("data"), None)).await?;
-    let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
-    crate::cli::ingest(&store, &spec, &Limits::default(), false).await?;
-    let state = socle_api::AppState::new(
-        store.clone(),
-        socle_api::ServerConfig {
-            refresh_interval: None,
-            gitops_root: work.path().join("gitops"),
-            rego: socle_api::cpu::RegoRunner::this_executable().unwrap_or_default(),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let snap = state.snapshot();
-    let services: Vec<(String, usize)> = snap
-        .entities
-        .iter()
-        .filter(|e| e.kind() == "component")
-        .take(500)
-        .enumerate()
-        .filter_map(|(i, e)| Some((e.entity_ref.rsplit('/').next()?.to_owned(), i % 4)))
-        .collect();
-    let now = socle_api::now_ms();
-    let (events, _) = socle_dora::parse_jsonl(
-        &socle_demo::dora_history(&services, now - now.rem_euclid(86_400_000), 365),
-        "bench",
-    );
-    store.dora_upsert(events).await?;
-    let user = snap
-        .entities
-        .iter()
-        .find(|e| e.kind() == "user")
-        .map(|e| e.entity_ref.to_string())
-        .ok_or_else(|| anyhow::anyhow!("the generated organisation has no user"))?;
-    let owner = snap
-        .entities
-        .iter()
-        .find(|e| e.kind() == "group")
-        .map(|e| e.entity_ref.to_string())
-        .ok_or_else(|| anyhow::anyhow!("the generated organisation has no group"))?;
-    drop(snap);
-    let (_, member) = store
-        .create_token("bench", &user, Role::Member, now)
-        .await?;
-    let (_, admin) = store
-        .create_token("bench-admin", "serviceaccount:bench", Role::Admin, now)
-        .await?;
-    let location = socle_api::routes::location_id(&spec.key());
-    socle_api::spawn_background(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(socle_api::serve_with(
-        state,
-        socle_portal::routes(),
-        listener,
-        std::future::pending(),
-    ));
-    let attacks = attacks(&member, &admin, &location, &owner);
+    let location = StoreLocation::new(work.path().join("data"), None);
+    let store = Store::open(&location.config()).await?;
+    let spec = crate::setup::org_location(&src);
+    crate::setup::ingest(&store, &spec).await?;
+    let (member, admin, owner) = prepare(&store, work.path()).await?;
+    store.close().await;
+    let location_id = socle_api::routes::location_id(&spec.key());
+    let server = Server::start(&socle, &location, work.path())?;
+    let addr = server.addr;
+    let attacks = attacks(&member, &admin, &location_id, &owner);
     eprintln!(
         "flooding http://{addr} for {} s with {} connections…",
         args.seconds, args.connections
     );
-    // The load on a thread of its own with its own runtime: the server keeps this one.
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let (connections, seconds, entities) = (args.connections, args.seconds, args.entities);
-    std::thread::spawn(move || {
-        let _ = tx.send(flood(addr, attacks, connections, seconds, entities));
-    });
-    let report = rx.await??;
+    let mut report =
+        tokio::task::spawn_blocking(move || flood(addr, attacks, connections, seconds, entities))
+            .await??;
+    report.peak_rss_mb = server.peak_rss_mb();
+    drop(server);
     output::print(args.output, &report, |r| {
         let mut t = format!(
-            "/healthz under flood ({} s, {} connections, {} entities): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} failures of {} probes; peak RSS {:.0} MB\n",
+            "/healthz under flood ({} s, {} connections, {} entities): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} failures of {} probes; server peak RSS {:.0} MB\n",
             r.seconds,
             r.connections,
             r.entities,
@@ -173,6 +128,52 @@ pub async fn abuse(args: AbuseBench) -> anyhow::Result<std::process::ExitCode> {
         t
     })?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A year of delivery history for 500 services, a member's and an admin's tokens; returns the
+/// two secrets and a group (the golden-path run's owner).
+async fn prepare(store: &Store, work: &Path) -> anyhow::Result<(String, String, String)> {
+    let state = socle_api::AppState::new(
+        store.clone(),
+        socle_api::ServerConfig {
+            refresh_interval: None,
+            gitops_root: work.join("gitops"),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let snap = state.snapshot();
+    let services: Vec<(String, usize)> = snap
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "component")
+        .take(500)
+        .enumerate()
+        .filter_map(|(i, e)| Some((e.entity_ref.rsplit('/').next()?.to_owned(), i % 4)))
+        .collect();
+    let now = socle_api::now_ms();
+    let (events, _) = socle_dora::parse_jsonl(
+        &socle_demo::dora_history(&services, now - now.rem_euclid(86_400_000), 365),
+        "bench",
+    );
+    store.dora_upsert(events).await?;
+    let find = |kind: &str| {
+        snap.entities
+            .iter()
+            .find(|e| e.kind() == kind)
+            .map(|e| e.entity_ref.to_string())
+            .ok_or_else(|| anyhow::anyhow!("the generated organisation has no {kind}"))
+    };
+    let (user, owner) = (find("user")?, find("group")?);
+    drop(snap);
+    let (_, member) = store
+        .create_token("bench", &user, Role::Member, now)
+        .await?;
+    let (_, admin) = store
+        .create_token("bench-admin", "serviceaccount:bench", Role::Admin, now)
+        .await?;
+    Ok((member, admin, owner))
 }
 
 fn attacks(member: &str, admin: &str, location: &str, owner: &str) -> Vec<Attack> {
@@ -272,7 +273,6 @@ fn flood(
         .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let attacks = Arc::new(attacks);
-    let peak = Arc::new(std::sync::Mutex::new(0f64));
     // The probe on a thread and runtime of its own: its latency is the server's, not the time
     // it waits behind the flood's clients.
     let probe = {
@@ -331,19 +331,6 @@ fn flood(
                 figures
             }));
         }
-        let sampler = {
-            let (stop, peak) = (stop.clone(), peak.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let rss = crate::bench::current_rss_mb();
-                    {
-                        let mut p = peak.lock().expect("lock");
-                        *p = p.max(rss);
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        };
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         stop.store(true, Ordering::Relaxed);
         let mut all: BTreeMap<String, KindFigures> = BTreeMap::new();
@@ -359,7 +346,6 @@ fn flood(
                 }
             }
         }
-        let _ = sampler.await;
         all
     });
     let (mut lat, failures) = probe.join().unwrap_or_default();
@@ -369,7 +355,6 @@ fn flood(
             .copied()
             .unwrap_or(f64::NAN)
     };
-    let peak_rss_mb = *peak.lock().expect("lock");
     Ok(AbuseReport {
         entities,
         seconds,
@@ -379,7 +364,8 @@ fn flood(
         healthz_p99_ms: q(0.99),
         healthz_max_ms: lat.last().copied().unwrap_or(f64::NAN),
         healthz_failures: failures,
-        peak_rss_mb,
+        // The server's, filled in by the caller.
+        peak_rss_mb: 0.0,
         requests: figures,
     })
 }

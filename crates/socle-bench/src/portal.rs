@@ -1,21 +1,16 @@
-//! `socle bench portal`: server-side render time of the portal's main pages on a generated
-//! catalog (100,000 entities by default), as a signed-in team member. Requests go through the
-//! whole router (middleware included) in-process, so the figures are the server's own time,
-//! without the network.
+//! `socle-bench portal`: response time of the portal's main pages, served by `socle serve` on a
+//! generated catalog (100,000 entities by default) to a signed-in team member, measured by `wrk`
+//! over loopback with one connection (so the figures are one page at a time).
 
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use anyhow::Context;
-use axum::body::Body;
 use clap::Args;
-use http_body_util::BodyExt;
 use serde::Serialize;
-use socle_catalog::Limits;
-use socle_ingest::LocationSpec;
-use socle_store::{Role, Store, StoreConfig};
-use tower::ServiceExt;
+use socle_store::{Role, Store};
 
 use crate::output::{self, Format};
+use crate::server::{Server, StoreLocation};
 
 #[derive(Args)]
 pub struct PortalBench {
@@ -48,36 +43,95 @@ struct PortalReport {
     pages: Vec<PageFigures>,
 }
 
-pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode> {
+pub async fn portal(
+    args: PortalBench,
+    socle: Option<&Path>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let socle = crate::server::socle_binary(socle)?;
     let work = tempfile::tempdir()?;
-    let (org, src) = crate::bench::write_org(work.path(), args.entities, 500)?;
+    let (org, src) = crate::setup::write_org(work.path(), args.entities, 500)?;
     eprintln!("generated {} entities; ingesting…", org.entities);
-    let store = Store::open(&StoreConfig::new(work.path().join("data"), None)).await?;
-    let spec = LocationSpec::file(src.join("catalog-info.yaml").to_string_lossy().into_owned());
-    let out = crate::cli::ingest(
-        &store,
-        &spec,
-        &Limits::default(),
-        args.output == Format::Table,
-    )
-    .await?;
-    anyhow::ensure!(
-        out.errors.is_empty(),
-        "generated organisation has errors: {:?}",
-        out.errors.first()
-    );
+    let location = StoreLocation::new(work.path().join("data"), None);
+    let store = Store::open(&location.config()).await?;
+    crate::setup::ingest(&store, &crate::setup::org_location(&src)).await?;
+    let (entities, mut paths, cookie) = prepare(&store, &args, work.path()).await?;
+    paths.push("/teams".into());
+    store.close().await;
+
+    let server = Server::start(&socle, &location, work.path())?;
+    let headers = [("Cookie", cookie.as_str())];
+    let mut pages = Vec::new();
+    for path in paths {
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let (status, body) = crate::server::get(server.addr, &path, &headers)?;
+            anyhow::ensure!(status == 200, "{path}: {status}");
+            bytes = body.len();
+        }
+        let load = crate::server::wrk(
+            server.addr,
+            std::slice::from_ref(&path),
+            &headers,
+            args.requests,
+            1,
+        )?;
+        anyhow::ensure!(load.errors == 0, "{path}: {} errors", load.errors);
+        pages.push(PageFigures {
+            path,
+            bytes,
+            p50_ms: load.p50_ms,
+            p99_ms: load.p99_ms,
+            max_ms: load.max_ms,
+        });
+    }
+    drop(server);
+    let report = PortalReport {
+        entities,
+        requests_per_page: args.requests,
+        pages,
+    };
+    output::print(args.output, &report, |r| {
+        let rows: Vec<Vec<String>> = r
+            .pages
+            .iter()
+            .map(|p| {
+                vec![
+                    p.path.clone(),
+                    p.bytes.to_string(),
+                    format!("{:.2}", p.p50_ms),
+                    format!("{:.2}", p.p99_ms),
+                    format!("{:.2}", p.max_ms),
+                ]
+            })
+            .collect();
+        format!(
+            "portal response time, {} entities, {} requests per page (socle serve, wrk over loopback, one connection)\n{}",
+            r.entities,
+            r.requests_per_page,
+            output::table(&["page", "bytes", "p50 ms", "p99 ms", "max ms"], &rows)
+        )
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A delivery history and deployment records for some services, and a signed-in member of a
+/// team; returns the entity count, the pages to measure and the session cookie.
+async fn prepare(
+    store: &Store,
+    args: &PortalBench,
+    work: &Path,
+) -> anyhow::Result<(usize, Vec<String>, String)> {
     let state = socle_api::AppState::new(
         store.clone(),
         socle_api::ServerConfig {
             refresh_interval: None,
-            gitops_root: work.path().join("gitops"),
+            gitops_root: work.join("gitops"),
             ..Default::default()
         },
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let snap = state.snapshot();
-    // A delivery history for some services, and a signed-in member of a team that owns some.
     let services: Vec<(String, usize)> = snap
         .entities
         .iter()
@@ -133,6 +187,7 @@ pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode>
         })
         .map(|e| e.entity_ref.to_string())
         .context("no user with a team")?;
+    let entities = snap.len();
     drop(snap);
     let (_, token) = store
         .create_token("bench", &user, Role::Member, now)
@@ -146,71 +201,5 @@ pub async fn portal(args: PortalBench) -> anyhow::Result<std::process::ExitCode>
         "{n_events} delivery events and {n_deployments} deployments for {} services; signed in as {user}",
         services.len()
     );
-    let app = socle_api::router_with(state.clone(), socle_portal::routes());
-    let mut paths = socle_portal::bench_paths(&state);
-    paths.push("/teams".into());
-    let mut pages = Vec::new();
-    for path in paths {
-        let mut times = Vec::with_capacity(args.requests);
-        let mut bytes = 0;
-        for i in 0..args.requests + 3 {
-            let req = axum::http::Request::get(path.as_str())
-                .header("host", "bench")
-                .header("cookie", &cookie)
-                .body(Body::empty())?;
-            let t = Instant::now();
-            let resp = app.clone().oneshot(req).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            let elapsed = t.elapsed();
-            anyhow::ensure!(status.is_success(), "{path}: {status}");
-            bytes = body.len();
-            if i >= 3 {
-                times.push(elapsed);
-            }
-        }
-        times.sort();
-        let pct = |p: f64| {
-            times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
-        };
-        pages.push(PageFigures {
-            path,
-            bytes,
-            p50_ms: pct(0.50),
-            p99_ms: pct(0.99),
-            max_ms: times
-                .last()
-                .copied()
-                .unwrap_or(Duration::ZERO)
-                .as_secs_f64()
-                * 1000.0,
-        });
-    }
-    let report = PortalReport {
-        entities: state.snapshot().len(),
-        requests_per_page: args.requests,
-        pages,
-    };
-    output::print(args.output, &report, |r| {
-        let rows: Vec<Vec<String>> = r
-            .pages
-            .iter()
-            .map(|p| {
-                vec![
-                    p.path.clone(),
-                    p.bytes.to_string(),
-                    format!("{:.2}", p.p50_ms),
-                    format!("{:.2}", p.p99_ms),
-                    format!("{:.2}", p.max_ms),
-                ]
-            })
-            .collect();
-        format!(
-            "portal render time, {} entities, {} requests per page (server-side, in-process)\n{}",
-            r.entities,
-            r.requests_per_page,
-            output::table(&["page", "bytes", "p50 ms", "p99 ms", "max ms"], &rows)
-        )
-    })?;
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok((entities, socle_portal::bench_paths(&state), cookie))
 }

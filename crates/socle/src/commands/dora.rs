@@ -2,15 +2,14 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use socle_dora::Event;
 
-use crate::cli::StoreArgs;
-use crate::output::{self, Format};
+use super::setup::{StoreArgs, read_platform};
+use crate::output::{self, Format, Outcome};
 
 #[derive(Subcommand)]
 pub enum DoraCmd {
@@ -91,7 +90,7 @@ impl WindowArgs {
             self.since.as_deref(),
             self.from.as_deref(),
             self.to.as_deref(),
-            crate::cli::now_ms(),
+            super::now_ms(),
         )
         .map_err(|e| anyhow::anyhow!(e))
     }
@@ -264,7 +263,7 @@ impl<'a> Chunks<'a> {
     }
 }
 
-pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
     match cmd {
         DoraCmd::Import {
             file,
@@ -272,48 +271,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             source,
             store,
             output,
-        } => {
-            let store = store.open().await?;
-            let (received, changed, errors, services) =
-                import_file(&store, &file, &source, partial, output == Format::Table).await?;
-            for e in errors.iter().take(50) {
-                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
-            }
-            if errors.len() > 50 {
-                eprintln!("… and {} more malformed lines", errors.len() - 50);
-            }
-            if !errors.is_empty() && !partial {
-                anyhow::bail!(
-                    "{} malformed line(s): nothing was imported (--partial imports the valid lines)",
-                    errors.len()
-                );
-            }
-            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
-            let unknown =
-                socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
-            let report = serde_json::json!({
-                "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
-            });
-            output::print(output, &report, |_| {
-                let mut s = format!(
-                    "{received} events read, {changed} new or changed, {} malformed lines skipped\n",
-                    errors.len()
-                );
-                if !unknown.is_empty() {
-                    s.push_str(&format!(
-                        "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
-                        unknown.len(),
-                        unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                s
-            })?;
-            Ok(if errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        } => import(&file, partial, &source, &store, output).await,
         DoraCmd::Git {
             service,
             repo,
@@ -338,13 +296,12 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             let w = store.dora_upsert(events).await?;
-            output::print(output, &w, |w| {
+            Outcome::new(output, &w, |w| {
                 format!(
                     "{} commits read from {repo}, {} new or changed\n",
                     w.received, w.changed
                 )
-            })?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
         DoraCmd::Report(a) => {
             let scope = match (&a.service, &a.team, &a.system, &a.domain) {
@@ -360,14 +317,12 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
             let services =
                 socle_api::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
-            let platform =
-                crate::cli::read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
+            let platform = read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, a.events.as_deref()).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
             let mut json = serde_json::to_value(&report)?;
             json["scope"] = serde_json::Value::String(scope.label());
-            output::print(a.output, &json, |_| render_table(&scope.label(), &report))?;
-            Ok(ExitCode::SUCCESS)
+            Outcome::new(a.output, &json, |_| render_table(&scope.label(), &report))
         }
         DoraCmd::Teams {
             window,
@@ -379,11 +334,10 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
             let window = window.window()?;
             let store = store.open().await?;
             let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
-            let platform =
-                crate::cli::read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
+            let platform = read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, events.as_deref()).await?;
             let reports = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
-            output::print(output, &reports, |rs| {
+            Outcome::new(output, &reports, |rs| {
                 let rows: Vec<Vec<String>> = rs
                     .iter()
                     .map(|r| {
@@ -414,10 +368,54 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<ExitCode> {
                     ],
                     &rows,
                 )
-            })?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
     }
+}
+
+/// `socle dora import`: the file's events into the store, malformed lines listed on stderr.
+async fn import(
+    file: &std::path::Path,
+    partial: bool,
+    source: &str,
+    store: &StoreArgs,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let store = store.open().await?;
+    let (received, changed, errors, services) =
+        import_file(&store, file, source, partial, output == Format::Table).await?;
+    for e in errors.iter().take(50) {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    if errors.len() > 50 {
+        eprintln!("… and {} more malformed lines", errors.len() - 50);
+    }
+    if !errors.is_empty() && !partial {
+        anyhow::bail!(
+            "{} malformed line(s): nothing was imported (--partial imports the valid lines)",
+            errors.len()
+        );
+    }
+    let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+    let unknown = socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
+    let report = serde_json::json!({
+        "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
+    });
+    Ok(Outcome::new(output, &report, |_| {
+        let mut s = format!(
+            "{received} events read, {changed} new or changed, {} malformed lines skipped\n",
+            errors.len()
+        );
+        if !unknown.is_empty() {
+            s.push_str(&format!(
+                "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
+                unknown.len(),
+                unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        s
+    })?
+    .failed(!errors.is_empty()))
 }
 
 /// The indexed events: from a JSON Lines file (parsed on every core), or the store.

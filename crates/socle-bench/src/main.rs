@@ -1,0 +1,88 @@
+//! `socle-bench`: Socle's benchmarks, out of the product binary. Figures that are not HTTP
+//! (ingest, read model and index build, render, deploy, guardrails, DORA import and reports) are
+//! measured in this process; HTTP figures come from a `socle serve` child process loaded from
+//! outside it (by `wrk`, or by this process's own client for the `abuse` request mix).
+
+mod abuse;
+mod catalog;
+mod dora;
+mod output;
+mod portal;
+mod server;
+mod setup;
+mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The same allocator and purge setting as `socle`, so that in-process memory figures match.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc v2's `mi_option_t` enum (the sys crate does not name it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+#[derive(Parser)]
+#[command(
+    name = "socle-bench",
+    version,
+    about = "Socle's benchmarks (figures in BENCHMARKS.md)"
+)]
+struct Cli {
+    /// The `socle` binary to serve HTTP benchmarks with (default: the one next to this binary,
+    /// e.g. target/release/socle after `cargo build --release -p socle`).
+    #[arg(long, global = true, env = "SOCLE_BENCH_SOCLE")]
+    socle: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate a synthetic organisation, ingest it, then load `socle serve` over HTTP with wrk.
+    Catalog(catalog::CatalogBench),
+    /// Resolve and render many synthetic workloads (3 resources each) for both targets.
+    Render(workload::RenderBench),
+    /// Deploy latency: resolve → render → GitOps commit → records, for one workload.
+    Deploy(workload::DeployBench),
+    /// Guardrails: built-in pack evaluations per second on a typical workload's manifests.
+    Policy(workload::PolicyBench),
+    /// Delivery metrics: import a large history, then report for the organisation and every team.
+    Dora(dora::DoraBench),
+    /// Portal: response time (p50/p99) of the main pages of `socle serve` on a generated catalog.
+    Portal(portal::PortalBench),
+    /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
+    Abuse(abuse::AbuseBench),
+}
+
+fn main() -> ExitCode {
+    // SAFETY: sets a documented mimalloc option before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, 0) };
+    let cli = Cli::parse();
+    let run = || -> anyhow::Result<ExitCode> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let socle = cli.socle;
+        rt.block_on(async move {
+            match cli.cmd {
+                Cmd::Catalog(args) => catalog::catalog(args, socle.as_deref()).await,
+                Cmd::Render(args) => workload::render(args),
+                Cmd::Deploy(args) => workload::deploy(args).await,
+                Cmd::Policy(args) => workload::policy(args),
+                Cmd::Dora(args) => dora::dora(args, socle.as_deref()).await,
+                Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
+                Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
+            }
+        })
+    };
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! `socle catalog …`: validate offline, ingest and refresh locations, read the catalog.
+
+use anyhow::Context;
+use clap::Subcommand;
+use socle_catalog::Limits;
+use socle_ingest::{LocationKind, LocationSpec};
+use socle_store::{EntityFilter, Store};
+
+use super::setup::{LimitArgs, StoreArgs};
+use super::{cli_actor, fmt_time, now_ms};
+use crate::output::{self, Format, Outcome};
+
+#[derive(Subcommand)]
+pub enum CatalogCmd {
+    /// Parse, validate and relate catalog files offline (no store). Exit 1 if anything is invalid.
+    Validate {
+        /// Files, directories (every catalog-info.yaml below) or globs.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Register a location (if new) and read it into the store.
+    Ingest {
+        /// A file, directory or glob; with --git, a repository path or file:// URL.
+        target: String,
+        /// The target is a Git repository.
+        #[arg(long)]
+        git: bool,
+        /// Git branch (default: HEAD).
+        #[arg(long, requires = "git")]
+        branch: Option<String>,
+        /// File, directory or glob inside the repository.
+        #[arg(long, requires = "git")]
+        path: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Re-read every registered location.
+    Refresh {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Show one entity with its relations: `component:default/payments` (kind required).
+    Get {
+        entity_ref: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// List entities.
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        namespace: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Full-text search with filters.
+    Search {
+        query: Option<String>,
+        #[arg(long)]
+        kind: Vec<String>,
+        #[arg(long)]
+        owner: Vec<String>,
+        #[arg(long = "type")]
+        spec_type: Vec<String>,
+        #[arg(long)]
+        tag: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Registered locations and their status.
+    Locations {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        CatalogCmd::Validate {
+            paths,
+            output,
+            limits,
+        } => validate(paths, output, limits.limits()).await,
+        CatalogCmd::Ingest {
+            target,
+            git,
+            branch,
+            path,
+            store,
+            limits,
+            output,
+        } => {
+            let spec = location_spec(target, git, branch, path)?;
+            ingest_location(&spec, &store, &limits.limits(), output).await
+        }
+        CatalogCmd::Refresh {
+            store,
+            limits,
+            output,
+        } => refresh(&store.open().await?, &limits.limits(), output).await,
+        CatalogCmd::Get {
+            entity_ref,
+            store,
+            output,
+        } => get(&entity_ref, &store.open().await?, output).await,
+        CatalogCmd::List {
+            kind,
+            namespace,
+            limit,
+            store,
+            output,
+        } => {
+            let filter = EntityFilter {
+                kind,
+                namespace,
+                limit,
+                ..Default::default()
+            };
+            list(&store.open().await?, &filter, output).await
+        }
+        CatalogCmd::Search {
+            query,
+            kind,
+            owner,
+            spec_type,
+            tag,
+            limit,
+            store,
+            output,
+        } => {
+            // The API's own normalisation of the text and filters (`GET /api/v1/search`).
+            let params = socle_api::routes::SearchParams {
+                q: query,
+                kind: filter_list(&kind),
+                owner: filter_list(&owner),
+                spec_type: filter_list(&spec_type),
+                tag: filter_list(&tag),
+                limit: Some(limit),
+                ..Default::default()
+            };
+            let q = params
+                .query()
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            search(store.open().await?, &q, output).await
+        }
+        CatalogCmd::Locations { store, output } => {
+            let list = store.open().await?.list_locations().await?;
+            Outcome::new(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.key.clone(),
+                            x.status.clone(),
+                            x.entity_count.to_string(),
+                            x.errors.len().to_string(),
+                            x.conflicts.len().to_string(),
+                            fmt_time(x.refreshed_at),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "LOCATION",
+                        "STATUS",
+                        "ENTITIES",
+                        "ERRORS",
+                        "CONFLICTS",
+                        "REFRESHED",
+                    ],
+                    &rows,
+                )
+            })
+        }
+    }
+}
+
+/// Repeated `--kind a --kind b` as the API's comma-separated `kind=a,b`.
+fn filter_list(values: &[String]) -> Option<String> {
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// Registers `spec` if new and reads it into the store.
+pub async fn ingest(
+    store: &Store,
+    spec: &LocationSpec,
+    limits: &Limits,
+    show_progress: bool,
+) -> anyhow::Result<socle_store::ApplyOutcome> {
+    let key = spec.key();
+    if store.get_location(&key).await?.is_none() {
+        store
+            .add_location(
+                &key,
+                &serde_json::to_value(spec)?,
+                &cli_actor(),
+                socle_store::LocationTrust::Organisation,
+                now_ms(),
+            )
+            .await?;
+    }
+    let (bar, progress) = if show_progress {
+        let (b, p) = super::progress_bar(&format!("reading {}", spec.target));
+        (Some(b), Some(p))
+    } else {
+        (None, None)
+    };
+    let out = socle_ingest::refresh_location(store, spec, limits, now_ms(), progress).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    store
+        .audit(
+            &cli_actor(),
+            "location.refresh",
+            &key,
+            &out.status,
+            "",
+            now_ms(),
+        )
+        .await?;
+    Ok(out)
+}
+
+/// The location `socle catalog ingest` names: a Git repository, or a path made absolute.
+fn location_spec(
+    target: String,
+    git: bool,
+    branch: Option<String>,
+    path: Option<String>,
+) -> anyhow::Result<LocationSpec> {
+    Ok(if git {
+        LocationSpec {
+            kind: LocationKind::Git,
+            target,
+            branch,
+            path,
+        }
+    } else {
+        let abs = std::path::Path::new(&target);
+        let target = if abs.exists() {
+            abs.canonicalize()?.to_string_lossy().into_owned()
+        } else {
+            target
+        };
+        LocationSpec::file(target)
+    })
+}
+
+/// `socle catalog ingest`: registers the location if new and reads it.
+async fn ingest_location(
+    spec: &LocationSpec,
+    store: &StoreArgs,
+    limits: &Limits,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let store = store.open().await?;
+    let out = ingest(&store, spec, limits, output == Format::Table).await?;
+    let line = format!(
+        "{}: {} added, {} updated, {} unchanged, {} removed, {} kept from before, {} errors\n",
+        spec.key(),
+        out.added,
+        out.updated,
+        out.unchanged,
+        out.removed,
+        out.kept,
+        out.errors.len()
+    );
+    Ok(Outcome::new(output, &out, |_| line)?
+        .table_stderr(out.errors.iter().map(ToString::to_string))
+        .failed(out.status != "ok"))
+}
+
+async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow::Result<Outcome> {
+    let specs: Vec<LocationSpec> = paths.iter().map(LocationSpec::file).collect();
+    let report =
+        tokio::task::spawn_blocking(move || socle_ingest::validate(&specs, &limits)).await?;
+    Ok(Outcome::new(output, &report, |report| {
+        let rels: usize = report.entities.iter().map(|e| e.relations.len()).sum();
+        let mut s = format!(
+            "{} entities valid, {} relations ({} dangling), {} errors\n",
+            report.entities.len(),
+            rels,
+            report.dangling.len(),
+            report.errors.len()
+        );
+        for d in &report.dangling {
+            s.push_str(&format!("dangling: {d}\n"));
+        }
+        s
+    })?
+    .table_stderr(report.errors.iter().map(ToString::to_string))
+    .failed(!report.errors.is_empty()))
+}
+
+async fn refresh(store: &Store, limits: &Limits, output: Format) -> anyhow::Result<Outcome> {
+    let mut results = serde_json::Map::new();
+    let mut failed = false;
+    let mut errors = Vec::new();
+    let mut lines = String::new();
+    for loc in store.list_locations().await? {
+        let spec: LocationSpec = serde_json::from_value(loc.spec.clone())
+            .with_context(|| format!("location {} has an unreadable spec", loc.key))?;
+        let out = ingest(store, &spec, limits, output == Format::Table).await?;
+        failed |= out.status != "ok";
+        errors.extend(out.errors.iter().map(ToString::to_string));
+        lines.push_str(&format!(
+            "{}: {} added, {} updated, {} removed, {} errors\n",
+            loc.key,
+            out.added,
+            out.updated,
+            out.removed,
+            out.errors.len()
+        ));
+        results.insert(loc.key, serde_json::to_value(out)?);
+    }
+    Ok(Outcome::new(output, &results, |_| lines)?
+        .table_stderr(errors)
+        .failed(failed))
+}
+
+async fn get(entity_ref: &str, store: &Store, output: Format) -> anyhow::Result<Outcome> {
+    let r = socle_catalog::EntityRef::parse_full(entity_ref).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(e) = store.get_entity(&r.to_string()).await? else {
+        eprintln!("error: no entity {r}");
+        return super::exit(true);
+    };
+    let relations = store.relations_of(&e.entity_ref).await?;
+    let mut body: serde_json::Value = serde_json::from_str(&e.body)?;
+    body["relations"] = serde_json::to_value(
+        relations
+            .iter()
+            .map(|r| serde_json::json!({"type": r.kind, "targetRef": r.target}))
+            .collect::<Vec<_>>(),
+    )?;
+    Outcome::new(output, &body, |body| {
+        let mut s = format!("{}\n", e.entity_ref);
+        for k in ["title", "description"] {
+            if let Some(v) = body["metadata"][k].as_str() {
+                s.push_str(&format!("  {k}: {v}\n"));
+            }
+        }
+        if let Some(spec) = body["spec"].as_object() {
+            for (k, v) in spec {
+                if let Some(v) = v.as_str().filter(|v| v.len() < 100) {
+                    s.push_str(&format!("  spec.{k}: {v}\n"));
+                }
+            }
+        }
+        s.push_str(&format!("  location: {}\n", e.location_key));
+        s.push_str("relations:\n");
+        let rows: Vec<Vec<String>> = relations
+            .iter()
+            .map(|r| vec![r.kind.clone(), r.target.clone()])
+            .collect();
+        s.push_str(&output::table(&["TYPE", "TARGET"], &rows));
+        s
+    })
+}
+
+async fn list(store: &Store, filter: &EntityFilter, output: Format) -> anyhow::Result<Outcome> {
+    let list = store.list_entities(filter).await?;
+    let values: Vec<serde_json::Value> = list
+        .iter()
+        .map(|e| serde_json::from_str(&e.body))
+        .collect::<Result<_, _>>()?;
+    Outcome::new(output, &values, |values| {
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .zip(values)
+            .map(|(e, v)| {
+                vec![
+                    e.entity_ref.clone(),
+                    v["spec"]["owner"].as_str().unwrap_or("-").to_owned(),
+                    v["spec"]["type"].as_str().unwrap_or("-").to_owned(),
+                    v["metadata"]["description"]
+                        .as_str()
+                        .unwrap_or("")
+                        .chars()
+                        .take(60)
+                        .collect(),
+                ]
+            })
+            .collect();
+        output::table(&["REF", "OWNER", "TYPE", "DESCRIPTION"], &rows)
+    })
+}
+
+async fn search(
+    store: Store,
+    q: &socle_search::SearchQuery,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let state = socle_api::AppState::new(store, socle_api::ServerConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let res = state
+        .search()
+        .search(q)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Outcome::new(output, &res, |r| {
+        let rows: Vec<Vec<String>> = r
+            .hits
+            .iter()
+            .map(|h| {
+                vec![
+                    h.entity_ref.clone(),
+                    h.owner.clone().unwrap_or_default(),
+                    h.description
+                        .clone()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(60)
+                        .collect(),
+                ]
+            })
+            .collect();
+        let mut s = output::table(&["REF", "OWNER", "DESCRIPTION"], &rows);
+        s.push_str(&format!("{} matches\n", r.total));
+        let facet = |name: &str, f: &[socle_search::FacetCount]| {
+            let parts: Vec<String> = f
+                .iter()
+                .take(8)
+                .map(|c| format!("{} ({})", c.value, c.count))
+                .collect();
+            format!("{name}: {}\n", parts.join(", "))
+        };
+        s.push_str(&facet("kind", &r.facets.kind));
+        s.push_str(&facet("owner", &r.facets.owner));
+        s.push_str(&facet("type", &r.facets.spec_type));
+        s.push_str(&facet("tag", &r.facets.tag));
+        s
+    })
+}

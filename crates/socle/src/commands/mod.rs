@@ -1,0 +1,189 @@
+//! The command line: one module per noun, each with its clap arguments and a `run` that returns
+//! an [`Outcome`](crate::output::Outcome) for the one printer (`crate::output::emit`).
+
+mod catalog;
+mod deploy;
+mod dora;
+mod policy;
+mod resources;
+mod serve;
+mod setup;
+mod template;
+mod token;
+mod workload;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::output::Outcome;
+
+#[derive(Parser)]
+#[command(
+    name = "socle",
+    version,
+    about = "Socle: an Internal Developer Platform in one binary",
+    propagate_version = true
+)]
+struct Cli {
+    /// Log filter (tracing syntax), e.g. `info` or `socle_api=debug`.
+    #[arg(long, global = true, env = "SOCLE_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the platform: API (and, later, portal) over the store.
+    Serve(serve::ServeArgs),
+    /// Work with the software catalog.
+    Catalog {
+        #[command(subcommand)]
+        cmd: catalog::CatalogCmd,
+    },
+    /// Work with Score workloads (score.dev/v1b1).
+    Workload {
+        #[command(subcommand)]
+        cmd: workload::WorkloadCmd,
+    },
+    /// Deploy a Score workload to an environment (GitOps commit), roll back or promote.
+    Deploy(deploy::DeployArgs),
+    /// Recorded deployments.
+    Deployments {
+        #[command(subcommand)]
+        cmd: deploy::DeploymentsCmd,
+    },
+    /// Guardrails: evaluate Rego policies (conftest conventions) or run their tests.
+    Policy {
+        #[command(subcommand)]
+        cmd: policy::PolicyCmd,
+    },
+    /// Provisioned resources (per environment).
+    Resources {
+        #[command(subcommand)]
+        cmd: resources::ResourcesCmd,
+    },
+    /// Manage API tokens (directly in the store).
+    Token {
+        #[command(subcommand)]
+        cmd: token::TokenCmd,
+    },
+    /// Golden paths: software templates that create ready-to-deploy services.
+    Template {
+        #[command(subcommand)]
+        cmd: template::TemplateCmd,
+    },
+    /// Create things from golden paths.
+    Create {
+        #[command(subcommand)]
+        cmd: template::CreateCmd,
+    },
+    /// Delivery metrics: DORA's four keys from deployments, changes and incidents.
+    Dora {
+        #[command(subcommand)]
+        cmd: dora::DoraCmd,
+    },
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    if !matches!(cli.cmd, Cmd::Serve(_)) {
+        // `socle … | head` ends quietly, as Unix tools do, instead of panicking on a closed pipe.
+        // Not for the long-running server, whose sockets must never kill the process.
+        // SAFETY: restores the default disposition of one signal before any thread exists.
+        #[cfg(unix)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Serve(args) => serve::run(args).await,
+            Cmd::Catalog { cmd } => catalog::run(cmd).await,
+            Cmd::Workload { cmd } => workload::run(cmd).await,
+            Cmd::Resources { cmd } => resources::run(cmd).await,
+            Cmd::Policy { cmd } => policy::run(cmd).await,
+            Cmd::Deploy(args) => deploy::run(args).await,
+            Cmd::Deployments { cmd } => deploy::deployments(cmd).await,
+            Cmd::Token { cmd } => token::run(cmd).await,
+            Cmd::Dora { cmd } => dora::run(cmd).await,
+            Cmd::Template { cmd } => template::run(cmd).await,
+            Cmd::Create { cmd } => template::create(cmd).await,
+        }
+    })?;
+    crate::output::emit(outcome)
+}
+
+pub fn now_ms() -> i64 {
+    socle_api::now_ms()
+}
+
+/// Who the CLI acts as, in the audit log and on records.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+/// A time for tables: RFC 3339, or `-`.
+fn fmt_time(ms: Option<i64>) -> String {
+    match ms {
+        None => "-".into(),
+        Some(ms) => time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| ms.to_string()),
+    }
+}
+
+/// An entity named on the command line: a full ref, or a workload name (`shop` →
+/// `component:default/shop`).
+fn entity_arg(entity: &str) -> anyhow::Result<String> {
+    if entity.contains(':') {
+        Ok(socle_catalog::EntityRef::parse_full(entity)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_string())
+    } else {
+        Ok(format!("component:default/{}", entity.to_ascii_lowercase()))
+    }
+}
+
+/// A progress bar on standard error counting the files a location read discovers and reads.
+fn progress_bar(label: &str) -> (ProgressBar, socle_ingest::Progress) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} files ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let b = bar.clone();
+    let progress: socle_ingest::Progress = Arc::new(move |ev| match ev {
+        socle_ingest::ProgressEvent::Discovered(n) => b.inc_length(n),
+        socle_ingest::ProgressEvent::Read(n) => b.inc(n),
+    });
+    (bar, progress)
+}
+
+/// The outcome of a command with nothing more to say than an exit code.
+fn exit(failed: bool) -> anyhow::Result<Outcome> {
+    Ok(Outcome::silent(failed))
+}

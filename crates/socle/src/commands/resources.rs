@@ -1,0 +1,90 @@
+//! `socle resources …`: provisioned resources and their outputs.
+
+use clap::Subcommand;
+
+use super::fmt_time;
+use super::setup::StoreArgs;
+use crate::output::{self, Format, Outcome};
+
+#[derive(Subcommand)]
+pub enum ResourcesCmd {
+    /// List provisioned resources.
+    List {
+        #[arg(long)]
+        env: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Show a resource's outputs (secret outputs masked unless --show-secrets).
+    Outputs {
+        uid: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        show_secrets: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+pub async fn run(cmd: ResourcesCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        ResourcesCmd::List { env, store, output } => {
+            let list = store.open().await?.list_resources(env.as_deref()).await?;
+            Outcome::new(output, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.environment.clone(),
+                            r.uid.clone(),
+                            r.kind.clone(),
+                            r.definition.clone(),
+                            r.used_by.iter().cloned().collect::<Vec<_>>().join(","),
+                            fmt_time(Some(r.updated_at)),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["ENV", "UID", "TYPE", "DEFINITION", "USED BY", "UPDATED"],
+                    &rows,
+                )
+            })
+        }
+        ResourcesCmd::Outputs {
+            uid,
+            env,
+            show_secrets,
+            store,
+            output,
+        } => {
+            let found = store.open().await?.resource_outputs(&env, &uid).await?;
+            let mut outputs = found.outputs;
+            if !show_secrets {
+                for (k, v) in outputs.iter_mut() {
+                    if found.secrets.contains(k) {
+                        *v = serde_json::json!("********");
+                    }
+                }
+            }
+            Outcome::new(output, &outputs, |o| {
+                let rows: Vec<Vec<String>> = o
+                    .iter()
+                    .map(|(k, v)| {
+                        vec![
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string()),
+                        ]
+                    })
+                    .collect();
+                output::table(&["OUTPUT", "VALUE"], &rows)
+            })
+        }
+    }
+}

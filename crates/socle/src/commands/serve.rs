@@ -1,0 +1,213 @@
+//! `socle serve`: the API and the portal over the store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use socle_catalog::Limits;
+use socle_ingest::LocationSpec;
+use socle_store::{Role, Store};
+
+use super::now_ms;
+use super::setup::{GitHostArgs, LimitArgs, StoreArgs, load_guardrails, read_platform};
+use crate::output::Outcome;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "SOCLE_LISTEN", default_value = "127.0.0.1:7007")]
+    listen: String,
+    /// Load the embedded demo organisation.
+    #[arg(long)]
+    demo: bool,
+    /// Seconds between re-reads of every location (0: never).
+    #[arg(long, default_value_t = 300)]
+    refresh_interval: u64,
+    /// Require a token for reads too (in the portal: a signed-in session). The default when
+    /// listening on anything but loopback.
+    #[arg(long)]
+    auth_reads: bool,
+    /// Serve reads (catalog, reports, /metrics) without a token on a non-loopback address.
+    #[arg(long, conflicts_with = "auth_reads")]
+    public_reads: bool,
+    /// Mark the portal's session cookie `Secure` (Socle is served over HTTPS by a proxy that
+    /// does not send `X-Forwarded-Proto`).
+    #[arg(long)]
+    cookie_secure: bool,
+    /// Platform configuration directory (default: the shipped configuration).
+    #[arg(long)]
+    platform: Option<PathBuf>,
+    /// Guardrails enforced at deploy: `builtin`, `platform` (the built-in pack plus the `policies/` of
+    /// --platform), a policy directory, or `none`.
+    #[arg(long, default_value = "builtin")]
+    guardrails: String,
+    /// Secret of the GitHub webhook (`POST /api/v1/dora/webhooks/github`).
+    #[arg(long, env = "SOCLE_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    github_webhook_secret: Option<String>,
+    /// Token of the GitLab webhook (`POST /api/v1/dora/webhooks/gitlab`).
+    #[arg(long, env = "SOCLE_GITLAB_WEBHOOK_TOKEN", hide_env_values = true)]
+    gitlab_webhook_token: Option<String>,
+    #[command(flatten)]
+    git_hosts: GitHostArgs,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let store = args.store.open().await?;
+    let limits = args.limits.limits();
+    if args.demo {
+        load_demo(&store, &args.store.data_dir, &limits).await?;
+    }
+    bootstrap_token(&store).await?;
+    let platform = read_platform(args.platform.as_ref(), &limits)?;
+    let guardrails = load_guardrails(&args.guardrails, args.platform.as_deref())?;
+    let config = socle_api::ServerConfig {
+        guardrails,
+        github_api: args.git_hosts.apis().0,
+        gitlab_api: args.git_hosts.apis().1,
+        github_webhook_secret: args.github_webhook_secret.clone(),
+        gitlab_webhook_token: args.gitlab_webhook_token.clone(),
+        platform,
+        provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
+        gitops_root: args.store.data_dir.clone(),
+        limits,
+        auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
+        cookie_secure: args.cookie_secure,
+        refresh_interval: (args.refresh_interval > 0)
+            .then(|| Duration::from_secs(args.refresh_interval)),
+        rego: socle_api::cpu::RegoRunner::this_executable().unwrap_or_default(),
+        ..Default::default()
+    };
+    let state = socle_api::AppState::new(store, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
+    if args.demo {
+        load_demo_history(&state).await?;
+    }
+    socle_api::spawn_background(state.clone());
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let snap = state.snapshot();
+    eprintln!(
+        "Socle is serving {} entities on http://{addr} (API: http://{addr}/api/v1/entities, OpenAPI: http://{addr}/api/openapi.json)",
+        snap.len()
+    );
+    drop(snap);
+    socle_api::serve_with(state, socle_portal::routes(), listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    super::exit(false)
+}
+
+/// The embedded demo organisation, written under the data directory and ingested.
+async fn load_demo(
+    store: &Store,
+    data_dir: &std::path::Path,
+    limits: &Limits,
+) -> anyhow::Result<()> {
+    let dir = data_dir.join("demo");
+    let root = socle_demo::extract(&dir)
+        .with_context(|| format!("cannot write the demo organisation to {}", dir.display()))?;
+    let root = root.canonicalize()?;
+    let spec = LocationSpec::file(root.to_string_lossy().into_owned());
+    let out = super::catalog::ingest(store, &spec, limits, false).await?;
+    tracing::info!(
+        added = out.added,
+        updated = out.updated,
+        errors = out.errors.len(),
+        "demo organisation loaded"
+    );
+    Ok(())
+}
+
+/// A delivery history for the demo's services (90 days to today, midnight UTC, so that restarts
+/// on the same day change nothing): the DORA reports have something to show.
+async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
+    let snap = state.snapshot();
+    // One cadence per owning team, so that team reports differ.
+    let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let services: Vec<(String, usize)> = snap
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "component")
+        .filter_map(|e| {
+            let name = e.entity_ref.rsplit('/').next()?.to_owned();
+            let tier = e
+                .owner
+                .and_then(|o| owners.binary_search(&o).ok())
+                .unwrap_or(0);
+            Some((name, tier))
+        })
+        .collect();
+    let today = now_ms() - now_ms().rem_euclid(86_400_000);
+    let (events, errors) =
+        socle_dora::parse_jsonl(&socle_demo::dora_history(&services, today, 90), "demo");
+    anyhow::ensure!(
+        errors.is_empty(),
+        "demo delivery history: {:?}",
+        errors.first()
+    );
+    let written = state.store.dora_upsert(events).await?;
+    tracing::info!(
+        events = written.received,
+        changed = written.changed,
+        "demo delivery history loaded"
+    );
+    Ok(())
+}
+
+/// The first start creates an admin token and shows it once.
+async fn bootstrap_token(store: &Store) -> anyhow::Result<()> {
+    if store.token_count().await? > 0 {
+        return Ok(());
+    }
+    let (rec, secret) = store
+        .create_token(
+            "bootstrap-admin",
+            "serviceaccount:bootstrap-admin",
+            Role::Admin,
+            now_ms(),
+        )
+        .await?;
+    store
+        .audit(
+            "system",
+            "token.create",
+            &rec.id,
+            "ok",
+            "bootstrap admin token",
+            now_ms(),
+        )
+        .await?;
+    eprintln!(
+        "\nA bootstrap admin token was created. It is shown only this once; keep it safe:\n\n    {secret}\n\nUse it as `Authorization: Bearer <token>`; create more with `socle token create`.\n"
+    );
+    Ok(())
+}
+
+/// Reads are open only on loopback (or with `--public-reads`): on any other address a catalog,
+/// its owners and delivery figures are the organisation's business.
+fn reads_need_auth(listen: &str, auth_reads: bool, public_reads: bool) -> bool {
+    if auth_reads {
+        return true;
+    }
+    let loopback = listen
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or_else(|_| listen.starts_with("localhost:"));
+    if !loopback && !public_reads {
+        eprintln!(
+            "Reads need a token on {listen} (not loopback); --public-reads opens them to anyone who can reach it."
+        );
+    }
+    !loopback && !public_reads
+}

@@ -1,0 +1,232 @@
+//! What commands open and load, in one place: the store (`--data-dir`, `--database-url`), input
+//! limits, the platform configuration (`--platform`), guardrail policies (`--guardrails`,
+//! `--policy`) and the Git hosts golden paths publish to.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use socle_catalog::Limits;
+use socle_ingest::Source;
+use socle_store::{Store, StoreConfig};
+
+/// Where the store is: shared by the server and every CLI command.
+#[derive(Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Data directory (SQLite database, demo files).
+    #[arg(long, env = "SOCLE_DATA_DIR", default_value = ".socle")]
+    pub data_dir: PathBuf,
+    /// `postgres://user@host/db` for PostgreSQL (default: SQLite in the data directory).
+    #[arg(long, env = "SOCLE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        let mut config = StoreConfig::new(&self.data_dir, self.database_url.clone());
+        // The key sealing secrets at rest: SOCLE_SECRET_KEY (shared by replicas), else a key file
+        // created in the data directory.
+        config.secret_key = Some(match std::env::var("SOCLE_SECRET_KEY") {
+            Ok(k) => socle_store::SecretKey::from_base64(&k).context("SOCLE_SECRET_KEY")?,
+            Err(_) => socle_store::SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
+        });
+        Store::open(&config)
+            .await
+            .with_context(|| match &self.database_url {
+                Some(_) => "cannot open the database given by --database-url".to_owned(),
+                None => format!("cannot open the store in {}", self.data_dir.display()),
+            })
+    }
+}
+
+/// Input bounds for catalog files.
+#[derive(Args, Clone, Debug)]
+pub struct LimitArgs {
+    /// Largest catalog file read, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    max_file_bytes: usize,
+    /// Deepest YAML nesting accepted.
+    #[arg(long, default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+    /// Most YAML nodes in one file.
+    #[arg(long, default_value_t = Limits::default().max_nodes)]
+    max_nodes: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_depth: self.max_depth,
+            max_nodes: self.max_nodes,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Where `publish:github` and `publish:gitlab` create repositories.
+#[derive(Args, Clone)]
+pub struct GitHostArgs {
+    /// GitHub's REST API (http:// only in this build: a local mirror or proxy).
+    #[arg(
+        long,
+        env = "SOCLE_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    github_api_url: String,
+    /// Token for publish:github.
+    #[arg(long, env = "SOCLE_GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    /// GitLab's REST API (v4).
+    #[arg(
+        long,
+        env = "SOCLE_GITLAB_API_URL",
+        default_value = "https://gitlab.com/api/v4"
+    )]
+    gitlab_api_url: String,
+    /// Token for publish:gitlab.
+    #[arg(long, env = "SOCLE_GITLAB_TOKEN", hide_env_values = true)]
+    gitlab_token: Option<String>,
+}
+
+impl GitHostArgs {
+    pub fn apis(
+        &self,
+    ) -> (
+        Option<socle_api::git_hosts::HostApi>,
+        Option<socle_api::git_hosts::HostApi>,
+    ) {
+        let api = |base: &str, token: &Option<String>| {
+            token.clone().map(|token| socle_api::git_hosts::HostApi {
+                base: base.to_owned(),
+                token,
+            })
+        };
+        (
+            api(&self.github_api_url, &self.github_token),
+            api(&self.gitlab_api_url, &self.gitlab_token),
+        )
+    }
+}
+
+/// The platform configuration (`--platform DIR`; default: the shipped one).
+pub fn read_platform(
+    dir: Option<&PathBuf>,
+    limits: &Limits,
+) -> anyhow::Result<socle_platform::PlatformConfig> {
+    let Some(dir) = dir else {
+        return Ok(socle_platform::default_config());
+    };
+    let source = platform_source(dir)?;
+    // `policies/` holds guardrails (Rego and their data), not platform documents.
+    let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
+        !rel.starts_with("policies/") && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
+    })?;
+    socle_platform::load_config(&files, limits).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!(
+            "the platform configuration in {} is invalid ({} errors)",
+            dir.display(),
+            errors.len()
+        )
+    })
+}
+
+/// `--guardrails`: `none`, `builtin`, `platform` (the pack plus the `policies/` of `--platform`) or a
+/// policy directory.
+pub fn load_guardrails(
+    spec: &str,
+    platform: Option<&Path>,
+) -> anyhow::Result<Option<socle_policy::PolicySet>> {
+    let set = match spec {
+        "none" => return Ok(None),
+        "builtin" => socle_policy::PolicySet::builtin(None),
+        // The built-in pack plus the platform's own policies and data (which configure the pack:
+        // `socle.disabled_rules`, `socle.allowed_registries`, …).
+        "platform" => {
+            let dir = platform.context("--guardrails platform needs --platform DIR")?;
+            let mut files = socle_policy::builtin_files();
+            let source = platform_source(dir)?;
+            files.extend(read_files(source.as_ref(), 4 << 20, |rel| {
+                rel.starts_with("policies/") && is_policy_file(rel)
+            })?);
+            socle_policy::PolicySet::load(&files, "main")
+        }
+        dir => socle_policy::PolicySet::load(&policy_files(Path::new(dir))?, "main"),
+    };
+    Ok(Some(set.map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
+/// A policy directory's Rego and data files, named as `dir/…`.
+pub fn policy_files(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let source = socle_ingest::FsSource::new(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut files = Vec::new();
+    for rel in source.files().map_err(|e| anyhow::anyhow!("{e}"))? {
+        if hidden(&rel) || !is_policy_file(&rel) {
+            continue;
+        }
+        let path = dir.join(&rel);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        files.push((path.display().to_string(), text));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn is_policy_file(rel: &str) -> bool {
+    [".rego", ".json", ".yaml", ".yml"]
+        .iter()
+        .any(|e| rel.ends_with(e))
+}
+
+fn hidden(rel: &str) -> bool {
+    rel.split('/').any(|p| p.starts_with('.'))
+}
+
+/// The platform configuration directory as a source. A Git repository (bare, or a checkout) is
+/// read at its HEAD commit — the reviewed configuration, not whatever is in the working tree; a
+/// plain directory as it is.
+fn platform_source(dir: &Path) -> anyhow::Result<Box<dyn Source>> {
+    let is_git =
+        dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir());
+    Ok(if is_git {
+        Box::new(
+            socle_ingest::GitSource::open(&dir.to_string_lossy(), None)
+                .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
+        )
+    } else {
+        Box::new(
+            socle_ingest::FsSource::new(dir)
+                .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?,
+        )
+    })
+}
+
+/// The platform configuration's files that `wanted` keeps (never hidden ones), as UTF-8 text,
+/// sorted by name.
+fn read_files(
+    source: &dyn Source,
+    max_bytes: usize,
+    wanted: impl Fn(&str) -> bool,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for rel in source
+        .files()
+        .map_err(|e| anyhow::anyhow!("platform configuration: {e}"))?
+    {
+        if hidden(&rel) || !wanted(&rel) {
+            continue;
+        }
+        let bytes = source
+            .read(&rel, max_bytes)
+            .map_err(|e| anyhow::anyhow!("platform configuration {rel}: {e}"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("platform configuration {rel} is not UTF-8"))?;
+        files.push((source.display(&rel), text));
+    }
+    files.sort();
+    Ok(files)
+}

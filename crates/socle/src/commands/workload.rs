@@ -1,0 +1,444 @@
+//! `socle workload …`: validate Score files, and resolve and render them for an environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use socle_catalog::Limits;
+
+use super::now_ms;
+use super::setup::{LimitArgs, StoreArgs, read_platform};
+use crate::output::{self, Format, Outcome};
+
+// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum WorkloadCmd {
+    /// Resolve resources and render deployment files for an environment, without committing.
+    Generate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The environment (from the platform configuration).
+        #[arg(long, default_value = "local")]
+        env: String,
+        /// Where to write the files.
+        #[arg(long, short = 'd', default_value = "deploy")]
+        output_dir: PathBuf,
+        /// Platform configuration directory (default: the shipped configuration).
+        #[arg(long)]
+        platform: Option<PathBuf>,
+        /// Compose: publish a port, HOST_PORT:WORKLOAD:CONTAINER_PORT.
+        #[arg(long)]
+        publish: Vec<String>,
+        /// Override a property of every workload before validation: PATH=VALUE
+        /// (e.g. containers.web.variables.DEBUG=true; an empty value removes it).
+        #[arg(long = "override-property", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Compose project name (default: the output directory's name).
+        #[arg(long)]
+        project: Option<String>,
+        /// Seed for generated credentials (default: random). The same seed, inputs and stored
+        /// state give the same files.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Where provisioned resources' state is kept, so that names and credentials stay stable.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+pub async fn run(cmd: WorkloadCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        WorkloadCmd::Generate {
+            files,
+            env,
+            output_dir,
+            platform,
+            publish,
+            overrides,
+            project,
+            seed,
+            limits,
+            store,
+        } => {
+            generate(GenerateArgs {
+                store,
+                overrides,
+                files,
+                env,
+                output_dir,
+                platform,
+                publish,
+                project,
+                seed,
+                limits: limits.limits(),
+            })
+            .await
+        }
+        WorkloadCmd::Validate {
+            files,
+            output,
+            limits,
+        } => validate(files, output, &limits.limits()),
+    }
+}
+
+struct GenerateArgs {
+    store: StoreArgs,
+    overrides: Vec<String>,
+    files: Vec<PathBuf>,
+    env: String,
+    output_dir: PathBuf,
+    platform: Option<PathBuf>,
+    publish: Vec<String>,
+    project: Option<String>,
+    seed: Option<u64>,
+    limits: Limits,
+}
+
+/// The workloads read from `a.files` (with the overrides applied) and the directory of each
+/// one's file, or None when any is invalid (the errors are printed).
+#[allow(clippy::type_complexity)]
+fn read_workloads(
+    a: &GenerateArgs,
+) -> anyhow::Result<Option<(Vec<socle_score::Workload>, BTreeMap<String, PathBuf>)>> {
+    let mut workloads = Vec::new();
+    let mut dirs = BTreeMap::new();
+    let mut failed = false;
+    for f in &a.files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let overrides = a
+            .overrides
+            .iter()
+            .map(|o| socle_score::parse_override(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--override-property: {e}"))?;
+        match socle_score::parse_workload_with_overrides(
+            &text,
+            &f.display().to_string(),
+            &a.limits,
+            &overrides,
+        ) {
+            Ok(w) => {
+                dirs.insert(
+                    w.name().to_owned(),
+                    f.parent().map(PathBuf::from).unwrap_or_default(),
+                );
+                workloads.push(w);
+            }
+            Err(errors) => {
+                failed = true;
+                for e in errors {
+                    eprintln!("{e}");
+                }
+            }
+        }
+    }
+    Ok((!failed).then_some((workloads, dirs)))
+}
+
+/// `--seed`, else one from the clock.
+fn seed(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.finish()
+    })
+}
+
+async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
+    let config = read_platform(a.platform.as_ref(), &a.limits)?;
+    let Some(environment) = config.environments.get(&a.env) else {
+        let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+        bail!(
+            "unknown environment \"{}\"; this platform has: {}",
+            a.env,
+            known.join(", ")
+        );
+    };
+    let Some((workloads, dirs)) = read_workloads(&a)? else {
+        return super::exit(true);
+    };
+    let seed = seed(a.seed);
+    let store = a.store.open().await?;
+    let state = store.resource_state(&a.env).await?;
+    let runner =
+        socle_deploy::ProcessRunner::new(a.platform.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let input = socle_platform::ResolveInput {
+        workloads: &workloads,
+        env: environment,
+        config: &config,
+        state: &state,
+        seed,
+        limits: &a.limits,
+        runner: Some(&runner),
+    };
+    let resolution = match socle_platform::resolve(&input) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            return super::exit(true);
+        }
+    };
+    keep_resources(&store, &a.env, &workloads, &resolution).await?;
+    std::fs::create_dir_all(&a.output_dir)?;
+    if environment.target == socle_platform::Target::Kubernetes {
+        write_kubernetes(&a, environment, &workloads, &resolution)?;
+    } else {
+        write_compose(&a, &dirs, &resolution)?;
+    }
+    super::exit(false)
+}
+
+/// Keeps what was provisioned (names, credentials) for next time; resources these workloads no
+/// longer use are de-provisioned.
+async fn keep_resources(
+    store: &socle_store::Store,
+    env: &str,
+    workloads: &[socle_score::Workload],
+    resolution: &socle_platform::Resolution,
+) -> anyhow::Result<()> {
+    let records: Vec<socle_store::ResourceRecord> = resolution
+        .resources
+        .values()
+        .map(|r| socle_store::ResourceRecord {
+            uid: r.uid.clone(),
+            kind: r.kind.clone(),
+            definition: r.definition.clone(),
+            used_by: r.used_by.clone(),
+            state: r.state.clone(),
+            outputs: r.outputs.clone(),
+            secrets: r.secrets.clone(),
+            // `workload generate` is an operator's tool: it keeps stored owners, claims none.
+            owner: None,
+            params_hash: Some(socle_platform::params_fingerprint(&r.params)),
+        })
+        .collect();
+    let names: std::collections::BTreeSet<String> =
+        workloads.iter().map(|w| w.name().to_owned()).collect();
+    let applied = store
+        .apply_resources(env, &names, &records, now_ms())
+        .await?;
+    for uid in &applied.removed {
+        eprintln!("de-provisioned {uid} (no longer used)");
+    }
+    Ok(())
+}
+
+fn write_file(dir: &Path, path: impl AsRef<Path>, content: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    let p = dir.join(path);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&p, content)?;
+    Ok(())
+}
+
+fn write_kubernetes(
+    a: &GenerateArgs,
+    environment: &socle_platform::Environment,
+    workloads: &[socle_score::Workload],
+    resolution: &socle_platform::Resolution,
+) -> anyhow::Result<()> {
+    let ownership = workloads
+        .iter()
+        .map(|w| {
+            let ann = |k: &str| {
+                w.metadata
+                    .get("annotations")
+                    .and_then(|a| a.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            let own = socle_render::Ownership {
+                entity: ann("socle.dev/entity")
+                    .or_else(|| Some(format!("component:default/{}", w.name()))),
+                team: ann("socle.dev/team"),
+            };
+            (w.name().to_owned(), own)
+        })
+        .collect();
+    let opts = socle_render::KubernetesOptions {
+        secret_store: format!("socle-{}", a.env),
+        ownership,
+    };
+    let manifests = socle_render::render_kubernetes(resolution, environment, &opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files = socle_render::to_yaml_files(&manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (path, text) in &files {
+        write_file(&a.output_dir, path, text)?;
+    }
+    eprintln!(
+        "wrote {} manifests under {} ({} workloads, {} resources)",
+        files.len(),
+        a.output_dir.display(),
+        resolution.workloads.len(),
+        resolution.resources.len()
+    );
+    Ok(())
+}
+
+fn write_compose(
+    a: &GenerateArgs,
+    dirs: &BTreeMap<String, PathBuf>,
+    resolution: &socle_platform::Resolution,
+) -> anyhow::Result<()> {
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<socle_render::Publish>, String>>()
+        .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
+    let project = a.project.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(&a.output_dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "socle".into())
+    });
+    let opts = socle_render::ComposeOptions {
+        project,
+        publish,
+        mounts_dir: "mounts".into(),
+    };
+    let read = |workload: &str, src: &str| {
+        let dir = dirs.get(workload).cloned().unwrap_or_default();
+        let path = dir.join(src);
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let (compose, written) = socle_render::render_compose(resolution, &opts, &read)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(a.output_dir.join("compose.yaml"), compose)?;
+    for (path, content) in &written.files {
+        write_file(&a.output_dir, path, content)?;
+    }
+    if written.files.contains_key(".env") {
+        std::fs::write(a.output_dir.join(".gitignore"), ".env\n")?;
+    }
+    eprintln!(
+        "wrote {} ({} workloads, {} resources)",
+        a.output_dir.join("compose.yaml").display(),
+        resolution.workloads.len(),
+        resolution.resources.len()
+    );
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct WorkloadSummary {
+    file: String,
+    name: String,
+    containers: Vec<String>,
+    resources: Vec<serde_json::Value>,
+    /// Resources in provisioning order (each after those its params refer to).
+    order: Vec<String>,
+}
+
+/// A Score file's text, or the error that stands for it.
+fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::ScoreError> {
+    let error = |rule: &str, message: String| socle_score::ScoreError {
+        file: f.display().to_string(),
+        line: None,
+        column: None,
+        path: String::new(),
+        rule: rule.into(),
+        message,
+    };
+    match std::fs::metadata(f) {
+        Ok(m) if m.len() > limits.max_file_bytes as u64 => Err(error(
+            "file.too-large",
+            format!(
+                "file is {} bytes, more than the limit of {} bytes",
+                m.len(),
+                limits.max_file_bytes
+            ),
+        )),
+        _ => match std::fs::read(f).map(String::from_utf8) {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(_)) | Err(_) => Err(error(
+                "file.unreadable",
+                "cannot read the file as UTF-8 text".into(),
+            )),
+        },
+    }
+}
+
+fn validate(files: Vec<PathBuf>, output: Format, limits: &Limits) -> anyhow::Result<Outcome> {
+    let mut workloads = Vec::new();
+    let mut errors: Vec<socle_score::ScoreError> = Vec::new();
+    for f in &files {
+        let display = f.display().to_string();
+        let text = match read_score_file(f, limits) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match socle_score::parse_workload(&text, &display, limits) {
+            Ok(w) => {
+                let order = socle_score::resource_graph(&w)
+                    .map(|g| g.order)
+                    .unwrap_or_default();
+                workloads.push(WorkloadSummary {
+                    file: display,
+                    name: w.name().to_owned(),
+                    containers: w.containers.keys().cloned().collect(),
+                    resources: w
+                        .resources
+                        .iter()
+                        .map(|(n, r)| serde_json::json!({"name": n, "type": r.kind, "class": r.class, "id": r.id}))
+                        .collect(),
+                    order,
+                });
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    let value = serde_json::json!({"workloads": workloads, "errors": errors});
+    Ok(Outcome::new(output, &value, |_| {
+        let rows: Vec<Vec<String>> = workloads
+            .iter()
+            .map(|w| {
+                vec![
+                    w.name.clone(),
+                    w.containers.join(","),
+                    w.order.join(" → "),
+                    w.file.clone(),
+                ]
+            })
+            .collect();
+        let mut s = output::table(
+            &["WORKLOAD", "CONTAINERS", "RESOURCES (ORDER)", "FILE"],
+            &rows,
+        );
+        s.push_str(&format!(
+            "{} valid, {} errors\n",
+            workloads.len(),
+            errors.len()
+        ));
+        s
+    })?
+    .table_stderr(errors.iter().map(ToString::to_string))
+    .failed(!errors.is_empty()))
+}
