@@ -133,8 +133,7 @@ impl App {
         result
     }
 
-    /// Writes one audit row as `who` (also for actors that are not a token: the CLI's operator,
-    /// the bootstrap). What a caller sent is bounded before it is kept.
+    /// Writes one audit row as `who` (see [`record_to`]).
     pub async fn record(
         &self,
         who: &str,
@@ -143,27 +142,43 @@ impl App {
         outcome: AuditOutcome,
         detail: &str,
     ) -> Result<(), AppError> {
-        let (target, detail) = (
-            clip(target, AUDIT_TARGET_CHARS),
-            clip(detail, AUDIT_DETAIL_CHARS),
-        );
-        if let Err(e) = self
-            .store
-            .audit(
-                who,
-                action.name(),
-                &target,
-                outcome.name(),
-                &detail,
-                self.now_ms(),
-            )
-            .await
-        {
-            tracing::error!("cannot write the audit log: {e}");
-            return Err(AppError::internal(e));
-        }
-        Ok(())
+        record_to(
+            &self.store,
+            self.now_ms(),
+            who,
+            action,
+            target,
+            outcome,
+            detail,
+        )
+        .await
     }
+}
+
+/// Writes one audit row as `who` — also for actors that are not a token (the operator's CLI,
+/// the bootstrap) and where no [`App`] is loaded (the CLI works on the store). What a caller
+/// sent is bounded before it is kept. Every audit row of Socle is written here.
+pub async fn record_to(
+    store: &socle_store::Store,
+    now_ms: i64,
+    who: &str,
+    action: AuditAction,
+    target: &str,
+    outcome: AuditOutcome,
+    detail: &str,
+) -> Result<(), AppError> {
+    let (target, detail) = (
+        clip(target, AUDIT_TARGET_CHARS),
+        clip(detail, AUDIT_DETAIL_CHARS),
+    );
+    if let Err(e) = store
+        .audit(who, action.name(), &target, outcome.name(), &detail, now_ms)
+        .await
+    {
+        tracing::error!("cannot write the audit log: {e}");
+        return Err(AppError::internal(e));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

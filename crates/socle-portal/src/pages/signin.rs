@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use socle_api::AppState;
+use socle_app::{AuditAction, AuditOutcome};
 
 use crate::error::PageError;
 use crate::layout;
@@ -82,8 +83,13 @@ pub async fn sign_in(
         .await?;
     let Some(s) = opened else {
         let _ = state
-            .store
-            .audit("invalid-token", "session.open", "portal", "denied", "", now)
+            .record(
+                "invalid-token",
+                AuditAction::SessionOpen,
+                "portal",
+                AuditOutcome::Denied,
+                "",
+            )
             .await;
         return Ok((
             StatusCode::UNAUTHORIZED,
@@ -96,14 +102,12 @@ pub async fn sign_in(
             .into_response());
     };
     state
-        .store
-        .audit(
+        .record(
             &s.principal.subject,
-            "session.open",
+            AuditAction::SessionOpen,
             "portal",
-            "ok",
+            AuditOutcome::Ok,
             "",
-            now,
         )
         .await?;
     let cookie = session::set_cookie(

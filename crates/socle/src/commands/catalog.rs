@@ -234,16 +234,19 @@ pub async fn ingest(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    store
-        .audit(
-            &cli_actor(),
-            "location.refresh",
-            &key,
-            &out.status,
-            "",
-            now_ms(),
-        )
-        .await?;
+    let outcome = if out.status == "ok" {
+        socle_app::AuditOutcome::Ok
+    } else {
+        socle_app::AuditOutcome::Failed
+    };
+    super::audit(
+        store,
+        socle_app::AuditAction::LocationRefresh,
+        &key,
+        outcome,
+        &out.status,
+    )
+    .await?;
     Ok(out)
 }
 

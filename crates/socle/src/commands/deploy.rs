@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::setup::{LimitArgs, StoreArgs, load_guardrails, read_platform};
-use super::{cli_actor, fmt_time, now_ms};
+use socle_app::{AuditAction, AuditOutcome};
+
+use super::{cli_actor, fmt_time};
 use crate::output::{self, Format, Outcome};
 
 #[derive(Args)]
@@ -111,24 +113,45 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
         };
         deployer.deploy(req, guard).await
     };
+    // Every attempt is audited, failures too (the detail: the error's code).
+    let (action, target) = if let Some(service) = &a.rollback {
+        (
+            AuditAction::Rollback,
+            format!("{service}@{}", a.env.as_deref().unwrap_or_default()),
+        )
+    } else if let Some(service) = &a.promote {
+        (
+            AuditAction::Promote,
+            format!("{service}@{}", a.to.as_deref().unwrap_or_default()),
+        )
+    } else {
+        (
+            AuditAction::Deploy,
+            format!("?@{}", a.env.as_deref().unwrap_or_default()),
+        )
+    };
     let d = match result {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
+            let code = socle_app::deploy::deploy_error(e).code;
+            let outcome = if code.is_refusal() {
+                AuditOutcome::Denied
+            } else {
+                AuditOutcome::Failed
+            };
+            super::audit(&deployer.store, action, &target, outcome, code.name()).await?;
             return super::exit(true);
         }
     };
-    deployer
-        .store
-        .audit(
-            &actor,
-            &format!("deployment.{}", d.kind),
-            &format!("{}@{}", d.service, d.environment),
-            "ok",
-            &d.gitops_commit,
-            now_ms(),
-        )
-        .await?;
+    super::audit(
+        &deployer.store,
+        action,
+        &format!("{}@{}", d.service, d.environment),
+        AuditOutcome::Ok,
+        &d.gitops_commit,
+    )
+    .await?;
     Outcome::new(a.output, &d, |d| {
         format!(
             "{} {} {} to {}: {} ({})\n",

@@ -132,6 +132,27 @@ pub fn now_ms() -> i64 {
 }
 
 /// Who the CLI acts as, in the audit log and on records.
+/// Writes an audit row as the operator, through the application's one audit path.
+pub async fn audit(
+    store: &socle_store::Store,
+    action: socle_app::AuditAction,
+    target: &str,
+    outcome: socle_app::AuditOutcome,
+    detail: &str,
+) -> anyhow::Result<()> {
+    socle_app::audit::record_to(
+        store,
+        now_ms(),
+        &cli_actor(),
+        action,
+        target,
+        outcome,
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
 pub fn cli_actor() -> String {
     format!(
         "cli:{}",

@@ -148,16 +148,14 @@ async fn waive(
     output: Format,
 ) -> anyhow::Result<Outcome> {
     let w = store.create_waiver(waiver).await?;
-    store
-        .audit(
-            &cli_actor(),
-            "waiver.create",
-            &format!("{} {}", w.rule, w.entity),
-            "ok",
-            &w.reason,
-            now_ms(),
-        )
-        .await?;
+    super::audit(
+        store,
+        socle_app::AuditAction::WaiverCreate,
+        &format!("{} {}", w.rule, w.entity),
+        socle_app::AuditOutcome::Ok,
+        &w.reason,
+    )
+    .await?;
     Outcome::new(output, &w, |w| {
         format!(
             "waiver {}: {} on {} until {}\n",

@@ -178,16 +178,16 @@ async fn bootstrap_token(store: &Store) -> anyhow::Result<()> {
             now_ms(),
         )
         .await?;
-    store
-        .audit(
-            "system",
-            "token.create",
-            &rec.id,
-            "ok",
-            "bootstrap admin token",
-            now_ms(),
-        )
-        .await?;
+    socle_app::audit::record_to(
+        &store,
+        now_ms(),
+        "system",
+        socle_app::AuditAction::TokenCreate,
+        &rec.id,
+        socle_app::AuditOutcome::Ok,
+        "bootstrap admin token",
+    )
+    .await?;
     eprintln!(
         "\nA bootstrap admin token was created. It is shown only this once; keep it safe:\n\n    {secret}\n\nUse it as `Authorization: Bearer <token>`; create more with `socle token create`.\n"
     );

@@ -5,7 +5,9 @@ use clap::Subcommand;
 use socle_store::{Role, Store};
 
 use super::setup::StoreArgs;
-use super::{cli_actor, fmt_time, now_ms};
+use socle_app::{AuditAction, AuditOutcome};
+
+use super::{fmt_time, now_ms};
 use crate::output::{self, Format, Outcome};
 
 #[derive(Subcommand)]
@@ -52,9 +54,14 @@ pub async fn run(cmd: TokenCmd) -> anyhow::Result<Outcome> {
             let store = store.open().await?;
             let subject = subject_arg(&store, subject).await?;
             let (rec, secret) = store.create_token(&name, &subject, role, now_ms()).await?;
-            store
-                .audit(&cli_actor(), "token.create", &rec.id, "ok", "", now_ms())
-                .await?;
+            super::audit(
+                &store,
+                AuditAction::TokenCreate,
+                &rec.id,
+                AuditOutcome::Ok,
+                "",
+            )
+            .await?;
             let v = serde_json::json!({"token": rec, "secret": secret});
             Outcome::new(output, &v, |_| {
                 format!(
@@ -103,9 +110,7 @@ pub async fn run(cmd: TokenCmd) -> anyhow::Result<Outcome> {
         TokenCmd::Revoke { id, store } => {
             let store = store.open().await?;
             store.revoke_token(&id, now_ms()).await?;
-            store
-                .audit(&cli_actor(), "token.revoke", &id, "ok", "", now_ms())
-                .await?;
+            super::audit(&store, AuditAction::TokenRevoke, &id, AuditOutcome::Ok, "").await?;
             Ok(Outcome::text(format!("token {id} revoked\n")))
         }
     }
