@@ -1210,3 +1210,46 @@ fn dora_from_the_cli_with_git_commit_ranges() {
         (Some(1), Some(1))
     );
 }
+
+/// A deploy the guardrails block is audited as a failure with its error code, like the API's.
+#[test]
+fn a_refused_cli_deploy_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(
+        &score,
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: .\n",
+    )
+    .unwrap();
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--image",
+            "api:1",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let log = rt.block_on(async {
+        let store = socle_store::Store::open(&socle_store::StoreConfig::new(&data, None))
+            .await
+            .unwrap();
+        store.audit_log(10).await.unwrap()
+    });
+    let deploys: Vec<(&str, &str, &str)> = log
+        .iter()
+        .filter(|e| e.action == "deployment.deploy")
+        .map(|e| (e.target.as_str(), e.outcome.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(deploys, [("?@dev", "failed", "blocked_by_guardrails")]);
+}
