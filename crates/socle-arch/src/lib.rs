@@ -61,6 +61,10 @@ pub const FLOORS: &[Floor] = &[
 /// Normal (and build) dependencies a pure crate may not have.
 pub const FORBIDDEN_DEPS: &[&str] = &["sqlx", "axum", "hyper", "tokio", "gix", "walkdir", "anyhow"];
 
+/// Normal dependencies the application floor may not have: it knows no HTTP server, OpenAPI
+/// or HTML types (the API and the portal translate).
+pub const APP_FORBIDDEN_DEPS: &[&str] = &["axum", "tower", "tower-http", "utoipa", "maud"];
+
 /// What a pure crate's `src/` may not name: (text, why). Comment lines and everything from a
 /// file's top-level `#[cfg(test)]` on are not checked.
 pub const FORBIDDEN_CALLS: &[(&str, &str)] = &[
@@ -264,7 +268,8 @@ pub fn dependency_violations(pkgs: &[Package], used: &mut Vec<usize>) -> Vec<Vio
         for d in &p.deps {
             let upward =
                 names.contains(&d.as_str()) && floor_of(d).is_some_and(|df| df.floor > floor.floor);
-            let forbidden = floor.pure && FORBIDDEN_DEPS.contains(&d.as_str());
+            let app_forbidden = floor.floor == APP && APP_FORBIDDEN_DEPS.contains(&d.as_str());
+            let forbidden = (floor.pure && FORBIDDEN_DEPS.contains(&d.as_str())) || app_forbidden;
             if !(upward || forbidden) {
                 continue;
             }
@@ -278,6 +283,10 @@ pub fn dependency_violations(pkgs: &[Package], used: &mut Vec<usize>) -> Vec<Vio
                     floor_of(d).map_or(0, |f| f.floor),
                     p.name,
                     floor.floor
+                )
+            } else if app_forbidden {
+                format!(
+                    "application crate depends on {d} (HTTP and HTML types stay in the adapters)"
                 )
             } else {
                 format!("domain crate depends on {d} (forbidden in domain crates)")

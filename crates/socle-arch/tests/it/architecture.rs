@@ -131,6 +131,24 @@ fn upward_dependencies_unknown_crates_and_forbidden_dependencies_are_reported() 
 }
 
 #[test]
+fn the_application_floor_may_not_depend_on_http_server_types() {
+    let pkgs = [
+        package("socle-app", &["axum", "socle-store", "tokio"]),
+        package("socle-store", &[]),
+    ];
+    let shown: Vec<String> = dependency_violations(&pkgs, &mut Vec::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            "socle-app: application crate depends on axum (HTTP and HTML types stay in the adapters)"
+        ]
+    );
+}
+
+#[test]
 fn forbidden_calls_are_reported_with_their_line_and_tests_and_comments_are_not() {
     let text = "use std::{fs, path::Path};\n// std::env::var in a comment\nfn now() -> u64 { std::time::SystemTime::now(); 0 }\n#[cfg(test)]\nmod tests { fn t() { std::fs::read(\"x\"); } }\n";
     let shown: Vec<String> = source_violations(
