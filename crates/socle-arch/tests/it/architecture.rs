@@ -178,3 +178,35 @@ fn an_allow_row_that_matches_nothing_is_reported() {
     assert!(stale.iter().all(|v| v.at == "socle-deploy"), "{stale:?}");
     let _ = json!(null);
 }
+
+/// One audit path: outside the store (which defines it) and `socle-app/src/audit.rs` (which
+/// wraps it), no source calls the store's `.audit(`.
+#[test]
+fn every_audit_row_goes_through_the_application() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("crates"), &mut files);
+    let allowed = [
+        root.join("crates/socle-app/src/audit.rs"),
+        root.join("crates/socle-store/src"),
+    ];
+    let mut found = Vec::new();
+    for f in files {
+        let in_src = f.components().any(|c| c.as_os_str() == "src");
+        if !in_src || allowed.iter().any(|a| f.starts_with(a)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("a source file reads");
+        for (i, line) in text.lines().enumerate() {
+            if line.contains(".audit(") && !line.trim_start().starts_with("//") {
+                let shown = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
+                found.push(format!("{shown}:{}", i + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "audit rows written outside socle_app::audit::record_to:\n{}",
+        found.join("\n")
+    );
+}
