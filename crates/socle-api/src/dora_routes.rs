@@ -10,15 +10,15 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use socle_dora::{Dataset, Window};
+
 use socle_store::Role;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::dora::{self, Scope};
 use crate::error::ApiError;
 use socle_app::ErrorCode;
+use socle_app::dora::{self, Scope, team_reports, window};
 
 type S = State<Arc<AppState>>;
 
@@ -207,39 +207,6 @@ pub struct ReportQuery {
     weekly: Option<bool>,
 }
 
-const DAY_MS: i64 = 86_400_000;
-/// The longest report window: every report's size and cost grow with it (weekly points).
-pub const MAX_WINDOW_DAYS: i64 = 1096;
-const MAX_WINDOW_MS: i64 = MAX_WINDOW_DAYS * DAY_MS;
-
-/// Resolves `since`/`from`/`to` into a window of at most [`MAX_WINDOW_DAYS`].
-pub fn window(
-    since: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
-    now: i64,
-) -> Result<Window, String> {
-    let to = match to {
-        Some(t) => socle_dora::parse_timestamp(t).map_err(|e| format!("to: {e}"))?,
-        None => now,
-    };
-    let from = match (from, since) {
-        (Some(_), Some(_)) => return Err("give either `from` or `since`, not both".into()),
-        (Some(f), None) => socle_dora::parse_timestamp(f).map_err(|e| format!("from: {e}"))?,
-        (None, s) => to - socle_dora::parse_since(s.unwrap_or("90d"))?,
-    };
-    if from >= to {
-        return Err("the window is empty: `from` must be before `to`".into());
-    }
-    if to - from > MAX_WINDOW_MS {
-        return Err(format!(
-            "the window is {} days long: at most {MAX_WINDOW_DAYS} days (3 years)",
-            (to - from) / DAY_MS
-        ));
-    }
-    Ok(Window { from, to })
-}
-
 /// The four keys of a scope over a window, with levels and (by default) the weekly series.
 #[utoipa::path(get, path = "/api/v1/dora/report", tag = "dora", params(ReportQuery),
     responses((status = 200, description = "`{scope, services, deployment_frequency_per_day, lead_time_median_hours, lead_time_p90_hours, change_failure_rate, recovery_time_median_hours, levels, weekly, …}`", body = Object),
@@ -310,23 +277,4 @@ pub async fn teams(
     let ds = state.dora_dataset().await?;
     let out = state.cpu.run(move || team_reports(&snap, &ds, w)).await?;
     Ok(Json(out).into_response())
-}
-
-/// Reports of every group in the catalog (no weekly series).
-pub fn team_reports(
-    snap: &crate::snapshot::Snapshot,
-    ds: &Dataset,
-    w: Window,
-) -> Vec<serde_json::Value> {
-    snap.entities
-        .iter()
-        .filter(|e| e.kind() == "group")
-        .filter_map(|g| {
-            let scope = Scope::Team(g.entity_ref.to_string());
-            let services = dora::services(snap, &scope).ok()?;
-            let mut v = serde_json::to_value(ds.report(services.as_deref(), w, false)).ok()?;
-            v["scope"] = serde_json::Value::String(scope.label());
-            Some(v)
-        })
-        .collect()
 }

@@ -26,10 +26,7 @@ use axum::response::Response;
 pub use auth::{Caller, Principal};
 // The application layer under its names in the adapters.
 use socle_app::metrics;
-pub use socle_app::{
-    App as AppState, AppConfig as ServerConfig, Metrics, Snapshot, cpu, dora, git_hosts, scaffold,
-    snapshot, spawn_background,
-};
+pub use socle_app::{App as AppState, AppConfig as ServerConfig, Snapshot, spawn_background};
 
 /// The system clock's now, for the binary's glue (services read the application's clock).
 pub fn now_ms() -> i64 {

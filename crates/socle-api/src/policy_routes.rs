@@ -156,11 +156,11 @@ pub async fn test(
     let results = match state
         .config
         .rego
-        .run(&state.cpu, crate::cpu::WorkerRequest::Test { files })
+        .run(&state.cpu, socle_app::cpu::WorkerRequest::Test { files })
         .await?
     {
-        crate::cpu::WorkerResponse::Tests(r) => r,
-        crate::cpu::WorkerResponse::PolicyError(message) => {
+        socle_app::cpu::WorkerResponse::Tests(r) => r,
+        socle_app::cpu::WorkerResponse::PolicyError(message) => {
             return Err(ApiError::new(ErrorCode::PolicyError, message));
         }
     };

@@ -185,7 +185,7 @@ pub async fn list_entities(
     let lifecycles = split_list(&p.lifecycle);
     let namespace = p.namespace.as_ref().map(|n| n.to_lowercase());
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    let matches = |v: &crate::snapshot::EntityView| {
+    let matches = |v: &socle_app::snapshot::EntityView| {
         (kinds.is_empty() || kinds.iter().any(|k| k == v.kind()))
             && namespace.as_deref().is_none_or(|n| n == v.namespace())
             && (owners.is_empty()

@@ -37,8 +37,8 @@ fn summary(t: &socle_scaffold::Template) -> Value {
 #[utoipa::path(get, path = "/api/v1/templates", tag = "templates", responses((status = 200, description = "`[{name, title, description, tags, owner, type}]`", body = Object)))]
 pub async fn list_templates(State(state): S, caller: Caller) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
-    let engine = crate::scaffold::engine(&state, &caller);
-    let list: Vec<Value> = crate::scaffold::templates(&state, &engine)
+    let engine = socle_app::scaffold::engine(&state, &caller);
+    let list: Vec<Value> = socle_app::scaffold::templates(&state, &engine)
         .iter()
         .map(|(t, _)| summary(t))
         .collect();
@@ -54,8 +54,8 @@ pub async fn get_template(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
-    let engine = crate::scaffold::engine(&state, &caller);
-    let list = crate::scaffold::templates(&state, &engine);
+    let engine = socle_app::scaffold::engine(&state, &caller);
+    let list = socle_app::scaffold::templates(&state, &engine);
     let (t, _) = list
         .iter()
         .find(|(t, _)| t.name == name)
@@ -90,7 +90,7 @@ pub async fn create_run(
     let result = async {
         let principal = caller.require(Role::Member)?.clone();
         let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        crate::scaffold::run(
+        socle_app::scaffold::run(
             &state,
             Some(principal),
             &name,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use socle_catalog::RelationType;
-use socle_dora::{Dataset, Options};
+use socle_dora::{Dataset, Options, Window};
 
 use crate::actor::Actor;
 use crate::error::AppError;
@@ -251,6 +251,54 @@ pub fn unknown_services<'a>(
         }
     }
     out.into_iter().collect()
+}
+
+const DAY_MS: i64 = 86_400_000;
+/// The longest report window: every report's size and cost grow with it (weekly points).
+pub const MAX_WINDOW_DAYS: i64 = 1096;
+const MAX_WINDOW_MS: i64 = MAX_WINDOW_DAYS * DAY_MS;
+
+/// Resolves `since`/`from`/`to` into a window of at most [`MAX_WINDOW_DAYS`].
+pub fn window(
+    since: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: i64,
+) -> Result<Window, String> {
+    let to = match to {
+        Some(t) => socle_dora::parse_timestamp(t).map_err(|e| format!("to: {e}"))?,
+        None => now,
+    };
+    let from = match (from, since) {
+        (Some(_), Some(_)) => return Err("give either `from` or `since`, not both".into()),
+        (Some(f), None) => socle_dora::parse_timestamp(f).map_err(|e| format!("from: {e}"))?,
+        (None, s) => to - socle_dora::parse_since(s.unwrap_or("90d"))?,
+    };
+    if from >= to {
+        return Err("the window is empty: `from` must be before `to`".into());
+    }
+    if to - from > MAX_WINDOW_MS {
+        return Err(format!(
+            "the window is {} days long: at most {MAX_WINDOW_DAYS} days (3 years)",
+            (to - from) / DAY_MS
+        ));
+    }
+    Ok(Window { from, to })
+}
+
+/// Reports of every group in the catalog (no weekly series).
+pub fn team_reports(snap: &Snapshot, ds: &Dataset, w: Window) -> Vec<serde_json::Value> {
+    snap.entities
+        .iter()
+        .filter(|e| e.kind() == "group")
+        .filter_map(|g| {
+            let scope = Scope::Team(g.entity_ref.to_string());
+            let services = services(snap, &scope).ok()?;
+            let mut v = serde_json::to_value(ds.report(services.as_deref(), w, false)).ok()?;
+            v["scope"] = serde_json::Value::String(scope.label());
+            Some(v)
+        })
+        .collect()
 }
 
 impl crate::App {

@@ -89,7 +89,7 @@ pub async fn abuse(
     crate::setup::ingest(&store, &spec).await?;
     let (member, admin, owner) = prepare(&store, work.path()).await?;
     store.close().await;
-    let location_id = socle_api::routes::location_id(&spec.key());
+    let location_id = socle_app::locations::location_id(&spec.key());
     let server = Server::start(&socle, &location, work.path())?;
     let addr = server.addr;
     let attacks = attacks(&member, &admin, &location_id, &owner);

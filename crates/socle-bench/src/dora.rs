@@ -73,7 +73,7 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let location = StoreLocation::new(work.path().join("data"), args.database_url.as_deref());
     let store = Store::open(&location.config()).await?;
     crate::setup::ingest(&store, &crate::setup::org_location(&src)).await?;
-    let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+    let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
     let services: Vec<String> = snapshot
         .entities
         .iter()
@@ -102,7 +102,7 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let (d, c, i) = store.dora_load().await?;
     let load = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let opts = socle_api::dora::options(&socle_platform::default_config());
+    let opts = socle_app::dora::options(&socle_platform::default_config());
     let ds = socle_dora::Dataset::from_parts(d, c, i, &opts);
     let index = t.elapsed().as_secs_f64();
 
@@ -110,7 +110,7 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let t = Instant::now();
     let org_report = ds.report(None, window, true);
     let org_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let teams = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
+    let teams = socle_app::dora::team_reports(&snapshot, &ds, window);
     let reports = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         org_report.deployments > 0 && org_report.lead_time_median_hours.is_some(),
@@ -122,7 +122,7 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let t = Instant::now();
     let offline_ds = from_file(&file, &opts)?;
     let offline_org = offline_ds.report(None, window, true);
-    let offline_teams = socle_api::dora_routes::team_reports(&snapshot, &offline_ds, window);
+    let offline_teams = socle_app::dora::team_reports(&snapshot, &offline_ds, window);
     let offline = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         offline_org.deployments == org_report.deployments && offline_teams.len() == teams.len(),

@@ -3,7 +3,7 @@
 //!
 //! Pages are maud templates (checked at compile time, escaped by construction) drawn with the
 //! pure views of `socle-ui`; this crate loads data, checks who may do what (the API's own rules:
-//! [`socle_api::deploy_routes::authorize_deploy`] and roles) and answers HTTP. Reading works
+//! [`socle_app::App::authorize_deploy`] and roles) and answers HTTP. Reading works
 //! without JavaScript; `assets/socle.js` only adds search-as-you-type and stepped forms.
 
 pub mod docs;

@@ -3,7 +3,7 @@
 //! Off by default: the server pays one relaxed load per allocation. `socle __rego-worker` (the
 //! child process that runs a caller's own Rego, see `socle_api::cpu`) turns it on first thing:
 //! an allocation that would take the process past the ceiling ends it at once with exit code
-//! [`socle_api::cpu::WORKER_MEMORY_EXIT`] — before the memory is asked of the system, so even a
+//! [`socle_app::cpu::WORKER_MEMORY_EXIT`] — before the memory is asked of the system, so even a
 //! single huge request (`numbers.range(0, 1e12)` reserves its whole array up front) is stopped.
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -27,7 +27,7 @@ fn exceeded() -> ! {
     // SAFETY: write(2) and _exit(2) with a static buffer: no allocation, no unwinding.
     unsafe {
         libc::write(2, MSG.as_ptr().cast(), MSG.len());
-        libc::_exit(socle_api::cpu::WORKER_MEMORY_EXIT)
+        libc::_exit(socle_app::cpu::WORKER_MEMORY_EXIT)
     }
 }
 
@@ -73,7 +73,7 @@ unsafe impl GlobalAlloc for Ceiling {
     }
 }
 
-/// `socle __rego-worker <memory-bytes>`: reads a `socle_api::cpu::WorkerRequest` (JSON) on stdin,
+/// `socle __rego-worker <memory-bytes>`: reads a `socle_app::cpu::WorkerRequest` (JSON) on stdin,
 /// runs it under the ceiling and writes the `WorkerResponse` on stdout.
 pub fn rego_worker(memory: &str) -> std::process::ExitCode {
     use std::io::{Read, Write};
@@ -86,12 +86,12 @@ pub fn rego_worker(memory: &str) -> std::process::ExitCode {
     if std::io::stdin().read_to_end(&mut input).is_err() {
         return std::process::ExitCode::from(2);
     }
-    let Ok(req) = serde_json::from_slice::<socle_api::cpu::WorkerRequest>(&input) else {
+    let Ok(req) = serde_json::from_slice::<socle_app::cpu::WorkerRequest>(&input) else {
         eprintln!("socle __rego-worker: the request is not valid JSON");
         return std::process::ExitCode::from(2);
     };
     drop(input);
-    let resp = socle_api::cpu::run_request(req);
+    let resp = socle_app::cpu::run_request(req);
     let out = serde_json::to_vec(&resp).unwrap_or_default();
     if std::io::stdout().write_all(&out).is_err() {
         return std::process::ExitCode::from(2);

@@ -10,7 +10,7 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use socle_api::git_hosts::{HostApi, actions};
+use socle_app::git_hosts::{HostApi, actions};
 use socle_scaffold::builtin::DirSource;
 use socle_scaffold::{Engine, RunOptions};
 

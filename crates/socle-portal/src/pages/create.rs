@@ -21,8 +21,8 @@ use crate::layout::{self, date, enc, entity_href};
 use crate::session::Viewer;
 
 fn all(state: &Arc<AppState>, viewer: &Viewer) -> Vec<Template> {
-    let engine = socle_api::scaffold::engine(state, &viewer.caller());
-    socle_api::scaffold::templates(state, &engine)
+    let engine = socle_app::scaffold::engine(state, &viewer.caller());
+    socle_app::scaffold::templates(state, &engine)
         .into_iter()
         .map(|(t, _)| t)
         .collect()
@@ -215,7 +215,7 @@ pub async fn submit(
     let log = live::log(&key).ok_or_else(|| PageError::internal("live run vanished"))?;
     let key2 = key.clone();
     tokio::spawn(async move {
-        let result = socle_api::scaffold::run_live(
+        let result = socle_app::scaffold::run_live(
             &state,
             Some(principal),
             &name,

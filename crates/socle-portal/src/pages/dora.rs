@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 use socle_api::AppState;
-use socle_api::dora::Scope;
+use socle_app::dora::Scope;
 use socle_dora::metrics::Report;
 use socle_ui::chart::{self, Chart, Point};
 
@@ -16,19 +16,19 @@ use crate::session::Viewer;
 
 /// A report for a scope over the last `since` (e.g. `90d`), with weekly series.
 pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Report, PageError> {
-    let w = socle_api::dora_routes::window(Some(since), None, None, state.now_ms())
+    let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
         .map_err(PageError::bad_request)?;
     let snap = state.snapshot();
     let ds = state.dora_dataset().await?;
     // A team: only the services with events are looked up (a large team owns thousands).
     if let Scope::Team(g) = scope {
-        let (count, known) = socle_api::dora::team(&snap, g, &|s| ds.knows(s))
+        let (count, known) = socle_app::dora::team(&snap, g, &|s| ds.knows(s))
             .ok_or_else(|| PageError::not_found(format!("{g} is not in the catalog")))?;
         let mut r = ds.report(Some(&known), w, true);
         r.services = count;
         return Ok(r);
     }
-    let services = socle_api::dora::services(&snap, scope).map_err(PageError::not_found)?;
+    let services = socle_app::dora::services(&snap, scope).map_err(PageError::not_found)?;
     Ok(ds.report(services.as_deref(), w, true))
 }
 
@@ -147,11 +147,11 @@ pub async fn dashboard(
     };
     // The organisation view ranks the teams.
     let teams = if scope == Scope::Org {
-        let w = socle_api::dora_routes::window(Some(since), None, None, state.now_ms())
+        let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
             .map_err(PageError::bad_request)?;
         let ds = state.dora_dataset().await?;
         let snap = state.snapshot();
-        let mut rows: Vec<(String, Report)> = socle_api::dora::all_teams(&snap, &|s| ds.knows(s))
+        let mut rows: Vec<(String, Report)> = socle_app::dora::all_teams(&snap, &|s| ds.knows(s))
             .into_iter()
             .filter(|(_, count, _)| *count > 0)
             .map(|(g, count, known)| {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use maud::{Markup, html};
 use socle_api::AppState;
-use socle_api::dora::Scope;
+use socle_app::dora::Scope;
 use socle_catalog::RelationType;
 
 use crate::error::PageError;

@@ -86,7 +86,7 @@ pub struct WindowArgs {
 
 impl WindowArgs {
     fn window(&self) -> anyhow::Result<socle_dora::Window> {
-        socle_api::dora_routes::window(
+        socle_app::dora::window(
             self.since.as_deref(),
             self.from.as_deref(),
             self.to.as_deref(),
@@ -305,18 +305,18 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
         }
         DoraCmd::Report(a) => {
             let scope = match (&a.service, &a.team, &a.system, &a.domain) {
-                (Some(s), ..) => socle_api::dora::Scope::parse("service", Some(s)),
-                (_, Some(t), ..) => socle_api::dora::Scope::parse("team", Some(t)),
-                (_, _, Some(s), _) => socle_api::dora::Scope::parse("system", Some(s)),
-                (_, _, _, Some(d)) => socle_api::dora::Scope::parse("domain", Some(d)),
-                _ => Ok(socle_api::dora::Scope::Org),
+                (Some(s), ..) => socle_app::dora::Scope::parse("service", Some(s)),
+                (_, Some(t), ..) => socle_app::dora::Scope::parse("team", Some(t)),
+                (_, _, Some(s), _) => socle_app::dora::Scope::parse("system", Some(s)),
+                (_, _, _, Some(d)) => socle_app::dora::Scope::parse("domain", Some(d)),
+                _ => Ok(socle_app::dora::Scope::Org),
             }
             .map_err(|e| anyhow::anyhow!(e))?;
             let window = a.window.window()?;
             let store = a.store.open().await?;
-            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+            let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
             let services =
-                socle_api::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
+                socle_app::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
             let platform = read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, a.events.as_deref()).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
@@ -333,10 +333,10 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
         } => {
             let window = window.window()?;
             let store = store.open().await?;
-            let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
+            let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
             let platform = read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, events.as_deref()).await?;
-            let reports = socle_api::dora_routes::team_reports(&snapshot, &ds, window);
+            let reports = socle_app::dora::team_reports(&snapshot, &ds, window);
             Outcome::new(output, &reports, |rs| {
                 let rows: Vec<Vec<String>> = rs
                     .iter()
@@ -396,8 +396,8 @@ async fn import(
             errors.len()
         );
     }
-    let (snapshot, _, _) = socle_api::snapshot::load(&store).await?;
-    let unknown = socle_api::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
+    let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
+    let unknown = socle_app::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
     let report = serde_json::json!({
         "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
     });
@@ -424,9 +424,9 @@ pub async fn dataset(
     platform: &socle_platform::PlatformConfig,
     file: Option<&std::path::Path>,
 ) -> anyhow::Result<std::sync::Arc<socle_dora::Dataset>> {
-    let opts = socle_api::dora::options(platform);
+    let opts = socle_app::dora::options(platform);
     let Some(file) = file else {
-        return Ok(socle_api::dora::load(store, &opts).await?.1);
+        return Ok(socle_app::dora::load(store, &opts).await?.1);
     };
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -79,7 +79,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         cookie_secure: args.cookie_secure,
         refresh_interval: (args.refresh_interval > 0)
             .then(|| Duration::from_secs(args.refresh_interval)),
-        rego: socle_api::cpu::RegoRunner::this_executable().unwrap_or_default(),
+        rego: socle_app::cpu::RegoRunner::this_executable().unwrap_or_default(),
         ..Default::default()
     };
     let state = socle_api::AppState::new(store, config)
@@ -179,7 +179,7 @@ async fn bootstrap_token(store: &Store) -> anyhow::Result<()> {
         )
         .await?;
     socle_app::audit::record_to(
-        &store,
+        store,
         now_ms(),
         "system",
         socle_app::AuditAction::TokenCreate,

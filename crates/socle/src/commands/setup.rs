@@ -93,11 +93,11 @@ impl GitHostArgs {
     pub fn apis(
         &self,
     ) -> (
-        Option<socle_api::git_hosts::HostApi>,
-        Option<socle_api::git_hosts::HostApi>,
+        Option<socle_app::git_hosts::HostApi>,
+        Option<socle_app::git_hosts::HostApi>,
     ) {
         let api = |base: &str, token: &Option<String>| {
-            token.clone().map(|token| socle_api::git_hosts::HostApi {
+            token.clone().map(|token| socle_app::git_hosts::HostApi {
                 base: base.to_owned(),
                 token,
             })

@@ -209,8 +209,8 @@ async fn run_template(
     };
     if !c.no_input && std::io::stdin().is_terminal() {
         let engine =
-            socle_api::scaffold::engine(&state, &socle_api::scaffold::caller(principal.clone()));
-        if let Some((t, _)) = socle_api::scaffold::templates(&state, &engine)
+            socle_app::scaffold::engine(&state, &socle_app::scaffold::caller(principal.clone()));
+        if let Some((t, _)) = socle_app::scaffold::templates(&state, &engine)
             .into_iter()
             .find(|(t, _)| t.name == template)
         {
@@ -225,7 +225,7 @@ async fn run_template(
     if let Some(d) = &c.output_dir {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let out = socle_api::scaffold::run(
+    let out = socle_app::scaffold::run(
         &state,
         Some(principal),
         template,

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socle_api::cpu::{CpuGate, RegoRunner, WORKER_MEMORY_EXIT, WorkerRequest, WorkerResponse};
+use socle_app::cpu::{CpuGate, RegoRunner, WORKER_MEMORY_EXIT, WorkerRequest, WorkerResponse};
 
 const BOMB: &str =
     "package main\n\ntest_bomb if {\n\tcount(numbers.range(0, 1000000000000)) > 0\n}\n";
