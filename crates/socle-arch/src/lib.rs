@@ -187,7 +187,7 @@ pub const ALLOW: &[Allow] = &[
         "socle-deploy",
         "src/lib.rs",
         "SystemTime::now",
-        "the default clock when DeployRequest has none injected",
+        "Deployer::clock's default (the system clock) when none is injected",
     ),
     call(
         "socle-deploy",

@@ -135,11 +135,12 @@ fn normalise_team(team: &str) -> String {
         .map_or_else(|_| team.to_owned(), |r| r.to_string())
 }
 
-fn now() -> (i64, i64) {
-    let d = std::time::SystemTime::now()
+/// The system clock, milliseconds since the epoch: the default when no clock is injected.
+fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_secs() as i64, d.as_millis() as i64)
+        .unwrap_or_default()
+        .as_millis() as i64
 }
 
 /// Inlines files given by `source` (read relative to `dir`) so that a stored workload is
@@ -250,6 +251,11 @@ impl Deployer {
     }
 
     /// Deploys one workload. Idempotent: the same inputs make no new commit.
+    /// Milliseconds since the epoch, from the injected clock or the system's.
+    fn now_ms(&self) -> i64 {
+        self.clock.as_ref().map_or_else(system_now_ms, |c| c())
+    }
+
     pub async fn deploy(
         &self,
         mut req: DeployRequest,
@@ -350,7 +356,7 @@ impl Deployer {
         })?;
         // Waivers in force for this entity and environment set violations of their rule aside;
         // expired waivers no longer apply.
-        let now_ms = self.clock.as_ref().map_or_else(|| now().1, |c| c());
+        let now_ms = self.now_ms();
         let entity_ref = format!("component:default/{name}");
         let waivers = self
             .store
@@ -415,7 +421,9 @@ impl Deployer {
             self.gitops_root.join(&gitops.repository)
         };
         let repo = gitops::open_or_init(&repo_path)?;
-        let (secs, millis) = now();
+        // The commit's and the record's time: the same clock as the waivers'.
+        let millis = self.now_ms();
+        let secs = millis.div_euclid(1000);
         let message = format!(
             "deploy {name} {version} to {}\n\nby: {}\nkind: {}\nimages: {}\nresources: {}\n",
             env.name,
