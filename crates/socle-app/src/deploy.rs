@@ -115,7 +115,11 @@ impl App {
             runner: Some(socle_deploy::ProcessRunner::new(
                 self.config.provisioner_dir.clone(),
             )),
-            clock: None,
+            // The application's clock: deploy records, commits and waiver checks agree with it.
+            clock: Some({
+                let clock = self.clock.clone();
+                std::sync::Arc::new(move || clock.now_ms())
+            }),
         }
     }
 

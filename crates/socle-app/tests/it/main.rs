@@ -1,0 +1,3 @@
+//! The application services over a real store (SQLite in a temporary directory), without HTTP.
+
+mod deploy;
