@@ -119,7 +119,7 @@ pub async fn create_run(
                 .collect::<Vec<_>>()
         );
     }
-    if out.run.status == "completed" {
+    if out.run.status == socle_store::RunStatus::Completed {
         Ok((StatusCode::CREATED, Json(v)).into_response())
     } else {
         let mut e = ApiError::new(

@@ -228,7 +228,7 @@ impl App {
         self.metrics
             .refreshes
             .get_or_create(&metrics::OutcomeLabels {
-                outcome: out.status.clone(),
+                outcome: out.status.to_string(),
             })
             .inc();
         Ok(out)

@@ -679,7 +679,7 @@ pub async fn run_live(
         }
     }
     if let Some(dest) = keep
-        && result.status == "completed"
+        && result.status == socle_scaffold::RunStatus::Completed
     {
         for (rel, _) in &files {
             let to = dest.join(rel);
@@ -699,7 +699,10 @@ pub async fn run_live(
             seq: 0,
             template: template.to_owned(),
             actor: actor.name(),
-            status: result.status.to_owned(),
+            status: match result.status {
+                socle_scaffold::RunStatus::Completed => socle_store::RunStatus::Completed,
+                socle_scaffold::RunStatus::Failed => socle_store::RunStatus::Failed,
+            },
             dry_run,
             parameters,
             steps: serde_json::to_value(&result.steps).unwrap_or_default(),

@@ -165,7 +165,7 @@ async fn prepare(
                         gitops_commit: "0".repeat(40),
                         source_commit: String::new(),
                         changed: true,
-                        status: "success".into(),
+                        status: socle_store::DeploymentStatus::Success,
                         actor: "serviceaccount:bench".into(),
                         kind: "deploy".into(),
                         spec: String::new(),

@@ -480,7 +480,7 @@ impl Deployer {
                     gitops_commit: committed.commit.clone(),
                     source_commit: req.source_commit.clone().unwrap_or_default(),
                     changed: committed.changed,
-                    status: "success".into(),
+                    status: socle_store::DeploymentStatus::Success,
                     actor: req.actor.clone(),
                     kind: req.kind.clone(),
                     spec,
@@ -499,7 +499,7 @@ impl Deployer {
                         id: record.id.clone(),
                         service: record.service.clone(),
                         environment: record.environment.clone(),
-                        status: "success".into(),
+                        status: record.status.as_str().into(),
                         finished_at: record.created_at,
                         changes: Vec::new(),
                         commit: Some(record.source_commit.clone()).filter(|c| !c.is_empty()),
@@ -543,14 +543,14 @@ impl Deployer {
             .await?;
         let current = history
             .iter()
-            .find(|d| d.status == "success")
+            .find(|d| d.status == socle_store::DeploymentStatus::Success)
             .ok_or_else(|| {
                 DeployError::NotFound(format!("{service} has never been deployed to {env}"))
             })?;
         let target = history
             .iter()
             .filter(|d| {
-                d.status == "success"
+                d.status == socle_store::DeploymentStatus::Success
                     && d.seq < current.seq
                     && d.gitops_commit != current.gitops_commit
             })
@@ -593,7 +593,7 @@ impl Deployer {
             .list_deployments(Some(service), Some(from), 1000)
             .await?
             .into_iter()
-            .find(|d| d.status == "success")
+            .find(|d| d.status == socle_store::DeploymentStatus::Success)
             .ok_or_else(|| {
                 DeployError::NotFound(format!(
                     "{service} has no successful deployment in {from} to promote"

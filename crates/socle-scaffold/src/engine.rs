@@ -147,6 +147,14 @@ pub enum StepStatus {
     Simulated,
 }
 
+/// How a whole run ended.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Completed,
+    Failed,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
     pub id: String,
@@ -172,8 +180,7 @@ pub enum RunError {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
-    /// `completed` or `failed`.
-    pub status: &'static str,
+    pub status: RunStatus,
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
@@ -372,7 +379,7 @@ impl Engine {
         }
         match self.eval(&t.output, &ctx) {
             Ok(output) => RunResult {
-                status: "completed",
+                status: RunStatus::Completed,
                 dry_run: opts.dry_run,
                 error: None,
                 parameters,
@@ -539,7 +546,7 @@ fn failed(
     log: Vec<LogLine>,
 ) -> RunResult {
     RunResult {
-        status: "failed",
+        status: RunStatus::Failed,
         dry_run,
         error: Some(error),
         parameters,

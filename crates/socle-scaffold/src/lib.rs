@@ -31,7 +31,8 @@ pub mod workspace;
 
 pub use disk::DiskWorkspace;
 pub use engine::{
-    Action, ActionContext, ActionError, Engine, LiveLog, LogLine, RunOptions, RunResult, StepStatus,
+    Action, ActionContext, ActionError, Engine, LiveLog, LogLine, RunOptions, RunResult, RunStatus,
+    StepStatus,
 };
 pub use template::{Template, TemplateError};
 pub use workspace::{MemWorkspace, Workspace, WorkspaceError};

@@ -52,8 +52,7 @@ pub struct LocationRecord {
     /// Whether it may shape the organisation (groups, users, membership).
     pub trust: LocationTrust,
     pub refreshed_at: Option<i64>,
-    /// `pending`, `ok`, `errors` (some entities rejected) or `failed` (nothing could be read).
-    pub status: String,
+    pub status: crate::RefreshStatus,
     pub errors: Vec<EntityError>,
     pub entity_count: i64,
     /// For Git locations, the commit last read.
@@ -115,7 +114,7 @@ pub struct ApplyOutcome {
     /// Previous entities kept because their file (or themselves) failed this time.
     pub kept: usize,
     pub errors: Vec<EntityError>,
-    pub status: String,
+    pub status: crate::RefreshStatus,
 }
 
 /// What a location read produced, as the store needs it.
@@ -155,7 +154,8 @@ macro_rules! location_row {
             created_by: $row.try_get("created_by")?,
             trust: LocationTrust::parse(&$row.try_get::<String, _>("trust")?),
             refreshed_at: $row.try_get("refreshed_at")?,
-            status: $row.try_get("status")?,
+            status: crate::RefreshStatus::parse(&$row.try_get::<String, _>("status")?)
+                .ok_or_else(|| StoreError::Corrupt("unknown refresh status".into()))?,
             entity_count: $row.try_get("entity_count")?,
             revision: $row.try_get("revision")?,
             conflicts: Vec::new(),
@@ -477,11 +477,11 @@ impl Store {
             if out.added + out.updated + out.removed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
             }
-            out.status = if input.unreadable { "failed" } else if out.errors.is_empty() { "ok" } else { "errors" }.to_owned();
+            out.status = if input.unreadable { crate::RefreshStatus::Failed } else if out.errors.is_empty() { crate::RefreshStatus::Ok } else { crate::RefreshStatus::Errors };
             let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE location_key = $1").bind(key).fetch_one(&mut *tx).await?;
             let errors_json = serde_json::to_string(&out.errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query("UPDATE locations SET refreshed_at = $1, status = $2, errors = $3, entity_count = $4, revision = COALESCE($5, revision) WHERE key = $6")
-                .bind(now_ms).bind(&out.status).bind(errors_json).bind(count).bind(input.revision.as_deref()).bind(key)
+                .bind(now_ms).bind(out.status.as_str()).bind(errors_json).bind(count).bind(input.revision.as_deref()).bind(key)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -22,7 +22,7 @@ pub struct DeploymentRecord {
     /// False when the rendered files were already in Git (nothing new was committed).
     pub changed: bool,
     /// `success` or `failed`.
-    pub status: String,
+    pub status: crate::DeploymentStatus,
     pub actor: String,
     /// `deploy`, `rollback` or `promote`.
     pub kind: String,
@@ -45,7 +45,8 @@ macro_rules! deployment_row {
             gitops_commit: $r.try_get("gitops_commit")?,
             source_commit: $r.try_get("source_commit")?,
             changed: $r.try_get::<i64, _>("changed")? != 0,
-            status: $r.try_get("status")?,
+            status: crate::DeploymentStatus::parse(&$r.try_get::<String, _>("status")?)
+                .ok_or_else(|| StoreError::Corrupt("unknown deployment status".into()))?,
             actor: $r.try_get("actor")?,
             kind: $r.try_get("kind")?,
             spec: $r.try_get("spec")?,
@@ -69,7 +70,7 @@ impl Store {
             sqlx::query("INSERT INTO deployments (id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                 .bind(&d.id).bind(d.seq).bind(&d.service).bind(&d.environment).bind(&d.version).bind(&images).bind(&d.gitops_commit).bind(&d.source_commit)
-                .bind(i64::from(d.changed)).bind(&d.status).bind(&d.actor).bind(&d.kind).bind(&d.spec).bind(d.created_at)
+                .bind(i64::from(d.changed)).bind(d.status.as_str()).bind(&d.actor).bind(&d.kind).bind(&d.spec).bind(d.created_at)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -11,6 +11,7 @@ mod dora;
 mod guardrails;
 mod resources;
 mod security;
+mod status;
 mod templates;
 
 use std::borrow::Cow;
@@ -37,6 +38,7 @@ pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
+pub use status::{DeploymentStatus, RefreshStatus, RunStatus};
 pub use templates::TemplateRun;
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are

@@ -14,8 +14,7 @@ pub struct TemplateRun {
     pub seq: i64,
     pub template: String,
     pub actor: String,
-    /// `completed` or `failed`.
-    pub status: String,
+    pub status: crate::RunStatus,
     pub dry_run: bool,
     pub parameters: serde_json::Value,
     pub steps: serde_json::Value,
@@ -37,7 +36,8 @@ macro_rules! run_row {
             seq: $r.try_get("seq")?,
             template: $r.try_get("template")?,
             actor: $r.try_get("actor")?,
-            status: $r.try_get("status")?,
+            status: crate::RunStatus::parse(&$r.try_get::<String, _>("status")?)
+                .ok_or_else(|| StoreError::Corrupt("unknown run status".into()))?,
             dry_run: $r.try_get::<i64, _>("dry_run")? != 0,
             parameters: json(&$r.try_get::<String, _>("parameters")?)?,
             steps: json(&$r.try_get::<String, _>("steps")?)?,
@@ -60,7 +60,7 @@ impl Store {
             run.seq = seq;
             run.id = format!("run-{seq}");
             sqlx::query("INSERT INTO template_runs (id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                .bind(&run.id).bind(seq).bind(&run.template).bind(&run.actor).bind(&run.status).bind(i64::from(run.dry_run))
+                .bind(&run.id).bind(seq).bind(&run.template).bind(&run.actor).bind(run.status.as_str()).bind(i64::from(run.dry_run))
                 .bind(run.parameters.to_string()).bind(run.steps.to_string()).bind(run.log.to_string()).bind(run.output.to_string())
                 .bind(run.error.as_ref().map(|e| e.to_string())).bind(run.created_at)
                 .execute(&mut *tx).await?;

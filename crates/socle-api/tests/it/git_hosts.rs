@@ -197,7 +197,12 @@ async fn publish_github_through_the_rest_api() {
     let host = Arc::new(Mutex::new(Host::default()));
     let base = serve(host.clone()).await;
     let r = run("publish:github", "github.com", &base, "gh-token").await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     assert_eq!(
         r.steps[1].output,
         json!({"remoteUrl": "http://github.local/acme/shop", "repoContentsUrl": "http://github.local/acme/shop/blob/main", "commitHash": "c0ffee"})
@@ -224,12 +229,12 @@ async fn publish_github_through_the_rest_api() {
     }
     // A wrong token: refused by the host, reported, nothing created.
     let r = run("publish:github", "github.com", &base, "nope").await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     assert!(r.error.unwrap().to_string().contains("HTTP 401"));
     // A failure after the repository was created deletes it.
     host.lock().unwrap().fail_commit = true;
     let r = run("publish:github", "github.com", &base, "gh-token").await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     assert!(r.error.unwrap().to_string().contains("HTTP 500"));
     assert_eq!(
         host.lock().unwrap().calls.last().unwrap(),
@@ -242,7 +247,12 @@ async fn publish_gitlab_through_the_rest_api() {
     let host = Arc::new(Mutex::new(Host::default()));
     let base = serve(host.clone()).await;
     let r = run("publish:gitlab", "gitlab.com", &base, "gl-token").await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     assert_eq!(r.steps[1].output["projectId"], 42);
     assert_eq!(
         r.steps[1].output["remoteUrl"],
@@ -327,7 +337,7 @@ async fn names_that_leave_the_new_repository_are_refused_before_any_call() {
         ),
     ] {
         let r = run_on(action, url, &base, "gh-token").await;
-        assert_eq!(r.status, "failed", "{url}");
+        assert_eq!(r.status, socle_scaffold::RunStatus::Failed, "{url}");
         let e = r.error.unwrap().to_string();
         assert!(e.contains("repoUrl"), "{url}: {e}");
     }

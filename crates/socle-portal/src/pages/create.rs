@@ -420,7 +420,7 @@ pub async fn run_page(
             nav aria-label="Breadcrumb" class="muted" { a href="/create" { "Create" } " / " (run.template) " / " (run.id) }
             h1 { "Run " (run.id) ": " span class={ "status-" (run.status) } { (run.status) } }
             p class="sub" { (run.template) " by " (run.actor) ", " (date(run.created_at)) }
-            @if run.status == "completed" { p class="notice ok" role="status" { "Done." @if let Some(r) = &registered { " " a href=(entity_href(r)) { "Open " (layout::short(r)) " in the catalog" } } } }
+            @if run.status == socle_store::RunStatus::Completed { p class="notice ok" role="status" { "Done." @if let Some(r) = &registered { " " a href=(entity_href(r)) { "Open " (layout::short(r)) " in the catalog" } } } }
             @if let Some(e) = &run.error { p class="notice error" role="alert" { (e.get("message").and_then(Value::as_str).map_or_else(|| e.to_string(), str::to_owned)) } }
             @if !links.is_empty() {
                 h2 { "Links" }

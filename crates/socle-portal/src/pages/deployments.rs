@@ -14,6 +14,7 @@ use serde::Deserialize;
 use socle_api::AppState;
 use socle_app::ErrorCode;
 use socle_store::DeploymentRecord;
+use socle_store::DeploymentStatus;
 
 use crate::error::PageError;
 use crate::layout::{self, ago, date, enc, entity_href};
@@ -29,7 +30,7 @@ fn latest_per_env<'a>(
             (
                 e.clone(),
                 list.iter()
-                    .find(|d| &d.environment == e && d.status == "success"),
+                    .find(|d| &d.environment == e && d.status == DeploymentStatus::Success),
             )
         })
         .collect()
@@ -73,7 +74,7 @@ pub async fn service_section(
                                     @if let (Some(_), Some(next)) = (d, envs.get(i + 1)) {
                                         (action_form("/deployments/promote", viewer, &[("service", service), ("from", env), ("to", next)], &format!("Promote to {next}")))
                                     }
-                                    @if list.iter().filter(|x| &x.environment == env && x.status == "success").count() > 1 {
+                                    @if list.iter().filter(|x| &x.environment == env && x.status == DeploymentStatus::Success).count() > 1 {
                                         " " (action_form("/deployments/rollback", viewer, &[("service", service), ("environment", env)], "Roll back"))
                                     }
                                 }
@@ -151,7 +152,7 @@ pub async fn deployments(
     }
     for d in recent
         .iter()
-        .filter(|d| d.status == "success" && shown.contains(&d.service.as_str()))
+        .filter(|d| d.status == DeploymentStatus::Success && shown.contains(&d.service.as_str()))
     {
         let cell = board
             .entry(d.service.as_str())

@@ -122,7 +122,7 @@ pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
                 section class="card" aria-labelledby="recent" {
                     h2 id="recent" { "Recent deployments" }
                     @if recent.is_empty() { p class="muted" { "None yet." } }
-                    ul { @for d in &recent { li { a href=(entity_href(&format!("component:default/{}", d.service))) { (d.service) } " → " strong { (d.environment) } " " (d.version) " " span class="muted" { (ago(d.created_at, now)) } @if d.status != "success" { " " span class="status-failed" { (d.status) } } } } }
+                    ul { @for d in &recent { li { a href=(entity_href(&format!("component:default/{}", d.service))) { (d.service) } " → " strong { (d.environment) } " " (d.version) " " span class="muted" { (ago(d.created_at, now)) } @if d.status != socle_store::DeploymentStatus::Success { " " span class="status-failed" { (d.status) } } } } }
                     p { a href="/deployments" { "All deployments" } }
                 }
                 section class="card" aria-labelledby="failing" {

@@ -99,7 +99,12 @@ async fn fetch_template_renders_names_and_contents_into_the_workspace() {
         ("other/ignored.txt", "not in the skeleton\n"),
     ]);
     let (r, ws) = run(FETCH, &src, json!({"name": "orders"})).await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     assert_eq!(
         texts(&ws),
         BTreeMap::from([
@@ -122,7 +127,12 @@ async fn fetch_plain_copies_without_rendering() {
     let steps = FETCH.replace("fetch:template", "fetch:plain");
     let src = source(&[("skeleton/${{ values.name }}.txt", "${{ values.name }}")]);
     let (r, ws) = run(&steps, &src, json!({"name": "orders"})).await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     assert_eq!(
         ws.text("app/${{ values.name }}.txt").as_deref(),
         Some("${{ values.name }}")
@@ -133,7 +143,7 @@ async fn fetch_plain_copies_without_rendering() {
 async fn a_rendered_name_that_leaves_the_workspace_writes_nothing() {
     let src = source(&[("skeleton/${{ values.name }}.txt", "x")]);
     let (r, ws) = run(FETCH, &src, json!({"name": "../../escaped"})).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     let error = r.error.unwrap().to_string();
     assert!(error.contains("leaves the workspace"), "{error}");
     assert!(ws.files().is_empty());
@@ -173,7 +183,12 @@ async fn rename_delete_and_catalog_write_work_on_the_workspace() {
         ("skeleton/main.py", "pass\n"),
     ]);
     let (r, ws) = run(&steps, &src, json!({"name": "orders"})).await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     let files = texts(&ws);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),

@@ -46,7 +46,12 @@ async fn golden_paths_render_in_a_dry_run() {
         let r = engine
             .run(&t, source, values(), opts(ws.path(), true))
             .await;
-        assert_eq!(r.status, "completed", "{name}: {:?}", r.error);
+        assert_eq!(
+            r.status,
+            socle_scaffold::RunStatus::Completed,
+            "{name}: {:?}",
+            r.error
+        );
         let statuses: Vec<StepStatus> = r.steps.iter().map(|s| s.status).collect();
         assert_eq!(
             statuses,
@@ -96,7 +101,12 @@ async fn golden_paths_render_in_a_dry_run() {
     v["lifecycle"] = json!("experimental");
     v.as_object_mut().unwrap().remove("system");
     let r = engine.run(&t, source, v, opts(ws.path(), true)).await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     let score = std::fs::read_to_string(ws.path().join("score.yaml")).unwrap();
     assert!(!score.contains("postgres"), "{score}");
     assert!(
@@ -114,7 +124,7 @@ async fn parameters_are_checked_before_any_step() {
     let ws = tempfile::tempdir().unwrap();
     let bad = json!({"name": "Orders API", "lifecycle": "production", "repoUrl": "ftp://x", "database": "yes"});
     let r = engine.run(&t, source, bad, opts(ws.path(), false)).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     let Some(socle_scaffold::engine::RunError::Parameters { errors }) = &r.error else {
         panic!("{:?}", r.error)
     };
@@ -187,7 +197,7 @@ async fn output_never_leaves_the_workspace() {
     let r = engine
         .run(&t, &src, json!({"name": "../escaped"}), opts(&ws, false))
         .await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     assert!(
         r.error
             .as_ref()
@@ -208,7 +218,7 @@ async fn output_never_leaves_the_workspace() {
                 opts(&ws, false),
             )
             .await;
-        assert_eq!(r.status, "failed", "{target}");
+        assert_eq!(r.status, socle_scaffold::RunStatus::Failed, "{target}");
         assert!(
             r.error.as_ref().unwrap().to_string().contains("targetPath"),
             "{:?}",
@@ -226,7 +236,7 @@ async fn output_never_leaves_the_workspace() {
         let r = engine
             .run(&t, &src, json!({"name": "a"}), opts(&ws, false))
             .await;
-        assert_eq!(r.status, "failed");
+        assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
         assert!(
             r.error
                 .as_ref()
@@ -279,7 +289,7 @@ async fn a_runaway_template_is_stopped() {
             opts(ws.path(), false),
         )
         .await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     assert_eq!(r.steps[0].status, StepStatus::Failed);
     let e = r.error.unwrap().to_string();
     assert!(e.contains("fuel") || e.contains("range"), "{e}");
@@ -352,7 +362,7 @@ async fn a_failed_run_undoes_what_it_did() {
             opts(ws.path(), false),
         )
         .await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
     assert_eq!(r.steps.len(), 3);
     assert_eq!(
         r.steps[2].error.as_deref(),

@@ -72,7 +72,12 @@ async fn run(parameters: Value, values: Value, secrets: Value) -> Vec<(RunResult
 /// `pointer` in the recorded parameters.
 async fn assert_redacted(parameters: Value, values: Value, pointer: &str, secret: &str) {
     for (r, live) in run(parameters, values, json!({})).await {
-        assert_eq!(r.status, "completed", "{:?}", r.error);
+        assert_eq!(
+            r.status,
+            socle_scaffold::RunStatus::Completed,
+            "{:?}",
+            r.error
+        );
         let record = serde_json::to_string(&r).unwrap();
         assert!(!record.contains(secret), "dry run {}: {record}", r.dry_run);
         assert!(!live.contains(secret), "{live}");
@@ -257,7 +262,12 @@ async fn the_runs_secrets_are_redacted() {
             },
         )
         .await;
-    assert_eq!(r.status, "completed", "{:?}", r.error);
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
     assert_eq!(r.log[1].message, "token *** for svc");
     assert!(
         !serde_json::to_string(&r)
@@ -271,7 +281,7 @@ async fn a_secret_quoted_in_a_parameter_error_is_redacted() {
     let p =
         json!({"properties": {"pin": {"type": "string", "ui:field": "Secret", "minLength": 40}}});
     for (r, live) in run(p, json!({"pin": "s3cr3t-short"}), json!({})).await {
-        assert_eq!(r.status, "failed");
+        assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
         let record = serde_json::to_string(&r).unwrap();
         assert!(record.contains("shorter than 40"), "{record}");
         assert!(!record.contains("s3cr3t-short"), "{record}");

@@ -157,7 +157,7 @@ async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
     )
     .await;
     assert_eq!((out.added, out.updated, out.removed), (3, 0, 0));
-    assert_eq!(out.status, "ok");
+    assert_eq!(out.status.as_str(), "ok");
     apply(store, "file:b", &component("three", "team-b"), &[]).await;
     assert!(store.catalog_generation().await.unwrap() > g0);
 
@@ -206,7 +206,7 @@ async fn reingest_replaces_exactly_what_the_location_owns(store: &Store) {
     assert_eq!(store.catalog_generation().await.unwrap(), g1);
     let loc = store.get_location("file:a").await.unwrap().unwrap();
     assert_eq!(loc.entity_count, 2);
-    assert_eq!(loc.status, "ok");
+    assert_eq!(loc.status.as_str(), "ok");
 
     // Deleting a location removes what it owns.
     assert_eq!(store.delete_location("file:b").await.unwrap(), 1);
@@ -233,7 +233,7 @@ async fn conflicts_are_reported_on_both_and_never_overwrite(store: &Store) {
     apply(store, "file:a", &component("svc", "team-a"), &[]).await;
     let out = apply(store, "file:b", &component("svc", "team-z"), &[]).await;
     assert_eq!(out.added, 0);
-    assert_eq!(out.status, "errors");
+    assert_eq!(out.status.as_str(), "errors");
     assert_eq!(out.errors[0].rule, "location.conflict");
     assert!(
         out.errors[0]
@@ -335,11 +335,11 @@ async fn failures_keep_the_previous_good_state(store: &Store) {
         )
         .await
         .unwrap();
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status.as_str(), "failed");
     assert_eq!(refs(store).await.len(), 2);
     assert_eq!(
         store.get_location("file:a").await.unwrap().unwrap().status,
-        "failed"
+        socle_store::RefreshStatus::Failed
     );
 }
 both!(failures_keep_the_previous_good_state);

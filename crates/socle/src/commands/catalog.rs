@@ -176,7 +176,7 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
                     .map(|x| {
                         vec![
                             x.key.clone(),
-                            x.status.clone(),
+                            x.status.to_string(),
                             x.entity_count.to_string(),
                             x.errors.len().to_string(),
                             x.conflicts.len().to_string(),
@@ -234,7 +234,7 @@ pub async fn ingest(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let outcome = if out.status == "ok" {
+    let outcome = if out.status == socle_store::RefreshStatus::Ok {
         socle_app::AuditOutcome::Ok
     } else {
         socle_app::AuditOutcome::Failed
@@ -244,7 +244,7 @@ pub async fn ingest(
         socle_app::AuditAction::LocationRefresh,
         &key,
         outcome,
-        &out.status,
+        out.status.as_str(),
     )
     .await?;
     Ok(out)
@@ -296,7 +296,7 @@ async fn ingest_location(
     );
     Ok(Outcome::new(output, &out, |_| line)?
         .table_stderr(out.errors.iter().map(ToString::to_string))
-        .failed(out.status != "ok"))
+        .failed(out.status != socle_store::RefreshStatus::Ok))
 }
 
 async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow::Result<Outcome> {
@@ -330,7 +330,7 @@ async fn refresh(store: &Store, limits: &Limits, output: Format) -> anyhow::Resu
         let spec: LocationSpec = serde_json::from_value(loc.spec.clone())
             .with_context(|| format!("location {} has an unreadable spec", loc.key))?;
         let out = ingest(store, &spec, limits, output == Format::Table).await?;
-        failed |= out.status != "ok";
+        failed |= out.status != socle_store::RefreshStatus::Ok;
         errors.extend(out.errors.iter().map(ToString::to_string));
         lines.push_str(&format!(
             "{}: {} added, {} updated, {} removed, {} errors\n",

@@ -230,7 +230,7 @@ pub async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<Outcome> {
                     d.environment.clone(),
                     d.version.clone(),
                     d.kind.clone(),
-                    d.status.clone(),
+                    d.status.to_string(),
                     d.gitops_commit.chars().take(12).collect(),
                     d.actor.clone(),
                     fmt_time(Some(d.created_at)),

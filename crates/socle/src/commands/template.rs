@@ -236,7 +236,7 @@ async fn run_template(
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let run = out.run;
-    let ok = run.status == "completed";
+    let ok = run.status == socle_store::RunStatus::Completed;
     let written = c
         .output_dir
         .as_ref()
@@ -345,7 +345,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
                         vec![
                             r.id.clone(),
                             r.template.clone(),
-                            r.status.clone(),
+                            r.status.to_string(),
                             r.actor.clone(),
                             socle_dora::events::format_timestamp(r.created_at),
                         ]
