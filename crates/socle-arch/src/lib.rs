@@ -53,9 +53,10 @@ pub const FLOORS: &[Floor] = &[
     // Binaries.
     row("socle", TOP, false),
     row("socle-bench", TOP, false),
-    // Test tooling (dev-dependencies only): this crate and the golden-file helper.
+    // Test tooling (dev-dependencies only): this crate, the golden-file helper, the harness.
     row("socle-arch", TOP, false),
     row("socle-golden", TOP, false),
+    row("socle-testkit", TOP, false),
 ];
 
 /// Normal (and build) dependencies a pure crate may not have.

@@ -1,13 +1,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
-use hyper::body::Bytes;
 use serde_json::Value;
 use socle_api::{AppState, ServerConfig};
 use socle_catalog::Limits;
 use socle_store::{Role, Store, StoreConfig};
+use socle_testkit::Backend;
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -15,15 +14,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     /// Where the store is, to open a second handle (as the CLI or another replica would).
     pub store_config: StoreConfig,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
+    _running: socle_testkit::Running,
 }
 
 /// Starts a server on `backend` (`sqlite` or `postgres`); None when PostgreSQL is not configured.
@@ -41,24 +32,7 @@ pub async fn start(backend: &str) -> Option<Server> {
 /// Same, with a given server configuration (limits are set small for the tests).
 pub async fn start_with(backend: &str, server_config: ServerConfig) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = StoreConfig::new(dir.path().join("data"), None);
-    config.secret_key = Some(socle_store::SecretKey::generate());
-    if backend == "postgres" {
-        let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
-                "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
-            );
-            return None;
-        };
-        config.database_url = Some(url);
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-            ^ u64::from(std::process::id());
-        config.pg_schema = Some(format!("socle_api_{n}"));
-    }
+    let config = socle_testkit::store_config(Backend::parse(backend), dir.path(), "socle_api")?;
     let store = Store::open(&config).await.unwrap();
     let (_, admin) = store
         .create_token("admin", "serviceaccount:admin", Role::Admin, 1)
@@ -79,18 +53,13 @@ pub async fn start_with(backend: &str, server_config: ServerConfig) -> Option<Se
     .await
     .unwrap();
     socle_api::spawn_background(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(socle_api::serve(state, listener, async {
-        let _ = rx.await;
-    }));
+    let running = socle_testkit::serve(socle_api::router(state)).await;
     Some(Server {
-        addr,
+        addr: running.addr,
         admin,
         dir,
         store_config: config,
-        stop: Some(tx),
+        _running: running,
     })
 }
 
@@ -118,30 +87,20 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, String) {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "test");
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
         }
-        let body = match body {
+        let bytes = match body {
             Some(b) => {
-                req = req.header("content-type", "application/json");
-                Full::new(Bytes::from(b.to_string()))
+                headers.push(("content-type", "application/json"));
+                b.to_string().into_bytes()
             }
-            None => Full::new(Bytes::new()),
+            None => Vec::new(),
         };
-        let resp = sender.send_request(req.body(body).unwrap()).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        let r = socle_testkit::request(self.addr, method, path, &headers, bytes).await;
+        (r.status, r.body)
     }
 
     /// A request with raw bytes and the given headers (webhooks, JSON Lines).
@@ -152,29 +111,10 @@ impl Server {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (StatusCode, Value) {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "test");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = sender
-            .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes);
+        let r = socle_testkit::request(self.addr, method, path, headers, body).await;
         (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned())),
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::String(r.body)),
         )
     }
 

@@ -5,24 +5,27 @@ use std::sync::Arc;
 
 use socle_app::deploy::DeployInput;
 use socle_app::{Actor, App, AppConfig, ErrorCode, FixedClock, Principal};
-use socle_store::{Role, Store, StoreConfig};
+use socle_store::{Role, Store};
+use socle_testkit::Backend;
 
 const SHOP: &str =
     "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n";
 const T0: i64 = 1_780_000_000_000;
 
-async fn app(dir: &std::path::Path) -> Arc<App> {
-    let mut config = StoreConfig::new(dir.join("data"), None);
-    config.secret_key = Some(socle_store::SecretKey::generate());
+/// The application on `backend` (None: PostgreSQL is not configured).
+async fn app(backend: Backend, dir: &std::path::Path) -> Option<Arc<App>> {
+    let config = socle_testkit::store_config(backend, dir, "socle_app")?;
     let store = Store::open(&config).await.unwrap();
     let settings = AppConfig {
         refresh_interval: None,
         gitops_root: dir.join("gitops"),
         ..Default::default()
     };
-    App::with_clock(store, settings, FixedClock::at(T0))
-        .await
-        .unwrap()
+    Some(
+        App::with_clock(store, settings, FixedClock::at(T0))
+            .await
+            .unwrap(),
+    )
 }
 
 fn actor(subject: &str, role: Role) -> Actor {
@@ -45,77 +48,89 @@ fn input() -> DeployInput {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_applications_clock_stamps_the_deploy_and_its_audit_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let d = app
-        .deploy(&actor("serviceaccount:ci", Role::Admin), input())
-        .await
-        .unwrap();
-    assert_eq!(d.created_at, T0);
-    let log = app.store.audit_log(10).await.unwrap();
-    assert_eq!(log.len(), 1);
-    assert_eq!(
-        (
-            log[0].at,
-            log[0].action.as_str(),
-            log[0].target.as_str(),
-            log[0].outcome.as_str()
-        ),
-        (T0, "deployment.deploy", "shop@dev", "ok")
-    );
-    assert_eq!(
-        log[0].detail, d.gitops_commit,
-        "the detail is the GitOps commit"
-    );
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let d = app
+            .deploy(&actor("serviceaccount:ci", Role::Admin), input())
+            .await
+            .unwrap();
+        assert_eq!(d.created_at, T0);
+        let log = app.store.audit_log(10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (
+                log[0].at,
+                log[0].action.as_str(),
+                log[0].target.as_str(),
+                log[0].outcome.as_str()
+            ),
+            (T0, "deployment.deploy", "shop@dev", "ok")
+        );
+        assert_eq!(
+            log[0].detail, d.gitops_commit,
+            "the detail is the GitOps commit"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_deploy_is_audited_as_denied_and_commits_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let e = app
-        .deploy(&actor("user:default/val", Role::Viewer), input())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code, ErrorCode::Forbidden);
-    let e = app.deploy(&Actor::Anonymous, input()).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Unauthenticated);
-    let outcomes: Vec<(String, String)> = app
-        .store
-        .audit_log(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.actor, e.outcome))
-        .collect();
-    assert_eq!(
-        outcomes,
-        [
-            ("anonymous".to_owned(), "denied".to_owned()),
-            ("user:default/val".to_owned(), "denied".to_owned()),
-        ]
-    );
-    assert!(
-        app.store
-            .list_deployments(None, None, 10)
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let e = app
+            .deploy(&actor("user:default/val", Role::Viewer), input())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden);
+        let e = app.deploy(&Actor::Anonymous, input()).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unauthenticated);
+        let outcomes: Vec<(String, String)> = app
+            .store
+            .audit_log(10)
             .await
             .unwrap()
-            .is_empty()
-    );
-    assert!(!dir.path().join("gitops/dev.git").exists());
+            .into_iter()
+            .map(|e| (e.actor, e.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("anonymous".to_owned(), "denied".to_owned()),
+                ("user:default/val".to_owned(), "denied".to_owned()),
+            ]
+        );
+        assert!(
+            app.store
+                .list_deployments(None, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(!dir.path().join("gitops/dev.git").exists());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_of_no_owning_team_may_not_deploy_an_unowned_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let e = app
-        .deploy(&actor("user:default/ann", Role::Member), input())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code, ErrorCode::Forbidden);
-    assert!(
-        e.message.contains("not in the catalog or has no owner"),
-        "{e}"
-    );
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let e = app
+            .deploy(&actor("user:default/ann", Role::Member), input())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden);
+        assert!(
+            e.message.contains("not in the catalog or has no owner"),
+            "{e}"
+        );
+    }
 }

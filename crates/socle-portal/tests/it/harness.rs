@@ -1,10 +1,8 @@
 use std::net::SocketAddr;
 
-use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
-use hyper::body::Bytes;
 use socle_api::{AppState, ServerConfig};
-use socle_store::{Role, Store, StoreConfig};
+use socle_store::{Role, Store};
 
 pub const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
 
@@ -17,15 +15,7 @@ pub struct Server {
     pub bob: String,
     pub _dir: tempfile::TempDir,
     pub state: std::sync::Arc<AppState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
+    _running: socle_testkit::Running,
 }
 
 pub struct Resp {
@@ -122,24 +112,11 @@ pub async fn start_with(
     configure: impl FnOnce(&mut ServerConfig),
 ) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = StoreConfig::new(dir.path().join("data"), None);
-    config.secret_key = Some(socle_store::SecretKey::generate());
-    if backend == "postgres" {
-        let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
-                "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
-            );
-            return None;
-        };
-        config.database_url = Some(url);
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-            ^ u64::from(std::process::id());
-        config.pg_schema = Some(format!("socle_portal_{n}"));
-    }
+    let config = socle_testkit::store_config(
+        socle_testkit::Backend::parse(backend),
+        dir.path(),
+        "socle_portal",
+    )?;
     let store = Store::open(&config).await.unwrap();
     let (_, admin) = store
         .create_token("admin", "serviceaccount:admin", Role::Admin, 1)
@@ -189,25 +166,19 @@ pub async fn start_with(
     };
     configure(&mut server_config);
     let state = AppState::new(store, server_config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(socle_api::serve_with(
+    let running = socle_testkit::serve(socle_api::router_with(
         state.clone(),
         socle_portal::routes(),
-        listener,
-        async {
-            let _ = rx.await;
-        },
-    ));
+    ))
+    .await;
     Some(Server {
-        addr,
+        addr: running.addr,
         admin,
         alice,
         bob,
         _dir: dir,
         state,
-        stop: Some(tx),
+        _running: running,
     })
 }
 
@@ -219,33 +190,20 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Resp {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "portal.test");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = sender
-            .send_request(
-                req.body(Full::new(Bytes::from(body.unwrap_or_default())))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let mut all = vec![("host", "portal.test")];
+        all.extend_from_slice(headers);
+        let r = socle_testkit::request(
+            self.addr,
+            method,
+            path,
+            &all,
+            body.unwrap_or_default().into_bytes(),
+        )
+        .await;
         Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
         }
     }
 
