@@ -69,6 +69,8 @@ status_enum! {
     }
 }
 
+// Written by hand: the variants come from a macro that derives no Default.
+#[allow(clippy::derivable_impls)]
 impl Default for RefreshStatus {
     fn default() -> Self {
         Self::Pending
