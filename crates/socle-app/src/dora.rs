@@ -117,9 +117,9 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
             out.insert(s.clone());
         }
         Scope::Team(g) => {
-            let (_, owned) =
+            let owned =
                 team(snap, g, &|_| true).ok_or_else(|| format!("{g} is not in the catalog"))?;
-            out.extend(owned);
+            out.extend(owned.services);
         }
         Scope::System(s) => {
             if snap.get(s).is_none() {
@@ -147,14 +147,28 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
     Ok(Some(out.into_iter().collect()))
 }
 
+/// What a team owns, with its sub-teams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamServices {
+    /// The group's reference.
+    pub team: String,
+    /// Components owned.
+    pub components: usize,
+    /// Those of them the caller's filter kept (by name).
+    pub services: Vec<String>,
+}
+
+/// A team's delivery report.
+#[derive(Debug, Clone)]
+pub struct TeamReport {
+    pub team: String,
+    pub report: socle_dora::Report,
+}
+
 /// What every team owns, with its sub-teams, computed once for all teams (bottom-up over the
-/// group tree): `(group ref, components owned, those of them `known` keeps)`. Only the kept
-/// names are materialised, so a report for every team of a large catalog stays cheap when few
-/// services have events.
-pub fn all_teams(
-    snap: &Snapshot,
-    known: &dyn Fn(&str) -> bool,
-) -> Vec<(String, usize, Vec<String>)> {
+/// group tree). Only the kept names are materialised, so a report for every team of a large
+/// catalog stays cheap when few services have events.
+pub fn all_teams(snap: &Snapshot, known: &dyn Fn(&str) -> bool) -> Vec<TeamServices> {
     let groups: Vec<usize> = (0..snap.entities.len())
         .filter(|&i| snap.entities[i].kind() == "group")
         .collect();
@@ -203,19 +217,18 @@ pub fn all_teams(
     }
     let mut out = Vec::with_capacity(groups.len());
     for g in groups {
-        let (count, kept) = visit(snap, g, known, &mut memo, &mut BTreeSet::new());
-        out.push((snap.entities[g].entity_ref.to_string(), count, kept));
+        let (components, services) = visit(snap, g, known, &mut memo, &mut BTreeSet::new());
+        out.push(TeamServices {
+            team: snap.entities[g].entity_ref.to_string(),
+            components,
+            services,
+        });
     }
     out
 }
 
-/// One team's share of [`all_teams`]: `(components owned, those `known` keeps)`; None when the
-/// group is not in the catalog.
-pub fn team(
-    snap: &Snapshot,
-    group: &str,
-    known: &dyn Fn(&str) -> bool,
-) -> Option<(usize, Vec<String>)> {
+/// One team's share of [`all_teams`]; None when the group is not in the catalog.
+pub fn team(snap: &Snapshot, group: &str, known: &dyn Fn(&str) -> bool) -> Option<TeamServices> {
     snap.get(group)?;
     let mut count = 0;
     let mut kept = Vec::new();
@@ -231,7 +244,11 @@ pub fn team(
     }
     kept.sort_unstable();
     kept.dedup();
-    Some((count, kept))
+    Some(TeamServices {
+        team: group.to_owned(),
+        components: count,
+        services: kept,
+    })
 }
 
 /// Services named by events that are not components of the catalog.
@@ -302,6 +319,53 @@ pub fn team_reports(snap: &Snapshot, ds: &Dataset, w: Window) -> Vec<serde_json:
 }
 
 impl crate::App {
+    /// The report of a scope over a window (a team: only its services with events are looked
+    /// up — a large team owns thousands).
+    pub async fn dora_report(
+        &self,
+        scope: &Scope,
+        w: Window,
+        weekly: bool,
+    ) -> Result<socle_dora::Report, AppError> {
+        let snap = self.snapshot();
+        let ds = self.dora_dataset().await?;
+        if let Scope::Team(g) = scope {
+            let t = team(&snap, g, &|s| ds.knows(s))
+                .ok_or_else(|| AppError::not_found(format!("{g} is not in the catalog")))?;
+            let mut r = ds.report(Some(&t.services), w, weekly);
+            r.services = t.components;
+            return Ok(r);
+        }
+        let services = services(&snap, scope).map_err(AppError::not_found)?;
+        Ok(ds.report(services.as_deref(), w, weekly))
+    }
+
+    /// Every team that owns a component, with its report (no weekly series), fastest
+    /// deployers first.
+    pub async fn dora_ranking(&self, w: Window) -> Result<Vec<TeamReport>, AppError> {
+        let snap = self.snapshot();
+        let ds = self.dora_dataset().await?;
+        let mut rows: Vec<TeamReport> = all_teams(&snap, &|s| ds.knows(s))
+            .into_iter()
+            .filter(|t| t.components > 0)
+            .map(|t| {
+                let mut report = ds.report(Some(&t.services), w, false);
+                report.services = t.components;
+                TeamReport {
+                    team: t.team,
+                    report,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.report
+                .deployment_frequency_per_day
+                .unwrap_or(0.0)
+                .total_cmp(&a.report.deployment_frequency_per_day.unwrap_or(0.0))
+        });
+        Ok(rows)
+    }
+
     /// The indexed events, rebuilt when the store's events changed since the last build.
     pub async fn dora_dataset(&self) -> Result<Arc<Dataset>, AppError> {
         let mut cached = self.dora.lock().await;

@@ -18,18 +18,7 @@ use crate::session::Viewer;
 pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Report, PageError> {
     let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
         .map_err(PageError::bad_request)?;
-    let snap = state.snapshot();
-    let ds = state.dora_dataset().await?;
-    // A team: only the services with events are looked up (a large team owns thousands).
-    if let Scope::Team(g) = scope {
-        let (count, known) = socle_app::dora::team(&snap, g, &|s| ds.knows(s))
-            .ok_or_else(|| PageError::not_found(format!("{g} is not in the catalog")))?;
-        let mut r = ds.report(Some(&known), w, true);
-        r.services = count;
-        return Ok(r);
-    }
-    let services = socle_app::dora::services(&snap, scope).map_err(PageError::not_found)?;
-    Ok(ds.report(services.as_deref(), w, true))
+    Ok(state.dora_report(scope, w, true).await?)
 }
 
 fn num(v: Option<f64>, unit: &str) -> String {
@@ -149,23 +138,12 @@ pub async fn dashboard(
     let teams = if scope == Scope::Org {
         let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
             .map_err(PageError::bad_request)?;
-        let ds = state.dora_dataset().await?;
-        let snap = state.snapshot();
-        let mut rows: Vec<(String, Report)> = socle_app::dora::all_teams(&snap, &|s| ds.knows(s))
+        state
+            .dora_ranking(w)
+            .await?
             .into_iter()
-            .filter(|(_, count, _)| *count > 0)
-            .map(|(g, count, known)| {
-                let mut rep = ds.report(Some(&known), w, false);
-                rep.services = count;
-                (g, rep)
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            b.1.deployment_frequency_per_day
-                .unwrap_or(0.0)
-                .total_cmp(&a.1.deployment_frequency_per_day.unwrap_or(0.0))
-        });
-        rows
+            .map(|t| (t.team, t.report))
+            .collect::<Vec<(String, Report)>>()
     } else {
         Vec::new()
     };
