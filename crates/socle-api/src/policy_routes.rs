@@ -15,7 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use socle_app::ErrorCode;
 use socle_app::waivers::NewWaiver;
 
 type S = State<Arc<AppState>>;
@@ -51,68 +50,8 @@ pub async fn eval(
     caller: Caller,
     Json(body): Json<EvalIn>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
-    let set = policy_set(&state)?;
-    let limits = state.config.limits.clone();
-    // Parsing and Rego are CPU work: on the blocking pool, a few at a time (refused at once
-    // when the queue is full, before any of it), within one deadline for the whole request.
-    let findings = state
-        .cpu
-        .run(move || -> Result<Vec<socle_policy::Finding>, ApiError> {
-            let deadline = std::time::Instant::now() + EVAL_DEADLINE;
-            let docs =
-                socle_catalog::yaml::parse_documents(&body.documents, &limits).map_err(|e| {
-                    ApiError::bad_request(format!(
-                        "documents: line {}: {}",
-                        e.line.unwrap_or(0),
-                        e.message
-                    ))
-                })?;
-            if docs.len() > MAX_EVAL_DOCUMENTS {
-                return Err(ApiError::bad_request(format!(
-                    "{} documents: at most {MAX_EVAL_DOCUMENTS} per request",
-                    docs.len()
-                )));
-            }
-            let mut findings = Vec::new();
-            for (i, d) in docs.iter().enumerate() {
-                if std::time::Instant::now() >= deadline {
-                    return Err(ApiError::new(
-                        ErrorCode::PolicyLimit,
-                        format!(
-                            "evaluation stopped after {} s at document {i}; send fewer documents",
-                            EVAL_DEADLINE.as_secs()
-                        ),
-                    ));
-                }
-                findings.extend(set.eval(&d.to_json(), "request", i).map_err(policy_error)?);
-            }
-            Ok(findings)
-        })
-        .await??;
+    let findings = state.evaluate_documents(&caller, body.documents).await?;
     Ok(Json(findings).into_response())
-}
-
-/// At most this many documents in one `policy/eval` request.
-const MAX_EVAL_DOCUMENTS: usize = 500;
-/// One `policy/eval` request evaluates for at most this long.
-const EVAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn policy_error(e: socle_policy::PolicyError) -> ApiError {
-    ApiError::new(ErrorCode::PolicyError, e.to_string())
-}
-
-/// The server's guardrails, or the built-in pack (compiled once).
-fn policy_set(state: &AppState) -> Result<socle_policy::PolicySet, ApiError> {
-    static BUILTIN: std::sync::OnceLock<socle_policy::PolicySet> = std::sync::OnceLock::new();
-    if let Some(p) = &state.config.guardrails {
-        return Ok(p.clone());
-    }
-    if let Some(p) = BUILTIN.get() {
-        return Ok(p.clone());
-    }
-    let set = socle_policy::PolicySet::builtin(None).map_err(ApiError::internal)?;
-    Ok(BUILTIN.get_or_init(|| set).clone())
 }
 
 /// `{"files": {"policies/team.rego": "<text>", "policies/team_test.rego": "<text>"}}`; no files:
@@ -122,9 +61,6 @@ pub struct TestIn {
     #[serde(default)]
     files: std::collections::BTreeMap<String, String>,
 }
-
-/// At most this many policy files in one `policy/test` request.
-const MAX_TEST_FILES: usize = 256;
 
 /// Runs the `test_*` rules of the given policies (or of the built-in pack), like `conftest verify`.
 /// Admins only: the Rego is the caller's own (run in a worker process with a memory ceiling).
@@ -138,32 +74,15 @@ pub async fn test(
     caller: Caller,
     body: Result<Json<TestIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    // The caller's own Rego runs here: only the platform team may.
+    // A body that cannot be read is refused after the role check, as before.
     caller.require(Role::Admin)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if body.files.len() > MAX_TEST_FILES {
-        return Err(ApiError::bad_request(format!(
-            "{} files: at most {MAX_TEST_FILES} per request",
-            body.files.len()
-        )));
-    }
-    let files: Vec<(String, String)> = if body.files.is_empty() {
-        socle_policy::builtin_files()
-    } else {
-        body.files.into_iter().collect()
-    };
-    // In a worker process with a memory ceiling and a deadline (see `cpu::RegoRunner`).
-    let results = match state
-        .config
-        .rego
-        .run(&state.cpu, socle_app::cpu::WorkerRequest::Test { files })
+    let results: Vec<(String, bool)> = state
+        .test_policies(&caller, body.files.into_iter().collect())
         .await?
-    {
-        socle_app::cpu::WorkerResponse::Tests(r) => r,
-        socle_app::cpu::WorkerResponse::PolicyError(message) => {
-            return Err(ApiError::new(ErrorCode::PolicyError, message));
-        }
-    };
+        .into_iter()
+        .map(|t| (t.name, t.passed))
+        .collect();
     let failed = results.iter().filter(|(_, ok)| !ok).count();
     Ok(Json(serde_json::json!({
         "passed": results.len() - failed,
@@ -273,23 +192,7 @@ pub async fn eval_entity(
     caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
     let key = format!("{kind}:{namespace}/{name}").to_lowercase();
-    let snap = state.snapshot();
-    let v = snap
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
-    let mut input: serde_json::Value = serde_json::from_str(&v.body).map_err(ApiError::internal)?;
-    input["relations"] = v
-        .relations
-        .iter()
-        .map(|(t, target)| serde_json::json!({"type": t.as_str(), "targetRef": snap.name(*target), "exists": snap.exists(*target)}))
-        .collect();
-    let set = policy_set(&state)?;
-    let findings = state
-        .cpu
-        .run(move || set.eval(&input, &key, 0))
-        .await?
-        .map_err(policy_error)?;
+    let findings = state.evaluate_entity(&caller, &key).await?;
     Ok(Json(findings).into_response())
 }

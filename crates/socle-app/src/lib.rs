@@ -14,6 +14,7 @@ pub mod git_hosts;
 pub mod locations;
 pub mod metrics;
 pub mod paths;
+pub mod policy;
 pub mod scaffold;
 pub mod snapshot;
 pub mod teams;
