@@ -18,16 +18,20 @@ pub async fn audited<T>(
         .await?)
 }
 
-/// A mutation whose JSON body could not be read: refused as `invalid_request`, and audited like
-/// any other attempt.
+/// A mutation whose JSON body could not be read: refused as `invalid_request` — or first as
+/// unauthenticated or forbidden when the caller lacks `needed` — and audited like any other
+/// attempt.
 pub async fn bad_body(
     app: &App,
     caller: &Caller,
-    action: AuditAction,
-    target: &str,
+    needed: socle_store::Role,
+    (action, target): (AuditAction, &str),
     rejection: axum::extract::rejection::JsonRejection,
 ) -> ApiError {
-    let e = socle_app::AppError::bad_request(rejection.body_text());
+    let e = match caller.0.require(needed) {
+        Err(refused) => refused,
+        Ok(_) => socle_app::AppError::bad_request(rejection.body_text()),
+    };
     match app
         .audited(&caller.0, action, target, Err::<(), _>(e))
         .await

@@ -55,35 +55,9 @@ pub async fn import_events(
     Query(q): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let result = async {
-        caller.require(Role::Member)?;
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
-        let source = q.source.as_deref().unwrap_or("import");
-        let (events, errors) = socle_dora::parse_jsonl(text, source);
-        if !errors.is_empty() && !q.partial {
-            let mut e = ApiError::bad_request(format!(
-                "{} malformed line(s), first: {}; nothing was imported (partial=true keeps the valid lines)",
-                errors.len(),
-                errors[0]
-            ));
-            e.details = serde_json::to_value(&errors).ok();
-            return Err(e);
-        }
-        state.authorize_events(&caller, &events).await?;
-        let mut out = state.store_events(events).await?;
-        out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
-        Ok(out)
-    }
-    .await;
-    let out = crate::audit::audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::DoraImport,
-        "events",
-        result,
-    )
-    .await?;
+    let out = state
+        .import_events(&caller, &body, q.source.as_deref(), q.partial)
+        .await?;
     Ok(Json(out).into_response())
 }
 
@@ -108,27 +82,18 @@ pub async fn incident(
     caller: Caller,
     body: Result<Json<IncidentIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let result = async {
-        caller.require(Role::Member)?;
-        let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let line = serde_json::json!({
-            "type": "incident", "id": b.id, "service": b.service, "started_at": b.started_at,
-            "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
-        });
-        let event = socle_dora::events::parse_event(&line.to_string(), "api")
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        state.authorize_events(&caller, std::slice::from_ref(&event)).await?;
-        Ok(state.store_events(vec![event]).await?)
-    }
-    .await;
-    let out = crate::audit::audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::DoraIncident,
-        "incident",
-        result,
-    )
-    .await?;
+    let b = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            let what = (socle_app::AuditAction::DoraIncident, "incident");
+            return Err(crate::audit::bad_body(&state, &caller, Role::Member, what, e).await);
+        }
+    };
+    let line = serde_json::json!({
+        "id": b.id, "service": b.service, "started_at": b.started_at,
+        "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
+    });
+    let out = state.record_incident(&caller, line).await?;
     Ok(Json(out).into_response())
 }
 

@@ -500,7 +500,8 @@ pub async fn create_location(
         Ok(Json(b)) => b,
         Err(e) => {
             let target = String::new();
-            return Err(bad_body(&state, &caller, AuditAction::LocationCreate, &target, e).await);
+            let what = (AuditAction::LocationCreate, target.as_str());
+            return Err(bad_body(&state, &caller, Role::Member, what, e).await);
         }
     };
     let new = NewLocation {
@@ -624,7 +625,14 @@ pub async fn create_token(
     let body = match body {
         Ok(Json(b)) => b,
         Err(e) => {
-            return Err(bad_body(&state, &caller, AuditAction::TokenCreate, "token", e).await);
+            return Err(bad_body(
+                &state,
+                &caller,
+                Role::Admin,
+                (AuditAction::TokenCreate, "token"),
+                e,
+            )
+            .await);
         }
     };
     let created = state

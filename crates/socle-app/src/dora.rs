@@ -366,6 +366,60 @@ impl crate::App {
         Ok(rows)
     }
 
+    /// Imports delivery events as JSON Lines (a member: only for their teams' services).
+    /// Malformed lines are listed; by default they reject the whole import, with `partial` the
+    /// valid lines are kept. Audited as `dora.import`.
+    pub async fn import_events(
+        &self,
+        actor: &Actor,
+        body: &[u8],
+        source: Option<&str>,
+        partial: bool,
+    ) -> Result<serde_json::Value, AppError> {
+        let result = async {
+            actor.require(Role::Member)?;
+            let text = std::str::from_utf8(body)
+                .map_err(|_| AppError::bad_request("the body is not UTF-8 text"))?;
+            let (events, errors) = socle_dora::parse_jsonl(text, source.unwrap_or("import"));
+            if !errors.is_empty() && !partial {
+                return Err(AppError::bad_request(format!(
+                    "{} malformed line(s), first: {}; nothing was imported (partial=true keeps the valid lines)",
+                    errors.len(),
+                    errors[0]
+                ))
+                .with_details(serde_json::to_value(&errors).ok()));
+            }
+            self.authorize_events(actor, &events).await?;
+            let mut out = self.store_events(events).await?;
+            out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
+            Ok(out)
+        }
+        .await;
+        self.audited(actor, crate::AuditAction::DoraImport, "events", result)
+            .await
+    }
+
+    /// Records (or updates) one incident given as an event line's JSON (`type` is set here).
+    /// Audited as `dora.incident`.
+    pub async fn record_incident(
+        &self,
+        actor: &Actor,
+        mut line: serde_json::Value,
+    ) -> Result<serde_json::Value, AppError> {
+        let result = async {
+            actor.require(Role::Member)?;
+            line["type"] = serde_json::Value::String("incident".into());
+            let event = socle_dora::events::parse_event(&line.to_string(), "api")
+                .map_err(|e| AppError::bad_request(e.to_string()))?;
+            self.authorize_events(actor, std::slice::from_ref(&event))
+                .await?;
+            self.store_events(vec![event]).await
+        }
+        .await;
+        self.audited(actor, crate::AuditAction::DoraIncident, "incident", result)
+            .await
+    }
+
     /// The indexed events, rebuilt when the store's events changed since the last build.
     pub async fn dora_dataset(&self) -> Result<Arc<Dataset>, AppError> {
         let mut cached = self.dora.lock().await;

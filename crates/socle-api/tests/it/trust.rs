@@ -539,3 +539,48 @@ async fn post_json(addr: std::net::SocketAddr, path: &str, body: &serde_json::Va
     let _ = resp.into_body().collect().await;
     status
 }
+
+/// A mutation whose body cannot be read is refused for who is asking first (401, 403), then as
+/// invalid (400), and every attempt is audited.
+async fn unreadable_bodies_are_refused_by_role_first_and_audited(s: &Server) {
+    s.register_catalog(ORG).await;
+    let viewer = format!("Bearer {}", s.token("eve", "viewer").await);
+    let admin = format!("Bearer {}", s.admin);
+    let json = ("content-type", "application/json");
+    let mut statuses = Vec::new();
+    for auth in [None, Some(viewer.as_str()), Some(admin.as_str())] {
+        let mut headers = vec![json];
+        if let Some(a) = auth {
+            headers.push(("authorization", a));
+        }
+        let (status, _) = s
+            .call_bytes(
+                "POST",
+                "/api/v1/dora/incidents",
+                &headers,
+                b"{not json".to_vec(),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::BAD_REQUEST
+        ]
+    );
+    let (_, log) = s
+        .call("GET", "/api/v1/audit?limit=50", Some(&s.admin), None)
+        .await;
+    let outcomes: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "dora.incident")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failed", "denied", "denied"], "{log}");
+}
+both!(unreadable_bodies_are_refused_by_role_first_and_audited);
