@@ -87,29 +87,16 @@ pub async fn create_run(
     Path(name): Path<String>,
     body: Result<Json<RunIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let result = async {
-        let principal = caller.require(Role::Member)?.clone();
-        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        socle_app::scaffold::run(
-            &state,
-            Some(principal),
-            &name,
-            body.values,
-            body.dry_run,
-            None,
-        )
-        .await
-        .map_err(ApiError::from)
-    }
-    .await;
-    let out = crate::audit::audited(
-        &state,
-        &caller,
-        socle_app::AuditAction::TemplateRun,
-        &name,
-        result,
-    )
-    .await?;
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            let what = (socle_app::AuditAction::TemplateRun, name.as_str());
+            return Err(crate::audit::bad_body(&state, &caller, Role::Member, what, e).await);
+        }
+    };
+    let out = state
+        .run_template(&caller, &name, body.values, body.dry_run, None)
+        .await?;
     let mut v = serde_json::to_value(&out.run).map_err(ApiError::internal)?;
     if out.run.dry_run {
         v["files"] = json!(

@@ -601,6 +601,27 @@ pub struct RunOutcome {
     pub files: Vec<(String, u64)>,
 }
 
+impl App {
+    /// Runs a golden path as `actor` (a member), recorded (parameters redacted) and audited as
+    /// `template.run`; `live` shares the log while the run goes on.
+    pub async fn run_template(
+        self: &Arc<Self>,
+        actor: &Actor,
+        template: &str,
+        values: Value,
+        dry_run: bool,
+        live: Option<socle_scaffold::LiveLog>,
+    ) -> Result<RunOutcome, AppError> {
+        let result = async {
+            let principal = actor.require(socle_store::Role::Member)?.clone();
+            run_live(self, Some(principal), template, values, dry_run, None, live).await
+        }
+        .await;
+        self.audited(actor, crate::AuditAction::TemplateRun, template, result)
+            .await
+    }
+}
+
 /// Runs a template as `principal` and records the run (parameters redacted). With `keep`, the
 /// rendered workspace is copied there (dry runs: the preview).
 pub async fn run(

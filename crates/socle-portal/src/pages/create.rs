@@ -215,18 +215,8 @@ pub async fn submit(
     let log = live::log(&key).ok_or_else(|| PageError::internal("live run vanished"))?;
     let key2 = key.clone();
     tokio::spawn(async move {
-        let result = socle_app::scaffold::run_live(
-            &state,
-            Some(principal),
-            &name,
-            Value::Object(values),
-            false,
-            None,
-            Some(log),
-        )
-        .await;
         let done = state
-            .audited(&caller, AuditAction::TemplateRun, &name, result)
+            .run_template(&caller, &name, Value::Object(values), false, Some(log))
             .await
             .map(|out| out.run.id)
             .map_err(|e| {
