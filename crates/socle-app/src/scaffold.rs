@@ -617,8 +617,14 @@ impl App {
             run_live(self, Some(principal), template, values, dry_run, None, live).await
         }
         .await;
-        self.audited(actor, crate::AuditAction::TemplateRun, template, result)
-            .await
+        self.audited_with(
+            actor,
+            crate::AuditAction::TemplateRun,
+            template,
+            result,
+            |o| o.run.id.clone(),
+        )
+        .await
     }
 }
 

@@ -225,16 +225,26 @@ async fn run_template(
     if let Some(d) = &c.output_dir {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let out = socle_app::scaffold::run(
+    let result = socle_app::scaffold::run(
         &state,
-        Some(principal),
+        Some(principal.clone()),
         template,
         Value::Object(values),
         c.dry_run,
         c.output_dir.as_deref(),
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    .await;
+    // Audited like a run through the API or the portal (the detail: the run's id).
+    let out = state
+        .audited_with(
+            &socle_app::Actor::Principal(principal),
+            socle_app::AuditAction::TemplateRun,
+            template,
+            result,
+            |o| o.run.id.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let run = out.run;
     let ok = run.status == socle_store::RunStatus::Completed;
     let written = c
