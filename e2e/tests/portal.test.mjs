@@ -21,6 +21,10 @@ const refused = [];
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  // A debug server on 2 cores beside the CLI tests of the same run can take long to answer a
+  // first page: waits are bounded by 90 s, not Playwright's default 30 s.
+  page.setDefaultTimeout(90_000);
+  page.setDefaultNavigationTimeout(90_000);
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) refused.push(`${page.url()}: ${m.text()}`);
   });
