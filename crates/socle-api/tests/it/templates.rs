@@ -1,6 +1,7 @@
 //! Golden paths over HTTP, end to end: a service created from the Rust golden path is published
 //! to a bare Git repository, registered (owner and system related), deployed to dev through the
-//! guardrails; failures leave no repository and no catalog entry behind.
+//! guardrails; failures leave no repository and no catalog entry behind. One behaviour per test,
+//! each on SQLite and PostgreSQL from the same setup.
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -51,15 +52,15 @@ fn values(name: &str) -> Value {
     })
 }
 
-async fn golden_paths_end_to_end(backend: &str) {
+/// A server with the built-in guardrails and the organisation registered; tokens of ann
+/// (team-a) and eve (team-b). None when PostgreSQL is not configured.
+async fn setup(backend: &str) -> Option<(crate::harness::Server, String, String)> {
     let config = socle_api::ServerConfig {
         guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
         refresh_interval: None,
         ..Default::default()
     };
-    let Some(s) = crate::harness::start_with(backend, config).await else {
-        return;
-    };
+    let s = crate::harness::start_with(backend, config).await?;
     let dir = s.catalog_dir();
     std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
     s.register(&dir).await;
@@ -72,6 +73,50 @@ async fn golden_paths_end_to_end(backend: &str) {
         tokens.push(t["secret"].as_str().unwrap().to_owned());
     }
     let (ann, eve) = (tokens[0].clone(), tokens[1].clone());
+    Some((s, ann, eve))
+}
+
+/// The repositories Socle hosts, under its data directory.
+fn hosted(s: &crate::harness::Server) -> std::path::PathBuf {
+    s.dir.path().join("gitops-root/repositories")
+}
+
+/// Whether a bare repository named `name.git` exists anywhere under `dir`.
+fn has_repo(dir: &std::path::Path, name: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        p.file_name()
+            .is_some_and(|n| n == format!("{name}.git").as_str())
+            || (p.is_dir() && has_repo(&p, name))
+    })
+}
+
+const PATH: &str = "/api/v1/templates/rust-axum-service/runs";
+
+/// Runs `$name(backend)` on SQLite and on PostgreSQL.
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name("sqlite").await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name("postgres").await;
+            }
+        }
+    };
+}
+
+/// The built-in golden paths are listed, each with its parameter pages and patterns.
+async fn the_golden_paths_are_listed_with_their_parameters(backend: &str) {
+    let Some((s, _ann, _eve)) = setup(backend).await else {
+        return;
+    };
 
     let (status, list) = s.call("GET", "/api/v1/templates", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -96,8 +141,15 @@ async fn golden_paths_end_to_end(backend: &str) {
         t["parameters"][0]["properties"]["name"]["pattern"],
         "^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
     );
+}
+both_backends!(the_golden_paths_are_listed_with_their_parameters);
 
-    let path = "/api/v1/templates/rust-axum-service/runs";
+/// Anonymous runs are refused; a dry run creates nothing; invalid parameters run nothing.
+async fn a_run_needs_a_member_and_valid_parameters(backend: &str) {
+    let Some((s, ann, _eve)) = setup(backend).await else {
+        return;
+    };
+    let path = PATH;
     let (status, _) = s
         .call(
             "POST",
@@ -157,7 +209,16 @@ async fn golden_paths_end_to_end(backend: &str) {
         "{paths:?}"
     );
     assert_eq!(e["error"]["details"]["steps"], json!([]));
+}
+both_backends!(a_run_needs_a_member_and_valid_parameters);
 
+/// A member of the owning team creates a service: published, registered with its relations,
+/// deployed to dev, recorded; the same name again creates nothing.
+async fn a_member_creates_publishes_registers_and_deploys_a_service(backend: &str) {
+    let Some((s, ann, _eve)) = setup(backend).await else {
+        return;
+    };
+    let path = PATH;
     // The real thing, as a member of the owning team.
     let (status, run) = s
         .call(
@@ -262,24 +323,6 @@ async fn golden_paths_end_to_end(backend: &str) {
             .iter()
             .any(|l| l["message"].as_str().unwrap().contains("published"))
     );
-    // The guardrails run before anything is published: an owner that does not exist blocks the
-    // run at the check step, and no repository is created.
-    let mut v = values("ghost-api");
-    v["owner"] = json!("group:default/nobody");
-    let (status, e) = s
-        .call("POST", path, Some(&ann), Some(json!({"values": v})))
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    let run = &e["error"]["details"];
-    assert_eq!(run["steps"][1]["status"], "failed", "{run}");
-    assert!(
-        run["steps"][1]["error"]
-            .as_str()
-            .unwrap()
-            .contains("[owner-exists]"),
-        "{run}"
-    );
-    assert!(!repo.parent().unwrap().join("ghost-api.git").exists());
     // The same name again: the repository exists, the run fails at publish and creates nothing.
     let (status, e) = s
         .call(
@@ -297,7 +340,43 @@ async fn golden_paths_end_to_end(backend: &str) {
             .contains("already exists"),
         "{e}"
     );
+}
+both_backends!(a_member_creates_publishes_registers_and_deploys_a_service);
 
+/// An owner that does not exist blocks the run at the guardrails step: no repository.
+async fn guardrails_stop_a_run_before_anything_is_published(backend: &str) {
+    let Some((s, ann, _eve)) = setup(backend).await else {
+        return;
+    };
+    let path = PATH;
+    // The guardrails run before anything is published: an owner that does not exist blocks the
+    // run at the check step, and no repository is created.
+    let mut v = values("ghost-api");
+    v["owner"] = json!("group:default/nobody");
+    let (status, e) = s
+        .call("POST", path, Some(&ann), Some(json!({"values": v})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let run = &e["error"]["details"];
+    assert_eq!(run["steps"][1]["status"], "failed", "{run}");
+    assert!(
+        run["steps"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("[owner-exists]"),
+        "{run}"
+    );
+    assert!(!has_repo(&hosted(&s), "ghost-api"));
+}
+both_backends!(guardrails_stop_a_run_before_anything_is_published);
+
+/// eve (team-b) creates a service owned by team-a: publish and register succeed, the deploy is
+/// refused, and the run undoes both.
+async fn a_refused_deploy_undoes_the_registration_and_the_repository(backend: &str) {
+    let Some((s, _ann, eve)) = setup(backend).await else {
+        return;
+    };
+    let path = PATH;
     // eve (team-b) creates a service owned by team-a: publish and register succeed, the deploy is
     // refused — and the run undoes the registration and the repository.
     let (status, e) = s
@@ -349,14 +428,25 @@ async fn golden_paths_end_to_end(backend: &str) {
         "no half-created catalog entry"
     );
     assert!(
-        !repo.parent().unwrap().join("billing-api.git").exists(),
+        !has_repo(&hosted(&s), "billing-api"),
         "no half-created repository"
     );
     let (_, locations) = s
         .call("GET", "/api/v1/locations", Some(&s.admin), None)
         .await;
-    assert_eq!(locations.as_array().unwrap().len(), 2, "{locations}");
+    assert_eq!(
+        locations.as_array().unwrap().len(),
+        1,
+        "only the organisation's: {locations}"
+    );
+}
+both_backends!(a_refused_deploy_undoes_the_registration_and_the_repository);
 
+/// A Template entity of the catalog is offered and runs with the skeleton next to it.
+async fn a_catalog_template_runs_with_its_skeleton(backend: &str) {
+    let Some((s, ann, _eve)) = setup(backend).await else {
+        return;
+    };
     // A Template entity of the catalog (read from a local file) is offered and runs with the
     // skeleton next to it.
     let tpl = s.catalog_dir().join("templates/hello");
@@ -396,14 +486,4 @@ async fn golden_paths_end_to_end(backend: &str) {
     assert_eq!(status, StatusCode::CREATED, "{run}");
     assert_eq!(run["files"], json!([{"path": "README.md", "size": 13}]));
 }
-
-mod golden_paths_end_to_end {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::golden_paths_end_to_end("sqlite").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::golden_paths_end_to_end("postgres").await;
-    }
-}
+both_backends!(a_catalog_template_runs_with_its_skeleton);
