@@ -464,10 +464,9 @@ impl Store {
             };
             // What the location owns now.
             let rows = sqlx::query("SELECT ref, file_key, etag FROM entities WHERE location_key = $1").bind(key).fetch_all(&mut *tx).await?;
-            let mut owned: HashMap<String, (String, String)> = HashMap::with_capacity(rows.len());
-            for row in rows {
-                owned.insert(row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?));
-            }
+            let owned: HashMap<String, (String, String)> = rows.iter()
+                .map(|row| Ok((row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?))))
+                .collect::<std::result::Result<_, sqlx::Error>>()?;
 
             let Provided { changed: changed_entities, conflicts, provided } = if input.unreadable {
                 Default::default()
