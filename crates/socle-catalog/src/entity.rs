@@ -377,7 +377,24 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             return;
         }
     };
-    let m = |f: &str| vec![key("metadata"), key(f)];
+    check_name(meta, issues);
+    check_namespace(meta, issues);
+    for field in ["title", "description", "uid", "etag"] {
+        check_string_field(meta, field, issues);
+    }
+    for (field, is_label) in [("labels", true), ("annotations", false)] {
+        check_string_map(meta, field, is_label, issues);
+    }
+    check_tags(meta, issues);
+    check_links(meta, issues);
+}
+
+/// The path of a metadata field.
+fn meta_path(field: &str) -> Vec<Seg> {
+    vec![key("metadata"), key(field)]
+}
+
+fn check_name(meta: &Map<String, Value>, issues: &mut Issues<'_>) {
     match meta.get("name") {
         None => issues.push(
             &[key("metadata")],
@@ -386,7 +403,7 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             None,
         ),
         Some(Value::String(n)) if !rules::is_object_name(n) => issues.push(
-            &m("name"),
+            &meta_path("name"),
             "metadata.name.format",
             format!(
                 "\"metadata.name\" is not valid; expected {} but found \"{n}\"",
@@ -396,15 +413,18 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
         ),
         Some(Value::String(_)) => {}
         Some(v) => issues.push(
-            &m("name"),
+            &meta_path("name"),
             "metadata.name.type",
             format!("\"metadata.name\" must be a string but is {}", type_name(v)),
             Some(v),
         ),
     }
+}
+
+fn check_namespace(meta: &Map<String, Value>, issues: &mut Issues<'_>) {
     match meta.get("namespace") {
         Some(Value::String(n)) if !rules::is_namespace(n) => issues.push(
-            &m("namespace"),
+            &meta_path("namespace"),
             "metadata.namespace.format",
             format!(
                 "\"metadata.namespace\" is not valid; expected {} but found \"{n}\"",
@@ -414,7 +434,7 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
         ),
         None | Some(Value::String(_)) => {}
         Some(v) => issues.push(
-            &m("namespace"),
+            &meta_path("namespace"),
             "metadata.namespace.type",
             format!(
                 "\"metadata.namespace\" must be a string but is {}",
@@ -423,54 +443,62 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             Some(v),
         ),
     }
-    for field in ["title", "description", "uid", "etag"] {
-        check_string_field(meta, field, issues);
-    }
-    for (field, is_label) in [("labels", true), ("annotations", false)] {
-        match meta.get(field) {
-            None => {}
-            Some(Value::Object(map)) => {
-                for (k, v) in map {
-                    let p = vec![key("metadata"), key(field), key(k)];
-                    if !rules::is_label_key(k) {
-                        issues.push(
-                            &p,
-                            &format!("metadata.{field}.key"),
-                            format!(
-                                "key \"{k}\" in \"metadata.{field}\" is not valid; expected {}",
-                                rules::LABEL_KEY_EXPECTED
-                            ),
-                            Some(&Value::String(k.clone())),
-                        );
-                    }
-                    match v {
-                        Value::String(s) if is_label && !rules::is_label_value(s) => issues.push(
-                            &p,
-                            "metadata.labels.value",
-                            format!("value of label \"{k}\" is not valid; expected an empty string or {} but found \"{s}\"", rules::NAME_EXPECTED),
-                            Some(v),
+}
+
+/// `metadata.labels` or `metadata.annotations`: label keys, string values (label values in
+/// label form).
+fn check_string_map(
+    meta: &Map<String, Value>,
+    field: &str,
+    is_label: bool,
+    issues: &mut Issues<'_>,
+) {
+    match meta.get(field) {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let p = vec![key("metadata"), key(field), key(k)];
+                if !rules::is_label_key(k) {
+                    issues.push(
+                        &p,
+                        &format!("metadata.{field}.key"),
+                        format!(
+                            "key \"{k}\" in \"metadata.{field}\" is not valid; expected {}",
+                            rules::LABEL_KEY_EXPECTED
                         ),
-                        Value::String(_) => {}
-                        other => issues.push(
-                            &p,
-                            &format!("metadata.{field}.type"),
-                            format!("value of \"metadata.{field}.{k}\" must be a string but is {}", type_name(other)),
-                            Some(other),
-                        ),
-                    }
+                        Some(&Value::String(k.clone())),
+                    );
+                }
+                match v {
+                    Value::String(s) if is_label && !rules::is_label_value(s) => issues.push(
+                        &p,
+                        "metadata.labels.value",
+                        format!("value of label \"{k}\" is not valid; expected an empty string or {} but found \"{s}\"", rules::NAME_EXPECTED),
+                        Some(v),
+                    ),
+                    Value::String(_) => {}
+                    other => issues.push(
+                        &p,
+                        &format!("metadata.{field}.type"),
+                        format!("value of \"metadata.{field}.{k}\" must be a string but is {}", type_name(other)),
+                        Some(other),
+                    ),
                 }
             }
-            Some(v) => issues.push(
-                &m(field),
-                &format!("metadata.{field}.type"),
-                format!(
-                    "\"metadata.{field}\" must be a mapping but is {}",
-                    type_name(v)
-                ),
-                Some(v),
-            ),
         }
+        Some(v) => issues.push(
+            &meta_path(field),
+            &format!("metadata.{field}.type"),
+            format!(
+                "\"metadata.{field}\" must be a mapping but is {}",
+                type_name(v)
+            ),
+            Some(v),
+        ),
     }
+}
+
+fn check_tags(meta: &Map<String, Value>, issues: &mut Issues<'_>) {
     match meta.get("tags") {
         None => {}
         Some(Value::Array(tags)) => {
@@ -494,7 +522,7 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             }
         }
         Some(v) => issues.push(
-            &m("tags"),
+            &meta_path("tags"),
             "metadata.tags.type",
             format!(
                 "\"metadata.tags\" must be a list of strings but is {}",
@@ -503,40 +531,16 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             Some(v),
         ),
     }
+}
+
+fn check_links(meta: &Map<String, Value>, issues: &mut Issues<'_>) {
     match meta.get("links") {
         None => {}
         Some(Value::Array(links)) => {
             for (i, l) in links.iter().enumerate() {
                 let p = vec![key("metadata"), key("links"), Seg::Index(i)];
                 match l {
-                    Value::Object(o) => {
-                        match o.get("url") {
-                            Some(Value::String(u)) if !u.is_empty() => {}
-                            _ => issues.push(
-                                &p,
-                                "metadata.links.url",
-                                "a link needs a \"url\" (a non-empty string)".into(),
-                                Some(l),
-                            ),
-                        }
-                        for f in ["title", "icon", "type"] {
-                            if let Some(v) = o.get(f)
-                                && !v.is_string()
-                            {
-                                let mut pf = p.clone();
-                                pf.push(key(f));
-                                issues.push(
-                                    &pf,
-                                    "metadata.links.type",
-                                    format!(
-                                        "link \"{f}\" must be a string but is {}",
-                                        type_name(v)
-                                    ),
-                                    Some(v),
-                                );
-                            }
-                        }
-                    }
+                    Value::Object(o) => check_link(&p, l, o, issues),
                     other => issues.push(
                         &p,
                         "metadata.links.type",
@@ -550,11 +554,38 @@ fn check_metadata(root: &Map<String, Value>, issues: &mut Issues<'_>) {
             }
         }
         Some(v) => issues.push(
-            &m("links"),
+            &meta_path("links"),
             "metadata.links.type",
             format!("\"metadata.links\" must be a list but is {}", type_name(v)),
             Some(v),
         ),
+    }
+}
+
+/// One link (`l`, the mapping `o`, at `p`): a non-empty url, string title, icon and type.
+fn check_link(p: &[Seg], l: &Value, o: &Map<String, Value>, issues: &mut Issues<'_>) {
+    match o.get("url") {
+        Some(Value::String(u)) if !u.is_empty() => {}
+        _ => issues.push(
+            p,
+            "metadata.links.url",
+            "a link needs a \"url\" (a non-empty string)".into(),
+            Some(l),
+        ),
+    }
+    for f in ["title", "icon", "type"] {
+        if let Some(v) = o.get(f)
+            && !v.is_string()
+        {
+            let mut pf = p.to_vec();
+            pf.push(key(f));
+            issues.push(
+                &pf,
+                "metadata.links.type",
+                format!("link \"{f}\" must be a string but is {}", type_name(v)),
+                Some(v),
+            );
+        }
     }
 }
 

@@ -250,12 +250,12 @@ impl Deployer {
         Ok(out)
     }
 
-    /// Deploys one workload. Idempotent: the same inputs make no new commit.
     /// Milliseconds since the epoch, from the injected clock or the system's.
     fn now_ms(&self) -> i64 {
         self.clock.as_ref().map_or_else(system_now_ms, |c| c())
     }
 
+    /// Deploys one workload. Idempotent: the same inputs make no new commit.
     pub async fn deploy(
         &self,
         mut req: DeployRequest,
@@ -263,43 +263,12 @@ impl Deployer {
     ) -> Result<DeploymentRecord, DeployError> {
         let (env, gitops) = self.environment(&req.env)?;
         let name = req.workload.name().to_owned();
-        if let Some(image) = &req.image {
-            let single = req.workload.containers.len() == 1;
-            for c in req.workload.containers.values_mut() {
-                if single || c.image == "." {
-                    c.image = image.clone();
-                }
-            }
-        }
-        if let Some((cname, _)) = req
-            .workload
-            .containers
-            .iter()
-            .find(|(_, c)| c.image == "." || c.image.is_empty())
-        {
-            return Err(DeployError::Invalid(format!(
-                "container {cname} has no image: pass --image"
-            )));
-        }
-        let images: Vec<String> = req
-            .workload
-            .containers
-            .iter()
-            .map(|(n, c)| format!("{n}={}", c.image))
-            .collect();
-        let version = req.version.clone().unwrap_or_else(|| {
-            let image = &req
-                .workload
-                .containers
-                .values()
-                .next()
-                .map(|c| c.image.clone())
-                .unwrap_or_default();
-            image
-                .rsplit_once(':')
-                .filter(|(_, t)| !t.contains('/'))
-                .map_or_else(|| "latest".to_owned(), |(_, t)| t.to_owned())
-        });
+        set_images(&mut req.workload, req.image.as_deref())?;
+        let images = container_images(&req.workload);
+        let version = req
+            .version
+            .clone()
+            .unwrap_or_else(|| version_from_image(&req.workload));
 
         // Shared resources: only the owner's, or another team's through a grant.
         let team = req.owner.as_deref().map(normalise_team);
@@ -315,11 +284,91 @@ impl Deployer {
         )?;
 
         // Resolve with the kept state; render; guardrails. Nothing is written before this passes.
+        let resolution = self.resolve_workload(env, &req).await?;
+        ownership::check_params(&env.name, &holdings, &resolution, &stored)?;
+        let (manifests, report) = self
+            .render_checked(env, &name, &resolution, guardrails)
+            .await?;
+        self.apply_policy(env, &name, &report).await?;
+
+        let prefix = if gitops.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", gitops.path.trim_matches('/'))
+        };
+        let files = gitops_files(&prefix, &manifests)?;
+        let previous = self.store.list_resources(Some(&req.env)).await?;
+        let replace = paths_to_replace(&prefix, &name, &previous, &resolution);
+        let repo_path = if Path::new(&gitops.repository).is_absolute() {
+            PathBuf::from(&gitops.repository)
+        } else {
+            self.gitops_root.join(&gitops.repository)
+        };
+        let repo = gitops::open_or_init(&repo_path)?;
+        // The commit's and the record's time: the same clock as the waivers'.
+        let millis = self.now_ms();
+        let message = commit_message(&req, env, &version, &images, &resolution);
+        let committed = gitops::commit(
+            &repo,
+            &gitops.branch,
+            &replace,
+            &files,
+            &message,
+            ("Socle", "socle@localhost"),
+            millis.div_euclid(1000),
+        )?;
+
+        // Save state and record; undo the commit if that fails.
+        let records = resource_records(&resolution, team.as_deref(), &stored);
+        let record = DeploymentRecord {
+            id: String::new(),
+            seq: 0,
+            service: name.clone(),
+            environment: req.env.clone(),
+            version,
+            images,
+            gitops_commit: committed.commit.clone(),
+            source_commit: req.source_commit.clone().unwrap_or_default(),
+            changed: committed.changed,
+            status: socle_store::DeploymentStatus::Success,
+            actor: req.actor.clone(),
+            kind: req.kind.clone(),
+            spec: String::new(),
+            created_at: millis,
+        };
+        match self.save(&req, &name, &records, record).await {
+            Ok(record) => {
+                if record.changed {
+                    self.record_for_dora(&record).await;
+                }
+                Ok(record)
+            }
+            Err(e) => {
+                if committed.changed
+                    && let Err(undo) =
+                        gitops::reset(&repo, &gitops.branch, committed.previous.as_deref())
+                {
+                    tracing::error!(
+                        "could not undo GitOps commit {} after a store failure: {undo}",
+                        committed.commit
+                    );
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Resolves the request's workload in `env` with the kept resource state.
+    async fn resolve_workload(
+        &self,
+        env: &Environment,
+        req: &DeployRequest,
+    ) -> Result<Resolution, DeployError> {
         let state = self.store.resource_state(&req.env).await?;
         let seed: u64 = rand::random();
         let workloads = [req.workload.clone()];
         // Templates and command provisioners are CPU and process work: off the async worker.
-        let resolution = cpu_bound(|| {
+        cpu_bound(|| {
             socle_platform::resolve(&ResolveInput {
                 workloads: &workloads,
                 env,
@@ -333,29 +382,48 @@ impl Deployer {
                     .map(|r| r as &dyn socle_platform::provision::CommandRunner),
             })
         })
-        .map_err(DeployError::Resolve)?;
-        ownership::check_params(&env.name, &holdings, &resolution, &stored)?;
+        .map_err(DeployError::Resolve)
+    }
+
+    /// The Kubernetes manifests (labelled with the catalog entity and owner) and the
+    /// guardrails' report on them.
+    async fn render_checked(
+        &self,
+        env: &Environment,
+        name: &str,
+        resolution: &Resolution,
+        guardrails: &dyn Guardrails,
+    ) -> Result<(Vec<(String, Value)>, GuardrailReport), DeployError> {
         let entity = format!("component:default/{name}");
-        let label_team = self.catalog_owner(&name).await?;
+        let label_team = self.catalog_owner(name).await?;
         let opts = socle_render::KubernetesOptions {
             secret_store: format!("socle-{}", env.name),
             ownership: BTreeMap::from([(
-                name.clone(),
+                name.to_owned(),
                 socle_render::Ownership {
                     entity: Some(entity),
                     team: label_team,
                 },
             )]),
         };
-        let (manifests, report) = cpu_bound(|| {
-            let manifests = socle_render::render_kubernetes(&resolution, env, &opts)
+        cpu_bound(|| {
+            let manifests = socle_render::render_kubernetes(resolution, env, &opts)
                 .map_err(|e| DeployError::Render(e.to_string()))?;
             // Rego: CPU work too.
-            let report = guardrails.check(env, &resolution, &manifests);
+            let report = guardrails.check(env, resolution, &manifests);
             Ok::<_, DeployError>((manifests, report))
-        })?;
-        // Waivers in force for this entity and environment set violations of their rule aside;
-        // expired waivers no longer apply.
+        })
+    }
+
+    /// Records the guardrails' outcome, and refuses the deploy when a violation is not waived.
+    /// Waivers in force for this entity and environment set violations of their rule aside;
+    /// expired waivers no longer apply.
+    async fn apply_policy(
+        &self,
+        env: &Environment,
+        name: &str,
+        report: &GuardrailReport,
+    ) -> Result<(), DeployError> {
         let now_ms = self.now_ms();
         let entity_ref = format!("component:default/{name}");
         let waivers = self
@@ -388,143 +456,44 @@ impl Deployer {
         self.store
             .record_policy_result(&entity_ref, &env.name, now_ms, outcome, &findings)
             .await?;
-        let prefix = if gitops.path.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", gitops.path.trim_matches('/'))
-        };
-        let mut files = BTreeMap::new();
-        for (path, text) in socle_render::to_yaml_files(&manifests)
-            .map_err(|e| DeployError::Render(e.to_string()))?
-        {
-            files.insert(format!("{prefix}{path}"), text.into_bytes());
-        }
-        // What this deploy owns in the repository: the workload's folder, its resources' folders,
-        // and the folders of resources only it used and no longer does (de-provisioned).
-        let deployed: BTreeSet<String> = [name.clone()].into();
-        let previous = self.store.list_resources(Some(&req.env)).await?;
-        let mut replace = vec![format!("{prefix}workloads/{name}")];
-        for r in &previous {
-            if r.used_by.iter().all(|u| *u == name) && !resolution.resources.contains_key(&r.uid) {
-                replace.push(format!("{prefix}resources/{}", r.uid));
-            }
-        }
-        replace.extend(
-            resolution
-                .resources
-                .keys()
-                .map(|uid| format!("{prefix}resources/{uid}")),
-        );
-        let repo_path = if Path::new(&gitops.repository).is_absolute() {
-            PathBuf::from(&gitops.repository)
-        } else {
-            self.gitops_root.join(&gitops.repository)
-        };
-        let repo = gitops::open_or_init(&repo_path)?;
-        // The commit's and the record's time: the same clock as the waivers'.
-        let millis = self.now_ms();
-        let secs = millis.div_euclid(1000);
-        let message = format!(
-            "deploy {name} {version} to {}\n\nby: {}\nkind: {}\nimages: {}\nresources: {}\n",
-            env.name,
-            req.actor,
-            req.kind,
-            images.join(", "),
-            resolution
-                .resources
-                .values()
-                .map(|r| format!("{} ({})", r.uid, r.kind))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let committed = gitops::commit(
-            &repo,
-            &gitops.branch,
-            &replace,
-            &files,
-            &message,
-            ("Socle", "socle@localhost"),
-            secs,
-        )?;
+        Ok(())
+    }
 
-        // Save state and record; undo the commit if that fails.
-        let records: Vec<ResourceRecord> = resolution
-            .resources
-            .values()
-            .map(|r| ResourceRecord {
-                uid: r.uid.clone(),
-                kind: r.kind.clone(),
-                definition: r.definition.clone(),
-                used_by: r.used_by.clone(),
-                state: r.state.clone(),
-                outputs: r.outputs.clone(),
-                secrets: r.secrets.clone(),
-                owner: ownership::owner_to_save(&r.uid, team.as_deref(), &stored),
-                params_hash: Some(socle_platform::params_fingerprint(&r.params)),
-            })
-            .collect();
-        let saved = async {
-            self.store
-                .apply_resources(&req.env, &deployed, &records, millis)
-                .await?;
-            let spec = serde_json::to_string(&req.workload)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.store
-                .record_deployment(DeploymentRecord {
-                    id: String::new(),
-                    seq: 0,
-                    service: name.clone(),
-                    environment: req.env.clone(),
-                    version: version.clone(),
-                    images: images.clone(),
-                    gitops_commit: committed.commit.clone(),
-                    source_commit: req.source_commit.clone().unwrap_or_default(),
-                    changed: committed.changed,
-                    status: socle_store::DeploymentStatus::Success,
-                    actor: req.actor.clone(),
-                    kind: req.kind.clone(),
-                    spec,
-                    created_at: millis,
-                })
-                .await
-        }
-        .await;
-        match saved {
-            Ok(record) => {
-                if record.changed {
-                    // Feeds the delivery metrics: a Socle deployment is a DORA deployment event;
-                    // its changes are derived from its source commit when commits are known.
-                    let event = socle_dora::Event::Deployment(socle_dora::Deployment {
-                        source: "socle".into(),
-                        id: record.id.clone(),
-                        service: record.service.clone(),
-                        environment: record.environment.clone(),
-                        status: record.status.as_str().into(),
-                        finished_at: record.created_at,
-                        changes: Vec::new(),
-                        commit: Some(record.source_commit.clone()).filter(|c| !c.is_empty()),
-                    });
-                    if let Err(e) = self.store.dora_upsert(vec![event]).await {
-                        tracing::warn!(
-                            "deployment {} not recorded for delivery metrics: {e}",
-                            record.id
-                        );
-                    }
-                }
-                Ok(record)
-            }
-            Err(e) => {
-                if committed.changed
-                    && let Err(undo) =
-                        gitops::reset(&repo, &gitops.branch, committed.previous.as_deref())
-                {
-                    tracing::error!(
-                        "could not undo GitOps commit {} after a store failure: {undo}",
-                        committed.commit
-                    );
-                }
-                Err(e.into())
-            }
+    /// Saves the resources' state and the deployment record (its `spec` the request's workload).
+    async fn save(
+        &self,
+        req: &DeployRequest,
+        name: &str,
+        records: &[ResourceRecord],
+        mut record: DeploymentRecord,
+    ) -> Result<DeploymentRecord, StoreError> {
+        let deployed: BTreeSet<String> = [name.to_owned()].into();
+        self.store
+            .apply_resources(&req.env, &deployed, records, record.created_at)
+            .await?;
+        record.spec =
+            serde_json::to_string(&req.workload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store.record_deployment(record).await
+    }
+
+    /// Feeds the delivery metrics: a Socle deployment is a DORA deployment event; its changes
+    /// are derived from its source commit when commits are known. A failure is only logged.
+    async fn record_for_dora(&self, record: &DeploymentRecord) {
+        let event = socle_dora::Event::Deployment(socle_dora::Deployment {
+            source: "socle".into(),
+            id: record.id.clone(),
+            service: record.service.clone(),
+            environment: record.environment.clone(),
+            status: record.status.as_str().into(),
+            finished_at: record.created_at,
+            changes: Vec::new(),
+            commit: Some(record.source_commit.clone()).filter(|c| !c.is_empty()),
+        });
+        if let Err(e) = self.store.dora_upsert(vec![event]).await {
+            tracing::warn!(
+                "deployment {} not recorded for delivery metrics: {e}",
+                record.id
+            );
         }
     }
 
@@ -665,4 +634,135 @@ impl Guardrails for PolicyGuardrails {
         }
         report
     }
+}
+
+/// Replaces the image of containers whose image is `.`, or of the only container; every
+/// container must then have an image.
+fn set_images(workload: &mut Workload, image: Option<&str>) -> Result<(), DeployError> {
+    if let Some(image) = image {
+        let single = workload.containers.len() == 1;
+        for c in workload.containers.values_mut() {
+            if single || c.image == "." {
+                c.image = image.to_owned();
+            }
+        }
+    }
+    if let Some((cname, _)) = workload
+        .containers
+        .iter()
+        .find(|(_, c)| c.image == "." || c.image.is_empty())
+    {
+        return Err(DeployError::Invalid(format!(
+            "container {cname} has no image: pass --image"
+        )));
+    }
+    Ok(())
+}
+
+/// `container=image` for every container.
+fn container_images(workload: &Workload) -> Vec<String> {
+    workload
+        .containers
+        .iter()
+        .map(|(n, c)| format!("{n}={}", c.image))
+        .collect()
+}
+
+/// The version a deploy records when none is given: the first container's image tag, else
+/// `latest`.
+fn version_from_image(workload: &Workload) -> String {
+    let image = &workload
+        .containers
+        .values()
+        .next()
+        .map(|c| c.image.clone())
+        .unwrap_or_default();
+    image
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .map_or_else(|| "latest".to_owned(), |(_, t)| t.to_owned())
+}
+
+/// The manifests as YAML files under the environment's GitOps path.
+fn gitops_files(
+    prefix: &str,
+    manifests: &[(String, Value)],
+) -> Result<BTreeMap<String, Vec<u8>>, DeployError> {
+    let mut files = BTreeMap::new();
+    for (path, text) in
+        socle_render::to_yaml_files(manifests).map_err(|e| DeployError::Render(e.to_string()))?
+    {
+        files.insert(format!("{prefix}{path}"), text.into_bytes());
+    }
+    Ok(files)
+}
+
+/// What this deploy owns in the repository: the workload's folder, its resources' folders,
+/// and the folders of resources only it used and no longer does (de-provisioned).
+fn paths_to_replace(
+    prefix: &str,
+    name: &str,
+    previous: &[socle_store::ResourceRow],
+    resolution: &Resolution,
+) -> Vec<String> {
+    let mut replace = vec![format!("{prefix}workloads/{name}")];
+    for r in previous {
+        if r.used_by.iter().all(|u| *u == name) && !resolution.resources.contains_key(&r.uid) {
+            replace.push(format!("{prefix}resources/{}", r.uid));
+        }
+    }
+    replace.extend(
+        resolution
+            .resources
+            .keys()
+            .map(|uid| format!("{prefix}resources/{uid}")),
+    );
+    replace
+}
+
+/// The GitOps commit's message: what was deployed where, by whom, with which resources.
+fn commit_message(
+    req: &DeployRequest,
+    env: &Environment,
+    version: &str,
+    images: &[String],
+    resolution: &Resolution,
+) -> String {
+    format!(
+        "deploy {} {version} to {}\n\nby: {}\nkind: {}\nimages: {}\nresources: {}\n",
+        req.workload.name(),
+        env.name,
+        req.actor,
+        req.kind,
+        images.join(", "),
+        resolution
+            .resources
+            .values()
+            .map(|r| format!("{} ({})", r.uid, r.kind))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The resources' state to save, each with the owner it keeps or gets.
+fn resource_records(
+    resolution: &Resolution,
+    team: Option<&str>,
+    stored: &BTreeMap<String, socle_store::ResourceOwnership>,
+) -> Vec<ResourceRecord> {
+    resolution
+        .resources
+        .values()
+        .map(|r| ResourceRecord {
+            uid: r.uid.clone(),
+            kind: r.kind.clone(),
+            definition: r.definition.clone(),
+            used_by: r.used_by.clone(),
+            state: r.state.clone(),
+            outputs: r.outputs.clone(),
+            secrets: r.secrets.clone(),
+            owner: ownership::owner_to_save(&r.uid, team, stored),
+            params_hash: Some(socle_platform::params_fingerprint(&r.params)),
+        })
+        .collect()
 }

@@ -299,7 +299,7 @@ impl Dataset {
     ) -> Self {
         let mut deployments = dedup(deployments, |d| (d.source.as_str(), d.id.as_str()));
         // Changes are the bulk (5 per deployment and more): their repeats are resolved in the
-        // same pass that indexes them, below, instead of a separate one.
+        // same pass that indexes them (`change_index`) instead of a separate one.
         let mut incidents = dedup(incidents, |i| (i.source.as_str(), i.id.as_str()));
         // A stable order for everything below (dedup went through a hash map).
         deployments.sort_by(|a, b| {
@@ -318,98 +318,52 @@ impl Dataset {
             let s = ds.service(&deployments[i].service);
             ds.series[s].deploys.push(deployments[i].finished_at);
         }
-
-        // Changes by (source, id) → their index; of repeated keys the greatest version stays
-        // live (so that the result does not depend on arrival order).
-        let mut by_change: HashMap<(&str, &str), u32> =
-            HashMap::with_capacity_and_hasher(changes.len(), Default::default());
-        let mut live = vec![true; changes.len()];
-        for (k, c) in changes.iter().enumerate() {
-            match by_change.entry((c.source.as_str(), c.id.as_str())) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let j = *o.get() as usize;
-                    if *c > changes[j] {
-                        live[j] = false;
-                        o.insert(k as u32);
-                    } else {
-                        live[k] = false;
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(k as u32);
-                }
-            }
-        }
-        // Commits by id alone: a SHA names the same commit whichever source reported it (a
-        // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
-        // deployment names a commit without listing its changes.
-        let walks = prod
-            .iter()
-            .any(|&i| deployments[i].changes.is_empty() && deployments[i].commit.is_some());
-        let mut by_sha: HashMap<&str, &Change> = HashMap::default();
-        if walks {
-            by_sha.reserve(changes.len());
-            for (c, _) in changes.iter().zip(&live).filter(|(_, l)| **l) {
-                by_sha.entry(c.id.as_str()).or_insert(c);
-            }
-        }
-        // First successful production deployment of every change, by change index (deployments
-        // are sorted by time, so the first one seen wins). Changes listed by a deployment but
-        // never reported have no commit time and are skipped.
-        const NONE: u32 = u32::MAX;
-        let mut first: Vec<u32> = vec![NONE; changes.len()];
-        // Previous successful deployment's commit per (source, service, environment).
-        let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::default();
-        for &i in &prod {
-            let d = &deployments[i];
-            let mut mark = |key: (&str, &str)| {
-                if let Some(&k) = by_change.get(&key)
-                    && first[k as usize] == NONE
-                {
-                    first[k as usize] = i as u32;
-                }
-            };
-            if !d.changes.is_empty() {
-                for c in &d.changes {
-                    mark((d.source.as_str(), c.as_str()));
-                }
-            } else if let Some(commit) = d.commit.as_deref() {
-                let prev = previous
-                    .get(&(
-                        d.source.as_str(),
-                        d.service.as_str(),
-                        d.environment.as_str(),
-                    ))
-                    .copied();
-                for key in walk_range(&by_sha, commit, prev) {
-                    mark(key);
-                }
-            }
-            if let Some(commit) = d.commit.as_deref() {
-                previous.insert(
-                    (
-                        d.source.as_str(),
-                        d.service.as_str(),
-                        d.environment.as_str(),
-                    ),
-                    commit,
-                );
-            }
-        }
+        let (by_change, live) = change_index(&changes);
+        let first = first_deployments(&deployments, &prod, &changes, &by_change, &live);
         drop(by_change);
-        for ((c, &i), _) in changes.iter().zip(&first).zip(&live).filter(|(_, l)| **l) {
-            if i == NONE {
+        ds.add_lead_times(&deployments, &changes, &first, &live);
+        ds.add_incidents(&deployments, &prod, &incidents, opts);
+        ds.sort_series();
+        // Millions of small strings to free: let another thread do it while the caller goes on.
+        if changes.len() > 100_000 {
+            std::thread::spawn(move || drop((deployments, changes, incidents)));
+        }
+        ds
+    }
+
+    /// Lead time of every live change deployed to production: from its commit to its first
+    /// successful production deployment.
+    fn add_lead_times(
+        &mut self,
+        deployments: &[Deployment],
+        changes: &[Change],
+        first: &[u32],
+        live: &[bool],
+    ) {
+        for ((c, &i), _) in changes.iter().zip(first).zip(live).filter(|(_, l)| **l) {
+            if i == NOT_DEPLOYED {
                 continue;
             }
             let d = &deployments[i as usize];
             let lead = d.finished_at - c.committed_at;
             if lead > 0 {
-                let s = ds.service(&d.service);
-                ds.series[s].lead.push((d.finished_at, lead as f64 / HOUR));
+                let s = self.service(&d.service);
+                self.series[s]
+                    .lead
+                    .push((d.finished_at, lead as f64 / HOUR));
             }
         }
+    }
 
-        // Incidents: cause and recovery.
+    /// Incidents: the production deployment that caused each (counted as failed; an incident
+    /// without one is counted apart), and the recovery time of each resolved one.
+    fn add_incidents(
+        &mut self,
+        deployments: &[Deployment],
+        prod: &[usize],
+        incidents: &[Incident],
+        opts: &Options,
+    ) {
         let by_key: HashMap<(&str, &str), usize> = deployments
             .iter()
             .enumerate()
@@ -423,14 +377,14 @@ impl Dataset {
             deployments[i].succeeded() && opts.is_production(&deployments[i].environment)
         };
         let mut prod_by_service: HashMap<&str, Vec<usize>> = HashMap::default();
-        for &i in &prod {
+        for &i in prod {
             prod_by_service
                 .entry(deployments[i].service.as_str())
                 .or_default()
                 .push(i);
         }
         let mut caused: std::collections::BTreeSet<usize> = Default::default();
-        for inc in &incidents {
+        for inc in incidents {
             let cause = match inc.deployment.as_deref() {
                 Some(id) => {
                     // The same source first, then the only deployment with that id anywhere.
@@ -449,20 +403,24 @@ impl Dataset {
                 Some(i) => {
                     caused.insert(i);
                 }
-                None => ds.incidents_without_cause += 1,
+                None => self.incidents_without_cause += 1,
             }
             if let Some(r) = inc.resolved_at {
-                let s = ds.service(&inc.service);
-                ds.series[s]
+                let s = self.service(&inc.service);
+                self.series[s]
                     .recovery
                     .push((r, (r - inc.started_at) as f64 / HOUR));
             }
         }
         for i in caused {
-            let s = ds.service(&deployments[i].service);
-            ds.series[s].failed.push(deployments[i].finished_at);
+            let s = self.service(&deployments[i].service);
+            self.series[s].failed.push(deployments[i].finished_at);
         }
-        for s in &mut ds.series {
+    }
+
+    /// Every series in time order.
+    fn sort_series(&mut self) {
+        for s in &mut self.series {
             s.deploys.sort_unstable();
             s.failed.sort_unstable();
             s.lead
@@ -470,12 +428,6 @@ impl Dataset {
             s.recovery
                 .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         }
-        // Millions of small strings to free: let another thread do it while the caller goes on.
-        drop((by_key, by_id, prod_by_service, previous, by_sha));
-        if changes.len() > 100_000 {
-            std::thread::spawn(move || drop((deployments, changes, incidents)));
-        }
-        ds
     }
 
     fn service(&mut self, name: &str) -> usize {
@@ -534,6 +486,93 @@ impl Dataset {
         }
         report
     }
+}
+
+/// In [`first_deployments`]: a change no successful production deployment shipped.
+const NOT_DEPLOYED: u32 = u32::MAX;
+
+/// Changes by (source, id) → their index, and which are live: of repeated keys the greatest
+/// version stays live (so that the result does not depend on arrival order).
+fn change_index(changes: &[Change]) -> (HashMap<(&str, &str), u32>, Vec<bool>) {
+    let mut by_change: HashMap<(&str, &str), u32> =
+        HashMap::with_capacity_and_hasher(changes.len(), Default::default());
+    let mut live = vec![true; changes.len()];
+    for (k, c) in changes.iter().enumerate() {
+        match by_change.entry((c.source.as_str(), c.id.as_str())) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let j = *o.get() as usize;
+                if *c > changes[j] {
+                    live[j] = false;
+                    o.insert(k as u32);
+                } else {
+                    live[k] = false;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(k as u32);
+            }
+        }
+    }
+    (by_change, live)
+}
+
+/// First successful production deployment of every change, by change index (deployments are
+/// sorted by time, so the first one seen wins); [`NOT_DEPLOYED`] for the others. A deployment
+/// ships the changes it lists, or else the commits from its commit back to the previous
+/// deployment's of the same source, service and environment. Changes listed by a deployment
+/// but never reported have no commit time and are skipped.
+fn first_deployments(
+    deployments: &[Deployment],
+    prod: &[usize],
+    changes: &[Change],
+    by_change: &HashMap<(&str, &str), u32>,
+    live: &[bool],
+) -> Vec<u32> {
+    // Commits by id alone: a SHA names the same commit whichever source reported it (a
+    // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
+    // deployment names a commit without listing its changes.
+    let walks = prod
+        .iter()
+        .any(|&i| deployments[i].changes.is_empty() && deployments[i].commit.is_some());
+    let mut by_sha: HashMap<&str, &Change> = HashMap::default();
+    if walks {
+        by_sha.reserve(changes.len());
+        for (c, _) in changes.iter().zip(live).filter(|(_, l)| **l) {
+            by_sha.entry(c.id.as_str()).or_insert(c);
+        }
+    }
+    let mut first: Vec<u32> = vec![NOT_DEPLOYED; changes.len()];
+    // Previous successful deployment's commit per (source, service, environment).
+    let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::default();
+    for &i in prod {
+        let d = &deployments[i];
+        let mut mark = |key: (&str, &str)| {
+            if let Some(&k) = by_change.get(&key)
+                && first[k as usize] == NOT_DEPLOYED
+            {
+                first[k as usize] = i as u32;
+            }
+        };
+        let place = (
+            d.source.as_str(),
+            d.service.as_str(),
+            d.environment.as_str(),
+        );
+        if !d.changes.is_empty() {
+            for c in &d.changes {
+                mark((d.source.as_str(), c.as_str()));
+            }
+        } else if let Some(commit) = d.commit.as_deref() {
+            let prev = previous.get(&place).copied();
+            for key in walk_range(&by_sha, commit, prev) {
+                mark(key);
+            }
+        }
+        if let Some(commit) = d.commit.as_deref() {
+            previous.insert(place, commit);
+        }
+    }
+    first
 }
 
 /// The changes shipped by a deployment of `commit`: walk first parents from it, stopping at the

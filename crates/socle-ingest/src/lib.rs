@@ -7,7 +7,7 @@
 pub mod source;
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -110,24 +110,7 @@ pub fn read_location_with_progress(
     let origin = spec.key();
     match spec.kind {
         LocationKind::File => {
-            let path = Path::new(&spec.target);
-            // The sandbox is the directory named (or that holds the file or glob).
-            let (root, rel) = if path.is_dir() {
-                (path.to_path_buf(), String::new())
-            } else {
-                let glob_start = spec.target.find(['*', '?', '[', '{']);
-                let split_at = match glob_start {
-                    Some(g) => spec.target[..g].rfind('/').map_or(0, |i| i + 1),
-                    None => spec.target.rfind('/').map_or(0, |i| i + 1),
-                };
-                let dir = &spec.target[..split_at];
-                let dir = if dir.is_empty() {
-                    Path::new(".")
-                } else {
-                    Path::new(dir)
-                };
-                (dir.to_path_buf(), spec.target[split_at..].to_owned())
-            };
+            let (root, rel) = file_root(&spec.target);
             match FsSource::new(&root) {
                 Ok(src) => read_source(&src, &rel, &origin, limits, progress),
                 Err(e) => unreadable(&spec.target, "location.unreadable", e.to_string()),
@@ -148,6 +131,27 @@ pub fn read_location_with_progress(
             Err(e) => unreadable(&spec.target, "location.git", e.to_string()),
         },
     }
+}
+
+/// A file location's sandbox and what to read in it: the directory named (everything in
+/// it), or the one that holds the file or glob (and that file or glob, relative to it).
+fn file_root(target: &str) -> (PathBuf, String) {
+    let path = Path::new(target);
+    if path.is_dir() {
+        return (path.to_path_buf(), String::new());
+    }
+    let glob_start = target.find(['*', '?', '[', '{']);
+    let split_at = match glob_start {
+        Some(g) => target[..g].rfind('/').map_or(0, |i| i + 1),
+        None => target.rfind('/').map_or(0, |i| i + 1),
+    };
+    let dir = &target[..split_at];
+    let dir = if dir.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(dir)
+    };
+    (dir.to_path_buf(), target[split_at..].to_owned())
 }
 
 fn unreadable(target: &str, rule: &str, message: String) -> LocationRead {

@@ -352,135 +352,198 @@ pub fn load_config(
             }
         };
         for node in &docs {
-            let v = node.to_json();
-            let api = v
-                .get("apiVersion")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default();
-            if api != API_VERSION {
-                errors.push(err(
-                    file,
-                    Some(node),
-                    &[Seg::Key("apiVersion".into())],
-                    "config.apiVersion",
-                    format!("expected apiVersion {API_VERSION}, found \"{api}\""),
-                ));
-                continue;
-            }
-            match v.get("kind").and_then(|k| k.as_str()) {
-                Some("Platform") => {
-                    match typed::<PlatformDoc>(file, node) {
-                        Ok(p) => {
-                            for (i, env) in p.environments.into_iter().enumerate() {
-                                let path = [
-                                    Seg::Key("environments".into()),
-                                    Seg::Index(i),
-                                    Seg::Key("name".into()),
-                                ];
-                                if !socle_catalog::rules::is_dns_label(&env.name) {
-                                    errors.push(err(file, Some(node), &path, "environment.name", format!("environment name \"{}\" must be a DNS label (a-z, 0-9, -)", env.name)));
-                                } else if config.environments.contains_key(&env.name) {
-                                    errors.push(err(
-                                        file,
-                                        Some(node),
-                                        &path,
-                                        "environment.duplicate",
-                                        format!("environment \"{}\" is defined twice", env.name),
-                                    ));
-                                } else {
-                                    config.environments.insert(env.name.clone(), env);
-                                }
-                            }
-                        }
-                        Err(e) => errors.push(e),
-                    }
-                }
-                Some("ResourceDefinition") => match typed::<DefinitionDoc>(file, node) {
-                    Ok(d) => {
-                        let provisioner = match (d.spec.template, d.spec.command) {
-                            (Some(t), None) => Provisioner::Template(t),
-                            (None, Some(c)) => Provisioner::Command {
-                                program: c.program,
-                                args: c.args,
-                            },
-                            _ => {
-                                errors.push(err(file, Some(node), &[Seg::Key("spec".into())], "definition.provisioner", "a resource definition needs exactly one of spec.template or spec.command"));
-                                continue;
-                            }
-                        };
-                        let manifest_kinds = match manifest_kinds(file, node, d.spec.manifest_kinds) {
-                            Ok(k) => k,
-                            Err(e) => {
-                                errors.push(e);
-                                continue;
-                            }
-                        };
-                        if let Some((i, ns)) = d.spec.manifest_namespaces.iter().enumerate().find(|(_, ns)| !socle_catalog::rules::is_dns_label(ns)) {
-                            let path = [Seg::Key("spec".into()), Seg::Key("manifestNamespaces".into()), Seg::Index(i)];
-                            errors.push(err(file, Some(node), &path, "definition.manifestNamespaces", format!("namespace \"{ns}\" must be a DNS label (a-z, 0-9, -)")));
-                            continue;
-                        }
-                        if config.definitions.iter().any(|x| x.name == d.metadata.name) {
-                            errors.push(err(
-                                file,
-                                Some(node),
-                                &[Seg::Key("metadata".into()), Seg::Key("name".into())],
-                                "definition.duplicate",
-                                format!(
-                                    "resource definition \"{}\" is defined twice",
-                                    d.metadata.name
-                                ),
-                            ));
-                            continue;
-                        }
-                        config.definitions.push(ResourceDefinition {
-                            name: d.metadata.name,
-                            description: d.metadata.description,
-                            kind: d.spec.kind,
-                            class: d.spec.class.filter(|c| c != "default"),
-                            id: d.spec.id,
-                            target: d.spec.target,
-                            criteria: d.spec.criteria,
-                            secrets: d.spec.secrets,
-                            provisioner,
-                            raw_outputs: d.spec.raw_outputs,
-                            manifest_kinds,
-                            manifest_namespaces: d.spec.manifest_namespaces,
-                            source: format!("{file}:{}", node.line.max(1)),
-                        });
-                    }
-                    Err(e) => errors.push(e),
-                },
-                Some("ResourceGrant") => {
-                    let located = |path: &[Seg], rule: &str, message: String| {
-                        err(file, Some(node), path, rule, message)
-                    };
-                    match typed::<GrantDoc>(file, node)
-                        .and_then(|d| grant_from_doc(file, node, d, located))
-                    {
-                        Ok(g) if config.grants.iter().any(|x| x.name == g.name) => {
-                            errors.push(located(
-                                &[Seg::Key("metadata".into()), Seg::Key("name".into())],
-                                "grant.duplicate",
-                                format!("resource grant \"{}\" is defined twice", g.name),
-                            ));
-                        }
-                        Ok(g) => config.grants.push(g),
-                        Err(e) => errors.push(e),
-                    }
-                }
-                other => errors.push(err(
-                    file,
-                    Some(node),
-                    &[Seg::Key("kind".into())],
-                    "config.kind",
-                    format!(
-                        "unknown kind {other:?}; expected Platform, ResourceDefinition or ResourceGrant"
-                    ),
-                )),
-            }
+            load_document(&mut config, file, node, &mut errors);
         }
     }
+    check_grant_environments(&config, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Adds one document to `config` by its `kind`, or reports why it cannot.
+fn load_document(
+    config: &mut PlatformConfig,
+    file: &str,
+    node: &Node,
+    errors: &mut Vec<ConfigError>,
+) {
+    let v = node.to_json();
+    let api = v
+        .get("apiVersion")
+        .and_then(|x| x.as_str())
+        .unwrap_or_default();
+    if api != API_VERSION {
+        errors.push(err(
+            file,
+            Some(node),
+            &[Seg::Key("apiVersion".into())],
+            "config.apiVersion",
+            format!("expected apiVersion {API_VERSION}, found \"{api}\""),
+        ));
+        return;
+    }
+    match v.get("kind").and_then(|k| k.as_str()) {
+        Some("Platform") => match typed::<PlatformDoc>(file, node) {
+            Ok(p) => add_environments(config, file, node, p, errors),
+            Err(e) => errors.push(e),
+        },
+        Some("ResourceDefinition") => {
+            match typed::<DefinitionDoc>(file, node)
+                .and_then(|d| definition_from_doc(config, file, node, d))
+            {
+                Ok(d) => config.definitions.push(d),
+                Err(e) => errors.push(e),
+            }
+        }
+        Some("ResourceGrant") => match grant(config, file, node) {
+            Ok(g) => config.grants.push(g),
+            Err(e) => errors.push(e),
+        },
+        other => errors.push(err(
+            file,
+            Some(node),
+            &[Seg::Key("kind".into())],
+            "config.kind",
+            format!(
+                "unknown kind {other:?}; expected Platform, ResourceDefinition or ResourceGrant"
+            ),
+        )),
+    }
+}
+
+/// Adds a Platform document's environments: each named by a DNS label, and only once.
+fn add_environments(
+    config: &mut PlatformConfig,
+    file: &str,
+    node: &Node,
+    p: PlatformDoc,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (i, env) in p.environments.into_iter().enumerate() {
+        let path = [
+            Seg::Key("environments".into()),
+            Seg::Index(i),
+            Seg::Key("name".into()),
+        ];
+        if !socle_catalog::rules::is_dns_label(&env.name) {
+            errors.push(err(
+                file,
+                Some(node),
+                &path,
+                "environment.name",
+                format!(
+                    "environment name \"{}\" must be a DNS label (a-z, 0-9, -)",
+                    env.name
+                ),
+            ));
+        } else if config.environments.contains_key(&env.name) {
+            errors.push(err(
+                file,
+                Some(node),
+                &path,
+                "environment.duplicate",
+                format!("environment \"{}\" is defined twice", env.name),
+            ));
+        } else {
+            config.environments.insert(env.name.clone(), env);
+        }
+    }
+}
+
+/// A resource definition from its document: exactly one provisioner, valid manifest kinds and
+/// namespaces, a name not already defined.
+fn definition_from_doc(
+    config: &PlatformConfig,
+    file: &str,
+    node: &Node,
+    d: DefinitionDoc,
+) -> Result<ResourceDefinition, ConfigError> {
+    let provisioner = match (d.spec.template, d.spec.command) {
+        (Some(t), None) => Provisioner::Template(t),
+        (None, Some(c)) => Provisioner::Command {
+            program: c.program,
+            args: c.args,
+        },
+        _ => {
+            return Err(err(
+                file,
+                Some(node),
+                &[Seg::Key("spec".into())],
+                "definition.provisioner",
+                "a resource definition needs exactly one of spec.template or spec.command",
+            ));
+        }
+    };
+    let manifest_kinds = manifest_kinds(file, node, d.spec.manifest_kinds)?;
+    if let Some((i, ns)) = d
+        .spec
+        .manifest_namespaces
+        .iter()
+        .enumerate()
+        .find(|(_, ns)| !socle_catalog::rules::is_dns_label(ns))
+    {
+        let path = [
+            Seg::Key("spec".into()),
+            Seg::Key("manifestNamespaces".into()),
+            Seg::Index(i),
+        ];
+        return Err(err(
+            file,
+            Some(node),
+            &path,
+            "definition.manifestNamespaces",
+            format!("namespace \"{ns}\" must be a DNS label (a-z, 0-9, -)"),
+        ));
+    }
+    if config.definitions.iter().any(|x| x.name == d.metadata.name) {
+        return Err(err(
+            file,
+            Some(node),
+            &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+            "definition.duplicate",
+            format!(
+                "resource definition \"{}\" is defined twice",
+                d.metadata.name
+            ),
+        ));
+    }
+    Ok(ResourceDefinition {
+        name: d.metadata.name,
+        description: d.metadata.description,
+        kind: d.spec.kind,
+        class: d.spec.class.filter(|c| c != "default"),
+        id: d.spec.id,
+        target: d.spec.target,
+        criteria: d.spec.criteria,
+        secrets: d.spec.secrets,
+        provisioner,
+        raw_outputs: d.spec.raw_outputs,
+        manifest_kinds,
+        manifest_namespaces: d.spec.manifest_namespaces,
+        source: format!("{file}:{}", node.line.max(1)),
+    })
+}
+
+/// A resource grant from its document, its name not already defined.
+fn grant(config: &PlatformConfig, file: &str, node: &Node) -> Result<ResourceGrant, ConfigError> {
+    let located =
+        |path: &[Seg], rule: &str, message: String| err(file, Some(node), path, rule, message);
+    let g = typed::<GrantDoc>(file, node).and_then(|d| grant_from_doc(file, node, d, located))?;
+    if config.grants.iter().any(|x| x.name == g.name) {
+        return Err(located(
+            &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+            "grant.duplicate",
+            format!("resource grant \"{}\" is defined twice", g.name),
+        ));
+    }
+    Ok(g)
+}
+
+/// Every environment a grant names must be one this platform defines.
+fn check_grant_environments(config: &PlatformConfig, errors: &mut Vec<ConfigError>) {
     for g in &config.grants {
         for e in g
             .environments
@@ -496,11 +559,6 @@ pub fn load_config(
                 message: format!("resource grant \"{}\" names environment \"{e}\", which this platform does not define", g.name),
             });
         }
-    }
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(errors)
     }
 }
 

@@ -309,179 +309,32 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
     let mut resolution = Resolution::default();
     let mut errors = Vec::new();
     let requested = requested_outputs(input.workloads);
-    let mut workloads_ctx = Map::new();
-    for w in input.workloads {
-        let ports: Map<String, Value> = w
-            .ports
-            .iter()
-            .map(|(n, p)| (n.clone(), serde_json::json!({"port": p.port, "targetPort": p.target_port, "protocol": p.protocol})))
-            .collect();
-        workloads_ctx.insert(w.name().to_owned(), serde_json::json!({"ports": ports}));
-    }
+    let workloads_ctx = workloads_context(input.workloads);
     let workloads_value = crate::provision::WorkloadsContext::new(&workloads_ctx);
     for (wi, w) in input.workloads.iter().enumerate() {
-        let name = w.name().to_owned();
-        let fail = |path: String, rule: &str, message: String| ResolveError {
-            workload: name.clone(),
-            path,
-            rule: rule.to_owned(),
-            message,
+        let shared = Shared {
+            input,
+            requested: &requested,
+            workloads: &workloads_value,
         };
-        let graph = match socle_score::resource_graph(w) {
-            Ok(g) => g,
-            Err(e) => {
-                errors.push(fail("resources".into(), "resources.cycle", e));
-                continue;
-            }
-        };
-        let mut uids: BTreeMap<String, String> = BTreeMap::new();
-        let mut failed = false;
-        for rname in &graph.order {
-            let r = &w.resources[rname];
-            let uid = resource_uid(&name, rname, r);
-            uids.insert(rname.clone(), uid.clone());
-            if let Some(existing) = resolution.resources.get_mut(&uid) {
-                existing.used_by.insert(name.clone());
-                continue;
-            }
-            let path = format!("resources.{rname}");
-            let req = ResourceRequest {
-                kind: &r.kind,
-                class: r.class.as_deref(),
-                id: r.id.as_deref(),
-                app: &name,
-            };
-            let def = match match_definition(input.config, &req, input.env) {
-                Ok(d) => d,
-                Err(e) => {
-                    errors.push(fail(path, "resources.match", e.to_string()));
-                    failed = true;
-                    continue;
-                }
-            };
-            let ctx = Ctx {
-                w,
-                uids: &uids,
-                resources: &resolution.resources,
-            };
-            let params = match r
-                .params
-                .as_ref()
-                .map(|p| substitute_json(p, &ctx))
-                .transpose()
-            {
-                Ok(p) => p.unwrap_or(Value::Object(Map::new())),
-                Err(e) => {
-                    errors.push(fail(format!("{path}.params"), "placeholder.unresolved", e));
-                    failed = true;
-                    continue;
-                }
-            };
-            let req = ProvisionRequest {
-                workload: &name,
-                name: rname,
-                resource: r,
-                params: params.clone(),
-                env: input.env,
-                uid: &uid,
-                state: input.state.get(&uid).cloned().unwrap_or_default(),
-                seed: input
-                    .seed
-                    .wrapping_add((wi as u64) << 32)
-                    .wrapping_add(resolution.resources.len() as u64),
-                workloads: &workloads_value,
-                requested: requested
-                    .get(&uid)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
-            };
-            match crate::provision::provision_with(def, &req, input.limits, input.runner) {
-                Ok(p) => {
-                    resolution.resources.insert(
-                        uid.clone(),
-                        ResolvedResource {
-                            uid: uid.clone(),
-                            kind: r.kind.clone(),
-                            class: r.class.clone(),
-                            id: r.id.clone(),
-                            definition: def.name.clone(),
-                            params,
-                            outputs: p.outputs,
-                            secrets: p.secrets,
-                            state: p.state,
-                            compose: p.compose,
-                            manifests: p.manifests,
-                            used_by: BTreeSet::from([name.clone()]),
-                            raw: def.raw_outputs,
-                            namespaces: def.manifest_namespaces.iter().cloned().collect(),
-                        },
-                    );
-                }
-                Err(e) => {
-                    errors.push(fail(path, "resources.provision", e.to_string()));
-                    failed = true;
-                }
-            }
-        }
-        if failed {
+        let Some(uids) = resolve_resources(&shared, wi, w, &mut resolution, &mut errors) else {
             continue;
-        }
+        };
         let ctx = Ctx {
             w,
             uids: &uids,
             resources: &resolution.resources,
         };
-        let mut containers = BTreeMap::new();
-        for (cname, c) in &w.containers {
-            let mut rc = ResolvedContainer {
-                variables: BTreeMap::new(),
-                files: BTreeMap::new(),
-                volumes: BTreeMap::new(),
-            };
-            for (k, v) in &c.variables {
-                match ctx.resolve(v) {
-                    Ok(r) => {
-                        rc.variables.insert(k.clone(), r);
-                    }
-                    Err(e) => errors.push(fail(
-                        format!("containers.{cname}.variables.{k}"),
-                        "placeholder.unresolved",
-                        e,
-                    )),
-                }
-            }
-            for (target, f) in &c.files {
-                let content = match (&f.content, f.no_expand) {
-                    (Some(text), true) => Some(Resolved(vec![Part::Text(text.clone())])),
-                    (Some(text), false) => match ctx.resolve(text) {
-                        Ok(r) => Some(r),
-                        Err(e) => {
-                            errors.push(fail(
-                                format!("containers.{cname}.files.{target}"),
-                                "placeholder.unresolved",
-                                e,
-                            ));
-                            None
-                        }
-                    },
-                    (None, _) => None,
-                };
-                rc.files.insert(target.clone(), content);
-            }
-            for (target, v) in &c.volumes {
-                match ctx.resolve(&v.source) {
-                    Ok(r) => {
-                        rc.volumes.insert(target.clone(), r.plain());
-                    }
-                    Err(e) => errors.push(fail(
-                        format!("containers.{cname}.volumes.{target}"),
-                        "placeholder.unresolved",
-                        e,
-                    )),
-                }
-            }
-            containers.insert(cname.clone(), rc);
-        }
+        let containers = w
+            .containers
+            .iter()
+            .map(|(cname, c)| {
+                (
+                    cname.clone(),
+                    resolve_container(&ctx, cname, c, &mut errors),
+                )
+            })
+            .collect();
         resolution.workloads.push(ResolvedWorkload {
             workload: w.clone(),
             containers,
@@ -493,4 +346,205 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolution, Vec<ResolveError>
     } else {
         Err(errors)
     }
+}
+
+/// What every workload's resources are provisioned with.
+struct Shared<'a> {
+    input: &'a ResolveInput<'a>,
+    requested: &'a BTreeMap<String, BTreeSet<String>>,
+    workloads: &'a crate::provision::WorkloadsContext,
+}
+
+/// The workloads' ports by workload name, for provisioners' templates.
+fn workloads_context(workloads: &[Workload]) -> Map<String, Value> {
+    let mut workloads_ctx = Map::new();
+    for w in workloads {
+        let ports: Map<String, Value> = w
+            .ports
+            .iter()
+            .map(|(n, p)| (n.clone(), serde_json::json!({"port": p.port, "targetPort": p.target_port, "protocol": p.protocol})))
+            .collect();
+        workloads_ctx.insert(w.name().to_owned(), serde_json::json!({"ports": ports}));
+    }
+    workloads_ctx
+}
+
+fn resolve_error(workload: &str, path: String, rule: &str, message: String) -> ResolveError {
+    ResolveError {
+        workload: workload.to_owned(),
+        path,
+        rule: rule.to_owned(),
+        message,
+    }
+}
+
+/// Provisions the workload's resources in dependency order (a resource another workload
+/// already provisioned is shared), adding them to `resolution`. Returns resource name → uid,
+/// or None when any failed (the errors pushed to `errors`).
+fn resolve_resources(
+    shared: &Shared<'_>,
+    wi: usize,
+    w: &Workload,
+    resolution: &mut Resolution,
+    errors: &mut Vec<ResolveError>,
+) -> Option<BTreeMap<String, String>> {
+    let name = w.name().to_owned();
+    let graph = match socle_score::resource_graph(w) {
+        Ok(g) => g,
+        Err(e) => {
+            errors.push(resolve_error(
+                &name,
+                "resources".into(),
+                "resources.cycle",
+                e,
+            ));
+            return None;
+        }
+    };
+    let mut uids: BTreeMap<String, String> = BTreeMap::new();
+    let mut failed = false;
+    for rname in &graph.order {
+        let r = &w.resources[rname];
+        let uid = resource_uid(&name, rname, r);
+        uids.insert(rname.clone(), uid.clone());
+        if let Some(existing) = resolution.resources.get_mut(&uid) {
+            existing.used_by.insert(name.clone());
+            continue;
+        }
+        match provision_resource(shared, wi, w, rname, &uid, &uids, resolution) {
+            Ok(resolved) => {
+                resolution.resources.insert(uid, resolved);
+            }
+            Err(e) => {
+                errors.push(e);
+                failed = true;
+            }
+        }
+    }
+    (!failed).then_some(uids)
+}
+
+/// Matches a resource to its definition, resolves its params and provisions it.
+fn provision_resource(
+    shared: &Shared<'_>,
+    wi: usize,
+    w: &Workload,
+    rname: &str,
+    uid: &str,
+    uids: &BTreeMap<String, String>,
+    resolution: &Resolution,
+) -> Result<ResolvedResource, ResolveError> {
+    let input = shared.input;
+    let name = w.name();
+    let r = &w.resources[rname];
+    let path = format!("resources.{rname}");
+    let req = ResourceRequest {
+        kind: &r.kind,
+        class: r.class.as_deref(),
+        id: r.id.as_deref(),
+        app: name,
+    };
+    let def = match_definition(input.config, &req, input.env)
+        .map_err(|e| resolve_error(name, path.clone(), "resources.match", e.to_string()))?;
+    let ctx = Ctx {
+        w,
+        uids,
+        resources: &resolution.resources,
+    };
+    let params = r
+        .params
+        .as_ref()
+        .map(|p| substitute_json(p, &ctx))
+        .transpose()
+        .map_err(|e| resolve_error(name, format!("{path}.params"), "placeholder.unresolved", e))?
+        .unwrap_or(Value::Object(Map::new()));
+    let req = ProvisionRequest {
+        workload: name,
+        name: rname,
+        resource: r,
+        params: params.clone(),
+        env: input.env,
+        uid,
+        state: input.state.get(uid).cloned().unwrap_or_default(),
+        seed: input
+            .seed
+            .wrapping_add((wi as u64) << 32)
+            .wrapping_add(resolution.resources.len() as u64),
+        workloads: shared.workloads,
+        requested: shared
+            .requested
+            .get(uid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default(),
+    };
+    let p = crate::provision::provision_with(def, &req, input.limits, input.runner)
+        .map_err(|e| resolve_error(name, path, "resources.provision", e.to_string()))?;
+    Ok(ResolvedResource {
+        uid: uid.to_owned(),
+        kind: r.kind.clone(),
+        class: r.class.clone(),
+        id: r.id.clone(),
+        definition: def.name.clone(),
+        params,
+        outputs: p.outputs,
+        secrets: p.secrets,
+        state: p.state,
+        compose: p.compose,
+        manifests: p.manifests,
+        used_by: BTreeSet::from([name.to_owned()]),
+        raw: def.raw_outputs,
+        namespaces: def.manifest_namespaces.iter().cloned().collect(),
+    })
+}
+
+/// A container's variables, file contents and volume sources with placeholders resolved; what
+/// does not resolve is left out and reported in `errors`.
+fn resolve_container(
+    ctx: &Ctx<'_>,
+    cname: &str,
+    c: &socle_score::Container,
+    errors: &mut Vec<ResolveError>,
+) -> ResolvedContainer {
+    let name = ctx.w.name();
+    let unresolved =
+        |path: String, e: String| resolve_error(name, path, "placeholder.unresolved", e);
+    let mut rc = ResolvedContainer {
+        variables: BTreeMap::new(),
+        files: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+    };
+    for (k, v) in &c.variables {
+        match ctx.resolve(v) {
+            Ok(r) => {
+                rc.variables.insert(k.clone(), r);
+            }
+            Err(e) => errors.push(unresolved(format!("containers.{cname}.variables.{k}"), e)),
+        }
+    }
+    for (target, f) in &c.files {
+        let content = match (&f.content, f.no_expand) {
+            (Some(text), true) => Some(Resolved(vec![Part::Text(text.clone())])),
+            (Some(text), false) => match ctx.resolve(text) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.push(unresolved(format!("containers.{cname}.files.{target}"), e));
+                    None
+                }
+            },
+            (None, _) => None,
+        };
+        rc.files.insert(target.clone(), content);
+    }
+    for (target, v) in &c.volumes {
+        match ctx.resolve(&v.source) {
+            Ok(r) => {
+                rc.volumes.insert(target.clone(), r.plain());
+            }
+            Err(e) => errors.push(unresolved(
+                format!("containers.{cname}.volumes.{target}"),
+                e,
+            )),
+        }
+    }
+    rc
 }

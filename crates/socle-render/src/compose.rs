@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use socle_platform::{Part, Resolution, Resolved};
+use socle_platform::{Part, Resolution, Resolved, ResolvedContainer, ResolvedWorkload};
 
 use crate::RenderError;
 
@@ -159,195 +159,28 @@ pub fn render_compose(
     opts: &ComposeOptions,
     read_source: SourceReader<'_>,
 ) -> Result<(String, RenderedFiles), RenderError> {
-    let mut services: BTreeMap<String, Value> = BTreeMap::new();
-    let mut volumes: BTreeMap<String, Value> = BTreeMap::new();
+    let (mut services, mut volumes) = resource_services(res);
     let mut files = RenderedFiles::default();
     let mut env_file: BTreeMap<String, String> = BTreeMap::new();
-    for r in res.resources.values() {
-        for (k, v) in &r.compose.services {
-            services.insert(k.clone(), v.clone());
-        }
-        for (k, v) in &r.compose.volumes {
-            volumes.insert(k.clone(), v.clone());
-        }
-    }
     for rw in &res.workloads {
+        let depends = depends_on(res, rw);
         let w = &rw.workload;
-        let wname = w.name();
-        let werr = |message: String| RenderError::Workload {
-            workload: wname.to_owned(),
-            message,
-        };
-        // Services the workload's resources run, to start first.
-        let mut depends: BTreeMap<String, Value> = BTreeMap::new();
-        for uid in rw.resources.values() {
-            if let Some(r) = res.resources.get(uid) {
-                for (svc, def) in &r.compose.services {
-                    let condition = if def.get("healthcheck").is_some() {
-                        "service_healthy"
-                    } else {
-                        "service_started"
-                    };
-                    // One-shot services (restart "no") must complete.
-                    let condition = if def.get("restart").and_then(Value::as_str) == Some("no") {
-                        "service_completed_successfully"
-                    } else {
-                        condition
-                    };
-                    depends.insert(
-                        svc.clone(),
-                        json!({"condition": condition, "required": true}),
-                    );
-                }
-            }
-        }
         let first = w.containers.keys().next().cloned().unwrap_or_default();
-        for (cname, c) in &w.containers {
-            let rc = &rw.containers[cname];
-            let mut svc = Map::new();
-            let mut annotations = Map::new();
-            annotations.insert("socle.dev/workload-name".into(), json!(wname));
-            if let Some(Value::Object(a)) = w.metadata.get("annotations") {
-                for (k, v) in a {
-                    annotations.insert(k.clone(), v.clone());
-                }
-            }
-            svc.insert("annotations".into(), Value::Object(annotations));
-            let literal = |s: &str| -> Result<String, RenderError> {
-                // Score `$$` → `$`, then Compose escaping: command and args carry no placeholders
-                // that resources must satisfy beyond metadata.
-                let v = socle_score::substitute(s, &mut |r| match r {
-                    socle_score::Reference::Metadata(p) => w
-                        .metadata
-                        .get(&p[0])
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| format!("{r}: no such metadata")),
-                    other => Err(format!(
-                        "{other}: resource placeholders are not supported in command or args"
-                    )),
-                })
-                .map_err(|e| werr(format!("container {cname}: {e}")))?;
-                Ok(escape(&v))
+        for cname in w.containers.keys() {
+            let ctx = ServiceContext {
+                rw,
+                cname,
+                first: *cname == first,
+                first_name: &first,
+                depends: &depends,
+                opts,
+                read_source,
             };
-            if !c.args.is_empty() {
-                svc.insert(
-                    "command".into(),
-                    Value::Array(
-                        c.args
-                            .iter()
-                            .map(|a| literal(a).map(Value::String))
-                            .collect::<Result<_, _>>()?,
-                    ),
-                );
-            }
-            if !c.command.is_empty() {
-                svc.insert(
-                    "entrypoint".into(),
-                    Value::Array(
-                        c.command
-                            .iter()
-                            .map(|a| literal(a).map(Value::String))
-                            .collect::<Result<_, _>>()?,
-                    ),
-                );
-            }
-            if !rc.variables.is_empty() {
-                let vars: Map<String, Value> = rc
-                    .variables
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!(compose_value(v, &mut env_file))))
-                    .collect();
-                svc.insert("environment".into(), Value::Object(vars));
-            }
-            if let Some(probe) = c.readiness_probe.as_ref().or(c.liveness_probe.as_ref())
-                && let Some(h) = healthcheck(probe)
-            {
-                svc.insert("healthcheck".into(), h);
-            }
-            if *cname == first {
-                svc.insert("hostname".into(), json!(wname));
-            } else {
-                svc.insert(
-                    "network_mode".into(),
-                    json!(format!("service:{wname}-{first}")),
-                );
-            }
-            svc.insert("image".into(), json!(c.image));
-            if *cname == first {
-                let ports: Vec<Value> = opts
-                    .publish
-                    .iter()
-                    .filter(|p| p.workload == wname)
-                    .map(|p| json!({"target": p.container_port, "published": p.host_port.to_string()}))
-                    .collect();
-                if !ports.is_empty() {
-                    svc.insert("ports".into(), Value::Array(ports));
-                }
-            }
-            let mut mounts = Vec::new();
-            for (target, f) in &c.files {
-                let name = format!(
-                    "{}/files/{wname}-files-{}",
-                    opts.mounts_dir,
-                    sanitize(target)
-                );
-                let content = match (&rc.files[target], &f.source, &f.binary_content) {
-                    (Some(resolved), _, _) => resolved.plain().into_bytes(),
-                    (None, Some(src), _) => read_source(wname, src)
-                        .map_err(|e| werr(format!("container {cname} file {target}: {e}")))?,
-                    (None, None, Some(b64)) => base64::engine::general_purpose::STANDARD
-                        .decode(b64)
-                        .map_err(|e| {
-                            werr(format!(
-                                "container {cname} file {target}: binaryContent is not base64: {e}"
-                            ))
-                        })?,
-                    (None, None, None) => Vec::new(),
-                };
-                files.files.insert(name.clone(), content);
-                mounts.push(json!({"type": "bind", "source": name, "target": target}));
-            }
-            for (target, v) in &c.volumes {
-                let source = &rc.volumes[target];
-                let mut m = json!({"type": "volume", "source": source, "target": target});
-                if v.read_only {
-                    m["read_only"] = json!(true);
-                }
-                mounts.push(m);
-            }
-            if !mounts.is_empty() {
-                svc.insert("volumes".into(), Value::Array(mounts));
-            }
-            if *cname == first && !depends.is_empty() {
-                svc.insert(
-                    "depends_on".into(),
-                    Value::Object(depends.clone().into_iter().collect()),
-                );
-            }
-            let sorted: BTreeMap<String, Value> = svc.into_iter().collect();
-            services.insert(
-                format!("{wname}-{cname}"),
-                Value::Object(sorted.into_iter().collect()),
-            );
+            let svc = compose_service(&ctx, &mut files, &mut env_file)?;
+            services.insert(format!("{}-{cname}", w.name()), svc);
         }
     }
-    // Volumes named literally in a Score file (not provided by a resource) must exist already.
-    for svc in services.values() {
-        for m in svc
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if m.get("type").and_then(Value::as_str) == Some("volume")
-                && let Some(src) = m.get("source").and_then(Value::as_str)
-                && !volumes.contains_key(src)
-            {
-                volumes.insert(src.to_owned(), json!({"external": true}));
-            }
-        }
-    }
+    add_external_volumes(&services, &mut volumes);
     let mut doc = Map::new();
     doc.insert("name".into(), json!(opts.project));
     doc.insert(
@@ -370,4 +203,246 @@ pub fn render_compose(
     let yaml = serde_saphyr::to_string(&Value::Object(doc))
         .map_err(|e| RenderError::Other(format!("cannot write YAML: {e}")))?;
     Ok((yaml, files))
+}
+
+/// Services and volumes the resources' Compose fragments bring.
+fn resource_services(res: &Resolution) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
+    let mut services: BTreeMap<String, Value> = BTreeMap::new();
+    let mut volumes: BTreeMap<String, Value> = BTreeMap::new();
+    for r in res.resources.values() {
+        for (k, v) in &r.compose.services {
+            services.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &r.compose.volumes {
+            volumes.insert(k.clone(), v.clone());
+        }
+    }
+    (services, volumes)
+}
+
+/// Services the workload's resources run, to start first: healthy when they have a
+/// healthcheck, completed when they are one-shot (restart "no"), else started.
+fn depends_on(res: &Resolution, rw: &ResolvedWorkload) -> BTreeMap<String, Value> {
+    let mut depends: BTreeMap<String, Value> = BTreeMap::new();
+    for uid in rw.resources.values() {
+        if let Some(r) = res.resources.get(uid) {
+            for (svc, def) in &r.compose.services {
+                let condition = if def.get("healthcheck").is_some() {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                };
+                // One-shot services (restart "no") must complete.
+                let condition = if def.get("restart").and_then(Value::as_str) == Some("no") {
+                    "service_completed_successfully"
+                } else {
+                    condition
+                };
+                depends.insert(
+                    svc.clone(),
+                    json!({"condition": condition, "required": true}),
+                );
+            }
+        }
+    }
+    depends
+}
+
+/// What rendering one container's service needs to know.
+struct ServiceContext<'a> {
+    rw: &'a ResolvedWorkload,
+    cname: &'a str,
+    /// Whether this is the workload's first container (the one owning the network).
+    first: bool,
+    first_name: &'a str,
+    depends: &'a BTreeMap<String, Value>,
+    opts: &'a ComposeOptions,
+    read_source: SourceReader<'a>,
+}
+
+impl ServiceContext<'_> {
+    fn werr(&self, message: String) -> RenderError {
+        RenderError::Workload {
+            workload: self.rw.workload.name().to_owned(),
+            message,
+        }
+    }
+
+    /// A command or args item: Score `$$` → `$`, then Compose escaping: command and args
+    /// carry no placeholders that resources must satisfy beyond metadata.
+    fn literal(&self, s: &str) -> Result<Value, RenderError> {
+        let w = &self.rw.workload;
+        let v = socle_score::substitute(s, &mut |r| match r {
+            socle_score::Reference::Metadata(p) => w
+                .metadata
+                .get(&p[0])
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{r}: no such metadata")),
+            other => Err(format!(
+                "{other}: resource placeholders are not supported in command or args"
+            )),
+        })
+        .map_err(|e| self.werr(format!("container {}: {e}", self.cname)))?;
+        Ok(Value::String(escape(&v)))
+    }
+
+    fn literals(&self, items: &[String]) -> Result<Value, RenderError> {
+        Ok(Value::Array(
+            items
+                .iter()
+                .map(|a| self.literal(a))
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+}
+
+/// One container's Compose service (keys sorted); its mounted files go into `files`, its
+/// secret values into `env_file`.
+fn compose_service(
+    ctx: &ServiceContext<'_>,
+    files: &mut RenderedFiles,
+    env_file: &mut BTreeMap<String, String>,
+) -> Result<Value, RenderError> {
+    let w = &ctx.rw.workload;
+    let wname = w.name();
+    let c = &w.containers[ctx.cname];
+    let rc = &ctx.rw.containers[ctx.cname];
+    let mut svc = Map::new();
+    svc.insert("annotations".into(), service_annotations(w));
+    if !c.args.is_empty() {
+        svc.insert("command".into(), ctx.literals(&c.args)?);
+    }
+    if !c.command.is_empty() {
+        svc.insert("entrypoint".into(), ctx.literals(&c.command)?);
+    }
+    if !rc.variables.is_empty() {
+        let vars: Map<String, Value> = rc
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(compose_value(v, env_file))))
+            .collect();
+        svc.insert("environment".into(), Value::Object(vars));
+    }
+    if let Some(probe) = c.readiness_probe.as_ref().or(c.liveness_probe.as_ref())
+        && let Some(h) = healthcheck(probe)
+    {
+        svc.insert("healthcheck".into(), h);
+    }
+    if ctx.first {
+        svc.insert("hostname".into(), json!(wname));
+    } else {
+        svc.insert(
+            "network_mode".into(),
+            json!(format!("service:{wname}-{}", ctx.first_name)),
+        );
+    }
+    svc.insert("image".into(), json!(c.image));
+    if ctx.first {
+        let ports: Vec<Value> = ctx
+            .opts
+            .publish
+            .iter()
+            .filter(|p| p.workload == wname)
+            .map(|p| json!({"target": p.container_port, "published": p.host_port.to_string()}))
+            .collect();
+        if !ports.is_empty() {
+            svc.insert("ports".into(), Value::Array(ports));
+        }
+    }
+    let mut mounts = file_mounts(ctx, files)?;
+    mounts.extend(volume_mounts(c, rc));
+    if !mounts.is_empty() {
+        svc.insert("volumes".into(), Value::Array(mounts));
+    }
+    if ctx.first && !ctx.depends.is_empty() {
+        svc.insert(
+            "depends_on".into(),
+            Value::Object(ctx.depends.clone().into_iter().collect()),
+        );
+    }
+    let sorted: BTreeMap<String, Value> = svc.into_iter().collect();
+    Ok(Value::Object(sorted.into_iter().collect()))
+}
+
+/// The workload's name and its Score annotations.
+fn service_annotations(w: &socle_score::Workload) -> Value {
+    let mut annotations = Map::new();
+    annotations.insert("socle.dev/workload-name".into(), json!(w.name()));
+    if let Some(Value::Object(a)) = w.metadata.get("annotations") {
+        for (k, v) in a {
+            annotations.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(annotations)
+}
+
+/// Bind mounts of the container's files, each written under `mounts_dir` into `files`.
+fn file_mounts(
+    ctx: &ServiceContext<'_>,
+    files: &mut RenderedFiles,
+) -> Result<Vec<Value>, RenderError> {
+    let w = &ctx.rw.workload;
+    let wname = w.name();
+    let cname = ctx.cname;
+    let c = &w.containers[cname];
+    let rc = &ctx.rw.containers[cname];
+    let mut mounts = Vec::new();
+    for (target, f) in &c.files {
+        let name = format!(
+            "{}/files/{wname}-files-{}",
+            ctx.opts.mounts_dir,
+            sanitize(target)
+        );
+        let content = match (&rc.files[target], &f.source, &f.binary_content) {
+            (Some(resolved), _, _) => resolved.plain().into_bytes(),
+            (None, Some(src), _) => (ctx.read_source)(wname, src)
+                .map_err(|e| ctx.werr(format!("container {cname} file {target}: {e}")))?,
+            (None, None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| {
+                    ctx.werr(format!(
+                        "container {cname} file {target}: binaryContent is not base64: {e}"
+                    ))
+                })?,
+            (None, None, None) => Vec::new(),
+        };
+        files.files.insert(name.clone(), content);
+        mounts.push(json!({"type": "bind", "source": name, "target": target}));
+    }
+    Ok(mounts)
+}
+
+/// Volume mounts of the container's volumes.
+fn volume_mounts(c: &socle_score::Container, rc: &ResolvedContainer) -> Vec<Value> {
+    c.volumes
+        .iter()
+        .map(|(target, v)| {
+            let source = &rc.volumes[target];
+            let mut m = json!({"type": "volume", "source": source, "target": target});
+            if v.read_only {
+                m["read_only"] = json!(true);
+            }
+            m
+        })
+        .collect()
+}
+
+/// Volumes named literally in a Score file (not provided by a resource) must exist already.
+fn add_external_volumes(services: &BTreeMap<String, Value>, volumes: &mut BTreeMap<String, Value>) {
+    for svc in services.values() {
+        for m in svc
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if m.get("type").and_then(Value::as_str) == Some("volume")
+                && let Some(src) = m.get("source").and_then(Value::as_str)
+                && !volumes.contains_key(src)
+            {
+                volumes.insert(src.to_owned(), json!({"external": true}));
+            }
+        }
+    }
 }

@@ -16,7 +16,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
-use socle_platform::{Environment, Part, Resolution, Resolved};
+use socle_platform::{
+    Environment, Part, Resolution, Resolved, ResolvedContainer, ResolvedResource, ResolvedWorkload,
+};
 
 use crate::RenderError;
 
@@ -230,6 +232,21 @@ fn resource_manifest(
     Ok(m)
 }
 
+/// Socle's labels for an object of this environment, plus `extra` (values made label-safe).
+fn base_labels(env: &Environment, extra: &[(&str, String)]) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            "socle".to_owned(),
+        ),
+        ("socle.dev/environment".to_owned(), env.name.clone()),
+    ]);
+    for (k, v) in extra {
+        l.insert((*k).to_owned(), label_value(v));
+    }
+    l
+}
+
 /// The environment's manifests: `(relative file path, object)` in a stable order.
 pub fn render_kubernetes(
     res: &Resolution,
@@ -238,358 +255,475 @@ pub fn render_kubernetes(
 ) -> Result<Vec<(String, Value)>, RenderError> {
     let ns = env.namespace().to_owned();
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
-    let base_labels = |extra: &[(&str, String)]| -> BTreeMap<String, String> {
-        let mut l = BTreeMap::from([
-            (
-                "app.kubernetes.io/managed-by".to_owned(),
-                "socle".to_owned(),
-            ),
-            ("socle.dev/environment".to_owned(), env.name.clone()),
-        ]);
-        for (k, v) in extra {
-            l.insert((*k).to_owned(), label_value(v));
-        }
-        l
-    };
-    // Resources: their manifests, and an ExternalSecret per resource with secret outputs.
     for r in res.resources.values() {
-        let labels = base_labels(&[
-            ("socle.dev/resource", r.uid.clone()),
-            ("socle.dev/resource-type", r.kind.clone()),
-        ]);
-        for (i, m) in r.manifests.iter().enumerate() {
-            let m = resource_manifest(m, &ns, &r.namespaces, &labels).map_err(|message| {
-                RenderError::Resource {
-                    uid: r.uid.clone(),
-                    definition: r.definition.clone(),
-                    message: format!("manifests[{i}]: {message}"),
-                }
-            })?;
-            // File names from what is safe in a path segment (the name is the provisioner's).
-            let kind = label_value(m["kind"].as_str().unwrap_or("object")).to_ascii_lowercase();
-            let name = label_value(m["metadata"]["name"].as_str().unwrap_or("unnamed"));
-            out.insert(format!("resources/{}/{kind}-{name}-{i}.yaml", r.uid), m);
-        }
-        let secret_outputs: Vec<&String> = r
-            .secrets
-            .iter()
-            .filter(|s| r.outputs.contains_key(*s))
-            .collect();
-        if !secret_outputs.is_empty() {
-            let data: BTreeMap<String, (String, String)> = secret_outputs
-                .iter()
-                .map(|o| ((*o).clone(), (r.uid.clone(), (*o).clone())))
-                .collect();
-            out.insert(
-                format!("resources/{}/externalsecret-{}.yaml", r.uid, r.uid),
-                external_secret(&r.uid, &ns, env, &opts.secret_store, &labels, &data, None),
-            );
-        }
+        render_resource(r, env, opts, &ns, &mut out)?;
     }
     for rw in &res.workloads {
-        let w = &rw.workload;
-        let wname = w.name().to_owned();
-        let own = opts.ownership.get(&wname).cloned().unwrap_or_default();
-        let mut extra = vec![("app.kubernetes.io/name", wname.clone())];
-        if let Some(e) = &own.entity {
-            extra.push(("socle.dev/entity", e.replace([':', '/'], ".")));
-        }
-        if let Some(t) = &own.team {
-            extra.push(("socle.dev/team", t.replace([':', '/'], ".")));
-        }
-        let labels = base_labels(&extra);
-        let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), wname.clone())]);
-        let mut containers = Vec::new();
-        let mut volumes: Vec<Volume> = Vec::new();
-        let mut files_cm: BTreeMap<String, String> = BTreeMap::new();
-        let mut env_template: BTreeMap<String, String> = BTreeMap::new();
-        let mut env_data: BTreeMap<String, (String, String)> = BTreeMap::new();
-        let env_secret = format!("{wname}-env");
-        // Secure by default; a workload that must write to its root filesystem says so.
-        let writable_root = w
-            .metadata
-            .get("annotations")
-            .and_then(|a| a.get("socle.dev/writable-root-filesystem"))
-            .and_then(Value::as_str)
-            == Some("true");
-        for (cname, c) in &w.containers {
-            let rc = &rw.containers[cname];
-            let mut envs = Vec::new();
-            for (k, v) in &rc.variables {
-                let secret_parts: Vec<&Part> =
-                    v.0.iter()
-                        .filter(|p| matches!(p, Part::Secret { .. }))
-                        .collect();
-                let var = match (v.0.as_slice(), secret_parts.is_empty()) {
-                    (_, true) => EnvVar {
-                        name: k.clone(),
-                        value: Some(k8s_escape(&v.plain())),
-                        ..Default::default()
-                    },
-                    ([Part::Secret { uid, output, .. }], false) => EnvVar {
-                        name: k.clone(),
-                        value_from: Some(EnvVarSource {
-                            secret_key_ref: Some(SecretKeySelector {
-                                name: uid.clone(),
-                                key: output.clone(),
-                                optional: None,
-                            }),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    },
-                    _ => {
-                        // A value mixing text and secrets: ESO renders it into the workload's Secret.
-                        let key = format!("{cname}_{k}");
-                        env_template.insert(key.clone(), eso_template(v, &mut env_data));
-                        EnvVar {
-                            name: k.clone(),
-                            value_from: Some(EnvVarSource {
-                                secret_key_ref: Some(SecretKeySelector {
-                                    name: env_secret.clone(),
-                                    key,
-                                    optional: None,
-                                }),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        }
-                    }
-                };
-                envs.push(var);
+        render_workload(rw, env, opts, &ns, &mut out)?;
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// A resource's manifests, and an ExternalSecret when it has secret outputs.
+fn render_resource(
+    r: &ResolvedResource,
+    env: &Environment,
+    opts: &KubernetesOptions,
+    ns: &str,
+    out: &mut BTreeMap<String, Value>,
+) -> Result<(), RenderError> {
+    let labels = base_labels(
+        env,
+        &[
+            ("socle.dev/resource", r.uid.clone()),
+            ("socle.dev/resource-type", r.kind.clone()),
+        ],
+    );
+    for (i, m) in r.manifests.iter().enumerate() {
+        let m = resource_manifest(m, ns, &r.namespaces, &labels).map_err(|message| {
+            RenderError::Resource {
+                uid: r.uid.clone(),
+                definition: r.definition.clone(),
+                message: format!("manifests[{i}]: {message}"),
             }
-            let mut mounts = Vec::new();
-            for (i, (target, f)) in c.files.iter().enumerate() {
-                let key = format!("{cname}-{i}");
-                let content = match &rc.files[target] {
-                    Some(r) if r.has_secret() => {
-                        return Err(RenderError::Workload {
-                            workload: wname.clone(),
-                            message: format!(
-                                "file {target} of container {cname} contains a secret output; on Kubernetes pass secrets as variables"
-                            ),
-                        });
-                    }
-                    Some(r) => r.plain(),
-                    None => match (&f.content, &f.binary_content) {
-                        (_, Some(b)) => b.clone(),
-                        _ => String::new(),
-                    },
-                };
-                files_cm.insert(key.clone(), content);
-                mounts.push(VolumeMount {
-                    name: "files".into(),
-                    mount_path: target.clone(),
-                    sub_path: Some(key),
-                    read_only: Some(true),
-                    ..Default::default()
-                });
-            }
-            for (target, v) in &c.volumes {
-                let source = &rc.volumes[target];
-                let vol_name = format!("vol-{}", label_value(source).to_ascii_lowercase());
-                if !volumes.iter().any(|x| x.name == vol_name) {
-                    volumes.push(Volume {
-                        name: vol_name.clone(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                            claim_name: source.clone(),
-                            read_only: Some(v.read_only),
-                        }),
-                        ..Default::default()
-                    });
-                }
-                mounts.push(VolumeMount {
-                    name: vol_name,
-                    mount_path: target.clone(),
-                    sub_path: v.path.clone(),
-                    read_only: Some(v.read_only),
-                    ..Default::default()
-                });
-            }
-            let ports: Vec<ContainerPort> = if containers.is_empty() {
-                let mut seen = std::collections::BTreeSet::new();
-                w.ports
-                    .values()
-                    .filter(|p| seen.insert((p.target_port, p.protocol.clone())))
-                    .map(|p| ContainerPort {
-                        container_port: i32::from(p.target_port),
-                        protocol: Some(p.protocol.clone()),
-                        ..Default::default()
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            // Score's `$$` → `$` (and `${metadata.…}`), then Kubernetes' own escaping.
-            let literal = |s: &String| -> Result<String, RenderError> {
-                let v = socle_score::substitute(s, &mut |r| match r {
-                    socle_score::Reference::Metadata(p) => w
-                        .metadata
-                        .get(&p[0])
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| format!("{r}: no such metadata")),
-                    other => Err(format!(
-                        "{other}: resource placeholders are not supported in command or args"
-                    )),
-                })
-                .map_err(|e| RenderError::Workload {
-                    workload: wname.clone(),
-                    message: format!("container {cname}: {e}"),
-                })?;
-                Ok(k8s_escape(&v))
-            };
-            let command: Vec<String> = c.command.iter().map(literal).collect::<Result<_, _>>()?;
-            let args: Vec<String> = c.args.iter().map(literal).collect::<Result<_, _>>()?;
-            containers.push(Container {
-                name: cname.clone(),
-                image: Some(c.image.clone()),
-                command: (!command.is_empty()).then_some(command),
-                args: (!args.is_empty()).then_some(args),
-                env: (!envs.is_empty()).then_some(envs),
-                ports: (!ports.is_empty()).then_some(ports),
-                volume_mounts: (!mounts.is_empty()).then_some(mounts),
-                liveness_probe: c.liveness_probe.as_ref().and_then(probe),
-                readiness_probe: c.readiness_probe.as_ref().and_then(probe),
-                resources: c.resources.as_ref().map(|r| ResourceRequirements {
-                    limits: quantities(r.get("limits")),
-                    requests: quantities(r.get("requests")),
-                    ..Default::default()
-                }),
-                security_context: Some(secure_container(writable_root)),
-                ..Default::default()
-            });
-        }
-        if !writable_root {
-            // A read-only root filesystem still needs somewhere to write temporary files.
-            volumes.push(Volume {
-                name: "tmp".into(),
-                empty_dir: Some(Default::default()),
-                ..Default::default()
-            });
-            for c in &mut containers {
-                c.volume_mounts
-                    .get_or_insert_with(Vec::new)
-                    .push(VolumeMount {
-                        name: "tmp".into(),
-                        mount_path: "/tmp".into(),
-                        ..Default::default()
-                    });
-            }
-        }
-        if !files_cm.is_empty() {
-            let cm_name = format!("{wname}-files");
-            volumes.push(Volume {
-                name: "files".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: cm_name.clone(),
-                    items: Some(
-                        files_cm
-                            .keys()
-                            .map(|k| KeyToPath {
-                                key: k.clone(),
-                                path: k.clone(),
-                                mode: None,
-                            })
-                            .collect(),
-                    ),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-            let cm = ConfigMap {
-                metadata: meta(&cm_name, &ns, &labels),
-                data: Some(files_cm),
-                ..Default::default()
-            };
-            out.insert(
-                format!("workloads/{wname}/configmap-{cm_name}.yaml"),
-                to_value("ConfigMap", "v1", &cm)?,
-            );
-        }
-        if !env_template.is_empty() {
-            out.insert(
-                format!("workloads/{wname}/externalsecret-{env_secret}.yaml"),
-                external_secret(
-                    &env_secret,
-                    &ns,
-                    env,
-                    &opts.secret_store,
-                    &labels,
-                    &env_data,
-                    Some(env_template),
-                ),
-            );
-        }
-        let replicas = w
-            .metadata
-            .get("annotations")
-            .and_then(|a| a.get("socle.dev/replicas"))
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok());
-        let deployment = Deployment {
-            metadata: meta(&wname, &ns, &labels),
-            spec: Some(DeploymentSpec {
-                replicas: Some(replicas.unwrap_or(if env.env_type == "production" {
-                    2
-                } else {
-                    1
-                })),
-                selector: LabelSelector {
-                    match_labels: Some(selector.clone()),
-                    ..Default::default()
-                },
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels.clone()),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        containers,
-                        volumes: (!volumes.is_empty()).then_some(volumes),
-                        security_context: Some(PodSecurityContext {
-                            run_as_non_root: Some(true),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                },
-                ..Default::default()
-            }),
+        })?;
+        // File names from what is safe in a path segment (the name is the provisioner's).
+        let kind = label_value(m["kind"].as_str().unwrap_or("object")).to_ascii_lowercase();
+        let name = label_value(m["metadata"]["name"].as_str().unwrap_or("unnamed"));
+        out.insert(format!("resources/{}/{kind}-{name}-{i}.yaml", r.uid), m);
+    }
+    let secret_outputs: Vec<&String> = r
+        .secrets
+        .iter()
+        .filter(|s| r.outputs.contains_key(*s))
+        .collect();
+    if !secret_outputs.is_empty() {
+        let data: BTreeMap<String, (String, String)> = secret_outputs
+            .iter()
+            .map(|o| ((*o).clone(), (r.uid.clone(), (*o).clone())))
+            .collect();
+        out.insert(
+            format!("resources/{}/externalsecret-{}.yaml", r.uid, r.uid),
+            external_secret(&r.uid, ns, env, &opts.secret_store, &labels, &data, None),
+        );
+    }
+    Ok(())
+}
+
+/// What a workload's containers gather while they are rendered: the pod's volumes, the files
+/// ConfigMap's data, and the templated environment Secret's template and data.
+#[derive(Default)]
+struct PodParts {
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+    files_cm: BTreeMap<String, String>,
+    env_template: BTreeMap<String, String>,
+    env_data: BTreeMap<String, (String, String)>,
+}
+
+/// A workload's Deployment, its Service when it has ports, its files ConfigMap and its
+/// environment ExternalSecret when needed.
+fn render_workload(
+    rw: &ResolvedWorkload,
+    env: &Environment,
+    opts: &KubernetesOptions,
+    ns: &str,
+    out: &mut BTreeMap<String, Value>,
+) -> Result<(), RenderError> {
+    let w = &rw.workload;
+    let wname = w.name().to_owned();
+    let labels = workload_labels(env, opts, &wname);
+    let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), wname.clone())]);
+    let env_secret = format!("{wname}-env");
+    // Secure by default; a workload that must write to its root filesystem says so.
+    let writable_root = w
+        .metadata
+        .get("annotations")
+        .and_then(|a| a.get("socle.dev/writable-root-filesystem"))
+        .and_then(Value::as_str)
+        == Some("true");
+    let mut pod = PodParts::default();
+    for cname in w.containers.keys() {
+        let container = render_container(rw, cname, &env_secret, writable_root, &mut pod)?;
+        pod.containers.push(container);
+    }
+    if !writable_root {
+        add_tmp_volume(&mut pod);
+    }
+    let PodParts {
+        containers,
+        mut volumes,
+        files_cm,
+        env_template,
+        env_data,
+    } = pod;
+    if !files_cm.is_empty() {
+        let cm_name = format!("{wname}-files");
+        volumes.push(files_volume(&cm_name, &files_cm));
+        let cm = ConfigMap {
+            metadata: meta(&cm_name, ns, &labels),
+            data: Some(files_cm),
             ..Default::default()
         };
         out.insert(
-            format!("workloads/{wname}/deployment-{wname}.yaml"),
-            to_value("Deployment", "apps/v1", &deployment)?,
+            format!("workloads/{wname}/configmap-{cm_name}.yaml"),
+            to_value("ConfigMap", "v1", &cm)?,
         );
-        if !w.ports.is_empty() {
-            let svc = Service {
-                metadata: meta(&wname, &ns, &labels),
-                spec: Some(ServiceSpec {
-                    selector: Some(selector),
-                    ports: Some(
-                        w.ports
-                            .iter()
-                            .map(|(n, p)| ServicePort {
-                                name: Some(n.clone()),
-                                port: i32::from(p.port),
-                                target_port: Some(IntOrString::Int(i32::from(p.target_port))),
-                                protocol: Some(p.protocol.clone()),
-                                ..Default::default()
-                            })
-                            .collect(),
-                    ),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
-            out.insert(
-                format!("workloads/{wname}/service-{wname}.yaml"),
-                to_value("Service", "v1", &svc)?,
-            );
+    }
+    if !env_template.is_empty() {
+        out.insert(
+            format!("workloads/{wname}/externalsecret-{env_secret}.yaml"),
+            external_secret(
+                &env_secret,
+                ns,
+                env,
+                &opts.secret_store,
+                &labels,
+                &env_data,
+                Some(env_template),
+            ),
+        );
+    }
+    let deployment = deployment(rw, env, ns, &labels, &selector, containers, volumes);
+    out.insert(
+        format!("workloads/{wname}/deployment-{wname}.yaml"),
+        to_value("Deployment", "apps/v1", &deployment)?,
+    );
+    if !w.ports.is_empty() {
+        let svc = service(rw, ns, &labels, selector);
+        out.insert(
+            format!("workloads/{wname}/service-{wname}.yaml"),
+            to_value("Service", "v1", &svc)?,
+        );
+    }
+    Ok(())
+}
+
+/// A workload's labels: Socle's, its name, and its catalog entity and team when known.
+fn workload_labels(
+    env: &Environment,
+    opts: &KubernetesOptions,
+    wname: &str,
+) -> BTreeMap<String, String> {
+    let own = opts.ownership.get(wname).cloned().unwrap_or_default();
+    let mut extra = vec![("app.kubernetes.io/name", wname.to_owned())];
+    if let Some(e) = &own.entity {
+        extra.push(("socle.dev/entity", e.replace([':', '/'], ".")));
+    }
+    if let Some(t) = &own.team {
+        extra.push(("socle.dev/team", t.replace([':', '/'], ".")));
+    }
+    base_labels(env, &extra)
+}
+
+/// One container of a workload; its files, volumes and templated variables go into `pod`.
+fn render_container(
+    rw: &ResolvedWorkload,
+    cname: &str,
+    env_secret: &str,
+    writable_root: bool,
+    pod: &mut PodParts,
+) -> Result<Container, RenderError> {
+    let w = &rw.workload;
+    let wname = w.name();
+    let c = &w.containers[cname];
+    let rc = &rw.containers[cname];
+    let envs: Vec<EnvVar> = rc
+        .variables
+        .iter()
+        .map(|(k, v)| env_var(cname, k, v, env_secret, pod))
+        .collect();
+    let mut mounts = file_mounts(wname, cname, c, rc, &mut pod.files_cm)?;
+    mounts.extend(volume_mounts(c, rc, &mut pod.volumes));
+    let ports: Vec<ContainerPort> = if pod.containers.is_empty() {
+        container_ports(w)
+    } else {
+        Vec::new()
+    };
+    let literal = |s: &String| literal(rw, cname, s);
+    let command: Vec<String> = c.command.iter().map(literal).collect::<Result<_, _>>()?;
+    let args: Vec<String> = c.args.iter().map(literal).collect::<Result<_, _>>()?;
+    Ok(Container {
+        name: cname.to_owned(),
+        image: Some(c.image.clone()),
+        command: (!command.is_empty()).then_some(command),
+        args: (!args.is_empty()).then_some(args),
+        env: (!envs.is_empty()).then_some(envs),
+        ports: (!ports.is_empty()).then_some(ports),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        liveness_probe: c.liveness_probe.as_ref().and_then(probe),
+        readiness_probe: c.readiness_probe.as_ref().and_then(probe),
+        resources: c.resources.as_ref().map(|r| ResourceRequirements {
+            limits: quantities(r.get("limits")),
+            requests: quantities(r.get("requests")),
+            ..Default::default()
+        }),
+        security_context: Some(secure_container(writable_root)),
+        ..Default::default()
+    })
+}
+
+/// An environment variable referring to a key of a Secret.
+fn secret_env_var(name: &str, secret: String, key: String) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret,
+                key,
+                optional: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A container variable: a plain value, a reference to a resource's Secret when the value is
+/// just one secret output, or else a key of the workload's templated environment Secret.
+fn env_var(cname: &str, k: &str, v: &Resolved, env_secret: &str, pod: &mut PodParts) -> EnvVar {
+    let has_secret = v.0.iter().any(|p| matches!(p, Part::Secret { .. }));
+    match (v.0.as_slice(), has_secret) {
+        (_, false) => EnvVar {
+            name: k.to_owned(),
+            value: Some(k8s_escape(&v.plain())),
+            ..Default::default()
+        },
+        ([Part::Secret { uid, output, .. }], true) => {
+            secret_env_var(k, uid.clone(), output.clone())
+        }
+        _ => {
+            // A value mixing text and secrets: ESO renders it into the workload's Secret.
+            let key = format!("{cname}_{k}");
+            pod.env_template
+                .insert(key.clone(), eso_template(v, &mut pod.env_data));
+            secret_env_var(k, env_secret.to_owned(), key)
         }
     }
-    Ok(out.into_iter().collect())
+}
+
+/// Mounts of a container's files from the workload's files ConfigMap (their content added to
+/// `files_cm`); a file holding a secret is refused.
+fn file_mounts(
+    wname: &str,
+    cname: &str,
+    c: &socle_score::Container,
+    rc: &ResolvedContainer,
+    files_cm: &mut BTreeMap<String, String>,
+) -> Result<Vec<VolumeMount>, RenderError> {
+    let mut mounts = Vec::new();
+    for (i, (target, f)) in c.files.iter().enumerate() {
+        let key = format!("{cname}-{i}");
+        let content = match &rc.files[target] {
+            Some(r) if r.has_secret() => {
+                return Err(RenderError::Workload {
+                    workload: wname.to_owned(),
+                    message: format!(
+                        "file {target} of container {cname} contains a secret output; on Kubernetes pass secrets as variables"
+                    ),
+                });
+            }
+            Some(r) => r.plain(),
+            None => match (&f.content, &f.binary_content) {
+                (_, Some(b)) => b.clone(),
+                _ => String::new(),
+            },
+        };
+        files_cm.insert(key.clone(), content);
+        mounts.push(VolumeMount {
+            name: "files".into(),
+            mount_path: target.clone(),
+            sub_path: Some(key),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    }
+    Ok(mounts)
+}
+
+/// Mounts of a container's volumes, each claim added once to the pod's `volumes`.
+fn volume_mounts(
+    c: &socle_score::Container,
+    rc: &ResolvedContainer,
+    volumes: &mut Vec<Volume>,
+) -> Vec<VolumeMount> {
+    let mut mounts = Vec::new();
+    for (target, v) in &c.volumes {
+        let source = &rc.volumes[target];
+        let vol_name = format!("vol-{}", label_value(source).to_ascii_lowercase());
+        if !volumes.iter().any(|x| x.name == vol_name) {
+            volumes.push(Volume {
+                name: vol_name.clone(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: source.clone(),
+                    read_only: Some(v.read_only),
+                }),
+                ..Default::default()
+            });
+        }
+        mounts.push(VolumeMount {
+            name: vol_name,
+            mount_path: target.clone(),
+            sub_path: v.path.clone(),
+            read_only: Some(v.read_only),
+            ..Default::default()
+        });
+    }
+    mounts
+}
+
+/// The workload's ports (each target port and protocol once), declared on its first container.
+fn container_ports(w: &socle_score::Workload) -> Vec<ContainerPort> {
+    let mut seen = std::collections::BTreeSet::new();
+    w.ports
+        .values()
+        .filter(|p| seen.insert((p.target_port, p.protocol.clone())))
+        .map(|p| ContainerPort {
+            container_port: i32::from(p.target_port),
+            protocol: Some(p.protocol.clone()),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// A command or args item: Score's `$$` → `$` (and `${metadata.…}`), then Kubernetes' own
+/// escaping.
+fn literal(rw: &ResolvedWorkload, cname: &str, s: &str) -> Result<String, RenderError> {
+    let w = &rw.workload;
+    let v = socle_score::substitute(s, &mut |r| match r {
+        socle_score::Reference::Metadata(p) => w
+            .metadata
+            .get(&p[0])
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{r}: no such metadata")),
+        other => Err(format!(
+            "{other}: resource placeholders are not supported in command or args"
+        )),
+    })
+    .map_err(|e| RenderError::Workload {
+        workload: w.name().to_owned(),
+        message: format!("container {cname}: {e}"),
+    })?;
+    Ok(k8s_escape(&v))
+}
+
+/// A read-only root filesystem still needs somewhere to write temporary files: an `emptyDir`
+/// on `/tmp` in every container.
+fn add_tmp_volume(pod: &mut PodParts) {
+    pod.volumes.push(Volume {
+        name: "tmp".into(),
+        empty_dir: Some(Default::default()),
+        ..Default::default()
+    });
+    for c in &mut pod.containers {
+        c.volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            });
+    }
+}
+
+/// The pod volume holding the workload's files ConfigMap, every key at its own path.
+fn files_volume(cm_name: &str, files_cm: &BTreeMap<String, String>) -> Volume {
+    Volume {
+        name: "files".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: cm_name.to_owned(),
+            items: Some(
+                files_cm
+                    .keys()
+                    .map(|k| KeyToPath {
+                        key: k.clone(),
+                        path: k.clone(),
+                        mode: None,
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The workload's Deployment: replicas from `socle.dev/replicas`, else 2 in production and 1
+/// elsewhere; the pod runs as non-root.
+fn deployment(
+    rw: &ResolvedWorkload,
+    env: &Environment,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+) -> Deployment {
+    let w = &rw.workload;
+    let replicas = w
+        .metadata
+        .get("annotations")
+        .and_then(|a| a.get("socle.dev/replicas"))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    Deployment {
+        metadata: meta(w.name(), ns, labels),
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas.unwrap_or(if env.env_type == "production" { 2 } else { 1 })),
+            selector: LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers,
+                    volumes: (!volumes.is_empty()).then_some(volumes),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The workload's Service, one port per Score port.
+fn service(
+    rw: &ResolvedWorkload,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+    selector: BTreeMap<String, String>,
+) -> Service {
+    let w = &rw.workload;
+    Service {
+        metadata: meta(w.name(), ns, labels),
+        spec: Some(ServiceSpec {
+            selector: Some(selector),
+            ports: Some(
+                w.ports
+                    .iter()
+                    .map(|(n, p)| ServicePort {
+                        name: Some(n.clone()),
+                        port: i32::from(p.port),
+                        target_port: Some(IntOrString::Int(i32::from(p.target_port))),
+                        protocol: Some(p.protocol.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Writes manifests as YAML text, one file per object.

@@ -133,6 +133,142 @@ fn etag(body: &str) -> String {
     hex::encode(&digest[..12])
 }
 
+/// What a location provides, sorted by [`sort_provided`].
+#[derive(Default)]
+struct Provided<'e> {
+    /// New or changed entities with their etags.
+    changed: Vec<(&'e Entity, String)>,
+    /// `(ref, owner)` of entities another location has.
+    conflicts: Vec<(String, String)>,
+    /// The refs provided (conflicts aside).
+    provided: HashSet<String>,
+}
+
+/// Sorts a location's entities into conflicts (an entity another location provides, or
+/// released by one still registered: reported in `out.errors`), unchanged, updated and added
+/// ones (counted in `out`).
+fn sort_provided<'e>(
+    entities: &'e [Entity],
+    owned: &HashMap<String, (String, String)>,
+    foreign: &HashMap<String, String>,
+    released_by: &HashSet<String>,
+    out: &mut ApplyOutcome,
+) -> Provided<'e> {
+    let mut changed_entities: Vec<(&Entity, String)> = Vec::new();
+    let mut conflicts: Vec<(String, String)> = Vec::new();
+    let mut provided: HashSet<String> = HashSet::with_capacity(entities.len());
+    for e in entities {
+        let r = e.entity_ref.to_string();
+        if let Some(owner) = foreign.get(&r) {
+            let message = if released_by.contains(&r) {
+                format!(
+                    "entity {r} was provided by location {owner}, which is still registered; only that location or one an admin registered may provide it again (an admin can unregister {owner})"
+                )
+            } else {
+                format!(
+                    "entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations"
+                )
+            };
+            out.errors.push(EntityError {
+                line: Some(e.line),
+                entity: Some(r.clone()),
+                value: Some(r.clone()),
+                ..EntityError::file(&e.file, "location.conflict", message)
+            });
+            conflicts.push((r, owner.clone()));
+            continue;
+        }
+        if !provided.insert(r.clone()) {
+            continue; // duplicates were reported by the reader
+        }
+        let tag = etag(&e.body);
+        match owned.get(&r) {
+            Some((_, old)) if *old == tag => out.unchanged += 1,
+            Some(_) => {
+                out.updated += 1;
+                changed_entities.push((e, tag));
+            }
+            None => {
+                out.added += 1;
+                changed_entities.push((e, tag));
+            }
+        }
+    }
+    Provided {
+        changed: changed_entities,
+        conflicts,
+        provided,
+    }
+}
+
+/// What disappears, sorted: owned, not provided, not protected by a failure (those are
+/// counted as kept in `out`, and everything is when the location was unreadable).
+fn disappearing(
+    owned: &HashMap<String, (String, String)>,
+    provided: &HashSet<String>,
+    unreadable: bool,
+    files_failed: &BTreeSet<String>,
+    rejected: &HashSet<String>,
+    out: &mut ApplyOutcome,
+) -> Vec<String> {
+    let mut removed: Vec<String> = Vec::new();
+    if !unreadable {
+        for (r, (file_key, _)) in owned {
+            if provided.contains(r) {
+                continue;
+            }
+            if files_failed.contains(file_key) || rejected.contains(r) {
+                out.kept += 1;
+            } else {
+                removed.push(r.clone());
+            }
+        }
+    } else {
+        out.kept = owned.len();
+    }
+    removed.sort();
+    out.removed = removed.len();
+    removed
+}
+
+/// An entity's relations as `(source, type, target)` rows, sorted, each once.
+fn relation_rows(e: &Entity) -> Vec<(String, &'static str, String)> {
+    let source = e.entity_ref.to_string();
+    let mut own: Vec<(&'static str, String)> = e
+        .relations
+        .iter()
+        .map(|(t, target)| (t.as_str(), target.to_string()))
+        .collect();
+    own.sort();
+    own.dedup();
+    own.into_iter()
+        .map(|(t, d)| (source.clone(), t, d))
+        .collect()
+}
+
+/// A location's status after a refresh: failed when unreadable, else ok or with errors.
+fn refresh_status(unreadable: bool, errors: &[EntityError]) -> crate::RefreshStatus {
+    if unreadable {
+        crate::RefreshStatus::Failed
+    } else if errors.is_empty() {
+        crate::RefreshStatus::Ok
+    } else {
+        crate::RefreshStatus::Errors
+    }
+}
+
+/// Binds `items` as a comma-separated list and closes the `IN (` the query ends with (a macro:
+/// the builder is SQLite's or PostgreSQL's, the SQL text the same).
+macro_rules! push_in_list {
+    ($qb:ident, $items:expr) => {{
+        let mut sep = $qb.separated(", ");
+        for item in $items {
+            sep.push_bind(item);
+        }
+        $qb.push(")");
+    }};
+}
+
 const ENTITY_BATCH: usize = 1000;
 const REL_BATCH: usize = 3000;
 const KEY_BATCH: usize = 900;
@@ -328,24 +464,20 @@ impl Store {
             };
             // What the location owns now.
             let rows = sqlx::query("SELECT ref, file_key, etag FROM entities WHERE location_key = $1").bind(key).fetch_all(&mut *tx).await?;
-            let mut owned: HashMap<String, (String, String)> = HashMap::with_capacity(rows.len());
-            for row in rows {
-                owned.insert(row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?));
-            }
+            let owned: HashMap<String, (String, String)> = rows.iter()
+                .map(|row| Ok((row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?))))
+                .collect::<std::result::Result<_, sqlx::Error>>()?;
 
-            let mut changed_entities: Vec<(&Entity, String)> = Vec::new();
-            let mut conflicts: Vec<(String, String)> = Vec::new();
-            let mut provided: HashSet<String> = HashSet::with_capacity(input.entities.len());
-            if !input.unreadable {
+            let Provided { changed: changed_entities, conflicts, provided } = if input.unreadable {
+                Default::default()
+            } else {
                 // Entities this location does not own yet: are they someone else's?
                 let new_refs: Vec<String> = input.entities.iter().map(|e| e.entity_ref.to_string()).filter(|r| !owned.contains_key(r)).collect();
                 let mut foreign: HashMap<String, String> = HashMap::new();
                 let mut released_by: HashSet<String> = HashSet::new();
                 for chunk in new_refs.chunks(KEY_BATCH) {
                     let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
-                    let mut sep = qb.separated(", ");
-                    for r in chunk { sep.push_bind(r.as_str()); }
-                    qb.push(")");
+                    push_in_list!(qb, chunk.iter().map(String::as_str));
                     for row in qb.build().fetch_all(&mut *tx).await? {
                         foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
                     }
@@ -353,9 +485,7 @@ impl Store {
                     if trust == LocationTrust::Team {
                         let mut qb = QueryBuilder::new("SELECT r.ref, r.location_key FROM released r JOIN locations l ON l.key = r.location_key WHERE r.location_key <> ");
                         qb.push_bind(key).push(" AND r.ref IN (");
-                        let mut sep = qb.separated(", ");
-                        for r in chunk { sep.push_bind(r.as_str()); }
-                        qb.push(")");
+                        push_in_list!(qb, chunk.iter().map(String::as_str));
                         for row in qb.build().fetch_all(&mut *tx).await? {
                             let (r, previous): (String, String) = (row.try_get("ref")?, row.try_get("location_key")?);
                             released_by.insert(r.clone());
@@ -363,51 +493,10 @@ impl Store {
                         }
                     }
                 }
-                for e in input.entities {
-                    let r = e.entity_ref.to_string();
-                    if let Some(owner) = foreign.get(&r) {
-                        let message = if released_by.contains(&r) {
-                            format!("entity {r} was provided by location {owner}, which is still registered; only that location or one an admin registered may provide it again (an admin can unregister {owner})")
-                        } else {
-                            format!("entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations")
-                        };
-                        out.errors.push(EntityError {
-                            line: Some(e.line),
-                            entity: Some(r.clone()),
-                            value: Some(r.clone()),
-                            ..EntityError::file(&e.file, "location.conflict", message)
-                        });
-                        conflicts.push((r, owner.clone()));
-                        continue;
-                    }
-                    if !provided.insert(r.clone()) {
-                        continue; // duplicates were reported by the reader
-                    }
-                    let tag = etag(&e.body);
-                    match owned.get(&r) {
-                        Some((_, old)) if *old == tag => out.unchanged += 1,
-                        Some(_) => { out.updated += 1; changed_entities.push((e, tag)); }
-                        None => { out.added += 1; changed_entities.push((e, tag)); }
-                    }
-                }
-            }
+                sort_provided(input.entities, &owned, &foreign, &released_by, &mut out)
+            };
 
-            // What disappears: owned, not provided, not protected by a failure.
-            let mut removed: Vec<String> = Vec::new();
-            if !input.unreadable {
-                for (r, (file_key, _)) in &owned {
-                    if provided.contains(r) { continue; }
-                    if input.files_failed.contains(file_key) || rejected.contains(r) {
-                        out.kept += 1;
-                    } else {
-                        removed.push(r.clone());
-                    }
-                }
-            } else {
-                out.kept = owned.len();
-            }
-            removed.sort();
-            out.removed = removed.len();
+            let removed = disappearing(&owned, &provided, input.unreadable, input.files_failed, &rejected, &mut out);
 
             for chunk in removed.chunks(KEY_BATCH) {
                 let mut qb = QueryBuilder::new("INSERT INTO released (ref, location_key, released_at) ");
@@ -416,9 +505,7 @@ impl Store {
                 qb.build().execute(&mut *tx).await?;
                 for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM entities WHERE ref IN ("] {
                     let mut qb = QueryBuilder::new(table);
-                    let mut sep = qb.separated(", ");
-                    for r in chunk { sep.push_bind(r.as_str()); }
-                    qb.push(")");
+                    push_in_list!(qb, chunk.iter().map(String::as_str));
                     qb.build().execute(&mut *tx).await?;
                 }
             }
@@ -441,9 +528,7 @@ impl Store {
 
                 for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM released WHERE ref IN ("] {
                     let mut qb = QueryBuilder::new(table);
-                    let mut sep = qb.separated(", ");
-                    for (e, _) in chunk { sep.push_bind(e.entity_ref.to_string()); }
-                    qb.push(")");
+                    push_in_list!(qb, chunk.iter().map(|(e, _)| e.entity_ref.to_string()));
                     qb.build().execute(&mut *tx).await?;
                 }
             }
@@ -451,15 +536,8 @@ impl Store {
             let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);
             let mut pending = changed_entities.iter().peekable();
             while let Some((e, _)) = pending.next() {
-                let source = e.entity_ref.to_string();
-                let mut own: Vec<(&'static str, String)> = e.relations.iter().map(|(t, target)| (t.as_str(), target.to_string())).collect();
-                own.sort();
-                own.dedup();
-                batch.extend(own.into_iter().map(|(t, d)| (source.clone(), t, d)));
-                if batch.len() >= REL_BATCH || pending.peek().is_none() {
-                    if batch.is_empty() {
-                        continue;
-                    }
+                batch.extend(relation_rows(e));
+                if !batch.is_empty() && (batch.len() >= REL_BATCH || pending.peek().is_none()) {
                     let mut qb = QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
                     qb.push_values(batch.iter(), |mut b, (s, t, d)| {
                         b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
@@ -477,7 +555,7 @@ impl Store {
             if out.added + out.updated + out.removed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
             }
-            out.status = if input.unreadable { crate::RefreshStatus::Failed } else if out.errors.is_empty() { crate::RefreshStatus::Ok } else { crate::RefreshStatus::Errors };
+            out.status = refresh_status(input.unreadable, &out.errors);
             let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE location_key = $1").bind(key).fetch_one(&mut *tx).await?;
             let errors_json = serde_json::to_string(&out.errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query("UPDATE locations SET refreshed_at = $1, status = $2, errors = $3, entity_count = $4, revision = COALESCE($5, revision) WHERE key = $6")
