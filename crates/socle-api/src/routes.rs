@@ -176,8 +176,7 @@ pub async fn list_entities(
     caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = state.read_model(&caller)?;
     let kinds = split_list(&p.kind);
     let owners = split_list(&p.owner);
     let types = split_list(&p.spec_type);
@@ -251,9 +250,8 @@ pub async fn get_entity(
     caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
+    let snap = state.read_model(&caller)?;
     let key = entity_key(&kind, &namespace, &name);
-    let snap = state.snapshot();
     let v = snap
         .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
@@ -279,9 +277,8 @@ pub async fn get_relations(
     caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Vec<RelationOut>>, ApiError> {
-    caller.can_read(&state)?;
+    let snap = state.read_model(&caller)?;
     let key = entity_key(&kind, &namespace, &name);
-    let snap = state.snapshot();
     let v = snap
         .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
@@ -308,8 +305,7 @@ pub struct DanglingOut {
 /// Relations pointing at entities that do not exist.
 #[utoipa::path(get, path = "/api/v1/relations/dangling", tag = "catalog", responses((status = 200, body = Vec<DanglingOut>)))]
 pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<DanglingOut>>, ApiError> {
-    caller.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = state.read_model(&caller)?;
     Ok(Json(
         snap.dangling
             .iter()
@@ -385,12 +381,8 @@ pub async fn search(
     caller: Caller,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
     let q = p.query()?;
-    let index = state.search();
-    // A search costs about a millisecond of CPU: run it on the worker (spawning a blocking
-    // thread per query costs more, and oversubscribes two cores under load).
-    let res = index.search(&q)?;
+    let res = state.search_catalog(&caller, &q)?;
     Ok(Json(res).into_response())
 }
 
@@ -401,13 +393,9 @@ pub async fn facets(
     caller: Caller,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    caller.can_read(&state)?;
     let mut q = p.query()?;
     q.limit = 1;
-    let index = state.search();
-    // A search costs about a millisecond of CPU: run it on the worker (spawning a blocking
-    // thread per query costs more, and oversubscribes two cores under load).
-    let res = index.search(&q)?;
+    let res = state.search_catalog(&caller, &q)?;
     Ok(Json(serde_json::json!({"total": res.total, "facets": res.facets})).into_response())
 }
 

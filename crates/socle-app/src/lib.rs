@@ -131,6 +131,24 @@ impl App {
         Ok(())
     }
 
+    /// The read model, for an actor who may read (reads are authorised here, not by adapters).
+    pub fn read_model(&self, actor: &Actor) -> Result<Arc<Snapshot>, AppError> {
+        self.can_read(actor)?;
+        Ok(self.snapshot())
+    }
+
+    /// A full-text search with filters and facets, for an actor who may read. About a
+    /// millisecond of CPU: it runs on the caller's worker (a blocking thread per query costs
+    /// more, and oversubscribes two cores under load).
+    pub fn search_catalog(
+        &self,
+        actor: &Actor,
+        query: &socle_search::SearchQuery,
+    ) -> Result<socle_search::SearchResults, AppError> {
+        self.can_read(actor)?;
+        Ok(self.search().search(query)?)
+    }
+
     /// Now, by the application's clock.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
