@@ -189,10 +189,9 @@ pub async fn report(
         q.from.as_deref(),
         q.to.as_deref(),
         state.now_ms(),
-    )
-    .map_err(ApiError::bad_request)?;
+    )?;
     let snap = state.snapshot();
-    let services = dora::services(&snap, &scope).map_err(ApiError::not_found)?;
+    let services = dora::services(&snap, &scope)?;
     let ds = state.dora_dataset().await?;
     let weekly = q.weekly.unwrap_or(true);
     // CPU work: on the blocking pool, a few at a time.
@@ -236,8 +235,7 @@ pub async fn teams(
         q.from.as_deref(),
         q.to.as_deref(),
         state.now_ms(),
-    )
-    .map_err(ApiError::bad_request)?;
+    )?;
     let snap = state.snapshot();
     let ds = state.dora_dataset().await?;
     let out = state.cpu.run(move || team_reports(&snap, &ds, w)).await?;

@@ -109,7 +109,7 @@ fn component_name(r: &str) -> Option<&str> {
 
 /// The services (component names) of a scope; `None` for the whole organisation. A scope
 /// that is not in the catalog is an error.
-pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, String> {
+pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, AppError> {
     let mut out = BTreeSet::new();
     match scope {
         Scope::Org => return Ok(None),
@@ -117,13 +117,13 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
             out.insert(s.clone());
         }
         Scope::Team(g) => {
-            let owned =
-                team(snap, g, &|_| true).ok_or_else(|| format!("{g} is not in the catalog"))?;
+            let owned = team(snap, g, &|_| true)
+                .ok_or_else(|| AppError::not_found(format!("{g} is not in the catalog")))?;
             out.extend(owned.services);
         }
         Scope::System(s) => {
             if snap.get(s).is_none() {
-                return Err(format!("{s} is not in the catalog"));
+                return Err(AppError::not_found(format!("{s} is not in the catalog")));
             }
             out.extend(
                 related(snap, s, RelationType::HasPart)
@@ -133,7 +133,7 @@ pub fn services(snap: &Snapshot, scope: &Scope) -> Result<Option<Vec<String>>, S
         }
         Scope::Domain(d) => {
             if snap.get(d).is_none() {
-                return Err(format!("{d} is not in the catalog"));
+                return Err(AppError::not_found(format!("{d} is not in the catalog")));
             }
             for s in related(snap, d, RelationType::HasPart).filter(|r| r.starts_with("system:")) {
                 out.extend(
@@ -281,24 +281,35 @@ pub fn window(
     from: Option<&str>,
     to: Option<&str>,
     now: i64,
-) -> Result<Window, String> {
+) -> Result<Window, AppError> {
     let to = match to {
-        Some(t) => socle_dora::parse_timestamp(t).map_err(|e| format!("to: {e}"))?,
+        Some(t) => {
+            socle_dora::parse_timestamp(t).map_err(|e| AppError::bad_request(format!("to: {e}")))?
+        }
         None => now,
     };
     let from = match (from, since) {
-        (Some(_), Some(_)) => return Err("give either `from` or `since`, not both".into()),
-        (Some(f), None) => socle_dora::parse_timestamp(f).map_err(|e| format!("from: {e}"))?,
-        (None, s) => to - socle_dora::parse_since(s.unwrap_or("90d"))?,
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_request(
+                "give either `from` or `since`, not both",
+            ));
+        }
+        (Some(f), None) => socle_dora::parse_timestamp(f)
+            .map_err(|e| AppError::bad_request(format!("from: {e}")))?,
+        (None, s) => {
+            to - socle_dora::parse_since(s.unwrap_or("90d")).map_err(AppError::bad_request)?
+        }
     };
     if from >= to {
-        return Err("the window is empty: `from` must be before `to`".into());
+        return Err(AppError::bad_request(
+            "the window is empty: `from` must be before `to`",
+        ));
     }
     if to - from > MAX_WINDOW_MS {
-        return Err(format!(
+        return Err(AppError::bad_request(format!(
             "the window is {} days long: at most {MAX_WINDOW_DAYS} days (3 years)",
             (to - from) / DAY_MS
-        ));
+        )));
     }
     Ok(Window { from, to })
 }
@@ -336,7 +347,7 @@ impl crate::App {
             r.services = t.components;
             return Ok(r);
         }
-        let services = services(&snap, scope).map_err(AppError::not_found)?;
+        let services = services(&snap, scope)?;
         Ok(ds.report(services.as_deref(), w, weekly))
     }
 

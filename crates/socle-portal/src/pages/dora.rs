@@ -17,7 +17,7 @@ use crate::session::Viewer;
 /// A report for a scope over the last `since` (e.g. `90d`), with weekly series.
 pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Report, PageError> {
     let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
-        .map_err(PageError::bad_request)?;
+        .map_err(|e| PageError::bad_request(e.message))?;
     Ok(state.dora_report(scope, w, true).await?)
 }
 
@@ -137,7 +137,7 @@ pub async fn dashboard(
     // The organisation view ranks the teams.
     let teams = if scope == Scope::Org {
         let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
-            .map_err(PageError::bad_request)?;
+            .map_err(|e| PageError::bad_request(e.message))?;
         state
             .dora_ranking(w)
             .await?

@@ -92,7 +92,7 @@ impl WindowArgs {
             self.to.as_deref(),
             super::now_ms(),
         )
-        .map_err(|e| anyhow::anyhow!(e))
+        .map_err(|e| anyhow::anyhow!(e.message))
     }
 }
 
@@ -315,8 +315,8 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             let window = a.window.window()?;
             let store = a.store.open().await?;
             let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
-            let services =
-                socle_app::dora::services(&snapshot, &scope).map_err(|e| anyhow::anyhow!(e))?;
+            let services = socle_app::dora::services(&snapshot, &scope)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             let platform = read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, a.events.as_deref()).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
