@@ -175,9 +175,18 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
             known.join(", ")
         );
     };
-    let Some((workloads, dirs)) = read_workloads(&a)? else {
+    let Some((mut workloads, dirs)) = read_workloads(&a)? else {
         return super::exit(true);
     };
+    // Kubernetes carries files in ConfigMaps: `source` files are read now, as a deploy does
+    // (Compose mounts them from the output directory instead).
+    if environment.target == socle_platform::Target::Kubernetes {
+        for w in &mut workloads {
+            let dir = dirs.get(w.name()).cloned().unwrap_or_default();
+            socle_deploy::inline_file_sources(w, &dir, &a.limits)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
     let seed = seed(a.seed);
     let store = a.store.open().await?;
     let state = store.resource_state(&a.env).await?;

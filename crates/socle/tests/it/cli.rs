@@ -1253,3 +1253,41 @@ fn a_refused_cli_deploy_is_audited() {
         .collect();
     assert_eq!(deploys, [("?@dev", "failed", "blocked_by_guardrails")]);
 }
+
+/// Files given by `source` reach a Kubernetes environment's ConfigMap with their content (they
+/// came out empty before: only `socle deploy` read them).
+#[test]
+fn workload_generate_kubernetes_reads_source_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(
+        &score,
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: nginx:1.27\n    files:\n      /etc/motd:\n        source: motd.txt\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("motd.txt"), "hello from a file\n").unwrap();
+    let out = tmp.path().join("k8s");
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all: String = walk(&out)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(all.contains("hello from a file"), "{all}");
+}
