@@ -3,7 +3,7 @@
 //!
 //! A string that is exactly one expression keeps the expression's type (a boolean stays a
 //! boolean, an object an object), as in Backstage; any other string is rendered as text.
-//! Nunjucks' `===` / `!==` are read as `==` / `!=`. Every evaluation is bounded by fuel.
+//! Nunjucks' `===` / `!==` are read as `==` / `!=` inside expressions. Every evaluation is bounded by fuel.
 
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, UndefinedBehavior};
@@ -51,9 +51,52 @@ pub fn whole_expression(s: &str) -> Option<&str> {
     Some(inner.trim())
 }
 
-/// Nunjucks' strict comparisons, which minijinja does not have.
+/// Nunjucks' strict comparisons (`===`, `!==`), which minijinja does not have, read as `==` and
+/// `!=` — only inside `${{ … }}` and outside string literals: `'==='` and a skeleton's own
+/// `a === b` (TypeScript, say) stay as written.
 fn nunjucks_compat(s: &str) -> String {
-    s.replace("!==", "!=").replace("===", "==")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i + 3]);
+        let (expr, used) = compat_expression(&rest[i + 3..]);
+        out.push_str(&expr);
+        rest = &rest[i + 3 + used..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One expression's text up to its closing `}}` (outside string literals) or the end, with the
+/// strict comparisons rewritten; the number of bytes read.
+fn compat_expression(e: &str) -> (String, usize) {
+    let mut out = String::with_capacity(e.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut i = 0;
+    while let Some(c) = e[i..].chars().next() {
+        let rest = &e[i..];
+        if quote.is_none() {
+            if rest.starts_with("}}") {
+                break;
+            }
+            if rest.starts_with("===") || rest.starts_with("!==") {
+                out.push_str(&rest[..2]);
+                i += 3;
+                continue;
+            }
+        }
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    (out, i)
 }
 
 impl Expr {
@@ -85,7 +128,7 @@ impl Expr {
         match whole_expression(s) {
             Some(e) => self
                 .env
-                .compile_expression(&nunjucks_compat(e))
+                .compile_expression(&compat_expression(e).0)
                 .map(|_| ())
                 .map_err(err),
             None => self
@@ -104,7 +147,7 @@ impl Expr {
         let ctx = MjValue::from(minijinja::value::Serde(ctx));
         match whole_expression(s) {
             Some(e) => {
-                let source = nunjucks_compat(e);
+                let source = compat_expression(e).0;
                 let compiled = self.env.compile_expression(&source).map_err(err)?;
                 let v = compiled.eval(ctx).map_err(err)?;
                 to_json(&v)
@@ -317,4 +360,17 @@ fn project_slug(url: String) -> Result<String, minijinja::Error> {
         Some(o) => format!("{o}/{}", r.repo()),
         None => r.repo().to_owned(),
     })
+}
+
+#[cfg(test)]
+mod compat_tests {
+    use super::nunjucks_compat;
+
+    #[test]
+    fn strict_comparisons_are_read_inside_expressions_only() {
+        assert_eq!(
+            nunjucks_compat("if (a === b) ${{ x !== 'y===z' }} and ${{ p === \"q\\\"===\" }}"),
+            "if (a === b) ${{ x != 'y===z' }} and ${{ p == \"q\\\"===\" }}"
+        );
+    }
 }
