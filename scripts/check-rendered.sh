@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders every Score workload of ../shared/conformance/score/ for both targets with the built
+# Renders every Score workload of conformance/score/ for both targets with the built
 # socle binary: environment `local` (Compose, checked against the compose-spec JSON Schema with
 # check-jsonschema) and `dev` (Kubernetes, checked with kubernetes-validate --strict; CRDs such as
 # ExternalSecret or HTTPRoute have no bundled schema and are reported, not failed).
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 socle=${1:-target/debug/socle}
-corpus=../shared/conformance/score
+corpus=conformance/score
 out=$(mktemp -d)
 platform=$(mktemp -d)
 trap 'rm -rf "$out" "$platform"' EXIT

@@ -1,5 +1,5 @@
 //! Backstage conformance: the relations the real Backstage catalog computes for its own examples
-//! (`../shared/conformance/backstage/expected-relations.json`) must be exactly ours.
+//! (`conformance/backstage/expected-relations.json`) must be exactly ours.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use socle_catalog::{Limits, RelationType};
 use socle_ingest::{LocationSpec, validate};
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/backstage");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/backstage");
     if p.exists() {
         return Some(p);
     }

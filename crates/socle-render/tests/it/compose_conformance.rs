@@ -1,5 +1,5 @@
 //! score-compose's examples 01–05, 07, 08: our Compose output is equivalent to what
-//! score-compose's tests expect (`../shared/conformance/score/compose-examples/expected/`): same
+//! score-compose's tests expect (`conformance/score/compose-examples/expected/`): same
 //! services, images, commands, environment (with `$$` escaping), ports, volumes, healthchecks,
 //! hostnames and network sharing. Generated names (random suffixes) and annotations aside.
 
@@ -12,8 +12,8 @@ use socle_platform::{ResolveInput, default_config, resolve};
 use socle_render::{ComposeOptions, Publish, render_compose};
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/score/compose-examples");
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/score/compose-examples");
     if p.exists() {
         return Some(p);
     }

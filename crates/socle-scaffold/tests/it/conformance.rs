@@ -1,11 +1,10 @@
-//! Backstage's own sample templates (../shared/conformance/backstage-templates): those whose
+//! Backstage's own sample templates (conformance/backstage-templates): those whose
 //! actions Socle runs load and validate; the others are refused at load time, naming the action.
 
 use std::path::PathBuf;
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/backstage-templates");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/backstage-templates");
     if p.is_dir() {
         Some(p)
     } else {

@@ -4,7 +4,7 @@ use socle_catalog::Limits;
 use socle_score::{Reference, parse_workload, resource_graph};
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/score");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/score");
     if p.exists() {
         return Some(p);
     }

@@ -19,7 +19,10 @@ fn golden_path_pages() -> Vec<Value> {
     )
 }
 
-const CORPUS: &str = "/work/shared/conformance/backstage-templates";
+/// Backstage's sample templates, kept in the repository (`conformance/`, see its SOURCES.md).
+fn corpus() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/backstage-templates")
+}
 
 /// The catalog as the portal would offer it to pickers.
 fn catalog(ui_field: &str, _schema: &Value) -> Vec<String> {
@@ -235,7 +238,7 @@ fn the_golden_path_form_round_trips() {
 
 #[test]
 fn every_backstage_sample_template_renders() {
-    let mut files: Vec<_> = std::fs::read_dir(CORPUS)
+    let mut files: Vec<_> = std::fs::read_dir(corpus())
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.to_string_lossy().ends_with(".template.yaml"))
@@ -263,7 +266,7 @@ fn every_backstage_sample_template_renders() {
 
 #[test]
 fn the_rails_demo_template_fields_checked_by_hand() {
-    let pages = load_pages(&Path::new(CORPUS).join("rails-demo.template.yaml"));
+    let pages = load_pages(&corpus().join("rails-demo.template.yaml"));
     let html = render_pages(&pages, &Map::new(), &FieldErrors::new(), &catalog).into_string();
     // Page 1: name, owner, system; page 2: repoUrl, dryRun, railsArguments.
     assert_eq!(html.matches("<div class=\"field").count(), 6);
@@ -319,7 +322,7 @@ fn the_rails_demo_template_fields_checked_by_hand() {
 
 #[test]
 fn the_clean_architecture_template_fields_checked_by_hand() {
-    let pages = load_pages(&Path::new(CORPUS).join("clean-architecture-app.template.yaml"));
+    let pages = load_pages(&corpus().join("clean-architecture-app.template.yaml"));
     let html = render_pages(&pages, &Map::new(), &FieldErrors::new(), &no_options).into_string();
     // name, package, projectType, coverage, lombok, metrics, owner; repoUrl.
     assert_eq!(html.matches("<div class=\"field").count(), 8);

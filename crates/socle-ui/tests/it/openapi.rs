@@ -10,8 +10,7 @@ const NOT_OPENAPI: &str =
     "not an OpenAPI document: expected an `openapi: 3.x` or `swagger: 2.0` field";
 
 fn apis_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/backstage/examples/apis")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/backstage/examples/apis")
 }
 
 /// Reads a Backstage API entity and returns its `spec.definition` value.

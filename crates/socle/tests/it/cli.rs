@@ -12,8 +12,7 @@ fn socle(args: &[&str], data_dir: &Path) -> Output {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/backstage/examples");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/backstage/examples");
     if p.exists() {
         Some(p)
     } else {
