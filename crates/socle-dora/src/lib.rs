@@ -5,13 +5,14 @@
 //! window and the scopes (a team's services come from the catalog, at the edge).
 //!
 //! - [`events`]: the event model, JSON Lines import with per-line errors, timestamps.
-//! - [`metrics`]: the indexed [`metrics::Dataset`] and the [`metrics::Report`] of a scope.
+//! - [`metrics`]: the indexed [`metrics::Dataset`]; [`report`]: the [`report::Report`] of a scope.
 //! - [`levels`]: the 2024 DORA table as a classification rule.
 //! - [`webhooks`]: GitHub / GitLab payloads to events, signature checks.
 
 pub mod events;
 pub mod levels;
 pub mod metrics;
+pub mod report;
 pub mod webhooks;
 
 pub use events::{
