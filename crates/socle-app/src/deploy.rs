@@ -157,10 +157,8 @@ impl App {
                 .map_err(deploy_error)
         }
         .await;
-        self.audited_with(actor, AuditAction::Deploy, &target, result, |d| {
-            d.gitops_commit.clone()
-        })
-        .await
+        self.audited_deployment(actor, AuditAction::Deploy, &target, result)
+            .await
     }
 
     /// Deploys to `to` what was last successfully deployed to `from`.
@@ -187,10 +185,8 @@ impl App {
         }
         .await;
         let target = format!("{service}@{to}");
-        self.audited_with(actor, AuditAction::Promote, &target, result, |d| {
-            d.gitops_commit.clone()
-        })
-        .await
+        self.audited_deployment(actor, AuditAction::Promote, &target, result)
+            .await
     }
 
     /// Re-deploys the previous successful deployment of a service in an environment.
@@ -215,10 +211,20 @@ impl App {
         }
         .await;
         let target = format!("{service}@{environment}");
-        self.audited_with(actor, AuditAction::Rollback, &target, result, |d| {
-            d.gitops_commit.clone()
-        })
-        .await
+        self.audited_deployment(actor, AuditAction::Rollback, &target, result)
+            .await
+    }
+
+    /// Audits a deploy, promote or rollback attempt (a success's detail: its GitOps commit).
+    async fn audited_deployment(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: &str,
+        result: Result<DeploymentRecord, AppError>,
+    ) -> Result<DeploymentRecord, AppError> {
+        self.audited_with(actor, action, target, result, |d| d.gitops_commit.clone())
+            .await
     }
 
     /// The secret outputs of a provisioned resource: admins and
