@@ -5,12 +5,14 @@
 
 pub mod actor;
 pub mod audit;
+pub mod catalog;
 pub mod clock;
 pub mod cpu;
 pub mod deploy;
 pub mod dora;
 pub mod error;
 pub mod git_hosts;
+pub mod ingest;
 pub mod locations;
 pub mod metrics;
 pub mod paths;
@@ -233,14 +235,9 @@ impl App {
     ) -> Result<socle_store::ApplyOutcome, AppError> {
         let _guard = self.refresh_lock.lock().await;
         let started = Instant::now();
-        let out = socle_ingest::refresh_location(
-            &self.store,
-            spec,
-            &self.config.limits,
-            self.now_ms(),
-            None,
-        )
-        .await?;
+        let out =
+            ingest::refresh_location(&self.store, spec, &self.config.limits, self.now_ms(), None)
+                .await?;
         self.metrics
             .refresh_seconds
             .observe(started.elapsed().as_secs_f64());

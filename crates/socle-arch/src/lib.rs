@@ -134,16 +134,6 @@ pub const ALLOW: &[Allow] = &[
         "std::fs",
         "FsSource: the sandboxed directory reader (the Source trait is the seam)",
     ),
-    dep(
-        "socle-ingest",
-        "socle-store",
-        "refresh_location hands a read to the store; moves to socle-app",
-    ),
-    dep(
-        "socle-ingest",
-        "tokio",
-        "refresh_location is async (store calls); moves to socle-app with it",
-    ),
     // socle-scaffold: the engine sees only the Workspace and Source traits; disk.rs implements them.
     dep(
         "socle-scaffold",

@@ -45,7 +45,8 @@ pub async fn ingest(
             )
             .await?;
     }
-    let out = socle_ingest::refresh_location(store, spec, &Limits::default(), now, None).await?;
+    let out =
+        socle_app::ingest::refresh_location(store, spec, &Limits::default(), now, None).await?;
     anyhow::ensure!(
         out.errors.is_empty(),
         "the generated organisation has errors: {:?}",

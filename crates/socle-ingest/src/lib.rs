@@ -495,6 +495,29 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
     }
 }
 
+/// Whether a location may shape the organisation (the store keeps it per location: an admin's
+/// registration is trusted, a member's is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Registered by a member: its groups and users are refused.
+    Team,
+    /// Registered by an admin (or from the server's own configuration).
+    Organisation,
+}
+
+/// A read made ready for the store: groups and users removed unless the location is trusted
+/// ([`enforce_trust`]), repeated refs refused ([`dedupe`]), each with its error.
+pub fn admit(read: LocationRead, trust: Trust) -> LocationRead {
+    let mut errors = read.errors;
+    let entities = enforce_trust(read.entities, trust, &mut errors);
+    let entities = dedupe(entities, &mut errors);
+    LocationRead {
+        entities,
+        errors,
+        ..read
+    }
+}
+
 /// The kinds that shape the organisation: who belongs to which team, which team is part of which.
 /// Deploy rights follow them, so only trusted locations may provide them.
 pub const ORGANISATION_KINDS: &[&str] = &["group", "user"];
@@ -505,10 +528,10 @@ pub const ORGANISATION_KINDS: &[&str] = &["group", "user"];
 /// lost the right) must disappear, not be kept as for an ordinary rejected entity.
 pub fn enforce_trust(
     entities: Vec<Entity>,
-    trust: socle_store::LocationTrust,
+    trust: Trust,
     errors: &mut Vec<EntityError>,
 ) -> Vec<Entity> {
-    if trust == socle_store::LocationTrust::Organisation {
+    if trust == Trust::Organisation {
         return entities;
     }
     let (refused, kept): (Vec<Entity>, Vec<Entity>) = entities
@@ -532,49 +555,4 @@ pub fn enforce_trust(
         });
     }
     kept
-}
-
-/// Reads a registered location and applies it to the store in one transaction; the reading
-/// (CPU-bound) runs on a blocking thread. Groups and users are kept only when the location may
-/// shape the organisation ([`enforce_trust`]).
-pub async fn refresh_location(
-    store: &socle_store::Store,
-    spec: &LocationSpec,
-    limits: &Limits,
-    now_ms: i64,
-    progress: Option<Progress>,
-) -> Result<socle_store::ApplyOutcome, socle_store::StoreError> {
-    let key = spec.key();
-    let trust = store
-        .location_trust(&key)
-        .await?
-        .unwrap_or(socle_store::LocationTrust::Team);
-    let spec2 = spec.clone();
-    let limits2 = limits.clone();
-    let read =
-        tokio_blocking(move || read_location_with_progress(&spec2, &limits2, progress.as_ref()))
-            .await;
-    let mut errors = read.errors;
-    let entities = enforce_trust(read.entities, trust, &mut errors);
-    let entities = dedupe(entities, &mut errors);
-    store
-        .apply_location(
-            &key,
-            socle_store::ApplyInput {
-                entities: &entities,
-                errors,
-                files_failed: &read.files_failed,
-                unreadable: read.unreadable,
-                revision: read.commit,
-            },
-            now_ms,
-        )
-        .await
-}
-
-async fn tokio_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
 }

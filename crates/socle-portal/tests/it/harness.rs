@@ -155,7 +155,7 @@ pub async fn start_with(
         )
         .await
         .unwrap();
-    let out = socle_ingest::refresh_location(&store, &spec, &Default::default(), 1, None)
+    let out = socle_app::ingest::refresh_location(&store, &spec, &Default::default(), 1, None)
         .await
         .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
