@@ -67,7 +67,7 @@ pub async fn create_deployment(
         .deploy(
             &caller,
             DeployInput {
-                workload: body.workload,
+                workload: body.workload.into(),
                 environment: body.environment,
                 image: body.image,
                 version: body.version,

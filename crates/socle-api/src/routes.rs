@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::audit::bad_body;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use socle_app::catalog::{EntityFilter, PageRequest, SearchRequest};
 use socle_app::locations::{NewLocation, Refreshed};
 use socle_app::tokens::NewToken;
 use socle_app::{AuditAction, ErrorCode};
@@ -136,18 +137,6 @@ pub async fn whoami(caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
     }))
 }
 
-fn split_list(v: &Option<String>) -> Vec<String> {
-    v.as_deref()
-        .map(|s| {
-            s.split(',')
-                .map(|x| x.trim().to_lowercase())
-                .filter(|x| !x.is_empty())
-                .take(50)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -176,69 +165,21 @@ pub async fn list_entities(
     caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let snap = state.read_model(&caller)?;
-    let kinds = split_list(&p.kind);
-    let owners = split_list(&p.owner);
-    let types = split_list(&p.spec_type);
-    let tags = split_list(&p.tag);
-    let lifecycles = split_list(&p.lifecycle);
-    let namespace = p.namespace.as_ref().map(|n| n.to_lowercase());
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    let matches = |v: &socle_app::snapshot::EntityView| {
-        (kinds.is_empty() || kinds.iter().any(|k| k == v.kind()))
-            && namespace.as_deref().is_none_or(|n| n == v.namespace())
-            && (owners.is_empty()
-                || v.owner
-                    .is_some_and(|o| owners.iter().any(|x| x == snap.name(o))))
-            && (types.is_empty()
-                || v.spec_type
-                    .as_deref()
-                    .is_some_and(|t| types.iter().any(|x| x.eq_ignore_ascii_case(t))))
-            && (lifecycles.is_empty()
-                || v.lifecycle
-                    .as_deref()
-                    .is_some_and(|t| lifecycles.iter().any(|x| x.eq_ignore_ascii_case(t))))
-            && (tags.is_empty() || v.tags.iter().any(|t| tags.iter().any(|x| x == &**t)))
+    let filter = EntityFilter::from_lists(
+        p.kind.as_deref(),
+        p.namespace.as_deref(),
+        p.owner.as_deref(),
+        p.spec_type.as_deref(),
+        p.tag.as_deref(),
+        p.lifecycle.as_deref(),
+    );
+    let page = PageRequest {
+        limit: p.limit,
+        cursor: p.cursor,
     };
-    let start = p.cursor.as_deref().map_or(0, |c| snap.after(c));
-    let mut items = Vec::with_capacity(limit);
-    let mut next = None;
-    let mut total = 0usize;
-    let mut more = false;
-    for (i, v) in snap.entities.iter().enumerate() {
-        if !matches(v) {
-            continue;
-        }
-        total += 1;
-        if i < start {
-            continue;
-        }
-        if items.len() < limit {
-            items.push(snap.entity_json(v));
-            if items.len() == limit {
-                next = Some(v.entity_ref.to_string());
-            }
-        } else {
-            more = true;
-        }
-    }
-    // A full last page has no next page.
-    if !more {
-        next = None;
-    }
-    let mut body = String::with_capacity(items.iter().map(String::len).sum::<usize>() + 100);
-    body.push_str("{\"items\":[");
-    body.push_str(&items.join(","));
-    body.push_str("],\"totalItems\":");
-    body.push_str(&total.to_string());
-    body.push_str(",\"nextCursor\":");
-    body.push_str(&serde_json::to_string(&next).unwrap_or_else(|_| "null".into()));
-    body.push('}');
-    Ok(json_response(body))
-}
-
-fn entity_key(kind: &str, namespace: &str, name: &str) -> String {
-    format!("{kind}:{namespace}/{name}").to_lowercase()
+    Ok(json_response(
+        state.list_entities(&caller, &filter, &page)?.to_json(),
+    ))
 }
 
 /// One entity by kind, namespace and name (case-insensitive), with its relations.
@@ -250,12 +191,9 @@ pub async fn get_entity(
     caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let snap = state.read_model(&caller)?;
-    let key = entity_key(&kind, &namespace, &name);
-    let v = snap
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
-    Ok(json_response(snap.entity_json(v)))
+    Ok(json_response(
+        state.entity(&caller, &kind, &namespace, &name)?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -277,18 +215,14 @@ pub async fn get_relations(
     caller: Caller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Vec<RelationOut>>, ApiError> {
-    let snap = state.read_model(&caller)?;
-    let key = entity_key(&kind, &namespace, &name);
-    let v = snap
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("no entity {key}")))?;
     Ok(Json(
-        v.relations
-            .iter()
-            .map(|(t, target)| RelationOut {
-                kind: t.as_str().into(),
-                target_ref: snap.name(*target).to_owned(),
-                exists: snap.exists(*target),
+        state
+            .relations(&caller, &kind, &namespace, &name)?
+            .into_iter()
+            .map(|r| RelationOut {
+                kind: r.kind,
+                target_ref: r.target_ref,
+                exists: r.exists,
             })
             .collect(),
     ))
@@ -305,14 +239,14 @@ pub struct DanglingOut {
 /// Relations pointing at entities that do not exist.
 #[utoipa::path(get, path = "/api/v1/relations/dangling", tag = "catalog", responses((status = 200, body = Vec<DanglingOut>)))]
 pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<DanglingOut>>, ApiError> {
-    let snap = state.read_model(&caller)?;
     Ok(Json(
-        snap.dangling
-            .iter()
-            .map(|(s, t, d)| DanglingOut {
-                source: snap.name(*s).to_owned(),
-                kind: t.as_str().to_owned(),
-                target: snap.name(*d).to_owned(),
+        state
+            .dangling(&caller)?
+            .into_iter()
+            .map(|d| DanglingOut {
+                source: d.source,
+                kind: d.kind,
+                target: d.target,
             })
             .collect(),
     ))
@@ -338,38 +272,19 @@ pub struct SearchParams {
 }
 
 impl SearchParams {
-    /// The search these parameters ask for: text bounded, filters split on commas, trimmed,
-    /// lowercased (at most 50 each), systems as refs. `socle catalog search` uses it too, so
-    /// the CLI and the API cannot normalise differently.
-    pub fn query(&self) -> Result<socle_search::SearchQuery, ApiError> {
-        let text = self.q.clone().unwrap_or_default();
-        if text.len() > socle_search::MAX_TEXT_LEN {
-            return Err(ApiError::bad_request(format!(
-                "q is longer than {} bytes",
-                socle_search::MAX_TEXT_LEN
-            )));
+    /// The application's request (it normalises the text and filters).
+    pub fn request(self) -> SearchRequest {
+        SearchRequest {
+            q: self.q,
+            kind: self.kind,
+            owner: self.owner,
+            spec_type: self.spec_type,
+            tag: self.tag,
+            lifecycle: self.lifecycle,
+            system: self.system,
+            limit: self.limit,
+            offset: self.offset,
         }
-        Ok(socle_search::SearchQuery {
-            text,
-            kind: split_list(&self.kind),
-            owner: split_list(&self.owner),
-            spec_type: split_list(&self.spec_type),
-            tag: split_list(&self.tag),
-            lifecycle: split_list(&self.lifecycle),
-            system: split_list(&self.system)
-                .into_iter()
-                .map(|s| {
-                    if s.contains(':') {
-                        s
-                    } else {
-                        format!("system:default/{s}")
-                    }
-                })
-                .collect(),
-            by_ref: false,
-            limit: self.limit.unwrap_or(20),
-            offset: self.offset.unwrap_or(0).min(10_000),
-        })
     }
 }
 
@@ -381,7 +296,7 @@ pub async fn search(
     caller: Caller,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    let q = p.query()?;
+    let q = p.request().query()?;
     let res = state.search_catalog(&caller, &q)?;
     Ok(Json(res).into_response())
 }
@@ -393,7 +308,7 @@ pub async fn facets(
     caller: Caller,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    let mut q = p.query()?;
+    let mut q = p.request().query()?;
     q.limit = 1;
     let res = state.search_catalog(&caller, &q)?;
     Ok(Json(serde_json::json!({"total": res.total, "facets": res.facets})).into_response())

@@ -11,11 +11,31 @@ use crate::audit::AuditAction;
 use crate::error::{AppError, ErrorCode};
 use crate::teams::{groups_of, owner_team, owning_teams};
 
+/// The workload of a deploy: Score text the service parses, or a workload an adapter parsed
+/// itself (the CLI: with the file's name in its diagnostics and its `source` files inlined).
+#[derive(Debug, Clone)]
+pub enum WorkloadInput {
+    Text(String),
+    Parsed(Box<socle_score::Workload>),
+}
+
+impl From<String> for WorkloadInput {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for WorkloadInput {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
 /// A deploy as a caller asks for it.
 #[derive(Debug, Clone)]
 pub struct DeployInput {
-    /// The Score workload (YAML or JSON text).
-    pub workload: String,
+    /// The Score workload (YAML or JSON text, or parsed).
+    pub workload: WorkloadInput,
     pub environment: String,
     pub image: Option<String>,
     pub version: Option<String>,
@@ -132,12 +152,17 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let mut target = format!("?@{}", input.environment);
         let result = async {
-            let workload =
-                socle_score::parse_workload(&input.workload, "workload", &self.config.limits)
-                    .map_err(|errors| {
-                        AppError::bad_request("the Score workload is invalid")
-                            .with_details(serde_json::to_value(&errors).ok())
-                    })?;
+            let workload = match input.workload {
+                WorkloadInput::Parsed(w) => *w,
+                WorkloadInput::Text(text) => {
+                    socle_score::parse_workload(&text, "workload", &self.config.limits).map_err(
+                        |errors| {
+                            AppError::bad_request("the Score workload is invalid")
+                                .with_details(serde_json::to_value(&errors).ok())
+                        },
+                    )?
+                }
+            };
             target = format!("{}@{}", workload.name(), input.environment);
             let by = self.authorize_deploy(actor, workload.name())?;
             let owner = owner_team(&self.snapshot(), workload.name());

@@ -156,6 +156,18 @@ impl AppError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Forbidden, message)
     }
+    /// The details as lines for a terminal: a string as it is; a finding (`message` with `rule`,
+    /// `path`, `workload`, `line`, `file` when present) as `workload W: path: message [rule]`;
+    /// anything else as compact JSON.
+    pub fn detail_lines(&self) -> Vec<String> {
+        let items = match &self.details {
+            None => return Vec::new(),
+            Some(serde_json::Value::Array(items)) => items.clone(),
+            Some(other) => vec![other.clone()],
+        };
+        items.iter().map(detail_line).collect()
+    }
+
     /// Logs the real cause under a random id and returns a generic internal error.
     pub fn internal(cause: impl fmt::Display) -> Self {
         let id = format!("{:016x}", rand_id());
@@ -164,6 +176,35 @@ impl AppError {
             ErrorCode::Internal,
             format!("internal error (reference {id}; details are in the server log)"),
         )
+    }
+}
+
+fn detail_line(v: &serde_json::Value) -> String {
+    let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+    match (v.as_str(), field("message")) {
+        (Some(s), _) => s.to_owned(),
+        (None, Some(message)) => {
+            let mut out = String::new();
+            if let Some(file) = field("file") {
+                out.push_str(file);
+                if let Some(line) = v.get("line").and_then(serde_json::Value::as_u64) {
+                    out.push_str(&format!(":{line}"));
+                }
+                out.push_str(": ");
+            }
+            if let Some(w) = field("workload") {
+                out.push_str(&format!("workload {w}: "));
+            }
+            if let Some(p) = field("path").filter(|p| !p.is_empty()) {
+                out.push_str(&format!("{p}: "));
+            }
+            out.push_str(message);
+            if let Some(rule) = field("rule") {
+                out.push_str(&format!(" [{rule}]"));
+            }
+            out
+        }
+        (None, None) => v.to_string(),
     }
 }
 
@@ -231,5 +272,25 @@ mod tests {
                 ErrorCode::Forbidden
             ]
         );
+    }
+
+    #[test]
+    fn details_read_as_lines_for_a_terminal() {
+        let e = AppError::bad_request("x").with_details(Some(serde_json::json!([
+            "deny[image-tag]: container main uses :latest",
+            {"workload": "shop", "path": "resources.db", "message": "no definition", "rule": "resolve.no-match"},
+            {"file": "score.yaml", "line": 3, "message": "bad", "rule": "r"},
+            {"other": 1}
+        ])));
+        assert_eq!(
+            e.detail_lines(),
+            [
+                "deny[image-tag]: container main uses :latest",
+                "workload shop: resources.db: no definition [resolve.no-match]",
+                "score.yaml:3: bad [r]",
+                "{\"other\":1}",
+            ]
+        );
+        assert!(AppError::bad_request("x").detail_lines().is_empty());
     }
 }

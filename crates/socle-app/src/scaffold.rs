@@ -379,7 +379,7 @@ impl Action for SocleDeploy {
                 .deploy(
                     &self.actor,
                     DeployInput {
-                        workload: text,
+                        workload: text.into(),
                         environment: env.to_owned(),
                         image: str_field(&input, "image"),
                         version: str_field(&input, "version"),

@@ -102,11 +102,17 @@ impl Viewer {
     }
 
     /// Reading: open, or signed-in only when the server is configured so.
+    /// (The rule is the application's: `App::can_read`.)
     pub fn can_read(&self, state: &AppState) -> Result<(), PageError> {
-        if state.config.auth_reads && self.principal.is_none() {
-            return Err(PageError::sign_in("Sign in to read the portal."));
-        }
-        Ok(())
+        state
+            .can_read(&self.caller())
+            .map_err(|_| PageError::sign_in("Sign in to read the portal."))
+    }
+
+    /// The read model, for a viewer who may read ([`Viewer::can_read`]).
+    pub fn read_model(&self, state: &AppState) -> Result<Arc<socle_app::Snapshot>, PageError> {
+        self.can_read(state)?;
+        Ok(state.snapshot())
     }
 
     /// A mutation: a signed-in viewer, the form's CSRF token, and no foreign `Origin`.

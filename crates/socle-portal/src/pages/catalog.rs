@@ -105,7 +105,7 @@ pub async fn catalog(
 ) -> Result<Response, PageError> {
     viewer.can_read(&state)?;
     let q = CatalogQuery::from_pairs(&pairs);
-    let live = results(&state, &q)?;
+    let live = results(&state, &viewer, &q)?;
     if q.fragment {
         return Ok(live.into_response());
     }
@@ -170,14 +170,8 @@ fn same(s: &str) -> &str {
 }
 
 /// Facets and hits: the part that search-as-you-type swaps.
-fn results(state: &AppState, q: &CatalogQuery) -> Result<Markup, PageError> {
-    let res = state.search().search(&q.search()).map_err(|e| {
-        if e.is_user_error() {
-            PageError::bad_request(e.to_string())
-        } else {
-            PageError::internal(e)
-        }
-    })?;
+fn results(state: &AppState, viewer: &Viewer, q: &CatalogQuery) -> Result<Markup, PageError> {
+    let res = state.search_catalog(&viewer.caller(), &q.search())?;
     let pages = res.total.div_ceil(PAGE_SIZE).max(1);
     let first = (q.page - 1) * PAGE_SIZE + 1;
     let last = ((q.page - 1) * PAGE_SIZE + res.hits.len()).max(first.saturating_sub(1));

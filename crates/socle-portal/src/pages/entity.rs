@@ -126,8 +126,7 @@ pub async fn entity(
     viewer: Viewer,
     Path((kind, ns, name)): Path<(String, String, String)>,
 ) -> Result<Markup, PageError> {
-    viewer.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = viewer.read_model(&state)?;
     let (v, body) = load(&snap, &kind, &ns, &name)?;
     let kind = v.kind().to_owned();
     let title = str_at(&body, "/metadata/title")
@@ -374,8 +373,7 @@ pub async fn docs_page(
     viewer: Viewer,
     Path((kind, ns, name, path)): Path<(String, String, String, String)>,
 ) -> Result<Response, PageError> {
-    viewer.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = viewer.read_model(&state)?;
     let (v, body) = load(&snap, &kind, &ns, &name)?;
     let base = format!("{}/docs", entity_href(&v.entity_ref));
     let locs = locations(&state).await?;

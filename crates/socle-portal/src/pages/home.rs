@@ -14,8 +14,7 @@ use crate::layout::{self, ago, entity_href, short};
 use crate::session::Viewer;
 
 pub async fn home(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<Markup, PageError> {
-    viewer.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = viewer.read_model(&state)?;
     // My teams: the groups I am a member of (directly).
     let teams: Vec<String> = viewer
         .subject()

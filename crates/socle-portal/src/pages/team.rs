@@ -18,8 +18,7 @@ pub async fn teams(
     State(state): State<Arc<AppState>>,
     viewer: Viewer,
 ) -> Result<Markup, PageError> {
-    viewer.can_read(&state)?;
-    let snap = state.snapshot();
+    let snap = viewer.read_model(&state)?;
     let groups: Vec<&EntityView> = snap
         .entities
         .iter()

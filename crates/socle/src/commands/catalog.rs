@@ -154,7 +154,7 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             output,
         } => {
             // The API's own normalisation of the text and filters (`GET /api/v1/search`).
-            let params = socle_api::routes::SearchParams {
+            let params = socle_app::catalog::SearchRequest {
                 q: query,
                 kind: filter_list(&kind),
                 owner: filter_list(&owner),
@@ -230,7 +230,7 @@ pub async fn ingest(
     } else {
         (None, None)
     };
-    let out = socle_ingest::refresh_location(store, spec, limits, now_ms(), progress).await?;
+    let out = socle_app::ingest::refresh_location(store, spec, limits, now_ms(), progress).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -419,13 +419,12 @@ async fn search(
     q: &socle_search::SearchQuery,
     output: Format,
 ) -> anyhow::Result<Outcome> {
-    let state = socle_api::AppState::new(store, socle_api::ServerConfig::default())
+    let app = socle_app::App::new(store, socle_app::AppConfig::default())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let res = state
-        .search()
-        .search(q)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let res = app
+        .search_catalog(&super::operator(), q)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     Outcome::new(output, &res, |r| {
         let rows: Vec<Vec<String>> = r
             .hits

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::setup::{LimitArgs, StoreArgs, load_guardrails, read_platform};
-use socle_app::{AuditAction, AuditOutcome};
+use super::setup::{AppSetup, LimitArgs, StoreArgs, open_app};
+use socle_app::deploy::{DeployInput, WorkloadInput};
 
-use super::{cli_actor, fmt_time};
+use super::fmt_time;
 use crate::output::{self, Format, Outcome};
 
 #[derive(Args)]
@@ -71,87 +71,39 @@ pub enum DeploymentsCmd {
 }
 
 pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
-    let limits = a.limits.limits();
-    let config = read_platform(a.platform.as_ref(), &limits)?;
-    let store = a.store.open().await?;
-    let deployer = socle_deploy::Deployer {
-        store,
-        config,
-        gitops_root: a.store.data_dir.clone(),
-        limits: limits.clone(),
-        runner: Some(socle_deploy::ProcessRunner::new(
-            a.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
-        )),
-        clock: None,
+    let setup = AppSetup {
+        store: &a.store,
+        platform: a.platform.as_ref(),
+        guardrails: &a.guardrails,
+        limits: a.limits.limits(),
     };
-    let actor = cli_actor();
-    let guard: Box<dyn socle_deploy::Guardrails> =
-        match load_guardrails(&a.guardrails, a.platform.as_deref())? {
-            Some(policies) => Box::new(socle_deploy::PolicyGuardrails { policies }),
-            None => Box::new(socle_deploy::NoGuardrails),
-        };
-    let guard = guard.as_ref();
-    // The CLI acts for the service's catalog owner (None: it has none, see DeployRequest::owner).
+    let config = setup.config()?;
+    let app = open_app(a.store.open().await?, config).await?;
+    // The operator deploys with every right; the service's catalog owner is recorded.
+    let actor = super::operator();
     let result = if let Some(service) = &a.rollback {
-        let owner = deployer.catalog_owner(service).await?;
         let env = a.env.as_deref().unwrap_or_default();
-        deployer
-            .rollback(service, env, &actor, owner.as_deref(), guard)
-            .await
+        app.rollback(&actor, service, env).await
     } else if let Some(service) = &a.promote {
-        let owner = deployer.catalog_owner(service).await?;
         let (from, to) = (
             a.from.as_deref().unwrap_or_default(),
             a.to.as_deref().unwrap_or_default(),
         );
-        deployer
-            .promote(service, from, to, &actor, owner.as_deref(), guard)
-            .await
+        app.promote(&actor, service, from, to).await
     } else {
-        let Some(req) = request(&a, &deployer, &limits, &actor).await? else {
+        let Some(input) = input(&a, &setup.limits)? else {
             return super::exit(true);
         };
-        deployer.deploy(req, guard).await
+        app.deploy(&actor, input).await
     };
-    // Every attempt is audited, failures too (the detail: the error's code).
-    let (action, target) = if let Some(service) = &a.rollback {
-        (
-            AuditAction::Rollback,
-            format!("{service}@{}", a.env.as_deref().unwrap_or_default()),
-        )
-    } else if let Some(service) = &a.promote {
-        (
-            AuditAction::Promote,
-            format!("{service}@{}", a.to.as_deref().unwrap_or_default()),
-        )
-    } else {
-        (
-            AuditAction::Deploy,
-            format!("?@{}", a.env.as_deref().unwrap_or_default()),
-        )
-    };
+    // The application audited the attempt, failures too.
     let d = match result {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            let code = socle_app::deploy::deploy_error(e).code;
-            let outcome = if code.is_refusal() {
-                AuditOutcome::Denied
-            } else {
-                AuditOutcome::Failed
-            };
-            super::audit(&deployer.store, action, &target, outcome, code.name()).await?;
+            super::print_error(&e);
             return super::exit(true);
         }
     };
-    super::audit(
-        &deployer.store,
-        action,
-        &format!("{}@{}", d.service, d.environment),
-        AuditOutcome::Ok,
-        &d.gitops_commit,
-    )
-    .await?;
     Outcome::new(a.output, &d, |d| {
         format!(
             "{} {} {} to {}: {} ({})\n",
@@ -169,13 +121,9 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The deploy request for `a.file`, or None when the workload is invalid (errors printed).
-async fn request(
-    a: &DeployArgs,
-    deployer: &socle_deploy::Deployer,
-    limits: &socle_catalog::Limits,
-    actor: &str,
-) -> anyhow::Result<Option<socle_deploy::DeployRequest>> {
+/// The deploy input for `a.file`, parsed here (diagnostics name the file) with its `source`
+/// files inlined; None when the workload is invalid (errors printed).
+fn input(a: &DeployArgs, limits: &socle_catalog::Limits) -> anyhow::Result<Option<DeployInput>> {
     let file = a.file.as_ref().expect("clap requires a file here");
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -192,16 +140,12 @@ async fn request(
     let dir = file.parent().map(PathBuf::from).unwrap_or_default();
     socle_deploy::inline_file_sources(&mut workload, &dir, limits)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let owner = deployer.catalog_owner(workload.name()).await?;
-    Ok(Some(socle_deploy::DeployRequest {
-        owner,
-        workload,
-        env: a.env.clone().unwrap_or_default(),
+    Ok(Some(DeployInput {
+        workload: WorkloadInput::Parsed(Box::new(workload)),
+        environment: a.env.clone().unwrap_or_default(),
         image: a.image.clone(),
         version: a.app_version.clone(),
         source_commit: a.source_commit.clone(),
-        actor: actor.to_owned(),
-        kind: "deploy".into(),
     }))
 }
 

@@ -153,6 +153,24 @@ pub async fn audit(
     Ok(())
 }
 
+/// An application error on stderr: `error: message`, then its details, one per line.
+pub fn print_error(e: &socle_app::AppError) {
+    eprintln!("error: {}", e.message);
+    for line in e.detail_lines() {
+        eprintln!("  {line}");
+    }
+}
+
+/// The CLI's actor for the application's services: the operator, who holds the store (and so
+/// every right), as `cli:$USER`.
+pub fn operator() -> socle_app::Actor {
+    socle_app::Actor::Principal(socle_app::Principal {
+        token_id: String::new(),
+        subject: cli_actor(),
+        role: socle_store::Role::Admin,
+    })
+}
+
 pub fn cli_actor() -> String {
     format!(
         "cli:{}",

@@ -10,7 +10,7 @@ use socle_ingest::LocationSpec;
 use socle_store::{Role, Store};
 
 use super::now_ms;
-use super::setup::{GitHostArgs, LimitArgs, StoreArgs, load_guardrails, read_platform};
+use super::setup::{AppSetup, GitHostArgs, LimitArgs, StoreArgs, open_app};
 use crate::output::Outcome;
 
 #[derive(Args)]
@@ -63,28 +63,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         load_demo(&store, &args.store.data_dir, &limits).await?;
     }
     bootstrap_token(&store).await?;
-    let platform = read_platform(args.platform.as_ref(), &limits)?;
-    let guardrails = load_guardrails(&args.guardrails, args.platform.as_deref())?;
+    let base = AppSetup {
+        store: &args.store,
+        platform: args.platform.as_ref(),
+        guardrails: &args.guardrails,
+        limits,
+    }
+    .config()?;
     let config = socle_api::ServerConfig {
-        guardrails,
         github_api: args.git_hosts.apis().0,
         gitlab_api: args.git_hosts.apis().1,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
-        platform,
-        provisioner_dir: args.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
-        gitops_root: args.store.data_dir.clone(),
-        limits,
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
         cookie_secure: args.cookie_secure,
         refresh_interval: (args.refresh_interval > 0)
             .then(|| Duration::from_secs(args.refresh_interval)),
         rego: socle_app::cpu::RegoRunner::this_executable().unwrap_or_default(),
-        ..Default::default()
+        ..base
     };
-    let state = socle_api::AppState::new(store, config)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
+    let state = open_app(store, config).await?;
     if args.demo {
         load_demo_history(&state).await?;
     }

@@ -109,6 +109,41 @@ impl GitHostArgs {
     }
 }
 
+/// What a command's application is built from: the store's directory, `--platform`,
+/// `--guardrails` and input limits. The server adds its own settings on top.
+pub struct AppSetup<'a> {
+    pub store: &'a StoreArgs,
+    pub platform: Option<&'a PathBuf>,
+    pub guardrails: &'a str,
+    pub limits: Limits,
+}
+
+impl AppSetup<'_> {
+    /// The application's settings: the platform and guardrails loaded, GitOps repositories in
+    /// the data directory, command provisioners run from the platform directory.
+    pub fn config(&self) -> anyhow::Result<socle_app::AppConfig> {
+        Ok(socle_app::AppConfig {
+            platform: read_platform(self.platform, &self.limits)?,
+            guardrails: load_guardrails(self.guardrails, self.platform.map(PathBuf::as_path))?,
+            provisioner_dir: self.platform.cloned().unwrap_or_else(|| PathBuf::from(".")),
+            gitops_root: self.store.data_dir.clone(),
+            limits: self.limits.clone(),
+            refresh_interval: None,
+            ..Default::default()
+        })
+    }
+}
+
+/// The application over `store` with `config` (the catalog loaded).
+pub async fn open_app(
+    store: Store,
+    config: socle_app::AppConfig,
+) -> anyhow::Result<std::sync::Arc<socle_app::App>> {
+    socle_app::App::new(store, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))
+}
+
 /// The platform configuration (`--platform DIR`; default: the shipped one).
 pub fn read_platform(
     dir: Option<&PathBuf>,

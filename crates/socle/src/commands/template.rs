@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::setup::{GitHostArgs, StoreArgs, load_guardrails, read_platform};
+use super::setup::{AppSetup, GitHostArgs, StoreArgs, open_app};
 use crate::output::{self, Format, Outcome};
 
 #[derive(Subcommand)]
@@ -101,21 +101,21 @@ fn parse_set(s: &str) -> anyhow::Result<(String, Value)> {
     Ok((k.to_owned(), value))
 }
 
-async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_api::AppState>> {
+async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_app::App>> {
     let store = c.store.open().await?;
-    let limits = socle_catalog::Limits::default();
-    let config = socle_api::ServerConfig {
-        platform: read_platform(c.platform.as_ref(), &limits)?,
-        guardrails: load_guardrails(&c.guardrails, c.platform.as_deref())?,
-        provisioner_dir: c.platform.clone().unwrap_or_else(|| PathBuf::from(".")),
-        gitops_root: c.store.data_dir.clone(),
-        limits,
-        refresh_interval: None,
+    let base = AppSetup {
+        store: &c.store,
+        platform: c.platform.as_ref(),
+        guardrails: &c.guardrails,
+        limits: socle_catalog::Limits::default(),
+    }
+    .config()?;
+    let config = socle_app::AppConfig {
         github_api: c.git_hosts.apis().0,
         gitlab_api: c.git_hosts.apis().1,
-        ..Default::default()
+        ..base
     };
-    Ok(socle_api::AppState::new(store, config).await?)
+    open_app(store, config).await
 }
 
 /// Asks for the values a template still needs (terminal only).

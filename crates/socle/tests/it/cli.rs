@@ -1250,7 +1250,8 @@ fn a_refused_cli_deploy_is_audited() {
         .filter(|e| e.action == "deployment.deploy")
         .map(|e| (e.target.as_str(), e.outcome.as_str(), e.detail.as_str()))
         .collect();
-    assert_eq!(deploys, [("?@dev", "failed", "blocked_by_guardrails")]);
+    // The CLI parses the workload itself, so the audit row names the service.
+    assert_eq!(deploys, [("api@dev", "failed", "blocked_by_guardrails")]);
 }
 
 /// Files given by `source` reach a Kubernetes environment's ConfigMap with their content (they
