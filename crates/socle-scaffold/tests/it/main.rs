@@ -3,6 +3,7 @@ mod expressions;
 mod fuzz;
 mod hostile;
 mod memory;
+mod nunjucks;
 mod runs;
 mod secrets;
 
