@@ -4,6 +4,7 @@ mod fuzz;
 mod hostile;
 mod memory;
 mod nunjucks;
+mod nunjucks_runs;
 mod runs;
 mod secrets;
 
