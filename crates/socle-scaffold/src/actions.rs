@@ -32,6 +32,33 @@ fn globs(input: &Value, keys: &[&str]) -> Result<globset::GlobSet, ActionError> 
     b.build().map_err(|e| input_error(e.to_string()))
 }
 
+/// The skeleton files copied without rendering: `copyWithoutTemplating` (and the older
+/// `copyWithoutRender`) are globs of files or directories — a directory (`.github/workflows`,
+/// `./.github/workflows/`) covers everything under it, as in Backstage.
+fn verbatim_globs(input: &Value) -> Result<globset::GlobSet, ActionError> {
+    let mut b = globset::GlobSetBuilder::new();
+    for k in ["copyWithoutTemplating", "copyWithoutRender"] {
+        for g in input
+            .get(k)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let g = g.trim_start_matches("./").trim_end_matches('/');
+            let under = if g.is_empty() || g == "." {
+                "**".to_owned()
+            } else {
+                format!("{g}/**")
+            };
+            for pattern in [g, under.as_str()] {
+                b.add(globset::Glob::new(pattern).map_err(|e| input_error(format!("{k}: {e}")))?);
+            }
+        }
+    }
+    b.build().map_err(|e| input_error(e.to_string()))
+}
+
 /// Writes one file of the run: inside the workspace, counted against the run's budget.
 fn write_file(cx: &mut ActionContext<'_>, rel: &str, bytes: &[u8]) -> Result<(), ActionError> {
     workspace::relative(rel)?;
@@ -60,7 +87,7 @@ impl Fetch {
         let target = str_in(input, "targetPath").unwrap_or(".");
         workspace::relative(target).map_err(|e| input_error(format!("input.targetPath: {e}")))?;
         let files = cx.source.files(url)?;
-        let verbatim = globs(input, &["copyWithoutTemplating", "copyWithoutRender"])?;
+        let verbatim = verbatim_globs(input)?;
         let ext = match input.get("templateFileExtension") {
             Some(Value::Bool(true)) => Some(".njk".to_owned()),
             Some(Value::String(s)) => Some(s.clone()),

@@ -377,7 +377,7 @@ impl Engine {
             publish(opts.live.as_ref(), &redactor, &log, None);
             return failed(opts.dry_run, parameters, err, results, log);
         }
-        match self.eval(&t.output, &ctx) {
+        match self.eval_output(&t.output, &ctx) {
             Ok(output) => RunResult {
                 status: RunStatus::Completed,
                 dry_run: opts.dry_run,
@@ -487,6 +487,32 @@ impl Engine {
             StepStatus::Completed
         };
         Ok((status, output))
+    }
+
+    /// The template's output. Items of `links` and `text` whose `if` is false are dropped
+    /// (their other fields not evaluated); the others are kept without their `if`.
+    fn eval_output(&self, output: &Value, ctx: &Value) -> Result<Value, StepError> {
+        let Value::Object(map) = output else {
+            return self.eval(output, ctx);
+        };
+        let mut kept = map.clone();
+        for key in ["links", "text"] {
+            let Some(Value::Array(items)) = map.get(key) else {
+                continue;
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let mut item = item.clone();
+                if let Some(cond) = item.as_object_mut().and_then(|o| o.remove("if"))
+                    && !truthy(&self.eval(&cond, ctx)?)
+                {
+                    continue;
+                }
+                out.push(item);
+            }
+            kept.insert(key.to_owned(), Value::Array(out));
+        }
+        self.eval(&Value::Object(kept), ctx)
     }
 
     fn eval(&self, v: &Value, ctx: &Value) -> Result<Value, StepError> {

@@ -3,11 +3,14 @@
 //!
 //! A string that is exactly one expression keeps the expression's type (a boolean stays a
 //! boolean, an object an object), as in Backstage; any other string is rendered as text.
-//! Nunjucks' `===` / `!==` are read as `==` / `!=` inside expressions. Every evaluation is bounded by fuel.
+//! The Nunjucks and JavaScript that templates use (`===`, `dump`, string methods, `.length`,
+//! undefined members) are in [`crate::nunjucks`]. Every evaluation is bounded by fuel.
 
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
+
+use crate::nunjucks::{self, rewrite_expression, rewrite_template};
 
 /// Instructions one evaluation may use (a `for` over a large range runs out of it).
 pub const FUEL: u64 = 200_000;
@@ -51,54 +54,6 @@ pub fn whole_expression(s: &str) -> Option<&str> {
     Some(inner.trim())
 }
 
-/// Nunjucks' strict comparisons (`===`, `!==`), which minijinja does not have, read as `==` and
-/// `!=` — only inside `${{ … }}` and outside string literals: `'==='` and a skeleton's own
-/// `a === b` (TypeScript, say) stay as written.
-fn nunjucks_compat(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("${{") {
-        out.push_str(&rest[..i + 3]);
-        let (expr, used) = compat_expression(&rest[i + 3..]);
-        out.push_str(&expr);
-        rest = &rest[i + 3 + used..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// One expression's text up to its closing `}}` (outside string literals) or the end, with the
-/// strict comparisons rewritten; the number of bytes read.
-fn compat_expression(e: &str) -> (String, usize) {
-    let mut out = String::with_capacity(e.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut i = 0;
-    while let Some(c) = e[i..].chars().next() {
-        let rest = &e[i..];
-        if quote.is_none() {
-            if rest.starts_with("}}") {
-                break;
-            }
-            if rest.starts_with("===") || rest.starts_with("!==") {
-                out.push_str(&rest[..2]);
-                i += 3;
-                continue;
-            }
-        }
-        match quote {
-            Some(_) if escaped => escaped = false,
-            Some(_) if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            None if c == '\'' || c == '"' => quote = Some(c),
-            _ => {}
-        }
-        out.push(c);
-        i += c.len_utf8();
-    }
-    (out, i)
-}
-
 impl Expr {
     pub fn new() -> Self {
         let mut env = Environment::new();
@@ -108,13 +63,17 @@ impl Expr {
             .build()
             .expect("valid delimiters");
         env.set_syntax(syntax);
-        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        // As in Nunjucks, a member of an undefined value is undefined, and renders as nothing
+        // (`${{ github.head_ref }}` in a skeleton's workflow file).
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(100);
         env.add_filter("parseRepoUrl", parse_repo_url_filter);
         env.add_filter("parseEntityRef", parse_entity_ref);
         env.add_filter("pick", pick);
         env.add_filter("projectSlug", project_slug);
+        env.add_filter("dump", nunjucks::dump);
+        env.set_unknown_method_callback(nunjucks::js_method);
         // Values rendered into YAML, JSON and TOML files are escaped for that format.
         socle_escape::install(&mut env);
         Self { env }
@@ -128,12 +87,12 @@ impl Expr {
         match whole_expression(s) {
             Some(e) => self
                 .env
-                .compile_expression(&compat_expression(e).0)
+                .compile_expression(&rewrite_expression(e, "}}").0)
                 .map(|_| ())
                 .map_err(err),
             None => self
                 .env
-                .template_from_str(&nunjucks_compat(s))
+                .template_from_str(&rewrite_template(s))
                 .map(|_| ())
                 .map_err(err),
         }
@@ -147,13 +106,13 @@ impl Expr {
         let ctx = MjValue::from(minijinja::value::Serde(ctx));
         match whole_expression(s) {
             Some(e) => {
-                let source = compat_expression(e).0;
+                let source = rewrite_expression(e, "}}").0;
                 let compiled = self.env.compile_expression(&source).map_err(err)?;
                 let v = compiled.eval(ctx).map_err(err)?;
                 to_json(&v)
             }
             None => {
-                let source = nunjucks_compat(s);
+                let source = rewrite_template(s);
                 let t = self.env.template_from_str(&source).map_err(err)?;
                 Ok(Value::String(t.render(ctx).map_err(err)?))
             }
@@ -162,7 +121,7 @@ impl Expr {
 
     /// Renders text (a skeleton file) against a context.
     pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, ExprError> {
-        let source = nunjucks_compat(s);
+        let source = rewrite_template(s);
         let t = self.env.template_from_str(&source).map_err(err)?;
         t.render(MjValue::from(minijinja::value::Serde(ctx)))
             .map_err(err)
@@ -173,7 +132,7 @@ impl Expr {
     /// double- or single-quoted string) — see `socle_escape`. Other files render as text.
     pub fn render_file(&self, path: &str, s: &str, ctx: &Value) -> Result<String, ExprError> {
         let format = socle_escape::Format::for_path(path);
-        let source = nunjucks_compat(s);
+        let source = rewrite_template(s);
         let source = socle_escape::prepare(&source, format, "${{", "}}");
         let t = self
             .env
@@ -360,17 +319,4 @@ fn project_slug(url: String) -> Result<String, minijinja::Error> {
         Some(o) => format!("{o}/{}", r.repo()),
         None => r.repo().to_owned(),
     })
-}
-
-#[cfg(test)]
-mod compat_tests {
-    use super::nunjucks_compat;
-
-    #[test]
-    fn strict_comparisons_are_read_inside_expressions_only() {
-        assert_eq!(
-            nunjucks_compat("if (a === b) ${{ x !== 'y===z' }} and ${{ p === \"q\\\"===\" }}"),
-            "if (a === b) ${{ x != 'y===z' }} and ${{ p == \"q\\\"===\" }}"
-        );
-    }
 }

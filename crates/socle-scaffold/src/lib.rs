@@ -5,6 +5,8 @@
 //!   that do not exist), with file, line and field path.
 //! - [`expr`]: `${{ … }}` expressions with minijinja (whole-value expressions keep their type,
 //!   as in Backstage), Backstage's filters, bounded by fuel.
+//! - [`nunjucks`]: the Nunjucks and JavaScript templates rely on — `===`, `dump`, string
+//!   methods (`split`, `replace`, `includes`, …), `.length` — bounded.
 //! - [`params`]: parameters validated against their JSON Schema pages, defaults applied, secret
 //!   parameters found wherever a page declares them.
 //! - [`redact`]: secret values kept out of run results and logs.
@@ -24,6 +26,7 @@ pub mod builtin;
 pub mod disk;
 pub mod engine;
 pub mod expr;
+pub mod nunjucks;
 pub mod params;
 pub mod redact;
 pub mod template;

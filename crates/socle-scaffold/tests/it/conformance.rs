@@ -1,5 +1,6 @@
 //! Backstage's own sample templates (conformance/backstage-templates): those whose
 //! actions Socle runs load and validate; the others are refused at load time, naming the action.
+//! The corpus has no skeletons: a run uses one written here in the samples' style.
 
 use std::path::PathBuf;
 
@@ -97,4 +98,88 @@ fn backstage_sample_templates() {
         vec!["template", "publish", "register"]
     );
     assert_eq!(socle_scaffold::params::pages(&cra.parameters).len(), 2);
+}
+
+/// A skeleton in the style of the sample templates' own (not part of the corpus): `dump` for
+/// every catalog value, a `{% if %}`, string concatenation, and a GitHub workflow with its own
+/// `${{ }}` kept verbatim by `copyWithoutRender`.
+const CRA_SKELETON: &[(&str, &str)] = &[
+    (
+        "skeleton/catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ${{ values.component_id | dump }}
+  {% if values.description %}
+  description: ${{ values.description | dump }}
+  {% endif %}
+  annotations:
+    github.com/project-slug: ${{ values.destination.owner + \"/\" + values.destination.repo }}
+spec:
+  type: website
+  lifecycle: experimental
+  owner: ${{ values.owner | dump }}
+",
+    ),
+    (
+        "skeleton/.github/workflows/build.yml",
+        "on: pull_request\njobs:\n  build:\n    steps:\n      - run: echo ${{ github.head_ref }}\n",
+    ),
+    (
+        "skeleton/package.json",
+        "{\"name\": \"${{ values.component_id }}\", \"private\": true}\n",
+    ),
+];
+
+#[tokio::test]
+async fn create_react_app_dry_runs_with_a_skeleton_that_uses_dump() {
+    let Some(dir) = corpus() else { return };
+    let text = std::fs::read_to_string(dir.join("create-react-app.template.yaml")).unwrap();
+    let engine = crate::engine();
+    let t = engine
+        .load(&text, "create-react-app.template.yaml")
+        .unwrap();
+    let ws = std::sync::Arc::new(socle_scaffold::MemWorkspace::new());
+    let opts = socle_scaffold::RunOptions {
+        workspace: ws.clone(),
+        dry_run: true,
+        user: serde_json::json!({"ref": "user:default/ann"}),
+        secrets: serde_json::json!({}),
+        live: None,
+    };
+    let values = serde_json::json!({
+        "component_id": "web-shop",
+        "description": "Sells: things\n# not a comment",
+        "owner": "group:default/web",
+        "repoUrl": "github.com?owner=acme&repo=web-shop",
+    });
+    let r = engine
+        .run(&t, &crate::memory::source(CRA_SKELETON), values, opts)
+        .await;
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
+    let files = crate::memory::texts(&ws);
+    let catalog: serde_json::Value = serde_saphyr::from_str(&files["catalog-info.yaml"]).unwrap();
+    assert_eq!(catalog["metadata"]["name"], "web-shop");
+    assert_eq!(
+        catalog["metadata"]["description"],
+        "Sells: things\n# not a comment"
+    );
+    assert_eq!(
+        catalog["metadata"]["annotations"]["github.com/project-slug"],
+        "acme/web-shop"
+    );
+    assert_eq!(catalog["spec"]["owner"], "group:default/web");
+    assert_eq!(
+        files[".github/workflows/build.yml"], CRA_SKELETON[1].1,
+        "copied without rendering"
+    );
+    assert_eq!(
+        r.output["links"][0]["url"],
+        serde_json::json!("dry-run:remoteUrl")
+    );
 }

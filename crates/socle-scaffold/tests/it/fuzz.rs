@@ -20,7 +20,8 @@ fn ctx() -> Value {
 }
 
 /// Pieces of expressions: names from the context, operators, literals (small numbers, so that
-/// repeated strings stay small), Backstage's and minijinja's filters and functions, delimiters.
+/// repeated strings stay small), Backstage's and minijinja's filters and functions, Nunjucks'
+/// `dump` and JavaScript's methods, delimiters.
 fn token() -> impl Strategy<Value = String> {
     let fixed = [
         "parameters",
@@ -71,6 +72,18 @@ fn token() -> impl Strategy<Value = String> {
         "join(',')",
         "replace('a','b')",
         "tojson",
+        "dump",
+        "dump(2)",
+        "parameters.name.split('')",
+        "parameters.tags.length",
+        ".length",
+        ".split(',', 2)",
+        ".replace('a', '$&$`')",
+        ".includes('a')",
+        ".startsWith('s')",
+        ".toUpperCase()",
+        ".trim()",
+        ".join('-')",
         "length",
         "first",
         "default('d')",

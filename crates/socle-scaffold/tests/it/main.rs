@@ -3,6 +3,8 @@ mod expressions;
 mod fuzz;
 mod hostile;
 mod memory;
+mod nunjucks;
+mod nunjucks_runs;
 mod runs;
 mod secrets;
 

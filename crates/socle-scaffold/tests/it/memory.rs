@@ -10,7 +10,7 @@ use socle_scaffold::workspace::{EntryKind, SandboxError, Workspace};
 use socle_scaffold::{MemWorkspace, RunOptions, RunResult};
 
 /// A template's skeleton in memory: path (relative to the template) → content.
-struct MemSource(BTreeMap<String, String>);
+pub(crate) struct MemSource(BTreeMap<String, String>);
 
 impl Source for MemSource {
     fn files(&self, dir: &str) -> Result<Vec<(String, Vec<u8>)>, SandboxError> {
@@ -28,7 +28,7 @@ impl Source for MemSource {
     }
 }
 
-fn source(files: &[(&str, &str)]) -> MemSource {
+pub(crate) fn source(files: &[(&str, &str)]) -> MemSource {
     MemSource(
         files
             .iter()
@@ -66,7 +66,7 @@ async fn run(steps: &str, src: &MemSource, values: Value) -> (RunResult, Arc<Mem
     (engine.run(&t, src, values, opts).await, ws)
 }
 
-fn texts(ws: &MemWorkspace) -> BTreeMap<String, String> {
+pub(crate) fn texts(ws: &MemWorkspace) -> BTreeMap<String, String> {
     ws.files()
         .into_iter()
         .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
