@@ -149,66 +149,120 @@ pub fn provision_with(
     limits: &Limits,
     runner: Option<&dyn CommandRunner>,
 ) -> Result<Provisioned, ProvisionError> {
-    let oerr = |message: String| ProvisionError::Output {
-        definition: def.name.clone(),
-        source_file: def.source.clone(),
-        message,
-    };
-    let template = match &def.provisioner {
-        Provisioner::Template(t) => t,
+    match &def.provisioner {
+        Provisioner::Template(template) => render_template(def, req, template, limits),
         Provisioner::Command { program, args } => {
             let Some(runner) = runner else {
                 return Err(ProvisionError::CommandUnsupported {
                     definition: def.name.clone(),
                 });
             };
-            // In the spirit of score-compose's cmd:// protocol: JSON in, JSON out.
-            let input = serde_json::json!({
-                "resource_uid": req.uid,
-                "resource_type": req.resource.kind,
-                "resource_class": req.resource.class.clone().unwrap_or_else(|| "default".into()),
-                "resource_id": req.resource.id,
-                "resource_params": req.params,
-                "resource_metadata": req.resource.metadata.clone().unwrap_or(Value::Object(Map::new())),
-                "requested_outputs": req.requested,
-                "state": req.state,
-                "workload": req.workload,
-                "environment": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
-            });
-            let out = runner
-                .run(program, args, &input)
-                .map_err(|e| ProvisionError::Template {
-                    definition: def.name.clone(),
-                    source_file: def.source.clone(),
-                    message: format!("command {program}: {e}"),
-                })?;
-            let mut obj = out
-                .as_object()
-                .cloned()
-                .ok_or_else(|| oerr("the command must print a JSON object".into()))?;
-            if let Some(o) = obj.remove("resource_outputs") {
-                obj.insert("outputs".into(), o);
-            }
-            let services = obj.remove("compose_services");
-            let volumes = obj.remove("compose_volumes");
-            if services.is_some() || volumes.is_some() {
-                obj.insert("compose".into(), serde_json::json!({"services": services.unwrap_or_default(), "volumes": volumes.unwrap_or_default()}));
-            }
-            obj.remove("shared_state");
-            return interpret(def, &obj, req.env);
+            run_command(def, req, program, args, runner)
         }
-    };
-    let terr = |message: String| ProvisionError::Template {
+    }
+}
+
+/// A template error of `def` (rendering failed, or its command did).
+fn template_error(def: &ResourceDefinition, message: String) -> ProvisionError {
+    ProvisionError::Template {
         definition: def.name.clone(),
         source_file: def.source.clone(),
         message,
-    };
+    }
+}
+
+/// An output error of `def` (what its template or command produced is not valid).
+fn output_error(def: &ResourceDefinition, message: String) -> ProvisionError {
+    ProvisionError::Output {
+        definition: def.name.clone(),
+        source_file: def.source.clone(),
+        message,
+    }
+}
+
+/// Runs a command provisioner and reads its result. In the spirit of score-compose's cmd://
+/// protocol: JSON in, JSON out.
+fn run_command(
+    def: &ResourceDefinition,
+    req: &ProvisionRequest<'_>,
+    program: &str,
+    args: &[String],
+    runner: &dyn CommandRunner,
+) -> Result<Provisioned, ProvisionError> {
+    let input = serde_json::json!({
+        "resource_uid": req.uid,
+        "resource_type": req.resource.kind,
+        "resource_class": req.resource.class.clone().unwrap_or_else(|| "default".into()),
+        "resource_id": req.resource.id,
+        "resource_params": req.params,
+        "resource_metadata": req.resource.metadata.clone().unwrap_or(Value::Object(Map::new())),
+        "requested_outputs": req.requested,
+        "state": req.state,
+        "workload": req.workload,
+        "environment": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
+    });
+    let out = runner
+        .run(program, args, &input)
+        .map_err(|e| template_error(def, format!("command {program}: {e}")))?;
+    let mut obj = out
+        .as_object()
+        .cloned()
+        .ok_or_else(|| output_error(def, "the command must print a JSON object".into()))?;
+    if let Some(o) = obj.remove("resource_outputs") {
+        obj.insert("outputs".into(), o);
+    }
+    let services = obj.remove("compose_services");
+    let volumes = obj.remove("compose_volumes");
+    if services.is_some() || volumes.is_some() {
+        obj.insert("compose".into(), serde_json::json!({"services": services.unwrap_or_default(), "volumes": volumes.unwrap_or_default()}));
+    }
+    obj.remove("shared_state");
+    interpret(def, &obj, req.env)
+}
+
+/// Renders a template provisioner (bounded by fuel, escaped for YAML) and reads its result.
+fn render_template(
+    def: &ResourceDefinition,
+    req: &ProvisionRequest<'_>,
+    template: &str,
+    limits: &Limits,
+) -> Result<Provisioned, ProvisionError> {
+    let env = template_environment(req.seed);
+    let source = socle_escape::prepare(template, socle_escape::Format::Yaml, "{{", "}}");
+    let rendered = env
+        .template_from_named_str("definition.yaml", &source)
+        .and_then(|t| t.render(template_context(req)))
+        .map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(line) = e.line() {
+                msg = format!("line {line} of the template: {msg}");
+            }
+            template_error(def, msg)
+        })?;
+    let docs = socle_catalog::yaml::parse_documents(&rendered, limits).map_err(|e| {
+        output_error(
+            def,
+            format!("rendered YAML: {} (line {:?})", e.message, e.line),
+        )
+    })?;
+    let value = docs
+        .first()
+        .map(|d| d.to_json())
+        .unwrap_or(Value::Object(Map::new()));
+    let obj = value
+        .as_object()
+        .ok_or_else(|| output_error(def, "the template must render a mapping".into()))?;
+    interpret(def, obj, req.env)
+}
+
+/// The template environment: strict about undefined values, bounded by fuel, every value escaped
+/// for YAML (a crafted parameter stays one value), and `random_*` functions drawn from `seed`.
+fn template_environment<'source>(seed: u64) -> minijinja::Environment<'source> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
-    // The output is YAML: every value is escaped for it (a crafted parameter stays one value).
     socle_escape::install(&mut env);
-    let rng = Arc::new(Mutex::new(SplitMix(req.seed ^ 0x5EED)));
+    let rng = Arc::new(Mutex::new(SplitMix(seed ^ 0x5EED)));
     let alphabet: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let r1 = rng.clone();
     env.add_function("random_password", move |len: Option<u32>| -> String {
@@ -222,6 +276,11 @@ pub fn provision_with(
         let mut g = r2.lock().expect("rng");
         format!("{prefix}{:08x}", g.next() as u32)
     });
+    env
+}
+
+/// The variables a template sees: `resource`, `workload`, `env`, `state` and `workloads`.
+fn template_context(req: &ProvisionRequest<'_>) -> minijinja::Value {
     let ctx = serde_json::json!({
         "resource": {
             "name": req.name,
@@ -237,28 +296,7 @@ pub fn provision_with(
         "env": {"name": req.env.name, "type": req.env.env_type, "target": req.env.target.as_str(), "namespace": req.env.namespace()},
         "state": req.state,
     });
-    let ctx = minijinja::context! { workloads => req.workloads.0.clone(), ..minijinja::Value::from(minijinja::value::Serde(&ctx)) };
-    let source = socle_escape::prepare(template, socle_escape::Format::Yaml, "{{", "}}");
-    let rendered = env
-        .template_from_named_str("definition.yaml", &source)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| {
-            let mut msg = e.to_string();
-            if let Some(line) = e.line() {
-                msg = format!("line {line} of the template: {msg}");
-            }
-            terr(msg)
-        })?;
-    let docs = socle_catalog::yaml::parse_documents(&rendered, limits)
-        .map_err(|e| oerr(format!("rendered YAML: {} (line {:?})", e.message, e.line)))?;
-    let value = docs
-        .first()
-        .map(|d| d.to_json())
-        .unwrap_or(Value::Object(Map::new()));
-    let obj = value
-        .as_object()
-        .ok_or_else(|| oerr("the template must render a mapping".into()))?;
-    interpret(def, obj, req.env)
+    minijinja::context! { workloads => req.workloads.0.clone(), ..minijinja::Value::from(minijinja::value::Serde(&ctx)) }
 }
 
 /// Checks a provisioner's result and builds the provisioned resource.
@@ -267,11 +305,7 @@ fn interpret(
     obj: &Map<String, Value>,
     env: &Environment,
 ) -> Result<Provisioned, ProvisionError> {
-    let oerr = |message: String| ProvisionError::Output {
-        definition: def.name.clone(),
-        source_file: def.source.clone(),
-        message,
-    };
+    let oerr = |message: String| output_error(def, message);
     for key in obj.keys() {
         if !matches!(
             key.as_str(),

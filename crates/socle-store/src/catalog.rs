@@ -269,6 +269,138 @@ macro_rules! push_in_list {
     }};
 }
 
+/// The refs of `entities` that location does not own yet (another location may).
+fn unowned_refs(entities: &[Entity], owned: &HashMap<String, (String, String)>) -> Vec<String> {
+    entities
+        .iter()
+        .map(|e| e.entity_ref.to_string())
+        .filter(|r| !owned.contains_key(r))
+        .collect()
+}
+
+// The steps of `Store::apply_location`, each a macro expanded inside `with_pool!` (the
+// transaction is SQLite's or PostgreSQL's, the SQL text the same). `$tx` is the open transaction.
+
+/// Of `$refs` (not owned by location `$key`), those another location provides, with their
+/// owner; for a member's location (`$trust`), also those released by another location that is
+/// still registered: not a member's to take. Evaluates to `(foreign, released_by)`.
+macro_rules! claimed_elsewhere {
+    ($tx:ident, $key:expr, $trust:expr, $refs:expr) => {{
+        let mut foreign: HashMap<String, String> = HashMap::new();
+        let mut released_by: HashSet<String> = HashSet::new();
+        for chunk in $refs.chunks(KEY_BATCH) {
+            let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
+            push_in_list!(qb, chunk.iter().map(String::as_str));
+            for row in qb.build().fetch_all(&mut *$tx).await? {
+                foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
+            }
+            if $trust == LocationTrust::Team {
+                let mut qb = QueryBuilder::new("SELECT r.ref, r.location_key FROM released r JOIN locations l ON l.key = r.location_key WHERE r.location_key <> ");
+                qb.push_bind($key).push(" AND r.ref IN (");
+                push_in_list!(qb, chunk.iter().map(String::as_str));
+                for row in qb.build().fetch_all(&mut *$tx).await? {
+                    let (r, previous): (String, String) = (row.try_get("ref")?, row.try_get("location_key")?);
+                    released_by.insert(r.clone());
+                    foreign.entry(r).or_insert(previous);
+                }
+            }
+        }
+        (foreign, released_by)
+    }};
+}
+
+/// Deletes the `$removed` refs (entities and their relations), remembering that location
+/// `$key` released them.
+macro_rules! release_and_delete {
+    ($tx:ident, $key:expr, $removed:expr, $now_ms:expr) => {
+        for chunk in $removed.chunks(KEY_BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO released (ref, location_key, released_at) ");
+            qb.push_values(chunk, |mut b, r| { b.push_bind(r.as_str()).push_bind($key).push_bind($now_ms); });
+            qb.push(" ON CONFLICT (ref) DO UPDATE SET location_key = excluded.location_key, released_at = excluded.released_at");
+            qb.build().execute(&mut *$tx).await?;
+            for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM entities WHERE ref IN ("] {
+                let mut qb = QueryBuilder::new(table);
+                push_in_list!(qb, chunk.iter().map(String::as_str));
+                qb.build().execute(&mut *$tx).await?;
+            }
+        }
+    };
+}
+
+/// Writes the `$changed` `(entity, etag)` pairs as location `$key`'s, dropping their old
+/// relations and any release of them.
+macro_rules! upsert_entities {
+    ($tx:ident, $key:expr, $changed:expr, $now_ms:expr) => {
+        for chunk in $changed.chunks(ENTITY_BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
+            qb.push_values(chunk, |mut b, (e, tag)| {
+                b.push_bind(e.entity_ref.to_string())
+                    .push_bind(e.entity_ref.kind())
+                    .push_bind(e.entity_ref.namespace())
+                    .push_bind(e.entity_ref.name())
+                    .push_bind($key)
+                    .push_bind(&*e.location)
+                    .push_bind(tag.as_str())
+                    .push_bind(e.body.as_str())
+                    .push_bind($now_ms);
+            });
+            qb.push(" ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, \
+                     location_key = excluded.location_key, file_key = excluded.file_key, etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at");
+            qb.build().execute(&mut *$tx).await?;
+
+            for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM released WHERE ref IN ("] {
+                let mut qb = QueryBuilder::new(table);
+                push_in_list!(qb, chunk.iter().map(|(e, _)| e.entity_ref.to_string()));
+                qb.build().execute(&mut *$tx).await?;
+            }
+        }
+    };
+}
+
+/// Inserts the relations of the `$changed` `(entity, etag)` pairs in bounded batches (never all
+/// at once).
+macro_rules! insert_relations {
+    ($tx:ident, $changed:expr) => {
+        let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);
+        let mut pending = $changed.iter().peekable();
+        while let Some((e, _)) = pending.next() {
+            batch.extend(relation_rows(e));
+            if !batch.is_empty() && (batch.len() >= REL_BATCH || pending.peek().is_none()) {
+                let mut qb =
+                    QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
+                qb.push_values(batch.iter(), |mut b, (s, t, d)| {
+                    b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
+                });
+                qb.build().execute(&mut *$tx).await?;
+                batch.clear();
+            }
+        }
+    };
+}
+
+/// Replaces the conflicts location `$key` claims with `$conflicts`, `(ref, owner)` pairs.
+macro_rules! record_conflicts {
+    ($tx:ident, $key:expr, $conflicts:expr, $now_ms:expr) => {
+        sqlx::query("DELETE FROM conflicts WHERE claimant_key = $1").bind($key).execute(&mut *$tx).await?;
+        for (r, owner) in &$conflicts {
+            sqlx::query("INSERT INTO conflicts (ref, owner_key, claimant_key, detected_at) VALUES ($1, $2, $3, $4)")
+                .bind(r).bind(owner).bind($key).bind($now_ms).execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// Records the refresh of location `$key`: when, its status and errors (from `$out`), how many
+/// entities it now has, and the `$revision` read (kept when `None`).
+macro_rules! record_refresh {
+    ($tx:ident, $key:expr, $out:expr, $revision:expr, $now_ms:expr) => {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE location_key = $1").bind($key).fetch_one(&mut *$tx).await?;
+        let errors_json = serde_json::to_string(&$out.errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE locations SET refreshed_at = $1, status = $2, errors = $3, entity_count = $4, revision = COALESCE($5, revision) WHERE key = $6")
+            .bind($now_ms).bind($out.status.as_str()).bind(errors_json).bind(count).bind($revision.as_deref()).bind($key)
+            .execute(&mut *$tx).await?;
+    };
+}
+
 const ENTITY_BATCH: usize = 1000;
 const REL_BATCH: usize = 3000;
 const KEY_BATCH: usize = 900;
@@ -471,96 +603,22 @@ impl Store {
             let Provided { changed: changed_entities, conflicts, provided } = if input.unreadable {
                 Default::default()
             } else {
-                // Entities this location does not own yet: are they someone else's?
-                let new_refs: Vec<String> = input.entities.iter().map(|e| e.entity_ref.to_string()).filter(|r| !owned.contains_key(r)).collect();
-                let mut foreign: HashMap<String, String> = HashMap::new();
-                let mut released_by: HashSet<String> = HashSet::new();
-                for chunk in new_refs.chunks(KEY_BATCH) {
-                    let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
-                    push_in_list!(qb, chunk.iter().map(String::as_str));
-                    for row in qb.build().fetch_all(&mut *tx).await? {
-                        foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
-                    }
-                    // Released by another location that is still registered: not a member's to take.
-                    if trust == LocationTrust::Team {
-                        let mut qb = QueryBuilder::new("SELECT r.ref, r.location_key FROM released r JOIN locations l ON l.key = r.location_key WHERE r.location_key <> ");
-                        qb.push_bind(key).push(" AND r.ref IN (");
-                        push_in_list!(qb, chunk.iter().map(String::as_str));
-                        for row in qb.build().fetch_all(&mut *tx).await? {
-                            let (r, previous): (String, String) = (row.try_get("ref")?, row.try_get("location_key")?);
-                            released_by.insert(r.clone());
-                            foreign.entry(r).or_insert(previous);
-                        }
-                    }
-                }
+                let new_refs = unowned_refs(input.entities, &owned);
+                let (foreign, released_by) = claimed_elsewhere!(tx, key, trust, new_refs);
                 sort_provided(input.entities, &owned, &foreign, &released_by, &mut out)
             };
 
             let removed = disappearing(&owned, &provided, input.unreadable, input.files_failed, &rejected, &mut out);
 
-            for chunk in removed.chunks(KEY_BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO released (ref, location_key, released_at) ");
-                qb.push_values(chunk, |mut b, r| { b.push_bind(r.as_str()).push_bind(key).push_bind(now_ms); });
-                qb.push(" ON CONFLICT (ref) DO UPDATE SET location_key = excluded.location_key, released_at = excluded.released_at");
-                qb.build().execute(&mut *tx).await?;
-                for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM entities WHERE ref IN ("] {
-                    let mut qb = QueryBuilder::new(table);
-                    push_in_list!(qb, chunk.iter().map(String::as_str));
-                    qb.build().execute(&mut *tx).await?;
-                }
-            }
-            for chunk in changed_entities.chunks(ENTITY_BATCH) {
-                let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
-                qb.push_values(chunk, |mut b, (e, tag)| {
-                    b.push_bind(e.entity_ref.to_string())
-                        .push_bind(e.entity_ref.kind())
-                        .push_bind(e.entity_ref.namespace())
-                        .push_bind(e.entity_ref.name())
-                        .push_bind(key)
-                        .push_bind(&*e.location)
-                        .push_bind(tag.as_str())
-                        .push_bind(e.body.as_str())
-                        .push_bind(now_ms);
-                });
-                qb.push(" ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, \
-                         location_key = excluded.location_key, file_key = excluded.file_key, etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at");
-                qb.build().execute(&mut *tx).await?;
-
-                for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM released WHERE ref IN ("] {
-                    let mut qb = QueryBuilder::new(table);
-                    push_in_list!(qb, chunk.iter().map(|(e, _)| e.entity_ref.to_string()));
-                    qb.build().execute(&mut *tx).await?;
-                }
-            }
-            // Relations of the changed entities, written in bounded batches (never all at once).
-            let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);
-            let mut pending = changed_entities.iter().peekable();
-            while let Some((e, _)) = pending.next() {
-                batch.extend(relation_rows(e));
-                if !batch.is_empty() && (batch.len() >= REL_BATCH || pending.peek().is_none()) {
-                    let mut qb = QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
-                    qb.push_values(batch.iter(), |mut b, (s, t, d)| {
-                        b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                    batch.clear();
-                }
-            }
-
-            sqlx::query("DELETE FROM conflicts WHERE claimant_key = $1").bind(key).execute(&mut *tx).await?;
-            for (r, owner) in &conflicts {
-                sqlx::query("INSERT INTO conflicts (ref, owner_key, claimant_key, detected_at) VALUES ($1, $2, $3, $4)")
-                    .bind(r).bind(owner).bind(key).bind(now_ms).execute(&mut *tx).await?;
-            }
+            release_and_delete!(tx, key, removed, now_ms);
+            upsert_entities!(tx, key, changed_entities, now_ms);
+            insert_relations!(tx, changed_entities);
+            record_conflicts!(tx, key, conflicts, now_ms);
             if out.added + out.updated + out.removed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
             }
             out.status = refresh_status(input.unreadable, &out.errors);
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE location_key = $1").bind(key).fetch_one(&mut *tx).await?;
-            let errors_json = serde_json::to_string(&out.errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query("UPDATE locations SET refreshed_at = $1, status = $2, errors = $3, entity_count = $4, revision = COALESCE($5, revision) WHERE key = $6")
-                .bind(now_ms).bind(out.status.as_str()).bind(errors_json).bind(count).bind(input.revision.as_deref()).bind(key)
-                .execute(&mut *tx).await?;
+            record_refresh!(tx, key, out, input.revision, now_ms);
             tx.commit().await?;
         });
         Ok(out)

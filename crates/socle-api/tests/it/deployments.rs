@@ -1,10 +1,12 @@
 //! Deploying over HTTP: who may deploy (admin, or a member of the owning team or a parent team),
 //! what gets recorded and audited, and how failures are reported.
 
+use std::collections::BTreeSet;
+
 use hyper::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Server, both};
+use crate::harness::{Server, both, both_backends};
 
 const ORG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -262,16 +264,64 @@ async fn secrets_are_served_to_external_secrets_only(s: &Server) {
 }
 both!(secrets_are_served_to_external_secrets_only);
 
-async fn guardrails_over_http(backend: &str) {
+/// A server with the built-in guardrails pack.
+async fn guarded(backend: &str) -> Option<Server> {
     let config = socle_api::ServerConfig {
         guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
         refresh_interval: None,
         ..Default::default()
     };
-    let Some(s) = crate::harness::start_with(backend, config).await else {
+    crate::harness::start_with(backend, config).await
+}
+
+/// A deploy of [`SHOP`] at `latest`, which the built-in pack blocks.
+fn latest_shop() -> serde_json::Value {
+    json!({"workload": SHOP, "environment": "dev", "image": "shop:latest"})
+}
+
+/// A deploy the pack blocks; an admin then waives each rule it broke (for `shop`, far in the
+/// future). Returns the rules waived.
+async fn waive_what_blocks_a_deploy(s: &Server) -> BTreeSet<String> {
+    let (status, e) = s
+        .call(
+            "POST",
+            "/api/v1/deployments",
+            Some(&s.admin),
+            Some(latest_shop()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["code"], "blocked_by_guardrails");
+    let rules: BTreeSet<String> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .unwrap()
+                .rsplit('[')
+                .next()
+                .unwrap()
+                .trim_end_matches(']')
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        rules.contains("image-tag") && rules.contains("liveness-probe"),
+        "{rules:?}"
+    );
+    for rule in &rules {
+        let (status, w) = s.call("POST", "/api/v1/policy/waivers", Some(&s.admin), Some(json!({"rule": rule, "entity": "shop", "reason": "demo", "owner": "group:default/team-a", "expires_at": far()}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+    }
+    rules
+}
+
+/// Documents are evaluated against the pack, findings naming their Checkov equivalent.
+async fn documents_are_evaluated_against_the_guardrails(backend: &str) {
+    let Some(s) = guarded(backend).await else {
         return;
     };
-    // Evaluate documents.
     let doc = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n";
     let (status, f) = s
         .call(
@@ -289,7 +339,14 @@ async fn guardrails_over_http(backend: &str) {
             .any(|x| x["rule"] == "image-tag" && x["checkov"][0] == "CKV_K8S_14"),
         "{f}"
     );
-    // The policies' own tests, like `conftest verify`: the built-in pack's, then uploaded ones.
+}
+both_backends!(documents_are_evaluated_against_the_guardrails);
+
+/// The policies' own tests, like `conftest verify`: the built-in pack's pass.
+async fn the_builtin_pack_passes_its_own_tests(backend: &str) {
+    let Some(s) = guarded(backend).await else {
+        return;
+    };
     let (status, t) = s
         .call(
             "POST",
@@ -309,6 +366,14 @@ async fn guardrails_over_http(backend: &str) {
             .all(|x| x["name"].as_str().unwrap().starts_with("data.main.test_")),
         "{t}"
     );
+}
+both_backends!(the_builtin_pack_passes_its_own_tests);
+
+/// Uploaded policies run their own tests, each reported; one that does not compile is named.
+async fn uploaded_policies_run_their_own_tests_and_a_broken_file_is_named(backend: &str) {
+    let Some(s) = guarded(backend).await else {
+        return;
+    };
     let files = json!({"files": {
         "p/team.rego": "package main\n\ndeny_no_team contains \"no team\" if { not input.metadata.labels.team }\n",
         "p/team_test.rego": "package main\n\ntest_denied if { count(deny_no_team) == 1 with input as {\"metadata\": {}} }\n\ntest_wrong if { count(deny_no_team) == 0 with input as {\"metadata\": {}} }\n",
@@ -339,43 +404,23 @@ async fn guardrails_over_http(backend: &str) {
         e["error"]["message"].as_str().unwrap().contains("bad.rego"),
         "{e}"
     );
-    // A deploy blocked by the pack, then let through by a waiver granted by an admin.
-    let bad = json!({"workload": SHOP, "environment": "dev", "image": "shop:latest"});
-    let (status, e) = s
+}
+both_backends!(uploaded_policies_run_their_own_tests_and_a_broken_file_is_named);
+
+/// A deploy blocked by the pack, then let through by waivers an admin granted; both
+/// evaluations are recorded.
+async fn a_blocked_deploy_goes_through_once_its_rules_are_waived(backend: &str) {
+    let Some(s) = guarded(backend).await else {
+        return;
+    };
+    waive_what_blocks_a_deploy(&s).await;
+    let (status, d) = s
         .call(
             "POST",
             "/api/v1/deployments",
             Some(&s.admin),
-            Some(bad.clone()),
+            Some(latest_shop()),
         )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(e["error"]["code"], "blocked_by_guardrails");
-    let rules: std::collections::BTreeSet<String> = e["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .unwrap()
-                .rsplit('[')
-                .next()
-                .unwrap()
-                .trim_end_matches(']')
-                .to_owned()
-        })
-        .collect();
-    assert!(
-        rules.contains("image-tag") && rules.contains("liveness-probe"),
-        "{rules:?}"
-    );
-    let far = now() + 86_400_000;
-    for rule in &rules {
-        let (status, w) = s.call("POST", "/api/v1/policy/waivers", Some(&s.admin), Some(json!({"rule": rule, "entity": "shop", "reason": "demo", "owner": "group:default/team-a", "expires_at": far}))).await;
-        assert_eq!(status, StatusCode::CREATED, "{w}");
-    }
-    let (status, d) = s
-        .call("POST", "/api/v1/deployments", Some(&s.admin), Some(bad))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{d}");
     let (_, r) = s
@@ -394,7 +439,15 @@ async fn guardrails_over_http(backend: &str) {
             .collect::<Vec<_>>(),
         ["warn", "blocked"]
     );
-    // Only admins grant waivers.
+}
+both_backends!(a_blocked_deploy_goes_through_once_its_rules_are_waived);
+
+/// Only admins grant waivers: a member's is refused, the admin's are listed.
+async fn only_admins_grant_waivers(backend: &str) {
+    let Some(s) = guarded(backend).await else {
+        return;
+    };
+    let rules = waive_what_blocks_a_deploy(&s).await;
     let (_, t) = s
         .call(
             "POST",
@@ -403,11 +456,18 @@ async fn guardrails_over_http(backend: &str) {
             Some(json!({"name": "m", "subject": "serviceaccount:m", "role": "member"})),
         )
         .await;
-    let (status, _) = s.call("POST", "/api/v1/policy/waivers", Some(t["secret"].as_str().unwrap()), Some(json!({"rule": "x", "entity": "shop", "reason": "r", "owner": "o", "expires_at": far}))).await;
+    let (status, _) = s.call("POST", "/api/v1/policy/waivers", Some(t["secret"].as_str().unwrap()), Some(json!({"rule": "x", "entity": "shop", "reason": "r", "owner": "o", "expires_at": far()}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, ws) = s.call("GET", "/api/v1/policy/waivers", None, None).await;
     assert_eq!(ws.as_array().unwrap().len(), rules.len());
-    // Catalog entities are a subject too: owner must exist, production components need a system.
+}
+both_backends!(only_admins_grant_waivers);
+
+/// Catalog entities are a subject too: owner must exist, production components need a system.
+async fn catalog_entities_are_checked_by_the_guardrails(backend: &str) {
+    let Some(s) = guarded(backend).await else {
+        return;
+    };
     let dir = s.catalog_dir();
     std::fs::write(
         dir.join("catalog-info.yaml"),
@@ -433,21 +493,13 @@ async fn guardrails_over_http(backend: &str) {
     assert_eq!(ids, ["owner-exists", "production-has-system"]);
     assert_eq!(f[0]["object"], "component:default/orphan");
 }
+both_backends!(catalog_entities_are_checked_by_the_guardrails);
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
+/// A waiver expiry a day from now, in milliseconds.
+fn far() -> i64 {
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64
-}
-
-mod guardrails_over_http {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::guardrails_over_http("sqlite").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::guardrails_over_http("postgres").await;
-    }
+        .as_millis() as i64;
+    now + 86_400_000
 }

@@ -5,7 +5,7 @@ use hmac::Mac;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::Server;
+use crate::harness::{Server, both_backends};
 
 const ORG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -102,27 +102,68 @@ fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn delivery_metrics_over_http(backend: &str) {
+/// A server whose catalog is [`ORG`], with the organisation's CI token (see [`member`]).
+async fn setup(backend: &str) -> Option<(Server, String)> {
     let config = socle_api::ServerConfig {
         refresh_interval: None,
         github_webhook_secret: Some("gh-secret".into()),
         gitlab_webhook_token: Some("gl-token".into()),
         ..Default::default()
     };
-    let Some(s) = crate::harness::start_with(backend, config).await else {
-        return;
-    };
+    let s = crate::harness::start_with(backend, config).await?;
     let dir = s.catalog_dir();
     std::fs::write(dir.join("catalog-info.yaml"), ORG).unwrap();
     s.register(&dir).await;
     let ci = member(&s).await;
+    Some((s, ci))
+}
+
+/// The same, with [`EVENTS`] imported.
+async fn setup_with_events(backend: &str) -> Option<(Server, String)> {
+    let (s, ci) = setup(backend).await?;
+    let (status, r) = import(&s, &ci, "/api/v1/dora/events", EVENTS.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["changed"], 5, "{r}");
+    Some((s, ci))
+}
+
+/// Posts JSON Lines to `path` with the `ci` token.
+async fn import(s: &Server, ci: &str, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let auth = format!("Bearer {ci}");
     let headers = [
         ("authorization", auth.as_str()),
         ("content-type", "application/x-ndjson"),
     ];
+    s.call_bytes("POST", path, &headers, body).await
+}
 
-    // Importing needs a token.
+/// [`EVENTS`] followed by two bad lines: one not JSON, one a time without a timezone.
+fn with_bad_lines() -> String {
+    format!(
+        "{EVENTS}not json\n{{\"type\":\"change\",\"id\":\"c9\",\"service\":\"payments\",\"committed_at\":\"2026-01-04T08:00:00\"}}\n"
+    )
+}
+
+/// A GitHub push of two commits to `acme/ledger`.
+fn github_push() -> Vec<u8> {
+    json!({
+        "ref": "refs/heads/main", "before": "0000000000000000000000000000000000000000",
+        "after": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "deleted": false,
+        "repository": {"name": "ledger", "full_name": "acme/ledger"},
+        "commits": [
+            {"id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "timestamp": "2026-01-07T08:00:00+01:00", "message": "one"},
+            {"id": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "timestamp": "2026-01-07T09:00:00+01:00", "message": "two"}
+        ]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Importing needs a token; webhooks need a valid signature (GitHub) or the shared token (GitLab).
+async fn imports_and_webhooks_refuse_callers_without_valid_credentials(backend: &str) {
+    let Some((s, _ci)) = setup(backend).await else {
+        return;
+    };
     let (status, _) = s
         .call_bytes(
             "POST",
@@ -132,18 +173,54 @@ async fn delivery_metrics_over_http(backend: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // A malformed line rejects the whole import by default, naming every bad line.
-    let bad = format!(
-        "{EVENTS}not json\n{{\"type\":\"change\",\"id\":\"c9\",\"service\":\"payments\",\"committed_at\":\"2026-01-04T08:00:00\"}}\n"
-    );
+
+    // GitHub: a forged signature is refused, and so is a missing one.
+    let push = github_push();
+    let forged = sign("wrong", &push);
     let (status, e) = s
         .call_bytes(
             "POST",
-            "/api/v1/dora/events",
-            &headers,
-            bad.clone().into_bytes(),
+            "/api/v1/dora/webhooks/github",
+            &[("x-github-event", "push"), ("x-hub-signature-256", &forged)],
+            push.clone(),
         )
         .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
+    let (status, _) = s
+        .call_bytes(
+            "POST",
+            "/api/v1/dora/webhooks/github",
+            &[("x-github-event", "push")],
+            push,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // GitLab: the token must match.
+    let (status, _) = s
+        .call_bytes(
+            "POST",
+            "/api/v1/dora/webhooks/gitlab",
+            &[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "nope")],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+both_backends!(imports_and_webhooks_refuse_callers_without_valid_credentials);
+
+/// A malformed line rejects the whole import by default, naming every bad line.
+async fn a_malformed_line_rejects_the_whole_import_naming_every_bad_line(backend: &str) {
+    let Some((s, ci)) = setup(backend).await else {
+        return;
+    };
+    let (status, e) = import(
+        &s,
+        &ci,
+        "/api/v1/dora/events",
+        with_bad_lines().into_bytes(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
     let lines: Vec<u64> = e["error"]["details"]
         .as_array()
@@ -163,15 +240,21 @@ async fn delivery_metrics_over_http(backend: &str) {
         0,
         "nothing was imported"
     );
-    // partial=true keeps the valid lines and still lists the others.
-    let (status, r) = s
-        .call_bytes(
-            "POST",
-            "/api/v1/dora/events?partial=true",
-            &headers,
-            bad.into_bytes(),
-        )
-        .await;
+}
+both_backends!(a_malformed_line_rejects_the_whole_import_naming_every_bad_line);
+
+/// partial=true keeps the valid lines and still lists the others; sent again, nothing changes.
+async fn a_partial_import_keeps_the_valid_lines_and_a_resend_changes_nothing(backend: &str) {
+    let Some((s, ci)) = setup(backend).await else {
+        return;
+    };
+    let (status, r) = import(
+        &s,
+        &ci,
+        "/api/v1/dora/events?partial=true",
+        with_bad_lines().into_bytes(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(
         (r["received"].as_u64(), r["changed"].as_u64()),
@@ -179,18 +262,17 @@ async fn delivery_metrics_over_http(backend: &str) {
     );
     assert_eq!(r["errors"].as_array().unwrap().len(), 2);
     assert_eq!(r["unknown_services"], json!(["ghost"]));
-    // Re-sent: nothing changes.
-    let (_, r) = s
-        .call_bytes(
-            "POST",
-            "/api/v1/dora/events",
-            &headers,
-            EVENTS.as_bytes().to_vec(),
-        )
-        .await;
+    let (_, r) = import(&s, &ci, "/api/v1/dora/events", EVENTS.as_bytes().to_vec()).await;
     assert_eq!(r["changed"], 0, "{r}");
+}
+both_backends!(a_partial_import_keeps_the_valid_lines_and_a_resend_changes_nothing);
 
-    // Scopes come from the catalog: engineering includes its child team-a (payments).
+/// Scopes come from the catalog: engineering includes its child team-a (payments); an unknown
+/// scope is not found and a time without a timezone is refused.
+async fn reports_are_scoped_by_the_catalog(backend: &str) {
+    let Some((s, _ci)) = setup_with_events(backend).await else {
+        return;
+    };
     let org = report(&s, "scope=org&weekly=false").await;
     assert_eq!(org["deployments"], 3);
     assert_eq!(org["unknown_services"], json!(["ghost"]));
@@ -228,8 +310,14 @@ async fn delivery_metrics_over_http(backend: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+both_backends!(reports_are_scoped_by_the_catalog);
 
-    // A generic incident (PagerDuty-style) with no cause: attributed to payments' d1.
+/// A generic incident (PagerDuty-style) with no cause: attributed to payments' d1.
+async fn an_incident_without_a_cause_is_attributed_to_the_service_s_last_deployment(backend: &str) {
+    let Some((s, ci)) = setup_with_events(backend).await else {
+        return;
+    };
     let (status, r) = s
         .call(
             "POST",
@@ -242,39 +330,16 @@ async fn delivery_metrics_over_http(backend: &str) {
     let p = report(&s, "scope=service&name=payments").await;
     assert_eq!(p["change_failure_rate"], 1.0);
     assert_eq!(p["recovery_time_median_hours"], 1.5);
+}
+both_backends!(an_incident_without_a_cause_is_attributed_to_the_service_s_last_deployment);
 
-    // GitHub: a push (two commits) then a successful deployment of the second: the commits'
-    // parents give the range; a forged signature is refused.
-    let push = json!({
-        "ref": "refs/heads/main", "before": "0000000000000000000000000000000000000000",
-        "after": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "deleted": false,
-        "repository": {"name": "ledger", "full_name": "acme/ledger"},
-        "commits": [
-            {"id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "timestamp": "2026-01-07T08:00:00+01:00", "message": "one"},
-            {"id": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "timestamp": "2026-01-07T09:00:00+01:00", "message": "two"}
-        ]
-    })
-    .to_string()
-    .into_bytes();
-    let forged = sign("wrong", &push);
-    let (status, e) = s
-        .call_bytes(
-            "POST",
-            "/api/v1/dora/webhooks/github",
-            &[("x-github-event", "push"), ("x-hub-signature-256", &forged)],
-            push.clone(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
-    let (status, _) = s
-        .call_bytes(
-            "POST",
-            "/api/v1/dora/webhooks/github",
-            &[("x-github-event", "push")],
-            push.clone(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+/// GitHub: a push (two commits) then a successful deployment of the second: the commits'
+/// parents give the range.
+async fn github_pushes_and_deployments_give_lead_times_from_commit_ranges(backend: &str) {
+    let Some((s, _ci)) = setup_with_events(backend).await else {
+        return;
+    };
+    let push = github_push();
     let sig = sign("gh-secret", &push);
     let (status, r) = s
         .call_bytes(
@@ -311,19 +376,14 @@ async fn delivery_metrics_over_http(backend: &str) {
     assert_eq!(l["deployments"], 2);
     // a: 07:00Z → 12:00Z = 5 h, b: 08:00Z → 4 h → median 4.5.
     assert_eq!(l["lead_time_median_hours"], 4.5, "{l}");
+}
+both_backends!(github_pushes_and_deployments_give_lead_times_from_commit_ranges);
 
-    // GitLab: the token must match.
-    let (status, _) = s
-        .call_bytes(
-            "POST",
-            "/api/v1/dora/webhooks/gitlab",
-            &[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "nope")],
-            b"{}".to_vec(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-
-    // Socle's own deployments are delivery events: a deploy to prod counts for payments.
+/// Socle's own deployments are delivery events: a deploy to prod counts for payments.
+async fn socle_s_own_deployments_are_delivery_events(backend: &str) {
+    let Some((s, _ci)) = setup_with_events(backend).await else {
+        return;
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -355,8 +415,14 @@ async fn delivery_metrics_over_http(backend: &str) {
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["deployments"], 1, "{r}");
+}
+both_backends!(socle_s_own_deployments_are_delivery_events);
 
-    // Every team at once.
+/// Every team at once.
+async fn every_team_is_reported_at_once(backend: &str) {
+    let Some((s, _ci)) = setup_with_events(backend).await else {
+        return;
+    };
     let (status, teams) = s
         .call("GET", &format!("/api/v1/dora/teams?{WINDOW}"), None, None)
         .await;
@@ -376,14 +442,4 @@ async fn delivery_metrics_over_http(backend: &str) {
         ]
     );
 }
-
-mod delivery_metrics_over_http {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::delivery_metrics_over_http("sqlite").await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::delivery_metrics_over_http("postgres").await;
-    }
-}
+both_backends!(every_team_is_reported_at_once);

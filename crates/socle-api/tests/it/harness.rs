@@ -196,6 +196,24 @@ macro_rules! both {
 }
 pub(crate) use both;
 
+/// Runs `$name(backend)` on SQLite and on PostgreSQL: for tests that start their own server
+/// (a particular configuration or setup).
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name("sqlite").await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name("postgres").await;
+            }
+        }
+    };
+}
+pub(crate) use both_backends;
+
 pub const GOOD: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata:

@@ -6,6 +6,8 @@
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
+use crate::harness::both_backends;
+
 const ORG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata:
@@ -95,22 +97,6 @@ fn has_repo(dir: &std::path::Path, name: &str) -> bool {
 }
 
 const PATH: &str = "/api/v1/templates/rust-axum-service/runs";
-
-/// Runs `$name(backend)` on SQLite and on PostgreSQL.
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name("sqlite").await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name("postgres").await;
-            }
-        }
-    };
-}
 
 /// The built-in golden paths are listed, each with its parameter pages and patterns.
 async fn the_golden_paths_are_listed_with_their_parameters(backend: &str) {

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn socle(args: &[&str], data_dir: &Path) -> Output {
+pub(crate) fn socle(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_socle"))
         .args(args)
         .env("SOCLE_DATA_DIR", data_dir)
@@ -182,7 +182,7 @@ fn validate_reports_errors_on_stderr_with_exit_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
 
-fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -1012,201 +1012,6 @@ fn platform_guardrails_extend_and_configure_the_builtin_pack() {
     assert!(
         err.contains("[image-tag]") && err.contains("[cpu-limits]"),
         "{err}"
-    );
-}
-
-fn git_out(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-#[test]
-fn dora_from_the_cli_with_git_commit_ranges() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    // A service repository with three commits at known times.
-    let repo = tmp.path().join("payments");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    let mut shas = Vec::new();
-    for (i, when) in [
-        "2026-01-04T08:00:00Z",
-        "2026-01-04T10:00:00Z",
-        "2026-01-05T06:00:00Z",
-    ]
-    .iter()
-    .enumerate()
-    {
-        std::fs::write(repo.join("f"), i.to_string()).unwrap();
-        git(&repo, &["add", "."]);
-        let out = Command::new("git")
-            .args(["commit", "-q", "-m", &format!("c{i}")])
-            .current_dir(&repo)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_DATE", when)
-            .env("GIT_AUTHOR_DATE", when)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        shas.push(git_out(&repo, &["rev-parse", "HEAD"]));
-    }
-    let o = socle(
-        &[
-            "dora",
-            "git",
-            "--service",
-            "payments",
-            "--repo",
-            repo.to_str().unwrap(),
-            "-o",
-            "json",
-        ],
-        &data,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        (w["received"].as_u64(), w["changed"].as_u64()),
-        (Some(3), Some(3))
-    );
-    // Two deployments name commits only: the first ships c0 and c1, the second only c2.
-    let events = tmp.path().join("events.jsonl");
-    std::fs::write(
-        &events,
-        format!(
-            "{{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"payments\",\"environment\":\"production\",\"finished_at\":\"2026-01-04T12:00:00Z\",\"commit\":\"{}\"}}\n\
-             {{\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"payments\",\"environment\":\"production\",\"finished_at\":\"2026-01-05T07:00:00Z\",\"commit\":\"{}\"}}\n",
-            shas[1], shas[2]
-        ),
-    )
-    .unwrap();
-    let o = socle(&["dora", "import", events.to_str().unwrap()], &data);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("payments"),
-        "unknown service reported"
-    );
-    let o = socle(
-        &[
-            "dora",
-            "report",
-            "--service",
-            "payments",
-            "--from",
-            "2026-01-01T00:00:00Z",
-            "--to",
-            "2026-01-08T00:00:00Z",
-            "-o",
-            "json",
-        ],
-        &data,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    // c0 4 h, c1 2 h (d1); c2 1 h (d2) → median 2, p90 2 + 0.8 × 2.
-    assert_eq!(r["changes"], 3, "{r}");
-    assert_eq!(r["lead_time_median_hours"], 2.0, "{r}");
-    assert!(
-        (r["lead_time_p90_hours"].as_f64().unwrap() - 3.6).abs() < 1e-9,
-        "{r}"
-    );
-    assert_eq!(
-        r["deployment_frequency_per_day"].as_f64().unwrap(),
-        2.0 / 7.0
-    );
-    assert!(r["change_failure_rate"].as_f64() == Some(0.0));
-    assert!(r["recovery_time_median_hours"].is_null());
-    assert_eq!(r["levels"]["lead_time"], "elite");
-    assert!(r["levels"]["recovery_time"].is_null());
-    // The same report straight from a file, nothing stored (a fresh data directory).
-    let export = tmp.path().join("export.jsonl");
-    std::fs::write(
-        &export,
-        "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"payments\",\"environment\":\"prod\",\"finished_at\":\"2026-01-05T10:00:00Z\",\"changes\":[\"c1\"]}\n{\"type\":\"change\",\"id\":\"c1\",\"service\":\"payments\",\"committed_at\":\"2026-01-05T07:00:00+01:00\"}\n",
-    )
-    .unwrap();
-    let o = socle(
-        &[
-            "dora",
-            "report",
-            "--events",
-            export.to_str().unwrap(),
-            "--from",
-            "2026-01-01T00:00:00Z",
-            "--to",
-            "2026-01-08T00:00:00Z",
-            "-o",
-            "json",
-        ],
-        &tmp.path().join("empty"),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        (
-            r["deployments"].as_u64(),
-            r["lead_time_median_hours"].as_f64()
-        ),
-        (Some(1), Some(4.0)),
-        "{r}"
-    );
-    // Malformed lines: reported by number on stderr, nothing imported, exit non-zero.
-    std::fs::write(
-        &events,
-        "{\"type\":\"change\",\"id\":\"x\",\"service\":\"payments\",\"committed_at\":\"2026-01-04T08:00:00Z\"}\n{oops\n",
-    )
-    .unwrap();
-    let o = socle(&["dora", "import", events.to_str().unwrap()], &data);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(err.contains("events.jsonl:2:"), "{err}");
-    let o = socle(
-        &[
-            "dora",
-            "import",
-            events.to_str().unwrap(),
-            "--partial",
-            "-o",
-            "json",
-        ],
-        &data,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "partial imports still exit 1 when lines were skipped"
-    );
-    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        (w["received"].as_u64(), w["malformed"].as_u64()),
-        (Some(1), Some(1))
     );
 }
 
