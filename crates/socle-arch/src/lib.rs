@@ -37,7 +37,6 @@ pub const FLOORS: &[Floor] = &[
     row("socle-score", DOMAIN, true),
     row("socle-platform", DOMAIN, true),
     row("socle-policy", DOMAIN, true),
-    row("socle-deploy", DOMAIN, true),
     row("socle-escape", DOMAIN, true),
     row("socle-search", DOMAIN, true),
     // The demo organisation: embedded data, extracted to a directory by `socle serve --demo`.
@@ -46,6 +45,10 @@ pub const FLOORS: &[Floor] = &[
     row("socle-store", STORE, false),
     // Application services (use cases), between the store and the HTTP/HTML edges.
     row("socle-app", APP, false),
+    // The deploy pipeline socle-app drives: resolve, render, guardrails, GitOps commit (gix),
+    // command provisioners (processes), records in the store. Orchestration with IO, not a
+    // pure model: the models it runs are socle-score, -platform, -render and -policy.
+    row("socle-deploy", APP, false),
     // Edges: HTTP API, portal pages and the components that draw them.
     row("socle-api", EDGE, false),
     row("socle-portal", EDGE, false),
@@ -145,46 +148,6 @@ pub const ALLOW: &[Allow] = &[
         "src/disk.rs",
         "std::fs",
         "DiskWorkspace and DirSource, the crate's only file system access",
-    ),
-    // socle-deploy is orchestration at the edge (GitOps commit, command provisioners, records).
-    dep(
-        "socle-deploy",
-        "gix",
-        "commits rendered manifests to the environment's GitOps repository",
-    ),
-    dep(
-        "socle-deploy",
-        "tokio",
-        "the deploy pipeline is async (store calls, blocking Git work)",
-    ),
-    dep(
-        "socle-deploy",
-        "socle-store",
-        "saves resource state and records deployments; moves to socle-app",
-    ),
-    call(
-        "socle-deploy",
-        "src/gitops.rs",
-        "std::fs",
-        "creates the GitOps repository directory before gix init",
-    ),
-    call(
-        "socle-deploy",
-        "src/lib.rs",
-        "std::fs",
-        "inline_file_sources reads a workload's `source` files (CLI deploys from a directory)",
-    ),
-    call(
-        "socle-deploy",
-        "src/lib.rs",
-        "SystemTime::now",
-        "Deployer::clock's default (the system clock) when none is injected",
-    ),
-    call(
-        "socle-deploy",
-        "src/runner.rs",
-        "Instant::now",
-        "ProcessRunner's timeout of a provisioner command",
     ),
 ];
 

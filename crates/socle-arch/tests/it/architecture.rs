@@ -172,10 +172,10 @@ fn forbidden_calls_are_reported_with_their_line_and_tests_and_comments_are_not()
 
 #[test]
 fn an_allow_row_that_matches_nothing_is_reported() {
-    let pkgs = [package("socle-deploy", &[])];
+    let pkgs = [package("socle-scaffold", &[])];
     let stale = unused_allows(&pkgs, &[]);
     assert!(!stale.is_empty());
-    assert!(stale.iter().all(|v| v.at == "socle-deploy"), "{stale:?}");
+    assert!(stale.iter().all(|v| v.at == "socle-scaffold"), "{stale:?}");
     let _ = json!(null);
 }
 
