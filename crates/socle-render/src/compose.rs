@@ -159,9 +159,9 @@ pub fn render_compose(
     opts: &ComposeOptions,
     read_source: SourceReader<'_>,
 ) -> Result<(String, RenderedFiles), RenderError> {
-    let (mut services, mut volumes) = resource_services(res);
-    let mut files = RenderedFiles::default();
     let mut env_file: BTreeMap<String, String> = BTreeMap::new();
+    let (mut services, mut volumes) = resource_services(res, &mut env_file);
+    let mut files = RenderedFiles::default();
     for rw in &res.workloads {
         let depends = depends_on(res, rw);
         let w = &rw.workload;
@@ -205,19 +205,58 @@ pub fn render_compose(
     Ok((yaml, files))
 }
 
-/// Services and volumes the resources' Compose fragments bring.
-fn resource_services(res: &Resolution) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
+/// Services and volumes the resources' Compose fragments bring. A secret output's value in a
+/// fragment (a database's password in its container's environment, its healthcheck) is written
+/// as `${VAR}` and kept for the `.env` file, as the workloads' own secrets are: compose.yaml
+/// holds no credential.
+fn resource_services(
+    res: &Resolution,
+    env_file: &mut BTreeMap<String, String>,
+) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
     let mut services: BTreeMap<String, Value> = BTreeMap::new();
     let mut volumes: BTreeMap<String, Value> = BTreeMap::new();
     for r in res.resources.values() {
+        // Longest first, so that a secret containing another is replaced whole.
+        let mut secrets: Vec<(String, &str)> = r
+            .secrets
+            .iter()
+            .filter_map(|k| {
+                let v = r.outputs.get(k)?.as_str().filter(|v| !v.is_empty())?;
+                Some((env_var_name(&r.uid, k), v))
+            })
+            .collect();
+        secrets.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
         for (k, v) in &r.compose.services {
-            services.insert(k.clone(), v.clone());
+            let mut v = v.clone();
+            for (name, secret) in &secrets {
+                if hide_secret(&mut v, secret, name) {
+                    env_file.insert(name.clone(), (*secret).to_owned());
+                }
+            }
+            services.insert(k.clone(), v);
         }
         for (k, v) in &r.compose.volumes {
             volumes.insert(k.clone(), v.clone());
         }
     }
     (services, volumes)
+}
+
+/// Replaces `secret` by `${name}` in every string value (not key) under `v`; whether any was.
+fn hide_secret(v: &mut Value, secret: &str, name: &str) -> bool {
+    match v {
+        Value::String(s) if s.contains(secret) => {
+            *s = s.replace(secret, &format!("${{{name}}}"));
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |hit, x| hide_secret(x, secret, name) | hit),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |hit, x| hide_secret(x, secret, name) | hit),
+        _ => false,
+    }
 }
 
 /// Services the workload's resources run, to start first: healthy when they have a

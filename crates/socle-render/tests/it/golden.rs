@@ -110,6 +110,42 @@ fn compose_output_matches_the_golden_files() {
     golden.finish();
 }
 
+/// Credentials live in `.env` only: no secret value of any case appears in its compose.yaml,
+/// the resources' own services (a database's password, a cache's `--requirepass`) included.
+#[test]
+fn compose_yaml_holds_no_secret_value() {
+    let config = default_config();
+    let mut checked = 0;
+    for case in cases() {
+        let res = resolved(&case, &config, "local");
+        let opts = ComposeOptions {
+            project: name(&case),
+            publish: Vec::new(),
+            mounts_dir: "mounts".into(),
+        };
+        let dir = case.clone();
+        let read = move |_workload: &str, source: &str| {
+            std::fs::read(dir.join(source)).map_err(|e| format!("{source}: {e}"))
+        };
+        let (compose, _) = render_compose(&res, &opts, &read).unwrap();
+        for r in res.resources.values() {
+            for k in &r.secrets {
+                let Some(v) = r.outputs.get(k).and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                assert!(
+                    !compose.contains(v),
+                    "{}: {}'s {k} is in compose.yaml",
+                    case.display(),
+                    r.uid
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "the cases have secret outputs to check");
+}
+
 #[test]
 fn kubernetes_output_matches_the_golden_files() {
     let config = default_config();
