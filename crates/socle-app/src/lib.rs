@@ -17,6 +17,7 @@ pub mod locations;
 pub mod metrics;
 pub mod paths;
 pub mod policy;
+pub mod preview;
 pub mod scaffold;
 pub mod snapshot;
 pub mod teams;

@@ -640,12 +640,7 @@ impl Guardrails for PolicyGuardrails {
 /// container must then have an image.
 fn set_images(workload: &mut Workload, image: Option<&str>) -> Result<(), DeployError> {
     if let Some(image) = image {
-        let single = workload.containers.len() == 1;
-        for c in workload.containers.values_mut() {
-            if single || c.image == "." {
-                c.image = image.to_owned();
-            }
-        }
+        set_image(workload, image);
     }
     if let Some((cname, _)) = workload
         .containers
@@ -657,6 +652,16 @@ fn set_images(workload: &mut Workload, image: Option<&str>) -> Result<(), Deploy
         )));
     }
     Ok(())
+}
+
+/// Replaces the image of containers whose image is `.`, or of the only container (`--image`).
+pub fn set_image(workload: &mut Workload, image: &str) {
+    let single = workload.containers.len() == 1;
+    for c in workload.containers.values_mut() {
+        if single || c.image == "." {
+            c.image = image.to_owned();
+        }
+    }
 }
 
 /// `container=image` for every container.

@@ -39,6 +39,17 @@ impl StoreArgs {
     }
 }
 
+impl StoreArgs {
+    /// The store if one exists here (a database URL, or a database file in the data
+    /// directory); None otherwise — nothing is created. For commands that only read.
+    pub async fn open_existing(&self) -> anyhow::Result<Option<Store>> {
+        if self.database_url.is_none() && !self.data_dir.join("socle.db").is_file() {
+            return Ok(None);
+        }
+        self.open().await.map(Some)
+    }
+}
+
 /// Input bounds for catalog files.
 #[derive(Args, Clone, Debug)]
 pub struct LimitArgs {

@@ -7,15 +7,22 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use socle_catalog::Limits;
 
-use super::now_ms;
 use super::setup::{LimitArgs, StoreArgs, read_platform};
 use crate::output::{self, Format, Outcome};
+use socle_app::preview::OutputDir;
 
 // Parsed once per process: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum WorkloadCmd {
-    /// Resolve resources and render deployment files for an environment, without committing.
+    /// Preview: resolve resources and render deployment files for an environment into a
+    /// directory. Nothing of the platform changes (no store write, no de-provisioning, no new
+    /// credentials for resources that exist); names and credentials are kept between runs in
+    /// the directory's `.socle-preview/`, and files an earlier run wrote and this one does not
+    /// are removed.
+    #[command(
+        after_help = "Example:\n  socle workload generate score.yaml --env local --image ghcr.io/acme/api:1.2.0 -d deploy\n  docker compose -f deploy/compose.yaml up"
+    )]
     Generate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -38,15 +45,21 @@ pub enum WorkloadCmd {
         /// Compose project name (default: the output directory's name).
         #[arg(long)]
         project: Option<String>,
-        /// Seed for generated credentials (default: random). The same seed, inputs and stored
+        /// Image for containers whose image is `.` (or for the only container).
+        #[arg(long)]
+        image: Option<String>,
+        /// Seed for generated credentials (default: random). The same seed, inputs and kept
         /// state give the same files.
         #[arg(long)]
         seed: Option<u64>,
         #[command(flatten)]
         limits: LimitArgs,
-        /// Where provisioned resources' state is kept, so that names and credentials stay stable.
+        /// The store whose environment state (live names and credentials) the preview reuses,
+        /// read only; none is created.
         #[command(flatten)]
         store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
     },
     /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
     Validate {
@@ -69,12 +82,16 @@ pub async fn run(cmd: WorkloadCmd) -> anyhow::Result<Outcome> {
             publish,
             overrides,
             project,
+            image,
             seed,
             limits,
             store,
+            output,
         } => {
             generate(GenerateArgs {
                 store,
+                image,
+                output,
                 overrides,
                 files,
                 env,
@@ -97,6 +114,8 @@ pub async fn run(cmd: WorkloadCmd) -> anyhow::Result<Outcome> {
 
 struct GenerateArgs {
     store: StoreArgs,
+    image: Option<String>,
+    output: Format,
     overrides: Vec<String>,
     files: Vec<PathBuf>,
     env: String,
@@ -132,7 +151,10 @@ fn read_workloads(
             &a.limits,
             &overrides,
         ) {
-            Ok(w) => {
+            Ok(mut w) => {
+                if let Some(image) = &a.image {
+                    socle_deploy::set_image(&mut w, image);
+                }
                 dirs.insert(
                     w.name().to_owned(),
                     f.parent().map(PathBuf::from).unwrap_or_default(),
@@ -187,9 +209,13 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
-    let seed = seed(a.seed);
-    let store = a.store.open().await?;
-    let state = store.resource_state(&a.env).await?;
+    let out = OutputDir::new(&a.output_dir);
+    // The live state of the environment (read only), then what earlier previews kept here.
+    let stored = match a.store.open_existing().await? {
+        Some(store) => store.resource_state(&a.env).await?,
+        None => Default::default(),
+    };
+    let state = socle_app::preview::starting_state(stored, out.kept_state()?);
     let runner =
         socle_deploy::ProcessRunner::new(a.platform.clone().unwrap_or_else(|| PathBuf::from(".")));
     let input = socle_platform::ResolveInput {
@@ -197,7 +223,7 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
         env: environment,
         config: &config,
         state: &state,
-        seed,
+        seed: seed(a.seed),
         limits: &a.limits,
         runner: Some(&runner),
     };
@@ -210,66 +236,65 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
             return super::exit(true);
         }
     };
-    keep_resources(&store, &a.env, &workloads, &resolution).await?;
-    std::fs::create_dir_all(&a.output_dir)?;
-    if environment.target == socle_platform::Target::Kubernetes {
-        write_kubernetes(&a, environment, &workloads, &resolution)?;
+    let files = if environment.target == socle_platform::Target::Kubernetes {
+        kubernetes_files(&a, environment, &workloads, &resolution)?
     } else {
-        write_compose(&a, &dirs, &resolution)?;
-    }
-    super::exit(false)
-}
-
-/// Keeps what was provisioned (names, credentials) for next time; resources these workloads no
-/// longer use are de-provisioned.
-async fn keep_resources(
-    store: &socle_store::Store,
-    env: &str,
-    workloads: &[socle_score::Workload],
-    resolution: &socle_platform::Resolution,
-) -> anyhow::Result<()> {
-    let records: Vec<socle_store::ResourceRecord> = resolution
+        compose_files(&a, &dirs, &resolution)?
+    };
+    let kept: socle_app::preview::ResourceStates = resolution
         .resources
         .values()
-        .map(|r| socle_store::ResourceRecord {
-            uid: r.uid.clone(),
-            kind: r.kind.clone(),
-            definition: r.definition.clone(),
-            used_by: r.used_by.clone(),
-            state: r.state.clone(),
-            outputs: r.outputs.clone(),
-            secrets: r.secrets.clone(),
-            // `workload generate` is an operator's tool: it keeps stored owners, claims none.
-            owner: None,
-            params_hash: Some(socle_platform::params_fingerprint(&r.params)),
-        })
+        .map(|r| (r.uid.clone(), r.state.clone()))
         .collect();
-    let names: std::collections::BTreeSet<String> =
-        workloads.iter().map(|w| w.name().to_owned()).collect();
-    let applied = store
-        .apply_resources(env, &names, &records, now_ms())
-        .await?;
-    for uid in &applied.removed {
-        eprintln!("de-provisioned {uid} (no longer used)");
-    }
-    Ok(())
+    let written = out.write(&files, &kept)?;
+    let summary = GenerateSummary {
+        output_dir: a.output_dir.display().to_string(),
+        environment: a.env.clone(),
+        workloads: resolution
+            .workloads
+            .iter()
+            .map(|w| w.workload.name().to_owned())
+            .collect(),
+        resources: resolution.resources.keys().cloned().collect(),
+        written: written.written,
+        removed: written.removed,
+    };
+    Outcome::new(a.output, &summary, |s| {
+        let mut text = format!(
+            "wrote {} files under {} ({} workloads, {} resources) for {}\n",
+            s.written.len(),
+            s.output_dir,
+            s.workloads.len(),
+            s.resources.len(),
+            s.environment
+        );
+        for r in &s.removed {
+            text.push_str(&format!("removed {r} (no longer generated)\n"));
+        }
+        text
+    })
 }
 
-fn write_file(dir: &Path, path: impl AsRef<Path>, content: impl AsRef<[u8]>) -> anyhow::Result<()> {
-    let p = dir.join(path);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&p, content)?;
-    Ok(())
+/// What `workload generate` did.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateSummary {
+    output_dir: String,
+    environment: String,
+    workloads: Vec<String>,
+    resources: Vec<String>,
+    /// Files written, relative to the output directory.
+    written: Vec<String>,
+    /// Files an earlier run wrote that this one no longer does, removed.
+    removed: Vec<String>,
 }
 
-fn write_kubernetes(
+fn kubernetes_files(
     a: &GenerateArgs,
     environment: &socle_platform::Environment,
     workloads: &[socle_score::Workload],
     resolution: &socle_platform::Resolution,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let ownership = workloads
         .iter()
         .map(|w| {
@@ -295,24 +320,17 @@ fn write_kubernetes(
     let manifests = socle_render::render_kubernetes(resolution, environment, &opts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let files = socle_render::to_yaml_files(&manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (path, text) in &files {
-        write_file(&a.output_dir, path, text)?;
-    }
-    eprintln!(
-        "wrote {} manifests under {} ({} workloads, {} resources)",
-        files.len(),
-        a.output_dir.display(),
-        resolution.workloads.len(),
-        resolution.resources.len()
-    );
-    Ok(())
+    Ok(files
+        .into_iter()
+        .map(|(path, text)| (path, text.into_bytes()))
+        .collect())
 }
 
-fn write_compose(
+fn compose_files(
     a: &GenerateArgs,
     dirs: &BTreeMap<String, PathBuf>,
     resolution: &socle_platform::Resolution,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let publish = a
         .publish
         .iter()
@@ -321,6 +339,7 @@ fn write_compose(
         .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
     let project = a.project.clone().unwrap_or_else(|| {
         std::fs::canonicalize(&a.output_dir)
+            .or_else(|_| std::path::absolute(&a.output_dir))
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "socle".into())
@@ -337,20 +356,9 @@ fn write_compose(
     };
     let (compose, written) = socle_render::render_compose(resolution, &opts, &read)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(a.output_dir.join("compose.yaml"), compose)?;
-    for (path, content) in &written.files {
-        write_file(&a.output_dir, path, content)?;
-    }
-    if written.files.contains_key(".env") {
-        std::fs::write(a.output_dir.join(".gitignore"), ".env\n")?;
-    }
-    eprintln!(
-        "wrote {} ({} workloads, {} resources)",
-        a.output_dir.join("compose.yaml").display(),
-        resolution.workloads.len(),
-        resolution.resources.len()
-    );
-    Ok(())
+    let mut files = written.files;
+    files.insert("compose.yaml".into(), compose.into_bytes());
+    Ok(files)
 }
 
 #[derive(serde::Serialize)]

@@ -446,7 +446,7 @@ fn workload_generate_compose() {
     assert!(!a.contains(&format!("DB_URL: postgres://{password}")));
     assert_eq!(
         std::fs::read_to_string(out_a.join(".gitignore")).unwrap(),
-        ".env\n"
+        ".env\n.socle-preview/\n"
     );
     assert_eq!(
         std::fs::read_to_string(out_a.join("mounts/files/shop-files-etc-motd")).unwrap(),
@@ -515,41 +515,209 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+const WITH_CACHE: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: app:1\n    variables:\n      DB: ${resources.db.password}\n      CACHE: ${resources.cache.host}\nresources:\n  db:\n    type: postgres\n  cache:\n    type: redis\n";
+
+/// `socle workload generate SCORE --env ENV -d OUT` (random seed), which must succeed.
+fn generate(score: &Path, env: &str, out: &Path, data: &Path) -> Output {
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "--env",
+            env,
+            "-d",
+            out.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 #[test]
-fn generate_keeps_credentials_in_the_store_and_deprovisions() {
+fn generate_keeps_credentials_between_runs_in_its_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, WITH_CACHE).unwrap();
+    generate(&score, "local", &out, &data);
+    let first = std::fs::read_to_string(out.join(".env")).unwrap();
+    // Random seeds: the directory's kept state gives the same credentials.
+    generate(&score, "local", &out, &data);
+    assert_eq!(std::fs::read_to_string(out.join(".env")).unwrap(), first);
+    let compose = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
+    for line in first.lines() {
+        let (_, secret) = line.split_once('=').unwrap();
+        assert!(
+            !compose.contains(secret),
+            "a secret in compose.yaml: {compose}"
+        );
+    }
+}
+
+#[test]
+fn generate_creates_no_store() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let score = tmp.path().join("score.yaml");
-    let with_cache = "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: app:1\n    variables:\n      DB: ${resources.db.password}\n      CACHE: ${resources.cache.host}\nresources:\n  db:\n    type: postgres\n  cache:\n    type: redis\n";
-    std::fs::write(&score, with_cache).unwrap();
-    let generate = |out: &str| {
-        let o = socle(
-            &[
-                "workload",
-                "generate",
-                score.to_str().unwrap(),
-                "--output-dir",
-                tmp.path().join(out).to_str().unwrap(),
-            ],
-            &data,
-        );
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        std::fs::read_to_string(tmp.path().join(out).join(".env")).unwrap()
-    };
-    // Two runs with random seeds: the stored state keeps the same credentials.
-    let first = generate("one");
-    assert_eq!(generate("two"), first);
-    let list = socle(
-        &["resources", "list", "--env", "local", "-o", "json"],
+    std::fs::write(&score, WITH_CACHE).unwrap();
+    generate(&score, "local", &tmp.path().join("out"), &data);
+    assert!(!data.exists(), "a preview created {}", data.display());
+}
+
+#[test]
+fn generate_removes_the_files_it_no_longer_writes_and_keeps_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let score = tmp.path().join("score.yaml");
+    let with_file = WITH_CACHE.replace(
+        "    variables:\n",
+        "    files:\n      /etc/motd:\n        content: hello\n    variables:\n",
+    );
+    std::fs::write(&score, &with_file).unwrap();
+    generate(&score, "local", &out, &data);
+    let mount = out.join("mounts/files/api-files-etc-motd");
+    assert!(mount.is_file());
+    std::fs::write(out.join("notes.md"), "mine").unwrap();
+    std::fs::write(&score, WITH_CACHE).unwrap();
+    let o = generate(&score, "local", &out, &data);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        summary["removed"],
+        serde_json::json!(["mounts/files/api-files-etc-motd"])
+    );
+    assert!(!mount.exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.md")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn generate_sets_the_image_of_a_dot_container() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, WITH_CACHE.replace("image: app:1", "image: .")).unwrap();
+    let o = socle(
+        &[
+            "workload",
+            "generate",
+            score.to_str().unwrap(),
+            "-d",
+            out.to_str().unwrap(),
+            "--image",
+            "ghcr.io/acme/api:1.2.0",
+        ],
         &data,
     );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let compose = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
+    assert!(
+        compose.contains("image: ghcr.io/acme/api:1.2.0"),
+        "{compose}"
+    );
+}
+
+/// The data-loss trap of the first hour: a preview run where the server's store is must not
+/// de-provision what a live deployment uses, nor give it new credentials.
+#[test]
+fn generate_leaves_the_store_byte_for_byte_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, WITH_CACHE).unwrap();
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--guardrails",
+            "none",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let snapshot = || -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = walk(&data)
+            .into_iter()
+            .filter(|p| {
+                !p.to_string_lossy().ends_with("-shm") && !p.to_string_lossy().ends_with("-wal")
+            })
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot();
+    let out = tmp.path().join("out");
+    generate(&score, "dev", &out, &data);
+    // Without the cache, a preview used to de-provision it (and give it new credentials next).
+    std::fs::write(
+        &score,
+        WITH_CACHE
+            .replace("      CACHE: ${resources.cache.host}\n", "")
+            .replace("  cache:\n    type: redis\n", ""),
+    )
+    .unwrap();
+    let o = generate(&score, "dev", &out, &data);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("de-provisioned"));
+    generate(&score, "local", &tmp.path().join("local"), &data);
+    assert!(before == snapshot(), "the store's files changed");
+    let list = socle(&["resources", "list", "--env", "dev", "-o", "json"], &data);
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        2,
+        "the live cache is still provisioned"
+    );
+}
+
+/// A preview of an environment shows the live resources' names, not new ones.
+#[test]
+fn generate_reuses_the_environments_live_resources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let score = tmp.path().join("score.yaml");
+    std::fs::write(&score, WITH_CACHE).unwrap();
+    let o = socle(
+        &[
+            "deploy",
+            score.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--guardrails",
+            "none",
+        ],
+        &data,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list = socle(&["resources", "list", "--env", "dev", "-o", "json"], &data);
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let db = rows
         .as_array()
         .unwrap()
@@ -559,54 +727,29 @@ fn generate_keeps_credentials_in_the_store_and_deprovisions() {
         .as_str()
         .unwrap()
         .to_owned();
-    let o = socle(
-        &["resources", "outputs", &db, "--env", "local", "-o", "json"],
-        &data,
-    );
-    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(outs["password"], "********");
-    assert_eq!(outs["port"], 5432);
-    let o = socle(
+    let live = socle(
         &[
             "resources",
             "outputs",
             &db,
             "--env",
-            "local",
+            "dev",
             "--show-secrets",
             "-o",
             "json",
         ],
         &data,
     );
-    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(first.contains(outs["password"].as_str().unwrap()));
-    // The cache removed from score.yaml is de-provisioned on the next run.
-    std::fs::write(
-        &score,
-        with_cache
-            .replace("      CACHE: ${resources.cache.host}\n", "")
-            .replace("  cache:\n    type: redis\n", ""),
-    )
-    .unwrap();
-    let o = socle(
-        &[
-            "workload",
-            "generate",
-            score.to_str().unwrap(),
-            "--output-dir",
-            tmp.path().join("three").to_str().unwrap(),
-        ],
-        &data,
+    let live: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let out = tmp.path().join("out");
+    generate(&score, "dev", &out, &data);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(".socle-preview/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        state[&db]["password"], live["password"],
+        "the live password, not a new one"
     );
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("de-provisioned api-cache-"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let list = socle(&["resources", "list", "-o", "json"], &data);
-    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 1);
 }
 
 #[test]
