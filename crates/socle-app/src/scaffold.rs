@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use socle_ingest::{LocationKind, LocationSpec};
 use socle_scaffold::engine::{ActionOutcome, BoxFuture};
-use socle_scaffold::{Action, ActionContext, Engine, RunOptions, Template};
+use socle_scaffold::{Action, ActionContext, ActionError, Engine, RunOptions, Template};
 use socle_store::{Principal, TemplateRun};
 
 use crate::App;
@@ -503,6 +503,71 @@ impl Action for Guardrails {
             Ok(ActionOutcome::output(json!({"warnings": warnings})))
         })
     }
+}
+
+/// The ids of the platform's actions, which [`engine`] registers (a test holds the two equal).
+pub const PLATFORM_ACTIONS: &[&str] = &[
+    "publish:git",
+    "catalog:register",
+    "socle:deploy",
+    "socle:guardrails",
+    "publish:github",
+    "publish:gitlab",
+];
+
+/// An action known by its id only: templates that use it load, a run of it fails.
+struct NamedAction(&'static str);
+
+impl socle_scaffold::Action for NamedAction {
+    fn id(&self) -> &'static str {
+        self.0
+    }
+    fn outputs(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+    fn run<'a>(
+        &'a self,
+        _cx: &'a mut ActionContext<'_>,
+        _input: Value,
+    ) -> BoxFuture<'a, Result<ActionOutcome, ActionError>> {
+        let id = self.0;
+        Box::pin(async move {
+            Err(ActionError::from(format!(
+                "{id} runs only in an application (this engine only loads templates)"
+            )))
+        })
+    }
+}
+
+/// An engine that loads templates without an application (`socle template list` where no
+/// store is): the file actions, and the platform's by name.
+pub fn loading_engine(limits: &socle_catalog::Limits) -> Engine {
+    let mut e = Engine::new();
+    e.limits = limits.clone();
+    for id in PLATFORM_ACTIONS {
+        e.register(Arc::new(NamedAction(id)));
+    }
+    e
+}
+
+/// The built-in golden paths as `engine` loads them, and the error of each that does not
+/// (`name: errors`), which callers show instead of hiding.
+pub fn builtin_templates(engine: &Engine) -> (Vec<Template>, Vec<String>) {
+    let mut loaded = Vec::new();
+    let mut failed = Vec::new();
+    for (name, text, _) in socle_scaffold::builtin::golden_paths() {
+        match engine.load(text, &format!("{name}/template.yaml")) {
+            Ok(t) => loaded.push(t),
+            Err(errs) => failed.push(format!(
+                "{name}: {}",
+                errs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        }
+    }
+    (loaded, failed)
 }
 
 /// The engine for a run by `caller`: file actions plus the platform's.

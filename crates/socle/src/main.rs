@@ -28,9 +28,10 @@ fn main() -> ExitCode {
     }
     match commands::run() {
         Ok(code) => code,
+        // A command that fails exits 1; 2 is for usage errors only (clap exits with it itself).
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }

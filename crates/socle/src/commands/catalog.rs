@@ -122,12 +122,12 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             store,
             limits,
             output,
-        } => refresh(&store.open().await?, &limits.limits(), output).await,
+        } => refresh(&store.open_to_read().await?, &limits.limits(), output).await,
         CatalogCmd::Get {
             entity_ref,
             store,
             output,
-        } => get(&entity_ref, &store.open().await?, output).await,
+        } => get(&entity_ref, &store.open_to_read().await?, output).await,
         CatalogCmd::List {
             kind,
             namespace,
@@ -141,7 +141,7 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
                 limit,
                 ..Default::default()
             };
-            list(&store.open().await?, &filter, output).await
+            list(&store.open_to_read().await?, &filter, output).await
         }
         CatalogCmd::Search {
             query,
@@ -166,10 +166,10 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             let q = params
                 .query()
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            search(store.open().await?, &q, output).await
+            search(store.open_to_read().await?, &q, output).await
         }
         CatalogCmd::Locations { store, output } => {
-            let list = store.open().await?.list_locations().await?;
+            let list = store.open_to_read().await?.list_locations().await?;
             Outcome::new(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()

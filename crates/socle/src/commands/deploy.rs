@@ -157,7 +157,7 @@ pub async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<Outcome> {
         store,
         output,
     } = cmd;
-    let store = store.open().await?;
+    let store = store.open_to_read().await?;
     let mut list = store
         .list_deployments(service.as_deref(), env.as_deref(), limit)
         .await?;

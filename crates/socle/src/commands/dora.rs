@@ -332,7 +332,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             output,
         } => {
             let window = window.window()?;
-            let store = store.open().await?;
+            let store = store.open_to_read().await?;
             let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
             let platform = read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(&store, &platform, events.as_deref()).await?;

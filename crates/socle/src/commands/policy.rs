@@ -110,7 +110,7 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
             waive(&store, waiver, output).await
         }
         PolicyCmd::Waivers { store, output } => {
-            let list = store.open().await?.list_waivers().await?;
+            let list = store.open_to_read().await?.list_waivers().await?;
             waivers(&list, output)
         }
         PolicyCmd::Results {

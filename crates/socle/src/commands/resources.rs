@@ -34,7 +34,11 @@ pub enum ResourcesCmd {
 pub async fn run(cmd: ResourcesCmd) -> anyhow::Result<Outcome> {
     match cmd {
         ResourcesCmd::List { env, store, output } => {
-            let list = store.open().await?.list_resources(env.as_deref()).await?;
+            let list = store
+                .open_to_read()
+                .await?
+                .list_resources(env.as_deref())
+                .await?;
             Outcome::new(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
@@ -62,7 +66,11 @@ pub async fn run(cmd: ResourcesCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
-            let found = store.open().await?.resource_outputs(&env, &uid).await?;
+            let found = store
+                .open_to_read()
+                .await?
+                .resource_outputs(&env, &uid)
+                .await?;
             let mut outputs = found.outputs;
             if !show_secrets {
                 for (k, v) in outputs.iter_mut() {

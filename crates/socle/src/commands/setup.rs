@@ -48,6 +48,18 @@ impl StoreArgs {
         }
         self.open().await.map(Some)
     }
+
+    /// The existing store, for a command that only reads: a missing one is an error that says
+    /// where it was looked for, not an empty store created on the spot.
+    pub async fn open_to_read(&self) -> anyhow::Result<Store> {
+        self.open_existing().await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no Socle store in {}: pass --data-dir (or SOCLE_DATA_DIR) of a server's data \
+                 directory, or --database-url; `socle serve --demo` creates one",
+                self.data_dir.display()
+            )
+        })
+    }
 }
 
 /// Input bounds for catalog files.

@@ -313,18 +313,17 @@ fn run_table(r: &socle_store::TemplateRun, written: Option<String>) -> String {
 pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
     match cmd {
         TemplateCmd::List { output } => {
-            let engine = socle_scaffold::Engine::new();
-            let mut e = engine;
-            // Listing needs no store: the platform actions only have to be known by name.
-            for id in ["publish:git", "catalog:register", "socle:deploy"] {
-                e.register(Arc::new(Named(id)));
+            // Listing runs nothing: the platform's actions need only be known by name.
+            let engine = socle_app::scaffold::loading_engine(&socle_catalog::Limits::default());
+            let (templates, failed) = socle_app::scaffold::builtin_templates(&engine);
+            for f in &failed {
+                eprintln!("error: built-in template {f}");
             }
-            let list: Vec<Value> = socle_scaffold::builtin::golden_paths()
+            let list: Vec<Value> = templates
                 .into_iter()
-                .filter_map(|(_, text, _)| e.load(text, "template.yaml").ok())
                 .map(|t| json!({"name": t.name, "title": t.title, "description": t.description, "tags": t.tags}))
                 .collect();
-            Outcome::new(output, &list, |l| {
+            Ok(Outcome::new(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|t| {
@@ -335,7 +334,8 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
                     })
                     .collect();
                 output::table(&["NAME", "TITLE"], &rows)
-            })
+            })?
+            .failed(!failed.is_empty()))
         }
         TemplateCmd::Run(a) => {
             let a = *a;
@@ -346,7 +346,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
-            let store = store.open().await?;
+            let store = store.open_to_read().await?;
             let runs = store.list_template_runs(template.as_deref(), 50).await?;
             Outcome::new(output, &runs, |rs| {
                 let rows: Vec<Vec<String>> = rs
@@ -375,25 +375,4 @@ pub async fn create(cmd: CreateCmd) -> anyhow::Result<Outcome> {
         values.insert("owner".into(), Value::String(o));
     }
     run_template(&a.template, values, a.common).await
-}
-
-/// An action known by name only (for listing templates without a store).
-struct Named(&'static str);
-impl socle_scaffold::Action for Named {
-    fn id(&self) -> &'static str {
-        self.0
-    }
-    fn outputs(&self) -> Option<Vec<&'static str>> {
-        None
-    }
-    fn run<'a>(
-        &'a self,
-        _cx: &'a mut socle_scaffold::ActionContext<'_>,
-        _input: Value,
-    ) -> socle_scaffold::engine::BoxFuture<
-        'a,
-        Result<socle_scaffold::engine::ActionOutcome, socle_scaffold::ActionError>,
-    > {
-        Box::pin(async { Err("not runnable".into()) })
-    }
 }

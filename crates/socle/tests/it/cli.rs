@@ -334,7 +334,7 @@ fn tokens_belong_to_catalog_users_or_service_accounts() {
         ],
         &data,
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("user:default/ghost is not in the catalog")
     );
@@ -372,7 +372,7 @@ fn tokens_belong_to_catalog_users_or_service_accounts() {
     );
     assert_eq!(
         socle(&["token", "revoke", id], &data).status.code(),
-        Some(2)
+        Some(1)
     );
 }
 
@@ -994,7 +994,7 @@ fn policy_eval_and_test() {
         ],
         tmp.path(),
     );
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("broken.rego"),
         "{}",
@@ -1086,7 +1086,7 @@ fn waivers_from_the_cli() {
         ],
         &data,
     );
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must expire in the future"));
 }
 

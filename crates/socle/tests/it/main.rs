@@ -5,3 +5,4 @@ mod dora;
 mod rego_worker;
 
 mod browser;
+mod first_hour;

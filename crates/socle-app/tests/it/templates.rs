@@ -1,0 +1,44 @@
+//! Golden paths: the engine that only loads templates knows every action the application's
+//! engine runs, so a listing without a store shows what the server offers.
+
+use socle_app::{App, AppConfig};
+use socle_store::Store;
+use socle_testkit::Backend;
+
+async fn app(dir: &std::path::Path) -> std::sync::Arc<App> {
+    let config = socle_testkit::store_config(Backend::Sqlite, dir, "socle_app").unwrap();
+    let store = Store::open(&config).await.unwrap();
+    App::new(
+        store,
+        AppConfig {
+            refresh_interval: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loading_engine_knows_every_action_of_the_applications_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app(tmp.path()).await;
+    let running: Vec<String> = socle_app::scaffold::engine(&app, &socle_app::Actor::Anonymous)
+        .table()
+        .into_keys()
+        .collect();
+    let loading: Vec<String> = socle_app::scaffold::loading_engine(&Default::default())
+        .table()
+        .into_keys()
+        .collect();
+    assert_eq!(loading, running);
+}
+
+#[test]
+fn every_builtin_golden_path_loads_without_an_application() {
+    let engine = socle_app::scaffold::loading_engine(&Default::default());
+    let (loaded, failed) = socle_app::scaffold::builtin_templates(&engine);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(loaded.len(), socle_scaffold::builtin::golden_paths().len());
+    assert!(loaded.len() >= 3);
+}

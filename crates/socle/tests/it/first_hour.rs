@@ -1,0 +1,71 @@
+//! What a newcomer meets first: listings that show what the server offers, read commands that
+//! create nothing, and exit codes (0 success, 1 failure, 2 usage errors only).
+
+use crate::cli::socle;
+
+#[test]
+fn template_list_shows_every_builtin_golden_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = socle(
+        &["template", "list", "-o", "json"],
+        &tmp.path().join("data"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), socle_scaffold::builtin::golden_paths().len());
+    assert!(names.len() >= 3, "{names:?}");
+}
+
+#[test]
+fn read_commands_create_no_store_and_say_where_they_looked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mistyped");
+    for args in [
+        &["catalog", "list"][..],
+        &["catalog", "get", "component:default/x"],
+        &["catalog", "search", "pay"],
+        &["catalog", "locations"],
+        &["catalog", "refresh"],
+        &["deployments", "list"],
+        &["resources", "list"],
+        &["token", "list"],
+        &["template", "runs"],
+        &["policy", "waivers"],
+    ] {
+        let o = socle(args, &data);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("no Socle store in"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+}
+
+#[test]
+fn a_usage_error_exits_2_and_a_failure_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert_eq!(
+        socle(&["catalog", "list", "--no-such-flag"], &data)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        socle(&["workload", "validate", "/no/such/score.yaml"], &data)
+            .status
+            .code(),
+        Some(1)
+    );
+}
