@@ -12,7 +12,7 @@ fn demo_history_is_valid_deterministic_and_tiered() {
         socle_demo::dora_history(&services, end, 90),
         "deterministic"
     );
-    let (events, errors) = socle_dora::parse_jsonl(&text, "demo");
+    let socle_dora::Parsed { events, errors, .. } = socle_dora::parse_jsonl(&text, "demo");
     assert!(errors.is_empty(), "{errors:?}");
     let ds = Dataset::build(events, &Options::default());
     let w = Window::last_days(end, 90);
