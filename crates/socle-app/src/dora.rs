@@ -275,6 +275,9 @@ const DAY_MS: i64 = 86_400_000;
 pub const MAX_WINDOW_DAYS: i64 = 1096;
 const MAX_WINDOW_MS: i64 = MAX_WINDOW_DAYS * DAY_MS;
 
+/// The most incidents one list returns.
+pub const MAX_INCIDENTS_LISTED: u32 = 500;
+
 /// Resolves `since`/`from`/`to` into a window of at most [`MAX_WINDOW_DAYS`].
 pub fn window(
     since: Option<&str>,
@@ -349,6 +352,25 @@ impl crate::App {
         }
         let services = services(&snap, scope)?;
         Ok(ds.report(services.as_deref(), w, weekly))
+    }
+
+    /// The incidents of a scope that were open at some time in the window, newest first, at
+    /// most `limit` (1 to [`MAX_INCIDENTS_LISTED`]). A scope not in the catalog is an error, as
+    /// for reports.
+    pub async fn dora_incidents(
+        &self,
+        scope: &Scope,
+        w: Window,
+        limit: u32,
+    ) -> Result<Vec<socle_dora::Incident>, AppError> {
+        let services = services(&self.snapshot(), scope)?;
+        let q = socle_store::IncidentQuery {
+            services: services.as_deref(),
+            from: w.from,
+            to: w.to,
+            limit: limit.clamp(1, MAX_INCIDENTS_LISTED),
+        };
+        Ok(self.store.dora_incidents(&q).await?)
     }
 
     /// Every team that owns a component, with its report (no weekly series), fastest
