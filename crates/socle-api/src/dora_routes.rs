@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Keep the valid lines when some are malformed (default: reject the whole import).
     #[serde(default)]
@@ -285,6 +286,7 @@ pub async fn gitlab(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `org` (default), `service`, `team`, `system` or `domain`.
     scope: Option<String>,
@@ -343,6 +345,7 @@ pub async fn report(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TeamsQuery {
     since: Option<String>,
     from: Option<String>,
