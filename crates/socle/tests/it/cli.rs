@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn socle(args: &[&str], data_dir: &Path) -> Output {
+pub(crate) fn socle(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_socle"))
         .args(args)
         .env("SOCLE_DATA_DIR", data_dir)

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `socle` binary.
 
 mod cli;
+mod dora_import;
 mod rego_worker;
 
 mod browser;
