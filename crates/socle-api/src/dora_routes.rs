@@ -1,5 +1,6 @@
 //! Delivery metrics over HTTP: event import, incidents, GitHub/GitLab webhooks, reports.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -9,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use socle_store::Role;
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +26,7 @@ type S = State<Arc<AppState>>;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/dora/events", post(import_events))
-        .route("/api/v1/dora/incidents", post(incident))
+        .route("/api/v1/dora/incidents", get(incidents).post(incident))
         .route("/api/v1/dora/webhooks/github", post(github))
         .route("/api/v1/dora/webhooks/gitlab", post(gitlab))
         .route("/api/v1/dora/report", get(report))
@@ -33,6 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Keep the valid lines when some are malformed (default: reject the whole import).
     #[serde(default)]
@@ -62,20 +64,36 @@ pub async fn import_events(
 }
 
 /// `{"id": "INC-42", "service": "payments", "started_at": "2026-01-05T11:00:00Z",
-/// "resolved_at": null, "deployment": "d1", "source": "pagerduty"}`
+/// "resolved_at": null, "deployment": "d1", "source": "pagerduty", "title": "Payments 500s",
+/// "severity": "SEV2", "url": "https://acme.pagerduty.com/incidents/INC-42",
+/// "labels": {"region": "eu-west-1"}}`
 #[derive(Deserialize, ToSchema)]
 pub struct IncidentIn {
     id: String,
     service: String,
     started_at: String,
     resolved_at: Option<String>,
+    /// The deployment that caused it: its id in the incident's source, or in any source.
     deployment: Option<String>,
     source: Option<String>,
+    /// At most 1,024 characters.
+    title: Option<String>,
+    /// As the tool says it (`SEV1`, `P2`, `critical`), at most 64 characters.
+    severity: Option<String>,
+    /// The incident in its tool, at most 2,048 bytes.
+    url: Option<String>,
+    /// At most 64, names as ids are, values of at most 1,024 characters.
+    labels: Option<BTreeMap<String, String>>,
+    /// Any other field: ignored, and named in the answer's `warnings`.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Records (or updates) an incident, for PagerDuty/Opsgenie-style tools.
+/// Records (or updates) an incident, for PagerDuty/Opsgenie-style tools. Fields Socle does
+/// not read are ignored and listed in `warnings`.
 #[utoipa::path(post, path = "/api/v1/dora/incidents", tag = "dora", request_body = IncidentIn,
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "`{received, changed, unknown_services, warnings}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn incident(
     State(state): S,
@@ -89,12 +107,123 @@ pub async fn incident(
             return Err(crate::audit::bad_body(&state, &caller, Role::Member, what, e).await);
         }
     };
-    let line = serde_json::json!({
-        "id": b.id, "service": b.service, "started_at": b.started_at,
-        "resolved_at": b.resolved_at, "deployment": b.deployment, "source": b.source.unwrap_or_else(|| "api".into()),
-    });
+    let mut line = serde_json::Value::Object(b.other);
+    for (k, v) in [
+        ("id", Some(b.id)),
+        ("service", Some(b.service)),
+        ("started_at", Some(b.started_at)),
+        ("resolved_at", b.resolved_at),
+        ("deployment", b.deployment),
+        ("source", Some(b.source.unwrap_or_else(|| "api".into()))),
+        ("title", b.title),
+        ("severity", b.severity),
+        ("url", b.url),
+    ] {
+        line[k] = v.map_or(serde_json::Value::Null, serde_json::Value::String);
+    }
+    line["labels"] = serde_json::to_value(b.labels.unwrap_or_default()).unwrap_or_default();
     let out = state.record_incident(&caller, line).await?;
     Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentsQuery {
+    /// A service: short for `scope=service&name=…`.
+    service: Option<String>,
+    /// `org` (default), `service`, `team`, `system` or `domain`.
+    scope: Option<String>,
+    /// The service name, or the group/system/domain name or ref.
+    name: Option<String>,
+    /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    since: Option<String>,
+    /// Window start, RFC 3339 (inclusive).
+    from: Option<String>,
+    /// Window end, RFC 3339 (exclusive; default now).
+    to: Option<String>,
+    /// At most this many, newest first (default 100, at most 500).
+    limit: Option<u32>,
+}
+
+/// An incident as listed; times in RFC 3339.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentOut {
+    source: String,
+    id: String,
+    service: String,
+    started_at: String,
+    resolved_at: Option<String>,
+    deployment: Option<String>,
+    title: Option<String>,
+    severity: Option<String>,
+    url: Option<String>,
+    labels: BTreeMap<String, String>,
+}
+
+impl From<socle_dora::Incident> for IncidentOut {
+    fn from(i: socle_dora::Incident) -> Self {
+        use socle_dora::events::format_timestamp;
+        Self {
+            started_at: format_timestamp(i.started_at),
+            resolved_at: i.resolved_at.map(format_timestamp),
+            source: i.source,
+            id: i.id,
+            service: i.service,
+            deployment: i.deployment,
+            title: i.title,
+            severity: i.severity,
+            url: i.url,
+            labels: i.labels,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IncidentList {
+    scope: String,
+    from: String,
+    to: String,
+    /// Open at some time in `[from, to)`, newest first.
+    incidents: Vec<IncidentOut>,
+}
+
+/// The incidents of a service (or a team, system, domain, the organisation) that were open at
+/// some time in the window, newest first, with what their tool sent.
+#[utoipa::path(get, path = "/api/v1/dora/incidents", tag = "dora", params(IncidentsQuery),
+    responses((status = 200, body = IncidentList),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn incidents(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<IncidentsQuery>,
+) -> Result<Response, ApiError> {
+    caller.can_read(&state)?;
+    let scope = match (q.service.as_deref(), q.scope.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either `service` or `scope`, not both",
+            ));
+        }
+        (Some(service), None) => Scope::parse("service", Some(service)),
+        (None, scope) => Scope::parse(scope.unwrap_or("org"), q.name.as_deref()),
+    }
+    .map_err(ApiError::bad_request)?;
+    let w = window(
+        q.since.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        state.now_ms(),
+    )?;
+    let listed = state
+        .dora_incidents(&scope, w, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(IncidentList {
+        scope: scope.label(),
+        from: socle_dora::events::format_timestamp(w.from),
+        to: socle_dora::events::format_timestamp(w.to),
+        incidents: listed.into_iter().map(IncidentOut::from).collect(),
+    })
+    .into_response())
 }
 
 fn webhook_error(e: socle_dora::webhooks::WebhookError) -> ApiError {
@@ -157,6 +286,7 @@ pub async fn gitlab(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `org` (default), `service`, `team`, `system` or `domain`.
     scope: Option<String>,
@@ -215,6 +345,7 @@ pub async fn report(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TeamsQuery {
     since: Option<String>,
     from: Option<String>,

@@ -275,6 +275,9 @@ const DAY_MS: i64 = 86_400_000;
 pub const MAX_WINDOW_DAYS: i64 = 1096;
 const MAX_WINDOW_MS: i64 = MAX_WINDOW_DAYS * DAY_MS;
 
+/// The most incidents one list returns.
+pub const MAX_INCIDENTS_LISTED: u32 = 500;
+
 /// Resolves `since`/`from`/`to` into a window of at most [`MAX_WINDOW_DAYS`].
 pub fn window(
     since: Option<&str>,
@@ -351,6 +354,25 @@ impl crate::App {
         Ok(ds.report(services.as_deref(), w, weekly))
     }
 
+    /// The incidents of a scope that were open at some time in the window, newest first, at
+    /// most `limit` (1 to [`MAX_INCIDENTS_LISTED`]). A scope not in the catalog is an error, as
+    /// for reports.
+    pub async fn dora_incidents(
+        &self,
+        scope: &Scope,
+        w: Window,
+        limit: u32,
+    ) -> Result<Vec<socle_dora::Incident>, AppError> {
+        let services = services(&self.snapshot(), scope)?;
+        let q = socle_store::IncidentQuery {
+            services: services.as_deref(),
+            from: w.from,
+            to: w.to,
+            limit: limit.clamp(1, MAX_INCIDENTS_LISTED),
+        };
+        Ok(self.store.dora_incidents(&q).await?)
+    }
+
     /// Every team that owns a component, with its report (no weekly series), fastest
     /// deployers first.
     pub async fn dora_ranking(&self, w: Window) -> Result<Vec<TeamReport>, AppError> {
@@ -379,7 +401,8 @@ impl crate::App {
 
     /// Imports delivery events as JSON Lines (a member: only for their teams' services).
     /// Malformed lines are listed; by default they reject the whole import, with `partial` the
-    /// valid lines are kept. Audited as `dora.import`.
+    /// valid lines are kept. Fields Socle does not read are `warnings`, one per field name.
+    /// Audited as `dora.import`.
     pub async fn import_events(
         &self,
         actor: &Actor,
@@ -391,7 +414,8 @@ impl crate::App {
             actor.require(Role::Member)?;
             let text = std::str::from_utf8(body)
                 .map_err(|_| AppError::bad_request("the body is not UTF-8 text"))?;
-            let (events, errors) = socle_dora::parse_jsonl(text, source.unwrap_or("import"));
+            let parsed = socle_dora::parse_jsonl(text, source.unwrap_or("import"));
+            let (events, errors) = (parsed.events, parsed.errors);
             if !errors.is_empty() && !partial {
                 return Err(AppError::bad_request(format!(
                     "{} malformed line(s), first: {}; nothing was imported (partial=true keeps the valid lines)",
@@ -403,6 +427,8 @@ impl crate::App {
             self.authorize_events(actor, &events).await?;
             let mut out = self.store_events(events).await?;
             out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
+            out["warnings"] =
+                serde_json::to_value(parsed.unknown_fields.warnings()).unwrap_or_default();
             Ok(out)
         }
         .await;
@@ -420,11 +446,17 @@ impl crate::App {
         let result = async {
             actor.require(Role::Member)?;
             line["type"] = serde_json::Value::String("incident".into());
-            let event = socle_dora::events::parse_event(&line.to_string(), "api")
+            let read = socle_dora::parse_event(&line.to_string(), "api")
                 .map_err(|e| AppError::bad_request(e.to_string()))?;
-            self.authorize_events(actor, std::slice::from_ref(&event))
+            self.authorize_events(actor, std::slice::from_ref(&read.event))
                 .await?;
-            self.store_events(vec![event]).await
+            let mut unknown = socle_dora::UnknownFields::default();
+            for name in &read.ignored {
+                unknown.record(name, 1);
+            }
+            let mut out = self.store_events(vec![read.event]).await?;
+            out["warnings"] = serde_json::to_value(unknown.warnings()).unwrap_or_default();
+            Ok(out)
         }
         .await;
         self.audited(actor, crate::AuditAction::DoraIncident, "incident", result)

@@ -153,10 +153,11 @@ async fn prepare(store: &Store, work: &Path) -> anyhow::Result<(String, String, 
         .filter_map(|(i, e)| Some((e.entity_ref.rsplit('/').next()?.to_owned(), i % 4)))
         .collect();
     let now = socle_api::now_ms();
-    let (events, _) = socle_dora::parse_jsonl(
+    let events = socle_dora::parse_jsonl(
         &socle_demo::dora_history(&services, now - now.rem_euclid(86_400_000), 365),
         "bench",
-    );
+    )
+    .events;
     store.dora_upsert(events).await?;
     let find = |kind: &str| {
         snap.entities

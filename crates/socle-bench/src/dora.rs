@@ -259,7 +259,8 @@ fn from_file(file: &Path, opts: &socle_dora::Options) -> anyhow::Result<socle_do
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let (events, errors) = socle_dora::parse_jsonl_parallel(&text, "import", threads);
+    let socle_dora::Parsed { events, errors, .. } =
+        socle_dora::parse_jsonl_parallel(&text, "import", threads);
     drop(text);
     anyhow::ensure!(errors.is_empty(), "{} malformed lines", errors.len());
     Ok(socle_dora::Dataset::build(events, opts))

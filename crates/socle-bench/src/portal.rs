@@ -141,7 +141,7 @@ async fn prepare(
         .filter_map(|(i, e)| Some((e.entity_ref.rsplit('/').next()?.to_owned(), i % 4)))
         .collect();
     let now = socle_api::now_ms();
-    let (events, errors) = socle_dora::parse_jsonl(
+    let socle_dora::Parsed { events, errors, .. } = socle_dora::parse_jsonl(
         &socle_demo::dora_history(&services, now - now.rem_euclid(86_400_000), 90),
         "bench",
     );

@@ -69,9 +69,12 @@ pub fn dora_history(services: &[(String, usize)], end_ms: i64, days: i64) -> Str
                 } else {
                     String::new()
                 };
+                // What an incident tool would send too (no draw from `rng`: the history stays
+                // the same).
+                let severity = ["SEV3", "SEV2", "SEV1"][(incident % 3) as usize];
                 let _ = writeln!(
                     out,
-                    r#"{{"type":"incident","source":"demo","id":"demo-i{incident}","service":"{service}","started_at":"{}"{resolved},"deployment":"{id}"}}"#,
+                    r#"{{"type":"incident","source":"demo","id":"demo-i{incident}","service":"{service}","started_at":"{}"{resolved},"deployment":"{id}","title":"{service}: errors after deployment {id}","severity":"{severity}"}}"#,
                     ts(started)
                 );
                 incident += 1;

@@ -4,20 +4,23 @@
 //! reports go out. Nothing here reads a clock, a file or the network; the caller passes the
 //! window and the scopes (a team's services come from the catalog, at the edge).
 //!
-//! - [`events`]: the event model, JSON Lines import with per-line errors, timestamps.
+//! - [`events`]: the event model, timestamps; [`jsonl`]: JSON Lines import with per-line errors
+//!   and the fields it ignored, once per name.
 //! - [`metrics`]: the indexed [`metrics::Dataset`]; [`report`]: the [`report::Report`] of a scope.
 //! - [`levels`]: the 2024 DORA table as a classification rule.
 //! - [`webhooks`]: GitHub / GitLab payloads to events, signature checks.
 
 pub mod events;
+pub mod jsonl;
 pub mod levels;
 pub mod metrics;
 pub mod report;
 pub mod webhooks;
 
-pub use events::{
-    Change, Deployment, Event, EventError, Incident, ParseError, TimestampError, parse_jsonl,
-    parse_jsonl_parallel, parse_timestamp,
+pub use events::{Change, Deployment, Event, Incident, TimestampError, parse_timestamp};
+pub use jsonl::{
+    EventError, ParseError, Parsed, ReadEvent, UnknownFields, Warning, parse_event, parse_jsonl,
+    parse_jsonl_parallel,
 };
 pub use levels::Level;
 pub use metrics::{Dataset, Options, Report, Window, parse_since};

@@ -15,8 +15,8 @@
 //!   earliest that contains it) minus its commit time; median and p90 over the changes whose
 //!   first deployment falls in the window; non-positive values are ignored. A deployment's
 //!   changes are the ones it lists, or else the commits reachable from its `commit` through
-//!   the changes' `parent` links and not from the previous successful deployment's commit in
-//!   the same environment;
+//!   the changes' `parent` links and not from the previous successful deployment's commit to
+//!   the same service and environment (whichever tool reported that one);
 //! - **change failure rate**: distinct deployments finished in the window that caused an
 //!   incident ÷ successful deployments in the window. An incident's cause is the deployment it
 //!   names if that is a successful production deployment (otherwise it has none — no
@@ -25,6 +25,16 @@
 //!   for its own service, whichever service reported the incident;
 //! - **failed deployment recovery time**: median of (resolved − started) over the incidents
 //!   resolved in the window.
+//!
+//! Events from several tools link up: commits come from GitHub or Git, deployments from Argo CD,
+//! Flux, GitLab CI or Socle, incidents from PagerDuty. So
+//! - a commit id (a SHA) names one commit whichever source reported it: the changes a
+//!   deployment lists, and the commits its range walks, are found by id alone; a commit
+//!   reported by several sources counts once (the version that knows its parent, then the
+//!   earliest commit time, then the first source by name stands for it);
+//! - the deployment an incident names is the one with that id in the incident's own source;
+//!   else the only one with that id in any source; else, when several sources share the id,
+//!   the only one of them of the incident's service; else none (ambiguous).
 //!
 //! Percentiles interpolate linearly between the closest ranks, as SQL's `PERCENTILE_CONT`.
 
@@ -260,6 +270,7 @@ impl Ord for Incident {
             self.resolved_at,
             &self.service,
             &self.deployment,
+            (&self.title, &self.severity, &self.url, &self.labels),
         )
             .cmp(&(
                 o.resolved_at.is_some(),
@@ -269,6 +280,7 @@ impl Ord for Incident {
                 o.resolved_at,
                 &o.service,
                 &o.deployment,
+                (&o.title, &o.severity, &o.url, &o.labels),
             ))
     }
 }
@@ -295,8 +307,9 @@ impl Dataset {
         opts: &Options,
     ) -> Self {
         let mut deployments = dedup(deployments, |d| (d.source.as_str(), d.id.as_str()));
-        // Changes are the bulk (5 per deployment and more): their repeats are resolved in the
-        // same pass that indexes them (`change_index`) instead of a separate one.
+        // Changes are the bulk (5 per deployment and more): their repeats (one commit id from
+        // several sources, or re-sent) are resolved in the pass that indexes them
+        // (`change_index`) instead of a separate one.
         let mut incidents = dedup(incidents, |i| (i.source.as_str(), i.id.as_str()));
         // A stable order for everything below (dedup went through a hash map).
         deployments.sort_by(|a, b| {
@@ -315,10 +328,10 @@ impl Dataset {
             let s = ds.service(&deployments[i].service);
             ds.series[s].deploys.push(deployments[i].finished_at);
         }
-        let (by_change, live) = change_index(&changes);
-        let first = first_deployments(&deployments, &prod, &changes, &by_change, &live);
-        drop(by_change);
-        ds.add_lead_times(&deployments, &changes, &first, &live);
+        let by_id = change_index(&changes);
+        let first = first_deployments(&deployments, &prod, &changes, &by_id);
+        drop(by_id);
+        ds.add_lead_times(&deployments, &changes, &first);
         ds.add_incidents(&deployments, &prod, &incidents, opts);
         ds.sort_series();
         // Millions of small strings to free: let another thread do it while the caller goes on.
@@ -328,16 +341,10 @@ impl Dataset {
         ds
     }
 
-    /// Lead time of every live change deployed to production: from its commit to its first
-    /// successful production deployment.
-    fn add_lead_times(
-        &mut self,
-        deployments: &[Deployment],
-        changes: &[Change],
-        first: &[u32],
-        live: &[bool],
-    ) {
-        for ((c, &i), _) in changes.iter().zip(first).zip(live).filter(|(_, l)| **l) {
+    /// Lead time of every commit deployed to production: from its commit time to its first
+    /// successful production deployment (`first`, set for one version of each commit only).
+    fn add_lead_times(&mut self, deployments: &[Deployment], changes: &[Change], first: &[u32]) {
+        for (c, &i) in changes.iter().zip(first) {
             if i == NOT_DEPLOYED {
                 continue;
             }
@@ -361,12 +368,9 @@ impl Dataset {
         incidents: &[Incident],
         opts: &Options,
     ) {
-        let by_key: HashMap<(&str, &str), usize> = deployments
-            .iter()
-            .enumerate()
-            .map(|(i, d)| ((d.source.as_str(), d.id.as_str()), i))
-            .collect();
-        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::default();
+        // Deployments by id: the index of each, in time order; sources rarely share an id.
+        let mut by_id: HashMap<&str, Vec<usize>> =
+            HashMap::with_capacity_and_hasher(deployments.len(), Default::default());
         for (i, d) in deployments.iter().enumerate() {
             by_id.entry(d.id.as_str()).or_default().push(i);
         }
@@ -383,14 +387,10 @@ impl Dataset {
         let mut caused: std::collections::BTreeSet<usize> = Default::default();
         for inc in incidents {
             let cause = match inc.deployment.as_deref() {
-                Some(id) => {
-                    // The same source first, then the only deployment with that id anywhere.
-                    let found = by_key
-                        .get(&(inc.source.as_str(), id))
-                        .copied()
-                        .or_else(|| by_id.get(id).filter(|v| v.len() == 1).map(|v| v[0]));
-                    found.filter(|&i| is_prod_success(i))
-                }
+                Some(id) => by_id
+                    .get(id)
+                    .and_then(|candidates| named_deployment(deployments, candidates, inc))
+                    .filter(|&i| is_prod_success(i)),
                 None => prod_by_service.get(inc.service.as_str()).and_then(|v| {
                     let n = v.partition_point(|&i| deployments[i].finished_at < inc.started_at);
                     n.checked_sub(1).map(|k| v[k])
@@ -485,24 +485,58 @@ impl Dataset {
     }
 }
 
+/// The deployment an incident names, among those with that id (`candidates`, never empty):
+/// the one of the incident's own source; else the only one; else the only one of the
+/// incident's service; else none (ambiguous).
+fn named_deployment(
+    deployments: &[Deployment],
+    candidates: &[usize],
+    inc: &Incident,
+) -> Option<usize> {
+    if let Some(&i) = candidates
+        .iter()
+        .find(|&&i| deployments[i].source == inc.source)
+    {
+        return Some(i);
+    }
+    if let [only] = candidates {
+        return Some(*only);
+    }
+    let mut same_service = candidates
+        .iter()
+        .filter(|&&i| deployments[i].service == inc.service);
+    match (same_service.next(), same_service.next()) {
+        (Some(&i), None) => Some(i),
+        _ => None,
+    }
+}
+
 /// In [`first_deployments`]: a change no successful production deployment shipped.
 const NOT_DEPLOYED: u32 = u32::MAX;
 
-/// Changes by (source, id) → their index, and which are live: of repeated keys the greatest
-/// version stays live (so that the result does not depend on arrival order).
-fn change_index(changes: &[Change]) -> (HashMap<(&str, &str), u32>, Vec<bool>) {
-    let mut by_change: HashMap<(&str, &str), u32> =
+/// Changes by commit id → the index of the one that stands for the commit: a SHA names one
+/// commit whichever source reported it (a Socle or Argo CD deployment of a commit pushed
+/// through GitHub's webhook and read again by `socle dora git`). Of several versions of an id,
+/// the one that knows its parent wins, then the earliest commit time, then the first source by
+/// name (then the rest of the version), so that the result does not depend on the order events
+/// arrived in.
+fn change_index(changes: &[Change]) -> HashMap<&str, u32> {
+    fn rank(c: &Change) -> (bool, Millis, &str, &str, Option<&str>) {
+        (
+            c.parent.is_none(),
+            c.committed_at,
+            c.source.as_str(),
+            c.service.as_str(),
+            c.parent.as_deref(),
+        )
+    }
+    let mut by_id: HashMap<&str, u32> =
         HashMap::with_capacity_and_hasher(changes.len(), Default::default());
-    let mut live = vec![true; changes.len()];
     for (k, c) in changes.iter().enumerate() {
-        match by_change.entry((c.source.as_str(), c.id.as_str())) {
+        match by_id.entry(c.id.as_str()) {
             std::collections::hash_map::Entry::Occupied(mut o) => {
-                let j = *o.get() as usize;
-                if *c > changes[j] {
-                    live[j] = false;
+                if rank(c) < rank(&changes[*o.get() as usize]) {
                     o.insert(k as u32);
-                } else {
-                    live[k] = false;
                 }
             }
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -510,59 +544,42 @@ fn change_index(changes: &[Change]) -> (HashMap<(&str, &str), u32>, Vec<bool>) {
             }
         }
     }
-    (by_change, live)
+    by_id
 }
 
 /// First successful production deployment of every change, by change index (deployments are
-/// sorted by time, so the first one seen wins); [`NOT_DEPLOYED`] for the others. A deployment
-/// ships the changes it lists, or else the commits from its commit back to the previous
-/// deployment's of the same source, service and environment. Changes listed by a deployment
+/// sorted by time, so the first one seen wins); [`NOT_DEPLOYED`] for the others, and for every
+/// version of a commit but the one [`change_index`] keeps. A deployment ships the changes it
+/// lists, or else the commits from its commit back to the previous deployment's of the same
+/// service and environment, whichever sources reported them. Changes listed by a deployment
 /// but never reported have no commit time and are skipped.
 fn first_deployments(
     deployments: &[Deployment],
     prod: &[usize],
     changes: &[Change],
-    by_change: &HashMap<(&str, &str), u32>,
-    live: &[bool],
+    by_id: &HashMap<&str, u32>,
 ) -> Vec<u32> {
-    // Commits by id alone: a SHA names the same commit whichever source reported it (a
-    // Socle deployment of a commit pushed through GitHub's webhook). Built only when some
-    // deployment names a commit without listing its changes.
-    let walks = prod
-        .iter()
-        .any(|&i| deployments[i].changes.is_empty() && deployments[i].commit.is_some());
-    let mut by_sha: HashMap<&str, &Change> = HashMap::default();
-    if walks {
-        by_sha.reserve(changes.len());
-        for (c, _) in changes.iter().zip(live).filter(|(_, l)| **l) {
-            by_sha.entry(c.id.as_str()).or_insert(c);
-        }
-    }
     let mut first: Vec<u32> = vec![NOT_DEPLOYED; changes.len()];
-    // Previous successful deployment's commit per (source, service, environment).
-    let mut previous: HashMap<(&str, &str, &str), &str> = HashMap::default();
+    // Previous successful deployment's commit per (service, environment).
+    let mut previous: HashMap<(&str, &str), &str> = HashMap::default();
     for &i in prod {
         let d = &deployments[i];
-        let mut mark = |key: (&str, &str)| {
-            if let Some(&k) = by_change.get(&key)
-                && first[k as usize] == NOT_DEPLOYED
-            {
+        let mut mark = |k: u32| {
+            if first[k as usize] == NOT_DEPLOYED {
                 first[k as usize] = i as u32;
             }
         };
-        let place = (
-            d.source.as_str(),
-            d.service.as_str(),
-            d.environment.as_str(),
-        );
+        let place = (d.service.as_str(), d.environment.as_str());
         if !d.changes.is_empty() {
             for c in &d.changes {
-                mark((d.source.as_str(), c.as_str()));
+                if let Some(&k) = by_id.get(c.as_str()) {
+                    mark(k);
+                }
             }
         } else if let Some(commit) = d.commit.as_deref() {
             let prev = previous.get(&place).copied();
-            for key in walk_range(&by_sha, commit, prev) {
-                mark(key);
+            for k in walk_range(changes, by_id, commit, prev) {
+                mark(k);
             }
         }
         if let Some(commit) = d.commit.as_deref() {
@@ -573,19 +590,25 @@ fn first_deployments(
 }
 
 /// The changes shipped by a deployment of `commit`: walk first parents from it, stopping at the
-/// previous deployment's commit and everything before it. Keys are the changes' own.
+/// previous deployment's commit and everything before it.
 fn walk_range<'a>(
-    changes: &HashMap<&'a str, &'a Change>,
+    changes: &'a [Change],
+    by_id: &HashMap<&'a str, u32>,
     commit: &'a str,
     previous: Option<&'a str>,
-) -> Vec<(&'a str, &'a str)> {
+) -> Vec<u32> {
+    let parent = |id: &str| {
+        by_id
+            .get(id)
+            .and_then(|&k| changes[k as usize].parent.as_deref())
+    };
     let mut stop: HashSet<&str> = HashSet::new();
     if let Some(mut p) = previous {
         for _ in 0..MAX_WALK {
             if !stop.insert(p) {
                 break;
             }
-            match changes.get(p).and_then(|c| c.parent.as_deref()) {
+            match parent(p) {
                 Some(next) => p = next,
                 None => break,
             }
@@ -598,11 +621,11 @@ fn walk_range<'a>(
         if stop.contains(c) || !seen.insert(c) || out.len() >= MAX_WALK {
             break;
         }
-        let Some(change) = changes.get(c) else {
+        let Some(&k) = by_id.get(c) else {
             break;
         };
-        out.push((change.source.as_str(), change.id.as_str()));
-        cur = change.parent.as_deref();
+        out.push(k);
+        cur = changes[k as usize].parent.as_deref();
     }
     out
 }

@@ -502,6 +502,10 @@ fn incident_from_issue(
         started_at,
         resolved_at,
         deployment: None,
+        title: None,
+        severity: None,
+        url: None,
+        labels: Default::default(),
     })])
 }
 

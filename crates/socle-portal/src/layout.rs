@@ -144,6 +144,12 @@ pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, ENCODED).to_string()
 }
 
+/// The URL when it is a web link (http or https), trimmed; anything else is shown as text.
+pub fn web_url(u: &str) -> Option<&str> {
+    let l = u.trim().to_ascii_lowercase();
+    (l.starts_with("https://") || l.starts_with("http://")).then_some(u.trim())
+}
+
 /// A level badge (elite/high/medium/low).
 pub fn level_badge(level: Option<socle_dora::Level>) -> Markup {
     match level {

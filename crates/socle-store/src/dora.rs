@@ -7,8 +7,10 @@ use sqlx::{QueryBuilder, Row};
 
 use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
-/// Rows per INSERT statement (8 binds a row stays under SQLite's 32,766 variables).
+/// Rows per INSERT statement (at most 10 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
+/// Services per incident query (a bind each).
+const SERVICES_PER_QUERY: usize = 500;
 
 /// What an upsert did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -66,6 +68,13 @@ fn last_of_each_key(events: &[Event]) -> (Vec<&Deployment>, Vec<&Change>, Vec<&I
         }
     }
     (deployments, changes, incidents)
+}
+
+/// The columns [`incident`] reads, in its order (a macro, so that queries stay literals).
+macro_rules! incident_columns {
+    () => {
+        "source, id, service, started_at, resolved_at, deployment, title, severity, url, labels"
+    };
 }
 
 impl Store {
@@ -127,15 +136,20 @@ impl Store {
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
                 for chunk in incidents.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment) ");
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment, title, severity, url, labels) ");
                     qb.push_values(chunk, |mut b, x| {
                         b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
-                            .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref());
+                            .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref())
+                            .push_bind(x.title.as_deref()).push_bind(x.severity.as_deref()).push_bind(x.url.as_deref())
+                            .push_bind(labels_text(&x.labels));
                     });
                     qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
-                        resolved_at = excluded.resolved_at, deployment = excluded.deployment \
+                        resolved_at = excluded.resolved_at, deployment = excluded.deployment, title = excluded.title, \
+                        severity = excluded.severity, url = excluded.url, labels = excluded.labels \
                         WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
-                        OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment");
+                        OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment \
+                        OR dora_incidents.title IS DISTINCT FROM excluded.title OR dora_incidents.severity IS DISTINCT FROM excluded.severity \
+                        OR dora_incidents.url IS DISTINCT FROM excluded.url OR dora_incidents.labels <> excluded.labels");
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
             }
@@ -231,14 +245,85 @@ impl Store {
             }
             drop(rows);
             let mut incidents = Vec::new();
-            let mut rows = sqlx::query("SELECT source, id, service, started_at, resolved_at, deployment FROM dora_incidents").fetch(pool);
+            let mut rows = sqlx::query(concat!("SELECT ", incident_columns!(), " FROM dora_incidents")).fetch(pool);
             while let Some(r) = rows.try_next().await? {
-                incidents.push(Incident {
-                    source: r.try_get(0)?, id: r.try_get(1)?, service: r.try_get(2)?, started_at: r.try_get(3)?,
-                    resolved_at: r.try_get(4)?, deployment: r.try_get(5)?,
-                });
+                incidents.push(incident(&r)?);
             }
             Ok((deployments, changes, incidents))
         })
     }
+
+    /// Incidents that were open at some time in `[from, to)` (started before `to`, not resolved
+    /// before `from`), newest first (then by source and id), at most `limit`.
+    pub async fn dora_incidents(&self, q: &IncidentQuery<'_>) -> Result<Vec<Incident>> {
+        let limit = i64::from(q.limit);
+        let mut out = Vec::new();
+        let chunks: Vec<Option<&[String]>> = match q.services {
+            None => vec![None],
+            Some(s) => s.chunks(SERVICES_PER_QUERY).map(Some).collect(),
+        };
+        with_pool!(self, pool => {
+            for services in chunks {
+                let mut qb = QueryBuilder::new(concat!("SELECT ", incident_columns!(), " FROM dora_incidents WHERE started_at < "));
+                qb.push_bind(q.to).push(" AND (resolved_at IS NULL OR resolved_at >= ").push_bind(q.from).push(")");
+                if let Some(services) = services {
+                    qb.push(" AND service IN (");
+                    let mut sep = qb.separated(", ");
+                    for s in services {
+                        sep.push_bind(s.as_str());
+                    }
+                    qb.push(")");
+                }
+                qb.push(" ORDER BY started_at DESC, source, id LIMIT ").push_bind(limit);
+                for r in qb.build().fetch_all(pool).await? {
+                    out.push(incident(&r)?);
+                }
+            }
+        });
+        // Several chunks: the newest of all of them.
+        out.sort_by(|a, b| (b.started_at, &a.source, &a.id).cmp(&(a.started_at, &b.source, &b.id)));
+        out.truncate(q.limit as usize);
+        Ok(out)
+    }
+}
+
+/// What [`Store::dora_incidents`] lists.
+#[derive(Debug, Clone, Copy)]
+pub struct IncidentQuery<'a> {
+    /// Only these services (none: every service; an empty list: none).
+    pub services: Option<&'a [String]>,
+    /// The window, `[from, to)` in milliseconds.
+    pub from: i64,
+    pub to: i64,
+    pub limit: u32,
+}
+
+/// An incident from a row of `incident_columns!()`.
+fn incident<R: Row>(r: &R) -> Result<Incident>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database>,
+{
+    let labels: String = r.try_get(9)?;
+    Ok(Incident {
+        source: r.try_get(0)?,
+        id: r.try_get(1)?,
+        service: r.try_get(2)?,
+        started_at: r.try_get(3)?,
+        resolved_at: r.try_get(4)?,
+        deployment: r.try_get(5)?,
+        title: r.try_get(6)?,
+        severity: r.try_get(7)?,
+        url: r.try_get(8)?,
+        labels: serde_json::from_str(&labels)
+            .map_err(|e| StoreError::Corrupt(format!("incident labels: {e}")))?,
+    })
+}
+
+/// Labels as stored: a JSON object (keys in order, so an identical re-delivery compares equal).
+fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    serde_json::to_string(labels).unwrap_or_else(|_| "{}".into())
 }

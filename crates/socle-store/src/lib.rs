@@ -32,7 +32,7 @@ pub use catalog::{
 };
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
-pub use dora::DoraWritten;
+pub use dora::{DoraWritten, IncidentQuery};
 pub use guardrails::{PolicyResult, Waiver};
 pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
@@ -193,6 +193,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "released",
         include_str!("../migrations/0010_released.sql"),
+    ),
+    (
+        11,
+        "incident_details",
+        include_str!("../migrations/0011_incident_details.sql"),
     ),
 ];
 

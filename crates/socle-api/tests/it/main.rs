@@ -4,6 +4,7 @@
 mod bad_input;
 mod deployments;
 mod dora;
+mod dora_incidents;
 mod git_hosts;
 mod harness;
 mod http_api;

@@ -154,6 +154,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("POST", "/api/v1/dora/events", "/api/v1/dora/events", Some(Value::String(
             "{\"type\":\"incident\",\"id\":\"i9\",\"service\":\"shop\",\"started_at\":\"2026-01-05T11:00:00Z\"}\n".into())), OWNER),
         op("POST", "/api/v1/dora/incidents", "/api/v1/dora/incidents", Some(incident), OWNER),
+        op("GET", "/api/v1/dora/incidents", "/api/v1/dora/incidents?service=shop", None, READ),
         op("POST", "/api/v1/dora/webhooks/github", "/api/v1/dora/webhooks/github", Some(json!({})), SIGNED_PAYLOAD),
         op("POST", "/api/v1/dora/webhooks/gitlab", "/api/v1/dora/webhooks/gitlab", Some(json!({})), SIGNED_PAYLOAD),
         op("GET", "/api/v1/dora/report", "/api/v1/dora/report", None, READ),

@@ -12,8 +12,25 @@ fn demo_history_is_valid_deterministic_and_tiered() {
         socle_demo::dora_history(&services, end, 90),
         "deterministic"
     );
-    let (events, errors) = socle_dora::parse_jsonl(&text, "demo");
+    let socle_dora::Parsed {
+        events,
+        errors,
+        unknown_fields,
+    } = socle_dora::parse_jsonl(&text, "demo");
     assert!(errors.is_empty(), "{errors:?}");
+    assert!(unknown_fields.is_empty(), "{unknown_fields:?}");
+    let titled = events
+        .iter()
+        .filter(|e| matches!(e, socle_dora::Event::Incident(i) if i.title.is_some() && i.severity.is_some()))
+        .count();
+    let incidents = events
+        .iter()
+        .filter(|e| matches!(e, socle_dora::Event::Incident(_)))
+        .count();
+    assert!(
+        incidents > 0 && titled == incidents,
+        "{titled} of {incidents}"
+    );
     let ds = Dataset::build(events, &Options::default());
     let w = Window::last_days(end, 90);
     let per_day = |tier: usize| {

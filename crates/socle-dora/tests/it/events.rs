@@ -2,7 +2,8 @@
 //! with its number; multi-byte characters anywhere (a timestamp used to be sliced at byte 19).
 
 use proptest::prelude::*;
-use socle_dora::events::{format_timestamp, parse_jsonl, parse_jsonl_parallel, parse_timestamp};
+use socle_dora::events::{format_timestamp, parse_timestamp};
+use socle_dora::jsonl::{parse_jsonl, parse_jsonl_parallel};
 
 #[test]
 fn a_multi_byte_character_across_byte_19_is_not_a_panic() {
@@ -55,13 +56,13 @@ fn padded_lines(pad: char, lines: usize) -> String {
 fn parallel_parsing_cuts_between_lines_whatever_the_characters() {
     let text = padded_lines('\u{e9}', 10_000);
     assert!(text.len() > 1 << 20);
-    let (events, errors) = parse_jsonl(&text, "import");
-    assert_eq!(events.len(), 10_000);
-    assert_eq!(errors.len(), 100);
+    let parsed = parse_jsonl(&text, "import");
+    assert_eq!(parsed.events.len(), 10_000);
+    assert_eq!(parsed.errors.len(), 100);
     for threads in 2..=7 {
-        let (pe, perr) = parse_jsonl_parallel(&text, "import", threads);
-        assert_eq!(pe, events, "{threads} threads");
-        assert_eq!(perr, errors, "{threads} threads");
+        let p = parse_jsonl_parallel(&text, "import", threads);
+        assert_eq!(p.events, parsed.events, "{threads} threads");
+        assert_eq!(p.errors, parsed.errors, "{threads} threads");
     }
 }
 
@@ -127,7 +128,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_reports_every_bad_line(text in "\\PC{0,400}(\n\\PC{0,80}){0,8}") {
-        let (events, errors) = parse_jsonl(&text, "import");
+        let socle_dora::Parsed { events, errors, .. } = parse_jsonl(&text, "import");
         let lines = text.lines().count();
         prop_assert!(events.len() + errors.len() <= lines);
         for e in &errors {
@@ -139,7 +140,7 @@ proptest! {
     #[test]
     fn generated_event_lines_are_read_or_reported(lines in prop::collection::vec(event_line(), 1..12)) {
         let text = lines.join("\n");
-        let (events, errors) = parse_jsonl(&text, "import");
+        let socle_dora::Parsed { events, errors, .. } = parse_jsonl(&text, "import");
         prop_assert_eq!(events.len() + errors.len(), lines.len());
         for e in &events {
             let (source, id) = e.key();

@@ -1,4 +1,6 @@
 mod events;
+mod jsonl;
 mod metrics;
+mod mixed_sources;
 mod webhooks;
 mod webhooks_fuzz;

@@ -29,9 +29,9 @@ const DATA: &str = r#"
 "#;
 
 fn events() -> Vec<Event> {
-    let (events, errors) = parse_jsonl(DATA, "import");
-    assert!(errors.is_empty(), "{errors:?}");
-    events
+    let parsed = parse_jsonl(DATA, "import");
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    parsed.events
 }
 
 fn window() -> Window {
@@ -165,9 +165,9 @@ fn changes_derived_from_commit_ranges() {
 {"type":"deployment","source":"socle","id":"x1","service":"s","environment":"prod","finished_at":"2026-01-01T04:00:00Z","commit":"b"}
 {"type":"deployment","source":"socle","id":"x2","service":"s","environment":"prod","finished_at":"2026-01-01T10:00:00Z","commit":"d"}
 "#;
-    let (events, errors) = parse_jsonl(text, "github");
-    assert!(errors.is_empty());
-    let ds = Dataset::build(events, &Options::default());
+    let parsed = parse_jsonl(text, "github");
+    assert!(parsed.errors.is_empty());
+    let ds = Dataset::build(parsed.events, &Options::default());
     let r = ds.report(None, window(), false);
     // a 4 h, b 3 h (x1); c 8 h, d 7 h (x2) → [3, 4, 7, 8] → median 5.5.
     assert_eq!(r.changes, 4);
@@ -177,7 +177,7 @@ fn changes_derived_from_commit_ranges() {
 #[test]
 fn bad_lines_are_reported_by_number() {
     let text = "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"p\",\"environment\":\"prod\",\"finished_at\":\"2026-01-05T10:00:00Z\"}\nnot json\n\n{\"type\":\"change\",\"id\":\"c1\",\"service\":\"p\",\"committed_at\":\"2026-01-04T08:00:00\"}\n{\"type\":\"rollout\",\"id\":\"x\",\"service\":\"p\"}\n{\"type\":\"incident\",\"id\":\"i\",\"service\":\"p\",\"started_at\":\"2026-01-04T08:00:00Z\",\"resolved_at\":\"2026-01-04T07:00:00Z\"}\n{\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"p\",\"finished_at\":\"2026-01-05T10:00:00Z\"}\n";
-    let (events, errors) = parse_jsonl(text, "import");
+    let socle_dora::Parsed { events, errors, .. } = parse_jsonl(text, "import");
     assert_eq!(events.len(), 1);
     let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![2, 4, 5, 6, 7]);
@@ -261,9 +261,8 @@ fn parallel_parsing_matches_sequential() {
             text.push_str(&format!("{{\"type\":\"change\",\"id\":\"c{i}\",\"service\":\"s\",\"committed_at\":\"2026-01-04T08:00:00Z\"}}\n"));
         }
     }
-    let (a, ea) = parse_jsonl(&text, "x");
-    let (b, eb) = socle_dora::parse_jsonl_parallel(&text, "x", 3);
+    let a = parse_jsonl(&text, "x");
+    let b = socle_dora::parse_jsonl_parallel(&text, "x", 3);
     assert_eq!(a, b);
-    assert_eq!(ea, eb);
-    assert_eq!(eb[0].line, 17_322);
+    assert_eq!(b.errors[0].line, 17_322);
 }

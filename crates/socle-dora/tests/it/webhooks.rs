@@ -411,6 +411,10 @@ fn github_incident_issue_maps_to_an_incident() {
             started_at: 1_715_697_602_000, // 2024-05-14T14:40:02Z
             resolved_at: Some(1_715_702_731_000), // 2024-05-14T16:05:31Z
             deployment: None,
+            title: None,
+            severity: None,
+            url: None,
+            labels: Default::default(),
         })]
     );
 }
@@ -769,6 +773,10 @@ fn gitlab_incident_issue_maps_to_an_incident() {
             started_at: 1_715_700_667_000, // 2024-05-14T15:31:07Z
             resolved_at: Some(1_715_703_164_000), // 2024-05-14T16:12:44Z
             deployment: None,
+            title: None,
+            severity: None,
+            url: None,
+            labels: Default::default(),
         })]
     );
 }

@@ -7,11 +7,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use socle_api::AppState;
 use socle_app::dora::Scope;
+use socle_dora::Incident;
 use socle_dora::metrics::Report;
 use socle_ui::chart::{self, Chart, Point};
 
 use crate::error::PageError;
-use crate::layout::{self, entity_href, level_badge, short};
+use crate::layout::{self, date, entity_href, level_badge, short, web_url};
 use crate::session::Viewer;
 
 /// A report for a scope over the last `since` (e.g. `90d`), with weekly series.
@@ -19,6 +20,69 @@ pub async fn report(state: &AppState, scope: &Scope, since: &str) -> Result<Repo
     let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
         .map_err(|e| PageError::bad_request(e.message))?;
     Ok(state.dora_report(scope, w, true).await?)
+}
+
+/// The most incidents a page lists.
+const INCIDENTS_SHOWN: u32 = 50;
+
+/// The incidents of a scope open during the last `since`, newest first.
+pub async fn incidents(
+    state: &AppState,
+    scope: &Scope,
+    since: &str,
+) -> Result<Vec<Incident>, PageError> {
+    let w = socle_app::dora::window(Some(since), None, None, state.now_ms())
+        .map_err(|e| PageError::bad_request(e.message))?;
+    Ok(state.dora_incidents(scope, w, INCIDENTS_SHOWN).await?)
+}
+
+/// Incidents as a table: what their tool calls them (a link to it when the URL is a web
+/// link), severity, service, when, time to restore, source, labels.
+pub fn incidents_table(list: &[Incident], caption: &str, show_service: bool) -> Markup {
+    if list.is_empty() {
+        return html! { p class="muted" { "No incident in this window." } };
+    }
+    html! {
+        table {
+            caption { (caption) @if list.len() as u32 >= INCIDENTS_SHOWN { " — the latest " (INCIDENTS_SHOWN) } }
+            thead {
+                tr {
+                    th scope="col" { "Incident" }
+                    th scope="col" { "Severity" }
+                    @if show_service { th scope="col" { "Service" } }
+                    th scope="col" { "Started" }
+                    th scope="col" { "Time to restore" }
+                    th scope="col" { "Source" }
+                    th scope="col" { "Labels" }
+                }
+            }
+            tbody {
+                @for i in list {
+                    @let name = i.title.as_deref().unwrap_or(&i.id);
+                    tr {
+                        td {
+                            @match i.url.as_deref().and_then(web_url) {
+                                Some(u) => a href=(u) rel="noopener noreferrer" { (name) },
+                                None => (name),
+                            }
+                            @if i.title.is_some() { " " span class="muted" { (i.id) } }
+                        }
+                        td { @match &i.severity { Some(s) => (s), None => span class="muted" { "none" } } }
+                        @if show_service { td { a href={ "/dora?scope=service&name=" (layout::enc(&i.service)) } { (i.service) } } }
+                        td { (date(i.started_at)) }
+                        td {
+                            @match i.resolved_at {
+                                Some(r) => (num(Some((r - i.started_at) as f64 / 3_600_000.0), " h")),
+                                None => strong { "open" },
+                            }
+                        }
+                        td { (i.source) }
+                        td { @for (k, v) in &i.labels { span class="tag" { (k) "=" (v) } } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn num(v: Option<f64>, unit: &str) -> String {
@@ -128,6 +192,7 @@ pub async fn dashboard(
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("org"), q.name.as_deref())
         .map_err(PageError::bad_request)?;
     let r = report(&state, &scope, since).await?;
+    let incident_list = incidents(&state, &scope, since).await?;
     let label = scope.label();
     let shown = if q.teams.as_deref() == Some("all") {
         usize::MAX
@@ -172,6 +237,8 @@ pub async fn dashboard(
             (tiles(&r))
             h2 { "Weekly trends" }
             (charts(&r, &label))
+            h2 { "Incidents" }
+            (incidents_table(&incident_list, &format!("Incidents, {label} ({since})"), true))
             @if !teams.is_empty() {
                 h2 { "Teams" }
                 @if shown < teams.len() { p { "The " (shown) " most frequently deploying of " (teams.len()) " teams. " a href={ "/dora?teams=all&since=" (since) } { "Show all" } } }

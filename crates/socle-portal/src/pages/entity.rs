@@ -17,7 +17,7 @@ use socle_ui::markdown::{self, LinkKind};
 
 use crate::docs;
 use crate::error::PageError;
-use crate::layout::{self, date, enc, entity_href, short};
+use crate::layout::{self, date, enc, entity_href, short, web_url};
 use crate::session::Viewer;
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
@@ -44,12 +44,6 @@ fn load<'a>(
         .ok_or_else(|| PageError::not_found(format!("{r} is not in the catalog")))?;
     let body: Value = serde_json::from_str(&v.body).map_err(PageError::internal)?;
     Ok((v, body))
-}
-
-/// Only web links are shown as links.
-fn safe_url(u: &str) -> Option<&str> {
-    let l = u.trim().to_ascii_lowercase();
-    (l.starts_with("https://") || l.starts_with("http://")).then_some(u.trim())
 }
 
 /// The entity's relations as an SVG graph, the entity in the middle.
@@ -148,11 +142,17 @@ pub async fn entity(
     } else {
         None
     };
-    let dora = if kind == "component" {
-        let r = super::dora::report(&state, &Scope::Service(service_name.clone()), "90d").await?;
-        Some(super::dora::tiles(&r))
+    let (dora, incidents) = if kind == "component" {
+        let scope = Scope::Service(service_name.clone());
+        let r = super::dora::report(&state, &scope, "90d").await?;
+        let list = super::dora::incidents(&state, &scope, "90d").await?;
+        let caption = format!("Incidents of {service_name} (90 days)");
+        (
+            Some(super::dora::tiles(&r)),
+            Some(super::dora::incidents_table(&list, &caption, false)),
+        )
     } else {
-        None
+        (None, None)
     };
     let team = if kind == "group" {
         Some(super::team::team_section(&state, &snap, v).await?)
@@ -182,6 +182,7 @@ pub async fn entity(
                 (graph)
             }
             @if let Some(a) = apis { (a) }
+            @if let Some(i) = incidents { section aria-labelledby="incidents" { h2 id="incidents" { "Incidents" } (i) } }
             @if let Some(d) = delivery { (d) }
             @if let Some(g) = guard { (g) }
         },
@@ -197,7 +198,7 @@ fn about(snap: &Snapshot, v: &EntityView, body: &Value) -> Markup {
         .map(|a| {
             a.iter()
                 .filter_map(|l| {
-                    let url = safe_url(l.get("url")?.as_str()?)?;
+                    let url = web_url(l.get("url")?.as_str()?)?;
                     let title = l.get("title").and_then(Value::as_str).unwrap_or(url);
                     Some((url.to_owned(), title.to_owned()))
                 })

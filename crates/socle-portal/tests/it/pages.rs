@@ -353,3 +353,78 @@ async fn blocked_deploys_show_on_home_and_entity_pages_with_the_report() {
         );
     }
 }
+
+#[tokio::test]
+async fn incidents_show_on_the_service_and_dora_pages() {
+    use socle_dora::{Event, Incident};
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        let now = s.state.now_ms();
+        let hour = 3_600_000;
+        let incident = |id: &str| Incident {
+            source: "pagerduty".into(),
+            id: id.into(),
+            service: "svc-a".into(),
+            started_at: now - 48 * hour,
+            resolved_at: None,
+            deployment: None,
+            title: None,
+            severity: None,
+            url: None,
+            labels: Default::default(),
+        };
+        let known = Incident {
+            title: Some("Checkout <script>alert(1)</script> down".into()),
+            severity: Some("SEV1".into()),
+            url: Some("https://pd.example/incidents/PD-1?a=1&b=2".into()),
+            labels: [("team".to_owned(), "a<b".to_owned())].into(),
+            resolved_at: Some(now - 45 * hour),
+            ..incident("PD-1")
+        };
+        let evil = Incident {
+            title: Some("Evil link".into()),
+            url: Some("javascript:alert(2)".into()),
+            started_at: now - 24 * hour,
+            ..incident("PD-2")
+        };
+        s.state
+            .store
+            .dora_upsert(vec![Event::Incident(known), Event::Incident(evil)])
+            .await
+            .unwrap();
+        let link = "<a href=\"https://pd.example/incidents/PD-1?a=1&amp;b=2\" rel=\"noopener noreferrer\">Checkout &lt;script&gt;alert(1)&lt;/script&gt; down</a>";
+        let page = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(
+            page.contains("<caption>Incidents of svc-a (90 days)</caption>"),
+            "{page}"
+        );
+        let dash = s.get("/dora?scope=service&name=svc-a", None).await.body;
+        assert!(
+            dash.contains("<caption>Incidents, service svc-a (90d)</caption>"),
+            "{dash}"
+        );
+        for body in [&page, &dash] {
+            // Title linked to the tool, escaped; severity; restored in 3 h; the label.
+            assert!(body.contains(link), "{body}");
+            assert!(body.contains("<td>SEV1</td>"));
+            assert!(body.contains("<td>3 h</td>"), "{body}");
+            assert!(body.contains("<span class=\"tag\">team=a&lt;b</span>"));
+            // A link that is not http(s) is text; an open incident says so.
+            assert!(body.contains("<td>Evil link <span class=\"muted\">PD-2</span></td>"));
+            assert!(!body.contains("javascript:alert(2)\""));
+            assert!(body.contains("<strong>open</strong>"));
+            // Newest first.
+            assert!(body.find("Evil link").unwrap() < body.find("SEV1").unwrap());
+        }
+        // The organisation's page names the service; svc-b has none.
+        let org = s.get("/dora", None).await.body;
+        assert!(
+            org.contains("href=\"/dora?scope=service&amp;name=svc-a\">svc-a</a>"),
+            "{org}"
+        );
+        let b = s.get("/catalog/component/default/svc-b", None).await.body;
+        assert!(b.contains("No incident in this window."));
+    }
+}

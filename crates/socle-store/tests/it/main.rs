@@ -68,6 +68,7 @@ macro_rules! both {
     };
 }
 
+mod dora_incidents;
 mod resource_owner;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
@@ -684,7 +685,7 @@ async fn dora_events_are_idempotent(store: &Store) {
 {"type":"change","id":"c2","service":"payments","committed_at":"2026-01-04T09:00:00+01:00","parent":"c1"}
 {"type":"incident","id":"i1","service":"payments","started_at":"2026-01-05T11:00:00Z","deployment":"d1"}
 "#;
-    let (events, errors) = socle_dora::parse_jsonl(text, "import");
+    let socle_dora::Parsed { events, errors, .. } = socle_dora::parse_jsonl(text, "import");
     assert!(errors.is_empty());
     let g0 = store.dora_generation().await.unwrap();
     let w = store.dora_upsert(events.clone()).await.unwrap();
@@ -696,11 +697,12 @@ async fn dora_events_are_idempotent(store: &Store) {
     assert_eq!((w.received, w.changed), (4, 0));
     assert_eq!(store.dora_generation().await.unwrap(), g1);
     // The incident is resolved later; the same key twice in one batch: the last one wins.
-    let (later, _) = socle_dora::parse_jsonl(
+    let later = socle_dora::parse_jsonl(
         "{\"type\":\"incident\",\"id\":\"i1\",\"service\":\"payments\",\"started_at\":\"2026-01-05T11:00:00Z\",\"deployment\":\"d1\"}\n\
          {\"type\":\"incident\",\"id\":\"i1\",\"service\":\"payments\",\"started_at\":\"2026-01-05T11:00:00Z\",\"resolved_at\":\"2026-01-05T13:30:00Z\",\"deployment\":\"d1\"}",
         "import",
-    );
+    )
+    .events;
     let w = store.dora_upsert(later).await.unwrap();
     assert_eq!((w.received, w.changed), (1, 1));
     let (d, c, i) = store.dora_load().await.unwrap();

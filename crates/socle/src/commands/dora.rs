@@ -134,14 +134,34 @@ pub struct ReportArgs {
 /// Lines parsed and written per batch.
 const CHUNK: usize = 50_000;
 
-/// Imports a JSON Lines file in batches; returns (received, changed, errors).
+/// What [`import_file`] did.
+pub struct Imported {
+    pub received: u64,
+    pub changed: u64,
+    /// Malformed lines (nothing was written when there are some and the import is not partial).
+    pub errors: Vec<socle_dora::ParseError>,
+    /// Fields Socle does not read, once per name.
+    pub warnings: Vec<socle_dora::Warning>,
+    /// The services the events named.
+    pub services: Vec<String>,
+}
+
+/// What the reader thread of [`import_file`] saw.
+#[derive(Default)]
+struct ReadAll {
+    errors: Vec<socle_dora::ParseError>,
+    unknown_fields: socle_dora::UnknownFields,
+    services: std::collections::BTreeSet<String>,
+}
+
+/// Imports a JSON Lines file in batches.
 pub async fn import_file(
     store: &socle_store::Store,
     file: &std::path::Path,
     source: &str,
     partial: bool,
     progress: bool,
-) -> anyhow::Result<(u64, u64, Vec<socle_dora::ParseError>, Vec<String>)> {
+) -> anyhow::Result<Imported> {
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = if progress && size > 0 {
         let b = ProgressBar::new(size);
@@ -163,14 +183,14 @@ pub async fn import_file(
     let source_owned = source.to_owned();
     let file_owned = file.to_path_buf();
     let bar2 = bar.clone();
-    let reader_thread = std::thread::spawn(move || -> anyhow::Result<(Vec<socle_dora::ParseError>, std::collections::BTreeSet<String>)> {
-        let mut errors = Vec::new();
-        let mut services = std::collections::BTreeSet::new();
+    let reader_thread = std::thread::spawn(move || -> anyhow::Result<ReadAll> {
+        let mut all = ReadAll::default();
         let mut chunks = Chunks::new(reader(&file_owned)?, &source_owned, &bar2);
         let mut aborted = false;
-        while let Some((events, errs)) = chunks.next_chunk()? {
-            let bad = !errs.is_empty();
-            errors.extend(errs);
+        while let Some(parsed) = chunks.next_chunk()? {
+            let bad = !parsed.errors.is_empty();
+            all.errors.extend(parsed.errors);
+            all.unknown_fields.merge(parsed.unknown_fields);
             if aborted {
                 continue;
             }
@@ -179,33 +199,41 @@ pub async fn import_file(
                 let _ = tx.blocking_send(Err("malformed lines".into()));
                 continue;
             }
-            for e in &events {
-                if !services.contains(e.service()) {
-                    services.insert(e.service().to_owned());
+            for e in &parsed.events {
+                if !all.services.contains(e.service()) {
+                    all.services.insert(e.service().to_owned());
                 }
             }
-            if tx.blocking_send(Ok(events)).is_err() {
+            if tx.blocking_send(Ok(parsed.events)).is_err() {
                 break; // the writer stopped (a database error, reported below)
             }
         }
-        Ok((errors, services))
+        Ok(all)
     });
     bar.set_message("importing");
     let written = store.dora_import(rx).await;
-    let (errors, services) = reader_thread
+    let all = reader_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     bar.finish_and_clear();
-    if !errors.is_empty() && !partial {
-        return Ok((0, 0, errors, Vec::new()));
+    let warnings = all.unknown_fields.warnings();
+    if !all.errors.is_empty() && !partial {
+        return Ok(Imported {
+            received: 0,
+            changed: 0,
+            errors: all.errors,
+            warnings,
+            services: Vec::new(),
+        });
     }
     let w = written?;
-    Ok((
-        w.received,
-        w.changed,
-        errors,
-        services.into_iter().collect(),
-    ))
+    Ok(Imported {
+        received: w.received,
+        changed: w.changed,
+        errors: all.errors,
+        warnings,
+        services: all.services.into_iter().collect(),
+    })
 }
 
 /// The file, or standard input for `-`.
@@ -238,8 +266,8 @@ impl<'a> Chunks<'a> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn next_chunk(&mut self) -> anyhow::Result<Option<(Vec<Event>, Vec<socle_dora::ParseError>)>> {
+    /// The next lines, their numbers counted from the start of the file.
+    fn next_chunk(&mut self) -> anyhow::Result<Option<socle_dora::Parsed>> {
         let mut text = String::new();
         let first = self.line_no;
         let mut lines = 0;
@@ -255,11 +283,12 @@ impl<'a> Chunks<'a> {
             return Ok(None);
         }
         self.line_no += lines;
-        let (events, mut errs) = socle_dora::parse_jsonl(&text, self.source);
-        for e in &mut errs {
+        let mut parsed = socle_dora::parse_jsonl(&text, self.source);
+        for e in &mut parsed.errors {
             e.line += first;
         }
-        Ok(Some((events, errs)))
+        parsed.unknown_fields.shift(first);
+        Ok(Some(parsed))
     }
 }
 
@@ -382,8 +411,14 @@ async fn import(
     output: Format,
 ) -> anyhow::Result<Outcome> {
     let store = store.open().await?;
-    let (received, changed, errors, services) =
-        import_file(&store, file, source, partial, output == Format::Table).await?;
+    let Imported {
+        received,
+        changed,
+        errors,
+        warnings,
+        services,
+    } = import_file(&store, file, source, partial, output == Format::Table).await?;
+    print_warnings(file, &warnings);
     for e in errors.iter().take(50) {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }
@@ -400,6 +435,7 @@ async fn import(
     let unknown = socle_app::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
     let report = serde_json::json!({
         "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
+        "warnings": warnings,
     });
     Ok(Outcome::new(output, &report, |_| {
         let mut s = format!(
@@ -418,6 +454,13 @@ async fn import(
     .failed(!errors.is_empty()))
 }
 
+/// Fields Socle ignored, once per name, on stderr.
+fn print_warnings(file: &std::path::Path, warnings: &[socle_dora::Warning]) {
+    for w in warnings {
+        eprintln!("{}: warning: {}", file.display(), w.message);
+    }
+}
+
 /// The indexed events: from a JSON Lines file (parsed on every core), or the store.
 pub async fn dataset(
     store: &socle_store::Store,
@@ -431,8 +474,13 @@ pub async fn dataset(
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let (events, errors) = socle_dora::parse_jsonl_parallel(&text, "import", threads);
+    let socle_dora::Parsed {
+        events,
+        errors,
+        unknown_fields,
+    } = socle_dora::parse_jsonl_parallel(&text, "import", threads);
     drop(text);
+    print_warnings(file, &unknown_fields.warnings());
     if !errors.is_empty() {
         for e in errors.iter().take(50) {
             eprintln!("{}:{}: {}", file.display(), e.line, e.message);

@@ -147,7 +147,7 @@ async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
         })
         .collect();
     let today = now_ms() - now_ms().rem_euclid(86_400_000);
-    let (events, errors) =
+    let socle_dora::Parsed { events, errors, .. } =
         socle_dora::parse_jsonl(&socle_demo::dora_history(&services, today, 90), "demo");
     anyhow::ensure!(
         errors.is_empty(),

@@ -2,6 +2,7 @@
 
 mod cli;
 mod dora;
+mod dora_import;
 mod rego_worker;
 
 mod browser;
