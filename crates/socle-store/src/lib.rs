@@ -60,6 +60,10 @@ pub enum StoreError {
     },
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
+    /// The database server did not accept a connection (refused, unknown host, bad
+    /// credentials, no answer in time).
+    #[error("cannot connect to the database at {at}: {cause}")]
+    Unreachable { at: String, cause: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -234,12 +238,46 @@ fn private_file(path: &std::path::Path) -> Result<()> {
     }
 }
 
+/// How long the first connection to a database server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection attempt before the pool is built, so that a closed port or a wrong password
+/// is reported at once, with its cause, instead of a pool time-out after retrying.
+async fn probe(opts: &PgConnectOptions) -> Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    let at = format!("{}:{}", opts.get_host(), opts.get_port());
+    match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(StoreError::Unreachable {
+            at,
+            cause: connect_cause(&e),
+        }),
+        Err(_) => Err(StoreError::Unreachable {
+            at,
+            cause: format!("no answer in {} s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// The root cause of a failed connection, as the operating system or the server said it.
+fn connect_cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
 impl Store {
     /// Opens (and migrates) the store.
     pub async fn open(config: &StoreConfig) -> Result<Self> {
         let url = config.database_url.as_deref().unwrap_or("");
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?;
+            probe(&opts).await?;
             if let Some(schema) = &config.pg_schema {
                 if !schema
                     .chars()

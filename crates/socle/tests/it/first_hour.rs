@@ -69,3 +69,25 @@ fn a_usage_error_exits_2_and_a_failure_1() {
         Some(1)
     );
 }
+
+#[test]
+fn a_closed_database_port_is_reported_at_once_with_its_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let o = socle(
+        &[
+            "catalog",
+            "list",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/test",
+        ],
+        &tmp.path().join("data"),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot connect to the database at 127.0.0.1:1") && err.contains("refused"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
