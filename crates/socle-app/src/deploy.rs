@@ -61,6 +61,14 @@ impl DeployKind {
     }
 }
 
+/// What the guardrails said of a deploy that went through: violations a waiver set aside (with
+/// the waivers' ids) and warnings.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GuardrailNotes {
+    pub waived: Vec<serde_json::Value>,
+    pub warnings: Vec<serde_json::Value>,
+}
+
 /// A [`DeployError`] as a caller sees it.
 pub fn deploy_error(e: DeployError) -> AppError {
     use socle_deploy::DeployError as D;
@@ -250,6 +258,36 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         self.audited_with(actor, action, target, result, |d| d.gitops_commit.clone())
             .await
+    }
+
+    /// The guardrails' notes on the latest evaluation of `service` in `environment` (the
+    /// deploy that just went through), for a caller who may read.
+    pub async fn guardrail_notes(
+        &self,
+        actor: &Actor,
+        service: &str,
+        environment: &str,
+    ) -> Result<GuardrailNotes, AppError> {
+        self.can_read(actor)?;
+        let entity = format!("component:default/{service}");
+        let latest = self
+            .store
+            .policy_results(&entity, Some(environment), 1)
+            .await?;
+        let Some(r) = latest.into_iter().next() else {
+            return Ok(GuardrailNotes::default());
+        };
+        let list = |k: &str| {
+            r.findings
+                .get(k)
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(GuardrailNotes {
+            waived: list("waived"),
+            warnings: list("warnings"),
+        })
     }
 
     /// The secret outputs of a provisioned resource: admins and

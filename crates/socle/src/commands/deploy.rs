@@ -99,13 +99,19 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
     // The application audited the attempt, failures too.
     let d = match result {
         Ok(d) => d,
-        Err(e) => {
-            super::print_error(&e);
-            return super::exit(true);
-        }
+        Err(e) => return super::failure(&e, a.output),
     };
-    Outcome::new(a.output, &d, |d| {
-        format!(
+    let notes = app
+        .guardrail_notes(&actor, &d.service, &d.environment)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let shown = Deployed {
+        deployment: &d,
+        guardrails: &notes,
+    };
+    Outcome::new(a.output, &shown, |s| {
+        let d = s.deployment;
+        let mut text = format!(
             "{} {} {} to {}: {} ({})\n",
             d.kind,
             d.service,
@@ -117,8 +123,37 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
             } else {
                 "unchanged, nothing committed"
             }
-        )
+        );
+        let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        for w in &s.guardrails.warnings {
+            text.push_str(&format!(
+                "  warning [{}]: {}\n",
+                field(w, "rule"),
+                field(w, "text")
+            ));
+        }
+        for w in &s.guardrails.waived {
+            let by: Vec<&str> = w["waivers"]
+                .as_array()
+                .map(|l| l.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  waived [{}] (waiver {}): {}\n",
+                field(w, "rule"),
+                by.join(", "),
+                field(w, "text")
+            ));
+        }
+        text
     })
+}
+
+/// A deployment as `socle deploy` shows it: the record, and what the guardrails said.
+#[derive(serde::Serialize)]
+struct Deployed<'a> {
+    #[serde(flatten)]
+    deployment: &'a socle_store::DeploymentRecord,
+    guardrails: &'a socle_app::deploy::GuardrailNotes,
 }
 
 /// The deploy input for `a.file`, parsed here (diagnostics name the file) with its `source`

@@ -161,6 +161,21 @@ pub fn print_error(e: &socle_app::AppError) {
     }
 }
 
+/// A failed service call: the error on stderr and, for `-o json|yaml`, the API's error shape
+/// (`{"error": {code, message, details}}`) on stdout; exit 1.
+pub fn failure(e: &socle_app::AppError, output: crate::output::Format) -> anyhow::Result<Outcome> {
+    print_error(e);
+    if output == crate::output::Format::Table {
+        return exit(true);
+    }
+    let body = serde_json::json!({"error": {
+        "code": e.code.name(),
+        "message": e.message,
+        "details": e.details,
+    }});
+    Ok(Outcome::new(output, &body, |_| String::new())?.failed(true))
+}
+
 /// The CLI's actor for the application's services: the operator, who holds the store (and so
 /// every right), as `cli:$USER`.
 pub fn operator() -> socle_app::Actor {

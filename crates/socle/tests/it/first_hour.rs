@@ -89,5 +89,9 @@ fn a_closed_database_port_is_reported_at_once_with_its_cause() {
         err.contains("cannot connect to the database at 127.0.0.1:1") && err.contains("refused"),
         "{err}"
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -6,4 +6,5 @@ mod dora_import;
 mod rego_worker;
 
 mod browser;
+mod deploy_output;
 mod first_hour;
