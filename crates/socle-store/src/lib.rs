@@ -80,6 +80,9 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// The key sealing secrets at rest; `None`: secret-bearing tables are unavailable.
     pub secret_key: Option<SecretKey>,
+    /// Open without writing anything: no migration, no file created, SQLite read-only (no
+    /// checkpoint either), PostgreSQL in read-only transactions. For previews.
+    pub read_only: bool,
 }
 
 impl StoreConfig {
@@ -90,6 +93,7 @@ impl StoreConfig {
             pg_schema: None,
             max_connections: 8,
             secret_key: None,
+            read_only: false,
         }
     }
 }
@@ -278,6 +282,9 @@ impl Store {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?;
             probe(&opts).await?;
+            if config.read_only {
+                opts = opts.options([("default_transaction_read_only", "on")]);
+            }
             if let Some(schema) = &config.pg_schema {
                 if !schema
                     .chars()
@@ -285,16 +292,18 @@ impl Store {
                 {
                     return Err(StoreError::User(format!("invalid schema name {schema}")));
                 }
-                let admin = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(opts.clone())
+                if !config.read_only {
+                    let admin = PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts.clone())
+                        .await?;
+                    sqlx::query(AssertSqlSafe(format!(
+                        "CREATE SCHEMA IF NOT EXISTS {schema}"
+                    )))
+                    .execute(&admin)
                     .await?;
-                sqlx::query(AssertSqlSafe(format!(
-                    "CREATE SCHEMA IF NOT EXISTS {schema}"
-                )))
-                .execute(&admin)
-                .await?;
-                admin.close().await;
+                    admin.close().await;
+                }
                 opts = opts.options([("search_path", schema.as_str())]);
             }
             let pool = PgPoolOptions::new()
@@ -309,6 +318,7 @@ impl Store {
                 .or_else(|| url.strip_prefix("sqlite:"))
             {
                 Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ if url.is_empty() && config.read_only => config.data_dir.join("socle.db"),
                 _ if url.is_empty() => {
                     std::fs::create_dir_all(&config.data_dir).map_err(|source| {
                         StoreError::DataDir {
@@ -324,14 +334,21 @@ impl Store {
                     )));
                 }
             };
-            private_file(&path)?;
-            let opts = SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(30))
-                .foreign_keys(true);
+            let opts = if config.read_only {
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .read_only(true)
+                    .busy_timeout(Duration::from_secs(30))
+            } else {
+                private_file(&path)?;
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
                 .connect_with(opts)
@@ -342,8 +359,10 @@ impl Store {
             backend,
             secret_key: config.secret_key.clone(),
         };
-        let m = migrator();
-        with_pool!(store, pool => m.run(pool).await?);
+        if !config.read_only {
+            let m = migrator();
+            with_pool!(store, pool => m.run(pool).await?);
+        }
         Ok(store)
     }
 

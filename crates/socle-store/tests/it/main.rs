@@ -69,6 +69,7 @@ macro_rules! both {
 }
 
 mod dora_incidents;
+mod read_only;
 mod resource_owner;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {

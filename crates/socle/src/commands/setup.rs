@@ -23,13 +23,30 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
+        self.open_with(false).await
+    }
+
+    /// The store if one exists here, opened read-only (nothing written, not even a
+    /// checkpoint); None otherwise. For previews.
+    pub async fn open_existing_read_only(&self) -> anyhow::Result<Option<Store>> {
+        if self.database_url.is_none() && !self.data_dir.join("socle.db").is_file() {
+            return Ok(None);
+        }
+        self.open_with(true).await.map(Some)
+    }
+
+    async fn open_with(&self, read_only: bool) -> anyhow::Result<Store> {
         let mut config = StoreConfig::new(&self.data_dir, self.database_url.clone());
+        config.read_only = read_only;
         // The key sealing secrets at rest: SOCLE_SECRET_KEY (shared by replicas), else a key file
         // created in the data directory.
-        config.secret_key = Some(match std::env::var("SOCLE_SECRET_KEY") {
-            Ok(k) => socle_store::SecretKey::from_base64(&k).context("SOCLE_SECRET_KEY")?,
-            Err(_) => socle_store::SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
-        });
+        // (Read-only: a missing key file is not created; sealed tables are then unavailable.)
+        let key_file = self.data_dir.join("secret.key");
+        config.secret_key = match std::env::var("SOCLE_SECRET_KEY") {
+            Ok(k) => Some(socle_store::SecretKey::from_base64(&k).context("SOCLE_SECRET_KEY")?),
+            Err(_) if read_only && !key_file.is_file() => None,
+            Err(_) => Some(socle_store::SecretKey::load_or_create(&key_file)?),
+        };
         Store::open(&config)
             .await
             .with_context(|| match &self.database_url {

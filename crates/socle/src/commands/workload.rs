@@ -211,7 +211,7 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
     }
     let out = OutputDir::new(&a.output_dir);
     // The live state of the environment (read only), then what earlier previews kept here.
-    let stored = match a.store.open_existing().await? {
+    let stored = match a.store.open_existing_read_only().await? {
         Some(store) => store.resource_state(&a.env).await?,
         None => Default::default(),
     };
