@@ -90,6 +90,7 @@ impl App {
             path: new.path,
         };
         let spec_json = serde_json::to_value(&spec).map_err(AppError::internal)?;
+        let known = self.store.get_location(&spec.key()).await?.is_some();
         self.store
             .add_location(
                 &spec.key(),
@@ -100,6 +101,17 @@ impl App {
             )
             .await?;
         let outcome = self.refresh(&spec).await?;
+        // A mistyped target is not kept to fail on every refresh: a new location that cannot
+        // be read at all is unregistered again, and the caller told why.
+        if !known && outcome.status == socle_store::RefreshStatus::Failed {
+            self.store.delete_location(&spec.key()).await?;
+            self.reload_if_changed().await.map_err(AppError::internal)?;
+            return Err(AppError::bad_request(format!(
+                "cannot read {}: nothing was registered",
+                spec.target
+            ))
+            .with_details(serde_json::to_value(&outcome.errors).ok()));
+        }
         Ok(Refreshed {
             location: self.location_record(&spec.key()).await?,
             outcome,

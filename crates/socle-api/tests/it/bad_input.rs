@@ -169,3 +169,27 @@ async fn bad_input_is_reported_and_loses_nothing(s: &Server) {
     let _: Value = Value::Null;
 }
 both!(bad_input_is_reported_and_loses_nothing);
+
+/// A mistyped target is refused, not kept to fail on every refresh.
+async fn a_location_that_cannot_be_read_is_not_registered(s: &Server) {
+    let missing = s.catalog_dir().join("no-such-dir");
+    let (status, e) = s
+        .call(
+            "POST",
+            "/api/v1/locations",
+            Some(&s.admin),
+            Some(serde_json::json!({"type": "file", "target": missing.to_string_lossy()})),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was registered"),
+        "{e}"
+    );
+    let (_, list) = s.call("GET", "/api/v1/locations", None, None).await;
+    assert_eq!(list, serde_json::json!([]));
+}
+both!(a_location_that_cannot_be_read_is_not_registered);

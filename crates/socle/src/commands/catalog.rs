@@ -90,6 +90,16 @@ pub enum CatalogCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// Unregister a location and remove its entities: by id (see `catalog locations`) or key.
+    #[command(after_help = "Example:\n  socle catalog unregister 3f2a9c0d1e4b5a6f")]
+    Unregister {
+        /// The location's id or key (`file:/srv/catalog/catalog-info.yaml`).
+        location: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
     /// Registered locations and their status.
     Locations {
         #[command(flatten)]
@@ -168,13 +178,29 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             search(store.open_to_read().await?, &q, output).await
         }
+        CatalogCmd::Unregister {
+            location,
+            store,
+            output,
+        } => unregister(&location, &store, output).await,
         CatalogCmd::Locations { store, output } => {
-            let list = store.open_to_read().await?.list_locations().await?;
+            let list: Vec<ShownLocation> = store
+                .open_to_read()
+                .await?
+                .list_locations()
+                .await?
+                .into_iter()
+                .map(|record| ShownLocation {
+                    id: socle_app::locations::location_id(&record.key),
+                    record,
+                })
+                .collect();
             Outcome::new(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
-                    .map(|x| {
+                    .map(|ShownLocation { id, record: x }| {
                         vec![
+                            id.clone(),
                             x.key.clone(),
                             x.status.to_string(),
                             x.entity_count.to_string(),
@@ -186,6 +212,7 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
                     .collect();
                 output::table(
                     &[
+                        "ID",
                         "LOCATION",
                         "STATUS",
                         "ENTITIES",
@@ -198,6 +225,33 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             })
         }
     }
+}
+
+/// A location with its stable id (the API's).
+#[derive(serde::Serialize)]
+struct ShownLocation {
+    id: String,
+    #[serde(flatten)]
+    record: socle_store::LocationRecord,
+}
+
+/// `socle catalog unregister`: through the application, audited, its entities removed.
+async fn unregister(location: &str, store: &StoreArgs, output: Format) -> anyhow::Result<Outcome> {
+    let store = store.open_to_read().await?;
+    let id = if location.contains(':') {
+        socle_app::locations::location_id(location)
+    } else {
+        location.to_owned()
+    };
+    let app = super::setup::open_app(store, socle_app::AppConfig::default()).await?;
+    if let Err(e) = app.delete_location(&super::operator(), &id).await {
+        return super::failure(&e, output);
+    }
+    Outcome::new(
+        output,
+        &serde_json::json!({"id": id, "unregistered": true}),
+        |_| format!("unregistered location {id}; its entities are removed\n"),
+    )
 }
 
 /// Repeated `--kind a --kind b` as the API's comma-separated `kind=a,b`.
@@ -213,7 +267,8 @@ pub async fn ingest(
     show_progress: bool,
 ) -> anyhow::Result<socle_store::ApplyOutcome> {
     let key = spec.key();
-    if store.get_location(&key).await?.is_none() {
+    let new = store.get_location(&key).await?.is_none();
+    if new {
         store
             .add_location(
                 &key,
@@ -233,6 +288,14 @@ pub async fn ingest(
     let out = socle_app::ingest::refresh_location(store, spec, limits, now_ms(), progress).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    // A mistyped target is not kept to fail on every refresh.
+    if new && out.status == socle_store::RefreshStatus::Failed {
+        store.delete_location(&key).await?;
+        for e in &out.errors {
+            eprintln!("{e}");
+        }
+        anyhow::bail!("cannot read {}: nothing was registered", spec.target);
     }
     let outcome = if out.status == socle_store::RefreshStatus::Ok {
         socle_app::AuditOutcome::Ok
@@ -303,6 +366,15 @@ async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow:
     let specs: Vec<LocationSpec> = paths.iter().map(LocationSpec::file).collect();
     let report =
         tokio::task::spawn_blocking(move || socle_ingest::validate(&specs, &limits)).await?;
+    // Nothing found is not "valid": a directory without catalog-info.yaml, a glob that
+    // matches nothing.
+    let nothing = report.entities.is_empty() && report.errors.is_empty();
+    let empty_note = nothing.then(|| {
+        format!(
+            "error: no catalog entity found in {} (a directory is searched for catalog-info.yaml files)",
+            paths.join(", ")
+        )
+    });
     Ok(Outcome::new(output, &report, |report| {
         let rels: usize = report.entities.iter().map(|e| e.relations.len()).sum();
         let mut s = format!(
@@ -317,8 +389,14 @@ async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow:
         }
         s
     })?
-    .table_stderr(report.errors.iter().map(ToString::to_string))
-    .failed(!report.errors.is_empty()))
+    .table_stderr(
+        report
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .chain(empty_note),
+    )
+    .failed(!report.errors.is_empty() || nothing))
 }
 
 async fn refresh(store: &Store, limits: &Limits, output: Format) -> anyhow::Result<Outcome> {

@@ -95,3 +95,62 @@ fn a_closed_database_port_is_reported_at_once_with_its_cause() {
         started.elapsed()
     );
 }
+
+#[test]
+fn ingesting_a_mistyped_target_registers_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let missing = tmp.path().join("no-such-dir");
+    let o = socle(&["catalog", "ingest", missing.to_str().unwrap()], &data);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing was registered"), "{err}");
+    let o = socle(&["catalog", "locations", "-o", "json"], &data);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
+
+#[test]
+fn validating_a_directory_without_catalog_files_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = socle(
+        &["catalog", "validate", tmp.path().to_str().unwrap()],
+        &tmp.path().join("data"),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no catalog entity found in"), "{err}");
+}
+
+#[test]
+fn a_location_is_listed_with_its_id_and_unregistered_by_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = tmp.path().join("catalog");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .unwrap();
+    let o = socle(&["catalog", "ingest", dir.to_str().unwrap()], &data);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(&["catalog", "locations", "-o", "json"], &data);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let o = socle(&["catalog", "unregister", &id], &data);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(&["catalog", "list", "-o", "json"], &data);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    let o = socle(&["catalog", "unregister", &id], &data);
+    assert_eq!(o.status.code(), Some(1), "an unknown location is a failure");
+}
