@@ -27,6 +27,7 @@ impl App {
         let target = format!("{} {}", new.rule, new.entity);
         let result = async {
             let who = actor.require(Role::Admin)?.subject.clone();
+            self.check_waiver(&new)?;
             let entity = socle_catalog::EntityRef::parse(&new.entity, Some("Component"), "default")
                 .map_err(|e| AppError::bad_request(e.to_string()))?;
             Ok(self
@@ -50,6 +51,33 @@ impl App {
             w.reason.clone()
         })
         .await
+    }
+
+    /// A waiver names a rule the guardrails know (when their metadata lists rules) and an
+    /// environment of the platform (or none: every environment).
+    fn check_waiver(&self, new: &NewWaiver) -> Result<(), AppError> {
+        if let Some(set) = &self.config.guardrails {
+            let known: Vec<&str> = set.rule_ids().collect();
+            if !known.is_empty() && !known.contains(&new.rule.as_str()) {
+                return Err(AppError::bad_request(format!(
+                    "unknown rule \"{}\"; the guardrails' rules are: {}",
+                    new.rule,
+                    known.join(", ")
+                )));
+            }
+        }
+        let envs = &self.config.platform.environments;
+        if !new.environment.is_empty() && !envs.contains_key(&new.environment) {
+            return Err(AppError::bad_request(format!(
+                "unknown environment \"{}\"; this platform has: {}",
+                new.environment,
+                envs.keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Revokes a waiver (admin). Audited.

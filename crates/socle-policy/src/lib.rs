@@ -201,6 +201,11 @@ impl PolicySet {
         })
     }
 
+    /// The ids of the rules the metadata (`rules.json`) describes: what waivers name.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.meta.keys().map(String::as_str)
+    }
+
     /// The deny/warn/violation rules found.
     pub fn rules(&self) -> &[String] {
         &self.rules

@@ -6,9 +6,10 @@ use anyhow::Context;
 use clap::Subcommand;
 use socle_catalog::Limits;
 
-use super::setup::{StoreArgs, policy_files};
-use super::{cli_actor, entity_arg, fmt_time, now_ms};
+use super::setup::{AppSetup, StoreArgs, open_app, policy_files};
+use super::{entity_arg, fmt_time, now_ms};
 use crate::output::{self, Format, Outcome};
+use socle_app::waivers::NewWaiver;
 
 #[derive(Subcommand)]
 pub enum PolicyCmd {
@@ -50,6 +51,22 @@ pub enum PolicyCmd {
         /// Expiry date, YYYY-MM-DD (UTC, end of day).
         #[arg(long)]
         expires: String,
+        /// The guardrails whose rules a waiver may name: `builtin`, `platform`, a policy
+        /// directory, or `none` (any rule).
+        #[arg(long, default_value = "builtin")]
+        guardrails: String,
+        /// Platform configuration directory (its environments; default: the shipped one).
+        #[arg(long)]
+        platform: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Revoke a waiver (its id from `policy waivers`): the rule blocks again.
+    #[command(after_help = "Example:\n  socle policy unwaive 01J9Z3K4")]
+    Unwaive {
+        id: String,
         #[command(flatten)]
         store: StoreArgs,
         #[arg(long, short, value_enum, default_value_t)]
@@ -85,29 +102,48 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
             reason,
             owner,
             expires,
+            guardrails,
+            platform,
             store,
             output,
         } => {
-            let store = store.open().await?;
             let date = time::Date::parse(
                 &expires,
                 time::macros::format_description!("[year]-[month]-[day]"),
             )
             .with_context(|| format!("--expires {expires}: expected YYYY-MM-DD"))?;
             let expires_at = (date.with_hms(23, 59, 59)?.assume_utc().unix_timestamp()) * 1000;
-            let waiver = socle_store::Waiver {
-                id: String::new(),
+            let config = AppSetup {
+                store: &store,
+                platform: platform.as_ref(),
+                guardrails: &guardrails,
+                limits: socle_catalog::Limits::default(),
+            }
+            .config()?;
+            let app = open_app(store.open().await?, config).await?;
+            let new = NewWaiver {
                 rule,
-                entity: entity_arg(&entity)?,
+                entity,
                 environment: env.unwrap_or_default(),
                 reason,
                 owner,
                 expires_at,
-                created_by: cli_actor(),
-                created_at: now_ms(),
-                revoked_at: None,
             };
-            waive(&store, waiver, output).await
+            match app.create_waiver(&super::operator(), new).await {
+                Ok(w) => waive(&w, output),
+                Err(e) => super::failure(&e, output),
+            }
+        }
+        PolicyCmd::Unwaive { id, store, output } => {
+            let app = open_app(store.open_to_read().await?, Default::default()).await?;
+            match app.revoke_waiver(&super::operator(), &id).await {
+                Ok(()) => Outcome::new(
+                    output,
+                    &serde_json::json!({"id": id, "revoked": true}),
+                    |_| format!("waiver {id} revoked\n"),
+                ),
+                Err(e) => super::failure(&e, output),
+            }
         }
         PolicyCmd::Waivers { store, output } => {
             let list = store.open_to_read().await?.list_waivers().await?;
@@ -142,21 +178,8 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn waive(
-    store: &socle_store::Store,
-    waiver: socle_store::Waiver,
-    output: Format,
-) -> anyhow::Result<Outcome> {
-    let w = store.create_waiver(waiver).await?;
-    super::audit(
-        store,
-        socle_app::AuditAction::WaiverCreate,
-        &format!("{} {}", w.rule, w.entity),
-        socle_app::AuditOutcome::Ok,
-        &w.reason,
-    )
-    .await?;
-    Outcome::new(output, &w, |w| {
+fn waive(w: &socle_store::Waiver, output: Format) -> anyhow::Result<Outcome> {
+    Outcome::new(output, w, |w| {
         format!(
             "waiver {}: {} on {} until {}\n",
             w.id,

@@ -1090,7 +1090,7 @@ fn waivers_from_the_cli() {
             "policy",
             "waive",
             "--rule",
-            "x",
+            "image-tag",
             "--entity",
             "api",
             "--reason",

@@ -154,3 +154,72 @@ fn a_location_is_listed_with_its_id_and_unregistered_by_it() {
     let o = socle(&["catalog", "unregister", &id], &data);
     assert_eq!(o.status.code(), Some(1), "an unknown location is a failure");
 }
+
+fn waive(data: &std::path::Path, rule: &str, env: &str) -> std::process::Output {
+    socle(
+        &[
+            "policy",
+            "waive",
+            "--rule",
+            rule,
+            "--entity",
+            "api",
+            "--env",
+            env,
+            "--reason",
+            "r",
+            "--owner",
+            "group:default/team-a",
+            "--expires",
+            "2999-12-31",
+            "-o",
+            "json",
+        ],
+        data,
+    )
+}
+
+#[test]
+fn a_waiver_names_a_known_rule_and_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = waive(&data, "image-tags", "dev");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown rule \"image-tags\"") && err.contains("image-tag,"),
+        "{err}"
+    );
+    let o = waive(&data, "image-tag", "prdo");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("unknown environment \"prdo\""), "{err}");
+}
+
+#[test]
+fn a_waiver_is_revoked_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = waive(&data, "image-tag", "dev");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = w["id"].as_str().unwrap();
+    let o = socle(&["policy", "unwaive", id], &data);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(&["policy", "waivers", "-o", "json"], &data);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        list[0]["revoked_at"].is_number() || list[0]["revokedAt"].is_number(),
+        "{list}"
+    );
+}
