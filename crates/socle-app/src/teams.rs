@@ -12,8 +12,17 @@ use crate::snapshot::Snapshot;
 /// organisation cannot make a walk unbounded). Larger than any real organisation's team count.
 pub const MAX_TEAM_TREE: usize = 10_000;
 
-/// Groups a user belongs to, directly (indexes into the snapshot).
+/// The annotation by which a Group lists the service accounts that act for it (CI tokens):
+/// `socle.dev/service-accounts: ci, release-bot`. Groups come only from locations an admin
+/// registered, so only the organisation's catalog can give a service account a team.
+pub const SERVICE_ACCOUNTS_ANNOTATION: &str = "socle.dev/service-accounts";
+
+/// Groups a user belongs to directly, or a service account (`serviceaccount:NAME`) is listed
+/// by (indexes into the snapshot).
 pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
+    if let Some(account) = user.strip_prefix("serviceaccount:") {
+        return groups_listing(snap, account);
+    }
     snap.get(user)
         .map(|u| {
             u.relations
@@ -23,6 +32,33 @@ pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Groups whose [`SERVICE_ACCOUNTS_ANNOTATION`] names `account` (`ci` or `serviceaccount:ci`).
+fn groups_listing(snap: &Snapshot, account: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (i, g) in snap.entities.iter().enumerate() {
+        // Cheap test first: most groups have no such annotation.
+        if g.kind() != "group" || !g.body.contains(SERVICE_ACCOUNTS_ANNOTATION) {
+            continue;
+        }
+        let Ok(body) = serde_json::from_str::<serde_json::Value>(&g.body) else {
+            continue;
+        };
+        let listed = body
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(SERVICE_ACCOUNTS_ANNOTATION))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let names = listed.split(',').map(str::trim);
+        if names
+            .into_iter()
+            .any(|n| n.strip_prefix("serviceaccount:").unwrap_or(n) == account)
+        {
+            out.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+    }
+    out
 }
 
 /// Walks from `start` along `relation` (ChildOf: up to the parents; ParentOf: down to the

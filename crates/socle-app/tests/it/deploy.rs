@@ -134,3 +134,46 @@ async fn a_member_of_no_owning_team_may_not_deploy_an_unowned_service() {
         );
     }
 }
+
+const ORG: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\n  annotations:\n    socle.dev/service-accounts: ci, release-bot\nspec:\n  type: team\n  children: []\n---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-b\nspec:\n  type: team\n  children: []\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: shop\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: search\nspec:\n  type: service\n  lifecycle: production\n  owner: team-b\n";
+
+/// The organisation's catalog, registered by an admin.
+async fn with_org(app: &App, dir: &std::path::Path) {
+    let file = dir.join("org.yaml");
+    std::fs::write(&file, ORG).unwrap();
+    let spec = socle_ingest::LocationSpec::file(file.to_string_lossy().into_owned());
+    app.store
+        .add_location(
+            &spec.key(),
+            &serde_json::to_value(&spec).unwrap(),
+            "user:default/admin",
+            socle_store::LocationTrust::Organisation,
+            T0,
+        )
+        .await
+        .unwrap();
+    app.refresh(&spec).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_listed_by_a_team_deploys_that_teams_services_only() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        with_org(&app, dir.path()).await;
+        let ci = actor("serviceaccount:ci", Role::Member);
+        assert_eq!(
+            app.authorize_deploy(&ci, "shop").unwrap(),
+            "serviceaccount:ci"
+        );
+        let e = app.authorize_deploy(&ci, "search").unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden);
+        let other = actor("serviceaccount:nightly", Role::Member);
+        assert_eq!(
+            app.authorize_deploy(&other, "shop").unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+    }
+}
