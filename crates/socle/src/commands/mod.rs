@@ -87,10 +87,25 @@ enum Cmd {
         #[command(subcommand)]
         cmd: dora::DoraCmd,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  socle completions bash > /etc/bash_completion.d/socle\n  socle completions zsh > \"${fpath[1]}/_socle\""
+    )]
+    Completions { shell: clap_complete::Shell },
+    /// Print Socle's version.
+    Version {
+        #[arg(long, short, value_enum, default_value_t)]
+        output: crate::output::Format,
+    },
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Cmd::Completions { shell } = cli.cmd {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "socle", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
     if !matches!(cli.cmd, Cmd::Serve(_)) {
         // `socle … | head` ends quietly, as Unix tools do, instead of panicking on a closed pipe.
         // Not for the long-running server, whose sockets must never kill the process.
@@ -105,6 +120,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in logs read from a file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -122,6 +139,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Dora { cmd } => dora::run(cmd).await,
             Cmd::Template { cmd } => template::run(cmd).await,
             Cmd::Create { cmd } => template::create(cmd).await,
+            Cmd::Version { output } => {
+                let v = serde_json::json!({"name": "socle", "version": env!("CARGO_PKG_VERSION")});
+                Outcome::new(output, &v, |_| {
+                    format!("socle {}\n", env!("CARGO_PKG_VERSION"))
+                })
+            }
+            Cmd::Completions { .. } => unreachable!("handled before the runtime starts"),
         }
     })?;
     crate::output::emit(outcome)

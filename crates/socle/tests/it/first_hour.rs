@@ -223,3 +223,30 @@ fn a_waiver_is_revoked_from_the_cli() {
         "{list}"
     );
 }
+
+#[test]
+fn completions_are_printed_for_bash_zsh_and_fish() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = socle(&["completions", shell], &tmp.path().join("data"));
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("socle") && script.contains("workload"),
+            "{shell}: {script}"
+        );
+    }
+}
+
+#[test]
+fn version_is_printed_as_text_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = socle(&["version", "-o", "json"], &tmp.path().join("data"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let o = socle(&["version"], &tmp.path().join("data"));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("socle {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
