@@ -2,6 +2,7 @@
 
 mod cli;
 mod dora;
+mod policy;
 mod rego_worker;
 
 mod browser;
