@@ -252,7 +252,7 @@ fn the_examples_own_tests_pass() {
     let files = rego_files("data/policy");
     let data = [file("data/exclusions/services.yaml")];
     let set = PolicySet::load_parts(&files, &data, "main", Arc::new(NoFiles)).unwrap();
-    assert_eq!(set.verify(&files).unwrap()[0].passed, true);
+    assert!(set.verify(&files).unwrap()[0].passed);
 }
 
 #[test]
