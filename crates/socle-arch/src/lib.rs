@@ -137,6 +137,18 @@ pub const ALLOW: &[Allow] = &[
         "std::fs",
         "FsSource: the sandboxed directory reader (the Source trait is the seam)",
     ),
+    // socle-policy: regorus's extension functions (the `parse_config` builtins) return anyhow.
+    dep(
+        "socle-policy",
+        "anyhow",
+        "regorus extensions must return anyhow::Result (parse.rs only)",
+    ),
+    call(
+        "socle-policy",
+        "src/parse.rs",
+        "anyhow",
+        "the parse_config builtins' signatures, fixed by regorus::Engine::add_extension",
+    ),
     // socle-scaffold: the engine sees only the Workspace and Source traits; disk.rs implements them.
     dep(
         "socle-scaffold",

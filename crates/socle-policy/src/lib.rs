@@ -8,6 +8,13 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use include_dir::{Dir, include_dir};
+
+mod conftest;
+mod parse;
+pub mod report;
+
+pub use conftest::{CheckResult, Message, TestOutcome};
+pub use parse::{ConfigReader, NoFiles};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -75,6 +82,10 @@ pub struct PolicySet {
     package: String,
     /// Rule names in the package that are deny/warn/violation rules.
     rules: Vec<String>,
+    /// How many bodies define each of those rules (conftest counts one test per body).
+    rule_bodies: BTreeMap<String, usize>,
+    /// Whether the package declares `exception` rules.
+    has_exceptions: bool,
     meta: BTreeMap<String, RuleMeta>,
     timeout: Duration,
 }
@@ -88,13 +99,36 @@ impl std::fmt::Debug for PolicySet {
     }
 }
 
+/// conftest's rule names: `^(deny|violation)(_[a-zA-Z0-9]+)*$` and `^warn(_[a-zA-Z0-9]+)*$`.
 fn severity_of(rule: &str) -> Option<Severity> {
-    let base = rule.split('_').next().unwrap_or(rule);
-    match base {
-        "deny" | "violation" => Some(Severity::Deny),
-        "warn" => Some(Severity::Warn),
-        _ => None,
+    let mut parts = rule.split('_');
+    let severity = match parts.next()? {
+        "deny" | "violation" => Severity::Deny,
+        "warn" => Severity::Warn,
+        _ => return None,
+    };
+    parts
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(severity)
+}
+
+/// The name an `exception` rule lists to exempt `rule`: `deny_run_as_root` → `run_as_root`,
+/// `deny` → `` (conftest's `removeRulePrefix`).
+fn exception_name(rule: &str) -> &str {
+    if matches!(rule, "deny" | "violation" | "warn") {
+        return "";
     }
+    ["violation_", "deny_", "warn_"]
+        .iter()
+        .find_map(|p| rule.strip_prefix(p))
+        .unwrap_or(rule)
+}
+
+/// regorus names a builtin it lacks "could not find function X"; say it as conftest's users
+/// expect to read it.
+fn engine_message(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .replace("could not find function", "unknown function")
 }
 
 /// The built-in pack's files as `(name, text)`, as [`PolicySet::load`] and
@@ -122,19 +156,37 @@ impl PolicySet {
         Ok(set)
     }
 
-    /// Loads policies (`*.rego`) and data (`*.json`, `*.yaml`; `rules.json` is rule metadata).
+    /// Loads policies (`*.rego`) and data (`*.json`, `*.yaml`; `rules.json` is rule metadata),
+    /// told apart by their names — for a platform directory that keeps both.
     pub fn load(files: &[(String, String)], package: &str) -> Result<Self, PolicyError> {
+        let (policies, data): (Vec<_>, Vec<_>) = files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".rego") || is_data_name(n))
+            .cloned()
+            .partition(|(n, _)| n.ends_with(".rego") || n.ends_with("rules.json"));
+        Self::load_parts(&policies, &data, package, std::sync::Arc::new(NoFiles))
+    }
+
+    /// Loads `policies` (`*.rego`, and `rules.json` rule metadata) and, as `data`, exactly the
+    /// `data` files (JSON or YAML, merged at the root) — like conftest's `--policy` and
+    /// `--data`. `reader` serves `parse_config_file` and `parse_combined_config_files`.
+    pub fn load_parts(
+        policies: &[(String, String)],
+        data: &[(String, String)],
+        package: &str,
+        reader: std::sync::Arc<dyn ConfigReader>,
+    ) -> Result<Self, PolicyError> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(false);
         engine.set_strict_builtin_errors(false);
+        parse::register(&mut engine, reader)?;
         let mut meta = BTreeMap::new();
-        let mut set_files = Vec::new();
-        for (name, text) in files {
+        for (name, text) in policies {
             if name.ends_with(".rego") {
                 engine.add_policy(name.clone(), text.clone()).map_err(|e| {
                     PolicyError::Compile {
                         file: name.clone(),
-                        message: e.to_string(),
+                        message: engine_message(&e),
                     }
                 })?;
             } else if name.ends_with("rules.json") {
@@ -142,50 +194,35 @@ impl PolicySet {
                     file: name.clone(),
                     message: e.to_string(),
                 })?;
-            } else if name.ends_with(".json") || name.ends_with(".yaml") || name.ends_with(".yml") {
-                set_files.push((name.clone(), text.clone()));
             }
         }
         let mut set = Self {
             engine,
             package: package.to_owned(),
             rules: Vec::new(),
+            rule_bodies: BTreeMap::new(),
+            has_exceptions: false,
             meta,
             timeout: Duration::from_secs(2),
         };
-        for (name, text) in set_files {
-            let value: Value = if name.ends_with(".json") {
-                serde_json::from_str(&text).map_err(|e| PolicyError::Data {
-                    file: name.clone(),
-                    message: e.to_string(),
-                })?
-            } else {
-                let docs =
-                    socle_catalog::yaml::parse_documents(&text, &socle_catalog::Limits::default())
-                        .map_err(|e| PolicyError::Data {
-                            file: name.clone(),
-                            message: format!("{} (line {:?})", e.message, e.line),
-                        })?;
-                docs.first().map(|d| d.to_json()).unwrap_or(Value::Null)
-            };
-            set.add_data(&name, &value)?;
+        for (name, text) in data {
+            let value = parse::data_value(name, text)?;
+            set.add_data(name, &value)?;
         }
-        // The package's deny/warn/violation rules: the keys of `data.<package>` once evaluated
-        // with an empty input (rules that are undefined then still need to be found, so the
-        // declared names are read from the sources too).
-        let mut rules: Vec<String> = Vec::new();
-        for (_, text) in files.iter().filter(|(n, _)| n.ends_with(".rego")) {
+        // The package's deny/warn/violation rules, read from the sources: rules that are
+        // undefined for an empty input must be found too, and conftest counts every body.
+        for (_, text) in policies.iter().filter(|(n, _)| n.ends_with(".rego")) {
             if declared_package(text).as_deref() == Some(package) {
-                rules.extend(
-                    declared_rules(text)
-                        .into_iter()
-                        .filter(|r| severity_of(r).is_some()),
-                );
+                for rule in declared_rules(text) {
+                    if severity_of(&rule).is_some() {
+                        *set.rule_bodies.entry(rule).or_default() += 1;
+                    } else if rule == "exception" {
+                        set.has_exceptions = true;
+                    }
+                }
             }
         }
-        rules.sort();
-        rules.dedup();
-        set.rules = rules;
+        set.rules = set.rule_bodies.keys().cloned().collect();
         Ok(set)
     }
 
@@ -216,13 +253,8 @@ impl PolicySet {
         self.timeout = timeout;
     }
 
-    /// Evaluates every rule against one input document.
-    pub fn eval(
-        &self,
-        input: &Value,
-        file: &str,
-        document: usize,
-    ) -> Result<Vec<Finding>, PolicyError> {
+    /// An engine for one evaluation: the time limit armed, `input` set.
+    fn engine_for(&self, input: &Value, file: &str) -> Result<regorus::Engine, PolicyError> {
         let mut engine = self.engine.clone();
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: self.timeout,
@@ -231,67 +263,58 @@ impl PolicySet {
         let input_value = regorus::Value::from_json_str(&input.to_string())
             .map_err(|e| PolicyError::Input(format!("{file}: {e}")))?;
         engine.set_input(input_value);
-        let object = match (
-            input.get("kind").and_then(Value::as_str),
-            input.pointer("/metadata/name").and_then(Value::as_str),
-        ) {
-            (Some(k), Some(n)) => Some(format!("{k}/{n}")),
-            _ => None,
+        Ok(engine)
+    }
+
+    /// Evaluates every rule, and the exceptions that apply to it, against one input.
+    fn evaluate(&self, input: &Value, file: &str) -> Result<Vec<RuleResult>, PolicyError> {
+        let mut engine = self.engine_for(input, file)?;
+        let eval_error = |rule: &str, e: &dyn std::fmt::Display| PolicyError::Eval {
+            rule: rule.to_owned(),
+            file: file.to_owned(),
+            message: engine_message(&e),
         };
         let mut out = Vec::new();
         for rule in &self.rules {
-            let severity = severity_of(rule).expect("filtered");
+            let exceptions = if self.has_exceptions {
+                let query = exception_query(&self.package, rule);
+                let r = engine
+                    .eval_query(query.clone(), false)
+                    .map_err(|e| eval_error(rule, &e))?;
+                vec![query; r.result.len()]
+            } else {
+                Vec::new()
+            };
             let value = engine
                 .eval_rule(format!("data.{}.{rule}", self.package))
-                .map_err(|e| PolicyError::Eval {
-                    rule: rule.clone(),
-                    file: file.to_owned(),
-                    message: e.to_string(),
-                })?;
-            let json: Value =
-                serde_json::from_str(&value.to_json_str().unwrap_or_else(|_| "null".into()))
-                    .unwrap_or(Value::Null);
-            let items: Vec<Value> = match json {
-                Value::Array(a) => a,
-                Value::Null => Vec::new(),
-                Value::Bool(true) => vec![Value::String(format!("{rule} is true"))],
-                Value::Bool(false) => Vec::new(),
-                Value::String(s) => vec![Value::String(s)],
-                other => vec![other],
-            };
-            for item in items {
-                let (id, message, path, obj) = match &item {
-                    Value::String(s) => (rule.clone(), s.clone(), None, object.clone()),
-                    Value::Object(o) => (
-                        o.get("id")
-                            .and_then(Value::as_str)
-                            .map_or_else(|| rule.clone(), str::to_owned),
-                        o.get("msg")
-                            .and_then(Value::as_str)
-                            .map_or_else(|| item.to_string(), str::to_owned),
-                        o.get("path").and_then(Value::as_str).map(str::to_owned),
-                        o.get("object")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                            .or_else(|| object.clone()),
-                    ),
-                    other => (rule.clone(), other.to_string(), None, object.clone()),
-                };
-                let checkov = self
-                    .meta
-                    .get(&id)
-                    .map(|m| m.checkov.clone())
-                    .unwrap_or_default();
-                out.push(Finding {
-                    file: file.to_owned(),
-                    document,
-                    rule: id,
-                    severity,
-                    message,
-                    object: obj,
-                    path,
-                    checkov,
-                });
+                .map_err(|e| eval_error(rule, &e))?;
+            out.push(RuleResult {
+                rule: rule.clone(),
+                severity: severity_of(rule).expect("filtered"),
+                bodies: self.rule_bodies.get(rule).copied().unwrap_or(1),
+                items: rule_items(&value),
+                exceptions,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluates every rule against one input document. A rule an `exception` exempts for
+    /// this input yields nothing here ([`PolicySet::check`] counts it as an exception).
+    pub fn eval(
+        &self,
+        input: &Value,
+        file: &str,
+        document: usize,
+    ) -> Result<Vec<Finding>, PolicyError> {
+        let object = object_name(input);
+        let mut out = Vec::new();
+        for result in self.evaluate(input, file)? {
+            if !result.exceptions.is_empty() {
+                continue;
+            }
+            for item in &result.items {
+                out.push(self.finding(&result, item, file, document, object.as_ref()));
             }
         }
         out.sort_by(|a, b| {
@@ -301,35 +324,47 @@ impl PolicySet {
         Ok(out)
     }
 
-    /// Runs every `test_*` rule of every package (like `conftest verify`): `(name, passed)`.
-    pub fn run_tests(
+    fn finding(
         &self,
-        files: &[(String, String)],
-    ) -> Result<Vec<(String, bool)>, PolicyError> {
-        let mut tests = Vec::new();
-        for (_, text) in files.iter().filter(|(n, _)| n.ends_with(".rego")) {
-            if let Some(package) = declared_package(text) {
-                tests.extend(
-                    declared_rules(text)
-                        .into_iter()
-                        .filter(|r| r.starts_with("test_"))
-                        .map(|r| (package.clone(), r)),
-                );
-            }
+        result: &RuleResult,
+        item: &Value,
+        file: &str,
+        document: usize,
+        object: Option<&String>,
+    ) -> Finding {
+        let rule = &result.rule;
+        let (id, message, path, obj) = match item {
+            Value::Object(o) => (
+                o.get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| rule.clone(), str::to_owned),
+                o.get("msg")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| item.to_string(), str::to_owned),
+                o.get("path").and_then(Value::as_str).map(str::to_owned),
+                o.get("object")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| object.cloned()),
+            ),
+            Value::String(s) => (rule.clone(), s.clone(), None, object.cloned()),
+            other => (rule.clone(), other.to_string(), None, object.cloned()),
+        };
+        let checkov = self
+            .meta
+            .get(&id)
+            .map(|m| m.checkov.clone())
+            .unwrap_or_default();
+        Finding {
+            file: file.to_owned(),
+            document,
+            rule: id,
+            severity: result.severity,
+            message,
+            object: obj,
+            path,
+            checkov,
         }
-        tests.sort();
-        tests.dedup();
-        let mut out = Vec::new();
-        for (package, name) in tests {
-            let mut engine = self.engine.clone();
-            engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-                limit: self.timeout,
-                check_interval: NonZeroU32::new(1).expect("non-zero"),
-            });
-            let passed = matches!(engine.eval_rule(format!("data.{package}.{name}")), Ok(v) if v == regorus::Value::from(true));
-            out.push((format!("data.{package}.{name}"), passed));
-        }
-        Ok(out)
     }
 }
 
@@ -353,6 +388,63 @@ fn declared_rules(text: &str) -> Vec<String> {
                 .collect();
             (!name.is_empty() && !matches!(name.as_str(), "package" | "import" | "default"))
                 .then_some(name)
+        })
+        .collect()
+}
+
+fn is_data_name(name: &str) -> bool {
+    [".json", ".yaml", ".yml"].iter().any(|e| name.ends_with(e))
+}
+
+/// `Kind/name` of a Kubernetes-like object.
+fn object_name(input: &Value) -> Option<String> {
+    match (
+        input.get("kind").and_then(Value::as_str),
+        input.pointer("/metadata/name").and_then(Value::as_str),
+    ) {
+        (Some(k), Some(n)) => Some(format!("{k}/{n}")),
+        _ => None,
+    }
+}
+
+/// conftest's exception query for `rule`.
+fn exception_query(package: &str, rule: &str) -> String {
+    format!(
+        "data.{package}.exception[_][_] == {}",
+        Value::String(exception_name(rule).to_owned())
+    )
+}
+
+/// What one deny/warn/violation rule gave for one input.
+struct RuleResult {
+    rule: String,
+    severity: Severity,
+    /// How many bodies define the rule.
+    bodies: usize,
+    /// Its messages: strings, or objects with `msg`.
+    items: Vec<Value>,
+    /// The exception queries that matched (then `items` do not count).
+    exceptions: Vec<String>,
+}
+
+/// The results of a rule's value, as conftest reads them: a set or array of strings or objects;
+/// an undefined rule (a complete rule whose body does not hold), `false`, or any other value
+/// yields none.
+fn rule_items(value: &regorus::Value) -> Vec<Value> {
+    let items: Vec<&regorus::Value> = match value {
+        regorus::Value::Set(s) => s.iter().collect(),
+        regorus::Value::Array(a) => a.iter().collect(),
+        _ => return Vec::new(),
+    };
+    items
+        .into_iter()
+        .filter_map(|v| match v {
+            regorus::Value::String(s) => Some(Value::String(s.to_string())),
+            regorus::Value::Object(_) => v
+                .to_json_str()
+                .ok()
+                .and_then(|j| serde_json::from_str(&j).ok()),
+            _ => None,
         })
         .collect()
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use socle_policy::{PolicyError, PolicySet, Severity};
 
+mod conftest;
+
 fn docs(text: &str) -> Vec<Value> {
     socle_catalog::yaml::parse_documents(text, &socle_catalog::Limits::default())
         .unwrap()

@@ -5,6 +5,7 @@ mod catalog;
 mod deploy;
 mod dora;
 mod policy;
+mod policy_io;
 mod resources;
 mod serve;
 mod setup;

@@ -4,32 +4,53 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use socle_catalog::Limits;
 
+<<<<<<< HEAD
 use super::setup::{AppSetup, StoreArgs, open_app, policy_files};
 use super::{entity_arg, fmt_time, now_ms};
+=======
+use super::setup::StoreArgs;
+use super::{cli_actor, entity_arg, fmt_time, now_ms};
+use crate::commands::policy_io::{EvalMode, PolicyFormat, Sources, eval};
+>>>>>>> h5-conftest
 use crate::output::{self, Format, Outcome};
 use socle_app::waivers::NewWaiver;
 
 #[derive(Subcommand)]
 pub enum PolicyCmd {
-    /// Evaluate policies on YAML/JSON files (every document). Exit 1 if any deny/violation fires.
+    /// Evaluate policies on YAML/JSON files (every document), like `conftest test`. Exit 1 if
+    /// any deny/violation fires (or, with --fail-on-warn, any warning).
     Eval {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Policy directory (`*.rego` and data files); default: the built-in pack.
-        #[arg(long)]
-        policy: Option<PathBuf>,
+        /// Policy file or directory (`*.rego`; repeatable); default: the built-in pack.
+        #[arg(long, short = 'p')]
+        policy: Vec<PathBuf>,
+        /// Data file or directory (`*.json`, `*.yaml`, `*.yml`; repeatable), merged into `data`.
+        #[arg(long, short = 'd')]
+        data: Vec<PathBuf>,
         /// The package holding the rules.
         #[arg(long, default_value = "main")]
         namespace: String,
+        /// Evaluate all files as one input: an array of `{path, contents}`.
+        #[arg(long)]
+        combine: bool,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        fail_on_warn: bool,
         #[arg(long, short, value_enum, default_value_t)]
-        output: Format,
+        output: PolicyFormat,
     },
     /// Run the policies' own Rego tests (`test_*` rules), like `conftest verify`.
     Test {
         /// Policy directory; default: the built-in pack.
         dir: Option<PathBuf>,
+        /// More policy files or directories (repeatable).
+        #[arg(long, short = 'p')]
+        policy: Vec<PathBuf>,
+        /// Data file or directory (repeatable).
+        #[arg(long, short = 'd')]
+        data: Vec<PathBuf>,
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -164,17 +185,35 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
         PolicyCmd::Eval {
             files,
             policy,
+            data,
             namespace,
+            combine,
+            fail_on_warn,
             output,
         } => {
-            let set = match &policy {
-                Some(dir) => socle_policy::PolicySet::load(&policy_files(dir)?, &namespace),
-                None => socle_policy::PolicySet::builtin(None),
+            let set = if policy.is_empty() && data.is_empty() {
+                socle_policy::PolicySet::builtin(None)
+            } else {
+                let sources = Sources::read(&policy, &data, policy.is_empty())?;
+                sources.load(&namespace)
             }
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            eval(&set, &files, output)
+            let mode = EvalMode {
+                combine,
+                fail_on_warn,
+                output,
+            };
+            eval(&set, &files, mode)
         }
-        PolicyCmd::Test { dir, output } => test(dir, output),
+        PolicyCmd::Test {
+            dir,
+            mut policy,
+            data,
+            output,
+        } => {
+            policy.extend(dir);
+            test(&policy, &data, output)
+        }
     }
 }
 
@@ -250,96 +289,26 @@ fn results(list: &[socle_store::PolicyResult], output: Format) -> anyhow::Result
     })
 }
 
-fn eval(
-    set: &socle_policy::PolicySet,
-    files: &[PathBuf],
-    output: Format,
-) -> anyhow::Result<Outcome> {
-    let limits = Limits::default();
-    let mut findings = Vec::new();
-    let mut errors = 0;
-    for f in files {
-        let name = f.display().to_string();
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {name}"))?;
-        let docs = match socle_catalog::yaml::parse_documents(&text, &limits) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("{name}:{}: {}", e.line.unwrap_or(0), e.message);
-                errors += 1;
-                continue;
-            }
-        };
-        for (i, d) in docs.iter().enumerate() {
-            match set.eval(&d.to_json(), &name, i) {
-                Ok(f) => findings.extend(f),
-                Err(e) => {
-                    eprintln!("{e}");
-                    errors += 1;
-                }
-            }
-        }
-    }
-    let denied = findings
-        .iter()
-        .filter(|f| f.severity == socle_policy::Severity::Deny)
-        .count();
-    Ok(Outcome::new(output, &findings, |fs| {
-        let mut s = String::new();
-        for f in fs {
-            s.push_str(&finding_line(f));
-        }
-        s.push_str(&format!(
-            "{} failures, {} warnings\n",
-            denied,
-            fs.len() - denied
-        ));
-        s
-    })?
-    .failed(denied > 0 || errors > 0))
-}
-
-/// conftest's line: `FAIL - file - object path: message [rule, checkov ids]`.
-fn finding_line(f: &socle_policy::Finding) -> String {
-    let level = if f.severity == socle_policy::Severity::Deny {
-        "FAIL"
-    } else {
-        "WARN"
-    };
-    format!(
-        "{level} - {} - {}{}: {} [{}{}]\n",
-        f.file,
-        f.object.as_deref().unwrap_or("-"),
-        f.path
-            .as_deref()
-            .map(|p| format!(" {p}"))
-            .unwrap_or_default(),
-        f.message,
-        f.rule,
-        if f.checkov.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", f.checkov.join(" "))
-        }
-    )
-}
-
-fn test(dir: Option<PathBuf>, output: Format) -> anyhow::Result<Outcome> {
-    let files = match &dir {
-        Some(d) => policy_files(d)?,
-        None => socle_policy::builtin_files(),
-    };
-    let set = socle_policy::PolicySet::load(&files, "main").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let results = set.run_tests(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let failed = results.iter().filter(|(_, ok)| !ok).count();
+fn test(policy: &[PathBuf], data: &[PathBuf], output: Format) -> anyhow::Result<Outcome> {
+    let sources = Sources::read(policy, data, true)?;
+    let set = sources.load("main").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let results = set
+        .verify(&sources.policies)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failed = results.iter().filter(|t| !t.passed).count();
     let report = serde_json::json!({
         "passed": results.len() - failed,
         "failed": failed,
-        "tests": results.iter().map(|(name, passed)| serde_json::json!({"name": name, "passed": passed})).collect::<Vec<_>>(),
+        "tests": results,
     });
     Ok(Outcome::new(output, &report, |_| {
         let mut out = String::new();
-        for (name, ok) in &results {
-            out.push_str(&format!("{} {name}\n", if *ok { "PASS" } else { "FAIL" }));
+        for t in &results {
+            let status = if t.passed { "PASS" } else { "FAIL" };
+            match &t.error {
+                Some(e) => out.push_str(&format!("{status} {}: {}\n", t.name, e.trim())),
+                None => out.push_str(&format!("{status} {}\n", t.name)),
+            }
         }
         out.push_str(&format!(
             "{} passed, {} failed\n",

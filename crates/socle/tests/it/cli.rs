@@ -947,12 +947,16 @@ fn policy_eval_and_test() {
         tmp.path(),
     );
     assert_eq!(o.status.code(), Some(1));
-    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let first = &findings.as_array().unwrap()[0];
-    for key in [
-        "file", "rule", "severity", "message", "object", "path", "checkov",
-    ] {
-        assert!(first.get(key).is_some(), "finding without {key}: {first}");
+    // conftest's JSON: one result per document, each failure a `msg` with the rule's metadata.
+    let results: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(results[0]["filename"], bad.to_str().unwrap());
+    let first = &results[0]["failures"][0];
+    assert!(first["msg"].is_string(), "{first}");
+    for key in ["rule", "object", "path", "checkov"] {
+        assert!(
+            first["metadata"].get(key).is_some(),
+            "failure without {key}: {first}"
+        );
     }
     let o = socle(&["policy", "eval", clean.to_str().unwrap()], tmp.path());
     assert_eq!(

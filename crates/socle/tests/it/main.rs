@@ -3,6 +3,7 @@
 mod cli;
 mod dora;
 mod dora_import;
+mod policy;
 mod rego_worker;
 
 mod browser;
