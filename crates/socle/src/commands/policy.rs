@@ -5,14 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
-<<<<<<< HEAD
-use super::setup::{AppSetup, StoreArgs, open_app, policy_files};
+use super::setup::{AppSetup, StoreArgs, open_app};
 use super::{entity_arg, fmt_time, now_ms};
-=======
-use super::setup::StoreArgs;
-use super::{cli_actor, entity_arg, fmt_time, now_ms};
 use crate::commands::policy_io::{EvalMode, PolicyFormat, Sources, eval};
->>>>>>> h5-conftest
 use crate::output::{self, Format, Outcome};
 use socle_app::waivers::NewWaiver;
 
