@@ -53,9 +53,12 @@ pub struct CommonRunArgs {
     /// Render only: no repository, no registration, no deployment.
     #[arg(long)]
     pub dry_run: bool,
-    /// Where a dry run writes the rendered files.
-    #[arg(long)]
+    /// Where a dry run writes the rendered files (a new or empty directory, unless --force).
+    #[arg(long, short = 'd')]
     pub output_dir: Option<PathBuf>,
+    /// Let a dry run write into a directory that already holds files (they may be overwritten).
+    #[arg(long, requires = "output_dir")]
+    pub force: bool,
     /// Never ask for missing values.
     #[arg(long)]
     pub no_input: bool,
@@ -223,6 +226,13 @@ async fn run_template(
         );
     }
     if let Some(d) = &c.output_dir {
+        let occupied = std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some());
+        if occupied && !c.force {
+            anyhow::bail!(
+                "{} is not empty: a dry run would overwrite its files; choose a new directory or pass --force",
+                d.display()
+            );
+        }
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
     let result = socle_app::scaffold::run(
@@ -247,11 +257,28 @@ async fn run_template(
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let run = out.run;
     let ok = run.status == socle_store::RunStatus::Completed;
+    // What is there now, not what the run meant to write (a failed run writes less).
     let written = c
         .output_dir
         .as_ref()
-        .map(|d| format!("  {} files written to {}\n", out.files.len(), d.display()));
+        .map(|d| format!("  {} files written to {}\n", count_files(d), d.display()));
     Ok(Outcome::new(c.output, &run, |r| run_table(r, written))?.failed(!ok))
+}
+
+/// Files under `dir` (at most a million looked at).
+fn count_files(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() && n < 1_000_000 => stack.push(e.path()),
+                Ok(t) if t.is_file() => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
 }
 
 /// A run as `socle template run` shows it: its steps, parameter errors and links.

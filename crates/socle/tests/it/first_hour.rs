@@ -250,3 +250,70 @@ fn version_is_printed_as_text_and_json() {
         format!("socle {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+fn dry_run(out: &std::path::Path, data: &std::path::Path, force: bool) -> std::process::Output {
+    let mut args = vec![
+        "template",
+        "run",
+        "python-fastapi-service",
+        "--dry-run",
+        "--no-input",
+        "-d",
+        out.to_str().unwrap(),
+        "--set",
+        "name=orders-api",
+        "--set",
+        "owner=group:default/team-a",
+        "--set",
+        "description=Takes orders",
+        "--set",
+        "system=shop",
+        "--set",
+        "lifecycle=production",
+        "--set",
+        "repoUrl=https://github.com/acme/orders-api",
+    ];
+    if force {
+        args.push("--force");
+    }
+    socle(&args, data)
+}
+
+#[test]
+fn a_dry_run_does_not_overwrite_a_directory_that_holds_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // The golden path's guardrails want the owner in the catalog.
+    let catalog = tmp.path().join("catalog");
+    std::fs::create_dir_all(&catalog).unwrap();
+    std::fs::write(
+        catalog.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: shop\nspec:\n  owner: team-a\n",
+    )
+    .unwrap();
+    let o = socle(&["catalog", "ingest", catalog.to_str().unwrap()], &data);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("README.md"), "mine").unwrap();
+    let o = dry_run(&out, &data, false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not empty"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap(),
+        "mine"
+    );
+    let o = dry_run(&out, &data, true);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
