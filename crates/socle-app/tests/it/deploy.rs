@@ -177,3 +177,53 @@ async fn a_service_account_listed_by_a_team_deploys_that_teams_services_only() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_loop_deploys_promotes_rolls_back_and_is_blocked_once_then_never_again() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let app = with_guardrails(app, dir.path()).await;
+        with_org(&app, dir.path()).await;
+        let services = ["shop".to_owned(), "search".to_owned()];
+        let done = socle_app::demo::play_loop(&app, &services).await.unwrap();
+        assert_eq!(
+            done,
+            socle_app::demo::DemoLoop {
+                deployed: 4,
+                promoted: 4,
+                rolled_back: 1,
+                blocked: 1
+            }
+        );
+        let prod = app
+            .store
+            .list_deployments(None, Some("prod"), 10)
+            .await
+            .unwrap();
+        assert_eq!(prod.len(), 2);
+        let again = socle_app::demo::play_loop(&app, &services).await.unwrap();
+        assert_eq!(
+            again,
+            socle_app::demo::DemoLoop::default(),
+            "a restart plays nothing"
+        );
+    }
+}
+
+/// `app` with the built-in guardrails (the demo's blocked deploy needs them).
+async fn with_guardrails(app: Arc<App>, dir: &std::path::Path) -> Arc<App> {
+    let store = app.store.clone();
+    drop(app);
+    let settings = AppConfig {
+        refresh_interval: None,
+        gitops_root: dir.join("gitops"),
+        guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
+        ..Default::default()
+    };
+    App::with_clock(store, settings, FixedClock::at(T0))
+        .await
+        .unwrap()
+}

@@ -85,6 +85,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let state = open_app(store, config).await?;
     if args.demo {
         load_demo_history(&state).await?;
+        play_demo_loop(&state).await?;
     }
     socle_api::spawn_background(state.clone());
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -160,6 +161,23 @@ async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
         changed = written.changed,
         "demo delivery history loaded"
     );
+    Ok(())
+}
+
+/// The delivery loop through Socle itself for a few demo services (first start only).
+async fn play_demo_loop(state: &socle_app::App) -> anyhow::Result<()> {
+    let snap = state.snapshot();
+    let services: Vec<String> = snap
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "component" && e.spec_type.as_deref() == Some("service"))
+        .filter_map(|e| e.entity_ref.rsplit('/').next().map(str::to_owned))
+        .collect();
+    drop(snap);
+    let done = socle_app::demo::play_loop(state, &services)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo deployments: {}", e.message))?;
+    tracing::info!(?done, "demo deployments played");
     Ok(())
 }
 
