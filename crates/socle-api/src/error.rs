@@ -127,3 +127,37 @@ impl IntoResponse for ApiError {
         (status, axum::Json(body)).into_response()
     }
 }
+
+/// `Query<T>` whose rejection (a malformed or mistyped query string) is the API's
+/// `{"error": …}` body with 400, like every other error.
+pub struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// Unknown routes: under `/api/` the API's `{"error": …}` body with 404, elsewhere plain text.
+pub async fn no_route(
+    uri: axum::http::Uri,
+    method: axum::http::Method,
+) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::not_found(format!("no route {method} {}", uri.path())).into_response()
+    } else {
+        (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response()
+    }
+}

@@ -81,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router {
     routes::routes()
         .merge(extra)
+        .fallback(error::no_route)
         .layer(middleware::map_response_with_state(
             state.paths.clone(),
             paths::hide_paths,

@@ -193,3 +193,20 @@ async fn a_location_that_cannot_be_read_is_not_registered(s: &Server) {
     assert_eq!(list, serde_json::json!([]));
 }
 both!(a_location_that_cannot_be_read_is_not_registered);
+
+/// Every API error has the `{"error": …}` body: unknown routes and malformed query strings too.
+async fn unknown_routes_and_malformed_queries_answer_the_error_body(s: &Server) {
+    let (status, e) = s.call("GET", "/api/v1/no-such-thing", None, None).await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND);
+    assert_eq!(e["error"]["code"], "not_found", "{e}");
+    let (status, e) = s
+        .call("GET", "/api/v1/entities?limit=many", None, None)
+        .await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["code"], "invalid_request", "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("limit"),
+        "{e}"
+    );
+}
+both!(unknown_routes_and_malformed_queries_answer_the_error_body);
