@@ -23,18 +23,76 @@ pub struct HostApi {
 /// Largest response body read from a host.
 const MAX_RESPONSE: usize = 4 << 20;
 
+/// Why publishing to a Git host failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHostError {
+    #[error(
+        "{url}: only http:// API URLs are supported by this build (no TLS stack); use a local mirror or proxy"
+    )]
+    NotHttp { url: String },
+    #[error("{addr}: connection timed out")]
+    ConnectTimeout { addr: String },
+    #[error("{addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    /// The HTTP/1 handshake with the host failed.
+    #[error(transparent)]
+    Handshake(hyper::Error),
+    /// The request could not be built.
+    #[error(transparent)]
+    Request(hyper::http::Error),
+    #[error("{method} {url}: timed out")]
+    Timeout { method: String, url: String },
+    #[error("{method} {url}: {source}")]
+    Send {
+        method: String,
+        url: String,
+        source: hyper::Error,
+    },
+    /// Reading the response failed (or it was larger than the limit).
+    #[error("{method} {url}: {source}")]
+    Body {
+        method: String,
+        url: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The host answered with a status the call does not accept; `message` is its `message`
+    /// or `error` field as JSON (or empty).
+    #[error("{method} {path}: HTTP {status} {message}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error(transparent)]
+    RepoUrl(#[from] crate::scaffold::RepoUrlError),
+    #[error("defaultBranch {branch:?}: a branch name of letters, digits, '-', '_' and '.'")]
+    Branch { branch: String },
+    #[error(transparent)]
+    Workspace(#[from] socle_scaffold::WorkspaceError),
+    #[error("the workspace is empty: nothing to publish")]
+    EmptyWorkspace,
+}
+
+impl From<GitHostError> for socle_scaffold::ActionError {
+    fn from(e: GitHostError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
 async fn call(
     api: &HostApi,
     gitlab: bool,
     method: &str,
     path: &str,
     body: Option<&Value>,
-) -> Result<(u16, Value), String> {
+) -> Result<(u16, Value), GitHostError> {
     let url = format!("{}{path}", api.base.trim_end_matches('/'));
     let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!(
-            "{url}: only http:// API URLs are supported by this build (no TLS stack); use a local mirror or proxy"
-        ));
+        return Err(GitHostError::NotHttp { url });
     };
     let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
     let addr = if authority.contains(':') {
@@ -47,12 +105,15 @@ async fn call(
         tokio::net::TcpStream::connect(&addr),
     )
     .await
-    .map_err(|_| format!("{addr}: connection timed out"))?
-    .map_err(|e| format!("{addr}: {e}"))?;
+    .map_err(|_| GitHostError::ConnectTimeout { addr: addr.clone() })?
+    .map_err(|source| GitHostError::Connect {
+        addr: addr.clone(),
+        source,
+    })?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(GitHostError::Handshake)?;
     tokio::spawn(conn);
     let mut req = hyper::Request::builder()
         .method(method)
@@ -71,17 +132,28 @@ async fn call(
         std::time::Duration::from_secs(60),
         sender.send_request(
             req.body(Full::new(Bytes::from(body)))
-                .map_err(|e| e.to_string())?,
+                .map_err(GitHostError::Request)?,
         ),
     )
     .await
-    .map_err(|_| format!("{method} {url}: timed out"))?
-    .map_err(|e| format!("{method} {url}: {e}"))?;
+    .map_err(|_| GitHostError::Timeout {
+        method: method.to_owned(),
+        url: url.clone(),
+    })?
+    .map_err(|source| GitHostError::Send {
+        method: method.to_owned(),
+        url: url.clone(),
+        source,
+    })?;
     let status = resp.status().as_u16();
     let bytes = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
         .collect()
         .await
-        .map_err(|e| format!("{method} {url}: {e}"))?
+        .map_err(|source| GitHostError::Body {
+            method: method.to_owned(),
+            url: url.clone(),
+            source,
+        })?
         .to_bytes();
     let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Ok((status, v))
@@ -94,7 +166,7 @@ async fn expect(
     path: &str,
     body: Option<&Value>,
     ok: &[u16],
-) -> Result<Value, String> {
+) -> Result<Value, GitHostError> {
     let (status, v) = call(api, gitlab, method, path, body).await?;
     if ok.contains(&status) {
         Ok(v)
@@ -104,7 +176,12 @@ async fn expect(
             .or(v.get("error"))
             .map(|m| m.to_string())
             .unwrap_or_default();
-        Err(format!("{method} {path}: HTTP {status} {msg}"))
+        Err(GitHostError::Status {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+            message: msg,
+        })
     }
 }
 
@@ -112,30 +189,30 @@ async fn expect(
 /// name (letters, digits, `-`, `_`, `.`; GitLab owners may be `group/subgroup`): they go into
 /// API paths called with the platform's token, so `..` or a `/` in a name would reach another
 /// repository.
-fn owner_repo(url: &str) -> Result<(String, String), String> {
+fn owner_repo(url: &str) -> Result<(String, String), GitHostError> {
     let (_, owner, repo) = crate::scaffold::parse_repo_url(url)?;
     Ok((owner.join("/"), repo))
 }
 
 /// The branch to publish: a plain name (it goes into ref paths, one of them a forced update).
-fn branch_in(input: &Value, default: &str) -> Result<String, String> {
+fn branch_in(input: &Value, default: &str) -> Result<String, GitHostError> {
     let branch = str_in(input, "defaultBranch").unwrap_or(default);
     if crate::scaffold::segment_ok(branch) {
         Ok(branch.to_owned())
     } else {
-        Err(format!(
-            "defaultBranch {branch:?}: a branch name of letters, digits, '-', '_' and '.'"
-        ))
+        Err(GitHostError::Branch {
+            branch: branch.to_owned(),
+        })
     }
 }
 
 fn files(
     workspace: &dyn socle_scaffold::Workspace,
     source: &str,
-) -> Result<BTreeMap<String, Vec<u8>>, String> {
+) -> Result<BTreeMap<String, Vec<u8>>, GitHostError> {
     let out = crate::scaffold::workspace_files(workspace, source)?;
     if out.is_empty() {
-        return Err("the workspace is empty: nothing to publish".into());
+        return Err(GitHostError::EmptyWorkspace);
     }
     Ok(out)
 }
@@ -215,7 +292,7 @@ impl Action for PublishGithub {
                 }
                 let html = created["html_url"].as_str().unwrap_or_default().to_owned();
                 cx.info(format!("published {} files to {html} ({branch} at {sha})", files.len()));
-                Ok::<Value, String>(json!({"remoteUrl": html, "repoContentsUrl": format!("{html}/blob/{branch}"), "commitHash": sha}))
+                Ok::<Value, GitHostError>(json!({"remoteUrl": html, "repoContentsUrl": format!("{html}/blob/{branch}"), "commitHash": sha}))
             }
             .await;
             match result {

@@ -36,20 +36,58 @@ pub(crate) fn segment_ok(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Why a publishing action refuses its `repoUrl`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoUrlError {
+    #[error("repoUrl {0}")]
+    Form(#[from] socle_scaffold::expr::RepoUrlError),
+    #[error("repoUrl {url:?} needs an owner")]
+    NoOwner { url: String },
+    #[error(
+        "repoUrl {url:?}: host, owner and repository names may use letters, digits, '-', '_' and '.'"
+    )]
+    UnsafeName { url: String },
+}
+
+impl From<RepoUrlError> for socle_scaffold::ActionError {
+    fn from(e: RepoUrlError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
 /// `https://host/owner/repo`, `host?owner=o&repo=r` → (host, owner path, repo), each part a
 /// safe directory name.
-pub(crate) fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), String> {
-    let r = socle_scaffold::expr::parse_repo_url(url).map_err(|e| format!("repoUrl {e}"))?;
-    let owner = r
-        .owner()
-        .ok_or_else(|| format!("repoUrl {url:?} needs an owner"))?;
+pub(crate) fn parse_repo_url(url: &str) -> Result<(String, Vec<String>, String), RepoUrlError> {
+    let r = socle_scaffold::expr::parse_repo_url(url)?;
+    let owner = r.owner().ok_or_else(|| RepoUrlError::NoOwner {
+        url: url.to_owned(),
+    })?;
     let owner: Vec<String> = owner.split('/').map(str::to_owned).collect();
     if !segment_ok(&r.host) || !segment_ok(r.repo()) || !owner.iter().all(|s| segment_ok(s)) {
-        return Err(format!(
-            "repoUrl {url:?}: host, owner and repository names may use letters, digits, '-', '_' and '.'"
-        ));
+        return Err(RepoUrlError::UnsafeName {
+            url: url.to_owned(),
+        });
     }
     Ok((r.host.clone(), owner, r.repo().to_owned()))
+}
+
+/// Why `publish:git` could not write the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishGitError {
+    #[error(transparent)]
+    Git(#[from] socle_deploy::DeployError),
+    /// Naming the default branch in `HEAD` failed.
+    #[error(transparent)]
+    Head(std::io::Error),
+    /// The blocking task that writes the repository did not finish.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl From<PublishGitError> for socle_scaffold::ActionError {
+    fn from(e: PublishGitError) -> Self {
+        Self::Failed(e.to_string())
+    }
 }
 
 fn file_url(p: &Path) -> String {
@@ -60,8 +98,8 @@ fn file_url(p: &Path) -> String {
 pub(crate) fn workspace_files(
     ws: &dyn socle_scaffold::Workspace,
     sub: &str,
-) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    socle_scaffold::workspace::files_under(ws, sub).map_err(|e| e.to_string())
+) -> Result<BTreeMap<String, Vec<u8>>, socle_scaffold::WorkspaceError> {
+    socle_scaffold::workspace::files_under(ws, sub)
 }
 
 struct PublishGit {
@@ -147,8 +185,8 @@ impl Action for PublishGit {
             let b = branch.to_owned();
             let n = files.len();
             let now_s = self.clock.now_ms() / 1000;
-            let commit = tokio::task::spawn_blocking(move || -> Result<String, String> {
-                let repo = socle_deploy::gitops::open_or_init(&p).map_err(|e| e.to_string())?;
+            let commit = tokio::task::spawn_blocking(move || -> Result<String, PublishGitError> {
+                let repo = socle_deploy::gitops::open_or_init(&p)?;
                 let out = socle_deploy::gitops::commit(
                     &repo,
                     &b,
@@ -157,15 +195,14 @@ impl Action for PublishGit {
                     &message,
                     (&author.0, &author.1),
                     now_s,
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 // The default branch: HEAD names it.
                 std::fs::write(p.join("HEAD"), format!("ref: refs/heads/{b}\n"))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(PublishGitError::Head)?;
                 Ok(out.commit)
             })
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(PublishGitError::Task)?
             .inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&path);
             })?;

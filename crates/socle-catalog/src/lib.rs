@@ -23,7 +23,7 @@ pub use entity_ref::{EntityRef, RefError};
 pub use error::EntityError;
 pub use graph::CatalogView;
 pub use limits::Limits;
-pub use placeholder::{NoReader, PlaceholderReader, Spent};
+pub use placeholder::{NoReader, PlaceholderReadError, PlaceholderReader, Spent};
 pub use relation::{Relation, RelationType};
 
 /// Parses and processes every document of a file's text. Errors are per document: one bad

@@ -9,18 +9,41 @@ use crate::yaml::{self, Seg};
 /// Reads what a placeholder points at, relative to the file that contains it.
 pub trait PlaceholderReader {
     /// Returns the content of `target` as seen from `base` (the file being processed).
-    /// The error is a human message that names the target.
-    fn read(&self, base: &str, target: &str) -> Result<String, String>;
+    /// The error's message names the target.
+    fn read(&self, base: &str, target: &str) -> Result<String, PlaceholderReadError>;
+}
+
+/// Why a reader could not give a placeholder's content.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceholderReadError {
+    /// This context reads no files (e.g. entities posted through the API).
+    #[error("cannot read \"{target}\": placeholders are not resolved here")]
+    NotResolvedHere { target: String },
+    /// A URL, while only the location's own files are read.
+    #[error(
+        "{target} is a remote URL; this Socle reads placeholders only from the location's own files (no network reader is configured)"
+    )]
+    RemoteUrl { target: String },
+    /// The file is not UTF-8 text.
+    #[error("{file} is not UTF-8: {source}")]
+    NotUtf8 {
+        file: String,
+        source: std::string::FromUtf8Error,
+    },
+    /// What the reader's own source reports (a missing file, a path that leaves the root, a
+    /// file over the size limit…).
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A reader for contexts that have no files (e.g. entities posted through the API).
 pub struct NoReader;
 
 impl PlaceholderReader for NoReader {
-    fn read(&self, _base: &str, target: &str) -> Result<String, String> {
-        Err(format!(
-            "cannot read \"{target}\": placeholders are not resolved here"
-        ))
+    fn read(&self, _base: &str, target: &str) -> Result<String, PlaceholderReadError> {
+        Err(PlaceholderReadError::NotResolvedHere {
+            target: target.to_owned(),
+        })
     }
 }
 

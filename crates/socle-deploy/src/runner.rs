@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use socle_platform::provision::CommandRunner;
+use socle_platform::provision::{CommandError, CommandRunner};
 
 #[derive(Clone, Debug)]
 pub struct ProcessRunner {
@@ -28,7 +28,7 @@ impl ProcessRunner {
 }
 
 impl CommandRunner for ProcessRunner {
-    fn run(&self, program: &str, args: &[String], input: &Value) -> Result<Value, String> {
+    fn run(&self, program: &str, args: &[String], input: &Value) -> Result<Value, CommandError> {
         let path = if program.contains('/') && !program.starts_with('/') {
             self.base_dir.join(program)
         } else {
@@ -40,18 +40,30 @@ impl CommandRunner for ProcessRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
-        let mut stdin = child.stdin.take().ok_or("no stdin")?;
-        let data = serde_json::to_vec(input).map_err(|e| e.to_string())?;
+            .map_err(|source| CommandError::Start {
+                program: path.clone(),
+                source,
+            })?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or(CommandError::MissingPipe("stdin"))?;
+        let data = serde_json::to_vec(input).map_err(CommandError::Input)?;
         let writer = std::thread::spawn(move || stdin.write_all(&data));
         let max = self.max_output;
-        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut stdout = child
+            .stdout
+            .take()
+            .ok_or(CommandError::MissingPipe("stdout"))?;
         let reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
             let n = stdout.by_ref().take(max as u64 + 1).read_to_end(&mut buf);
             n.map(|_| buf)
         });
-        let mut stderr = child.stderr.take().ok_or("no stderr")?;
+        let mut stderr = child
+            .stderr
+            .take()
+            .ok_or(CommandError::MissingPipe("stderr"))?;
         let err_reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
             let _ = stderr.by_ref().take(64 * 1024).read_to_end(&mut buf);
@@ -59,12 +71,14 @@ impl CommandRunner for ProcessRunner {
         });
         let started = Instant::now();
         let status = loop {
-            match child.try_wait().map_err(|e| e.to_string())? {
+            match child.try_wait().map_err(CommandError::Io)? {
                 Some(s) => break s,
                 None if started.elapsed() > self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("timed out after {} s", self.timeout.as_secs()));
+                    return Err(CommandError::TimedOut {
+                        timeout: self.timeout,
+                    });
                 }
                 None => std::thread::sleep(Duration::from_millis(5)),
             }
@@ -72,24 +86,20 @@ impl CommandRunner for ProcessRunner {
         let _ = writer.join();
         let out = reader
             .join()
-            .map_err(|_| "reader panicked")?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| CommandError::ReaderPanicked)?
+            .map_err(CommandError::Io)?;
         let err = String::from_utf8_lossy(&err_reader.join().unwrap_or_default())
             .trim()
             .to_owned();
         if !status.success() {
-            return Err(format!(
-                "exited with {status}{}",
-                if err.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {err}")
-                }
-            ));
+            return Err(CommandError::Exited {
+                status,
+                stderr: err,
+            });
         }
         if out.len() > max {
-            return Err(format!("printed more than {max} bytes"));
+            return Err(CommandError::OutputTooLarge { max });
         }
-        serde_json::from_slice(&out).map_err(|e| format!("did not print JSON: {e}"))
+        serde_json::from_slice(&out).map_err(CommandError::NotJson)
     }
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use socle_catalog::{DocContext, Entity, EntityError, Limits, PlaceholderReader};
+use socle_catalog::{
+    DocContext, Entity, EntityError, Limits, PlaceholderReadError, PlaceholderReader,
+};
 
 pub use source::{CommitInfo, Entry, FsSource, GitSource, Source, SourceError, commit_history};
 
@@ -214,19 +216,19 @@ struct SourceReader<'a> {
 }
 
 impl PlaceholderReader for SourceReader<'_> {
-    fn read(&self, _base: &str, target: &str) -> Result<String, String> {
+    fn read(&self, _base: &str, target: &str) -> Result<String, PlaceholderReadError> {
         if target.contains("://") {
-            return Err(format!(
-                "{target} is a remote URL; this Socle reads placeholders only from the location's own files (no network reader is configured)"
-            ));
+            return Err(PlaceholderReadError::RemoteUrl {
+                target: target.to_owned(),
+            });
         }
-        let rel = source::join_relative(self.dir, target).map_err(|e| e.to_string())?;
-        let bytes = self
-            .src
-            .read(&rel, self.max_bytes)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(bytes)
-            .map_err(|e| format!("{} is not UTF-8: {e}", self.src.display(&rel)))
+        let boxed = |e: SourceError| PlaceholderReadError::Source(Box::new(e));
+        let rel = source::join_relative(self.dir, target).map_err(boxed)?;
+        let bytes = self.src.read(&rel, self.max_bytes).map_err(boxed)?;
+        String::from_utf8(bytes).map_err(|e| PlaceholderReadError::NotUtf8 {
+            file: self.src.display(&rel),
+            source: e,
+        })
     }
 }
 

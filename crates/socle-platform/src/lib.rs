@@ -18,8 +18,8 @@ pub use config::{
 pub use grants::{ResourceGrant, SharedResource};
 pub use matching::{MatchError, ResourceRequest, match_definition};
 pub use provision::{
-    ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, WorkloadsContext, provision,
-    resource_uid,
+    CommandError, ComposeFragment, ProvisionError, ProvisionRequest, Provisioned, WorkloadsContext,
+    provision, resource_uid,
 };
 pub use resolve::{
     Part, Resolution, ResolveError, ResolveInput, Resolved, ResolvedContainer, ResolvedResource,

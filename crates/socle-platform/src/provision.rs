@@ -139,7 +139,54 @@ pub fn provision(
 /// Runs an external provisioner program (IO lives with the caller).
 pub trait CommandRunner: Sync {
     /// Runs `program args…` with `input` as JSON on stdin and returns the JSON it prints.
-    fn run(&self, program: &str, args: &[String], input: &Value) -> Result<Value, String>;
+    fn run(&self, program: &str, args: &[String], input: &Value) -> Result<Value, CommandError>;
+}
+
+/// Why a command provisioner gave no result (what a [`CommandRunner`] reports).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The program could not be started.
+    #[error("cannot start {}: {source}", program.display())]
+    Start {
+        program: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// The process lacks one of its pipes (`stdin`, `stdout`, `stderr`).
+    #[error("no {0}")]
+    MissingPipe(&'static str),
+    /// The thread reading the program's output panicked.
+    #[error("reader panicked")]
+    ReaderPanicked,
+    /// The request could not be written as JSON.
+    #[error(transparent)]
+    Input(serde_json::Error),
+    /// Waiting for the process or reading its output failed.
+    #[error(transparent)]
+    Io(std::io::Error),
+    /// The program ran longer than allowed (and was killed).
+    #[error("timed out after {} s", .timeout.as_secs())]
+    TimedOut { timeout: std::time::Duration },
+    /// The program failed; `stderr` is what it wrote there (trimmed, possibly empty).
+    #[error("exited with {status}{}", stderr_suffix(.stderr))]
+    Exited {
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    /// The program printed more than the runner reads.
+    #[error("printed more than {max} bytes")]
+    OutputTooLarge { max: usize },
+    /// What the program printed is not JSON.
+    #[error("did not print JSON: {0}")]
+    NotJson(serde_json::Error),
+}
+
+/// `": <stderr>"`, or nothing when the program wrote nothing there.
+fn stderr_suffix(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
 }
 
 /// [`provision`], with a runner for command provisioners.
@@ -329,9 +376,8 @@ fn interpret(
     };
     let manifests = match obj.get("manifests") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => {
-            crate::manifests::check_manifests(def, env, a.clone()).map_err(oerr)?
-        }
+        Some(Value::Array(a)) => crate::manifests::check_manifests(def, env, a.clone())
+            .map_err(|e| oerr(e.to_string()))?,
         Some(_) => return Err(oerr("\"manifests\" must be a list".into())),
     };
     let outputs = map_of("outputs")?;

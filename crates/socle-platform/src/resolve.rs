@@ -144,6 +144,34 @@ fn lookup<'v>(outputs: &'v Map<String, Value>, path: &[String]) -> Option<&'v Va
     Some(cur)
 }
 
+/// Why a placeholder of a workload does not resolve.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum Unresolved {
+    #[error(transparent)]
+    Placeholder(#[from] socle_score::PlaceholderError),
+    #[error("{reference}: the workload has no such metadata")]
+    NoMetadata { reference: Reference },
+    #[error("{reference}: resource \"{name}\" is not provisioned")]
+    NotProvisioned { reference: Reference, name: String },
+    #[error(transparent)]
+    NoOutput(Box<NoOutput>),
+}
+
+/// A reference to an output its resource does not have; `known`: the outputs it has, sorted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{reference}: resource \"{name}\" ({kind}, definition {definition}) has no output \"{output}\"; its outputs are: {}",
+    .known.join(", ")
+)]
+struct NoOutput {
+    reference: Reference,
+    name: String,
+    kind: String,
+    definition: String,
+    output: String,
+    known: Vec<String>,
+}
+
 struct Ctx<'a> {
     w: &'a Workload,
     uids: &'a BTreeMap<String, String>,
@@ -152,7 +180,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Resolves one string into parts.
-    fn resolve(&self, text: &str) -> Result<Resolved, String> {
+    fn resolve(&self, text: &str) -> Result<Resolved, Unresolved> {
         let mut parts: Vec<Part> = Vec::new();
         let mut err = None;
         // Substitute once to find the pieces: placeholders become markers we split on.
@@ -166,41 +194,56 @@ impl Ctx<'_> {
                     }
                     match cur {
                         Some(v) => parts.push(Part::Text(output_text(v))),
-                        None => err = Some(format!("{r}: the workload has no such metadata")),
+                        None => {
+                            err = Some(Unresolved::NoMetadata {
+                                reference: r.clone(),
+                            })
+                        }
                     }
                 }
                 Reference::Resource { name, path } => {
                     let Some(res) = self.uids.get(name).and_then(|u| self.resources.get(u)) else {
-                        err = Some(format!("{r}: resource \"{name}\" is not provisioned"));
+                        err = Some(Unresolved::NotProvisioned {
+                            reference: r.clone(),
+                            name: name.clone(),
+                        });
                         return Ok(String::new());
                     };
                     if path.is_empty() {
-                        parts.push(Part::Text(res.outputs.get("source").map(output_text).unwrap_or_else(|| res.uid.clone())));
+                        parts.push(Part::Text(
+                            res.outputs
+                                .get("source")
+                                .map(output_text)
+                                .unwrap_or_else(|| res.uid.clone()),
+                        ));
                     } else {
                         match lookup(&res.outputs, path) {
-                            Some(v) if path.len() == 1 && res.secrets.contains(&path[0]) => {
-                                parts.push(Part::Secret { uid: res.uid.clone(), output: path[0].clone(), value: output_text(v) })
-                            }
+                            Some(v) if path.len() == 1 && res.secrets.contains(&path[0]) => parts
+                                .push(Part::Secret {
+                                    uid: res.uid.clone(),
+                                    output: path[0].clone(),
+                                    value: output_text(v),
+                                }),
                             Some(v) if res.raw => parts.push(Part::Raw(output_text(v))),
                             Some(v) => parts.push(Part::Text(output_text(v))),
                             None => {
-                                let mut known: Vec<&str> = res.outputs.keys().map(String::as_str).collect();
+                                let mut known: Vec<String> = res.outputs.keys().cloned().collect();
                                 known.sort();
-                                err = Some(format!(
-                                    "{r}: resource \"{name}\" ({}, definition {}) has no output \"{}\"; its outputs are: {}",
-                                    res.kind,
-                                    res.definition,
-                                    path.join("."),
-                                    known.join(", ")
-                                ));
+                                err = Some(Unresolved::NoOutput(Box::new(NoOutput {
+                                    reference: r.clone(),
+                                    name: name.clone(),
+                                    kind: res.kind.clone(),
+                                    definition: res.definition.clone(),
+                                    output: path.join("."),
+                                    known,
+                                })));
                             }
                         }
                     }
                 }
             }
             Ok(format!("\u{0}{idx}\u{0}"))
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         if let Some(e) = err {
             return Err(e);
         }
@@ -226,7 +269,7 @@ impl Ctx<'_> {
     }
 }
 
-fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
+fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, Unresolved> {
     Ok(match v {
         Value::String(s) => Value::String(ctx.resolve(s)?.plain()),
         Value::Array(a) => Value::Array(
@@ -237,7 +280,7 @@ fn substitute_json(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, x)| Ok((k.clone(), substitute_json(x, ctx)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, Unresolved>>()?,
         ),
         other => other.clone(),
     })
@@ -396,7 +439,7 @@ fn resolve_resources(
                 &name,
                 "resources".into(),
                 "resources.cycle",
-                e,
+                e.to_string(),
             ));
             return None;
         }
@@ -456,7 +499,14 @@ fn provision_resource(
         .as_ref()
         .map(|p| substitute_json(p, &ctx))
         .transpose()
-        .map_err(|e| resolve_error(name, format!("{path}.params"), "placeholder.unresolved", e))?
+        .map_err(|e| {
+            resolve_error(
+                name,
+                format!("{path}.params"),
+                "placeholder.unresolved",
+                e.to_string(),
+            )
+        })?
         .unwrap_or(Value::Object(Map::new()));
     let req = ProvisionRequest {
         workload: name,
@@ -506,8 +556,9 @@ fn resolve_container(
     errors: &mut Vec<ResolveError>,
 ) -> ResolvedContainer {
     let name = ctx.w.name();
-    let unresolved =
-        |path: String, e: String| resolve_error(name, path, "placeholder.unresolved", e);
+    let unresolved = |path: String, e: Unresolved| {
+        resolve_error(name, path, "placeholder.unresolved", e.to_string())
+    };
     let mut rc = ResolvedContainer {
         variables: BTreeMap::new(),
         files: BTreeMap::new(),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use socle_platform::{Part, Resolution, Resolved, ResolvedContainer, ResolvedWorkload};
+use socle_score::PlaceholderError;
 
 use crate::RenderError;
 
@@ -20,21 +21,30 @@ pub struct Publish {
     pub container_port: u16,
 }
 
+/// Why a `--publish` value is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    #[error("\"{0}\" is not HOST_PORT:WORKLOAD:CONTAINER_PORT")]
+    Shape(String),
+    #[error("\"{0}\" is not a port number")]
+    Port(String),
+}
+
 impl std::str::FromStr for Publish {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = PublishError;
+    fn from_str(s: &str) -> Result<Self, PublishError> {
         let parts: Vec<&str> = s.split(':').collect();
         let [host, workload, port] = parts.as_slice() else {
-            return Err(format!("\"{s}\" is not HOST_PORT:WORKLOAD:CONTAINER_PORT"));
+            return Err(PublishError::Shape(s.to_owned()));
         };
         Ok(Publish {
             host_port: host
                 .parse()
-                .map_err(|_| format!("\"{host}\" is not a port number"))?,
+                .map_err(|_| PublishError::Port((*host).to_owned()))?,
             workload: (*workload).to_owned(),
             container_port: port
                 .parse()
-                .map_err(|_| format!("\"{port}\" is not a port number"))?,
+                .map_err(|_| PublishError::Port((*port).to_owned()))?,
         })
     }
 }
@@ -150,7 +160,15 @@ fn sanitize(s: &str) -> String {
 }
 
 /// Reads the file a container file's `source` names: `(workload, source) → bytes`.
-pub type SourceReader<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<u8>, String>;
+pub type SourceReader<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<u8>, SourceReadError>;
+
+/// A file a container file's `source` names could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {source}", path.display())]
+pub struct SourceReadError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
 
 /// Renders the Compose project. `read_source` reads a file named by a container file's `source`
 /// (relative to the workload's Score file).
@@ -317,10 +335,10 @@ impl ServiceContext<'_> {
                 .get(&p[0])
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| format!("{r}: no such metadata")),
-            other => Err(format!(
+                .ok_or_else(|| PlaceholderError::Unresolved(format!("{r}: no such metadata"))),
+            other => Err(PlaceholderError::Unresolved(format!(
                 "{other}: resource placeholders are not supported in command or args"
-            )),
+            ))),
         })
         .map_err(|e| self.werr(format!("container {}: {e}", self.cname)))?;
         Ok(Value::String(escape(&v)))

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use socle_platform::{
     Environment, Part, Resolution, Resolved, ResolvedContainer, ResolvedResource, ResolvedWorkload,
 };
+use socle_score::PlaceholderError;
 
 use crate::RenderError;
 
@@ -193,6 +194,20 @@ fn to_value<T: serde::Serialize>(
     Ok(v)
 }
 
+/// Why a resource's manifest is not written out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum ManifestError {
+    #[error("not a mapping")]
+    NotAMapping,
+    #[error("metadata is not a mapping")]
+    MetadataNotAMapping,
+    #[error("namespace {namespace} is not the environment's namespace \"{environment}\"")]
+    ForeignNamespace {
+        namespace: Value,
+        environment: String,
+    },
+}
+
 /// A resource's manifest placed in the environment's namespace (one it names must be that one,
 /// or one its definition declares: provisioning checks this, and the renderer holds the line
 /// too), with Socle's labels added.
@@ -201,23 +216,24 @@ fn resource_manifest(
     ns: &str,
     declared: &std::collections::BTreeSet<String>,
     labels: &BTreeMap<String, String>,
-) -> Result<Value, String> {
+) -> Result<Value, ManifestError> {
     let mut m = m.clone();
-    let obj = m.as_object_mut().ok_or("not a mapping")?;
+    let obj = m.as_object_mut().ok_or(ManifestError::NotAMapping)?;
     let md = obj
         .entry("metadata")
         .or_insert_with(|| json!({}))
         .as_object_mut()
-        .ok_or("metadata is not a mapping")?;
+        .ok_or(ManifestError::MetadataNotAMapping)?;
     match md.get("namespace") {
         None | Some(Value::Null) => {
             md.insert("namespace".into(), json!(ns));
         }
         Some(Value::String(n)) if n == ns || declared.contains(n) => {}
         Some(other) => {
-            return Err(format!(
-                "namespace {other} is not the environment's namespace \"{ns}\""
-            ));
+            return Err(ManifestError::ForeignNamespace {
+                namespace: other.clone(),
+                environment: ns.to_owned(),
+            });
         }
     }
     let mut merged = md
@@ -596,10 +612,10 @@ fn literal(rw: &ResolvedWorkload, cname: &str, s: &str) -> Result<String, Render
             .get(&p[0])
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| format!("{r}: no such metadata")),
-        other => Err(format!(
+            .ok_or_else(|| PlaceholderError::Unresolved(format!("{r}: no such metadata"))),
+        other => Err(PlaceholderError::Unresolved(format!(
             "{other}: resource placeholders are not supported in command or args"
-        )),
+        ))),
     })
     .map_err(|e| RenderError::Workload {
         workload: w.name().to_owned(),

@@ -4,7 +4,9 @@
 pub mod compose;
 pub mod kubernetes;
 
-pub use compose::{ComposeOptions, Publish, RenderedFiles, render_compose};
+pub use compose::{
+    ComposeOptions, Publish, PublishError, RenderedFiles, SourceReadError, render_compose,
+};
 pub use kubernetes::{KubernetesOptions, Ownership, render_kubernetes, to_yaml_files};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

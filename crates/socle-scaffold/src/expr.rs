@@ -210,9 +210,18 @@ impl RepoUrl {
     }
 }
 
+/// A `repoUrl` of neither form, or without a repository name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url:?} is neither host?owner=…&repo=… nor https://host/owner/repo")]
+pub struct RepoUrlError {
+    pub url: String,
+}
+
 /// Parses a [`RepoUrl`]; the repository name is required.
-pub fn parse_repo_url(url: &str) -> Result<RepoUrl, String> {
-    let bad = || format!("{url:?} is neither host?owner=…&repo=… nor https://host/owner/repo");
+pub fn parse_repo_url(url: &str) -> Result<RepoUrl, RepoUrlError> {
+    let bad = || RepoUrlError {
+        url: url.to_owned(),
+    };
     let out = if let Some((host, query)) = url.split_once('?') {
         RepoUrl {
             host: host.to_owned(),

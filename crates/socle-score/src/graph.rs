@@ -14,8 +14,15 @@ pub struct ResourceGraph {
     pub depends_on: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// Resources that refer to each other in a cycle, named `a → b → a`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("resources refer to each other in a cycle: {cycle}")]
+pub struct CycleError {
+    pub cycle: String,
+}
+
 /// Orders the workload's resources; a cycle is an error naming it (`a → b → a`).
-pub fn resource_graph(w: &Workload) -> Result<ResourceGraph, String> {
+pub fn resource_graph(w: &Workload) -> Result<ResourceGraph, CycleError> {
     let mut depends_on: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, r) in &w.resources {
         let mut deps = BTreeSet::new();
@@ -39,10 +46,9 @@ pub fn resource_graph(w: &Workload) -> Result<ResourceGraph, String> {
             .map(|(n, _)| n.clone())
             .collect();
         if ready.is_empty() {
-            return Err(format!(
-                "resources refer to each other in a cycle: {}",
-                find_cycle(&depends_on, &done)
-            ));
+            return Err(CycleError {
+                cycle: find_cycle(&depends_on, &done),
+            });
         }
         for n in ready {
             done.insert(n.clone());

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use socle_catalog::Limits;
 use socle_catalog::yaml::{self, Node, NodeValue, Seg, path_string};
 
-pub use graph::{ResourceGraph, resource_graph};
-pub use model::{Container, ContainerFile, ContainerVolume, Resource, ServicePort, Workload};
+pub use graph::{CycleError, ResourceGraph, resource_graph};
+pub use model::{
+    Container, ContainerFile, ContainerVolume, ModelError, Resource, ServicePort, Workload,
+};
 pub use placeholder::{PlaceholderError, Reference, references, substitute};
 
 /// The API version this crate reads.
@@ -113,12 +115,25 @@ pub fn parse_workload(
     parse_workload_with_overrides(text, file, limits, &[])
 }
 
+/// Why a property override is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    #[error("\"{text}\" is not PATH=VALUE")]
+    NotPathValue { text: String },
+    #[error("\"{path}\" is not a property path like containers.web.variables.DEBUG")]
+    BadPath { path: String },
+}
+
 /// An override `containers.web.variables.DEBUG=true` (`\.` for a dot in a key; an empty value
 /// removes the property), applied before validation.
-pub fn parse_override(text: &str) -> Result<(Vec<String>, Option<serde_json::Value>), String> {
+pub fn parse_override(
+    text: &str,
+) -> Result<(Vec<String>, Option<serde_json::Value>), OverrideError> {
     let (path, value) = text
         .split_once('=')
-        .ok_or_else(|| format!("\"{text}\" is not PATH=VALUE"))?;
+        .ok_or_else(|| OverrideError::NotPathValue {
+            text: text.to_owned(),
+        })?;
     let mut parts = vec![String::new()];
     let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
@@ -132,9 +147,9 @@ pub fn parse_override(text: &str) -> Result<(Vec<String>, Option<serde_json::Val
         }
     }
     if parts.iter().any(String::is_empty) {
-        return Err(format!(
-            "\"{path}\" is not a property path like containers.web.variables.DEBUG"
-        ));
+        return Err(OverrideError::BadPath {
+            path: path.to_owned(),
+        });
     }
     if value.is_empty() {
         return Ok((parts, None));
@@ -260,11 +275,16 @@ pub fn parse_workload_with_overrides(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let workload = model::from_json(&value).map_err(|e| vec![loc.error(&[], "schema", e)])?;
+    let workload =
+        model::from_json(&value).map_err(|e| vec![loc.error(&[], "schema", e.to_string())])?;
     let mut errors = Vec::new();
     placeholder::check_references(&workload, &loc, &mut errors);
     if let Err(e) = resource_graph(&workload) {
-        errors.push(loc.error(&[Seg::Key("resources".into())], "resources.cycle", e));
+        errors.push(loc.error(
+            &[Seg::Key("resources".into())],
+            "resources.cycle",
+            e.to_string(),
+        ));
     }
     if errors.is_empty() {
         Ok(workload)

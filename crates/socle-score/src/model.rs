@@ -110,13 +110,22 @@ fn by_target(v: Option<&Value>) -> Vec<(String, &Value)> {
     }
 }
 
+/// Why a JSON value does not make a [`Workload`] (one the schema let through).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("metadata is missing")]
+    MissingMetadata,
+    #[error("service port {name} has no port")]
+    PortWithoutNumber { name: String },
+}
+
 /// Builds the model from a schema-valid JSON value.
-pub fn from_json(v: &Value) -> Result<Workload, String> {
+pub fn from_json(v: &Value) -> Result<Workload, ModelError> {
     let metadata = v
         .get("metadata")
         .and_then(Value::as_object)
         .cloned()
-        .ok_or("metadata is missing")?;
+        .ok_or(ModelError::MissingMetadata)?;
     let mut ports = BTreeMap::new();
     if let Some(p) = v
         .get("service")
@@ -127,7 +136,7 @@ pub fn from_json(v: &Value) -> Result<Workload, String> {
             let n = port
                 .get("port")
                 .and_then(Value::as_u64)
-                .ok_or_else(|| format!("service port {name} has no port"))?
+                .ok_or_else(|| ModelError::PortWithoutNumber { name: name.clone() })?
                 as u16;
             let target = port
                 .get("targetPort")

@@ -137,16 +137,17 @@ pub fn references(text: &str) -> Result<Vec<Reference>, PlaceholderError> {
         .collect())
 }
 
-/// Replaces every placeholder with what `resolve` gives, and `$$` with `$`.
+/// Replaces every placeholder with what `resolve` gives, and `$$` with `$`. A reference
+/// `resolve` cannot give is its error (usually [`PlaceholderError::Unresolved`]), returned as is.
 pub fn substitute(
     text: &str,
-    resolve: &mut dyn FnMut(&Reference) -> Result<String, String>,
+    resolve: &mut dyn FnMut(&Reference) -> Result<String, PlaceholderError>,
 ) -> Result<String, PlaceholderError> {
     let mut out = String::with_capacity(text.len());
     for piece in scan(text)? {
         match piece {
             Piece::Text(t) => out.push_str(t),
-            Piece::Ref(r) => out.push_str(&resolve(&r).map_err(PlaceholderError::Unresolved)?),
+            Piece::Ref(r) => out.push_str(&resolve(&r)?),
         }
     }
     Ok(out)
@@ -272,7 +273,7 @@ mod tests {
         substitute(text, &mut |r| match r {
             Reference::Metadata(p) if p == &["name"] => Ok("web".into()),
             Reference::Resource { name, path } => Ok(format!("<{name}:{}>", path.join("|"))),
-            other => Err(format!("{other} is unknown")),
+            other => Err(PlaceholderError::Unresolved(format!("{other} is unknown"))),
         })
     }
 

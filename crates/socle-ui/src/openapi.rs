@@ -21,9 +21,24 @@ pub const MAX_NODES: usize = 200_000;
 /// How many `$ref` hops are followed before a reference is considered unresolvable.
 pub const MAX_REF_DEPTH: usize = 16;
 
-/// The error for documents that are neither OpenAPI 3.x nor Swagger 2.0.
-const NOT_OPENAPI: &str =
-    "not an OpenAPI document: expected an `openapi: 3.x` or `swagger: 2.0` field";
+/// Why a definition cannot be shown as operations.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenApiError {
+    /// Larger than [`MAX_INPUT_BYTES`].
+    #[error("definition too large: {bytes} bytes (the limit is {MAX_INPUT_BYTES} bytes)")]
+    TooLarge { bytes: usize },
+    /// Not YAML or JSON, or over the parser's budget.
+    #[error("invalid YAML or JSON: {0}")]
+    Syntax(serde_saphyr::Error),
+    /// Neither OpenAPI 3.x nor Swagger 2.0.
+    #[error("not an OpenAPI document: expected an `openapi: 3.x` or `swagger: 2.0` field")]
+    NotOpenApi,
+}
+
+/// A `$ref` that cannot be followed (external, missing, too deep or a cycle), by its name.
+#[derive(Debug, thiserror::Error)]
+#[error("unresolved reference {0}")]
+struct UnresolvedRef(String);
 
 /// The HTTP methods of a path item, in the order operations are listed.
 const METHODS: [&str; 8] = [
@@ -100,14 +115,13 @@ enum Flavor {
 ///
 /// # Errors
 ///
-/// Returns a readable message when the input is larger than [`MAX_INPUT_BYTES`], is not
-/// valid YAML/JSON (or exceeds the parser budget), or is not an OpenAPI/Swagger document.
-pub fn parse(definition: &str) -> Result<ApiDoc, String> {
+/// An [`OpenApiError`] when the input is larger than [`MAX_INPUT_BYTES`], is not valid
+/// YAML/JSON (or exceeds the parser budget), or is not an OpenAPI/Swagger document.
+pub fn parse(definition: &str) -> Result<ApiDoc, OpenApiError> {
     if definition.len() > MAX_INPUT_BYTES {
-        return Err(format!(
-            "definition too large: {} bytes (the limit is {MAX_INPUT_BYTES} bytes)",
-            definition.len()
-        ));
+        return Err(OpenApiError::TooLarge {
+            bytes: definition.len(),
+        });
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -115,9 +129,9 @@ pub fn parse(definition: &str) -> Result<ApiDoc, String> {
             max_reader_input_bytes: Some(MAX_INPUT_BYTES),
         },
     };
-    let root: Value = serde_saphyr::from_str_with_options(definition, options)
-        .map_err(|e| format!("invalid YAML or JSON: {e}"))?;
-    let flavor = flavor(&root).ok_or_else(|| NOT_OPENAPI.to_owned())?;
+    let root: Value =
+        serde_saphyr::from_str_with_options(definition, options).map_err(OpenApiError::Syntax)?;
+    let flavor = flavor(&root).ok_or(OpenApiError::NotOpenApi)?;
 
     let info = root.get("info");
     let info_str = |key: &str| info.and_then(|i| i.get(key)).and_then(scalar_string);
@@ -233,7 +247,7 @@ fn operation(
                     }
                     param(value, flavor)
                 }
-                Err(name) => Param {
+                Err(UnresolvedRef(name)) => Param {
                     description: Some(format!("Unresolved reference {name}")),
                     name,
                     location: "unknown".to_owned(),
@@ -259,7 +273,7 @@ fn operation(
                 .and_then(Value::as_object)
                 .map(|c| c.keys().cloned().collect())
                 .unwrap_or_default(),
-            Some(Err(name)) => vec![name],
+            Some(Err(UnresolvedRef(name))) => vec![name],
         },
         Flavor::Swagger2 => {
             let mut types = Vec::new();
@@ -290,7 +304,7 @@ fn operation(
                     .get("description")
                     .and_then(scalar_string)
                     .unwrap_or_default(),
-                Err(name) => name,
+                Err(UnresolvedRef(name)) => name,
             };
             (code.clone(), description)
         })
@@ -372,7 +386,7 @@ fn type_of(schema: &Value) -> Option<String> {
 /// Follows local `$ref`s (`#/...`, JSON pointer with `~1`/`~0` unescaping) up to
 /// [`MAX_REF_DEPTH`] hops. On failure (external ref, missing target, too deep or a
 /// cycle), returns the reference's name.
-fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> Result<&'a Value, String> {
+fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> Result<&'a Value, UnresolvedRef> {
     for _ in 0..=MAX_REF_DEPTH {
         let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
             return Ok(value);
@@ -380,10 +394,10 @@ fn resolve<'a>(root: &'a Value, mut value: &'a Value) -> Result<&'a Value, Strin
         value = reference
             .strip_prefix('#')
             .and_then(|pointer| root.pointer(pointer))
-            .ok_or_else(|| ref_name(reference))?;
+            .ok_or_else(|| UnresolvedRef(ref_name(reference)))?;
     }
     let last = value.get("$ref").and_then(Value::as_str).unwrap_or("");
-    Err(ref_name(last))
+    Err(UnresolvedRef(ref_name(last)))
 }
 
 /// The last segment of a reference, unescaped: `#/components/parameters/Limit` → `Limit`.

@@ -5,7 +5,8 @@
 
 use proptest::prelude::*;
 use socle_catalog::{
-    DocContext, Entity, EntityError, Limits, NoReader, PlaceholderReader, process_text,
+    DocContext, Entity, EntityError, Limits, NoReader, PlaceholderReadError, PlaceholderReader,
+    process_text,
 };
 
 const ENTITY: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  description: Takes orders\n  tags: [a, b]\n  annotations:\n    x.io/y: \"z\"\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn: [resource:db]\n";
@@ -98,7 +99,7 @@ fn laughs(levels: usize, fanout: usize) -> String {
 struct Serves(String);
 
 impl PlaceholderReader for Serves {
-    fn read(&self, _base: &str, _target: &str) -> Result<String, String> {
+    fn read(&self, _base: &str, _target: &str) -> Result<String, PlaceholderReadError> {
         Ok(self.0.clone())
     }
 }

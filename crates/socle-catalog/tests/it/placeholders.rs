@@ -4,7 +4,9 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use socle_catalog::{DocContext, Entity, EntityError, Limits, PlaceholderReader, process_text};
+use socle_catalog::{
+    DocContext, Entity, EntityError, Limits, PlaceholderReadError, PlaceholderReader, process_text,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -24,12 +26,12 @@ impl Files {
 }
 
 impl PlaceholderReader for Files {
-    fn read(&self, _base: &str, target: &str) -> Result<String, String> {
+    fn read(&self, _base: &str, target: &str) -> Result<String, PlaceholderReadError> {
         self.reads.set(self.reads.get() + 1);
         self.files
             .get(target)
             .cloned()
-            .ok_or_else(|| format!("no file {target}"))
+            .ok_or_else(|| PlaceholderReadError::Source(format!("no file {target}").into()))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod kinds;
 mod ownership;
+mod runner;
 
 use socle_catalog::Limits;
 use socle_deploy::{DeployRequest, Deployer, NoGuardrails, gitops};

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use socle_catalog::Limits;
-use socle_platform::provision::{CommandRunner, provision_with};
+use socle_platform::provision::{CommandError, CommandRunner, provision_with};
 use socle_platform::{
     ManifestKind, ProvisionError, ProvisionRequest, Provisioned, default_config, load_config,
 };
@@ -141,7 +141,7 @@ fn a_declared_custom_kind_is_accepted() {
 struct Returns(Value);
 
 impl CommandRunner for Returns {
-    fn run(&self, _: &str, _: &[String], _: &Value) -> Result<Value, String> {
+    fn run(&self, _: &str, _: &[String], _: &Value) -> Result<Value, CommandError> {
         Ok(self.0.clone())
     }
 }

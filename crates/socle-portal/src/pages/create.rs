@@ -221,9 +221,9 @@ pub async fn submit(
             .map(|out| out.run.id)
             .map_err(|e| {
                 if socle_api::error::status_of(e.code).is_server_error() {
-                    "the run failed on the server; the error was logged".to_owned()
+                    live::RunError::Server
                 } else {
-                    e.message
+                    live::RunError::Refused(e)
                 }
             });
         live::finish(&key2, done);
@@ -237,14 +237,26 @@ mod live {
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
+    use socle_app::AppError;
     use socle_scaffold::{LiveLog, LogLine};
+
+    /// Why a run has no record to open.
+    #[derive(Clone, Debug, thiserror::Error)]
+    pub enum RunError {
+        /// It failed on the server (logged; the page does not show the cause).
+        #[error("the run failed on the server; the error was logged")]
+        Server,
+        /// The application refused it: its message is shown.
+        #[error("{}", .0.message)]
+        Refused(AppError),
+    }
 
     struct LiveRun {
         actor: String,
         template: String,
         log: LiveLog,
         /// The recorded run's id, or why there is none.
-        done: Option<Result<String, String>>,
+        done: Option<Result<String, RunError>>,
         started: Instant,
     }
 
@@ -253,7 +265,7 @@ mod live {
         pub actor: String,
         pub template: String,
         pub lines: Vec<LogLine>,
-        pub done: Option<Result<String, String>>,
+        pub done: Option<Result<String, RunError>>,
     }
 
     fn runs() -> &'static Mutex<HashMap<String, LiveRun>> {
@@ -286,7 +298,7 @@ mod live {
         runs().lock().expect("lock").get(key).map(|r| r.log.clone())
     }
 
-    pub fn finish(key: &str, done: Result<String, String>) {
+    pub fn finish(key: &str, done: Result<String, RunError>) {
         if let Some(r) = runs().lock().expect("lock").get_mut(key) {
             r.done = Some(done);
         }

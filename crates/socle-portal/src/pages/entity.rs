@@ -366,7 +366,12 @@ pub async fn docs_index(
 }
 
 /// What a docs request read: the pages, the one asked for, its bytes (or why not), the origin.
-type Loaded = (Vec<String>, String, Result<Vec<u8>, String>, String);
+type Loaded = (
+    Vec<String>,
+    String,
+    Result<Vec<u8>, docs::DocsError>,
+    String,
+);
 
 /// A docs page (Markdown, sanitised) or an image of the docs folder.
 pub async fn docs_page(
@@ -398,13 +403,13 @@ pub async fn docs_page(
             docs::clean(&path2)
                 .ok_or_else(|| PageError::not_found("not a path inside the docs folder"))?
         };
-        let content = d.read(&current).map_err(|e| e.to_string());
+        let content = d.read(&current);
         Ok((pages, current, content, d.origin.clone()))
     })
     .await
     .map_err(PageError::internal)??;
     let (pages, current, content, origin) = loaded;
-    let bytes = content.map_err(PageError::not_found)?;
+    let bytes = content.map_err(|e| PageError::not_found(e.to_string()))?;
     if !current.ends_with(".md") {
         let Some(ct) = docs::asset_type(&current) else {
             return Err(PageError::not_found(

@@ -62,7 +62,10 @@ fn generate(
             .collect(),
         mounts_dir: ".socle/mounts".into(),
     };
-    let read = |_: &str, src: &str| std::fs::read(dir.join(src)).map_err(|e| e.to_string());
+    let read = |_: &str, src: &str| {
+        let path = dir.join(src);
+        std::fs::read(&path).map_err(|source| socle_render::SourceReadError { path, source })
+    };
     let (text, files) = render_compose(&res, &opts, &read).unwrap();
     // Deterministic: the same inputs give the same bytes.
     let (again, _) = render_compose(&res, &opts, &read).unwrap();

@@ -99,7 +99,8 @@ fn compose_output_matches_the_golden_files() {
         // A container file's `source` is read relative to the case's directory.
         let dir = case.clone();
         let read = move |_workload: &str, source: &str| {
-            std::fs::read(dir.join(source)).map_err(|e| format!("{source}: {e}"))
+            let path = dir.join(source);
+            std::fs::read(&path).map_err(|source| socle_render::SourceReadError { path, source })
         };
         let (compose, rendered) = render_compose(&res, &opts, &read)
             .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
@@ -125,7 +126,8 @@ fn compose_yaml_holds_no_secret_value() {
         };
         let dir = case.clone();
         let read = move |_workload: &str, source: &str| {
-            std::fs::read(dir.join(source)).map_err(|e| format!("{source}: {e}"))
+            let path = dir.join(source);
+            std::fs::read(&path).map_err(|source| socle_render::SourceReadError { path, source })
         };
         let (compose, _) = render_compose(&res, &opts, &read).unwrap();
         for r in res.resources.values() {

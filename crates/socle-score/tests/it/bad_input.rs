@@ -139,6 +139,12 @@ fn property_overrides() {
             .unwrap_err();
     assert_eq!(e[0].path, "containers.web.variables.PORT");
     assert!(e[0].message.contains("8080"), "{}", e[0].message);
-    assert!(socle_score::parse_override("containers..x=1").is_err());
-    assert!(socle_score::parse_override("no-equals").is_err());
+    assert!(matches!(
+        socle_score::parse_override("containers..x=1"),
+        Err(socle_score::OverrideError::BadPath { .. })
+    ));
+    assert!(matches!(
+        socle_score::parse_override("no-equals"),
+        Err(socle_score::OverrideError::NotPathValue { .. })
+    ));
 }

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use socle_catalog::Limits;
-use socle_score::{Reference, parse_workload, resource_graph};
+use socle_score::{PlaceholderError, Reference, parse_workload, resource_graph};
 
 fn corpus() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance/score");
@@ -102,12 +102,14 @@ fn placeholders_of_the_compose_examples() {
             path: vec!["NAME".into()]
         }]
     );
-    let escaped =
-        socle_score::substitute(&c.variables["ESCAPED"], &mut |_| Err("none".into())).unwrap();
+    let escaped = socle_score::substitute(&c.variables["ESCAPED"], &mut |_| {
+        Err(PlaceholderError::Unresolved("none".into()))
+    })
+    .unwrap();
     assert_eq!(escaped, "$_${fizzbuzz}");
     let name = socle_score::substitute(&c.variables["WORKLOAD_NAME"], &mut |r| match r {
         Reference::Metadata(p) => Ok(w.metadata[&p[0]].as_str().unwrap().to_owned()),
-        _ => Err("?".into()),
+        _ => Err(PlaceholderError::Unresolved("?".into())),
     })
     .unwrap();
     assert_eq!(name, "hello-world");

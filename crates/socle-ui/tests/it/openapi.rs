@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use socle_ui::openapi::{ApiDoc, Operation, Param, parse, render};
+use socle_ui::openapi::{ApiDoc, OpenApiError, Operation, Param, parse, render};
 
 const NOT_OPENAPI: &str =
     "not an OpenAPI document: expected an `openapi: 3.x` or `swagger: 2.0` field";
@@ -153,16 +153,22 @@ fn external_definitions_are_not_inline() {
 fn other_api_types_are_refused() {
     // An AsyncAPI definition is valid YAML but not OpenAPI.
     let asyncapi = inline_definition("streetlights-api.yaml");
-    assert_eq!(parse(&asyncapi), Err(NOT_OPENAPI.to_owned()));
-    assert_eq!(parse("{\"graphql\": true}"), Err(NOT_OPENAPI.to_owned()));
-    assert_eq!(
-        parse("openapi: 2.5\npaths: {}"),
-        Err(NOT_OPENAPI.to_owned())
-    );
-    assert_eq!(parse("- a\n- b"), Err(NOT_OPENAPI.to_owned()));
-    assert_eq!(parse(""), Err(NOT_OPENAPI.to_owned()));
+    assert_not_openapi(&asyncapi);
+    assert_not_openapi("{\"graphql\": true}");
+    assert_not_openapi("openapi: 2.5\npaths: {}");
+    assert_not_openapi("- a\n- b");
+    assert_not_openapi("");
     let broken = parse("openapi: [unclosed").expect_err("invalid YAML");
+    assert!(matches!(broken, OpenApiError::Syntax(_)), "{broken:?}");
+    let broken = broken.to_string();
     assert!(broken.starts_with("invalid YAML or JSON"), "{broken}");
+}
+
+/// `text` is refused as not OpenAPI, with the message the portal shows.
+fn assert_not_openapi(text: &str) {
+    let e = parse(text).expect_err("refused");
+    assert_eq!(e.to_string(), NOT_OPENAPI);
+    assert!(matches!(e, OpenApiError::NotOpenApi), "{e:?}");
 }
 
 const SWAGGER: &str = r##"
@@ -493,6 +499,11 @@ fn oversized_input_is_refused() {
     big.push_str(&"a".repeat(6 * 1024 * 1024));
     big.push('"');
     let err = parse(&big).expect_err("too large");
+    assert!(
+        matches!(err, OpenApiError::TooLarge { bytes } if bytes == big.len()),
+        "{err:?}"
+    );
+    let err = err.to_string();
     assert!(err.contains("too large"), "{err}");
 }
 
@@ -504,6 +515,8 @@ fn node_budget_is_enforced() {
     }
     assert!(many.len() < 5 * 1024 * 1024);
     let err = parse(&many).expect_err("over the node budget");
+    assert!(matches!(err, OpenApiError::Syntax(_)), "{err:?}");
+    let err = err.to_string();
     assert!(err.starts_with("invalid YAML or JSON"), "{err}");
 }
 

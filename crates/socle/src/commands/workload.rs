@@ -335,7 +335,7 @@ fn compose_files(
         .publish
         .iter()
         .map(|p| p.parse())
-        .collect::<Result<Vec<socle_render::Publish>, String>>()
+        .collect::<Result<Vec<socle_render::Publish>, socle_render::PublishError>>()
         .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
     let project = a.project.clone().unwrap_or_else(|| {
         std::fs::canonicalize(&a.output_dir)
@@ -352,7 +352,7 @@ fn compose_files(
     let read = |workload: &str, src: &str| {
         let dir = dirs.get(workload).cloned().unwrap_or_default();
         let path = dir.join(src);
-        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        std::fs::read(&path).map_err(|source| socle_render::SourceReadError { path, source })
     };
     let (compose, written) = socle_render::render_compose(resolution, &opts, &read)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
