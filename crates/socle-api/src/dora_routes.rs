@@ -208,7 +208,7 @@ pub async fn incidents(
         (Some(service), None) => Scope::parse("service", Some(service)),
         (None, scope) => Scope::parse(scope.unwrap_or("org"), q.name.as_deref()),
     }
-    .map_err(ApiError::bad_request)?;
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let w = window(
         q.since.as_deref(),
         q.from.as_deref(),
@@ -314,7 +314,7 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("org"), q.name.as_deref())
-        .map_err(ApiError::bad_request)?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let w = window(
         q.since.as_deref(),
         q.from.as_deref(),

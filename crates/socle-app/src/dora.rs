@@ -52,24 +52,38 @@ pub enum Scope {
     Domain(String),
 }
 
+/// Why a report's scope was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error("scope service needs a name")]
+    ServiceNeedsName,
+    #[error("scope {scope} needs a name (e.g. name=team-a or name={kind}:default/team-a)")]
+    NeedsName { scope: String, kind: &'static str },
+    #[error("{0}")]
+    BadRef(String),
+    #[error("unknown scope {0:?}: expected org, service, team, system or domain")]
+    Unknown(String),
+}
+
 impl Scope {
     /// `scope` is `org`, `service`, `team`, `system` or `domain`; `name` a name or a ref.
-    pub fn parse(scope: &str, name: Option<&str>) -> Result<Self, String> {
-        let need = |kind: &str| {
-            let n = name.filter(|n| !n.is_empty()).ok_or_else(|| {
-                format!(
-                    "scope {scope} needs a name (e.g. name=team-a or name={kind}:default/team-a)"
-                )
-            })?;
+    pub fn parse(scope: &str, name: Option<&str>) -> Result<Self, ScopeError> {
+        let need = |kind: &'static str| {
+            let n = name
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| ScopeError::NeedsName {
+                    scope: scope.to_owned(),
+                    kind,
+                })?;
             socle_catalog::EntityRef::parse(n, Some(kind), "default")
                 .map(|r| r.to_string())
-                .map_err(|e| e.to_string())
+                .map_err(|e| ScopeError::BadRef(e.to_string()))
         };
         Ok(match scope {
             "org" | "organisation" | "organization" => Scope::Org,
             "service" => Scope::Service(
                 name.filter(|n| !n.is_empty())
-                    .ok_or("scope service needs a name")?
+                    .ok_or(ScopeError::ServiceNeedsName)?
                     .rsplit('/')
                     .next()
                     .unwrap_or_default()
@@ -78,11 +92,7 @@ impl Scope {
             "team" => Scope::Team(need("Group")?),
             "system" => Scope::System(need("System")?),
             "domain" => Scope::Domain(need("Domain")?),
-            other => {
-                return Err(format!(
-                    "unknown scope {other:?}: expected org, service, team, system or domain"
-                ));
-            }
+            other => return Err(ScopeError::Unknown(other.to_owned())),
         })
     }
 
@@ -300,7 +310,8 @@ pub fn window(
         (Some(f), None) => socle_dora::parse_timestamp(f)
             .map_err(|e| AppError::bad_request(format!("from: {e}")))?,
         (None, s) => {
-            to - socle_dora::parse_since(s.unwrap_or("90d")).map_err(AppError::bad_request)?
+            to - socle_dora::parse_since(s.unwrap_or("90d"))
+                .map_err(|e| AppError::bad_request(e.to_string()))?
         }
     };
     if from >= to {

@@ -24,3 +24,4 @@ pub use jsonl::{
 };
 pub use levels::Level;
 pub use metrics::{Dataset, Options, Report, Window, parse_since};
+pub use report::SinceError;

@@ -192,20 +192,31 @@ pub fn summary(r: &Report) -> Vec<(&'static str, String, Option<Level>)> {
     ]
 }
 
+/// Why a duration such as `90d` was refused (the text as given, quoted in the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinceError {
+    #[error("{0:?}: expected a number of days, weeks or hours, e.g. 90d")]
+    NotANumber(String),
+    #[error("{0:?}: the unit must be d, w or h")]
+    Unit(String),
+    #[error("{0:?}: between 1 hour and 10 years")]
+    OutOfRange(String),
+}
+
 /// Parses `90d`, `12w`, `36h` into milliseconds (at most ten years).
-pub fn parse_since(s: &str) -> Result<Millis, String> {
+pub fn parse_since(s: &str) -> Result<Millis, SinceError> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("{s:?}: expected a number of days, weeks or hours, e.g. 90d"))?;
+        .map_err(|_| SinceError::NotANumber(s.to_owned()))?;
     let ms = match unit {
         "d" | "" => n.checked_mul(DAY),
         "w" => n.checked_mul(WEEK),
         "h" => n.checked_mul(3_600_000),
-        _ => return Err(format!("{s:?}: the unit must be d, w or h")),
+        _ => return Err(SinceError::Unit(s.to_owned())),
     }
     .filter(|&v| v > 0 && v <= 3653 * DAY)
-    .ok_or_else(|| format!("{s:?}: between 1 hour and 10 years"))?;
+    .ok_or_else(|| SinceError::OutOfRange(s.to_owned()))?;
     Ok(ms)
 }

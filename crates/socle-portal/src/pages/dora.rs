@@ -190,7 +190,7 @@ pub async fn dashboard(
         .unwrap_or("90d");
 
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("org"), q.name.as_deref())
-        .map_err(PageError::bad_request)?;
+        .map_err(|e| PageError::bad_request(e.to_string()))?;
     let r = report(&state, &scope, since).await?;
     let incident_list = incidents(&state, &scope, since).await?;
     let label = scope.label();
