@@ -38,9 +38,12 @@ pub struct DeployArgs {
     /// Deploy to --to what was last deployed to --from.
     #[arg(long, value_name = "SERVICE", requires_all = ["from", "to"], conflicts_with = "file")]
     promote: Option<String>,
-    #[arg(long)]
+    /// With --promote: the environment to promote from (an environment, not a time as in
+    /// `dora --from`).
+    #[arg(long, value_name = "ENV")]
     from: Option<String>,
-    #[arg(long)]
+    /// With --promote: the environment to promote to.
+    #[arg(long, value_name = "ENV")]
     to: Option<String>,
     /// Platform configuration directory (default: the shipped configuration).
     #[arg(long)]

@@ -76,11 +76,11 @@ pub struct WindowArgs {
     /// Window length ending now (or at --to): 90d, 12w, 36h.
     #[arg(long, conflicts_with = "from")]
     since: Option<String>,
-    /// Window start (RFC 3339, inclusive).
-    #[arg(long)]
+    /// Window start, a time (RFC 3339, inclusive) — not an environment as in `deploy --from`.
+    #[arg(long, value_name = "TIME")]
     from: Option<String>,
-    /// Window end (RFC 3339, exclusive; default now).
-    #[arg(long)]
+    /// Window end, a time (RFC 3339, exclusive; default now).
+    #[arg(long, value_name = "TIME")]
     to: Option<String>,
 }
 
