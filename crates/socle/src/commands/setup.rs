@@ -29,10 +29,15 @@ impl StoreArgs {
     /// The store if one exists here, opened read-only (nothing written, not even a
     /// checkpoint); None otherwise. For previews.
     pub async fn open_existing_read_only(&self) -> anyhow::Result<Option<Store>> {
-        if self.database_url.is_none() && !self.data_dir.join("socle.db").is_file() {
+        if !self.exists() {
             return Ok(None);
         }
         self.open_with(true).await.map(Some)
+    }
+
+    /// Whether a store is there: a database URL, or a database file in the data directory.
+    fn exists(&self) -> bool {
+        self.database_url.is_some() || self.data_dir.join("socle.db").is_file()
     }
 
     async fn open_with(&self, read_only: bool) -> anyhow::Result<Store> {
@@ -54,28 +59,18 @@ impl StoreArgs {
                 None => format!("cannot open the store in {}", self.data_dir.display()),
             })
     }
-}
-
-impl StoreArgs {
-    /// The store if one exists here (a database URL, or a database file in the data
-    /// directory); None otherwise — nothing is created. For commands that only read.
-    pub async fn open_existing(&self) -> anyhow::Result<Option<Store>> {
-        if self.database_url.is_none() && !self.data_dir.join("socle.db").is_file() {
-            return Ok(None);
-        }
-        self.open().await.map(Some)
-    }
 
     /// The existing store, for a command that only reads: a missing one is an error that says
     /// where it was looked for, not an empty store created on the spot.
     pub async fn open_to_read(&self) -> anyhow::Result<Store> {
-        self.open_existing().await?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "no Socle store in {}: pass --data-dir (or SOCLE_DATA_DIR) of a server's data \
+        if self.exists() {
+            return self.open().await;
+        }
+        Err(anyhow::anyhow!(
+            "no Socle store in {}: pass --data-dir (or SOCLE_DATA_DIR) of a server's data \
                  directory, or --database-url; `socle serve --demo` creates one",
-                self.data_dir.display()
-            )
-        })
+            self.data_dir.display()
+        ))
     }
 }
 

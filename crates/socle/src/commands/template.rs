@@ -265,20 +265,13 @@ async fn run_template(
     Ok(Outcome::new(c.output, &run, |r| run_table(r, written))?.failed(!ok))
 }
 
-/// Files under `dir` (at most a million looked at).
+/// Files under `dir`.
 fn count_files(dir: &std::path::Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() && n < 1_000_000 => stack.push(e.path()),
-                Ok(t) if t.is_file() => n += 1,
-                _ => {}
-            }
-        }
-    }
-    n
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .count()
 }
 
 /// A run as `socle template run` shows it: its steps, parameter errors and links.
