@@ -190,6 +190,22 @@ impl App {
                 .map_err(deploy_error)
         }
         .await;
+        if let Ok(record) = &result
+            && !record.source_commit.is_empty()
+        {
+            // The commits it ships, for lead time; a repository Socle cannot read only loses that.
+            if let Err(e) = self
+                .record_source_history(&record.service, &record.source_commit)
+                .await
+            {
+                tracing::warn!(
+                    "deployment {}: the history of commit {} was not recorded: {}",
+                    record.id,
+                    record.source_commit,
+                    e.message
+                );
+            }
+        }
         self.audited_deployment(actor, AuditAction::Deploy, &target, result)
             .await
     }

@@ -27,6 +27,9 @@ pub fn options(platform: &socle_platform::PlatformConfig) -> Options {
     Options::with_environments(envs)
 }
 
+/// How many commits a deployment reads from its repository's history.
+pub const HISTORY_LIMIT: usize = 1000;
+
 /// Loads every stored event and indexes it.
 pub async fn load(
     store: &socle_store::Store,
@@ -436,10 +439,14 @@ impl crate::App {
                 .with_details(serde_json::to_value(&errors).ok()));
             }
             self.authorize_events(actor, &events).await?;
+            let mut refs = socle_dora::ChangeRefs::default();
+            refs.observe(&events);
             let mut out = self.store_events(events).await?;
             out["errors"] = serde_json::to_value(&errors).unwrap_or_default();
             out["warnings"] =
                 serde_json::to_value(parsed.unknown_fields.warnings()).unwrap_or_default();
+            out["unknown_changes"] = serde_json::to_value(self.unknown_changes(&refs).await?)
+                .unwrap_or_default();
             Ok(out)
         }
         .await;
@@ -472,6 +479,68 @@ impl crate::App {
         .await;
         self.audited(actor, crate::AuditAction::DoraIncident, "incident", result)
             .await
+    }
+
+    /// Records as changes the first-parent history that ends at `commit` in the repository the
+    /// service's catalog entry was read from, when that is a Git location (a repository Socle
+    /// hosts, or one it reads): at most [`HISTORY_LIMIT`] commits, newest first. Returns how
+    /// many commits were read (0 when the service has no Git location).
+    pub async fn record_source_history(
+        &self,
+        service: &str,
+        commit: &str,
+    ) -> Result<usize, AppError> {
+        let Some(entity) = self
+            .store
+            .get_entity(&format!(
+                "component:default/{}",
+                service.to_ascii_lowercase()
+            ))
+            .await?
+        else {
+            return Ok(0);
+        };
+        let Some(location) = self.store.get_location(&entity.location_key).await? else {
+            return Ok(0);
+        };
+        let Ok(spec) = serde_json::from_value::<socle_ingest::LocationSpec>(location.spec) else {
+            return Ok(0);
+        };
+        if spec.kind != socle_ingest::LocationKind::Git {
+            return Ok(0);
+        }
+        let (repo, at) = (spec.target, commit.to_owned());
+        let commits = tokio::task::spawn_blocking(move || {
+            socle_ingest::commit_history_at(&repo, &at, HISTORY_LIMIT)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("reading a repository's history: {e}")))?
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+        let n = commits.len();
+        let events = commits
+            .into_iter()
+            .map(|c| {
+                Event::Change(socle_dora::Change {
+                    source: "git".into(),
+                    id: c.id,
+                    service: service.to_owned(),
+                    committed_at: c.time_ms,
+                    parent: c.parent,
+                })
+            })
+            .collect();
+        self.store.dora_upsert(events).await?;
+        Ok(n)
+    }
+
+    /// The change ids an import's deployments named that neither the import nor the store
+    /// defines (None: every one is known).
+    pub async fn unknown_changes(
+        &self,
+        refs: &socle_dora::ChangeRefs,
+    ) -> Result<Option<socle_dora::UnknownChanges>, AppError> {
+        let known = self.store.dora_known_changes(&refs.undefined()).await?;
+        Ok(refs.unknown(&known))
     }
 
     /// The indexed events, rebuilt when the store's events changed since the last build.

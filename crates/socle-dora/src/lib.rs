@@ -14,6 +14,7 @@ pub mod events;
 pub mod jsonl;
 pub mod levels;
 pub mod metrics;
+pub mod refs;
 pub mod report;
 pub mod webhooks;
 
@@ -24,4 +25,5 @@ pub use jsonl::{
 };
 pub use levels::Level;
 pub use metrics::{Dataset, Options, Report, Window, parse_since};
+pub use refs::{ChangeRefs, UnknownChanges};
 pub use report::SinceError;

@@ -377,14 +377,8 @@ pub fn commit_history(
     limit: usize,
 ) -> Result<Vec<CommitInfo>, SourceError> {
     use SourceError::Git;
-    let path = repo.strip_prefix("file://").unwrap_or(repo);
-    if path.contains("://") {
-        return Err(SourceError::NotLocal {
-            repo: repo.to_owned(),
-        });
-    }
-    let r = gix::open(path).map_err(|e| Git(format!("cannot open Git repository {repo}: {e}")))?;
-    let mut cur = Some(match branch {
+    let r = open_local(repo)?;
+    let start = match branch {
         Some(b) => r
             .find_reference(&format!("refs/heads/{b}"))
             .map_err(|e| Git(format!("branch \"{b}\" not found in {repo}: {e}")))?
@@ -395,7 +389,41 @@ pub fn commit_history(
             .head_id()
             .map_err(|e| Git(format!("{repo} has no HEAD commit: {e}")))?
             .detach(),
-    });
+    };
+    first_parent_walk(&r, repo, start, limit)
+}
+
+/// The first-parent history that ends at `commit` (a full hexadecimal id), newest first, at
+/// most `limit` commits: what a deployment of that commit shipped, whichever branch holds it.
+pub fn commit_history_at(
+    repo: &str,
+    commit: &str,
+    limit: usize,
+) -> Result<Vec<CommitInfo>, SourceError> {
+    let r = open_local(repo)?;
+    let id = gix::ObjectId::from_hex(commit.as_bytes())
+        .map_err(|e| SourceError::Git(format!("{commit:?} is not a full commit id: {e}")))?;
+    first_parent_walk(&r, repo, id, limit)
+}
+
+fn open_local(repo: &str) -> Result<gix::Repository, SourceError> {
+    let path = repo.strip_prefix("file://").unwrap_or(repo);
+    if path.contains("://") {
+        return Err(SourceError::NotLocal {
+            repo: repo.to_owned(),
+        });
+    }
+    gix::open(path).map_err(|e| SourceError::Git(format!("cannot open Git repository {repo}: {e}")))
+}
+
+fn first_parent_walk(
+    r: &gix::Repository,
+    repo: &str,
+    start: gix::ObjectId,
+    limit: usize,
+) -> Result<Vec<CommitInfo>, SourceError> {
+    use SourceError::Git;
+    let mut cur = Some(start);
     let mut out = Vec::new();
     while let Some(id) = cur {
         if out.len() >= limit {

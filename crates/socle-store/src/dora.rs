@@ -215,6 +215,28 @@ impl Store {
         Ok(out)
     }
 
+    /// Which of `ids` are ids of stored changes (from any source).
+    pub async fn dora_known_changes(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        with_pool!(self, pool => {
+            for chunk in ids.chunks(500) {
+                let mut qb = QueryBuilder::new("SELECT DISTINCT id FROM dora_changes WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.as_str());
+                }
+                qb.push(")");
+                for r in qb.build().fetch_all(pool).await? {
+                    out.insert(r.try_get::<String, _>(0)?);
+                }
+            }
+        });
+        Ok(out)
+    }
+
     /// Moves whenever stored delivery events change.
     pub async fn dora_generation(&self) -> Result<i64> {
         with_pool!(self, pool => {

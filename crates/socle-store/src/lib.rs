@@ -207,6 +207,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incident_details",
         include_str!("../migrations/0011_incident_details.sql"),
     ),
+    (
+        12,
+        "dora_change_ids",
+        include_str!("../migrations/0012_dora_change_ids.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -194,3 +194,27 @@ async fn incidents_are_listed_by_service_and_window(store: &Store) {
     );
 }
 both!(incidents_are_listed_by_service_and_window);
+
+async fn known_change_ids_are_found_whatever_their_source(store: &Store) {
+    let change = |source: &str, id: &str| {
+        Event::Change(socle_dora::Change {
+            source: source.into(),
+            id: id.into(),
+            service: "checkout".into(),
+            committed_at: 0,
+            parent: None,
+        })
+    };
+    store
+        .dora_upsert(vec![change("github", "aaa"), change("gitlab", "bbb")])
+        .await
+        .unwrap();
+    let ids: Vec<String> = ["aaa", "bbb", "ccc"].map(String::from).into();
+    let known = store.dora_known_changes(&ids).await.unwrap();
+    assert_eq!(
+        known,
+        ["aaa".to_owned(), "bbb".to_owned()].into_iter().collect()
+    );
+    assert!(store.dora_known_changes(&[]).await.unwrap().is_empty());
+}
+both!(known_change_ids_are_found_whatever_their_source);

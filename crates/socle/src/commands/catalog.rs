@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use socle_catalog::Limits;
 use socle_ingest::{LocationKind, LocationSpec};
-use socle_store::{EntityFilter, Store};
+use socle_store::Store;
 
 use super::setup::{LimitArgs, StoreArgs};
 use super::{cli_actor, fmt_time, now_ms};
@@ -59,14 +59,31 @@ pub enum CatalogCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
-    /// List entities.
+    /// List entities, ordered by ref, a page at a time (as `GET /api/v1/entities`).
+    ///
+    /// Example: `socle catalog list --kind component --owner team-a --type service`
     List {
+        /// Kinds (comma-separated), e.g. component,api.
         #[arg(long)]
         kind: Option<String>,
         #[arg(long)]
         namespace: Option<String>,
+        /// Owning groups (comma-separated): team-a or group:default/team-a.
+        #[arg(long)]
+        owner: Option<String>,
+        /// spec.type values (comma-separated), e.g. service.
+        #[arg(long = "type")]
+        spec_type: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        lifecycle: Option<String>,
+        /// Page size (1–1000).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// The page after this ref (`nextCursor` of the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
         #[arg(long, short, value_enum, default_value_t)]
@@ -141,17 +158,29 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
         CatalogCmd::List {
             kind,
             namespace,
+            owner,
+            spec_type,
+            tag,
+            lifecycle,
             limit,
+            cursor,
             store,
             output,
         } => {
-            let filter = EntityFilter {
-                kind,
-                namespace,
-                limit,
-                ..Default::default()
+            let mut filter = socle_app::catalog::EntityFilter::from_lists(
+                kind.as_deref(),
+                namespace.as_deref(),
+                None,
+                spec_type.as_deref(),
+                tag.as_deref(),
+                lifecycle.as_deref(),
+            );
+            filter.owners = owner_refs(owner.as_deref())?;
+            let page = socle_app::catalog::PageRequest {
+                limit: Some(limit as usize),
+                cursor,
             };
-            list(&store.open_to_read().await?, &filter, output).await
+            list(store.open_to_read().await?, &filter, &page, output).await
         }
         CatalogCmd::Search {
             query,
@@ -464,19 +493,48 @@ async fn get(entity_ref: &str, store: &Store, output: Format) -> anyhow::Result<
     })
 }
 
-async fn list(store: &Store, filter: &EntityFilter, output: Format) -> anyhow::Result<Outcome> {
-    let list = store.list_entities(filter).await?;
-    let values: Vec<serde_json::Value> = list
+/// `team-a,group:default/team-b` → full group refs, as the listing compares them.
+fn owner_refs(owners: Option<&str>) -> anyhow::Result<Vec<String>> {
+    socle_app::catalog::filter_values(owners)
         .iter()
-        .map(|e| serde_json::from_str(&e.body))
-        .collect::<Result<_, _>>()?;
-    Outcome::new(output, &values, |values| {
-        let rows: Vec<Vec<String>> = list
+        .map(|o| {
+            socle_catalog::EntityRef::parse(o, Some("group"), "default")
+                .map(String::from)
+                .map_err(|e| anyhow::anyhow!("--owner {o:?}: {e}"))
+        })
+        .collect()
+}
+
+/// A page of entities: JSON and YAML as the API's `{items, totalItems, nextCursor}`.
+async fn list(
+    store: Store,
+    filter: &socle_app::catalog::EntityFilter,
+    page: &socle_app::catalog::PageRequest,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let app = socle_app::App::new(store, socle_app::AppConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let page = app
+        .list_entities(&super::operator(), filter, page)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let value: serde_json::Value = serde_json::from_str(&page.to_json())?;
+    let footer = page.next_cursor.as_ref().map(|c| {
+        format!(
+            "{} of {} shown; the next page: --cursor {c}",
+            page.items.len(),
+            page.total
+        )
+    });
+    Ok(Outcome::new(output, &value, |value| {
+        let empty = Vec::new();
+        let rows: Vec<Vec<String>> = value["items"]
+            .as_array()
+            .unwrap_or(&empty)
             .iter()
-            .zip(values)
-            .map(|(e, v)| {
+            .map(|v| {
                 vec![
-                    e.entity_ref.clone(),
+                    entity_ref_of(v),
                     v["spec"]["owner"].as_str().unwrap_or("-").to_owned(),
                     v["spec"]["type"].as_str().unwrap_or("-").to_owned(),
                     v["metadata"]["description"]
@@ -489,7 +547,18 @@ async fn list(store: &Store, filter: &EntityFilter, output: Format) -> anyhow::R
             })
             .collect();
         output::table(&["REF", "OWNER", "TYPE", "DESCRIPTION"], &rows)
-    })
+    })?
+    .table_stderr(footer))
+}
+
+/// `kind:namespace/name` of an entity as the API serves it.
+fn entity_ref_of(v: &serde_json::Value) -> String {
+    format!(
+        "{}:{}/{}",
+        v["kind"].as_str().unwrap_or_default().to_lowercase(),
+        v["metadata"]["namespace"].as_str().unwrap_or("default"),
+        v["metadata"]["name"].as_str().unwrap_or_default()
+    )
 }
 
 async fn search(

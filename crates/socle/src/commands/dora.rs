@@ -144,6 +144,8 @@ pub struct Imported {
     pub warnings: Vec<socle_dora::Warning>,
     /// The services the events named.
     pub services: Vec<String>,
+    /// Change ids deployments named that no change defines.
+    pub unknown_changes: Option<socle_dora::UnknownChanges>,
 }
 
 /// What the reader thread of [`import_file`] saw.
@@ -152,6 +154,7 @@ struct ReadAll {
     errors: Vec<socle_dora::ParseError>,
     unknown_fields: socle_dora::UnknownFields,
     services: std::collections::BTreeSet<String>,
+    refs: socle_dora::ChangeRefs,
 }
 
 /// Imports a JSON Lines file in batches.
@@ -199,6 +202,7 @@ pub async fn import_file(
                 let _ = tx.blocking_send(Err("malformed lines".into()));
                 continue;
             }
+            all.refs.observe(&parsed.events);
             for e in &parsed.events {
                 if !all.services.contains(e.service()) {
                     all.services.insert(e.service().to_owned());
@@ -224,15 +228,18 @@ pub async fn import_file(
             errors: all.errors,
             warnings,
             services: Vec::new(),
+            unknown_changes: None,
         });
     }
     let w = written?;
+    let known = store.dora_known_changes(&all.refs.undefined()).await?;
     Ok(Imported {
         received: w.received,
         changed: w.changed,
         errors: all.errors,
         warnings,
         services: all.services.into_iter().collect(),
+        unknown_changes: all.refs.unknown(&known),
     })
 }
 
@@ -417,8 +424,12 @@ async fn import(
         errors,
         warnings,
         services,
+        unknown_changes,
     } = import_file(&store, file, source, partial, output == Format::Table).await?;
     print_warnings(file, &warnings);
+    if let Some(u) = &unknown_changes {
+        eprintln!("{}: warning: {}", file.display(), u.message);
+    }
     for e in errors.iter().take(50) {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }
@@ -435,7 +446,7 @@ async fn import(
     let unknown = socle_app::dora::unknown_services(&snapshot, services.iter().map(String::as_str));
     let report = serde_json::json!({
         "received": received, "changed": changed, "malformed": errors.len(), "unknown_services": unknown,
-        "warnings": warnings,
+        "warnings": warnings, "unknown_changes": unknown_changes,
     });
     Ok(Outcome::new(output, &report, |_| {
         let mut s = format!(
@@ -444,9 +455,18 @@ async fn import(
         );
         if !unknown.is_empty() {
             s.push_str(&format!(
-                "{} service(s) not in the catalog (kept; register them to see them in team reports): {}\n",
-                unknown.len(),
-                unknown.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                "{} not in the catalog (kept; register them to see them in team reports): {}\n",
+                if unknown.len() == 1 {
+                    "1 service".to_owned()
+                } else {
+                    format!("{} services", unknown.len())
+                },
+                unknown
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         s

@@ -16,6 +16,7 @@ pub enum PolicyCmd {
     /// Evaluate policies on YAML/JSON files (every document), like `conftest test`. Exit 1 if
     /// any deny/violation fires (or, with --fail-on-warn, any warning).
     Eval {
+        /// Files, or directories (their YAML and JSON files, recursively).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Policy file or directory (`*.rego`; repeatable); default: the built-in pack.
@@ -64,7 +65,7 @@ pub enum PolicyCmd {
         /// Who answers for it, e.g. group:default/team-a.
         #[arg(long)]
         owner: String,
-        /// Expiry date, YYYY-MM-DD (UTC, end of day).
+        /// Expiry: a date, YYYY-MM-DD (UTC, end of day), or days from today, e.g. 14d.
         #[arg(long)]
         expires: String,
         /// The guardrails whose rules a waiver may name: `builtin`, `platform`, a policy
@@ -109,6 +110,27 @@ pub enum PolicyCmd {
     },
 }
 
+/// `--expires`: a date (YYYY-MM-DD) or a number of days from `today` (`14d`, at most 3650).
+fn expiry_date(expires: &str, today: time::Date) -> anyhow::Result<time::Date> {
+    if let Some(days) = expires
+        .strip_suffix('d')
+        .and_then(|d| d.parse::<u16>().ok())
+    {
+        anyhow::ensure!(
+            (1..=3650).contains(&days),
+            "--expires {expires}: between 1d and 3650d"
+        );
+        return today
+            .checked_add(time::Duration::days(i64::from(days)))
+            .context("--expires: the date is out of range");
+    }
+    time::Date::parse(
+        expires,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .with_context(|| format!("--expires {expires}: expected YYYY-MM-DD or a number of days (14d)"))
+}
+
 pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
     match cmd {
         PolicyCmd::Waive {
@@ -123,11 +145,7 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
-            let date = time::Date::parse(
-                &expires,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .with_context(|| format!("--expires {expires}: expected YYYY-MM-DD"))?;
+            let date = expiry_date(&expires, time::OffsetDateTime::now_utc().date())?;
             let expires_at = (date.with_hms(23, 59, 59)?.assume_utc().unix_timestamp()) * 1000;
             let config = AppSetup {
                 store: &store,
@@ -313,4 +331,22 @@ fn test(policy: &[PathBuf], data: &[PathBuf], output: Format) -> anyhow::Result<
         out
     })?
     .failed(failed > 0 || results.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expiry_date;
+    use time::macros::date;
+
+    #[test]
+    fn an_expiry_is_a_date_or_days_from_today() {
+        let today = date!(2026 - 12 - 03);
+        assert_eq!(expiry_date("14d", today).unwrap(), date!(2026 - 12 - 17));
+        assert_eq!(
+            expiry_date("2027-01-31", today).unwrap(),
+            date!(2027 - 01 - 31)
+        );
+        assert!(expiry_date("0d", today).is_err());
+        assert!(expiry_date("tomorrow", today).is_err());
+    }
 }

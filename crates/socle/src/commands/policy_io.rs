@@ -133,11 +133,46 @@ impl socle_policy::ConfigReader for FileReader {
 
 /// The documents of every input file, `(file name, document)`; unreadable documents are
 /// reported on standard error and counted.
-fn documents(files: &[PathBuf]) -> anyhow::Result<(Vec<(String, serde_json::Value)>, usize)> {
+/// The input files: a file as given, a directory's YAML and JSON files below it (hidden ones
+/// skipped, in path order), as `conftest test DIR` reads them.
+fn input_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let before = out.len();
+        for entry in walkdir::WalkDir::new(p)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            let entry = entry.with_context(|| format!("cannot read {}", p.display()))?;
+            let is_input = entry.file_type().is_file()
+                && entry
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"));
+            if is_input {
+                out.push(entry.into_path());
+            }
+        }
+        anyhow::ensure!(
+            out.len() > before,
+            "{}: no YAML or JSON files in this directory",
+            p.display()
+        );
+    }
+    Ok(out)
+}
+
+fn documents(paths: &[PathBuf]) -> anyhow::Result<(Vec<(String, serde_json::Value)>, usize)> {
     let limits = Limits::default();
     let mut out = Vec::new();
     let mut errors = 0;
-    for f in files {
+    for f in &input_files(paths)? {
         let name = f.display().to_string();
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {name}"))?;
         match socle_catalog::yaml::parse_documents(&text, &limits) {

@@ -86,9 +86,19 @@ pub enum CreateCmd {
 #[derive(Args)]
 pub struct CreateServiceArgs {
     pub name: String,
-    /// The owning group.
+    /// The owning group (a group of the catalog, e.g. team-a or group:default/team-a).
     #[arg(long)]
     pub owner: Option<String>,
+    /// One line saying what the service does (default: "The NAME service").
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The system it belongs to (required for production services).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Where to publish the repository (default: a repository Socle hosts,
+    /// https://socle.local/OWNER/NAME, kept under the data directory's repositories/).
+    #[arg(long)]
+    pub repo_url: Option<String>,
     /// The golden path to use.
     #[arg(long, default_value = "rust-axum-service")]
     pub template: String,
@@ -182,10 +192,22 @@ fn prompt(
     Ok(())
 }
 
+/// A check of a run's values against the application (the catalog) before the run.
+type ValuesCheck = fn(&socle_app::App, &Map<String, Value>) -> anyhow::Result<()>;
+
+/// What `socle create service` adds to a template run: a check of the values before anything
+/// runs, and the commands to try next after a completed run.
+#[derive(Default)]
+struct RunHooks {
+    check: Option<ValuesCheck>,
+    next: Option<fn(&socle_store::TemplateRun) -> String>,
+}
+
 async fn run_template(
     template: &str,
     mut values: Map<String, Value>,
     c: CommonRunArgs,
+    hooks: RunHooks,
 ) -> anyhow::Result<Outcome> {
     if let Some(f) = &c.values {
         let text =
@@ -219,6 +241,9 @@ async fn run_template(
         {
             prompt(&t, &mut values)?;
         }
+    }
+    if let Some(check) = hooks.check {
+        check(&state, &values)?;
     }
     if c.output_dir.is_some() && !c.dry_run {
         anyhow::bail!(
@@ -258,10 +283,13 @@ async fn run_template(
     let run = out.run;
     let ok = run.status == socle_store::RunStatus::Completed;
     // What is there now, not what the run meant to write (a failed run writes less).
-    let written = c
+    let mut written = c
         .output_dir
         .as_ref()
         .map(|d| format!("  {} files written to {}\n", count_files(d), d.display()));
+    if let Some(next) = hooks.next.filter(|_| ok && !run.dry_run) {
+        written.get_or_insert_default().push_str(&next(&run));
+    }
     Ok(Outcome::new(c.output, &run, |r| run_table(r, written))?.failed(!ok))
 }
 
@@ -359,7 +387,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
         }
         TemplateCmd::Run(a) => {
             let a = *a;
-            run_template(&a.template, Map::new(), a.common).await
+            run_template(&a.template, Map::new(), a.common, RunHooks::default()).await
         }
         TemplateCmd::Runs {
             template,
@@ -387,12 +415,99 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Where `socle create service` publishes by default: a repository Socle hosts, under
+/// `<data-dir>/repositories/socle.local/<owner>/<name>.git`.
+pub const HOSTED_REPOSITORIES: &str = "https://socle.local";
+
 pub async fn create(cmd: CreateCmd) -> anyhow::Result<Outcome> {
     let CreateCmd::Service(a) = cmd;
     let mut values = Map::new();
-    values.insert("name".into(), Value::String(a.name));
-    if let Some(o) = a.owner {
-        values.insert("owner".into(), Value::String(o));
+    let interactive = !a.common.no_input && std::io::stdin().is_terminal();
+    if a.owner.is_none() && !interactive {
+        anyhow::bail!(
+            "--owner is required: the group that owns {} (e.g. --owner team-a; `socle catalog list --kind group` lists them)",
+            a.name
+        );
     }
-    run_template(&a.template, values, a.common).await
+    let description = a
+        .description
+        .unwrap_or_else(|| format!("The {} service", a.name));
+    values.insert("description".into(), Value::String(description));
+    if let Some(o) = &a.owner {
+        let team = o.rsplit(['/', ':']).next().unwrap_or(o);
+        let repo = a
+            .repo_url
+            .clone()
+            .unwrap_or_else(|| format!("{HOSTED_REPOSITORIES}/{team}/{}", a.name));
+        values.insert("repoUrl".into(), Value::String(repo));
+        values.insert("owner".into(), Value::String(o.clone()));
+    } else if let Some(r) = &a.repo_url {
+        values.insert("repoUrl".into(), Value::String(r.clone()));
+    }
+    if let Some(s) = a.system {
+        values.insert("system".into(), Value::String(s));
+    }
+    values.insert("name".into(), Value::String(a.name));
+    let hooks = RunHooks {
+        check: Some(owner_exists),
+        next: Some(next_commands),
+    };
+    run_template(&a.template, values, a.common, hooks).await
+}
+
+/// The owner must be a group of the catalog: said before anything runs, with the groups that
+/// look closest.
+fn owner_exists(app: &socle_app::App, values: &Map<String, Value>) -> anyhow::Result<()> {
+    let Some(owner) = values.get("owner").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let wanted = match socle_catalog::EntityRef::parse(owner, Some("group"), "default") {
+        Ok(r) => r.to_string(),
+        Err(e) => anyhow::bail!("--owner {owner:?}: {e}"),
+    };
+    let snap = app.snapshot();
+    if snap.get(&wanted).is_some() {
+        return Ok(());
+    }
+    let name = wanted.rsplit('/').next().unwrap_or(&wanted);
+    let mut groups: Vec<&str> = snap
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "group")
+        .map(|e| e.entity_ref.rsplit('/').next().unwrap_or_default())
+        .collect();
+    groups.sort_by_key(|g| strsim::levenshtein(g, name));
+    groups.truncate(5);
+    anyhow::bail!(
+        "no group {wanted} in the catalog{}",
+        if groups.is_empty() {
+            " (it has no groups: register your organisation first)".to_owned()
+        } else {
+            format!("; closest: {}", groups.join(", "))
+        }
+    )
+}
+
+/// What to try after a service was created.
+fn next_commands(run: &socle_store::TemplateRun) -> String {
+    let name = run
+        .parameters
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("SERVICE");
+    let mut s = format!(
+        "\nNext:\n  socle catalog get component:default/{name}\n  socle deployments list --service {name}\n  socle deploy --promote {name} --from dev --to staging\n  socle dora report --service {name}\n"
+    );
+    let repo = run
+        .output
+        .get("links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|l| l["title"] == "Repository")
+        .and_then(|l| l["url"].as_str());
+    if let Some(url) = repo {
+        s.push_str(&format!("  git clone {url}\n"));
+    }
+    s
 }

@@ -260,14 +260,19 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
         removed: written.removed,
     };
     Outcome::new(a.output, &summary, |s| {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut text = format!(
-            "wrote {} files under {} ({} workloads, {} resources) for {}\n",
-            s.written.len(),
+            "wrote {} under {} ({}, {}) for {}\n",
+            plural(s.written.len(), "file", "files"),
             s.output_dir,
-            s.workloads.len(),
-            s.resources.len(),
+            plural(s.workloads.len(), "workload", "workloads"),
+            plural(s.resources.len(), "resource", "resources"),
             s.environment
         );
+        for w in &s.written {
+            text.push_str(&format!("  {w}\n"));
+        }
         for r in &s.removed {
             text.push_str(&format!("removed {r} (no longer generated)\n"));
         }

@@ -276,7 +276,8 @@ fn ingest_a_git_repository_at_a_branch_then_query_the_store() {
     assert_eq!(v["errors"][0]["rule"], "location.conflict", "{v}");
     let out = socle(&["catalog", "list", "-o", "json"], &data);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(list["totalItems"], 2);
     let out = socle(&["catalog", "search", "check", "-o", "json"], &data);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["hits"][0]["entity_ref"], "component:shop/checkout");

@@ -150,7 +150,11 @@ fn a_location_is_listed_with_its_id_and_unregistered_by_it() {
         String::from_utf8_lossy(&o.stderr)
     );
     let o = socle(&["catalog", "list", "-o", "json"], &data);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        page,
+        serde_json::json!({"items": [], "totalItems": 0, "nextCursor": null})
+    );
     let o = socle(&["catalog", "unregister", &id], &data);
     assert_eq!(o.status.code(), Some(1), "an unknown location is a failure");
 }
@@ -316,4 +320,66 @@ fn a_dry_run_does_not_overwrite_a_directory_that_holds_files() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+#[test]
+fn the_catalog_lists_pages_with_filters_as_the_api_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = tmp.path().join("catalog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let component = |name: &str, owner: &str| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+        )
+    };
+    std::fs::write(
+        dir.join("catalog-info.yaml"),
+        [
+            component("a", "team-a"),
+            component("b", "team-b"),
+            component("c", "team-a"),
+        ]
+        .join("---\n"),
+    )
+    .unwrap();
+    let o = socle(&["catalog", "ingest", dir.to_str().unwrap()], &data);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = socle(
+        &[
+            "catalog", "list", "--owner", "team-a", "--limit", "1", "-o", "json",
+        ],
+        &data,
+    );
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(page["totalItems"], 2, "{page}");
+    assert_eq!(page["items"][0]["metadata"]["name"], "a");
+    assert_eq!(page["nextCursor"], "component:default/a");
+    let o = socle(
+        &[
+            "catalog",
+            "list",
+            "--owner",
+            "group:default/team-a",
+            "--cursor",
+            "component:default/a",
+            "-o",
+            "json",
+        ],
+        &data,
+    );
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["c"]);
+    assert_eq!(page["nextCursor"], serde_json::Value::Null);
 }

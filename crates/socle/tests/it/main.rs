@@ -9,3 +9,4 @@ mod rego_worker;
 mod browser;
 mod deploy_output;
 mod first_hour;
+mod readme;
