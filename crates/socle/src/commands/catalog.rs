@@ -13,16 +13,23 @@ use crate::output::{self, Format, Outcome};
 #[derive(Subcommand)]
 pub enum CatalogCmd {
     /// Parse, validate and relate catalog files offline (no store). Exit 1 if anything is invalid.
+    #[command(
+        after_help = "Example:\n  socle catalog validate ./catalog-info.yaml\n  socle catalog validate -o json ./repo"
+    )]
     Validate {
         /// Files, directories (every catalog-info.yaml below) or globs.
         #[arg(required = true)]
         paths: Vec<String>,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
         #[command(flatten)]
         limits: LimitArgs,
     },
     /// Register a location (if new) and read it into the store.
+    #[command(
+        after_help = "Example:\n  socle catalog ingest ./platform-catalog\n  socle catalog ingest --git /srv/git/payments.git --branch main"
+    )]
     Ingest {
         /// A file, directory or glob; with --git, a repository path or file:// URL.
         target: String,
@@ -39,23 +46,29 @@ pub enum CatalogCmd {
         store: StoreArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Re-read every registered location.
+    #[command(after_help = "Example:\n  socle catalog refresh")]
     Refresh {
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Show one entity with its relations: `component:default/payments` (kind required).
+    #[command(after_help = "Example:\n  socle catalog get component:default/cart-service -o yaml")]
     Get {
+        /// The entity: kind:namespace/name, e.g. component:default/cart-service (namespace optional).
         entity_ref: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -66,6 +79,7 @@ pub enum CatalogCmd {
         /// Kinds (comma-separated), e.g. component,api.
         #[arg(long)]
         kind: Option<String>,
+        /// Only this namespace.
         #[arg(long)]
         namespace: Option<String>,
         /// Owning groups (comma-separated): team-a or group:default/team-a.
@@ -74,8 +88,10 @@ pub enum CatalogCmd {
         /// spec.type values (comma-separated), e.g. service.
         #[arg(long = "type")]
         spec_type: Option<String>,
+        /// Tags (comma-separated); any of them.
         #[arg(long)]
         tag: Option<String>,
+        /// spec.lifecycle values (comma-separated), e.g. production.
         #[arg(long)]
         lifecycle: Option<String>,
         /// Page size (1–1000).
@@ -86,24 +102,33 @@ pub enum CatalogCmd {
         cursor: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Full-text search with filters.
+    #[command(after_help = "Example:\n  socle catalog search cart --kind component --tag go")]
     Search {
+        /// The text to find (prefix match on the last word); empty lists by filters only.
         query: Option<String>,
+        /// Kinds (comma-separated), e.g. component,api.
         #[arg(long)]
         kind: Vec<String>,
+        /// Owning groups (comma-separated).
         #[arg(long)]
         owner: Vec<String>,
+        /// spec.type values (comma-separated), e.g. service.
         #[arg(long = "type")]
         spec_type: Vec<String>,
+        /// Tags (comma-separated).
         #[arg(long)]
         tag: Vec<String>,
+        /// At most this many hits.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -114,13 +139,16 @@ pub enum CatalogCmd {
         location: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Registered locations and their status.
+    #[command(after_help = "Example:\n  socle catalog locations -o json")]
     Locations {
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -357,6 +385,7 @@ fn location_spec(
             path,
         }
     } else {
+        super::must_exist(&target)?;
         let abs = std::path::Path::new(&target);
         let target = if abs.exists() {
             abs.canonicalize()?.to_string_lossy().into_owned()
@@ -392,6 +421,9 @@ async fn ingest_location(
 }
 
 async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow::Result<Outcome> {
+    for p in &paths {
+        super::must_exist(p)?;
+    }
     let specs: Vec<LocationSpec> = paths.iter().map(LocationSpec::file).collect();
     let report =
         tokio::task::spawn_blocking(move || socle_ingest::validate(&specs, &limits)).await?;
@@ -412,7 +444,9 @@ async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow:
             rels,
             report.dangling.len(),
             report.errors.len()
-        );
+        )
+        .replace(" 1 errors", " 1 error")
+        .replace("1 entities valid", "1 entity valid");
         for d in &report.dangling {
             s.push_str(&format!("dangling: {d}\n"));
         }

@@ -52,6 +52,7 @@ pub struct DeployArgs {
     store: StoreArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    /// How to print the result: table (default), json or yaml.
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -59,15 +60,20 @@ pub struct DeployArgs {
 #[derive(Subcommand)]
 pub enum DeploymentsCmd {
     /// List deployments, newest first.
+    #[command(after_help = "Example:\n  socle deployments list --service shop --env prod")]
     List {
+        /// Only this service.
         #[arg(long)]
         service: Option<String>,
+        /// Only this environment.
         #[arg(long)]
         env: Option<String>,
+        /// At most this many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -80,6 +86,12 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
         guardrails: &a.guardrails,
         limits: a.limits.limits(),
     };
+    if let Some(f) = &a.file
+        && a.rollback.is_none()
+        && a.promote.is_none()
+    {
+        super::must_exist(f)?;
+    }
     let config = setup.config()?;
     let app = open_app(a.store.open().await?, config).await?;
     // The operator deploys with every right; the service's catalog owner is recorded.

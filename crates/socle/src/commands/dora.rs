@@ -17,6 +17,9 @@ pub enum DoraCmd {
     ///
     /// By default a file with any malformed line is rejected as a whole (every bad line is
     /// listed, nothing is imported); `--partial` imports the valid lines and lists the others.
+    #[command(
+        after_help = "Example:\n  socle dora import events.jsonl\n  socle dora import --partial --source argocd export.jsonl"
+    )]
     Import {
         /// The file (`-` for standard input).
         file: PathBuf,
@@ -28,11 +31,15 @@ pub enum DoraCmd {
         source: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Record a service's commits (first-parent history of a local Git repository) as changes,
     /// so that deployments of a commit ship exactly the commits since the previous one.
+    #[command(
+        after_help = "Example:\n  socle dora git --service payments --repo ../payments --branch main"
+    )]
     Git {
         /// The service (catalog component name) the repository builds.
         #[arg(long)]
@@ -48,13 +55,18 @@ pub enum DoraCmd {
         limit: usize,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// DORA's four keys for a service, a team (with its child teams), a system, a domain or the
     /// organisation (default), with their 2024 DORA levels.
+    #[command(
+        after_help = "Example:\n  socle dora report --team team-a --since 90d --weekly\n  socle dora report --events export.jsonl --org"
+    )]
     Report(ReportArgs),
     /// The four keys of every team in the catalog.
+    #[command(after_help = "Example:\n  socle dora teams --since 90d -o json")]
     Teams {
         #[command(flatten)]
         window: WindowArgs,
@@ -66,6 +78,7 @@ pub enum DoraCmd {
         events: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -127,6 +140,7 @@ pub struct ReportArgs {
     events: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+    /// How to print the result: table (default), json or yaml.
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -316,6 +330,9 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
+            if !repo.contains("://") {
+                super::must_exist(&repo)?;
+            }
             let commits = socle_ingest::commit_history(&repo, branch.as_deref(), limit)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let store = store.open().await?;
@@ -349,12 +366,11 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             }
             .map_err(|e| anyhow::anyhow!(e))?;
             let window = a.window.window()?;
-            let store = a.store.open().await?;
-            let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
+            let (store, snapshot) = report_catalog(&a.store, a.events.as_deref()).await?;
             let services = socle_app::dora::services(&snapshot, &scope)
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             let platform = read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
-            let ds = dataset(&store, &platform, a.events.as_deref()).await?;
+            let ds = dataset(store.as_ref(), &platform, a.events.as_deref()).await?;
             let report = ds.report(services.as_deref(), window, a.weekly);
             let mut json = serde_json::to_value(&report)?;
             json["scope"] = serde_json::Value::String(scope.label());
@@ -368,10 +384,9 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             output,
         } => {
             let window = window.window()?;
-            let store = store.open_to_read().await?;
-            let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
+            let (store, snapshot) = report_catalog(&store, events.as_deref()).await?;
             let platform = read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
-            let ds = dataset(&store, &platform, events.as_deref()).await?;
+            let ds = dataset(store.as_ref(), &platform, events.as_deref()).await?;
             let reports = socle_app::dora::team_reports(&snapshot, &ds, window);
             Outcome::new(output, &reports, |rs| {
                 let rows: Vec<Vec<String>> = rs
@@ -417,6 +432,9 @@ async fn import(
     store: &StoreArgs,
     output: Format,
 ) -> anyhow::Result<Outcome> {
+    if file.as_os_str() != "-" {
+        super::must_exist(file)?;
+    }
     let store = store.open().await?;
     let Imported {
         received,
@@ -482,13 +500,31 @@ fn print_warnings(file: &std::path::Path, warnings: &[socle_dora::Warning]) {
 }
 
 /// The indexed events: from a JSON Lines file (parsed on every core), or the store.
+/// The store and catalog a report reads: a report straight from `--events` needs no store (an
+/// empty catalog then: services are named as the events name them).
+async fn report_catalog(
+    store: &StoreArgs,
+    events: Option<&std::path::Path>,
+) -> anyhow::Result<(
+    Option<socle_store::Store>,
+    std::sync::Arc<socle_app::snapshot::Snapshot>,
+)> {
+    if events.is_some() && !store.exists() {
+        return Ok((None, Default::default()));
+    }
+    let store = store.open_to_read().await?;
+    let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
+    Ok((Some(store), snapshot))
+}
+
 pub async fn dataset(
-    store: &socle_store::Store,
+    store: Option<&socle_store::Store>,
     platform: &socle_platform::PlatformConfig,
     file: Option<&std::path::Path>,
 ) -> anyhow::Result<std::sync::Arc<socle_dora::Dataset>> {
     let opts = socle_app::dora::options(platform);
     let Some(file) = file else {
+        let store = store.context("delivery events come from a store or from --events")?;
         return Ok(socle_app::dora::load(store, &opts).await?.1);
     };
     let text =

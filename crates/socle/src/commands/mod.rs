@@ -2,6 +2,8 @@
 //! an [`Outcome`](crate::output::Outcome) for the one printer (`crate::output::emit`).
 
 mod catalog;
+#[cfg(test)]
+mod conventions;
 mod deploy;
 mod dora;
 mod policy;
@@ -40,6 +42,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Start the platform: API (and, later, portal) over the store.
+    #[command(
+        after_help = "Example:\n  socle serve --demo\n  socle serve --database-url postgres://socle@db/socle --listen 0.0.0.0:7007"
+    )]
     Serve(serve::ServeArgs),
     /// Work with the software catalog.
     Catalog {
@@ -52,6 +57,9 @@ enum Cmd {
         cmd: workload::WorkloadCmd,
     },
     /// Deploy a Score workload to an environment (GitOps commit), roll back or promote.
+    #[command(
+        after_help = "Example:\n  socle deploy score.yaml --env dev --image ghcr.io/acme/shop:1.4.2\n  socle deploy --promote shop --from dev --to staging\n  socle deploy --rollback shop --env dev"
+    )]
     Deploy(deploy::DeployArgs),
     /// Recorded deployments.
     Deployments {
@@ -92,9 +100,14 @@ enum Cmd {
     #[command(
         after_help = "Example:\n  socle completions bash > /etc/bash_completion.d/socle\n  socle completions zsh > \"${fpath[1]}/_socle\""
     )]
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Print Socle's version.
+    #[command(after_help = "Example:\n  socle version -o json")]
     Version {
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: crate::output::Format,
     },
@@ -203,6 +216,19 @@ pub fn failure(e: &socle_app::AppError, output: crate::output::Format) -> anyhow
 
 /// The CLI's actor for the application's services: the operator, who holds the store (and so
 /// every right), as `cli:$USER`.
+/// A path the user named must exist: the one wording for a missing input, with the path as
+/// given (`cannot read PATH: No such file or directory (os error 2)`). Globs are left to the
+/// command.
+pub fn must_exist(path: impl AsRef<std::path::Path>) -> anyhow::Result<()> {
+    let path = path.as_ref();
+    if path.to_string_lossy().contains(['*', '?', '[']) {
+        return Ok(());
+    }
+    std::fs::metadata(path)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
+
 pub fn operator() -> socle_app::Actor {
     socle_app::Actor::Principal(socle_app::Principal {
         token_id: String::new(),

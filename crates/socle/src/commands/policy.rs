@@ -15,6 +15,9 @@ use socle_app::waivers::NewWaiver;
 pub enum PolicyCmd {
     /// Evaluate policies on YAML/JSON files (every document), like `conftest test`. Exit 1 if
     /// any deny/violation fires (or, with --fail-on-warn, any warning).
+    #[command(
+        after_help = "Example:\n  socle policy eval deploy/\n  socle policy eval -p policy/ -d data/ -o sarif k8s/*.yaml"
+    )]
     Eval {
         /// Files, or directories (their YAML and JSON files, recursively).
         #[arg(required = true)]
@@ -34,10 +37,12 @@ pub enum PolicyCmd {
         /// Exit 1 on warnings too.
         #[arg(long)]
         fail_on_warn: bool,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: PolicyFormat,
     },
     /// Run the policies' own Rego tests (`test_*` rules), like `conftest verify`.
+    #[command(after_help = "Example:\n  socle policy test ./policies -d data/")]
     Test {
         /// Policy directory; default: the built-in pack.
         dir: Option<PathBuf>,
@@ -47,11 +52,16 @@ pub enum PolicyCmd {
         /// Data file or directory (repeatable).
         #[arg(long, short = 'd')]
         data: Vec<PathBuf>,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Grant an exception: a rule does not block an entity's deploys until the expiry date.
+    #[command(
+        after_help = "Example:\n  socle policy waive --rule read-only-root-filesystem --entity shop --env dev --owner team-a --reason \"writes /tmp until 2.0\" --expires 14d"
+    )]
     Waive {
+        /// The rule id, e.g. read-only-root-filesystem (`socle policy eval -o json` names them).
         #[arg(long)]
         rule: String,
         /// `component:default/shop` (or the workload name).
@@ -60,6 +70,7 @@ pub enum PolicyCmd {
         /// Only in this environment (default: all).
         #[arg(long)]
         env: Option<String>,
+        /// Why the exception is acceptable (shown beside every result it waives).
         #[arg(long)]
         reason: String,
         /// Who answers for it, e.g. group:default/team-a.
@@ -77,34 +88,44 @@ pub enum PolicyCmd {
         platform: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Revoke a waiver (its id from `policy waivers`): the rule blocks again.
     #[command(after_help = "Example:\n  socle policy unwaive 01J9Z3K4")]
     Unwaive {
+        /// The waiver id (see `socle policy waivers`).
         id: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// List waivers.
+    #[command(after_help = "Example:\n  socle policy waivers -o json")]
     Waivers {
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Guardrail evaluations recorded at deploy for an entity, newest first.
+    #[command(after_help = "Example:\n  socle policy results component:default/shop --env prod")]
     Results {
+        /// The entity, e.g. component:default/shop (or the workload name).
         entity: String,
+        /// Only this environment.
         #[arg(long)]
         env: Option<String>,
+        /// At most this many, newest first.
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -190,7 +211,7 @@ pub async fn run(cmd: PolicyCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
-            let store = store.open().await?;
+            let store = store.open_to_read().await?;
             let entity = entity_arg(&entity)?;
             let list = store.policy_results(&entity, env.as_deref(), limit).await?;
             results(&list, output)
@@ -303,6 +324,9 @@ fn results(list: &[socle_store::PolicyResult], output: Format) -> anyhow::Result
 }
 
 fn test(policy: &[PathBuf], data: &[PathBuf], output: Format) -> anyhow::Result<Outcome> {
+    for p in policy.iter().chain(data) {
+        super::must_exist(p)?;
+    }
     let sources = Sources::read(policy, data, true)?;
     let set = sources.load("main").map_err(|e| anyhow::anyhow!("{e}"))?;
     let results = set

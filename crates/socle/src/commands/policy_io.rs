@@ -33,6 +33,7 @@ pub enum PolicyFormat {
 pub struct EvalMode {
     pub combine: bool,
     pub fail_on_warn: bool,
+    /// How to print the result: table (default), json or yaml.
     pub output: PolicyFormat,
 }
 

@@ -9,23 +9,33 @@ use crate::output::{self, Format, Outcome};
 #[derive(Subcommand)]
 pub enum ResourcesCmd {
     /// List provisioned resources.
+    #[command(after_help = "Example:\n  socle resources list --env dev")]
     List {
+        /// Only this environment.
         #[arg(long)]
         env: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Show a resource's outputs (secret outputs masked unless --show-secrets).
+    #[command(
+        after_help = "Example:\n  socle resources outputs postgres.default#shop.db --env dev"
+    )]
     Outputs {
+        /// The resource uid (see `socle resources list`).
         uid: String,
+        /// The environment it was provisioned in.
         #[arg(long)]
         env: String,
+        /// Print secret outputs too (masked by default).
         #[arg(long)]
         show_secrets: bool,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },

@@ -57,6 +57,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    // A mistyped address is said before anything is created (a store, a bootstrap token).
+    let _ = tokio::net::lookup_host(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let store = args.store.open().await?;
     let limits = args.limits.limits();
     if args.demo {

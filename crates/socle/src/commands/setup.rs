@@ -36,7 +36,7 @@ impl StoreArgs {
     }
 
     /// Whether a store is there: a database URL, or a database file in the data directory.
-    fn exists(&self) -> bool {
+    pub fn exists(&self) -> bool {
         self.database_url.is_some() || self.data_dir.join("socle.db").is_file()
     }
 
@@ -231,6 +231,7 @@ pub fn load_guardrails(
 
 /// A policy directory's Rego and data files, named as `dir/…`.
 pub fn policy_files(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    super::must_exist(dir)?;
     let source = socle_ingest::FsSource::new(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut files = Vec::new();
     for rel in source.files().map_err(|e| anyhow::anyhow!("{e}"))? {

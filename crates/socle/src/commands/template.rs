@@ -14,7 +14,9 @@ use crate::output::{self, Format, Outcome};
 #[derive(Subcommand)]
 pub enum TemplateCmd {
     /// The built-in golden paths (the API also offers the catalog's Template entities).
+    #[command(after_help = "Example:\n  socle template list -o json")]
     List {
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -22,13 +24,19 @@ pub enum TemplateCmd {
     ///
     /// Values come from --values (YAML or JSON), then --set; missing ones are asked for when a
     /// terminal is attached. --dry-run renders into --output-dir and runs no side effect.
+    #[command(
+        after_help = "Example:\n  socle template run python-fastapi-service --values v.yaml --dry-run -d out"
+    )]
     Run(Box<RunArgs>),
     /// Recorded runs, newest first.
+    #[command(after_help = "Example:\n  socle template runs --template rust-axum-service")]
     Runs {
+        /// Only runs of this template.
         #[arg(long)]
         template: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -72,6 +80,7 @@ pub struct CommonRunArgs {
     pub git_hosts: GitHostArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// How to print the result: table (default), json or yaml.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: Format,
 }
@@ -79,12 +88,16 @@ pub struct CommonRunArgs {
 #[derive(Subcommand)]
 pub enum CreateCmd {
     /// A new service from the default golden path (Rust, axum): `socle create service orders-api`.
+    #[command(
+        after_help = "Example:\n  socle create service orders-api --owner team-a\n  socle create service billing --owner team-a --system payments --template python-fastapi-service"
+    )]
     Service(CreateServiceArgs),
 }
 
 /// `socle create service NAME`: the default golden path (Rust, axum).
 #[derive(Args)]
 pub struct CreateServiceArgs {
+    /// The service name: 3 to 40 lowercase letters, digits and dashes.
     pub name: String,
     /// The owning group (a group of the catalog, e.g. team-a or group:default/team-a).
     #[arg(long)]

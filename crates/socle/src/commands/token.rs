@@ -13,31 +13,44 @@ use crate::output::{self, Format, Outcome};
 #[derive(Subcommand)]
 pub enum TokenCmd {
     /// Create a token; its secret is printed once.
+    #[command(
+        after_help = "Example:\n  socle token create --name ci --subject serviceaccount:ci --role member"
+    )]
     Create {
+        /// A name to recognise the token by.
         #[arg(long)]
         name: String,
         /// `user:default/jane` or `serviceaccount:<name>`.
         #[arg(long)]
         subject: String,
+        /// viewer (read), member (their teams' services) or admin.
         #[arg(long, value_parser = ["admin", "member", "viewer"], default_value = "member")]
         role: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// List tokens (never their secrets).
+    #[command(after_help = "Example:\n  socle token list -o json")]
     List {
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Revoke a token by id.
+    #[command(after_help = "Example:\n  socle token revoke tok-3")]
     Revoke {
+        /// The token id (see `socle token list`).
         id: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
     },
 }
 
@@ -50,7 +63,12 @@ pub async fn run(cmd: TokenCmd) -> anyhow::Result<Outcome> {
             store,
             output,
         } => {
-            let role = Role::parse(&role).unwrap_or(Role::Viewer);
+            let Some(role) = Role::parse(&role) else {
+                bail!("--role {role:?}: expected viewer, member or admin");
+            };
+            if !subject.starts_with("serviceaccount:") && !subject.starts_with("user:") {
+                bail!("--subject must be user:<namespace>/<name> or serviceaccount:<name>");
+            }
             let store = store.open().await?;
             let subject = subject_arg(&store, subject).await?;
             let (rec, secret) = store.create_token(&name, &subject, role, now_ms()).await?;
@@ -107,11 +125,12 @@ pub async fn run(cmd: TokenCmd) -> anyhow::Result<Outcome> {
                 )
             })
         }
-        TokenCmd::Revoke { id, store } => {
-            let store = store.open().await?;
+        TokenCmd::Revoke { id, store, output } => {
+            let store = store.open_to_read().await?;
             store.revoke_token(&id, now_ms()).await?;
             super::audit(&store, AuditAction::TokenRevoke, &id, AuditOutcome::Ok, "").await?;
-            Ok(Outcome::text(format!("token {id} revoked\n")))
+            let revoked = serde_json::json!({"id": id, "revoked": true});
+            Outcome::new(output, &revoked, |_| format!("token {id} revoked\n"))
         }
     }
 }

@@ -24,6 +24,7 @@ pub enum WorkloadCmd {
         after_help = "Example:\n  socle workload generate score.yaml --env local --image ghcr.io/acme/api:1.2.0 -d deploy\n  docker compose -f deploy/compose.yaml up"
     )]
     Generate {
+        /// Score files (score.yaml); several make one application.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The environment (from the platform configuration).
@@ -58,13 +59,17 @@ pub enum WorkloadCmd {
         /// read only; none is created.
         #[command(flatten)]
         store: StoreArgs,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
     /// Parse and validate Score files offline (schema, placeholders, resource graph). Exit 1 on errors.
+    #[command(after_help = "Example:\n  socle workload validate score.yaml")]
     Validate {
+        /// Score files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
         #[command(flatten)]
@@ -115,8 +120,10 @@ pub async fn run(cmd: WorkloadCmd) -> anyhow::Result<Outcome> {
 struct GenerateArgs {
     store: StoreArgs,
     image: Option<String>,
+    /// How to print the result: table (default), json or yaml.
     output: Format,
     overrides: Vec<String>,
+    /// Score files to check.
     files: Vec<PathBuf>,
     env: String,
     output_dir: PathBuf,
@@ -397,15 +404,22 @@ fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::Sco
         )),
         _ => match std::fs::read(f).map(String::from_utf8) {
             Ok(Ok(t)) => Ok(t),
-            Ok(Err(_)) | Err(_) => Err(error(
+            Ok(Err(_)) => Err(error(
                 "file.unreadable",
                 "cannot read the file as UTF-8 text".into(),
+            )),
+            Err(e) => Err(error(
+                "file.unreadable",
+                format!("cannot read {}: {e}", f.display()),
             )),
         },
     }
 }
 
 fn validate(files: Vec<PathBuf>, output: Format, limits: &Limits) -> anyhow::Result<Outcome> {
+    for f in &files {
+        super::must_exist(f)?;
+    }
     let mut workloads = Vec::new();
     let mut errors: Vec<socle_score::ScoreError> = Vec::new();
     for f in &files {

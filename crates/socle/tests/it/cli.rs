@@ -179,7 +179,7 @@ fn validate_reports_errors_on_stderr_with_exit_1() {
         tmp.path(),
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
 }
 
 pub(crate) fn git(dir: &Path, args: &[&str]) {

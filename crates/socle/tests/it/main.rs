@@ -7,6 +7,7 @@ mod policy;
 mod rego_worker;
 
 mod browser;
+mod conventions;
 mod deploy_output;
 mod first_hour;
 mod readme;
