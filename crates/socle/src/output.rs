@@ -43,6 +43,25 @@ impl Outcome {
         })
     }
 
+    /// A whole list, printed in JSON and YAML as the API prints pages:
+    /// `{items, totalItems, nextCursor}` (no next page).
+    pub fn list<T: Serialize>(
+        format: Format,
+        items: &[T],
+        table: impl FnOnce(&[T]) -> String,
+    ) -> anyhow::Result<Self> {
+        let page = serde_json::json!({
+            "items": serde_json::to_value(items)?,
+            "totalItems": items.len(),
+            "nextCursor": null,
+        });
+        let mut out = Self::new(format, &page, |_| String::new())?;
+        if format == Format::Table {
+            out.table = table(items);
+        }
+        Ok(out)
+    }
+
     /// Text only (commands without `--output`).
     pub fn text(text: impl Into<String>) -> Self {
         Self {
@@ -73,7 +92,8 @@ impl Outcome {
 }
 
 /// Prints `outcome` and returns its exit code.
-pub fn emit(outcome: Outcome) -> anyhow::Result<ExitCode> {
+pub fn emit(mut outcome: Outcome) -> anyhow::Result<ExitCode> {
+    rfc3339_times(&mut outcome.value);
     match outcome.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&outcome.value)?),
         Format::Yaml => print!("{}", serde_saphyr::to_string(&outcome.value)?),
@@ -89,6 +109,49 @@ pub fn emit(outcome: Outcome) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Times in JSON and YAML are RFC 3339 text: every `…_at` / `…At` field that holds
+/// milliseconds since the epoch (as the store keeps them) is rewritten.
+fn rfc3339_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                let is_time = k.ends_with("_at") || k.ends_with("At");
+                match x.as_i64() {
+                    Some(ms) if is_time && ms >= 0 => {
+                        *x = serde_json::Value::String(socle_dora::events::format_timestamp(ms));
+                    }
+                    _ => rfc3339_times(x),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(rfc3339_times),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_at_any_depth_and_other_numbers_stay() {
+        let mut v = serde_json::json!({
+            "created_at": 1_764_720_000_000_i64,
+            "items": [{"expiresAt": 0, "seq": 3, "revoked_at": null}],
+            "received": 8,
+        });
+        rfc3339_times(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "created_at": "2025-12-03T00:00:00Z",
+                "items": [{"expiresAt": "1970-01-01T00:00:00Z", "seq": 3, "revoked_at": null}],
+                "received": 8,
+            })
+        );
+    }
 }
 
 /// Left-aligned columns.

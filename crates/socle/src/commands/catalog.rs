@@ -252,7 +252,7 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
                     record,
                 })
                 .collect();
-            Outcome::new(output, &list, |l| {
+            Outcome::list(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|ShownLocation { id, record: x }| {

@@ -214,7 +214,7 @@ pub async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<Outcome> {
     for d in &mut list {
         d.spec.clear();
     }
-    Outcome::new(output, &list, |l| {
+    Outcome::list(output, &list, |l| {
         let rows: Vec<Vec<String>> = l
             .iter()
             .map(|d| {

@@ -388,7 +388,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             let platform = read_platform(platform.as_ref(), &socle_catalog::Limits::default())?;
             let ds = dataset(store.as_ref(), &platform, events.as_deref()).await?;
             let reports = socle_app::dora::team_reports(&snapshot, &ds, window);
-            Outcome::new(output, &reports, |rs| {
+            Outcome::list(output, &reports, |rs| {
                 let rows: Vec<Vec<String>> = rs
                     .iter()
                     .map(|r| {

@@ -49,7 +49,7 @@ pub async fn run(cmd: ResourcesCmd) -> anyhow::Result<Outcome> {
                 .await?
                 .list_resources(env.as_deref())
                 .await?;
-            Outcome::new(output, &list, |l| {
+            Outcome::list(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|r| {

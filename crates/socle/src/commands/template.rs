@@ -384,7 +384,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
                 .into_iter()
                 .map(|t| json!({"name": t.name, "title": t.title, "description": t.description, "tags": t.tags}))
                 .collect();
-            Ok(Outcome::new(output, &list, |l| {
+            Ok(Outcome::list(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|t| {
@@ -409,7 +409,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
         } => {
             let store = store.open_to_read().await?;
             let runs = store.list_template_runs(template.as_deref(), 50).await?;
-            Outcome::new(output, &runs, |rs| {
+            Outcome::list(output, &runs, |rs| {
                 let rows: Vec<Vec<String>> = rs
                     .iter()
                     .map(|r| {

@@ -92,7 +92,7 @@ pub async fn run(cmd: TokenCmd) -> anyhow::Result<Outcome> {
         }
         TokenCmd::List { store, output } => {
             let list = store.open_to_read().await?.list_tokens().await?;
-            Outcome::new(output, &list, |l| {
+            Outcome::list(output, &list, |l| {
                 let rows: Vec<Vec<String>> = l
                     .iter()
                     .map(|t| {

@@ -701,7 +701,8 @@ fn generate_leaves_the_store_byte_for_byte_unchanged() {
         .collect();
     assert!(changed.is_empty(), "the store's files changed: {changed:?}");
     let list = socle(&["resources", "list", "--env", "dev", "-o", "json"], &data);
-    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let rows = &page["items"];
     assert_eq!(
         rows.as_array().unwrap().len(),
         2,
@@ -734,8 +735,8 @@ fn generate_reuses_the_environments_live_resources() {
         String::from_utf8_lossy(&o.stderr)
     );
     let list = socle(&["resources", "list", "--env", "dev", "-o", "json"], &data);
-    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let db = rows
+    let page: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let db = page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -806,7 +807,8 @@ fn deploy_from_the_cli() {
         &["deployments", "list", "--env", "dev", "-o", "json"],
         &data,
     );
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(page["items"], serde_json::json!([]), "{page}");
     let probes = "    livenessProbe:\n      httpGet:\n        path: /healthz\n        port: 8080\n    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: 8080\n    resources:\n      requests:\n        cpu: 100m\n        memory: 64Mi\n      limits:\n        cpu: 500m\n        memory: 256Mi\n";
     let text = std::fs::read_to_string(&score).unwrap();
     std::fs::write(
@@ -834,9 +836,16 @@ fn deploy_from_the_cli() {
         &["deployments", "list", "--env", "dev", "-o", "json"],
         &data,
     );
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = &page["items"];
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["service"], "api");
+    assert!(
+        list[0]["created_at"]
+            .as_str()
+            .is_some_and(|t| socle_dora::parse_timestamp(t).is_ok()),
+        "times are RFC 3339: {list}"
+    );
     let o = socle(&["deploy", "--rollback", "api", "--env", "dev"], &data);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -1076,7 +1085,8 @@ fn waivers_from_the_cli() {
     assert_eq!(w["entity"], "component:default/api");
     assert_eq!(deploy("api:latest").status.code(), Some(0));
     let o = socle(&["policy", "results", "api", "-o", "json"], &data);
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &page["items"];
     assert_eq!(
         r.as_array()
             .unwrap()

@@ -16,8 +16,8 @@ fn template_list_shows_every_builtin_golden_path() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let names: Vec<&str> = list
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -139,8 +139,8 @@ fn a_location_is_listed_with_its_id_and_unregistered_by_it() {
         String::from_utf8_lossy(&o.stderr)
     );
     let o = socle(&["catalog", "locations", "-o", "json"], &data);
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
     let o = socle(&["catalog", "unregister", &id], &data);
     assert_eq!(
         o.status.code(),
@@ -220,9 +220,10 @@ fn a_waiver_is_revoked_from_the_cli() {
         String::from_utf8_lossy(&o.stderr)
     );
     let o = socle(&["policy", "waivers", "-o", "json"], &data);
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = &page["items"];
     assert!(
-        list[0]["revoked_at"].is_number() || list[0]["revokedAt"].is_number(),
+        list[0]["revoked_at"].is_string() || list[0]["revokedAt"].is_string(),
         "{list}"
     );
 }
