@@ -265,7 +265,7 @@ fn waive(w: &socle_store::Waiver, output: Format) -> anyhow::Result<Outcome> {
 
 fn waivers(list: &[socle_store::Waiver], output: Format) -> anyhow::Result<Outcome> {
     let now = now_ms();
-    Outcome::list(output, &list, |l| {
+    Outcome::list(output, list, |l| {
         let rows: Vec<Vec<String>> = l
             .iter()
             .map(|w| {
@@ -301,7 +301,7 @@ fn waivers(list: &[socle_store::Waiver], output: Format) -> anyhow::Result<Outco
 }
 
 fn results(list: &[socle_store::PolicyResult], output: Format) -> anyhow::Result<Outcome> {
-    Outcome::list(output, &list, |l| {
+    Outcome::list(output, list, |l| {
         let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len).to_string();
         let rows: Vec<Vec<String>> = l
             .iter()
