@@ -131,29 +131,6 @@ fn rfc3339_times(v: &mut serde_json::Value) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_rfc3339_at_any_depth_and_other_numbers_stay() {
-        let mut v = serde_json::json!({
-            "created_at": 1_764_720_000_000_i64,
-            "items": [{"expiresAt": 0, "seq": 3, "revoked_at": null}],
-            "received": 8,
-        });
-        rfc3339_times(&mut v);
-        assert_eq!(
-            v,
-            serde_json::json!({
-                "created_at": "2025-12-03T00:00:00Z",
-                "items": [{"expiresAt": "1970-01-01T00:00:00Z", "seq": 3, "revoked_at": null}],
-                "received": 8,
-            })
-        );
-    }
-}
-
 /// Left-aligned columns.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
@@ -179,4 +156,27 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line(r.iter().map(String::as_str).collect(), &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_at_any_depth_and_other_numbers_stay() {
+        let mut v = serde_json::json!({
+            "created_at": 1_764_720_000_000_i64,
+            "items": [{"expiresAt": 0, "seq": 3, "revoked_at": null}],
+            "received": 8,
+        });
+        rfc3339_times(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "created_at": "2025-12-03T00:00:00Z",
+                "items": [{"expiresAt": "1970-01-01T00:00:00Z", "seq": 3, "revoked_at": null}],
+                "received": 8,
+            })
+        );
+    }
 }
