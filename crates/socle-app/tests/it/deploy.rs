@@ -227,3 +227,117 @@ async fn with_guardrails(app: Arc<App>, dir: &std::path::Path) -> Arc<App> {
         .await
         .unwrap()
 }
+
+/// Runs `git` in `dir` with a fixed author and commit date.
+fn git(dir: &std::path::Path, args: &[&str], date: &str) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A deploy of a commit of a repository the catalog reads as a Git location records that
+/// commit's first-parent history as changes, so the service's lead time has data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_commit_of_a_git_location_records_its_history_as_changes() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let repo = dir.path().join("shop");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"], "2026-05-01T08:00:00Z");
+        std::fs::write(
+            repo.join("catalog-info.yaml"),
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: shop\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+        )
+        .unwrap();
+        git(&repo, &["add", "."], "2026-05-01T08:00:00Z");
+        git(&repo, &["commit", "-qm", "first"], "2026-05-01T08:00:00Z");
+        std::fs::write(repo.join("README.md"), "shop\n").unwrap();
+        git(&repo, &["add", "."], "2026-05-01T09:30:00Z");
+        git(&repo, &["commit", "-qm", "second"], "2026-05-01T09:30:00Z");
+        let head = String::from_utf8(
+            std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(&repo)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim()
+        .to_owned();
+        let spec = socle_ingest::LocationSpec {
+            kind: socle_ingest::LocationKind::Git,
+            target: repo.display().to_string(),
+            branch: Some("main".into()),
+            path: None,
+        };
+        app.store
+            .add_location(
+                &spec.key(),
+                &serde_json::to_value(&spec).unwrap(),
+                "test",
+                socle_store::LocationTrust::Team,
+                T0,
+            )
+            .await
+            .unwrap();
+        socle_app::ingest::refresh_location(&app.store, &spec, &Default::default(), T0, None)
+            .await
+            .unwrap();
+        let mut deploy = input();
+        deploy.source_commit = Some(head.clone());
+        app.deploy(&actor("serviceaccount:ci", Role::Admin), deploy)
+            .await
+            .unwrap();
+        let (_, changes, _) = app.store.dora_load().await.unwrap();
+        let mut got: Vec<(String, i64, bool)> = changes
+            .iter()
+            .map(|c| (c.service.clone(), c.committed_at, c.parent.is_some()))
+            .collect();
+        got.sort_by_key(|g| g.1);
+        assert_eq!(
+            got,
+            vec![
+                ("shop".to_owned(), 1_777_622_400_000, false),
+                ("shop".to_owned(), 1_777_627_800_000, true),
+            ],
+            "{backend:?}"
+        );
+        assert!(changes.iter().any(|c| c.id == head));
+    }
+}
+
+/// A service whose catalog entry is not from a Git location records no history (and the
+/// deploy still succeeds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_commit_without_a_git_location_records_no_changes() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let mut deploy = input();
+        deploy.source_commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+        app.deploy(&actor("serviceaccount:ci", Role::Admin), deploy)
+            .await
+            .unwrap();
+        let (_, changes, _) = app.store.dora_load().await.unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+}
