@@ -88,3 +88,42 @@ fn warnings_are_counted_across_batches() {
     );
     assert_eq!(stderr(&o).matches("warning:").count(), 1);
 }
+
+#[test]
+fn change_ids_no_change_defines_are_one_warning_and_ids_the_store_knows_are_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let first = tmp.path().join("changes.jsonl");
+    std::fs::write(
+        &first,
+        "{\"type\":\"change\",\"source\":\"github\",\"id\":\"aaa111\",\"service\":\"shop\",\"committed_at\":\"2026-03-01T08:00:00Z\"}\n",
+    )
+    .unwrap();
+    let o = socle(&["dora", "import", first.to_str().unwrap()], &data);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let second = tmp.path().join("deploys.jsonl");
+    std::fs::write(
+        &second,
+        concat!(
+            "{\"type\":\"deployment\",\"source\":\"argocd\",\"id\":\"d1\",\"service\":\"shop\",\"environment\":\"production\",\"finished_at\":\"2026-03-01T10:00:00Z\",\"changes\":[\"aaa111\",\"bbb222\"]}\n",
+            "{\"type\":\"deployment\",\"source\":\"argocd\",\"id\":\"d2\",\"service\":\"shop\",\"environment\":\"production\",\"finished_at\":\"2026-03-02T10:00:00Z\",\"commit\":\"ccc333\"}\n",
+            "{\"type\":\"change\",\"source\":\"github\",\"id\":\"ccc333\",\"service\":\"shop\",\"committed_at\":\"2026-03-02T08:00:00Z\",\"parent\":\"aaa111\"}\n",
+        ),
+    )
+    .unwrap();
+    let o = socle(
+        &["dora", "import", second.to_str().unwrap(), "-o", "json"],
+        &data,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["unknown_changes"]["count"], 1, "{v}");
+    assert_eq!(v["unknown_changes"]["ids"], serde_json::json!(["bbb222"]));
+    let warnings: Vec<String> = stderr(&o)
+        .lines()
+        .filter(|l| l.contains("warning:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("(bbb222)"), "{warnings:?}");
+}
