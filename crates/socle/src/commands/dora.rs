@@ -18,7 +18,7 @@ pub enum DoraCmd {
     /// By default a file with any malformed line is rejected as a whole (every bad line is
     /// listed, nothing is imported); `--partial` imports the valid lines and lists the others.
     #[command(
-        after_help = "Example:\n  socle dora import events.jsonl\n  socle dora import --partial --source argocd export.jsonl"
+        after_help = "One JSON object a line (blank lines and # comments skipped); times are RFC 3339 with a timezone:\n  deployment  id, service, environment, finished_at; optional source, status (success counts), changes (commit ids), commit\n  change      id, service, committed_at; optional source, parent (the first parent's id)\n  incident    id, service, started_at; optional source, resolved_at, deployment, title, severity, url, labels\nOther fields are ignored (one warning per field name); change ids that no change defines are one warning.\n\nExample:\n  socle dora import events.jsonl\n  socle dora import --partial --source argocd export.jsonl\n\n  {\"type\":\"change\",\"id\":\"9fceb02\",\"service\":\"checkout\",\"committed_at\":\"2026-03-05T06:00:00Z\"}\n  {\"type\":\"deployment\",\"id\":\"checkout-7\",\"service\":\"checkout\",\"environment\":\"production\",\"finished_at\":\"2026-03-05T09:00:00Z\",\"commit\":\"9fceb02\"}"
     )]
     Import {
         /// The file (`-` for standard input).
