@@ -110,6 +110,57 @@ fn the_most_specific_definition_wins() {
     );
 }
 
+/// A redis request of `shop` with a class and an id.
+fn classed<'a>(class: Option<&'a str>, id: Option<&'a str>) -> ResourceRequest<'a> {
+    ResourceRequest {
+        kind: "redis",
+        class,
+        id,
+        app: "shop",
+    }
+}
+
+#[test]
+fn a_definition_without_a_class_provides_every_class() {
+    let c = config(
+        &[
+            def("any-class", ""),
+            def("large", "  class: large\n"),
+            def(
+                "large-prod",
+                "  class: large\n  criteria:\n    - environment: prod\n",
+            ),
+            def("shared", "  id: main-cache\n"),
+        ]
+        .concat(),
+    );
+    let (dev, prod) = (&c.environments["dev"], &c.environments["prod"]);
+    let chosen = |r: ResourceRequest<'_>, env| match_definition(&c, &r, env).unwrap().name.clone();
+    // (class, id, environment) → the definition chosen.
+    assert_eq!(chosen(classed(Some("small"), None), dev), "any-class");
+    assert_eq!(chosen(classed(None, None), dev), "any-class");
+    assert_eq!(chosen(classed(Some("default"), None), dev), "any-class");
+    assert_eq!(chosen(classed(Some("large"), None), dev), "large");
+    assert_eq!(chosen(classed(Some("large"), None), prod), "large-prod");
+    // The resource's own class wins over anything a class-less definition says (an id here).
+    assert_eq!(
+        chosen(classed(Some("large"), Some("main-cache")), dev),
+        "large"
+    );
+    assert_eq!(
+        chosen(classed(Some("small"), Some("main-cache")), dev),
+        "shared"
+    );
+
+    // Definitions only for other classes provide nothing, and the error says which exist.
+    let c = config(&def("large", "  class: large\n"));
+    let e = match_definition(&c, &classed(Some("small"), None), &c.environments["dev"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("type \"redis\" class \"small\""), "{e}");
+    assert!(e.contains("large (kubernetes, class large)"), "{e}");
+}
+
 #[test]
 fn equally_specific_definitions_are_an_error() {
     let c = config(
