@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
 use crate::error::EntityError;
-use crate::kinds::{self, KindSpec, Shape};
+use crate::kinds::{self, KindSpec, Shape, SpecShape};
 use crate::limits::Limits;
 use crate::placeholder::{self, PlaceholderReader, Spent};
 use crate::relation::RelationType;
@@ -40,8 +40,9 @@ impl Entity {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 
-    /// For Location entities: `spec.type` (default `file`), targets, and whether they are optional.
-    pub fn location_spec(&self) -> (String, Vec<String>, bool) {
+    /// For Location entities: `spec.type`, the targets (`target` and `targets`) and whether
+    /// they must exist (`presence`).
+    pub fn location_targets(&self) -> LocationTargets {
         let v = self.value();
         let spec = &v["spec"];
         let mut targets: Vec<String> = spec["target"]
@@ -52,9 +53,34 @@ impl Entity {
         if let Some(list) = spec["targets"].as_array() {
             targets.extend(list.iter().filter_map(|t| t.as_str().map(str::to_owned)));
         }
-        let kind = spec["type"].as_str().unwrap_or("file").to_owned();
-        (kind, targets, spec["presence"].as_str() == Some("optional"))
+        LocationTargets {
+            kind: spec["type"].as_str().map(str::to_owned),
+            targets,
+            presence: match spec["presence"].as_str() {
+                Some("optional") => Presence::Optional,
+                _ => Presence::Required,
+            },
+        }
     }
+}
+
+/// What a Location entity points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocationTargets {
+    /// `spec.type` as written (`file`, `url`, …); none means the type of the location the entity
+    /// was read from, as in Backstage.
+    pub kind: Option<String>,
+    pub targets: Vec<String>,
+    pub presence: Presence,
+}
+
+/// `spec.presence` of a Location entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// A target that cannot be read is an error (the default).
+    Required,
+    /// A target that cannot be read yields nothing.
+    Optional,
 }
 
 /// Where a document comes from and how to read what it refers to.
@@ -180,17 +206,19 @@ pub fn process_file_document(
     check_envelope(root, &mut issues);
     let spec_kind = check_kind(root, &mut issues);
     check_metadata(root, &mut issues);
-    if let Some(spec_kind) = spec_kind {
-        check_spec(root, spec_kind, &mut issues);
+    let shape = spec_kind.map(|k| k.shape(spec_type(root)));
+    if let (Some(spec_kind), Some(shape)) = (spec_kind, &shape) {
+        check_spec(root, spec_kind, shape, &mut issues);
     }
     if !issues.list.is_empty() {
         return Err(issues.list);
     }
     let spec_kind = spec_kind.expect("no issues means a known kind");
+    let shape = shape.expect("a known kind has a shape");
     let name = name.expect("no issues means a name");
     let self_ref = EntityRef::new(spec_kind.kind, &namespace, &name);
 
-    let relations = emit_relations(root, spec_kind, &self_ref, &mut issues);
+    let relations = emit_relations(root, &shape, &self_ref, &mut issues);
     if !issues.list.is_empty() {
         return Err(issues.list);
     }
@@ -589,20 +617,34 @@ fn check_link(p: &[Seg], l: &Value, o: &Map<String, Value>, issues: &mut Issues<
     }
 }
 
-fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_>) {
+/// `spec.type` when it is a string (some kinds take another shape for some types).
+fn spec_type(root: &Map<String, Value>) -> Option<&str> {
+    root.get("spec")?.get("type")?.as_str()
+}
+
+fn check_spec(
+    root: &Map<String, Value>,
+    kind: &KindSpec,
+    shape: &SpecShape,
+    issues: &mut Issues<'_>,
+) {
     let empty = Map::new();
+    let of_kind = match shape.spec_type {
+        Some(t) => format!("kind {} of type {t}", kind.kind),
+        None => format!("kind {}", kind.kind),
+    };
     let spec = root.get("spec").and_then(Value::as_object);
-    if spec.is_none() && kind.fields.iter().any(|f| f.required) {
+    if spec.is_none() && shape.fields.iter().any(|f| f.required) {
         issues.push(
             &[],
             "spec.required",
-            format!("\"spec\" is required for kind {}", kind.kind),
+            format!("\"spec\" is required for {of_kind}"),
             None,
         );
         return;
     }
     let spec = spec.unwrap_or(&empty);
-    for field in kind.fields {
+    for field in shape.fields {
         let p = vec![key("spec"), key(field.name)];
         let Some(v) = spec.get(field.name) else {
             if field.required {
@@ -610,8 +652,8 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
                     &[key("spec")],
                     &format!("spec.{}.required", field.name),
                     format!(
-                        "\"spec.{}\" is required for kind {}: {}",
-                        field.name, kind.kind, field.about
+                        "\"spec.{}\" is required for {of_kind}: {}",
+                        field.name, field.about
                     ),
                     None,
                 );
@@ -622,6 +664,10 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
             (Shape::Str, Value::String(s)) => !s.is_empty(),
             (Shape::Object, Value::Object(_)) => true,
             (Shape::OneOf(options), Value::String(s)) => options.contains(&s.as_str()),
+            (Shape::Mappings(keys), Value::Array(items)) => {
+                check_mappings(&p, field, keys, items, issues);
+                !items.is_empty()
+            }
             (Shape::StrList, Value::Array(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     if !matches!(item, Value::String(s) if !s.is_empty()) {
@@ -649,6 +695,10 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
                 Shape::StrList => "a list of strings".to_owned(),
                 Shape::Object => "a mapping".to_owned(),
                 Shape::OneOf(o) => format!("one of {}", o.join(", ")),
+                Shape::Mappings(keys) => format!(
+                    "a non-empty list of mappings, each with {}",
+                    keys.join(" and ")
+                ),
             };
             issues.push(
                 &p,
@@ -665,6 +715,50 @@ fn check_spec(root: &Map<String, Value>, kind: &KindSpec, issues: &mut Issues<'_
     }
 }
 
+/// The items of a [`Shape::Mappings`] field: each a mapping with a non-empty string under
+/// every key of `keys`.
+fn check_mappings(
+    p: &[Seg],
+    field: &kinds::Field,
+    keys: &[&str],
+    items: &[Value],
+    issues: &mut Issues<'_>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        let mut pi = p.to_vec();
+        pi.push(Seg::Index(i));
+        let Some(map) = item.as_object() else {
+            issues.push(
+                &pi,
+                &format!("spec.{}.type", field.name),
+                format!(
+                    "items of \"spec.{}\" must be mappings with {} but this one is {}",
+                    field.name,
+                    keys.join(" and "),
+                    type_name(item)
+                ),
+                Some(item),
+            );
+            continue;
+        };
+        for k in keys {
+            if !matches!(map.get(*k), Some(Value::String(s)) if !s.is_empty()) {
+                let mut pk = pi.clone();
+                pk.push(key(k));
+                issues.push(
+                    &pk,
+                    &format!("spec.{}.{k}", field.name),
+                    format!(
+                        "each item of \"spec.{}\" needs \"{k}\" (a non-empty string): {}",
+                        field.name, field.about
+                    ),
+                    map.get(*k),
+                );
+            }
+        }
+    }
+}
+
 fn describe(v: &Value) -> String {
     match v {
         Value::String(s) => format!("\"{s}\""),
@@ -674,7 +768,7 @@ fn describe(v: &Value) -> String {
 
 fn emit_relations(
     root: &Map<String, Value>,
-    kind: &KindSpec,
+    shape: &SpecShape,
     self_ref: &EntityRef,
     issues: &mut Issues<'_>,
 ) -> Vec<(RelationType, EntityRef)> {
@@ -682,7 +776,7 @@ fn emit_relations(
     let Some(spec) = root.get("spec").and_then(Value::as_object) else {
         return out;
     };
-    for rel in kind.relations {
+    for rel in shape.relations {
         let Some(v) = spec.get(rel.field) else {
             continue;
         };

@@ -1,5 +1,7 @@
 //! The built-in kinds: the shape of their `spec` and the relations their fields emit
-//! (Backstage's kind schemas and `BuiltinKindsEntityProcessor`).
+//! (Backstage's kind schemas, its `BuiltinKindsEntityProcessor`, and the catalog model's
+//! `specType` versions: a kind may take another shape for one value of `spec.type`, such as an
+//! API of type `mcp-server`, which has `remotes` instead of a `definition`).
 
 use crate::relation::RelationType;
 
@@ -13,6 +15,9 @@ pub enum Shape {
     Object,
     /// One of the given strings.
     OneOf(&'static [&'static str]),
+    /// A non-empty array of mappings, each with a non-empty string under every given key (an
+    /// MCP server's `remotes`: `type` and `url`).
+    Mappings(&'static [&'static str]),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +38,56 @@ pub struct RelField {
     pub outgoing: RelationType,
 }
 
+/// The shape a kind takes for one value of `spec.type` (Backstage's `specType` kind versions):
+/// its fields and relations replace the kind's own.
+#[derive(Clone, Copy, Debug)]
+pub struct SpecType {
+    pub spec_type: &'static str,
+    pub fields: &'static [Field],
+    pub relations: &'static [RelField],
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct KindSpec {
     pub kind: &'static str,
+    /// The apiVersions the kind is written with.
+    pub api_versions: &'static [&'static str],
     pub fields: &'static [Field],
     pub relations: &'static [RelField],
+    /// Other shapes, by `spec.type`.
+    pub spec_types: &'static [SpecType],
+}
+
+/// The fields and relations that apply to one entity of a kind.
+#[derive(Clone, Copy, Debug)]
+pub struct SpecShape {
+    pub fields: &'static [Field],
+    pub relations: &'static [RelField],
+    /// The `spec.type` this shape is for, when it is one of the kind's [`SpecType`]s.
+    pub spec_type: Option<&'static str>,
+}
+
+impl KindSpec {
+    /// The shape for an entity whose `spec.type` is `spec_type`: the matching [`SpecType`], else
+    /// the kind's own.
+    pub fn shape(&self, spec_type: Option<&str>) -> SpecShape {
+        match self
+            .spec_types
+            .iter()
+            .find(|t| Some(t.spec_type) == spec_type)
+        {
+            Some(t) => SpecShape {
+                fields: t.fields,
+                relations: t.relations,
+                spec_type: Some(t.spec_type),
+            },
+            None => SpecShape {
+                fields: self.fields,
+                relations: self.relations,
+                spec_type: None,
+            },
+        }
+    }
 }
 
 const fn f(name: &'static str, shape: Shape, required: bool, about: &'static str) -> Field {
@@ -67,9 +117,62 @@ use Shape::*;
 const OWNER: &str =
     "an entity reference to the owner, usually a Group (e.g. team-a or group:default/team-a)";
 
+const BACKSTAGE: &[&str] = &["backstage.io/v1alpha1", "backstage.io/v1beta1"];
+const BACKSTAGE_V1ALPHA1: &[&str] = &["backstage.io/v1alpha1"];
+
+// Fields several kinds share.
+const LIFECYCLE: Field = f(
+    "lifecycle",
+    Str,
+    true,
+    "the lifecycle state, e.g. experimental, production or deprecated",
+);
+const OWNED: Field = f("owner", Str, true, OWNER);
+const SYSTEM: Field = f(
+    "system",
+    Str,
+    false,
+    "an entity reference to the System it belongs to",
+);
+const DEPENDS_ON: Field = f(
+    "dependsOn",
+    StrList,
+    false,
+    "a list of entity references, with their kind, that it depends on",
+);
+const DEPENDENCY_OF: Field = f(
+    "dependencyOf",
+    StrList,
+    false,
+    "a list of entity references, with their kind, that depend on it",
+);
+const PROFILE: Field = f(
+    "profile",
+    Object,
+    false,
+    "display information: displayName, email, picture",
+);
+const DISCIPLINES: Field = f(
+    "disciplines",
+    StrList,
+    false,
+    "the engineering disciplines it applies to, e.g. web or backend",
+);
+const AI_TYPE: Field = f(
+    "type",
+    Str,
+    true,
+    "the type of AI resource, e.g. skill or rule",
+);
+
+// Relations several kinds share.
+const OWNED_BY: RelField = r("owner", Some("Group"), R::OwnedBy);
+const IN_SYSTEM: RelField = r("system", Some("System"), R::PartOf);
+
 pub static KINDS: &[KindSpec] = &[
     KindSpec {
         kind: "Component",
+        api_versions: BACKSTAGE,
         fields: &[
             f(
                 "type",
@@ -77,19 +180,9 @@ pub static KINDS: &[KindSpec] = &[
                 true,
                 "the type of component, e.g. service, website or library",
             ),
-            f(
-                "lifecycle",
-                Str,
-                true,
-                "the lifecycle state, e.g. experimental, production or deprecated",
-            ),
-            f("owner", Str, true, OWNER),
-            f(
-                "system",
-                Str,
-                false,
-                "an entity reference to the System it belongs to",
-            ),
+            LIFECYCLE,
+            OWNED,
+            SYSTEM,
             f(
                 "subcomponentOf",
                 Str,
@@ -108,31 +201,23 @@ pub static KINDS: &[KindSpec] = &[
                 false,
                 "a list of entity references to the APIs it consumes",
             ),
-            f(
-                "dependsOn",
-                StrList,
-                false,
-                "a list of entity references, with their kind, that it depends on",
-            ),
-            f(
-                "dependencyOf",
-                StrList,
-                false,
-                "a list of entity references, with their kind, that depend on it",
-            ),
+            DEPENDS_ON,
+            DEPENDENCY_OF,
         ],
         relations: &[
-            r("owner", Some("Group"), R::OwnedBy),
+            OWNED_BY,
             r("subcomponentOf", Some("Component"), R::PartOf),
             r("providesApis", Some("API"), R::ProvidesApi),
             r("consumesApis", Some("API"), R::ConsumesApi),
             r("dependsOn", None, R::DependsOn),
             r("dependencyOf", None, R::DependencyOf),
-            r("system", Some("System"), R::PartOf),
+            IN_SYSTEM,
         ],
+        spec_types: &[],
     },
     KindSpec {
         kind: "API",
+        api_versions: BACKSTAGE,
         fields: &[
             f(
                 "type",
@@ -140,33 +225,38 @@ pub static KINDS: &[KindSpec] = &[
                 true,
                 "the type of API definition, e.g. openapi, asyncapi, graphql or grpc",
             ),
-            f(
-                "lifecycle",
-                Str,
-                true,
-                "the lifecycle state, e.g. experimental, production or deprecated",
-            ),
-            f("owner", Str, true, OWNER),
+            LIFECYCLE,
+            OWNED,
             f(
                 "definition",
                 Str,
                 true,
                 "the API definition as a string (or a $text placeholder)",
             ),
-            f(
-                "system",
-                Str,
-                false,
-                "an entity reference to the System it belongs to",
-            ),
+            SYSTEM,
         ],
-        relations: &[
-            r("owner", Some("Group"), R::OwnedBy),
-            r("system", Some("System"), R::PartOf),
-        ],
+        relations: &[OWNED_BY, IN_SYSTEM],
+        // An MCP (Model Context Protocol) server: reached through its `remotes`, with no
+        // definition document (the catalog model's `mcpServerApiEntityModel`).
+        spec_types: &[SpecType {
+            spec_type: "mcp-server",
+            fields: &[
+                LIFECYCLE,
+                OWNED,
+                SYSTEM,
+                f(
+                    "remotes",
+                    Mappings(&["type", "url"]),
+                    true,
+                    "the MCP server's transport endpoints: a list of {type, url}, e.g. type streamable-http",
+                ),
+            ],
+            relations: &[OWNED_BY, IN_SYSTEM],
+        }],
     },
     KindSpec {
         kind: "Resource",
+        api_versions: BACKSTAGE,
         fields: &[
             f(
                 "type",
@@ -174,37 +264,24 @@ pub static KINDS: &[KindSpec] = &[
                 true,
                 "the type of resource, e.g. database or s3-bucket",
             ),
-            f("owner", Str, true, OWNER),
-            f(
-                "dependsOn",
-                StrList,
-                false,
-                "a list of entity references, with their kind, that it depends on",
-            ),
-            f(
-                "dependencyOf",
-                StrList,
-                false,
-                "a list of entity references, with their kind, that depend on it",
-            ),
-            f(
-                "system",
-                Str,
-                false,
-                "an entity reference to the System it belongs to",
-            ),
+            OWNED,
+            DEPENDS_ON,
+            DEPENDENCY_OF,
+            SYSTEM,
         ],
         relations: &[
-            r("owner", Some("Group"), R::OwnedBy),
+            OWNED_BY,
             r("dependsOn", None, R::DependsOn),
             r("dependencyOf", None, R::DependencyOf),
-            r("system", Some("System"), R::PartOf),
+            IN_SYSTEM,
         ],
+        spec_types: &[],
     },
     KindSpec {
         kind: "System",
+        api_versions: BACKSTAGE,
         fields: &[
-            f("owner", Str, true, OWNER),
+            OWNED,
             f(
                 "domain",
                 Str,
@@ -213,15 +290,14 @@ pub static KINDS: &[KindSpec] = &[
             ),
             f("type", Str, false, "the type of system"),
         ],
-        relations: &[
-            r("owner", Some("Group"), R::OwnedBy),
-            r("domain", Some("Domain"), R::PartOf),
-        ],
+        relations: &[OWNED_BY, r("domain", Some("Domain"), R::PartOf)],
+        spec_types: &[],
     },
     KindSpec {
         kind: "Domain",
+        api_versions: BACKSTAGE,
         fields: &[
-            f("owner", Str, true, OWNER),
+            OWNED,
             f(
                 "subdomainOf",
                 Str,
@@ -230,13 +306,12 @@ pub static KINDS: &[KindSpec] = &[
             ),
             f("type", Str, false, "the type of domain"),
         ],
-        relations: &[
-            r("owner", Some("Group"), R::OwnedBy),
-            r("subdomainOf", Some("Domain"), R::PartOf),
-        ],
+        relations: &[OWNED_BY, r("subdomainOf", Some("Domain"), R::PartOf)],
+        spec_types: &[],
     },
     KindSpec {
         kind: "Group",
+        api_versions: BACKSTAGE,
         fields: &[
             f(
                 "type",
@@ -244,12 +319,7 @@ pub static KINDS: &[KindSpec] = &[
                 true,
                 "the type of group, e.g. team, department or organization",
             ),
-            f(
-                "profile",
-                Object,
-                false,
-                "display information: displayName, email, picture",
-            ),
+            PROFILE,
             f(
                 "parent",
                 Str,
@@ -274,16 +344,13 @@ pub static KINDS: &[KindSpec] = &[
             r("children", Some("Group"), R::ParentOf),
             r("members", Some("User"), R::HasMember),
         ],
+        spec_types: &[],
     },
     KindSpec {
         kind: "User",
+        api_versions: BACKSTAGE,
         fields: &[
-            f(
-                "profile",
-                Object,
-                false,
-                "display information: displayName, email, picture",
-            ),
+            PROFILE,
             f(
                 "memberOf",
                 StrList,
@@ -292,9 +359,11 @@ pub static KINDS: &[KindSpec] = &[
             ),
         ],
         relations: &[r("memberOf", Some("Group"), R::MemberOf)],
+        spec_types: &[],
     },
     KindSpec {
         kind: "Location",
+        api_versions: BACKSTAGE,
         fields: &[
             f("type", Str, false, "the type of location, e.g. file or url"),
             f(
@@ -312,11 +381,13 @@ pub static KINDS: &[KindSpec] = &[
             ),
         ],
         relations: &[],
+        spec_types: &[],
     },
     // A software template (golden path), `scaffolder.backstage.io/v1beta3`. Its parameters and
     // steps are checked by the scaffolder (socle-scaffold), which knows the actions.
     KindSpec {
         kind: "Template",
+        api_versions: &["scaffolder.backstage.io/v1beta3"],
         fields: &[
             f(
                 "type",
@@ -331,7 +402,112 @@ pub static KINDS: &[KindSpec] = &[
                 "an entity reference to the owner of the template",
             ),
         ],
-        relations: &[r("owner", Some("Group"), R::OwnedBy)],
+        relations: &[OWNED_BY],
+        spec_types: &[],
+    },
+    // A place software is deployed to (Backstage's `Environment` kind proposal and its
+    // `examples/environments/`): `lifecycle` is what it requires; an `owner`, when given, is
+    // related as for the other owned kinds.
+    KindSpec {
+        kind: "Environment",
+        api_versions: BACKSTAGE_V1ALPHA1,
+        fields: &[
+            f(
+                "lifecycle",
+                Str,
+                true,
+                "the environment's lifecycle stage, e.g. dev, staging or production",
+            ),
+            f("type", Str, false, "the type of environment"),
+            f("owner", Str, false, OWNER),
+        ],
+        relations: &[OWNED_BY],
+        spec_types: &[],
+    },
+    // Context consumed by AI coding tools (the catalog model's `AiResource`, v1alpha1): any
+    // type with type, lifecycle and owner; skills and rules have shapes of their own.
+    KindSpec {
+        kind: "AiResource",
+        api_versions: BACKSTAGE_V1ALPHA1,
+        fields: &[AI_TYPE, LIFECYCLE, OWNED, SYSTEM],
+        relations: &[OWNED_BY, IN_SYSTEM],
+        spec_types: &[
+            SpecType {
+                spec_type: "skill",
+                fields: &[
+                    AI_TYPE,
+                    LIFECYCLE,
+                    OWNED,
+                    SYSTEM,
+                    DISCIPLINES,
+                    f(
+                        "categories",
+                        StrList,
+                        false,
+                        "descriptive categories of the skill",
+                    ),
+                    f(
+                        "agents",
+                        StrList,
+                        false,
+                        "the AI coding tools the skill is made for",
+                    ),
+                    f(
+                        "dependsOn",
+                        StrList,
+                        false,
+                        "a list of entity references to the AI resources it depends on",
+                    ),
+                    f(
+                        "allowedTools",
+                        StrList,
+                        false,
+                        "the tools the skill is designed to use",
+                    ),
+                    f(
+                        "license",
+                        Str,
+                        false,
+                        "an SPDX identifier or free-text licence",
+                    ),
+                    f(
+                        "compatibility",
+                        Str,
+                        false,
+                        "what the skill needs to run, e.g. Node.js 20+",
+                    ),
+                ],
+                relations: &[
+                    OWNED_BY,
+                    IN_SYSTEM,
+                    r("dependsOn", Some("AiResource"), R::DependsOn),
+                ],
+            },
+            SpecType {
+                spec_type: "rule",
+                fields: &[
+                    AI_TYPE,
+                    LIFECYCLE,
+                    OWNED,
+                    SYSTEM,
+                    DISCIPLINES,
+                    f(
+                        "category",
+                        Str,
+                        true,
+                        "the rule's category, e.g. security, architecture or style",
+                    ),
+                    f("rationale", Str, true, "why the rule exists"),
+                    f(
+                        "activation",
+                        Mappings(&["harness"]),
+                        false,
+                        "how agent harnesses activate the rule: a list of {harness, …}, harness claude, cursor or codex",
+                    ),
+                ],
+                relations: &[OWNED_BY, IN_SYSTEM],
+            },
+        ],
     },
 ];
 
@@ -348,13 +524,7 @@ pub fn canonical_kind(kind: &str) -> Option<&'static str> {
         .map(|k| k.kind)
 }
 
-pub const API_VERSIONS: [&str; 2] = ["backstage.io/v1alpha1", "backstage.io/v1beta1"];
-
-/// The apiVersions a kind is written with.
+/// The apiVersions a kind is written with (none for a kind that is not built in).
 pub fn api_versions(kind: &str) -> &'static [&'static str] {
-    if kind == "Template" {
-        &["scaffolder.backstage.io/v1beta3"]
-    } else {
-        &API_VERSIONS
-    }
+    kind_spec(kind).map_or(&[], |k| k.api_versions)
 }

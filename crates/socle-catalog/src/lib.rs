@@ -16,8 +16,8 @@ pub mod rules;
 pub mod yaml;
 
 pub use entity::{
-    DocContext, Entity, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, process_document,
-    process_file_document,
+    DocContext, Entity, LocationTargets, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, Presence,
+    process_document, process_file_document,
 };
 pub use entity_ref::{EntityRef, RefError};
 pub use error::EntityError;

@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use minijinja::value::ValueKind;
+use minijinja::value::{StringInput, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, Value};
 
 /// The filter [`prepare`] applies to an expression inside a double-quoted string.
@@ -98,7 +98,7 @@ fn in_comment_filter(state: &State, value: Value) -> Result<Value, Error> {
     if Format::of(state) == Format::Text || value.is_safe() {
         return Ok(value);
     }
-    let text = plain_text(&value)?;
+    let text = plain_text(state, &value)?;
     Ok(Value::from_safe_string(
         text.chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -275,7 +275,7 @@ fn in_plain(state: &State, value: Value) -> Result<Value, Error> {
     if Format::of(state) != Format::Yaml || value.is_safe() {
         return Ok(value);
     }
-    let text = plain_text(&value)?;
+    let text = plain_text(state, &value)?;
     // It may start the scalar: its first character must not be an indicator (`- `, `? `, `@`).
     let starts_ok = text
         .chars()
@@ -293,7 +293,13 @@ fn in_plain(state: &State, value: Value) -> Result<Value, Error> {
     ))
 }
 
-fn plain_text(value: &Value) -> Result<Cow<'_, str>, Error> {
+/// The text of a value that stands inside a string, a plain scalar or a comment. An undefined
+/// value follows the environment's undefined behaviour: an error that names it (`x.y` is
+/// undefined) where undefined values are strict, as when the value stands alone; else nothing.
+fn plain_text<'v>(state: &State, value: &'v Value) -> Result<Cow<'v, str>, Error> {
+    if value.is_undefined() {
+        StringInput::new(state, value)?;
+    }
     Ok(match value.kind() {
         ValueKind::String => Cow::Borrowed(value.as_str().unwrap_or_default()),
         ValueKind::None | ValueKind::Undefined => Cow::Borrowed(""),
@@ -306,7 +312,7 @@ fn in_double_quotes(state: &State, value: Value) -> Result<Value, Error> {
     if Format::of(state) == Format::Text || value.is_safe() {
         return Ok(value);
     }
-    let text = plain_text(&value)?;
+    let text = plain_text(state, &value)?;
     Ok(Value::from_safe_string(
         double_quoted_inner(&text).into_owned(),
     ))
@@ -317,7 +323,7 @@ fn in_single_quotes(state: &State, value: Value) -> Result<Value, Error> {
     if format == Format::Text || value.is_safe() {
         return Ok(value);
     }
-    let text = plain_text(&value)?;
+    let text = plain_text(state, &value)?;
     if text.chars().any(|c| c.is_control()) {
         return Err(Error::new(
             ErrorKind::InvalidOperation,

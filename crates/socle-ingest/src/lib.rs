@@ -5,6 +5,7 @@
 //! could not be read (so that the store keeps their previous entities). Writing is the store's job.
 
 pub mod source;
+pub mod targets;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -362,35 +363,23 @@ fn read_source(
                 if e.entity_ref.kind() != "location" {
                     continue;
                 }
-                let (ltype, targets, optional) = e.location_spec();
-                for target in targets {
-                    let target_err = |message: String| EntityError {
-                        entity: Some(e.entity_ref.to_string()),
-                        path: "spec.target".into(),
-                        value: Some(target.clone()),
-                        line: Some(e.line),
-                        ..EntityError::file(&e.file, "location.target", message)
-                    };
-                    if ltype != "file" || target.contains("://") {
-                        out.errors.push(target_err(format!(
-                            "Location target \"{target}\" of type {ltype} cannot be read: this Socle reads file targets inside the location (no network reader is configured)"
-                        )));
-                        continue;
-                    }
-                    let resolved = match source::join_relative(source::parent(&rel_file), &target) {
-                        Ok(r) => r,
-                        Err(m) => {
-                            out.errors.push(target_err(m.to_string()));
-                            continue;
-                        }
-                    };
-                    match expand(src, &resolved) {
+                let spec = e.location_targets();
+                for target in spec.targets {
+                    match targets::follow(
+                        src,
+                        &rel_file,
+                        spec.kind.as_deref(),
+                        &target,
+                        spec.presence,
+                    ) {
                         Ok(files) => next.extend(files),
-                        Err(m) => {
-                            if !optional {
-                                out.errors.push(target_err(m.to_string()));
-                            }
-                        }
+                        Err(m) => out.errors.push(EntityError {
+                            entity: Some(e.entity_ref.to_string()),
+                            path: "spec.target".into(),
+                            value: Some(target.clone()),
+                            line: Some(e.line),
+                            ..EntityError::file(&e.file, "location.target", m.to_string())
+                        }),
                     }
                 }
             }

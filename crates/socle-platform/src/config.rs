@@ -151,7 +151,8 @@ pub struct ResourceDefinition {
     pub description: Option<String>,
     /// The resource type it provides (`postgres`, `redis`, …).
     pub kind: String,
-    /// Only for resources of this class (none: resources without a class, or class `default`).
+    /// Only for resources of this class (none: resources of any class, as score-compose's
+    /// provisioners; a definition for the resource's own class is preferred).
     pub class: Option<String>,
     /// Only for the resource with this `id` (shared resources).
     pub id: Option<String>,

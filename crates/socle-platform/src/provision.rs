@@ -303,12 +303,23 @@ fn render_template(
 }
 
 /// The template environment: strict about undefined values, bounded by fuel, every value escaped
-/// for YAML (a crafted parameter stays one value), and `random_*` functions drawn from `seed`.
+/// for YAML (a crafted parameter stays one value), `random_*` functions drawn from `seed`, and
+/// `fail(message)` to refuse a request with a message of the template's own (as sprig's `fail` in
+/// score-compose's and score-k8s's templates).
 fn template_environment<'source>(seed: u64) -> minijinja::Environment<'source> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
     socle_escape::install(&mut env);
+    env.add_function(
+        "fail",
+        |message: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                message,
+            ))
+        },
+    );
     let rng = Arc::new(Mutex::new(SplitMix(seed ^ 0x5EED)));
     let alphabet: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let r1 = rng.clone();

@@ -101,7 +101,12 @@ pub struct Resolution {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolveError {
     pub workload: String,
+    /// The field, its keys joined with dots (`containers.web.variables.DB_HOST`).
     pub path: String,
+    /// The field's keys one by one (a key may hold a dot: `files./etc/app.conf`), to find the
+    /// field in the workload's file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     pub rule: String,
     pub message: String,
 }
@@ -412,10 +417,11 @@ fn workloads_context(workloads: &[Workload]) -> Map<String, Value> {
     workloads_ctx
 }
 
-fn resolve_error(workload: &str, path: String, rule: &str, message: String) -> ResolveError {
+fn resolve_error(workload: &str, keys: &[&str], rule: &str, message: String) -> ResolveError {
     ResolveError {
         workload: workload.to_owned(),
-        path,
+        path: keys.join("."),
+        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         rule: rule.to_owned(),
         message,
     }
@@ -437,7 +443,7 @@ fn resolve_resources(
         Err(e) => {
             errors.push(resolve_error(
                 &name,
-                "resources".into(),
+                &["resources"],
                 "resources.cycle",
                 e.to_string(),
             ));
@@ -480,7 +486,7 @@ fn provision_resource(
     let input = shared.input;
     let name = w.name();
     let r = &w.resources[rname];
-    let path = format!("resources.{rname}");
+    let path = ["resources", rname];
     let req = ResourceRequest {
         kind: &r.kind,
         class: r.class.as_deref(),
@@ -488,7 +494,7 @@ fn provision_resource(
         app: name,
     };
     let def = match_definition(input.config, &req, input.env)
-        .map_err(|e| resolve_error(name, path.clone(), "resources.match", e.to_string()))?;
+        .map_err(|e| resolve_error(name, &path, "resources.match", e.to_string()))?;
     let ctx = Ctx {
         w,
         uids,
@@ -502,7 +508,7 @@ fn provision_resource(
         .map_err(|e| {
             resolve_error(
                 name,
-                format!("{path}.params"),
+                &["resources", rname, "params"],
                 "placeholder.unresolved",
                 e.to_string(),
             )
@@ -528,7 +534,7 @@ fn provision_resource(
             .unwrap_or_default(),
     };
     let p = crate::provision::provision_with(def, &req, input.limits, input.runner)
-        .map_err(|e| resolve_error(name, path, "resources.provision", e.to_string()))?;
+        .map_err(|e| resolve_error(name, &path, "resources.provision", e.to_string()))?;
     Ok(ResolvedResource {
         uid: uid.to_owned(),
         kind: r.kind.clone(),
@@ -556,7 +562,7 @@ fn resolve_container(
     errors: &mut Vec<ResolveError>,
 ) -> ResolvedContainer {
     let name = ctx.w.name();
-    let unresolved = |path: String, e: Unresolved| {
+    let unresolved = |path: &[&str], e: Unresolved| {
         resolve_error(name, path, "placeholder.unresolved", e.to_string())
     };
     let mut rc = ResolvedContainer {
@@ -569,7 +575,7 @@ fn resolve_container(
             Ok(r) => {
                 rc.variables.insert(k.clone(), r);
             }
-            Err(e) => errors.push(unresolved(format!("containers.{cname}.variables.{k}"), e)),
+            Err(e) => errors.push(unresolved(&["containers", cname, "variables", k], e)),
         }
     }
     for (target, f) in &c.files {
@@ -578,7 +584,7 @@ fn resolve_container(
             (Some(text), false) => match ctx.resolve(text) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    errors.push(unresolved(format!("containers.{cname}.files.{target}"), e));
+                    errors.push(unresolved(&["containers", cname, "files", target], e));
                     None
                 }
             },
@@ -591,10 +597,7 @@ fn resolve_container(
             Ok(r) => {
                 rc.volumes.insert(target.clone(), r.plain());
             }
-            Err(e) => errors.push(unresolved(
-                format!("containers.{cname}.volumes.{target}"),
-                e,
-            )),
+            Err(e) => errors.push(unresolved(&["containers", cname, "volumes", target], e)),
         }
     }
     rc

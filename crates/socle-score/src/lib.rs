@@ -292,3 +292,23 @@ pub fn parse_workload_with_overrides(
         Err(errors)
     }
 }
+
+/// A problem found after parsing (while resolving or rendering the workload), placed at the
+/// field `keys` of the workload's file `text`: the line and column of that field, or of its
+/// nearest ancestor written there (a field an override added, a file of the deprecated list form).
+pub fn locate_error(
+    text: &str,
+    file: &str,
+    keys: &[String],
+    rule: &str,
+    message: impl Into<String>,
+    limits: &Limits,
+) -> ScoreError {
+    let docs = yaml::parse_documents(text, limits).unwrap_or_default();
+    let path: Vec<Seg> = keys.iter().map(|k| Seg::Key(k.clone())).collect();
+    Locator {
+        file,
+        node: docs.first(),
+    }
+    .error(&path, rule, message)
+}

@@ -9,5 +9,6 @@ mod git_hosts;
 mod harness;
 mod http_api;
 mod matrix;
+mod newer_kinds;
 mod templates;
 mod trust;

@@ -1,7 +1,9 @@
-//! The catalog crate's integration tests: placeholder budgets and hostile input.
+//! The catalog crate's integration tests: kinds, error messages, placeholder budgets and hostile
+//! input.
 
 mod errors;
 mod fuzz;
+mod kinds;
 mod placeholders;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -283,3 +283,44 @@ fn a_value_in_a_comment_stays_on_its_line() {
     .unwrap();
     assert_eq!(out, "# CI for x kind: Group: tests\nkey: 1\n");
 }
+
+/// Renders `source` (a YAML file) with nothing defined, under `behavior`.
+fn render_undefined(
+    source: &str,
+    behavior: minijinja::UndefinedBehavior,
+) -> Result<String, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(behavior);
+    install(&mut env);
+    let prepared = prepare(source, Format::Yaml, "{{", "}}").into_owned();
+    env.template_from_named_str("t.yaml", &prepared)?
+        .render(minijinja::context! { params => minijinja::context! {} })
+}
+
+#[test]
+fn an_undefined_value_is_named_wherever_it_stands_when_undefined_is_strict() {
+    let places = [
+        "host: {{ params.host }}\n",
+        "host: \"{{ params.host }}:80\"\n",
+        "host: '{{ params.host }}:80'\n",
+        "host: api-{{ params.host }}\n",
+        "# for {{ params.host }}\nhost: x\n",
+    ];
+    for source in places {
+        let e = render_undefined(source, minijinja::UndefinedBehavior::Strict).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            minijinja::ErrorKind::UndefinedError,
+            "{source}: {e}"
+        );
+        assert!(
+            e.to_string().contains("`params.host` is undefined"),
+            "{source}: {e}"
+        );
+    }
+    // Where undefined values are allowed (golden paths' chainable undefined), they are nothing.
+    for source in &places[1..] {
+        let out = render_undefined(source, minijinja::UndefinedBehavior::Chainable).unwrap();
+        assert!(!out.contains("params"), "{source}: {out}");
+    }
+}

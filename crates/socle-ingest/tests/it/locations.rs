@@ -235,3 +235,27 @@ fn a_missing_location_is_unreadable_not_empty() {
     assert!(read.unreadable);
     assert_eq!(read.errors[0].rule, "location.unreadable");
 }
+
+#[test]
+fn the_documents_per_file_cap_is_a_limit_like_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs: Vec<String> = (0..3).map(|i| api(&format!("a{i}"), "\"x\"")).collect();
+    write(tmp.path(), "catalog-info.yaml", &docs.join("---\n"));
+    let spec = LocationSpec::file(tmp.path().to_string_lossy());
+    let read = read_location(&spec, &Limits::default());
+    assert!(read.errors.is_empty(), "{:#?}", read.errors);
+    assert_eq!(read.entities.len(), 3);
+    let lower = Limits {
+        max_documents: 2,
+        ..Limits::default()
+    };
+    let read = read_location(&spec, &lower);
+    assert!(read.entities.is_empty());
+    assert_eq!(read.errors.len(), 1, "{:#?}", read.errors);
+    let e = &read.errors[0];
+    assert_eq!(e.rule, "yaml.limits");
+    assert_eq!(e.message, "the file has more than 2 documents: refused");
+    assert!(e.file.ends_with("catalog-info.yaml"), "{}", e.file);
+    // The file failed: what it gave before is kept by the store.
+    assert_eq!(read.files_failed.len(), 1);
+}

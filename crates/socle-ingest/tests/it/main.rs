@@ -1,2 +1,3 @@
 mod conformance;
 mod locations;
+mod targets;

@@ -834,6 +834,79 @@ fn route() {
     );
 }
 
+/// The backend port of the HTTPRoute the Kubernetes route definition makes for `workload`'s
+/// route to `port` (see [`workloads`]: billing's service port `web` is 8080 → container 80).
+fn route_port(workload: &str, port: Value) -> Result<Value, ProvisionError> {
+    let c = default_config();
+    let env = &c.environments["dev"];
+    let params = json!({"host": "billing.example.com", "path": "/", "port": port});
+    let r = socle_score::Resource {
+        kind: "route".into(),
+        class: None,
+        id: None,
+        metadata: None,
+        params: Some(params.clone()),
+    };
+    let d = match_definition(
+        &c,
+        &ResourceRequest {
+            kind: "route",
+            class: None,
+            id: None,
+            app: workload,
+        },
+        env,
+    )
+    .unwrap();
+    let p = provision(
+        d,
+        &ProvisionRequest {
+            workload,
+            name: "route",
+            resource: &r,
+            params,
+            env,
+            uid: "route-1",
+            state: Map::new(),
+            seed: 1,
+            requested: vec![],
+            workloads: &workloads(),
+        },
+        &Limits::default(),
+    )?;
+    Ok(p.manifests[0]["spec"]["rules"][0]["backendRefs"][0]["port"].clone())
+}
+
+#[test]
+fn a_kubernetes_route_takes_a_named_service_port() {
+    // A service port's name, or its number (as score-k8s accepts both): the Service's port,
+    // which is what an HTTPRoute's backend names (not the container's 80).
+    for port in [json!("web"), json!(8080), json!("8080")] {
+        assert_eq!(
+            route_port("billing", port.clone()).unwrap(),
+            json!(8080),
+            "{port}"
+        );
+    }
+    // A number that is not one of the workload's ports is taken as given.
+    assert_eq!(route_port("billing", json!(9090)).unwrap(), json!(9090));
+    assert_eq!(route_port("shop", json!("9090")).unwrap(), json!(9090));
+    // A name that is not one of them is refused, naming what there is.
+    let e = route_port("billing", json!("grpc"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "params.port 'grpc' is neither a port number nor one of the service ports of workload billing (web)"
+        ),
+        "{e}"
+    );
+    let e = route_port("shop", json!("web")).unwrap_err().to_string();
+    assert!(e.contains("of workload shop (it has none)"), "{e}");
+    let e = route_port("billing", json!(null)).unwrap_err().to_string();
+    assert!(e.contains("params.port is empty: give the name or number of one of the service ports of workload billing (web)"), "{e}");
+}
+
 #[test]
 fn volume() {
     let c = default_config();

@@ -110,6 +110,57 @@ fn the_most_specific_definition_wins() {
     );
 }
 
+/// A redis request of `shop` with a class and an id.
+fn classed<'a>(class: Option<&'a str>, id: Option<&'a str>) -> ResourceRequest<'a> {
+    ResourceRequest {
+        kind: "redis",
+        class,
+        id,
+        app: "shop",
+    }
+}
+
+#[test]
+fn a_definition_without_a_class_provides_every_class() {
+    let c = config(
+        &[
+            def("any-class", ""),
+            def("large", "  class: large\n"),
+            def(
+                "large-prod",
+                "  class: large\n  criteria:\n    - environment: prod\n",
+            ),
+            def("shared", "  id: main-cache\n"),
+        ]
+        .concat(),
+    );
+    let (dev, prod) = (&c.environments["dev"], &c.environments["prod"]);
+    let chosen = |r: ResourceRequest<'_>, env| match_definition(&c, &r, env).unwrap().name.clone();
+    // (class, id, environment) → the definition chosen.
+    assert_eq!(chosen(classed(Some("small"), None), dev), "any-class");
+    assert_eq!(chosen(classed(None, None), dev), "any-class");
+    assert_eq!(chosen(classed(Some("default"), None), dev), "any-class");
+    assert_eq!(chosen(classed(Some("large"), None), dev), "large");
+    assert_eq!(chosen(classed(Some("large"), None), prod), "large-prod");
+    // The resource's own class wins over anything a class-less definition says (an id here).
+    assert_eq!(
+        chosen(classed(Some("large"), Some("main-cache")), dev),
+        "large"
+    );
+    assert_eq!(
+        chosen(classed(Some("small"), Some("main-cache")), dev),
+        "shared"
+    );
+
+    // Definitions only for other classes provide nothing, and the error says which exist.
+    let c = config(&def("large", "  class: large\n"));
+    let e = match_definition(&c, &classed(Some("small"), None), &c.environments["dev"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("type \"redis\" class \"small\""), "{e}");
+    assert!(e.contains("large (kubernetes, class large)"), "{e}");
+}
+
 #[test]
 fn equally_specific_definitions_are_an_error() {
     let c = config(
@@ -287,4 +338,103 @@ fn template_failures_are_bounded_and_explained() {
         ),
         "{e}"
     );
+}
+
+/// Provisions a redis resource of `shop` with a definition whose template is `template`, in dev.
+fn provision_template(
+    template: &str,
+    params: serde_json::Value,
+) -> Result<socle_platform::Provisioned, socle_platform::ProvisionError> {
+    let text = format!(
+        "apiVersion: socle.dev/v1alpha1\nkind: ResourceDefinition\nmetadata:\n  name: t\nspec:\n  type: redis\n  target: kubernetes\n  template: |\n{}",
+        template
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    let c = config(&text);
+    let r = socle_score::Resource {
+        kind: "redis".into(),
+        class: None,
+        id: None,
+        metadata: None,
+        params: Some(params.clone()),
+    };
+    let env = &c.environments["dev"];
+    let d = match_definition(&c, &req("shop", None), env).unwrap();
+    provision(
+        d,
+        &ProvisionRequest {
+            workload: "shop",
+            name: "cache",
+            resource: &r,
+            params,
+            env,
+            uid: "u",
+            state: Default::default(),
+            seed: 1,
+            workloads: &Default::default(),
+            requested: vec![],
+        },
+        &Limits::default(),
+    )
+}
+
+#[test]
+fn a_template_error_names_the_missing_variable() {
+    // (template, the variable the error must name): alone, inside a quoted string or a longer
+    // plain scalar (escaped by socle-escape), under a filter, in a loop or a condition, through
+    // an alias, as a default.
+    let cases = [
+        (
+            "outputs:\n  host: {{ resource.params.host }}\n",
+            "resource.params.host",
+        ),
+        (
+            "outputs:\n  url: \"{{ resource.params.host }}:6379\"\n",
+            "resource.params.host",
+        ),
+        (
+            "outputs:\n  url: redis-{{ resource.params.host }}\n",
+            "resource.params.host",
+        ),
+        (
+            "outputs:\n  port: {{ (resource.params.port | int) | tojson }}\n",
+            "resource.params.port",
+        ),
+        (
+            "{% for h in resource.params.hosts %}{% endfor %}outputs: {}\n",
+            "resource.params.hosts",
+        ),
+        (
+            "{% if resource.params.tls %}{% endif %}outputs: {}\n",
+            "resource.params.tls",
+        ),
+        (
+            "{% set p = resource.params %}outputs:\n  host: {{ p.host ~ '.svc' }}\n",
+            "p.host",
+        ),
+        (
+            "outputs:\n  host: {{ resource.params.host | default(state.host) }}\n",
+            "state.host",
+        ),
+    ];
+    for (template, variable) in cases {
+        let e = provision_template(template, json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("resource definition t (defs.yaml:1): template error: line "),
+            "{template}: {e}"
+        );
+        assert!(
+            e.contains(&format!("`{variable}` is undefined")),
+            "{template}: {e}"
+        );
+    }
+    // With the value given, the same templates render.
+    let params = json!({"host": "h", "port": "1", "hosts": [], "tls": false});
+    for (template, _) in &cases[..6] {
+        provision_template(template, params.clone()).unwrap_or_else(|e| panic!("{template}: {e}"));
+    }
 }

@@ -86,6 +86,9 @@ pub struct LimitArgs {
     /// Most YAML nodes in one file.
     #[arg(long, default_value_t = Limits::default().max_nodes)]
     max_nodes: usize,
+    /// Most YAML documents (`---`-separated entities) in one file.
+    #[arg(long, default_value_t = Limits::default().max_documents)]
+    max_documents: usize,
 }
 
 impl LimitArgs {
@@ -94,6 +97,7 @@ impl LimitArgs {
             max_file_bytes: self.max_file_bytes,
             max_depth: self.max_depth,
             max_nodes: self.max_nodes,
+            max_documents: self.max_documents,
             ..Limits::default()
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Subcommand;
 use socle_catalog::Limits;
 
@@ -134,37 +134,87 @@ struct GenerateArgs {
     limits: Limits,
 }
 
-/// The workloads read from `a.files` (with the overrides applied) and the directory of each
-/// one's file, or None when any is invalid (the errors are printed).
-#[allow(clippy::type_complexity)]
+/// The Score files a command read, by workload name: where each came from and its text, so that
+/// a problem found after parsing (resolution, rendering) is shown at its `file:line`.
+#[derive(Default)]
+struct ScoreFiles(BTreeMap<String, ScoreFile>);
+
+struct ScoreFile {
+    path: PathBuf,
+    text: String,
+}
+
+impl ScoreFiles {
+    /// The directory of the workload's file (where its `source` files are read from).
+    fn dir(&self, workload: &str) -> PathBuf {
+        self.0
+            .get(workload)
+            .and_then(|f| f.path.parent().map(PathBuf::from))
+            .unwrap_or_default()
+    }
+
+    /// A resolution error at its field in the workload's file: `file:line:column path: message`.
+    fn locate(&self, e: &socle_platform::ResolveError, limits: &Limits) -> String {
+        match self.0.get(&e.workload) {
+            Some(f) => socle_score::locate_error(
+                &f.text,
+                &f.path.display().to_string(),
+                &e.keys,
+                &e.rule,
+                e.message.clone(),
+                limits,
+            )
+            .to_string(),
+            None => e.to_string(),
+        }
+    }
+
+    /// A problem of a workload as a whole: `file: message`.
+    fn of_workload(&self, workload: &str, message: impl std::fmt::Display) -> String {
+        match self.0.get(workload) {
+            Some(f) => format!("{}: {message}", f.path.display()),
+            None => format!("workload {workload}: {message}"),
+        }
+    }
+}
+
+/// The workloads read from `a.files` (with the overrides applied) and their files, or None when
+/// any is invalid (the errors are printed, each at its `file:line`).
 fn read_workloads(
     a: &GenerateArgs,
-) -> anyhow::Result<Option<(Vec<socle_score::Workload>, BTreeMap<String, PathBuf>)>> {
+) -> anyhow::Result<Option<(Vec<socle_score::Workload>, ScoreFiles)>> {
+    let overrides = a
+        .overrides
+        .iter()
+        .map(|o| socle_score::parse_override(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--override-property: {e}"))?;
     let mut workloads = Vec::new();
-    let mut dirs = BTreeMap::new();
+    let mut files = ScoreFiles::default();
     let mut failed = false;
     for f in &a.files {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let overrides = a
-            .overrides
-            .iter()
-            .map(|o| socle_score::parse_override(o))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!("--override-property: {e}"))?;
-        match socle_score::parse_workload_with_overrides(
-            &text,
-            &f.display().to_string(),
-            &a.limits,
-            &overrides,
-        ) {
-            Ok(mut w) => {
+        let parsed = read_score_file(f, &a.limits)
+            .map_err(|e| vec![e])
+            .and_then(|text| {
+                socle_score::parse_workload_with_overrides(
+                    &text,
+                    &f.display().to_string(),
+                    &a.limits,
+                    &overrides,
+                )
+                .map(|w| (w, text))
+            });
+        match parsed {
+            Ok((mut w, text)) => {
                 if let Some(image) = &a.image {
                     socle_deploy::set_image(&mut w, image);
                 }
-                dirs.insert(
+                files.0.insert(
                     w.name().to_owned(),
-                    f.parent().map(PathBuf::from).unwrap_or_default(),
+                    ScoreFile {
+                        path: f.clone(),
+                        text,
+                    },
                 );
                 workloads.push(w);
             }
@@ -176,7 +226,7 @@ fn read_workloads(
             }
         }
     }
-    Ok((!failed).then_some((workloads, dirs)))
+    Ok((!failed).then_some((workloads, files)))
 }
 
 /// `--seed`, else one from the clock.
@@ -204,16 +254,21 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
             known.join(", ")
         );
     };
-    let Some((mut workloads, dirs)) = read_workloads(&a)? else {
+    let Some((mut workloads, files)) = read_workloads(&a)? else {
         return super::exit(true);
     };
     // Kubernetes carries files in ConfigMaps: `source` files are read now, as a deploy does
     // (Compose mounts them from the output directory instead).
     if environment.target == socle_platform::Target::Kubernetes {
+        let mut failed = false;
         for w in &mut workloads {
-            let dir = dirs.get(w.name()).cloned().unwrap_or_default();
-            socle_deploy::inline_file_sources(w, &dir, &a.limits)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Err(e) = socle_deploy::inline_file_sources(w, &files.dir(w.name()), &a.limits) {
+                eprintln!("{}", files.of_workload(w.name(), e));
+                failed = true;
+            }
+        }
+        if failed {
+            return super::exit(true);
         }
     }
     let out = OutputDir::new(&a.output_dir);
@@ -238,22 +293,30 @@ async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
         Ok(r) => r,
         Err(errors) => {
             for e in errors {
-                eprintln!("{e}");
+                eprintln!("{}", files.locate(&e, &a.limits));
             }
             return super::exit(true);
         }
     };
-    let files = if environment.target == socle_platform::Target::Kubernetes {
-        kubernetes_files(&a, environment, &workloads, &resolution)?
+    let rendered = if environment.target == socle_platform::Target::Kubernetes {
+        kubernetes_files(&a, environment, &workloads, &resolution)
     } else {
-        compose_files(&a, &dirs, &resolution)?
+        compose_files(&a, &files, &resolution)
+    };
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(Rendering::Workload { workload, message }) => {
+            eprintln!("{}", files.of_workload(&workload, message));
+            return super::exit(true);
+        }
+        Err(Rendering::Other(e)) => return Err(e),
     };
     let kept: socle_app::preview::ResourceStates = resolution
         .resources
         .values()
         .map(|r| (r.uid.clone(), r.state.clone()))
         .collect();
-    let written = out.write(&files, &kept)?;
+    let written = out.write(&rendered, &kept)?;
     let summary = GenerateSummary {
         output_dir: a.output_dir.display().to_string(),
         environment: a.env.clone(),
@@ -301,12 +364,35 @@ struct GenerateSummary {
     removed: Vec<String>,
 }
 
+/// Why rendering failed: a problem of one workload (shown at its file), or another.
+enum Rendering {
+    Workload { workload: String, message: String },
+    Other(anyhow::Error),
+}
+
+impl From<socle_render::RenderError> for Rendering {
+    fn from(e: socle_render::RenderError) -> Self {
+        match e {
+            socle_render::RenderError::Workload { workload, message } => {
+                Rendering::Workload { workload, message }
+            }
+            other => Rendering::Other(other.into()),
+        }
+    }
+}
+
+impl From<socle_render::PublishError> for Rendering {
+    fn from(e: socle_render::PublishError) -> Self {
+        Rendering::Other(anyhow::anyhow!("--publish: {e}"))
+    }
+}
+
 fn kubernetes_files(
     a: &GenerateArgs,
     environment: &socle_platform::Environment,
     workloads: &[socle_score::Workload],
     resolution: &socle_platform::Resolution,
-) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+) -> Result<BTreeMap<String, Vec<u8>>, Rendering> {
     let ownership = workloads
         .iter()
         .map(|w| {
@@ -329,9 +415,8 @@ fn kubernetes_files(
         secret_store: format!("socle-{}", a.env),
         ownership,
     };
-    let manifests = socle_render::render_kubernetes(resolution, environment, &opts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let files = socle_render::to_yaml_files(&manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let manifests = socle_render::render_kubernetes(resolution, environment, &opts)?;
+    let files = socle_render::to_yaml_files(&manifests)?;
     Ok(files
         .into_iter()
         .map(|(path, text)| (path, text.into_bytes()))
@@ -340,15 +425,14 @@ fn kubernetes_files(
 
 fn compose_files(
     a: &GenerateArgs,
-    dirs: &BTreeMap<String, PathBuf>,
+    files: &ScoreFiles,
     resolution: &socle_platform::Resolution,
-) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+) -> Result<BTreeMap<String, Vec<u8>>, Rendering> {
     let publish = a
         .publish
         .iter()
         .map(|p| p.parse())
-        .collect::<Result<Vec<socle_render::Publish>, socle_render::PublishError>>()
-        .map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
+        .collect::<Result<Vec<socle_render::Publish>, socle_render::PublishError>>()?;
     let project = a.project.clone().unwrap_or_else(|| {
         std::fs::canonicalize(&a.output_dir)
             .or_else(|_| std::path::absolute(&a.output_dir))
@@ -362,12 +446,10 @@ fn compose_files(
         mounts_dir: "mounts".into(),
     };
     let read = |workload: &str, src: &str| {
-        let dir = dirs.get(workload).cloned().unwrap_or_default();
-        let path = dir.join(src);
+        let path = files.dir(workload).join(src);
         std::fs::read(&path).map_err(|source| socle_render::SourceReadError { path, source })
     };
-    let (compose, written) = socle_render::render_compose(resolution, &opts, &read)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (compose, written) = socle_render::render_compose(resolution, &opts, &read)?;
     let mut files = written.files;
     files.insert("compose.yaml".into(), compose.into_bytes());
     Ok(files)
@@ -393,27 +475,29 @@ fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::Sco
         rule: rule.into(),
         message,
     };
-    match std::fs::metadata(f) {
-        Ok(m) if m.len() > limits.max_file_bytes as u64 => Err(error(
+    let len = std::fs::metadata(f)
+        .map_err(|e| error("file.unreadable", format!("cannot read {}: {e}", f.display())))?
+        .len();
+    if len > limits.max_file_bytes as u64 {
+        return Err(error(
             "file.too-large",
             format!(
-                "file is {} bytes, more than the limit of {} bytes",
-                m.len(),
+                "file is {len} bytes, more than the limit of {} bytes",
                 limits.max_file_bytes
             ),
-        )),
-        _ => match std::fs::read(f).map(String::from_utf8) {
-            Ok(Ok(t)) => Ok(t),
-            Ok(Err(_)) => Err(error(
-                "file.unreadable",
-                "cannot read the file as UTF-8 text".into(),
-            )),
-            Err(e) => Err(error(
-                "file.unreadable",
-                format!("cannot read {}: {e}", f.display()),
-            )),
-        },
+        ));
     }
+    let bytes = std::fs::read(f)
+        .map_err(|e| error("file.unreadable", format!("cannot read {}: {e}", f.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        error(
+            "file.encoding",
+            format!(
+                "the file is not UTF-8 text: invalid byte at offset {}",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 fn validate(files: Vec<PathBuf>, output: Format, limits: &Limits) -> anyhow::Result<Outcome> {

@@ -182,6 +182,38 @@ fn validate_reports_errors_on_stderr_with_exit_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
 }
 
+#[test]
+fn the_documents_per_file_cap_is_set_like_the_other_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("catalog-info.yaml");
+    let doc = |n: u32| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: g{n}\nspec:\n  type: team\n  children: []\n"
+        )
+    };
+    std::fs::write(&f, (0..3).map(doc).collect::<Vec<_>>().join("---\n")).unwrap();
+    let path = f.to_str().unwrap();
+    let out = socle(&["catalog", "validate", path], tmp.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = socle(
+        &["catalog", "validate", "--max-documents", "2", path],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "catalog-info.yaml:16:1: the file has more than 2 documents: refused [yaml.limits]"
+        ),
+        "{stderr}"
+    );
+}
+
 pub(crate) fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)
@@ -503,7 +535,7 @@ fn workload_generate_compose() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();

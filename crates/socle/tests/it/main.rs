@@ -5,6 +5,7 @@ mod dora;
 mod dora_import;
 mod policy;
 mod rego_worker;
+mod workload_errors;
 
 mod browser;
 mod conventions;
