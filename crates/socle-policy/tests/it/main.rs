@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use socle_policy::{PolicyError, PolicySet, Severity};
 
+mod checkov;
 mod conftest;
 
 fn docs(text: &str) -> Vec<Value> {
