@@ -41,7 +41,9 @@ pod_spec := object.get(input, pod_spec_paths[input.kind], null)
 object_name := object_name_of(input)
 
 # Python's false values, as Checkov reads an optional field (its maps are never empty).
-falsy(x) if x in {null, false, 0, "", []}
+false_values := {null, false, 0, "", []}
+
+falsy(x) if x in false_values
 
 # Whether the field at `path` (an array of keys) of the map `x` is set to a true value.
 set_at(x, path) if {
@@ -50,31 +52,17 @@ set_at(x, path) if {
 }
 
 # Every container of the pod, with its list and its field path. Checkov reads `containers` and
-# `initContainers`; Socle reads `ephemeralContainers` too (a debug container shares the pod).
+# `initContainers`; Socle reads `ephemeralContainers` too (a debug container shares the pod). The
+# security rules read every list; requests and limits, containers and init containers (an
+# ephemeral container may not set them); probes, long-running containers only (init and ephemeral
+# containers take none). Each rule picks its lists itself: a helper set per selection would be
+# computed again for every rule (each rule is evaluated on its own).
 pod_containers contains [list, c, sprintf("%s.%s[%d]", [pod_path, list, i])] if {
 	is_object(pod_spec)
 	some list in ["containers", "initContainers", "ephemeralContainers"]
 	is_array(pod_spec[list])
 	some i, c in pod_spec[list]
 	is_object(c)
-}
-
-# The containers security rules read: all of them.
-containers contains [c, p] if {
-	some [_, c, p] in pod_containers
-}
-
-# Requests and limits: containers and init containers (an ephemeral container may not set them).
-resource_containers contains [c, p] if {
-	some [list, c, p] in pod_containers
-	list in {"containers", "initContainers"}
-}
-
-# Probes: long-running containers only (init and ephemeral containers take none).
-probe_containers contains [c, p] if {
-	input.kind in probe_kinds
-	some [list, c, p] in pod_containers
-	list == "containers"
 }
 
 container_name(c) := object.get(c, "name", "(unnamed)")
@@ -98,13 +86,15 @@ disabled(id) if {
 
 deny_liveness_probe contains container_finding("liveness-probe", sprintf("container %q has no livenessProbe: add one so that Kubernetes restarts it when it hangs", [container_name(c)]), sprintf("%s.livenessProbe", [p]), c) if {
 	not disabled("liveness-probe")
-	some [c, p] in probe_containers
+	input.kind in probe_kinds
+	some ["containers", c, p] in pod_containers
 	not set_at(c, ["livenessProbe"])
 }
 
 deny_readiness_probe contains container_finding("readiness-probe", sprintf("container %q has no readinessProbe: add one so that traffic only reaches it when it is ready", [container_name(c)]), sprintf("%s.readinessProbe", [p]), c) if {
 	not disabled("readiness-probe")
-	some [c, p] in probe_containers
+	input.kind in probe_kinds
+	some ["containers", c, p] in pod_containers
 	not set_at(c, ["readinessProbe"])
 }
 
@@ -137,7 +127,8 @@ missing_resource(c, "limits", res) if {
 deny_resources contains container_finding(id, sprintf("container %q sets no resources.%s.%s: set it (containers.<name>.resources in score.yaml)", [container_name(c), kind, res]), sprintf("%s.resources.%s.%s", [p, kind, res]), c) if {
 	some id, [kind, res] in resource_rules
 	not disabled(id)
-	some [c, p] in resource_containers
+	some [list, c, p] in pod_containers
+	list != "ephemeralContainers"
 	missing_resource(c, kind, res)
 }
 
@@ -150,13 +141,13 @@ image_tag(image) := regex.find_all_string_submatch_n(`(?:[^\t\n\v\f\r /]+/)?([^\
 
 deny_image_tag contains container_finding("image-tag", sprintf("container %q names no image: set one, with a fixed tag (or a digest)", [container_name(c)]), sprintf("%s.image", [p]), c) if {
 	not disabled("image-tag")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	not set_at(c, ["image"])
 }
 
 deny_image_tag contains container_finding("image-tag", sprintf("container %q uses image %q without a fixed tag: pin a version (or a digest), never latest", [container_name(c), c.image]), sprintf("%s.image", [p]), c) if {
 	not disabled("image-tag")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	is_string(c.image)
 	trim_space(c.image) != ""
 	not contains(c.image, "@")
@@ -183,7 +174,7 @@ deny_registry contains container_finding("allowed-registries", sprintf("containe
 	not disabled("allowed-registries")
 	allowed := data.socle.allowed_registries
 	count(allowed) > 0
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	is_string(c.image)
 	not registry(c.image) in allowed
 }
@@ -192,7 +183,7 @@ deny_registry contains container_finding("allowed-registries", sprintf("containe
 
 deny_privileged contains container_finding("privileged", sprintf("container %q runs privileged: remove securityContext.privileged", [container_name(c)]), sprintf("%s.securityContext.privileged", [p]), c) if {
 	not disabled("privileged")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	set_at(c, ["securityContext", "privileged"])
 }
 
@@ -207,13 +198,13 @@ deny_host_namespaces contains finding(id, sprintf("the pod shares the host's %s 
 
 deny_privilege_escalation contains container_finding("privilege-escalation", sprintf("container %q may escalate privileges: set securityContext.allowPrivilegeEscalation to false", [container_name(c)]), sprintf("%s.securityContext.allowPrivilegeEscalation", [p]), c) if {
 	not disabled("privilege-escalation")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	not object.get(c, ["securityContext", "allowPrivilegeEscalation"], null) == false
 }
 
 deny_read_only_root_filesystem contains container_finding("read-only-root-filesystem", sprintf("container %q has a writable root filesystem: set securityContext.readOnlyRootFilesystem to true (mount volumes for what it writes)", [container_name(c)]), sprintf("%s.securityContext.readOnlyRootFilesystem", [p]), c) if {
 	not disabled("read-only-root-filesystem")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	not set_at(c, ["securityContext", "readOnlyRootFilesystem"])
 }
 
@@ -267,7 +258,7 @@ may_run_as_root(c) if {
 deny_run_as_non_root contains container_finding("run-as-non-root", sprintf("container %q may run as root: set securityContext.runAsNonRoot to true (or runAsUser above 0), on the pod or the container", [container_name(c)]), sprintf("%s.securityContext.runAsNonRoot", [p]), c) if {
 	not disabled("run-as-non-root")
 	input.kind in pod_level_kinds
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	may_run_as_root(c)
 }
 
@@ -294,19 +285,19 @@ drops(c, names) if {
 
 deny_net_raw contains container_finding("drop-net-raw", sprintf("container %q keeps the NET_RAW capability: add securityContext.capabilities.drop: [ALL]", [container_name(c)]), sprintf("%s.securityContext.capabilities.drop", [p]), c) if {
 	not disabled("drop-net-raw")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	not drops(c, ["ALL", "all", "NET_RAW"])
 }
 
 deny_drop_all contains container_finding("drop-all-capabilities", sprintf("container %q does not drop all capabilities: set securityContext.capabilities.drop: [ALL] (and add back only what it needs)", [container_name(c)]), sprintf("%s.securityContext.capabilities.drop", [p]), c) if {
 	not disabled("drop-all-capabilities")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	not drops(c, ["ALL", "all"])
 }
 
 deny_added_capabilities contains container_finding("no-added-capabilities", sprintf("container %q adds capabilities %v: remove securityContext.capabilities.add", [container_name(c), c.securityContext.capabilities.add]), sprintf("%s.securityContext.capabilities.add", [p]), c) if {
 	not disabled("no-added-capabilities")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	set_at(c, ["securityContext", "capabilities", "add"])
 }
 
@@ -330,7 +321,7 @@ holds_a_path(e) if {
 # No Checkov check looks at literal values.
 deny_plaintext_secret_env contains container_finding("plaintext-secret-env", sprintf("container %q sets %s to a literal value: take secrets from a resource output (secretKeyRef), never write them in manifests", [container_name(c), e.name]), sprintf("%s.env[%d].value", [p, i]), c) if {
 	not disabled("plaintext-secret-env")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	some i, e in c.env
 	is_string(e.name)
 	secret_like(e.name)
@@ -344,7 +335,7 @@ deny_plaintext_secret_env contains container_finding("plaintext-secret-env", spr
 # renderer hands secret outputs over with secretKeyRef.
 warn_secret_env_ref contains container_finding("secret-env-ref", sprintf("container %q reads secret %q through an environment variable: mount it as a file instead", [container_name(c), object.get(e, ["valueFrom", "secretKeyRef", "name"], "")]), sprintf("%s.env[%d].valueFrom.secretKeyRef", [p, i]), c) if {
 	not disabled("secret-env-ref")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	some i, e in c.env
 	is_object(e.valueFrom)
 	"secretKeyRef" in object.keys(e.valueFrom)
@@ -352,7 +343,7 @@ warn_secret_env_ref contains container_finding("secret-env-ref", sprintf("contai
 
 warn_secret_env_ref contains container_finding("secret-env-ref", sprintf("container %q loads secret %q with envFrom: mount it as a file instead", [container_name(c), object.get(e, ["secretRef", "name"], "")]), sprintf("%s.envFrom[%d].secretRef", [p, i]), c) if {
 	not disabled("secret-env-ref")
-	some [c, p] in containers
+	some [_, c, p] in pod_containers
 	is_array(c.envFrom)
 	some i, e in c.envFrom
 	is_object(e)
