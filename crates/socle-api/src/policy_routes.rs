@@ -44,7 +44,7 @@ pub struct EvalIn {
 
 /// Evaluates the server's guardrails (or the built-in pack) on documents, conftest-style.
 #[utoipa::path(post, path = "/api/v1/policy/eval", tag = "guardrails", request_body = EvalIn,
-    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody),
+    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, container, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn eval(
     State(state): S,

@@ -16,7 +16,14 @@ good := {
 
 ids(findings) := {f.id | some f in findings}
 
-all_denials := (((((((((deny_liveness_probe | deny_readiness_probe) | deny_resources) | deny_image_tag) | deny_privileged) | deny_host_namespaces) | deny_privilege_escalation) | deny_read_only_root_filesystem) | deny_run_as_non_root) | deny_net_raw) | deny_added_capabilities
+all_denials := ((((((((((deny_liveness_probe | deny_readiness_probe) | deny_resources) | deny_image_tag) | deny_privileged) | deny_host_namespaces) | deny_privilege_escalation) | deny_read_only_root_filesystem) | deny_run_as_non_root) | deny_net_raw) | deny_drop_all) | deny_added_capabilities
+
+# A container with its securityContext replaced (object.union merges recursively).
+with_sc(c, sc) := object.union(object.remove(c, ["securityContext"]), {"securityContext": sc})
+
+with_caps(caps) := with_sc(good, object.union(object.remove(good.securityContext, ["capabilities"]), {"capabilities": caps}))
+
+deployment(spec) := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}
 
 test_good_pod_passes if {
 	count(all_denials) == 0 with input as pod(good)
@@ -65,10 +72,32 @@ test_privilege_escalation_and_root if {
 }
 
 test_capabilities if {
-	sc := object.union(object.remove(good.securityContext, ["capabilities"]), {"capabilities": {"add": ["NET_ADMIN"]}})
-	c := object.union(object.remove(good, ["securityContext"]), {"securityContext": sc})
+	c := with_caps({"add": ["NET_ADMIN"]})
 	ids(deny_added_capabilities) == {"no-added-capabilities"} with input as pod(c)
 	ids(deny_net_raw) == {"drop-net-raw"} with input as pod(c)
+	ids(deny_drop_all) == {"drop-all-capabilities"} with input as pod(c)
+}
+
+# CKV_K8S_37 asks for drop: [ALL]; adding a capability back on top of it is CKV_K8S_25's business.
+test_adding_on_top_of_drop_all_passes_drop_all if {
+	c := with_caps({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]})
+	count(deny_drop_all) == 0 with input as pod(c)
+	count(deny_net_raw) == 0 with input as pod(c)
+	ids(deny_added_capabilities) == {"no-added-capabilities"} with input as pod(c)
+}
+
+test_dropping_net_raw_alone_is_not_dropping_all if {
+	c := with_caps({"drop": ["NET_RAW"]})
+	count(deny_net_raw) == 0 with input as pod(c)
+	ids(deny_drop_all) == {"drop-all-capabilities"} with input as pod(c)
+}
+
+# As Checkov: the name is looked for inside each entry, case-sensitively, "all" accepted.
+test_capability_names_are_read_as_checkov_reads_them if {
+	count(deny_net_raw) == 0 with input as pod(with_caps({"drop": ["CAP_NET_RAW"]}))
+	ids(deny_net_raw) == {"drop-net-raw"} with input as pod(with_caps({"drop": ["net_raw"]}))
+	count(deny_net_raw | deny_drop_all) == 0 with input as pod(with_caps({"drop": ["all"]}))
+	ids(deny_drop_all) == {"drop-all-capabilities"} with input as pod(with_caps({"drop": ["All"]}))
 }
 
 test_plaintext_secret_env if {
@@ -77,6 +106,102 @@ test_plaintext_secret_env if {
 	r := object.union(good, {"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]})
 	count(deny_plaintext_secret_env) == 0 with input as pod(r)
 	ids(warn_secret_env_ref) == {"secret-env-ref"} with input as pod(r)
+}
+
+test_a_file_variable_holding_a_path_is_not_a_secret if {
+	c := object.union(good, {"env": [{"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db/password"}, {"name": "TOKEN_PATH", "value": "./token"}]})
+	count(deny_plaintext_secret_env) == 0 with input as pod(c)
+	leaked := object.union(good, {"env": [{"name": "DB_PASSWORD_FILE", "value": "hunter2"}]})
+	ids(deny_plaintext_secret_env) == {"plaintext-secret-env"} with input as pod(leaked)
+}
+
+test_secrets_loaded_with_env_from if {
+	c := object.union(good, {"envFrom": [{"configMapRef": {"name": "settings"}}, {"secretRef": {"name": "creds"}}]})
+	findings := warn_secret_env_ref with input as pod(c)
+	[f.path | some f in findings] == ["spec.containers[0].envFrom[1].secretRef"]
+	count(warn_secret_env_ref) == 0 with input as pod(object.union(good, {"envFrom": [{"configMapRef": {"name": "settings"}}]}))
+}
+
+user(n) := with_sc(good, object.union(good.securityContext, {"runAsUser": n}))
+
+non_root_false := with_sc(good, object.union(good.securityContext, {"runAsNonRoot": false}))
+
+# CKV_K8S_23: the pod's settings against each container's.
+test_run_as_non_root_weighs_pod_and_container if {
+	# The pod names a non-root user: passes, unless a container sets user 0.
+	count(deny_run_as_non_root) == 0 with input as deployment({"securityContext": {"runAsUser": 1000}, "containers": [good]})
+	ids(deny_run_as_non_root) == {"run-as-non-root"} with input as deployment({"securityContext": {"runAsUser": 1000}, "containers": [user(0)]})
+	# The pod says runAsNonRoot: a container's false fails, unless it names a non-root user.
+	ids(deny_run_as_non_root) == {"run-as-non-root"} with input as deployment({"securityContext": {"runAsNonRoot": true}, "containers": [non_root_false]})
+	count(deny_run_as_non_root) == 0 with input as deployment({"securityContext": {"runAsNonRoot": true}, "containers": [object.union(non_root_false, {"securityContext": {"runAsUser": 10}})]})
+	# Neither: every container says it itself.
+	count(deny_run_as_non_root) == 0 with input as deployment({"securityContext": {"runAsNonRoot": false}, "containers": [user(1001)]})
+	ids(deny_run_as_non_root) == {"run-as-non-root"} with input as deployment({"containers": [user(1001), good]})
+}
+
+test_run_as_non_root_reads_init_containers_too if {
+	root := with_sc(good, object.union(good.securityContext, {"runAsNonRoot": false, "runAsUser": 0}))
+	findings := deny_run_as_non_root with input as deployment({"securityContext": {"runAsNonRoot": true}, "containers": [good], "initContainers": [object.union(root, {"name": "chown"})]})
+	[[f.path, f.container] | some f in findings] == [["spec.template.spec.initContainers[0].securityContext.runAsNonRoot", "chown"]]
+}
+
+test_a_workload_without_a_pod_spec_may_run_as_root if {
+	d := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"metadata": {}}}}
+	findings := deny_run_as_non_root with input as d
+	[f.path | some f in findings] == ["spec.template.spec"]
+}
+
+test_images_are_read_as_checkov_reads_them if {
+	bad := ["nginx", "nginx:latest", "ghcr.io/acme/app:", "registry.local:5000/tools/migrate", "localhost:5000/a/b:latest"]
+	every image in bad {
+		ids(deny_image_tag) == {"image-tag"} with input as pod(object.union(good, {"image": image}))
+	}
+	ok := ["registry.local:5000/tools/migrate:2.1", "nginx:1.27@sha256:abc", "ghcr.io/acme/app:latest@sha256:abc", "nginx:LATEST"]
+	every image in ok {
+		count(deny_image_tag) == 0 with input as pod(object.union(good, {"image": image}))
+	}
+	ids(deny_image_tag) == {"image-tag"} with input as pod(object.remove(good, ["image"]))
+}
+
+test_limits_alone_stand_for_requests if {
+	c := object.union(object.remove(good, ["resources"]), {"resources": {"limits": {"cpu": "1", "memory": "128Mi"}}})
+	count(deny_resources) == 0 with input as pod(c)
+	e := object.union(object.remove(good, ["resources"]), {"resources": {"requests": {}, "limits": {"cpu": "1", "memory": "128Mi"}}})
+	ids(deny_resources) == {"cpu-requests", "memory-requests"} with input as pod(e)
+}
+
+test_every_workload_kind_and_container_list_is_read if {
+	bad := object.remove(good, ["livenessProbe"])
+	rc := {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": {"containers": [bad]}}}}
+	ids(deny_liveness_probe) == {"liveness-probe"} with input as rc
+	tpl := {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": {"hostNetwork": true, "containers": [bad]}}}
+	ids(deny_liveness_probe) == {"liveness-probe"} with input as tpl
+	# Checkov's pod-level checks do not read PodTemplate.
+	count(deny_host_namespaces) == 0 with input as tpl
+	cron := {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {"hostIPC": true, "containers": [good]}}}}}}
+	ids(deny_host_namespaces) == {"host-ipc"} with input as cron
+	# Init containers: no probes asked, everything else checked.
+	init := deployment({"securityContext": {"runAsNonRoot": true}, "containers": [good], "initContainers": [object.union(bad, {"name": "init", "image": "busybox"})]})
+	count(deny_liveness_probe) == 0 with input as init
+	ids(deny_image_tag) == {"image-tag"} with input as init
+}
+
+test_ephemeral_containers_are_held_to_the_security_rules if {
+	debug := {"name": "debugger", "image": "busybox:latest"}
+	p := object.union(pod(good), {"spec": object.union(pod(good).spec, {"ephemeralContainers": [debug]})})
+	ids(all_denials) == {"image-tag", "privilege-escalation", "read-only-root-filesystem", "drop-net-raw", "drop-all-capabilities"} with input as p
+	findings := deny_image_tag with input as p
+	count(findings) == 1
+	every f in findings {
+		f.container == "debugger"
+		f.path == "spec.ephemeralContainers[0].image"
+	}
+}
+
+test_container_findings_name_the_container if {
+	c := object.union(object.remove(good, ["readinessProbe"]), {"name": "web"})
+	findings := deny_readiness_probe with input as deployment({"containers": [good, c]})
+	[[f.container, f.path, f.object] | some f in findings] == [["web", "spec.template.spec.containers[1].readinessProbe", "Deployment/d"]]
 }
 
 test_prod_replicas if {

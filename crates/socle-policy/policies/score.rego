@@ -12,9 +12,10 @@ deny_score_image contains {"id": "score-image-tag", "msg": sprintf("container %q
 	not disabled("score-image-tag")
 	is_score
 	some name, c in input.containers
+	is_string(c.image)
 	c.image != "."
 	not contains(c.image, "@")
-	not image_tag(c.image)
+	image_tag(c.image) == ""
 }
 
 deny_score_image contains {"id": "score-image-tag", "msg": sprintf("container %q of %s uses image %q: pin a version, never latest", [name, score_name, c.image]), "path": sprintf("containers.%s.image", [name]), "object": score_name} if {

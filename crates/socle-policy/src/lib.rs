@@ -46,6 +46,9 @@ pub struct Finding {
     /// Field path inside the object, when the rule gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The container's name, for a rule about one container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     /// Checkov check ids this rule corresponds to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checkov: Vec<String>,
@@ -333,22 +336,19 @@ impl PolicySet {
         object: Option<&String>,
     ) -> Finding {
         let rule = &result.rule;
-        let (id, message, path, obj) = match item {
+        let text = |o: &serde_json::Map<String, Value>, key: &str| {
+            o.get(key).and_then(Value::as_str).map(str::to_owned)
+        };
+        let (id, message, path, obj, container) = match item {
             Value::Object(o) => (
-                o.get("id")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| rule.clone(), str::to_owned),
-                o.get("msg")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| item.to_string(), str::to_owned),
-                o.get("path").and_then(Value::as_str).map(str::to_owned),
-                o.get("object")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .or_else(|| object.cloned()),
+                text(o, "id").unwrap_or_else(|| rule.clone()),
+                text(o, "msg").unwrap_or_else(|| item.to_string()),
+                text(o, "path"),
+                text(o, "object").or_else(|| object.cloned()),
+                text(o, "container"),
             ),
-            Value::String(s) => (rule.clone(), s.clone(), None, object.cloned()),
-            other => (rule.clone(), other.to_string(), None, object.cloned()),
+            Value::String(s) => (rule.clone(), s.clone(), None, object.cloned(), None),
+            other => (rule.clone(), other.to_string(), None, object.cloned(), None),
         };
         let checkov = self
             .meta
@@ -363,6 +363,7 @@ impl PolicySet {
             message,
             object: obj,
             path,
+            container,
             checkov,
         }
     }

@@ -317,7 +317,8 @@ async fn waive_what_blocks_a_deploy(s: &Server) -> BTreeSet<String> {
     rules
 }
 
-/// Documents are evaluated against the pack, findings naming their Checkov equivalent.
+/// Documents are evaluated against the pack, findings naming their Checkov equivalent and the
+/// container they are about.
 async fn documents_are_evaluated_against_the_guardrails(backend: &str) {
     let Some(s) = guarded(backend).await else {
         return;
@@ -336,7 +337,10 @@ async fn documents_are_evaluated_against_the_guardrails(backend: &str) {
         f.as_array()
             .unwrap()
             .iter()
-            .any(|x| x["rule"] == "image-tag" && x["checkov"][0] == "CKV_K8S_14"),
+            .any(|x| x["rule"] == "image-tag"
+                && x["checkov"][0] == "CKV_K8S_14"
+                && x["container"] == "c"
+                && x["path"] == "spec.containers[0].image"),
         "{f}"
     );
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use socle_policy::{PolicyError, PolicySet, Severity};
 
+mod checkov;
 mod conftest;
 
 fn docs(text: &str) -> Vec<Value> {
@@ -29,6 +30,7 @@ fn the_builtin_pack_finds_every_problem_of_the_bad_set() {
     let expected = [
         "cpu-limits",
         "cpu-requests",
+        "drop-all-capabilities",
         "drop-net-raw",
         "host-ipc",
         "host-network",
@@ -59,7 +61,7 @@ fn the_builtin_pack_finds_every_problem_of_the_bad_set() {
         .flat_map(|f| f.checkov.iter().map(String::as_str))
         .collect();
     for id in [
-        8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 22, 23, 28, 35, 37,
+        8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 22, 23, 25, 28, 35, 37,
     ] {
         assert!(
             checkov.contains(format!("CKV_K8S_{id}").as_str()),
