@@ -476,7 +476,12 @@ fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::Sco
         message,
     };
     let len = std::fs::metadata(f)
-        .map_err(|e| error("file.unreadable", format!("cannot read {}: {e}", f.display())))?
+        .map_err(|e| {
+            error(
+                "file.unreadable",
+                format!("cannot read {}: {e}", f.display()),
+            )
+        })?
         .len();
     if len > limits.max_file_bytes as u64 {
         return Err(error(
@@ -487,8 +492,12 @@ fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::Sco
             ),
         ));
     }
-    let bytes = std::fs::read(f)
-        .map_err(|e| error("file.unreadable", format!("cannot read {}: {e}", f.display())))?;
+    let bytes = std::fs::read(f).map_err(|e| {
+        error(
+            "file.unreadable",
+            format!("cannot read {}: {e}", f.display()),
+        )
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         error(
             "file.encoding",
