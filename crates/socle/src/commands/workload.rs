@@ -454,7 +454,10 @@ struct WorkloadSummary {
 }
 
 /// A Score file's text, or the error that stands for it.
-fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::ScoreError> {
+pub(super) fn read_score_file(
+    f: &Path,
+    limits: &Limits,
+) -> Result<String, socle_score::ScoreError> {
     let error = |rule: &str, message: String| socle_score::ScoreError {
         file: f.display().to_string(),
         line: None,
