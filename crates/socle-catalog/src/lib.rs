@@ -13,6 +13,7 @@ pub mod limits;
 pub mod placeholder;
 pub mod relation;
 pub mod rules;
+mod spec;
 pub mod yaml;
 
 pub use entity::{

@@ -305,8 +305,12 @@ async fn every_bad_input_is_refused_before_anything_is_committed() {
             "resource type \"memcached\" is unknown to this platform",
         ),
         (
-            SHOP.replace("type: redis", "type: redis\n    class: huge"),
-            "no resource definition provides type \"redis\" class \"huge\"",
+            // A definition's template refuses the request (no service port named grpc).
+            SHOP.replace(
+                "type: redis",
+                "type: route\n    params:\n      host: shop.example.com\n      path: /\n      port: grpc",
+            ),
+            "params.port 'grpc' is neither a port number nor one of the service ports of workload shop (http)",
         ),
         (
             SHOP.replace("${resources.db.host}", "${resources.db.hostname}"),

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::setup::{AppSetup, LimitArgs, StoreArgs, open_app};
@@ -96,6 +95,8 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
     let app = open_app(a.store.open().await?, config).await?;
     // The operator deploys with every right; the service's catalog owner is recorded.
     let actor = super::operator();
+    // The Score file's text, to show resolution errors at their line.
+    let mut source = None;
     let result = if let Some(service) = &a.rollback {
         let env = a.env.as_deref().unwrap_or_default();
         app.rollback(&actor, service, env).await
@@ -106,15 +107,23 @@ pub async fn run(a: DeployArgs) -> anyhow::Result<Outcome> {
         );
         app.promote(&actor, service, from, to).await
     } else {
-        let Some(input) = input(&a, &setup.limits)? else {
+        let Some((input, text)) = input(&a, &setup.limits)? else {
             return super::exit(true);
         };
+        source = Some(text);
         app.deploy(&actor, input).await
     };
     // The application audited the attempt, failures too.
     let d = match result {
         Ok(d) => d,
-        Err(e) => return super::failure(&e, a.output),
+        Err(e) => {
+            return match (&a.file, &source) {
+                (Some(file), Some(text)) if a.output == Format::Table => {
+                    located_failure(&e, file, text, &setup.limits)
+                }
+                _ => super::failure(&e, a.output),
+            };
+        }
     };
     let notes = app
         .guardrail_notes(&actor, &d.service, &d.environment)
@@ -171,14 +180,46 @@ struct Deployed<'a> {
     guardrails: &'a socle_app::deploy::GuardrailNotes,
 }
 
+/// A failed deploy of the Score file `file` (its text `text`): resolution errors each at their
+/// place in the file (`file:line:column field: message [rule]`), other errors as usual; exit 1.
+fn located_failure(
+    e: &socle_app::AppError,
+    file: &std::path::Path,
+    text: &str,
+    limits: &socle_catalog::Limits,
+) -> anyhow::Result<Outcome> {
+    let resolution = e
+        .details
+        .clone()
+        .and_then(|d| serde_json::from_value::<Vec<socle_platform::ResolveError>>(d).ok())
+        .filter(|errors| e.code == socle_app::ErrorCode::ResolutionFailed && !errors.is_empty());
+    let Some(errors) = resolution else {
+        return super::failure(e, Format::Table);
+    };
+    eprintln!("error: {}", e.message);
+    let shown = file.display().to_string();
+    for r in errors {
+        eprintln!(
+            "{}",
+            socle_score::locate_error(text, &shown, &r.keys, &r.rule, r.message, limits)
+        );
+    }
+    super::exit(true)
+}
+
 /// The deploy input for `a.file`, parsed here (diagnostics name the file) with its `source`
-/// files inlined; None when the workload is invalid (errors printed).
-fn input(a: &DeployArgs, limits: &socle_catalog::Limits) -> anyhow::Result<Option<DeployInput>> {
+/// files inlined, and the file's text; None when the workload is invalid (errors printed, each
+/// at its `file:line`).
+fn input(
+    a: &DeployArgs,
+    limits: &socle_catalog::Limits,
+) -> anyhow::Result<Option<(DeployInput, String)>> {
     let file = a.file.as_ref().expect("clap requires a file here");
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut workload = match socle_score::parse_workload(&text, &file.display().to_string(), limits)
-    {
+    let shown = file.display().to_string();
+    let parsed = super::workload::read_score_file(file, limits)
+        .map_err(|e| vec![e])
+        .and_then(|text| socle_score::parse_workload(&text, &shown, limits).map(|w| (w, text)));
+    let (mut workload, text) = match parsed {
         Ok(w) => w,
         Err(errors) => {
             for e in errors {
@@ -188,15 +229,20 @@ fn input(a: &DeployArgs, limits: &socle_catalog::Limits) -> anyhow::Result<Optio
         }
     };
     let dir = file.parent().map(PathBuf::from).unwrap_or_default();
-    socle_deploy::inline_file_sources(&mut workload, &dir, limits)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Some(DeployInput {
-        workload: WorkloadInput::Parsed(Box::new(workload)),
-        environment: a.env.clone().unwrap_or_default(),
-        image: a.image.clone(),
-        version: a.app_version.clone(),
-        source_commit: a.source_commit.clone(),
-    }))
+    if let Err(e) = socle_deploy::inline_file_sources(&mut workload, &dir, limits) {
+        eprintln!("{shown}: {e}");
+        return Ok(None);
+    }
+    Ok(Some((
+        DeployInput {
+            workload: WorkloadInput::Parsed(Box::new(workload)),
+            environment: a.env.clone().unwrap_or_default(),
+            image: a.image.clone(),
+            version: a.app_version.clone(),
+            source_commit: a.source_commit.clone(),
+        },
+        text,
+    )))
 }
 
 pub async fn deployments(cmd: DeploymentsCmd) -> anyhow::Result<Outcome> {

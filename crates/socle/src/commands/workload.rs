@@ -245,6 +245,9 @@ fn seed(seed: Option<u64>) -> u64 {
 }
 
 async fn generate(a: GenerateArgs) -> anyhow::Result<Outcome> {
+    for f in &a.files {
+        super::must_exist(f)?;
+    }
     let config = read_platform(a.platform.as_ref(), &a.limits)?;
     let Some(environment) = config.environments.get(&a.env) else {
         let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
@@ -466,7 +469,10 @@ struct WorkloadSummary {
 }
 
 /// A Score file's text, or the error that stands for it.
-fn read_score_file(f: &Path, limits: &Limits) -> Result<String, socle_score::ScoreError> {
+pub(super) fn read_score_file(
+    f: &Path,
+    limits: &Limits,
+) -> Result<String, socle_score::ScoreError> {
     let error = |rule: &str, message: String| socle_score::ScoreError {
         file: f.display().to_string(),
         line: None,

@@ -1,6 +1,6 @@
-//! `socle workload generate` and `validate` fail with exit code 1 and one diagnostic per problem,
-//! each at its place: `file:line:column field: message [rule]` for a field of a Score file,
-//! `file: message` for the file as a whole.
+//! `socle workload generate`, `validate` and `socle deploy FILE` fail with exit code 1 and one
+//! diagnostic per problem, each at its place: `file:line:column field: message [rule]` for a
+//! field of a Score file, `file: message` for the file as a whole.
 
 use std::path::Path;
 use std::process::Output;
@@ -155,11 +155,14 @@ fn an_invalid_or_unreadable_file_fails_with_its_name() {
             tmp.path(),
         ),
     ] {
-        let stderr = failed(
+        // The one wording for a missing input (see conventions.rs).
+        failed(
             &out,
-            &format!("{}: cannot read the file: ", missing.display()),
+            &format!(
+                "error: cannot read {}: No such file or directory",
+                missing.display()
+            ),
         );
-        assert!(stderr.ends_with("[file.unreadable]\n"), "{stderr}");
     }
 }
 
@@ -177,4 +180,68 @@ fn a_missing_source_file_fails_with_the_score_file_that_names_it() {
         );
         assert!(stderr.contains("app.conf"), "{env}: {stderr}");
     }
+}
+
+#[test]
+fn a_deploy_that_cannot_resolve_shows_each_problem_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = score(
+        tmp.path(),
+        &format!(
+            "{HEAD}    variables:\n      DB: ${{resources.db.hostname}}\nresources:\n  db:\n    type: postgres\n  cache:\n    type: memcached\n"
+        ),
+    );
+    let out = socle(
+        &[
+            "deploy",
+            f.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--image",
+            "shop:1",
+        ],
+        &tmp.path().join("data"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let shown = f.display().to_string();
+    assert!(
+        stderr.starts_with("error: the workload's resources could not be resolved\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "\n{shown}:13:5 resources.cache: resource type \"memcached\" is unknown"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("data/gitops/dev.git").exists(),
+        "nothing committed"
+    );
+    // Variables are resolved once every resource is provided: with the type known, the missing
+    // output is shown at the variable that asks for it.
+    let f = score(
+        tmp.path(),
+        &std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("memcached", "redis"),
+    );
+    let out = socle(
+        &[
+            "deploy",
+            f.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--image",
+            "shop:1",
+        ],
+        &tmp.path().join("data"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("\n{shown}:8:11 containers.web.variables.DB: ${{resources.db.hostname}}: resource \"db\"")),
+        "{stderr}"
+    );
 }
