@@ -15,7 +15,9 @@ use socle_catalog::{
     DocContext, Entity, EntityError, Limits, PlaceholderReadError, PlaceholderReader,
 };
 
-pub use source::{CommitInfo, Entry, FsSource, GitSource, Source, SourceError, commit_history};
+pub use source::{
+    CommitInfo, Entry, FsSource, GitSource, Revision, Source, SourceError, commit_history,
+};
 
 /// A registered location: where to read catalog files from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
