@@ -1,7 +1,20 @@
-//! `publish:github` and `publish:gitlab` through the hosts' REST APIs: the repository is created
-//! and its first commit written with REST calls only (GitHub's Git Data API, GitLab's commits
-//! API), so no Git network transport is needed. Plain-HTTP client: the API base URL must be
-//! `http://` (a local mirror or proxy); `https://` needs a TLS stack this build does not carry.
+//! The golden-path actions that reach GitHub and GitLab through their REST APIs, with REST calls
+//! only (GitHub's Git Data API, GitLab's commits API), so no Git network transport is needed:
+//! `publish:github` / `publish:gitlab` (a new repository and its first commit, in
+//! [`publish`]), `publish:github:pull-request` / `publish:gitlab:merge-request` (the workspace
+//! as a branch of an existing repository and a pull or merge request, in [`review`]) and
+//! `github:actions:dispatch` (a workflow dispatch, in [`dispatch`]). Plain-HTTP client: the API
+//! base URL must be `http://` (a local mirror or proxy); `https://` needs a TLS stack this build
+//! does not carry. Every name that goes into an API path is checked first (no `..`, no extra
+//! `/`), every response body is bounded.
+
+mod dispatch;
+mod publish;
+mod review;
+
+pub use dispatch::GithubDispatch;
+pub use publish::{PublishGithub, PublishGitlab};
+pub use review::{GithubPullRequest, GitlabMergeRequest};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +22,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use serde_json::{Value, json};
-use socle_scaffold::engine::{ActionOutcome, BoxFuture};
-use socle_scaffold::{Action, ActionContext};
+use serde_json::Value;
+use socle_scaffold::Action;
 
 /// A Git host's API: base URL and token.
 #[derive(Clone, Debug)]
@@ -22,6 +34,17 @@ pub struct HostApi {
 
 /// Largest response body read from a host.
 const MAX_RESPONSE: usize = 4 << 20;
+/// Longest branch or tag name sent to a host.
+const MAX_REF_NAME: usize = 200;
+
+/// Which host's API a call goes to (they authenticate differently).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Host {
+    /// `Authorization: Bearer <token>`.
+    Github,
+    /// `PRIVATE-TOKEN: <token>`.
+    Gitlab,
+}
 
 /// Why publishing to a Git host failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +98,12 @@ pub enum GitHostError {
     Workspace(#[from] socle_scaffold::WorkspaceError),
     #[error("the workspace is empty: nothing to publish")]
     EmptyWorkspace,
+    /// A step's input that is missing or malformed.
+    #[error("{0}")]
+    Input(String),
+    /// No API configured for the host the action needs.
+    #[error("{action} needs {what}")]
+    NotConfigured { action: String, what: String },
 }
 
 impl From<GitHostError> for socle_scaffold::ActionError {
@@ -85,7 +114,7 @@ impl From<GitHostError> for socle_scaffold::ActionError {
 
 async fn call(
     api: &HostApi,
-    gitlab: bool,
+    host: Host,
     method: &str,
     path: &str,
     body: Option<&Value>,
@@ -122,10 +151,9 @@ async fn call(
         .header("user-agent", "socle")
         .header("accept", "application/json")
         .header("content-type", "application/json");
-    req = if gitlab {
-        req.header("private-token", &api.token)
-    } else {
-        req.header("authorization", format!("Bearer {}", api.token))
+    req = match host {
+        Host::Gitlab => req.header("private-token", &api.token),
+        Host::Github => req.header("authorization", format!("Bearer {}", api.token)),
     };
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let resp = tokio::time::timeout(
@@ -161,13 +189,13 @@ async fn call(
 
 async fn expect(
     api: &HostApi,
-    gitlab: bool,
+    host: Host,
     method: &str,
     path: &str,
     body: Option<&Value>,
     ok: &[u16],
 ) -> Result<Value, GitHostError> {
-    let (status, v) = call(api, gitlab, method, path, body).await?;
+    let (status, v) = call(api, host, method, path, body).await?;
     if ok.contains(&status) {
         Ok(v)
     } else {
@@ -225,213 +253,128 @@ fn str_in<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
-/// `publish:github`.
-pub struct PublishGithub {
-    pub api: Option<HostApi>,
+fn bad(message: impl Into<String>) -> GitHostError {
+    GitHostError::Input(message.into())
 }
 
-impl Action for PublishGithub {
-    fn id(&self) -> &'static str {
-        "publish:github"
-    }
-    fn outputs(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["remoteUrl", "repoContentsUrl", "commitHash"])
-    }
-    fn side_effect(&self) -> bool {
-        true
-    }
-    fn dry_run_output(&self, input: &Value) -> Value {
-        let u = str_in(input, "repoUrl").unwrap_or_default();
-        json!({"remoteUrl": format!("dry-run:{u}"), "repoContentsUrl": format!("dry-run:{u}"), "commitHash": ""})
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
-        Box::pin(async move {
-            let api = self.api.as_ref().ok_or("publish:github needs a token: start Socle with SOCLE_GITHUB_TOKEN (and --github-api-url)")?;
-            let (owner, repo) =
-                owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
-            if owner.contains('/') {
-                return Err(
-                    format!("repoUrl: {owner:?} is not a GitHub user or organisation").into(),
-                );
-            }
-            let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
-            let user = expect(api, false, "GET", &format!("/users/{owner}"), None, &[200]).await?;
-            let private = str_in(&input, "repoVisibility").unwrap_or("private") != "public";
-            let create = json!({"name": repo, "description": str_in(&input, "description").unwrap_or_default(), "private": private, "auto_init": true});
-            let path = if user["type"] == "Organization" {
-                format!("/orgs/{owner}/repos")
-            } else {
-                "/user/repos".to_owned()
-            };
-            let created = expect(api, false, "POST", &path, Some(&create), &[201]).await?;
-            let undo = json!({"owner": owner, "repo": repo});
-            let result = async {
-                let default = created["default_branch"].as_str().unwrap_or("main").to_owned();
-                let branch = branch_in(&input, &default)?;
-                let base = format!("/repos/{owner}/{repo}");
-                let mut tree = Vec::new();
-                for (p, bytes) in &files {
-                    let blob = expect(api, false, "POST", &format!("{base}/git/blobs"), Some(&json!({"content": b64(bytes), "encoding": "base64"})), &[201]).await?;
-                    tree.push(json!({"path": p, "mode": "100644", "type": "blob", "sha": blob["sha"]}));
-                }
-                let head = expect(api, false, "GET", &format!("{base}/git/ref/heads/{default}"), None, &[200]).await?;
-                let tree = expect(api, false, "POST", &format!("{base}/git/trees"), Some(&json!({"tree": tree})), &[201]).await?;
-                let message = str_in(&input, "gitCommitMessage").unwrap_or("Initial commit");
-                let commit = expect(api, false, "POST", &format!("{base}/git/commits"),
-                    Some(&json!({"message": message, "tree": tree["sha"], "parents": [head["object"]["sha"]]})), &[201]).await?;
-                let sha = commit["sha"].as_str().unwrap_or_default().to_owned();
-                if branch == default {
-                    expect(api, false, "PATCH", &format!("{base}/git/refs/heads/{branch}"), Some(&json!({"sha": sha, "force": true})), &[200]).await?;
-                } else {
-                    expect(api, false, "POST", &format!("{base}/git/refs"), Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": sha})), &[201]).await?;
-                    expect(api, false, "PATCH", &base, Some(&json!({"default_branch": branch})), &[200]).await?;
-                }
-                let html = created["html_url"].as_str().unwrap_or_default().to_owned();
-                cx.info(format!("published {} files to {html} ({branch} at {sha})", files.len()));
-                Ok::<Value, GitHostError>(json!({"remoteUrl": html, "repoContentsUrl": format!("{html}/blob/{branch}"), "commitHash": sha}))
-            }
-            .await;
-            match result {
-                Ok(output) => Ok(ActionOutcome {
-                    output,
-                    undo: Some(undo),
-                }),
-                Err(e) => {
-                    // Leave no half-created repository behind.
-                    let _ = call(
-                        api,
-                        false,
-                        "DELETE",
-                        &format!("/repos/{owner}/{repo}"),
-                        None,
-                    )
-                    .await;
-                    Err(e.into())
-                }
-            }
-        })
-    }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
-        Box::pin(async move {
-            let api = self.api.as_ref().ok_or("no GitHub API configured")?;
-            let path = format!(
-                "/repos/{}/{}",
-                data["owner"].as_str().unwrap_or_default(),
-                data["repo"].as_str().unwrap_or_default()
-            );
-            expect(api, false, "DELETE", &path, None, &[204, 404])
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
-        })
+/// A required, non-empty string input.
+fn required<'a>(input: &'a Value, field: &str) -> Result<&'a str, GitHostError> {
+    str_in(input, field)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad(format!("input.{field} is required")))
+}
+
+/// An optional string input (absent, null or empty: None); any other type is refused.
+fn optional<'a>(input: &'a Value, field: &str) -> Result<Option<&'a str>, GitHostError> {
+    match input.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(bad(format!("input.{field} must be a string, not {other}"))),
     }
 }
 
-/// `publish:gitlab`.
-pub struct PublishGitlab {
-    pub api: Option<HostApi>,
-}
-
-impl Action for PublishGitlab {
-    fn id(&self) -> &'static str {
-        "publish:gitlab"
-    }
-    fn outputs(&self) -> Option<Vec<&'static str>> {
-        Some(vec![
-            "remoteUrl",
-            "repoContentsUrl",
-            "commitHash",
-            "projectId",
-        ])
-    }
-    fn side_effect(&self) -> bool {
-        true
-    }
-    fn dry_run_output(&self, input: &Value) -> Value {
-        let u = str_in(input, "repoUrl").unwrap_or_default();
-        json!({"remoteUrl": format!("dry-run:{u}"), "repoContentsUrl": format!("dry-run:{u}"), "commitHash": "", "projectId": 0})
-    }
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut ActionContext<'_>,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ActionOutcome, socle_scaffold::ActionError>> {
-        Box::pin(async move {
-            let api = self.api.as_ref().ok_or("publish:gitlab needs a token: start Socle with SOCLE_GITLAB_TOKEN (and --gitlab-api-url)")?;
-            let (owner, repo) =
-                owner_repo(str_in(&input, "repoUrl").ok_or("input.repoUrl is required")?)?;
-            let files = files(cx.workspace, str_in(&input, "sourcePath").unwrap_or("."))?;
-            let ns = expect(
-                api,
-                true,
-                "GET",
-                &format!("/namespaces/{}", owner.replace('/', "%2F")),
-                None,
-                &[200],
-            )
-            .await?;
-            let visibility = str_in(&input, "repoVisibility").unwrap_or("private");
-            let branch = branch_in(&input, "main")?;
-            let project = expect(api, true, "POST", "/projects",
-                Some(&json!({"name": repo, "path": repo, "namespace_id": ns["id"], "visibility": visibility,
-                             "description": str_in(&input, "description").unwrap_or_default(), "default_branch": branch})), &[201]).await?;
-            let id = project["id"].clone();
-            let actions: Vec<Value> = files.iter().map(|(p, b)| json!({"action": "create", "file_path": p, "content": b64(b), "encoding": "base64"})).collect();
-            let message = str_in(&input, "gitCommitMessage").unwrap_or("Initial commit");
-            let commit = match expect(
-                api,
-                true,
-                "POST",
-                &format!("/projects/{id}/repository/commits"),
-                Some(&json!({"branch": branch, "commit_message": message, "actions": actions})),
-                &[201],
-            )
-            .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = call(api, true, "DELETE", &format!("/projects/{id}"), None).await;
-                    return Err(e.into());
-                }
-            };
-            let web = project["web_url"].as_str().unwrap_or_default().to_owned();
-            let sha = commit["id"].as_str().unwrap_or_default().to_owned();
-            cx.info(format!(
-                "published {} files to {web} ({branch} at {sha})",
-                files.len()
-            ));
-            Ok(ActionOutcome {
-                output: json!({"remoteUrl": project["http_url_to_repo"], "repoContentsUrl": format!("{web}/-/blob/{branch}"), "commitHash": sha, "projectId": id}),
-                undo: Some(json!({"id": id})),
-            })
-        })
-    }
-    fn undo<'a>(&'a self, data: Value) -> BoxFuture<'a, Result<(), socle_scaffold::ActionError>> {
-        Box::pin(async move {
-            let api = self.api.as_ref().ok_or("no GitLab API configured")?;
-            expect(
-                api,
-                true,
-                "DELETE",
-                &format!("/projects/{}", data["id"]),
-                None,
-                &[202, 204, 404],
-            )
-            .await
-            .map(|_| ())
-            .map_err(Into::into)
-        })
+/// An optional boolean input (default false).
+fn flag(input: &Value, field: &str) -> Result<bool, GitHostError> {
+    match input.get(field) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(bad(format!(
+            "input.{field} must be true or false, not {other}"
+        ))),
     }
 }
 
-/// Both, as configured.
+/// A branch or tag name that goes into API paths and refs: `/`-separated parts of letters,
+/// digits, `-`, `_` and `.`, none of them `.` or `..`, at most [`MAX_REF_NAME`] bytes.
+fn ref_name(field: &str, value: &str) -> Result<String, GitHostError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_REF_NAME
+        && value.split('/').all(crate::scaffold::segment_ok)
+        && !value.ends_with(".lock");
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(bad(format!(
+            "input.{field} {value:?}: a branch name of '/'-separated parts of letters, digits, '-', '_' and '.' (at most {MAX_REF_NAME} bytes)"
+        )))
+    }
+}
+
+/// A directory inside the repository (`targetPath`): relative, no `..` (None: the root).
+fn repo_dir(input: &Value, field: &str) -> Result<Option<String>, GitHostError> {
+    let Some(p) = optional(input, field)? else {
+        return Ok(None);
+    };
+    let rel =
+        socle_scaffold::workspace::relative(p).map_err(|e| bad(format!("input.{field}: {e}")))?;
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    Ok((!rel.is_empty()).then_some(rel))
+}
+
+/// `dir/path` (or `path` alone).
+fn under(dir: Option<&str>, path: &str) -> String {
+    dir.map_or_else(|| path.to_owned(), |d| format!("{d}/{path}"))
+}
+
+/// A list of host user or team names (`reviewers`, `teamReviewers`): each a plain name, at
+/// most `max`.
+fn names(input: &Value, field: &str, max: usize) -> Result<Vec<String>, GitHostError> {
+    let list = match input.get(field) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(other) => return Err(bad(format!("input.{field} must be a list, not {other}"))),
+    };
+    if list.len() > max {
+        return Err(bad(format!(
+            "input.{field}: {} names, at most {max}",
+            list.len()
+        )));
+    }
+    list.iter()
+        .map(|v| match v.as_str() {
+            Some(n) if crate::scaffold::segment_ok(n) => Ok(n.to_owned()),
+            _ => Err(bad(format!(
+                "input.{field}: {v} is not a user or team name (letters, digits, '-', '_', '.')"
+            ))),
+        })
+        .collect()
+}
+
+/// The API a step calls: the platform's, with the step's own `token` when it gives one (a
+/// user's credentials — the host then grants what that user may do, no more).
+fn api_for(
+    api: Option<&HostApi>,
+    input: &Value,
+    action: &str,
+    what: &str,
+) -> Result<HostApi, GitHostError> {
+    let api = api.ok_or_else(|| GitHostError::NotConfigured {
+        action: action.to_owned(),
+        what: what.to_owned(),
+    })?;
+    Ok(match optional(input, "token")? {
+        Some(t) => HostApi {
+            base: api.base.clone(),
+            token: t.to_owned(),
+        },
+        None => api.clone(),
+    })
+}
+
+/// Every Git host action, as configured.
 pub fn actions(github: Option<HostApi>, gitlab: Option<HostApi>) -> Vec<Arc<dyn Action>> {
     vec![
-        Arc::new(PublishGithub { api: github }),
-        Arc::new(PublishGitlab { api: gitlab }),
+        Arc::new(PublishGithub {
+            api: github.clone(),
+        }),
+        Arc::new(PublishGitlab {
+            api: gitlab.clone(),
+        }),
+        Arc::new(GithubPullRequest {
+            api: github.clone(),
+        }),
+        Arc::new(GitlabMergeRequest { api: gitlab }),
+        Arc::new(GithubDispatch { api: github }),
     ]
 }
