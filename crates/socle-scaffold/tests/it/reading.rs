@@ -188,7 +188,9 @@ async fn fs_readdir_is_bounded() {
 async fn fs_read_does_not_follow_a_symbolic_link_out_of_a_disk_workspace() {
     let engine = crate::engine();
     let steps = "    - id: read\n      action: fs:read\n      input:\n        path: leak\n";
-    let t = engine.load(&crate::memory::template(steps), "t.yaml").unwrap();
+    let t = engine
+        .load(&crate::memory::template(steps), "t.yaml")
+        .unwrap();
     let ws = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/etc/passwd", ws.path().join("leak")).unwrap();
     let r = engine
