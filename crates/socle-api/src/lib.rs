@@ -8,6 +8,7 @@ pub mod auth;
 pub mod deploy_routes;
 pub mod dora_routes;
 pub mod error;
+mod notification_routes;
 mod openapi;
 pub mod paths;
 mod policy_routes;

@@ -36,9 +36,10 @@ impl Modify for Bearer {
         crate::dora_routes::gitlab, crate::dora_routes::report, crate::dora_routes::teams,
         crate::template_routes::list_templates, crate::template_routes::get_template, crate::template_routes::create_run,
         crate::template_routes::list_runs, crate::template_routes::get_run,
+        crate::notification_routes::list_notifications,
     ),
     modifiers(&Bearer),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

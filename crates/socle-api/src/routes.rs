@@ -61,6 +61,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::policy_routes::routes())
         .merge(crate::dora_routes::routes())
         .merge(crate::template_routes::routes())
+        .merge(crate::notification_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

@@ -16,6 +16,7 @@ pub mod git_hosts;
 pub mod ingest;
 pub mod locations;
 pub mod metrics;
+pub mod notifications;
 pub mod paths;
 pub mod policy;
 pub mod preview;

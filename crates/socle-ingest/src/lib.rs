@@ -17,7 +17,8 @@ use socle_catalog::{
 };
 
 pub use source::{
-    CommitInfo, Entry, FsSource, GitSource, Source, SourceError, commit_history, commit_history_at,
+    CommitInfo, Entry, FsSource, GitSource, Revision, Source, SourceError, commit_history,
+    commit_history_at,
 };
 
 /// A registered location: where to read catalog files from.

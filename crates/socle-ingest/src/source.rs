@@ -215,10 +215,26 @@ pub struct GitSource {
     blobs: BTreeMap<String, gix::ObjectId>,
 }
 
+/// Which commit of a repository a [`GitSource`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revision<'a> {
+    /// The repository's HEAD.
+    Head,
+    /// The tip of a branch.
+    Branch(&'a str),
+    /// One commit, by its full hexadecimal id (the one a location was last read at).
+    Commit(&'a str),
+}
+
 impl GitSource {
     /// Opens `repo` (a path or a `file://` URL to a bare or non-bare repository) at `branch`
     /// (`None`: the repository's HEAD).
     pub fn open(repo: &str, branch: Option<&str>) -> Result<Self, SourceError> {
+        Self::open_at(repo, branch.map_or(Revision::Head, Revision::Branch))
+    }
+
+    /// Opens `repo` at a revision.
+    pub fn open_at(repo: &str, revision: Revision<'_>) -> Result<Self, SourceError> {
         use SourceError::Git;
         let path = match repo.split_once("://") {
             None => repo,
@@ -232,8 +248,13 @@ impl GitSource {
         };
         let r =
             gix::open(path).map_err(|e| Git(format!("cannot open Git repository {repo}: {e}")))?;
-        let (branch_name, id) = match branch {
-            Some(b) => {
+        let (branch_name, id) = match revision {
+            Revision::Commit(c) => {
+                let id = gix::ObjectId::from_hex(c.as_bytes())
+                    .map_err(|e| Git(format!("{c:?} is not a commit id: {e}")))?;
+                (c.to_owned(), id)
+            }
+            Revision::Branch(b) => {
                 let mut reference = r
                     .find_reference(&format!("refs/heads/{b}"))
                     .map_err(|e| Git(format!("branch \"{b}\" not found in {repo}: {e}")))?;
@@ -242,7 +263,7 @@ impl GitSource {
                     .map_err(|e| Git(format!("cannot resolve branch \"{b}\" in {repo}: {e}")))?;
                 (b.to_owned(), id.detach())
             }
-            None => {
+            Revision::Head => {
                 let id = r
                     .head_id()
                     .map_err(|e| Git(format!("{repo} has no HEAD commit: {e}")))?;

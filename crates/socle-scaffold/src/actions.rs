@@ -1,5 +1,5 @@
 //! The built-in file actions: `fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`,
-//! `debug:log`, `catalog:write`. They reach the workspace only through
+//! `fs:read`, `fs:readdir`, `debug:log`, `catalog:write`. They reach the workspace only through
 //! [`crate::workspace::Workspace`].
 
 use std::sync::Arc;
@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use crate::engine::{Action, ActionContext, ActionError, ActionOutcome, BoxFuture};
 use crate::workspace::{self, EntryKind};
 
-fn str_in<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
+pub(crate) fn str_in<'v>(input: &'v Value, key: &str) -> Option<&'v str> {
     input.get(key).and_then(Value::as_str)
 }
 
-fn input_error(message: impl Into<String>) -> ActionError {
+pub(crate) fn input_error(message: impl Into<String>) -> ActionError {
     ActionError::Input(message.into())
 }
 
@@ -80,11 +80,22 @@ impl Fetch {
             input_error("input.url is required (the skeleton directory, relative to the template)")
         })?;
         if url.contains("://") {
-            return Err(input_error(format!(
-                "input.url {url:?}: only a directory next to the template can be fetched"
-            )));
+            let refused = format!(
+                "input.url {url:?}: remote skeletons are not fetched by this Socle; only a directory next to the template can be fetched"
+            );
+            // A preview goes on without it (and says so): a real run stops here.
+            if cx.dry_run {
+                cx.warn(format!(
+                    "dry run: nothing fetched — a real run fails: {refused}"
+                ));
+                return Ok(format!("0 files written (dry run; {url} not fetched)"));
+            }
+            return Err(input_error(refused));
         }
-        let target = str_in(input, "targetPath").unwrap_or(".");
+        // An empty targetPath (an optional parameter left out) is the workspace itself.
+        let target = str_in(input, "targetPath")
+            .filter(|t| !t.is_empty())
+            .unwrap_or(".");
         workspace::relative(target).map_err(|e| input_error(format!("input.targetPath: {e}")))?;
         let files = cx.source.files(url)?;
         let verbatim = verbatim_globs(input)?;
@@ -295,6 +306,8 @@ pub(crate) fn file_actions() -> Vec<Arc<dyn Action>> {
         Arc::new(Fetch { render: false }),
         Arc::new(Rename),
         Arc::new(Delete),
+        Arc::new(crate::read::Read),
+        Arc::new(crate::read::ReadDir),
         Arc::new(DebugLog),
         Arc::new(CatalogWrite),
     ]

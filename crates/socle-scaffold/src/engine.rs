@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -30,6 +31,26 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Asks a run to stop: the engine checks it before each step (and each item of an `each`), and
+/// actions that wait check it while they wait. A cancelled run undoes what it did, like a
+/// failed one. Cheap to clone; every clone is the same switch.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// What an action gets to work with.
 pub struct ActionContext<'a> {
     pub workspace: &'a dyn Workspace,
@@ -41,14 +62,26 @@ pub struct ActionContext<'a> {
     pub template: &'a Template,
     pub user: &'a Value,
     pub dry_run: bool,
+    /// Set when the run is asked to stop (an action that waits checks it).
+    pub cancel: Cancel,
 }
 
 impl ActionContext<'_> {
     pub fn info(&mut self, message: impl Into<String>) {
+        self.line("info", message.into());
+    }
+
+    /// Something the run's author should know (a dry run that could not do what a real run
+    /// will, an input ignored).
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.line("warning", message.into());
+    }
+
+    fn line(&mut self, level: &'static str, message: String) {
         self.log.push(LogLine {
             step: self.step.clone(),
-            level: "info",
-            message: message.into(),
+            level,
+            message,
         });
     }
 }
@@ -107,6 +140,11 @@ enum StepError {
     EachNotCollection(Value),
     #[error("`each` gives more than {MAX_EACH} items")]
     EachTooMany,
+    /// The template names an action this engine does not run (it loaded; it cannot run).
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the run was cancelled")]
+    Cancelled,
     #[error(transparent)]
     Action(#[from] ActionError),
 }
@@ -121,6 +159,11 @@ pub trait Action: Send + Sync {
     /// Changes something outside the workspace: a dry run skips it.
     fn side_effect(&self) -> bool {
         false
+    }
+    /// Whether a dry run runs it (default: when it has no side effect). An action without side
+    /// effects may still be skipped by a preview (`debug:wait` does not wait in a dry run).
+    fn runs_in_dry_run(&self) -> bool {
+        !self.side_effect()
     }
     /// The output a dry run pretends the action produced.
     fn dry_run_output(&self, _input: &Value) -> Value {
@@ -174,6 +217,9 @@ pub enum RunError {
     Parameters { errors: Vec<ParamError> },
     #[error("step {step}: {message}")]
     Step { step: String, message: String },
+    /// The run was asked to stop before this step.
+    #[error("cancelled before step {step}")]
+    Cancelled { step: String },
     #[error("output: {message}")]
     Output { message: String },
 }
@@ -201,6 +247,8 @@ pub struct RunOptions {
     pub secrets: Value,
     /// The log as it grows, for a caller that shows a run's progress while it goes on.
     pub live: Option<LiveLog>,
+    /// Stops the run when set (None: the run cannot be cancelled).
+    pub cancel: Option<Cancel>,
 }
 
 /// A run's log, shared while the run goes on: updated when each step starts and ends, and
@@ -266,6 +314,12 @@ impl Engine {
         template::load(text, file, &self.table(), &self.limits)
     }
 
+    /// Every problem of a template (its text, and the skeletons `source` holds), for its author:
+    /// what [`Engine::load`] refuses, the actions this engine does not run, missing skeletons.
+    pub fn validate(&self, text: &str, file: &str, source: &dyn Source) -> Vec<TemplateError> {
+        crate::validate::validate(text, file, &self.table(), &self.limits, source)
+    }
+
     /// Runs a template. Secret values (secret parameters wherever their page declares them,
     /// and `opts.secrets`) are replaced by `***` everywhere in the result and the live log.
     pub async fn run(
@@ -319,55 +373,41 @@ impl Engine {
             opts: &opts,
             budget: Budget::default(),
             undo: Vec::new(),
+            cancel: opts.cancel.clone().unwrap_or_default(),
         };
         let mut results: Vec<StepResult> = Vec::new();
         let mut failure: Option<RunError> = None;
         for step in &t.steps {
-            publish(opts.live.as_ref(), &redactor, &log, Some(step));
-            let action = self.actions.get(&step.action).cloned();
-            let Some(action) = action else {
-                failure = Some(RunError::Step {
+            if state.cancel.is_cancelled() {
+                log.push(LogLine {
                     step: step.id.clone(),
-                    message: format!("action {} is not available", step.action),
+                    level: "error",
+                    message: "the run was cancelled".into(),
+                });
+                failure = Some(RunError::Cancelled {
+                    step: step.id.clone(),
                 });
                 break;
+            }
+            publish(opts.live.as_ref(), &redactor, &log, Some(step));
+            let result = match self.actions.get(&step.action).cloned() {
+                Some(action) => {
+                    self.run_step(step, &action, &ctx, &mut state, &mut log)
+                        .await
+                }
+                None => Err(StepError::Unsupported(template::unsupported_message(
+                    &step.action,
+                    &self.table(),
+                ))),
             };
-            let result = self
-                .run_step(step, &action, &ctx, &mut state, &mut log)
-                .await;
-            match result {
-                Ok((status, output)) => {
-                    ctx["steps"][&step.id] = json!({ "output": output.clone() });
-                    results.push(StepResult {
-                        id: step.id.clone(),
-                        name: step.name.clone(),
-                        action: step.action.clone(),
-                        status,
-                        output,
-                        error: None,
-                    });
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    log.push(LogLine {
-                        step: step.id.clone(),
-                        level: "error",
-                        message: message.clone(),
-                    });
-                    results.push(StepResult {
-                        id: step.id.clone(),
-                        name: step.name.clone(),
-                        action: step.action.clone(),
-                        status: StepStatus::Failed,
-                        output: Value::Null,
-                        error: Some(message.clone()),
-                    });
-                    failure = Some(RunError::Step {
-                        step: step.id.clone(),
-                        message,
-                    });
-                    break;
-                }
+            let (record, error) = step_record(step, result, &mut log);
+            if error.is_none() {
+                ctx["steps"][&step.id] = json!({ "output": record.output.clone() });
+            }
+            results.push(record);
+            if error.is_some() {
+                failure = error;
+                break;
             }
         }
         let parameters = ctx["parameters"].clone();
@@ -438,6 +478,9 @@ impl Engine {
         let mut outputs = Vec::new();
         let mut simulated = false;
         for item in items.clone().unwrap_or_else(|| vec![Value::Null]) {
+            if state.cancel.is_cancelled() {
+                return Err(StepError::Cancelled);
+            }
             let mut local = ctx.clone();
             if !item.is_null() {
                 local["each"] = item;
@@ -449,7 +492,7 @@ impl Engine {
                 message,
             };
             log.push(line(format!("{} ({})", step.name, step.action)));
-            if opts.dry_run && action.side_effect() {
+            if opts.dry_run && !action.runs_in_dry_run() {
                 log.push(line(format!(
                     "dry run: {} not run; input {}",
                     step.action,
@@ -469,6 +512,7 @@ impl Engine {
                 template: state.t,
                 user: &opts.user,
                 dry_run: opts.dry_run,
+                cancel: state.cancel.clone(),
             };
             let outcome = action.run(&mut cx, input).await?;
             if let Some(u) = outcome.undo {
@@ -522,6 +566,41 @@ impl Engine {
     }
 }
 
+/// A step's record, and the run's error when it failed (its message also logged).
+fn step_record(
+    step: &Step,
+    result: Result<(StepStatus, Value), StepError>,
+    log: &mut Vec<LogLine>,
+) -> (StepResult, Option<RunError>) {
+    let record = |status, output, error| StepResult {
+        id: step.id.clone(),
+        name: step.name.clone(),
+        action: step.action.clone(),
+        status,
+        output,
+        error,
+    };
+    match result {
+        Ok((status, output)) => (record(status, output, None), None),
+        Err(e) => {
+            let message = e.to_string();
+            log.push(LogLine {
+                step: step.id.clone(),
+                level: "error",
+                message: message.clone(),
+            });
+            let failure = RunError::Step {
+                step: step.id.clone(),
+                message: message.clone(),
+            };
+            (
+                record(StepStatus::Failed, Value::Null, Some(message)),
+                Some(failure),
+            )
+        }
+    }
+}
+
 /// The run's values: an object of parameter names (null: none).
 fn values_object(values: Value) -> Result<Map<String, Value>, RunError> {
     match values {
@@ -545,6 +624,7 @@ struct StepState<'r> {
     budget: Budget,
     /// What to undo if a later step fails: (action, its undo data), oldest first.
     undo: Vec<(Arc<dyn Action>, Value)>,
+    cancel: Cancel,
 }
 
 /// Undoes completed side effects, newest first (e.g. unregister the location before deleting

@@ -14,9 +14,13 @@
 //!   [`workspace::Workspace`] trait ([`workspace::MemWorkspace`] in memory).
 //! - [`engine`]: runs steps (`if`, `each`), records the log, undoes side effects of a failed run.
 //!   The file actions (`fetch:template`, `fetch:plain`, `fs:rename`, `fs:delete`, `debug:log`,
-//!   `catalog:write`) are in `actions`. Actions with side effects outside the workspace
-//!   (publishing, registering, deploying) are implemented by the caller through the
-//!   [`engine::Action`] trait.
+//!   `catalog:write`) are in `actions`, the reading ones (`fs:read`, `fs:readdir`) in [`read`].
+//!   Actions with effects outside the workspace (publishing, registering, deploying,
+//!   notifying, waiting) are implemented by the caller through the [`engine::Action`] trait.
+//!   A template naming an action the engine does not have still loads; its run fails at that
+//!   step. [`engine::Cancel`] stops a run between steps (and an action that waits).
+//! - [`validate`]: everything a template author should fix, located (`socle template
+//!   validate`).
 //! - [`builtin`]: the golden paths shipped with Socle.
 //! - [`disk`]: the edge — [`disk::DiskWorkspace`] and [`disk::DirSource`], the only file system
 //!   access of the crate.
@@ -28,14 +32,16 @@ pub mod engine;
 pub mod expr;
 pub mod nunjucks;
 pub mod params;
+pub mod read;
 pub mod redact;
 pub mod template;
+pub mod validate;
 pub mod workspace;
 
 pub use disk::DiskWorkspace;
 pub use engine::{
-    Action, ActionContext, ActionError, Engine, LiveLog, LogLine, RunOptions, RunResult, RunStatus,
-    StepStatus,
+    Action, ActionContext, ActionError, Cancel, Engine, LiveLog, LogLine, RunOptions, RunResult,
+    RunStatus, StepStatus,
 };
 pub use template::{Template, TemplateError};
 pub use workspace::{MemWorkspace, Workspace, WorkspaceError};

@@ -131,7 +131,7 @@ impl Redactor {
             Some(RunError::Step { message, .. } | RunError::Output { message }) => {
                 self.text_in_place(message);
             }
-            None => {}
+            Some(RunError::Cancelled { .. }) | None => {}
         }
     }
 }

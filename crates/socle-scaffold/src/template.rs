@@ -68,6 +68,11 @@ pub struct Template {
     pub output: Value,
     /// Parameters referenced by expressions but declared by no page (allowed, reported).
     pub warnings: Vec<String>,
+    /// Steps whose action this Socle does not run (rule `action.unknown`, with file and line):
+    /// the template loads and is listed, a run fails at the first such step, and
+    /// `socle template validate` reports them as errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<TemplateError>,
 }
 
 /// What the loader needs to know of an action: its declared outputs (None: not declared).
@@ -77,19 +82,33 @@ struct Ctx<'a> {
     file: &'a str,
     root: &'a Node,
     errors: Vec<TemplateError>,
+    unsupported: Vec<TemplateError>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, path: &[Seg], rule: &str, message: impl Into<String>) {
+    fn located(&self, path: &[Seg], rule: &str, message: impl Into<String>) -> TemplateError {
         let (line, _) = self.root.locate(path);
-        self.errors.push(TemplateError {
+        TemplateError {
             file: self.file.to_owned(),
             line: Some(line),
             path: path_string(path),
             rule: rule.to_owned(),
             message: message.into(),
-        });
+        }
     }
+
+    fn err(&mut self, path: &[Seg], rule: &str, message: impl Into<String>) {
+        let e = self.located(path, rule, message);
+        self.errors.push(e);
+    }
+}
+
+/// The message of a step whose action is not run here (the load's and the run's).
+pub fn unsupported_message(action: &str, actions: &ActionTable) -> String {
+    format!(
+        "action {action:?} is not supported (supported: {})",
+        actions.keys().cloned().collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn key(k: &str) -> Seg {
@@ -189,7 +208,8 @@ fn param_refs(s: &str) -> Vec<String> {
     out
 }
 
-/// Parses and checks a template. `actions` lists the actions this Socle runs.
+/// Parses and checks a template. `actions` lists the actions this Socle runs; a step naming
+/// another action does not stop the template from loading (see [`Template::unsupported`]).
 pub fn load(
     text: &str,
     file: &str,
@@ -214,6 +234,7 @@ pub fn load(
         file,
         root,
         errors: Vec::new(),
+        unsupported: Vec::new(),
     };
     let s = |v: &Value, k: &str| {
         v.get(k)
@@ -339,14 +360,12 @@ pub fn load(
         if action.is_empty() {
             cx.err(&at("action"), "action.missing", "a step needs an action");
         } else if !actions.contains_key(&action) {
-            cx.err(
+            let e = cx.located(
                 &at("action"),
                 "action.unknown",
-                format!(
-                    "action {action:?} is not supported by this Socle (supported: {})",
-                    actions.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
+                unsupported_message(&action, actions),
             );
+            cx.unsupported.push(e);
         }
         if steps.iter().any(|s| s.id == id) {
             cx.err(
@@ -381,7 +400,11 @@ pub fn load(
     let output = spec.get("output").cloned().unwrap_or(Value::Null);
     check_exprs(&mut cx, vec![key("spec"), key("output")], &output, &steps);
     if !cx.errors.is_empty() {
-        return Err(cx.errors);
+        // A template that does not load reports every problem, unsupported actions included.
+        let mut errors = cx.errors;
+        errors.append(&mut cx.unsupported);
+        errors.sort_by_key(|e| e.line);
+        return Err(errors);
     }
     Ok(Template {
         title: meta
@@ -406,5 +429,6 @@ pub fn load(
         steps,
         output,
         warnings,
+        unsupported: cx.unsupported,
     })
 }

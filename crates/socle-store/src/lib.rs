@@ -9,6 +9,7 @@ mod crypto;
 mod deployments;
 mod dora;
 mod guardrails;
+mod notifications;
 mod resources;
 mod security;
 mod status;
@@ -34,11 +35,14 @@ pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
 pub use guardrails::{PolicyResult, Waiver};
+pub use notifications::{
+    MAX_RECIPIENT_REFS, NewNotification, Notification, NotificationPage, Recipients,
+};
 pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
-pub use status::{DeploymentStatus, RefreshStatus, RunStatus};
+pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
 pub use templates::TemplateRun;
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
@@ -211,6 +215,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "dora_change_ids",
         include_str!("../migrations/0012_dora_change_ids.sql"),
+    ),
+    (
+        13,
+        "notifications",
+        include_str!("../migrations/0013_notifications.sql"),
     ),
 ];
 

@@ -69,6 +69,16 @@ status_enum! {
     }
 }
 
+status_enum! {
+    /// How urgent a notification is (Backstage's notification severities).
+    NotificationSeverity {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Critical => "critical",
+    }
+}
+
 // Written by hand: the variants come from a macro that derives no Default.
 #[allow(clippy::derivable_impls)]
 impl Default for RefreshStatus {

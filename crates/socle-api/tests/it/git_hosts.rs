@@ -187,6 +187,7 @@ async fn run_on(
                 user: json!({}),
                 secrets: json!({}),
                 live: None,
+                cancel: None,
             },
         )
         .await
@@ -311,6 +312,7 @@ async fn https_and_missing_tokens_are_explained() {
                 user: json!({}),
                 secrets: json!({}),
                 live: None,
+                cancel: None,
             },
         )
         .await;

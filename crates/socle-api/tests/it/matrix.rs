@@ -33,6 +33,8 @@ const MEMBER: Row = [U, U, F, Y, Y, Y];
 const OWNER: Row = [U, U, F, F, Y, Y];
 /// Admins only.
 const ADMIN: Row = [U, U, F, F, F, Y];
+/// Anyone signed in, for what is theirs (their notifications).
+const SIGNED_IN: Row = [U, U, Y, Y, Y, Y];
 /// Webhooks authenticate by signature, not by token (and none is configured here).
 const SIGNED_PAYLOAD: Row = [U, U, U, U, U, U];
 
@@ -164,6 +166,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("POST", "/api/v1/templates/{name}/runs", "/api/v1/templates/rust-axum-service/runs", Some(run), MEMBER),
         op("GET", "/api/v1/templates/runs", "/api/v1/templates/runs", None, READ),
         op("GET", "/api/v1/templates/runs/{id}", "/api/v1/templates/runs/nope", None, READ),
+        op("GET", "/api/v1/notifications", "/api/v1/notifications", None, SIGNED_IN),
         // Last: it removes the location the rows above use.
         op("DELETE", "/api/v1/locations/{id}", &loc, None, ADMIN),
     ]

@@ -1,7 +1,9 @@
-//! Golden paths on the platform: the actions whose effects reach beyond a run's workspace —
-//! `publish:git` (a bare repository Socle hosts), `catalog:register` (a Git location) and
-//! `socle:deploy` (the deploy pipeline, guardrails included) — and the run service shared by the
-//! API and the CLI (record, audit, redact).
+//! Golden paths on the platform: the engines (every action a run may use), the templates on
+//! offer (built-in, the catalog's — from files or Git — and a directory for its author), and
+//! the run service shared by the API, the portal and the CLI (record, audit, redact, cancel).
+//! The actions whose effects reach beyond a run's workspace are in [`actions`] (`publish:git`,
+//! `catalog:register`, `socle:deploy`, `socle:guardrails`), `backstage` (`catalog:fetch`,
+//! `notification:send`, `debug:wait`) and [`crate::git_hosts`] (GitHub and GitLab).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use socle_ingest::{LocationKind, LocationSpec};
 use socle_scaffold::engine::{ActionOutcome, BoxFuture};
-use socle_scaffold::{Action, ActionContext, ActionError, Engine, RunOptions, Template};
+use socle_scaffold::{Action, ActionContext, ActionError, Cancel, Engine, RunOptions, Template};
 use socle_store::{Principal, TemplateRun};
 
 use crate::App;
@@ -20,29 +22,68 @@ use crate::deploy::DeployInput;
 use crate::error::AppError;
 
 mod actions;
+mod backstage;
+mod run;
+pub mod sources;
 
 pub use actions::*;
 use actions::{CatalogRegister, Guardrails, PublishGit, SocleDeploy};
+use backstage::{CatalogFetch, DebugWait, NotificationSend};
+pub use backstage::{MAX_FETCH_REFS, MAX_WAIT};
+pub use run::{RunOutcome, RunRequest, TemplateRef, run};
+pub use sources::TemplateOrigin;
 
-/// The ids of the platform's actions, which [`engine`] registers (a test holds the two equal).
-pub const PLATFORM_ACTIONS: &[&str] = &[
-    "publish:git",
-    "catalog:register",
-    "socle:deploy",
-    "socle:guardrails",
-    "publish:github",
-    "publish:gitlab",
+/// The platform's actions, which [`engine`] registers, with the outputs each declares (a test
+/// holds the two equal): an engine without an application loads and validates templates with
+/// the same checks.
+pub const PLATFORM_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "publish:git",
+        &["remoteUrl", "repoContentsUrl", "commitHash"],
+    ),
+    ("catalog:register", &["entityRef", "catalogInfoUrl"]),
+    (
+        "socle:deploy",
+        &["deployment", "environment", "version", "gitopsCommit"],
+    ),
+    ("socle:guardrails", &["warnings"]),
+    (
+        "publish:github",
+        &["remoteUrl", "repoContentsUrl", "commitHash"],
+    ),
+    (
+        "publish:gitlab",
+        &["remoteUrl", "repoContentsUrl", "commitHash", "projectId"],
+    ),
+    (
+        "publish:github:pull-request",
+        &["remoteUrl", "pullRequestNumber", "targetBranchName"],
+    ),
+    (
+        "publish:gitlab:merge-request",
+        &[
+            "projectid",
+            "projectPath",
+            "targetBranchName",
+            "mergeRequestUrl",
+        ],
+    ),
+    ("github:actions:dispatch", &[]),
+    ("catalog:fetch", &["entity", "entities"]),
+    ("notification:send", &[]),
+    ("debug:wait", &[]),
 ];
 
-/// An action known by its id only: templates that use it load, a run of it fails.
-struct NamedAction(&'static str);
+/// An action known by its id and outputs only: templates that use it load and validate, a run
+/// of it fails.
+struct NamedAction(&'static str, &'static [&'static str]);
 
 impl socle_scaffold::Action for NamedAction {
     fn id(&self) -> &'static str {
         self.0
     }
     fn outputs(&self) -> Option<Vec<&'static str>> {
-        None
+        Some(self.1.to_vec())
     }
     fn run<'a>(
         &'a self,
@@ -58,13 +99,13 @@ impl socle_scaffold::Action for NamedAction {
     }
 }
 
-/// An engine that loads templates without an application (`socle template list` where no
-/// store is): the file actions, and the platform's by name.
+/// An engine that loads templates without an application (`socle template list` and
+/// `socle template validate` where no store is): the file actions, and the platform's by name.
 pub fn loading_engine(limits: &socle_catalog::Limits) -> Engine {
     let mut e = Engine::new();
     e.limits = limits.clone();
-    for id in PLATFORM_ACTIONS {
-        e.register(Arc::new(NamedAction(id)));
+    for (id, outputs) in PLATFORM_ACTIONS {
+        e.register(Arc::new(NamedAction(id, outputs)));
     }
     e
 }
@@ -89,7 +130,7 @@ pub fn builtin_templates(engine: &Engine) -> (Vec<Template>, Vec<String>) {
     (loaded, failed)
 }
 
-/// The engine for a run by `caller`: file actions plus the platform's.
+/// The engine for a run by `actor`: file actions plus the platform's.
 pub fn engine(state: &Arc<App>, actor: &Actor) -> Engine {
     let mut e = Engine::new();
     e.limits = state.config.limits.clone();
@@ -108,6 +149,15 @@ pub fn engine(state: &Arc<App>, actor: &Actor) -> Engine {
     e.register(Arc::new(Guardrails {
         state: state.clone(),
     }));
+    e.register(Arc::new(CatalogFetch {
+        state: state.clone(),
+        actor: actor.clone(),
+    }));
+    e.register(Arc::new(NotificationSend {
+        state: state.clone(),
+        actor: actor.clone(),
+    }));
+    e.register(Arc::new(DebugWait));
     for a in crate::git_hosts::actions(
         state.config.github_api.clone(),
         state.config.gitlab_api.clone(),
@@ -118,16 +168,15 @@ pub fn engine(state: &Arc<App>, actor: &Actor) -> Engine {
 }
 
 /// The templates Socle offers: the built-in golden paths, then the `Template` entities of the
-/// catalog read from local files (their skeletons are next to them). A catalog template whose
-/// name is taken by a built-in one, or that does not load, is skipped (and logged).
-pub fn templates(
-    state: &App,
-    engine: &Engine,
-) -> Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> {
-    let mut out: Vec<(Template, Box<dyn socle_scaffold::builtin::Source>)> = Vec::new();
+/// catalog read from local files (their skeletons next to them) or from Git locations (their
+/// skeletons in the same tree). A catalog template whose name is taken by a built-in one, or
+/// that does not load, is skipped (and logged); one using an action Socle does not run is
+/// offered (its run fails at that step).
+pub fn templates(state: &App, engine: &Engine) -> Vec<(Template, TemplateOrigin)> {
+    let mut out: Vec<(Template, TemplateOrigin)> = Vec::new();
     for (name, text, src) in socle_scaffold::builtin::golden_paths() {
         match engine.load(text, &format!("{name}/template.yaml")) {
-            Ok(t) => out.push((t, Box::new(src))),
+            Ok(t) => out.push((t, TemplateOrigin::Builtin(src))),
             Err(e) => tracing::error!("built-in template {name} does not load: {e:?}"),
         }
     }
@@ -136,30 +185,13 @@ pub fn templates(
         let Ok(body) = serde_json::from_str::<Value>(&e.body) else {
             continue;
         };
-        let location = body
-            .pointer("/metadata/annotations/backstage.io~1managed-by-location")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(file) = location.strip_prefix("file:") else {
-            tracing::debug!(
-                "{}: templates are run from local files only ({location})",
-                e.entity_ref
-            );
-            continue;
-        };
-        let Some(dir) = Path::new(file).parent() else {
+        let Some((origin, file)) = sources::catalog_origin(&body) else {
+            tracing::debug!("{}: not from a file or Git location", e.entity_ref);
             continue;
         };
         // JSON is YAML: the entity as stored loads like the file it came from.
-        match engine.load(&e.body, file) {
-            Ok(t) if !out.iter().any(|(o, _)| o.name == t.name) => {
-                out.push((
-                    t,
-                    Box::new(socle_scaffold::builtin::DirSource {
-                        root: dir.to_path_buf(),
-                    }),
-                ));
-            }
+        match engine.load(&e.body, &file) {
+            Ok(t) if !out.iter().any(|(o, _)| o.name == t.name) => out.push((t, origin)),
             Ok(t) => tracing::warn!(
                 "{}: the name {} is taken by a built-in template",
                 e.entity_ref,
@@ -176,157 +208,6 @@ pub fn templates(
         }
     }
     out
-}
-
-/// A finished run, recorded.
-pub struct RunOutcome {
-    pub run: TemplateRun,
-    /// For dry runs: the files rendered (path, size).
-    pub files: Vec<(String, u64)>,
-}
-
-impl App {
-    /// Runs a golden path as `actor` (a member), recorded (parameters redacted) and audited as
-    /// `template.run`; `live` shares the log while the run goes on.
-    pub async fn run_template(
-        self: &Arc<Self>,
-        actor: &Actor,
-        template: &str,
-        values: Value,
-        dry_run: bool,
-        live: Option<socle_scaffold::LiveLog>,
-    ) -> Result<RunOutcome, AppError> {
-        let result = async {
-            let principal = actor.require(socle_store::Role::Member)?.clone();
-            run_live(self, Some(principal), template, values, dry_run, None, live).await
-        }
-        .await;
-        self.audited_with(
-            actor,
-            crate::AuditAction::TemplateRun,
-            template,
-            result,
-            |o| o.run.id.clone(),
-        )
-        .await
-    }
-}
-
-/// Runs a template as `principal` and records the run (parameters redacted). With `keep`, the
-/// rendered workspace is copied there (dry runs: the preview).
-pub async fn run(
-    state: &Arc<App>,
-    principal: Option<Principal>,
-    template: &str,
-    values: Value,
-    dry_run: bool,
-    keep: Option<&Path>,
-) -> Result<RunOutcome, AppError> {
-    run_live(state, principal, template, values, dry_run, keep, None).await
-}
-
-/// [`run`], sharing the log while the run goes on (the portal's live run page).
-pub async fn run_live(
-    state: &Arc<App>,
-    principal: Option<Principal>,
-    template: &str,
-    values: Value,
-    dry_run: bool,
-    keep: Option<&Path>,
-    live: Option<socle_scaffold::LiveLog>,
-) -> Result<RunOutcome, AppError> {
-    // A run is CPU work (rendering, expressions, guardrails): it holds a CPU slot.
-    let _slot = state.cpu.permit().await?;
-    let actor = principal.map_or(Actor::Anonymous, Actor::Principal);
-    let engine = engine(state, &actor);
-    let list = templates(state, &engine);
-    if !list.iter().any(|(t, _)| t.name == template) {
-        return Err(AppError::not_found(format!(
-            "no template {template:?} (available: {})",
-            list.iter()
-                .map(|(t, _)| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let ws = tempfile::tempdir().map_err(AppError::internal)?;
-    let user = json!({"ref": actor.name()});
-    let options = RunOptions {
-        workspace: Arc::new(socle_scaffold::DiskWorkspace::new(ws.path())),
-        dry_run,
-        user,
-        secrets: json!({}),
-        live,
-    };
-    // Rendering, expressions and guardrails are CPU work: the run goes on a blocking thread
-    // (its IO still on the runtime), so the async workers keep serving.
-    let name = template.to_owned();
-    let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::spawn_blocking(move || {
-        handle.block_on(async move {
-            let (t, src) = list
-                .iter()
-                .find(|(t, _)| t.name == name)
-                .expect("found above");
-            engine.run(t, src.as_ref(), values, options).await
-        })
-    })
-    .await
-    .map_err(AppError::internal)?;
-    let mut files = Vec::new();
-    for e in walkdir::WalkDir::new(ws.path())
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-    {
-        if e.file_type().is_file() {
-            let rel = e
-                .path()
-                .strip_prefix(ws.path())
-                .unwrap_or(e.path())
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.push((rel, e.metadata().map(|m| m.len()).unwrap_or(0)));
-        }
-    }
-    if let Some(dest) = keep
-        && result.status == socle_scaffold::RunStatus::Completed
-    {
-        for (rel, _) in &files {
-            let to = dest.join(rel);
-            if let Some(p) = to.parent() {
-                std::fs::create_dir_all(p).map_err(AppError::internal)?;
-            }
-            std::fs::copy(ws.path().join(rel), &to).map_err(AppError::internal)?;
-        }
-    }
-    // Secret parameters (wherever the template declares them) are already `***` in the result:
-    // the engine redacts before it returns.
-    let parameters = result.parameters.clone();
-    let run = state
-        .store
-        .record_template_run(TemplateRun {
-            id: String::new(),
-            seq: 0,
-            template: template.to_owned(),
-            actor: actor.name(),
-            status: match result.status {
-                socle_scaffold::RunStatus::Completed => socle_store::RunStatus::Completed,
-                socle_scaffold::RunStatus::Failed => socle_store::RunStatus::Failed,
-            },
-            dry_run,
-            parameters,
-            steps: serde_json::to_value(&result.steps).unwrap_or_default(),
-            log: serde_json::to_value(&result.log).unwrap_or_default(),
-            output: result.output.clone(),
-            error: result
-                .error
-                .as_ref()
-                .and_then(|e| serde_json::to_value(e).ok()),
-            created_at: state.now_ms(),
-        })
-        .await?;
-    Ok(RunOutcome { run, files })
 }
 
 /// The actor a local (CLI) run acts as.

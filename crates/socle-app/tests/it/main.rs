@@ -1,4 +1,5 @@
 //! The application services over a real store (SQLite in a temporary directory), without HTTP.
 
+mod actions;
 mod deploy;
 mod templates;

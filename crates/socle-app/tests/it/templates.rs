@@ -20,18 +20,16 @@ async fn app(dir: &std::path::Path) -> std::sync::Arc<App> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_loading_engine_knows_every_action_of_the_applications_engine() {
+async fn the_loading_engine_knows_every_action_and_output_of_the_applications_engine() {
     let tmp = tempfile::tempdir().unwrap();
     let app = app(tmp.path()).await;
-    let running: Vec<String> = socle_app::scaffold::engine(&app, &socle_app::Actor::Anonymous)
-        .table()
-        .into_keys()
-        .collect();
-    let loading: Vec<String> = socle_app::scaffold::loading_engine(&Default::default())
-        .table()
-        .into_keys()
-        .collect();
+    // Every action by id, with the outputs it declares: a template validated without a store
+    // gets the same checks (a reference to an output an action lacks) as one the server runs.
+    let running = socle_app::scaffold::engine(&app, &socle_app::Actor::Anonymous).table();
+    let loading = socle_app::scaffold::loading_engine(&Default::default()).table();
     assert_eq!(loading, running);
+    assert!(running.contains_key("publish:github:pull-request"));
+    assert!(running.contains_key("notification:send"));
 }
 
 #[test]

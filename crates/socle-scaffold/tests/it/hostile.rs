@@ -92,6 +92,7 @@ async fn hostile_values_are_refused_or_stay_one_value() {
                     user: json!({"ref": "user:default/eve"}),
                     secrets: json!({}),
                     live: None,
+                    cancel: None,
                 };
                 let r = engine.run(&t, &source, v, opts).await;
                 match &r.error {

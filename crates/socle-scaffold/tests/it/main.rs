@@ -5,8 +5,10 @@ mod hostile;
 mod memory;
 mod nunjucks;
 mod nunjucks_runs;
+mod reading;
 mod runs;
 mod secrets;
+mod unsupported;
 
 use std::sync::Arc;
 
@@ -80,6 +82,19 @@ pub fn engine() -> Engine {
             vec!["remoteUrl", "repoContentsUrl", "commitHash", "projectId"],
         ),
         ("catalog:register", vec!["entityRef", "catalogInfoUrl"]),
+        (
+            "publish:github:pull-request",
+            vec!["remoteUrl", "pullRequestNumber", "targetBranchName"],
+        ),
+        (
+            "publish:gitlab:merge-request",
+            vec![
+                "projectid",
+                "projectPath",
+                "targetBranchName",
+                "mergeRequestUrl",
+            ],
+        ),
         ("socle:deploy", vec!["deployment", "environment", "version"]),
     ] {
         e.register(Arc::new(Stub {

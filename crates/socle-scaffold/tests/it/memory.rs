@@ -37,7 +37,7 @@ pub(crate) fn source(files: &[(&str, &str)]) -> MemSource {
     )
 }
 
-fn template(steps: &str) -> String {
+pub(crate) fn template(steps: &str) -> String {
     format!(
         "apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
@@ -52,7 +52,11 @@ spec:
     )
 }
 
-async fn run(steps: &str, src: &MemSource, values: Value) -> (RunResult, Arc<MemWorkspace>) {
+pub(crate) async fn run(
+    steps: &str,
+    src: &MemSource,
+    values: Value,
+) -> (RunResult, Arc<MemWorkspace>) {
     let engine = crate::engine();
     let t = engine.load(&template(steps), "t.yaml").unwrap();
     let ws = Arc::new(MemWorkspace::new());
@@ -62,6 +66,7 @@ async fn run(steps: &str, src: &MemSource, values: Value) -> (RunResult, Arc<Mem
         user: json!({"ref": "user:default/ann"}),
         secrets: json!({}),
         live: None,
+        cancel: None,
     };
     (engine.run(&t, src, values, opts).await, ws)
 }
@@ -73,7 +78,7 @@ pub(crate) fn texts(ws: &MemWorkspace) -> BTreeMap<String, String> {
         .collect()
 }
 
-const FETCH: &str = "    - id: fetch
+pub(crate) const FETCH: &str = "    - id: fetch
       action: fetch:template
       input:
         url: ./skeleton

@@ -19,6 +19,7 @@ async fn run(template: &str, src: &MemSource, values: Value) -> (RunResult, Arc<
         user: json!({"ref": "user:default/ann"}),
         secrets: json!({}),
         live: None,
+        cancel: None,
     };
     (engine.run(&t, src, values, opts).await, ws)
 }

@@ -14,6 +14,7 @@ fn opts(dir: &std::path::Path, dry_run: bool) -> RunOptions {
         user: json!({"ref": "user:default/ann"}),
         secrets: json!({}),
         live: None,
+        cancel: None,
     }
 }
 

@@ -59,6 +59,7 @@ async fn run(parameters: Value, values: Value, secrets: Value) -> Vec<(RunResult
                     user: json!({"ref": "user:default/ann"}),
                     secrets: secrets.clone(),
                     live: Some(live.clone()),
+                    cancel: None,
                 },
             )
             .await;
@@ -259,6 +260,7 @@ async fn the_runs_secrets_are_redacted() {
                 user: json!({}),
                 secrets: json!({"deployKey": "s3cr3t-context"}),
                 live: None,
+                cancel: None,
             },
         )
         .await;

@@ -22,12 +22,24 @@ pub enum TemplateCmd {
     },
     /// Run a golden path: render it, publish the repository, register it, deploy it.
     ///
+    /// TEMPLATE is a name (see `socle template list`) or a template directory (a path starting
+    /// with `.` or `/`, or a directory holding template.yaml), run without registering it.
     /// Values come from --values (YAML or JSON), then --set; missing ones are asked for when a
     /// terminal is attached. --dry-run renders into --output-dir and runs no side effect.
+    /// Ctrl-C cancels the run between steps and undoes what it did.
     #[command(
         after_help = "Example:\n  socle template run python-fastapi-service --values v.yaml --dry-run -d out"
     )]
     Run(Box<RunArgs>),
+    /// Check a template directory for its author: YAML and schema errors, steps whose action
+    /// this Socle does not run, skeletons that are missing — each with file and line. Exits 1
+    /// on any error. Needs no store.
+    Validate {
+        /// The template's directory (holding template.yaml).
+        dir: PathBuf,
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
     /// Recorded runs, newest first.
     #[command(after_help = "Example:\n  socle template runs --template rust-axum-service")]
     Runs {
@@ -44,7 +56,7 @@ pub enum TemplateCmd {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The template's name (see `socle template list`).
+    /// The template's name (see `socle template list`), or a template directory.
     pub template: String,
     #[command(flatten)]
     pub common: CommonRunArgs,
@@ -216,12 +228,35 @@ struct RunHooks {
     next: Option<fn(&socle_store::TemplateRun) -> String>,
 }
 
+/// A path (`./t`, `/srv/t`, `../t`) or an existing directory holding template.yaml names a
+/// template directory; anything else is a template's name.
+fn template_ref(template: &str) -> socle_app::scaffold::TemplateRef {
+    let path = std::path::Path::new(template);
+    let looks_like_path = template.starts_with('.') || template.starts_with('/');
+    if looks_like_path || path.join("template.yaml").is_file() {
+        socle_app::scaffold::TemplateRef::Dir(path.to_path_buf())
+    } else {
+        socle_app::scaffold::TemplateRef::Name(template.to_owned())
+    }
+}
+
+/// Cancels `cancel` on Ctrl-C (the run stops between steps and undoes what it did).
+fn cancel_on_ctrl_c(cancel: socle_scaffold::Cancel) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling: the run stops before its next step and undoes what it did");
+            cancel.cancel();
+        }
+    });
+}
+
 async fn run_template(
     template: &str,
     mut values: Map<String, Value>,
     c: CommonRunArgs,
     hooks: RunHooks,
 ) -> anyhow::Result<Outcome> {
+    let target = template_ref(template);
     if let Some(f) = &c.values {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -248,10 +283,20 @@ async fn run_template(
     if !c.no_input && std::io::stdin().is_terminal() {
         let engine =
             socle_app::scaffold::engine(&state, &socle_app::scaffold::caller(principal.clone()));
-        if let Some((t, _)) = socle_app::scaffold::templates(&state, &engine)
-            .into_iter()
-            .find(|(t, _)| t.name == template)
-        {
+        let found = match &target {
+            socle_app::scaffold::TemplateRef::Dir(d) => {
+                socle_app::scaffold::sources::dir_template(&engine, d)
+                    .ok()
+                    .map(|(t, _)| t)
+            }
+            socle_app::scaffold::TemplateRef::Name(n) => {
+                socle_app::scaffold::templates(&state, &engine)
+                    .into_iter()
+                    .find(|(t, _)| &t.name == n)
+                    .map(|(t, _)| t)
+            }
+        };
+        if let Some(t) = found {
             prompt(&t, &mut values)?;
         }
     }
@@ -273,21 +318,19 @@ async fn run_template(
         }
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let result = socle_app::scaffold::run(
-        &state,
-        Some(principal.clone()),
-        template,
-        Value::Object(values),
-        c.dry_run,
-        c.output_dir.as_deref(),
-    )
-    .await;
+    let label = target.label();
+    let mut req = socle_app::scaffold::RunRequest::new(target, Value::Object(values), c.dry_run);
+    req.keep = c.output_dir.clone();
+    let cancel = socle_scaffold::Cancel::new();
+    cancel_on_ctrl_c(cancel.clone());
+    req.cancel = Some(cancel);
+    let result = socle_app::scaffold::run(&state, Some(principal.clone()), req).await;
     // Audited like a run through the API or the portal (the detail: the run's id).
     let out = state
         .audited_with(
             &socle_app::Actor::Principal(principal),
             socle_app::AuditAction::TemplateRun,
-            template,
+            &label,
             result,
             |o| o.run.id.clone(),
         )
@@ -402,6 +445,7 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
             let a = *a;
             run_template(&a.template, Map::new(), a.common, RunHooks::default()).await
         }
+        TemplateCmd::Validate { dir, output } => validate(&dir, output),
         TemplateCmd::Runs {
             template,
             store,
@@ -426,6 +470,45 @@ pub async fn run(cmd: TemplateCmd) -> anyhow::Result<Outcome> {
             })
         }
     }
+}
+
+/// What `socle template validate` reports.
+#[derive(serde::Serialize)]
+struct Validation {
+    /// The template's name (None when it does not load).
+    template: Option<String>,
+    file: String,
+    valid: bool,
+    errors: Vec<socle_scaffold::TemplateError>,
+}
+
+/// `socle template validate DIR`: every problem of a template directory, located.
+fn validate(dir: &std::path::Path, output: Format) -> anyhow::Result<Outcome> {
+    let (text, file) = socle_app::scaffold::sources::read_template_dir(dir)?;
+    // The platform's actions by name and outputs: no store is needed to check a template.
+    let engine = socle_app::scaffold::loading_engine(&socle_catalog::Limits::default());
+    let source = socle_scaffold::builtin::DirSource {
+        root: dir.to_path_buf(),
+    };
+    let errors = engine.validate(&text, &file, &source);
+    let template = engine.load(&text, &file).ok().map(|t| t.name);
+    let report = Validation {
+        template,
+        file,
+        valid: errors.is_empty(),
+        errors,
+    };
+    let failed = !report.valid;
+    let lines: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    Ok(
+        Outcome::new(output, &report, |r| match (&r.template, r.errors.len()) {
+            (Some(name), 0) => format!("{}: template {name} is valid\n", r.file),
+            (_, 1) => format!("{}: 1 error\n", r.file),
+            (_, n) => format!("{}: {n} errors\n", r.file),
+        })?
+        .table_stderr(lines)
+        .failed(failed),
+    )
 }
 
 /// Where `socle create service` publishes by default: a repository Socle hosts, under
