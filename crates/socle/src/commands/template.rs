@@ -34,9 +34,13 @@ pub enum TemplateCmd {
     /// Check a template directory for its author: YAML and schema errors, steps whose action
     /// this Socle does not run, skeletons that are missing — each with file and line. Exits 1
     /// on any error. Needs no store.
+    #[command(
+        after_help = "Example:\n  socle template validate ./my-template\n  socle template validate -o json golden-paths/rust-axum-service"
+    )]
     Validate {
         /// The template's directory (holding template.yaml).
         dir: PathBuf,
+        /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
@@ -484,6 +488,7 @@ struct Validation {
 
 /// `socle template validate DIR`: every problem of a template directory, located.
 fn validate(dir: &std::path::Path, output: Format) -> anyhow::Result<Outcome> {
+    super::must_exist(dir)?;
     let (text, file) = socle_app::scaffold::sources::read_template_dir(dir)?;
     // The platform's actions by name and outputs: no store is needed to check a template.
     let engine = socle_app::scaffold::loading_engine(&socle_catalog::Limits::default());

@@ -61,7 +61,12 @@ fn leaves(dir: &Path) -> Vec<Vec<String>> {
 /// A failing invocation of every command (after `socle`), each run in a new directory that
 /// holds no store (`data/` is missing) and none of the files named. Validation commands print
 /// their report on stdout even when it fails (as linters and conftest do).
-const REPORTS_ON_FAILURE: &[&str] = &["catalog validate", "workload validate", "policy eval"];
+const REPORTS_ON_FAILURE: &[&str] = &[
+    "catalog validate",
+    "workload validate",
+    "policy eval",
+    "template validate",
+];
 
 /// Write commands whose input is checked by the application, over the store: they may have
 /// created an empty store when they refuse.
@@ -130,6 +135,7 @@ const FAILURES: &[&[&str]] = &[
         "out",
     ],
     &["template", "runs"],
+    &["template", "validate", "missing-dir"],
     &["create", "service", "orders-api"],
     &["dora", "import", "missing.jsonl"],
     &["dora", "git", "--service", "s", "--repo", "missing-repo"],
