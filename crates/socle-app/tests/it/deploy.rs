@@ -341,3 +341,32 @@ async fn a_deployed_commit_without_a_git_location_records_no_changes() {
         assert!(changes.is_empty(), "{changes:?}");
     }
 }
+
+/// An import through the application (the API's path) names the change ids its deployments
+/// reference that no change defines, in the import or in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_names_the_change_ids_nothing_defines() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let admin = actor("serviceaccount:ci", Role::Admin);
+        let known = "{\"type\":\"change\",\"id\":\"aaa111\",\"service\":\"shop\",\"committed_at\":\"2026-03-01T08:00:00Z\"}\n";
+        let out = app
+            .import_events(&admin, known.as_bytes(), Some("github"), false)
+            .await
+            .unwrap();
+        assert_eq!(out["unknown_changes"], serde_json::Value::Null, "{out}");
+        let deploys = concat!(
+            "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"shop\",\"environment\":\"production\",\"finished_at\":\"2026-03-01T10:00:00Z\",\"changes\":[\"aaa111\",\"bbb222\",\"ccc333\"]}\n",
+            "{\"type\":\"change\",\"id\":\"ccc333\",\"service\":\"shop\",\"committed_at\":\"2026-03-01T09:00:00Z\"}\n",
+        );
+        let out = app
+            .import_events(&admin, deploys.as_bytes(), Some("argocd"), false)
+            .await
+            .unwrap();
+        assert_eq!(out["unknown_changes"]["count"], 1, "{backend:?}: {out}");
+        assert_eq!(out["unknown_changes"]["ids"], serde_json::json!(["bbb222"]));
+    }
+}
