@@ -27,6 +27,22 @@ pub fn options(platform: &socle_platform::PlatformConfig) -> Options {
     Options::with_environments(envs)
 }
 
+/// A service's commits (a first-parent history read with gix) as delivery changes, source `git`.
+pub fn changes_from_commits(service: &str, commits: Vec<socle_ingest::CommitInfo>) -> Vec<Event> {
+    commits
+        .into_iter()
+        .map(|c| {
+            Event::Change(socle_dora::Change {
+                source: "git".into(),
+                id: c.id,
+                service: service.to_owned(),
+                committed_at: c.time_ms,
+                parent: c.parent,
+            })
+        })
+        .collect()
+}
+
 /// How many commits a deployment reads from its repository's history.
 pub const HISTORY_LIMIT: usize = 1000;
 
@@ -517,19 +533,9 @@ impl crate::App {
         .map_err(|e| AppError::internal(format!("reading a repository's history: {e}")))?
         .map_err(|e| AppError::bad_request(e.to_string()))?;
         let n = commits.len();
-        let events = commits
-            .into_iter()
-            .map(|c| {
-                Event::Change(socle_dora::Change {
-                    source: "git".into(),
-                    id: c.id,
-                    service: service.to_owned(),
-                    committed_at: c.time_ms,
-                    parent: c.parent,
-                })
-            })
-            .collect();
-        self.store.dora_upsert(events).await?;
+        self.store
+            .dora_upsert(changes_from_commits(service, commits))
+            .await?;
         Ok(n)
     }
 

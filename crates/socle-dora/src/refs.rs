@@ -59,13 +59,10 @@ impl ChangeRefs {
         }
     }
 
-    /// Referenced ids that the import itself does not define (the store may know them).
+    /// Referenced ids that the import itself does not define (the store may know them):
+    /// `observe` keeps `referenced` free of defined ids.
     pub fn undefined(&self) -> Vec<String> {
-        self.referenced
-            .iter()
-            .filter(|id| !self.defined.contains(*id))
-            .cloned()
-            .collect()
+        self.referenced.iter().cloned().collect()
     }
 
     /// Of [`Self::undefined`], those `known` does not hold either: None when every one is known.

@@ -50,16 +50,21 @@ impl Outcome {
         items: &[T],
         table: impl FnOnce(&[T]) -> String,
     ) -> anyhow::Result<Self> {
-        let page = serde_json::json!({
-            "items": serde_json::to_value(items)?,
-            "totalItems": items.len(),
-            "nextCursor": null,
-        });
-        let mut out = Self::new(format, &page, |_| String::new())?;
-        if format == Format::Table {
-            out.table = table(items);
-        }
-        Ok(out)
+        Ok(Self {
+            format,
+            value: serde_json::json!({
+                "items": serde_json::to_value(items)?,
+                "totalItems": items.len(),
+                "nextCursor": null,
+            }),
+            table: if format == Format::Table {
+                table(items)
+            } else {
+                String::new()
+            },
+            table_stderr: Vec::new(),
+            failed: false,
+        })
     }
 
     /// Text only (commands without `--output`).

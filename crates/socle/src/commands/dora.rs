@@ -336,18 +336,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             let commits = socle_ingest::commit_history(&repo, branch.as_deref(), limit)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let store = store.open().await?;
-            let events: Vec<Event> = commits
-                .iter()
-                .map(|c| {
-                    Event::Change(socle_dora::Change {
-                        source: "git".into(),
-                        id: c.id.clone(),
-                        service: service.clone(),
-                        committed_at: c.time_ms,
-                        parent: c.parent.clone(),
-                    })
-                })
-                .collect();
+            let events = socle_app::dora::changes_from_commits(&service, commits);
             let w = store.dora_upsert(events).await?;
             Outcome::new(output, &w, |w| {
                 format!(
