@@ -1,8 +1,10 @@
 //! Reading a registered location into the store: the one place that joins `socle-ingest`'s
 //! pure reading with the store's transaction.
 
+use std::sync::Arc;
+
 use socle_catalog::Limits;
-use socle_ingest::{LocationSpec, Progress, Trust};
+use socle_ingest::{LocationSpec, NoRemotes, Progress, RemoteRepos, Trust};
 use socle_store::{ApplyOutcome, LocationTrust, Store, StoreError};
 
 /// The reader's view of a location's trust, as the store keeps it.
@@ -10,6 +12,24 @@ pub fn trust(t: LocationTrust) -> Trust {
     match t {
         LocationTrust::Organisation => Trust::Organisation,
         LocationTrust::Team => Trust::Team,
+    }
+}
+
+/// How `https://` Git locations are fetched: a mirror directory ([`crate::net::GitMirrors`]) or
+/// nowhere ([`Remotes::none`]).
+#[derive(Clone)]
+pub struct Remotes(pub Arc<dyn RemoteRepos>);
+
+impl Remotes {
+    /// Remote repositories are refused (tests, tools that read only local files).
+    pub fn none() -> Self {
+        Self(Arc::new(NoRemotes))
+    }
+}
+
+impl std::fmt::Debug for Remotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Remotes")
     }
 }
 
@@ -23,6 +43,7 @@ pub async fn refresh_location(
     limits: &Limits,
     now_ms: i64,
     progress: Option<Progress>,
+    remotes: &Remotes,
 ) -> Result<ApplyOutcome, StoreError> {
     let key = spec.key();
     let trust = trust(
@@ -31,9 +52,10 @@ pub async fn refresh_location(
             .await?
             .unwrap_or(LocationTrust::Team),
     );
-    let (spec, limits) = (spec.clone(), limits.clone());
+    let (spec, limits, remotes) = (spec.clone(), limits.clone(), remotes.0.clone());
     let read = blocking(move || {
-        let read = socle_ingest::read_location_with_progress(&spec, &limits, progress.as_ref());
+        let read =
+            socle_ingest::read_location_with(&spec, &limits, progress.as_ref(), remotes.as_ref());
         socle_ingest::admit(read, trust)
     })
     .await;

@@ -16,6 +16,7 @@ pub mod git_hosts;
 pub mod ingest;
 pub mod locations;
 pub mod metrics;
+pub mod net;
 pub mod notifications;
 pub mod paths;
 pub mod policy;
@@ -75,6 +76,8 @@ pub struct AppConfig {
     pub gitlab_api: Option<git_hosts::HostApi>,
     /// Where a caller's own Rego runs (`policy/test`): `socle serve` uses a worker process.
     pub rego: cpu::RegoRunner,
+    /// How `https://` Git locations are read (default: they are refused).
+    pub remotes: ingest::Remotes,
 }
 
 impl Default for AppConfig {
@@ -95,6 +98,7 @@ impl Default for AppConfig {
             github_api: None,
             gitlab_api: None,
             rego: cpu::RegoRunner::InProcess,
+            remotes: ingest::Remotes::none(),
         }
     }
 }
@@ -238,9 +242,15 @@ impl App {
     ) -> Result<socle_store::ApplyOutcome, AppError> {
         let _guard = self.refresh_lock.lock().await;
         let started = Instant::now();
-        let out =
-            ingest::refresh_location(&self.store, spec, &self.config.limits, self.now_ms(), None)
-                .await?;
+        let out = ingest::refresh_location(
+            &self.store,
+            spec,
+            &self.config.limits,
+            self.now_ms(),
+            None,
+            &self.config.remotes,
+        )
+        .await?;
         self.metrics
             .refresh_seconds
             .observe(started.elapsed().as_secs_f64());

@@ -118,9 +118,20 @@ impl App {
         })
     }
 
-    /// A member may register only repositories this Socle hosts (those golden paths publish),
-    /// never another local repository — the environments' GitOps repositories above all.
-    fn member_git_target(&self, target: &str) -> Result<(), AppError> {
+    /// A member may register only repositories this Socle hosts (those golden paths publish) or
+    /// repositories under a configured Git host, never another local repository — the
+    /// environments' GitOps repositories above all — nor any URL (the server would fetch it).
+    pub(crate) fn member_git_target(&self, target: &str) -> Result<(), AppError> {
+        if target.starts_with("https://") || target.starts_with("http://") {
+            return if self.config.remotes.0.open_to_members(target) {
+                Ok(())
+            } else {
+                Err(AppError::forbidden(
+                    "a member may register only https:// repositories under the Git hosts the \
+                     platform configured (SOCLE_GIT_HOSTS); an admin registers any other location",
+                ))
+            };
+        }
         let path = target.strip_prefix("file://").unwrap_or(target);
         let root = crate::scaffold::repositories_root(self);
         let inside = std::fs::canonicalize(path)

@@ -45,8 +45,15 @@ pub async fn ingest(
             )
             .await?;
     }
-    let out =
-        socle_app::ingest::refresh_location(store, spec, &Limits::default(), now, None).await?;
+    let out = socle_app::ingest::refresh_location(
+        store,
+        spec,
+        &Limits::default(),
+        now,
+        None,
+        &socle_app::ingest::Remotes::none(),
+    )
+    .await?;
     anyhow::ensure!(
         out.errors.is_empty(),
         "the generated organisation has errors: {:?}",

@@ -17,8 +17,8 @@ use socle_catalog::{
 };
 
 pub use source::{
-    CommitInfo, Entry, FsSource, GitSource, Revision, Source, SourceError, commit_history,
-    commit_history_at,
+    CommitInfo, Entry, FsSource, GitSource, NoRemotes, RemoteRepos, Revision, Source, SourceError,
+    commit_history, commit_history_at,
 };
 
 /// A registered location: where to read catalog files from.
@@ -28,7 +28,8 @@ pub struct LocationSpec {
     /// `file` (a file, a directory or a glob on disk) or `git` (a repository at a branch).
     #[serde(rename = "type")]
     pub kind: LocationKind,
-    /// For `file`: a path, directory or glob. For `git`: a repository path or `file://` URL.
+    /// For `file`: a path, directory or glob. For `git`: a repository path, a `file://` URL or
+    /// an `https://` URL (read through a local mirror the server keeps).
     pub target: String,
     /// For `git`: the branch (default: the repository's HEAD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +114,16 @@ pub fn read_location_with_progress(
     limits: &Limits,
     progress: Option<&Progress>,
 ) -> LocationRead {
+    read_location_with(spec, limits, progress, &NoRemotes)
+}
+
+/// [`read_location`], reporting progress, with `https://` Git locations read through `remotes`.
+pub fn read_location_with(
+    spec: &LocationSpec,
+    limits: &Limits,
+    progress: Option<&Progress>,
+    remotes: &dyn RemoteRepos,
+) -> LocationRead {
     let origin = spec.key();
     match spec.kind {
         LocationKind::File => {
@@ -122,7 +133,13 @@ pub fn read_location_with_progress(
                 Err(e) => unreadable(&spec.target, "location.unreadable", e.to_string()),
             }
         }
-        LocationKind::Git => match GitSource::open(&spec.target, spec.branch.as_deref()) {
+        LocationKind::Git => match GitSource::open_with(
+            &spec.target,
+            spec.branch
+                .as_deref()
+                .map_or(Revision::Head, Revision::Branch),
+            remotes,
+        ) {
             Ok(src) => {
                 let mut read = read_source(
                     &src,

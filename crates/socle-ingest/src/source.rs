@@ -47,7 +47,7 @@ pub enum SourceError {
     #[error("file is {len} bytes, more than the limit of {max} bytes")]
     TooLarge { len: u64, max: usize },
     #[error(
-        "cannot read {repo}: {scheme}:// repositories are not fetched by this Socle; register a local clone or a file:// URL"
+        "cannot read {repo}: {scheme}:// repositories are not fetched here; register a local clone, a file:// URL or an https:// repository through the server or the CLI"
     )]
     Remote { repo: String, scheme: String },
     #[error("cannot read {repo}: only local repositories (a path or file://) are read")]
@@ -215,6 +215,32 @@ pub struct GitSource {
     blobs: BTreeMap<String, gix::ObjectId>,
 }
 
+/// Brings a remote Git repository (`https://…`) to a local repository [`GitSource`] can read.
+/// The network lives behind this seam (socle-app's mirrors); [`NoRemotes`] refuses every URL.
+pub trait RemoteRepos: Send + Sync {
+    /// A local repository holding `branch` (None: the remote's HEAD) of `url`, as fresh as the
+    /// remote.
+    fn local(&self, url: &str, branch: Option<&str>) -> Result<PathBuf, SourceError>;
+
+    /// Whether a member (not only an admin) may register `url`: it is under a Git host the
+    /// platform configured.
+    fn open_to_members(&self, _url: &str) -> bool {
+        false
+    }
+}
+
+/// Reads no remote repository: an `https://` location is an error saying so.
+pub struct NoRemotes;
+
+impl RemoteRepos for NoRemotes {
+    fn local(&self, url: &str, _branch: Option<&str>) -> Result<PathBuf, SourceError> {
+        Err(SourceError::Remote {
+            repo: url.to_owned(),
+            scheme: url.split_once("://").map_or("", |(s, _)| s).to_owned(),
+        })
+    }
+}
+
 /// Which commit of a repository a [`GitSource`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revision<'a> {
@@ -233,12 +259,33 @@ impl GitSource {
         Self::open_at(repo, branch.map_or(Revision::Head, Revision::Branch))
     }
 
-    /// Opens `repo` at a revision.
+    /// Opens `repo` at a revision (a local repository only: see [`GitSource::open_with`]).
     pub fn open_at(repo: &str, revision: Revision<'_>) -> Result<Self, SourceError> {
+        Self::open_with(repo, revision, &NoRemotes)
+    }
+
+    /// Opens `repo` at a revision; an `https://` repository is read from the local copy
+    /// `remotes` keeps up to date (its name stays the URL).
+    pub fn open_with(
+        repo: &str,
+        revision: Revision<'_>,
+        remotes: &dyn RemoteRepos,
+    ) -> Result<Self, SourceError> {
         use SourceError::Git;
+        let mirrored;
         let path = match repo.split_once("://") {
             None => repo,
             Some(("file", rest)) => rest,
+            Some(("https" | "http", _)) => {
+                let branch = match revision {
+                    Revision::Branch(b) => Some(b),
+                    Revision::Head | Revision::Commit(_) => None,
+                };
+                mirrored = remotes.local(repo, branch)?;
+                mirrored
+                    .to_str()
+                    .ok_or_else(|| Git(format!("{}: not a UTF-8 path", mirrored.display())))?
+            }
             Some((scheme, _)) => {
                 return Err(SourceError::Remote {
                     repo: repo.to_owned(),

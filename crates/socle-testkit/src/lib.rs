@@ -2,6 +2,8 @@
 //! SQLite or PostgreSQL (every suite runs on both), a server on port 0 that stops when dropped,
 //! and a small HTTP/1 client. No mocks: the suites talk to what `socle serve` runs.
 
+pub mod https;
+
 use std::net::SocketAddr;
 use std::path::Path;
 

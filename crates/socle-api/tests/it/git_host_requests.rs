@@ -105,10 +105,7 @@ spec:
 
 /// Runs `steps` (after a fetch of a two-file skeleton into `out/`) against `base`.
 async fn run(base: &str, steps: &str) -> RunResult {
-    let api = HostApi {
-        base: base.to_owned(),
-        token: "platform-token".to_owned(),
-    };
+    let api = HostApi::new(base, "platform-token");
     let mut engine = Engine::new();
     for a in actions(Some(api.clone()), Some(api)) {
         engine.register(a);

@@ -149,10 +149,11 @@ async fn run_on(
     base: &str,
     token: &str,
 ) -> socle_scaffold::engine::RunResult {
-    let api = HostApi {
-        base: base.to_owned(),
-        token: token.to_owned(),
-    };
+    run_with(action, repo_url, HostApi::new(base, token)).await
+}
+
+/// Runs the publishing template with `repo_url` against `api`.
+async fn run_with(action: &str, repo_url: &str, api: HostApi) -> socle_scaffold::engine::RunResult {
     let mut engine = Engine::new();
     for a in actions(Some(api.clone()), Some(api)) {
         engine.register(a);
@@ -191,6 +192,47 @@ async fn run_on(
             },
         )
         .await
+}
+
+/// The stand-in served over TLS with a certificate from `ca`.
+async fn serve_https(host: Arc<Mutex<Host>>, ca: &socle_testkit::https::TestCa) -> String {
+    let addr = socle_testkit::https::serve_tls(stand_in(host), ca).await;
+    format!("https://127.0.0.1:{}", addr.port())
+}
+
+#[tokio::test]
+async fn publish_github_over_https_trusts_the_configured_ca_only() {
+    let ca = socle_testkit::https::TestCa::new();
+    let host = Arc::new(Mutex::new(Host::default()));
+    let base = serve_https(host.clone(), &ca).await;
+    let trusted = HostApi {
+        tls: socle_app::net::TlsRoots::only_pem(ca.ca_pem.as_bytes()).unwrap(),
+        ..HostApi::new(&base, "gh-token")
+    };
+    let r = run_with("publish:github", "github.com?owner=acme&repo=shop", trusted).await;
+    assert_eq!(
+        r.status,
+        socle_scaffold::RunStatus::Completed,
+        "{:?}",
+        r.error
+    );
+    assert_eq!(r.steps[1].output["commitHash"], "c0ffee");
+    // With the system's roots only, the private CA's certificate is refused before any call.
+    let calls = host.lock().unwrap().calls.len();
+    let r = run_with(
+        "publish:github",
+        "github.com?owner=acme&repo=shop",
+        HostApi::new(&base, "gh-token"),
+    )
+    .await;
+    assert_eq!(r.status, socle_scaffold::RunStatus::Failed);
+    let e = r.error.unwrap().to_string();
+    assert!(e.contains("TLS") && e.contains("UnknownIssuer"), "{e}");
+    assert_eq!(
+        host.lock().unwrap().calls.len(),
+        calls,
+        "a call reached an untrusted host"
+    );
 }
 
 #[tokio::test]
@@ -274,15 +316,14 @@ async fn publish_gitlab_through_the_rest_api() {
 }
 
 #[tokio::test]
-async fn https_and_missing_tokens_are_explained() {
-    let r = run(
-        "publish:github",
-        "github.com",
-        "https://api.github.com",
-        "t",
-    )
-    .await;
-    assert!(r.error.unwrap().to_string().contains("only http://"));
+async fn other_schemes_and_missing_tokens_are_explained() {
+    let r = run("publish:github", "github.com", "ftp://api.github.com", "t").await;
+    assert!(
+        r.error
+            .unwrap()
+            .to_string()
+            .contains("only http:// and https:// URLs")
+    );
     let mut engine = Engine::new();
     for a in actions(None, None) {
         engine.register(a);

@@ -3,10 +3,10 @@
 //! `publish:github` / `publish:gitlab` (a new repository and its first commit, in
 //! [`publish`]), `publish:github:pull-request` / `publish:gitlab:merge-request` (the workspace
 //! as a branch of an existing repository and a pull or merge request, in [`review`]) and
-//! `github:actions:dispatch` (a workflow dispatch, in [`dispatch`]). Plain-HTTP client: the API
-//! base URL must be `http://` (a local mirror or proxy); `https://` needs a TLS stack this build
-//! does not carry. Every name that goes into an API path is checked first (no `..`, no extra
-//! `/`), every response body is bounded.
+//! `github:actions:dispatch` (a workflow dispatch, in [`dispatch`]). The API base URL is
+//! `https://` (TLS with rustls, trusting the system's roots plus `SOCLE_CA_FILE`: see
+//! [`crate::net`]) or `http://` (a local mirror or proxy). Every name that goes into an API path
+//! is checked first (no `..`, no extra `/`), every response body is bounded.
 
 mod dispatch;
 mod publish;
@@ -25,11 +25,23 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use socle_scaffold::Action;
 
-/// A Git host's API: base URL and token.
+/// A Git host's API: base URL, token and the TLS roots its certificate is checked against.
 #[derive(Clone, Debug)]
 pub struct HostApi {
     pub base: String,
     pub token: String,
+    pub tls: crate::net::TlsRoots,
+}
+
+impl HostApi {
+    /// An API trusting the system's roots.
+    pub fn new(base: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            base: base.into(),
+            token: token.into(),
+            tls: crate::net::TlsRoots::default(),
+        }
+    }
 }
 
 /// Largest response body read from a host.
@@ -49,20 +61,9 @@ pub(crate) enum Host {
 /// Why publishing to a Git host failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GitHostError {
-    #[error(
-        "{url}: only http:// API URLs are supported by this build (no TLS stack); use a local mirror or proxy"
-    )]
-    NotHttp { url: String },
-    #[error("{addr}: connection timed out")]
-    ConnectTimeout { addr: String },
-    #[error("{addr}: {source}")]
-    Connect {
-        addr: String,
-        source: std::io::Error,
-    },
-    /// The HTTP/1 handshake with the host failed.
+    /// No connection to the host (or its certificate was not trusted).
     #[error(transparent)]
-    Handshake(hyper::Error),
+    Net(#[from] crate::net::NetError),
     /// The request could not be built.
     #[error(transparent)]
     Request(hyper::http::Error),
@@ -120,30 +121,9 @@ async fn call(
     body: Option<&Value>,
 ) -> Result<(u16, Value), GitHostError> {
     let url = format!("{}{path}", api.base.trim_end_matches('/'));
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(GitHostError::NotHttp { url });
-    };
-    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let stream = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio::net::TcpStream::connect(&addr),
-    )
-    .await
-    .map_err(|_| GitHostError::ConnectTimeout { addr: addr.clone() })?
-    .map_err(|source| GitHostError::Connect {
-        addr: addr.clone(),
-        source,
-    })?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(GitHostError::Handshake)?;
-    tokio::spawn(conn);
+    let endpoint = crate::net::Endpoint::of(&url)?;
+    let authority = endpoint.authority.as_str();
+    let mut sender = crate::net::connect(&endpoint, &api.tls).await?;
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(&url)
@@ -355,8 +335,8 @@ fn api_for(
     })?;
     Ok(match optional(input, "token")? {
         Some(t) => HostApi {
-            base: api.base.clone(),
             token: t.to_owned(),
+            ..api.clone()
         },
         None => api.clone(),
     })

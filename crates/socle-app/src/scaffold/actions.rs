@@ -216,6 +216,57 @@ impl Action for PublishGit {
     }
 }
 
+/// The Git location of a repository contents URL and a file in it: a repository this Socle
+/// published (`file://PATH#BRANCH`) or one on a host, as GitHub (`https://HOST/OWNER/REPO/blob/BRANCH[/DIR]`)
+/// and GitLab (`…/REPO/-/blob/BRANCH[/DIR]`, also `tree`) write them, or a plain `https://` clone URL.
+pub(crate) fn git_location(url: &str, file: &str) -> Result<LocationSpec, String> {
+    let (target, branch, dir) = if let Some(rest) = url.strip_prefix("file://") {
+        let (repo, branch) = match rest.split_once('#') {
+            Some((r, b)) => (r.to_owned(), Some(b.to_owned())),
+            None => (rest.to_owned(), None),
+        };
+        (repo, branch, None)
+    } else if url.starts_with("https://") {
+        let url = url.trim_end_matches('/');
+        let marker = ["/-/blob/", "/-/tree/", "/blob/", "/tree/"]
+            .into_iter()
+            .find_map(|m| url.split_once(m));
+        match marker {
+            Some((repo, rest)) => {
+                let (branch, dir) = match rest.split_once('/') {
+                    Some((b, d)) => (b.to_owned(), Some(d.to_owned())),
+                    None => (rest.to_owned(), None),
+                };
+                (repo.to_owned(), Some(branch), dir)
+            }
+            None => (url.to_owned(), None, None),
+        }
+    } else {
+        return Err(format!(
+            "{url:?}: a repository published by this Socle (file://…) or on a host (https://…)"
+        ));
+    };
+    if let Some(b) = &branch
+        && !b.split('/').all(segment_ok)
+    {
+        return Err(format!("{url:?}: {b:?} is not a branch name"));
+    }
+    let path = match dir {
+        Some(d) => format!("{d}/{file}"),
+        None => file.to_owned(),
+    };
+    let path = socle_scaffold::workspace::relative(&path)
+        .map_err(|e| format!("{url:?}: {e}"))?
+        .to_string_lossy()
+        .replace('\\', "/");
+    Ok(LocationSpec {
+        kind: LocationKind::Git,
+        target,
+        branch,
+        path: Some(path),
+    })
+}
+
 pub(super) struct CatalogRegister {
     pub(super) state: Arc<App>,
     pub(super) actor: String,
@@ -254,21 +305,12 @@ impl Action for CatalogRegister {
                 },
                 _ => return Err("input.repoContentsUrl (with catalogInfoPath) or input.catalogInfoUrl is required".into()),
             };
-            let Some(rest) = url.strip_prefix("file://") else {
-                return Err(format!(
-                    "{url:?}: only repositories published by this Socle (file://…) can be registered"
-                ).into());
-            };
-            let (repo, branch) = match rest.split_once('#') {
-                Some((r, b)) => (r.to_owned(), Some(b.to_owned())),
-                None => (rest.to_owned(), None),
-            };
-            let spec = LocationSpec {
-                kind: LocationKind::Git,
-                target: repo,
-                branch,
-                path: Some(file.clone()),
-            };
+            let spec = git_location(&url, &file).map_err(|e| e.to_string())?;
+            // What a member may register by hand, and no more: a template's input is the
+            // user's, and the server fetches what is registered.
+            self.state
+                .member_git_target(&spec.target)
+                .map_err(|e| e.message)?;
             let key = spec.key();
             let spec_json = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
             self.state
@@ -524,5 +566,61 @@ impl Action for Guardrails {
             ));
             Ok(ActionOutcome::output(json!({"warnings": warnings})))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::git_location;
+
+    fn parts(url: &str, file: &str) -> (String, Option<String>, Option<String>) {
+        let s = git_location(url, file).unwrap();
+        (s.target, s.branch, s.path)
+    }
+
+    #[test]
+    fn github_and_gitlab_contents_urls_become_git_locations() {
+        assert_eq!(
+            parts(
+                "https://github.com/acme/shop/blob/main",
+                "catalog-info.yaml"
+            ),
+            (
+                "https://github.com/acme/shop".into(),
+                Some("main".into()),
+                Some("catalog-info.yaml".into())
+            )
+        );
+        assert_eq!(
+            parts(
+                "https://gitlab.example.com/acme/web/shop/-/blob/trunk/services/cart",
+                "catalog-info.yaml"
+            ),
+            (
+                "https://gitlab.example.com/acme/web/shop".into(),
+                Some("trunk".into()),
+                Some("services/cart/catalog-info.yaml".into())
+            )
+        );
+        assert_eq!(
+            parts("https://git.example.com/acme/shop.git", "catalog-info.yaml"),
+            (
+                "https://git.example.com/acme/shop.git".into(),
+                None,
+                Some("catalog-info.yaml".into())
+            )
+        );
+        assert_eq!(
+            parts("file:///srv/repos/shop#main", "catalog-info.yaml").1,
+            Some("main".into())
+        );
+    }
+
+    #[test]
+    fn contents_urls_that_leave_the_repository_or_use_other_schemes_are_refused() {
+        assert!(git_location("https://github.com/acme/shop/blob/main/..", "x.yaml").is_err());
+        assert!(git_location("https://github.com/acme/shop/blob/../main", "x.yaml").is_err());
+        assert!(git_location("http://github.com/acme/shop", "x.yaml").is_err());
+        assert!(git_location("ssh://git@github.com/acme/shop", "x.yaml").is_err());
     }
 }

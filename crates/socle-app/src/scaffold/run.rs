@@ -157,8 +157,9 @@ pub async fn run(
     let handle = tokio::runtime::Handle::current();
     let name = template.name.clone();
     let values = req.values;
+    let remotes = state.config.remotes.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let source = origin.open(revision.as_deref())?;
+        let source = origin.open(revision.as_deref(), &remotes)?;
         Ok::<_, AppError>(handle.block_on(engine.run(&template, source.as_ref(), values, options)))
     })
     .await

@@ -36,7 +36,11 @@ pub enum TemplateOrigin {
 impl TemplateOrigin {
     /// The skeleton source, for a run (blocking: a Git tree is walked). `revision` is the commit
     /// the template was read at (None: the branch's tip).
-    pub fn open(&self, revision: Option<&str>) -> Result<Box<dyn Source>, AppError> {
+    pub fn open(
+        &self,
+        revision: Option<&str>,
+        remotes: &crate::ingest::Remotes,
+    ) -> Result<Box<dyn Source>, AppError> {
         Ok(match self {
             Self::Builtin(src) => Box::new(EmbeddedSource { dir: src.dir }),
             Self::Dir(root) => Box::new(DirSource { root: root.clone() }),
@@ -46,12 +50,13 @@ impl TemplateOrigin {
                 let rev = revision.map_or(socle_ingest::Revision::Branch(branch), |c| {
                     socle_ingest::Revision::Commit(c)
                 });
-                let tree = socle_ingest::GitSource::open_at(repo, rev).map_err(|e| {
-                    AppError::new(
-                        ErrorCode::Unavailable,
-                        format!("the template's repository cannot be read: {e}"),
-                    )
-                })?;
+                let tree = socle_ingest::GitSource::open_with(repo, rev, remotes.0.as_ref())
+                    .map_err(|e| {
+                        AppError::new(
+                            ErrorCode::Unavailable,
+                            format!("the template's repository cannot be read: {e}"),
+                        )
+                    })?;
                 Box::new(GitTreeSource {
                     tree,
                     base: dir.clone(),

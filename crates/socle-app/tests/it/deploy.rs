@@ -297,9 +297,16 @@ async fn a_deployed_commit_of_a_git_location_records_its_history_as_changes() {
             )
             .await
             .unwrap();
-        socle_app::ingest::refresh_location(&app.store, &spec, &Default::default(), T0, None)
-            .await
-            .unwrap();
+        socle_app::ingest::refresh_location(
+            &app.store,
+            &spec,
+            &Default::default(),
+            T0,
+            None,
+            &socle_app::ingest::Remotes::none(),
+        )
+        .await
+        .unwrap();
         let mut deploy = input();
         deploy.source_commit = Some(head.clone());
         app.deploy(&actor("serviceaccount:ci", Role::Admin), deploy)

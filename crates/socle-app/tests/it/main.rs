@@ -2,4 +2,5 @@
 
 mod actions;
 mod deploy;
+mod https;
 mod templates;

@@ -155,9 +155,16 @@ pub async fn start_with(
         )
         .await
         .unwrap();
-    let out = socle_app::ingest::refresh_location(&store, &spec, &Default::default(), 1, None)
-        .await
-        .unwrap();
+    let out = socle_app::ingest::refresh_location(
+        &store,
+        &spec,
+        &Default::default(),
+        1,
+        None,
+        &socle_app::ingest::Remotes::none(),
+    )
+    .await
+    .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let mut server_config = ServerConfig {
         refresh_interval: None,

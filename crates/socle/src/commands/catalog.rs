@@ -6,7 +6,7 @@ use socle_catalog::Limits;
 use socle_ingest::{LocationKind, LocationSpec};
 use socle_store::Store;
 
-use super::setup::{LimitArgs, StoreArgs};
+use super::setup::{LimitArgs, NetArgs, StoreArgs};
 use super::{cli_actor, fmt_time, now_ms};
 use crate::output::{self, Format, Outcome};
 
@@ -28,10 +28,10 @@ pub enum CatalogCmd {
     },
     /// Register a location (if new) and read it into the store.
     #[command(
-        after_help = "Example:\n  socle catalog ingest ./platform-catalog\n  socle catalog ingest --git /srv/git/payments.git --branch main"
+        after_help = "Example:\n  socle catalog ingest ./platform-catalog\n  socle catalog ingest --git /srv/git/payments.git --branch main\n  SOCLE_GIT_HOSTS=https://git.example.com/=$TOKEN socle catalog ingest --git https://git.example.com/acme/shop"
     )]
     Ingest {
-        /// A file, directory or glob; with --git, a repository path or file:// URL.
+        /// A file, directory or glob; with --git, a repository path, file:// URL or https:// URL.
         target: String,
         /// The target is a Git repository.
         #[arg(long)]
@@ -46,6 +46,8 @@ pub enum CatalogCmd {
         store: StoreArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        net: NetArgs,
         /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
@@ -57,6 +59,8 @@ pub enum CatalogCmd {
         store: StoreArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        net: NetArgs,
         /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
@@ -168,16 +172,28 @@ pub async fn run(cmd: CatalogCmd) -> anyhow::Result<Outcome> {
             path,
             store,
             limits,
+            net,
             output,
         } => {
             let spec = location_spec(target, git, branch, path)?;
-            ingest_location(&spec, &store, &limits.limits(), output).await
+            let remotes = net.remotes(&store.data_dir)?;
+            ingest_location(&spec, &store, &limits.limits(), &remotes, output).await
         }
         CatalogCmd::Refresh {
             store,
             limits,
+            net,
             output,
-        } => refresh(&store.open_to_read().await?, &limits.limits(), output).await,
+        } => {
+            let remotes = net.remotes(&store.data_dir)?;
+            refresh(
+                &store.open_to_read().await?,
+                &limits.limits(),
+                &remotes,
+                output,
+            )
+            .await
+        }
         CatalogCmd::Get {
             entity_ref,
             store,
@@ -322,6 +338,7 @@ pub async fn ingest(
     spec: &LocationSpec,
     limits: &Limits,
     show_progress: bool,
+    remotes: &socle_app::ingest::Remotes,
 ) -> anyhow::Result<socle_store::ApplyOutcome> {
     let key = spec.key();
     let new = store.get_location(&key).await?.is_none();
@@ -342,7 +359,8 @@ pub async fn ingest(
     } else {
         (None, None)
     };
-    let out = socle_app::ingest::refresh_location(store, spec, limits, now_ms(), progress).await?;
+    let out = socle_app::ingest::refresh_location(store, spec, limits, now_ms(), progress, remotes)
+        .await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -401,10 +419,11 @@ async fn ingest_location(
     spec: &LocationSpec,
     store: &StoreArgs,
     limits: &Limits,
+    remotes: &socle_app::ingest::Remotes,
     output: Format,
 ) -> anyhow::Result<Outcome> {
     let store = store.open().await?;
-    let out = ingest(&store, spec, limits, output == Format::Table).await?;
+    let out = ingest(&store, spec, limits, output == Format::Table, remotes).await?;
     let line = format!(
         "{}: {} added, {} updated, {} unchanged, {} removed, {} kept from before, {} errors\n",
         spec.key(),
@@ -462,7 +481,12 @@ async fn validate(paths: Vec<String>, output: Format, limits: Limits) -> anyhow:
     .failed(!report.errors.is_empty() || nothing))
 }
 
-async fn refresh(store: &Store, limits: &Limits, output: Format) -> anyhow::Result<Outcome> {
+async fn refresh(
+    store: &Store,
+    limits: &Limits,
+    remotes: &socle_app::ingest::Remotes,
+    output: Format,
+) -> anyhow::Result<Outcome> {
     let mut results = serde_json::Map::new();
     let mut failed = false;
     let mut errors = Vec::new();
@@ -470,7 +494,7 @@ async fn refresh(store: &Store, limits: &Limits, output: Format) -> anyhow::Resu
     for loc in store.list_locations().await? {
         let spec: LocationSpec = serde_json::from_value(loc.spec.clone())
             .with_context(|| format!("location {} has an unreadable spec", loc.key))?;
-        let out = ingest(store, &spec, limits, output == Format::Table).await?;
+        let out = ingest(store, &spec, limits, output == Format::Table, remotes).await?;
         failed |= out.status != socle_store::RefreshStatus::Ok;
         errors.extend(out.errors.iter().map(ToString::to_string));
         lines.push_str(&format!(

@@ -74,9 +74,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         limits,
     }
     .config()?;
+    let (github_api, gitlab_api) = args.git_hosts.apis()?;
     let config = socle_api::ServerConfig {
-        github_api: args.git_hosts.apis().0,
-        gitlab_api: args.git_hosts.apis().1,
+        github_api,
+        gitlab_api,
+        remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
@@ -120,7 +122,14 @@ async fn load_demo(
         .with_context(|| format!("cannot write the demo organisation to {}", dir.display()))?;
     let root = root.canonicalize()?;
     let spec = LocationSpec::file(root.to_string_lossy().into_owned());
-    let out = super::catalog::ingest(store, &spec, limits, false).await?;
+    let out = super::catalog::ingest(
+        store,
+        &spec,
+        limits,
+        false,
+        &socle_app::ingest::Remotes::none(),
+    )
+    .await?;
     tracing::info!(
         added = out.added,
         updated = out.updated,

@@ -103,10 +103,48 @@ impl LimitArgs {
     }
 }
 
+/// Outbound HTTPS: the extra trusted CA and the tokens of Git over HTTPS.
+#[derive(Args, Clone, Default)]
+pub struct NetArgs {
+    /// PEM certificates trusted for outbound HTTPS besides the system's store (a private CA).
+    #[arg(long, env = "SOCLE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Git hosts over HTTPS, comma-separated URL prefixes each with an optional token:
+    /// `PREFIX`, `PREFIX=TOKEN` or `PREFIX=USER:TOKEN` (e.g. `https://github.com/acme/=ghp_…`).
+    /// Members may register repositories under them; a token is sent only to its prefix, over TLS.
+    #[arg(long, env = "SOCLE_GIT_HOSTS", hide_env_values = true)]
+    pub git_hosts: Option<String>,
+}
+
+impl NetArgs {
+    /// The trust roots: the system's plus --ca-file.
+    pub fn tls(&self) -> anyhow::Result<socle_app::net::TlsRoots> {
+        match &self.ca_file {
+            None => Ok(socle_app::net::TlsRoots::default()),
+            Some(path) => {
+                super::must_exist(path)?;
+                Ok(socle_app::net::TlsRoots::system_and(Some(path))?)
+            }
+        }
+    }
+
+    /// `https://` Git locations, mirrored under `DATA_DIR/git-mirrors`.
+    pub fn remotes(&self, data_dir: &Path) -> anyhow::Result<socle_app::ingest::Remotes> {
+        let hosts = match &self.git_hosts {
+            None => Vec::new(),
+            Some(list) => socle_app::net::GitHost::parse_list(list)
+                .map_err(|e| anyhow::anyhow!("--git-hosts: {e}"))?,
+        };
+        Ok(socle_app::ingest::Remotes(std::sync::Arc::new(
+            socle_app::net::GitMirrors::new(data_dir.join("git-mirrors"), hosts, self.tls()?),
+        )))
+    }
+}
+
 /// Where `publish:github` and `publish:gitlab` create repositories.
 #[derive(Args, Clone)]
 pub struct GitHostArgs {
-    /// GitHub's REST API (http:// only in this build: a local mirror or proxy).
+    /// GitHub's REST API (https://, or http:// for a local mirror or proxy).
     #[arg(
         long,
         env = "SOCLE_GITHUB_API_URL",
@@ -126,25 +164,30 @@ pub struct GitHostArgs {
     /// Token for publish:gitlab.
     #[arg(long, env = "SOCLE_GITLAB_TOKEN", hide_env_values = true)]
     gitlab_token: Option<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 impl GitHostArgs {
+    /// The GitHub and GitLab APIs that have a token, trusting the system's roots plus --ca-file.
     pub fn apis(
         &self,
-    ) -> (
+    ) -> anyhow::Result<(
         Option<socle_app::git_hosts::HostApi>,
         Option<socle_app::git_hosts::HostApi>,
-    ) {
+    )> {
+        let tls = self.net.tls()?;
         let api = |base: &str, token: &Option<String>| {
             token.clone().map(|token| socle_app::git_hosts::HostApi {
                 base: base.to_owned(),
                 token,
+                tls: tls.clone(),
             })
         };
-        (
+        Ok((
             api(&self.github_api_url, &self.github_token),
             api(&self.gitlab_api_url, &self.gitlab_token),
-        )
+        ))
     }
 }
 

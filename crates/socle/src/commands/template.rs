@@ -152,9 +152,11 @@ async fn state(c: &CommonRunArgs) -> anyhow::Result<Arc<socle_app::App>> {
         limits: socle_catalog::Limits::default(),
     }
     .config()?;
+    let (github_api, gitlab_api) = c.git_hosts.apis()?;
     let config = socle_app::AppConfig {
-        github_api: c.git_hosts.apis().0,
-        gitlab_api: c.git_hosts.apis().1,
+        github_api,
+        gitlab_api,
+        remotes: c.git_hosts.net.remotes(&c.store.data_dir)?,
         ..base
     };
     open_app(store, config).await
