@@ -284,7 +284,7 @@ async fn a_member_registers_a_repository_under_a_configured_git_host_only() {
         .await
         .unwrap();
     assert_eq!(ok.outcome.added, 1, "{:?}", ok.outcome.errors);
-    assert!(app.snapshot().len() >= 1);
+    assert!(app.snapshot().get("component:default/shop").is_some());
     // Any other URL (another path on the same server, another host) is refused before the
     // server fetches anything: no SSRF through a location.
     let requests = seen.authorizations().len();
@@ -300,4 +300,70 @@ async fn a_member_registers_a_repository_under_a_configured_git_host_only() {
         assert_eq!(e.code, socle_app::ErrorCode::Forbidden, "{url}: {e:?}");
     }
     assert_eq!(seen.authorizations().len(), requests);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catalog_register_takes_a_hosts_contents_url_over_https() {
+    let hosted = Hosted::new();
+    let ca = TestCa::new();
+    let addr = serve_tls(
+        git_http_backend(hosted.root.clone(), Some("s3cret".into()), Seen::default()),
+        &ca,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = mirrors(
+        &dir.path().join("mirrors"),
+        &format!("https://127.0.0.1:{}/acme/=s3cret", addr.port()),
+        TlsRoots::only_pem(ca.ca_pem.as_bytes()).unwrap(),
+    );
+    let app = app_with(dir.path(), m).await;
+    // A template that registers what a publish step would have pushed, by its GitHub-style
+    // contents URL (`…/blob/BRANCH`).
+    let template = dir.path().join("template");
+    std::fs::create_dir_all(template.join("skeleton")).unwrap();
+    std::fs::write(
+        template.join("skeleton/catalog-info.yaml"),
+        component("shop"),
+    )
+    .unwrap();
+    std::fs::write(
+        template.join("template.yaml"),
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: t\nspec:\n  steps:\n    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n    - id: register\n      action: catalog:register\n      input:\n        repoContentsUrl: https://127.0.0.1:{}/acme/shop/blob/trunk\n        catalogInfoPath: /catalog-info.yaml\n",
+            addr.port()
+        ),
+    )
+    .unwrap();
+    let principal = socle_app::Principal {
+        token_id: "t".into(),
+        subject: "user:default/ana".into(),
+        role: socle_store::Role::Member,
+    };
+    let out = socle_app::scaffold::run(
+        &app,
+        Some(principal),
+        socle_app::scaffold::RunRequest::new(
+            socle_app::scaffold::TemplateRef::Dir(template),
+            serde_json::json!({}),
+            false,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.run.status,
+        socle_store::RunStatus::Completed,
+        "{:?}",
+        out.run.error
+    );
+    let snapshot = app.snapshot();
+    assert!(snapshot.get("component:default/shop").is_some());
+    let locations = app.store.list_locations().await.unwrap();
+    assert!(
+        locations.iter().any(|l| l.spec["target"]
+            == format!("https://127.0.0.1:{}/acme/shop", addr.port())
+            && l.spec["branch"] == "trunk"),
+        "{locations:?}"
+    );
 }
