@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::harness::{Server, both};
 
 /// Writers of each kind.
-const N: usize = 6;
+const N: usize = 8;
 
 const ORG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
