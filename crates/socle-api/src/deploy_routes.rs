@@ -17,10 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::audit;
-use socle_app::AuditAction;
-use socle_store::Role;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use socle_app::AuditAction;
+use socle_store::Role;
 
 type S = State<Arc<AppState>>;
 
@@ -142,7 +142,7 @@ pub struct DeploymentsQuery {
 }
 
 /// Deployments, newest first.
-#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentsQuery), responses((status = 200, description = "`[{id, service, environment, version, image, status, actor, …}]`", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentsQuery), responses((status = 200, description = "`[{id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, …}]`", body = Vec<Object>)))]
 pub async fn list_deployments(
     State(state): S,
     caller: Caller,
@@ -172,7 +172,7 @@ pub struct ResourcesQuery {
 }
 
 /// Provisioned resources (no state, no outputs).
-#[utoipa::path(get, path = "/api/v1/resources", tag = "deployments", params(ResourcesQuery), responses((status = 200, description = "`[{environment, uid, type, class, id, owner, …}]`", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/resources", tag = "deployments", params(ResourcesQuery), responses((status = 200, description = "`[{environment, uid, type, definition, used_by, owner, updated_at, …}]`", body = Vec<Object>)))]
 pub async fn list_resources(
     State(state): S,
     caller: Caller,

@@ -49,7 +49,7 @@ pub struct ImportQuery {
 /// then rejected, with `partial=true` the valid lines are kept.
 #[utoipa::path(post, path = "/api/v1/dora/events", tag = "dora", params(ImportQuery),
     request_body(description = "JSON Lines: one event object per line, e.g. `{\"type\": \"deployment\", \"id\": \"d1\", \"service\": \"payments\", \"environment\": \"production\", \"status\": \"success\", \"finished_at\": \"2026-01-05T10:00:00Z\", \"changes\": [\"c1\"]}`; sent as text (`application/x-ndjson` or `text/plain`)",
-        content((String = "application/x-ndjson", example = json!("{\"type\": \"change\", \"id\": \"c1\", \"service\": \"payments\", \"created_at\": \"2026-01-05T09:00:00Z\"}\n")),
+        content((String = "application/x-ndjson", example = json!("{\"type\": \"change\", \"id\": \"c1\", \"service\": \"payments\", \"committed_at\": \"2026-01-05T09:00:00Z\"}\n")),
                 (String = "text/plain"))),
     responses((status = 200, description = "`{received, changed, unknown_services, errors}`", body = Object),
               (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),

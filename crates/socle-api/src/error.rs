@@ -247,7 +247,10 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
     let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("refused").to_lowercase()
+        status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase()
     } else {
         text
     };

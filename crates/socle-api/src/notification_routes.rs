@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;

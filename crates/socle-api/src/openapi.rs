@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use socle_app::ErrorCode;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -29,18 +29,25 @@ struct ErrorResponses;
 /// Operations that never look at a token.
 const ANONYMOUS_ONLY: [&str; 2] = ["healthz", "readyz"];
 
-fn error_description(status: u16) -> Option<String> {
+/// The webhooks: the only operations whose 401 may also be a signature's.
+const WEBHOOKS: [&str; 2] = ["github", "gitlab"];
+
+fn error_description(status: u16, operation: &str) -> Option<String> {
+    let webhook = WEBHOOKS.contains(&operation);
     let codes: Vec<String> = ErrorCode::ALL
         .iter()
         .filter(|c| c.http_status() == status)
+        .filter(|c| {
+            webhook || !matches!(c, ErrorCode::BadSignature | ErrorCode::WebhookNotConfigured)
+        })
         .map(|c| format!("`{}`: {}", c.name(), c.summary()))
         .collect();
     (!codes.is_empty()).then(|| codes.join("; "))
 }
 
-fn error_response(status: u16) -> Response {
+fn error_response(status: u16, operation: &str) -> Response {
     ResponseBuilder::new()
-        .description(error_description(status).unwrap_or_default())
+        .description(error_description(status, operation).unwrap_or_default())
         .content(
             "application/json",
             ContentBuilder::new()
@@ -77,14 +84,14 @@ impl Modify for ErrorResponses {
                 for status in shared {
                     responses
                         .entry(status.to_string())
-                        .or_insert_with(|| RefOr::T(error_response(status)));
+                        .or_insert_with(|| RefOr::T(error_response(status, &id)));
                 }
                 for (status, response) in responses.iter_mut() {
                     if let RefOr::T(r) = response
                         && r.description.is_empty()
                     {
                         let code: u16 = status.parse().unwrap_or_default();
-                        r.description = error_description(code).unwrap_or_else(|| {
+                        r.description = error_description(code, &id).unwrap_or_else(|| {
                             axum::http::StatusCode::from_u16(code)
                                 .ok()
                                 .and_then(|s| s.canonical_reason())

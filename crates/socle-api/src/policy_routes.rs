@@ -134,7 +134,7 @@ pub async fn create_waiver(
 }
 
 /// Waivers, with their state.
-#[utoipa::path(get, path = "/api/v1/policy/waivers", tag = "guardrails", responses((status = 200, description = "`[{id, rule, entity, environment, reason, owner, expires_at, …}]`", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/policy/waivers", tag = "guardrails", responses((status = 200, description = "`[{id, rule, entity, environment, reason, owner, expires_at, created_by, created_at, revoked_at}]` (times in epoch milliseconds)", body = Vec<Object>)))]
 pub async fn list_waivers(State(state): S, caller: Caller) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     Ok(Json(state.store.list_waivers().await?).into_response())
@@ -163,7 +163,7 @@ pub struct ResultsQuery {
 }
 
 /// Guardrail evaluations recorded at deploy, newest first (the first is the latest).
-#[utoipa::path(get, path = "/api/v1/policy/results", tag = "guardrails", params(ResultsQuery), responses((status = 200, description = "`[{entity, environment, at, passed, findings, …}]`", body = Vec<Object>), (status = 400, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/policy/results", tag = "guardrails", params(ResultsQuery), responses((status = 200, description = "`[{seq, entity, environment, evaluated_at, outcome, findings, …}]`", body = Vec<Object>), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn results(
     State(state): S,
     caller: Caller,

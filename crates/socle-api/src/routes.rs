@@ -561,7 +561,7 @@ pub struct AuditParams {
 
 /// The audit log, newest first. Admin only.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditParams),
-    responses((status = 200, description = "`[{at, actor, action, target, outcome, detail}]`, newest first", body = Vec<Object>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "`[{seq, at, actor, action, target, outcome, detail}]` (`at` in epoch milliseconds), newest first", body = Vec<Object>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn audit(
     State(state): S,
     caller: Caller,

@@ -126,7 +126,7 @@ pub struct RunsQuery {
 }
 
 /// Recorded runs, newest first.
-#[utoipa::path(get, path = "/api/v1/templates/runs", tag = "templates", params(RunsQuery), responses((status = 200, description = "`[{id, template, status, actor, created_at, …}]`", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/templates/runs", tag = "templates", params(RunsQuery), responses((status = 200, description = "`[{id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at}]`", body = Vec<Object>)))]
 pub async fn list_runs(
     State(state): S,
     caller: Caller,

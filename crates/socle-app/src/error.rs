@@ -205,7 +205,6 @@ impl AppError {
     pub fn internal(cause: impl fmt::Display) -> Self {
         let id = format!("{:016x}", rand_id());
         tracing::error!(error_id = %id, "internal error: {cause}");
-        eprintln!("DEBUG internal error: {cause}");
         Self::new(
             ErrorCode::Internal,
             format!("internal error (reference {id}; details are in the server log)"),

@@ -50,7 +50,10 @@ fn far() -> i64 {
 async fn write(s: &Server, kind: usize, i: usize, tokens: &[String]) -> (String, StatusCode) {
     let admin = Some(s.admin.as_str());
     let (label, (status, body)) = match kind {
-        0 => ("refresh", s.call("POST", "/api/v1/refresh", admin, None).await),
+        0 => (
+            "refresh",
+            s.call("POST", "/api/v1/refresh", admin, None).await,
+        ),
         1 => {
             let body = json!({"workload": workload(i), "environment": "dev", "image": format!("svc:1.{i}.0")});
             let call = s.call("POST", "/api/v1/deployments", admin, Some(body));
@@ -106,7 +109,9 @@ async fn concurrent_writers_of_every_kind_lose_nothing(s: &Server) {
     assert!(failed.is_empty(), "{failed:#?}");
 
     // Nothing lost: every deploy, event, waiver and token use is there.
-    let (_, deployments) = s.call("GET", "/api/v1/deployments?limit=500", None, None).await;
+    let (_, deployments) = s
+        .call("GET", "/api/v1/deployments?limit=500", None, None)
+        .await;
     let mut services: Vec<&str> = deployments
         .as_array()
         .unwrap()
@@ -139,7 +144,10 @@ async fn concurrent_writers_of_every_kind_lose_nothing(s: &Server) {
         .call_bytes("POST", "/api/v1/dora/events", &headers, again.into_bytes())
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!((r["received"].as_u64(), r["changed"].as_u64()), (Some(N as u64), Some(0)), "{r}");
+    assert_eq!(
+        (r["received"].as_u64(), r["changed"].as_u64()),
+        (Some(N as u64), Some(0)),
+        "{r}"
+    );
 }
 both!(concurrent_writers_of_every_kind_lose_nothing);
-

@@ -28,7 +28,10 @@ async fn multibyte_timestamps_are_a_400_for_anyone(s: &Server) {
             let (status, body) = s.call("GET", &url, None, None).await;
             assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
             assert!(
-                body["error"]["message"].as_str().unwrap().contains("RFC 3339"),
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("RFC 3339"),
                 "{url}: {body}"
             );
         }
@@ -53,7 +56,9 @@ both!(multibyte_timestamps_are_a_400_for_anyone);
 
 async fn extractor_rejections_are_json(s: &Server) {
     // A query string of the wrong type.
-    let (status, body) = s.call("GET", "/api/v1/entities?limit=many", None, None).await;
+    let (status, body) = s
+        .call("GET", "/api/v1/entities?limit=many", None, None)
+        .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     let (status, body) = s
         .call("GET", "/api/v1/dora/report?weekly=perhaps", None, None)
@@ -121,7 +126,10 @@ async fn anonymous_callers_are_refused_before_their_body_is_read(s: &Server) {
         ("/api/v1/policy/test", r#"{"files": 3}"#),
         ("/api/v1/policy/waivers", r#"{"rule": 1}"#),
         ("/api/v1/dora/incidents", r#"{"id": {}}"#),
-        ("/api/v1/templates/anything/runs", r#"{"values": 1, "dry_run": "x"}"#),
+        (
+            "/api/v1/templates/anything/runs",
+            r#"{"values": 1, "dry_run": "x"}"#,
+        ),
         ("/api/v1/dora/events?partial=perhaps", "{}"),
     ];
     for token in [None, Some("not-a-token")] {
@@ -164,7 +172,9 @@ async fn token_validation_is_a_400_not_a_conflict(s: &Server) {
             "POST",
             "/api/v1/tokens",
             Some(&s.admin),
-            Some(json!({"name": "x".repeat(101), "subject": "serviceaccount:ci", "role": "member"})),
+            Some(
+                json!({"name": "x".repeat(101), "subject": "serviceaccount:ci", "role": "member"}),
+            ),
         )
         .await;
     assert_error(status, &e, StatusCode::BAD_REQUEST, "invalid_request");
@@ -215,12 +225,12 @@ async fn the_document_describes_the_api(s: &Server) {
         "/api/v1/templates",
         "/api/v1/templates/runs",
     ] {
-        let schema = &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-            ["schema"];
+        let schema =
+            &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
         assert_eq!(schema["type"], "array", "{path}: {schema}");
     }
-    let eval = &doc["paths"]["/api/v1/policy/eval"]["post"]["responses"]["200"]["content"]
-        ["application/json"]["schema"];
+    let eval = &doc["paths"]["/api/v1/policy/eval"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(eval["type"], "array", "{eval}");
     let details = &doc["components"]["schemas"]["ErrorContent"]["properties"]["details"];
     assert_eq!(details["type"], json!(["array", "object"]), "{details}");
@@ -256,7 +266,8 @@ spec:
   owner: team-a
 ";
 
-const SHOP: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n";
+const SHOP: &str =
+    "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: .\n";
 
 /// The operations that need real identifiers, in the order a team uses them: register the
 /// catalog (a location), deploy 1.0 and 1.1 to dev, promote dev to staging, roll dev back — and
@@ -267,10 +278,14 @@ async fn a_location_deploy_promote_rollback_sequence_reads_back(s: &Server) {
     let (status, loc) = s
         .call("GET", &format!("/api/v1/locations/{id}"), None, None)
         .await;
-    assert_eq!((status, loc["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    assert_eq!(
+        (status, loc["id"].as_str()),
+        (StatusCode::OK, Some(id.as_str()))
+    );
     let ann = s.token("ann", "member").await;
     for version in ["1.0.0", "1.1.0"] {
-        let body = json!({"workload": SHOP, "environment": "dev", "image": format!("shop:{version}")});
+        let body =
+            json!({"workload": SHOP, "environment": "dev", "image": format!("shop:{version}")});
         let (status, d) = s
             .call("POST", "/api/v1/deployments", Some(&ann), Some(body))
             .await;
@@ -286,7 +301,10 @@ async fn a_location_deploy_promote_rollback_sequence_reads_back(s: &Server) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
-    assert_eq!((p["environment"].as_str(), p["version"].as_str()), (Some("staging"), Some("1.1.0")));
+    assert_eq!(
+        (p["environment"].as_str(), p["version"].as_str()),
+        (Some("staging"), Some("1.1.0"))
+    );
     let (status, r) = s
         .call(
             "POST",
@@ -296,7 +314,10 @@ async fn a_location_deploy_promote_rollback_sequence_reads_back(s: &Server) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
-    assert_eq!((r["environment"].as_str(), r["version"].as_str()), (Some("dev"), Some("1.0.0")));
+    assert_eq!(
+        (r["environment"].as_str(), r["version"].as_str()),
+        (Some("dev"), Some("1.0.0"))
+    );
     let (status, list) = s
         .call("GET", "/api/v1/deployments?service=shop", None, None)
         .await;
@@ -305,11 +326,21 @@ async fn a_location_deploy_promote_rollback_sequence_reads_back(s: &Server) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["environment"].as_str().unwrap(), d["version"].as_str().unwrap()))
+        .map(|d| {
+            (
+                d["environment"].as_str().unwrap(),
+                d["version"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
-        [("dev", "1.0.0"), ("staging", "1.1.0"), ("dev", "1.1.0"), ("dev", "1.0.0")]
+        [
+            ("dev", "1.0.0"),
+            ("staging", "1.1.0"),
+            ("dev", "1.1.0"),
+            ("dev", "1.0.0")
+        ]
     );
 }
 both!(a_location_deploy_promote_rollback_sequence_reads_back);
