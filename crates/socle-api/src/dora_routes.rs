@@ -76,7 +76,9 @@ pub async fn import_events(
 pub struct IncidentIn {
     id: String,
     service: String,
+    #[schema(format = DateTime)]
     started_at: String,
+    #[schema(format = DateTime)]
     resolved_at: Option<String>,
     /// The deployment that caused it: its id in the incident's source, or in any source.
     deployment: Option<String>,
@@ -136,10 +138,13 @@ pub struct IncidentsQuery {
     /// The service name, or the group/system/domain name or ref.
     name: Option<String>,
     /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
     /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// At most this many, newest first (default 100, at most 500).
     limit: Option<u32>,
@@ -293,10 +298,13 @@ pub struct ReportQuery {
     /// The service name, or the group/system/domain name or ref.
     name: Option<String>,
     /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
     /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// Include the weekly series (default true).
     weekly: Option<bool>,
@@ -347,8 +355,14 @@ pub async fn report(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TeamsQuery {
+    /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
+    /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 
