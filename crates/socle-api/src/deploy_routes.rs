@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::error::Query;
-use axum::Json;
+use crate::error::{Json, Path, Query};
+
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +16,11 @@ use socle_store::DeploymentRecord;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use socle_app::AuditAction;
+use socle_store::Role;
 
 type S = State<Arc<AppState>>;
 
@@ -56,14 +59,16 @@ pub struct DeployIn {
 /// Deploys a workload to an environment: resolve, render, guardrails, GitOps commit, record.
 #[utoipa::path(post, path = "/api/v1/deployments", tag = "deployments", request_body = DeployIn,
     responses((status = 201, description = "the deployment record", body = Object), (status = 400, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_deployment(
     State(state): S,
     caller: Caller,
-    body: Result<Json<DeployIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<DeployIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let what = (AuditAction::Deploy, "deployment");
+    let body = audit::body(&state, &caller, Role::Member, what, body).await?;
     let d = state
         .deploy(
             &caller,
@@ -87,12 +92,15 @@ pub struct RollbackIn {
 
 /// Re-deploys the previous successful deployment of a service in an environment.
 #[utoipa::path(post, path = "/api/v1/deployments/rollback", tag = "deployments", request_body = RollbackIn,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "the new deployment record", body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn rollback(
     State(state): S,
     caller: Caller,
-    Json(body): Json<RollbackIn>,
+    body: Result<Json<RollbackIn>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let what = (AuditAction::Rollback, "deployment");
+    let body = audit::body(&state, &caller, Role::Member, what, body).await?;
     let d = state
         .rollback(&caller, &body.service, &body.environment)
         .await?;
@@ -108,12 +116,15 @@ pub struct PromoteIn {
 
 /// Deploys to `to` what was last successfully deployed to `from`.
 #[utoipa::path(post, path = "/api/v1/deployments/promote", tag = "deployments", request_body = PromoteIn,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "the new deployment record", body = Object), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn promote(
     State(state): S,
     caller: Caller,
-    Json(body): Json<PromoteIn>,
+    body: Result<Json<PromoteIn>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let what = (AuditAction::Promote, "deployment");
+    let body = audit::body(&state, &caller, Role::Member, what, body).await?;
     let d = state
         .promote(&caller, &body.service, &body.from, &body.to)
         .await?;
@@ -131,7 +142,7 @@ pub struct DeploymentsQuery {
 }
 
 /// Deployments, newest first.
-#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentsQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentsQuery), responses((status = 200, description = "`[{id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, …}]`", body = Vec<Object>)))]
 pub async fn list_deployments(
     State(state): S,
     caller: Caller,
@@ -161,7 +172,7 @@ pub struct ResourcesQuery {
 }
 
 /// Provisioned resources (no state, no outputs).
-#[utoipa::path(get, path = "/api/v1/resources", tag = "deployments", params(ResourcesQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/resources", tag = "deployments", params(ResourcesQuery), responses((status = 200, description = "`[{environment, uid, type, definition, used_by, owner, updated_at, …}]`", body = Vec<Object>)))]
 pub async fn list_resources(
     State(state): S,
     caller: Caller,
@@ -178,7 +189,7 @@ pub async fn list_resources(
 #[utoipa::path(get, path = "/api/v1/secret-store/{environment}/{uid}", tag = "deployments",
     params(("environment" = String, Path), ("uid" = String, Path)),
     responses((status = 200, description = "`{output: value}` for the resource's secret outputs", body = Object),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn secret_store(
     State(state): S,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::Query;
-use axum::Json;
+use crate::error::{Json, Query};
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -48,16 +48,20 @@ pub struct ImportQuery {
 /// source + id. Malformed lines are listed with their numbers; by default the whole import is
 /// then rejected, with `partial=true` the valid lines are kept.
 #[utoipa::path(post, path = "/api/v1/dora/events", tag = "dora", params(ImportQuery),
-    request_body(content = String, content_type = "application/x-ndjson"),
+    request_body(description = "JSON Lines: one event object per line, e.g. `{\"type\": \"deployment\", \"id\": \"d1\", \"service\": \"payments\", \"environment\": \"production\", \"status\": \"success\", \"finished_at\": \"2026-01-05T10:00:00Z\", \"changes\": [\"c1\"]}`; sent as text (`application/x-ndjson` or `text/plain`)",
+        content((String = "application/x-ndjson", example = json!("{\"type\": \"change\", \"id\": \"c1\", \"service\": \"payments\", \"committed_at\": \"2026-01-05T09:00:00Z\"}\n")),
+                (String = "text/plain"))),
     responses((status = 200, description = "`{received, changed, unknown_services, errors}`", body = Object),
-              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+              (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn import_events(
     State(state): S,
     caller: Caller,
-    Query(q): Query<ImportQuery>,
+    q: Result<Query<ImportQuery>, ApiError>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let what = (socle_app::AuditAction::DoraImport, "events");
+    let Query(q) = crate::audit::input(&state, &caller, Role::Member, what, q).await?;
     let out = state
         .import_events(&caller, &body, q.source.as_deref(), q.partial)
         .await?;
@@ -72,7 +76,9 @@ pub async fn import_events(
 pub struct IncidentIn {
     id: String,
     service: String,
+    #[schema(format = DateTime)]
     started_at: String,
+    #[schema(format = DateTime)]
     resolved_at: Option<String>,
     /// The deployment that caused it: its id in the incident's source, or in any source.
     deployment: Option<String>,
@@ -94,20 +100,15 @@ pub struct IncidentIn {
 /// Records (or updates) an incident, for PagerDuty/Opsgenie-style tools. Fields Socle does
 /// not read are ignored and listed in `warnings`.
 #[utoipa::path(post, path = "/api/v1/dora/incidents", tag = "dora", request_body = IncidentIn,
-    responses((status = 200, description = "`{received, changed, unknown_services, warnings}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "`{received, changed, unknown_services, warnings}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn incident(
     State(state): S,
     caller: Caller,
-    body: Result<Json<IncidentIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<IncidentIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let b = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            let what = (socle_app::AuditAction::DoraIncident, "incident");
-            return Err(crate::audit::bad_body(&state, &caller, Role::Member, what, e).await);
-        }
-    };
+    let what = (socle_app::AuditAction::DoraIncident, "incident");
+    let b = crate::audit::body(&state, &caller, Role::Member, what, body).await?;
     let mut line = serde_json::Value::Object(b.other);
     for (k, v) in [
         ("id", Some(b.id)),
@@ -137,10 +138,13 @@ pub struct IncidentsQuery {
     /// The service name, or the group/system/domain name or ref.
     name: Option<String>,
     /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
     /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// At most this many, newest first (default 100, at most 500).
     limit: Option<u32>,
@@ -191,7 +195,7 @@ pub struct IncidentList {
 /// The incidents of a service (or a team, system, domain, the organisation) that were open at
 /// some time in the window, newest first, with what their tool sent.
 #[utoipa::path(get, path = "/api/v1/dora/incidents", tag = "dora", params(IncidentsQuery),
-    responses((status = 200, body = IncidentList),
+    responses((status = 200, description = "the incidents and the window", body = IncidentList),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn incidents(
     State(state): S,
@@ -242,7 +246,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// GitHub webhook (push, deployment_status, issues labelled `incident`), verified with
 /// `X-Hub-Signature-256` against the configured secret.
 #[utoipa::path(post, path = "/api/v1/dora/webhooks/github", tag = "dora", request_body(content = Object),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "`{received, changed, unknown_services}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn github(
     State(state): S,
     headers: HeaderMap,
@@ -267,7 +271,7 @@ pub async fn github(
 
 /// GitLab webhook (push, deployment, incident issues), verified with `X-Gitlab-Token`.
 #[utoipa::path(post, path = "/api/v1/dora/webhooks/gitlab", tag = "dora", request_body(content = Object),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "`{received, changed, unknown_services}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn gitlab(
     State(state): S,
     headers: HeaderMap,
@@ -294,10 +298,13 @@ pub struct ReportQuery {
     /// The service name, or the group/system/domain name or ref.
     name: Option<String>,
     /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
     /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// Include the weekly series (default true).
     weekly: Option<bool>,
@@ -306,7 +313,7 @@ pub struct ReportQuery {
 /// The four keys of a scope over a window, with levels and (by default) the weekly series.
 #[utoipa::path(get, path = "/api/v1/dora/report", tag = "dora", params(ReportQuery),
     responses((status = 200, description = "`{scope, services, deployment_frequency_per_day, lead_time_median_hours, lead_time_p90_hours, change_failure_rate, recovery_time_median_hours, levels, weekly, …}`", body = Object),
-              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn report(
     State(state): S,
     caller: Caller,
@@ -348,14 +355,20 @@ pub async fn report(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TeamsQuery {
+    /// Window length ending now (or at `to`): `90d` (default), `12w`, `36h`.
+    #[param(pattern = "^[0-9]+[dwh]?$")]
     since: Option<String>,
+    /// Window start, RFC 3339 (inclusive).
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Window end, RFC 3339 (exclusive; default now).
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 
 /// The four keys of every team (group) of the catalog, each with its child teams.
 #[utoipa::path(get, path = "/api/v1/dora/teams", tag = "dora", params(TeamsQuery),
-    responses((status = 200, description = "`[{scope, services, …}]`", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "`[{scope, services, …}]`", body = Vec<Object>), (status = 400, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn teams(
     State(state): S,
     caller: Caller,

@@ -92,6 +92,8 @@ pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router
         // is not an error worth a log line each — under a flood those lines cost the most.
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        // Whatever axum or a layer answered as plain text under /api/ leaves as the API's JSON.
+        .layer(middleware::from_fn(error::json_errors))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::internal(
                 "handler panicked",

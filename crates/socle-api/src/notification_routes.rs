@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -13,7 +12,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, Query};
+use crate::error::{ApiError, Json, Query};
 
 type S = State<Arc<AppState>>;
 

@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::Json;
+use socle_app::ErrorCode;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes;
@@ -15,6 +17,91 @@ impl Modify for Bearer {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The error answers every operation shares, documented once: 400 for an operation that reads
+/// parameters or a body (a value that cannot be read), 413 for one with a body, 401 for any that
+/// looks at the caller (an invalid token) — and a description for every response: an error's
+/// from the codes answered with its status ([`ErrorCode::summary`]), a success's from its status.
+struct ErrorResponses;
+
+/// Operations that never look at a token.
+const ANONYMOUS_ONLY: [&str; 2] = ["healthz", "readyz"];
+
+/// The webhooks: the only operations whose 401 may also be a signature's.
+const WEBHOOKS: [&str; 2] = ["github", "gitlab"];
+
+fn error_description(status: u16, operation: &str) -> Option<String> {
+    let webhook = WEBHOOKS.contains(&operation);
+    let codes: Vec<String> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.http_status() == status)
+        .filter(|c| {
+            webhook || !matches!(c, ErrorCode::BadSignature | ErrorCode::WebhookNotConfigured)
+        })
+        .map(|c| format!("`{}`: {}", c.name(), c.summary()))
+        .collect();
+    (!codes.is_empty()).then(|| codes.join("; "))
+}
+
+fn error_response(status: u16, operation: &str) -> Response {
+    ResponseBuilder::new()
+        .description(error_description(status, operation).unwrap_or_default())
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let id = op.operation_id.clone().unwrap_or_default();
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut shared = Vec::new();
+                if has_params || op.request_body.is_some() {
+                    shared.push(400);
+                }
+                if op.request_body.is_some() {
+                    shared.push(413);
+                }
+                if !ANONYMOUS_ONLY.contains(&id.as_str()) {
+                    shared.push(401);
+                }
+                let responses = &mut op.responses.responses;
+                for status in shared {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(error_response(status, &id)));
+                }
+                for (status, response) in responses.iter_mut() {
+                    if let RefOr::T(r) = response
+                        && r.description.is_empty()
+                    {
+                        let code: u16 = status.parse().unwrap_or_default();
+                        r.description = error_description(code, &id).unwrap_or_else(|| {
+                            axum::http::StatusCode::from_u16(code)
+                                .ok()
+                                .and_then(|s| s.canonical_reason())
+                                .unwrap_or("the answer")
+                                .to_owned()
+                        });
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -38,7 +125,7 @@ impl Modify for Bearer {
         crate::template_routes::list_runs, crate::template_routes::get_run,
         crate::notification_routes::list_notifications,
     ),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &ErrorResponses),
     tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "operations"))
 )]
 pub struct ApiDoc;

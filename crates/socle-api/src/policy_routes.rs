@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::error::Query;
-use axum::Json;
+use crate::error::{Json, Path, Query};
+
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -44,7 +44,7 @@ pub struct EvalIn {
 
 /// Evaluates the server's guardrails (or the built-in pack) on documents, conftest-style.
 #[utoipa::path(post, path = "/api/v1/policy/eval", tag = "guardrails", request_body = EvalIn,
-    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, container, checkov}]`", body = Object), (status = 400, body = crate::error::ErrorBody),
+    responses((status = 200, description = "`[{file, document, rule, severity, message, object, path, container, checkov}]`", body = Vec<Object>), (status = 400, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn eval(
     State(state): S,
@@ -73,11 +73,11 @@ pub struct TestIn {
 pub async fn test(
     State(state): S,
     caller: Caller,
-    body: Result<Json<TestIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<TestIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    // A body that cannot be read is refused after the role check, as before.
+    // A body that cannot be read is refused after the role check.
     caller.require(Role::Admin)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = body?.0;
     let results: Vec<(String, bool)> = state
         .test_policies(&caller, body.files.into_iter().collect())
         .await?
@@ -109,12 +109,14 @@ pub struct WaiverIn {
 
 /// Grants a waiver. Admins only; audited.
 #[utoipa::path(post, path = "/api/v1/policy/waivers", tag = "guardrails", request_body = WaiverIn,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "the waiver", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_waiver(
     State(state): S,
     caller: Caller,
-    Json(body): Json<WaiverIn>,
+    body: Result<Json<WaiverIn>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let what = (socle_app::AuditAction::WaiverCreate, "waiver");
+    let body = crate::audit::body(&state, &caller, Role::Admin, what, body).await?;
     let waiver = state
         .create_waiver(
             &caller,
@@ -132,7 +134,7 @@ pub async fn create_waiver(
 }
 
 /// Waivers, with their state.
-#[utoipa::path(get, path = "/api/v1/policy/waivers", tag = "guardrails", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/policy/waivers", tag = "guardrails", responses((status = 200, description = "`[{id, rule, entity, environment, reason, owner, expires_at, created_by, created_at, revoked_at}]` (times in epoch milliseconds)", body = Vec<Object>)))]
 pub async fn list_waivers(State(state): S, caller: Caller) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     Ok(Json(state.store.list_waivers().await?).into_response())
@@ -140,7 +142,7 @@ pub async fn list_waivers(State(state): S, caller: Caller) -> Result<Response, A
 
 /// Revokes a waiver. Admins only; audited.
 #[utoipa::path(delete, path = "/api/v1/policy/waivers/{id}", tag = "guardrails", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204, description = "revoked"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn revoke_waiver(
     State(state): S,
     caller: Caller,
@@ -161,7 +163,7 @@ pub struct ResultsQuery {
 }
 
 /// Guardrail evaluations recorded at deploy, newest first (the first is the latest).
-#[utoipa::path(get, path = "/api/v1/policy/results", tag = "guardrails", params(ResultsQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/policy/results", tag = "guardrails", params(ResultsQuery), responses((status = 200, description = "`[{seq, entity, environment, evaluated_at, outcome, findings, …}]`", body = Vec<Object>), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn results(
     State(state): S,
     caller: Caller,
@@ -187,7 +189,7 @@ pub async fn results(
 /// `GET /api/v1/entities/…` serves it, its relations carrying `exists` (false: dangling).
 #[utoipa::path(get, path = "/api/v1/policy/entities/{kind}/{namespace}/{name}", tag = "guardrails",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "findings", body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "findings: `[{rule, severity, message, object, path, …}]`", body = Vec<Object>), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn eval_entity(
     State(state): S,
     caller: Caller,

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::error::Query;
-use axum::Json;
+use crate::error::{Json, Path, Query};
+
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use socle_store::{LocationRecord, Role};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::audit::bad_body;
+use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use socle_app::catalog::{EntityFilter, PageRequest, SearchRequest};
@@ -83,7 +83,7 @@ pub struct Readiness {
 }
 
 /// Readiness: the database answers and the catalog is loaded.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "the database answers and the catalog is loaded", body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
     if let Err(e) = state.store.ping().await {
         tracing::warn!("readiness: database unavailable: {e}");
@@ -126,7 +126,7 @@ pub struct WhoAmI {
 }
 
 /// Who the presented token belongs to.
-#[utoipa::path(get, path = "/api/v1/whoami", tag = "auth", responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "auth", responses((status = 200, description = "the caller (anonymous: `authenticated` false)", body = WhoAmI)))]
 pub async fn whoami(caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
     if *caller == socle_app::Actor::InvalidToken {
         caller.require(Role::Viewer)?;
@@ -211,7 +211,7 @@ pub struct RelationOut {
 /// The relations of one entity, with whether each target exists.
 #[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/relations", tag = "catalog",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = Vec<RelationOut>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the entity's relations", body = Vec<RelationOut>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_relations(
     State(state): S,
     caller: Caller,
@@ -239,7 +239,7 @@ pub struct DanglingOut {
 }
 
 /// Relations pointing at entities that do not exist.
-#[utoipa::path(get, path = "/api/v1/relations/dangling", tag = "catalog", responses((status = 200, body = Vec<DanglingOut>)))]
+#[utoipa::path(get, path = "/api/v1/relations/dangling", tag = "catalog", responses((status = 200, description = "the dangling relations", body = Vec<DanglingOut>)))]
 pub async fn dangling(State(state): S, caller: Caller) -> Result<Json<Vec<DanglingOut>>, ApiError> {
     Ok(Json(
         state
@@ -304,7 +304,7 @@ pub async fn search(
 }
 
 /// Facet counts (kind, owner, type, tag, lifecycle) for a query.
-#[utoipa::path(get, path = "/api/v1/facets", tag = "search", params(SearchParams), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/facets", tag = "search", params(SearchParams), responses((status = 200, description = "`{total, facets: {kind, owner, spec_type, tag, lifecycle}}`", body = Object)))]
 pub async fn facets(
     State(state): S,
     caller: Caller,
@@ -342,7 +342,7 @@ fn location_out(record: LocationRecord) -> LocationOut {
 }
 
 /// Registered locations with their last refresh status, errors and conflicts.
-#[utoipa::path(get, path = "/api/v1/locations", tag = "locations", responses((status = 200, body = Vec<LocationOut>)))]
+#[utoipa::path(get, path = "/api/v1/locations", tag = "locations", responses((status = 200, description = "every registered location", body = Vec<LocationOut>)))]
 pub async fn list_locations(
     State(state): S,
     caller: Caller,
@@ -360,7 +360,7 @@ pub async fn list_locations(
 }
 
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
-    responses((status = 200, body = LocationOut), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the location", body = LocationOut), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_location(
     State(state): S,
     caller: Caller,
@@ -393,22 +393,16 @@ pub struct RefreshOut {
 /// a member may register `git` locations of repositories this Socle hosts. Only an admin's
 /// locations may define groups and users (the organisation's shape).
 #[utoipa::path(post, path = "/api/v1/locations", tag = "locations", request_body = LocationIn,
-    responses((status = 201, body = RefreshOut), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 201, description = "registered and read: the location and the outcome of its first read", body = RefreshOut), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_location(
     State(state): S,
     caller: Caller,
-    body: Result<Json<LocationIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<LocationIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            let target = String::new();
-            let what = (AuditAction::LocationCreate, target.as_str());
-            return Err(bad_body(&state, &caller, Role::Member, what, e).await);
-        }
-    };
+    let what = (AuditAction::LocationCreate, "");
+    let body = audit::body(&state, &caller, Role::Member, what, body).await?;
     let new = NewLocation {
         kind: body.kind,
         target: body.target,
@@ -421,7 +415,7 @@ pub async fn create_location(
 
 /// Unregisters a location and removes its entities (admin, or the member who registered it).
 #[utoipa::path(delete, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path)),
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 204, description = "unregistered; its entities are gone"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_location(
     State(state): S,
@@ -434,7 +428,7 @@ pub async fn delete_location(
 
 /// Re-reads one location now (admin, or the member who registered it).
 #[utoipa::path(post, path = "/api/v1/locations/{id}/refresh", tag = "locations", params(("id" = String, Path)),
-    responses((status = 200, body = RefreshOut), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "the location and the outcome of this read", body = RefreshOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_location(
     State(state): S,
@@ -454,7 +448,7 @@ pub struct RefreshAllOut {
 
 /// Re-reads every location now (admin).
 #[utoipa::path(post, path = "/api/v1/refresh", tag = "locations",
-    responses((status = 200, body = RefreshAllOut), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "each location's outcome, by key", body = RefreshAllOut), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_all(State(state): S, caller: Caller) -> Result<Json<RefreshAllOut>, ApiError> {
     let all = state.refresh_catalog(&caller).await?;
@@ -491,7 +485,7 @@ fn token_out(t: socle_store::TokenRecord) -> TokenOut {
 }
 
 /// Tokens (never their secrets). Admin only.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenOut>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, description = "every token", body = Vec<TokenOut>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_tokens(State(state): S, caller: Caller) -> Result<Json<Vec<TokenOut>>, ApiError> {
     Ok(Json(
         state
@@ -521,25 +515,14 @@ pub struct TokenCreated {
 
 /// Creates a token for a catalog User or a named service account. Admin only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenIn,
-    responses((status = 201, body = TokenCreated), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "the token, with its secret (shown only here)", body = TokenCreated), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_token(
     State(state): S,
     caller: Caller,
-    body: Result<Json<TokenIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<TokenIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            return Err(bad_body(
-                &state,
-                &caller,
-                Role::Admin,
-                (AuditAction::TokenCreate, "token"),
-                e,
-            )
-            .await);
-        }
-    };
+    let what = (AuditAction::TokenCreate, "token");
+    let body = audit::body(&state, &caller, Role::Admin, what, body).await?;
     let created = state
         .create_token(
             &caller,
@@ -559,7 +542,7 @@ pub async fn create_token(
 
 /// Revokes a token. Admin only.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204, description = "revoked"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn revoke_token(
     State(state): S,
     caller: Caller,
@@ -578,7 +561,7 @@ pub struct AuditParams {
 
 /// The audit log, newest first. Admin only.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "`[{seq, at, actor, action, target, outcome, detail}]` (`at` in epoch milliseconds), newest first", body = Vec<Object>), (status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn audit(
     State(state): S,
     caller: Caller,

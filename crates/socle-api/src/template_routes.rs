@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::error::Query;
-use axum::Json;
+use crate::error::{Json, Path, Query};
+
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,7 +35,7 @@ fn summary(t: &socle_scaffold::Template) -> Value {
 }
 
 /// The golden paths on offer.
-#[utoipa::path(get, path = "/api/v1/templates", tag = "templates", responses((status = 200, description = "`[{name, title, description, tags, owner, type}]`", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/templates", tag = "templates", responses((status = 200, description = "`[{name, title, description, tags, owner, type}]`", body = Vec<Object>)))]
 pub async fn list_templates(State(state): S, caller: Caller) -> Result<Response, ApiError> {
     caller.can_read(&state)?;
     let engine = socle_app::scaffold::engine(&state, &caller);
@@ -48,7 +48,7 @@ pub async fn list_templates(State(state): S, caller: Caller) -> Result<Response,
 
 /// One template: its parameter pages (JSON Schema, with `ui:*` hints for forms) and steps.
 #[utoipa::path(get, path = "/api/v1/templates/{name}", tag = "templates", params(("name" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the template: `{name, title, …, parameters, steps}`", body = Object), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_template(
     State(state): S,
     caller: Caller,
@@ -79,22 +79,18 @@ pub struct RunIn {
 /// Runs a template (members; a dry run renders only). The run is recorded either way: 201 when it
 /// completed, 422 with the run (every step, the log, the error) when it failed.
 #[utoipa::path(post, path = "/api/v1/templates/{name}/runs", tag = "templates", params(("name" = String, Path)), request_body = RunIn,
-    responses((status = 201, description = "the run record, with `files` for a dry run", body = Object), (status = 401, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 201, description = "the run record, with `files` for a dry run", body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_run(
     State(state): S,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<RunIn>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<RunIn>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            let what = (socle_app::AuditAction::TemplateRun, name.as_str());
-            return Err(crate::audit::bad_body(&state, &caller, Role::Member, what, e).await);
-        }
-    };
+    let what = (socle_app::AuditAction::TemplateRun, name.as_str());
+    let body = crate::audit::body(&state, &caller, Role::Member, what, body).await?;
     let out = state
         .run_template(&caller, &name, body.values, body.dry_run, None)
         .await?;
@@ -123,13 +119,14 @@ pub async fn create_run(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunsQuery {
     template: Option<String>,
     limit: Option<u32>,
 }
 
 /// Recorded runs, newest first.
-#[utoipa::path(get, path = "/api/v1/templates/runs", tag = "templates", params(RunsQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/templates/runs", tag = "templates", params(RunsQuery), responses((status = 200, description = "`[{id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at}]`", body = Vec<Object>)))]
 pub async fn list_runs(
     State(state): S,
     caller: Caller,
@@ -147,7 +144,7 @@ pub async fn list_runs(
 
 /// One recorded run: parameters (secrets redacted), steps, log, outputs.
 #[utoipa::path(get, path = "/api/v1/templates/runs/{id}", tag = "templates", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the run", body = Object), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_run(
     State(state): S,
     caller: Caller,

@@ -91,6 +91,9 @@ pub fn deploy_error(e: DeployError) -> AppError {
     }
 }
 
+/// How many deploy locks a replica has (environments hash onto them).
+pub(crate) const DEPLOY_LOCKS: usize = 16;
+
 impl App {
     /// Who deploys `service`: the actor's name when they may, a refusal otherwise.
     pub fn authorize_deploy(&self, actor: &Actor, service: &str) -> Result<String, AppError> {
@@ -131,6 +134,18 @@ impl App {
             }),
             None => Box::new(socle_deploy::NoGuardrails),
         }
+    }
+
+    /// Waits for the environment's deploy lock. A deploy commits to the environment's GitOps
+    /// branch and saves its resources' state; two at once would race for the branch (the second
+    /// commit's parent moved: refused) and for shared resources.
+    async fn environment_lock(&self, environment: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(environment);
+        self.deploy_locks[(hash % DEPLOY_LOCKS as u64) as usize]
+            .lock()
+            .await
     }
 
     /// The deployment machinery, configured once from the application's settings.
@@ -174,6 +189,7 @@ impl App {
             target = format!("{}@{}", workload.name(), input.environment);
             let by = self.authorize_deploy(actor, workload.name())?;
             let owner = owner_team(&self.snapshot(), workload.name());
+            let _lock = self.environment_lock(&input.environment).await;
             let req = socle_deploy::DeployRequest {
                 owner,
                 workload,
@@ -220,6 +236,7 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
+            let _lock = self.environment_lock(to).await;
             self.deployer()
                 .promote(
                     service,
@@ -247,6 +264,7 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
+            let _lock = self.environment_lock(environment).await;
             self.deployer()
                 .rollback(
                     service,

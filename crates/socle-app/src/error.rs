@@ -12,6 +12,10 @@ use std::fmt;
 pub enum ErrorCode {
     /// The request is malformed or a value is out of bounds.
     InvalidRequest,
+    /// The body is larger than the server accepts.
+    TooLarge,
+    /// The path exists, but not with this method.
+    MethodNotAllowed,
     /// No valid token (or session) was presented.
     Unauthenticated,
     /// A webhook's signature or token does not match.
@@ -44,8 +48,10 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table above (for documentation and tests).
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::InvalidRequest,
+        Self::TooLarge,
+        Self::MethodNotAllowed,
         Self::Unauthenticated,
         Self::BadSignature,
         Self::WebhookNotConfigured,
@@ -66,6 +72,8 @@ impl ErrorCode {
     pub const fn name(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
+            Self::TooLarge => "too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Unauthenticated => "unauthenticated",
             Self::BadSignature => "bad_signature",
             Self::WebhookNotConfigured => "webhook_not_configured",
@@ -83,10 +91,35 @@ impl ErrorCode {
         }
     }
 
+    /// What the code means, in a few words (the OpenAPI document's response descriptions).
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "the request is malformed or a value is out of bounds",
+            Self::TooLarge => "the body is larger than the server accepts",
+            Self::MethodNotAllowed => "the path exists, but not with this method",
+            Self::Unauthenticated => "no valid token (or session) was presented",
+            Self::BadSignature => "a webhook's signature or token does not match",
+            Self::WebhookNotConfigured => "no secret is configured to verify this kind of webhook",
+            Self::Forbidden => "the caller may not do this",
+            Self::NotFound => "nothing by that name",
+            Self::Conflict => "the request conflicts with the stored state",
+            Self::ResolutionFailed => "a workload's resources could not be resolved",
+            Self::BlockedByGuardrails => "guardrails denied the deploy; nothing was committed",
+            Self::RunFailed => "a golden-path run failed (its steps are in the details)",
+            Self::PolicyError => "policies did not compile or could not run",
+            Self::PolicyLimit => "an evaluation went past its time or memory bound",
+            Self::Busy => "every CPU slot is busy and the queue is full: retry shortly",
+            Self::Unavailable => "a dependency (the database) is not reachable",
+            Self::Internal => "a fault on the server's side (details only in its log)",
+        }
+    }
+
     /// The HTTP status the API answers this code with.
     pub const fn http_status(self) -> u16 {
         match self {
             Self::InvalidRequest => 400,
+            Self::TooLarge => 413,
+            Self::MethodNotAllowed => 405,
             Self::Unauthenticated | Self::BadSignature | Self::WebhookNotConfigured => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
@@ -224,6 +257,7 @@ impl From<socle_store::StoreError> for AppError {
     fn from(e: socle_store::StoreError) -> Self {
         match e {
             socle_store::StoreError::User(m) => Self::new(ErrorCode::Conflict, m),
+            socle_store::StoreError::Invalid(m) => Self::bad_request(m),
             socle_store::StoreError::NotFound(m) => Self::not_found(format!("not found: {m}")),
             other => Self::internal(other),
         }

@@ -123,6 +123,9 @@ pub struct App {
     refresh_lock: Mutex<()>,
     /// Serialises snapshot reloads.
     reload_lock: Mutex<()>,
+    /// Serialises deploys to one environment within this replica (by a hash of its name: a
+    /// bounded set of locks, whatever names callers send).
+    pub(crate) deploy_locks: [Mutex<()>; deploy::DEPLOY_LOCKS],
     /// Slots for CPU-heavy work (Rego, reports, golden-path runs), so that the async workers
     /// stay free.
     pub cpu: cpu::CpuGate,
@@ -187,6 +190,7 @@ impl App {
             }),
             refresh_lock: Mutex::new(()),
             reload_lock: Mutex::new(()),
+            deploy_locks: std::array::from_fn(|_| Mutex::new(())),
             cpu: cpu::CpuGate::for_this_machine(),
             dora: tokio::sync::Mutex::new(None),
             paths: Arc::new(paths::PublicPaths::new([

@@ -105,7 +105,7 @@ impl Store {
                     Ok(e) => e,
                     Err(message) => {
                         tx.rollback().await?;
-                        return Err(StoreError::User(message));
+                        return Err(StoreError::Invalid(message));
                     }
                 };
                 let (deployments, changes, incidents) = last_of_each_key(&events);

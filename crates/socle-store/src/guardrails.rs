@@ -74,13 +74,13 @@ impl Store {
             ("owner", &w.owner),
         ] {
             if v.trim().is_empty() || v.len() > 1000 {
-                return Err(StoreError::User(format!(
+                return Err(StoreError::Invalid(format!(
                     "a waiver needs a {field} (1-1000 characters)"
                 )));
             }
         }
         if w.expires_at <= w.created_at {
-            return Err(StoreError::User(
+            return Err(StoreError::Invalid(
                 "a waiver must expire in the future".into(),
             ));
         }

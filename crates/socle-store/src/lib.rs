@@ -49,8 +49,12 @@ pub use templates::TemplateRun;
 /// internal and must not be shown to API clients verbatim.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The request conflicts with what is stored (already registered, owned by another team).
     #[error("{0}")]
     User(String),
+    /// A value the caller gave is malformed or out of bounds.
+    #[error("{0}")]
+    Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("database error: {0}")]

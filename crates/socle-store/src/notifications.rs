@@ -69,7 +69,7 @@ fn cursor_seq(cursor: &str) -> Result<i64> {
     cursor
         .strip_prefix(ID_PREFIX)
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| StoreError::User(format!("cursor {cursor:?} is not a notification id")))
+        .ok_or_else(|| StoreError::Invalid(format!("cursor {cursor:?} is not a notification id")))
 }
 
 /// `$first, $first+1, …` for `n` values.
@@ -176,7 +176,7 @@ impl Store {
         limit: usize,
     ) -> Result<NotificationPage> {
         if refs.len() > MAX_RECIPIENT_REFS {
-            return Err(StoreError::User(format!(
+            return Err(StoreError::Invalid(format!(
                 "{} refs: at most {MAX_RECIPIENT_REFS}",
                 refs.len()
             )));

@@ -97,7 +97,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(TokenRecord, String)> {
         if name.is_empty() || name.len() > 100 || subject.is_empty() || subject.len() > 300 {
-            return Err(StoreError::User(
+            return Err(StoreError::Invalid(
                 "token name and subject must be 1-100 and 1-300 characters".into(),
             ));
         }

@@ -2,6 +2,8 @@
 //! too when `SOCLE_TEST_DATABASE_URL` is set), driven over HTTP.
 
 mod bad_input;
+mod concurrency;
+mod contract;
 mod deployments;
 mod dora;
 mod dora_incidents;

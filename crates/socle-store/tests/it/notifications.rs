@@ -139,11 +139,11 @@ async fn bad_cursors_and_too_many_refs_are_refused(store: &Store) {
         .list_notifications(&[], Some("run-1"), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::User(m) if m.contains("not a notification id")));
+    assert!(matches!(e, StoreError::Invalid(m) if m.contains("not a notification id")));
     let many: Vec<String> = (0..=socle_store::MAX_RECIPIENT_REFS)
         .map(|i| format!("group:default/g{i}"))
         .collect();
     let e = store.list_notifications(&many, None, 10).await.unwrap_err();
-    assert!(matches!(e, StoreError::User(m) if m.contains("at most")));
+    assert!(matches!(e, StoreError::Invalid(m) if m.contains("at most")));
 }
 both!(bad_cursors_and_too_many_refs_are_refused);

@@ -560,7 +560,7 @@ fn render_table(scope: &str, r: &socle_dora::Report) -> String {
                     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}{unit}"))
                 };
                 vec![
-                    w.from[..10].to_owned(),
+                    w.from.get(..10).unwrap_or(&w.from).to_owned(),
                     w.deployments.to_string(),
                     f(w.lead_time_median_hours, " h"),
                     f(w.change_failure_rate.map(|v| v * 100.0), " %"),
