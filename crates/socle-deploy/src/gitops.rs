@@ -55,8 +55,14 @@ pub fn head(repo: &gix::Repository, branch: &str) -> Result<Option<gix::ObjectId
     }
 }
 
+/// How many times a commit is rebuilt when another writer (a process, a replica) moved the
+/// branch or held its lock meanwhile.
+const COMMIT_ATTEMPTS: u32 = 8;
+
 /// Replaces the subtrees `replace` (paths relative to the repository root) with `files`
-/// (paths relative to the root too), then commits on `branch` — unless nothing changed.
+/// (paths relative to the root too), then commits on `branch` — unless nothing changed. When
+/// another writer moved the branch between the read and the update (the update expects the head
+/// it read), the commit is rebuilt on the new head, a few times with a short backoff.
 pub fn commit(
     repo: &gix::Repository,
     branch: &str,
@@ -66,7 +72,46 @@ pub fn commit(
     author: (&str, &str),
     now_seconds: i64,
 ) -> Result<CommitOutcome, DeployError> {
-    let parent = head(repo, branch)?;
+    let mut attempt = 0;
+    loop {
+        let parent = head(repo, branch)?;
+        match commit_once(
+            repo,
+            branch,
+            parent,
+            replace,
+            files,
+            message,
+            author,
+            now_seconds,
+        ) {
+            Err(e) if attempt + 1 < COMMIT_ATTEMPTS && head(repo, branch)? != parent => {
+                tracing::debug!(error = %e, attempt, "the branch moved; committing again");
+            }
+            Err(e)
+                if attempt + 1 < COMMIT_ATTEMPTS
+                    && e.to_string().contains("prepare reference edit") =>
+            {
+                tracing::debug!(error = %e, attempt, "the branch is locked; committing again");
+            }
+            other => return other,
+        }
+        attempt += 1;
+        std::thread::sleep(std::time::Duration::from_millis(2 << attempt));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn commit_once(
+    repo: &gix::Repository,
+    branch: &str,
+    parent: Option<gix::ObjectId>,
+    replace: &[String],
+    files: &BTreeMap<String, Vec<u8>>,
+    message: &str,
+    author: (&str, &str),
+    now_seconds: i64,
+) -> Result<CommitOutcome, DeployError> {
     let base_tree = match parent {
         Some(p) => repo
             .find_commit(p)

@@ -1,6 +1,7 @@
 //! End to end: a bare Git repository per environment as the GitOps target; deploy to dev, promote
 //! to staging and prod, change a variable, roll back — checking commits, files and records.
 
+mod concurrent;
 mod kinds;
 mod ownership;
 mod runner;

@@ -313,13 +313,24 @@ fn ingest_a_git_repository_at_a_branch_then_query_the_store() {
     let out = socle(&["catalog", "search", "check", "-o", "json"], &data);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["hits"][0]["entity_ref"], "component:shop/checkout");
+    // Only https:// remotes are fetched; another scheme says so, an unreachable host too.
     let out = socle(
-        &["catalog", "ingest", "--git", "https://example.com/x.git"],
+        &["catalog", "ingest", "--git", "ssh://git@example.com/x.git"],
         &data,
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("https:// repositories are not fetched"),
+        String::from_utf8_lossy(&out.stderr).contains("ssh:// repositories are not fetched"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = socle(
+        &["catalog", "ingest", "--git", "https://127.0.0.1:9/x.git"],
+        &data,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot fetch https://127.0.0.1:9/x.git"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
