@@ -5,6 +5,7 @@ mod bad_input;
 mod deployments;
 mod dora;
 mod dora_incidents;
+mod dora_scopes;
 mod git_host_requests;
 mod git_hosts;
 mod harness;
