@@ -106,7 +106,11 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         .filter_map(|e| e.entity_ref.rsplit('/').next().map(str::to_owned))
         .collect();
     services.truncate(args.services);
-    let teams = snapshot.entities.iter().filter(|e| e.kind() == "group").count();
+    let teams = snapshot
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "group")
+        .count();
     let file = args
         .history
         .clone()
@@ -147,7 +151,10 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
             &all,
         )?)
     } else {
-        eprintln!("{} cannot import duckdb (pip install duckdb): skipped", args.python);
+        eprintln!(
+            "{} cannot import duckdb (pip install duckdb): skipped",
+            args.python
+        );
         None
     };
     let stored = if args.offline {
@@ -171,19 +178,33 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         let p = &r.socle;
         let mut s = format!(
             "DORA benchmark: {} lines ({:.0} MB JSON Lines), {} services, {} teams, 90 days to 2026-11-01\n\
-             socle, in this process: read+parse {:.2} s (of which in read() {:.2} s), dedupe {:.2} s, link {:.2} s, metrics {:.2} s, organisation + every team {:.2} s → {:.2} s; every scope (teams, systems, domains, services) {:.2} s; peak RSS {:.0} MB\n\
-             socle dora report --all-scopes --events (a process): {:.2} s, peak RSS {:.0} MB\n",
-            r.lines, r.file_mb, r.services, r.teams,
-            p.parse_seconds, p.read_seconds, p.dedupe_seconds, p.link_seconds, p.metrics_seconds,
-            p.org_and_teams_seconds, p.total_org_and_teams_seconds, p.all_scopes_seconds, p.peak_rss_mb,
-            r.socle_cli.seconds, r.socle_cli.peak_rss_mb,
+             socle, in this process: read+parse {:.2} s (of which in read() {:.2} s), dedupe {:.2} s, link {:.2} s, metrics {:.2} s, organisation + every team {:.2} s → {:.2} s ({:.1} s of CPU); every scope (teams, systems, domains, services) {:.2} s; peak RSS {:.0} MB\n\
+             socle dora report --all-scopes --events (a process): {:.2} s ({:.1} s of CPU), peak RSS {:.0} MB\n",
+            r.lines,
+            r.file_mb,
+            r.services,
+            r.teams,
+            p.parse_seconds,
+            p.read_seconds,
+            p.dedupe_seconds,
+            p.link_seconds,
+            p.metrics_seconds,
+            p.org_and_teams_seconds,
+            p.total_org_and_teams_seconds,
+            p.cpu_seconds,
+            p.all_scopes_seconds,
+            p.peak_rss_mb,
+            r.socle_cli.seconds,
+            r.socle_cli.cpu_seconds,
+            r.socle_cli.peak_rss_mb,
         );
         match &r.duckdb {
             Some(d) => s.push_str(&format!(
-                "DuckDB (SQL over the file, organisation + every team): {:.2} s ({:.2} s of SQL), peak RSS {:.0} MB; DuckDB ÷ Socle = {:.2}\n\
+                "DuckDB (SQL over the file, organisation + every team): {:.2} s ({:.2} s of SQL; {:.1} s of CPU), peak RSS {:.0} MB; DuckDB ÷ Socle = {:.2} (wall), {:.2} (CPU)\n\
                  figures compared: {}, different: {}{}\n",
-                d.run.seconds, d.sql_seconds, d.run.peak_rss_mb,
+                d.run.seconds, d.sql_seconds, d.run.cpu_seconds, d.run.peak_rss_mb,
                 r.duckdb_over_socle.unwrap_or_default(),
+                d.run.cpu_seconds / r.socle_cli.cpu_seconds,
                 d.figures_compared, d.differences.len(),
                 d.differences.iter().take(10).map(|x| format!("\n  {x}")).collect::<String>(),
             )),
@@ -206,7 +227,10 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         ));
         s
     })?;
-    let differs = report.duckdb.as_ref().is_some_and(|d| !d.differences.is_empty());
+    let differs = report
+        .duckdb
+        .as_ref()
+        .is_some_and(|d| !d.differences.is_empty());
     Ok(if differs {
         std::process::ExitCode::FAILURE
     } else {

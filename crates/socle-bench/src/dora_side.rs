@@ -46,6 +46,8 @@ pub struct Phases {
     /// Every scope: organisation, teams, systems, domains and services.
     pub all_scopes_seconds: f64,
     pub total_org_and_teams_seconds: f64,
+    /// CPU time (user + system, every thread) from the read to the teams' reports.
+    pub cpu_seconds: f64,
     pub peak_rss_mb: f64,
 }
 
@@ -61,10 +63,15 @@ pub fn socle_phases(
         inner: std::fs::File::open(file)?,
         spent: Duration::ZERO,
     };
+    let cpu = own_cpu_seconds();
     let t = Instant::now();
     let bulk = socle_dora::Bulk::read(&mut input, "import", threads)?;
     let parse = t.elapsed().as_secs_f64();
-    anyhow::ensure!(bulk.errors.is_empty(), "{} malformed lines", bulk.errors.len());
+    anyhow::ensure!(
+        bulk.errors.is_empty(),
+        "{} malformed lines",
+        bulk.errors.len()
+    );
     let t = Instant::now();
     let deduped = bulk.dedupe(opts);
     let dedupe = t.elapsed().as_secs_f64();
@@ -82,6 +89,7 @@ pub fn socle_phases(
         .map(|t| ds.report(Some(&t.services), window, false))
         .collect();
     let org_and_teams = t.elapsed().as_secs_f64();
+    let cpu = own_cpu_seconds() - cpu;
     anyhow::ensure!(org.deployments > 0 && team_reports.len() == teams.len());
     let t = Instant::now();
     let all = socle_app::dora_scopes::all_scopes(snapshot, &ds, window, false);
@@ -95,6 +103,7 @@ pub fn socle_phases(
         org_and_teams_seconds: org_and_teams,
         all_scopes_seconds: all_scopes,
         total_org_and_teams_seconds: parse + dedupe + link + metrics + org_and_teams,
+        cpu_seconds: cpu,
         peak_rss_mb: crate::setup::peak_rss_mb(),
     };
     Ok((phases, all))
@@ -104,7 +113,24 @@ pub fn socle_phases(
 #[derive(Serialize)]
 pub struct ChildRun {
     pub seconds: f64,
+    /// User + system CPU time (on a shared machine, what the work cost whatever the load).
+    pub cpu_seconds: f64,
     pub peak_rss_mb: f64,
+}
+
+fn seconds(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
+}
+
+/// This process's user + system CPU time so far.
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a valid pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Runs `cmd` to its end, its standard output captured: the output, time and peak RSS
@@ -138,9 +164,14 @@ fn measured(cmd: &mut Command) -> anyhow::Result<(Vec<u8>, ChildRun)> {
         out,
         ChildRun {
             seconds,
+            cpu_seconds: seconds_of(&usage),
             peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
         },
     ))
+}
+
+fn seconds_of(usage: &libc::rusage) -> f64 {
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// `socle dora report --all-scopes --events FILE -o json` over the window.
@@ -153,9 +184,23 @@ pub fn socle_cli(
     let ts = socle_dora::events::format_timestamp;
     let (out, run) = measured(
         Command::new(socle)
-            .args(["--log", "warn", "dora", "report", "--all-scopes", "--events"])
+            .args([
+                "--log",
+                "warn",
+                "dora",
+                "report",
+                "--all-scopes",
+                "--events",
+            ])
             .arg(file)
-            .args(["--from", &ts(window.from), "--to", &ts(window.to), "-o", "json"])
+            .args([
+                "--from",
+                &ts(window.from),
+                "--to",
+                &ts(window.to),
+                "-o",
+                "json",
+            ])
             .args(store_args)
             .env_remove("SOCLE_DATABASE_URL")
             .env_remove("SOCLE_DATA_DIR"),
@@ -267,7 +312,10 @@ fn compare(oracle: &serde_json::Value, socle: &AllScopes) -> (usize, Vec<String>
                 _ => false,
             };
             if !same {
-                diffs.push(format!("{scope} {f}: socle {} duckdb {}", mine[f], theirs[f]));
+                diffs.push(format!(
+                    "{scope} {f}: socle {} duckdb {}",
+                    mine[f], theirs[f]
+                ));
             }
         }
     }

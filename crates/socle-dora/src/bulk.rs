@@ -181,36 +181,16 @@ fn split(
     loop {
         let mut buf = take_back.try_recv().unwrap_or_default();
         buf.clear();
-        buf.reserve(block + carry.len());
         buf.append(&mut carry);
-        let mut eof = false;
         // A block, or a quarter more past a line longer than a block.
         let target = block.max(buf.len() + block / 4 + 1);
-        while buf.len() < target {
-            let start = buf.len();
-            buf.resize(target, 0);
-            let n = loop {
-                match input.read(&mut buf[start..]) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e.into());
-                }
-            };
-            buf.truncate(start + n);
-            if n == 0 {
-                eof = true;
-                break;
-            }
-        }
+        buf.reserve(target - buf.len());
+        let want = (target - buf.len()) as u64;
+        let n = (&mut *input).take(want).read_to_end(&mut buf)?;
+        let eof = (n as u64) < want;
         if !eof {
             // Keep the last, unfinished line for the next block.
-            match buf.iter().rposition(|&b| b == b'\n') {
+            match memchr::memrchr(b'\n', &buf) {
                 Some(end) => carry.extend_from_slice(&buf[end + 1..]),
                 None => {
                     // One line longer than a block: read on.
@@ -224,7 +204,7 @@ fn split(
         if buf.is_empty() && eof {
             return Ok(());
         }
-        let lines = buf.iter().filter(|&&b| b == b'\n').count();
+        let lines = memchr::memchr_iter(b'\n', &buf).count();
         if tx
             .send(Block {
                 no,

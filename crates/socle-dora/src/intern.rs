@@ -1,5 +1,7 @@
-//! Strings interned as dense `u32` ids: one arena of bytes, one hash table of ids (no
-//! allocation per string). Ids are given in order of first appearance.
+//! Strings interned as dense `u32` ids: one arena of bytes, one hash table of ids with their
+//! hashes (no allocation per string; growing the table reads no string again, and a lookup
+//! compares strings only when the full hashes match). Ids are given in order of first
+//! appearance.
 
 use std::hash::BuildHasher;
 
@@ -13,7 +15,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Strings ↔ dense ids.
 #[derive(Default)]
 pub(crate) struct Interner {
-    table: HashTable<u32>,
+    /// `(hash, id)`.
+    table: HashTable<(u64, u32)>,
     /// Every string, end to end.
     bytes: String,
     /// Where string `i` ends in `bytes` (it starts where `i - 1` ends).
@@ -43,7 +46,10 @@ impl Interner {
 
     /// The id of `s`, if interned.
     pub(crate) fn find(&self, s: &str) -> Option<u32> {
-        self.table.find(hash(s), |&id| self.get(id) == s).copied()
+        let h = hash(s);
+        self.table
+            .find(h, |&(eh, id)| eh == h && self.get(id) == s)
+            .map(|&(_, id)| id)
     }
 
     /// The id of `s`, interned on first sight. Past `u32::MAX - 1` strings, panics (a history
@@ -51,7 +57,7 @@ impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
         let h = hash(s);
         let Self { table, bytes, ends } = self;
-        if let Some(&id) = table.find(h, |&id| span(bytes, ends, id) == s) {
+        if let Some(&(_, id)) = table.find(h, |&(eh, id)| eh == h && span(bytes, ends, id) == s) {
             return id;
         }
         let id = u32::try_from(ends.len())
@@ -60,15 +66,13 @@ impl Interner {
             .expect("fewer than 2^32 - 1 distinct strings");
         bytes.push_str(s);
         ends.push(bytes.len());
-        let (bytes, ends) = (&*bytes, &*ends);
-        table.insert_unique(h, id, |&id| hash(span(bytes, ends, id)));
+        table.insert_unique(h, (h, id), |&(eh, _)| eh);
         id
     }
 
     /// Interns every string of `other` into this one: the id here of each of `other`'s ids.
     pub(crate) fn absorb(&mut self, other: &Interner) -> Vec<u32> {
-        let Self { table, bytes, ends } = self;
-        table.reserve(other.len(), |&id| hash(span(bytes, ends, id)));
+        self.table.reserve(other.len(), |&(eh, _)| eh);
         (0..other.len() as u32)
             .map(|id| self.intern(other.get(id)))
             .collect()

@@ -192,7 +192,10 @@ async fn every_scope_equals_its_own_report(backend: &str) {
             "group:default/team-b"
         ]
     );
-    assert_eq!(labels("systems"), ["system:default/books", "system:default/shop"]);
+    assert_eq!(
+        labels("systems"),
+        ["system:default/books", "system:default/shop"]
+    );
     assert_eq!(labels("domains"), ["domain:default/commerce"]);
     assert_eq!(
         labels("services"),

@@ -39,12 +39,12 @@ WHERE lower(status) = 'success' AND lower(environment) IN ('production', 'prod')
 -- Lead time: each change's first successful production deployment minus its commit time.
 CREATE TEMP TABLE lead AS
 SELECT f.service, f.finished, (f.finished - c.committed) / 3600000.0 AS hours
-FROM (SELECT unnest(changes) AS cid, service, finished, source, id FROM prod
+FROM (SELECT * FROM (SELECT unnest(changes) AS cid, service, finished, source, id FROM prod)
       QUALIFY row_number() OVER (PARTITION BY cid ORDER BY finished, source, id) = 1) f
 JOIN chg c ON c.id = f.cid
 WHERE f.finished > c.committed;
 -- Causes: the named deployment (its id in the incident's source, else the only one with the id,
--- else the only one of the incident's service), if a successful production one; unnamed, the
+-- else the only one of the incident's service), if a successful production one. Unnamed: the
 -- service's latest successful production deployment finished before the incident started.
 CREATE TEMP TABLE cause AS
 SELECT DISTINCT source, id, service, finished FROM (
