@@ -174,59 +174,7 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
         stored,
     };
     let org = &all.organisation.report;
-    output::print(args.output, &report, |r| {
-        let p = &r.socle;
-        let mut s = format!(
-            "DORA benchmark: {} lines ({:.0} MB JSON Lines), {} services, {} teams, 90 days to 2026-11-01\n\
-             socle, in this process: read+parse {:.2} s (of which in read() {:.2} s), dedupe {:.2} s, link {:.2} s, metrics {:.2} s, organisation + every team {:.2} s → {:.2} s ({:.1} s of CPU); every scope (teams, systems, domains, services) {:.2} s; peak RSS {:.0} MB\n\
-             socle dora report --all-scopes --events (a process): {:.2} s ({:.1} s of CPU), peak RSS {:.0} MB\n",
-            r.lines,
-            r.file_mb,
-            r.services,
-            r.teams,
-            p.parse_seconds,
-            p.read_seconds,
-            p.dedupe_seconds,
-            p.link_seconds,
-            p.metrics_seconds,
-            p.org_and_teams_seconds,
-            p.total_org_and_teams_seconds,
-            p.cpu_seconds,
-            p.all_scopes_seconds,
-            p.peak_rss_mb,
-            r.socle_cli.seconds,
-            r.socle_cli.cpu_seconds,
-            r.socle_cli.peak_rss_mb,
-        );
-        match &r.duckdb {
-            Some(d) => s.push_str(&format!(
-                "DuckDB (SQL over the file, organisation + every team): {:.2} s ({:.2} s of SQL; {:.1} s of CPU), peak RSS {:.0} MB; DuckDB ÷ Socle = {:.2} (wall), {:.2} (CPU)\n\
-                 figures compared: {}, different: {}{}\n",
-                d.run.seconds, d.sql_seconds, d.run.cpu_seconds, d.run.peak_rss_mb,
-                r.duckdb_over_socle.unwrap_or_default(),
-                d.run.cpu_seconds / r.socle_cli.cpu_seconds,
-                d.figures_compared, d.differences.len(),
-                d.differences.iter().take(10).map(|x| format!("\n  {x}")).collect::<String>(),
-            )),
-            None => s.push_str("DuckDB: not run (pip install duckdb)\n"),
-        }
-        if let Some(st) = &r.stored {
-            s.push_str(&format!(
-                "stored: import {:.1} s ({:.0} events/s), load {:.1} s, index {:.1} s, reports {:.2} s (organisation {:.0} ms), end to end {:.1} s, peak RSS {:.0} MB\n",
-                st.import_seconds, st.import_events_per_second, st.load_seconds, st.index_seconds,
-                st.reports_seconds, st.org_report_ms, st.end_to_end_seconds, st.peak_rss_mb,
-            ));
-        }
-        s.push_str(&format!(
-            "organisation: {:.2} deployments/day, lead time median {:.1} h, p90 {:.1} h, CFR {:.3}, recovery median {:.1} h\n",
-            org.deployment_frequency_per_day.unwrap_or_default(),
-            org.lead_time_median_hours.unwrap_or_default(),
-            org.lead_time_p90_hours.unwrap_or_default(),
-            org.change_failure_rate.unwrap_or_default(),
-            org.recovery_time_median_hours.unwrap_or_default(),
-        ));
-        s
-    })?;
+    output::print(args.output, &report, |r| render(r, org))?;
     let differs = report
         .duckdb
         .as_ref()
@@ -236,6 +184,61 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     } else {
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// The human form of the report.
+fn render(r: &DoraReport, org: &socle_dora::Report) -> String {
+    let p = &r.socle;
+    let mut s = format!(
+        "DORA benchmark: {} lines ({:.0} MB JSON Lines), {} services, {} teams, 90 days to 2026-11-01\n\
+         socle, in this process: read+parse {:.2} s (of which in read() {:.2} s), dedupe {:.2} s, link {:.2} s, metrics {:.2} s, organisation + every team {:.2} s → {:.2} s ({:.1} s of CPU); every scope (teams, systems, domains, services) {:.2} s; peak RSS {:.0} MB\n\
+         socle dora report --all-scopes --events (a process): {:.2} s ({:.1} s of CPU), peak RSS {:.0} MB\n",
+        r.lines,
+        r.file_mb,
+        r.services,
+        r.teams,
+        p.parse_seconds,
+        p.read_seconds,
+        p.dedupe_seconds,
+        p.link_seconds,
+        p.metrics_seconds,
+        p.org_and_teams_seconds,
+        p.total_org_and_teams_seconds,
+        p.cpu_seconds,
+        p.all_scopes_seconds,
+        p.peak_rss_mb,
+        r.socle_cli.seconds,
+        r.socle_cli.cpu_seconds,
+        r.socle_cli.peak_rss_mb,
+    );
+    match &r.duckdb {
+        Some(d) => s.push_str(&format!(
+            "DuckDB (SQL over the file, organisation + every team): {:.2} s ({:.2} s of SQL; {:.1} s of CPU), peak RSS {:.0} MB; DuckDB ÷ Socle = {:.2} (wall), {:.2} (CPU)\n\
+             figures compared: {}, different: {}{}\n",
+            d.run.seconds, d.sql_seconds, d.run.cpu_seconds, d.run.peak_rss_mb,
+            r.duckdb_over_socle.unwrap_or_default(),
+            d.run.cpu_seconds / r.socle_cli.cpu_seconds,
+            d.figures_compared, d.differences.len(),
+            d.differences.iter().take(10).map(|x| format!("\n  {x}")).collect::<String>(),
+        )),
+        None => s.push_str("DuckDB: not run (pip install duckdb)\n"),
+    }
+    if let Some(st) = &r.stored {
+        s.push_str(&format!(
+            "stored: import {:.1} s ({:.0} events/s), load {:.1} s, index {:.1} s, reports {:.2} s (organisation {:.0} ms), end to end {:.1} s, peak RSS {:.0} MB\n",
+            st.import_seconds, st.import_events_per_second, st.load_seconds, st.index_seconds,
+            st.reports_seconds, st.org_report_ms, st.end_to_end_seconds, st.peak_rss_mb,
+        ));
+    }
+    s.push_str(&format!(
+        "organisation: {:.2} deployments/day, lead time median {:.1} h, p90 {:.1} h, CFR {:.3}, recovery median {:.1} h\n",
+        org.deployment_frequency_per_day.unwrap_or_default(),
+        org.lead_time_median_hours.unwrap_or_default(),
+        org.lead_time_p90_hours.unwrap_or_default(),
+        org.change_failure_rate.unwrap_or_default(),
+        org.recovery_time_median_hours.unwrap_or_default(),
+    ));
+    s
 }
 
 /// Lines of a file (a history reused).
