@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod deploy_routes;
 pub mod dora_routes;
+mod dora_scopes_routes;
 pub mod error;
 mod notification_routes;
 mod openapi;

@@ -121,6 +121,7 @@ impl Modify for ErrorResponses {
         crate::policy_routes::revoke_waiver, crate::policy_routes::results, crate::policy_routes::eval_entity,
         crate::dora_routes::import_events, crate::dora_routes::incident, crate::dora_routes::incidents, crate::dora_routes::github,
         crate::dora_routes::gitlab, crate::dora_routes::report, crate::dora_routes::teams,
+        crate::dora_scopes_routes::scopes,
         crate::template_routes::list_templates, crate::template_routes::get_template, crate::template_routes::create_run,
         crate::template_routes::list_runs, crate::template_routes::get_run,
         crate::notification_routes::list_notifications,

@@ -60,6 +60,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::deploy_routes::routes())
         .merge(crate::policy_routes::routes())
         .merge(crate::dora_routes::routes())
+        .merge(crate::dora_scopes_routes::routes())
         .merge(crate::template_routes::routes())
         .merge(crate::notification_routes::routes())
 }

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod demo;
 pub mod deploy;
 pub mod dora;
+pub mod dora_scopes;
 pub mod error;
 pub mod git_hosts;
 pub mod ingest;

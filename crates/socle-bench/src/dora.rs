@@ -1,8 +1,9 @@
-//! `socle-bench dora`: import a large delivery history with `socle dora import` (a child
-//! process: the product's own path), then load and index it and compute the four keys for the
-//! organisation and for every team of a generated catalog, in this process.
+//! `socle-bench dora`: a large delivery history (`dora_history`) read straight from the file by
+//! Socle beside DuckDB (`dora_side`: phases, the CLI as a child, an independent SQL
+//! implementation, figures compared); then, unless `--offline`, imported with `socle dora
+//! import` (a child process: the product's own path), loaded back, indexed, and reported for
+//! the organisation and for every team of a generated catalog, in this process.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,9 +25,22 @@ pub struct DoraBench {
     changes: usize,
     #[arg(long, default_value_t = 50_000)]
     incidents: usize,
-    /// Services (catalog components).
+    /// Services (catalog components with events).
     #[arg(long, default_value_t = 2_000)]
     services: usize,
+    /// Teams (groups, in a hierarchy) of the generated catalog, at least.
+    #[arg(long, default_value_t = 100)]
+    teams: usize,
+    /// Where the history is written, or read again when the file exists (generate it once,
+    /// reuse it for later runs).
+    #[arg(long, value_name = "FILE")]
+    history: Option<std::path::PathBuf>,
+    /// Only the file → figures job (Socle beside DuckDB): no import into a store.
+    #[arg(long)]
+    offline: bool,
+    /// The Python that runs DuckDB (skipped when it cannot `import duckdb`).
+    #[arg(long, default_value = "python3")]
+    python: String,
     /// PostgreSQL instead of SQLite (a schema of its own is used and left behind).
     #[arg(long)]
     database_url: Option<String>,
@@ -34,36 +48,47 @@ pub struct DoraBench {
     output: Format,
 }
 
+/// The stored path: import, load back, index, reports.
 #[derive(Serialize)]
-struct DoraReport {
-    events: u64,
-    file_mb: f64,
+struct Stored {
     import_seconds: f64,
     import_events_per_second: f64,
     load_seconds: f64,
     index_seconds: f64,
-    teams: usize,
     reports_seconds: f64,
     org_report_ms: f64,
     end_to_end_seconds: f64,
-    offline_seconds: f64,
     /// The largest of `socle dora import` and this process.
     peak_rss_mb: f64,
 }
 
-const END: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
-const DAY: i64 = 86_400_000;
-
-fn ts(ms: i64) -> String {
-    socle_dora::events::format_timestamp(ms)
+#[derive(Serialize)]
+struct DoraReport {
+    lines: u64,
+    file_mb: f64,
+    services: usize,
+    teams: usize,
+    /// Socle in this process, step by step.
+    socle: dora_side::Phases,
+    /// `socle dora report --all-scopes --events FILE` as a child process.
+    socle_cli: dora_side::ChildRun,
+    /// The SQL oracle in DuckDB, when Python has it.
+    duckdb: Option<dora_side::DuckDbRun>,
+    /// DuckDB's wall time ÷ Socle's (the CLI's, a process each).
+    duckdb_over_socle: Option<f64>,
+    stored: Option<Stored>,
 }
+
+use crate::dora_history::{self, END};
+use crate::dora_side;
 
 pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::process::ExitCode> {
     let socle = crate::server::socle_binary(socle)?;
     let work = tempfile::tempdir()?;
     // A catalog whose components are the services: the synthetic organisation sized so that it
-    // has about `services` components (60 % of its entities, after groups, users, APIs…).
-    let org = socle_demo::generate(args.services * 1700 / 1000, 42, 500);
+    // has `teams` groups (2 % of its entities) and at least `services` components (60 %).
+    let entities = (args.services * 1700 / 1000).max(args.teams * 50);
+    let org = socle_demo::generate(entities, 42, 500);
     let src = work.path().join("org");
     for (path, content) in &org.files {
         let p = src.join(path);
@@ -74,30 +99,177 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let store = Store::open(&location.config()).await?;
     crate::setup::ingest(&store, &crate::setup::org_location(&src)).await?;
     let (snapshot, _, _) = socle_app::snapshot::load(&store).await?;
-    let services: Vec<String> = snapshot
+    let mut services: Vec<String> = snapshot
         .entities
         .iter()
         .filter(|e| e.kind() == "component")
         .filter_map(|e| e.entity_ref.rsplit('/').next().map(str::to_owned))
         .collect();
-    eprintln!(
-        "catalog: {} entities, {} components; generating the history…",
-        snapshot.len(),
-        services.len()
-    );
-
-    let file = work.path().join("events.jsonl");
-    write_history(&file, &services, &args)?;
+    services.truncate(args.services);
+    let teams = snapshot
+        .entities
+        .iter()
+        .filter(|e| e.kind() == "group")
+        .count();
+    let file = args
+        .history
+        .clone()
+        .unwrap_or_else(|| work.path().join("events.jsonl"));
+    let lines = if file.exists() {
+        eprintln!("reusing the history in {}", file.display());
+        count_lines(&file)?
+    } else {
+        eprintln!(
+            "catalog: {} entities, {teams} teams, {} services with events; generating the history…",
+            snapshot.len(),
+            services.len()
+        );
+        let shape = dora_history::Shape {
+            deployments: args.deployments,
+            changes: args.changes,
+            incidents: args.incidents,
+        };
+        dora_history::write(&file, &services, &shape)?.lines
+    };
     let file_mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
-    let events = (args.deployments + args.changes + args.incidents) as u64;
-    eprintln!("{events} events, {file_mb:.0} MB of JSON Lines; importing…");
+    eprintln!("{lines} lines, {file_mb:.0} MB of JSON Lines");
 
+    let window = socle_dora::Window::last_days(END, 90);
+    let opts = socle_app::dora::options(&socle_platform::default_config());
+    eprintln!("socle dora report --all-scopes --events (a child process)…");
+    let socle_cli = dora_side::socle_cli(&socle, &location.args(), &file, window)?;
+    eprintln!("in this process, step by step…");
+    let (phases, all) = dora_side::socle_phases(&file, &snapshot, &opts, window)?;
+    let duckdb = if dora_side::duckdb_available(&args.python) {
+        eprintln!("DuckDB…");
+        Some(dora_side::duckdb(
+            &args.python,
+            work.path(),
+            &file,
+            &snapshot,
+            window,
+            &all,
+        )?)
+    } else {
+        eprintln!(
+            "{} cannot import duckdb (pip install duckdb): skipped",
+            args.python
+        );
+        None
+    };
+    let stored = if args.offline {
+        None
+    } else {
+        Some(stored(&socle, &store, &location, &file, &snapshot, window).await?)
+    };
+    let report = DoraReport {
+        lines,
+        file_mb,
+        services: services.len(),
+        teams,
+        duckdb_over_socle: duckdb.as_ref().map(|d| d.run.seconds / socle_cli.seconds),
+        socle: phases,
+        socle_cli,
+        duckdb,
+        stored,
+    };
+    let org = &all.organisation.report;
+    output::print(args.output, &report, |r| render(r, org))?;
+    let differs = report
+        .duckdb
+        .as_ref()
+        .is_some_and(|d| !d.differences.is_empty());
+    Ok(if differs {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+/// The human form of the report.
+fn render(r: &DoraReport, org: &socle_dora::Report) -> String {
+    let p = &r.socle;
+    let mut s = format!(
+        "DORA benchmark: {} lines ({:.0} MB JSON Lines), {} services, {} teams, 90 days to 2026-11-01\n\
+         socle, in this process: read+parse {:.2} s (of which in read() {:.2} s), dedupe {:.2} s, link {:.2} s, metrics {:.2} s, organisation + every team {:.2} s → {:.2} s ({:.1} s of CPU); every scope (teams, systems, domains, services) {:.2} s; peak RSS {:.0} MB\n\
+         socle dora report --all-scopes --events (a process): {:.2} s ({:.1} s of CPU), peak RSS {:.0} MB\n",
+        r.lines,
+        r.file_mb,
+        r.services,
+        r.teams,
+        p.parse_seconds,
+        p.read_seconds,
+        p.dedupe_seconds,
+        p.link_seconds,
+        p.metrics_seconds,
+        p.org_and_teams_seconds,
+        p.total_org_and_teams_seconds,
+        p.cpu_seconds,
+        p.all_scopes_seconds,
+        p.peak_rss_mb,
+        r.socle_cli.seconds,
+        r.socle_cli.cpu_seconds,
+        r.socle_cli.peak_rss_mb,
+    );
+    match &r.duckdb {
+        Some(d) => s.push_str(&format!(
+            "DuckDB (SQL over the file, organisation + every team): {:.2} s ({:.2} s of SQL; {:.1} s of CPU), peak RSS {:.0} MB; DuckDB ÷ Socle = {:.2} (wall), {:.2} (CPU)\n\
+             figures compared: {}, different: {}{}\n",
+            d.run.seconds, d.sql_seconds, d.run.cpu_seconds, d.run.peak_rss_mb,
+            r.duckdb_over_socle.unwrap_or_default(),
+            d.run.cpu_seconds / r.socle_cli.cpu_seconds,
+            d.figures_compared, d.differences.len(),
+            d.differences.iter().take(10).map(|x| format!("\n  {x}")).collect::<String>(),
+        )),
+        None => s.push_str("DuckDB: not run (pip install duckdb)\n"),
+    }
+    if let Some(st) = &r.stored {
+        s.push_str(&format!(
+            "stored: import {:.1} s ({:.0} events/s), load {:.1} s, index {:.1} s, reports {:.2} s (organisation {:.0} ms), end to end {:.1} s, peak RSS {:.0} MB\n",
+            st.import_seconds, st.import_events_per_second, st.load_seconds, st.index_seconds,
+            st.reports_seconds, st.org_report_ms, st.end_to_end_seconds, st.peak_rss_mb,
+        ));
+    }
+    s.push_str(&format!(
+        "organisation: {:.2} deployments/day, lead time median {:.1} h, p90 {:.1} h, CFR {:.3}, recovery median {:.1} h\n",
+        org.deployment_frequency_per_day.unwrap_or_default(),
+        org.lead_time_median_hours.unwrap_or_default(),
+        org.lead_time_p90_hours.unwrap_or_default(),
+        org.change_failure_rate.unwrap_or_default(),
+        org.recovery_time_median_hours.unwrap_or_default(),
+    ));
+    s
+}
+
+/// Lines of a file (a history reused).
+fn count_lines(file: &Path) -> anyhow::Result<u64> {
+    let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
+    let mut n = 0u64;
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut r)?;
+        if buf.is_empty() {
+            return Ok(n);
+        }
+        n += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let len = buf.len();
+        std::io::BufRead::consume(&mut r, len);
+    }
+}
+
+/// The stored path: `socle dora import` (a child), load back, index, organisation and teams.
+async fn stored(
+    socle: &Path,
+    store: &Store,
+    location: &StoreLocation,
+    file: &Path,
+    snapshot: &socle_app::snapshot::Snapshot,
+    window: socle_dora::Window,
+) -> anyhow::Result<Stored> {
+    eprintln!("importing into the store…");
     let started = Instant::now();
-    let received = import(&socle, &location, &file)?;
+    let received = import(socle, location, file)?;
     let import = started.elapsed().as_secs_f64();
-    anyhow::ensure!(received == events, "import: {received} events of {events}");
-    eprintln!("imported in {import:.1} s; indexing…");
-
+    eprintln!("imported {received} events in {import:.1} s; indexing…");
     let t = Instant::now();
     let (d, c, i) = store.dora_load().await?;
     let load = t.elapsed().as_secs_f64();
@@ -105,134 +277,25 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let opts = socle_app::dora::options(&socle_platform::default_config());
     let ds = socle_dora::Dataset::from_parts(d, c, i, &opts);
     let index = t.elapsed().as_secs_f64();
-
-    let window = socle_dora::Window::last_days(END, 90);
     let t = Instant::now();
     let org_report = ds.report(None, window, true);
     let org_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let teams = socle_app::dora::team_reports(&snapshot, &ds, window);
+    let teams = socle_app::dora::team_reports(snapshot, &ds, window);
     let reports = t.elapsed().as_secs_f64();
     anyhow::ensure!(
-        org_report.deployments > 0 && org_report.lead_time_median_hours.is_some(),
+        org_report.deployments > 0 && !teams.is_empty(),
         "empty report"
     );
-    drop(ds);
-    // The same question answered straight from the file, as `socle dora report --events FILE`
-    // does (and as DuckDB would): parse on every core, index, report — nothing persisted.
-    let t = Instant::now();
-    let offline_ds = from_file(&file, &opts)?;
-    let offline_org = offline_ds.report(None, window, true);
-    let offline_teams = socle_app::dora::team_reports(&snapshot, &offline_ds, window);
-    let offline = t.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        offline_org.deployments == org_report.deployments && offline_teams.len() == teams.len(),
-        "the offline report differs from the stored one"
-    );
-    let report = DoraReport {
-        events,
-        file_mb,
+    Ok(Stored {
         import_seconds: import,
-        import_events_per_second: events as f64 / import,
+        import_events_per_second: received as f64 / import,
         load_seconds: load,
         index_seconds: index,
-        teams: teams.len(),
         reports_seconds: reports,
         org_report_ms: org_ms,
         end_to_end_seconds: import + load + index + reports,
-        offline_seconds: offline,
         peak_rss_mb: crate::setup::peak_rss_mb().max(children_peak_rss_mb()),
-    };
-    output::print(args.output, &report, |r| {
-        format!(
-            "DORA benchmark: {} events ({:.0} MB JSON Lines), {} services, {} teams\n  import: {:.1} s ({:.0} events/s, one transaction)\n  load from the store: {:.1} s; index: {:.1} s\n  reports: organisation (with weekly series) {:.0} ms; organisation + every team {:.2} s\n  end to end (import + load + index + reports): {:.1} s; peak RSS {:.0} MB\n  from the file, nothing stored (parse on every core + index + organisation and every team): {:.1} s\n  org (90 days): {:.2} deployments/day, lead time median {:.1} h, p90 {:.1} h, CFR {:.3}, recovery median {:.1} h\n",
-            r.events,
-            r.file_mb,
-            services.len(),
-            r.teams,
-            r.import_seconds,
-            r.import_events_per_second,
-            r.load_seconds,
-            r.index_seconds,
-            r.org_report_ms,
-            r.reports_seconds,
-            r.end_to_end_seconds,
-            r.peak_rss_mb,
-            r.offline_seconds,
-            org_report.deployment_frequency_per_day.unwrap_or_default(),
-            org_report.lead_time_median_hours.unwrap_or_default(),
-            org_report.lead_time_p90_hours.unwrap_or_default(),
-            org_report.change_failure_rate.unwrap_or_default(),
-            org_report.recovery_time_median_hours.unwrap_or_default(),
-        )
-    })?;
-    Ok(std::process::ExitCode::SUCCESS)
-}
-
-/// The history: one year ending 2026-11-01, deployments evenly spread over the services,
-/// `changes / deployments` commits each (1–72 h before), incidents after random deployments.
-fn write_history(file: &Path, services: &[String], args: &DoraBench) -> anyhow::Result<()> {
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(file)?);
-    let mut rng = socle_demo::Rng(7);
-    let per = args.changes / args.deployments.max(1);
-    let mut extra = args.changes - per * args.deployments;
-    let mut change_id = 0usize;
-    let mut deploy_times = Vec::with_capacity(args.deployments);
-    for d in 0..args.deployments {
-        let service = &services[d % services.len()];
-        let at = END - 365 * DAY + rng.below((365 * DAY) as usize) as i64;
-        deploy_times.push((at, d));
-        let n = per + usize::from(extra > 0);
-        extra = extra.saturating_sub(1);
-        let status = if rng.below(20) == 0 {
-            "failure"
-        } else {
-            "success"
-        };
-        let env = if rng.below(10) == 0 {
-            "staging"
-        } else {
-            "production"
-        };
-        write!(
-            w,
-            "{{\"type\":\"deployment\",\"id\":\"d{d}\",\"service\":\"{service}\",\"environment\":\"{env}\",\"status\":\"{status}\",\"finished_at\":\"{}\",\"changes\":[",
-            ts(at)
-        )?;
-        for k in 0..n {
-            write!(w, "{}\"c{}\"", if k > 0 { "," } else { "" }, change_id + k)?;
-        }
-        writeln!(w, "]}}")?;
-        for k in 0..n {
-            let committed = at - 3_600_000 - rng.below(71 * 3_600_000) as i64;
-            writeln!(
-                w,
-                "{{\"type\":\"change\",\"id\":\"c{}\",\"service\":\"{service}\",\"committed_at\":\"{}\"}}",
-                change_id + k,
-                ts(committed)
-            )?;
-        }
-        change_id += n;
-    }
-    for i in 0..args.incidents {
-        let (at, d) = deploy_times[rng.below(deploy_times.len())];
-        let service = &services[d % services.len()];
-        let start = at + rng.below(24 * 3_600_000) as i64;
-        let resolved = start + 1_800_000 + rng.below(48 * 3_600_000) as i64;
-        let cause = if i % 2 == 0 {
-            format!(",\"deployment\":\"d{d}\"")
-        } else {
-            String::new()
-        };
-        writeln!(
-            w,
-            "{{\"type\":\"incident\",\"id\":\"i{i}\",\"service\":\"{service}\",\"started_at\":\"{}\",\"resolved_at\":\"{}\"{cause}}}",
-            ts(start),
-            ts(resolved)
-        )?;
-    }
-    w.flush()?;
-    drop(w);
-    Ok(())
+    })
 }
 
 /// `socle dora import FILE -o json` into the benchmark's store; the events it received.
@@ -252,18 +315,6 @@ fn import(socle: &Path, location: &StoreLocation, file: &Path) -> anyhow::Result
     report["received"]
         .as_u64()
         .context("socle dora import printed no `received`")
-}
-
-/// What `socle dora report --events FILE` does: parse on every core, index — nothing stored.
-fn from_file(file: &Path, opts: &socle_dora::Options) -> anyhow::Result<socle_dora::Dataset> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let socle_dora::Parsed { events, errors, .. } =
-        socle_dora::parse_jsonl_parallel(&text, "import", threads);
-    drop(text);
-    anyhow::ensure!(errors.is_empty(), "{} malformed lines", errors.len());
-    Ok(socle_dora::Dataset::build(events, opts))
 }
 
 /// The peak resident set of the largest child process waited for, in MB.

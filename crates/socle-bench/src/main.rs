@@ -6,6 +6,8 @@
 mod abuse;
 mod catalog;
 mod dora;
+mod dora_history;
+mod dora_side;
 mod output;
 mod portal;
 mod server;

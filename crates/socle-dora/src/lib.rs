@@ -7,10 +7,15 @@
 //! - [`events`]: the event model, timestamps; [`jsonl`]: JSON Lines import with per-line errors
 //!   and the fields it ignored, once per name.
 //! - [`metrics`]: the indexed [`metrics::Dataset`]; [`report`]: the [`report::Report`] of a scope.
+//! - [`bulk`], [`bulk_index`]: a large history read on every core into interned columns and
+//!   indexed into the same [`metrics::Dataset`], step by step (dedupe, link, metrics).
 //! - [`levels`]: the 2024 DORA table as a classification rule.
 //! - [`webhooks`]: GitHub / GitLab payloads to events, signature checks.
 
+pub mod bulk;
+pub mod bulk_index;
 pub mod events;
+mod intern;
 pub mod jsonl;
 pub mod levels;
 pub mod metrics;
@@ -18,6 +23,7 @@ pub mod refs;
 pub mod report;
 pub mod webhooks;
 
+pub use bulk::{Bulk, BulkError};
 pub use events::{Change, Deployment, Event, Incident, TimestampError, parse_timestamp};
 pub use jsonl::{
     EventError, ParseError, Parsed, ReadEvent, UnknownFields, Warning, parse_event, parse_jsonl,

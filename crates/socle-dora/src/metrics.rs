@@ -45,7 +45,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// ids: several times faster than SipHash there. Events come from authenticated members only,
 /// so deliberate collisions are not a concern for this in-memory build.
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Fx {
     #[inline]
@@ -89,7 +89,9 @@ impl Hasher for Fx {
     }
 }
 
-type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+/// The Fx hash as a `BuildHasher`.
+pub(crate) type FxBuild = BuildHasherDefault<Fx>;
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 
 use crate::events::{Change, Deployment, Event, Incident, Millis, format_timestamp};
 
@@ -97,7 +99,7 @@ pub(crate) const DAY: Millis = 86_400_000;
 pub(crate) const WEEK: Millis = 7 * DAY;
 pub(crate) const HOUR: f64 = 3_600_000.0;
 /// Longest walk through `parent` links when a deployment's changes are derived from its commit.
-const MAX_WALK: usize = 100_000;
+pub(crate) const MAX_WALK: usize = 100_000;
 
 /// What counts as production.
 #[derive(Debug, Clone)]
@@ -126,7 +128,7 @@ impl Options {
                 .collect(),
         }
     }
-    fn is_production(&self, env: &str) -> bool {
+    pub(crate) fn is_production(&self, env: &str) -> bool {
         self.production.contains(&env.to_ascii_lowercase())
     }
 }
@@ -151,7 +153,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Series {
     /// Successful production deployments' finish times, sorted.
     pub(crate) deploys: Vec<Millis>,
@@ -164,7 +166,9 @@ pub(crate) struct Series {
 }
 
 /// Events resolved into per-service series, ready for any number of reports.
-#[derive(Debug, Default)]
+/// Two datasets are equal when they hold the same series for the same services, in the same
+/// order (what the bulk reading's equality tests check).
+#[derive(Debug, Default, PartialEq)]
 pub struct Dataset {
     services: Vec<String>,
     index: HashMap<String, usize>,
@@ -176,7 +180,7 @@ pub struct Dataset {
 /// Same key twice: keep the greatest version, so that the result does not depend on the
 /// order events arrived in. Keys are borrowed; nothing is copied when there are no repeats
 /// (the store's case).
-fn dedup<T: Ord>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<T> {
+pub(crate) fn dedup<T: Ord>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<T> {
     let mut best: HashMap<(&str, &str), usize> =
         HashMap::with_capacity_and_hasher(items.len(), Default::default());
     let mut repeats = false;
@@ -425,6 +429,27 @@ impl Dataset {
             s.recovery
                 .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         }
+    }
+
+    /// A dataset of series built elsewhere ([`crate::bulk_index`]), sorted here.
+    pub(crate) fn from_series(
+        services: Vec<String>,
+        series: Vec<Series>,
+        incidents_without_cause: usize,
+    ) -> Self {
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
+        let mut ds = Dataset {
+            services,
+            index,
+            series,
+            incidents_without_cause,
+        };
+        ds.sort_series();
+        ds
     }
 
     fn service(&mut self, name: &str) -> usize {

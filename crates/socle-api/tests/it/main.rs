@@ -7,6 +7,7 @@ mod contract;
 mod deployments;
 mod dora;
 mod dora_incidents;
+mod dora_scopes;
 mod git_host_requests;
 mod git_hosts;
 mod harness;

@@ -161,6 +161,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("POST", "/api/v1/dora/webhooks/gitlab", "/api/v1/dora/webhooks/gitlab", Some(json!({})), SIGNED_PAYLOAD),
         op("GET", "/api/v1/dora/report", "/api/v1/dora/report", None, READ),
         op("GET", "/api/v1/dora/teams", "/api/v1/dora/teams", None, READ),
+        op("GET", "/api/v1/dora/scopes", "/api/v1/dora/scopes", None, READ),
         op("GET", "/api/v1/templates", "/api/v1/templates", None, READ),
         op("GET", "/api/v1/templates/{name}", "/api/v1/templates/rust-axum-service", None, READ),
         op("POST", "/api/v1/templates/{name}/runs", "/api/v1/templates/rust-axum-service/runs", Some(run), MEMBER),

@@ -1,3 +1,4 @@
+mod bulk;
 mod events;
 mod jsonl;
 mod metrics;

@@ -62,7 +62,7 @@ pub enum DoraCmd {
     /// DORA's four keys for a service, a team (with its child teams), a system, a domain or the
     /// organisation (default), with their 2024 DORA levels.
     #[command(
-        after_help = "Example:\n  socle dora report --team team-a --since 90d --weekly\n  socle dora report --events export.jsonl --org"
+        after_help = "Example:\n  socle dora report --team team-a --since 90d --weekly\n  socle dora report --events export.jsonl --org\n  socle dora report --events export.jsonl --all-scopes -o json"
     )]
     Report(ReportArgs),
     /// The four keys of every team in the catalog.
@@ -126,6 +126,10 @@ pub struct ReportArgs {
     /// The whole organisation (the default).
     #[arg(long, group = "scope")]
     org: bool,
+    /// Every scope at once, from one index: the organisation, every team, system, domain and
+    /// service with events.
+    #[arg(long, group = "scope")]
+    all_scopes: bool,
     #[command(flatten)]
     window: WindowArgs,
     /// Add the weekly trend series.
@@ -345,6 +349,7 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
                 )
             })
         }
+        DoraCmd::Report(a) if a.all_scopes => all_scopes(a).await,
         DoraCmd::Report(a) => {
             let scope = match (&a.service, &a.team, &a.system, &a.domain) {
                 (Some(s), ..) => socle_app::dora::Scope::parse("service", Some(s)),
@@ -411,6 +416,50 @@ pub async fn run(cmd: DoraCmd) -> anyhow::Result<Outcome> {
             })
         }
     }
+}
+
+/// `socle dora report --all-scopes`: every scope's report from one index.
+async fn all_scopes(a: ReportArgs) -> anyhow::Result<Outcome> {
+    let window = a.window.window()?;
+    let (store, snapshot) = report_catalog(&a.store, a.events.as_deref()).await?;
+    let platform = read_platform(a.platform.as_ref(), &socle_catalog::Limits::default())?;
+    let ds = dataset(store.as_ref(), &platform, a.events.as_deref()).await?;
+    let all = socle_app::dora_scopes::all_scopes(&snapshot, &ds, window, a.weekly);
+    Outcome::new(a.output, &all, |all| {
+        let mut out = format!("{} → {}\n", all.from, all.to);
+        let rows: Vec<Vec<String>> = std::iter::once(&all.organisation)
+            .chain(&all.teams)
+            .chain(&all.systems)
+            .chain(&all.domains)
+            .chain(&all.services)
+            .map(|s| {
+                let r = &s.report;
+                let f = |v: Option<f64>, scale: f64, unit: &str| {
+                    v.map_or_else(|| "-".to_owned(), |v| format!("{:.2}{unit}", v * scale))
+                };
+                vec![
+                    s.scope.clone(),
+                    r.services.to_string(),
+                    f(r.deployment_frequency_per_day, 1.0, "/d"),
+                    f(r.lead_time_median_hours, 1.0, " h"),
+                    f(r.change_failure_rate, 100.0, " %"),
+                    f(r.recovery_time_median_hours, 1.0, " h"),
+                ]
+            })
+            .collect();
+        out.push_str(&output::table(
+            &[
+                "SCOPE",
+                "SERVICES",
+                "DEPLOYS",
+                "LEAD TIME",
+                "CFR",
+                "RECOVERY",
+            ],
+            &rows,
+        ));
+        out
+    })
 }
 
 /// `socle dora import`: the file's events into the store, malformed lines listed on stderr.
@@ -516,25 +565,25 @@ pub async fn dataset(
         let store = store.context("delivery events come from a store or from --events")?;
         return Ok(socle_app::dora::load(store, &opts).await?.1);
     };
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // Read in blocks on every core into interned columns (socle_dora::bulk): the same index
+    // as parsing every event, without holding the file or an allocation per event.
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let socle_dora::Parsed {
-        events,
-        errors,
-        unknown_fields,
-    } = socle_dora::parse_jsonl_parallel(&text, "import", threads);
-    drop(text);
-    print_warnings(file, &unknown_fields.warnings());
-    if !errors.is_empty() {
-        for e in errors.iter().take(50) {
+    let bulk = socle_dora::Bulk::read(input, "import", threads)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    print_warnings(file, &bulk.unknown_fields.warnings());
+    if !bulk.errors.is_empty() {
+        for e in bulk.errors.iter().take(50) {
             eprintln!("{}:{}: {}", file.display(), e.line, e.message);
         }
-        anyhow::bail!("{} malformed line(s) in {}", errors.len(), file.display());
+        anyhow::bail!(
+            "{} malformed line(s) in {}",
+            bulk.errors.len(),
+            file.display()
+        );
     }
-    Ok(std::sync::Arc::new(socle_dora::Dataset::build(
-        events, &opts,
-    )))
+    Ok(std::sync::Arc::new(bulk.dataset(&opts)))
 }
 
 fn render_table(scope: &str, r: &socle_dora::Report) -> String {

@@ -240,3 +240,82 @@ fn a_partial_import_keeps_the_valid_lines_and_still_exits_1() {
         (Some(1), Some(1))
     );
 }
+
+/// `--all-scopes` straight from a file: the organisation and every service of the events, each
+/// equal to the scope's own report (no catalog here: teams, systems and domains are empty).
+#[test]
+fn all_scopes_from_a_file_equal_each_scope_s_own_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export.jsonl");
+    std::fs::write(
+        &export,
+        "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"payments\",\"environment\":\"prod\",\"finished_at\":\"2026-01-05T10:00:00Z\",\"changes\":[\"c1\"]}\n\
+         {\"type\":\"change\",\"id\":\"c1\",\"service\":\"payments\",\"committed_at\":\"2026-01-05T07:00:00+01:00\"}\n\
+         {\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"ledger\",\"environment\":\"production\",\"finished_at\":\"2026-01-06T10:00:00.500Z\"}\n\
+         {\"type\":\"incident\",\"id\":\"i1\",\"service\":\"ledger\",\"started_at\":\"2026-01-06T11:00:00Z\",\"resolved_at\":\"2026-01-06T12:30:00Z\",\"title\":\"5xx\"}\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("empty");
+    let report = |scope: &[&str]| -> serde_json::Value {
+        let mut args = vec!["dora", "report", "--events", export.to_str().unwrap()];
+        args.extend(scope);
+        args.extend([
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-08T00:00:00Z",
+            "-o",
+            "json",
+        ]);
+        let o = socle(&args, &data);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let all = report(&["--all-scopes"]);
+    assert_eq!(all["organisation"], report(&["--org"]), "{all}");
+    assert_eq!(all["organisation"]["deployments"], 2);
+    assert_eq!(all["teams"], serde_json::json!([]));
+    let services = all["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2, "{all}");
+    for (entry, name) in services.iter().zip(["ledger", "payments"]) {
+        assert_eq!(*entry, report(&["--service", name]), "{name}");
+    }
+    assert_eq!(services[0]["failed_deployments"], 1);
+    assert_eq!(services[0]["recovery_time_median_hours"], 1.5);
+}
+
+/// The table form lists every scope, one row each.
+#[test]
+fn all_scopes_print_as_one_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export.jsonl");
+    std::fs::write(
+        &export,
+        "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"payments\",\"environment\":\"prod\",\"finished_at\":\"2026-01-05T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    let o = socle(
+        &[
+            "dora",
+            "report",
+            "--all-scopes",
+            "--events",
+            export.to_str().unwrap(),
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-08T00:00:00Z",
+        ],
+        &tmp.path().join("empty"),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("SCOPE"), "{out}");
+    assert!(out.contains("organisation"), "{out}");
+    assert!(out.contains("service payments"), "{out}");
+}
