@@ -1,0 +1,5 @@
+mod conformance;
+mod fuzz;
+mod golden_paths;
+mod outputs;
+mod validation;
