@@ -155,7 +155,7 @@ impl std::fmt::Display for PromDuration {
         }
         for (i, (unit, mult)) in MS_UNITS.iter().enumerate() {
             let exact_only = i < 2;
-            if exact_only && ms % mult != 0 {
+            if exact_only && !ms.is_multiple_of(*mult) {
                 continue;
             }
             let v = ms / mult;

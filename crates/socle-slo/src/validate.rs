@@ -113,14 +113,14 @@ pub fn validate_slo(
     catalog: &WindowCatalog,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
-    if let Some(p) = name_problem("SLO name", &slo.name) {
-        out.push((Field::Name, p));
-    } else if let Some(p) = name_problem("SLO id", &slo.id) {
-        out.push((Field::Name, p));
-    }
-    if let Some(p) = name_problem("service", &slo.service) {
-        out.push((Field::Service, p));
-    }
+    let name = name_problem("SLO name", &slo.name);
+    let service = name_problem("service", &slo.service);
+    // The id is service and name joined: checked on its own only when both are valid.
+    let id = (name.is_none() && service.is_none())
+        .then(|| name_problem("SLO id", &slo.id))
+        .flatten();
+    out.extend(name.into_iter().chain(id).map(|p| (Field::Name, p)));
+    out.extend(service.map(|p| (Field::Service, p)));
     let period = slo.period.unwrap_or(default_period);
     if period.0 == 0 {
         out.push((Field::Period, "the SLO period is required".into()));

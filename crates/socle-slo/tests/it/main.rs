@@ -2,4 +2,5 @@ mod conformance;
 mod fuzz;
 mod golden_paths;
 mod outputs;
+mod specs;
 mod validation;

@@ -151,11 +151,13 @@ fn load_options(specs: &SpecArgs) -> anyhow::Result<LoadOptions> {
     })
 }
 
-/// Every file read and checked: the groups of the valid ones, and every error.
-fn load_all(
-    specs: &SpecArgs,
-    options: &LoadOptions,
-) -> anyhow::Result<(Vec<(String, Vec<SloGroup>)>, Vec<SloError>)> {
+/// Every file read and checked: the groups of the valid ones (with their file), and every error.
+struct Loaded {
+    files: Vec<(String, Vec<SloGroup>)>,
+    errors: Vec<SloError>,
+}
+
+fn load_all(specs: &SpecArgs, options: &LoadOptions) -> anyhow::Result<Loaded> {
     for f in &specs.files {
         super::must_exist(f)?;
     }
@@ -184,7 +186,10 @@ fn load_all(
             Err(e) => errors.extend(e),
         }
     }
-    Ok((loaded, errors))
+    Ok(Loaded {
+        files: loaded,
+        errors,
+    })
 }
 
 #[derive(Serialize)]
@@ -227,7 +232,10 @@ struct ValidateReport {
 
 fn validate(specs: &SpecArgs, ignore_duplicates: bool, output: Format) -> anyhow::Result<Outcome> {
     let options = load_options(specs)?;
-    let (loaded, mut errors) = load_all(specs, &options)?;
+    let Loaded {
+        files: loaded,
+        mut errors,
+    } = load_all(specs, &options)?;
     if !ignore_duplicates {
         errors.extend(socle_slo::duplicates(&loaded));
     }
@@ -350,7 +358,10 @@ fn generate(
 ) -> anyhow::Result<Outcome> {
     let options = load_options(specs)?;
     let extra = extra_labels(&g.extra_labels)?;
-    let (loaded, mut errors) = load_all(specs, &options)?;
+    let Loaded {
+        files: loaded,
+        mut errors,
+    } = load_all(specs, &options)?;
     errors.extend(socle_slo::duplicates(&loaded));
     refuse(&errors)?;
     let gen_options = GenerateOptions {
@@ -416,7 +427,10 @@ struct Board {
 
 fn dashboard(specs: &SpecArgs, dir: &Path, output: Format) -> anyhow::Result<Outcome> {
     let options = load_options(specs)?;
-    let (loaded, mut errors) = load_all(specs, &options)?;
+    let Loaded {
+        files: loaded,
+        mut errors,
+    } = load_all(specs, &options)?;
     errors.extend(socle_slo::duplicates(&loaded));
     refuse(&errors)?;
     let groups: Vec<SloGroup> = loaded.into_iter().flat_map(|(_, g)| g).collect();
