@@ -5,6 +5,7 @@
 //!
 //! Pure: works on text it is given; reading files and writing rules are the CLI's.
 
+pub mod budget;
 pub mod dashboard;
 pub mod gofmt;
 pub mod load;
@@ -20,6 +21,7 @@ pub use gofmt::{PromDuration, go_g};
 pub use load::{LoadOptions, duplicates, load};
 pub use model::{AlertMeta, K8sMeta, Labels, Sli, Slo, SloError, SloGroup, SpecKind};
 pub use rules::{
-    GenerateOptions, Only, Rule, RuleGroup, RuleWrapping, group_rules, slo_rules, to_yaml,
+    GenerateOptions, Only, Rule, RuleGroup, RuleWrapping, group_rules, sli_query, slo_rules,
+    to_yaml,
 };
 pub use windows::{WindowCatalog, Windows};

@@ -102,6 +102,23 @@ fn merge(base: Labels, over: &Labels) -> Labels {
     out
 }
 
+/// The SLI error ratio over `window`, as Sloth's recording rule computes it from the spec's
+/// queries (`None` for an SLI that has no query).
+pub fn sli_query(slo: &Slo, window: PromDuration) -> Option<String> {
+    let w = window.to_string();
+    match &slo.sli {
+        Sli::Events {
+            error_query,
+            total_query,
+        } => Some(render(
+            &format!("({error_query})\n/\n({total_query})\n"),
+            &w,
+        )),
+        Sli::Raw { error_ratio_query } => Some(render(&format!("({error_ratio_query})"), &w)),
+        Sli::Plugin { .. } | Sli::Missing | Sli::Ambiguous => None,
+    }
+}
+
 fn sli_rule(slo: &Slo, window: PromDuration, period: PromDuration, ws: &Windows) -> Rule {
     let w = window.to_string();
     let expr = if window == period && window != ws.page_quick.short {
@@ -111,14 +128,7 @@ fn sli_rule(slo: &Slo, window: PromDuration, period: PromDuration, ws: &Windows)
             "sum_over_time({short}{f}[{w}])\n/ ignoring (sloth_window)\ncount_over_time({short}{f}[{w}])\n"
         )
     } else {
-        match &slo.sli {
-            Sli::Events {
-                error_query,
-                total_query,
-            } => render(&format!("({error_query})\n/\n({total_query})\n"), &w),
-            Sli::Raw { error_ratio_query } => render(&format!("({error_ratio_query})"), &w),
-            Sli::Plugin { .. } | Sli::Missing | Sli::Ambiguous => String::new(),
-        }
+        sli_query(slo, window).unwrap_or_default()
     };
     let mut labels = id_labels(slo);
     labels.insert("sloth_window".into(), w);

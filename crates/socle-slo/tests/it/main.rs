@@ -1,3 +1,4 @@
+mod budget;
 mod conformance;
 mod fuzz;
 mod golden_paths;
