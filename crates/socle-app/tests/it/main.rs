@@ -2,4 +2,5 @@
 
 mod actions;
 mod deploy;
+mod slo_budget;
 mod templates;
