@@ -51,6 +51,28 @@ pub enum SloCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// Error budgets now (or --at) from a Prometheus HTTP API: per SLO the SLI over the period,
+    /// the remaining budget, burn rates over 5m…3d, time to exhaustion at the current rate and
+    /// the alerts that would fire. The SLI queries run as written in the spec.
+    #[command(
+        after_help = "Example:\n  socle slo budget slo.yaml --prometheus-url http://prometheus:9090\n  socle slo budget slo.yaml --prometheus-url http://127.0.0.1:9090 --at 2026-12-01T00:00:00Z -o json"
+    )]
+    Budget {
+        #[command(flatten)]
+        specs: SpecArgs,
+        /// The Prometheus HTTP API (http:// only), e.g. the one of the environment.
+        #[arg(long, env = "SOCLE_PROMETHEUS_URL")]
+        prometheus_url: String,
+        /// When to compute the budgets (RFC 3339; default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Queries in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
     /// Write a Grafana dashboard per service (`<service>.dashboard.json`, Grafana's import
     /// format): objective, remaining error budget, burn rates and SLI per window, read from the
     /// rules `socle slo generate` writes.
@@ -118,6 +140,13 @@ pub async fn run(cmd: SloCmd) -> anyhow::Result<Outcome> {
             output_dir,
             output,
         } => dashboard(&specs, &output_dir, output),
+        SloCmd::Budget {
+            specs,
+            prometheus_url,
+            at,
+            concurrency,
+            output,
+        } => budget(&specs, &prometheus_url, at.as_deref(), concurrency, output).await,
     }
 }
 
@@ -467,4 +496,88 @@ fn dashboard(specs: &SpecArgs, dir: &Path, output: Format) -> anyhow::Result<Out
             .collect();
         output::table(&["SERVICE", "SLOS", "UID", "OUTPUT"], &rows)
     })
+}
+
+async fn budget(
+    specs: &SpecArgs,
+    url: &str,
+    at: Option<&str>,
+    concurrency: usize,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let options = load_options(specs)?;
+    let client = socle_app::slo::PrometheusHttp::new(url)?;
+    let at = match at {
+        Some(t) => {
+            socle_dora::events::parse_timestamp(t)
+                .map_err(|e| anyhow::anyhow!("--at {t:?}: {e}"))? as f64
+                / 1000.0
+        }
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs_f64(),
+    };
+    let Loaded {
+        files: loaded,
+        mut errors,
+    } = load_all(specs, &options)?;
+    errors.extend(socle_slo::duplicates(&loaded));
+    refuse(&errors)?;
+    let groups: Vec<SloGroup> = loaded.into_iter().flat_map(|(_, g)| g).collect();
+    let budgets = socle_app::slo::budgets(
+        &client,
+        &groups,
+        options.default_period,
+        &options.windows,
+        at,
+        concurrency.clamp(1, 64),
+    )
+    .await?;
+    Outcome::list(output, &budgets, budget_table)
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("no data".into(), |v| format!("{:.3}%", v * 100.0))
+}
+
+fn budget_table(items: &[socle_slo::budget::Budget]) -> String {
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|b| {
+            let burns: Vec<String> = b
+                .windows
+                .iter()
+                .filter(|w| w.window != b.period)
+                .map(|w| w.burn_rate.map_or("-".into(), |r| format!("{r:.2}")))
+                .collect();
+            vec![
+                b.service.clone(),
+                b.slo.clone(),
+                format!("{}%", socle_slo::gofmt::go_f(b.objective)),
+                percent(b.sli),
+                percent(b.remaining),
+                burns.join(" "),
+                b.seconds_to_exhaustion
+                    .map_or("-".into(), |s| format!("{:.1} d", s / 86_400.0)),
+                b.firing
+                    .iter()
+                    .map(|f| format!("{f:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "SERVICE",
+            "SLO",
+            "OBJECTIVE",
+            "SLI",
+            "BUDGET LEFT",
+            "BURN 5m 30m 1h 2h 6h 1d 3d",
+            "EXHAUSTED IN",
+            "FIRING",
+        ],
+        &rows,
+    )
 }

@@ -145,6 +145,13 @@ const FAILURES: &[&[&str]] = &[
     &["slo", "validate", "missing.yaml"],
     &["slo", "generate", "missing.yaml", "-d", "out"],
     &["slo", "dashboard", "missing.yaml", "-d", "out"],
+    &[
+        "slo",
+        "budget",
+        "missing.yaml",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+    ],
     &["serve", "--listen", "not-an-address"],
 ];
 
