@@ -23,6 +23,7 @@ pub mod paths;
 pub mod policy;
 pub mod preview;
 pub mod scaffold;
+pub mod slo;
 pub mod snapshot;
 pub mod teams;
 pub mod tokens;

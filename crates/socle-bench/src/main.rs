@@ -1,5 +1,6 @@
 //! `socle-bench`: Socle's benchmarks, out of the product binary. Figures that are not HTTP
-//! (ingest, read model and index build, render, deploy, guardrails, DORA import and reports) are
+//! (ingest, read model and index build, render, deploy, guardrails, DORA import and reports, SLO
+//! rules) are
 //! measured in this process; HTTP figures come from a `socle serve` child process loaded from
 //! outside it (by `wrk`, or by this process's own client for the `abuse` request mix).
 
@@ -12,6 +13,7 @@ mod output;
 mod portal;
 mod server;
 mod setup;
+mod slo;
 mod workload;
 
 use std::path::PathBuf;
@@ -55,6 +57,8 @@ enum Cmd {
     Dora(dora::DoraBench),
     /// Portal: response time (p50/p99) of the main pages of `socle serve` on a generated catalog.
     Portal(portal::PortalBench),
+    /// SLOs: validate and generate the Prometheus rules of many Sloth specs.
+    Slo(slo::SloBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
                 Cmd::Dora(args) => dora::dora(args, socle.as_deref()).await,
                 Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
                 Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
+                Cmd::Slo(args) => slo::slo(args),
             }
         })
     };

@@ -3,4 +3,5 @@
 mod actions;
 mod deploy;
 mod https;
+mod slo_budget;
 mod templates;

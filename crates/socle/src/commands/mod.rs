@@ -11,6 +11,7 @@ mod policy_io;
 mod resources;
 mod serve;
 mod setup;
+mod slo;
 mod template;
 mod token;
 mod workload;
@@ -96,6 +97,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: dora::DoraCmd,
     },
+    /// Service level objectives: check Sloth/OpenSLO specs, generate Prometheus rules and Grafana
+    /// dashboards.
+    Slo {
+        #[command(subcommand)]
+        cmd: slo::SloCmd,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  socle completions bash > /etc/bash_completion.d/socle\n  socle completions zsh > \"${fpath[1]}/_socle\""
@@ -151,6 +158,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Deployments { cmd } => deploy::deployments(cmd).await,
             Cmd::Token { cmd } => token::run(cmd).await,
             Cmd::Dora { cmd } => dora::run(cmd).await,
+            Cmd::Slo { cmd } => slo::run(cmd).await,
             Cmd::Template { cmd } => template::run(cmd).await,
             Cmd::Create { cmd } => template::create(cmd).await,
             Cmd::Version { output } => {

@@ -66,6 +66,7 @@ const REPORTS_ON_FAILURE: &[&str] = &[
     "workload validate",
     "policy eval",
     "template validate",
+    "slo validate",
 ];
 
 /// Write commands whose input is checked by the application, over the store: they may have
@@ -141,6 +142,16 @@ const FAILURES: &[&[&str]] = &[
     &["dora", "git", "--service", "s", "--repo", "missing-repo"],
     &["dora", "report", "--service", "x"],
     &["dora", "teams"],
+    &["slo", "validate", "missing.yaml"],
+    &["slo", "generate", "missing.yaml", "-d", "out"],
+    &["slo", "dashboard", "missing.yaml", "-d", "out"],
+    &[
+        "slo",
+        "budget",
+        "missing.yaml",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+    ],
     &["serve", "--listen", "not-an-address"],
 ];
 

@@ -5,6 +5,7 @@ mod dora;
 mod dora_import;
 mod policy;
 mod rego_worker;
+mod slo;
 mod template_dir;
 mod workload_errors;
 

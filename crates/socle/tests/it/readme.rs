@@ -211,6 +211,15 @@ const PRINTS: &[(&str, &str)] = &[
         "lead time (median)",
     ),
     ("socle dora import examples/events.jsonl", "8 events"),
+    ("socle slo validate examples/slo.yaml", "2 SLOs, 0 errors"),
+    (
+        "socle slo generate examples/slo.yaml",
+        "out/rules/slo.rules.yaml",
+    ),
+    (
+        "socle slo dashboard examples/slo.yaml",
+        "out/dashboards/cart-service.dashboard.json",
+    ),
     (
         "socle dora report --events examples/events.jsonl --service parcel-tracker",
         "lead time (median)      12.42 h",

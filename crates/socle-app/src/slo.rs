@@ -1,0 +1,209 @@
+//! Error budgets from a real Prometheus: every SLO's SLI error ratio queried over each alert
+//! window and the SLO period through the Prometheus HTTP API (`/api/v1/query`, instant queries at
+//! one time), a bounded number at once, then turned into budgets by `socle_slo::budget`.
+//!
+//! The HTTP client speaks `http://` only (no TLS stack in this build), with timeouts and a bounded
+//! response body; [`MetricsSource`] is the seam tests replace.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use futures_util::{StreamExt, stream};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::Value;
+use socle_slo::budget::{Budget, budget, budget_queries};
+use socle_slo::{PromDuration, SloGroup, WindowCatalog};
+
+/// Largest response read from Prometheus.
+const MAX_RESPONSE: usize = 4 << 20;
+
+/// Why a budget could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrometheusError {
+    #[error("{url}: only http:// Prometheus URLs are supported by this build (no TLS stack)")]
+    NotHttp { url: String },
+    #[error("cannot connect to Prometheus at {addr}: {message}")]
+    Connect { addr: String, message: String },
+    #[error("Prometheus at {url}: {message}")]
+    Http { url: String, message: String },
+    #[error("Prometheus refused the query {query:?}: {message}")]
+    Query { query: String, message: String },
+    #[error("the SLO period {0} has no alert windows")]
+    Period(PromDuration),
+}
+
+/// Where SLI values come from: an instant query's single value (`None`: no data).
+pub trait MetricsSource: Send + Sync {
+    fn instant(
+        &self,
+        query: &str,
+        at_unix_seconds: f64,
+    ) -> impl Future<Output = Result<Option<f64>, PrometheusError>> + Send;
+}
+
+/// A source without data: every query answers "no data".
+pub struct NoMetrics;
+
+impl MetricsSource for NoMetrics {
+    async fn instant(&self, _: &str, _: f64) -> Result<Option<f64>, PrometheusError> {
+        Ok(None)
+    }
+}
+
+/// A Prometheus HTTP API, e.g. `http://prometheus:9090`.
+pub struct PrometheusHttp {
+    base: String,
+    authority: String,
+}
+
+impl PrometheusHttp {
+    pub fn new(url: &str) -> Result<Self, PrometheusError> {
+        let base = url.trim_end_matches('/').to_owned();
+        let Some(rest) = base.strip_prefix("http://") else {
+            return Err(PrometheusError::NotHttp {
+                url: url.to_owned(),
+            });
+        };
+        let authority = rest.split('/').next().unwrap_or_default().to_owned();
+        if authority.is_empty() {
+            return Err(PrometheusError::NotHttp {
+                url: url.to_owned(),
+            });
+        }
+        Ok(Self { base, authority })
+    }
+
+    async fn post(&self, path: &str, form: String) -> Result<Value, PrometheusError> {
+        let url = format!("{}{path}", self.base);
+        let addr = if self.authority.contains(':') {
+            self.authority.clone()
+        } else {
+            format!("{}:80", self.authority)
+        };
+        let connect_err = |message: String| PrometheusError::Connect {
+            addr: addr.clone(),
+            message,
+        };
+        let stream = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::net::TcpStream::connect(&addr),
+        )
+        .await
+        .map_err(|_| connect_err("timed out".into()))?
+        .map_err(|e| connect_err(e.to_string()))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| connect_err(e.to_string()))?;
+        tokio::spawn(conn);
+        let http_err = |message: String| PrometheusError::Http {
+            url: url.clone(),
+            message,
+        };
+        let req = hyper::Request::post(&url)
+            .header("host", &self.authority)
+            .header("user-agent", "socle")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(form)))
+            .map_err(|e| http_err(e.to_string()))?;
+        let resp =
+            tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
+                .await
+                .map_err(|_| http_err("timed out".into()))?
+                .map_err(|e| http_err(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| http_err(e.to_string()))?
+            .to_bytes();
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| http_err(format!("HTTP {status}: not a JSON answer")))?;
+        Ok(v)
+    }
+}
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The one value of an instant query's answer (`None`: no series, or NaN).
+pub fn single_value(query: &str, answer: &Value) -> Result<Option<f64>, PrometheusError> {
+    let err = |message: String| PrometheusError::Query {
+        query: query.to_owned(),
+        message,
+    };
+    if answer["status"] != "success" {
+        return Err(err(answer["error"].as_str().unwrap_or("error").to_owned()));
+    }
+    let data = &answer["data"];
+    let value = match data["resultType"].as_str() {
+        Some("scalar") => &data["result"],
+        Some("vector") => match data["result"].as_array().map(Vec::as_slice) {
+            Some([]) | None => return Ok(None),
+            Some([one]) => &one["value"],
+            Some(many) => {
+                return Err(err(format!(
+                    "{} series: an SLI query must aggregate to one (sum(…))",
+                    many.len()
+                )));
+            }
+        },
+        other => return Err(err(format!("unexpected result type {other:?}"))),
+    };
+    let v: f64 = value[1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| err("a value that is not a number".into()))?;
+    Ok(v.is_finite().then_some(v))
+}
+
+impl MetricsSource for PrometheusHttp {
+    async fn instant(&self, query: &str, at: f64) -> Result<Option<f64>, PrometheusError> {
+        let answer = self
+            .post(
+                "/api/v1/query",
+                format!("query={}&time={at}", encode(query)),
+            )
+            .await?;
+        single_value(query, &answer)
+    }
+}
+
+/// Every SLO's budget at `at` (Unix seconds), at most `concurrency` queries in flight.
+pub async fn budgets<M: MetricsSource>(
+    source: &M,
+    groups: &[SloGroup],
+    default_period: PromDuration,
+    catalog: &WindowCatalog,
+    at: f64,
+    concurrency: usize,
+) -> Result<Vec<Budget>, PrometheusError> {
+    let mut plans = Vec::new();
+    for slo in groups.iter().flat_map(|g| &g.slos) {
+        let period = slo.period.unwrap_or(default_period);
+        let ws = *catalog.get(period).ok_or(PrometheusError::Period(period))?;
+        plans.push((slo, ws, budget_queries(slo, &ws)));
+    }
+    let jobs: Vec<(usize, PromDuration, &str)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, qs))| qs.iter().map(move |(w, q)| (i, *w, q.as_str())))
+        .collect();
+    let answers: Vec<(usize, PromDuration, Result<Option<f64>, PrometheusError>)> =
+        stream::iter(jobs)
+            .map(|(i, w, q)| async move { (i, w, source.instant(q, at).await) })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+    let mut measured: Vec<BTreeMap<PromDuration, Option<f64>>> = vec![BTreeMap::new(); plans.len()];
+    for (i, w, r) in answers {
+        measured[i].insert(w, r?);
+    }
+    Ok(plans
+        .iter()
+        .zip(&measured)
+        .map(|((slo, ws, _), m)| budget(slo, ws, m))
+        .collect())
+}

@@ -1,0 +1,7 @@
+mod budget;
+mod conformance;
+mod fuzz;
+mod golden_paths;
+mod outputs;
+mod specs;
+mod validation;
