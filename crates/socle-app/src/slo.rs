@@ -2,8 +2,9 @@
 //! window and the SLO period through the Prometheus HTTP API (`/api/v1/query`, instant queries at
 //! one time), a bounded number at once, then turned into budgets by `socle_slo::budget`.
 //!
-//! The HTTP client speaks `http://` only (no TLS stack in this build), with timeouts and a bounded
-//! response body; [`MetricsSource`] is the seam tests replace.
+//! The HTTP client ([`crate::net`]) speaks `http://` and `https://` (rustls, the system's roots
+//! plus `SOCLE_CA_FILE`), with timeouts and a bounded response body; [`MetricsSource`] is the
+//! seam tests replace.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -21,10 +22,13 @@ const MAX_RESPONSE: usize = 4 << 20;
 /// Why a budget could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum PrometheusError {
-    #[error("{url}: only http:// Prometheus URLs are supported by this build (no TLS stack)")]
-    NotHttp { url: String },
-    #[error("cannot connect to Prometheus at {addr}: {message}")]
-    Connect { addr: String, message: String },
+    #[error("Prometheus URL {url}: {source}")]
+    Url {
+        url: String,
+        source: crate::net::NetError,
+    },
+    #[error("cannot connect to Prometheus: {0}")]
+    Connect(crate::net::NetError),
     #[error("Prometheus at {url}: {message}")]
     Http { url: String, message: String },
     #[error("Prometheus refused the query {query:?}: {message}")]
@@ -51,58 +55,45 @@ impl MetricsSource for NoMetrics {
     }
 }
 
-/// A Prometheus HTTP API, e.g. `http://prometheus:9090`.
+/// A Prometheus HTTP API, e.g. `http://prometheus:9090` or `https://…` (TLS checked against
+/// `tls`).
 pub struct PrometheusHttp {
     base: String,
-    authority: String,
+    endpoint: crate::net::Endpoint,
+    tls: crate::net::TlsRoots,
 }
 
 impl PrometheusHttp {
+    /// A Prometheus at `url`, trusting the system's roots.
     pub fn new(url: &str) -> Result<Self, PrometheusError> {
+        Self::with_tls(url, crate::net::TlsRoots::default())
+    }
+
+    /// A Prometheus at `url`, trusting `tls`.
+    pub fn with_tls(url: &str, tls: crate::net::TlsRoots) -> Result<Self, PrometheusError> {
         let base = url.trim_end_matches('/').to_owned();
-        let Some(rest) = base.strip_prefix("http://") else {
-            return Err(PrometheusError::NotHttp {
-                url: url.to_owned(),
-            });
-        };
-        let authority = rest.split('/').next().unwrap_or_default().to_owned();
-        if authority.is_empty() {
-            return Err(PrometheusError::NotHttp {
-                url: url.to_owned(),
-            });
-        }
-        Ok(Self { base, authority })
+        let endpoint = crate::net::Endpoint::of(&base).map_err(|source| PrometheusError::Url {
+            url: url.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            base,
+            endpoint,
+            tls,
+        })
     }
 
     async fn post(&self, path: &str, form: String) -> Result<Value, PrometheusError> {
         let url = format!("{}{path}", self.base);
-        let addr = if self.authority.contains(':') {
-            self.authority.clone()
-        } else {
-            format!("{}:80", self.authority)
-        };
-        let connect_err = |message: String| PrometheusError::Connect {
-            addr: addr.clone(),
-            message,
-        };
-        let stream = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            tokio::net::TcpStream::connect(&addr),
-        )
-        .await
-        .map_err(|_| connect_err("timed out".into()))?
-        .map_err(|e| connect_err(e.to_string()))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| connect_err(e.to_string()))?;
-        tokio::spawn(conn);
+        let mut sender = crate::net::connect(&self.endpoint, &self.tls)
+            .await
+            .map_err(PrometheusError::Connect)?;
         let http_err = |message: String| PrometheusError::Http {
             url: url.clone(),
             message,
         };
         let req = hyper::Request::post(&url)
-            .header("host", &self.authority)
+            .header("host", &self.endpoint.authority)
             .header("user-agent", "socle")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Full::new(Bytes::from(form)))

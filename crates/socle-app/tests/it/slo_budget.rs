@@ -208,9 +208,11 @@ async fn budgets_from_a_real_prometheus_equal_hand_computed_figures() {
 }
 
 #[tokio::test]
-async fn a_prometheus_url_must_be_http() {
-    assert!(PrometheusHttp::new("https://prometheus:9090").is_err());
+async fn a_prometheus_url_must_be_http_or_https_with_a_host() {
+    assert!(PrometheusHttp::new("https://prometheus:9090").is_ok());
+    assert!(PrometheusHttp::new("ftp://prometheus:9090").is_err());
     assert!(PrometheusHttp::new("http://").is_err());
+    assert!(PrometheusHttp::new("http://user:pw@prometheus:9090").is_err());
 }
 
 #[test]

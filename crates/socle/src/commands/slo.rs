@@ -60,9 +60,12 @@ pub enum SloCmd {
     Budget {
         #[command(flatten)]
         specs: SpecArgs,
-        /// The Prometheus HTTP API (http:// only), e.g. the one of the environment.
+        /// The Prometheus HTTP API (http:// or https://), e.g. the one of the environment.
         #[arg(long, env = "SOCLE_PROMETHEUS_URL")]
         prometheus_url: String,
+        /// PEM certificates trusted for an https:// Prometheus besides the system's store.
+        #[arg(long, env = "SOCLE_CA_FILE")]
+        ca_file: Option<std::path::PathBuf>,
         /// When to compute the budgets (RFC 3339; default: now).
         #[arg(long)]
         at: Option<String>,
@@ -143,10 +146,18 @@ pub async fn run(cmd: SloCmd) -> anyhow::Result<Outcome> {
         SloCmd::Budget {
             specs,
             prometheus_url,
+            ca_file,
             at,
             concurrency,
             output,
-        } => budget(&specs, &prometheus_url, at.as_deref(), concurrency, output).await,
+        } => {
+            let net = super::setup::NetArgs {
+                ca_file,
+                ..Default::default()
+            };
+            let client = socle_app::slo::PrometheusHttp::with_tls(&prometheus_url, net.tls()?)?;
+            budget(&specs, client, at.as_deref(), concurrency, output).await
+        }
     }
 }
 
@@ -500,13 +511,12 @@ fn dashboard(specs: &SpecArgs, dir: &Path, output: Format) -> anyhow::Result<Out
 
 async fn budget(
     specs: &SpecArgs,
-    url: &str,
+    client: socle_app::slo::PrometheusHttp,
     at: Option<&str>,
     concurrency: usize,
     output: Format,
 ) -> anyhow::Result<Outcome> {
     let options = load_options(specs)?;
-    let client = socle_app::slo::PrometheusHttp::new(url)?;
     let at = match at {
         Some(t) => {
             socle_dora::events::parse_timestamp(t)
