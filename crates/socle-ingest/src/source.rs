@@ -227,6 +227,12 @@ pub trait RemoteRepos: Send + Sync {
     fn open_to_members(&self, _url: &str) -> bool {
         false
     }
+
+    /// The local copy of `url` as the last read left it, without reaching the network (pages
+    /// that show a repository's files read this; refreshes keep it current).
+    fn cached(&self, _url: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Reads no remote repository: an `https://` location is an error saying so.
@@ -265,7 +271,8 @@ impl GitSource {
     }
 
     /// Opens `repo` at a revision; an `https://` repository is read from the local copy
-    /// `remotes` keeps up to date (its name stays the URL).
+    /// `remotes` keeps up to date (its name stays the URL). [`GitSource::open_cached`] reads the
+    /// copy without fetching.
     pub fn open_with(
         repo: &str,
         revision: Revision<'_>,
@@ -354,6 +361,32 @@ impl GitSource {
 
     pub fn commit(&self) -> &str {
         &self.commit
+    }
+
+    /// Opens `repo` at `branch`; an `https://` repository from the copy the last read left
+    /// (no network: an error when there is none yet).
+    pub fn open_cached(
+        repo: &str,
+        branch: &str,
+        remotes: &dyn RemoteRepos,
+    ) -> Result<Self, SourceError> {
+        if !(repo.starts_with("https://") || repo.starts_with("http://")) {
+            return Self::open_at(repo, Revision::Branch(branch));
+        }
+        let local = remotes.cached(repo).ok_or_else(|| {
+            SourceError::Git(format!(
+                "{repo} has not been fetched yet: refresh its location"
+            ))
+        })?;
+        let mut source = Self::open_at(
+            local.to_str().ok_or_else(|| {
+                SourceError::Git(format!("{}: not a UTF-8 path", local.display()))
+            })?,
+            Revision::Branch(branch),
+        )
+        .map_err(|e| SourceError::Git(e.to_string().replace(&*local.to_string_lossy(), repo)))?;
+        source.name = repo.to_owned();
+        Ok(source)
     }
 }
 

@@ -42,7 +42,11 @@ fn annotation<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Finds the docs of an entity (its JSON body), given the registered locations.
-pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsError> {
+pub fn locate(
+    body: &Value,
+    locations: &[LocationSpec],
+    remotes: &dyn socle_ingest::RemoteRepos,
+) -> Result<Docs, DocsError> {
     let techdocs = annotation(body, "backstage.io/techdocs-ref").ok_or(DocsError::NoAnnotation)?;
     let dir = techdocs
         .strip_prefix("dir:")
@@ -112,8 +116,9 @@ pub fn locate(body: &Value, locations: &[LocationSpec]) -> Result<Docs, DocsErro
         {
             return Err(DocsError::Location(location.to_owned()));
         }
-        let source =
-            GitSource::open(repo, Some(branch)).map_err(|e| DocsError::Read(e.to_string()))?;
+        // An https:// repository from the mirror the catalog's last read left: no fetch per page.
+        let source = GitSource::open_cached(repo, branch, remotes)
+            .map_err(|e| DocsError::Read(e.to_string()))?;
         let rel_dir = socle_ingest::source::join_relative(socle_ingest::source::parent(path), dir)
             .map_err(|e| DocsError::Read(e.to_string()))?;
         let prefix = if rel_dir.is_empty() {

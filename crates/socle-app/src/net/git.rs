@@ -159,6 +159,11 @@ impl RemoteRepos for GitMirrors {
     fn open_to_members(&self, url: &str) -> bool {
         Endpoint::of(url).is_ok_and(|e| e.tls) && self.host(url).is_some()
     }
+
+    fn cached(&self, url: &str) -> Option<PathBuf> {
+        let path = self.mirror_path(url);
+        path.join("HEAD").exists().then_some(path)
+    }
 }
 
 /// Fetches every branch of `url` into `repo` (`+refs/heads/*:refs/heads/*`: the mirror's

@@ -134,9 +134,19 @@ async fn a_private_repository_is_read_over_https_with_its_token_and_follows_the_
     // The location keeps the URL as its name; the commit is the remote's default branch's.
     assert!(first.commit.is_some());
     hosted.push_another();
-    let second = read(&url, m).await;
+    let second = read(&url, m.clone()).await;
     assert_eq!(names(&second), ["cart", "shop"]);
     assert_ne!(second.commit, first.commit);
+    // Pages (TechDocs) read the mirror as the last refresh left it, without the network.
+    let cached = socle_ingest::GitSource::open_cached(&url, "trunk", m.as_ref()).unwrap();
+    assert_eq!(Some(cached.commit().to_owned()), second.commit);
+    let empty = tempfile::tempdir().unwrap();
+    let never = mirrors(empty.path(), "", TlsRoots::default());
+    let e = socle_ingest::GitSource::open_cached(&url, "trunk", never.as_ref())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("has not been fetched yet"), "{e}");
     // Every request carried the token, as Basic credentials.
     assert!(
         seen.authorizations()

@@ -390,9 +390,11 @@ pub async fn docs_page(
         .to_owned();
     drop(snap);
     let path2 = path.clone();
+    let remotes = state.config.remotes.clone();
     // Reading files and Git objects blocks: off the async threads.
     let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, PageError> {
-        let d = docs::locate(&body, &locs).map_err(|e| PageError::not_found(e.to_string()))?;
+        let d = docs::locate(&body, &locs, remotes.0.as_ref())
+            .map_err(|e| PageError::not_found(e.to_string()))?;
         let pages = d.pages().map_err(|e| PageError::not_found(e.to_string()))?;
         let current = if path2.is_empty() {
             pages
