@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use futures_util::{StreamExt, stream};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::Value;
 use socle_slo::budget::{Budget, budget, budget_queries};
@@ -85,30 +85,26 @@ impl PrometheusHttp {
 
     async fn post(&self, path: &str, form: String) -> Result<Value, PrometheusError> {
         let url = format!("{}{path}", self.base);
-        let mut sender = crate::net::connect(&self.endpoint, &self.tls)
-            .await
-            .map_err(PrometheusError::Connect)?;
         let http_err = |message: String| PrometheusError::Http {
             url: url.clone(),
             message,
         };
         let req = hyper::Request::post(&url)
-            .header("host", &self.endpoint.authority)
-            .header("user-agent", "socle")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Full::new(Bytes::from(form)))
             .map_err(|e| http_err(e.to_string()))?;
-        let resp =
-            tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
-                .await
-                .map_err(|_| http_err("timed out".into()))?
-                .map_err(|e| http_err(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let bytes = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
-            .collect()
-            .await
-            .map_err(|e| http_err(e.to_string()))?
-            .to_bytes();
+        let (status, bytes) = crate::net::exchange(
+            &self.endpoint,
+            &self.tls,
+            req,
+            std::time::Duration::from_secs(60),
+            MAX_RESPONSE,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::net::ExchangeError::Net(e) => PrometheusError::Connect(e),
+            other => http_err(other.to_string()),
+        })?;
         let v: Value = serde_json::from_slice(&bytes)
             .map_err(|_| http_err(format!("HTTP {status}: not a JSON answer")))?;
         Ok(v)

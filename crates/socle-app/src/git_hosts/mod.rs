@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::Value;
 use socle_scaffold::Action;
@@ -120,15 +120,12 @@ async fn call(
     path: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value), GitHostError> {
+    use crate::net::ExchangeError;
     let url = format!("{}{path}", api.base.trim_end_matches('/'));
     let endpoint = crate::net::Endpoint::of(&url)?;
-    let authority = endpoint.authority.as_str();
-    let mut sender = crate::net::connect(&endpoint, &api.tls).await?;
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(&url)
-        .header("host", authority)
-        .header("user-agent", "socle")
         .header("accept", "application/json")
         .header("content-type", "application/json");
     req = match host {
@@ -136,33 +133,32 @@ async fn call(
         Host::Github => req.header("authorization", format!("Bearer {}", api.token)),
     };
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let resp = tokio::time::timeout(
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .map_err(GitHostError::Request)?;
+    let (method, url) = (method.to_owned(), url.clone());
+    let (status, bytes) = crate::net::exchange(
+        &endpoint,
+        &api.tls,
+        req,
         std::time::Duration::from_secs(60),
-        sender.send_request(
-            req.body(Full::new(Bytes::from(body)))
-                .map_err(GitHostError::Request)?,
-        ),
+        MAX_RESPONSE,
     )
     .await
-    .map_err(|_| GitHostError::Timeout {
-        method: method.to_owned(),
-        url: url.clone(),
-    })?
-    .map_err(|source| GitHostError::Send {
-        method: method.to_owned(),
-        url: url.clone(),
-        source,
-    })?;
-    let status = resp.status().as_u16();
-    let bytes = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
-        .collect()
-        .await
-        .map_err(|source| GitHostError::Body {
-            method: method.to_owned(),
-            url: url.clone(),
+    .map_err(|e| match e {
+        ExchangeError::Net(e) => GitHostError::Net(e),
+        ExchangeError::Timeout => GitHostError::Timeout { method, url },
+        ExchangeError::Send(source) => GitHostError::Send {
+            method,
+            url,
             source,
-        })?
-        .to_bytes();
+        },
+        ExchangeError::Body(source) => GitHostError::Body {
+            method,
+            url,
+            source,
+        },
+    })?;
     let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Ok((status, v))
 }

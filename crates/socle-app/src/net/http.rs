@@ -1,10 +1,11 @@
 //! One outbound HTTP/1.1 exchange over plain TCP or TLS (rustls, [`TlsRoots`]): the host
-//! actions' REST calls. No connection pool: each call is a few requests to one host.
+//! actions' REST calls and Prometheus queries. No connection pool: each call is a few requests
+//! to one host.
 
 use std::time::Duration;
 
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -107,7 +108,7 @@ fn split_port(authority: &str) -> Option<(&str, Option<u16>)> {
 }
 
 /// A request sender over a fresh connection to `endpoint` (TLS verified against `roots`).
-pub async fn connect(
+async fn connect(
     endpoint: &Endpoint,
     roots: &TlsRoots,
 ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, NetError> {
@@ -147,8 +148,53 @@ where
     Ok(sender)
 }
 
-/// The response type of [`connect`]'s sender.
-pub type Response = hyper::Response<Incoming>;
+/// Why an [`exchange`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// No connection (or an untrusted certificate).
+    #[error(transparent)]
+    Net(NetError),
+    #[error("timed out")]
+    Timeout,
+    #[error(transparent)]
+    Send(hyper::Error),
+    /// Reading the answer failed, or it was larger than the limit.
+    #[error(transparent)]
+    Body(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Sends `request` (its `host` and `user-agent` set here) over a fresh connection to
+/// `endpoint`, waits at most `timeout` for the answer and reads at most `max_body` bytes of it:
+/// (status, body).
+pub async fn exchange(
+    endpoint: &Endpoint,
+    roots: &TlsRoots,
+    mut request: hyper::Request<Full<Bytes>>,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<(u16, Bytes), ExchangeError> {
+    use http_body_util::BodyExt as _;
+    let headers = request.headers_mut();
+    if let Ok(host) = hyper::header::HeaderValue::from_str(&endpoint.authority) {
+        headers.insert(hyper::header::HOST, host);
+    }
+    headers.insert(
+        hyper::header::USER_AGENT,
+        hyper::header::HeaderValue::from_static("socle"),
+    );
+    let mut sender = connect(endpoint, roots).await.map_err(ExchangeError::Net)?;
+    let response = tokio::time::timeout(timeout, sender.send_request(request))
+        .await
+        .map_err(|_| ExchangeError::Timeout)?
+        .map_err(ExchangeError::Send)?;
+    let status = response.status().as_u16();
+    let body = http_body_util::Limited::new(response.into_body(), max_body)
+        .collect()
+        .await
+        .map_err(ExchangeError::Body)?
+        .to_bytes();
+    Ok((status, body))
+}
 
 #[cfg(test)]
 mod tests {

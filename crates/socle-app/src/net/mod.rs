@@ -6,5 +6,5 @@ pub mod http;
 pub mod tls;
 
 pub use git::{GitHost, GitMirrors};
-pub use http::{Endpoint, NetError, connect};
+pub use http::{Endpoint, ExchangeError, NetError, exchange};
 pub use tls::{TlsError, TlsRoots};

@@ -74,6 +74,25 @@ impl Hosted {
     }
 }
 
+/// A repository `acme/shop` served by `git http-backend` over TLS (with `password`: only to
+/// Basic credentials carrying it), with the CA that signed the server's certificate and what the
+/// server saw.
+async fn host(password: Option<&str>) -> (Hosted, TestCa, Seen, std::net::SocketAddr) {
+    let hosted = Hosted::new();
+    let ca = TestCa::new();
+    let seen = Seen::default();
+    let addr = serve_tls(
+        git_http_backend(
+            hosted.root.clone(),
+            password.map(str::to_owned),
+            seen.clone(),
+        ),
+        &ca,
+    )
+    .await;
+    (hosted, ca, seen, addr)
+}
+
 fn location(url: &str) -> LocationSpec {
     LocationSpec {
         kind: LocationKind::Git,
@@ -113,14 +132,7 @@ fn mirrors(dir: &Path, credentials: &str, roots: TlsRoots) -> std::sync::Arc<Git
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_private_repository_is_read_over_https_with_its_token_and_follows_the_remote() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let seen = Seen::default();
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), Some("s3cret".into()), seen.clone()),
-        &ca,
-    )
-    .await;
+    let (hosted, ca, seen, addr) = host(Some("s3cret")).await;
     let cache = tempfile::tempdir().unwrap();
     let m = mirrors(
         cache.path(),
@@ -159,13 +171,7 @@ async fn a_private_repository_is_read_over_https_with_its_token_and_follows_the_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_token_a_private_repository_is_unreadable_and_says_why() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), Some("s3cret".into()), Seen::default()),
-        &ca,
-    )
-    .await;
+    let (_hosted, ca, _seen, addr) = host(Some("s3cret")).await;
     let cache = tempfile::tempdir().unwrap();
     let m = mirrors(
         cache.path(),
@@ -180,14 +186,7 @@ async fn without_a_token_a_private_repository_is_unreadable_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_whose_certificate_is_not_trusted_is_refused() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let seen = Seen::default();
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), None, seen.clone()),
-        &ca,
-    )
-    .await;
+    let (_hosted, _ca, seen, addr) = host(None).await;
     let cache = tempfile::tempdir().unwrap();
     // Another CA than the server's: the handshake fails before any request is sent.
     let other = TestCa::new();
@@ -208,15 +207,8 @@ async fn a_server_whose_certificate_is_not_trusted_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_is_sent_only_to_the_prefix_it_was_given_for() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let seen = Seen::default();
     // A public host (no password needed) that records what it is sent.
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), None, seen.clone()),
-        &ca,
-    )
-    .await;
+    let (_hosted, ca, seen, addr) = host(None).await;
     let cache = tempfile::tempdir().unwrap();
     // The token is for another organisation's prefix on the same host.
     let m = mirrors(
@@ -271,14 +263,7 @@ fn new_location(url: &str) -> socle_app::locations::NewLocation {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_registers_a_repository_under_a_configured_git_host_only() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let seen = Seen::default();
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), Some("s3cret".into()), seen.clone()),
-        &ca,
-    )
-    .await;
+    let (_hosted, ca, seen, addr) = host(Some("s3cret")).await;
     let dir = tempfile::tempdir().unwrap();
     let m = mirrors(
         &dir.path().join("mirrors"),
@@ -314,13 +299,7 @@ async fn a_member_registers_a_repository_under_a_configured_git_host_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn catalog_register_takes_a_hosts_contents_url_over_https() {
-    let hosted = Hosted::new();
-    let ca = TestCa::new();
-    let addr = serve_tls(
-        git_http_backend(hosted.root.clone(), Some("s3cret".into()), Seen::default()),
-        &ca,
-    )
-    .await;
+    let (_hosted, ca, _seen, addr) = host(Some("s3cret")).await;
     let dir = tempfile::tempdir().unwrap();
     let m = mirrors(
         &dir.path().join("mirrors"),
