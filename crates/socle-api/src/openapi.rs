@@ -125,9 +125,12 @@ impl Modify for ErrorResponses {
         crate::template_routes::list_templates, crate::template_routes::get_template, crate::template_routes::create_run,
         crate::template_routes::list_runs, crate::template_routes::get_run,
         crate::notification_routes::list_notifications,
+        crate::slo_routes::push_events,
+        crate::slo_routes::entity_slos,
+        crate::slo_routes::overview,
     ),
     modifiers(&Bearer, &ErrorResponses),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

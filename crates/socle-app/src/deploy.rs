@@ -189,6 +189,10 @@ impl App {
             target = format!("{}@{}", workload.name(), input.environment);
             let by = self.authorize_deploy(actor, workload.name())?;
             let owner = owner_team(&self.snapshot(), workload.name());
+            // Budgets are measured before the environment's lock: other deploys need not wait.
+            let guardrails = self
+                .gated_guardrails(workload.name(), &input.environment)
+                .await;
             let _lock = self.environment_lock(&input.environment).await;
             let req = socle_deploy::DeployRequest {
                 owner,
@@ -201,7 +205,7 @@ impl App {
                 kind: DeployKind::Deploy.name().into(),
             };
             self.deployer()
-                .deploy(req, self.guardrails().as_ref())
+                .deploy(req, &guardrails)
                 .await
                 .map_err(deploy_error)
         }
@@ -236,6 +240,7 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
+            let guardrails = self.gated_guardrails(service, to).await;
             let _lock = self.environment_lock(to).await;
             self.deployer()
                 .promote(
@@ -244,7 +249,7 @@ impl App {
                     to,
                     &by,
                     owner_team(&self.snapshot(), service).as_deref(),
-                    self.guardrails().as_ref(),
+                    &guardrails,
                 )
                 .await
                 .map_err(deploy_error)

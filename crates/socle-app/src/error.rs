@@ -109,7 +109,7 @@ impl ErrorCode {
             Self::PolicyError => "policies did not compile or could not run",
             Self::PolicyLimit => "an evaluation went past its time or memory bound",
             Self::Busy => "every CPU slot is busy and the queue is full: retry shortly",
-            Self::Unavailable => "a dependency (the database) is not reachable",
+            Self::Unavailable => "a dependency (the database, a Prometheus) is not reachable",
             Self::Internal => "a fault on the server's side (details only in its log)",
         }
     }

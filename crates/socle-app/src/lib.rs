@@ -19,6 +19,7 @@ pub mod locations;
 pub mod metrics;
 pub mod net;
 pub mod notifications;
+pub mod origin;
 pub mod paths;
 pub mod policy;
 pub mod preview;
@@ -80,6 +81,11 @@ pub struct AppConfig {
     pub rego: cpu::RegoRunner,
     /// How `https://` Git locations are read (default: they are refused).
     pub remotes: ingest::Remotes,
+    /// How often every SLO budget is measured and kept (None: only when asked for).
+    pub slo_refresh_interval: Option<Duration>,
+    /// The roots outbound TLS trusts (Prometheus of SLO budgets): the system's plus
+    /// `SOCLE_CA_FILE`.
+    pub tls: net::TlsRoots,
 }
 
 impl Default for AppConfig {
@@ -101,6 +107,8 @@ impl Default for AppConfig {
             gitlab_api: None,
             rego: cpu::RegoRunner::InProcess,
             remotes: ingest::Remotes::none(),
+            tls: net::TlsRoots::default(),
+            slo_refresh_interval: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -299,6 +307,27 @@ pub fn spawn_background(state: Arc<App>) {
             }
         }
     });
+    if let Some(every) = state.config.slo_refresh_interval {
+        let slo = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let ttl = every.as_millis() as i64;
+                match slo
+                    .store
+                    .try_lease("slo-budgets", &slo.config.instance, slo.now_ms(), ttl)
+                    .await
+                {
+                    Ok(true) => match slo.refresh_slo_budgets().await {
+                        Ok(s) => tracing::debug!("SLO budgets: {s:?}"),
+                        Err(e) => tracing::warn!("SLO budget refresh failed: {}", e.message),
+                    },
+                    Ok(false) => tracing::debug!("another replica holds the SLO budget lease"),
+                    Err(e) => tracing::warn!("lease check failed: {e}"),
+                }
+            }
+        });
+    }
     if let Some(every) = state.config.refresh_interval {
         tokio::spawn(async move {
             loop {

@@ -57,7 +57,10 @@ impl App {
     /// environment of the platform (or none: every environment).
     fn check_waiver(&self, new: &NewWaiver) -> Result<(), AppError> {
         if let Some(set) = &self.config.guardrails {
-            let known: Vec<&str> = set.rule_ids().collect();
+            let mut known: Vec<&str> = set.rule_ids().collect();
+            if !known.is_empty() {
+                known.push(crate::slo::gate::SLO_RULE);
+            }
             if !known.is_empty() && !known.contains(&new.rule.as_str()) {
                 return Err(AppError::bad_request(format!(
                     "unknown rule \"{}\"; the guardrails' rules are: {}",

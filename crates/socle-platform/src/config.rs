@@ -57,12 +57,52 @@ pub struct Environment {
     pub namespace: Option<String>,
     #[serde(default)]
     pub gitops: Option<GitOps>,
+    /// Where the environment's SLIs are measured and how its deploys regard error budgets.
+    #[serde(default)]
+    pub slo: EnvironmentSlo,
 }
 
 impl Environment {
     pub fn namespace(&self) -> &str {
         self.namespace.as_deref().unwrap_or(&self.name)
     }
+
+    /// What a deploy of a service whose error budget is spent meets here: the configured gate,
+    /// else a warning in `production` environments and nothing elsewhere.
+    pub fn slo_gate(&self) -> SloGate {
+        self.slo.gate.unwrap_or(if self.env_type == "production" {
+            SloGate::Warn
+        } else {
+            SloGate::Off
+        })
+    }
+}
+
+/// How deploys regard a spent error budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SloGate {
+    /// Not checked.
+    Off,
+    /// The deploy goes through with a guardrail warning.
+    Warn,
+    /// The deploy is refused unless it is a rollback or a waiver of `slo-budget-exhausted` is in
+    /// force.
+    Deny,
+}
+
+/// An environment's SLO settings (`environments[].slo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvironmentSlo {
+    /// The Prometheus HTTP API measuring this environment's SLIs (e.g.
+    /// `http://prometheus.monitoring:9090`); without one, budgets come from counts pushed to
+    /// Socle (`POST /api/v1/slo/events`).
+    #[serde(default)]
+    pub prometheus_url: Option<String>,
+    /// Default: `warn` in `production` environments, `off` elsewhere.
+    #[serde(default)]
+    pub gate: Option<SloGate>,
 }
 
 /// When a definition applies. Every field given must match; an empty criteria list matches all.

@@ -12,8 +12,8 @@ pub mod provision;
 pub mod resolve;
 
 pub use config::{
-    Environment, GitOps, ManifestKind, PlatformConfig, Provisioner, ResourceDefinition, Target,
-    default_config, load_config,
+    Environment, EnvironmentSlo, GitOps, ManifestKind, PlatformConfig, Provisioner,
+    ResourceDefinition, SloGate, Target, default_config, load_config,
 };
 pub use grants::{ResourceGrant, SharedResource};
 pub use matching::{MatchError, ResourceRequest, match_definition};

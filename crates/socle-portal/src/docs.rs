@@ -1,26 +1,22 @@
 //! TechDocs: an entity's Markdown docs, read from where the entity came from.
 //!
 //! The entity's `backstage.io/techdocs-ref: dir:<path>` names a directory relative to its
-//! catalog file; its `docs/` folder holds the pages. The file is found through the entity's
-//! `backstage.io/managed-by-location`, which must belong to a registered location: a directory
-//! on disk (the docs folder must stay inside the location's directory, links included) or a Git
-//! repository (read at the registered branch's head with gix). Pages are bounded in size.
-
-use std::path::{Path, PathBuf};
+//! catalog file; its `docs/` folder holds the pages, read through the entity's origin
+//! (`socle_app::origin`: a registered directory on disk — nothing read leaves it, links included
+//! — or a Git repository at the registered branch). Pages are bounded in size.
 
 use serde_json::Value;
-use socle_ingest::{FsSource, GitSource, LocationKind, LocationSpec, Source};
+use socle_app::origin::{EntityOrigin, OriginError, OriginTree, annotation};
+use socle_ingest::LocationSpec;
 
 /// Largest Markdown page or image served.
 pub const MAX_FILE: usize = 2 * 1024 * 1024;
 
 /// An entity's docs folder.
 pub struct Docs {
-    source: Box<dyn Source + Send>,
-    /// The docs folder inside the source (`""` or `sub/dir/docs/`).
-    prefix: String,
-    /// Where the docs come from, for the page footer: a path inside the location (never a
-    /// path of the server's file system).
+    tree: OriginTree,
+    /// Where the docs come from, for the page footer: a path inside the location (never a path
+    /// of the server's file system).
     pub origin: String,
 }
 
@@ -31,14 +27,10 @@ pub enum DocsError {
     NoAnnotation,
     #[error("`backstage.io/techdocs-ref: {0}` is not supported: only `dir:<path>` is read")]
     Unsupported(String),
-    #[error("the entity's location {0} is not a registered location Socle can read")]
-    Location(String),
+    #[error(transparent)]
+    Origin(#[from] OriginError),
     #[error("{0}")]
     Read(String),
-}
-
-fn annotation<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get("metadata")?.get("annotations")?.get(key)?.as_str()
 }
 
 /// Finds the docs of an entity (its JSON body), given the registered locations.
@@ -52,104 +44,25 @@ pub fn locate(
         .strip_prefix("dir:")
         .ok_or_else(|| DocsError::Unsupported(techdocs.to_owned()))?
         .trim();
-    let location = annotation(body, "backstage.io/managed-by-location").unwrap_or_default();
-    if let Some(file) = location.strip_prefix("file:") {
-        let file = Path::new(file);
-        // The registered directory that holds the file: the sandbox.
-        let root = locations
-            .iter()
-            .filter(|l| l.kind == LocationKind::File)
-            .filter_map(|l| {
-                let p = PathBuf::from(&l.target);
-                let dir = if p.is_dir() {
-                    p
-                } else {
-                    p.parent()?.to_path_buf()
-                };
-                dir.canonicalize().ok()
-            })
-            .filter(|root| file.starts_with(root))
-            .max_by_key(|root| root.as_os_str().len())
-            .ok_or_else(|| DocsError::Location(location.to_owned()))?;
-        let rel_file = file
-            .strip_prefix(&root)
-            .map_err(|_| DocsError::Location(location.to_owned()))?
-            .to_string_lossy()
-            .replace('\\', "/");
-        let rel_dir =
-            socle_ingest::source::join_relative(socle_ingest::source::parent(&rel_file), dir)
-                .map_err(|e| DocsError::Read(e.to_string()))?;
-        let docs_rel = if rel_dir.is_empty() {
-            "docs".to_owned()
-        } else {
-            format!("{rel_dir}/docs")
-        };
-        let docs_abs = root.join(&docs_rel);
-        // Messages name the folder inside the location, never a path of the server.
-        let real = docs_abs.canonicalize().map_err(|_| {
-            DocsError::Read(format!(
-                "there is no {docs_rel}/ folder in the entity's location"
-            ))
-        })?;
-        if !real.starts_with(&root) {
-            return Err(DocsError::Read(format!(
-                "{docs_rel} leaves the location's directory"
-            )));
-        }
-        let source = FsSource::new(&real).map_err(|e| DocsError::Read(e.to_string()))?;
-        return Ok(Docs {
-            source: Box::new(source),
-            prefix: String::new(),
-            origin: docs_rel,
-        });
-    }
-    if let Some(rest) = location.strip_prefix("git:") {
-        let (repo, query) = rest
-            .rsplit_once("?ref=")
-            .ok_or_else(|| DocsError::Location(location.to_owned()))?;
-        let (branch, path) = query
-            .split_once("&path=")
-            .ok_or_else(|| DocsError::Location(location.to_owned()))?;
-        if !locations
-            .iter()
-            .any(|l| l.kind == LocationKind::Git && l.target == repo)
-        {
-            return Err(DocsError::Location(location.to_owned()));
-        }
-        // An https:// repository from the mirror the catalog's last read left: no fetch per page.
-        let source = GitSource::open_cached(repo, branch, remotes)
-            .map_err(|e| DocsError::Read(e.to_string()))?;
-        let rel_dir = socle_ingest::source::join_relative(socle_ingest::source::parent(path), dir)
-            .map_err(|e| DocsError::Read(e.to_string()))?;
-        let prefix = if rel_dir.is_empty() {
-            "docs/".to_owned()
-        } else {
-            format!("{rel_dir}/docs/")
-        };
-        return Ok(Docs {
-            origin: format!(
-                "{}@{branch}:{prefix}",
-                repo.trim_end_matches('/')
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(repo)
-            ),
-            source: Box::new(source),
-            prefix,
-        });
-    }
-    Err(DocsError::Location(location.to_owned()))
+    let docs_dir = if dir.is_empty() || dir == "." {
+        "docs".to_owned()
+    } else {
+        format!("{}/docs", dir.trim_end_matches('/'))
+    };
+    let tree = EntityOrigin::locate(body, locations, remotes)?.tree(&docs_dir)?;
+    Ok(Docs {
+        origin: tree.label.clone(),
+        tree,
+    })
 }
 
 impl Docs {
     /// The Markdown pages, relative to the docs folder, sorted (`index.md` first).
     pub fn pages(&self) -> Result<Vec<String>, DocsError> {
         let mut out: Vec<String> = self
-            .source
-            .files()
-            .map_err(|e| DocsError::Read(e.to_string()))?
+            .tree
+            .files(usize::MAX)?
             .into_iter()
-            .filter_map(|f| f.strip_prefix(&self.prefix).map(str::to_owned))
             .filter(|f| f.ends_with(".md"))
             .take(1000)
             .collect();
@@ -161,15 +74,13 @@ impl Docs {
     pub fn read(&self, rel: &str) -> Result<Vec<u8>, DocsError> {
         let rel =
             clean(rel).ok_or_else(|| DocsError::Read(format!("{rel}: not a path inside docs/")))?;
-        self.source
-            .read(&format!("{}{rel}", self.prefix), MAX_FILE)
-            .map_err(|e| {
-                tracing::debug!("docs: {e}");
-                DocsError::Read(format!(
-                    "there is no page {rel} in the docs folder (or it is larger than {} MB)",
-                    MAX_FILE / (1024 * 1024)
-                ))
-            })
+        self.tree.read(&rel, MAX_FILE).map_err(|e| {
+            tracing::debug!("docs: {e}");
+            DocsError::Read(format!(
+                "there is no page {rel} in the docs folder (or it is larger than {} MB)",
+                MAX_FILE / (1024 * 1024)
+            ))
+        })
     }
 }
 

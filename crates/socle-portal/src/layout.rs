@@ -22,6 +22,7 @@ const NAV: &[(&str, &str)] = &[
     ("/create", "Create"),
     ("/deployments", "Deployments"),
     ("/dora", "DORA"),
+    ("/slos", "SLOs"),
     ("/teams", "Teams"),
 ];
 

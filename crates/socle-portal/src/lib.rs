@@ -39,6 +39,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/catalog/{kind}/{namespace}/{name}/docs/{*path}",
             get(pages::entity::docs_page),
         )
+        .route(
+            "/catalog/{kind}/{namespace}/{name}/slos",
+            get(pages::slo::entity_slos),
+        )
         .route("/teams", get(pages::team::teams))
         .route("/create", get(pages::create::list))
         .route(
@@ -52,6 +56,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/rollback", post(pages::deployments::rollback))
         .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
+        .route("/slos", get(pages::slo::overview))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

@@ -26,6 +26,7 @@ pub fn budget_queries(slo: &Slo, ws: &Windows) -> Vec<(PromDuration, String)> {
 
 /// One window's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowBurn {
     pub window: PromDuration,
     /// Error ratio measured over the window (`None`: no data).
@@ -44,6 +45,7 @@ pub enum Severity {
 
 /// An SLO's error budget, from measured error ratios.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Budget {
     pub id: String,
     pub service: String,

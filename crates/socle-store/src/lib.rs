@@ -12,6 +12,7 @@ mod guardrails;
 mod notifications;
 mod resources;
 mod security;
+mod slo;
 mod status;
 mod templates;
 
@@ -42,6 +43,7 @@ pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
+pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
 pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
 pub use templates::TemplateRun;
 
@@ -225,6 +227,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notifications",
         include_str!("../migrations/0013_notifications.sql"),
     ),
+    (14, "slo", include_str!("../migrations/0014_slo.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -4,4 +4,5 @@ mod actions;
 mod deploy;
 mod https;
 mod slo_budget;
+mod slo_gate;
 mod templates;

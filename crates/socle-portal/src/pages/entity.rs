@@ -131,6 +131,7 @@ pub async fn entity(
     let graph = relations_graph(&snap, v);
     let apis = apis(&snap, v, &body);
     let has_docs = str_at(&body, "/metadata/annotations/backstage.io~1techdocs-ref").is_some();
+    let has_slos = str_at(&body, "/metadata/annotations/socle.dev~1slo").is_some();
     let service_name = str_at(&body, "/metadata/name").unwrap_or(&name).to_owned();
     let delivery = if kind == "component" {
         Some(super::deployments::service_section(&state, &viewer, &service_name).await?)
@@ -154,6 +155,22 @@ pub async fn entity(
     } else {
         (None, None)
     };
+    // The SLOs as last measured (the store: no Prometheus query while the page renders).
+    let slos = if has_slos {
+        let o = state
+            .slo_overview(&viewer.caller(), None, Some(&v.entity_ref), Some(50))
+            .await
+            .ok();
+        o.map(|o| {
+            super::slo::status_table(
+                &o.items,
+                &format!("SLOs in {}", o.environment),
+                state.now_ms(),
+            )
+        })
+    } else {
+        None
+    };
     let team = if kind == "group" {
         Some(super::team::team_section(&state, &snap, v).await?)
     } else {
@@ -171,11 +188,17 @@ pub async fn entity(
                 span class="tag" { (kind) @if let Some(t) = &v.spec_type { " · " (t) } }
                 @if let Some(d) = str_at(&body, "/metadata/description") { " " (d) }
             }
-            @if has_docs { p { a class="button" href={ (href) "/docs" } { "Read the docs" } } }
+            @if has_docs || has_slos {
+                p {
+                    @if has_docs { a class="button" href={ (href) "/docs" } { "Read the docs" } " " }
+                    @if has_slos { a class="button" href={ (href) "/slos" } { "SLOs and error budgets" } }
+                }
+            }
             div class="grid" {
                 section class="card" aria-labelledby="about" { h2 id="about" { "About" } (about) }
                 @if let Some(d) = &dora { section class="card wide" aria-labelledby="dora" { h2 id="dora" { "Delivery (90 days)" } (d) p { a href={ "/dora?scope=service&name=" (enc(&service_name)) } { "Weekly trends" } } } }
             }
+            @if let Some(t) = slos { section aria-labelledby="slos" { h2 id="slos" { "Service level objectives" } (t) p { a href={ (href) "/slos" } { "Budgets now, burn-down and burn rates" } } } }
             @if let Some(t) = team { (t) }
             section aria-labelledby="relations" {
                 h2 id="relations" { "Relations" }
@@ -348,13 +371,7 @@ async fn guardrails(state: &AppState, entity_ref: &str) -> Result<Markup, PageEr
 }
 
 async fn locations(state: &AppState) -> Result<Vec<socle_ingest::LocationSpec>, PageError> {
-    Ok(state
-        .store
-        .list_locations()
-        .await?
-        .into_iter()
-        .filter_map(|l| serde_json::from_value(l.spec).ok())
-        .collect())
+    Ok(state.location_specs().await?)
 }
 
 pub async fn docs_index(

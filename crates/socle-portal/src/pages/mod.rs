@@ -8,6 +8,7 @@ pub mod dora;
 pub mod entity;
 pub mod home;
 pub mod signin;
+pub mod slo;
 pub mod team;
 
 use socle_api::AppState;

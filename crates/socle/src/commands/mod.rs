@@ -12,6 +12,7 @@ mod resources;
 mod serve;
 mod setup;
 mod slo;
+mod slo_status;
 mod template;
 mod token;
 mod workload;

@@ -79,6 +79,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         github_api,
         gitlab_api,
         remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
+        tls: args.git_hosts.net.tls()?,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),

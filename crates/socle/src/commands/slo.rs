@@ -76,6 +76,13 @@ pub enum SloCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// A catalog entity's SLOs (its `socle.dev/slo` file) with their error budgets in one
+    /// environment, measured as the server measures them: the environment's Prometheus
+    /// (`slo.prometheusUrl` in the platform configuration) or counts pushed to Socle.
+    #[command(after_help = "Example:
+  socle slo status shop
+  socle slo status component:default/shop --env staging -o json")]
+    Status(super::slo_status::StatusArgs),
     /// Write a Grafana dashboard per service (`<service>.dashboard.json`, Grafana's import
     /// format): objective, remaining error budget, burn rates and SLI per window, read from the
     /// rules `socle slo generate` writes.
@@ -143,6 +150,7 @@ pub async fn run(cmd: SloCmd) -> anyhow::Result<Outcome> {
             output_dir,
             output,
         } => dashboard(&specs, &output_dir, output),
+        SloCmd::Status(args) => super::slo_status::run(args).await,
         SloCmd::Budget {
             specs,
             prometheus_url,
@@ -550,7 +558,7 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("no data".into(), |v| format!("{:.3}%", v * 100.0))
 }
 
-fn budget_table(items: &[socle_slo::budget::Budget]) -> String {
+pub(crate) fn budget_table(items: &[socle_slo::budget::Budget]) -> String {
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|b| {

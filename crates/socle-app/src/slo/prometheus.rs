@@ -173,14 +173,19 @@ pub async fn budgets<M: MetricsSource>(
         let ws = *catalog.get(period).ok_or(PrometheusError::Period(period))?;
         plans.push((slo, ws, budget_queries(slo, &ws)));
     }
-    let jobs: Vec<(usize, PromDuration, &str)> = plans
+    // Owned queries: a future borrowing them could not be `Send` for every lifetime, which the
+    // deploy path (the SLO gate) needs.
+    let jobs: Vec<(usize, PromDuration, String)> = plans
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, _, qs))| qs.iter().map(move |(w, q)| (i, *w, q.as_str())))
+        .flat_map(|(i, (_, _, qs))| qs.iter().map(move |(w, q)| (i, *w, q.clone())))
         .collect();
     let answers: Vec<(usize, PromDuration, Result<Option<f64>, PrometheusError>)> =
         stream::iter(jobs)
-            .map(|(i, w, q)| async move { (i, w, source.instant(q, at).await) })
+            .map(|(i, w, q)| async move {
+                let r = source.instant(&q, at).await;
+                (i, w, r)
+            })
             .buffered(concurrency.max(1))
             .collect()
             .await;
