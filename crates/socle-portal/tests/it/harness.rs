@@ -60,6 +60,7 @@ metadata:
   tags: [rust]
   annotations:
     backstage.io/techdocs-ref: dir:.
+    socle.dev/slo: slo.yaml
   links:
     - {url: "javascript:alert(1)", title: evil link}
     - {url: "https://example.com/runbook", title: Runbook}
@@ -84,6 +85,23 @@ spec:
       /orders:
         get: {summary: List orders, responses: {'200': {description: ok}}}
         post: {summary: "Create an order <script>x()</script>", responses: {'201': {description: created}}}
+"#;
+
+/// svc-a's SLO: 99% availability, alerts off.
+pub const SLO_FILE: &str = r#"version: "prometheus/v1"
+service: "svc-a"
+slos:
+  - name: "availability"
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{service="svc-a",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{service="svc-a"}[{{.window}}]))
+    alerting:
+      page_alert:
+        disable: true
+      ticket_alert:
+        disable: true
 "#;
 
 pub const DOCS_INDEX: &str = "# Service A\n\nHello **docs**.\n\n<script>alert('docs')</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3))\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![diagram](img/d.png)\n\nSee the [guide](guide.md#setup) and [secrets](../../etc/passwd).\n";
@@ -135,6 +153,7 @@ pub async fn start_with(
     std::fs::create_dir_all(cat.join("docs/img")).unwrap();
     std::fs::write(cat.join("catalog-info.yaml"), CATALOG).unwrap();
     std::fs::write(cat.join("docs/index.md"), DOCS_INDEX).unwrap();
+    std::fs::write(cat.join("slo.yaml"), SLO_FILE).unwrap();
     std::fs::write(
         cat.join("docs/guide.md"),
         "# Guide\n\n## Setup\n\nRun it.\n",

@@ -87,6 +87,8 @@ const TABLE: &[Op] = &[
     post("/deployments/rollback", "/deployments/rollback", &[("service", "svc-a"), ("environment", "dev")], OWNER),
     post("/deployments/act", "/deployments/act", &[("op", "promote svc-a dev staging")], OWNER),
     get("/dora", "/dora"),
+    get("/slos", "/slos"),
+    get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
     get("/signin", "/signin"),
     post("/signin", "/signin", &[("token", "socle_not_a_token"), ("next", "/")], BAD_TOKEN),
     get("/static/socle.css", "/static/socle.css"),

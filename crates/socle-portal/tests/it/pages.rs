@@ -231,200 +231,87 @@ async fn golden_path_form_validates_then_creates_registers_and_deploys() {
         .get("/catalog/component/default/orders-web/docs", None)
         .await;
     assert_eq!(docs.status, StatusCode::OK, "{}", docs.body);
+    // And its SLO, from the golden path's slo.yaml in the same repository: no data yet.
+    let slos = s
+        .get("/catalog/component/default/orders-web/slos", None)
+        .await;
+    assert_eq!(slos.status, StatusCode::OK, "{}", slos.body);
+    assert!(slos.body.contains("requests-availability"), "{}", slos.body);
+    assert!(slos.body.contains("no data"), "{}", slos.body);
 }
 
-/// A workload the built-in guardrails accept (probes, resources, pinned image, non-root…).
-const COMPLIANT: &str = "apiVersion: score.dev/v1b1
-metadata:
-  name: svc-a
-containers:
-  web:
-    image: ghcr.io/acme/svc-a:1.0.0
-    resources:
-      requests: {cpu: 100m, memory: 128Mi}
-      limits: {cpu: 500m, memory: 256Mi}
-    livenessProbe:
-      httpGet: {path: /healthz, port: 8080}
-    readinessProbe:
-      httpGet: {path: /ready, port: 8080}
-";
-
-#[tokio::test]
-async fn blocked_deploys_show_on_home_and_entity_pages_with_the_report() {
-    for backend in BACKENDS {
-        let Some(s) = crate::harness::start_guarded(backend).await else {
-            continue;
-        };
-        // A workload without probes or limits is blocked in dev; nothing is deployed.
-        let r = s.try_deploy("svc-a", "dev").await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-        let (secret, _) = s.sign_in(&s.alice).await;
-        let home = s.get("/", Some(&secret)).await.body;
-        let failing = &home[home.find("id=\"failing\"").unwrap()..];
-        let failing = &failing[..failing.find("</section>").unwrap()];
-        assert!(failing.contains("svc-a</a> in dev"), "{failing}");
-        let page = s
-            .get("/catalog/component/default/svc-a", Some(&secret))
-            .await
-            .body;
-        assert!(
-            page.contains("dev: <span class=\"outcome-blocked\">blocked</span>"),
-            "{page}"
-        );
-        assert!(page.contains("probe"), "the violations are listed: {page}");
-        // Once a compliant workload deploys, dev is no longer failing.
-        let ok = s.try_deploy_text(COMPLIANT, "dev").await;
-        if ok.status != StatusCode::CREATED {
-            // The built-in pack may want more (e.g. security context): the report says what.
-            panic!("compliant workload refused: {}", ok.body);
-        }
-        let home = s.get("/", Some(&secret)).await.body;
-        assert!(home.contains("Nothing blocked."), "{home}");
-        // svc-b's violations waived in dev only: it deploys there, and promoting it to staging
-        // from the page shows the guardrail report; nothing reaches staging.
-        let r = s.try_deploy("svc-b", "dev").await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let latest = s
-            .state
-            .store
-            .policy_results("component:default/svc-b", Some("dev"), 1)
-            .await
-            .unwrap();
-        let rules: Vec<String> = latest[0].findings["violations"]
-            .as_array()
+/// Counts for the hour before now: `errors` of 1,000 requests failing.
+fn hour_of(errors: i64) -> Vec<socle_app::slo::SloIntervalInput> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let fmt = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
             .unwrap()
-            .iter()
-            .map(|v| v["rule"].as_str().unwrap().to_owned())
-            .collect();
-        assert!(!rules.is_empty());
-        for rule in &rules {
-            s.state
-                .store
-                .create_waiver(socle_store::Waiver {
-                    id: String::new(),
-                    rule: rule.clone(),
-                    entity: "component:default/svc-b".into(),
-                    environment: "dev".into(),
-                    reason: "prototype".into(),
-                    owner: "group:default/team-b".into(),
-                    expires_at: socle_api::now_ms() + 86_400_000,
-                    created_by: "serviceaccount:admin".into(),
-                    created_at: socle_api::now_ms(),
-                    revoked_at: None,
-                })
-                .await
-                .unwrap();
-        }
-        s.deploy("svc-b", "dev").await;
-        let b = s.get("/catalog/component/default/svc-b", None).await.body;
-        assert!(
-            b.contains("Waivers") && b.contains("prototype") && b.contains("in force"),
-            "{b}"
-        );
-        let (bob, _) = s.sign_in(&s.bob).await;
-        let csrf = s.csrf(&bob).await;
-        let r = s
-            .post_form(
-                "/deployments/promote",
-                Some(&bob),
-                &[
-                    ("service", "svc-b"),
-                    ("from", "dev"),
-                    ("to", "staging"),
-                    ("csrf", &csrf),
-                ],
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-        assert!(r.body.contains("Blocked by guardrails"), "{}", r.body);
-        assert!(
-            r.body.contains("<li class=\"outcome-blocked\">"),
-            "{}",
-            r.body
-        );
-        assert!(
-            s.state
-                .store
-                .list_deployments(Some("svc-b"), Some("staging"), 5)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    vec![socle_app::slo::SloIntervalInput {
+        start: fmt(now - 3600),
+        end: fmt(now - 1),
+        good: 1000 - errors,
+        total: 1000,
+    }]
 }
 
 #[tokio::test]
-async fn incidents_show_on_the_service_and_dora_pages() {
-    use socle_dora::{Event, Incident};
+async fn slo_pages_show_budgets_burn_down_and_the_organisation_list() {
     for backend in BACKENDS {
         let Some(s) = start(backend, false).await else {
             continue;
         };
-        let now = s.state.now_ms();
-        let hour = 3_600_000;
-        let incident = |id: &str| Incident {
-            source: "pagerduty".into(),
-            id: id.into(),
-            service: "svc-a".into(),
-            started_at: now - 48 * hour,
-            resolved_at: None,
-            deployment: None,
-            title: None,
-            severity: None,
-            url: None,
-            labels: Default::default(),
-        };
-        let known = Incident {
-            title: Some("Checkout <script>alert(1)</script> down".into()),
-            severity: Some("SEV1".into()),
-            url: Some("https://pd.example/incidents/PD-1?a=1&b=2".into()),
-            labels: [("team".to_owned(), "a<b".to_owned())].into(),
-            resolved_at: Some(now - 45 * hour),
-            ..incident("PD-1")
-        };
-        let evil = Incident {
-            title: Some("Evil link".into()),
-            url: Some("javascript:alert(2)".into()),
-            started_at: now - 24 * hour,
-            ..incident("PD-2")
-        };
+        let admin = socle_app::Actor::Principal(socle_app::Principal {
+            token_id: "t".into(),
+            subject: "user:default/admin".into(),
+            role: socle_store::Role::Admin,
+        });
         s.state
-            .store
-            .dora_upsert(vec![Event::Incident(known), Event::Incident(evil)])
+            .push_slo_events(
+                &admin,
+                socle_app::slo::SloEventsInput {
+                    entity: "svc-a".into(),
+                    slo: "availability".into(),
+                    environment: "prod".into(),
+                    intervals: hour_of(50),
+                },
+            )
             .await
             .unwrap();
-        let link = "<a href=\"https://pd.example/incidents/PD-1?a=1&amp;b=2\" rel=\"noopener noreferrer\">Checkout &lt;script&gt;alert(1)&lt;/script&gt; down</a>";
-        let page = s.get("/catalog/component/default/svc-a", None).await.body;
+        let page = s.get("/catalog/component/default/svc-a/slos", None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let b = page.body;
+        assert!(b.contains("budget spent"), "{b}");
+        // 50 errors in 1,000 against a 1% budget: four budgets' worth over.
+        assert!(b.contains("-400.0%"), "{b}");
+        assert!(b.contains("<svg class=\"chart\""), "a burn-down chart: {b}");
+        assert!(b.contains("Change failure rate"), "{b}");
+        // The organisation list, from the budgets the page kept.
+        let list = s.get("/slos", None).await;
+        assert_eq!(list.status, StatusCode::OK);
         assert!(
-            page.contains("<caption>Incidents of svc-a (90 days)</caption>"),
-            "{page}"
+            list.body
+                .contains("href=\"/catalog/component/default/svc-a/slos?environment=prod\""),
+            "{}",
+            list.body
         );
-        let dash = s.get("/dora?scope=service&name=svc-a", None).await.body;
         assert!(
-            dash.contains("<caption>Incidents, service svc-a (90d)</caption>"),
-            "{dash}"
+            list.body.contains("1</strong> with their budget spent"),
+            "{}",
+            list.body
         );
-        for body in [&page, &dash] {
-            // Title linked to the tool, escaped; severity; restored in 3 h; the label.
-            assert!(body.contains(link), "{body}");
-            assert!(body.contains("<td>SEV1</td>"));
-            assert!(body.contains("<td>3 h</td>"), "{body}");
-            assert!(body.contains("<span class=\"tag\">team=a&lt;b</span>"));
-            // A link that is not http(s) is text; an open incident says so.
-            assert!(body.contains("<td>Evil link <span class=\"muted\">PD-2</span></td>"));
-            assert!(!body.contains("javascript:alert(2)\""));
-            assert!(body.contains("<strong>open</strong>"));
-            // Newest first.
-            assert!(body.find("Evil link").unwrap() < body.find("SEV1").unwrap());
-        }
-        // The organisation's page names the service; svc-b has none.
-        let org = s.get("/dora", None).await.body;
-        assert!(
-            org.contains("href=\"/dora?scope=service&amp;name=svc-a\">svc-a</a>"),
-            "{org}"
-        );
-        let b = s.get("/catalog/component/default/svc-b", None).await.body;
-        assert!(b.contains("No incident in this window."));
+        // The entity page's tile.
+        let entity = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(entity.contains("Service level objectives"), "{entity}");
+        // An unknown environment is the user's mistake, not a fault.
+        let bad = s
+            .get(
+                "/catalog/component/default/svc-a/slos?environment=moon",
+                None,
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     }
 }

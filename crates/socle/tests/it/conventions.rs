@@ -145,6 +145,7 @@ const FAILURES: &[&[&str]] = &[
     &["slo", "validate", "missing.yaml"],
     &["slo", "generate", "missing.yaml", "-d", "out"],
     &["slo", "dashboard", "missing.yaml", "-d", "out"],
+    &["slo", "status", "nope"],
     &[
         "slo",
         "budget",
