@@ -315,3 +315,199 @@ async fn slo_pages_show_budgets_burn_down_and_the_organisation_list() {
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     }
 }
+
+/// A workload the built-in guardrails accept (probes, resources, pinned image, non-root…).
+const COMPLIANT: &str = "apiVersion: score.dev/v1b1
+metadata:
+  name: svc-a
+containers:
+  web:
+    image: ghcr.io/acme/svc-a:1.0.0
+    resources:
+      requests: {cpu: 100m, memory: 128Mi}
+      limits: {cpu: 500m, memory: 256Mi}
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+";
+
+#[tokio::test]
+async fn blocked_deploys_show_on_home_and_entity_pages_with_the_report() {
+    for backend in BACKENDS {
+        let Some(s) = crate::harness::start_guarded(backend).await else {
+            continue;
+        };
+        // A workload without probes or limits is blocked in dev; nothing is deployed.
+        let r = s.try_deploy("svc-a", "dev").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let (secret, _) = s.sign_in(&s.alice).await;
+        let home = s.get("/", Some(&secret)).await.body;
+        let failing = &home[home.find("id=\"failing\"").unwrap()..];
+        let failing = &failing[..failing.find("</section>").unwrap()];
+        assert!(failing.contains("svc-a</a> in dev"), "{failing}");
+        let page = s
+            .get("/catalog/component/default/svc-a", Some(&secret))
+            .await
+            .body;
+        assert!(
+            page.contains("dev: <span class=\"outcome-blocked\">blocked</span>"),
+            "{page}"
+        );
+        assert!(page.contains("probe"), "the violations are listed: {page}");
+        // Once a compliant workload deploys, dev is no longer failing.
+        let ok = s.try_deploy_text(COMPLIANT, "dev").await;
+        if ok.status != StatusCode::CREATED {
+            // The built-in pack may want more (e.g. security context): the report says what.
+            panic!("compliant workload refused: {}", ok.body);
+        }
+        let home = s.get("/", Some(&secret)).await.body;
+        assert!(home.contains("Nothing blocked."), "{home}");
+        // svc-b's violations waived in dev only: it deploys there, and promoting it to staging
+        // from the page shows the guardrail report; nothing reaches staging.
+        let r = s.try_deploy("svc-b", "dev").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let latest = s
+            .state
+            .store
+            .policy_results("component:default/svc-b", Some("dev"), 1)
+            .await
+            .unwrap();
+        let rules: Vec<String> = latest[0].findings["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!rules.is_empty());
+        for rule in &rules {
+            s.state
+                .store
+                .create_waiver(socle_store::Waiver {
+                    id: String::new(),
+                    rule: rule.clone(),
+                    entity: "component:default/svc-b".into(),
+                    environment: "dev".into(),
+                    reason: "prototype".into(),
+                    owner: "group:default/team-b".into(),
+                    expires_at: socle_api::now_ms() + 86_400_000,
+                    created_by: "serviceaccount:admin".into(),
+                    created_at: socle_api::now_ms(),
+                    revoked_at: None,
+                })
+                .await
+                .unwrap();
+        }
+        s.deploy("svc-b", "dev").await;
+        let b = s.get("/catalog/component/default/svc-b", None).await.body;
+        assert!(
+            b.contains("Waivers") && b.contains("prototype") && b.contains("in force"),
+            "{b}"
+        );
+        let (bob, _) = s.sign_in(&s.bob).await;
+        let csrf = s.csrf(&bob).await;
+        let r = s
+            .post_form(
+                "/deployments/promote",
+                Some(&bob),
+                &[
+                    ("service", "svc-b"),
+                    ("from", "dev"),
+                    ("to", "staging"),
+                    ("csrf", &csrf),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("Blocked by guardrails"), "{}", r.body);
+        assert!(
+            r.body.contains("<li class=\"outcome-blocked\">"),
+            "{}",
+            r.body
+        );
+        assert!(
+            s.state
+                .store
+                .list_deployments(Some("svc-b"), Some("staging"), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn incidents_show_on_the_service_and_dora_pages() {
+    use socle_dora::{Event, Incident};
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        let now = s.state.now_ms();
+        let hour = 3_600_000;
+        let incident = |id: &str| Incident {
+            source: "pagerduty".into(),
+            id: id.into(),
+            service: "svc-a".into(),
+            started_at: now - 48 * hour,
+            resolved_at: None,
+            deployment: None,
+            title: None,
+            severity: None,
+            url: None,
+            labels: Default::default(),
+        };
+        let known = Incident {
+            title: Some("Checkout <script>alert(1)</script> down".into()),
+            severity: Some("SEV1".into()),
+            url: Some("https://pd.example/incidents/PD-1?a=1&b=2".into()),
+            labels: [("team".to_owned(), "a<b".to_owned())].into(),
+            resolved_at: Some(now - 45 * hour),
+            ..incident("PD-1")
+        };
+        let evil = Incident {
+            title: Some("Evil link".into()),
+            url: Some("javascript:alert(2)".into()),
+            started_at: now - 24 * hour,
+            ..incident("PD-2")
+        };
+        s.state
+            .store
+            .dora_upsert(vec![Event::Incident(known), Event::Incident(evil)])
+            .await
+            .unwrap();
+        let link = "<a href=\"https://pd.example/incidents/PD-1?a=1&amp;b=2\" rel=\"noopener noreferrer\">Checkout &lt;script&gt;alert(1)&lt;/script&gt; down</a>";
+        let page = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(
+            page.contains("<caption>Incidents of svc-a (90 days)</caption>"),
+            "{page}"
+        );
+        let dash = s.get("/dora?scope=service&name=svc-a", None).await.body;
+        assert!(
+            dash.contains("<caption>Incidents, service svc-a (90d)</caption>"),
+            "{dash}"
+        );
+        for body in [&page, &dash] {
+            // Title linked to the tool, escaped; severity; restored in 3 h; the label.
+            assert!(body.contains(link), "{body}");
+            assert!(body.contains("<td>SEV1</td>"));
+            assert!(body.contains("<td>3 h</td>"), "{body}");
+            assert!(body.contains("<span class=\"tag\">team=a&lt;b</span>"));
+            // A link that is not http(s) is text; an open incident says so.
+            assert!(body.contains("<td>Evil link <span class=\"muted\">PD-2</span></td>"));
+            assert!(!body.contains("javascript:alert(2)\""));
+            assert!(body.contains("<strong>open</strong>"));
+            // Newest first.
+            assert!(body.find("Evil link").unwrap() < body.find("SEV1").unwrap());
+        }
+        // The organisation's page names the service; svc-b has none.
+        let org = s.get("/dora", None).await.body;
+        assert!(
+            org.contains("href=\"/dora?scope=service&amp;name=svc-a\">svc-a</a>"),
+            "{org}"
+        );
+        let b = s.get("/catalog/component/default/svc-b", None).await.body;
+        assert!(b.contains("No incident in this window."));
+    }
+}
