@@ -10,7 +10,7 @@ command -v promtool >/dev/null || { echo "promtool missing (Debian package prome
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-specs=(examples/slo.yaml conformance/sloth/examples/*.yml)
+specs=(examples/slo.yaml deploy/slo/socle.yaml conformance/sloth/examples/*.yml)
 for f in conformance/sloth/testdata/in-*.yaml; do
   case "$f" in *plugin*|*invalid*) continue ;; esac
   specs+=("$f")

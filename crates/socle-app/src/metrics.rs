@@ -24,6 +24,11 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Request latency histogram bounds, in seconds.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 pub struct Metrics {
     pub registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -39,7 +44,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("socle");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0001, 2.5, 12))
+            // Round bounds: Socle's own latency SLO (deploy/slo/socle.yaml) reads `le="0.25"`.
+            Histogram::new(LATENCY_BUCKETS.iter().copied())
         });
         let entities = Gauge::default();
         let generation = Gauge::default();

@@ -51,6 +51,57 @@ pub fn check_promql(query: &str) -> Result<(), String> {
         .map_err(|e| format!("invalid PromQL: {}", e.trim()))
 }
 
+/// A series a query reads: its metric name and its label matchers `(name, value)` (the value
+/// as written, a regex for `=~`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selector {
+    pub metric: Option<String>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// Every series selector of a query (rendered with a 1m window), in the order written.
+pub fn selectors(query: &str) -> Result<Vec<Selector>, String> {
+    use promql_parser::parser::{Expr, VectorSelector};
+    fn of(vs: &VectorSelector) -> Selector {
+        Selector {
+            metric: vs.name.clone(),
+            labels: vs
+                .matchers
+                .matchers
+                .iter()
+                .filter(|m| m.name != "__name__")
+                .map(|m| (m.name.clone(), m.value.clone()))
+                .collect(),
+        }
+    }
+    fn walk(e: &Expr, out: &mut Vec<Selector>) {
+        match e {
+            Expr::Aggregate(a) => {
+                walk(&a.expr, out);
+                if let Some(p) = &a.param {
+                    walk(p, out);
+                }
+            }
+            Expr::Unary(u) => walk(&u.expr, out),
+            Expr::Binary(b) => {
+                walk(&b.lhs, out);
+                walk(&b.rhs, out);
+            }
+            Expr::Paren(p) => walk(&p.expr, out),
+            Expr::Subquery(s) => walk(&s.expr, out),
+            Expr::Call(c) => c.args.args.iter().for_each(|a| walk(a, out)),
+            Expr::VectorSelector(vs) => out.push(of(vs)),
+            Expr::MatrixSelector(ms) => out.push(of(&ms.vs)),
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+    }
+    let expr = promql_parser::parser::parse(&render(query, "1m"))
+        .map_err(|e| format!("invalid PromQL: {}", e.trim()))?;
+    let mut out = Vec::new();
+    walk(&expr, &mut out);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +115,20 @@ mod tests {
         );
         assert!(!has_window("rate(x[5m])"));
         assert!(!has_window("rate(x[{{.Window}}])"));
+    }
+
+    #[test]
+    fn lists_the_series_a_query_reads() {
+        let s = selectors(
+            "(sum(rate(a_count[{{.window}}])) - sum(rate(a_bucket{le=\"0.25\",x=~\"5..\"}[{{.window}}])))",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].metric.as_deref(), Some("a_count"));
+        assert_eq!(
+            s[1].labels,
+            vec![("le".into(), "0.25".into()), ("x".into(), "5..".into())]
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod http_api;
 mod matrix;
 mod newer_kinds;
 mod notifications;
+mod own_slo;
 mod slo;
 mod templates;
 mod templates_git;
