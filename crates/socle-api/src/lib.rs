@@ -92,7 +92,12 @@ pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router
         .layer(middleware::from_fn_with_state(state.clone(), track))
         // Internal errors log themselves with an id (`ApiError::internal`); a shed request (503)
         // is not an error worth a log line each — under a flood those lines cost the most.
-        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status)
+                .on_failure(()),
+        )
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         // Whatever axum or a layer answered as plain text under /api/ leaves as the API's JSON.
         .layer(middleware::from_fn(error::json_errors))
@@ -127,4 +132,33 @@ pub async fn serve_with(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// The span of one HTTP request (exported over OTLP with `--otlp-endpoint`), named after its
+/// route template as OpenTelemetry's HTTP conventions ask — never after a path that carries ids.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("", |m| m.as_str());
+    tracing::info_span!(
+        "request",
+        otel.name = %format!("{} {route}", req.method()),
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        http.route = route,
+        url.path = req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+    )
+}
+
+fn record_status(
+    res: &axum::http::Response<axum::body::Body>,
+    _latency: std::time::Duration,
+    span: &tracing::Span,
+) {
+    span.record(
+        "http.response.status_code",
+        i64::from(res.status().as_u16()),
+    );
 }

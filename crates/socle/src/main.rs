@@ -3,6 +3,7 @@
 mod ceiling;
 mod commands;
 mod output;
+mod telemetry;
 
 use std::process::ExitCode;
 

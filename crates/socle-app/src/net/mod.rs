@@ -3,6 +3,7 @@
 
 pub mod git;
 pub mod http;
+pub mod otlp;
 pub mod tls;
 
 pub use git::{GitHost, GitMirrors};

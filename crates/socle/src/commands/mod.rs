@@ -137,17 +137,18 @@ pub fn run() -> anyhow::Result<ExitCode> {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        // No colour codes in logs read from a file or a pipe.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let otlp = match &cli.cmd {
+        Cmd::Serve(args) => args.otlp()?.map(|(endpoint, tls)| crate::telemetry::Otlp {
+            endpoint,
+            tls,
+            runtime: rt.handle().clone(),
+        }),
+        _ => None,
+    };
+    let traces = crate::telemetry::init(&cli.log, otlp)?;
     let outcome = rt.block_on(async move {
         match cli.cmd {
             Cmd::Serve(args) => serve::run(args).await,
@@ -170,7 +171,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
             }
             Cmd::Completions { .. } => unreachable!("handled before the runtime starts"),
         }
-    })?;
+    });
+    if let Some(provider) = traces {
+        // The last spans, sent while the runtime still runs.
+        if let Err(e) = provider.shutdown() {
+            tracing::warn!("traces not all exported: {e}");
+        }
+    }
+    let outcome = outcome?;
     crate::output::emit(outcome)
 }
 

@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// Load the embedded demo organisation.
     #[arg(long)]
     demo: bool,
+    /// Export traces (a span per HTTP request) over OTLP/HTTP protobuf to this URL, e.g.
+    /// `http://otel-collector:4318/v1/traces` (https:// trusts the system's roots and
+    /// --ca-file). Batching follows the OTEL_BSP_* variables.
+    #[arg(long, env = "SOCLE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Seconds between re-reads of every location (0: never).
     #[arg(long, default_value_t = 300)]
     refresh_interval: u64,
@@ -240,4 +245,18 @@ fn reads_need_auth(listen: &str, auth_reads: bool, public_reads: bool) -> bool {
         );
     }
     !loopback && !public_reads
+}
+
+impl ServeArgs {
+    /// Where traces go (`--otlp-endpoint`) and the roots an https:// collector is checked against.
+    pub fn otlp(&self) -> anyhow::Result<Option<(String, socle_app::net::TlsRoots)>> {
+        match &self.otlp_endpoint {
+            None => Ok(None),
+            Some(url) => {
+                socle_app::net::Endpoint::of(url)
+                    .map_err(|e| anyhow::anyhow!("--otlp-endpoint {url}: {e}"))?;
+                Ok(Some((url.clone(), self.git_hosts.net.tls()?)))
+            }
+        }
+    }
 }

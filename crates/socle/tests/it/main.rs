@@ -13,4 +13,5 @@ mod browser;
 mod conventions;
 mod deploy_output;
 mod first_hour;
+mod otlp;
 mod readme;

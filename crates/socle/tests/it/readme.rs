@@ -94,9 +94,9 @@ fn commands(readme: &str) -> Vec<ReadmeCommand> {
 }
 
 /// A `socle serve --demo` in `dir` on a free port; killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -107,8 +107,15 @@ impl Drop for Server {
 }
 
 fn start_demo(dir: &Path) -> Server {
+    start_demo_with(dir, &[], &[])
+}
+
+/// [`start_demo`] with more arguments and environment variables.
+pub(crate) fn start_demo_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_socle"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
