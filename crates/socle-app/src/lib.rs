@@ -19,7 +19,9 @@ pub mod locations;
 pub mod metrics;
 pub mod net;
 pub mod notifications;
+pub mod oidc;
 pub mod paths;
+pub mod personal_tokens;
 pub mod policy;
 pub mod preview;
 pub mod scaffold;
@@ -80,6 +82,8 @@ pub struct AppConfig {
     pub rego: cpu::RegoRunner,
     /// How `https://` Git locations are read (default: they are refused).
     pub remotes: ingest::Remotes,
+    /// Single sign-on through an OpenID provider (None: API-token sign-in only).
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl Default for AppConfig {
@@ -101,6 +105,7 @@ impl Default for AppConfig {
             gitlab_api: None,
             rego: cpu::RegoRunner::InProcess,
             remotes: ingest::Remotes::none(),
+            oidc: None,
         }
     }
 }

@@ -12,6 +12,7 @@ mod guardrails;
 mod notifications;
 mod resources;
 mod security;
+mod sso;
 mod status;
 mod templates;
 
@@ -42,6 +43,7 @@ pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
+pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
 pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
 pub use templates::TemplateRun;
 
@@ -225,6 +227,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notifications",
         include_str!("../migrations/0013_notifications.sql"),
     ),
+    (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
 ];
 
 fn migrator() -> Migrator {

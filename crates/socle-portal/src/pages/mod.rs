@@ -7,8 +7,10 @@ pub mod deployments;
 pub mod dora;
 pub mod entity;
 pub mod home;
+pub mod oidc;
 pub mod signin;
 pub mod team;
+pub mod tokens;
 
 use socle_api::AppState;
 

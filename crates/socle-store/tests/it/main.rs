@@ -72,6 +72,7 @@ mod dora_incidents;
 mod notifications;
 mod read_only;
 mod resource_owner;
+mod sso;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();

@@ -54,6 +54,8 @@ pub struct ServeArgs {
     gitlab_webhook_token: Option<String>,
     #[command(flatten)]
     git_hosts: GitHostArgs,
+    #[command(flatten)]
+    oidc: super::oidc_args::OidcArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -79,6 +81,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         github_api,
         gitlab_api,
         remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
+        oidc: args.oidc.oidc(args.git_hosts.net.tls()?)?,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
