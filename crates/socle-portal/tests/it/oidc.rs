@@ -21,6 +21,8 @@ const OTHER_REDIRECT: &str = "http://127.0.0.1:9/other/callback";
 
 pub struct Provider {
     child: Child,
+    /// Kept open: a provider writing to a closed pipe would die.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
     pub issuer: String,
     addr: SocketAddr,
 }
@@ -63,18 +65,18 @@ pub fn provider() -> Option<Provider> {
         .current_dir(e2e())
         .env("OIDC_TEST_CONFIG", config.to_string())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("node runs");
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).expect("the provider's issuer");
     let issuer = v["issuer"].as_str().unwrap().to_owned();
     let addr = issuer.trim_start_matches("http://").parse().unwrap();
     Some(Provider {
         child,
+        _stdout: stdout,
         issuer,
         addr,
     })
