@@ -89,6 +89,7 @@ test('sign in through the OpenID provider and land on my teams home page, then s
   await shot('token-created');
   // Signing out ends the provider's session too (RP-initiated logout): the provider asks.
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign out of Northwind SSO too' }).click();
   await page.waitForURL(new RegExp(`^${provider.issuer}/session/end`));
   await shot('provider-logout');
   await page.locator('button[autofocus], button[type="submit"]').first().click();

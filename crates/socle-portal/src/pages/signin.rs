@@ -162,12 +162,33 @@ pub async fn sign_out(
         0,
         state.config.cookie_secure || session::over_tls(&headers),
     );
-    // A session from the identity provider: end the provider's too (RP-initiated logout),
-    // when it offers that; the local session is already gone either way.
-    let to = match sso {
+    // A session from the identity provider: offer to end the provider's too (RP-initiated
+    // logout), when it has an end-session endpoint. A link, not a redirect: the portal's
+    // `form-action 'self'` policy stops a form's redirect to another site.
+    let provider_logout = match sso {
         true => state.oidc_logout_url().await,
         false => None,
     };
-    let to = to.unwrap_or_else(|| "/".to_owned());
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response())
+    let Some(to) = provider_logout else {
+        return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response());
+    };
+    let signed_out = Viewer {
+        principal: None,
+        csrf: None,
+    };
+    let name = state
+        .oidc_provider_name()
+        .unwrap_or("the identity provider");
+    let body = layout::page(
+        &signed_out,
+        "Signed out",
+        "",
+        html! {
+            h1 { "Signed out" }
+            p { "You are signed out of Socle." }
+            p { a class="button" href=(to) { "Sign out of " (name) " too" } }
+            p { a href="/" { "Back to the home page" } }
+        },
+    );
+    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
 }
