@@ -273,6 +273,21 @@ async fn a_person_signs_in_through_the_provider_and_lands_on_their_teams_home() 
         let r = sign_in(&s, &p, "alice").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(r.headers.get("location").unwrap(), "/");
+        // Socle's server time of a sign-in (start + callback, with the provider's token endpoint
+        // and, the first time, its JWKS), printed for BENCHMARKS.md.
+        for round in 0..5 {
+            let t0 = std::time::Instant::now();
+            let l = begin(&s, "/").await;
+            let start = t0.elapsed();
+            let back = p.log_in(&l.authorize_url, "alice").await;
+            let t1 = std::time::Instant::now();
+            let done = finish(&s, &back, Some(&l.binding)).await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER);
+            eprintln!(
+                "{backend}: sign-in round {round}: start {start:?}, callback {:?}",
+                t1.elapsed()
+            );
+        }
         let secret = session_of(&r).expect("a session cookie");
         let home = s.get("/", Some(&secret)).await;
         assert!(
