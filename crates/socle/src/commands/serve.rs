@@ -63,6 +63,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let _ = tokio::net::lookup_host(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Single sign-on settings are checked before anything is created, too.
+    let oidc = args.oidc.oidc(args.git_hosts.net.tls()?)?;
     let store = args.store.open().await?;
     let limits = args.limits.limits();
     if args.demo {
@@ -81,7 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         github_api,
         gitlab_api,
         remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
-        oidc: args.oidc.oidc(args.git_hosts.net.tls()?)?,
+        oidc,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
