@@ -17,11 +17,11 @@ function token(dataDir, name, subject) {
   return JSON.parse(out).secret;
 }
 
-/** Starts the server; resolves to { url, tokens, stop }. */
-export async function startServer() {
+/** Starts the server (on `listen`, with extra `args`); resolves to { url, tokens, stop }. */
+export async function startServer({ listen = '127.0.0.1:0', args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'socle-e2e-'));
   mkdirSync(dataDir, { recursive: true });
-  const child = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
+  const child = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', listen, ...args],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   // The server's log is kept beside the screenshots, to read when a test fails.

@@ -19,8 +19,10 @@ pub mod locations;
 pub mod metrics;
 pub mod net;
 pub mod notifications;
+pub mod oidc;
 pub mod origin;
 pub mod paths;
+pub mod personal_tokens;
 pub mod policy;
 pub mod preview;
 pub mod scaffold;
@@ -86,6 +88,8 @@ pub struct AppConfig {
     /// The roots outbound TLS trusts (Prometheus of SLO budgets): the system's plus
     /// `SOCLE_CA_FILE`.
     pub tls: net::TlsRoots,
+    /// Single sign-on through an OpenID provider (None: API-token sign-in only).
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl Default for AppConfig {
@@ -109,6 +113,7 @@ impl Default for AppConfig {
             remotes: ingest::Remotes::none(),
             tls: net::TlsRoots::default(),
             slo_refresh_interval: Some(Duration::from_secs(300)),
+            oidc: None,
         }
     }
 }

@@ -60,6 +60,7 @@ pub fn page(viewer: &Viewer, title: &str, active: &str, content: Markup) -> Mark
                     div class="who" {
                         @if let Some(p) = &viewer.principal {
                             span class="user" { (p.subject) " · " (p.role.as_str()) }
+                            @if p.subject.starts_with("user:") { a href="/tokens" { "Tokens" } }
                             form method="post" action="/signout" class="inline" {
                                 input type="hidden" name="csrf" value=(viewer.csrf.as_deref().unwrap_or_default());
                                 button type="submit" class="link" { "Sign out" }

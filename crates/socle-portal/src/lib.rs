@@ -62,6 +62,13 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(pages::signin::form).post(pages::signin::sign_in),
         )
         .route("/signout", post(pages::signin::sign_out))
+        .route("/auth/oidc/start", get(pages::oidc::start))
+        .route("/auth/oidc/callback", get(pages::oidc::callback))
+        .route(
+            "/tokens",
+            get(pages::tokens::list).post(pages::tokens::create),
+        )
+        .route("/tokens/revoke", post(pages::tokens::revoke))
         .route("/static/socle.css", get(css))
         .route("/static/socle.js", get(js))
         .layer(axum::middleware::map_response(security_headers))

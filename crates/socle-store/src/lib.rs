@@ -13,6 +13,7 @@ mod notifications;
 mod resources;
 mod security;
 mod slo;
+mod sso;
 mod status;
 mod templates;
 
@@ -44,6 +45,7 @@ pub use resources::{
 };
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
+pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
 pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
 pub use templates::TemplateRun;
 
@@ -228,6 +230,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0013_notifications.sql"),
     ),
     (14, "slo", include_str!("../migrations/0014_slo.sql")),
+    (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -66,7 +66,7 @@ pub struct AuditEntry {
 }
 
 /// A principal from a token row.
-fn principal(token_id: String, subject: String, role: &str) -> Result<Principal> {
+pub(crate) fn principal(token_id: String, subject: String, role: &str) -> Result<Principal> {
     Ok(Principal {
         token_id,
         subject,
@@ -75,13 +75,13 @@ fn principal(token_id: String, subject: String, role: &str) -> Result<Principal>
     })
 }
 
-fn hash(secret: &str) -> String {
+pub(crate) fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 const TOKEN_PREFIX: &str = "socle_";
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill(&mut buf[..]);
     hex::encode(buf)
@@ -149,8 +149,12 @@ impl Store {
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.tokens_where(None).await
+    }
+
+    async fn tokens_where(&self, subject: Option<&str>) -> Result<Vec<TokenRecord>> {
         Ok(with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT id, name, subject, role, created_at, last_used_at, revoked_at FROM tokens ORDER BY created_at, id").fetch_all(pool).await?;
+            let rows = sqlx::query("SELECT id, name, subject, role, created_at, last_used_at, revoked_at FROM tokens WHERE $1 IS NULL OR subject = $1 ORDER BY created_at, id").bind(subject).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
                 let role: String = row.try_get("role")?;
@@ -162,6 +166,24 @@ impl Store {
             }
             out
         }))
+    }
+
+    /// The tokens of one subject (a person's own tokens), never their secrets.
+    pub async fn list_tokens_of(&self, subject: &str) -> Result<Vec<TokenRecord>> {
+        self.tokens_where(Some(subject)).await
+    }
+
+    /// Revokes a token only if it belongs to `subject` (one statement: no check-then-act race).
+    pub async fn revoke_token_of(&self, id: &str, subject: &str, now_ms: i64) -> Result<()> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND subject = $3 AND revoked_at IS NULL").bind(now_ms).bind(id).bind(subject).execute(pool).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "active token {id} of {subject}"
+            )));
+        }
+        Ok(())
     }
 
     pub async fn revoke_token(&self, id: &str, now_ms: i64) -> Result<()> {
@@ -249,6 +271,9 @@ impl Store {
     /// The principal of a session cookie: the session must not have expired and its token must
     /// not have been revoked since.
     pub async fn session_principal(&self, secret: &str, now_ms: i64) -> Result<Option<Principal>> {
+        if secret.starts_with(crate::sso::SSO_SESSION_PREFIX) {
+            return self.sso_session_principal(secret, now_ms).await;
+        }
         if !secret.starts_with(SESSION_PREFIX) || secret.len() > 200 {
             return Ok(None);
         }
@@ -270,6 +295,7 @@ impl Store {
         let h = hash(secret);
         with_pool!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE hash = $1").bind(&h).execute(pool).await?;
+            sqlx::query("DELETE FROM sso_sessions WHERE hash = $1").bind(&h).execute(pool).await?;
         });
         Ok(())
     }

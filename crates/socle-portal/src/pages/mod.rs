@@ -7,9 +7,11 @@ pub mod deployments;
 pub mod dora;
 pub mod entity;
 pub mod home;
+pub mod oidc;
 pub mod signin;
 pub mod slo;
 pub mod team;
+pub mod tokens;
 
 use socle_api::AppState;
 

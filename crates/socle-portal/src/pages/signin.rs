@@ -21,7 +21,7 @@ pub struct Next {
 }
 
 /// Only local paths: never redirect to another site.
-fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
         // Browsers drop tabs and line breaks from a URL (`/\t/evil.example` is
         // `//evil.example`, another site) and read `\` as `/`: printable ASCII only.
@@ -37,13 +37,26 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn signin_page(viewer: &Viewer, next: &str, error: Option<&str>) -> maud::Markup {
+fn signin_page(
+    viewer: &Viewer,
+    provider: Option<&str>,
+    next: &str,
+    error: Option<&str>,
+) -> maud::Markup {
     layout::page(
         viewer,
         "Sign in",
         "",
         html! {
             h1 { "Sign in" }
+            @if let Some(name) = provider {
+                p {
+                    a class="button" href={ "/auth/oidc/start?next=" (percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)) } {
+                        "Sign in with " (name)
+                    }
+                }
+                h2 { "Or with an API token" }
+            }
             p class="sub" { "Use an API token (" code { "socle token create" } " or your platform team gives you one). The portal keeps a session cookie; the token itself is not stored in the browser." }
             @if let Some(e) = error { p class="notice error" role="alert" { (e) } }
             form method="post" action="/signin" {
@@ -58,8 +71,17 @@ fn signin_page(viewer: &Viewer, next: &str, error: Option<&str>) -> maud::Markup
     )
 }
 
-pub async fn form(viewer: Viewer, Query(q): Query<Next>) -> maud::Markup {
-    signin_page(&viewer, safe_next(q.next.as_deref()), None)
+pub async fn form(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    Query(q): Query<Next>,
+) -> maud::Markup {
+    signin_page(
+        &viewer,
+        state.oidc_provider_name(),
+        safe_next(q.next.as_deref()),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -95,6 +117,7 @@ pub async fn sign_in(
             StatusCode::UNAUTHORIZED,
             signin_page(
                 &viewer,
+                state.oidc_provider_name(),
                 &next,
                 Some("That token is unknown, revoked or malformed."),
             ),
@@ -129,7 +152,8 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(f): Form<SignOut>,
 ) -> Result<Response, PageError> {
-    viewer.check_form(&headers, f.csrf.as_deref())?;
+    let p = viewer.check_form(&headers, f.csrf.as_deref())?;
+    let sso = p.token_id == socle_store::SSO_TOKEN_ID;
     if let Some(secret) = session::cookie(&headers, session::COOKIE) {
         state.store.close_session(secret).await?;
     }
@@ -138,5 +162,33 @@ pub async fn sign_out(
         0,
         state.config.cookie_secure || session::over_tls(&headers),
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    // A session from the identity provider: offer to end the provider's too (RP-initiated
+    // logout), when it has an end-session endpoint. A link, not a redirect: the portal's
+    // `form-action 'self'` policy stops a form's redirect to another site.
+    let provider_logout = match sso {
+        true => state.oidc_logout_url().await,
+        false => None,
+    };
+    let Some(to) = provider_logout else {
+        return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response());
+    };
+    let signed_out = Viewer {
+        principal: None,
+        csrf: None,
+    };
+    let name = state
+        .oidc_provider_name()
+        .unwrap_or("the identity provider");
+    let body = layout::page(
+        &signed_out,
+        "Signed out",
+        "",
+        html! {
+            h1 { "Signed out" }
+            p { "You are signed out of Socle." }
+            p { a class="button" href=(to) { "Sign out of " (name) " too" } }
+            p { a href="/" { "Back to the home page" } }
+        },
+    );
+    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
 }

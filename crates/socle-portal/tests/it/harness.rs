@@ -39,12 +39,12 @@ spec: {type: team, children: [], members: [bob]}
 apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: {name: alice}
-spec: {memberOf: [team-a]}
+spec: {memberOf: [team-a], profile: {email: alice@example.com}}
 ---
 apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: {name: bob}
-spec: {memberOf: [team-b]}
+spec: {memberOf: [team-b], profile: {email: bob@example.com}}
 ---
 apiVersion: backstage.io/v1alpha1
 kind: System

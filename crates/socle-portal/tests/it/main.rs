@@ -3,5 +3,7 @@
 
 mod harness;
 mod matrix;
+mod oidc;
 mod pages;
+mod personal_tokens;
 mod security;

@@ -32,6 +32,8 @@ const MEMBER: Row = [U, F, Y, Y, Y];
 const OWNER: Row = [U, F, F, Y, Y];
 /// Anyone signed in (signing out is a form with the session's CSRF token).
 const SIGNED_IN: Row = [U, Y, Y, Y, Y];
+/// A person's own things (personal tokens): any signed-in `user:`, not a service account.
+const PERSON: Row = [U, Y, Y, Y, F];
 /// Signing in with a token that is not valid: refused to everyone.
 const BAD_TOKEN: Row = [U, U, U, U, U];
 
@@ -91,6 +93,12 @@ const TABLE: &[Op] = &[
     get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
     get("/signin", "/signin"),
     post("/signin", "/signin", &[("token", "socle_not_a_token"), ("next", "/")], BAD_TOKEN),
+    // Single sign-on is not configured in the harness: 404 for everyone (tests/it/oidc.rs).
+    get("/auth/oidc/start", "/auth/oidc/start?next=/"),
+    get("/auth/oidc/callback", "/auth/oidc/callback?code=c&state=s"),
+    Op { method: "GET", route: "/tokens", path: "/tokens", form: &[], row: PERSON },
+    post("/tokens", "/tokens", &[("name", "matrix"), ("role", "viewer")], PERSON),
+    post("/tokens/revoke", "/tokens/revoke", &[("id", "nope")], PERSON),
     get("/static/socle.css", "/static/socle.css"),
     get("/static/socle.js", "/static/socle.js"),
     // Last: it ends the session.

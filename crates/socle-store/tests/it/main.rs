@@ -73,6 +73,7 @@ mod notifications;
 mod read_only;
 mod resource_owner;
 mod slo;
+mod sso;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();

@@ -6,6 +6,7 @@ mod catalog;
 mod conventions;
 mod deploy;
 mod dora;
+mod oidc_args;
 mod policy;
 mod policy_io;
 mod resources;

@@ -59,6 +59,8 @@ pub struct ServeArgs {
     gitlab_webhook_token: Option<String>,
     #[command(flatten)]
     git_hosts: GitHostArgs,
+    #[command(flatten)]
+    oidc: super::oidc_args::OidcArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -66,6 +68,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let _ = tokio::net::lookup_host(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Single sign-on settings are checked before anything is created, too.
+    let oidc = args.oidc.oidc(args.git_hosts.net.tls()?)?;
     let store = args.store.open().await?;
     let limits = args.limits.limits();
     if args.demo {
@@ -85,6 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         gitlab_api,
         remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
         tls: args.git_hosts.net.tls()?,
+        oidc,
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
