@@ -125,9 +125,12 @@ impl Modify for ErrorResponses {
         crate::template_routes::list_templates, crate::template_routes::get_template, crate::template_routes::create_run,
         crate::template_routes::list_runs, crate::template_routes::get_run,
         crate::notification_routes::list_notifications,
+        crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
+        crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
+        crate::scorecard_routes::import_findings,
     ),
     modifiers(&Bearer, &ErrorResponses),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "scorecards"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

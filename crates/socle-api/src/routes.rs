@@ -63,6 +63,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::dora_scopes_routes::routes())
         .merge(crate::template_routes::routes())
         .merge(crate::notification_routes::routes())
+        .merge(crate::scorecard_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

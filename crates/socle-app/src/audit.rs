@@ -28,10 +28,11 @@ pub enum AuditAction {
     DoraImport,
     DoraIncident,
     TemplateRun,
+    FindingsImport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -48,6 +49,7 @@ impl AuditAction {
         Self::DoraImport,
         Self::DoraIncident,
         Self::TemplateRun,
+        Self::FindingsImport,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -69,6 +71,7 @@ impl AuditAction {
             Self::DoraImport => "dora.import",
             Self::DoraIncident => "dora.incident",
             Self::TemplateRun => "template.run",
+            Self::FindingsImport => "findings.import",
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod paths;
 pub mod policy;
 pub mod preview;
 pub mod scaffold;
+pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
 pub mod teams;
@@ -80,6 +81,8 @@ pub struct AppConfig {
     pub rego: cpu::RegoRunner,
     /// How `https://` Git locations are read (default: they are refused).
     pub remotes: ingest::Remotes,
+    /// The scorecards (default: the built-in ones).
+    pub scorecards: scorecards::Scorecards,
 }
 
 impl Default for AppConfig {
@@ -101,6 +104,7 @@ impl Default for AppConfig {
             gitlab_api: None,
             rego: cpu::RegoRunner::InProcess,
             remotes: ingest::Remotes::none(),
+            scorecards: scorecards::Scorecards::default(),
         }
     }
 }
