@@ -14,6 +14,7 @@ mod openapi;
 pub mod paths;
 mod policy_routes;
 pub mod routes;
+mod scorecard_routes;
 mod slo_routes;
 mod template_routes;
 

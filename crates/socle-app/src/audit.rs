@@ -29,10 +29,11 @@ pub enum AuditAction {
     DoraIncident,
     TemplateRun,
     SloEvents,
+    FindingsImport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -50,6 +51,7 @@ impl AuditAction {
         Self::DoraIncident,
         Self::TemplateRun,
         Self::SloEvents,
+        Self::FindingsImport,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -72,6 +74,7 @@ impl AuditAction {
             Self::DoraIncident => "dora.incident",
             Self::TemplateRun => "template.run",
             Self::SloEvents => "slo.events",
+            Self::FindingsImport => "findings.import",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod personal_tokens;
 pub mod policy;
 pub mod preview;
 pub mod scaffold;
+pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
 pub mod teams;
@@ -90,6 +91,8 @@ pub struct AppConfig {
     pub tls: net::TlsRoots,
     /// Single sign-on through an OpenID provider (None: API-token sign-in only).
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The scorecards (default: the built-in ones).
+    pub scorecards: scorecards::Scorecards,
 }
 
 impl Default for AppConfig {
@@ -114,6 +117,7 @@ impl Default for AppConfig {
             tls: net::TlsRoots::default(),
             slo_refresh_interval: Some(Duration::from_secs(300)),
             oidc: None,
+            scorecards: scorecards::Scorecards::default(),
         }
     }
 }

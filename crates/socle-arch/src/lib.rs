@@ -36,6 +36,7 @@ pub const FLOORS: &[Floor] = &[
     row("socle-render", DOMAIN, true),
     row("socle-score", DOMAIN, true),
     row("socle-slo", DOMAIN, true),
+    row("socle-scorecard", DOMAIN, true),
     row("socle-platform", DOMAIN, true),
     row("socle-policy", DOMAIN, true),
     row("socle-escape", DOMAIN, true),

@@ -11,6 +11,7 @@ mod dora_history;
 mod dora_side;
 mod output;
 mod portal;
+mod scorecards;
 mod server;
 mod setup;
 mod slo;
@@ -59,6 +60,8 @@ enum Cmd {
     Portal(portal::PortalBench),
     /// SLOs: validate and generate the Prometheus rules of many Sloth specs.
     Slo(slo::SloBench),
+    /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
+    Scorecards(scorecards::ScorecardsBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
                 Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
                 Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
                 Cmd::Slo(args) => slo::slo(args),
+                Cmd::Scorecards(args) => scorecards::scorecards(args),
             }
         })
     };

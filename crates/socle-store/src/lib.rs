@@ -8,6 +8,7 @@ mod catalog;
 mod crypto;
 mod deployments;
 mod dora;
+mod findings;
 mod guardrails;
 mod notifications;
 mod resources;
@@ -36,6 +37,7 @@ pub use catalog::{
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
+pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
 pub use notifications::{
     MAX_RECIPIENT_REFS, NewNotification, Notification, NotificationPage, Recipients,
@@ -230,6 +232,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0013_notifications.sql"),
     ),
     (14, "slo", include_str!("../migrations/0014_slo.sql")),
+    (
+        20,
+        "findings",
+        include_str!("../migrations/0020_findings.sql"),
+    ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
 ];
 

@@ -114,6 +114,8 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         "reason": "r", "owner": "group:default/team-a", "expires_at": 4_102_444_800_000_i64});
     let token = json!({"name": "t", "subject": "user:default/val", "role": "viewer"});
     let run = json!({"values": {"name": "orders"}, "dry_run": true});
+    let sarif =
+        json!({"entity": "component:default/shop", "sarif": {"version": "2.1.0", "runs": []}});
     let file_location = json!({"type": "file", "target": catalog_dir});
     let git_elsewhere = json!({"type": "git", "target": "/srv/elsewhere.git"});
     let loc = format!("/api/v1/locations/{location_id}");
@@ -172,6 +174,11 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/slos", "/api/v1/entities/component/default/shop/slos", None, READ),
         op("POST", "/api/v1/slo/events", "/api/v1/slo/events", Some(json!({"entity": "shop", "slo": "availability", "environment": "prod",
             "intervals": [{"start": "2026-01-05T11:00:00Z", "end": "2026-01-05T11:01:00Z", "good": 9, "total": 10}]})), OWNER),
+        op("GET", "/api/v1/scorecards", "/api/v1/scorecards", None, READ),
+        op("GET", "/api/v1/scorecards/{name}", "/api/v1/scorecards/production-readiness", None, READ),
+        op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/scorecards", "/api/v1/entities/component/default/shop/scorecards", None, READ),
+        op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/findings", "/api/v1/entities/component/default/shop/findings", None, READ),
+        op("POST", "/api/v1/findings", "/api/v1/findings", Some(sarif), OWNER),
         // Last: it removes the location the rows above use.
         op("DELETE", "/api/v1/locations/{id}", &loc, None, ADMIN),
     ]

@@ -473,3 +473,46 @@ async fn a_catalog_template_runs_with_its_skeleton(backend: &str) {
     assert_eq!(run["files"], json!([{"path": "README.md", "size": 13}]));
 }
 both_backends!(a_catalog_template_runs_with_its_skeleton);
+
+/// A service created from the built-in golden path and deployed by it holds the top level of
+/// the built-in production-readiness scorecard: owner, system, description, docs, CI workflow,
+/// README (read with gix from its repository), SLO, probes and resources of its deployed
+/// workload, no critical finding.
+async fn a_golden_path_service_is_production_ready_after_its_first_deploy(backend: &str) {
+    let Some((s, ann, _eve)) = setup(backend).await else {
+        return;
+    };
+    let (status, run) = s
+        .call(
+            "POST",
+            PATH,
+            Some(&ann),
+            Some(json!({"values": values("orders-api")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let (status, cards) = s
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/orders-api/scorecards",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cards}");
+    let ready = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["scorecard"] == "production-readiness")
+        .unwrap_or_else(|| panic!("{cards}"));
+    let failing: Vec<&Value> = ready["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["passed"] != true)
+        .collect();
+    assert_eq!(failing, Vec::<&Value>::new(), "{ready}");
+    assert_eq!(ready["level"], "Gold", "{ready}");
+}
+both_backends!(a_golden_path_service_is_production_ready_after_its_first_deploy);

@@ -69,6 +69,7 @@ macro_rules! both {
 }
 
 mod dora_incidents;
+mod findings;
 mod notifications;
 mod read_only;
 mod resource_owner;

@@ -10,6 +10,7 @@ mod oidc_args;
 mod policy;
 mod policy_io;
 mod resources;
+mod scorecard;
 mod serve;
 mod setup;
 mod slo;
@@ -105,6 +106,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: slo::SloCmd,
     },
+    /// Scorecards: standards as levels (Bronze, Silver, Gold) checked over each entity's facts.
+    Scorecard {
+        #[command(subcommand)]
+        cmd: scorecard::ScorecardCmd,
+    },
+    /// Scanner findings: SARIF imports per entity (Checkov, Semgrep, Bandit, Trivy, …).
+    Findings {
+        #[command(subcommand)]
+        cmd: scorecard::FindingsCmd,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  socle completions bash > /etc/bash_completion.d/socle\n  socle completions zsh > \"${fpath[1]}/_socle\""
@@ -162,6 +173,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Token { cmd } => token::run(cmd).await,
             Cmd::Dora { cmd } => dora::run(cmd).await,
             Cmd::Slo { cmd } => slo::run(cmd).await,
+            Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
+            Cmd::Findings { cmd } => scorecard::findings(cmd).await,
             Cmd::Template { cmd } => template::run(cmd).await,
             Cmd::Create { cmd } => template::create(cmd).await,
             Cmd::Version { output } => {

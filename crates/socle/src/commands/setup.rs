@@ -211,9 +211,44 @@ impl AppSetup<'_> {
             gitops_root: self.store.data_dir.clone(),
             limits: self.limits.clone(),
             refresh_interval: None,
+            scorecards: load_scorecards(self.platform, &self.limits)?,
             ..Default::default()
         })
     }
+}
+
+/// The scorecards: the built-in ones and the `scorecards/*.yaml` of the platform directory
+/// (an admin-trusted source), each error at its file and line.
+pub fn load_scorecards(
+    dir: Option<&PathBuf>,
+    limits: &Limits,
+) -> anyhow::Result<socle_app::scorecards::Scorecards> {
+    let mut cards = Vec::new();
+    if let Some(dir) = dir {
+        let source = platform_source(dir)?;
+        let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
+            rel.starts_with("scorecards/") && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
+        })?;
+        let mut errors = 0;
+        for (name, text) in &files {
+            match socle_scorecard::load(text, name) {
+                Ok(mut c) => cards.append(&mut c),
+                Err(es) => {
+                    for e in &es {
+                        eprintln!("{e}");
+                    }
+                    errors += es.len();
+                }
+            }
+        }
+        if errors > 0 {
+            anyhow::bail!(
+                "the scorecards in {}/scorecards are invalid ({errors} errors)",
+                dir.display()
+            );
+        }
+    }
+    socle_app::scorecards::Scorecards::new(cards).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The application over `store` with `config` (the catalog loaded).
@@ -237,7 +272,9 @@ pub fn read_platform(
     let source = platform_source(dir)?;
     // `policies/` holds guardrails (Rego and their data), not platform documents.
     let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
-        !rel.starts_with("policies/") && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
+        !rel.starts_with("policies/")
+            && !rel.starts_with("scorecards/")
+            && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
     })?;
     socle_platform::load_config(&files, limits).map_err(|errors| {
         for e in &errors {

@@ -153,6 +153,17 @@ const FAILURES: &[&[&str]] = &[
         "--prometheus-url",
         "http://127.0.0.1:9",
     ],
+    &["scorecard", "list"],
+    &["scorecard", "show", "production-readiness"],
+    &["scorecard", "eval"],
+    &[
+        "findings",
+        "import",
+        "missing.sarif",
+        "--entity",
+        "component:default/shop",
+    ],
+    &["findings", "list", "--entity", "component:default/shop"],
     &["serve", "--listen", "not-an-address"],
 ];
 

@@ -1,0 +1,126 @@
+//! Scorecards and scanner findings over HTTP: the platform's scorecards, one scorecard's
+//! distribution per level and leaderboard by team, an entity's levels with its failing rules,
+//! SARIF imports and an entity's findings.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use socle_store::Role;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Json, Query};
+
+type S = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/scorecards", get(list_scorecards))
+        .route("/api/v1/scorecards/{name}", get(get_scorecard))
+        .route(
+            "/api/v1/entities/{kind}/{namespace}/{name}/scorecards",
+            get(entity_scorecards),
+        )
+        .route(
+            "/api/v1/entities/{kind}/{namespace}/{name}/findings",
+            get(entity_findings),
+        )
+        .route("/api/v1/findings", post(import_findings))
+}
+
+/// The platform's scorecards: the built-in ones and those of the platform configuration.
+#[utoipa::path(get, path = "/api/v1/scorecards", tag = "scorecards",
+    responses((status = 200, description = "`[{name, title, description, levels, rules, filter, source}]`", body = Vec<Object>)))]
+pub async fn list_scorecards(State(state): S, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(state.scorecard_list(&caller)?).into_response())
+}
+
+/// One scorecard over the catalog: its rules (with how many entities pass each), the
+/// distribution of levels (`level: null` is below the first level) and the leaderboard by
+/// owning team.
+#[utoipa::path(get, path = "/api/v1/scorecards/{name}", tag = "scorecards",
+    params(("name" = String, Path)),
+    responses((status = 200, description = "`{name, title, levels, rule_list, entities, distribution: [{level, entities}], errors, leaderboard: [{team, entities, score, levels}], evaluated_at}`", body = Object),
+              (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn get_scorecard(
+    State(state): S,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.scorecard_report(&caller, &name).await?).into_response())
+}
+
+/// Every scorecard that selects the entity: its level, each rule's outcome and, for a failing
+/// rule, its fix-it text, what the check said and the facts it read (with their source).
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/scorecards", tag = "scorecards",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "`[{scorecard, entity, level, passed, total, rules: [{id, level, title, passed, fixit, message, facts}], error}]`", body = Vec<Object>),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn entity_scorecards(
+    State(state): S,
+    caller: Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let entity = format!("{kind}:{namespace}/{name}");
+    Ok(Json(state.entity_scorecards(&caller, &entity).await?).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindingsQuery {
+    /// Closed findings too (default false).
+    closed: Option<bool>,
+}
+
+/// An entity's scanner findings: open ones, closed ones too with `closed=true`.
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/findings", tag = "scorecards",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path), FindingsQuery),
+    responses((status = 200, description = "`[{entity, tool, key, rule, severity, message, location, first_seen, last_seen, closed_at}]` (times in ms)", body = Vec<Object>),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn entity_findings(
+    State(state): S,
+    caller: Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Query(q): Query<FindingsQuery>,
+) -> Result<Response, ApiError> {
+    let entity = format!("{kind}:{namespace}/{name}");
+    let list = state
+        .entity_findings(&caller, &entity, q.closed.unwrap_or(false))
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// `{"entity": "component:default/shop", "sarif": {<a SARIF 2.1.0 log>}}`
+#[derive(Deserialize, ToSchema)]
+pub struct FindingsIn {
+    entity: String,
+    #[schema(value_type = Object)]
+    sarif: serde_json::Value,
+}
+
+/// Imports a SARIF 2.1.0 log's findings for an entity. An admin, or a member (or listed
+/// service account) of the team that owns it; audited. A tool's open findings that this import
+/// does not report again are closed.
+#[utoipa::path(post, path = "/api/v1/findings", tag = "scorecards", request_body = FindingsIn,
+    responses((status = 200, description = "`{entity, tools, findings, opened, still_open, closed}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_findings(
+    State(state): S,
+    caller: Caller,
+    body: Result<Json<FindingsIn>, ApiError>,
+) -> Result<Response, ApiError> {
+    let what = (socle_app::AuditAction::FindingsImport, "findings");
+    let body = crate::audit::body(&state, &caller, Role::Member, what, body).await?;
+    let outcome = state
+        .import_findings(&caller, &body.entity, body.sarif.to_string())
+        .await?;
+    Ok((StatusCode::OK, Json(outcome)).into_response())
+}

@@ -1,0 +1,185 @@
+//! Every built-in check passes on facts that meet it and fails on facts that do not.
+
+use serde_json::{Value, json};
+use socle_scorecard::{Compiled, evaluate, library, load};
+
+use crate::{NOW, facts};
+
+fn passes(builtin: &str, params: Value, doc: Value) -> bool {
+    let text = format!(
+        "apiVersion: socle.dev/v1alpha1\nkind: Scorecard\nmetadata: {{name: b}}\nspec:\n  rules:\n    - id: r\n      check: {{builtin: {builtin}, params: {params}}}\n"
+    );
+    let card = load(&text, "b.yaml")
+        .unwrap_or_else(|e| panic!("{builtin}: {e:?}"))
+        .remove(0);
+    let c = Compiled::new(card).expect("compiles");
+    let mut doc = doc;
+    doc["entity"]["kind"] = json!("Component");
+    let r = evaluate(&[c], &facts("x", doc), NOW).remove(0);
+    assert_eq!(r.error, None, "{builtin}");
+    r.rules[0].passed
+}
+
+const DAY: i64 = 86_400;
+
+/// (builtin, params, facts that pass, facts that fail)
+fn cases() -> Vec<(&'static str, Value, Value, Value)> {
+    let none = json!({});
+    vec![
+        (
+            "has-owner",
+            none.clone(),
+            json!({"entity": {"spec": {"owner": "team-a"}}}),
+            json!({"entity": {"spec": {"owner": ""}}}),
+        ),
+        (
+            "has-system",
+            none.clone(),
+            json!({"entity": {"spec": {"system": "s"}}}),
+            json!({"entity": {"spec": {}}}),
+        ),
+        (
+            "has-description",
+            none.clone(),
+            json!({"entity": {"metadata": {"description": "d"}}}),
+            json!({"entity": {}}),
+        ),
+        (
+            "has-annotation",
+            json!({"key": "a/b"}),
+            json!({"entity": {"metadata": {"annotations": {"a/b": "x"}}}}),
+            json!({"entity": {"metadata": {"annotations": {"a/c": "x"}}}}),
+        ),
+        (
+            "has-docs",
+            none.clone(),
+            json!({"entity": {}, "docs": {"techdocs": true}}),
+            json!({"entity": {}, "docs": {"techdocs": false}}),
+        ),
+        (
+            "has-slo",
+            none.clone(),
+            json!({"entity": {}, "slos": {"declared": true}}),
+            json!({"entity": {}}),
+        ),
+        (
+            "has-readme",
+            none.clone(),
+            json!({"entity": {}, "repository": {"present": {"readme": true}}}),
+            json!({"entity": {}, "repository": {"present": {"readme": false}}}),
+        ),
+        (
+            "has-codeowners",
+            none.clone(),
+            json!({"entity": {}, "repository": {"present": {"codeowners": true}}}),
+            json!({"entity": {}, "repository": {"read": false}}),
+        ),
+        (
+            "has-dockerfile",
+            none.clone(),
+            json!({"entity": {}, "repository": {"present": {"dockerfile": true}}}),
+            json!({"entity": {}}),
+        ),
+        (
+            "has-renovate",
+            none.clone(),
+            json!({"entity": {}, "repository": {"present": {"renovate": true}}}),
+            json!({"entity": {}}),
+        ),
+        (
+            "has-ci-workflow",
+            none.clone(),
+            json!({"entity": {}, "repository": {"workflows": ["ci.yaml"]}}),
+            json!({"entity": {}, "repository": {"workflows": []}}),
+        ),
+        (
+            "file-matches",
+            json!({"path": "Dockerfile", "pattern": "^FROM"}),
+            json!({"entity": {}, "repository": {"matches": {"Dockerfile::^FROM": true}}}),
+            json!({"entity": {}, "repository": {"matches": {"Dockerfile::^FROM": false}}}),
+        ),
+        (
+            "deployed-recently",
+            json!({"days": 7}),
+            json!({"entity": {}, "deployments": {"production": {"at": NOW - 6 * DAY}}}),
+            json!({"entity": {}, "deployments": {"production": {"at": NOW - 8 * DAY}, "dev": {"at": NOW}}}),
+        ),
+        (
+            "has-probes",
+            json!({}),
+            json!({"entity": {}, "deployments": {"dev": {"probes": true}}}),
+            json!({"entity": {}, "deployments": {"dev": {"probes": true}, "prod": {"probes": false}}}),
+        ),
+        (
+            "has-resources",
+            json!({"environment": "prod"}),
+            json!({"entity": {}, "deployments": {"prod": {"resources": true}}}),
+            json!({"entity": {}, "deployments": {"dev": {"resources": true}}}),
+        ),
+        (
+            "no-old-findings",
+            json!({}),
+            json!({"entity": {}, "findings": {"open": [{"tool": "trivy", "rule": "CVE-1", "severity": "critical", "first_seen": NOW - 6 * DAY}, {"tool": "t", "rule": "r", "severity": "high", "first_seen": 0}]}}),
+            json!({"entity": {}, "findings": {"open": [{"tool": "trivy", "rule": "CVE-1", "severity": "CRITICAL", "first_seen": NOW - 8 * DAY}]}}),
+        ),
+        (
+            "guardrails-passing",
+            none.clone(),
+            json!({"entity": {}, "guardrails": {"evaluated": true, "failures": 0}}),
+            json!({"entity": {}, "guardrails": {"evaluated": true, "failures": 2}}),
+        ),
+        (
+            "dora-deploy-frequency",
+            json!({"at_least": "weekly"}),
+            json!({"entity": {}, "dora": {"deployment_frequency": {"bucket": "daily"}}}),
+            json!({"entity": {}, "dora": {"deployment_frequency": {"bucket": "monthly"}}}),
+        ),
+    ]
+}
+
+#[test]
+fn every_builtin_passes_and_fails_as_documented() {
+    let mut wrong = Vec::new();
+    for (name, params, good, bad) in cases() {
+        if !passes(name, params.clone(), good) {
+            wrong.push(format!("{name} failed on facts that meet it"));
+        }
+        if passes(name, params, bad) {
+            wrong.push(format!("{name} passed on facts that do not meet it"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn every_library_entry_has_a_case() {
+    let tested: Vec<&str> = cases().iter().map(|c| c.0).collect();
+    let missing: Vec<&str> = library()
+        .iter()
+        .map(|i| i.name)
+        .filter(|n| !tested.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "{missing:?}");
+}
+
+#[test]
+fn old_findings_are_named_in_the_message() {
+    let text = "apiVersion: socle.dev/v1alpha1\nkind: Scorecard\nmetadata: {name: b}\nspec:\n  rules:\n    - id: r\n      check: {builtin: no-old-findings}\n";
+    let c = Compiled::new(load(text, "b.yaml").expect("loads").remove(0)).expect("compiles");
+    let doc = json!({"entity": {"kind": "Component"}, "findings": {"open": [{"tool": "trivy", "rule": "CVE-2024-1", "severity": "critical", "first_seen": 0}]}});
+    let r = evaluate(&[c], &facts("x", doc), NOW).remove(0);
+    assert_eq!(
+        r.rules[0].message.as_deref(),
+        Some("open for more than 7 days: trivy: CVE-2024-1")
+    );
+}
+
+#[test]
+fn a_param_value_stays_a_value_in_the_generated_rego() {
+    // A key with quotes and Rego syntax is a string literal, not code.
+    assert!(!passes(
+        "has-annotation",
+        json!({"key": "x\"] == null\n} pass := true #"}),
+        json!({"entity": {"metadata": {"annotations": {}}}})
+    ));
+}
