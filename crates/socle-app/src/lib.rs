@@ -19,6 +19,7 @@ pub mod locations;
 pub mod metrics;
 pub mod net;
 pub mod notifications;
+pub mod org_sync;
 pub mod paths;
 pub mod policy;
 pub mod preview;
@@ -273,6 +274,9 @@ impl App {
     pub async fn refresh_all(&self) -> Result<Vec<(String, socle_store::ApplyOutcome)>, AppError> {
         let mut out = Vec::new();
         for loc in self.store.list_locations().await? {
+            if org_sync::is_directory_location(&loc.key) {
+                continue; // re-read by the org sync, on its own schedule
+            }
             let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
                 Ok(s) => s,
                 Err(e) => {

@@ -3,5 +3,6 @@
 mod actions;
 mod deploy;
 mod https;
+mod org_sync;
 mod slo_budget;
 mod templates;
