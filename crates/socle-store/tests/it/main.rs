@@ -68,10 +68,12 @@ macro_rules! both {
     };
 }
 
+mod backup;
 mod dora_incidents;
 mod notifications;
 mod read_only;
 mod resource_owner;
+mod upgrade;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();
