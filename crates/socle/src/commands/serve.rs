@@ -54,6 +54,10 @@ pub struct ServeArgs {
     gitlab_webhook_token: Option<String>,
     #[command(flatten)]
     git_hosts: GitHostArgs,
+    /// Sync users and groups from LDAP / Active Directory on a schedule (one replica at a
+    /// time): an org sync configuration file (see `socle org sync --help`).
+    #[arg(long, env = "SOCLE_ORG_SYNC")]
+    org_sync: Option<PathBuf>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -61,6 +65,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let _ = tokio::net::lookup_host(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let org_sync = match &args.org_sync {
+        Some(path) => {
+            super::must_exist(path)?;
+            Some(socle_app::org_sync::OrgSyncConfig::load(path)?)
+        }
+        None => None,
+    };
     let store = args.store.open().await?;
     let limits = args.limits.limits();
     if args.demo {
@@ -94,6 +105,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         play_demo_loop(&state).await?;
     }
     socle_api::spawn_background(state.clone());
+    if let Some(config) = org_sync {
+        let roots = args.git_hosts.net.tls()?;
+        socle_app::org_sync::spawn_org_sync(state.clone(), config, roots);
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

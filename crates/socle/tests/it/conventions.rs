@@ -153,6 +153,9 @@ const FAILURES: &[&[&str]] = &[
         "http://127.0.0.1:9",
     ],
     &["serve", "--listen", "not-an-address"],
+    &["org", "sync", "--config", "missing.yaml"],
+    &["backup", "--to", "backup.db"],
+    &["restore", "--from", "missing.db"],
 ];
 
 /// Commands that cannot fail once their arguments parse (only usage errors apply).
