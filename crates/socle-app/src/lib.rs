@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod net;
 pub mod notifications;
 pub mod oidc;
+pub mod org_sync;
 pub mod origin;
 pub mod paths;
 pub mod personal_tokens;
@@ -290,6 +291,9 @@ impl App {
     pub async fn refresh_all(&self) -> Result<Vec<(String, socle_store::ApplyOutcome)>, AppError> {
         let mut out = Vec::new();
         for loc in self.store.list_locations().await? {
+            if org_sync::is_directory_location(&loc.key) {
+                continue; // re-read by the org sync, on its own schedule
+            }
             let spec: LocationSpec = match serde_json::from_value(loc.spec.clone()) {
                 Ok(s) => s,
                 Err(e) => {

@@ -193,6 +193,12 @@ impl App {
     pub async fn refresh_location(&self, actor: &Actor, id: &str) -> Result<Refreshed, AppError> {
         let result = async {
             let loc = self.own_location(actor, id, "refresh").await?;
+            if crate::org_sync::is_directory_location(&loc.key) {
+                return Err(AppError::bad_request(format!(
+                    "{} is read from the directory by the org sync (socle org sync), not refreshed",
+                    loc.key
+                )));
+            }
             let spec: LocationSpec =
                 serde_json::from_value(loc.spec.clone()).map_err(AppError::internal)?;
             let outcome = self.refresh(&spec).await?;

@@ -4,6 +4,7 @@
 //! Every write that changes the catalog happens in one transaction: a failed ingest leaves the
 //! previous catalog exactly as it was.
 
+pub mod backup;
 mod catalog;
 mod crypto;
 mod deployments;
@@ -241,8 +242,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 fn migrator() -> Migrator {
+    migrator_up_to(i64::MAX)
+}
+
+/// The migrations up to `version` included.
+fn migrator_up_to(version: i64) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
+        .filter(|(v, _, _)| *v <= version)
         .map(|(v, d, sql)| {
             Migration::new(
                 *v,
@@ -254,6 +261,25 @@ fn migrator() -> Migrator {
         })
         .collect();
     Migrator::with_migrations(migrations)
+}
+
+/// The last migration this binary knows (the store's schema version once opened).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
+/// A new SQLite database at `path` migrated up to `version` only, as an older release left it:
+/// how the in-place upgrade test's fixture is made (its data is then written with that
+/// release's SQL). Not for anything else.
+#[doc(hidden)]
+pub async fn create_sqlite_at(path: &std::path::Path, version: i64) -> Result<SqlitePool> {
+    private_file(path)?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(path))
+        .await?;
+    migrator_up_to(version).run(&pool).await?;
+    Ok(pool)
 }
 
 /// Creates the SQLite file readable by its owner only (0600) before SQLite does; SQLite gives

@@ -20,6 +20,9 @@ pub struct TestCa {
     pub ca_pem: String,
     server_cert: CertificateDer<'static>,
     server_key: Vec<u8>,
+    /// The server certificate and its key (PEM), for servers the tests start as processes.
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
 }
 
 impl TestCa {
@@ -47,6 +50,8 @@ impl TestCa {
             ca_pem: issuer.pem(),
             server_cert: cert.der().clone(),
             server_key: key.serialize_der(),
+            server_cert_pem: cert.pem(),
+            server_key_pem: key.serialize_pem(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! and a small HTTP/1 client. No mocks: the suites talk to what `socle serve` runs.
 
 pub mod https;
+pub mod ldap;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -3,6 +3,7 @@
 mod actions;
 mod deploy;
 mod https;
+mod org_sync;
 mod slo_budget;
 mod slo_gate;
 mod templates;

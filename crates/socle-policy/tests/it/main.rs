@@ -8,6 +8,7 @@ use socle_policy::{PolicyError, PolicySet, Severity};
 
 mod checkov;
 mod conftest;
+mod packaging;
 
 fn docs(text: &str) -> Vec<Value> {
     socle_catalog::yaml::parse_documents(text, &socle_catalog::Limits::default())

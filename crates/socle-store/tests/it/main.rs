@@ -68,6 +68,7 @@ macro_rules! both {
     };
 }
 
+mod backup;
 mod dora_incidents;
 mod findings;
 mod notifications;
@@ -75,6 +76,7 @@ mod read_only;
 mod resource_owner;
 mod slo;
 mod sso;
+mod upgrade;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {
     let limits = Limits::default();

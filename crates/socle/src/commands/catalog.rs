@@ -492,6 +492,9 @@ async fn refresh(
     let mut errors = Vec::new();
     let mut lines = String::new();
     for loc in store.list_locations().await? {
+        if socle_app::org_sync::is_directory_location(&loc.key) {
+            continue; // `socle org sync` reads those
+        }
         let spec: LocationSpec = serde_json::from_value(loc.spec.clone())
             .with_context(|| format!("location {} has an unreadable spec", loc.key))?;
         let out = ingest(store, &spec, limits, output == Format::Table, remotes).await?;

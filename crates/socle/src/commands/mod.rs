@@ -1,12 +1,14 @@
 //! The command line: one module per noun, each with its clap arguments and a `run` that returns
 //! an [`Outcome`](crate::output::Outcome) for the one printer (`crate::output::emit`).
 
+mod backup;
 mod catalog;
 #[cfg(test)]
 mod conventions;
 mod deploy;
 mod dora;
 mod oidc_args;
+mod org;
 mod policy;
 mod policy_io;
 mod resources;
@@ -116,6 +118,21 @@ enum Cmd {
         #[command(subcommand)]
         cmd: scorecard::FindingsCmd,
     },
+    /// The organisation from a directory: users and groups from LDAP / Active Directory.
+    Org {
+        #[command(subcommand)]
+        cmd: org::OrgCmd,
+    },
+    /// Copy a SQLite store to a file while the server runs (PostgreSQL: use pg_dump).
+    #[command(
+        after_help = "Example:\n  socle backup --to /backups/socle-$(date +%F).db --data-dir /var/lib/socle"
+    )]
+    Backup(backup::BackupArgs),
+    /// Put a backup back as the SQLite store of a stopped server (or a new data directory).
+    #[command(
+        after_help = "Example:\n  socle restore --from /backups/socle-2026-12-01.db --data-dir /var/lib/socle\n  socle restore --from backup.db --data-dir /var/lib/socle --force"
+    )]
+    Restore(backup::RestoreArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  socle completions bash > /etc/bash_completion.d/socle\n  socle completions zsh > \"${fpath[1]}/_socle\""
@@ -175,6 +192,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Slo { cmd } => slo::run(cmd).await,
             Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
             Cmd::Findings { cmd } => scorecard::findings(cmd).await,
+            Cmd::Org { cmd } => org::run(cmd).await,
+            Cmd::Backup(args) => backup::backup(args).await,
+            Cmd::Restore(args) => backup::restore(args).await,
             Cmd::Template { cmd } => template::run(cmd).await,
             Cmd::Create { cmd } => template::create(cmd).await,
             Cmd::Version { output } => {

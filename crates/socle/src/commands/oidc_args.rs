@@ -20,7 +20,7 @@ pub struct OidcArgs {
     oidc_client_id: Option<String>,
     /// A file holding the client secret (never on the command line); or the environment
     /// variable SOCLE_OIDC_CLIENT_SECRET.
-    #[arg(long)]
+    #[arg(long, env = "SOCLE_OIDC_CLIENT_SECRET_FILE")]
     oidc_client_secret_file: Option<PathBuf>,
     /// Where the provider sends the browser back: `<public URL of Socle>/auth/oidc/callback`
     /// (registered at the provider).

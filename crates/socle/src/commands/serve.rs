@@ -61,6 +61,10 @@ pub struct ServeArgs {
     git_hosts: GitHostArgs,
     #[command(flatten)]
     oidc: super::oidc_args::OidcArgs,
+    /// Sync users and groups from LDAP / Active Directory on a schedule (one replica at a
+    /// time): an org sync configuration file (see `socle org sync --help`).
+    #[arg(long, env = "SOCLE_ORG_SYNC")]
+    org_sync: Option<PathBuf>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -70,6 +74,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     // Single sign-on settings are checked before anything is created, too.
     let oidc = args.oidc.oidc(args.git_hosts.net.tls()?)?;
+    let org_sync = match &args.org_sync {
+        Some(path) => {
+            super::must_exist(path)?;
+            Some(socle_app::org_sync::OrgSyncConfig::load(path)?)
+        }
+        None => None,
+    };
     let store = args.store.open().await?;
     let limits = args.limits.limits();
     if args.demo {
@@ -105,6 +116,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         play_demo_loop(&state).await?;
     }
     socle_api::spawn_background(state.clone());
+    if let Some(config) = org_sync {
+        let roots = args.git_hosts.net.tls()?;
+        socle_app::org_sync::spawn_org_sync(state.clone(), config, roots);
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -19,11 +19,26 @@ pub struct StoreArgs {
     /// `postgres://user@host/db` for PostgreSQL (default: SQLite in the data directory).
     #[arg(long, env = "SOCLE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// A file holding the database URL (a mounted Secret: the URL carries the password),
+    /// instead of --database-url.
+    #[arg(long, env = "SOCLE_DATABASE_URL_FILE", conflicts_with = "database_url")]
+    pub database_url_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
         self.open_with(false).await
+    }
+
+    /// The database URL: --database-url, or the contents of --database-url-file (trailing
+    /// newline ignored); None for SQLite in the data directory.
+    pub fn url(&self) -> anyhow::Result<Option<String>> {
+        if let Some(path) = &self.database_url_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the database URL from {}", path.display()))?;
+            return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
+        }
+        Ok(self.database_url.clone())
     }
 
     /// The store if one exists here, opened read-only (nothing written, not even a
@@ -37,27 +52,40 @@ impl StoreArgs {
 
     /// Whether a store is there: a database URL, or a database file in the data directory.
     pub fn exists(&self) -> bool {
-        self.database_url.is_some() || self.data_dir.join("socle.db").is_file()
+        self.database_url.is_some()
+            || self.database_url_file.is_some()
+            || self.data_dir.join("socle.db").is_file()
     }
 
     async fn open_with(&self, read_only: bool) -> anyhow::Result<Store> {
-        let mut config = StoreConfig::new(&self.data_dir, self.database_url.clone());
+        let url = self.url()?;
+        let external = url.is_some();
+        let mut config = StoreConfig::new(&self.data_dir, url);
         config.read_only = read_only;
         // The key sealing secrets at rest: SOCLE_SECRET_KEY (shared by replicas), else a key file
         // created in the data directory.
         // (Read-only: a missing key file is not created; sealed tables are then unavailable.)
         let key_file = self.data_dir.join("secret.key");
-        config.secret_key = match std::env::var("SOCLE_SECRET_KEY") {
+        // SOCLE_SECRET_KEY_FILE: the same key from a file (a mounted Secret).
+        let from_file = match std::env::var_os("SOCLE_SECRET_KEY_FILE") {
+            Some(path) => Ok(std::fs::read_to_string(&path)
+                .with_context(|| format!("SOCLE_SECRET_KEY_FILE {}", path.to_string_lossy()))?
+                .trim()
+                .to_owned()),
+            None => std::env::var("SOCLE_SECRET_KEY"),
+        };
+        config.secret_key = match from_file {
             Ok(k) => Some(socle_store::SecretKey::from_base64(&k).context("SOCLE_SECRET_KEY")?),
             Err(_) if read_only && !key_file.is_file() => None,
             Err(_) => Some(socle_store::SecretKey::load_or_create(&key_file)?),
         };
-        Store::open(&config)
-            .await
-            .with_context(|| match &self.database_url {
-                Some(_) => "cannot open the database given by --database-url".to_owned(),
-                None => format!("cannot open the store in {}", self.data_dir.display()),
-            })
+        Store::open(&config).await.with_context(|| {
+            if external {
+                "cannot open the database given by --database-url".to_owned()
+            } else {
+                format!("cannot open the store in {}", self.data_dir.display())
+            }
+        })
     }
 
     /// The existing store, for a command that only reads: a missing one is an error that says

@@ -165,6 +165,9 @@ const FAILURES: &[&[&str]] = &[
     ],
     &["findings", "list", "--entity", "component:default/shop"],
     &["serve", "--listen", "not-an-address"],
+    &["org", "sync", "--config", "missing.yaml"],
+    &["backup", "--to", "backup.db"],
+    &["restore", "--from", "missing.db"],
 ];
 
 /// Commands that cannot fail once their arguments parse (only usage errors apply).

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `socle` binary.
 
+mod backup;
 mod cli;
 mod dora;
 mod dora_import;
