@@ -68,6 +68,9 @@ pub async fn restore(from: &Path, target: &Path, force: bool) -> Result<BackupIn
             .await
             .is_err()
         {
+            // Closed before answering: a connection merely dropped closes later, on its worker
+            // thread, and would itself keep the store "in use" for the caller's next attempt.
+            let _ = conn.close().await;
             return Err(StoreError::User(format!(
                 "{} is in use (a running server?): stop it before restoring",
                 target.display()
