@@ -54,7 +54,34 @@ pub fn path_string(path: &[Seg]) -> String {
     out
 }
 
+/// Why a tree does not decode into a type: where (a path into the tree) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub path: Vec<Seg>,
+    pub message: String,
+}
+
 impl Node {
+    /// Decodes the tree into `T` with serde, an error naming the field path it stopped at (an
+    /// enum's variant counts as a key), which [`Node::locate`] turns into a line.
+    pub fn decode<T: de::DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        serde_path_to_error::deserialize::<_, T>(self.to_json()).map_err(|e| DecodeError {
+            path: e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+                    serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+                    serde_path_to_error::Segment::Enum { variant } => {
+                        Some(Seg::Key(variant.clone()))
+                    }
+                    serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect(),
+            message: e.into_inner().to_string(),
+        })
+    }
+
     /// Converts the tree to a JSON value (mapping order kept).
     pub fn to_json(&self) -> Value {
         match &self.value {

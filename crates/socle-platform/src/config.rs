@@ -314,26 +314,8 @@ fn err(
 }
 
 fn typed<T: serde::de::DeserializeOwned>(file: &str, node: &Node) -> Result<T, ConfigError> {
-    let value = node.to_json();
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let path: Vec<Seg> = e
-            .path()
-            .iter()
-            .filter_map(|s| match s {
-                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                serde_path_to_error::Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
-                serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
-        err(
-            file,
-            Some(node),
-            &path,
-            "config.schema",
-            e.inner().to_string(),
-        )
-    })
+    node.decode()
+        .map_err(|e| err(file, Some(node), &e.path, "config.schema", e.message))
 }
 
 /// `spec.manifestKinds` parsed (absent: the defaults).

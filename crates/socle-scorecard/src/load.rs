@@ -129,18 +129,9 @@ impl Located<'_> {
     }
 
     fn decode<T: DeserializeOwned>(&self) -> Result<T, ScorecardError> {
-        serde_path_to_error::deserialize::<_, T>(self.node.to_json()).map_err(|e| {
-            let path: Vec<Seg> = e
-                .path()
-                .iter()
-                .filter_map(|s| match s {
-                    serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                    serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                    _ => None,
-                })
-                .collect();
-            self.error(&path, e.into_inner().to_string())
-        })
+        self.node
+            .decode()
+            .map_err(|e| self.error(&e.path, e.message))
     }
 }
 

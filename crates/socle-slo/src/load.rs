@@ -61,22 +61,9 @@ impl Doc<'_> {
     }
 
     fn decode<T: DeserializeOwned>(&self) -> Result<T, SloError> {
-        let value = self.node.to_json();
-        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-            let path: Vec<Seg> = e
-                .path()
-                .iter()
-                .filter_map(|s| match s {
-                    serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                    serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                    serde_path_to_error::Segment::Enum { variant } => {
-                        Some(Seg::Key(variant.clone()))
-                    }
-                    serde_path_to_error::Segment::Unknown => None,
-                })
-                .collect();
-            self.error(&path, e.into_inner().to_string())
-        })
+        self.node
+            .decode()
+            .map_err(|e| self.error(&e.path, e.message))
     }
 }
 

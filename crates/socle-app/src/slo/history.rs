@@ -4,10 +4,9 @@
 
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
-use socle_slo::{LoadOptions, PromDuration, sli_query};
+use socle_slo::{LoadOptions, PromDuration, SloGroup, sli_query};
 use socle_store::SloKey;
 
-use super::{PrometheusHttp, SloFile};
 use crate::App;
 use crate::error::{AppError, ErrorCode};
 
@@ -29,21 +28,14 @@ impl App {
     pub async fn burn_downs(
         &self,
         entity: &str,
-        file: &SloFile,
+        groups: &[SloGroup],
         environment: &str,
     ) -> Result<Vec<BurnDown>, AppError> {
-        let env = self.platform_environment(environment)?;
+        let client = self.prometheus_of(environment)?.map(|(_, client)| client);
         let options = LoadOptions::default();
         let now = self.now_ms();
-        let client = match &env.slo.prometheus_url {
-            Some(url) => Some(
-                PrometheusHttp::with_tls(url, self.config.tls.clone())
-                    .map_err(|e| AppError::bad_request(e.to_string()))?,
-            ),
-            None => None,
-        };
         let mut out = Vec::new();
-        for slo in file.groups.iter().flat_map(|g| &g.slos) {
+        for slo in groups.iter().flat_map(|g| &g.slos) {
             let period = slo.period.unwrap_or(options.default_period);
             let period_ms = period.0 as i64;
             let error_budget = (100.0 - slo.objective) / 100.0;

@@ -62,6 +62,9 @@ pub struct EntitySlos {
     /// When the budgets were measured (milliseconds since the epoch).
     pub measured_at: i64,
     pub budgets: Vec<Budget>,
+    /// The SLOs as the file defines them (for a burn-down: [`App::burn_downs`]).
+    #[serde(skip)]
+    pub groups: Vec<SloGroup>,
 }
 
 /// An entity's SLO file and what it defines.
@@ -151,6 +154,7 @@ impl App {
             source,
             measured_at: self.now_ms(),
             budgets,
+            groups: file.groups,
         })
     }
 
@@ -165,6 +169,23 @@ impl App {
             .ok_or_else(|| {
                 AppError::bad_request("this platform has no production environment: name one")
             })
+    }
+
+    /// The Prometheus that measures `environment`'s SLIs (`None`: counts pushed to Socle).
+    pub(crate) fn prometheus_of(
+        &self,
+        environment: &str,
+    ) -> Result<Option<(String, PrometheusHttp)>, AppError> {
+        let env = self.platform_environment(environment)?;
+        env.slo
+            .prometheus_url
+            .as_ref()
+            .map(|url| {
+                PrometheusHttp::with_tls(url, self.config.tls.clone())
+                    .map(|client| (url.clone(), client))
+                    .map_err(|e| AppError::bad_request(e.to_string()))
+            })
+            .transpose()
     }
 
     /// The environment of the platform called `name`.
@@ -195,13 +216,10 @@ impl App {
         environment: &'a str,
     ) -> Measuring<'a> {
         Box::pin(async move {
-            let env = self.platform_environment(environment)?;
             let options = LoadOptions::default();
             let at_ms = self.now_ms();
-            match &env.slo.prometheus_url {
-                Some(url) => {
-                    let client = PrometheusHttp::with_tls(url, self.config.tls.clone())
-                        .map_err(|e| AppError::bad_request(e.to_string()))?;
+            match self.prometheus_of(environment)? {
+                Some((url, client)) => {
                     let budgets = budgets(
                         &client,
                         &file.groups,
@@ -214,7 +232,7 @@ impl App {
                     .map_err(|e| {
                         AppError::new(crate::error::ErrorCode::Unavailable, e.to_string())
                     })?;
-                    Ok((BudgetSource::Prometheus { url: url.clone() }, budgets))
+                    Ok((BudgetSource::Prometheus { url }, budgets))
                 }
                 None => {
                     let budgets = self

@@ -112,12 +112,8 @@ pub async fn entity_slos(
     let slos = state
         .entity_slos(&viewer.caller(), &entity, q.environment.as_deref())
         .await?;
-    let file = state
-        .entity_slo_file(&slos.entity)
-        .await?
-        .ok_or_else(|| PageError::not_found("no SLO file"))?;
     let burn = state
-        .burn_downs(&slos.entity, &file, &slos.environment)
+        .burn_downs(&slos.entity, &slos.groups, &slos.environment)
         .await?;
     let dora = super::dora::report(&state, &Scope::Service(name.clone()), "30d").await?;
     let href = entity_href(&slos.entity);
