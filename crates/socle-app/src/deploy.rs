@@ -191,7 +191,11 @@ impl App {
             let owner = owner_team(&self.snapshot(), workload.name());
             // Budgets are measured before the environment's lock: other deploys need not wait.
             let guardrails = self
-                .gated_guardrails(workload.name(), &input.environment)
+                .gated_guardrails(
+                    workload.name(),
+                    &input.environment,
+                    crate::slo::gate::DeployAction::Deploy,
+                )
                 .await;
             let _lock = self.environment_lock(&input.environment).await;
             let req = socle_deploy::DeployRequest {
@@ -240,7 +244,9 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
-            let guardrails = self.gated_guardrails(service, to).await;
+            let guardrails = self
+                .gated_guardrails(service, to, crate::slo::gate::DeployAction::Promote)
+                .await;
             let _lock = self.environment_lock(to).await;
             self.deployer()
                 .promote(
@@ -269,6 +275,7 @@ impl App {
     ) -> Result<DeploymentRecord, AppError> {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
+            let guardrails = self.rollback_guardrails(service, environment).await;
             let _lock = self.environment_lock(environment).await;
             self.deployer()
                 .rollback(
@@ -276,7 +283,7 @@ impl App {
                     environment,
                     &by,
                     owner_team(&self.snapshot(), service).as_deref(),
-                    self.guardrails().as_ref(),
+                    guardrails.as_ref(),
                 )
                 .await
                 .map_err(deploy_error)

@@ -15,6 +15,7 @@ mod scorecards;
 mod server;
 mod setup;
 mod slo;
+mod slo_budgets;
 mod workload;
 
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Cmd {
     Portal(portal::PortalBench),
     /// SLOs: validate and generate the Prometheus rules of many Sloth specs.
     Slo(slo::SloBench),
+    /// SLOs: error-budget refresh against a real Prometheus, and the organisation list page.
+    SloBudgets(slo_budgets::SloBudgetsBench),
     /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
     Scorecards(scorecards::ScorecardsBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
                 Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
                 Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
                 Cmd::Slo(args) => slo::slo(args),
+                Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
             }
         })

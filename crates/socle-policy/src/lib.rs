@@ -229,6 +229,14 @@ impl PolicySet {
         Ok(set)
     }
 
+    /// A copy of this set with `value` merged into its data at the root (`name` names it in
+    /// errors): how a deploy hands its context (`data.socle.deploy`) to the policies.
+    pub fn with_data(&self, name: &str, value: &Value) -> Result<Self, PolicyError> {
+        let mut set = self.clone();
+        set.add_data(name, value)?;
+        Ok(set)
+    }
+
     fn add_data(&mut self, name: &str, value: &Value) -> Result<(), PolicyError> {
         let v =
             regorus::Value::from_json_str(&value.to_string()).map_err(|e| PolicyError::Data {

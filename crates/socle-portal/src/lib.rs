@@ -43,6 +43,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/catalog/{kind}/{namespace}/{name}/slos",
             get(pages::slo::entity_slos),
         )
+        .route(
+            "/catalog/{kind}/{namespace}/{name}/slos/rules",
+            get(pages::slo::entity_rules),
+        )
+        .route(
+            "/catalog/{kind}/{namespace}/{name}/slos/rules.yaml",
+            get(pages::slo::entity_rules_yaml),
+        )
         .route("/teams", get(pages::team::teams))
         .route("/create", get(pages::create::list))
         .route(

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::gofmt::PromDuration;
 use crate::model::Slo;
@@ -25,7 +25,7 @@ pub fn budget_queries(slo: &Slo, ws: &Windows) -> Vec<(PromDuration, String)> {
 }
 
 /// One window's figures.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowBurn {
     pub window: PromDuration,
@@ -36,7 +36,7 @@ pub struct WindowBurn {
 }
 
 /// Which alerts would fire now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Page,
@@ -44,7 +44,7 @@ pub enum Severity {
 }
 
 /// An SLO's error budget, from measured error ratios.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Budget {
     pub id: String,

@@ -146,6 +146,13 @@ impl serde::Serialize for PromDuration {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for PromDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for PromDuration {
     /// Prometheus' `model.Duration.String()`: years and weeks only when exact.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -4,6 +4,7 @@
 
 pub mod https;
 pub mod ldap;
+pub mod prometheus;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -106,6 +106,24 @@ impl App {
                 environment: input.environment.clone(),
             };
             let n = self.store.record_slo_events(&key, &intervals).await?;
+            // Budgets kept from earlier counts are stale now: measure them again from the
+            // store (cheap: no Prometheus) so pages and the organisation list show this push.
+            if self.prometheus_of(&input.environment)?.is_none() {
+                match self
+                    .measure_budgets(&entity, &file, &input.environment)
+                    .await
+                {
+                    Ok((_, budgets)) => {
+                        self.keep_budgets(&entity, &input.environment, &budgets)
+                            .await
+                    }
+                    Err(e) => tracing::warn!(
+                        "{entity}@{}: budgets not measured after a push: {}",
+                        input.environment,
+                        e.message
+                    ),
+                }
+            }
             Ok(SloEventsWritten {
                 entity,
                 slo: input.slo,

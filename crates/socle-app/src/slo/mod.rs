@@ -12,10 +12,12 @@ pub mod gate;
 mod history;
 mod prometheus;
 pub mod refresh;
+mod rules;
 
 pub use events::{SloEventsInput, SloEventsWritten, SloIntervalInput};
 pub use history::{BurnDown, POINTS};
 pub use prometheus::*;
+pub use rules::{EntitySloRules, alert_anchor, rule_anchor};
 
 use serde::Serialize;
 use socle_slo::budget::Budget;
@@ -32,6 +34,10 @@ pub const SLO_ANNOTATION: &str = "socle.dev/slo";
 pub const MAX_SLO_FILE: usize = 1 << 20;
 /// Most SLO queries in flight against one Prometheus.
 const CONCURRENCY: usize = 8;
+/// How long measured budgets are served again instead of measured anew: whatever the traffic
+/// on an SLO page or its API, an entity's Prometheus is asked at most once per environment in
+/// this time (pushed counts measure again at once: see [`App::push_slo_events`]).
+pub const FRESH_MS: i64 = 30_000;
 
 /// A measurement under way (boxed: see [`App::measure_budgets`]).
 pub(crate) type Measuring<'a> = std::pin::Pin<
@@ -145,17 +151,64 @@ impl App {
                 "{entity} has no SLOs: it needs a `{SLO_ANNOTATION}` annotation naming its SLO file"
             ))
         })?;
-        let (source, budgets) = self.measure_budgets(&entity, &file, environment).await?;
-        self.keep_budgets(&entity, environment, &budgets).await;
+        let (source, measured_at, budgets) =
+            match self.fresh_budgets(&entity, &file, environment).await {
+                Some((at, budgets)) => (self.budget_source(environment)?, at, budgets),
+                None => {
+                    let (source, budgets) =
+                        self.measure_budgets(&entity, &file, environment).await?;
+                    self.keep_budgets(&entity, environment, &budgets).await;
+                    (source, self.now_ms(), budgets)
+                }
+            };
         Ok(EntitySlos {
             entity,
             environment: environment.to_owned(),
             file: file.path,
             source,
-            measured_at: self.now_ms(),
+            measured_at,
             budgets,
             groups: file.groups,
         })
+    }
+
+    /// Where `environment`'s budgets are measured.
+    fn budget_source(&self, environment: &str) -> Result<BudgetSource, AppError> {
+        Ok(match self.prometheus_of(environment)? {
+            Some((url, _)) => BudgetSource::Prometheus { url },
+            None => BudgetSource::Pushed,
+        })
+    }
+
+    /// The budgets kept for every SLO of `file` in `environment`, in the file's order, when
+    /// all were measured less than [`FRESH_MS`] ago; with the oldest measurement's time.
+    async fn fresh_budgets(
+        &self,
+        entity: &str,
+        file: &SloFile,
+        environment: &str,
+    ) -> Option<(i64, Vec<Budget>)> {
+        let now = self.now_ms();
+        let kept = self
+            .store
+            .list_slo_status(Some(environment), Some(entity), 1000)
+            .await
+            .ok()?;
+        let fresh = |at: i64| at <= now && now - at < FRESH_MS;
+        if kept.is_empty() || !kept.iter().all(|k| fresh(k.measured_at)) {
+            return None;
+        }
+        let budgets = file
+            .groups
+            .iter()
+            .flat_map(|g| &g.slos)
+            .map(|slo| {
+                let k = kept.iter().find(|k| k.slo == slo.name)?;
+                serde_json::from_value::<Budget>(k.budget.clone()).ok()
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let at = kept.iter().map(|k| k.measured_at).min()?;
+        Some((at, budgets))
     }
 
     /// The first environment of type `production` (the default environment of SLO questions).

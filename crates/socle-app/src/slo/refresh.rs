@@ -153,3 +153,54 @@ impl App {
         Ok(SloOverview { environment, items })
     }
 }
+
+/// Most teams below a team whose services a team's SLO list takes in.
+const MAX_SUBTEAMS: usize = 1_000;
+
+impl App {
+    /// The kept budgets of the entities `team` owns, itself or through its sub-teams, in
+    /// `environment` (default: the production one), least budget left first.
+    pub async fn team_slo_overview(
+        &self,
+        actor: &crate::actor::Actor,
+        team: &str,
+        environment: Option<&str>,
+    ) -> Result<SloOverview, AppError> {
+        let mut overview = self
+            .slo_overview(actor, environment, None, Some(MAX_OVERVIEW))
+            .await?;
+        let owned = self.owned_by_team(team)?;
+        overview.items.retain(|s| owned.contains(&s.entity));
+        Ok(overview)
+    }
+
+    /// The refs of the entities `team` and its sub-teams own.
+    fn owned_by_team(&self, team: &str) -> Result<std::collections::HashSet<String>, AppError> {
+        use socle_catalog::RelationType;
+        let team = socle_catalog::EntityRef::parse(team, Some("Group"), "default")
+            .map_err(|e| AppError::bad_request(e.to_string()))?
+            .to_string();
+        let snap = self.snapshot();
+        let mut owned = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::from([team.clone()]);
+        let mut queue = vec![team];
+        while let Some(g) = queue.pop() {
+            let Some(view) = snap.get(&g) else { continue };
+            for (t, i) in &view.relations {
+                let target = snap.name(*i);
+                match t {
+                    RelationType::OwnerOf => {
+                        owned.insert(target.to_owned());
+                    }
+                    RelationType::ParentOf if seen.len() < MAX_SUBTEAMS => {
+                        if seen.insert(target.to_owned()) {
+                            queue.push(target.to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(owned)
+    }
+}

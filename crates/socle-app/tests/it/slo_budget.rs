@@ -5,8 +5,6 @@
 //! SOCLE_REQUIRE_PROMETHEUS=1 (CI), where it fails.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use socle_app::slo::{MetricsSource, PrometheusHttp, budgets};
@@ -17,27 +15,6 @@ use socle_slo::{LoadOptions, PromDuration, WindowCatalog, load};
 const END: i64 = 1_764_000_000;
 const STEP: i64 = 60;
 const DAYS: i64 = 4;
-
-fn binaries() -> Option<(String, String)> {
-    let found = |b: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {b}")])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    match (found("prometheus"), found("promtool")) {
-        (Some(p), Some(t)) => Some((p, t)),
-        _ => {
-            assert!(
-                std::env::var_os("SOCLE_REQUIRE_PROMETHEUS").is_none(),
-                "prometheus and promtool are required (Debian package prometheus)"
-            );
-            None
-        }
-    }
-}
 
 /// Requests per minute and errors per minute of each service: a steady error ratio.
 const TRAFFIC: [(&str, i64, i64); 2] = [("cart-service", 10_000, 5), ("checkout", 1_000, 20)];
@@ -60,49 +37,6 @@ fn openmetrics() -> String {
     }
     out.push_str("# EOF\n");
     out
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(prometheus: &str, promtool: &str, dir: &Path) -> (Server, String) {
-    let om = dir.join("history.om");
-    std::fs::write(&om, openmetrics()).unwrap();
-    let data = dir.join("data");
-    let out = Command::new(promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(prometheus)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--storage.tsdb.retention.time=100y")
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (Server(child), format!("http://127.0.0.1:{port}"))
 }
 
 const SPECS: &str = r#"version: "prometheus/v1"
@@ -136,11 +70,14 @@ fn close(a: f64, b: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn budgets_from_a_real_prometheus_equal_hand_computed_figures() {
-    let Some((prometheus, promtool)) = binaries() else {
+    let Some(binaries) = socle_testkit::prometheus::binaries() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(&prometheus, &promtool, dir.path());
+    let server =
+        socle_testkit::prometheus::Prometheus::start(&binaries, &openmetrics(), dir.path())
+            .unwrap();
+    let url = server.url.clone();
     let client = PrometheusHttp::new(&url).unwrap();
     let mut ready = false;
     for _ in 0..120 {

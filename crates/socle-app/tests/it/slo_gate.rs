@@ -62,6 +62,16 @@ fn admin() -> Actor {
 /// The application with the organisation's catalog (a directory: `org.yaml` and the SLO file
 /// beside it) and `gate` in `prod` (None: the default).
 async fn app(backend: Backend, dir: &std::path::Path, gate: Option<SloGate>) -> Option<Arc<App>> {
+    app_with(backend, dir, gate, None).await
+}
+
+/// [`app`] with the platform's own guardrail policies.
+async fn app_with(
+    backend: Backend,
+    dir: &std::path::Path,
+    gate: Option<SloGate>,
+    guardrails: Option<socle_policy::PolicySet>,
+) -> Option<Arc<App>> {
     let config = socle_testkit::store_config(backend, dir, "socle_app")?;
     let store = Store::open(&config).await.unwrap();
     let mut platform = socle_platform::default_config();
@@ -70,6 +80,7 @@ async fn app(backend: Backend, dir: &std::path::Path, gate: Option<SloGate>) -> 
         refresh_interval: None,
         gitops_root: dir.join("gitops"),
         platform,
+        guardrails,
         ..Default::default()
     };
     let app = App::with_clock(store, settings, FixedClock::at(T0))
@@ -356,17 +367,17 @@ async fn outside_production_and_with_budget_left_nothing_is_flagged() {
         app.push_slo_events(&admin(), push("shop", hourly(1, 10_000, 1)))
             .await
             .unwrap();
-        assert!(app.slo_finding("shop", "prod").await.is_none());
+        assert!(app.slo_finding("shop", "prod").await.0.is_none());
         app.push_slo_events(&admin(), push("shop", hourly(1, 1_000, 100)))
             .await
             .unwrap();
-        assert!(app.slo_finding("shop", "prod").await.is_some());
+        assert!(app.slo_finding("shop", "prod").await.0.is_some());
         assert!(
-            app.slo_finding("shop", "staging").await.is_none(),
+            app.slo_finding("shop", "staging").await.0.is_none(),
             "off outside production"
         );
         assert!(
-            app.slo_finding("plain", "prod").await.is_none(),
+            app.slo_finding("plain", "prod").await.0.is_none(),
             "no SLO file"
         );
     }
@@ -406,5 +417,223 @@ async fn the_budget_refresh_keeps_every_slo_for_the_organisation_list() {
             .await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
+    }
+}
+
+/// A platform's own policy deciding on the deploy's context (`data.socle.deploy`): no deploy
+/// but a rollback to production while any budget is spent; every message names the state seen.
+const CONTEXT_POLICY: &str = r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	d := data.socle.deploy
+	d.action != "rollback"
+	d.environment_type == "production"
+	some b in d.slo.budgets
+	b.exhausted
+	msg := sprintf("%s %s to %s: %s spent (state %s, exhausted %v)", [d.action, d.service, d.environment, b.slo, d.slo.source, d.slo.exhausted])
+}
+"#;
+
+fn context_policy() -> socle_policy::PolicySet {
+    socle_policy::PolicySet::load(&[("platform.rego".into(), CONTEXT_POLICY.into())], "main")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policies_see_the_measured_slo_state_of_a_gated_deploy() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app_with(backend, dir.path(), None, Some(context_policy())).await else {
+            continue;
+        };
+        spend_the_budget(&app).await;
+        let e = app
+            .deploy(&admin(), workload("ghcr.io/acme/shop:3"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::BlockedByGuardrails);
+        let lines = e.detail_lines();
+        assert!(
+            lines.iter().any(|l| l.contains(
+                "deploy shop to prod: requests-availability spent (state measured, exhausted true)"
+            )),
+            "{lines:?}"
+        );
+        // The built-in finding is there too, as a warning (the default gate).
+        let back = app.rollback(&admin(), "shop", "prod").await.unwrap();
+        assert_eq!(back.version, "1", "the policy lets rollbacks through");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_gate_off_the_policies_see_the_kept_budgets() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app_with(
+            backend,
+            dir.path(),
+            Some(SloGate::Off),
+            Some(context_policy()),
+        )
+        .await
+        else {
+            continue;
+        };
+        spend_the_budget(&app).await;
+        // The gate measures nothing; the push kept the budgets it spent, and the policies see
+        // them.
+        let e = app
+            .deploy(&admin(), workload("ghcr.io/acme/shop:3"))
+            .await
+            .unwrap_err();
+        let lines = e.detail_lines();
+        assert!(
+            lines.iter().any(|l| l.contains(
+                "deploy shop to prod: requests-availability spent (state kept, exhausted true)"
+            )),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("[slo-budget-exhausted]")),
+            "the built-in gate is off: {lines:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_without_slos_shows_the_policies_no_state() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path(), None).await else {
+            continue;
+        };
+        let (finding, state) = app.slo_finding("plain", "prod").await;
+        assert!(finding.is_none());
+        assert_eq!(state.source, socle_app::slo::gate::SloStateSource::None);
+        assert!(!state.exhausted);
+        assert!(state.budgets.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_is_in_the_organisation_list_at_once() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path(), None).await else {
+            continue;
+        };
+        app.push_slo_events(&admin(), push("shop", hourly(1, 1_000, 100)))
+            .await
+            .unwrap();
+        let o = app
+            .slo_overview(&Actor::Anonymous, None, None, None)
+            .await
+            .unwrap();
+        assert_eq!(o.items.len(), 1);
+        assert_eq!(o.items[0].entity, "component:default/shop");
+        // 100 errors in 1,000 requests, the only counts in the period: 100 budgets' worth.
+        assert!(close(o.items[0].remaining.unwrap(), 1.0 - 0.1 / 0.001));
+    }
+}
+
+/// An environment measured by a Prometheus that does not answer (a closed port).
+async fn app_with_dead_prometheus(
+    backend: Backend,
+    dir: &std::path::Path,
+    clock: Arc<FixedClock>,
+) -> Option<Arc<App>> {
+    let config = socle_testkit::store_config(backend, dir, "socle_app")?;
+    let store = Store::open(&config).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut platform = socle_platform::default_config();
+    platform
+        .environments
+        .get_mut("prod")
+        .unwrap()
+        .slo
+        .prometheus_url = Some(format!("http://127.0.0.1:{port}"));
+    let settings = AppConfig {
+        refresh_interval: None,
+        gitops_root: dir.join("gitops"),
+        platform,
+        ..Default::default()
+    };
+    let app = App::with_clock(store, settings, clock).await.unwrap();
+    let catalog = dir.join("catalog");
+    std::fs::create_dir_all(catalog.join("slo")).unwrap();
+    std::fs::write(catalog.join("org.yaml"), ORG).unwrap();
+    std::fs::write(catalog.join("slo/shop.yaml"), SLO).unwrap();
+    let spec =
+        socle_ingest::LocationSpec::file(catalog.join("org.yaml").to_string_lossy().into_owned());
+    app.store
+        .add_location(
+            &spec.key(),
+            &serde_json::to_value(&spec).unwrap(),
+            "user:default/admin",
+            socle_store::LocationTrust::Organisation,
+            T0,
+        )
+        .await
+        .unwrap();
+    app.refresh(&spec).await.unwrap();
+    Some(app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_slo_page_serves_budgets_kept_less_than_thirty_seconds_ago_without_asking_prometheus() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = FixedClock::at(T0);
+        let Some(app) = app_with_dead_prometheus(backend, dir.path(), clock.clone()).await else {
+            continue;
+        };
+        // Nothing kept: the page asks Prometheus, which does not answer.
+        let e = app
+            .entity_slos(&Actor::Anonymous, "shop", None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}");
+        // A budget kept 10 s ago (the periodic pass, or another replica) is served as it was.
+        let budget = serde_json::json!({
+            "id": "shop-requests-availability", "service": "shop", "slo": "requests-availability",
+            "objective": 99.9, "period": "30d", "sli": 0.9995, "errorBudget": 0.001,
+            "remaining": 0.5, "windows": [], "secondsToExhaustion": null, "firing": []
+        });
+        app.store
+            .save_slo_status(
+                "component:default/shop",
+                "prod",
+                &[socle_store::SloStatus {
+                    entity: "component:default/shop".into(),
+                    environment: "prod".into(),
+                    slo: "requests-availability".into(),
+                    measured_at: T0 - 10_000,
+                    remaining: Some(0.5),
+                    budget,
+                }],
+            )
+            .await
+            .unwrap();
+        let slos = app
+            .entity_slos(&Actor::Anonymous, "shop", None)
+            .await
+            .unwrap();
+        assert_eq!(slos.measured_at, T0 - 10_000);
+        assert_eq!(slos.budgets.len(), 1);
+        assert_eq!(slos.budgets[0].remaining, Some(0.5));
+        assert!(matches!(slos.source, BudgetSource::Prometheus { .. }));
+        // 30 s after it was measured it is stale: Prometheus is asked again.
+        clock.advance(20_000);
+        let e = app
+            .entity_slos(&Actor::Anonymous, "shop", None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}");
     }
 }

@@ -162,17 +162,20 @@ pub async fn entity(
             .await
             .ok();
         o.map(|o| {
-            super::slo::status_table(
-                &o.items,
-                &format!("SLOs in {}", o.environment),
-                state.now_ms(),
-            )
+            html! {
+                (super::slo::tiles(&o.items))
+                (super::slo::status_table(
+                    &o.items,
+                    &format!("SLOs in {}", o.environment),
+                    state.now_ms(),
+                ))
+            }
         })
     } else {
         None
     };
     let team = if kind == "group" {
-        Some(super::team::team_section(&state, &snap, v).await?)
+        Some(super::team::team_section(&state, &viewer, &snap, v).await?)
     } else {
         None
     };

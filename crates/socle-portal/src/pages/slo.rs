@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use socle_api::AppState;
 use socle_app::dora::Scope;
+use socle_app::slo::{alert_anchor, rule_anchor};
 use socle_slo::budget::{Budget, Severity};
 use socle_ui::chart::{self, Chart, Point};
 
@@ -47,7 +50,7 @@ fn state_badge(b: &Budget) -> Markup {
     }
 }
 
-fn one_slo(b: &Budget, burn: Option<&socle_app::slo::BurnDown>) -> Markup {
+fn one_slo(b: &Budget, burn: Option<&socle_app::slo::BurnDown>, rules: &str) -> Markup {
     let points: Vec<Point> = burn
         .map(|d| {
             d.points
@@ -71,13 +74,14 @@ fn one_slo(b: &Budget, burn: Option<&socle_app::slo::BurnDown>) -> Markup {
                 dt { "Alerts firing" } dd {
                     @if b.firing.is_empty() { span class="muted" { "none" } }
                     @for s in &b.firing {
+                        @let href = format!("{rules}#{}", alert_anchor(&b.id, *s));
                         @match s {
-                            Severity::Page => span class="level level-low" { "page" },
-                            Severity::Ticket => span class="level level-medium" { "ticket" },
+                            Severity::Page => a class="level level-low" href=(href) { "page" },
+                            Severity::Ticket => a class="level level-medium" href=(href) { "ticket" },
                         }
                         " "
                     }
-                    " " span class="muted" { "(Sloth's multi-window multi-burn-rate alerts; " code { "socle slo generate" } " writes their rules)" }
+                    " " span class="muted" { "(Sloth's multi-window multi-burn-rate alerts: " a href={ (rules) "#" (alert_anchor(&b.id, Severity::Page)) } { "page rule" } ", " a href={ (rules) "#" (alert_anchor(&b.id, Severity::Ticket)) } { "ticket rule" } ")" }
                 }
             }
             @if !points.is_empty() {
@@ -117,6 +121,7 @@ pub async fn entity_slos(
         .await?;
     let dora = super::dora::report(&state, &Scope::Service(name.clone()), "30d").await?;
     let href = entity_href(&slos.entity);
+    let rules = format!("{href}/slos/rules");
     let envs = super::environments(&state);
     let source = match &slos.source {
         socle_app::slo::BudgetSource::Prometheus { url } => {
@@ -133,7 +138,7 @@ pub async fn entity_slos(
         html! {
             nav aria-label="Breadcrumb" class="muted" { a href="/catalog" { "Catalog" } " / " a href=(href) { (name) } " / SLOs" }
             h1 { "Service level objectives of " (name) }
-            p class="sub" { "From " code { (slos.file) } ", " (slos.environment) ", " (source) "." }
+            p class="sub" { "From " code { (slos.file) } ", " (slos.environment) ", " (source) ". " a href=(rules) { "Generated Prometheus rules" } }
             form method="get" class="search-row" {
                 label for="environment" { "Environment" }
                 select id="environment" name="environment" {
@@ -151,11 +156,28 @@ pub async fn entity_slos(
                     p { a href={ "/dora?scope=service&name=" (enc(&name)) } { "Delivery trends" } }
                 }
                 @for b in &slos.budgets {
-                    (one_slo(b, burn.iter().find(|d| d.slo == b.slo)))
+                    (one_slo(b, burn.iter().find(|d| d.slo == b.slo), &rules))
                 }
             }
         },
     ))
+}
+
+/// Tiles counting kept budgets by state: within budget, low (under 25% left), spent, no data.
+pub fn tiles(items: &[socle_store::SloStatus]) -> Markup {
+    let count = |f: &dyn Fn(Option<f64>) -> bool| items.iter().filter(|s| f(s.remaining)).count();
+    let spent = count(&|r| r.is_some_and(|r| r <= 0.0));
+    let low = count(&|r| r.is_some_and(|r| r > 0.0 && r < 0.25));
+    let within = count(&|r| r.is_some_and(|r| r >= 0.25));
+    let none = count(&|r| r.is_none());
+    html! {
+        div class="tiles" {
+            div class="tile" { div class="name" { "Within budget" } div class="value" { (within) } span class="level level-elite" { "25% or more left" } }
+            div class="tile" { div class="name" { "Low budget" } div class="value" { (low) } span class="level level-medium" { "under 25% left" } }
+            div class="tile" { div class="name" { "Budget spent" } div class="value" { (spent) } span class="level level-low" { "production deploys flagged" } }
+            div class="tile" { div class="name" { "No data" } div class="value" { (none) } span class="muted" { "nothing measured in the period" } }
+        }
+    }
 }
 
 /// Kept budgets as a table: entity (with a link to its SLO page), SLO, budget left, SLI, when.
@@ -224,4 +246,64 @@ pub async fn overview(
             (status_table(&o.items, &format!("SLOs in {}", o.environment), state.now_ms()))
         },
     ))
+}
+
+/// `/catalog/{kind}/{namespace}/{name}/slos/rules`: the Prometheus rules `socle slo generate`
+/// writes for the entity's SLO file, each alert with an anchor the SLO page links to.
+pub async fn entity_rules(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path((kind, ns, name)): Path<(String, String, String)>,
+) -> Result<Markup, PageError> {
+    viewer.can_read(&state)?;
+    let entity = format!("{kind}:{ns}/{name}").to_ascii_lowercase();
+    let r = state.entity_slo_rules(&viewer.caller(), &entity).await?;
+    let href = entity_href(&r.entity);
+    Ok(layout::page(
+        &viewer,
+        &format!("SLO rules of {name}"),
+        "/catalog",
+        html! {
+            nav aria-label="Breadcrumb" class="muted" { a href="/catalog" { "Catalog" } " / " a href=(href) { (name) } " / " a href={ (href) "/slos" } { "SLOs" } " / Rules" }
+            h1 { "Prometheus rules of " (name) }
+            p class="sub" { "Generated from " code { (r.file) } " as " code { "socle slo generate" } " writes them (Sloth-compatible). " a href={ (href) "/slos/rules.yaml" } download { "Download the YAML" } }
+            @for g in &r.groups {
+                section aria-labelledby={ "group-" (g.name) } {
+                    h2 id={ "group-" (g.name) } { (g.name) }
+                    table {
+                        caption { (g.rules.len()) " rules" }
+                        thead { tr { th scope="col" { "Rule" } th scope="col" { "Expression" } th scope="col" { "Labels" } } }
+                        tbody {
+                            @for rule in &g.rules {
+                                tr id=[rule_anchor(g, rule)] {
+                                    th scope="row" {
+                                        @if let Some(a) = &rule.alert { "alert " strong { (a) } }
+                                        @if let Some(rec) = &rule.record { "record " code { (rec) } }
+                                    }
+                                    td { pre { code { (rule.expr) } } }
+                                    td { @for (k, v) in &rule.labels { code { (k) "=" (v) } br; } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// `/catalog/{kind}/{namespace}/{name}/slos/rules.yaml`: the same rules as a YAML download.
+pub async fn entity_rules_yaml(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path((kind, ns, name)): Path<(String, String, String)>,
+) -> Result<Response, PageError> {
+    viewer.can_read(&state)?;
+    let entity = format!("{kind}:{ns}/{name}").to_ascii_lowercase();
+    let r = state.entity_slo_rules(&viewer.caller(), &entity).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        r.yaml,
+    )
+        .into_response())
 }

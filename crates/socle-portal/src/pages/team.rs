@@ -56,6 +56,7 @@ pub async fn teams(
 /// The team view on a group's page.
 pub async fn team_section(
     state: &AppState,
+    viewer: &Viewer,
     snap: &Snapshot,
     g: &EntityView,
 ) -> Result<Markup, PageError> {
@@ -74,6 +75,12 @@ pub async fn team_section(
     let children = of(RelationType::ParentOf);
     let r = super::dora::report(state, &Scope::Team(g.entity_ref.to_string()), "90d").await?;
     let label = short(&g.entity_ref).to_owned();
+    // The team's SLOs as last measured (the store: no Prometheus query while the page renders).
+    let slos = state
+        .team_slo_overview(&viewer.caller(), &g.entity_ref, None)
+        .await
+        .ok()
+        .filter(|o| !o.items.is_empty());
     Ok(html! {
         div class="grid" {
             section class="card" aria-labelledby="members" {
@@ -86,6 +93,14 @@ pub async fn team_section(
                 h2 id="owns" { "Owns (" (owned.len()) ")" }
                 ul { @for o in owned.iter().take(200) { li { a href=(entity_href(o)) { (short(o)) } " " span class="tag" { (o.split(':').next().unwrap_or_default()) } } } }
                 @if owned.len() > 200 { p { a href={ "/catalog?owner=" (layout::enc(&g.entity_ref)) } { "All " (owned.len()) " in the catalog" } } }
+            }
+        }
+        @if let Some(o) = &slos {
+            section aria-labelledby="team-slos" {
+                h2 id="team-slos" { "Reliability: error budgets in " (o.environment) }
+                (super::slo::tiles(&o.items))
+                (super::slo::status_table(&o.items[..o.items.len().min(50)], &format!("The team's SLOs, least budget left first ({} in all)", o.items.len()), state.now_ms()))
+                p { a href={ "/slos?environment=" (layout::enc(&o.environment)) } { "Every SLO of the organisation" } }
             }
         }
         section aria-labelledby="team-dora" {

@@ -87,7 +87,7 @@ spec:
         post: {summary: "Create an order <script>x()</script>", responses: {'201': {description: created}}}
 "#;
 
-/// svc-a's SLO: 99% availability, alerts off.
+/// svc-a's SLO: 99% availability, with Sloth's page and ticket alerts.
 pub const SLO_FILE: &str = r#"version: "prometheus/v1"
 service: "svc-a"
 slos:
@@ -98,10 +98,13 @@ slos:
         error_query: sum(rate(http_requests_total{service="svc-a",code=~"5.."}[{{.window}}]))
         total_query: sum(rate(http_requests_total{service="svc-a"}[{{.window}}]))
     alerting:
+      name: SvcAAvailability
       page_alert:
-        disable: true
+        labels:
+          severity: page
       ticket_alert:
-        disable: true
+        labels:
+          severity: ticket
 "#;
 
 pub const DOCS_INDEX: &str = "# Service A\n\nHello **docs**.\n\n<script>alert('docs')</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3))\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![diagram](img/d.png)\n\nSee the [guide](guide.md#setup) and [secrets](../../etc/passwd).\n";

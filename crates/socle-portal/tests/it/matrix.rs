@@ -91,6 +91,8 @@ const TABLE: &[Op] = &[
     get("/dora", "/dora"),
     get("/slos", "/slos"),
     get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
+    get("/catalog/{kind}/{namespace}/{name}/slos/rules", "/catalog/component/default/svc-a/slos/rules"),
+    get("/catalog/{kind}/{namespace}/{name}/slos/rules.yaml", "/catalog/component/default/svc-a/slos/rules.yaml"),
     get("/signin", "/signin"),
     post("/signin", "/signin", &[("token", "socle_not_a_token"), ("next", "/")], BAD_TOKEN),
     // Single sign-on is not configured in the harness: 404 for everyone (tests/it/oidc.rs).

@@ -288,6 +288,11 @@ async fn slo_pages_show_budgets_burn_down_and_the_organisation_list() {
         assert!(b.contains("-400.0%"), "{b}");
         assert!(b.contains("<svg class=\"chart\""), "a burn-down chart: {b}");
         assert!(b.contains("Change failure rate"), "{b}");
+        // The ticket alert fires (burn rate 5 over 6h and 3d, over its factor 1) and links to
+        // its generated rule; the page alert (factor 14.4) does not fire.
+        let ticket = "href=\"/catalog/component/default/svc-a/slos/rules#alert-svc-a-availability-ticket\">ticket</a>";
+        assert!(b.contains(ticket), "{b}");
+        assert!(!b.contains("\">page</a>"), "{b}");
         // The organisation list, from the budgets the page kept.
         let list = s.get("/slos", None).await;
         assert_eq!(list.status, StatusCode::OK);
@@ -302,9 +307,28 @@ async fn slo_pages_show_budgets_burn_down_and_the_organisation_list() {
             "{}",
             list.body
         );
-        // The entity page's tile.
+        // The entity page's tiles: one SLO, its budget spent.
         let entity = s.get("/catalog/component/default/svc-a", None).await.body;
         assert!(entity.contains("Service level objectives"), "{entity}");
+        assert!(
+            entity.contains("<div class=\"name\">Budget spent</div><div class=\"value\">1</div>"),
+            "{entity}"
+        );
+        // The owning team's page shows the same budget.
+        let team = s.get("/catalog/group/default/team-a", None).await.body;
+        assert!(
+            team.contains("Reliability: error budgets in prod"),
+            "{team}"
+        );
+        assert!(
+            team.contains("href=\"/catalog/component/default/svc-a/slos?environment=prod\""),
+            "{team}"
+        );
+        let other = s.get("/catalog/group/default/team-b", None).await.body;
+        assert!(
+            !other.contains("Reliability: error budgets"),
+            "not team-b's: {other}"
+        );
         // An unknown environment is the user's mistake, not a fault.
         let bad = s
             .get(
@@ -509,5 +533,44 @@ async fn incidents_show_on_the_service_and_dora_pages() {
         );
         let b = s.get("/catalog/component/default/svc-b", None).await.body;
         assert!(b.contains("No incident in this window."));
+    }
+}
+
+#[tokio::test]
+async fn the_slo_rules_page_anchors_every_alert_the_slo_page_links_to() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        let page = s
+            .get("/catalog/component/default/svc-a/slos/rules", None)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let b = page.body;
+        for severity in ["page", "ticket"] {
+            assert!(
+                b.contains(&format!("<tr id=\"alert-svc-a-availability-{severity}\">")),
+                "{severity}: {b}"
+            );
+        }
+        assert!(b.contains("<strong>SvcAAvailability</strong>"), "{b}");
+        assert!(b.contains("slo:sli_error:ratio_rate5m"), "{b}");
+        // The YAML download is what `socle slo generate` writes: a Prometheus rule file.
+        let yaml = s
+            .get("/catalog/component/default/svc-a/slos/rules.yaml", None)
+            .await;
+        assert_eq!(yaml.status, StatusCode::OK);
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(yaml.body.trim_start_matches("---\n")).unwrap();
+        let groups = doc["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 3, "SLI recordings, metadata, alerts");
+        let alerts = groups[2]["rules"].as_array().unwrap();
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0]["alert"], "SvcAAvailability");
+        // An entity without SLOs has no rules page.
+        let none = s
+            .get("/catalog/component/default/svc-b/slos/rules", None)
+            .await;
+        assert_eq!(none.status, StatusCode::NOT_FOUND);
     }
 }
