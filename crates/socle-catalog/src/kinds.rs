@@ -509,6 +509,66 @@ pub static KINDS: &[KindSpec] = &[
             },
         ],
     },
+    // A data product's contract (Socle's own kind): the catalog entity of an ODCS file
+    // (`*.odcs.yaml`, converted by `socle-data`), or written by hand in this shape.
+    KindSpec {
+        kind: "DataContract",
+        api_versions: &["socle.dev/v1alpha1"],
+        fields: &[
+            f(
+                "type",
+                Str,
+                true,
+                "the type of data contract, e.g. data-product",
+            ),
+            f(
+                "lifecycle",
+                Str,
+                true,
+                "the contract's status: proposed, draft, active, deprecated or retired",
+            ),
+            OWNED,
+            SYSTEM,
+            f("domain", Str, false, "the business domain of the data"),
+            f(
+                "tier",
+                OneOf(&["bronze", "silver", "gold"]),
+                false,
+                "the medallion tier: bronze (raw), silver (cleaned) or gold (business-ready)",
+            ),
+            f(
+                "servers",
+                Mappings(&["server", "type"]),
+                false,
+                "where the data lives: a list of {server, type}",
+            ),
+            f(
+                "schema",
+                Mappings(&["name"]),
+                false,
+                "the tables or topics: a list of {name, properties}",
+            ),
+            f(
+                "dependsOn",
+                StrList,
+                false,
+                "the components that produce the data (default kind Component)",
+            ),
+            f(
+                "dependencyOf",
+                StrList,
+                false,
+                "the components that consume the data (default kind Component)",
+            ),
+        ],
+        relations: &[
+            OWNED_BY,
+            IN_SYSTEM,
+            r("dependsOn", Some("Component"), R::DependsOn),
+            r("dependencyOf", Some("Component"), R::DependencyOf),
+        ],
+        spec_types: &[],
+    },
 ];
 
 /// The spec of a built-in kind, matched exactly as Backstage does (`kind: Component`).

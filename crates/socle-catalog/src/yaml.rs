@@ -100,6 +100,56 @@ impl Node {
         }
     }
 
+    /// Turns a JSON pointer (`/spec/items/0`, as JSON Schema validators report) into a field
+    /// path, using the tree to tell sequence indices from keys that look like numbers.
+    pub fn pointer_path(&self, pointer: &str) -> Vec<Seg> {
+        let mut out = Vec::new();
+        let mut cur = Some(self);
+        for raw in pointer.split('/').skip(1) {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            let seg = match (cur.map(|n| &n.value), key.parse::<usize>()) {
+                (Some(NodeValue::Seq(_)), Ok(i)) => Seg::Index(i),
+                _ => Seg::Key(key),
+            };
+            cur = match (&seg, cur.map(|n| &n.value)) {
+                (Seg::Index(i), Some(NodeValue::Seq(items))) => items.get(*i),
+                (Seg::Key(k), Some(NodeValue::Map(entries))) => {
+                    entries.iter().find(|(x, _)| x == k).map(|(_, v)| v)
+                }
+                _ => None,
+            };
+            out.push(seg);
+        }
+        out
+    }
+
+    /// A tree from a JSON value, every node at `line`:`column` (a document Socle derives from
+    /// another, whose problems point at the source's position).
+    pub fn from_json(value: &Value, line: u32, column: u32) -> Self {
+        let value = match value {
+            Value::Null => NodeValue::Null,
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => NodeValue::Number(n.clone()),
+            Value::String(s) => NodeValue::String(s.clone()),
+            Value::Array(items) => NodeValue::Seq(
+                items
+                    .iter()
+                    .map(|v| Self::from_json(v, line, column))
+                    .collect(),
+            ),
+            Value::Object(map) => NodeValue::Map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Self::from_json(v, line, column)))
+                    .collect(),
+            ),
+        };
+        Self {
+            line,
+            column,
+            value,
+        }
+    }
+
     /// The position of the deepest node along `path` (the node itself when the whole path exists,
     /// otherwise its closest existing ancestor).
     pub fn locate(&self, path: &[Seg]) -> (u32, u32) {

@@ -191,7 +191,39 @@ fn is_glob(s: &str) -> bool {
 
 fn is_catalog_file(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    name == "catalog-info.yaml" || name == "catalog-info.yml"
+    name == "catalog-info.yaml" || name == "catalog-info.yml" || is_contract_file(rel)
+}
+
+/// A data contract (ODCS): read as the catalog entity of its data product.
+fn is_contract_file(rel: &str) -> bool {
+    rel.ends_with(".odcs.yaml") || rel.ends_with(".odcs.yml")
+}
+
+/// The entity of a data contract file, or its problems as catalog errors.
+fn read_contract(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<EntityError>) {
+    let loaded = socle_data::load(text, &ctx.file, ctx.limits)
+        .and_then(|c| socle_data::to_entity(&c).map(|v| (c.position(), v)));
+    match loaded {
+        Ok(((line, column), value)) => {
+            let node = socle_catalog::yaml::Node::from_json(&value, line, column);
+            match socle_catalog::process_document(&node, ctx) {
+                Ok(e) => (vec![e], Vec::new()),
+                Err(errors) => (Vec::new(), errors),
+            }
+        }
+        Err(errors) => (
+            Vec::new(),
+            errors
+                .into_iter()
+                .map(|e| EntityError {
+                    line: e.line,
+                    column: e.column,
+                    path: e.path,
+                    ..EntityError::file(&e.file, &e.rule, e.message)
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// Expands a target (relative to the source root) into files: a file, a directory (every
@@ -309,7 +341,11 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
         reader: &reader,
         limits,
     };
-    let (entities, errors) = socle_catalog::process_text(text, &ctx);
+    let (entities, errors) = if is_contract_file(rel) {
+        read_contract(text, &ctx)
+    } else {
+        socle_catalog::process_text(text, &ctx)
+    };
     let ok = !errors
         .iter()
         .any(|e| e.rule == "yaml.syntax" || e.rule == "yaml.limits");

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use socle_catalog::Limits;
-use socle_catalog::yaml::{self, Node, NodeValue, Seg, path_string};
+use socle_catalog::yaml::{self, Node, Seg, path_string};
 
 pub use graph::{CycleError, ResourceGraph, resource_graph};
 pub use model::{
@@ -82,28 +82,6 @@ impl Locator<'_> {
             message: message.into(),
         }
     }
-}
-
-/// Turns a JSON pointer into a field path, using the tree to tell indices from keys.
-fn pointer_to_path(node: &Node, pointer: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    let mut cur = Some(node);
-    for raw in pointer.split('/').skip(1) {
-        let key = raw.replace("~1", "/").replace("~0", "~");
-        let seg = match (cur.map(|n| &n.value), key.parse::<usize>()) {
-            (Some(NodeValue::Seq(_)), Ok(i)) => Seg::Index(i),
-            _ => Seg::Key(key),
-        };
-        cur = match (&seg, cur.map(|n| &n.value)) {
-            (Seg::Index(i), Some(NodeValue::Seq(items))) => items.get(*i),
-            (Seg::Key(k), Some(NodeValue::Map(entries))) => {
-                entries.iter().find(|(x, _)| x == k).map(|(_, v)| v)
-            }
-            _ => None,
-        };
-        out.push(seg);
-    }
-    out
 }
 
 /// Parses and validates one Score file (one workload). Every problem found is returned.
@@ -266,7 +244,7 @@ pub fn parse_workload_with_overrides(
     let mut errors: Vec<ScoreError> = validator()
         .iter_errors(&value)
         .map(|e| {
-            let path = pointer_to_path(node, e.instance_path().as_str());
+            let path = node.pointer_path(e.instance_path().as_str());
             loc.error(&path, "schema", e.to_string())
         })
         .collect();

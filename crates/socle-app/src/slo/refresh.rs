@@ -192,10 +192,10 @@ impl App {
                     RelationType::OwnerOf => {
                         owned.insert(target.to_owned());
                     }
-                    RelationType::ParentOf if seen.len() < MAX_SUBTEAMS => {
-                        if seen.insert(target.to_owned()) {
-                            queue.push(target.to_owned());
-                        }
+                    RelationType::ParentOf
+                        if seen.len() < MAX_SUBTEAMS && seen.insert(target.to_owned()) =>
+                    {
+                        queue.push(target.to_owned());
                     }
                     _ => {}
                 }

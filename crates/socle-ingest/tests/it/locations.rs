@@ -259,3 +259,68 @@ fn the_documents_per_file_cap_is_a_limit_like_the_others() {
     // The file failed: what it gave before is kept by the store.
     assert_eq!(read.files_failed.len(), 1);
 }
+
+const CONTRACT: &str = "apiVersion: v3.1.0
+kind: DataContract
+id: orders-contract
+name: orders
+version: 1.0.0
+status: active
+team:
+  name: team-a
+customProperties:
+  - property: producedBy
+    value: orders-api
+";
+
+#[test]
+fn a_data_contract_in_a_directory_is_the_entity_of_its_data_product() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "data/orders.odcs.yaml", CONTRACT);
+    write(root, "data/readme.yaml", "not: a contract\n");
+    let read = read_location(
+        &LocationSpec::file(root.to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(read.errors.is_empty(), "{:#?}", read.errors);
+    assert_eq!(read.entities.len(), 1);
+    let e = &read.entities[0];
+    assert_eq!(e.entity_ref.to_string(), "datacontract:default/orders");
+    assert!(e.file.ends_with("data/orders.odcs.yaml"), "{}", e.file);
+    let mut relations: Vec<String> = e
+        .relations
+        .iter()
+        .map(|(t, r)| format!("{} {r}", t.as_str()))
+        .collect();
+    relations.sort();
+    assert_eq!(
+        relations,
+        [
+            "dependsOn component:default/orders-api",
+            "ownedBy group:default/team-a"
+        ]
+    );
+}
+
+#[test]
+fn an_invalid_data_contract_is_refused_with_its_line_and_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "orders.odcs.yaml",
+        &CONTRACT.replace("status: active", "status: [active]"),
+    );
+    let read = read_location(
+        &LocationSpec::file(root.join("orders.odcs.yaml").to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(read.entities.is_empty());
+    assert_eq!(read.errors.len(), 1, "{:#?}", read.errors);
+    let e = &read.errors[0];
+    assert_eq!(
+        (e.rule.as_str(), e.path.as_str(), e.line),
+        ("odcs.schema", "status", Some(6))
+    );
+}

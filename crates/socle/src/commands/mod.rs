@@ -5,6 +5,7 @@ mod backup;
 mod catalog;
 #[cfg(test)]
 mod conventions;
+mod data;
 mod deploy;
 mod dora;
 mod oidc_args;
@@ -108,6 +109,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: slo::SloCmd,
     },
+    /// Data contracts (ODCS): check them and see the catalog entity of their data product.
+    Data {
+        #[command(subcommand)]
+        cmd: data::DataCmd,
+    },
     /// Scorecards: standards as levels (Bronze, Silver, Gold) checked over each entity's facts.
     Scorecard {
         #[command(subcommand)]
@@ -190,6 +196,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Token { cmd } => token::run(cmd).await,
             Cmd::Dora { cmd } => dora::run(cmd).await,
             Cmd::Slo { cmd } => slo::run(cmd).await,
+            Cmd::Data { cmd } => data::run(cmd).await,
             Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
             Cmd::Findings { cmd } => scorecard::findings(cmd).await,
             Cmd::Org { cmd } => org::run(cmd).await,

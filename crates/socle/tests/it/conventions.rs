@@ -67,6 +67,7 @@ const REPORTS_ON_FAILURE: &[&str] = &[
     "policy eval",
     "template validate",
     "slo validate",
+    "data validate",
 ];
 
 /// Write commands whose input is checked by the application, over the store: they may have
@@ -143,6 +144,7 @@ const FAILURES: &[&[&str]] = &[
     &["dora", "report", "--service", "x"],
     &["dora", "teams"],
     &["slo", "validate", "missing.yaml"],
+    &["data", "validate", "missing.odcs.yaml"],
     &["slo", "generate", "missing.yaml", "-d", "out"],
     &["slo", "dashboard", "missing.yaml", "-d", "out"],
     &["slo", "status", "nope"],

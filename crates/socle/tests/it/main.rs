@@ -2,6 +2,7 @@
 
 mod backup;
 mod cli;
+mod data;
 mod dora;
 mod dora_import;
 mod policy;

@@ -1,0 +1,139 @@
+//! `socle data …`: data contracts (ODCS v3.0/v3.1) checked against the official JSON Schema of
+//! their apiVersion and turned into the catalog entity of their data product. Needs no store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde::Serialize;
+use socle_catalog::Limits;
+use socle_data::ContractError;
+
+use crate::output::{self, Format, Outcome};
+
+#[derive(Subcommand)]
+pub enum DataCmd {
+    /// Check data contracts (`*.odcs.yaml`): the official ODCS JSON Schema of each file's
+    /// apiVersion (v3.0.x or v3.1.0), then what the catalog needs (an owner group, a tier of
+    /// bronze, silver or gold, producer and consumer references). Prints each contract's catalog
+    /// entity; errors go to stderr as `file:line:column path: message [rule]`; exits 1 on any.
+    #[command(
+        after_help = "Example:\n  socle data validate orders.odcs.yaml\n  socle data validate -o json contracts/*.odcs.yaml"
+    )]
+    Validate {
+        /// ODCS files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        DataCmd::Validate { files, output } => validate(&files, output),
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    file: String,
+    entity: String,
+    odcs: String,
+    owner: String,
+    tier: String,
+    objects: usize,
+}
+
+#[derive(Serialize)]
+struct Report {
+    valid: bool,
+    contracts: Vec<Row>,
+    errors: Vec<ContractError>,
+}
+
+fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v["spec"][key].as_str().unwrap_or_default().to_owned()
+}
+
+fn validate(files: &[PathBuf], output: Format) -> anyhow::Result<Outcome> {
+    for f in files {
+        super::must_exist(f)?;
+    }
+    let limits = Limits::default();
+    let mut contracts = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let len = std::fs::metadata(f)
+            .with_context(|| format!("cannot read {name}"))?
+            .len();
+        if len > limits.max_file_bytes as u64 {
+            errors.push(ContractError {
+                file: name,
+                line: None,
+                column: None,
+                path: String::new(),
+                rule: "file.too-large".into(),
+                message: format!(
+                    "the file is {len} bytes, more than the limit of {} bytes",
+                    limits.max_file_bytes
+                ),
+            });
+            continue;
+        }
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {name}"))?;
+        let entity = socle_data::load(&text, &name, &limits)
+            .and_then(|c| socle_data::to_entity(&c).map(|e| (c, e)));
+        match entity {
+            Ok((c, e)) => contracts.push(Row {
+                file: name,
+                entity: format!(
+                    "datacontract:default/{}",
+                    e["metadata"]["name"].as_str().unwrap_or_default()
+                ),
+                odcs: c.api_version.clone(),
+                owner: text_of(&e, "owner"),
+                tier: text_of(&e, "tier"),
+                objects: c.schema.len(),
+            }),
+            Err(e) => errors.extend(e),
+        }
+    }
+    let report = Report {
+        valid: errors.is_empty(),
+        contracts,
+        errors,
+    };
+    let lines: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    let failed = !report.valid;
+    Ok(Outcome::new(output, &report, |r| {
+        let rows: Vec<Vec<String>> = r
+            .contracts
+            .iter()
+            .map(|c| {
+                vec![
+                    c.entity.clone(),
+                    c.odcs.clone(),
+                    c.owner.clone(),
+                    c.tier.clone(),
+                    c.objects.to_string(),
+                    c.file.clone(),
+                ]
+            })
+            .collect();
+        let mut t = output::table(
+            &["ENTITY", "ODCS", "OWNER", "TIER", "OBJECTS", "FILE"],
+            &rows,
+        );
+        t.push_str(&format!(
+            "{} contracts, {} errors\n",
+            r.contracts.len(),
+            r.errors.len()
+        ));
+        t
+    })?
+    .table_stderr(lines)
+    .failed(failed))
+}
