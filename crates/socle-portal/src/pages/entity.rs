@@ -203,6 +203,7 @@ pub async fn entity(
             }
             @if let Some(t) = slos { section aria-labelledby="slos" { h2 id="slos" { "Service level objectives" } (t) p { a href={ (href) "/slos" } { "Budgets now, burn-down and burn rates" } } } }
             @if let Some(t) = team { (t) }
+            @if kind == "datacontract" { (super::data::contract_section(&body)) }
             section aria-labelledby="relations" {
                 h2 id="relations" { "Relations" }
                 (graph)

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod create;
+pub mod data;
 pub mod deployments;
 pub mod dora;
 pub mod entity;

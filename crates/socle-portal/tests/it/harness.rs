@@ -107,6 +107,35 @@ slos:
           severity: ticket
 "#;
 
+/// team-a's orders data product (ODCS v3.1.0), produced by svc-a; a column's description tries
+/// markup.
+pub const CONTRACT: &str = r#"apiVersion: v3.1.0
+kind: DataContract
+id: orders-contract
+name: orders
+version: 1.0.0
+status: active
+domain: sales
+team:
+  name: team-a
+schema:
+  - name: orders
+    physicalType: table
+    description: "Orders <script>alert('contract')</script>"
+    properties:
+      - name: order_id
+        logicalType: string
+        primaryKey: true
+      - name: email
+        logicalType: string
+        classification: pii
+customProperties:
+  - property: tier
+    value: gold
+  - property: producedBy
+    value: svc-a
+"#;
+
 pub const DOCS_INDEX: &str = "# Service A\n\nHello **docs**.\n\n<script>alert('docs')</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3))\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![diagram](img/d.png)\n\nSee the [guide](guide.md#setup) and [secrets](../../etc/passwd).\n";
 
 pub fn workload(name: &str) -> String {
@@ -157,6 +186,7 @@ pub async fn start_with(
     std::fs::write(cat.join("catalog-info.yaml"), CATALOG).unwrap();
     std::fs::write(cat.join("docs/index.md"), DOCS_INDEX).unwrap();
     std::fs::write(cat.join("slo.yaml"), SLO_FILE).unwrap();
+    std::fs::write(cat.join("orders.odcs.yaml"), CONTRACT).unwrap();
     std::fs::write(
         cat.join("docs/guide.md"),
         "# Guide\n\n## Setup\n\nRun it.\n",

@@ -13,7 +13,7 @@ async fn catalog_searches_filters_sorts_and_pages() {
     assert!(r.body.contains("1–1 of 1 entities"), "{}", r.body);
     // Facets: kind counts over everything, system filter narrows.
     let all = s.get("/catalog", None).await.body;
-    assert!(all.contains("1–8 of 8 entities"), "{all}");
+    assert!(all.contains("1–9 of 9 entities"), "{all}");
     assert!(all.contains("value=\"component\""));
     let shop = s
         .get("/catalog?system=system:default/shop", None)
@@ -39,7 +39,7 @@ async fn catalog_searches_filters_sorts_and_pages() {
     // Pages are bounded and linked.
     let p = s.get("/catalog?page=999", None).await;
     assert_eq!(p.status, StatusCode::OK);
-    assert!(p.body.contains("No entity matches") || p.body.contains("of 8 entities"));
+    assert!(p.body.contains("No entity matches") || p.body.contains("of 9 entities"));
 }
 
 #[tokio::test]
@@ -572,5 +572,40 @@ async fn the_slo_rules_page_anchors_every_alert_the_slo_page_links_to() {
             .get("/catalog/component/default/svc-b/slos/rules", None)
             .await;
         assert_eq!(none.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_data_contract_page_shows_its_schema_with_personal_data_marked() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        let page = s.get("/catalog/datacontract/default/orders", None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let b = page.body;
+        assert!(
+            b.contains("<span class=\"level level-elite\">gold</span>"),
+            "{b}"
+        );
+        assert!(
+            b.contains("<span class=\"level level-low\">pii</span>"),
+            "{b}"
+        );
+        assert!(
+            b.contains("<dt>Personal or restricted columns</dt><dd><span class=\"level level-low\">1</span>"),
+            "{b}"
+        );
+        assert!(!b.contains("<script>alert('contract')"), "escaped: {b}");
+        // Its producer, as a relation both ways.
+        assert!(
+            b.contains("href=\"/catalog/component/default/svc-a\""),
+            "{b}"
+        );
+        let producer = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(
+            producer.contains("href=\"/catalog/datacontract/default/orders\""),
+            "{producer}"
+        );
     }
 }
