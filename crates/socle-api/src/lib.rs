@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+mod data_routes;
 pub mod deploy_routes;
 pub mod dora_routes;
 mod dora_scopes_routes;

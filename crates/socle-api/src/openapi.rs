@@ -128,12 +128,13 @@ impl Modify for ErrorResponses {
         crate::slo_routes::push_events,
         crate::slo_routes::entity_slos,
         crate::slo_routes::overview,
+        crate::data_routes::data_products,
         crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
         crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
         crate::scorecard_routes::import_findings,
     ),
     modifiers(&Bearer, &ErrorResponses),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "scorecards"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "data"), (name = "scorecards"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

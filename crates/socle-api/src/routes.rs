@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::template_routes::routes())
         .merge(crate::notification_routes::routes())
         .merge(crate::slo_routes::routes())
+        .merge(crate::data_routes::routes())
         .merge(crate::scorecard_routes::routes())
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clock;
 pub mod cpu;
+pub mod data;
 pub mod demo;
 pub mod deploy;
 pub mod dora;

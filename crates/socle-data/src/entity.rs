@@ -28,6 +28,22 @@ pub const TIERS: [&str; 3] = ["bronze", "silver", "gold"];
 
 const MAX_NAME: usize = 63;
 
+/// Classifications whose columns hold personal or restricted data (the processing register's
+/// and the contract page's marking).
+pub const SENSITIVE: [&str; 6] = [
+    "pii",
+    "personal",
+    "confidential",
+    "restricted",
+    "sensitive",
+    "secret",
+];
+
+/// Whether a column of this classification holds personal or restricted data.
+pub fn is_sensitive(classification: &str) -> bool {
+    SENSITIVE.contains(&classification.to_ascii_lowercase().as_str())
+}
+
 /// A catalog name from free text: letters, digits and `-_.` kept, runs of anything else made
 /// one `-`, trimmed to 63 characters and to alphanumeric ends (`None` if nothing is left).
 pub fn slug(text: &str) -> Option<String> {

@@ -6,4 +6,4 @@ pub mod contract;
 pub mod entity;
 
 pub use contract::{Contract, ContractError, OdcsVersion, load};
-pub use entity::{API_VERSION, KIND, to_entity};
+pub use entity::{API_VERSION, KIND, SENSITIVE, is_sensitive, to_entity};

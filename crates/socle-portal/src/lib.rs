@@ -65,6 +65,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
+        .route("/data", get(pages::data::overview))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

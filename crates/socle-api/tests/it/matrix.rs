@@ -171,6 +171,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/templates/runs/{id}", "/api/v1/templates/runs/nope", None, READ),
         op("GET", "/api/v1/notifications", "/api/v1/notifications", None, SIGNED_IN),
         op("GET", "/api/v1/slos", "/api/v1/slos", None, READ),
+        op("GET", "/api/v1/data/products", "/api/v1/data/products", None, READ),
         op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/slos", "/api/v1/entities/component/default/shop/slos", None, READ),
         op("POST", "/api/v1/slo/events", "/api/v1/slo/events", Some(json!({"entity": "shop", "slo": "availability", "environment": "prod",
             "intervals": [{"start": "2026-01-05T11:00:00Z", "end": "2026-01-05T11:01:00Z", "good": 9, "total": 10}]})), OWNER),

@@ -4,16 +4,7 @@
 
 use maud::{Markup, html};
 use serde_json::Value;
-
-/// Classifications whose columns are personal or restricted data (shown marked, counted).
-const SENSITIVE: [&str; 6] = [
-    "pii",
-    "personal",
-    "confidential",
-    "restricted",
-    "sensitive",
-    "secret",
-];
+use socle_data::is_sensitive;
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
@@ -21,10 +12,6 @@ fn text(v: &Value, key: &str) -> Option<String> {
 
 fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-fn is_sensitive(classification: &str) -> bool {
-    SENSITIVE.contains(&classification.to_ascii_lowercase().as_str())
 }
 
 fn tier_badge(tier: &str) -> Markup {
@@ -105,4 +92,76 @@ pub fn contract_section(body: &Value) -> Markup {
             }
         }
     }
+}
+
+/// `/data`: every data product (gold first) and the processing register — each personal or
+/// restricted column with its product, owner, purpose and servers.
+pub async fn overview(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<socle_api::AppState>>,
+    viewer: crate::session::Viewer,
+) -> Result<Markup, crate::error::PageError> {
+    use crate::layout::{self, entity_href, short};
+    viewer.can_read(&state)?;
+    let o = state.data_overview(&viewer.caller())?;
+    let count = |tier: &str| {
+        o.products
+            .iter()
+            .filter(|p| p.tier.as_deref() == Some(tier))
+            .count()
+    };
+    Ok(layout::page(
+        &viewer,
+        "Data products",
+        "/data",
+        html! {
+            h1 { "Data products" }
+            p class="sub" { (o.products.len()) " data products from their contracts (ODCS files in the catalog's locations), " strong { (o.register.len()) } " personal or restricted columns." }
+            div class="tiles" {
+                @for tier in ["gold", "silver", "bronze"] {
+                    div class="tile" { div class="name" { (tier_badge(tier)) } div class="value" { (count(tier)) } }
+                }
+            }
+            table {
+                caption { "Data products, gold first" }
+                thead { tr { th scope="col" { "Product" } th scope="col" { "Tier" } th scope="col" { "Domain" } th scope="col" { "Owner" } th scope="col" { "Tables" } th scope="col" { "Columns" } th scope="col" { "Personal or restricted" } } }
+                tbody {
+                    @for p in &o.products {
+                        tr {
+                            th scope="row" { a href=(entity_href(&p.entity)) { (p.title) } }
+                            td { @match &p.tier { Some(t) => (tier_badge(t)), None => span class="muted" { "not set" } } }
+                            td { (p.domain.as_deref().unwrap_or_default()) }
+                            td { @if let Some(owner) = &p.owner { a href=(entity_href(owner)) { (short(owner)) } } }
+                            td { (p.tables) }
+                            td { (p.columns) }
+                            td { @if p.sensitive_columns > 0 { span class="level level-low" { (p.sensitive_columns) } } @else { span class="muted" { "0" } } }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="register" {
+                h2 id="register" { "Processing register: personal and restricted data" }
+                p class="muted" { "Every column a contract classifies as pii, personal, confidential, restricted, sensitive or secret, with the purpose its contract states." }
+                @if o.register.is_empty() { p class="muted" { "No column is classified as personal or restricted." } }
+                @else {
+                    table {
+                        caption { (o.register.len()) " columns" @if o.register_truncated { " (the first ones only)" } }
+                        thead { tr { th scope="col" { "Product" } th scope="col" { "Table" } th scope="col" { "Column" } th scope="col" { "Classification" } th scope="col" { "Owner" } th scope="col" { "Purpose" } th scope="col" { "Servers" } } }
+                        tbody {
+                            @for r in &o.register {
+                                tr {
+                                    td { a href=(entity_href(&r.entity)) { (short(&r.entity)) } }
+                                    td { code { (r.table) } }
+                                    td { code { (r.column) } }
+                                    td { span class="level level-low" { (r.classification) } }
+                                    td { @if let Some(owner) = &r.owner { a href=(entity_href(owner)) { (short(owner)) } } }
+                                    td { (r.purpose.as_deref().unwrap_or_default()) }
+                                    td { (r.servers.join(", ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
 }

@@ -90,6 +90,7 @@ const TABLE: &[Op] = &[
     post("/deployments/act", "/deployments/act", &[("op", "promote svc-a dev staging")], OWNER),
     get("/dora", "/dora"),
     get("/slos", "/slos"),
+    get("/data", "/data"),
     get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
     get("/catalog/{kind}/{namespace}/{name}/slos/rules", "/catalog/component/default/svc-a/slos/rules"),
     get("/catalog/{kind}/{namespace}/{name}/slos/rules.yaml", "/catalog/component/default/svc-a/slos/rules.yaml"),

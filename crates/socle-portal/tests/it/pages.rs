@@ -609,3 +609,32 @@ async fn a_data_contract_page_shows_its_schema_with_personal_data_marked() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_data_page_lists_products_and_the_processing_register() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        let page = s.get("/data", None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let b = page.body;
+        assert!(b.contains("1 data products"), "{b}");
+        assert!(
+            b.contains("href=\"/catalog/datacontract/default/orders\">orders</a>"),
+            "{b}"
+        );
+        // The register: orders.email (pii), owned by team-a; order_id is not listed.
+        assert!(
+            b.contains("<td><code>orders</code></td><td><code>email</code></td><td><span class=\"level level-low\">pii</span></td>"),
+            "{b}"
+        );
+        assert!(!b.contains("<code>order_id</code>"), "{b}");
+        // The same over the API.
+        let api = s.get("/api/v1/data/products", None).await;
+        assert_eq!(api.status, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(v["products"][0]["sensitiveColumns"], 1);
+        assert_eq!(v["register"][0]["owner"], "group:default/team-a");
+    }
+}
