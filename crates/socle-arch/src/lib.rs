@@ -37,6 +37,7 @@ pub const FLOORS: &[Floor] = &[
     row("socle-score", DOMAIN, true),
     row("socle-slo", DOMAIN, true),
     row("socle-scorecard", DOMAIN, true),
+    row("socle-survey", DOMAIN, true),
     row("socle-platform", DOMAIN, true),
     row("socle-policy", DOMAIN, true),
     row("socle-escape", DOMAIN, true),
