@@ -16,6 +16,7 @@ mod policy_routes;
 pub mod routes;
 mod scorecard_routes;
 mod slo_routes;
+mod survey_routes;
 mod template_routes;
 
 use std::net::SocketAddr;

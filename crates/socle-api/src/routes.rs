@@ -65,6 +65,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::notification_routes::routes())
         .merge(crate::slo_routes::routes())
         .merge(crate::scorecard_routes::routes())
+        .merge(crate::survey_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

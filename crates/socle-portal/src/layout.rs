@@ -24,6 +24,7 @@ const NAV: &[(&str, &str)] = &[
     ("/dora", "DORA"),
     ("/slos", "SLOs"),
     ("/teams", "Teams"),
+    ("/surveys", "Surveys"),
 ];
 
 fn head(title: &str) -> Markup {

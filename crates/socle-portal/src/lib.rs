@@ -57,6 +57,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
+        .route("/surveys", get(pages::surveys::list))
+        .route(
+            "/surveys/{name}",
+            get(pages::surveys::form).post(pages::surveys::submit),
+        )
+        .route("/surveys/{name}/results", get(pages::surveys::results))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

@@ -17,6 +17,7 @@ mod security;
 mod slo;
 mod sso;
 mod status;
+mod surveys;
 mod templates;
 
 use std::borrow::Cow;
@@ -50,6 +51,7 @@ pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
 pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
 pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
+pub use surveys::{MAX_RESPONDENTS, StoredResponse, SurveySubmission};
 pub use templates::TemplateRun;
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
@@ -239,6 +241,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0020_findings.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
+    (
+        40,
+        "surveys",
+        include_str!("../migrations/0040_surveys.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

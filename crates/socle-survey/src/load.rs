@@ -296,18 +296,16 @@ fn schedule(doc: &Located, spec: &Spec, errors: &mut Vec<SurveyError>) -> Option
             let days = days.unwrap_or(14);
             let most = r.months() * 28;
             if days == 0 || days > most {
-                errors.push(
-                    doc.error(
-                        &[key("spec"), key("openForDays")],
-                        format!(
+                errors.push(doc.error(
+                    &[key("spec"), key("openForDays")],
+                    format!(
                             "a {} round is open for 1 to {most} days",
                             Recurrence::ALL
                                 .iter()
                                 .find(|x| x.1 == r)
                                 .map_or("", |x| x.0)
                         ),
-                    ),
-                );
+                ));
             }
             if opens.day() > 28 {
                 errors.push(doc.error(

@@ -10,6 +10,7 @@ pub mod home;
 pub mod oidc;
 pub mod signin;
 pub mod slo;
+pub mod surveys;
 pub mod team;
 pub mod tokens;
 
