@@ -109,8 +109,9 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Mean and 95 % interval of values (None without values; no interval for one value).
-pub fn mean_ci(values: &[u8]) -> (Option<f64>, Option<[f64; 2]>) {
+/// Mean and 95 % interval of values on the scale `lo..=hi` (None without values; no interval
+/// for one value; the interval kept within the scale).
+pub fn mean_ci(values: &[u8], (lo, hi): (u8, u8)) -> (Option<f64>, Option<[f64; 2]>) {
     let n = values.len();
     if n == 0 {
         return (None, None);
@@ -127,7 +128,10 @@ pub fn mean_ci(values: &[u8]) -> (Option<f64>, Option<[f64; 2]>) {
     let half = t975(n - 1) * (var / n as f64).sqrt();
     (
         Some(round2(mean)),
-        Some([round2(mean - half), round2(mean + half)]),
+        Some([
+            round2((mean - half).max(f64::from(lo))),
+            round2((mean + half).min(f64::from(hi))),
+        ]),
     )
 }
 
@@ -167,7 +171,7 @@ fn summarise(kind: &QuestionKind, id: &str, responses: &[&Answers]) -> QuestionR
     };
     let summary = match kind {
         QuestionKind::Likert => {
-            let (mean, ci) = mean_ci(&scale);
+            let (mean, ci) = mean_ci(&scale, (1, 5));
             Summary::Likert {
                 mean,
                 ci,

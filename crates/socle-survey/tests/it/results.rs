@@ -64,12 +64,13 @@ fn figures_per_question() {
         panic!()
     };
     assert_eq!((out[0].group.as_str(), *respondents), ("organisation", 6));
-    // Likert 5,4,4,3,2,5: mean 3.83, s = 1.169, t(5) = 2.571 → ± 1.23.
+    // Likert 5,4,4,3,2,5: mean 3.83, s = 1.169, t(5) = 2.571 → ± 1.23 (5.06 cut to the
+    // scale's 5).
     assert_eq!(
         questions[0].summary,
         Summary::Likert {
             mean: Some(3.83),
-            ci: Some([2.61, 5.06]),
+            ci: Some([2.61, 5.0]),
             distribution: vec![0, 1, 1, 2, 2]
         }
     );
