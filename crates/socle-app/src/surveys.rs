@@ -243,6 +243,20 @@ impl App {
                 format!("survey {name} has no round open now"),
             )
         })?;
+        let already = || {
+            AppError::new(
+                ErrorCode::Conflict,
+                format!("you already answered round {} of survey {name}", round.id),
+            )
+        };
+        // Said before the answers are checked (and checked again in the store's transaction).
+        if self
+            .store
+            .survey_answered(&s.name, &round.id, &person)
+            .await?
+        {
+            return Err(already());
+        }
         let answers = s.check_answers(raw).map_err(|errors| {
             AppError::bad_request(format!(
                 "the answers are not valid ({} problems)",
@@ -262,10 +276,7 @@ impl App {
                 survey: s.name.clone(),
                 round: round.id,
             }),
-            SurveySubmission::AlreadyAnswered => Err(AppError::new(
-                ErrorCode::Conflict,
-                format!("you already answered round {} of survey {name}", round.id),
-            )),
+            SurveySubmission::AlreadyAnswered => Err(already()),
         }
     }
 

@@ -18,6 +18,7 @@ mod newer_kinds;
 mod notifications;
 mod own_slo;
 mod slo;
+mod surveys;
 mod templates;
 mod templates_git;
 mod trust;
