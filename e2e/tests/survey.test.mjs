@@ -77,7 +77,7 @@ test('several people answer a survey; results per team only past the threshold, 
     await page.locator(`input[name=recommend][value="${recommend}"]`).check();
     await page.getByLabel('CLI').check();
     if (i % 2 === 0) await page.getByLabel('API').check();
-    await page.getByRole('textbox').fill(`Idea number ${i}: faster builds`);
+    await page.locator('textarea[name=wish]').fill(`Idea number ${i}: faster builds`);
     await shot('form');
     await page.locator('form#survey-form button[type=submit]').click();
     await page.locator('#answered').waitFor();
@@ -110,4 +110,28 @@ test('several people answer a survey; results per team only past the threshold, 
   for (const [name] of PEOPLE) assert.ok(!all.includes(name), `${name} is not on the page`);
   assert.ok(all.includes('Idea number 7: faster builds'), 'free text shown');
   await shot('results');
+});
+
+test('feedback sent from a golden path page is listed to its author with its status', async () => {
+  const { url } = server;
+  const page = await newPage();
+  const shot = shooter(page, 'feedback');
+  await signIn(page, url, server.tokens.checkout);
+  await page.goto(url + '/create/rust-axum-service');
+  await page.getByText('Feedback on this page').click();
+  await page.locator('input[name=rating][value="2"]').check();
+  await page.locator('#fb-comment').fill('The owner field could default to my team.');
+  await shot('control');
+  await page.getByRole('button', { name: 'Send feedback' }).click();
+  await page.locator('#feedback-sent').waitFor();
+  assert.match(await page.locator('#feedback-sent').innerText(), /\/create\/rust-axum-service/);
+  await page.getByRole('link', { name: 'Follow its status' }).click();
+  await page.waitForURL(url + '/feedback');
+  const row = page.locator('#feedback tbody tr').first();
+  const text = (await row.innerText()).replace(/\s+/g, ' ');
+  assert.match(text, /golden path rust-axum-service/);
+  assert.match(text, /2 \/ 5/);
+  assert.match(text, /The owner field could default to my team\. new/);
+  await shot('list');
+  await page.context().close();
 });

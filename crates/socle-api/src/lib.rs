@@ -9,6 +9,7 @@ pub mod deploy_routes;
 pub mod dora_routes;
 mod dora_scopes_routes;
 pub mod error;
+mod feedback_routes;
 mod notification_routes;
 mod openapi;
 pub mod paths;

@@ -66,6 +66,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::slo_routes::routes())
         .merge(crate::scorecard_routes::routes())
         .merge(crate::survey_routes::routes())
+        .merge(crate::feedback_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

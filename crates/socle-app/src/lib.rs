@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod dora;
 pub mod dora_scopes;
 pub mod error;
+pub mod feedback;
 pub mod git_hosts;
 pub mod ingest;
 pub mod locations;

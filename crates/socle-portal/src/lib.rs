@@ -57,6 +57,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
+        .route(
+            "/feedback",
+            get(pages::feedback::list).post(pages::feedback::send),
+        )
+        .route("/feedback/status", post(pages::feedback::set_status))
         .route("/surveys", get(pages::surveys::list))
         .route(
             "/surveys/{name}",

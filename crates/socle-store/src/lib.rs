@@ -9,6 +9,7 @@ mod catalog;
 mod crypto;
 mod deployments;
 mod dora;
+mod feedback;
 mod findings;
 mod guardrails;
 mod notifications;
@@ -39,6 +40,7 @@ pub use catalog::{
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
+pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
 pub use notifications::{
@@ -50,7 +52,9 @@ pub use resources::{
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
 pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
-pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
+pub use status::{
+    DeploymentStatus, FeedbackStatus, NotificationSeverity, RefreshStatus, RunStatus,
+};
 pub use surveys::{MAX_RESPONDENTS, StoredResponse, SurveySubmission};
 pub use templates::TemplateRun;
 
@@ -245,6 +249,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         40,
         "surveys",
         include_str!("../migrations/0040_surveys.sql"),
+    ),
+    (
+        41,
+        "feedback",
+        include_str!("../migrations/0041_feedback.sql"),
     ),
 ];
 

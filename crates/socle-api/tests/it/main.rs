@@ -8,6 +8,7 @@ mod deployments;
 mod dora;
 mod dora_incidents;
 mod dora_scopes;
+mod feedback;
 mod findings;
 mod git_host_requests;
 mod git_hosts;

@@ -184,6 +184,9 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/surveys", "/api/v1/surveys", None, READ),
         op("GET", "/api/v1/surveys/{name}", "/api/v1/surveys/devex", None, READ),
         op("POST", "/api/v1/surveys/{name}/answers", "/api/v1/surveys/devex/answers", Some(json!({"answers": {"recommend": 9}})), PERSON),
+        op("GET", "/api/v1/feedback", "/api/v1/feedback", None, SIGNED_IN),
+        op("POST", "/api/v1/feedback", "/api/v1/feedback", Some(json!({"page": "/", "rating": 4, "comment": "matrix"})), SIGNED_IN),
+        op("POST", "/api/v1/feedback/{id}/status", "/api/v1/feedback/nope/status", Some(json!({"status": "planned"})), ADMIN),
         op("GET", "/api/v1/surveys/{name}/results", "/api/v1/surveys/devex/results", None, READ),
         // Last: it removes the location the rows above use.
         op("DELETE", "/api/v1/locations/{id}", &loc, None, ADMIN),

@@ -6,6 +6,7 @@ pub mod create;
 pub mod deployments;
 pub mod dora;
 pub mod entity;
+pub mod feedback;
 pub mod home;
 pub mod oidc;
 pub mod signin;

@@ -34,6 +34,8 @@ const OWNER: Row = [U, F, F, Y, Y];
 const SIGNED_IN: Row = [U, Y, Y, Y, Y];
 /// A person's own things (personal tokens): any signed-in `user:`, not a service account.
 const PERSON: Row = [U, Y, Y, Y, F];
+/// Admins only (the platform team's triage).
+const ADMIN: Row = [U, F, F, F, Y];
 /// Answering a survey: people of the catalog with a member's role (not a viewer, not a
 /// service account).
 const RESPONDENT: Row = [U, F, Y, Y, F];
@@ -102,6 +104,9 @@ const TABLE: &[Op] = &[
     Op { method: "GET", route: "/tokens", path: "/tokens", form: &[], row: PERSON },
     post("/tokens", "/tokens", &[("name", "matrix"), ("role", "viewer")], PERSON),
     post("/tokens/revoke", "/tokens/revoke", &[("id", "nope")], PERSON),
+    Op { method: "GET", route: "/feedback", path: "/feedback", form: &[], row: SIGNED_IN },
+    post("/feedback", "/feedback", &[("rating", "4"), ("comment", "matrix")], SIGNED_IN),
+    post("/feedback/status", "/feedback/status", &[("id", "nope"), ("status", "planned")], ADMIN),
     get("/surveys", "/surveys"),
     Op { method: "GET", route: "/surveys/{name}", path: "/surveys/devex", form: &[], row: SIGNED_IN },
     // No DevEx round may be open today (409) or it is, and the answer is taken once: past
