@@ -80,3 +80,34 @@ fn out_of_range_unknown_and_missing_answers_are_each_named() {
         [AnswerError::TooLarge]
     );
 }
+
+proptest::proptest! {
+    /// Any response, however odd, is either refused with named problems or kept within the
+    /// survey's terms: scale values in range, options among the survey's, texts bounded.
+    #[test]
+    fn any_response_is_refused_or_within_the_surveys_terms(
+        fields in proptest::collection::btree_map(
+            proptest::prop_oneof!["[lemstz]", "\\PC{0,8}"],
+            proptest::collection::vec(proptest::prop_oneof!["[0-9]{1,3}", "[abcxy]", "\\PC{0,40}"], 0..4),
+            0..8,
+        )
+    ) {
+        let s = survey();
+        match s.check_answers(&fields) {
+            Err(errors) => proptest::prop_assert!(!errors.is_empty()),
+            Ok(answers) => {
+                for (id, a) in &answers {
+                    let q = s.questions.iter().find(|q| &q.id == id).unwrap();
+                    match (a, q.kind.scale()) {
+                        (Answer::Scale(v), Some((lo, hi))) => proptest::prop_assert!((lo..=hi).contains(v)),
+                        (Answer::Choices(c), None) => proptest::prop_assert!(c.iter().all(|o| q.kind.options().contains(o))),
+                        (Answer::Text(t), None) => proptest::prop_assert!(
+                            t.len() <= 1000 && (q.kind.options().is_empty() || q.kind.options().contains(t))
+                        ),
+                        _ => proptest::prop_assert!(false, "{id}: {a:?}"),
+                    }
+                }
+            }
+        }
+    }
+}
