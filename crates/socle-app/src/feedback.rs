@@ -1,5 +1,5 @@
 //! Feedback where the work happens: a rating (1–5) and a comment sent from any portal page or
-//! golden-path run, signed or anonymous, triaged by the platform team (admins) with a status
+//! golden-path run (the template recorded from `/create/{template}` and from a run's page), signed or anonymous, triaged by the platform team (admins) with a status
 //! its author sees.
 //!
 //! Anyone signed in may send feedback. Admins list all of it and set its status (audited,
@@ -54,6 +54,15 @@ pub fn template_of_page(page: &str) -> Option<String> {
     (!name.is_empty() && name != "runs" && name != "live").then(|| name.to_owned())
 }
 
+/// The run a page shows: `/create/runs/{id}`.
+pub fn run_of_page(page: &str) -> Option<&str> {
+    let id = page
+        .strip_prefix("/create/runs/")?
+        .split(['/', '?', '#'])
+        .next()?;
+    (!id.is_empty() && id.len() <= 64).then_some(id)
+}
+
 impl App {
     /// Records feedback from a signed-in caller.
     pub async fn send_feedback(
@@ -82,7 +91,11 @@ impl App {
                 return Err(AppError::bad_request("template: a golden path's name"));
             }
             Some(t) => Some(t.clone()),
-            None => template_of_page(&page).filter(|t| socle_survey::load::is_slug(t)),
+            None => match run_of_page(&page) {
+                // A golden-path run's page: the run's template.
+                Some(run) => self.store.get_template_run(run).await?.map(|r| r.template),
+                None => template_of_page(&page).filter(|t| socle_survey::load::is_slug(t)),
+            },
         };
         let record = NewFeedback {
             page,

@@ -43,6 +43,25 @@ async fn feedback_is_triaged_and_seen_by_its_author(s: &Server) {
     )
     .await;
     assert_eq!(status, 201);
+    // From a golden-path run's page (a failed run has one too): the run's template.
+    let values = json!({"name": "orders-api", "description": "Takes orders", "owner": "group:default/team-a",
+        "lifecycle": "production", "repoUrl": "https://git.example.com/acme/orders-api"});
+    let (status, run) = s
+        .call(
+            "POST",
+            "/api/v1/templates/rust-axum-service/runs",
+            Some(&bob),
+            Some(json!({"values": values, "dry_run": true})),
+        )
+        .await;
+    assert_eq!(status, 422, "{run}");
+    let page = format!(
+        "/create/runs/{}",
+        run["error"]["details"]["id"].as_str().unwrap()
+    );
+    let (status, from_run) = send(bob.clone(), json!({"page": page, "rating": 4})).await;
+    assert_eq!(status, 201, "{from_run}");
+    assert_eq!(from_run["template"], "rust-axum-service");
     // Bad input and anonymous callers.
     for bad in [
         json!({"page": "/", "rating": 0}),
@@ -76,7 +95,7 @@ async fn feedback_is_triaged_and_seen_by_its_author(s: &Server) {
         .await;
     assert_eq!(
         (all["all"].as_bool(), all["items"].as_array().unwrap().len()),
-        (Some(true), 3)
+        (Some(true), 4)
     );
     let path = format!("/api/v1/feedback/{}/status", mine["id"].as_str().unwrap());
     assert_eq!(
