@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 const bin = process.env.SOCLE_BIN || join(root, 'target', 'debug', 'socle');
 
-function token(dataDir, name, subject) {
+export function token(dataDir, name, subject) {
   const out = execFileSync(bin, ['token', 'create', '--name', name, '--subject', subject, '--role', 'member',
     '--data-dir', dataDir, '-o', 'json'], { encoding: 'utf8' });
   return JSON.parse(out).secret;
@@ -44,7 +44,7 @@ export async function startServer({ listen = '127.0.0.1:0', args = [] } = {}) {
     checkout: token(dataDir, 'e2e-sofia', 'user:default/sofia-marchetti'),
     storefront: token(dataDir, 'e2e-amara', 'user:default/amara-okafor'),
   };
-  return { url, tokens, stop: () => child.kill('SIGTERM') };
+  return { url, tokens, dataDir, stop: () => child.kill('SIGTERM') };
 }
 
 /** Launches Chromium (with the flags this machine needs) and checks that it reaches Socle. */

@@ -10,6 +10,7 @@ pub mod deploy_routes;
 pub mod dora_routes;
 mod dora_scopes_routes;
 pub mod error;
+mod feedback_routes;
 mod notification_routes;
 mod openapi;
 pub mod paths;
@@ -17,6 +18,7 @@ mod policy_routes;
 pub mod routes;
 mod scorecard_routes;
 mod slo_routes;
+mod survey_routes;
 mod template_routes;
 
 use std::net::SocketAddr;

@@ -132,9 +132,13 @@ impl Modify for ErrorResponses {
         crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
         crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
         crate::scorecard_routes::import_findings,
+        crate::survey_routes::list_surveys, crate::survey_routes::get_survey,
+        crate::survey_routes::answer_survey, crate::survey_routes::survey_results,
+        crate::feedback_routes::send_feedback, crate::feedback_routes::list_feedback,
+        crate::feedback_routes::triage_feedback,
     ),
     modifiers(&Bearer, &ErrorResponses),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "data"), (name = "scorecards"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "data"), (name = "scorecards"), (name = "surveys"), (name = "feedback"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -66,6 +66,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::slo_routes::routes())
         .merge(crate::data_routes::routes())
         .merge(crate::scorecard_routes::routes())
+        .merge(crate::survey_routes::routes())
+        .merge(crate::feedback_routes::routes())
 }
 
 fn json_response(body: String) -> Response {

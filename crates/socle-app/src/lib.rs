@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod dora;
 pub mod dora_scopes;
 pub mod error;
+pub mod feedback;
 pub mod git_hosts;
 pub mod ingest;
 pub mod locations;
@@ -31,6 +32,7 @@ pub mod scaffold;
 pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
+pub mod surveys;
 pub mod teams;
 pub mod tokens;
 pub mod waivers;
@@ -95,6 +97,11 @@ pub struct AppConfig {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The scorecards (default: the built-in ones).
     pub scorecards: scorecards::Scorecards,
+    /// The surveys (default: the built-in DevEx survey).
+    pub surveys: surveys::Surveys,
+    /// Survey results of a group are shown from this many respondents on, unless a survey
+    /// says otherwise (never below 3).
+    pub survey_threshold: u32,
 }
 
 impl Default for AppConfig {
@@ -120,6 +127,8 @@ impl Default for AppConfig {
             slo_refresh_interval: Some(Duration::from_secs(300)),
             oidc: None,
             scorecards: scorecards::Scorecards::default(),
+            surveys: surveys::Surveys::default(),
+            survey_threshold: socle_survey::DEFAULT_THRESHOLD,
         }
     }
 }

@@ -38,6 +38,7 @@ pub const FLOORS: &[Floor] = &[
     row("socle-slo", DOMAIN, true),
     row("socle-scorecard", DOMAIN, true),
     row("socle-data", DOMAIN, true),
+    row("socle-survey", DOMAIN, true),
     row("socle-platform", DOMAIN, true),
     row("socle-policy", DOMAIN, true),
     row("socle-escape", DOMAIN, true),

@@ -25,6 +25,7 @@ const NAV: &[(&str, &str)] = &[
     ("/slos", "SLOs"),
     ("/data", "Data"),
     ("/teams", "Teams"),
+    ("/surveys", "Surveys"),
 ];
 
 fn head(title: &str) -> Markup {
@@ -62,6 +63,7 @@ pub fn page(viewer: &Viewer, title: &str, active: &str, content: Markup) -> Mark
                         @if let Some(p) = &viewer.principal {
                             span class="user" { (p.subject) " · " (p.role.as_str()) }
                             @if p.subject.starts_with("user:") { a href="/tokens" { "Tokens" } }
+                            a href="/feedback" { "Feedback" }
                             form method="post" action="/signout" class="inline" {
                                 input type="hidden" name="csrf" value=(viewer.csrf.as_deref().unwrap_or_default());
                                 button type="submit" class="link" { "Sign out" }
@@ -71,7 +73,10 @@ pub fn page(viewer: &Viewer, title: &str, active: &str, content: Markup) -> Mark
                         }
                     }
                 }
-                main id="main" tabindex="-1" { (content) }
+                main id="main" tabindex="-1" {
+                    (content)
+                    @if viewer.principal.is_some() { (crate::pages::feedback::control(viewer)) }
+                }
                 footer { "Socle — catalog, golden paths, deployments, guardrails and delivery metrics in one binary. " a href="/api/openapi.json" { "API" } }
             }
         }

@@ -67,6 +67,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/slos", get(pages::slo::overview))
         .route("/data", get(pages::data::overview))
         .route(
+            "/feedback",
+            get(pages::feedback::list).post(pages::feedback::send),
+        )
+        .route("/feedback/status", post(pages::feedback::set_status))
+        .route("/surveys", get(pages::surveys::list))
+        .route(
+            "/surveys/{name}",
+            get(pages::surveys::form).post(pages::surveys::submit),
+        )
+        .route("/surveys/{name}/results", get(pages::surveys::results))
+        .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),
         )

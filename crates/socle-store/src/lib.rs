@@ -9,6 +9,7 @@ mod catalog;
 mod crypto;
 mod deployments;
 mod dora;
+mod feedback;
 mod findings;
 mod guardrails;
 mod notifications;
@@ -17,6 +18,7 @@ mod security;
 mod slo;
 mod sso;
 mod status;
+mod surveys;
 mod templates;
 
 use std::borrow::Cow;
@@ -38,6 +40,7 @@ pub use catalog::{
 pub use crypto::SecretKey;
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
+pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
 pub use notifications::{
@@ -49,7 +52,10 @@ pub use resources::{
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
 pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
-pub use status::{DeploymentStatus, NotificationSeverity, RefreshStatus, RunStatus};
+pub use status::{
+    DeploymentStatus, FeedbackStatus, NotificationSeverity, RefreshStatus, RunStatus,
+};
+pub use surveys::{MAX_RESPONDENTS, StoredResponse, SurveySubmission};
 pub use templates::TemplateRun;
 
 /// Store failures. `User` errors are the caller's (bad input, unknown id); the others are
@@ -239,6 +245,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0020_findings.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
+    (
+        40,
+        "surveys",
+        include_str!("../migrations/0040_surveys.sql"),
+    ),
+    (
+        41,
+        "feedback",
+        include_str!("../migrations/0041_feedback.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -109,3 +109,17 @@ mod tests {
         assert_eq!(RunStatus::parse("done"), None);
     }
 }
+
+status_enum! {
+    /// Where the platform team has put a piece of feedback.
+    FeedbackStatus {
+        New => "new",
+        Planned => "planned",
+        Done => "done",
+        WontDo => "wont_do",
+    }
+}
+
+impl FeedbackStatus {
+    pub const ALL: [FeedbackStatus; 4] = [Self::New, Self::Planned, Self::Done, Self::WontDo];
+}

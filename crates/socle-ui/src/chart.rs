@@ -344,3 +344,28 @@ fn describe(values: &[Option<f64>], unit: &str) -> String {
     }
     text
 }
+
+/// Draws a horizontal bar chart of counts: `<svg class="bars" role="img" aria-label=label>`,
+/// one row per `(label, count)` with its count written after the bar (readable without
+/// colour or script). Bars are scaled to the largest count.
+pub fn bar_chart(rows: &[(String, u64)], label: &str) -> Markup {
+    let row_h = 18.0;
+    let label_w = 150.0;
+    let bar_w = 220.0;
+    let width = label_w + bar_w + 50.0;
+    let height = row_h * rows.len().max(1) as f64;
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+    html! {
+        svg class="bars" viewBox=(format!("0 0 {} {}", fmt_num(width), fmt_num(height)))
+            width=(fmt_num(width)) height=(fmt_num(height))
+            xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label) {
+            @for (i, (name, count)) in rows.iter().enumerate() {
+                @let y = row_h * i as f64;
+                @let w = bar_w * (*count as f64) / max;
+                text x=(fmt_num(label_w - 6.0)) y=(fmt_num(y + 13.0)) text-anchor="end" { (name) }
+                rect class="bar" x=(fmt_num(label_w)) y=(fmt_num(y + 3.0)) width=(fmt_num(w)) height="12" {}
+                text x=(fmt_num(label_w + w + 4.0)) y=(fmt_num(y + 13.0)) { (count) }
+            }
+        }
+    }
+}

@@ -35,6 +35,8 @@ const OWNER: Row = [U, U, F, F, Y, Y];
 const ADMIN: Row = [U, U, F, F, F, Y];
 /// Anyone signed in, for what is theirs (their notifications).
 const SIGNED_IN: Row = [U, U, Y, Y, Y, Y];
+/// People of the catalog with a member's token (a survey's respondents): not a service account.
+const PERSON: Row = [U, U, F, Y, Y, F];
 /// Webhooks authenticate by signature, not by token (and none is configured here).
 const SIGNED_PAYLOAD: Row = [U, U, U, U, U, U];
 
@@ -180,6 +182,13 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/scorecards", "/api/v1/entities/component/default/shop/scorecards", None, READ),
         op("GET", "/api/v1/entities/{kind}/{namespace}/{name}/findings", "/api/v1/entities/component/default/shop/findings", None, READ),
         op("POST", "/api/v1/findings", "/api/v1/findings", Some(sarif), OWNER),
+        op("GET", "/api/v1/surveys", "/api/v1/surveys", None, READ),
+        op("GET", "/api/v1/surveys/{name}", "/api/v1/surveys/devex", None, READ),
+        op("POST", "/api/v1/surveys/{name}/answers", "/api/v1/surveys/devex/answers", Some(json!({"answers": {"recommend": 9}})), PERSON),
+        op("GET", "/api/v1/feedback", "/api/v1/feedback", None, SIGNED_IN),
+        op("POST", "/api/v1/feedback", "/api/v1/feedback", Some(json!({"page": "/", "rating": 4, "comment": "matrix"})), SIGNED_IN),
+        op("POST", "/api/v1/feedback/{id}/status", "/api/v1/feedback/nope/status", Some(json!({"status": "planned"})), ADMIN),
+        op("GET", "/api/v1/surveys/{name}/results", "/api/v1/surveys/devex/results", None, READ),
         // Last: it removes the location the rows above use.
         op("DELETE", "/api/v1/locations/{id}", &loc, None, ADMIN),
     ]

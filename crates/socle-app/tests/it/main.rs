@@ -6,4 +6,5 @@ mod https;
 mod org_sync;
 mod slo_budget;
 mod slo_gate;
+mod surveys;
 mod templates;

@@ -7,10 +7,12 @@ pub mod data;
 pub mod deployments;
 pub mod dora;
 pub mod entity;
+pub mod feedback;
 pub mod home;
 pub mod oidc;
 pub mod signin;
 pub mod slo;
+pub mod surveys;
 pub mod team;
 pub mod tokens;
 

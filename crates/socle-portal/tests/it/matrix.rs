@@ -34,6 +34,11 @@ const OWNER: Row = [U, F, F, Y, Y];
 const SIGNED_IN: Row = [U, Y, Y, Y, Y];
 /// A person's own things (personal tokens): any signed-in `user:`, not a service account.
 const PERSON: Row = [U, Y, Y, Y, F];
+/// Admins only (the platform team's triage).
+const ADMIN: Row = [U, F, F, F, Y];
+/// Answering a survey: people of the catalog with a member's role (not a viewer, not a
+/// service account).
+const RESPONDENT: Row = [U, F, Y, Y, F];
 /// Signing in with a token that is not valid: refused to everyone.
 const BAD_TOKEN: Row = [U, U, U, U, U];
 
@@ -102,6 +107,15 @@ const TABLE: &[Op] = &[
     Op { method: "GET", route: "/tokens", path: "/tokens", form: &[], row: PERSON },
     post("/tokens", "/tokens", &[("name", "matrix"), ("role", "viewer")], PERSON),
     post("/tokens/revoke", "/tokens/revoke", &[("id", "nope")], PERSON),
+    Op { method: "GET", route: "/feedback", path: "/feedback", form: &[], row: SIGNED_IN },
+    post("/feedback", "/feedback", &[("rating", "4"), ("comment", "matrix")], SIGNED_IN),
+    post("/feedback/status", "/feedback/status", &[("id", "nope"), ("status", "planned")], ADMIN),
+    get("/surveys", "/surveys"),
+    Op { method: "GET", route: "/surveys/{name}", path: "/surveys/devex", form: &[], row: SIGNED_IN },
+    // No DevEx round may be open today (409) or it is, and the answer is taken once: past
+    // authorisation either way.
+    post("/surveys/{name}", "/surveys/devex", &[("recommend", "9")], RESPONDENT),
+    get("/surveys/{name}/results", "/surveys/devex/results"),
     get("/static/socle.css", "/static/socle.css"),
     get("/static/socle.js", "/static/socle.js"),
     // Last: it ends the session.

@@ -76,6 +76,7 @@ mod read_only;
 mod resource_owner;
 mod slo;
 mod sso;
+mod surveys;
 mod upgrade;
 
 fn parse(file: &str, text: &str) -> (Vec<Entity>, Vec<EntityError>) {

@@ -18,6 +18,7 @@ mod serve;
 mod setup;
 mod slo;
 mod slo_status;
+mod survey;
 mod template;
 mod token;
 mod workload;
@@ -124,6 +125,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: scorecard::FindingsCmd,
     },
+    /// Developer-experience surveys: the platform's surveys and their anonymous results.
+    Survey {
+        #[command(subcommand)]
+        cmd: survey::SurveyCmd,
+    },
     /// The organisation from a directory: users and groups from LDAP / Active Directory.
     Org {
         #[command(subcommand)]
@@ -199,6 +205,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Data { cmd } => data::run(cmd).await,
             Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
             Cmd::Findings { cmd } => scorecard::findings(cmd).await,
+            Cmd::Survey { cmd } => survey::run(cmd).await,
             Cmd::Org { cmd } => org::run(cmd).await,
             Cmd::Backup(args) => backup::backup(args).await,
             Cmd::Restore(args) => backup::restore(args).await,

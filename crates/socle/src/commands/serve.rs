@@ -61,6 +61,11 @@ pub struct ServeArgs {
     git_hosts: GitHostArgs,
     #[command(flatten)]
     oidc: super::oidc_args::OidcArgs,
+    /// Survey results of a group (a team, the organisation) are shown from this many
+    /// respondents on, unless a survey sets its own threshold (never below 3).
+    #[arg(long, env = "SOCLE_SURVEY_THRESHOLD", default_value_t = socle_survey::DEFAULT_THRESHOLD,
+        value_parser = clap::value_parser!(u32).range(i64::from(socle_survey::MIN_THRESHOLD)..))]
+    survey_threshold: u32,
     /// Sync users and groups from LDAP / Active Directory on a schedule (one replica at a
     /// time): an org sync configuration file (see `socle org sync --help`).
     #[arg(long, env = "SOCLE_ORG_SYNC")]
@@ -108,6 +113,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         refresh_interval: (args.refresh_interval > 0)
             .then(|| Duration::from_secs(args.refresh_interval)),
         rego: socle_app::cpu::RegoRunner::this_executable().unwrap_or_default(),
+        survey_threshold: args.survey_threshold,
         ..base
     };
     let state = open_app(store, config).await?;

@@ -240,6 +240,7 @@ impl AppSetup<'_> {
             limits: self.limits.clone(),
             refresh_interval: None,
             scorecards: load_scorecards(self.platform, &self.limits)?,
+            surveys: load_surveys(self.platform, &self.limits)?,
             ..Default::default()
         })
     }
@@ -279,6 +280,40 @@ pub fn load_scorecards(
     socle_app::scorecards::Scorecards::new(cards).map_err(|e| anyhow::anyhow!(e))
 }
 
+/// The surveys: the built-in DevEx survey and the `surveys/*.yaml` of the platform directory
+/// (an admin-trusted source), each error at its file and line.
+pub fn load_surveys(
+    dir: Option<&PathBuf>,
+    limits: &Limits,
+) -> anyhow::Result<socle_app::surveys::Surveys> {
+    let mut surveys = Vec::new();
+    if let Some(dir) = dir {
+        let source = platform_source(dir)?;
+        let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
+            rel.starts_with("surveys/") && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
+        })?;
+        let mut errors = 0;
+        for (name, text) in &files {
+            match socle_survey::load(text, name) {
+                Ok(mut s) => surveys.append(&mut s),
+                Err(es) => {
+                    for e in &es {
+                        eprintln!("{e}");
+                    }
+                    errors += es.len();
+                }
+            }
+        }
+        if errors > 0 {
+            anyhow::bail!(
+                "the surveys in {}/surveys are invalid ({errors} errors)",
+                dir.display()
+            );
+        }
+    }
+    socle_app::surveys::Surveys::new(surveys).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// The application over `store` with `config` (the catalog loaded).
 pub async fn open_app(
     store: Store,
@@ -302,6 +337,7 @@ pub fn read_platform(
     let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
         !rel.starts_with("policies/")
             && !rel.starts_with("scorecards/")
+            && !rel.starts_with("surveys/")
             && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
     })?;
     socle_platform::load_config(&files, limits).map_err(|errors| {

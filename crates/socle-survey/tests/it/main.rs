@@ -1,0 +1,4 @@
+mod answers;
+mod load;
+mod results;
+mod rounds;
