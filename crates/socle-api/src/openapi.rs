@@ -129,7 +129,7 @@ impl Modify for ErrorResponses {
         crate::slo_routes::entity_slos,
         crate::slo_routes::overview,
         crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
-        crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
+        crate::scorecard_routes::scorecard_history, crate::scorecard_routes::list_campaigns, crate::scorecard_routes::get_campaign, crate::scorecard_routes::campaign_promotion, crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
         crate::scorecard_routes::import_findings,
     ),
     modifiers(&Bearer, &ErrorResponses),

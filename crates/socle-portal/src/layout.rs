@@ -23,6 +23,7 @@ const NAV: &[(&str, &str)] = &[
     ("/deployments", "Deployments"),
     ("/dora", "DORA"),
     ("/slos", "SLOs"),
+    ("/scorecards", "Scorecards"),
     ("/teams", "Teams"),
 ];
 

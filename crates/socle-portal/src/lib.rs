@@ -57,6 +57,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/act", post(pages::deployments::act))
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
+        .route("/scorecards", get(pages::scorecards::list))
+        .route("/scorecards/{name}", get(pages::scorecards::scorecard))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

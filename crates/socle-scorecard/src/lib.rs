@@ -47,8 +47,11 @@ pub use eval::{
     CardResult, CompileError, Compiled, FactShown, FactSource, Facts, RuleResult, evaluate,
     evaluate_all, level_of,
 };
-pub use load::load;
-pub use model::{Check, DEFAULT_LEVELS, Filter, Rule, Scorecard, ScorecardError, Subject};
+pub use load::{load, load_campaigns};
+pub use model::{
+    CAMPAIGN_LEVEL, Campaign, Check, DEFAULT_LEVELS, Filter, Rule, Scorecard, ScorecardError,
+    Subject,
+};
 
 /// The built-in scorecards, shipped with Socle: `(file name, YAML)`.
 pub const BUILTIN: &[(&str, &str)] = &[(

@@ -8,6 +8,7 @@ pub mod dora;
 pub mod entity;
 pub mod home;
 pub mod oidc;
+pub mod scorecards;
 pub mod signin;
 pub mod slo;
 pub mod team;

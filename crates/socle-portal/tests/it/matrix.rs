@@ -90,6 +90,8 @@ const TABLE: &[Op] = &[
     post("/deployments/act", "/deployments/act", &[("op", "promote svc-a dev staging")], OWNER),
     get("/dora", "/dora"),
     get("/slos", "/slos"),
+    get("/scorecards", "/scorecards"),
+    get("/scorecards/{name}", "/scorecards/production-readiness"),
     get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
     get("/signin", "/signin"),
     post("/signin", "/signin", &[("token", "socle_not_a_token"), ("next", "/")], BAD_TOKEN),

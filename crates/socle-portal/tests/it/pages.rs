@@ -511,3 +511,81 @@ async fn incidents_show_on_the_service_and_dora_pages() {
         assert!(b.contains("No incident in this window."));
     }
 }
+
+/// A scorecard whose texts carry markup: every one of them is escaped where it lands.
+const CARD: &str = r#"apiVersion: socle.dev/v1alpha1
+kind: Scorecard
+metadata:
+  name: basics
+  title: "Basics <script>alert('card')</script>"
+spec:
+  levels: ["<b>Low</b>", High]
+  rules:
+    - id: described
+      level: "<b>Low</b>"
+      check: {builtin: has-description}
+    - id: tier
+      level: High
+      title: "Has a tier <img src=x onerror=alert(1)>"
+      fixit: "Add socle.dev/tier <script>alert('fix')</script>"
+      facts: [entity.metadata.annotations]
+      check:
+        rego: |
+          pass if input.entity.metadata.annotations["socle.dev/tier"]
+"#;
+
+#[tokio::test]
+async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
+    for backend in BACKENDS {
+        let Some(s) = crate::harness::start_with(backend, |c| {
+            let cards = socle_scorecard::load(CARD, "basics.yaml").unwrap();
+            c.scorecards = socle_app::scorecards::Scorecards::new(cards).unwrap();
+        })
+        .await
+        else {
+            continue;
+        };
+        let list = s.get("/scorecards", None).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(
+            list.body.contains("href=\"/scorecards/basics\""),
+            "{}",
+            list.body
+        );
+        let page = s.get("/scorecards/basics", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let b = page.body;
+        assert!(
+            !b.contains("<script>alert") && !b.contains("<b>Low") && !b.contains("<img src=x"),
+            "{b}"
+        );
+        assert!(b.contains("Basics &lt;script&gt;"), "{b}");
+        // The distribution chart: svc-a and svc-b (described) hold the first level; the
+        // groups, users and system are not described.
+        assert!(b.contains("class=\"chart bars\""), "{b}");
+        assert!(b.contains("&lt;b&gt;Low&lt;/b&gt;: 2"), "{b}");
+        // The leaderboard names the teams; the history has today's line.
+        assert!(b.contains("href=\"/catalog/group/default/team-a\""), "{b}");
+        assert!(b.contains("Entities per level and day"), "{b}");
+        // An entity's page: its level, the failing rule, its fix-it text and the fact.
+        let e = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(e.contains("id=\"scorecards\""), "{e}");
+        assert!(e.contains("Add socle.dev/tier &lt;script&gt;"), "{e}");
+        assert!(
+            e.contains("<code>entity.metadata.annotations</code>"),
+            "{e}"
+        );
+        assert!(!e.contains("<script>alert('fix')"), "{e}");
+        // A team's page: its entities' levels.
+        let t = s.get("/catalog/group/default/team-a", None).await.body;
+        assert!(t.contains("id=\"team-scorecards\""), "{t}");
+        assert!(
+            t.contains("href=\"/catalog/component/default/svc-a\""),
+            "{t}"
+        );
+        assert_eq!(
+            s.get("/scorecards/nope", None).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
