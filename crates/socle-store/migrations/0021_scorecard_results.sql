@@ -35,3 +35,8 @@ CREATE TABLE scorecard_passes (
     evaluated_at BIGINT NOT NULL,
     entities     BIGINT NOT NULL
 );
+-- The days whose history holds every result: the first write of a day copies the results as
+-- they stood (an entity not re-scored that day keeps its level in that day's history).
+CREATE TABLE scorecard_history_days (
+    day BIGINT PRIMARY KEY
+);

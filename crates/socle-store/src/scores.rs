@@ -81,7 +81,8 @@ macro_rules! delete_in {
 
 impl Store {
     /// Writes re-scored results in one transaction: the results `scope` covers are replaced by
-    /// `records`, and each record is the entity's level of the day (`now_ms`) in the history.
+    /// `records`, and so is their part of the day's history (`now_ms`); the first write of a
+    /// day first copies every result into that day's history.
     pub async fn save_scores(
         &self,
         scope: ScoreScope<'_>,
@@ -96,6 +97,20 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // The first write of a day carries every result into that day's history.
+            let first = sqlx::query("INSERT INTO scorecard_history_days (day) VALUES ($1) ON CONFLICT (day) DO NOTHING")
+                .bind(day).execute(&mut *tx).await?.rows_affected() == 1;
+            if first {
+                sqlx::query("INSERT INTO scorecard_history (scorecard, entity, day, owner, level, level_rank) \
+                             SELECT scorecard, entity, $1, owner, level, level_rank FROM scorecard_results WHERE true \
+                             ON CONFLICT (scorecard, entity, day) DO NOTHING")
+                    .bind(day).execute(&mut *tx).await?;
+            }
+            // What this write re-scored leaves the day's history, then comes back with its result.
+            match scope {
+                ScoreScope::Entities(list) => delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND entity IN ("), list),
+                ScoreScope::Scorecards(list) => delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND scorecard IN ("), list),
+            }
             match scope {
                 ScoreScope::Entities(list) => delete_in!(tx, "DELETE FROM scorecard_results WHERE entity IN (", list),
                 ScoreScope::Scorecards(list) => {

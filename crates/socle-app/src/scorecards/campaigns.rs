@@ -156,7 +156,8 @@ fn burnup(rows: &[socle_store::ScoreDay], team: Option<&str>) -> Vec<BurnDay> {
         }
         d.1 += r.entities;
     }
-    days.into_iter()
+    super::evaluate::fill_days(days.into_iter().collect())
+        .into_iter()
         .map(|(day, (passing, total))| BurnDay {
             date: day_text(day),
             passing,

@@ -127,7 +127,8 @@ pub struct HistoryDay {
     pub counts: Vec<i64>,
 }
 
-/// Folds stored day rows into one line per day, for the owner `team` (every owner: `None`).
+/// Folds stored day rows into one line per day, for the owner `team` (every owner: `None`),
+/// days without a write holding the day before's line.
 pub fn history_days(levels: usize, rows: &[ScoreDay], team: Option<&str>) -> Vec<HistoryDay> {
     let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
     for r in rows {
@@ -142,12 +143,26 @@ pub fn history_days(levels: usize, rows: &[ScoreDay], team: Option<&str>) -> Vec
             counts[rank] += r.entities;
         }
     }
-    out.into_iter()
+    fill_days(out)
+        .into_iter()
         .map(|(day, counts)| HistoryDay {
             date: day_text(day),
             counts,
         })
         .collect()
+}
+
+/// Days in order with the days between them that have no line: each holds the line before
+/// it (a day without a write is a day nothing changed).
+pub fn fill_days<T: Clone>(days: Vec<(i64, T)>) -> Vec<(i64, T)> {
+    let mut out: Vec<(i64, T)> = Vec::with_capacity(days.len());
+    for (day, v) in days {
+        while let Some((last, prev)) = out.last().cloned().filter(|(l, _)| l + 1 < day) {
+            out.push((last + 1, prev));
+        }
+        out.push((day, v));
+    }
+    out
 }
 
 impl App {

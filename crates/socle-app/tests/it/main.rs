@@ -1,6 +1,7 @@
 //! The application services over a real store (SQLite in a temporary directory), without HTTP.
 
 mod actions;
+mod campaigns;
 mod deploy;
 mod https;
 mod org_sync;
