@@ -59,6 +59,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/slos", get(pages::slo::overview))
         .route("/scorecards", get(pages::scorecards::list))
         .route("/scorecards/{name}", get(pages::scorecards::scorecard))
+        .route("/campaigns", get(pages::scorecards::campaigns))
+        .route("/campaigns/{name}", get(pages::scorecards::campaign))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

@@ -1,8 +1,9 @@
-//! Scorecards: the list, one scorecard's page (the distribution per level as a bar chart, its
+//! Scorecards and campaigns: the list, one scorecard's page (the distribution per level as a bar chart, its
 //! levels over the last days, the leaderboard by team, its rules with how many entities pass
 //! each), an entity's section (its level per scorecard, failing rules with the fix-it text and
 //! the fact that failed) and a team's section (its entities' levels). Read from the stored
-//! results but for the entity's section, evaluated live for the entity.
+//! results but for the entity's section, evaluated live for the entity. A campaign's page: its
+//! brief, its burn-up (entities passing per day), its teams furthest behind first, its rules.
 
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ pub async fn list(State(state): State<Arc<AppState>>, viewer: Viewer) -> Result<
         "/scorecards",
         html! {
             h1 { "Scorecards" }
-            p class="sub" { "Standards to climb level by level. An entity holds the highest level whose rules, and those of every lower level, it passes." }
+            p class="sub" { "Standards to climb level by level. An entity holds the highest level whose rules, and those of every lower level, it passes. " a href="/campaigns" { "Campaigns" } }
             table {
                 caption { (cards.len()) " scorecards" }
                 thead { tr { th scope="col" { "Scorecard" } th scope="col" { "Levels" } th scope="col" { "Rules" } th scope="col" { "Defined in" } } }
@@ -268,4 +269,100 @@ pub async fn team_section(
             }
         }
     })
+}
+
+pub async fn campaigns(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
+    let list = state.campaign_list(&viewer.caller())?;
+    Ok(layout::page(
+        &viewer,
+        "Campaigns",
+        "/scorecards",
+        html! {
+            h1 { "Campaigns" }
+            p class="sub" { "Rules every selected entity should pass by a target date." }
+            table {
+                caption { (list.len()) " campaigns" }
+                thead { tr { th scope="col" { "Campaign" } th scope="col" { "Start" } th scope="col" { "Target" } th scope="col" { "Rules" } } }
+                tbody {
+                    @for c in &list {
+                        tr {
+                            td { a href={ "/campaigns/" (enc(&c.name)) } { (c.title) } }
+                            td { (c.start) } td { (c.target) } td { (c.rules) }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn burnup_chart(title: &str, days: &[socle_app::scorecards::campaigns::BurnDay]) -> Markup {
+    let points: Vec<Point> = days
+        .iter()
+        .map(|d| Point {
+            label: d.date.get(5..).unwrap_or_default().to_owned(),
+            value: Some(d.passing as f64),
+        })
+        .collect();
+    chart::line_chart(&Chart {
+        title,
+        unit: "entities passing",
+        points: &points,
+        width: 640,
+        height: 200,
+    })
+}
+
+pub async fn campaign(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<Markup, PageError> {
+    let r = state.campaign_report(&viewer.caller(), &name).await?;
+    let c = &r.campaign;
+    Ok(layout::page(
+        &viewer,
+        &c.title,
+        "/scorecards",
+        html! {
+            nav aria-label="Breadcrumb" class="muted" { a href="/campaigns" { "Campaigns" } " / " (c.name) }
+            h1 { (c.title) }
+            p class="sub" { (c.brief) }
+            p { (r.passing) " of " (r.entities) " entities pass · from " (c.start) " to " (c.target)
+                " · " (format!("{:.0}%", r.expected * 100.0)) " of the time gone" }
+            section aria-labelledby="burnup" {
+                h2 id="burnup" { "Burn-up" }
+                @if r.burnup.is_empty() { p class="muted" { "No progress recorded yet." } }
+                @else { (burnup_chart(&format!("Entities passing ({})", c.title), &r.burnup)) }
+            }
+            section aria-labelledby="teams" {
+                h2 id="teams" { "Teams" }
+                table {
+                    caption { "Furthest behind first" }
+                    thead { tr { th scope="col" { "Team" } th scope="col" { "Passing" } th scope="col" { "Progress" } th scope="col" { "Status" } th scope="col" { "Still to do" } } }
+                    tbody {
+                        @for t in r.teams.iter().take(MAX_TEAMS) {
+                            tr {
+                                td { @if t.team.contains(':') { a href=(entity_href(&t.team)) { (short(&t.team)) } } @else { (t.team) } }
+                                td { (t.passing) " / " (t.entities) }
+                                td { (format!("{:.0}%", t.progress * 100.0)) }
+                                td { @if t.behind { strong { "behind" } } @else { "on track" } }
+                                td { @for (e, _) in t.failing.iter().take(10) { a href=(entity_href(e)) { (short(e)) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="rules" {
+                h2 id="rules" { "Rules" }
+                table {
+                    thead { tr { th scope="col" { "Rule" } th scope="col" { "Passing" } th scope="col" { "To fix" } } }
+                    tbody { @for rule in &r.rule_list { tr { td { (rule.title) } td { (rule.passing) } td { (rule.fixit) } } } }
+                }
+            }
+        },
+    ))
 }

@@ -92,6 +92,8 @@ const TABLE: &[Op] = &[
     get("/slos", "/slos"),
     get("/scorecards", "/scorecards"),
     get("/scorecards/{name}", "/scorecards/production-readiness"),
+    get("/campaigns", "/campaigns"),
+    get("/campaigns/{name}", "/campaigns/nope"),
     get("/catalog/{kind}/{namespace}/{name}/slos", "/catalog/component/default/svc-a/slos"),
     get("/signin", "/signin"),
     post("/signin", "/signin", &[("token", "socle_not_a_token"), ("next", "/")], BAD_TOKEN),

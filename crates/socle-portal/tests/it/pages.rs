@@ -534,12 +534,29 @@ spec:
           pass if input.entity.metadata.annotations["socle.dev/tier"]
 "#;
 
+const CAMPAIGN: &str = r#"apiVersion: socle.dev/v1alpha1
+kind: Campaign
+metadata:
+  name: describe
+  title: "Describe <script>alert('c')</script>"
+spec:
+  filter: {kind: Component}
+  start: 2020-01-01
+  target: 2099-12-31
+  brief: "Describe it <script>alert('brief')</script>"
+  rules:
+    - id: in-a-system
+      check: {builtin: has-system}
+"#;
+
 #[tokio::test]
 async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
     for backend in BACKENDS {
         let Some(s) = crate::harness::start_with(backend, |c| {
             let cards = socle_scorecard::load(CARD, "basics.yaml").unwrap();
-            c.scorecards = socle_app::scorecards::Scorecards::new(cards).unwrap();
+            let campaigns = socle_scorecard::load_campaigns(CAMPAIGN, "c.yaml").unwrap();
+            c.scorecards =
+                socle_app::scorecards::Scorecards::with_campaigns(cards, campaigns).unwrap();
         })
         .await
         else {
@@ -585,6 +602,21 @@ async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
         );
         assert_eq!(
             s.get("/scorecards/nope", None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // A campaign's page: the brief, the burn-up chart, the teams furthest behind first.
+        let list = s.get("/campaigns", None).await.body;
+        assert!(list.contains("href=\"/campaigns/describe\""), "{list}");
+        let c = s.get("/campaigns/describe", None).await.body;
+        assert!(c.contains("Describe it &lt;script&gt;"), "{c}");
+        assert!(!c.contains("<script>alert"), "{c}");
+        assert!(c.contains("id=\"chart-entities-passing-describe-"), "{c}");
+        let b = c.find(">team-b<").unwrap();
+        let a = c.find(">team-a<").unwrap();
+        assert!(b < a, "team-b (0 of 1) before team-a (1 of 1): {c}");
+        assert!(c.contains("<strong>behind</strong>"), "{c}");
+        assert_eq!(
+            s.get("/campaigns/nope", None).await.status,
             StatusCode::NOT_FOUND
         );
     }
