@@ -1,8 +1,9 @@
 //! Campaigns: rules every selected entity should pass by a target date. Each campaign is
 //! evaluated as a one-level scorecard (`campaign:NAME` in the stored results and history), so
 //! progress per team over time — the burn-up — is the history of that scorecard. Reminders go
-//! to the webhook a team names on its Group entity (Slack-compatible JSON, bounded and timed
-//! out, through [`crate::net`]); a campaign's rules can be promoted into a scorecard (the new
+//! to the webhook a team names on its Group entity, when that Group comes from a location that
+//! may shape the organisation (Slack-compatible JSON, bounded and timed out, through
+//! [`crate::net`]); a campaign's rules can be promoted into a scorecard (the new
 //! scorecard file is returned, to be committed where the platform's scorecards live).
 
 use std::collections::BTreeMap;
@@ -314,7 +315,9 @@ impl App {
             }
             let report = self.campaign_progress(&c.card.name).await?;
             for team in report.teams.iter().filter(|t| t.passing < t.entities) {
-                let webhook = snap.get(&team.team).and_then(|g| {
+                // Only a Group from a location that may shape the organisation names where
+                // Socle posts (not one a member's location declares).
+                let webhook = snap.get(&team.team).filter(|g| g.shapes_org).and_then(|g| {
                     let body: Value = serde_json::from_str(&g.body).ok()?;
                     crate::origin::annotation(&body, WEBHOOK_ANNOTATION).map(str::to_owned)
                 });
