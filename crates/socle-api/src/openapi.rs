@@ -130,7 +130,7 @@ impl Modify for ErrorResponses {
         crate::slo_routes::overview,
         crate::data_routes::data_products,
         crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
-        crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
+        crate::scorecard_routes::scorecard_history, crate::scorecard_routes::list_campaigns, crate::scorecard_routes::get_campaign, crate::scorecard_routes::campaign_promotion, crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
         crate::scorecard_routes::import_findings,
         crate::survey_routes::list_surveys, crate::survey_routes::get_survey,
         crate::survey_routes::answer_survey, crate::survey_routes::survey_results,

@@ -23,6 +23,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/scorecards", get(list_scorecards))
         .route("/api/v1/scorecards/{name}", get(get_scorecard))
+        .route("/api/v1/scorecards/{name}/history", get(scorecard_history))
         .route(
             "/api/v1/entities/{kind}/{namespace}/{name}/scorecards",
             get(entity_scorecards),
@@ -32,6 +33,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(entity_findings),
         )
         .route("/api/v1/findings", post(import_findings))
+        .route("/api/v1/campaigns", get(list_campaigns))
+        .route("/api/v1/campaigns/{name}", get(get_campaign))
+        .route(
+            "/api/v1/campaigns/{name}/promotion",
+            get(campaign_promotion),
+        )
 }
 
 /// The platform's scorecards: the built-in ones and those of the platform configuration.
@@ -54,6 +61,42 @@ pub async fn get_scorecard(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.scorecard_report(&caller, &name).await?).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Only this entity (`kind:namespace/name`).
+    entity: Option<String>,
+    /// Only the entities this team owns (`team-a` or `group:default/team-a`).
+    team: Option<String>,
+    /// How many days back (1 to 366, default 30).
+    days: Option<u32>,
+}
+
+/// A scorecard's levels per day (UTC): how many entities held each level (`counts[0]`: below
+/// the first level), over the whole catalog, one team's entities or one entity.
+#[utoipa::path(get, path = "/api/v1/scorecards/{name}/history", tag = "scorecards",
+    params(("name" = String, Path), HistoryQuery),
+    responses((status = 200, description = "`{scorecard, levels, days: [{date, counts}]}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
+pub async fn scorecard_history(
+    State(state): S,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    let h = state
+        .scorecard_history(
+            &caller,
+            &name,
+            q.entity.as_deref(),
+            q.team.as_deref(),
+            q.days.unwrap_or(30),
+        )
+        .await?;
+    Ok(Json(h).into_response())
 }
 
 /// Every scorecard that selects the entity: its level, each rule's outcome and, for a failing
@@ -123,4 +166,52 @@ pub async fn import_findings(
         .import_findings(&caller, &body.entity, body.sarif.to_string())
         .await?;
     Ok((StatusCode::OK, Json(outcome)).into_response())
+}
+
+/// The platform's campaigns: rules every selected entity should pass by a target date.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "scorecards",
+    responses((status = 200, description = "`[{name, title, brief, start, target, rules, filter, source}]`", body = Vec<Object>)))]
+pub async fn list_campaigns(State(state): S, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(state.campaign_list(&caller)?).into_response())
+}
+
+/// One campaign's progress: per team (furthest behind first; `behind` when its progress is
+/// below the share of the campaign's time gone) with each team's burn-up, and the whole
+/// catalog's burn-up.
+#[utoipa::path(get, path = "/api/v1/campaigns/{name}", tag = "scorecards",
+    params(("name" = String, Path)),
+    responses((status = 200, description = "`{name, title, brief, start, target, rule_list, entities, passing, expected, teams: [{team, entities, passing, progress, behind, failing, burnup}], burnup: [{date, passing, total}]}`", body = Object),
+              (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn get_campaign(
+    State(state): S,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.campaign_report(&caller, &name).await?).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PromotionQuery {
+    /// The scorecard that takes the campaign's rules.
+    into: String,
+    /// The level of that scorecard the rules go to.
+    level: String,
+}
+
+/// The scorecard file with the campaign's rules added at a level (`{file}`: YAML), for an
+/// admin to commit where the platform's scorecards are read. Changes nothing.
+#[utoipa::path(get, path = "/api/v1/campaigns/{name}/promotion", tag = "scorecards",
+    params(("name" = String, Path), PromotionQuery),
+    responses((status = 200, description = "`{file}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn campaign_promotion(
+    State(state): S,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<PromotionQuery>,
+) -> Result<Response, ApiError> {
+    let file = state.promote_campaign(&caller, &name, &q.into, &q.level)?;
+    Ok(Json(serde_json::json!({ "file": file })).into_response())
 }

@@ -302,6 +302,10 @@ impl App {
         target: &str,
         result: Result<DeploymentRecord, AppError>,
     ) -> Result<DeploymentRecord, AppError> {
+        // Deployments and guardrail results are facts of the service's scorecards.
+        if let Some(service) = target.split('@').next().filter(|s| *s != "?") {
+            self.mark_for_rescore([format!("component:default/{service}")]);
+        }
         self.audited_with(actor, action, target, result, |d| d.gitops_commit.clone())
             .await
     }

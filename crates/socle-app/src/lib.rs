@@ -102,6 +102,9 @@ pub struct AppConfig {
     /// Survey results of a group are shown from this many respondents on, unless a survey
     /// says otherwise (never below 3).
     pub survey_threshold: u32,
+    /// How often every entity is scored against every scorecard, under a lease (None: only
+    /// when a report finds none); changed entities are re-scored every poll interval.
+    pub scorecard_interval: Option<Duration>,
 }
 
 impl Default for AppConfig {
@@ -129,6 +132,7 @@ impl Default for AppConfig {
             scorecards: scorecards::Scorecards::default(),
             surveys: surveys::Surveys::default(),
             survey_threshold: socle_survey::DEFAULT_THRESHOLD,
+            scorecard_interval: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -161,6 +165,10 @@ pub struct App {
     pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
     pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
+    /// Entities whose facts changed, waiting for a re-score.
+    pub(crate) rescore_queue: std::sync::Mutex<scorecards::evaluate::RescoreQueue>,
+    /// Serialises re-scores within this replica.
+    pub(crate) rescore_lock: Mutex<()>,
 }
 
 impl App {
@@ -223,6 +231,8 @@ impl App {
             deploy_locks: std::array::from_fn(|_| Mutex::new(())),
             cpu: cpu::CpuGate::for_this_machine(),
             dora: tokio::sync::Mutex::new(None),
+            rescore_queue: Default::default(),
+            rescore_lock: Mutex::new(()),
             paths: Arc::new(paths::PublicPaths::new([
                 (config.gitops_root.clone(), "$DATA"),
                 (config.provisioner_dir.clone(), "$PLATFORM"),
@@ -249,6 +259,10 @@ impl App {
             return Ok(false);
         }
         let (snapshot, search, generation) = snapshot::load(&self.store).await?;
+        self.mark_for_rescore(scorecards::evaluate::changed_entities(
+            &self.snapshot(),
+            &snapshot,
+        ));
         self.metrics.entities.set(snapshot.len() as i64);
         self.metrics.generation.set(generation);
         *self.served.write().expect("lock") = Served {
@@ -351,6 +365,7 @@ pub fn spawn_background(state: Arc<App>) {
             }
         });
     }
+    spawn_scoring(&state);
     if let Some(every) = state.config.refresh_interval {
         tokio::spawn(async move {
             loop {
@@ -377,4 +392,69 @@ pub fn spawn_background(state: Arc<App>) {
             }
         });
     }
+}
+
+/// Scorecards: the queued entities re-scored every poll interval (every replica: each queues
+/// what it saw change), and a full pass every `scorecard_interval` (the first at start) by the
+/// replica holding the `scorecards` lease.
+fn spawn_scoring(state: &Arc<App>) {
+    let pending = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(pending.config.poll_interval).await;
+            if let Err(e) = pending.rescore_pending().await {
+                tracing::warn!("scorecard re-score failed: {}", e.message);
+            }
+        }
+    });
+    let Some(every) = state.config.scorecard_interval else {
+        return;
+    };
+    if !state.config.scorecards.1.is_empty() {
+        let remind = state.clone();
+        tokio::spawn(async move {
+            let day = Duration::from_secs(86_400);
+            loop {
+                tokio::time::sleep(every).await;
+                let ttl = day.as_millis() as i64;
+                match remind
+                    .store
+                    .try_lease(
+                        "campaign-reminders",
+                        &remind.config.instance,
+                        remind.now_ms(),
+                        ttl,
+                    )
+                    .await
+                {
+                    Ok(true) => match remind.send_campaign_reminders().await {
+                        Ok(list) => tracing::info!("campaign reminders: {}", list.len()),
+                        Err(e) => tracing::warn!("campaign reminders failed: {}", e.message),
+                    },
+                    Ok(false) => tracing::debug!("another replica sends the campaign reminders"),
+                    Err(e) => tracing::warn!("lease check failed: {e}"),
+                }
+                tokio::time::sleep(day).await;
+            }
+        });
+    }
+    let full = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let ttl = every.as_millis() as i64;
+            match full
+                .store
+                .try_lease("scorecards", &full.config.instance, full.now_ms(), ttl)
+                .await
+            {
+                Ok(true) => match full.rescore_all().await {
+                    Ok(s) => tracing::debug!("scorecards: {s:?}"),
+                    Err(e) => tracing::warn!("scorecard pass failed: {}", e.message),
+                },
+                Ok(false) => tracing::debug!("another replica holds the scorecard lease"),
+                Err(e) => tracing::warn!("lease check failed: {e}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
 }

@@ -24,6 +24,7 @@ const NAV: &[(&str, &str)] = &[
     ("/dora", "DORA"),
     ("/slos", "SLOs"),
     ("/data", "Data"),
+    ("/scorecards", "Scorecards"),
     ("/teams", "Teams"),
     ("/surveys", "Surveys"),
 ];

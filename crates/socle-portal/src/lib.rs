@@ -77,6 +77,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(pages::surveys::form).post(pages::surveys::submit),
         )
         .route("/surveys/{name}/results", get(pages::surveys::results))
+        .route("/scorecards", get(pages::scorecards::list))
+        .route("/scorecards/{name}", get(pages::scorecards::scorecard))
+        .route("/campaigns", get(pages::scorecards::campaigns))
+        .route("/campaigns/{name}", get(pages::scorecards::campaign))
         .route(
             "/signin",
             get(pages::signin::form).post(pages::signin::sign_in),

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::builtin;
 use crate::model::{Check, Scorecard, Subject};
+use crate::native::Native;
 
 /// The time one entity's evaluation of one scorecard may take (all its rules together).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -183,11 +184,14 @@ pub fn check_rego(source: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// A scorecard ready to evaluate: its rules compiled into one engine.
+/// A scorecard ready to evaluate: its built-in rules in Rust ([`Native`]), its other rules
+/// compiled into one engine (not run when it has none).
 #[derive(Clone)]
 pub struct Compiled {
     pub card: Scorecard,
     engine: regorus::Engine,
+    /// Per rule: its native form, or `None` when the engine evaluates it.
+    native: Vec<Option<Native>>,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -214,9 +218,29 @@ impl Compiled {
     }
 
     pub fn with_timeout(card: Scorecard, timeout: Duration) -> Result<Self, CompileError> {
+        Self::with_options(card, timeout, true)
+    }
+
+    /// With `native: false`, the built-in rules run as Rego too (to compare both).
+    pub fn with_options(
+        card: Scorecard,
+        timeout: Duration,
+        native: bool,
+    ) -> Result<Self, CompileError> {
         let mut engine = new_engine();
         let mut results = String::new();
+        let natives: Vec<Option<Native>> = card
+            .rules
+            .iter()
+            .map(|r| match &r.check {
+                Check::Builtin { name, params } if native => Native::of(name, params),
+                _ => None,
+            })
+            .collect();
         for (i, rule) in card.rules.iter().enumerate() {
+            if natives[i].is_some() {
+                continue;
+            }
             let err = |message: String| CompileError {
                 scorecard: card.name.clone(),
                 rule: rule.id.clone(),
@@ -250,7 +274,16 @@ impl Compiled {
             limit: timeout,
             check_interval: NonZeroU32::new(32).expect("non-zero"),
         });
-        Ok(Self { card, engine })
+        Ok(Self {
+            card,
+            engine,
+            native: natives,
+        })
+    }
+
+    /// Whether some rule needs the Rego engine.
+    fn has_rego(&self) -> bool {
+        self.native.iter().any(Option::is_none)
     }
 
     /// The content probes (`file-matches`) its rules need from the facts collector.
@@ -269,14 +302,21 @@ impl Compiled {
     fn eval_with(
         &self,
         engine: &mut regorus::Engine,
-        input: &regorus::Value,
+        input: Option<&regorus::Value>,
         facts: &Facts,
+        now: i64,
     ) -> CardResult {
-        engine.set_input(input.clone());
-        match engine.eval_rule(format!("data.{PACKAGE}.results")) {
-            Ok(v) => self.result(&v, facts),
-            Err(e) => self.failed(facts, e.to_string()),
-        }
+        let v = match input.filter(|_| self.has_rego()) {
+            Some(input) => {
+                engine.set_input(input.clone());
+                match engine.eval_rule(format!("data.{PACKAGE}.results")) {
+                    Ok(v) => v,
+                    Err(e) => return self.failed(facts, e.to_string()),
+                }
+            }
+            None => regorus::Value::Undefined,
+        };
+        self.result(&v, facts, now)
     }
 
     fn failed(&self, facts: &Facts, message: String) -> CardResult {
@@ -292,21 +332,35 @@ impl Compiled {
         }
     }
 
-    fn result(&self, v: &regorus::Value, facts: &Facts) -> CardResult {
+    /// One rule's outcome: natively, or read from the engine's results `v`.
+    fn outcome(
+        &self,
+        i: usize,
+        v: &regorus::Value,
+        facts: &Facts,
+        now: i64,
+    ) -> (bool, Option<String>) {
+        if let Some(n) = &self.native[i] {
+            return n.eval(&facts.doc, now);
+        }
+        let r = &v[&regorus::Value::from(format!("r{i}"))];
+        let passed = matches!(
+            &r[&regorus::Value::from("pass")],
+            regorus::Value::Bool(true)
+        );
+        let message = match &r[&regorus::Value::from("message")] {
+            regorus::Value::String(s) if !s.is_empty() => Some(s.to_string()),
+            _ => None,
+        };
+        (passed, message)
+    }
+
+    fn result(&self, v: &regorus::Value, facts: &Facts, now: i64) -> CardResult {
         let card = &self.card;
         let mut rules = Vec::with_capacity(card.rules.len());
         for (i, rule) in card.rules.iter().enumerate() {
-            let r = &v[&regorus::Value::from(format!("r{i}"))];
-            let passed = matches!(
-                &r[&regorus::Value::from("pass")],
-                regorus::Value::Bool(true)
-            );
-            let message = match &r[&regorus::Value::from("message")] {
-                regorus::Value::String(s) if !s.is_empty() => {
-                    Some(s.chars().take(MAX_MESSAGE).collect())
-                }
-                _ => None,
-            };
+            let (passed, message) = self.outcome(i, v, facts, now);
+            let message: Option<String> = message.map(|m| m.chars().take(MAX_MESSAGE).collect());
             rules.push(RuleResult {
                 id: rule.id.clone(),
                 level: card.levels[rule.level].clone(),
@@ -351,22 +405,39 @@ impl Compiled {
     }
 }
 
-/// The facts as checks read them: the document with `now` (Unix seconds) set. `Err` when the
-/// document is larger than [`MAX_FACTS_BYTES`].
-fn input_of(facts: &Facts, now: i64) -> Result<regorus::Value, String> {
+/// The facts as Rego checks read them: the document with `now` (Unix seconds) and `ref` set.
+fn input_of(facts: &Facts, now: i64) -> regorus::Value {
     let mut doc = facts.doc.clone();
     doc.insert("now".into(), Value::from(now));
     doc.insert("ref".into(), Value::from(facts.entity_ref.clone()));
-    let v = Value::Object(doc);
-    let size = serde_json::to_vec(&v)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
-    if size > MAX_FACTS_BYTES {
-        return Err(format!(
-            "the facts document is {size} bytes, more than {MAX_FACTS_BYTES}"
-        ));
+    regorus::Value::from(Value::Object(doc))
+}
+
+/// Counts bytes written (the size of a JSON text without building it).
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        if self.0 > MAX_FACTS_BYTES {
+            return Err(std::io::Error::other("too large"));
+        }
+        Ok(buf.len())
     }
-    Ok(regorus::Value::from(v))
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `Err` when the facts document is larger than [`MAX_FACTS_BYTES`] of JSON.
+fn check_size(facts: &Facts) -> Result<(), String> {
+    let mut c = Counter(0);
+    match serde_json::to_writer(&mut c, &facts.doc) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(format!(
+            "the facts document is more than {MAX_FACTS_BYTES} bytes"
+        )),
+    }
 }
 
 /// Evaluates every scorecard whose filter selects the entity. `now` is Unix seconds.
@@ -388,18 +459,19 @@ fn evaluate_with(
     if selected.is_empty() {
         return Vec::new();
     }
-    let input = match input_of(facts, now) {
-        Ok(i) => i,
-        Err(e) => {
-            return selected
-                .iter()
-                .map(|&i| cards[i].failed(facts, e.clone()))
-                .collect();
-        }
-    };
+    if let Err(e) = check_size(facts) {
+        return selected
+            .iter()
+            .map(|&i| cards[i].failed(facts, e.clone()))
+            .collect();
+    }
+    let input = selected
+        .iter()
+        .any(|&i| cards[i].has_rego())
+        .then(|| input_of(facts, now));
     selected
         .into_iter()
-        .map(|i| cards[i].eval_with(&mut engines[i], &input, facts))
+        .map(|i| cards[i].eval_with(&mut engines[i], input.as_ref(), facts, now))
         .collect()
 }
 

@@ -7,8 +7,9 @@
 //!   across fields, OR within one), ordered levels (default Bronze, Silver, Gold) and rules,
 //!   each at one level with a title, a fix-it text, the facts it reads and a check.
 //! * `builtin.rs`: the library of ready checks (`check: {builtin: has-owner}`).
-//! * `eval.rs`: each scorecard compiled once into one regorus engine; entities evaluated in
-//!   parallel. **Levels**: an entity holds the highest level whose rules, and the rules of every
+//! * `native.rs`: the built-in checks in Rust (same outcomes as their Rego text).
+//! * `eval.rs`: each scorecard's built-in rules run natively, its Rego rules compiled once
+//!   into one regorus engine (not run without any); entities evaluated in parallel. **Levels**: an entity holds the highest level whose rules, and the rules of every
 //!   lower level, it all passes; a failing first-level rule means no level. A level without rules
 //!   is held as soon as the levels below it are.
 //!
@@ -40,6 +41,7 @@ pub mod builtin;
 pub mod eval;
 pub mod load;
 pub mod model;
+pub mod native;
 pub mod sarif;
 
 pub use builtin::{BuiltinInfo, ContentProbe, library};
@@ -47,8 +49,11 @@ pub use eval::{
     CardResult, CompileError, Compiled, FactShown, FactSource, Facts, RuleResult, evaluate,
     evaluate_all, level_of,
 };
-pub use load::load;
-pub use model::{Check, DEFAULT_LEVELS, Filter, Rule, Scorecard, ScorecardError, Subject};
+pub use load::{load, load_campaigns};
+pub use model::{
+    CAMPAIGN_LEVEL, Campaign, Check, DEFAULT_LEVELS, Filter, Rule, Scorecard, ScorecardError,
+    Subject,
+};
 
 /// The built-in scorecards, shipped with Socle: `(file name, YAML)`.
 pub const BUILTIN: &[(&str, &str)] = &[(

@@ -1,5 +1,7 @@
 //! Reading scorecard files: every YAML document of a file is a `kind: Scorecard`
-//! (`apiVersion: socle.dev/v1alpha1`); errors carry file, line and field path.
+//! (`apiVersion: socle.dev/v1alpha1`) — or, for campaign files, a `kind: Campaign` (a
+//! scorecard without levels, with start and target dates and a brief); errors carry file,
+//! line and field path.
 
 use std::collections::BTreeSet;
 
@@ -11,8 +13,8 @@ use socle_catalog::yaml::{Node, Seg, parse_documents, path_string};
 use crate::builtin;
 use crate::eval::check_rego;
 use crate::model::{
-    Check, DEFAULT_LEVELS, Filter, MAX_LEVELS, MAX_REGO_BYTES, MAX_RULES, MAX_TEXT, Rule,
-    Scorecard, ScorecardError,
+    CAMPAIGN_LEVEL, Campaign, Check, DEFAULT_LEVELS, Filter, MAX_LEVELS, MAX_REGO_BYTES, MAX_RULES,
+    MAX_TEXT, Rule, Scorecard, ScorecardError,
 };
 
 pub const API_VERSION: &str = "socle.dev/v1alpha1";
@@ -44,6 +46,13 @@ struct Spec {
     #[serde(default)]
     levels: Option<Vec<String>>,
     rules: Vec<RawRule>,
+    /// Campaigns only: `YYYY-MM-DD`.
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    brief: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -145,6 +154,49 @@ pub fn is_slug(s: &str) -> bool {
 
 /// Reads every scorecard of one file's text. `file` names the file in errors.
 pub fn load(text: &str, file: &str) -> Result<Vec<Scorecard>, Vec<ScorecardError>> {
+    Ok(load_kind(text, file, Kind::Scorecard)?
+        .into_iter()
+        .map(|(card, _)| card)
+        .collect())
+}
+
+/// Reads every campaign (`kind: Campaign`) of one file's text.
+pub fn load_campaigns(text: &str, file: &str) -> Result<Vec<Campaign>, Vec<ScorecardError>> {
+    Ok(load_kind(text, file, Kind::Campaign)?
+        .into_iter()
+        .filter_map(|(card, dates)| {
+            dates.map(|(start, target, brief)| Campaign {
+                card,
+                start,
+                target,
+                brief,
+            })
+        })
+        .collect())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Scorecard,
+    Campaign,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Scorecard => "Scorecard",
+            Kind::Campaign => "Campaign",
+        }
+    }
+}
+
+type CampaignParts = (time::Date, time::Date, String);
+
+fn load_kind(
+    text: &str,
+    file: &str,
+    kind: Kind,
+) -> Result<Vec<(Scorecard, Option<CampaignParts>)>, Vec<ScorecardError>> {
     let limits = Limits::default();
     let whole = |message: String, line: Option<u32>| ScorecardError {
         file: file.to_owned(),
@@ -163,13 +215,16 @@ pub fn load(text: &str, file: &str) -> Result<Vec<Scorecard>, Vec<ScorecardError
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for node in &docs {
-        match load_document(&Located { file, node }) {
+        match load_document(&Located { file, node }, kind) {
             Ok(s) => out.push(s),
             Err(mut e) => errors.append(&mut e),
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(whole("the file holds no scorecard".into(), None));
+        errors.push(whole(
+            format!("the file holds no {}", kind.name().to_lowercase()),
+            None,
+        ));
     }
     if errors.is_empty() {
         Ok(out)
@@ -178,19 +233,84 @@ pub fn load(text: &str, file: &str) -> Result<Vec<Scorecard>, Vec<ScorecardError
     }
 }
 
-fn load_document(doc: &Located) -> Result<Scorecard, Vec<ScorecardError>> {
-    let raw: Doc = doc.decode().map_err(|e| vec![e])?;
+/// A campaign's dates and brief (`None` for a scorecard, which may not have them).
+fn campaign_parts(
+    doc: &Located,
+    spec: &mut Spec,
+    kind: Kind,
+    errors: &mut Vec<ScorecardError>,
+) -> Option<CampaignParts> {
+    let at = |k: &str| [key("spec"), key(k)];
+    if kind == Kind::Scorecard {
+        for (k, v) in [
+            ("start", &spec.start),
+            ("target", &spec.target),
+            ("brief", &spec.brief),
+        ] {
+            if v.is_some() {
+                errors.push(doc.error(&at(k), format!("{k} is a campaign's field")));
+            }
+        }
+        return None;
+    }
+    if spec.levels.is_some() {
+        errors.push(doc.error(
+            &at("levels"),
+            "a campaign has no levels: an entity passes all its rules or not",
+        ));
+    }
+    spec.levels = Some(vec![CAMPAIGN_LEVEL.to_owned()]);
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let mut date = |k: &str, v: &Option<String>| match v
+        .as_deref()
+        .map(|d| time::Date::parse(d.trim(), &format))
+    {
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => {
+            errors.push(doc.error(&at(k), format!("{k} is a date (YYYY-MM-DD)")));
+            None
+        }
+        None => {
+            errors.push(doc.error(&at(k), format!("a campaign needs a {k} date (YYYY-MM-DD)")));
+            None
+        }
+    };
+    let start = date("start", &spec.start);
+    let target = date("target", &spec.target);
+    let brief = spec.brief.take().unwrap_or_default();
+    if brief.trim().is_empty() || brief.len() > MAX_TEXT {
+        errors.push(doc.error(
+            &at("brief"),
+            format!("a campaign needs a brief of at most {MAX_TEXT} bytes"),
+        ));
+    }
+    let (start, target) = (start?, target?);
+    if target <= start {
+        errors.push(doc.error(&at("target"), "the target date comes after the start date"));
+    }
+    Some((start, target, brief))
+}
+
+fn load_document(
+    doc: &Located,
+    kind: Kind,
+) -> Result<(Scorecard, Option<CampaignParts>), Vec<ScorecardError>> {
+    let mut raw: Doc = doc.decode().map_err(|e| vec![e])?;
     let mut errors = Vec::new();
-    if raw.api_version != API_VERSION || raw.kind != "Scorecard" {
+    if raw.api_version != API_VERSION || raw.kind != kind.name() {
         errors.push(doc.error(
             &[key("kind")],
             format!(
-                "not a scorecard (apiVersion {:?}, kind {:?}): expected apiVersion {API_VERSION}, kind Scorecard",
-                raw.api_version, raw.kind
+                "not a {} (apiVersion {:?}, kind {:?}): expected apiVersion {API_VERSION}, kind {}",
+                kind.name().to_lowercase(),
+                raw.api_version,
+                raw.kind,
+                kind.name()
             ),
         ));
         return Err(errors);
     }
+    let parts = campaign_parts(doc, &mut raw.spec, kind, &mut errors);
     if !is_slug(&raw.metadata.name) {
         errors.push(doc.error(
             &[key("metadata"), key("name")],
@@ -238,7 +358,7 @@ fn load_document(doc: &Located) -> Result<Scorecard, Vec<ScorecardError>> {
         return Err(errors);
     }
     let f = raw.spec.filter;
-    Ok(Scorecard {
+    let card = Scorecard {
         title: raw
             .metadata
             .title
@@ -256,7 +376,8 @@ fn load_document(doc: &Located) -> Result<Scorecard, Vec<ScorecardError>> {
         levels,
         rules,
         source: doc.file.to_owned(),
-    })
+    };
+    Ok((card, parts))
 }
 
 /// Filter references in full (`team-a` → `group:default/team-a`); a malformed one is kept as

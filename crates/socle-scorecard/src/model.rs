@@ -123,3 +123,40 @@ pub struct ScorecardError {
     pub path: String,
     pub message: String,
 }
+
+/// The one level of a campaign's scorecard: every rule passes.
+pub const CAMPAIGN_LEVEL: &str = "Done";
+
+/// A campaign: rules every selected entity should pass by a target date (Cortex initiatives,
+/// OpsLevel campaigns). Its `card` has the one level [`CAMPAIGN_LEVEL`]; progress is the share
+/// of entities holding it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Campaign {
+    pub card: Scorecard,
+    #[serde(with = "date")]
+    pub start: time::Date,
+    #[serde(with = "date")]
+    pub target: time::Date,
+    /// Why and how, for the teams (plain text).
+    pub brief: String,
+}
+
+impl Campaign {
+    /// Days since 1970-01-01 of a date.
+    pub fn day_of(d: time::Date) -> i64 {
+        i64::from(d.to_julian_day())
+            - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day())
+    }
+
+    /// The share of the campaign's time elapsed on `day` (days since 1970-01-01), 0 to 1.
+    pub fn elapsed(&self, day: i64) -> f64 {
+        let (s, t) = (Self::day_of(self.start), Self::day_of(self.target));
+        ((day - s) as f64 / (t - s).max(1) as f64).clamp(0.0, 1.0)
+    }
+}
+
+mod date {
+    pub fn serialize<S: serde::Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(d)
+    }
+}

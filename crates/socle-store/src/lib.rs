@@ -14,6 +14,7 @@ mod findings;
 mod guardrails;
 mod notifications;
 mod resources;
+mod scores;
 mod security;
 mod slo;
 mod sso;
@@ -49,6 +50,7 @@ pub use notifications::{
 pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
+pub use scores::{DAY_MS, ScoreDay, ScoreQuery, ScoreRecord, ScoreScope};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
 pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
@@ -243,6 +245,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         20,
         "findings",
         include_str!("../migrations/0020_findings.sql"),
+    ),
+    (
+        21,
+        "scorecard_results",
+        include_str!("../migrations/0021_scorecard_results.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
     (

@@ -212,6 +212,66 @@ pub fn sparkline(values: &[Option<f64>], width: u32, height: u32, label: &str) -
     }
 }
 
+/// One bar of a [`bar_chart`]: a label and a count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+}
+
+/// Height of one bar's row in a [`bar_chart`], and the room for its label.
+const BAR_ROW: f64 = 28.0;
+const BAR_LABEL: f64 = 110.0;
+const BAR_VALUE: f64 = 56.0;
+
+/// Draws a horizontal bar chart as an inline `<svg class="chart bars" role="img">`: one row
+/// per bar (label, bar scaled to the largest value, value), labelled by a `<title>` and a
+/// `<desc>` listing every bar in plain language ("Bronze: 3, Silver: 5"). Bars carry the
+/// classes `chart-bar` and `chart-bar-N` (N: the bar's position) for CSS colours.
+pub fn bar_chart(title: &str, bars: &[Bar], width: u32) -> Markup {
+    let id = format!("chart-{}", slug(title));
+    let width = f64::from(width).max(MIN_WIDTH + BAR_LABEL);
+    let height = BAR_ROW * bars.len().max(1) as f64 + 8.0;
+    let max = bars
+        .iter()
+        .map(|b| b.value)
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let room = width - BAR_LABEL - BAR_VALUE;
+    let len = |v: f64| {
+        if max > 0.0 && v.is_finite() {
+            (room * v / max).clamp(0.0, room)
+        } else {
+            0.0
+        }
+    };
+    let desc = if bars.is_empty() {
+        "No data".to_owned()
+    } else {
+        bars.iter()
+            .map(|b| format!("{}: {}", b.label, fmt_num(b.value)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    html! {
+        svg class="chart bars" id=(id) viewBox=(format!("0 0 {} {}", fmt_num(width), fmt_num(height)))
+            xmlns="http://www.w3.org/2000/svg" role="img"
+            aria-labelledby=(format!("{id}-title {id}-desc")) {
+            title id=(format!("{id}-title")) { (title) }
+            desc id=(format!("{id}-desc")) { (desc) }
+            @for (i, b) in bars.iter().enumerate() {
+                @let y = 4.0 + BAR_ROW * i as f64;
+                text class="chart-label" x=(fmt_num(BAR_LABEL - 8.0)) y=(fmt_num(y + 18.0)) text-anchor="end" { (b.label) }
+                rect class=(format!("chart-bar chart-bar-{i}")) x=(fmt_num(BAR_LABEL)) y=(fmt_num(y + 4.0))
+                    width=(fmt_num(len(b.value))) height=(fmt_num(BAR_ROW - 8.0)) fill="currentColor" {
+                    title { (b.label) ": " (fmt_num(b.value)) }
+                }
+                text class="chart-label" x=(fmt_num(BAR_LABEL + len(b.value) + 6.0)) y=(fmt_num(y + 18.0)) { (fmt_num(b.value)) }
+            }
+        }
+    }
+}
+
 /// Returns 3–5 evenly spaced "nice" tick values (steps of 1, 2, 2.5 or 5 × 10ⁿ) starting
 /// at 0, the last one being at least `max`.
 ///
@@ -343,29 +403,4 @@ fn describe(values: &[Option<f64>], unit: &str) -> String {
         ));
     }
     text
-}
-
-/// Draws a horizontal bar chart of counts: `<svg class="bars" role="img" aria-label=label>`,
-/// one row per `(label, count)` with its count written after the bar (readable without
-/// colour or script). Bars are scaled to the largest count.
-pub fn bar_chart(rows: &[(String, u64)], label: &str) -> Markup {
-    let row_h = 18.0;
-    let label_w = 150.0;
-    let bar_w = 220.0;
-    let width = label_w + bar_w + 50.0;
-    let height = row_h * rows.len().max(1) as f64;
-    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
-    html! {
-        svg class="bars" viewBox=(format!("0 0 {} {}", fmt_num(width), fmt_num(height)))
-            width=(fmt_num(width)) height=(fmt_num(height))
-            xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label) {
-            @for (i, (name, count)) in rows.iter().enumerate() {
-                @let y = row_h * i as f64;
-                @let w = bar_w * (*count as f64) / max;
-                text x=(fmt_num(label_w - 6.0)) y=(fmt_num(y + 13.0)) text-anchor="end" { (name) }
-                rect class="bar" x=(fmt_num(label_w)) y=(fmt_num(y + 3.0)) width=(fmt_num(w)) height="12" {}
-                text x=(fmt_num(label_w + w + 4.0)) y=(fmt_num(y + 13.0)) { (count) }
-            }
-        }
-    }
 }

@@ -393,5 +393,31 @@ async fn an_entity_reads_its_level_and_what_to_fix(s: &Server) {
     assert_eq!(report["leaderboard"][0]["team"], "group:default/team-a");
     let (status, _) = s.call("GET", "/api/v1/scorecards/nope", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The day's levels are kept: shop, team-a's only service, below the first level.
+    let (status, h) = s
+        .call(
+            "GET",
+            "/api/v1/scorecards/production-readiness/history?team=team-a&days=7",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{h}");
+    assert_eq!(h["levels"], json!(["Bronze", "Silver", "Gold"]));
+    assert_eq!(h["days"].as_array().map(Vec::len), Some(1), "{h}");
+    assert_eq!(h["days"][0]["counts"], json!([1, 0, 0, 0]));
+    let (_, h) = s
+        .call(
+            "GET",
+            "/api/v1/scorecards/production-readiness/history?team=team-b",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(h["days"], json!([]));
+    let (status, _) = s
+        .call("GET", "/api/v1/scorecards/nope/history", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 both!(an_entity_reads_its_level_and_what_to_fix);

@@ -2,6 +2,7 @@
 //! too when `SOCLE_TEST_DATABASE_URL` is set), driven over HTTP.
 
 mod bad_input;
+mod campaigns;
 mod concurrency;
 mod contract;
 mod deployments;

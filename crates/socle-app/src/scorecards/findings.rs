@@ -118,6 +118,7 @@ impl App {
             .store
             .import_findings(&entity, &report.tools, &new, self.now_ms())
             .await?;
+        self.mark_for_rescore([entity.clone()]);
         Ok(ImportOutcome {
             entity,
             tools: report.tools,

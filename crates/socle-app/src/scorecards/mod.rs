@@ -4,6 +4,8 @@
 //! distribution per level and its leaderboard by team, an entity's levels and failing rules.
 //! Scanner findings (SARIF imports) are in [`findings`].
 
+pub mod campaigns;
+pub mod evaluate;
 pub mod facts;
 pub mod findings;
 pub mod repo;
@@ -13,36 +15,65 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use socle_scorecard::{CardResult, Compiled, Scorecard};
+use socle_store::ScoreRecord;
 
 use crate::{Actor, App, AppError};
 use facts::Inputs;
 
-/// The platform's scorecards, compiled once.
+/// The platform's scorecards, compiled once, then the campaigns' (named `campaign:NAME`):
+/// everything re-scores evaluate. The campaigns themselves are the second field.
 #[derive(Clone, Debug)]
-pub struct Scorecards(pub Arc<Vec<Compiled>>);
+pub struct Scorecards(
+    pub Arc<Vec<Compiled>>,
+    pub Arc<Vec<socle_scorecard::Campaign>>,
+);
+
+/// The prefix of a campaign's scorecard name, in the stored results.
+pub const CAMPAIGN_PREFIX: &str = "campaign:";
+
+/// Whether a stored result's scorecard is a campaign's.
+pub fn is_campaign(name: &str) -> bool {
+    name.starts_with(CAMPAIGN_PREFIX)
+}
 
 impl Scorecards {
     /// The built-in scorecards and `extra` (from the platform configuration); a name given
     /// twice is an error.
     pub fn new(extra: Vec<Scorecard>) -> Result<Self, String> {
+        Self::with_campaigns(extra, Vec::new())
+    }
+
+    /// Scorecards and campaigns; a name given twice (among each) is an error.
+    pub fn with_campaigns(
+        extra: Vec<Scorecard>,
+        campaigns: Vec<socle_scorecard::Campaign>,
+    ) -> Result<Self, String> {
         let mut names = BTreeSet::new();
         let mut out = Vec::new();
+        let campaign_cards = campaigns.iter().map(|c| {
+            let mut card = c.card.clone();
+            card.name = format!("{CAMPAIGN_PREFIX}{}", c.card.name);
+            card
+        });
         for card in socle_scorecard::builtin_scorecards()
             .into_iter()
             .chain(extra)
+            .chain(campaign_cards)
         {
             if !names.insert(card.name.clone()) {
-                return Err(format!(
-                    "{}: scorecard {} is defined twice",
-                    card.source, card.name
-                ));
+                return Err(format!("{}: {} is defined twice", card.source, card.name));
             }
             out.push(Compiled::new(card).map_err(|e| e.to_string())?);
         }
-        Ok(Self(Arc::new(out)))
+        Ok(Self(Arc::new(out), Arc::new(campaigns)))
     }
 
-    /// The content probes every scorecard needs from repositories.
+    /// The scorecards (not the campaigns).
+    pub fn cards(&self) -> impl Iterator<Item = &Compiled> {
+        self.0.iter().filter(|c| !is_campaign(&c.card.name))
+    }
+
+    /// The content probes every scorecard and campaign needs from repositories.
     pub fn probes(&self) -> Vec<socle_scorecard::ContentProbe> {
         let mut p: Vec<_> = self.0.iter().flat_map(|c| c.probes()).collect();
         p.sort();
@@ -50,8 +81,16 @@ impl Scorecards {
         p
     }
 
+    /// A scorecard by name (not a campaign's).
     pub fn get(&self, name: &str) -> Option<&Compiled> {
-        self.0.iter().find(|c| c.card.name == name)
+        self.cards().find(|c| c.card.name == name)
+    }
+
+    /// A campaign and its compiled scorecard.
+    pub fn campaign(&self, name: &str) -> Option<(&socle_scorecard::Campaign, &Compiled)> {
+        let c = self.1.iter().find(|c| c.card.name == name)?;
+        let full = format!("{CAMPAIGN_PREFIX}{name}");
+        Some((c, self.0.iter().find(|x| x.card.name == full)?))
     }
 }
 
@@ -131,10 +170,13 @@ pub struct RuleInfo {
     pub passing: usize,
 }
 
-fn distribution(card: &Scorecard, results: &[&CardResult]) -> Vec<LevelCount> {
+fn distribution(card: &Scorecard, results: &[&ScoreRecord]) -> Vec<LevelCount> {
     let mut counts = vec![0usize; card.levels.len() + 1];
     for r in results {
-        counts[r.level_index.map_or(0, |l| l + 1)] += 1;
+        let rank = usize::try_from(r.level_rank)
+            .unwrap_or(0)
+            .min(card.levels.len());
+        counts[rank] += 1;
     }
     std::iter::once(None)
         .chain(card.levels.iter().cloned().map(Some))
@@ -143,42 +185,38 @@ fn distribution(card: &Scorecard, results: &[&CardResult]) -> Vec<LevelCount> {
         .collect()
 }
 
-/// Builds a report from every result of one scorecard, with each entity's owner.
-pub fn report(
-    c: &Compiled,
-    results: &[(Option<String>, CardResult)],
-    evaluated_at: i64,
-) -> ScorecardReport {
+/// The owner a leaderboard lists an entity under.
+pub const NO_OWNER: &str = "(no owner)";
+
+/// Builds a report from the stored results of one scorecard.
+pub fn report(c: &Compiled, results: &[ScoreRecord], evaluated_at: i64) -> ScorecardReport {
     let card = &c.card;
-    let all: Vec<&CardResult> = results.iter().map(|(_, r)| r).collect();
-    let mut by_team: BTreeMap<String, Vec<&CardResult>> = BTreeMap::new();
-    for (owner, r) in results {
+    let all: Vec<&ScoreRecord> = results.iter().collect();
+    let mut by_team: BTreeMap<&str, Vec<&ScoreRecord>> = BTreeMap::new();
+    for r in results {
         by_team
-            .entry(owner.clone().unwrap_or_else(|| "(no owner)".into()))
+            .entry(r.owner.as_deref().unwrap_or(NO_OWNER))
             .or_default()
             .push(r);
     }
-    let n = card.levels.len() as f64;
+    let n = card.levels.len().max(1) as f64;
     let mut leaderboard: Vec<TeamLine> = by_team
         .into_iter()
         .map(|(team, rs)| TeamLine {
-            score: rs
-                .iter()
-                .map(|r| r.level_index.map_or(0.0, |l| (l + 1) as f64 / n))
-                .sum::<f64>()
-                / rs.len() as f64,
+            score: rs.iter().map(|r| r.level_rank as f64 / n).sum::<f64>() / rs.len() as f64,
             entities: rs.len(),
             levels: distribution(card, &rs),
-            team,
+            team: team.to_owned(),
         })
         .collect();
     leaderboard.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.team.cmp(&b.team)));
-    let mut passing: HashMap<&str, usize> = HashMap::new();
-    for r in &all {
-        for rule in r.rules.iter().filter(|x| x.passed) {
-            *passing.entry(rule.id.as_str()).or_default() += 1;
+    let mut failing: HashMap<&str, usize> = HashMap::new();
+    for r in all.iter().filter(|r| r.error.is_none()) {
+        for id in &r.failing {
+            *failing.entry(id.as_str()).or_default() += 1;
         }
     }
+    let evaluated = all.iter().filter(|r| r.error.is_none()).count();
     ScorecardReport {
         scorecard: info(c),
         rule_list: card
@@ -189,7 +227,7 @@ pub fn report(
                 level: card.levels[r.level].clone(),
                 title: r.title.clone(),
                 fixit: r.fixit.clone(),
-                passing: passing.get(r.id.as_str()).copied().unwrap_or(0),
+                passing: evaluated - failing.get(r.id.as_str()).copied().unwrap_or(0),
             })
             .collect(),
         entities: all.len(),
@@ -204,7 +242,7 @@ impl App {
     /// The platform's scorecards.
     pub fn scorecard_list(&self, actor: &Actor) -> Result<Vec<ScorecardInfo>, AppError> {
         self.can_read(actor)?;
-        Ok(self.config.scorecards.0.iter().map(info).collect())
+        Ok(self.config.scorecards.cards().map(info).collect())
     }
 
     fn scorecard_named(&self, name: &str) -> Result<&Compiled, AppError> {
@@ -215,7 +253,7 @@ impl App {
     }
 
     /// Facts of the given entities (all when `None`), repositories read on the CPU gate.
-    async fn facts_for(
+    pub(crate) async fn facts_for(
         &self,
         refs: Option<Vec<String>>,
     ) -> Result<Vec<(Option<String>, socle_scorecard::Facts)>, AppError> {
@@ -263,7 +301,9 @@ impl App {
         self.cpu.run(run).await
     }
 
-    /// A scorecard over the whole catalog: the distribution of levels and the leaderboard.
+    /// A scorecard over the whole catalog, from the stored results (scored first when it has
+    /// never been, and after the entities waiting to be re-scored): the distribution of levels
+    /// and the leaderboard.
     pub async fn scorecard_report(
         &self,
         actor: &Actor,
@@ -271,21 +311,16 @@ impl App {
     ) -> Result<ScorecardReport, AppError> {
         self.can_read(actor)?;
         let c = self.scorecard_named(name)?.clone();
-        let facts = self.facts_for(None).await?;
-        let now_ms = self.now_ms();
-        let now = now_ms.div_euclid(1000);
-        self.cpu
-            .run(move || {
-                let (owners, facts): (Vec<_>, Vec<_>) = facts.into_iter().unzip();
-                let results = socle_scorecard::evaluate_all(std::slice::from_ref(&c), &facts, now);
-                let rows: Vec<(Option<String>, CardResult)> = owners
-                    .into_iter()
-                    .zip(results)
-                    .filter_map(|(o, mut r)| r.pop().map(|r| (o, r)))
-                    .collect();
-                report(&c, &rows, now_ms)
+        self.scores_ready(name).await?;
+        let rows = self
+            .store
+            .scores(&socle_store::ScoreQuery {
+                scorecard: Some(name),
+                ..Default::default()
             })
-            .await
+            .await?;
+        let at = rows.iter().map(|r| r.evaluated_at).max().unwrap_or(0);
+        self.cpu.run(move || report(&c, &rows, at)).await
     }
 
     /// Every scorecard's result for one entity: its level and the failing rules with their
@@ -308,9 +343,12 @@ impl App {
         };
         let cards = self.config.scorecards.0.clone();
         let now = self.now_ms().div_euclid(1000);
-        self.cpu
+        let mut results = self
+            .cpu
             .run(move || socle_scorecard::evaluate(&cards, &facts, now))
-            .await
+            .await?;
+        results.retain(|r| !is_campaign(&r.scorecard));
+        Ok(results)
     }
 
     /// Every entity's results for every scorecard (the CLI's `scorecard eval` without an entity).
@@ -325,6 +363,7 @@ impl App {
                 socle_scorecard::evaluate_all(&cards, &facts, now)
                     .into_iter()
                     .flatten()
+                    .filter(|r| !is_campaign(&r.scorecard))
                     .collect()
             })
             .await

@@ -1,9 +1,11 @@
 //! The application services over a real store (SQLite in a temporary directory), without HTTP.
 
 mod actions;
+mod campaigns;
 mod deploy;
 mod https;
 mod org_sync;
+mod scorecards;
 mod slo_budget;
 mod slo_gate;
 mod surveys;

@@ -179,6 +179,11 @@ pub async fn entity(
     } else {
         None
     };
+    let scorecards = if kind == "group" {
+        Some(super::scorecards::team_section(&state, &viewer, &v.entity_ref).await?)
+    } else {
+        super::scorecards::entity_section(&state, &viewer, &v.entity_ref).await?
+    };
     let href = entity_href(&v.entity_ref);
     Ok(layout::page(
         &viewer,
@@ -204,6 +209,7 @@ pub async fn entity(
             @if let Some(t) = slos { section aria-labelledby="slos" { h2 id="slos" { "Service level objectives" } (t) p { a href={ (href) "/slos" } { "Budgets now, burn-down and burn rates" } } } }
             @if let Some(t) = team { (t) }
             @if kind == "datacontract" { (super::data::contract_section(&body)) }
+            @if let Some(s) = scorecards { (s) }
             section aria-labelledby="relations" {
                 h2 id="relations" { "Relations" }
                 (graph)

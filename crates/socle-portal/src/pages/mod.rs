@@ -10,6 +10,7 @@ pub mod entity;
 pub mod feedback;
 pub mod home;
 pub mod oidc;
+pub mod scorecards;
 pub mod signin;
 pub mod slo;
 pub mod surveys;

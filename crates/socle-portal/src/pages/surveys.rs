@@ -16,7 +16,7 @@ use socle_api::AppState;
 use socle_app::surveys::{SurveyDetail, SurveyResults};
 use socle_app::{AppError, ErrorCode};
 use socle_survey::{Outcome, Question, QuestionKind, QuestionResult, Summary};
-use socle_ui::chart::{bar_chart, fmt_num};
+use socle_ui::chart::{Bar, bar_chart, fmt_num};
 
 use crate::error::PageError;
 use crate::layout::{self, date};
@@ -195,6 +195,18 @@ pub struct ResultsQuery {
     round: Option<String>,
 }
 
+/// Counts as the shared horizontal bar chart, titled after the question (ids stay distinct).
+fn counts_chart(q: &QuestionResult, rows: &[(String, u64)], label: &str) -> Markup {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|(l, c)| Bar {
+            label: l.clone(),
+            value: *c as f64,
+        })
+        .collect();
+    bar_chart(&format!("{}: {label}", q.id), &bars, 420)
+}
+
 fn figure(q: &QuestionResult) -> Markup {
     let change = |c: Option<f64>| html! { @if let Some(c) = c { " " span class="muted" { "(" @if c >= 0.0 { "+" } (fmt_num(c)) " since the previous round)" } } };
     match &q.summary {
@@ -205,7 +217,7 @@ fn figure(q: &QuestionResult) -> Markup {
         } => html! {
             p { "Mean " strong { (mean.map(fmt_num).unwrap_or_else(|| "–".into())) } " of 5"
                 @if let Some([lo, hi]) = ci { " (95 % interval " (fmt_num(*lo)) "–" (fmt_num(*hi)) ")" } (change(q.change)) }
-            (bar_chart(&distribution.iter().enumerate().map(|(i, c)| ((i + 1).to_string(), *c)).collect::<Vec<_>>(), "Answers from 1 (strongly disagree) to 5 (strongly agree)"))
+            (counts_chart(q, &distribution.iter().enumerate().map(|(i, c)| ((i + 1).to_string(), *c)).collect::<Vec<_>>(), "Answers from 1 (strongly disagree) to 5 (strongly agree)"))
         },
         Summary::Enps {
             score,
@@ -217,10 +229,10 @@ fn figure(q: &QuestionResult) -> Markup {
         } => html! {
             p { "eNPS " strong { (score.map(fmt_num).unwrap_or_else(|| "–".into())) }
                 @if let Some([lo, hi]) = ci { " (95 % interval " (fmt_num(*lo)) " to " (fmt_num(*hi)) ")" } (change(q.change)) }
-            (bar_chart(&[("Promoters (9–10)".to_owned(), *promoters), ("Passives (7–8)".to_owned(), *passives), ("Detractors (0–6)".to_owned(), *detractors)], "Promoters, passives and detractors"))
+            (counts_chart(q, &[("Promoters (9–10)".to_owned(), *promoters), ("Passives (7–8)".to_owned(), *passives), ("Detractors (0–6)".to_owned(), *detractors)], "Promoters, passives and detractors"))
         },
         Summary::Choices { counts } => html! {
-            (bar_chart(&counts.iter().map(|c| (c.option.clone(), c.count)).collect::<Vec<_>>(), "Answers per option"))
+            (counts_chart(q, &counts.iter().map(|c| (c.option.clone(), c.count)).collect::<Vec<_>>(), "Answers per option"))
         },
         Summary::Text { texts } => html! {
             @if texts.is_empty() { p class="muted" { "No text answers." } }

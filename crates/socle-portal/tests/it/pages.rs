@@ -638,3 +638,112 @@ async fn the_data_page_lists_products_and_the_processing_register() {
         assert_eq!(v["register"][0]["owner"], "group:default/team-a");
     }
 }
+/// A scorecard whose texts carry markup: every one of them is escaped where it lands.
+const CARD: &str = r#"apiVersion: socle.dev/v1alpha1
+kind: Scorecard
+metadata:
+  name: basics
+  title: "Basics <script>alert('card')</script>"
+spec:
+  levels: ["<b>Low</b>", High]
+  rules:
+    - id: described
+      level: "<b>Low</b>"
+      check: {builtin: has-description}
+    - id: tier
+      level: High
+      title: "Has a tier <img src=x onerror=alert(1)>"
+      fixit: "Add socle.dev/tier <script>alert('fix')</script>"
+      facts: [entity.metadata.annotations]
+      check:
+        rego: |
+          pass if input.entity.metadata.annotations["socle.dev/tier"]
+"#;
+
+const CAMPAIGN: &str = r#"apiVersion: socle.dev/v1alpha1
+kind: Campaign
+metadata:
+  name: describe
+  title: "Describe <script>alert('c')</script>"
+spec:
+  filter: {kind: Component}
+  start: 2020-01-01
+  target: 2099-12-31
+  brief: "Describe it <script>alert('brief')</script>"
+  rules:
+    - id: in-a-system
+      check: {builtin: has-system}
+"#;
+
+#[tokio::test]
+async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
+    for backend in BACKENDS {
+        let Some(s) = crate::harness::start_with(backend, |c| {
+            let cards = socle_scorecard::load(CARD, "basics.yaml").unwrap();
+            let campaigns = socle_scorecard::load_campaigns(CAMPAIGN, "c.yaml").unwrap();
+            c.scorecards =
+                socle_app::scorecards::Scorecards::with_campaigns(cards, campaigns).unwrap();
+        })
+        .await
+        else {
+            continue;
+        };
+        let list = s.get("/scorecards", None).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(
+            list.body.contains("href=\"/scorecards/basics\""),
+            "{}",
+            list.body
+        );
+        let page = s.get("/scorecards/basics", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let b = page.body;
+        assert!(
+            !b.contains("<script>alert") && !b.contains("<b>Low") && !b.contains("<img src=x"),
+            "{b}"
+        );
+        assert!(b.contains("Basics &lt;script&gt;"), "{b}");
+        // The distribution chart: svc-a and svc-b (described) hold the first level; the
+        // groups, users and system are not described.
+        assert!(b.contains("class=\"chart bars\""), "{b}");
+        assert!(b.contains("&lt;b&gt;Low&lt;/b&gt;: 2"), "{b}");
+        // The leaderboard names the teams; the history has today's line.
+        assert!(b.contains("href=\"/catalog/group/default/team-a\""), "{b}");
+        assert!(b.contains("Entities per level and day"), "{b}");
+        // An entity's page: its level, the failing rule, its fix-it text and the fact.
+        let e = s.get("/catalog/component/default/svc-a", None).await.body;
+        assert!(e.contains("id=\"scorecards\""), "{e}");
+        assert!(e.contains("Add socle.dev/tier &lt;script&gt;"), "{e}");
+        assert!(
+            e.contains("<code>entity.metadata.annotations</code>"),
+            "{e}"
+        );
+        assert!(!e.contains("<script>alert('fix')"), "{e}");
+        // A team's page: its entities' levels.
+        let t = s.get("/catalog/group/default/team-a", None).await.body;
+        assert!(t.contains("id=\"team-scorecards\""), "{t}");
+        assert!(
+            t.contains("href=\"/catalog/component/default/svc-a\""),
+            "{t}"
+        );
+        assert_eq!(
+            s.get("/scorecards/nope", None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // A campaign's page: the brief, the burn-up chart, the teams furthest behind first.
+        let list = s.get("/campaigns", None).await.body;
+        assert!(list.contains("href=\"/campaigns/describe\""), "{list}");
+        let c = s.get("/campaigns/describe", None).await.body;
+        assert!(c.contains("Describe it &lt;script&gt;"), "{c}");
+        assert!(!c.contains("<script>alert"), "{c}");
+        assert!(c.contains("id=\"chart-entities-passing-describe-"), "{c}");
+        let b = c.find(">team-b<").unwrap();
+        let a = c.find(">team-a<").unwrap();
+        assert!(b < a, "team-b (0 of 1) before team-a (1 of 1): {c}");
+        assert!(c.contains("<strong>behind</strong>"), "{c}");
+        assert_eq!(
+            s.get("/campaigns/nope", None).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}

@@ -183,3 +183,45 @@ fn a_param_value_stays_a_value_in_the_generated_rego() {
         json!({"entity": {"metadata": {"annotations": {}}}})
     ));
 }
+
+/// The built-ins evaluated in Rust give the outcome and message of their Rego text, on every
+/// case's facts, on facts of the wrong shape and on empty facts.
+#[test]
+fn native_built_ins_agree_with_their_rego() {
+    let odd = [
+        json!({}),
+        json!({"entity": {"spec": {"owner": 3}, "metadata": {"description": "  ", "annotations": []}},
+               "deployments": [], "repository": {"workflows": "ci.yaml", "present": {"readme": "yes"}},
+               "findings": {"open": [{"tool": 1, "rule": "r", "severity": "CRITICAL", "first_seen": 0},
+                                     {"tool": "t", "rule": "r", "severity": 7, "first_seen": 0},
+                                     {"tool": "t", "rule": "r", "severity": "critical"}]},
+               "guardrails": {"evaluated": true, "failures": 0.0}, "dora": {"deployment_frequency": {"bucket": 1}}}),
+        json!({"deployments": {"production": {"at": NOW - 40 * DAY, "probes": true, "resources": "yes"}},
+               "findings": {"open": "none"}, "guardrails": {"evaluated": "true", "failures": 0}}),
+    ];
+    let mut differ = Vec::new();
+    for (name, params, pass, fail) in cases() {
+        let text = format!(
+            "apiVersion: socle.dev/v1alpha1\nkind: Scorecard\nmetadata: {{name: b}}\nspec:\n  rules:\n    - id: r\n      check: {{builtin: {name}, params: {params}}}\n"
+        );
+        let card = load(&text, "b.yaml").expect("loads").remove(0);
+        let timeout = std::time::Duration::from_secs(1);
+        let native = Compiled::with_options(card.clone(), timeout, true).expect("compiles");
+        let rego = Compiled::with_options(card, timeout, false).expect("compiles");
+        for doc in [pass, fail].into_iter().chain(odd.iter().cloned()) {
+            let f = facts("x", doc.clone());
+            let a = evaluate(std::slice::from_ref(&native), &f, NOW).remove(0);
+            let b = evaluate(std::slice::from_ref(&rego), &f, NOW).remove(0);
+            let outcome = |r: &socle_scorecard::CardResult| match r.rules.first() {
+                Some(x) => (x.passed, x.message.clone()),
+                // A Rego error (facts of a shape the check cannot compute on) fails the rule.
+                None => (false, r.error.clone()),
+            };
+            let (na, ra) = (outcome(&a), outcome(&b));
+            if na != ra && !(na.0 == ra.0 && b.error.is_some()) {
+                differ.push((name, doc, na, ra));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+}

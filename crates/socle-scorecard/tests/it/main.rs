@@ -1,5 +1,6 @@
 mod bounds;
 mod builtin;
+mod campaigns;
 mod levels;
 mod load;
 mod sarif;

@@ -292,3 +292,33 @@ fn snapshot_small_chart() {
     .into_string();
     insta::assert_snapshot!(pretty(&svg));
 }
+
+/// A bar chart scales its bars to the largest value, lists every bar in its description and
+/// escapes labels.
+#[test]
+fn bar_chart_scales_describes_and_escapes() {
+    use socle_ui::chart::{Bar, bar_chart};
+    let bars = [
+        Bar {
+            label: "(none)".into(),
+            value: 2.0,
+        },
+        Bar {
+            label: "<b>Gold</b>".into(),
+            value: 4.0,
+        },
+    ];
+    let svg = bar_chart("Levels of <x>", &bars, 400).into_string();
+    assert!(
+        svg.contains(
+            "<desc id=\"chart-levels-of-x-desc\">(none): 2, &lt;b&gt;Gold&lt;/b&gt;: 4</desc>"
+        ),
+        "{svg}"
+    );
+    assert!(!svg.contains("<b>"), "{svg}");
+    // 400 wide: 234 units of room; the largest bar takes it all, the other half.
+    assert!(svg.contains("width=\"234\""), "{svg}");
+    assert!(svg.contains("width=\"117\""), "{svg}");
+    let empty = bar_chart("Empty", &[], 400).into_string();
+    assert!(empty.contains(">No data</desc>"), "{empty}");
+}

@@ -2,6 +2,7 @@
 //! an [`Outcome`](crate::output::Outcome) for the one printer (`crate::output::emit`).
 
 mod backup;
+mod campaign;
 mod catalog;
 #[cfg(test)]
 mod conventions;
@@ -120,6 +121,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: scorecard::ScorecardCmd,
     },
+    /// Campaigns: rules every selected entity should pass by a date, progress per team.
+    Campaign {
+        #[command(subcommand)]
+        cmd: campaign::CampaignCmd,
+    },
     /// Scanner findings: SARIF imports per entity (Checkov, Semgrep, Bandit, Trivy, …).
     Findings {
         #[command(subcommand)]
@@ -206,6 +212,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
             Cmd::Findings { cmd } => scorecard::findings(cmd).await,
             Cmd::Survey { cmd } => survey::run(cmd).await,
+            Cmd::Campaign { cmd } => campaign::run(cmd).await,
             Cmd::Org { cmd } => org::run(cmd).await,
             Cmd::Backup(args) => backup::backup(args).await,
             Cmd::Restore(args) => backup::restore(args).await,

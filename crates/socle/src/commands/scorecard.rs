@@ -1,4 +1,4 @@
-//! `socle scorecard` (list, show, eval) and `socle findings` (import, list).
+//! `socle scorecard` (list, show, eval, rescore, history) and `socle findings` (import, list).
 
 use std::path::PathBuf;
 
@@ -35,6 +35,33 @@ pub enum ScorecardCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Scores every entity against every scorecard now and keeps the results and the level of
+    /// the day (what `socle serve` does periodically).
+    #[command(after_help = "Example:\n  socle scorecard rescore --platform ./platform")]
+    Rescore {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A scorecard's levels per day: how many entities held each level (of one entity or
+    /// one team with --entity / --team).
+    #[command(
+        after_help = "Example:\n  socle scorecard history production-readiness --team team-a --days 30"
+    )]
+    History {
+        /// The scorecard's name.
+        name: String,
+        /// Only this entity (`kind:namespace/name`).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only the entities this team owns (`team-a` or `group:default/team-a`).
+        #[arg(long)]
+        team: Option<String>,
+        /// How many days back (at most 366).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(clap::Args)]
@@ -48,11 +75,11 @@ pub struct Common {
     limits: LimitArgs,
     /// How to print the result: table (default), json or yaml.
     #[arg(long, short, value_enum, default_value_t)]
-    output: Format,
+    pub output: Format,
 }
 
 impl Common {
-    async fn app(&self) -> anyhow::Result<std::sync::Arc<socle_app::App>> {
+    pub async fn app(&self) -> anyhow::Result<std::sync::Arc<socle_app::App>> {
         let store = self.store.open_to_read().await?;
         let config = AppSetup {
             store: &self.store,
@@ -175,6 +202,48 @@ pub async fn run(cmd: ScorecardCmd) -> anyhow::Result<Outcome> {
             };
             let failed = results.iter().any(|r| r.error.is_some());
             Ok(Outcome::list(common.output, &results, results_table)?.failed(failed))
+        }
+        ScorecardCmd::Rescore { common } => {
+            let app = common.app().await?;
+            match app.rescore_all().await {
+                Ok(s) => Outcome::new(common.output, &s, |s| {
+                    format!(
+                        "{} entities scored, {} results kept in {} ms\n",
+                        s.entities, s.results, s.millis
+                    )
+                }),
+                Err(e) => super::failure(&e, common.output),
+            }
+        }
+        ScorecardCmd::History {
+            name,
+            entity,
+            team,
+            days,
+            common,
+        } => {
+            let app = common.app().await?;
+            let history = app
+                .scorecard_history(&actor, &name, entity.as_deref(), team.as_deref(), days)
+                .await;
+            match history {
+                Ok(h) => Outcome::new(common.output, &h, |h| {
+                    let mut header = vec!["DAY".to_owned(), "(NONE)".to_owned()];
+                    header.extend(h.levels.iter().map(|l| l.to_uppercase()));
+                    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                    let rows: Vec<Vec<String>> = h
+                        .days
+                        .iter()
+                        .map(|d| {
+                            std::iter::once(d.date.clone())
+                                .chain(d.counts.iter().map(i64::to_string))
+                                .collect()
+                        })
+                        .collect();
+                    output::table(&header, &rows)
+                }),
+                Err(e) => super::failure(&e, common.output),
+            }
         }
     }
 }

@@ -247,37 +247,49 @@ impl AppSetup<'_> {
 }
 
 /// The scorecards: the built-in ones and the `scorecards/*.yaml` of the platform directory
-/// (an admin-trusted source), each error at its file and line.
+/// (an admin-trusted source), and the campaigns of its `campaigns/*.yaml`, each error at its
+/// file and line.
 pub fn load_scorecards(
     dir: Option<&PathBuf>,
     limits: &Limits,
 ) -> anyhow::Result<socle_app::scorecards::Scorecards> {
     let mut cards = Vec::new();
+    let mut campaigns = Vec::new();
     if let Some(dir) = dir {
         let source = platform_source(dir)?;
         let files = read_files(source.as_ref(), limits.max_file_bytes, |rel| {
-            rel.starts_with("scorecards/") && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
+            (rel.starts_with("scorecards/") || rel.starts_with("campaigns/"))
+                && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
         })?;
         let mut errors = 0;
+        let mut report = |es: Vec<socle_scorecard::ScorecardError>| {
+            for e in &es {
+                eprintln!("{e}");
+            }
+            errors += es.len();
+        };
         for (name, text) in &files {
-            match socle_scorecard::load(text, name) {
-                Ok(mut c) => cards.append(&mut c),
-                Err(es) => {
-                    for e in &es {
-                        eprintln!("{e}");
-                    }
-                    errors += es.len();
+            if name.starts_with("campaigns/") {
+                match socle_scorecard::load_campaigns(text, name) {
+                    Ok(mut c) => campaigns.append(&mut c),
+                    Err(es) => report(es),
+                }
+            } else {
+                match socle_scorecard::load(text, name) {
+                    Ok(mut c) => cards.append(&mut c),
+                    Err(es) => report(es),
                 }
             }
         }
         if errors > 0 {
             anyhow::bail!(
-                "the scorecards in {}/scorecards are invalid ({errors} errors)",
+                "the scorecards and campaigns in {} are invalid ({errors} errors)",
                 dir.display()
             );
         }
     }
-    socle_app::scorecards::Scorecards::new(cards).map_err(|e| anyhow::anyhow!(e))
+    socle_app::scorecards::Scorecards::with_campaigns(cards, campaigns)
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The surveys: the built-in DevEx survey and the `surveys/*.yaml` of the platform directory

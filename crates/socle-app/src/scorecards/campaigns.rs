@@ -1,0 +1,404 @@
+//! Campaigns: rules every selected entity should pass by a target date. Each campaign is
+//! evaluated as a one-level scorecard (`campaign:NAME` in the stored results and history), so
+//! progress per team over time — the burn-up — is the history of that scorecard. Reminders go
+//! to the webhook a team names on its Group entity, when that Group comes from a location that
+//! may shape the organisation (Slack-compatible JSON, bounded and timed out, through
+//! [`crate::net`]); a campaign's rules can be promoted into a scorecard (the new
+//! scorecard file is returned, to be committed where the platform's scorecards live).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+use socle_scorecard::{Campaign, Check, Scorecard};
+use socle_store::{DAY_MS, ScoreQuery, ScoreRecord};
+
+use super::evaluate::day_text;
+use super::{CAMPAIGN_PREFIX, NO_OWNER, RuleInfo};
+use crate::{Actor, App, AppError};
+
+/// The annotation of a Group naming the webhook its campaign reminders go to.
+pub const WEBHOOK_ANNOTATION: &str = "socle.dev/campaign-webhook";
+/// How long one reminder may take, and the most of the receiver's answer read.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_WEBHOOK_ANSWER: usize = 16 * 1024;
+/// Most failing entities a reminder names.
+const MAX_NAMED: usize = 10;
+
+/// A campaign as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct CampaignInfo {
+    pub name: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub brief: String,
+    /// `YYYY-MM-DD`.
+    pub start: String,
+    pub target: String,
+    pub rules: usize,
+    pub filter: socle_scorecard::Filter,
+    pub source: String,
+}
+
+fn info(c: &Campaign) -> CampaignInfo {
+    CampaignInfo {
+        name: c.card.name.clone(),
+        title: c.card.title.clone(),
+        description: c.card.description.clone(),
+        brief: c.brief.clone(),
+        start: c.start.to_string(),
+        target: c.target.to_string(),
+        rules: c.card.rules.len(),
+        filter: c.card.filter.clone(),
+        source: c.card.source.clone(),
+    }
+}
+
+/// Entities passing every rule of the campaign, of how many, on one day.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BurnDay {
+    pub date: String,
+    pub passing: i64,
+    pub total: i64,
+}
+
+/// One team's progress.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CampaignTeam {
+    /// The owning group, or `(no owner)`.
+    pub team: String,
+    pub entities: usize,
+    pub passing: usize,
+    /// passing ÷ entities.
+    pub progress: f64,
+    /// Its progress is below the share of the campaign's time gone.
+    pub behind: bool,
+    /// The entities still failing (at most 50), with the failing rules' ids.
+    pub failing: Vec<(String, Vec<String>)>,
+    pub burnup: Vec<BurnDay>,
+}
+
+/// A campaign over the catalog.
+#[derive(Clone, Debug, Serialize)]
+pub struct CampaignReport {
+    #[serde(flatten)]
+    pub campaign: CampaignInfo,
+    pub rule_list: Vec<RuleInfo>,
+    pub entities: usize,
+    pub passing: usize,
+    /// The share of the campaign's time gone today, 0 to 1: the progress expected of a team.
+    pub expected: f64,
+    /// Teams, furthest behind first.
+    pub teams: Vec<CampaignTeam>,
+    /// The whole catalog's burn-up, from the start day to today (or the target day).
+    pub burnup: Vec<BurnDay>,
+}
+
+/// What one reminder did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReminderOutcome {
+    pub campaign: String,
+    pub team: String,
+    /// `sent`, `failed: …` or `no webhook`.
+    pub outcome: String,
+}
+
+/// Escapes text for Slack's message format (`&`, `<`, `>`).
+pub fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The Slack-compatible message reminding `team` of a campaign.
+pub fn reminder_message(c: &Campaign, team: &CampaignTeam) -> Value {
+    let named: Vec<String> = team
+        .failing
+        .iter()
+        .take(MAX_NAMED)
+        .map(|(e, _)| slack_escape(e))
+        .collect();
+    let more = team.failing.len().saturating_sub(MAX_NAMED);
+    let text = format!(
+        "Campaign \"{}\": {} of {} entities of {} pass (target {}).{}{}\n{}",
+        slack_escape(&c.card.title),
+        team.passing,
+        team.entities,
+        slack_escape(&team.team),
+        c.target,
+        if named.is_empty() {
+            String::new()
+        } else {
+            format!(" Still to do: {}", named.join(", "))
+        },
+        if more > 0 {
+            format!(" and {more} more.")
+        } else {
+            ".".into()
+        },
+        slack_escape(&c.brief),
+    );
+    json!({"text": text})
+}
+
+fn burnup(rows: &[socle_store::ScoreDay], team: Option<&str>) -> Vec<BurnDay> {
+    let mut days: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for r in rows {
+        if team.is_some_and(|t| r.owner.as_deref().unwrap_or(NO_OWNER) != t) {
+            continue;
+        }
+        let d = days.entry(r.day).or_default();
+        if r.level_rank >= 1 {
+            d.0 += r.entities;
+        }
+        d.1 += r.entities;
+    }
+    super::evaluate::fill_days(days.into_iter().collect())
+        .into_iter()
+        .map(|(day, (passing, total))| BurnDay {
+            date: day_text(day),
+            passing,
+            total,
+        })
+        .collect()
+}
+
+fn teams(
+    rows: &[ScoreRecord],
+    history: &[socle_store::ScoreDay],
+    expected: f64,
+) -> Vec<CampaignTeam> {
+    let mut by_team: BTreeMap<&str, Vec<&ScoreRecord>> = BTreeMap::new();
+    for r in rows {
+        by_team
+            .entry(r.owner.as_deref().unwrap_or(NO_OWNER))
+            .or_default()
+            .push(r);
+    }
+    let mut out: Vec<CampaignTeam> = by_team
+        .into_iter()
+        .map(|(team, rs)| {
+            let passing = rs.iter().filter(|r| r.level_rank >= 1).count();
+            let progress = passing as f64 / rs.len().max(1) as f64;
+            CampaignTeam {
+                team: team.to_owned(),
+                entities: rs.len(),
+                passing,
+                progress,
+                behind: progress + 1e-9 < expected,
+                failing: rs
+                    .iter()
+                    .filter(|r| r.level_rank < 1)
+                    .take(50)
+                    .map(|r| (r.entity.clone(), r.failing.clone()))
+                    .collect(),
+                burnup: burnup(history, Some(team)),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.progress.total_cmp(&b.progress).then(a.team.cmp(&b.team)));
+    out
+}
+
+/// `url` as an origin-form request target (`/path?query`).
+fn origin_form(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => rest[i..].to_owned(),
+        Some(i) => format!("/{}", &rest[i..]),
+        None => "/".to_owned(),
+    }
+}
+
+impl App {
+    fn campaign_named(
+        &self,
+        name: &str,
+    ) -> Result<(&Campaign, &socle_scorecard::Compiled), AppError> {
+        self.config
+            .scorecards
+            .campaign(name)
+            .ok_or_else(|| AppError::not_found(format!("there is no campaign named {name:?}")))
+    }
+
+    /// The platform's campaigns.
+    pub fn campaign_list(&self, actor: &Actor) -> Result<Vec<CampaignInfo>, AppError> {
+        self.can_read(actor)?;
+        Ok(self.config.scorecards.1.iter().map(info).collect())
+    }
+
+    /// A campaign's progress: per team (furthest behind first) and over time (burn-up).
+    pub async fn campaign_report(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<CampaignReport, AppError> {
+        self.can_read(actor)?;
+        self.campaign_progress(name).await
+    }
+
+    async fn campaign_progress(&self, name: &str) -> Result<CampaignReport, AppError> {
+        let (c, compiled) = self.campaign_named(name)?;
+        let stored = format!("{CAMPAIGN_PREFIX}{name}");
+        self.scores_ready(&stored).await?;
+        let rows = self
+            .store
+            .scores(&ScoreQuery {
+                scorecard: Some(&stored),
+                ..Default::default()
+            })
+            .await?;
+        let today = self.now_ms().div_euclid(DAY_MS);
+        let start = Campaign::day_of(c.start);
+        let end = today.min(Campaign::day_of(c.target));
+        let history = self.store.score_days(&stored, None, start, end).await?;
+        let expected = c.elapsed(today);
+        let base = super::report(compiled, &rows, 0);
+        Ok(CampaignReport {
+            campaign: info(c),
+            rule_list: base.rule_list,
+            entities: rows.len(),
+            passing: rows.iter().filter(|r| r.level_rank >= 1).count(),
+            expected,
+            teams: teams(&rows, &history, expected),
+            burnup: burnup(&history, None),
+        })
+    }
+
+    /// The scorecard file holding `into`'s rules and the campaign's, these at `level` (the
+    /// campaign's rule ids must not be taken in `into`). Nothing changes until an admin puts the
+    /// file where the platform's scorecards are read.
+    pub fn promote_campaign(
+        &self,
+        actor: &Actor,
+        name: &str,
+        into: &str,
+        level: &str,
+    ) -> Result<String, AppError> {
+        self.can_read(actor)?;
+        let (c, _) = self.campaign_named(name)?;
+        let card = &self.scorecard_named(into)?.card;
+        let level = card.level_index(level).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "{into} has no level {level:?}; its levels are {}",
+                card.levels.join(", ")
+            ))
+        })?;
+        let mut promoted = card.clone();
+        for r in &c.card.rules {
+            if promoted.rules.iter().any(|x| x.id == r.id) {
+                return Err(AppError::new(
+                    crate::ErrorCode::Conflict,
+                    format!("{into} already has a rule {:?}", r.id),
+                ));
+            }
+            let mut r = r.clone();
+            r.level = level;
+            promoted.rules.push(r);
+        }
+        scorecard_yaml(&promoted).map_err(AppError::internal)
+    }
+
+    /// Reminds every team that owns entities still failing an open campaign (started, target
+    /// not passed), at the webhook its Group names; returns what each reminder did.
+    pub async fn send_campaign_reminders(&self) -> Result<Vec<ReminderOutcome>, AppError> {
+        let today = self.now_ms().div_euclid(DAY_MS);
+        let snap = self.snapshot();
+        let mut out = Vec::new();
+        for c in self.config.scorecards.1.iter() {
+            if today < Campaign::day_of(c.start) || today > Campaign::day_of(c.target) {
+                continue;
+            }
+            let report = self.campaign_progress(&c.card.name).await?;
+            for team in report.teams.iter().filter(|t| t.passing < t.entities) {
+                // Only a Group from a location that may shape the organisation names where
+                // Socle posts (not one a member's location declares).
+                let webhook = snap.get(&team.team).filter(|g| g.shapes_org).and_then(|g| {
+                    let body: Value = serde_json::from_str(&g.body).ok()?;
+                    crate::origin::annotation(&body, WEBHOOK_ANNOTATION).map(str::to_owned)
+                });
+                let outcome = match webhook {
+                    None => "no webhook".to_owned(),
+                    Some(url) => match self.post_webhook(&url, &reminder_message(c, team)).await {
+                        Ok(()) => "sent".to_owned(),
+                        Err(e) => format!("failed: {e}"),
+                    },
+                };
+                out.push(ReminderOutcome {
+                    campaign: c.card.name.clone(),
+                    team: team.team.clone(),
+                    outcome,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn post_webhook(&self, url: &str, message: &Value) -> Result<(), String> {
+        let endpoint = crate::net::Endpoint::of(url).map_err(|e| e.to_string())?;
+        let req = hyper::Request::post(origin_form(url))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(message.to_string())))
+            .map_err(|e| e.to_string())?;
+        let (status, _) = crate::net::exchange(
+            &endpoint,
+            &self.config.tls,
+            req,
+            WEBHOOK_TIMEOUT,
+            MAX_WEBHOOK_ANSWER,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}"))
+        }
+    }
+}
+
+/// A scorecard as a `kind: Scorecard` YAML document (what [`socle_scorecard::load`] reads).
+pub fn scorecard_yaml(card: &Scorecard) -> Result<String, String> {
+    let f = &card.filter;
+    let mut filter = serde_json::Map::new();
+    for (k, v) in [
+        ("kind", &f.kind),
+        ("type", &f.spec_type),
+        ("lifecycle", &f.lifecycle),
+        ("tags", &f.tags),
+        ("owner", &f.owner),
+        ("system", &f.system),
+    ] {
+        if !v.is_empty() {
+            filter.insert(k.into(), json!(v));
+        }
+    }
+    let rules: Vec<Value> = card
+        .rules
+        .iter()
+        .map(|r| {
+            let check = match &r.check {
+                Check::Builtin { name, params } if params.is_null() => json!({"builtin": name}),
+                Check::Builtin { name, params } => json!({"builtin": name, "params": params}),
+                Check::Rego { source } => json!({"rego": source}),
+            };
+            json!({"id": r.id, "level": card.levels[r.level], "title": r.title, "fixit": r.fixit,
+                   "facts": r.facts, "check": check})
+        })
+        .collect();
+    let mut metadata = json!({"name": card.name, "title": card.title});
+    if let Some(d) = &card.description {
+        metadata["description"] = json!(d);
+    }
+    let doc = json!({
+        "apiVersion": socle_scorecard::load::API_VERSION,
+        "kind": "Scorecard",
+        "metadata": metadata,
+        "spec": {"filter": filter, "levels": card.levels, "rules": rules},
+    });
+    serde_saphyr::to_string(&doc).map_err(|e| e.to_string())
+}
