@@ -11,6 +11,7 @@ mod dora_scopes_routes;
 pub mod error;
 mod notification_routes;
 mod openapi;
+mod org_routes;
 pub mod paths;
 mod policy_routes;
 pub mod routes;

@@ -30,10 +30,11 @@ pub enum AuditAction {
     TemplateRun,
     SloEvents,
     FindingsImport,
+    OrgSync,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -52,6 +53,7 @@ impl AuditAction {
         Self::TemplateRun,
         Self::SloEvents,
         Self::FindingsImport,
+        Self::OrgSync,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -75,6 +77,7 @@ impl AuditAction {
             Self::TemplateRun => "template.run",
             Self::SloEvents => "slo.events",
             Self::FindingsImport => "findings.import",
+            Self::OrgSync => "org.sync",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod paths;
 pub mod personal_tokens;
 pub mod policy;
 pub mod preview;
+pub mod readiness;
 pub mod scaffold;
 pub mod scorecards;
 pub mod slo;
@@ -94,6 +95,9 @@ pub struct AppConfig {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The scorecards (default: the built-in ones).
     pub scorecards: scorecards::Scorecards,
+    /// The directories the org sync reads (`--org-sync`; None: `POST /api/v1/org/sync` says
+    /// none is configured).
+    pub org_sync: Option<org_sync::OrgSyncConfig>,
 }
 
 impl Default for AppConfig {
@@ -119,6 +123,7 @@ impl Default for AppConfig {
             slo_refresh_interval: Some(Duration::from_secs(300)),
             oidc: None,
             scorecards: scorecards::Scorecards::default(),
+            org_sync: None,
         }
     }
 }
@@ -151,6 +156,8 @@ pub struct App {
     pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
     pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
+    /// When the read model was last known to match the store (ms, the App's clock): readiness.
+    pub(crate) synced_at_ms: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -213,6 +220,7 @@ impl App {
             deploy_locks: std::array::from_fn(|_| Mutex::new(())),
             cpu: cpu::CpuGate::for_this_machine(),
             dora: tokio::sync::Mutex::new(None),
+            synced_at_ms: std::sync::atomic::AtomicI64::new(clock.now_ms()),
             paths: Arc::new(paths::PublicPaths::new([
                 (config.gitops_root.clone(), "$DATA"),
                 (config.provisioner_dir.clone(), "$PLATFORM"),
@@ -236,6 +244,7 @@ impl App {
         let _guard = self.reload_lock.lock().await;
         let current = self.snapshot().generation;
         if self.store.catalog_generation().await? == current {
+            self.mark_in_sync();
             return Ok(false);
         }
         let (snapshot, search, generation) = snapshot::load(&self.store).await?;
@@ -245,6 +254,7 @@ impl App {
             snapshot,
             search: Arc::new(search),
         };
+        self.mark_in_sync();
         tracing::info!(generation, "catalog reloaded");
         Ok(true)
     }

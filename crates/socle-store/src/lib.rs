@@ -11,6 +11,7 @@ mod deployments;
 mod dora;
 mod findings;
 mod guardrails;
+mod live_runs;
 mod notifications;
 mod resources;
 mod security;
@@ -40,6 +41,7 @@ pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
+pub use live_runs::{LIVE_RUN_RETENTION_MS, LiveOutcome, LiveRunRecord, MAX_LIVE_LOG_BYTES};
 pub use notifications::{
     MAX_RECIPIENT_REFS, NewNotification, Notification, NotificationPage, Recipients,
 };
@@ -239,6 +241,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0020_findings.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
+    (
+        31,
+        "live_runs",
+        include_str!("../migrations/0031_live_runs.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -2,6 +2,7 @@
 
 mod backup;
 mod cli;
+mod config_file;
 mod dora;
 mod dora_import;
 mod policy;
@@ -16,3 +17,4 @@ mod deploy_output;
 mod first_hour;
 mod otlp;
 mod readme;
+mod replicas;
