@@ -4,6 +4,7 @@ mod actions;
 mod deploy;
 mod https;
 mod org_sync;
+mod readiness;
 mod slo_budget;
 mod slo_gate;
 mod templates;

@@ -208,7 +208,7 @@ pub fn parse(text: &str, path: &str, cmd: &Command) -> Result<Vec<Setting>, Conf
                 format!("`{key}` takes one value (a string, number or boolean)"),
             )
         })?;
-        check_value(cmd, arg, &value).map_err(|m| at(node.line, format!("`{key}`: {m}")))?;
+        check_value(arg, &value).map_err(|m| at(node.line, format!("`{key}`: {m}")))?;
         out.push(Setting {
             id: arg.get_id().to_string(),
             value,
@@ -228,25 +228,34 @@ fn scalar(node: &Node) -> Option<String> {
 }
 
 /// The flag's own parser decides whether the value is good (numbers, booleans, choices).
-fn check_value(cmd: &Command, arg: &Arg, value: &str) -> Result<(), String> {
+fn check_value(arg: &Arg, value: &str) -> Result<(), String> {
     let switch = matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse);
-    if switch && !matches!(value, "true" | "false") {
-        return Err(format!("expected true or false, not `{value}`"));
+    if switch {
+        return match value {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("expected true or false, not `{value}`")),
+        };
     }
-    // The flag given on a command line of its own: clap's parser for it says yes or no.
-    let long = format!("--{}", arg.get_long().unwrap_or_default());
-    let global = cmd.get_arguments().any(|a| a.get_id() == arg.get_id());
-    let argv: Vec<&str> = if global {
-        vec!["socle", &long, value, "serve"]
-    } else {
-        vec!["socle", "serve", &long, value]
-    };
-    match cmd.clone().try_get_matches_from(argv) {
+    // The flag's own parser, alone on a command line of its own (no environment, no other
+    // flag): clap says yes or no, in its words.
+    let probe = Command::new("socle").arg(
+        Arg::new("value")
+            .long("value")
+            .value_parser(arg.get_value_parser().clone()),
+    );
+    match probe.try_get_matches_from(["socle", "--value", value]) {
         Ok(_) => Ok(()),
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
-            Err(first.trim_start_matches("error: ").to_owned())
+            let first = first.trim_start_matches("error: ");
+            Err(match first.split_once(" for '--value") {
+                Some((head, rest)) => match rest.split_once("': ") {
+                    Some((_, why)) => format!("{head}: {why}"),
+                    None => head.to_owned(),
+                },
+                None => first.to_owned(),
+            })
         }
     }
 }
@@ -382,5 +391,25 @@ mod tests {
             None
         );
         assert_eq!(config_path(&argv(&["socle", "serve"]), None), None);
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    use clap::CommandFactory;
+
+    /// The production example in README.md is a file the server accepts.
+    #[test]
+    fn the_readme_example_is_accepted() {
+        let readme = include_str!("../../../../README.md");
+        let marker = "<!-- socle.yaml example";
+        let at = readme.find(marker).expect("the README has the example");
+        let block = &readme[at..];
+        let start = block.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+        let end = block[start..].find("```").expect("the block ends") + start;
+        let cmd = super::with_env_overrides(crate::commands::Cli::command());
+        let settings = super::parse(&block[start..end], "README.md", &cmd).expect("accepted");
+        assert!(settings.len() >= 20, "{settings:?}");
+        assert!(settings.iter().any(|s| s.id == "org_sync"), "{settings:?}");
     }
 }

@@ -7,11 +7,11 @@ use std::process::{Command, Output};
 fn socle(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_socle"))
         .args(args)
-        .envs(env.iter().copied())
         .env_remove("SOCLE_LISTEN")
         .env_remove("SOCLE_CONFIG")
         .env_remove("SOCLE_DATA_DIR")
         .env_remove("SOCLE_DATABASE_URL")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("socle runs")
