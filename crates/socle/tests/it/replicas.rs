@@ -220,7 +220,7 @@ async fn two_replicas_survive_a_sigkill_with_nothing_lost() {
         .next()
         .unwrap()
         .to_owned();
-    let page = request(b.addr, "GET", "/tokens", &[("cookie", &cookie)], Vec::new()).await;
+    let page = request(b.addr, "GET", "/", &[("cookie", &cookie)], Vec::new()).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.body.contains("Sign out"),
@@ -265,7 +265,7 @@ async fn two_replicas_survive_a_sigkill_with_nothing_lost() {
         .or_else(|| locations["items"].as_array())
         .expect("a list of locations")
         .iter()
-        .find(|l| l["target"].as_str().is_some_and(|s| s.ends_with("/bulk")))
+        .find(|l| l["key"].as_str().is_some_and(|s| s.ends_with("/bulk")))
         .cloned();
     let redone = match bulk_location {
         Some(l) => {
