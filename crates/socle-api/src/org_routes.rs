@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Json};
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/v1/org/sync", post(sync))
+    Router::new().route("/api/v1/org/sync", post(sync_org))
 }
 
 /// What the sync did, per directory provider.
@@ -31,7 +31,7 @@ pub struct OrgSyncOut {
     responses((status = 200, description = "each provider's report", body = OrgSyncOut),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn sync(
+pub async fn sync_org(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<OrgSyncOut>, ApiError> {
