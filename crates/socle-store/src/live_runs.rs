@@ -109,7 +109,7 @@ impl Store {
                     let done: i64 = r.try_get("done")?;
                     let run_id: Option<String> = r.try_get("run_id")?;
                     let error: Option<String> = r.try_get("error")?;
-                    let outcome = (done != 0).then(|| match (run_id, error) {
+                    let outcome = (done != 0).then_some(match (run_id, error) {
                         (Some(id), _) => LiveOutcome::Recorded(id),
                         (None, Some(m)) => LiveOutcome::Refused(m),
                         (None, None) => LiveOutcome::ServerError,

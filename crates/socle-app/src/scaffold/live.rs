@@ -55,7 +55,7 @@ pub fn encode_log(lines: &[LogLine]) -> String {
     let budget = MAX_LIVE_LOG_BYTES - 256;
     let mut used = 2;
     let mut first = encoded.len();
-    while first > 0 && used + encoded[first - 1].len() + 1 <= budget {
+    while first > 0 && used + encoded[first - 1].len() < budget {
         first -= 1;
         used += encoded[first].len() + 1;
     }

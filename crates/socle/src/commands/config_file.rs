@@ -94,7 +94,7 @@ pub fn with_env_overrides(cmd: Command) -> Command {
 fn set_everywhere(cmd: Command, id: &str, f: &dyn Fn(Arg) -> Arg) -> Command {
     let mut cmd = cmd;
     if cmd.get_arguments().any(|a| a.get_id() == id) {
-        cmd = cmd.mut_arg(id, |a| f(a));
+        cmd = cmd.mut_arg(id, f);
     }
     let names: Vec<String> = cmd
         .get_subcommands()
