@@ -107,7 +107,7 @@ impl Default for AppConfig {
             auth_reads: false,
             cookie_secure: false,
             refresh_interval: Some(Duration::from_secs(300)),
-            poll_interval: Duration::from_secs(2),
+            poll_interval: Duration::from_secs(1),
             instance: format!("socle-{}", std::process::id()),
             platform: socle_platform::default_config(),
             gitops_root: std::path::PathBuf::from(".socle"),
