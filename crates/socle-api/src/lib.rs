@@ -13,6 +13,7 @@ pub mod error;
 mod feedback_routes;
 mod notification_routes;
 mod openapi;
+mod org_routes;
 pub mod paths;
 mod policy_routes;
 pub mod routes;

@@ -113,7 +113,7 @@ impl Modify for ErrorResponses {
         routes::list_entities, routes::get_entity, routes::get_relations, routes::dangling,
         routes::search, routes::facets,
         routes::list_locations, routes::get_location, routes::create_location, routes::delete_location,
-        routes::refresh_location, routes::refresh_all,
+        routes::refresh_location, routes::refresh_all, crate::org_routes::sync_org,
         routes::list_tokens, routes::create_token, routes::revoke_token, routes::audit,
         crate::deploy_routes::create_deployment, crate::deploy_routes::rollback, crate::deploy_routes::promote,
         crate::deploy_routes::list_deployments, crate::deploy_routes::list_resources, crate::deploy_routes::secret_store,

@@ -18,10 +18,10 @@ use crate::AppState;
 use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use socle_app::AuditAction;
 use socle_app::catalog::{EntityFilter, PageRequest, SearchRequest};
 use socle_app::locations::{NewLocation, Refreshed};
 use socle_app::tokens::NewToken;
-use socle_app::{AuditAction, ErrorCode};
 
 type S = State<Arc<AppState>>;
 
@@ -68,6 +68,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::scorecard_routes::routes())
         .merge(crate::survey_routes::routes())
         .merge(crate::feedback_routes::routes())
+        .merge(crate::org_routes::routes())
 }
 
 fn json_response(body: String) -> Response {
@@ -80,31 +81,98 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// One readiness check's verdict.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    /// The database did not answer in time.
+    Unavailable,
+    /// The read model lags behind the store for too long.
+    Stale,
+}
+
+impl From<socle_app::readiness::CheckStatus> for CheckStatus {
+    fn from(s: socle_app::readiness::CheckStatus) -> Self {
+        use socle_app::readiness::CheckStatus as C;
+        match s {
+            C::Ok => Self::Ok,
+            C::Unavailable => Self::Unavailable,
+            C::Stale => Self::Stale,
+        }
+    }
+}
+
+/// The database check of `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct DatabaseCheck {
+    status: CheckStatus,
+    /// `sqlite` or `postgres`.
+    backend: String,
+    latency_ms: u64,
+}
+
+/// The read model check of `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct ReadModelCheck {
+    status: CheckStatus,
+    /// The catalog generation this replica serves.
+    generation: i64,
+    /// The store's generation (null: the database did not answer).
+    store_generation: Option<i64>,
+    entities: usize,
+    /// Milliseconds since the read model last matched the store.
+    synced_ms_ago: i64,
+}
+
+/// Every readiness check.
+#[derive(Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    database: DatabaseCheck,
+    read_model: ReadModelCheck,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
+    /// `ready` or `not ready`.
     status: String,
     backend: String,
     generation: i64,
     entities: usize,
+    checks: ReadinessChecks,
 }
 
-/// Readiness: the database answers and the catalog is loaded.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "the database answers and the catalog is loaded", body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
-pub async fn readyz(State(state): S) -> Result<Json<Readiness>, ApiError> {
-    if let Err(e) = state.store.ping().await {
-        tracing::warn!("readiness: database unavailable: {e}");
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "the database is not reachable",
-        ));
-    }
-    let snap = state.snapshot();
-    Ok(Json(Readiness {
-        status: "ready".into(),
-        backend: state.store.backend_name().into(),
-        generation: snap.generation,
-        entities: snap.len(),
-    }))
+/// Readiness: the database answers (within 2 s) and the read model is in step with the store;
+/// 503 with the same body when a check fails.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "the database answers and the read model is in step with the store", body = Readiness), (status = 503, description = "a check failed (each check's status says which)", body = Readiness)))]
+pub async fn readyz(State(state): S) -> Response {
+    let r = state.readiness().await;
+    let body = Readiness {
+        status: if r.ready { "ready" } else { "not ready" }.into(),
+        backend: r.database.backend.into(),
+        generation: r.read_model.generation,
+        entities: r.read_model.entities,
+        checks: ReadinessChecks {
+            database: DatabaseCheck {
+                status: r.database.status.into(),
+                backend: r.database.backend.into(),
+                latency_ms: r.database.latency_ms,
+            },
+            read_model: ReadModelCheck {
+                status: r.read_model.status.into(),
+                generation: r.read_model.generation,
+                store_generation: r.read_model.store_generation,
+                entities: r.read_model.entities,
+                synced_ms_ago: r.read_model.synced_ms_ago,
+            },
+        },
+    };
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// Prometheus metrics.

@@ -31,10 +31,11 @@ pub enum AuditAction {
     SloEvents,
     FindingsImport,
     FeedbackTriage,
+    OrgSync,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -54,6 +55,7 @@ impl AuditAction {
         Self::SloEvents,
         Self::FindingsImport,
         Self::FeedbackTriage,
+        Self::OrgSync,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -78,6 +80,7 @@ impl AuditAction {
             Self::SloEvents => "slo.events",
             Self::FindingsImport => "findings.import",
             Self::FeedbackTriage => "feedback.triage",
+            Self::OrgSync => "org.sync",
         }
     }
 }

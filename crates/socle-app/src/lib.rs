@@ -28,6 +28,7 @@ pub mod paths;
 pub mod personal_tokens;
 pub mod policy;
 pub mod preview;
+pub mod readiness;
 pub mod scaffold;
 pub mod scorecards;
 pub mod slo;
@@ -105,6 +106,9 @@ pub struct AppConfig {
     /// How often every entity is scored against every scorecard, under a lease (None: only
     /// when a report finds none); changed entities are re-scored every poll interval.
     pub scorecard_interval: Option<Duration>,
+    /// The directories the org sync reads (`--org-sync`; None: `POST /api/v1/org/sync` says
+    /// none is configured).
+    pub org_sync: Option<org_sync::OrgSyncConfig>,
 }
 
 impl Default for AppConfig {
@@ -114,7 +118,7 @@ impl Default for AppConfig {
             auth_reads: false,
             cookie_secure: false,
             refresh_interval: Some(Duration::from_secs(300)),
-            poll_interval: Duration::from_secs(2),
+            poll_interval: Duration::from_secs(1),
             instance: format!("socle-{}", std::process::id()),
             platform: socle_platform::default_config(),
             gitops_root: std::path::PathBuf::from(".socle"),
@@ -133,6 +137,7 @@ impl Default for AppConfig {
             surveys: surveys::Surveys::default(),
             survey_threshold: socle_survey::DEFAULT_THRESHOLD,
             scorecard_interval: Some(Duration::from_secs(3600)),
+            org_sync: None,
         }
     }
 }
@@ -169,6 +174,8 @@ pub struct App {
     pub(crate) rescore_queue: std::sync::Mutex<scorecards::evaluate::RescoreQueue>,
     /// Serialises re-scores within this replica.
     pub(crate) rescore_lock: Mutex<()>,
+    /// When the read model was last known to match the store (ms, the App's clock): readiness.
+    pub(crate) synced_at_ms: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -233,6 +240,7 @@ impl App {
             dora: tokio::sync::Mutex::new(None),
             rescore_queue: Default::default(),
             rescore_lock: Mutex::new(()),
+            synced_at_ms: std::sync::atomic::AtomicI64::new(clock.now_ms()),
             paths: Arc::new(paths::PublicPaths::new([
                 (config.gitops_root.clone(), "$DATA"),
                 (config.provisioner_dir.clone(), "$PLATFORM"),
@@ -256,6 +264,7 @@ impl App {
         let _guard = self.reload_lock.lock().await;
         let current = self.snapshot().generation;
         if self.store.catalog_generation().await? == current {
+            self.mark_in_sync();
             return Ok(false);
         }
         let (snapshot, search, generation) = snapshot::load(&self.store).await?;
@@ -269,6 +278,7 @@ impl App {
             snapshot,
             search: Arc::new(search),
         };
+        self.mark_in_sync();
         tracing::info!(generation, "catalog reloaded");
         Ok(true)
     }

@@ -12,6 +12,7 @@ mod dora;
 mod feedback;
 mod findings;
 mod guardrails;
+mod live_runs;
 mod notifications;
 mod resources;
 mod scores;
@@ -44,6 +45,7 @@ pub use dora::{DoraWritten, IncidentQuery};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
+pub use live_runs::{LIVE_RUN_RETENTION_MS, LiveOutcome, LiveRunRecord, MAX_LIVE_LOG_BYTES};
 pub use notifications::{
     MAX_RECIPIENT_REFS, NewNotification, Notification, NotificationPage, Recipients,
 };
@@ -252,6 +254,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0021_scorecard_results.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
+    (
+        31,
+        "live_runs",
+        include_str!("../migrations/0031_live_runs.sql"),
+    ),
     (
         40,
         "surveys",

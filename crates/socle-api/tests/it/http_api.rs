@@ -109,8 +109,17 @@ async fn catalog_reads_over_http(s: &Server) {
     // Operations endpoints.
     let (status, _) = s.call("GET", "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, ready) = s.call("GET", "/readyz", None, None).await;
+    let (status, ready) = s.call("GET", "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(ready["entities"], 3);
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["checks"]["database"]["status"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["read_model"]["status"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["read_model"]["entities"], 3);
+    assert_eq!(
+        ready["checks"]["read_model"]["generation"],
+        ready["checks"]["read_model"]["store_generation"]
+    );
     let (_, metrics) = s.call_raw("GET", "/metrics", None, None).await;
     assert!(metrics.contains("socle_catalog_entities 3"), "{metrics}");
     assert!(

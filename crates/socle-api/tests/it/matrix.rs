@@ -140,6 +140,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("POST", "/api/v1/locations", "/api/v1/locations", Some(file_location), ADMIN),
         op("POST", "/api/v1/locations/{id}/refresh", &refresh, None, ADMIN),
         op("POST", "/api/v1/refresh", "/api/v1/refresh", None, ADMIN),
+        op("POST", "/api/v1/org/sync", "/api/v1/org/sync", None, ADMIN),
         op("GET", "/api/v1/tokens", "/api/v1/tokens", None, ADMIN),
         op("POST", "/api/v1/tokens", "/api/v1/tokens", Some(token), ADMIN),
         op("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/nope", None, ADMIN),

@@ -177,6 +177,35 @@ impl App {
             .await
     }
 
+    /// Syncs every configured provider now (admins only), one after the other, for
+    /// `POST /api/v1/org/sync`. Audited once as `org.sync`; a directory that cannot be read is
+    /// a failed outcome in its report (the catalog keeps its previous entries), not an error.
+    pub async fn sync_org_now(&self, actor: &Actor) -> Result<Vec<SyncReport>, AppError> {
+        let result = async {
+            actor.require(Role::Admin)?;
+            let Some(config) = &self.config.org_sync else {
+                return Err(AppError::new(
+                    crate::ErrorCode::NotFound,
+                    "no org sync is configured on this server (socle serve --org-sync FILE)",
+                ));
+            };
+            let mut reports = Vec::with_capacity(config.providers.len());
+            for provider in &config.providers {
+                reports.push(self.sync_org_unaudited(provider, &self.config.tls).await?);
+            }
+            Ok(reports)
+        }
+        .await;
+        self.audited_with(actor, AuditAction::OrgSync, "org", result, |reports| {
+            reports
+                .iter()
+                .map(|r| format!("{}: {}", r.provider, r.outcome.status))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .await
+    }
+
     async fn sync_org_unaudited(
         &self,
         provider: &Provider,

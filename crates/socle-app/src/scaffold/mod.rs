@@ -23,6 +23,7 @@ use crate::error::AppError;
 
 mod actions;
 mod backstage;
+pub mod live;
 mod run;
 pub mod sources;
 

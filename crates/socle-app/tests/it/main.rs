@@ -5,6 +5,7 @@ mod campaigns;
 mod deploy;
 mod https;
 mod org_sync;
+mod readiness;
 mod scorecards;
 mod slo_budget;
 mod slo_gate;

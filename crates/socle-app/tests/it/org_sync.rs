@@ -343,3 +343,58 @@ async fn ldaps_and_start_tls_are_verified_against_the_trust_roots() {
     assert_eq!(r.outcome.status, RefreshStatus::Failed);
     assert_eq!(r.users, 0);
 }
+
+/// `POST /api/v1/org/sync`'s service: every configured provider now, admins only, audited
+/// once as `org.sync`; a server without a configuration says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_syncs_every_configured_directory_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(slapd) = directory(dir.path(), None) else {
+        return;
+    };
+    let config = socle_testkit::store_config(Backend::Sqlite, dir.path(), "socle_org").unwrap();
+    let store = Store::open(&config).await.unwrap();
+    let p = provider(dir.path(), &slapd.url, "");
+    let settings = AppConfig {
+        refresh_interval: None,
+        org_sync: Some(OrgSyncConfig { providers: vec![p] }),
+        ..Default::default()
+    };
+    let app = App::with_clock(store, settings, FixedClock::at(T0))
+        .await
+        .unwrap();
+    let e = app
+        .sync_org_now(&actor("user:default/alice", Role::Member))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    assert!(app.snapshot().is_empty(), "nothing was synced");
+    let reports = app.sync_org_now(&admin()).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].provider, "corp");
+    assert_eq!(reports[0].outcome.status, RefreshStatus::Ok);
+    assert!(reports[0].users > 0 && reports[0].groups > 0, "{reports:?}");
+    assert!(app.snapshot().get("user:default/alice").is_some());
+    let log = app.store.audit_log(10).await.unwrap();
+    let sync: Vec<_> = log.iter().filter(|r| r.action == "org.sync").collect();
+    assert_eq!(sync.len(), 2, "{log:?}");
+    assert!(sync.iter().any(|r| r.outcome.as_str() == "denied"));
+    assert!(
+        sync.iter()
+            .any(|r| r.outcome.as_str() == "ok" && r.detail == "corp: ok" && r.target == "org"),
+        "{log:?}"
+    );
+
+    // Without a configuration there is nothing to sync.
+    let other = tempfile::tempdir().unwrap();
+    let Some(bare) = app_without_sync(other.path()).await else {
+        return;
+    };
+    let e = bare.sync_org_now(&admin()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    assert!(e.message.contains("--org-sync"), "{}", e.message);
+}
+
+async fn app_without_sync(dir: &Path) -> Option<Arc<App>> {
+    app(Backend::Sqlite, dir).await
+}

@@ -12,8 +12,9 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 use socle_api::AppState;
 use socle_app::AuditAction;
+use socle_app::scaffold::live::LiveState;
 use socle_scaffold::Template;
-use socle_store::Role;
+use socle_store::{LiveOutcome, Role};
 use socle_ui::form::{self, FieldErrors};
 
 use crate::error::PageError;
@@ -210,110 +211,11 @@ pub async fn submit(
         let page = form_page(&state, &viewer, &t, &values, &FieldErrors(errors));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    // The run goes on in the background; its page shows the log as it grows.
-    let key = live::start(&principal.subject, &name);
-    let log = live::log(&key).ok_or_else(|| PageError::internal("live run vanished"))?;
-    let key2 = key.clone();
-    tokio::spawn(async move {
-        let done = state
-            .run_template(&caller, &name, Value::Object(values), false, Some(log))
-            .await
-            .map(|out| out.run.id)
-            .map_err(|e| {
-                if socle_api::error::status_of(e.code).is_server_error() {
-                    live::RunError::Server
-                } else {
-                    live::RunError::Refused(e)
-                }
-            });
-        live::finish(&key2, done);
-    });
+    // The run goes on in the background; its page (on any replica) shows the log as it grows.
+    let key = state
+        .start_live_run(&caller, &principal.subject, &name, Value::Object(values))
+        .await?;
     Ok(Redirect::to(&format!("/create/live/{key}")).into_response())
-}
-
-/// Runs in progress on this replica, by a random key, with their growing log.
-mod live {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    use std::time::{Duration, Instant};
-
-    use socle_app::AppError;
-    use socle_scaffold::{LiveLog, LogLine};
-
-    /// Why a run has no record to open.
-    #[derive(Clone, Debug, thiserror::Error)]
-    pub enum RunError {
-        /// It failed on the server (logged; the page does not show the cause).
-        #[error("the run failed on the server; the error was logged")]
-        Server,
-        /// The application refused it: its message is shown.
-        #[error("{}", .0.message)]
-        Refused(AppError),
-    }
-
-    struct LiveRun {
-        actor: String,
-        template: String,
-        log: LiveLog,
-        /// The recorded run's id, or why there is none.
-        done: Option<Result<String, RunError>>,
-        started: Instant,
-    }
-
-    /// What the live page shows: actor, template, the log so far, the outcome once there is one.
-    pub struct View {
-        pub actor: String,
-        pub template: String,
-        pub lines: Vec<LogLine>,
-        pub done: Option<Result<String, RunError>>,
-    }
-
-    fn runs() -> &'static Mutex<HashMap<String, LiveRun>> {
-        static RUNS: OnceLock<Mutex<HashMap<String, LiveRun>>> = OnceLock::new();
-        RUNS.get_or_init(Default::default)
-    }
-
-    pub fn start(actor: &str, template: &str) -> String {
-        use rand::Rng;
-        let mut bytes = [0u8; 16];
-        rand::rng().fill(&mut bytes);
-        let key = hex::encode(bytes);
-        let mut map = runs().lock().expect("lock");
-        // Forget runs started long ago.
-        map.retain(|_, r| r.started.elapsed() < Duration::from_secs(3600));
-        map.insert(
-            key.clone(),
-            LiveRun {
-                actor: actor.to_owned(),
-                template: template.to_owned(),
-                log: Default::default(),
-                done: None,
-                started: Instant::now(),
-            },
-        );
-        key
-    }
-
-    pub fn log(key: &str) -> Option<LiveLog> {
-        runs().lock().expect("lock").get(key).map(|r| r.log.clone())
-    }
-
-    pub fn finish(key: &str, done: Result<String, RunError>) {
-        if let Some(r) = runs().lock().expect("lock").get_mut(key) {
-            r.done = Some(done);
-        }
-    }
-
-    pub fn view(key: &str) -> Option<View> {
-        let map = runs().lock().expect("lock");
-        let r = map.get(key)?;
-        Some(View {
-            actor: r.actor.clone(),
-            template: r.template.clone(),
-            lines: r.log.lock().map(|l| l.clone()).unwrap_or_default(),
-            done: r.done.clone(),
-        })
-    }
 }
 
 /// A run in progress: the log so far, refreshed every second (no JavaScript needed); the
@@ -324,36 +226,44 @@ pub async fn live_page(
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
     viewer.can_read(&state)?;
-    let Some(v) = live::view(&key) else {
+    let Some(v) = state.live_run(&viewer.caller(), &key).await? else {
         return Err(PageError::not_found(
-            "this run is not running here (it may have ended long ago, or on another replica); see the recent runs on the Create page",
+            "no such run (runs are forgotten an hour after they start); see the recent runs on the Create page",
         ));
     };
-    if let Some(Ok(id)) = &v.done {
+    if let LiveState::Ended(LiveOutcome::Recorded(id)) = &v.state {
         return Ok(Redirect::to(&format!("/create/runs/{}", enc(id))).into_response());
     }
+    let running = v.state == LiveState::Running;
     let body = html! {
         (maud::DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                @if v.done.is_none() { meta http-equiv="refresh" content="1"; }
+                @if running { meta http-equiv="refresh" content="1"; }
                 title { "Running " (v.template) " · Socle" }
                 link rel="stylesheet" href={ "/static/socle.css?v=" (layout::asset_version()) };
             }
             body {
                 main id="main" {
                     nav aria-label="Breadcrumb" class="muted" { a href="/create" { "Create" } " / " (v.template) }
-                    @match &v.done {
-                        None => {
+                    @match &v.state {
+                        LiveState::Running => {
                             h1 { "Running " (v.template) "…" }
                             p role="status" class="notice" { "Started by " (v.actor) ". This page follows the run and opens its record when it ends." }
                         },
-                        Some(Err(e)) => {
-                            h1 { "The run could not be recorded" }
-                            p class="notice error" role="alert" { (e) }
+                        LiveState::Abandoned => {
+                            h1 { "The run stopped" }
+                            p class="notice error" role="alert" { "The server running it stopped before it ended; nothing was recorded. Start it again." }
                         },
-                        Some(Ok(_)) => {},
+                        LiveState::Ended(LiveOutcome::Refused(message)) => {
+                            h1 { "The run could not be recorded" }
+                            p class="notice error" role="alert" { (message) }
+                        },
+                        LiveState::Ended(_) => {
+                            h1 { "The run could not be recorded" }
+                            p class="notice error" role="alert" { "the run failed on the server; the error was logged" }
+                        },
                     }
                     pre class="log" aria-label="Run log" {
                         @for l in &v.lines { span class=(l.level) { "[" (l.step) "] " (l.message) } "\n" }

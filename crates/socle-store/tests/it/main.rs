@@ -71,6 +71,7 @@ macro_rules! both {
 mod backup;
 mod dora_incidents;
 mod findings;
+mod live_runs;
 mod notifications;
 mod read_only;
 mod resource_owner;

@@ -4,6 +4,7 @@
 mod backup;
 mod campaign;
 mod catalog;
+pub mod config_file;
 #[cfg(test)]
 mod conventions;
 mod data;
@@ -168,8 +169,22 @@ enum Cmd {
     },
 }
 
+/// The command line, with `socle.yaml` (`socle serve --config`, or `SOCLE_CONFIG` for every
+/// command) as the flags' defaults and an environment variable for every setting.
+fn parse_cli() -> anyhow::Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = config_file::with_env_overrides(Cli::command());
+    if let Some(path) = config_file::config_path(&args, std::env::var_os("SOCLE_CONFIG")) {
+        let settings = config_file::load(&path, &cmd)?;
+        cmd = config_file::apply(cmd, &settings);
+    }
+    let matches = cmd.get_matches_from(args);
+    Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
+}
+
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = parse_cli()?;
     if let Cmd::Completions { shell } = cli.cmd {
         use clap::CommandFactory;
         clap_complete::generate(shell, &mut Cli::command(), "socle", &mut std::io::stdout());

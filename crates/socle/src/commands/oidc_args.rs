@@ -54,6 +54,17 @@ impl OidcArgs {
         let Some(issuer) = &self.oidc_issuer else {
             return Ok(None);
         };
+        // A configuration file's issuer is not checked by clap's `requires` (defaults are not).
+        anyhow::ensure!(
+            self.oidc_client_id
+                .as_deref()
+                .is_some_and(|c| !c.is_empty())
+                && self
+                    .oidc_redirect_url
+                    .as_deref()
+                    .is_some_and(|u| !u.is_empty()),
+            "single sign-on needs --oidc-client-id and --oidc-redirect-url with --oidc-issuer"
+        );
         let secret = match &self.oidc_client_secret_file {
             Some(path) => std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?

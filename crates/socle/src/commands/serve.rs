@@ -15,6 +15,12 @@ use crate::output::Outcome;
 
 #[derive(Args)]
 pub struct ServeArgs {
+    /// A configuration file (`socle.yaml`): the flags of `socle serve` and the global ones by
+    /// name, e.g. `listen: 0.0.0.0:7007`. A flag wins over its environment variable
+    /// (`SOCLE_<FLAG>`), which wins over the file. `SOCLE_CONFIG` also gives the CLI's other
+    /// commands the file's store settings.
+    #[arg(long, env = "SOCLE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
@@ -73,6 +79,9 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.config {
+        tracing::info!(config = %path.display(), "settings from a configuration file");
+    }
     // A mistyped address is said before anything is created (a store, a bootstrap token).
     let _ = tokio::net::lookup_host(&args.listen)
         .await
@@ -106,6 +115,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         remotes: args.git_hosts.net.remotes(&args.store.data_dir)?,
         tls: args.git_hosts.net.tls()?,
         oidc,
+        org_sync: org_sync.clone(),
         github_webhook_secret: args.github_webhook_secret.clone(),
         gitlab_webhook_token: args.gitlab_webhook_token.clone(),
         auth_reads: reads_need_auth(&args.listen, args.auth_reads, args.public_reads),
@@ -284,5 +294,13 @@ impl ServeArgs {
                 Ok(Some((url.clone(), self.git_hosts.net.tls()?)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl ServeArgs {
+    /// The address to listen on, as parsed (the configuration file's tests).
+    pub fn listen_for_tests(&self) -> &str {
+        &self.listen
     }
 }

@@ -2,6 +2,7 @@
 
 mod backup;
 mod cli;
+mod config_file;
 mod data;
 mod dora;
 mod dora_import;
@@ -17,3 +18,4 @@ mod deploy_output;
 mod first_hour;
 mod otlp;
 mod readme;
+mod replicas;
