@@ -54,7 +54,9 @@ pub use resources::{
 };
 pub use scores::{DAY_MS, ScoreDay, ScoreQuery, ScoreRecord, ScoreScope};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
-pub use slo::{MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus};
+pub use slo::{
+    MAX_SLO_INTERVAL_MS, MAX_SLO_INTERVALS, SloCounts, SloInterval, SloKey, SloStatus, SloSummary,
+};
 pub use sso::{OidcLogin, SSO_TOKEN_ID, SsoSession};
 pub use status::{
     DeploymentStatus, FeedbackStatus, NotificationSeverity, RefreshStatus, RunStatus,

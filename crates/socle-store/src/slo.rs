@@ -114,6 +114,35 @@ impl Store {
     }
 }
 
+/// How an environment's kept budgets stand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloSummary {
+    pub total: i64,
+    /// No budget left.
+    pub spent: i64,
+    /// Under 25% left.
+    pub low: i64,
+    pub no_data: i64,
+}
+
+impl SloSummary {
+    /// The summary of these budgets (the same buckets as [`Store::slo_status_summary`]).
+    pub fn of(items: &[SloStatus]) -> Self {
+        let mut s = Self::default();
+        for i in items {
+            s.total += 1;
+            match i.remaining {
+                None => s.no_data += 1,
+                Some(r) if r <= 0.0 => s.spent += 1,
+                Some(r) if r < 0.25 => s.low += 1,
+                Some(_) => {}
+            }
+        }
+        s
+    }
+}
+
 /// The last measured budget of one SLO in one environment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -151,6 +180,25 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// How the stored budgets in `environment` stand: all of them, spent (≤ 0 left), low
+    /// (under 25% left), and without data.
+    pub async fn slo_status_summary(&self, environment: &str) -> Result<SloSummary> {
+        Ok(with_pool!(self, pool => {
+            let r = sqlx::query("SELECT COUNT(*) AS total, \
+                                 COALESCE(SUM(CASE WHEN remaining <= 0 THEN 1 ELSE 0 END), 0) AS spent, \
+                                 COALESCE(SUM(CASE WHEN remaining > 0 AND remaining < 0.25 THEN 1 ELSE 0 END), 0) AS low, \
+                                 COALESCE(SUM(CASE WHEN remaining IS NULL THEN 1 ELSE 0 END), 0) AS no_data \
+                                 FROM slo_status WHERE environment = $1")
+                .bind(environment).fetch_one(pool).await?;
+            SloSummary {
+                total: r.try_get("total")?,
+                spent: r.try_get("spent")?,
+                low: r.try_get("low")?,
+                no_data: r.try_get("no_data")?,
+            }
+        }))
     }
 
     /// The stored budgets in `environment` (every environment: `None`), least budget left

@@ -117,6 +117,8 @@ impl App {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SloOverview {
     pub environment: String,
+    /// How every kept budget of the environment stands (not only the items listed).
+    pub summary: socle_store::SloSummary,
     pub items: Vec<SloStatus>,
 }
 
@@ -150,7 +152,15 @@ impl App {
                 limit as i64,
             )
             .await?;
-        Ok(SloOverview { environment, items })
+        let summary = match entity {
+            Some(_) => socle_store::SloSummary::of(&items),
+            None => self.store.slo_status_summary(&environment).await?,
+        };
+        Ok(SloOverview {
+            environment,
+            summary,
+            items,
+        })
     }
 }
 
@@ -171,6 +181,7 @@ impl App {
             .await?;
         let owned = self.owned_by_team(team)?;
         overview.items.retain(|s| owned.contains(&s.entity));
+        overview.summary = socle_store::SloSummary::of(&overview.items);
         Ok(overview)
     }
 

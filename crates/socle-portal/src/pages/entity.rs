@@ -163,7 +163,7 @@ pub async fn entity(
             .ok();
         o.map(|o| {
             html! {
-                (super::slo::tiles(&o.items))
+                (super::slo::tiles(&o.summary))
                 (super::slo::status_table(
                     &o.items,
                     &format!("SLOs in {}", o.environment),

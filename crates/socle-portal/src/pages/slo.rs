@@ -164,18 +164,14 @@ pub async fn entity_slos(
 }
 
 /// Tiles counting kept budgets by state: within budget, low (under 25% left), spent, no data.
-pub fn tiles(items: &[socle_store::SloStatus]) -> Markup {
-    let count = |f: &dyn Fn(Option<f64>) -> bool| items.iter().filter(|s| f(s.remaining)).count();
-    let spent = count(&|r| r.is_some_and(|r| r <= 0.0));
-    let low = count(&|r| r.is_some_and(|r| r > 0.0 && r < 0.25));
-    let within = count(&|r| r.is_some_and(|r| r >= 0.25));
-    let none = count(&|r| r.is_none());
+pub fn tiles(s: &socle_store::SloSummary) -> Markup {
+    let within = s.total - s.spent - s.low - s.no_data;
     html! {
         div class="tiles" {
             div class="tile" { div class="name" { "Within budget" } div class="value" { (within) } span class="level level-elite" { "25% or more left" } }
-            div class="tile" { div class="name" { "Low budget" } div class="value" { (low) } span class="level level-medium" { "under 25% left" } }
-            div class="tile" { div class="name" { "Budget spent" } div class="value" { (spent) } span class="level level-low" { "production deploys flagged" } }
-            div class="tile" { div class="name" { "No data" } div class="value" { (none) } span class="muted" { "nothing measured in the period" } }
+            div class="tile" { div class="name" { "Low budget" } div class="value" { (s.low) } span class="level level-medium" { "under 25% left" } }
+            div class="tile" { div class="name" { "Budget spent" } div class="value" { (s.spent) } span class="level level-low" { "production deploys flagged" } }
+            div class="tile" { div class="name" { "No data" } div class="value" { (s.no_data) } span class="muted" { "nothing measured in the period" } }
         }
     }
 }
@@ -213,6 +209,9 @@ pub fn status_table(items: &[socle_store::SloStatus], caption: &str, now: i64) -
     }
 }
 
+/// Most rows the organisation list shows: those with the least budget left (tiles count all).
+const MAX_LISTED: usize = 500;
+
 /// `/slos?environment=prod`: every SLO of the organisation, least budget left first.
 pub async fn overview(
     State(state): State<Arc<AppState>>,
@@ -221,21 +220,23 @@ pub async fn overview(
 ) -> Result<Markup, PageError> {
     viewer.can_read(&state)?;
     let o = state
-        .slo_overview(&viewer.caller(), q.environment.as_deref(), None, Some(2000))
+        .slo_overview(
+            &viewer.caller(),
+            q.environment.as_deref(),
+            None,
+            Some(MAX_LISTED),
+        )
         .await?;
     let envs = super::environments(&state);
-    let spent = o
-        .items
-        .iter()
-        .filter(|s| s.remaining.is_some_and(|r| r <= 0.0))
-        .count();
+    let spent = o.summary.spent;
     Ok(layout::page(
         &viewer,
         "SLOs",
         "/slos",
         html! {
             h1 { "Service level objectives" }
-            p class="sub" { (o.items.len()) " SLOs in " (o.environment) ", least error budget left first; " strong { (spent) } " with their budget spent (their production deploys are flagged)." }
+            p class="sub" { (o.summary.total) " SLOs in " (o.environment) "; " strong { (spent) } " with their budget spent (their production deploys are flagged)." }
+            (tiles(&o.summary))
             form method="get" action="/slos" class="search-row" {
                 label for="environment" { "Environment" }
                 select id="environment" name="environment" {
@@ -243,7 +244,7 @@ pub async fn overview(
                 }
                 button type="submit" { "Show" }
             }
-            (status_table(&o.items, &format!("SLOs in {}", o.environment), state.now_ms()))
+            (status_table(&o.items, &format!("The {} SLOs with the least error budget left in {} (every one: GET /api/v1/slos)", o.items.len(), o.environment), state.now_ms()))
         },
     ))
 }

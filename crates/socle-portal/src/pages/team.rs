@@ -98,7 +98,7 @@ pub async fn team_section(
         @if let Some(o) = &slos {
             section aria-labelledby="team-slos" {
                 h2 id="team-slos" { "Reliability: error budgets in " (o.environment) }
-                (super::slo::tiles(&o.items))
+                (super::slo::tiles(&o.summary))
                 (super::slo::status_table(&o.items[..o.items.len().min(50)], &format!("The team's SLOs, least budget left first ({} in all)", o.items.len()), state.now_ms()))
                 p { a href={ "/slos?environment=" (layout::enc(&o.environment)) } { "Every SLO of the organisation" } }
             }
