@@ -72,10 +72,22 @@ async fn app_with(
     gate: Option<SloGate>,
     guardrails: Option<socle_policy::PolicySet>,
 ) -> Option<Arc<App>> {
-    let config = socle_testkit::store_config(backend, dir, "socle_app")?;
-    let store = Store::open(&config).await.unwrap();
     let mut platform = socle_platform::default_config();
     platform.environments.get_mut("prod").unwrap().slo.gate = gate;
+    setup(backend, dir, platform, guardrails, FixedClock::at(T0)).await
+}
+
+/// The application on `platform` with the organisation's catalog (a directory: `org.yaml` and
+/// the SLO file beside it).
+async fn setup(
+    backend: Backend,
+    dir: &std::path::Path,
+    platform: socle_platform::PlatformConfig,
+    guardrails: Option<socle_policy::PolicySet>,
+    clock: Arc<FixedClock>,
+) -> Option<Arc<App>> {
+    let config = socle_testkit::store_config(backend, dir, "socle_app")?;
+    let store = Store::open(&config).await.unwrap();
     let settings = AppConfig {
         refresh_interval: None,
         gitops_root: dir.join("gitops"),
@@ -83,9 +95,7 @@ async fn app_with(
         guardrails,
         ..Default::default()
     };
-    let app = App::with_clock(store, settings, FixedClock::at(T0))
-        .await
-        .unwrap();
+    let app = App::with_clock(store, settings, clock).await.unwrap();
     let catalog = dir.join("catalog");
     std::fs::create_dir_all(catalog.join("slo")).unwrap();
     std::fs::write(catalog.join("org.yaml"), ORG).unwrap();
@@ -544,8 +554,6 @@ async fn app_with_dead_prometheus(
     dir: &std::path::Path,
     clock: Arc<FixedClock>,
 ) -> Option<Arc<App>> {
-    let config = socle_testkit::store_config(backend, dir, "socle_app")?;
-    let store = Store::open(&config).await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -558,31 +566,7 @@ async fn app_with_dead_prometheus(
         .unwrap()
         .slo
         .prometheus_url = Some(format!("http://127.0.0.1:{port}"));
-    let settings = AppConfig {
-        refresh_interval: None,
-        gitops_root: dir.join("gitops"),
-        platform,
-        ..Default::default()
-    };
-    let app = App::with_clock(store, settings, clock).await.unwrap();
-    let catalog = dir.join("catalog");
-    std::fs::create_dir_all(catalog.join("slo")).unwrap();
-    std::fs::write(catalog.join("org.yaml"), ORG).unwrap();
-    std::fs::write(catalog.join("slo/shop.yaml"), SLO).unwrap();
-    let spec =
-        socle_ingest::LocationSpec::file(catalog.join("org.yaml").to_string_lossy().into_owned());
-    app.store
-        .add_location(
-            &spec.key(),
-            &serde_json::to_value(&spec).unwrap(),
-            "user:default/admin",
-            socle_store::LocationTrust::Organisation,
-            T0,
-        )
-        .await
-        .unwrap();
-    app.refresh(&spec).await.unwrap();
-    Some(app)
+    setup(backend, dir, platform, None, clock).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
