@@ -45,8 +45,10 @@ pub const FLOORS: &[Floor] = &[
     row("socle-search", DOMAIN, true),
     // The demo organisation: embedded data, extracted to a directory by `socle serve --demo`.
     row("socle-demo", DOMAIN, false),
-    // The only crate that writes SQL.
+    // The only crate that writes SQL against Socle's own store.
     row("socle-store", STORE, false),
+    // Runs data contracts' checks on teams' PostgreSQL servers (read-only); never Socle's store.
+    row("socle-data-pg", STORE, false),
     // Application services (use cases), between the store and the HTTP/HTML edges.
     row("socle-app", APP, false),
     // The deploy pipeline socle-app drives: resolve, render, guardrails, GitOps commit (gix),

@@ -198,6 +198,19 @@ impl Contract {
         (self.root.line, self.root.column)
     }
 
+    /// What `socle data test` reads of the contract: servers, schema with quality rules, SLAs.
+    pub fn test_spec(&self) -> Result<crate::quality::TestSpec, ContractError> {
+        self.root.decode().map_err(|e| {
+            located(
+                &self.file,
+                Some(&self.root),
+                &e.path,
+                "odcs.decode",
+                e.message,
+            )
+        })
+    }
+
     /// The value of the custom property `name`, and its index in `customProperties`.
     pub fn custom(&self, name: &str) -> Option<(usize, &Value)> {
         self.custom_properties

@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod entity;
+pub mod quality;
 
 pub use contract::{Contract, ContractError, OdcsVersion, load};
 pub use entity::{API_VERSION, KIND, SENSITIVE, is_sensitive, to_entity};

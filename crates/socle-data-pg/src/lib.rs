@@ -1,0 +1,562 @@
+//! The PostgreSQL engine of `socle data test`: connects to the server a contract names, and in
+//! one read-only transaction (with a statement time limit) reads each table's columns from the
+//! catalog, runs every counting check of the table in one aggregation and every duplicate check
+//! in one `GROUPING SETS` query (two scans), then each `sql` rule, then (if asked) samples of
+//! failing rows without sensitive columns. The SQL text comes from `socle_data::quality::sql`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
+use socle_data::quality::plan::{Check, Metric};
+use socle_data::quality::sql::{self, Aggregate};
+use socle_data::quality::{CheckResult, TestSpec, Verdict};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Row};
+
+/// The engine could not start (the checks' own failures are results, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot connect to PostgreSQL at {at}: {message}")]
+    Connect { at: String, message: String },
+    #[error("PostgreSQL: {0}")]
+    Query(String),
+}
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Longest a single statement may run.
+    pub statement_timeout: Duration,
+    /// Collect up to five failing rows per failed counting check.
+    pub samples: bool,
+    /// Now, in seconds since the epoch (freshness and retention ages).
+    pub now: f64,
+}
+
+impl RunOptions {
+    /// A 60 s statement limit, no samples, at `now`.
+    pub fn at(now: f64) -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(60),
+            samples: false,
+            now,
+        }
+    }
+}
+
+/// A table's columns that identify a row (unique, primary key: shown in samples) and those
+/// never shown (classified pii, personal, confidential, restricted, sensitive, secret).
+#[derive(Clone, Debug, Default)]
+struct SampleColumns {
+    identifiers: Vec<String>,
+    sensitive: Vec<String>,
+}
+
+fn sample_columns(spec: &TestSpec, table: &str) -> SampleColumns {
+    let mut out = SampleColumns::default();
+    for o in spec.schema.iter().filter(|o| o.table() == table) {
+        for p in &o.properties {
+            if p.unique || p.primary_key {
+                out.identifiers.push(p.column().to_owned());
+            }
+            let class = p.classification.as_deref().unwrap_or_default().trim();
+            if class.eq_ignore_ascii_case("personal_data") || socle_data::is_sensitive(class) {
+                out.sensitive.push(p.column().to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// Runs `checks` (planned from `spec` for one PostgreSQL server whose default schema is
+/// `schema`).
+pub async fn run(
+    options: &PgConnectOptions,
+    schema: Option<&str>,
+    spec: &TestSpec,
+    checks: &[Check],
+    run: &RunOptions,
+) -> Result<Vec<CheckResult>, EngineError> {
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .map_err(|e| EngineError::Connect {
+            at: format!(
+                "{}:{}/{}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or_default()
+            ),
+            message: e.to_string(),
+        })?;
+    let mut tx = conn.begin().await.map_err(query_error)?;
+    let ms = run.statement_timeout.as_millis().max(1);
+    let mut setup = vec![
+        "SET TRANSACTION READ ONLY".to_owned(),
+        format!("SET LOCAL statement_timeout = {ms}"),
+    ];
+    if let Some(s) = schema {
+        setup.push(format!("SET LOCAL search_path TO {}", sql::ident(s)));
+    }
+    for s in setup {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error)?;
+    }
+    let mut results: HashMap<String, CheckResult> = HashMap::new();
+    let mut tables: Vec<&str> = Vec::new();
+    for c in checks {
+        if let Some(r) = not_run(c) {
+            results.insert(c.key.clone(), r);
+        } else if !tables.contains(&c.table.as_str()) {
+            tables.push(&c.table);
+        }
+    }
+    for table in tables {
+        let on_table: Vec<&Check> = checks
+            .iter()
+            .filter(|c| c.table == table && !results.contains_key(&c.key))
+            .collect();
+        let mut t = Table::open(&mut tx, schema, table).await;
+        let columns = sample_columns(spec, table);
+        for (key, r) in t.run(&mut tx, &on_table, run, &columns).await {
+            results.insert(key, r);
+        }
+    }
+    tx.rollback().await.map_err(query_error)?;
+    Ok(checks
+        .iter()
+        .filter_map(|c| results.remove(&c.key))
+        .collect())
+}
+
+fn query_error(e: sqlx::Error) -> EngineError {
+    EngineError::Query(e.to_string())
+}
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+/// A table as the catalog describes it: its quoted name and its columns with native types, or
+/// why it could not be read.
+struct Table {
+    reference: String,
+    columns: Result<Vec<(String, String)>, String>,
+}
+
+impl Table {
+    async fn open(tx: &mut Tx<'_>, schema: Option<&str>, table: &str) -> Self {
+        let found = sqlx::query(
+            "SELECT c.oid::int8, c.relname::text, n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE lower(c.relname) = lower($1) AND c.relkind IN ('r','v','m','p','f') \
+             AND n.nspname = coalesce($2, current_schema()) ORDER BY (c.relname = $1) DESC LIMIT 1",
+        )
+        .bind(table)
+        .bind(schema)
+        .fetch_optional(&mut **tx)
+        .await;
+        let mut t = Table {
+            reference: sql::table_ref(schema, table),
+            columns: Err(format!(
+                "Could not read model '{table}': no such table or view"
+            )),
+        };
+        let row = match found {
+            Ok(Some(row)) => row,
+            Ok(None) => return t,
+            Err(e) => {
+                t.columns = Err(format!("Could not read model '{table}': {e}"));
+                return t;
+            }
+        };
+        let (oid, relname, nspname): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+        t.reference = sql::table_ref(Some(&nspname), &relname);
+        t.columns = sqlx::query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+             WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        )
+        .bind(oid)
+        .fetch_all(&mut **tx)
+        .await
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .map_err(|e| format!("Could not read model '{table}': {e}"));
+        t
+    }
+
+    /// The column a contract names: exactly, else case-insensitively (quoted, and its type).
+    fn column(&self, name: &str) -> Option<(String, String)> {
+        let cols = self.columns.as_ref().ok()?;
+        cols.iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|(n, t)| (sql::ident(n), t.clone()))
+    }
+
+    async fn run(
+        &mut self,
+        tx: &mut Tx<'_>,
+        checks: &[&Check],
+        opts: &RunOptions,
+        columns: &SampleColumns,
+    ) -> Vec<(String, CheckResult)> {
+        let mut out = Vec::new();
+        if let Err(reason) = &self.columns {
+            for c in checks {
+                out.push((c.key.clone(), evaluate(c, Measured::Failed(reason.clone()))));
+            }
+            return out;
+        }
+        let mut aggregated: Vec<(&Check, Aggregate)> = Vec::new();
+        let mut duplicates: Vec<(&Check, Vec<String>)> = Vec::new();
+        for &c in checks {
+            match self.prepare(c) {
+                Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
+                Prepared::Aggregate(a) => aggregated.push((c, a)),
+                Prepared::Duplicate(cols) => duplicates.push((c, cols)),
+                Prepared::Sql(q) => {
+                    let m = custom(tx, &q).await;
+                    out.push((c.key.clone(), evaluate(c, m)));
+                }
+            }
+        }
+        let (rows, measured) = self.aggregate(tx, &aggregated, opts.now).await;
+        for ((c, _), m) in aggregated.iter().zip(measured) {
+            out.push((c.key.clone(), evaluate(c, m)));
+        }
+        for ((c, _), m) in duplicates
+            .iter()
+            .zip(self.duplicates(tx, &duplicates, rows).await)
+        {
+            out.push((c.key.clone(), evaluate(c, m)));
+        }
+        if opts.samples {
+            self.add_samples(tx, &mut out, checks, columns).await;
+        }
+        out
+    }
+
+    fn prepare(&self, c: &Check) -> Prepared {
+        let column = c.field.as_deref().map(|f| (f, self.column(f)));
+        let missing = |f: &str| Prepared::Done(Measured::Failed(format!("Column '{f}' not found")));
+        match (&c.metric, column) {
+            (Metric::FieldPresent, Some((_, col))) => {
+                Prepared::Done(Measured::Present(col.is_some()))
+            }
+            (Metric::FieldType { .. } | Metric::FieldPhysicalType { .. }, Some((_, col))) => {
+                Prepared::Done(Measured::NativeType(col.map(|(_, t)| t)))
+            }
+            (Metric::RowCount, _) => Prepared::Aggregate(Aggregate::CountWhere("TRUE".into())),
+            (Metric::CustomSql { query }, _) => Prepared::Sql(query.clone()),
+            (Metric::DuplicateCount { columns }, _) => {
+                let mut quoted = Vec::new();
+                for f in columns {
+                    match self.column(f) {
+                        Some((q, _)) => quoted.push(q),
+                        None => return missing(f),
+                    }
+                }
+                if quoted.is_empty() {
+                    return Prepared::Done(Measured::Failed("No columns to compare".into()));
+                }
+                Prepared::Duplicate(quoted)
+            }
+            (_, Some((f, None))) => missing(f),
+            (Metric::MissingCount { values }, Some((_, Some((col, _))))) => {
+                Prepared::Aggregate(Aggregate::CountWhere(sql::missing(&col, values)))
+            }
+            (Metric::InvalidCount(v), Some((_, Some((col, _))))) => match sql::invalid(&col, v) {
+                Some(p) => Prepared::Aggregate(Aggregate::CountWhere(p)),
+                None => Prepared::Aggregate(Aggregate::CountWhere("FALSE".into())),
+            },
+            (Metric::Freshness { .. }, Some((_, Some((col, _))))) => {
+                Prepared::Aggregate(Aggregate::Newest(col))
+            }
+            (Metric::Retention { .. }, Some((_, Some((col, _))))) => {
+                Prepared::Aggregate(Aggregate::Oldest(col))
+            }
+            (m, _) => Prepared::Done(Measured::Failed(format!("{} needs a column", m.label()))),
+        }
+    }
+
+    /// Every aggregate in one query; if it fails, each alone so one bad check does not take
+    /// the others down. Returns the row count (if read) and one measurement per aggregate.
+    async fn aggregate(
+        &self,
+        tx: &mut Tx<'_>,
+        items: &[(&Check, Aggregate)],
+        now: f64,
+    ) -> (Option<i64>, Vec<Measured>) {
+        if items.is_empty() {
+            return (None, vec![]);
+        }
+        let all: Vec<Aggregate> = items.iter().map(|(_, a)| a.clone()).collect();
+        let q = sql::aggregation(&self.reference, &all);
+        if let Ok(row) = fetch_one(tx, &q).await {
+            let rows: i64 = row.try_get(0).unwrap_or_default();
+            let mut at = 1;
+            let measured = all
+                .iter()
+                .map(|a| read_aggregate(&row, &mut at, a, rows, now))
+                .collect();
+            return (Some(rows), measured);
+        }
+        let mut rows = None;
+        let mut measured = Vec::new();
+        for a in &all {
+            let q = sql::aggregation(&self.reference, std::slice::from_ref(a));
+            match fetch_one(tx, &q).await {
+                Ok(row) => {
+                    let n: i64 = row.try_get(0).unwrap_or_default();
+                    rows = Some(n);
+                    measured.push(read_aggregate(&row, &mut 1, a, n, now));
+                }
+                Err(e) => measured.push(Measured::Failed(format!("Error evaluating check: {e}"))),
+            }
+        }
+        (rows, measured)
+    }
+
+    async fn duplicates(
+        &self,
+        tx: &mut Tx<'_>,
+        checks: &[(&Check, Vec<String>)],
+        rows: Option<i64>,
+    ) -> Vec<Measured> {
+        if checks.is_empty() {
+            return vec![];
+        }
+        let rows = match rows {
+            Some(n) => n,
+            None => {
+                match fetch_one(tx, &format!("SELECT count(*) FROM {}", self.reference)).await {
+                    Ok(r) => r.try_get(0).unwrap_or_default(),
+                    Err(e) => {
+                        return vec![
+                            Measured::Failed(format!("Error evaluating check: {e}"));
+                            checks.len()
+                        ];
+                    }
+                }
+            }
+        };
+        let mut columns: Vec<String> = Vec::new();
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        let mut set_of_check = Vec::new();
+        for (_, cols) in checks {
+            let set: Vec<usize> = cols
+                .iter()
+                .map(|c| match columns.iter().position(|x| x == c) {
+                    Some(i) => i,
+                    None => {
+                        columns.push(c.clone());
+                        columns.len() - 1
+                    }
+                })
+                .collect();
+            let i = sets.iter().position(|s| *s == set).unwrap_or_else(|| {
+                sets.push(set);
+                sets.len() - 1
+            });
+            set_of_check.push(i);
+        }
+        let counts = if columns.len() <= 31 {
+            grouping(tx, &self.reference, &columns, &sets).await
+        } else {
+            let mut all = Ok(vec![0; sets.len()]);
+            for (i, s) in sets.iter().enumerate() {
+                let cols: Vec<String> = s.iter().map(|&j| columns[j].clone()).collect();
+                let one = grouping(tx, &self.reference, &cols, &[(0..cols.len()).collect()]).await;
+                all = all.and_then(|mut v: Vec<i64>| {
+                    v[i] = one?[0];
+                    Ok(v)
+                });
+            }
+            all
+        };
+        match counts {
+            Ok(counts) => set_of_check
+                .iter()
+                .map(|&i| Measured::Count {
+                    value: counts[i],
+                    rows,
+                })
+                .collect(),
+            Err(e) => vec![Measured::Failed(format!("Error evaluating check: {e}")); checks.len()],
+        }
+    }
+
+    async fn add_samples(
+        &self,
+        tx: &mut Tx<'_>,
+        out: &mut [(String, CheckResult)],
+        checks: &[&Check],
+        opts: &SampleColumns,
+    ) {
+        let shown = |names: &[String]| -> Vec<String> {
+            let mut seen: Vec<String> = Vec::new();
+            for n in names {
+                if opts.sensitive.contains(&n.to_ascii_lowercase()) {
+                    continue;
+                }
+                if let Some((q, _)) = self.column(n)
+                    && !seen.contains(&q)
+                {
+                    seen.push(q);
+                }
+            }
+            seen
+        };
+        for (key, result) in out.iter_mut() {
+            if !matches!(result.result, Verdict::Failed | Verdict::Warning) {
+                continue;
+            }
+            let Some(c) = checks.iter().find(|c| &c.key == key) else {
+                continue;
+            };
+            let q = match (&c.metric, c.field.as_deref().and_then(|f| self.column(f))) {
+                (Metric::MissingCount { values }, Some((col, _))) => {
+                    let mut names = opts.identifiers.clone();
+                    names.extend(c.field.clone());
+                    sql::samples(
+                        &self.reference,
+                        &sql::missing(&col, values),
+                        &shown(&names),
+                        MAX_SAMPLES,
+                    )
+                }
+                (Metric::InvalidCount(v), Some((col, _))) => {
+                    let Some(p) = sql::invalid(&col, v) else {
+                        continue;
+                    };
+                    let mut names = opts.identifiers.clone();
+                    names.extend(c.field.clone());
+                    sql::samples(&self.reference, &p, &shown(&names), MAX_SAMPLES)
+                }
+                (Metric::DuplicateCount { columns }, _) => {
+                    let keys: Vec<String> = columns
+                        .iter()
+                        .filter_map(|f| self.column(f))
+                        .map(|(q, _)| q)
+                        .collect();
+                    if keys.len() != columns.len() {
+                        continue;
+                    }
+                    sql::duplicate_samples(&self.reference, &keys, &shown(columns), MAX_SAMPLES)
+                }
+                _ => continue,
+            };
+            result.samples = sample_rows(tx, &q).await;
+        }
+    }
+}
+
+enum Prepared {
+    Done(Measured),
+    Aggregate(Aggregate),
+    Duplicate(Vec<String>),
+    Sql(String),
+}
+
+fn read_aggregate(
+    row: &sqlx::postgres::PgRow,
+    at: &mut usize,
+    a: &Aggregate,
+    rows: i64,
+    now: f64,
+) -> Measured {
+    match a {
+        Aggregate::CountWhere(_) => {
+            let v: i64 = row.try_get(*at).unwrap_or_default();
+            *at += 1;
+            Measured::Count { value: v, rows }
+        }
+        Aggregate::Newest(_) | Aggregate::Oldest(_) => {
+            let epoch: Option<f64> = row.try_get(*at).unwrap_or_default();
+            let text: Option<String> = row.try_get(*at + 1).unwrap_or_default();
+            *at += 2;
+            Measured::Age(epoch.map(|e| ((now - e) as i64, text.unwrap_or_default())))
+        }
+    }
+}
+
+/// One statement in a savepoint, so an error leaves the transaction usable.
+async fn fetch_one(tx: &mut Tx<'_>, q: &str) -> Result<sqlx::postgres::PgRow, sqlx::Error> {
+    let mut sp = tx.begin().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+        .fetch_one(&mut *sp)
+        .await;
+    match row {
+        Ok(r) => {
+            sp.commit().await?;
+            Ok(r)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "data test query failed");
+            sp.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn grouping(
+    tx: &mut Tx<'_>,
+    table: &str,
+    columns: &[String],
+    sets: &[Vec<usize>],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let q = sql::duplicates(table, columns, sets);
+    let mut sp = tx.begin().await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+        .fetch_all(&mut *sp)
+        .await;
+    sp.rollback().await?;
+    let mut counts = vec![0; sets.len()];
+    for r in rows? {
+        let (k, n): (i32, i64) = (r.try_get(0)?, r.try_get(1)?);
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| counts.get_mut(k)) {
+            *slot = n;
+        }
+    }
+    Ok(counts)
+}
+
+/// A rule's query: the first column of its first row, as a number (booleans count as 0/1;
+/// anything else is no value).
+async fn custom(tx: &mut Tx<'_>, query: &str) -> Measured {
+    let body = query.trim().trim_end_matches(';');
+    let q = format!(
+        "SELECT value FROM json_each_text((SELECT row_to_json(x) FROM ({body}\n) AS x LIMIT 1)) LIMIT 1"
+    );
+    match fetch_one(tx, &q).await {
+        Ok(row) => {
+            let text: Option<String> = row.try_get(0).unwrap_or_default();
+            Measured::Scalar(text.and_then(|t| match t.as_str() {
+                "true" => Some(1.0),
+                "false" => Some(0.0),
+                other => other.parse::<f64>().ok(),
+            }))
+        }
+        Err(sqlx::Error::RowNotFound) => Measured::Scalar(None),
+        Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),
+    }
+}
+
+async fn sample_rows(tx: &mut Tx<'_>, q: &str) -> Vec<Map<String, Value>> {
+    let mut sp = match tx.begin().await {
+        Ok(sp) => sp,
+        Err(_) => return vec![],
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+        .fetch_all(&mut *sp)
+        .await;
+    let _ = sp.rollback().await;
+    rows.unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .filter_map(|t| match serde_json::from_str(&t) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
