@@ -71,6 +71,10 @@ pub const FLOORS: &[Floor] = &[
 /// Normal (and build) dependencies a pure crate may not have.
 pub const FORBIDDEN_DEPS: &[&str] = &["sqlx", "axum", "hyper", "tokio", "gix", "walkdir", "anyhow"];
 
+/// The only crates that may depend on sqlx: Socle's store, and the engine that runs contract
+/// checks on teams' PostgreSQL servers (read-only, never Socle's store).
+pub const SQL_CRATES: &[&str] = &["socle-store", "socle-data-pg"];
+
 /// Normal dependencies the application floor may not have: it knows no HTTP server, OpenAPI
 /// or HTML types (the API and the portal translate).
 pub const APP_FORBIDDEN_DEPS: &[&str] = &["axum", "tower", "tower-http", "utoipa", "maud"];
@@ -241,7 +245,9 @@ pub fn dependency_violations(pkgs: &[Package], used: &mut Vec<usize>) -> Vec<Vio
             let upward =
                 names.contains(&d.as_str()) && floor_of(d).is_some_and(|df| df.floor > floor.floor);
             let app_forbidden = floor.floor == APP && APP_FORBIDDEN_DEPS.contains(&d.as_str());
-            let forbidden = (floor.pure && FORBIDDEN_DEPS.contains(&d.as_str())) || app_forbidden;
+            let sql = d == "sqlx" && !SQL_CRATES.contains(&p.name.as_str());
+            let forbidden =
+                (floor.pure && FORBIDDEN_DEPS.contains(&d.as_str())) || app_forbidden || sql;
             if !(upward || forbidden) {
                 continue;
             }
@@ -259,6 +265,11 @@ pub fn dependency_violations(pkgs: &[Package], used: &mut Vec<usize>) -> Vec<Vio
             } else if app_forbidden {
                 format!(
                     "application crate depends on {d} (HTTP and HTML types stay in the adapters)"
+                )
+            } else if sql && !floor.pure {
+                format!(
+                    "depends on sqlx: only {} run SQL (the store, and the data-contract engine)",
+                    SQL_CRATES.join(" and ")
                 )
             } else {
                 format!("domain crate depends on {d} (forbidden in domain crates)")

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
 use socle_data::quality::plan::{Check, Metric};
 use socle_data::quality::sql::{self, Aggregate};
-use socle_data::quality::{CheckResult, TestSpec, Verdict};
+use socle_data::quality::{CheckResult, ServerSpec, TestSpec, Verdict};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
@@ -70,15 +70,54 @@ fn sample_columns(spec: &TestSpec, table: &str) -> SampleColumns {
     out
 }
 
+/// Where the engine connects.
+#[derive(Clone, Debug)]
+pub struct Target {
+    options: PgConnectOptions,
+}
+
+impl Target {
+    /// The contract server's host, port and database, with credentials (and whatever else is
+    /// unset: TLS mode, …) from libpq's environment (`PGUSER`, `PGPASSWORD`, `PGSSLMODE`, …).
+    /// A `postgres://` URL, when given, replaces the server's fields.
+    pub fn of(server: &ServerSpec, url: Option<&str>) -> Result<Self, EngineError> {
+        let options = match url {
+            Some(u) => u
+                .parse::<PgConnectOptions>()
+                .map_err(|e| EngineError::Connect {
+                    at: "the given URL".into(),
+                    message: e.to_string(),
+                })?,
+            None => {
+                let mut o = PgConnectOptions::new();
+                if let Some(h) = &server.host {
+                    o = o.host(h);
+                }
+                if let Some(p) = server.port {
+                    o = o.port(p);
+                }
+                if let Some(d) = &server.database {
+                    o = o.database(d);
+                }
+                o
+            }
+        };
+        Ok(Self {
+            options: options.application_name("socle data test"),
+        })
+    }
+}
+
 /// Runs `checks` (planned from `spec` for one PostgreSQL server whose default schema is
 /// `schema`).
 pub async fn run(
-    options: &PgConnectOptions,
+    target: &Target,
     schema: Option<&str>,
     spec: &TestSpec,
     checks: &[Check],
     run: &RunOptions,
 ) -> Result<Vec<CheckResult>, EngineError> {
+    let options = &target.options;
     let mut conn = PgConnection::connect_with(options)
         .await
         .map_err(|e| EngineError::Connect {

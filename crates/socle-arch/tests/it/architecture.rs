@@ -210,3 +210,22 @@ fn every_audit_row_goes_through_the_application() {
         found.join("\n")
     );
 }
+
+#[test]
+fn only_the_store_and_the_data_contract_engine_may_run_sql() {
+    let pkgs = [
+        package("socle-app", &["sqlx", "socle-store"]),
+        package("socle-store", &["sqlx"]),
+        package("socle-data-pg", &["sqlx"]),
+    ];
+    let shown: Vec<String> = dependency_violations(&pkgs, &mut Vec::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            "socle-app: depends on sqlx: only socle-store and socle-data-pg run SQL (the store, and the data-contract engine)"
+        ]
+    );
+}

@@ -22,6 +22,7 @@ pub fn now() -> f64 {
 
 /// The corpus fixture loaded into a schema of its own.
 pub struct Fixture {
+    pub url: String,
     pub options: PgConnectOptions,
     pub schema: String,
 }
@@ -48,7 +49,11 @@ impl Fixture {
             .execute(&mut c)
             .await
             .expect("fixture");
-        Some(Fixture { options, schema })
+        Some(Fixture {
+            url,
+            options,
+            schema,
+        })
     }
 
     pub async fn sql(&self, q: &str) -> Vec<sqlx::postgres::PgRow> {
@@ -73,15 +78,10 @@ pub async fn run_contract(fixture: &Fixture, path: &Path, opts: RunOptions) -> V
         .unwrap_or_else(|e| panic!("{e:?}"));
     let spec = contract.test_spec().unwrap();
     let checks = plan(&spec, &spec.servers[0]);
-    socle_data_pg::run(
-        &fixture.options,
-        Some(&fixture.schema),
-        &spec,
-        &checks,
-        &opts,
-    )
-    .await
-    .expect("engine runs")
+    let target = socle_data_pg::Target::of(&spec.servers[0], Some(&fixture.url)).unwrap();
+    socle_data_pg::run(&target, Some(&fixture.schema), &spec, &checks, &opts)
+        .await
+        .expect("engine runs")
 }
 
 fn contract(yaml_schema: &str) -> String {

@@ -7,6 +7,7 @@
 pub mod duration;
 pub mod evaluate;
 pub mod guard;
+pub mod junit;
 pub mod plan;
 pub mod spec;
 pub mod sql;

@@ -2,3 +2,4 @@
 //! and per error path), errors located, and the catalog entity of a contract.
 
 mod contracts;
+mod quality;

@@ -28,12 +28,130 @@ pub enum DataCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// Run a contract's checks on one of its servers (PostgreSQL): the schema checks its columns
+    /// imply (present, type, required, unique, primary key, lengths, bounds, pattern), its
+    /// `quality[]` rules (rowCount, nullValues, missingValues, invalidValues, duplicateValues,
+    /// sql) and its freshness and retention SLAs, with datacontract-cli's verdicts. Read-only:
+    /// one transaction that cannot write, each statement time-limited. Credentials come from
+    /// PGUSER/PGPASSWORD (or --url). Exits 1 when a check fails or errs.
+    #[command(
+        after_help = "Examples:\n  PGUSER=reader PGPASSWORD=... socle data test orders.odcs.yaml --server production\n  socle data test orders.odcs.yaml --url postgres://reader@127.0.0.1/shop --schema staging --samples --junit report.xml"
+    )]
+    Test {
+        /// The ODCS file.
+        contract: PathBuf,
+        /// The server to test (its `server` name); the contract's first server by default.
+        #[arg(long)]
+        server: Option<String>,
+        /// A postgres:// URL replacing the server's host, port and database.
+        #[arg(long, env = "SOCLE_DATA_URL")]
+        url: Option<String>,
+        /// A schema replacing the server's (e.g. a staging copy of the data).
+        #[arg(long)]
+        schema: Option<String>,
+        /// Show up to five failing rows per failed check (columns classified as personal or
+        /// restricted are never shown).
+        #[arg(long)]
+        samples: bool,
+        /// Longest a single statement may run, in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_seconds: u64,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
 }
 
 pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
     match cmd {
         DataCmd::Validate { files, output } => validate(&files, output),
+        DataCmd::Test {
+            contract,
+            server,
+            url,
+            schema,
+            samples,
+            timeout_seconds,
+            junit,
+            output,
+        } => {
+            let req = socle_app::data_test::DataTestRequest {
+                server,
+                url,
+                schema,
+                samples,
+                statement_timeout: Some(std::time::Duration::from_secs(timeout_seconds.max(1))),
+            };
+            test(&contract, &req, junit.as_deref(), output).await
+        }
     }
+}
+
+async fn test(
+    file: &std::path::Path,
+    req: &socle_app::data_test::DataTestRequest,
+    junit: Option<&std::path::Path>,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    use socle_data::quality::Verdict;
+    super::must_exist(file)?;
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
+    let report = socle_app::data_test::test_contract(&text, &name, req, now).await?;
+    if let Some(path) = junit {
+        std::fs::write(path, report.junit())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let failed = matches!(report.result, Verdict::Failed | Verdict::Error);
+    let lines: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.result, Verdict::Failed | Verdict::Error))
+        .map(|c| {
+            format!(
+                "{name}: {}: {}",
+                c.key,
+                c.reason.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    Ok(Outcome::new(output, &report, |r| {
+        let rows: Vec<Vec<String>> = r
+            .checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.result.as_str().to_owned(),
+                    c.table.clone(),
+                    c.field.clone().unwrap_or_default(),
+                    c.name.clone(),
+                    c.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut t = output::table(&["RESULT", "TABLE", "FIELD", "CHECK", "DETAILS"], &rows);
+        t.push_str(&format!(
+            "{} on {} ({}): {} — {} passed, {} warnings, {} failed, {} errors in {} ms\n",
+            r.contract,
+            r.server,
+            r.server_type,
+            r.result.as_str(),
+            r.counts.passed,
+            r.counts.warning,
+            r.counts.failed,
+            r.counts.error,
+            r.duration_ms
+        ));
+        t
+    })?
+    .table_stderr(lines)
+    .failed(failed))
 }
 
 #[derive(Serialize)]

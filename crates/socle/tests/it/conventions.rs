@@ -83,6 +83,7 @@ const FAILURES: &[&[&str]] = &[
     &["catalog", "search", "x"],
     &["catalog", "locations"],
     &["catalog", "unregister", "999"],
+    &["data", "test", "missing.odcs.yaml"],
     &["workload", "validate", "missing.yaml"],
     &[
         "workload",

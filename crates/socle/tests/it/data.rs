@@ -59,3 +59,145 @@ fn an_invalid_contract_exits_1_with_file_line_and_path() {
     );
     assert!(stderr.contains("[odcs.schema]"), "{stderr}");
 }
+
+/// The data-test corpus fixture in a schema of its own (psql; PostgreSQL from
+/// SOCLE_TEST_DATABASE_URL, skipped without it unless SOCLE_REQUIRE_POSTGRES is set).
+struct PgFixture {
+    url: String,
+    schema: String,
+}
+
+impl PgFixture {
+    fn load(prefix: &str) -> Option<PgFixture> {
+        let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
+                "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
+            );
+            return None;
+        };
+        let schema = format!("socle_cli_{prefix}_{}", std::process::id());
+        let fixture = root().join("conformance/data-test/fixture.sql");
+        let f = PgFixture { url, schema };
+        f.psql(&[
+            "-c",
+            &format!(
+                "DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}",
+                f.schema
+            ),
+        ]);
+        let o = Command::new("psql")
+            .args([f.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+            .arg(&fixture)
+            .env("PGOPTIONS", format!("-c search_path={}", f.schema))
+            .output()
+            .expect("psql runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Some(f)
+    }
+
+    fn psql(&self, args: &[&str]) {
+        let o = Command::new("psql")
+            .arg(&self.url)
+            .args(["-q", "-v", "ON_ERROR_STOP=1"])
+            .args(args)
+            .output()
+            .expect("psql runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+impl Drop for PgFixture {
+    fn drop(&mut self) {
+        self.psql(&[
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+        ]);
+    }
+}
+
+fn data_test(f: &PgFixture, contract: &str, extra: &[&str]) -> Output {
+    let path = format!("conformance/data-test/{contract}");
+    let mut args = vec![
+        "data",
+        "test",
+        path.as_str(),
+        "--url",
+        f.url.as_str(),
+        "--schema",
+        f.schema.as_str(),
+    ];
+    args.extend_from_slice(extra);
+    socle(&args)
+}
+
+#[test]
+fn a_contract_the_data_meets_passes_and_exits_zero() {
+    let Some(f) = PgFixture::load("pass") else {
+        return;
+    };
+    let o = data_test(&f, "customers.odcs.yaml", &["-o", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["result"], "passed");
+    assert_eq!(report["counts"]["passed"], 25);
+    assert_eq!(report["serverType"], "postgres");
+}
+
+#[test]
+fn failing_checks_exit_one_and_are_named_on_stderr_and_in_junit() {
+    let Some(f) = PgFixture::load("fail") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let o = data_test(
+        &f,
+        "orders.odcs.yaml",
+        &["--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("conformance/data-test/orders.odcs.yaml: orders__customer_email__field_required: Actual missing_count(customer_email) was 1, expected = 0"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "orders on local (postgres): failed — 22 passed, 1 warnings, 14 failed, 0 errors"
+        ),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains("tests=\"37\" failures=\"14\" errors=\"0\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"Required column &apos;missing_col&apos; is missing\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn an_unknown_server_is_refused_with_the_names_the_contract_has() {
+    let o = socle(&[
+        "data",
+        "test",
+        "conformance/data-test/orders.odcs.yaml",
+        "--server",
+        "prod",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("has no server named \"prod\" (it has: local)"),
+        "{stderr}"
+    );
+}
