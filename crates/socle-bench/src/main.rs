@@ -6,6 +6,7 @@
 
 mod abuse;
 mod catalog;
+mod data;
 mod dora;
 mod dora_history;
 mod dora_side;
@@ -65,6 +66,9 @@ enum Cmd {
     SloBudgets(slo_budgets::SloBudgetsBench),
     /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
     Scorecards(scorecards::ScorecardsBench),
+    /// Data contracts: one contract's checks on a 10 M-row PostgreSQL table, Socle beside
+    /// datacontract-cli.
+    Data(data::DataBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
                 Cmd::Slo(args) => slo::slo(args),
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
+                Cmd::Data(args) => data::data(args).await,
             }
         })
     };
