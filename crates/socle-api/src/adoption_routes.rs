@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 /// The report's window.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AdoptionQuery {
     /// How far back, e.g. `90d` (default), `12w`; at most 1,096 days. Impact windows are at
     /// most this long on each side of a team's adoption date.
