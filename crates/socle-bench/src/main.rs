@@ -5,6 +5,7 @@
 //! outside it (by `wrk`, or by this process's own client for the `abuse` request mix).
 
 mod abuse;
+mod adoption;
 mod catalog;
 mod dora;
 mod dora_history;
@@ -65,6 +66,8 @@ enum Cmd {
     SloBudgets(slo_budgets::SloBudgetsBench),
     /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
     Scorecards(scorecards::ScorecardsBench),
+    /// Adoption: the organisation's adoption and impact report over a large catalog.
+    Adoption(adoption::AdoptionBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
                 Cmd::Slo(args) => slo::slo(args),
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
+                Cmd::Adoption(args) => adoption::adoption(args).await,
             }
         })
     };
