@@ -21,6 +21,9 @@ use crate::error::PageError;
 use crate::layout;
 use crate::session::Viewer;
 
+/// Teams shown in detail on the page (the JSON export has them all).
+const MAX_TEAMS_SHOWN: usize = 200;
+
 #[derive(Deserialize)]
 pub struct AdoptionParams {
     since: Option<String>,
@@ -258,7 +261,10 @@ pub async fn page(
                     }
                     p class="muted" { "Each team is compared over two windows of equal length that meet at its adoption date (its first golden-path service or first deploy through Socle). Before-and-after figures are not proof of cause: read each team's caveats." }
                     @if r.teams.is_empty() { p class="muted" { "Teams' details are shown to their members and to admins." } }
-                    @for t in &r.teams { (team(t)) }
+                    @for t in r.teams.iter().take(MAX_TEAMS_SHOWN) { (team(t)) }
+                    @if r.teams.len() > MAX_TEAMS_SHOWN {
+                        p class="muted" { (r.teams.len() - MAX_TEAMS_SHOWN) " more teams in the JSON export." }
+                    }
                 }
             }
         },
