@@ -3,6 +3,7 @@
 //!
 //! This crate translates HTTP to application calls and back; it decides no rule of its own.
 
+mod adoption_routes;
 pub mod audit;
 pub mod auth;
 mod data_routes;

@@ -136,9 +136,10 @@ impl Modify for ErrorResponses {
         crate::survey_routes::answer_survey, crate::survey_routes::survey_results,
         crate::feedback_routes::send_feedback, crate::feedback_routes::list_feedback,
         crate::feedback_routes::triage_feedback,
+        crate::adoption_routes::adoption_report, crate::adoption_routes::team_adoption,
     ),
     modifiers(&Bearer, &ErrorResponses),
-    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "data"), (name = "scorecards"), (name = "surveys"), (name = "feedback"), (name = "operations"))
+    tags((name = "catalog"), (name = "search"), (name = "locations"), (name = "auth"), (name = "deployments"), (name = "guardrails"), (name = "dora"), (name = "templates"), (name = "notifications"), (name = "slo"), (name = "data"), (name = "scorecards"), (name = "surveys"), (name = "feedback"), (name = "adoption"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

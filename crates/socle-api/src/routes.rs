@@ -68,6 +68,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(crate::scorecard_routes::routes())
         .merge(crate::survey_routes::routes())
         .merge(crate::feedback_routes::routes())
+        .merge(crate::adoption_routes::routes())
         .merge(crate::org_routes::routes())
 }
 

@@ -70,3 +70,110 @@ pub async fn play_loop(app: &App, services: &[String]) -> Result<DemoLoop, AppEr
     }
     Ok(done)
 }
+
+/// A team that adopted Socle in the demo: the service it created from a golden path, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoAdoption {
+    /// The group's reference.
+    pub team: String,
+    /// The component's name.
+    pub service: String,
+    /// When the golden-path run started (milliseconds).
+    pub at: i64,
+}
+
+const DAY_MS: i64 = 86_400_000;
+/// How many days before today each adopting team of the demo started: far enough back for a
+/// before-and-after comparison inside the demo's 90 days of history.
+const ADOPTED_DAYS_AGO: [i64; 4] = [45, 40, 35, 30];
+/// Minutes from each run's start to its service's first deploy (time to first deploy).
+const FIRST_DEPLOY_MINUTES: [i64; 4] = [4, 12, 95, 26];
+
+/// The demo's adopting teams: among the teams owning components, in the order the demo's
+/// delivery history gives them tiers (owner index), those not already in the fastest tier
+/// (position % 4 ≠ 0) that own at least two services; each creates its first service (by
+/// name) from a golden path on its day. Deterministic for a catalog and a day.
+pub fn adoption_plan(snap: &crate::Snapshot, today: i64) -> Vec<DemoAdoption> {
+    let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let mut out = Vec::new();
+    for (pos, o) in owners.iter().enumerate() {
+        if pos % 4 == 0 {
+            continue;
+        }
+        let services: Vec<&str> = snap
+            .entities
+            .iter()
+            .filter(|e| {
+                e.kind() == "component"
+                    && e.owner == Some(*o)
+                    && e.spec_type.as_deref() == Some("service")
+            })
+            .filter_map(|e| e.entity_ref.rsplit('/').next())
+            .collect();
+        if services.len() < 2 {
+            continue;
+        }
+        out.push(DemoAdoption {
+            team: snap.name(*o).to_owned(),
+            service: services[0].to_owned(),
+            at: today - ADOPTED_DAYS_AGO[out.len()] * DAY_MS,
+        });
+        if out.len() == ADOPTED_DAYS_AGO.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Records the plan's golden-path runs (completed, registering the service) and each
+/// service's first deploy to dev, back-dated — once: not when runs exist already.
+pub async fn record_adoption(app: &App, plan: &[DemoAdoption]) -> Result<usize, AppError> {
+    if !app.store.adoption_runs().await?.is_empty() {
+        return Ok(0);
+    }
+    for (i, a) in plan.iter().enumerate() {
+        let minutes = FIRST_DEPLOY_MINUTES[i % FIRST_DEPLOY_MINUTES.len()];
+        app.store
+            .record_template_run(socle_store::TemplateRun {
+                id: String::new(),
+                seq: 0,
+                template: "rust-axum-service".into(),
+                actor: "serviceaccount:demo".into(),
+                status: socle_store::RunStatus::Completed,
+                dry_run: false,
+                parameters: serde_json::json!({"name": a.service, "owner": a.team}),
+                steps: serde_json::json!([]),
+                log: serde_json::json!([]),
+                output: serde_json::json!({}),
+                error: None,
+                created_at: a.at + 3 * 60_000,
+                started_at: Some(a.at),
+                entity: Some(format!("component:default/{}", a.service)),
+            })
+            .await?;
+        let image = format!("ghcr.io/acme/{}:0.1.0", a.service);
+        app.store
+            .record_deployment(socle_store::DeploymentRecord {
+                id: String::new(),
+                seq: 0,
+                service: a.service.clone(),
+                environment: "dev".into(),
+                version: "0.1.0".into(),
+                images: vec![format!("web={image}")],
+                gitops_commit: String::new(),
+                source_commit: String::new(),
+                changed: true,
+                status: socle_store::DeploymentStatus::Success,
+                actor: "serviceaccount:demo".into(),
+                kind: "deploy".into(),
+                spec: serde_json::json!({"apiVersion": "score.dev/v1b1", "metadata": {"name": a.service},
+                    "containers": {"web": {"image": image}}})
+                .to_string(),
+                created_at: a.at + minutes * 60_000,
+            })
+            .await?;
+    }
+    Ok(plan.len())
+}

@@ -4,6 +4,7 @@
 //! with a stable [`ErrorCode`]. No HTTP server types here: adapters translate.
 
 pub mod actor;
+pub mod adoption;
 pub mod audit;
 pub mod catalog;
 pub mod clock;

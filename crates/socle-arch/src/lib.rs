@@ -39,6 +39,7 @@ pub const FLOORS: &[Floor] = &[
     row("socle-scorecard", DOMAIN, true),
     row("socle-data", DOMAIN, true),
     row("socle-survey", DOMAIN, true),
+    row("socle-adoption", DOMAIN, true),
     row("socle-platform", DOMAIN, true),
     row("socle-policy", DOMAIN, true),
     row("socle-escape", DOMAIN, true),

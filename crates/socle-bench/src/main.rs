@@ -5,6 +5,7 @@
 //! outside it (by `wrk`, or by this process's own client for the `abuse` request mix).
 
 mod abuse;
+mod adoption;
 mod catalog;
 mod data;
 mod dora;
@@ -69,6 +70,8 @@ enum Cmd {
     /// Data contracts: one contract's checks on a 10 M-row PostgreSQL table, Socle beside
     /// datacontract-cli.
     Data(data::DataBench),
+    /// Adoption: the organisation's adoption and impact report over a large catalog.
+    Adoption(adoption::AdoptionBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
                 Cmd::Data(args) => data::data(args).await,
+                Cmd::Adoption(args) => adoption::adoption(args).await,
             }
         })
     };

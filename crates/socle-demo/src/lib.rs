@@ -8,7 +8,7 @@ use include_dir::{Dir, include_dir};
 mod dora;
 mod synthetic;
 
-pub use dora::dora_history;
+pub use dora::{DemoService, dora_history, dora_history_of};
 pub use synthetic::{Rng, SyntheticOrg, generate};
 
 /// Northwind Logistics: Backstage descriptors for a realistic company.

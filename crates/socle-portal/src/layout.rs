@@ -27,6 +27,7 @@ const NAV: &[(&str, &str)] = &[
     ("/scorecards", "Scorecards"),
     ("/teams", "Teams"),
     ("/surveys", "Surveys"),
+    ("/adoption", "Adoption"),
 ];
 
 fn head(title: &str) -> Markup {

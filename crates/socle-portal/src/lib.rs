@@ -72,6 +72,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/feedback/status", post(pages::feedback::set_status))
         .route("/surveys", get(pages::surveys::list))
+        .route("/adoption", get(pages::adoption::page))
+        .route("/adoption.json", get(pages::adoption::export))
         .route(
             "/surveys/{name}",
             get(pages::surveys::form).post(pages::surveys::submit),

@@ -4,6 +4,7 @@
 //! Every write that changes the catalog happens in one transaction: a failed ingest leaves the
 //! previous catalog exactly as it was.
 
+mod adoption;
 pub mod backup;
 mod catalog;
 mod crypto;
@@ -35,6 +36,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
+pub use adoption::{ActivityCount, FirstDeployment, MAX_ADOPTION_RUNS, RunSummary};
 pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
     StoredEntity, StoredRelation, invert,
@@ -270,6 +272,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         41,
         "feedback",
         include_str!("../migrations/0041_feedback.sql"),
+    ),
+    (
+        42,
+        "adoption",
+        include_str!("../migrations/0042_adoption.sql"),
     ),
 ];
 

@@ -21,7 +21,14 @@ pub struct TemplateRun {
     pub log: serde_json::Value,
     pub output: serde_json::Value,
     pub error: Option<serde_json::Value>,
+    /// When the run finished (it is recorded then).
     pub created_at: i64,
+    /// When it started (runs recorded before migration 0042: unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    /// The catalog entity it registered (`component:default/orders-api`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
 }
 
 fn json(s: &str) -> Result<serde_json::Value> {
@@ -45,11 +52,13 @@ macro_rules! run_row {
             output: json(&$r.try_get::<String, _>("output")?)?,
             error: error.as_deref().map(json).transpose()?,
             created_at: $r.try_get("created_at")?,
+            started_at: $r.try_get("started_at")?,
+            entity: $r.try_get("entity")?,
         }
     }};
 }
 
-const COLUMNS: &str = "SELECT id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at FROM template_runs";
+const COLUMNS: &str = "SELECT id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at, started_at, entity FROM template_runs";
 
 impl Store {
     /// Records a run; `id` and `seq` are assigned here.
@@ -59,10 +68,10 @@ impl Store {
             let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'template_run_seq' RETURNING value").fetch_one(&mut *tx).await?;
             run.seq = seq;
             run.id = format!("run-{seq}");
-            sqlx::query("INSERT INTO template_runs (id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            sqlx::query("INSERT INTO template_runs (id, seq, template, actor, status, dry_run, parameters, steps, log, output, error, created_at, started_at, entity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                 .bind(&run.id).bind(seq).bind(&run.template).bind(&run.actor).bind(run.status.as_str()).bind(i64::from(run.dry_run))
                 .bind(run.parameters.to_string()).bind(run.steps.to_string()).bind(run.log.to_string()).bind(run.output.to_string())
-                .bind(run.error.as_ref().map(|e| e.to_string())).bind(run.created_at)
+                .bind(run.error.as_ref().map(|e| e.to_string())).bind(run.created_at).bind(run.started_at).bind(&run.entity)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -1,6 +1,7 @@
 //! API tests: the real server on a loopback port, over a real store (SQLite always; PostgreSQL
 //! too when `SOCLE_TEST_DATABASE_URL` is set), driven over HTTP.
 
+mod adoption;
 mod bad_input;
 mod campaigns;
 mod concurrency;

@@ -194,6 +194,8 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("POST", "/api/v1/feedback", "/api/v1/feedback", Some(json!({"page": "/", "rating": 4, "comment": "matrix"})), SIGNED_IN),
         op("POST", "/api/v1/feedback/{id}/status", "/api/v1/feedback/nope/status", Some(json!({"status": "planned"})), ADMIN),
         op("GET", "/api/v1/surveys/{name}/results", "/api/v1/surveys/devex/results", None, READ),
+        op("GET", "/api/v1/adoption", "/api/v1/adoption?since=30d", None, SIGNED_IN),
+        op("GET", "/api/v1/adoption/teams/{team}", "/api/v1/adoption/teams/team-a", None, OWNER),
         // Last: it removes the location the rows above use.
         op("DELETE", "/api/v1/locations/{id}", &loc, None, ADMIN),
     ]

@@ -46,7 +46,7 @@ spec:
   owner: team-a
 ";
 
-fn values(name: &str) -> Value {
+pub(crate) fn values(name: &str) -> Value {
     json!({
         "name": name, "description": "Takes orders", "owner": "group:default/team-a",
         "system": "shop", "lifecycle": "production", "database": true,
@@ -56,7 +56,7 @@ fn values(name: &str) -> Value {
 
 /// A server with the built-in guardrails and the organisation registered; tokens of ann
 /// (team-a) and eve (team-b). None when PostgreSQL is not configured.
-async fn setup(backend: &str) -> Option<(crate::harness::Server, String, String)> {
+pub(crate) async fn setup(backend: &str) -> Option<(crate::harness::Server, String, String)> {
     let config = socle_api::ServerConfig {
         guardrails: Some(socle_policy::PolicySet::builtin(None).unwrap()),
         refresh_interval: None,
@@ -96,7 +96,7 @@ fn has_repo(dir: &std::path::Path, name: &str) -> bool {
     })
 }
 
-const PATH: &str = "/api/v1/templates/rust-axum-service/runs";
+pub(crate) const PATH: &str = "/api/v1/templates/rust-axum-service/runs";
 
 /// The built-in golden paths are listed, each with its parameter pages and patterns.
 async fn the_golden_paths_are_listed_with_their_parameters(backend: &str) {

@@ -130,6 +130,23 @@ fn written(root: &Path) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The entity a completed, real run registered in the catalog (its `catalog:register` step's
+/// `entityRef`): with the run's record, the durable "created from this golden path by this
+/// run" marker adoption reports read.
+fn registered_entity(result: &socle_scaffold::RunResult) -> Option<String> {
+    if result.dry_run || result.status != socle_scaffold::RunStatus::Completed {
+        return None;
+    }
+    result
+        .steps
+        .iter()
+        .filter(|s| {
+            s.action == "catalog:register" && s.status == socle_scaffold::StepStatus::Completed
+        })
+        .find_map(|s| s.output.get("entityRef")?.as_str())
+        .map(|r| r.chars().take(512).collect())
+}
+
 /// Runs a template as `principal` and records the run (parameters redacted).
 pub async fn run(
     state: &Arc<App>,
@@ -138,6 +155,7 @@ pub async fn run(
 ) -> Result<RunOutcome, AppError> {
     // A run is CPU work (rendering, expressions, guardrails): it holds a CPU slot.
     let _slot = state.cpu.permit().await?;
+    let started_at = state.now_ms();
     let actor = principal.map_or(Actor::Anonymous, Actor::Principal);
     let engine = engine(state, &actor);
     let (template, origin) = find(state, &engine, &req.template)?;
@@ -199,6 +217,8 @@ pub async fn run(
                 .as_ref()
                 .and_then(|e| serde_json::to_value(e).ok()),
             created_at: state.now_ms(),
+            started_at: Some(started_at),
+            entity: registered_entity(&result),
         })
         .await?;
     Ok(RunOutcome { run, files })

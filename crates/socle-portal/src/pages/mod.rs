@@ -1,6 +1,7 @@
 //! The pages. Each handler loads what it shows (read model, store, DORA index) and draws it
 //! with maud and `socle-ui`.
 
+pub mod adoption;
 pub mod catalog;
 pub mod create;
 pub mod data;

@@ -120,6 +120,8 @@ const TABLE: &[Op] = &[
     // authorisation either way.
     post("/surveys/{name}", "/surveys/devex", &[("recommend", "9")], RESPONDENT),
     get("/surveys/{name}/results", "/surveys/devex/results"),
+    Op { method: "GET", route: "/adoption", path: "/adoption", form: &[], row: SIGNED_IN },
+    Op { method: "GET", route: "/adoption.json", path: "/adoption.json?since=30d", form: &[], row: SIGNED_IN },
     get("/static/socle.css", "/static/socle.css"),
     get("/static/socle.js", "/static/socle.js"),
     // Last: it ends the session.

@@ -747,3 +747,78 @@ async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_adoption_page_is_one_printable_page_with_team_details_for_members_only() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        // svc-a (team-a) is deployed through Socle; svc-b (team-b) is not.
+        s.deploy("svc-a", "dev").await;
+        let anonymous = s.get("/adoption", None).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        let (alice, _) = s.sign_in(&s.alice).await;
+        let page = s.get("/adoption", Some(&alice)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let b = &page.body;
+        assert!(b.contains("<h1>Adoption and impact</h1>"), "{b}");
+        assert!(b.contains("1 of 2 services"), "{b}");
+        assert!(b.contains(r#"<div class="big">50 %</div>"#), "{b}");
+        // The charts have a title and a description, their figures a table with a caption.
+        assert!(
+            b.contains(r#"role="img""#)
+                && b.contains("<title id=\"chart-services-deployed-through-socle-title\">"),
+            "{b}"
+        );
+        assert!(
+            b.contains(r#"<table id="adoption-weekly"><caption>"#),
+            "{b}"
+        );
+        // alice sees her team's before/after with its caveats, not team-b's.
+        assert!(b.contains("<h3>group:default/team-a</h3>"), "{b}");
+        assert!(b.contains("<strong>Caveat: </strong>"), "{b}");
+        assert!(!b.contains("<h3>group:default/team-b</h3>"), "{b}");
+        assert!(b.contains(r#"href="/adoption.json?since=90d""#), "{b}");
+        // bob (team-b) sees the organisation's figures and his own team, not team-a's details.
+        let (bob, _) = s.sign_in(&s.bob).await;
+        let theirs = s.get("/adoption", Some(&bob)).await.body;
+        assert!(theirs.contains("1 of 2 services"), "{theirs}");
+        assert!(
+            !theirs.contains("<h3>group:default/team-a</h3>"),
+            "{theirs}"
+        );
+        assert!(
+            theirs.contains("<h3>group:default/team-b</h3><p>Not adopted yet.</p>"),
+            "{theirs}"
+        );
+        // The JSON export: the API's document, counts and no person.
+        let json = s.get("/adoption.json", Some(&alice)).await;
+        assert_eq!(json.status, StatusCode::OK);
+        assert_eq!(json.headers["content-type"], "application/json");
+        let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        assert_eq!(v["adoption"]["now"]["deployed_through_socle"], 1);
+        let portal: u64 = v["adoption"]["weekly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["portal_users"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            portal, 2,
+            "alice and bob signed in this week: {}",
+            json.body
+        );
+        assert!(
+            !json.body.contains("alice") && !json.body.contains("bob"),
+            "{}",
+            json.body
+        );
+        // The stylesheet prints the report without navigation and controls.
+        let css = s.get("/static/socle.css", None).await.body;
+        assert!(
+            css.contains("details.feedback, .no-print { display:none; }"),
+            "{css}"
+        );
+    }
+}

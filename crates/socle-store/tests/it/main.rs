@@ -68,6 +68,7 @@ macro_rules! both {
     };
 }
 
+mod adoption;
 mod backup;
 mod dora_incidents;
 mod findings;

@@ -1,6 +1,7 @@
 //! The command line: one module per noun, each with its clap arguments and a `run` that returns
 //! an [`Outcome`](crate::output::Outcome) for the one printer (`crate::output::emit`).
 
+mod adoption;
 mod backup;
 mod campaign;
 mod catalog;
@@ -137,6 +138,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: survey::SurveyCmd,
     },
+    /// Adoption and impact: is the platform used, and does it help (per team and organisation).
+    Adoption {
+        #[command(subcommand)]
+        cmd: adoption::AdoptionCmd,
+    },
     /// The organisation from a directory: users and groups from LDAP / Active Directory.
     Org {
         #[command(subcommand)]
@@ -227,6 +233,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Cmd::Scorecard { cmd } => scorecard::run(cmd).await,
             Cmd::Findings { cmd } => scorecard::findings(cmd).await,
             Cmd::Survey { cmd } => survey::run(cmd).await,
+            Cmd::Adoption { cmd } => adoption::run(cmd).await,
             Cmd::Campaign { cmd } => campaign::run(cmd).await,
             Cmd::Org { cmd } => org::run(cmd).await,
             Cmd::Backup(args) => backup::backup(args).await,

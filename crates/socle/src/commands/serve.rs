@@ -189,7 +189,10 @@ async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
     let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
     owners.sort_unstable();
     owners.dedup();
-    let services: Vec<(String, usize)> = snap
+    let today = now_ms() - now_ms().rem_euclid(86_400_000);
+    // Teams that adopted Socle during the demo's history deliver faster from that day on.
+    let plan = socle_app::demo::adoption_plan(&snap, today);
+    let services: Vec<socle_demo::DemoService> = snap
         .entities
         .iter()
         .filter(|e| e.kind() == "component")
@@ -199,12 +202,18 @@ async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
                 .owner
                 .and_then(|o| owners.binary_search(&o).ok())
                 .unwrap_or(0);
-            Some((name, tier))
+            let team = e.owner.map(|o| snap.name(o));
+            let adopted = plan.iter().find(|a| Some(a.team.as_str()) == team);
+            Some(socle_demo::DemoService {
+                created_at: adopted.filter(|a| a.service == name).map(|a| a.at),
+                faster_from: adopted.map(|a| a.at),
+                name,
+                tier,
+            })
         })
         .collect();
-    let today = now_ms() - now_ms().rem_euclid(86_400_000);
     let socle_dora::Parsed { events, errors, .. } =
-        socle_dora::parse_jsonl(&socle_demo::dora_history(&services, today, 90), "demo");
+        socle_dora::parse_jsonl(&socle_demo::dora_history_of(&services, today, 90), "demo");
     anyhow::ensure!(
         errors.is_empty(),
         "demo delivery history: {:?}",
@@ -233,6 +242,12 @@ async fn play_demo_loop(state: &socle_app::App) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("demo deployments: {}", e.message))?;
     tracing::info!(?done, "demo deployments played");
+    let today = now_ms() - now_ms().rem_euclid(86_400_000);
+    let plan = socle_app::demo::adoption_plan(&state.snapshot(), today);
+    let adopted = socle_app::demo::record_adoption(state, &plan)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo adoption: {}", e.message))?;
+    tracing::info!(adopted, "demo golden-path adoption recorded");
     Ok(())
 }
 

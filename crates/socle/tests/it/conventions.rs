@@ -184,6 +184,7 @@ const FAILURES: &[&[&str]] = &[
     &["survey", "list"],
     &["survey", "show", "devex"],
     &["survey", "results", "devex"],
+    &["adoption", "report", "--team", "nope"],
     &["serve", "--listen", "not-an-address"],
     &["org", "sync", "--config", "missing.yaml"],
     &["backup", "--to", "backup.db"],
