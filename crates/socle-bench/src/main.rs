@@ -11,6 +11,7 @@ mod dora_history;
 mod dora_side;
 mod output;
 mod portal;
+mod scorecard_rescore;
 mod scorecards;
 mod server;
 mod setup;
@@ -65,6 +66,8 @@ enum Cmd {
     SloBudgets(slo_budgets::SloBudgetsBench),
     /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
     Scorecards(scorecards::ScorecardsBench),
+    /// Scorecards through the store: a full pass, then one entity re-scored (enqueue → row written).
+    ScorecardRescore(scorecard_rescore::ScorecardRescoreBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
                 Cmd::Slo(args) => slo::slo(args),
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
+                Cmd::ScorecardRescore(args) => scorecard_rescore::scorecard_rescore(args).await,
             }
         })
     };
