@@ -45,6 +45,21 @@ pub async fn refresh_location(
     progress: Option<Progress>,
     remotes: &Remotes,
 ) -> Result<ApplyOutcome, StoreError> {
+    let builtin = crate::scorecards::Scorecards::default();
+    refresh_location_with(store, spec, limits, now_ms, progress, remotes, &builtin).await
+}
+
+/// [`refresh_location`] with the platform's scorecards and campaigns: a catalog definition
+/// taking one of their names is refused (`crate::scorecards::catalog::refuse_taken`).
+pub async fn refresh_location_with(
+    store: &Store,
+    spec: &LocationSpec,
+    limits: &Limits,
+    now_ms: i64,
+    progress: Option<Progress>,
+    remotes: &Remotes,
+    platform: &crate::scorecards::Scorecards,
+) -> Result<ApplyOutcome, StoreError> {
     let key = spec.key();
     let trust = trust(
         store
@@ -53,10 +68,13 @@ pub async fn refresh_location(
             .unwrap_or(LocationTrust::Team),
     );
     let (spec, limits, remotes) = (spec.clone(), limits.clone(), remotes.0.clone());
+    let platform = platform.clone();
     let read = blocking(move || {
         let read =
             socle_ingest::read_location_with(&spec, &limits, progress.as_ref(), remotes.as_ref());
-        socle_ingest::admit(read, trust)
+        let mut read = socle_ingest::admit(read, trust);
+        crate::scorecards::catalog::refuse_taken(&mut read, &platform);
+        read
     })
     .await;
     store

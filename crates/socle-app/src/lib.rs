@@ -147,6 +147,10 @@ impl Default for AppConfig {
 struct Served {
     snapshot: Arc<Snapshot>,
     search: Arc<SearchIndex>,
+    /// The active scorecards and campaigns: the platform's and the catalog's definitions.
+    scorecards: Arc<scorecards::Scorecards>,
+    /// The catalog's definitions they were built from.
+    definitions: scorecards::catalog::Definitions,
 }
 
 /// The application: the store, the read model and the services over them. The API, the portal
@@ -225,6 +229,8 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, snapshot::LoadError> {
         let (snapshot, search, _) = snapshot::load(&store).await?;
+        let definitions = scorecards::catalog::definitions(&snapshot);
+        let active = scorecards::catalog::active(&config.scorecards, &definitions);
         let metrics = Metrics::new();
         metrics.entities.set(snapshot.len() as i64);
         metrics.generation.set(snapshot.generation);
@@ -234,6 +240,8 @@ impl App {
             served: RwLock::new(Served {
                 snapshot,
                 search: Arc::new(search),
+                scorecards: Arc::new(active),
+                definitions,
             }),
             refresh_lock: Mutex::new(()),
             reload_lock: Mutex::new(()),
@@ -261,6 +269,12 @@ impl App {
         self.served.read().expect("lock").search.clone()
     }
 
+    /// The active scorecards and campaigns: the platform's own and those the catalog's trusted
+    /// locations define (as of the read model).
+    pub fn scorecards(&self) -> Arc<scorecards::Scorecards> {
+        self.served.read().expect("lock").scorecards.clone()
+    }
+
     /// Reloads the read model if the store changed since it was built.
     pub async fn reload_if_changed(&self) -> Result<bool, snapshot::LoadError> {
         let _guard = self.reload_lock.lock().await;
@@ -276,9 +290,33 @@ impl App {
         ));
         self.metrics.entities.set(snapshot.len() as i64);
         self.metrics.generation.set(generation);
+        let definitions = scorecards::catalog::definitions(&snapshot);
+        let unchanged = {
+            let served = self.served.read().expect("lock");
+            (served.definitions == definitions).then(|| served.scorecards.clone())
+        };
+        let (active, changed) = match unchanged {
+            Some(active) => (active, false),
+            None => {
+                let platform = self.config.scorecards.clone();
+                let defs = definitions.clone();
+                let active = tokio::task::spawn_blocking(move || {
+                    scorecards::catalog::active(&platform, &defs)
+                })
+                .await
+                .map_err(|e| snapshot::LoadError::Internal(e.to_string()))?;
+                (Arc::new(active), true)
+            }
+        };
+        if changed {
+            // New or changed definitions: every entity is scored against them.
+            self.request_full_pass();
+        }
         *self.served.write().expect("lock") = Served {
             snapshot,
             search: Arc::new(search),
+            scorecards: active,
+            definitions,
         };
         self.mark_in_sync();
         tracing::info!(generation, "catalog reloaded");
@@ -302,13 +340,14 @@ impl App {
     ) -> Result<socle_store::ApplyOutcome, AppError> {
         let _guard = self.refresh_lock.lock().await;
         let started = Instant::now();
-        let out = ingest::refresh_location(
+        let out = ingest::refresh_location_with(
             &self.store,
             spec,
             &self.config.limits,
             self.now_ms(),
             None,
             &self.config.remotes,
+            &self.config.scorecards,
         )
         .await?;
         self.metrics
@@ -422,34 +461,33 @@ fn spawn_scoring(state: &Arc<App>) {
     let Some(every) = state.config.scorecard_interval else {
         return;
     };
-    if !state.config.scorecards.1.is_empty() {
-        let remind = state.clone();
-        tokio::spawn(async move {
-            let day = Duration::from_secs(86_400);
-            loop {
-                tokio::time::sleep(every).await;
-                let ttl = day.as_millis() as i64;
-                match remind
-                    .store
-                    .try_lease(
-                        "campaign-reminders",
-                        &remind.config.instance,
-                        remind.now_ms(),
-                        ttl,
-                    )
-                    .await
-                {
-                    Ok(true) => match remind.send_campaign_reminders().await {
-                        Ok(list) => tracing::info!("campaign reminders: {}", list.len()),
-                        Err(e) => tracing::warn!("campaign reminders failed: {}", e.message),
-                    },
-                    Ok(false) => tracing::debug!("another replica sends the campaign reminders"),
-                    Err(e) => tracing::warn!("lease check failed: {e}"),
-                }
-                tokio::time::sleep(day).await;
+    // Reminders: tried every interval by the replica holding the lease; each team's reminder
+    // of the day is claimed in the store before it is sent, so a restart or a change of
+    // holder does not send it again.
+    let remind = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let ttl = every.as_millis() as i64;
+            match remind
+                .store
+                .try_lease(
+                    "campaign-reminders",
+                    &remind.config.instance,
+                    remind.now_ms(),
+                    ttl,
+                )
+                .await
+            {
+                Ok(true) => match remind.send_campaign_reminders().await {
+                    Ok(list) => tracing::info!("campaign reminders: {}", list.len()),
+                    Err(e) => tracing::warn!("campaign reminders failed: {}", e.message),
+                },
+                Ok(false) => tracing::debug!("another replica sends the campaign reminders"),
+                Err(e) => tracing::warn!("lease check failed: {e}"),
             }
-        });
-    }
+        }
+    });
     let full = state.clone();
     tokio::spawn(async move {
         loop {

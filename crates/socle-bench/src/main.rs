@@ -13,6 +13,7 @@ mod dora_history;
 mod dora_side;
 mod output;
 mod portal;
+mod scorecard_rescore;
 mod scorecards;
 mod server;
 mod setup;
@@ -72,6 +73,8 @@ enum Cmd {
     Data(data::DataBench),
     /// Adoption: the organisation's adoption and impact report over a large catalog.
     Adoption(adoption::AdoptionBench),
+    /// Scorecards through the store: a full pass, then one entity re-scored (enqueue → row written).
+    ScorecardRescore(scorecard_rescore::ScorecardRescoreBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
                 Cmd::Data(args) => data::data(args).await,
                 Cmd::Adoption(args) => adoption::adoption(args).await,
+                Cmd::ScorecardRescore(args) => scorecard_rescore::scorecard_rescore(args).await,
             }
         })
     };

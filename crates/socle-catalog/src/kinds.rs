@@ -569,6 +569,58 @@ pub static KINDS: &[KindSpec] = &[
         ],
         spec_types: &[],
     },
+    // A scorecard or a campaign (Socle's own kinds, `socle-scorecard` reads the whole document
+    // with its rules): only a location an admin registered may define them (`socle-ingest`'s
+    // trust), and only such a definition becomes one of the platform's.
+    KindSpec {
+        kind: "Scorecard",
+        api_versions: &["socle.dev/v1alpha1"],
+        fields: &[
+            f(
+                "filter",
+                Object,
+                false,
+                "which entities it scores: kind, type, lifecycle, tags, owner, system",
+            ),
+            f("levels", StrList, false, "the levels, lowest first"),
+            f(
+                "rules",
+                Mappings(&["id"]),
+                true,
+                "the rules: a list of {id, level, check}",
+            ),
+        ],
+        relations: &[],
+        spec_types: &[],
+    },
+    KindSpec {
+        kind: "Campaign",
+        api_versions: &["socle.dev/v1alpha1"],
+        fields: &[
+            f(
+                "filter",
+                Object,
+                false,
+                "which entities it covers: kind, type, lifecycle, tags, owner, system",
+            ),
+            f("start", Str, true, "the first day (YYYY-MM-DD)"),
+            f(
+                "target",
+                Str,
+                true,
+                "the day every entity should pass (YYYY-MM-DD)",
+            ),
+            f("brief", Str, true, "why and how, for the teams"),
+            f(
+                "rules",
+                Mappings(&["id"]),
+                true,
+                "the rules: a list of {id, check}",
+            ),
+        ],
+        relations: &[],
+        spec_types: &[],
+    },
 ];
 
 /// The spec of a built-in kind, matched exactly as Backstage does (`kind: Component`).

@@ -4,6 +4,7 @@
 //! The result is a plain value ([`LocationRead`]): what was found, what failed, and which files
 //! could not be read (so that the store keeps their previous entities). Writing is the store's job.
 
+pub mod definitions;
 pub mod source;
 pub mod targets;
 
@@ -341,11 +342,12 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
         reader: &reader,
         limits,
     };
-    let (entities, errors) = if is_contract_file(rel) {
+    let (entities, mut errors) = if is_contract_file(rel) {
         read_contract(text, &ctx)
     } else {
         socle_catalog::process_text(text, &ctx)
     };
+    let entities = definitions::check(text, &display, entities, &mut errors, limits);
     let ok = !errors
         .iter()
         .any(|e| e.rule == "yaml.syntax" || e.rule == "yaml.limits");
@@ -569,9 +571,16 @@ pub fn admit(read: LocationRead, trust: Trust) -> LocationRead {
 /// Deploy rights follow them, so only trusted locations may provide them.
 pub const ORGANISATION_KINDS: &[&str] = &["group", "user"];
 
-/// Removes the entities a location of this trust may not provide — groups and users, from a
-/// location a member registered — and reports each as an `organisation.untrusted` error on the
-/// location. The error names no entity on purpose: a previous version (from before the location
+/// Whether a location of this trust may provide an entity of this kind: groups and users (the
+/// organisation), scorecards and campaigns (the platform's standards, run against every team's
+/// entities) come only from a location an admin registered.
+pub fn trusted_only(kind: &str) -> bool {
+    ORGANISATION_KINDS.contains(&kind) || socle_scorecard::DEFINITION_KINDS.contains(&kind)
+}
+
+/// Removes the entities a location of this trust may not provide — groups and users, scorecards
+/// and campaigns, from a location a member registered — and reports each as an
+/// `organisation.untrusted` (`scorecard.untrusted`) error on the location. The error names no entity on purpose: a previous version (from before the location
 /// lost the right) must disappear, not be kept as for an ordinary rejected entity.
 pub fn enforce_trust(
     entities: Vec<Entity>,
@@ -583,15 +592,11 @@ pub fn enforce_trust(
     }
     let (refused, kept): (Vec<Entity>, Vec<Entity>) = entities
         .into_iter()
-        .partition(|e| ORGANISATION_KINDS.contains(&e.entity_ref.kind()));
+        .partition(|e| trusted_only(e.entity_ref.kind()));
     for e in refused {
         let r = e.entity_ref.to_string();
-        errors.push(EntityError {
-            line: Some(e.line),
-            path: "kind".into(),
-            value: Some(r.clone()),
-            ..EntityError::file(
-                &e.file,
+        let (rule, message) = if ORGANISATION_KINDS.contains(&e.entity_ref.kind()) {
+            (
                 "organisation.untrusted",
                 format!(
                     "{r}: groups and users (teams, hierarchy, membership) decide who may deploy what, \
@@ -599,6 +604,22 @@ pub fn enforce_trust(
                      registered by a member. Ask the platform team to add it to the organisation's catalog"
                 ),
             )
+        } else {
+            (
+                "scorecard.untrusted",
+                format!(
+                    "{r}: scorecards and campaigns are the platform's standards, run against every \
+                     team's entities, so only a location registered by an admin may define them; \
+                     this location was registered by a member. Ask the platform team to add it to \
+                     the organisation's catalog"
+                ),
+            )
+        };
+        errors.push(EntityError {
+            line: Some(e.line),
+            path: "kind".into(),
+            value: Some(r.clone()),
+            ..EntityError::file(&e.file, rule, message)
         });
     }
     kept

@@ -49,7 +49,9 @@ pub use eval::{
     CardResult, CompileError, Compiled, FactShown, FactSource, Facts, RuleResult, evaluate,
     evaluate_all, level_of,
 };
-pub use load::{load, load_campaigns};
+pub use load::{
+    DEFINITION_KINDS, Definition, definition_of_entity, load, load_campaigns, load_definition,
+};
 pub use model::{
     CAMPAIGN_LEVEL, Campaign, Check, DEFAULT_LEVELS, Filter, Rule, Scorecard, ScorecardError,
     Subject,

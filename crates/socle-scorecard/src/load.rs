@@ -175,6 +175,55 @@ pub fn load_campaigns(text: &str, file: &str) -> Result<Vec<Campaign>, Vec<Score
         .collect())
 }
 
+/// A scorecard or a campaign, as one document of a catalog location defines it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Definition {
+    Scorecard(Scorecard),
+    Campaign(Campaign),
+}
+
+/// The catalog kinds (as in entity references: lower case) whose documents are scorecards and
+/// campaigns.
+pub const DEFINITION_KINDS: &[&str] = &["scorecard", "campaign"];
+
+/// Reads one document — a `kind: Scorecard` or a `kind: Campaign`, by its kind — with the
+/// positions of its tree; `file` names it in errors.
+pub fn load_definition(node: &Node, file: &str) -> Result<Definition, Vec<ScorecardError>> {
+    let doc = Located { file, node };
+    let kind = match node
+        .to_json()
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some("Campaign") => Kind::Campaign,
+        _ => Kind::Scorecard,
+    };
+    let (card, parts) = load_document(&doc, kind)?;
+    Ok(match parts {
+        Some((start, target, brief)) => Definition::Campaign(Campaign {
+            card,
+            start,
+            target,
+            brief,
+        }),
+        None => Definition::Scorecard(card),
+    })
+}
+
+/// Reads a definition from a catalog entity as stored (its body as JSON, the document at
+/// `file`:`line`): the catalog's own metadata (namespace, annotations, labels) is set aside.
+pub fn definition_of_entity(
+    body: &serde_json::Value,
+    file: &str,
+    line: u32,
+) -> Result<Definition, Vec<ScorecardError>> {
+    let mut body = body.clone();
+    if let Some(meta) = body.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        meta.retain(|k, _| matches!(k.as_str(), "name" | "title" | "description"));
+    }
+    load_definition(&Node::from_json(&body, line, 1), file)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Scorecard,

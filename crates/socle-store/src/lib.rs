@@ -15,6 +15,7 @@ mod findings;
 mod guardrails;
 mod live_runs;
 mod notifications;
+mod reminders;
 mod resources;
 mod scores;
 mod security;
@@ -51,6 +52,7 @@ pub use live_runs::{LIVE_RUN_RETENTION_MS, LiveOutcome, LiveRunRecord, MAX_LIVE_
 pub use notifications::{
     MAX_RECIPIENT_REFS, NewNotification, Notification, NotificationPage, Recipients,
 };
+pub use reminders::{ReminderClaim, ReminderRecord, ReminderStatus};
 pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
@@ -256,6 +258,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "scorecard_results",
         include_str!("../migrations/0021_scorecard_results.sql"),
+    ),
+    (
+        22,
+        "campaign_reminders",
+        include_str!("../migrations/0022_campaign_reminders.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
     (

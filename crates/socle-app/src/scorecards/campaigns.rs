@@ -80,6 +80,8 @@ pub struct CampaignTeam {
     /// The entities still failing (at most 50), with the failing rules' ids.
     pub failing: Vec<(String, Vec<String>)>,
     pub burnup: Vec<BurnDay>,
+    /// The latest reminder of this campaign to the team, with the last one delivered.
+    pub reminder: Option<socle_store::ReminderRecord>,
 }
 
 /// A campaign over the catalog.
@@ -94,6 +96,8 @@ pub struct CampaignReport {
     pub expected: f64,
     /// Teams, furthest behind first.
     pub teams: Vec<CampaignTeam>,
+    /// Whether its figures are from a pass over the catalog yet.
+    pub state: super::ScoreState,
     /// The whole catalog's burn-up, from the start day to today (or the target day).
     pub burnup: Vec<BurnDay>,
 }
@@ -103,9 +107,37 @@ pub struct CampaignReport {
 pub struct ReminderOutcome {
     pub campaign: String,
     pub team: String,
-    /// `sent`, `failed: …` or `no webhook`.
-    pub outcome: String,
+    pub outcome: Delivery,
 }
+
+/// How a reminder's delivery went.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Sent,
+    /// This period's reminder was sent already (or is being sent, by this process before a
+    /// restart or by another replica): not sent again.
+    AlreadySent,
+    /// The receiver refused it or could not be reached; the next attempt may send it again.
+    Failed(String),
+    /// The team's Group names no webhook (or comes from a location that may not name one).
+    NoWebhook,
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sent => f.write_str("sent"),
+            Self::AlreadySent => f.write_str("already sent"),
+            Self::Failed(e) => write!(f, "failed: {e}"),
+            Self::NoWebhook => f.write_str("no webhook"),
+        }
+    }
+}
+
+/// A claimed reminder still being sent after this long was abandoned (its process stopped):
+/// another attempt may take it. Far above [`WEBHOOK_TIMEOUT`].
+pub const STALE_CLAIM_MS: i64 = 10 * 60 * 1000;
 
 /// Escapes text for Slack's message format (`&`, `<`, `>`).
 pub fn slack_escape(s: &str) -> String {
@@ -197,6 +229,7 @@ fn teams(
                     .map(|r| (r.entity.clone(), r.failing.clone()))
                     .collect(),
                 burnup: burnup(history, Some(team)),
+                reminder: None,
             }
         })
         .collect();
@@ -218,17 +251,17 @@ impl App {
     fn campaign_named(
         &self,
         name: &str,
-    ) -> Result<(&Campaign, &socle_scorecard::Compiled), AppError> {
-        self.config
-            .scorecards
+    ) -> Result<(Campaign, socle_scorecard::Compiled), AppError> {
+        self.scorecards()
             .campaign(name)
+            .map(|(c, compiled)| (c.clone(), compiled.clone()))
             .ok_or_else(|| AppError::not_found(format!("there is no campaign named {name:?}")))
     }
 
     /// The platform's campaigns.
     pub fn campaign_list(&self, actor: &Actor) -> Result<Vec<CampaignInfo>, AppError> {
         self.can_read(actor)?;
-        Ok(self.config.scorecards.1.iter().map(info).collect())
+        Ok(self.scorecards().1.iter().map(info).collect())
     }
 
     /// A campaign's progress: per team (furthest behind first) and over time (burn-up).
@@ -244,7 +277,7 @@ impl App {
     async fn campaign_progress(&self, name: &str) -> Result<CampaignReport, AppError> {
         let (c, compiled) = self.campaign_named(name)?;
         let stored = format!("{CAMPAIGN_PREFIX}{name}");
-        self.scores_ready(&stored).await?;
+        let state = self.scores_ready(&stored).await?;
         let rows = self
             .store
             .scores(&ScoreQuery {
@@ -256,17 +289,27 @@ impl App {
         let start = Campaign::day_of(c.start);
         let end = today.min(Campaign::day_of(c.target));
         let history = self.store.score_days(&stored, None, start, end).await?;
-        let expected = c.elapsed(today);
-        let base = super::report(compiled, &rows, 0);
-        Ok(CampaignReport {
-            campaign: info(c),
-            rule_list: base.rule_list,
-            entities: rows.len(),
-            passing: rows.iter().filter(|r| r.level_rank >= 1).count(),
-            expected,
-            teams: teams(&rows, &history, expected),
-            burnup: burnup(&history, None),
-        })
+        let reminders = self.store.campaign_reminders(name).await?;
+        self.cpu
+            .run(move || {
+                let expected = c.elapsed(today);
+                let base = super::report(&compiled, &rows, 0);
+                let mut teams = teams(&rows, &history, expected);
+                for t in &mut teams {
+                    t.reminder = reminders.iter().find(|r| r.team == t.team).cloned();
+                }
+                CampaignReport {
+                    campaign: info(&c),
+                    state,
+                    rule_list: base.rule_list,
+                    entities: rows.len(),
+                    passing: rows.iter().filter(|r| r.level_rank >= 1).count(),
+                    expected,
+                    teams,
+                    burnup: burnup(&history, None),
+                }
+            })
+            .await
     }
 
     /// The scorecard file holding `into`'s rules and the campaign's, these at `level` (the
@@ -281,7 +324,8 @@ impl App {
     ) -> Result<String, AppError> {
         self.can_read(actor)?;
         let (c, _) = self.campaign_named(name)?;
-        let card = &self.scorecard_named(into)?.card;
+        let into_card = self.scorecard_named(into)?;
+        let card = &into_card.card;
         let level = card.level_index(level).ok_or_else(|| {
             AppError::bad_request(format!(
                 "{into} has no level {level:?}; its levels are {}",
@@ -304,12 +348,15 @@ impl App {
     }
 
     /// Reminds every team that owns entities still failing an open campaign (started, target
-    /// not passed), at the webhook its Group names; returns what each reminder did.
+    /// not passed), at the webhook its Group names, once per day: each reminder is claimed in
+    /// the store before it is sent, so a restart or another replica does not send it again.
+    /// Returns what each reminder did.
     pub async fn send_campaign_reminders(&self) -> Result<Vec<ReminderOutcome>, AppError> {
         let today = self.now_ms().div_euclid(DAY_MS);
         let snap = self.snapshot();
+        let active = self.scorecards();
         let mut out = Vec::new();
-        for c in self.config.scorecards.1.iter() {
+        for c in active.1.iter() {
             if today < Campaign::day_of(c.start) || today > Campaign::day_of(c.target) {
                 continue;
             }
@@ -322,11 +369,8 @@ impl App {
                     crate::origin::annotation(&body, WEBHOOK_ANNOTATION).map(str::to_owned)
                 });
                 let outcome = match webhook {
-                    None => "no webhook".to_owned(),
-                    Some(url) => match self.post_webhook(&url, &reminder_message(c, team)).await {
-                        Ok(()) => "sent".to_owned(),
-                        Err(e) => format!("failed: {e}"),
-                    },
+                    None => Delivery::NoWebhook,
+                    Some(url) => self.deliver(c, team, &url, today).await?,
                 };
                 out.push(ReminderOutcome {
                     campaign: c.card.name.clone(),
@@ -336,6 +380,41 @@ impl App {
             }
         }
         Ok(out)
+    }
+
+    /// Claims the day's reminder of `c` to `team`, sends it and records how it went.
+    async fn deliver(
+        &self,
+        c: &Campaign,
+        team: &CampaignTeam,
+        url: &str,
+        period: i64,
+    ) -> Result<Delivery, AppError> {
+        let now = self.now_ms();
+        let claim = socle_store::ReminderClaim {
+            campaign: &c.card.name,
+            team: &team.team,
+            period,
+            now_ms: now,
+            stale_before_ms: now - STALE_CLAIM_MS,
+        };
+        if !self.store.claim_reminder(claim).await? {
+            return Ok(Delivery::AlreadySent);
+        }
+        let sent = self.post_webhook(url, &reminder_message(c, team)).await;
+        self.store
+            .finish_reminder(
+                &c.card.name,
+                &team.team,
+                period,
+                sent.as_ref().err().map(String::as_str),
+                self.now_ms(),
+            )
+            .await?;
+        Ok(match sent {
+            Ok(()) => Delivery::Sent,
+            Err(e) => Delivery::Failed(e),
+        })
     }
 
     async fn post_webhook(&self, url: &str, message: &Value) -> Result<(), String> {

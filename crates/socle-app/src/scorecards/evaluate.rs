@@ -17,6 +17,7 @@ use serde::Serialize;
 use socle_scorecard::CardResult;
 use socle_store::{DAY_MS, ScoreDay, ScoreQuery, ScoreRecord, ScoreScope};
 
+use super::ScoreState;
 use crate::snapshot::Snapshot;
 use crate::{Actor, App, AppError};
 
@@ -113,6 +114,7 @@ pub fn day_text(day: i64) -> String {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ScorecardHistory {
     pub scorecard: String,
+    pub state: ScoreState,
     /// Lowest first.
     pub levels: Vec<String>,
     pub days: Vec<HistoryDay>,
@@ -179,9 +181,46 @@ impl App {
         }
     }
 
-    /// Re-scores the queued entities (a full pass when the queue overflowed).
+    /// Queues a full pass: the next drain of the queue scores every entity against every
+    /// scorecard (in the background, every poll interval; or `socle scorecard rescore`).
+    pub fn request_full_pass(&self) {
+        let mut q = self.rescore_queue.lock().expect("lock");
+        q.entities.clear();
+        q.full = true;
+    }
+
+    /// Whether a full pass waits in the queue.
+    pub fn full_pass_queued(&self) -> bool {
+        self.rescore_queue.lock().expect("lock").full
+    }
+
+    /// Re-scores the queued entities (a full pass when the queue overflowed or one was asked
+    /// for).
     pub async fn rescore_pending(&self) -> Result<RescoreSummary, AppError> {
-        let _guard = self.rescore_lock.lock().await;
+        let guard = self.rescore_lock.lock().await;
+        self.drain(guard).await
+    }
+
+    /// Re-scores the queued entities unless a full pass is queued or a re-score is running
+    /// (what a report does before it reads the store: it never waits for a pass, never runs
+    /// one).
+    async fn drain_incremental(&self) -> Result<(), AppError> {
+        if self.full_pass_queued() {
+            return Ok(());
+        }
+        let Ok(guard) = self.rescore_lock.try_lock() else {
+            return Ok(());
+        };
+        if self.full_pass_queued() {
+            return Ok(());
+        }
+        self.drain(guard).await.map(|_| ())
+    }
+
+    async fn drain(
+        &self,
+        _guard: tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<RescoreSummary, AppError> {
         let (full, refs) = {
             let mut q = self.rescore_queue.lock().expect("lock");
             if q.full {
@@ -231,7 +270,8 @@ impl App {
             Some(r) => r.len(),
             None => facts.len(),
         };
-        let cards = self.config.scorecards.0.clone();
+        let active = self.scorecards();
+        let cards = active.0.clone();
         let now_ms = self.now_ms();
         let rows = self
             .cpu
@@ -242,13 +282,7 @@ impl App {
                 records(owners.into_iter().zip(results), now_ms)
             })
             .await?;
-        let names: Vec<String> = self
-            .config
-            .scorecards
-            .0
-            .iter()
-            .map(|c| c.card.name.clone())
-            .collect();
+        let names: Vec<String> = active.0.iter().map(|c| c.card.name.clone()).collect();
         let scope = match &refs {
             Some(r) => ScoreScope::Entities(r),
             None => ScoreScope::Scorecards(&names),
@@ -264,14 +298,17 @@ impl App {
         Ok(summary)
     }
 
-    /// Makes the stored results of `scorecard` current: a full pass when it was never scored,
-    /// then the queued entities.
-    pub(crate) async fn scores_ready(&self, scorecard: &str) -> Result<(), AppError> {
+    /// Readies the stored results of `scorecard` for a report: when it was never scored over
+    /// the catalog, a full pass is queued (the background runs it; the request does not wait)
+    /// and the report says so; otherwise the queued entities are re-scored first, unless a
+    /// re-score is running or a full pass waits.
+    pub(crate) async fn scores_ready(&self, scorecard: &str) -> Result<ScoreState, AppError> {
         if self.store.score_pass(scorecard).await?.is_none() {
-            self.rescore_all().await?;
+            self.request_full_pass();
+            return Ok(ScoreState::Queued);
         }
-        self.rescore_pending().await?;
-        Ok(())
+        self.drain_incremental().await?;
+        Ok(ScoreState::Scored)
     }
 
     /// The stored results of the entities a team owns (directly), for every scorecard.
@@ -283,7 +320,8 @@ impl App {
         self.can_read(actor)?;
         let team = socle_catalog::EntityRef::parse(team, Some("group"), "default")
             .map_err(|e| AppError::bad_request(e.to_string()))?;
-        for c in self.config.scorecards.cards() {
+        let active = self.scorecards();
+        for c in active.cards() {
             self.scores_ready(&c.card.name).await?;
         }
         let mut rows = self
@@ -293,7 +331,7 @@ impl App {
                 ..Default::default()
             })
             .await?;
-        rows.retain(|r| self.config.scorecards.get(&r.scorecard).is_some());
+        rows.retain(|r| active.get(&r.scorecard).is_some());
         Ok(rows)
     }
 
@@ -317,7 +355,7 @@ impl App {
                     .map_err(|e| AppError::bad_request(e.to_string()))
             })
             .transpose()?;
-        self.scores_ready(name).await?;
+        let state = self.scores_ready(name).await?;
         let today = self.now_ms().div_euclid(DAY_MS);
         let days = i64::from(days.clamp(1, MAX_HISTORY_DAYS));
         let rows = self
@@ -326,6 +364,7 @@ impl App {
             .await?;
         Ok(ScorecardHistory {
             scorecard: name.to_owned(),
+            state,
             days: history_days(levels.len(), &rows, team.as_deref()),
             levels,
         })

@@ -5,6 +5,7 @@
 //! Scanner findings (SARIF imports) are in [`findings`].
 
 pub mod campaigns;
+pub mod catalog;
 pub mod evaluate;
 pub mod facts;
 pub mod findings;
@@ -144,11 +145,23 @@ pub struct TeamLine {
     pub levels: Vec<LevelCount>,
 }
 
+/// Whether a report's figures come from a pass over the catalog.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreState {
+    /// The figures are the stored results.
+    Scored,
+    /// Never scored over the catalog yet: a pass is queued (it runs in the background) and
+    /// the figures are empty until it has run.
+    Queued,
+}
+
 /// A scorecard's report over the catalog.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScorecardReport {
     #[serde(flatten)]
     pub scorecard: ScorecardInfo,
+    pub state: ScoreState,
     pub rule_list: Vec<RuleInfo>,
     /// Entities it selects.
     pub entities: usize,
@@ -219,6 +232,7 @@ pub fn report(c: &Compiled, results: &[ScoreRecord], evaluated_at: i64) -> Score
     let evaluated = all.iter().filter(|r| r.error.is_none()).count();
     ScorecardReport {
         scorecard: info(c),
+        state: ScoreState::Scored,
         rule_list: card
             .rules
             .iter()
@@ -242,13 +256,13 @@ impl App {
     /// The platform's scorecards.
     pub fn scorecard_list(&self, actor: &Actor) -> Result<Vec<ScorecardInfo>, AppError> {
         self.can_read(actor)?;
-        Ok(self.config.scorecards.cards().map(info).collect())
+        Ok(self.scorecards().cards().map(info).collect())
     }
 
-    fn scorecard_named(&self, name: &str) -> Result<&Compiled, AppError> {
-        self.config
-            .scorecards
+    fn scorecard_named(&self, name: &str) -> Result<Compiled, AppError> {
+        self.scorecards()
             .get(name)
+            .cloned()
             .ok_or_else(|| AppError::not_found(format!("there is no scorecard named {name:?}")))
     }
 
@@ -267,12 +281,20 @@ impl App {
             .into_iter()
             .filter_map(|l| serde_json::from_value(l.spec).ok())
             .collect();
-        let probes = self.config.scorecards.probes();
+        let probes = self.scorecards().probes();
         let remotes = self.config.remotes.clone();
         let run = move || {
+            // Scorecards and campaigns are the standards, not what they score.
+            let scored = |v: &&crate::snapshot::EntityView| {
+                !socle_scorecard::DEFINITION_KINDS.contains(&v.kind())
+            };
             let views: Vec<&crate::snapshot::EntityView> = match &refs {
-                Some(list) => list.iter().filter_map(|r| snap.get(r)).collect(),
-                None => snap.entities.iter().collect(),
+                Some(list) => list
+                    .iter()
+                    .filter_map(|r| snap.get(r))
+                    .filter(scored)
+                    .collect(),
+                None => snap.entities.iter().filter(scored).collect(),
             };
             let with_repo: Vec<(&crate::snapshot::EntityView, Option<repo::RepoRef>)> = views
                 .into_iter()
@@ -310,8 +332,8 @@ impl App {
         name: &str,
     ) -> Result<ScorecardReport, AppError> {
         self.can_read(actor)?;
-        let c = self.scorecard_named(name)?.clone();
-        self.scores_ready(name).await?;
+        let c = self.scorecard_named(name)?;
+        let state = self.scores_ready(name).await?;
         let rows = self
             .store
             .scores(&socle_store::ScoreQuery {
@@ -320,7 +342,12 @@ impl App {
             })
             .await?;
         let at = rows.iter().map(|r| r.evaluated_at).max().unwrap_or(0);
-        self.cpu.run(move || report(&c, &rows, at)).await
+        self.cpu
+            .run(move || ScorecardReport {
+                state,
+                ..report(&c, &rows, at)
+            })
+            .await
     }
 
     /// Every scorecard's result for one entity: its level and the failing rules with their
@@ -341,7 +368,7 @@ impl App {
         let Some((_, facts)) = facts.pop() else {
             return Ok(Vec::new());
         };
-        let cards = self.config.scorecards.0.clone();
+        let cards = self.scorecards().0.clone();
         let now = self.now_ms().div_euclid(1000);
         let mut results = self
             .cpu
@@ -355,7 +382,7 @@ impl App {
     pub async fn scorecard_eval_all(&self, actor: &Actor) -> Result<Vec<CardResult>, AppError> {
         self.can_read(actor)?;
         let facts = self.facts_for(None).await?;
-        let cards = self.config.scorecards.0.clone();
+        let cards = self.scorecards().0.clone();
         let now = self.now_ms().div_euclid(1000);
         self.cpu
             .run(move || {

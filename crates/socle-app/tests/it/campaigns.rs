@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use socle_app::scorecards::Scorecards;
+use socle_app::scorecards::campaigns::Delivery;
 use socle_app::{Actor, App, AppConfig, FixedClock};
 use socle_store::Store;
 use socle_testkit::Backend;
@@ -82,18 +83,20 @@ spec:
 
 async fn start(backend: Backend, dir: &std::path::Path) -> Option<(Arc<App>, Arc<FixedClock>)> {
     let config = socle_testkit::store_config(backend, dir, "socle_app")?;
-    let store = Store::open(&config).await.unwrap();
+    let clock = FixedClock::at(T0);
+    Some((open(&config, clock.clone()).await, clock))
+}
+
+/// An application over the store `config` names (a second one is another replica).
+async fn open(config: &socle_store::StoreConfig, clock: Arc<FixedClock>) -> Arc<App> {
+    let store = Store::open(config).await.unwrap();
     let campaigns = socle_scorecard::load_campaigns(CAMPAIGN, "campaigns/c.yaml").unwrap();
     let settings = AppConfig {
         refresh_interval: None,
         scorecards: Scorecards::with_campaigns(Vec::new(), campaigns).unwrap(),
         ..Default::default()
     };
-    let clock = FixedClock::at(T0);
-    let app = App::with_clock(store, settings, clock.clone())
-        .await
-        .unwrap();
-    Some((app, clock))
+    App::with_clock(store, settings, clock).await.unwrap()
 }
 
 async fn register(app: &App, dir: &std::path::Path, yaml: &str) {
@@ -111,6 +114,8 @@ async fn register(app: &App, dir: &std::path::Path, yaml: &str) {
         .await
         .unwrap();
     app.refresh(&spec).await.unwrap();
+    // What the background does at start: a pass over the catalog.
+    app.rescore_all().await.unwrap();
 }
 
 /// A webhook receiver on loopback: answers `status` to each request and hands over its body.
@@ -183,15 +188,15 @@ async fn progress_per_team_over_time_and_reminders_to_the_teams_webhook() {
         );
         // Reminders: team-a's webhook receives a Slack-compatible message; team-b names none.
         let sent = app.send_campaign_reminders().await.unwrap();
-        let outcomes: Vec<(&str, &str)> = sent
+        let outcomes: Vec<(&str, Delivery)> = sent
             .iter()
-            .map(|o| (o.team.as_str(), o.outcome.as_str()))
+            .map(|o| (o.team.as_str(), o.outcome.clone()))
             .collect();
         assert_eq!(
             outcomes,
             [
-                ("group:default/team-b", "no webhook"),
-                ("group:default/team-a", "sent")
+                ("group:default/team-b", Delivery::NoWebhook),
+                ("group:default/team-a", Delivery::Sent)
             ]
         );
         let got = bodies.recv().await.unwrap();
@@ -251,14 +256,15 @@ async fn a_failing_webhook_is_reported_and_campaigns_stay_out_of_scorecard_lists
         .iter()
         .find(|o| o.team == "group:default/team-a")
         .unwrap();
-    assert_eq!(a.outcome, "failed: HTTP 500");
+    assert_eq!(a.outcome, Delivery::Failed("HTTP 500".into()));
     // A webhook nobody listens at fails, not the others.
     let dir2 = tempfile::tempdir().unwrap();
     let (app2, _) = start(Backend::Sqlite, dir2.path()).await.unwrap();
     register(&app2, dir2.path(), &org("http://127.0.0.1:9/x")).await;
     let sent = app2.send_campaign_reminders().await.unwrap();
     assert!(
-        sent.iter().any(|o| o.outcome.starts_with("failed: ")),
+        sent.iter()
+            .any(|o| matches!(o.outcome, Delivery::Failed(_))),
         "{sent:?}"
     );
     // Campaigns are not scorecards.
@@ -317,4 +323,110 @@ async fn a_campaigns_rules_are_promoted_into_a_scorecard_file_that_loads() {
             .unwrap_err();
         assert_eq!(e.code, code, "{e}");
     }
+}
+
+/// The outcome of team-a's reminder in a run.
+fn team_a(sent: &[socle_app::scorecards::campaigns::ReminderOutcome]) -> Delivery {
+    sent.iter()
+        .find(|o| o.team == "group:default/team-a")
+        .map(|o| o.outcome.clone())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_is_delivered_once_a_day_whatever_restarts_and_replicas() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(config) = socle_testkit::store_config(backend, dir.path(), "socle_app") else {
+            continue;
+        };
+        let clock = FixedClock::at(T0);
+        let app = open(&config, clock.clone()).await;
+        let (url, mut bodies) = receiver(200).await;
+        register(&app, dir.path(), &org(&url)).await;
+        assert_eq!(
+            team_a(&app.send_campaign_reminders().await.unwrap()),
+            Delivery::Sent
+        );
+        // Sent twice the same day by this process, by a restart of it and by another replica:
+        // the receiver gets one delivery.
+        assert_eq!(
+            team_a(&app.send_campaign_reminders().await.unwrap()),
+            Delivery::AlreadySent
+        );
+        let replica = open(&config, clock.clone()).await;
+        assert_eq!(
+            team_a(&replica.send_campaign_reminders().await.unwrap()),
+            Delivery::AlreadySent
+        );
+        bodies.recv().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(bodies.try_recv().is_err(), "a second delivery");
+        // The campaign's report says when the team was last reminded.
+        let r = app
+            .campaign_report(&Actor::Anonymous, "describe-everything")
+            .await
+            .unwrap();
+        let a = r
+            .teams
+            .iter()
+            .find(|t| t.team == "group:default/team-a")
+            .unwrap();
+        let reminder = a.reminder.as_ref().unwrap();
+        assert_eq!(
+            (reminder.status, reminder.sent_at, reminder.period),
+            (socle_store::ReminderStatus::Sent, Some(T0), T0 / DAY)
+        );
+        let b = r
+            .teams
+            .iter()
+            .find(|t| t.team == "group:default/team-b")
+            .unwrap();
+        assert_eq!(b.reminder, None);
+        // The next day's reminder is another one.
+        clock.advance(DAY);
+        assert_eq!(
+            team_a(&replica.send_campaign_reminders().await.unwrap()),
+            Delivery::Sent
+        );
+        bodies.recv().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reminder_is_tried_again_and_keeps_the_last_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock) = start(Backend::Sqlite, dir.path()).await.unwrap();
+    let (url, _bodies) = receiver(200).await;
+    register(&app, dir.path(), &org(&url)).await;
+    assert_eq!(
+        team_a(&app.send_campaign_reminders().await.unwrap()),
+        Delivery::Sent
+    );
+    // The next day the receiver is gone: the attempt fails, and the next one tries again.
+    clock.advance(DAY);
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, org("http://127.0.0.1:9/x")).unwrap();
+    let spec = socle_ingest::LocationSpec::file(file.to_string_lossy().into_owned());
+    app.refresh(&spec).await.unwrap();
+    assert!(matches!(
+        team_a(&app.send_campaign_reminders().await.unwrap()),
+        Delivery::Failed(_)
+    ));
+    assert!(matches!(
+        team_a(&app.send_campaign_reminders().await.unwrap()),
+        Delivery::Failed(_)
+    ));
+    let reminders = app
+        .store
+        .campaign_reminders("describe-everything")
+        .await
+        .unwrap();
+    assert_eq!(reminders.len(), 1);
+    let r = &reminders[0];
+    assert_eq!(
+        (r.status, r.sent_at, r.period),
+        (socle_store::ReminderStatus::Failed, Some(T0), T0 / DAY + 1)
+    );
+    assert!(r.error.is_some());
 }

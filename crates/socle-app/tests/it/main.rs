@@ -2,6 +2,7 @@
 
 mod actions;
 mod campaigns;
+mod catalog_scorecards;
 mod deploy;
 mod https;
 mod org_sync;

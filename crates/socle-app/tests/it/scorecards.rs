@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use socle_app::deploy::DeployInput;
-use socle_app::scorecards::Scorecards;
+use socle_app::scorecards::{ScoreState, Scorecards};
 use socle_app::{Actor, App, AppConfig, FixedClock, Principal};
 use socle_store::{Role, ScoreQuery, ScoreRecord, Store};
 use socle_testkit::Backend;
@@ -241,18 +241,29 @@ async fn each_fact_change_rescores_its_entity_only_and_the_day_is_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_report_scores_a_never_scored_catalog_and_drains_the_queue() {
+async fn a_report_of_a_never_scored_catalog_queues_a_pass_and_the_drain_runs_it() {
     for backend in Backend::ALL {
         let dir = tempfile::tempdir().unwrap();
         let Some((app, _)) = app(backend, dir.path()).await else {
             continue;
         };
         register(&app, dir.path(), ORG).await;
+        // The request does not score: it says a pass is queued, with no figures.
         let r = app
             .scorecard_report(&Actor::Anonymous, "basics")
             .await
             .unwrap();
-        assert_eq!(r.entities, 2);
+        assert_eq!((r.state, r.entities), (ScoreState::Queued, 0));
+        assert!(levels(&app).await.is_empty());
+        assert!(app.full_pass_queued());
+        // The background's drain (every poll interval) runs it.
+        let s = app.rescore_pending().await.unwrap();
+        assert!(s.full, "{s:?}");
+        let r = app
+            .scorecard_report(&Actor::Anonymous, "basics")
+            .await
+            .unwrap();
+        assert_eq!((r.state, r.entities), (ScoreState::Scored, 2));
         assert_eq!(r.leaderboard[0].team, "group:default/team-a");
         assert_eq!(r.rule_list[0].passing, 2);
         assert_eq!(r.rule_list[1].passing, 0);

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 use socle_api::AppState;
 use socle_app::scorecards::evaluate::ScorecardHistory;
-use socle_app::scorecards::{LevelCount, ScorecardReport};
+use socle_app::scorecards::{LevelCount, ScoreState, ScorecardReport};
 use socle_scorecard::CardResult;
 use socle_ui::chart::{self, Bar, Chart, Point};
 
@@ -118,6 +118,7 @@ pub async fn scorecard(
             nav aria-label="Breadcrumb" class="muted" { a href="/scorecards" { "Scorecards" } " / " (r.scorecard.name) }
             h1 { (r.scorecard.title) }
             @if let Some(d) = &r.scorecard.description { p class="sub" { (d) } }
+            @if r.state == ScoreState::Queued { (queued_notice()) }
             p { (r.entities) " entities scored"
                 @if r.errors > 0 { ", " strong { (r.errors) " could not be evaluated" } }
                 @if r.evaluated_at > 0 { " · last scored " (layout::date(r.evaluated_at)) } }
@@ -299,6 +300,29 @@ pub async fn campaigns(
     ))
 }
 
+/// What a page of a scorecard or campaign never scored says instead of its figures.
+fn queued_notice() -> Markup {
+    html! {
+        p class="notice" role="status" {
+            "Not scored yet: a pass over the catalog is queued and runs in the background. "
+            "Reload this page in a moment."
+        }
+    }
+}
+
+/// When a team was last reminded of a campaign, and how the latest reminder went.
+fn reminder_text(r: Option<&socle_store::ReminderRecord>) -> Markup {
+    let Some(r) = r else {
+        return html! { span class="muted" { "never" } };
+    };
+    html! {
+        @match r.sent_at { Some(at) => (layout::date(at)), None => span class="muted" { "never" } }
+        @if r.status == socle_store::ReminderStatus::Failed {
+            br; span class="muted" { "latest failed: " (r.error.as_deref().unwrap_or_default()) }
+        }
+    }
+}
+
 fn burnup_chart(title: &str, days: &[socle_app::scorecards::campaigns::BurnDay]) -> Markup {
     let points: Vec<Point> = days
         .iter()
@@ -331,6 +355,7 @@ pub async fn campaign(
             nav aria-label="Breadcrumb" class="muted" { a href="/campaigns" { "Campaigns" } " / " (c.name) }
             h1 { (c.title) }
             p class="sub" { (c.brief) }
+            @if r.state == ScoreState::Queued { (queued_notice()) }
             p { (r.passing) " of " (r.entities) " entities pass · from " (c.start) " to " (c.target)
                 " · " (format!("{:.0}%", r.expected * 100.0)) " of the time gone" }
             section aria-labelledby="burnup" {
@@ -342,7 +367,7 @@ pub async fn campaign(
                 h2 id="teams" { "Teams" }
                 table {
                     caption { "Furthest behind first" }
-                    thead { tr { th scope="col" { "Team" } th scope="col" { "Passing" } th scope="col" { "Progress" } th scope="col" { "Status" } th scope="col" { "Still to do" } } }
+                    thead { tr { th scope="col" { "Team" } th scope="col" { "Passing" } th scope="col" { "Progress" } th scope="col" { "Status" } th scope="col" { "Still to do" } th scope="col" { "Last reminded" } } }
                     tbody {
                         @for t in r.teams.iter().take(MAX_TEAMS) {
                             tr {
@@ -351,6 +376,7 @@ pub async fn campaign(
                                 td { (format!("{:.0}%", t.progress * 100.0)) }
                                 td { @if t.behind { strong { "behind" } } @else { "on track" } }
                                 td { @for (e, _) in t.failing.iter().take(10) { a href=(entity_href(e)) { (short(e)) } " " } }
+                                td { (reminder_text(t.reminder.as_ref())) }
                             }
                         }
                     }

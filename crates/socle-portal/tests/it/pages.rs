@@ -688,6 +688,13 @@ async fn scorecard_pages_show_levels_leaderboard_and_what_to_fix_escaped() {
         else {
             continue;
         };
+        // Never scored: the page says so at once and queues the pass (the harness runs no
+        // background: the drain is run here).
+        let page = s.get("/scorecards/basics", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Not scored yet"), "{}", page.body);
+        assert!(s.state.full_pass_queued());
+        s.state.rescore_pending().await.unwrap();
         let list = s.get("/scorecards", None).await;
         assert_eq!(list.status, StatusCode::OK);
         assert!(

@@ -5,6 +5,8 @@ use clap::Subcommand;
 
 use super::scorecard::Common;
 use crate::output::{self, Outcome};
+use socle_app::scorecards::ScoreState;
+use socle_app::scorecards::campaigns::Delivery;
 
 #[derive(Subcommand)]
 pub enum CampaignCmd {
@@ -75,7 +77,12 @@ pub async fn run(cmd: CampaignCmd) -> anyhow::Result<Outcome> {
         }
         CampaignCmd::Show { name, common } => {
             let app = common.app().await?;
-            match app.campaign_report(&actor, &name).await {
+            let mut report = app.campaign_report(&actor, &name).await;
+            if matches!(&report, Ok(r) if r.state == ScoreState::Queued) {
+                app.rescore_pending().await?;
+                report = app.campaign_report(&actor, &name).await;
+            }
+            match report {
                 Ok(r) => Outcome::new(common.output, &r, |r| {
                     let rows: Vec<Vec<String>> = r
                         .teams
@@ -122,11 +129,15 @@ pub async fn run(cmd: CampaignCmd) -> anyhow::Result<Outcome> {
             let app = common.app().await?;
             match app.send_campaign_reminders().await {
                 Ok(list) => {
-                    let failed = list.iter().any(|r| r.outcome.starts_with("failed"));
+                    let failed = list
+                        .iter()
+                        .any(|r| matches!(r.outcome, Delivery::Failed(_)));
                     Ok(Outcome::list(common.output, &list, |l| {
                         let rows: Vec<Vec<String>> = l
                             .iter()
-                            .map(|r| vec![r.campaign.clone(), r.team.clone(), r.outcome.clone()])
+                            .map(|r| {
+                                vec![r.campaign.clone(), r.team.clone(), r.outcome.to_string()]
+                            })
                             .collect();
                         output::table(&["CAMPAIGN", "TEAM", "OUTCOME"], &rows)
                     })?

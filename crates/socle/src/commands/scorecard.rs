@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::setup::{AppSetup, LimitArgs, StoreArgs, open_app};
 use crate::output::{self, Format, Outcome};
+use socle_app::scorecards::ScoreState;
 
 #[derive(Subcommand)]
 pub enum ScorecardCmd {
@@ -155,7 +156,13 @@ pub async fn run(cmd: ScorecardCmd) -> anyhow::Result<Outcome> {
         }
         ScorecardCmd::Show { name, common } => {
             let app = common.app().await?;
-            let report = match app.scorecard_report(&actor, &name).await {
+            // No background here: a pass the report queued runs now.
+            let mut report = app.scorecard_report(&actor, &name).await;
+            if matches!(&report, Ok(r) if r.state == ScoreState::Queued) {
+                app.rescore_pending().await?;
+                report = app.scorecard_report(&actor, &name).await;
+            }
+            let report = match report {
                 Ok(r) => r,
                 Err(e) => return super::failure(&e, common.output),
             };
@@ -223,9 +230,15 @@ pub async fn run(cmd: ScorecardCmd) -> anyhow::Result<Outcome> {
             common,
         } => {
             let app = common.app().await?;
-            let history = app
+            let mut history = app
                 .scorecard_history(&actor, &name, entity.as_deref(), team.as_deref(), days)
                 .await;
+            if matches!(&history, Ok(h) if h.state == ScoreState::Queued) {
+                app.rescore_pending().await?;
+                history = app
+                    .scorecard_history(&actor, &name, entity.as_deref(), team.as_deref(), days)
+                    .await;
+            }
             match history {
                 Ok(h) => Outcome::new(common.output, &h, |h| {
                     let mut header = vec!["DAY".to_owned(), "(NONE)".to_owned()];
