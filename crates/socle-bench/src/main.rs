@@ -11,6 +11,8 @@ mod dora_history;
 mod dora_side;
 mod output;
 mod portal;
+mod replicas;
+mod replicas_sso;
 mod scorecards;
 mod server;
 mod setup;
@@ -65,6 +67,9 @@ enum Cmd {
     SloBudgets(slo_budgets::SloBudgetsBench),
     /// Scorecards: 100,000 entities' facts scored against 25 rules, on every core.
     Scorecards(scorecards::ScorecardsBench),
+    /// Replicas: two `socle serve` on one PostgreSQL — throughput through one and both,
+    /// convergence after a catalog change, single sign-on round trip against oidc-provider.
+    Replicas(replicas::ReplicasBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
                 Cmd::Policy(args) => workload::policy(args),
                 Cmd::Dora(args) => dora::dora(args, socle.as_deref()).await,
                 Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
+                Cmd::Replicas(args) => replicas::replicas(args, socle.as_deref()).await,
                 Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
                 Cmd::Slo(args) => slo::slo(args),
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
