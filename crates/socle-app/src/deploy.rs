@@ -93,6 +93,47 @@ pub fn deploy_error(e: DeployError) -> AppError {
 
 /// How many deploy locks a replica has (environments hash onto them).
 pub(crate) const DEPLOY_LOCKS: usize = 16;
+/// How long an environment's deploy lease lasts if its holder dies (a deploy takes seconds at
+/// most: guardrails are bounded at 10 s).
+const DEPLOY_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a deploy waits for another replica's deploy to the same environment.
+const DEPLOY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An environment's deploy lock, held: this replica's mutex and the store's lease.
+struct EnvironmentLock<'a> {
+    _local: tokio::sync::MutexGuard<'a, ()>,
+    store: socle_store::Store,
+    lease: String,
+    holder: String,
+    released: bool,
+}
+
+impl EnvironmentLock<'_> {
+    /// Gives the lease back (another replica's deploy goes on at once).
+    async fn release(mut self) {
+        self.released = true;
+        if let Err(e) = self.store.release_lease(&self.lease, &self.holder).await {
+            tracing::warn!("{} not released (it expires by itself): {e}", self.lease);
+        }
+    }
+}
+
+impl Drop for EnvironmentLock<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            let (store, lease, holder) = (
+                self.store.clone(),
+                std::mem::take(&mut self.lease),
+                std::mem::take(&mut self.holder),
+            );
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = store.release_lease(&lease, &holder).await;
+                });
+            }
+        }
+    }
+}
 
 impl App {
     /// Who deploys `service`: the actor's name when they may, a refusal otherwise.
@@ -136,16 +177,47 @@ impl App {
         }
     }
 
-    /// Waits for the environment's deploy lock. A deploy commits to the environment's GitOps
-    /// branch and saves its resources' state; two at once would race for the branch (the second
-    /// commit's parent moved: refused) and for shared resources.
-    async fn environment_lock(&self, environment: &str) -> tokio::sync::MutexGuard<'_, ()> {
+    /// Waits for the environment's deploy lock: this replica's own, then the environment's
+    /// lease in the store (`deploy:<environment>`), which every replica — and the CLI — sharing
+    /// the store and the GitOps repositories takes too. A deploy commits to the environment's
+    /// GitOps branch and saves its resources' state; two at once would race for the branch and
+    /// for shared resources, and could record in another order than they committed.
+    async fn environment_lock(&self, environment: &str) -> Result<EnvironmentLock<'_>, AppError> {
         use std::hash::{BuildHasher, BuildHasherDefault};
         let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
             .hash_one(environment);
-        self.deploy_locks[(hash % DEPLOY_LOCKS as u64) as usize]
+        let local = self.deploy_locks[(hash % DEPLOY_LOCKS as u64) as usize]
             .lock()
+            .await;
+        let lease = format!("deploy:{environment}");
+        // A holder of its own per deploy: a late release cannot free the next deploy's lease.
+        let holder = format!("{}:{:016x}", self.config.instance, rand::random::<u64>());
+        let ttl = DEPLOY_LEASE_TTL.as_millis() as i64;
+        let started = std::time::Instant::now();
+        while !self
+            .store
+            .try_lease(&lease, &holder, self.now_ms(), ttl)
             .await
+            .map_err(AppError::internal)?
+        {
+            if started.elapsed() >= DEPLOY_LEASE_WAIT {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "another replica has been deploying to {environment} for {} s; try again",
+                        DEPLOY_LEASE_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(EnvironmentLock {
+            _local: local,
+            store: self.store.clone(),
+            lease,
+            holder,
+            released: false,
+        })
     }
 
     /// The deployment machinery, configured once from the application's settings.
@@ -197,7 +269,7 @@ impl App {
                     crate::slo::gate::DeployAction::Deploy,
                 )
                 .await;
-            let _lock = self.environment_lock(&input.environment).await;
+            let lock = self.environment_lock(&input.environment).await?;
             let req = socle_deploy::DeployRequest {
                 owner,
                 workload,
@@ -208,10 +280,13 @@ impl App {
                 actor: by,
                 kind: DeployKind::Deploy.name().into(),
             };
-            self.deployer()
+            let out = self
+                .deployer()
                 .deploy(req, &guardrails)
                 .await
-                .map_err(deploy_error)
+                .map_err(deploy_error);
+            lock.release().await;
+            out
         }
         .await;
         if let Ok(record) = &result
@@ -247,8 +322,9 @@ impl App {
             let guardrails = self
                 .gated_guardrails(service, to, crate::slo::gate::DeployAction::Promote)
                 .await;
-            let _lock = self.environment_lock(to).await;
-            self.deployer()
+            let lock = self.environment_lock(to).await?;
+            let out = self
+                .deployer()
                 .promote(
                     service,
                     from,
@@ -258,7 +334,9 @@ impl App {
                     &guardrails,
                 )
                 .await
-                .map_err(deploy_error)
+                .map_err(deploy_error);
+            lock.release().await;
+            out
         }
         .await;
         let target = format!("{service}@{to}");
@@ -276,8 +354,9 @@ impl App {
         let result = async {
             let by = self.authorize_deploy(actor, service)?;
             let guardrails = self.rollback_guardrails(service, environment).await;
-            let _lock = self.environment_lock(environment).await;
-            self.deployer()
+            let lock = self.environment_lock(environment).await?;
+            let out = self
+                .deployer()
                 .rollback(
                     service,
                     environment,
@@ -286,7 +365,9 @@ impl App {
                     guardrails.as_ref(),
                 )
                 .await
-                .map_err(deploy_error)
+                .map_err(deploy_error);
+            lock.release().await;
+            out
         }
         .await;
         let target = format!("{service}@{environment}");

@@ -35,6 +35,7 @@ pub mod scaffold;
 pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
+pub mod startup;
 pub mod surveys;
 pub mod teams;
 pub mod tokens;
@@ -55,6 +56,22 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{AppError, ErrorCode};
 pub use metrics::Metrics;
 pub use snapshot::Snapshot;
+
+/// A name for this process as a lease holder, unique among replicas: the host's name (a pod's
+/// name on Kubernetes), the process id (1 in every container) and a random part.
+pub fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "socle".to_owned());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
 
 /// The application's settings (the server's and the CLI's).
 #[derive(Clone, Debug)]
@@ -121,7 +138,7 @@ impl Default for AppConfig {
             cookie_secure: false,
             refresh_interval: Some(Duration::from_secs(300)),
             poll_interval: Duration::from_secs(1),
-            instance: format!("socle-{}", std::process::id()),
+            instance: instance_name(),
             platform: socle_platform::default_config(),
             gitops_root: std::path::PathBuf::from(".socle"),
             provisioner_dir: std::path::PathBuf::from("."),

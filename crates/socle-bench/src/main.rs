@@ -13,6 +13,8 @@ mod dora_history;
 mod dora_side;
 mod output;
 mod portal;
+mod replicas;
+mod replicas_sso;
 mod scorecard_rescore;
 mod scorecards;
 mod server;
@@ -75,6 +77,9 @@ enum Cmd {
     Adoption(adoption::AdoptionBench),
     /// Scorecards through the store: a full pass, then one entity re-scored (enqueue → row written).
     ScorecardRescore(scorecard_rescore::ScorecardRescoreBench),
+    /// Replicas: two `socle serve` on one PostgreSQL — throughput through one and both,
+    /// convergence after a catalog change, single sign-on round trip against oidc-provider.
+    Replicas(replicas::ReplicasBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
 }
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
                 Cmd::Policy(args) => workload::policy(args),
                 Cmd::Dora(args) => dora::dora(args, socle.as_deref()).await,
                 Cmd::Portal(args) => portal::portal(args, socle.as_deref()).await,
+                Cmd::Replicas(args) => replicas::replicas(args, socle.as_deref()).await,
                 Cmd::Abuse(args) => abuse::abuse(args, socle.as_deref()).await,
                 Cmd::Slo(args) => slo::slo(args),
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,

@@ -81,18 +81,42 @@ pub struct Server {
     log: PathBuf,
 }
 
+/// What one `socle serve` child gets beyond the store: a name (its log is `<name>.log`), more
+/// flags and environment variables.
+#[derive(Default)]
+pub struct ServerExtras {
+    pub name: Option<String>,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
 impl Server {
     /// Starts `socle serve` over `store` and waits until `/healthz` answers.
     pub fn start(socle: &Path, store: &StoreLocation, work: &Path) -> anyhow::Result<Self> {
+        Self::start_with(socle, store, work, &ServerExtras::default())
+    }
+
+    /// [`Server::start`] with `extras`: several servers (replicas) over one store.
+    pub fn start_with(
+        socle: &Path,
+        store: &StoreLocation,
+        work: &Path,
+        extras: &ServerExtras,
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let log = work.join("server.log");
+        let log = work.join(format!(
+            "{}.log",
+            extras.name.as_deref().unwrap_or("server")
+        ));
         let child = Command::new(socle)
             .args(["--log", "warn", "serve"])
             .args(store.args())
             .args(["--listen", &addr.to_string(), "--refresh-interval", "0"])
+            .args(&extras.args)
+            .envs(extras.env.iter().map(|(k, v)| (k, v)))
             .env_remove("SOCLE_DATABASE_URL")
             .env_remove("SOCLE_DATA_DIR")
             .stdin(Stdio::null())

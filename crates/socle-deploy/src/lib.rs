@@ -1,7 +1,7 @@
 //! Deploying a workload to an environment: resolve its resources with the kept state, render the
 //! environment's manifests, run the guardrails, commit to the environment's GitOps repository,
-//! save the resource state and record the deployment. Nothing is committed when a step before the
-//! commit fails; if saving fails after the commit, the branch is moved back.
+//! save the resource state and record the deployment (one store transaction). Nothing is committed
+//! when a step before the commit fails; if saving fails after the commit, the branch is moved back.
 
 pub mod gitops;
 pub mod ownership;
@@ -459,7 +459,8 @@ impl Deployer {
         Ok(())
     }
 
-    /// Saves the resources' state and the deployment record (its `spec` the request's workload).
+    /// Saves the resources' state and the deployment record (its `spec` the request's workload)
+    /// in one store transaction: both or neither.
     async fn save(
         &self,
         req: &DeployRequest,
@@ -468,12 +469,13 @@ impl Deployer {
         mut record: DeploymentRecord,
     ) -> Result<DeploymentRecord, StoreError> {
         let deployed: BTreeSet<String> = [name.to_owned()].into();
-        self.store
-            .apply_resources(&req.env, &deployed, records, record.created_at)
-            .await?;
         record.spec =
             serde_json::to_string(&req.workload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.store.record_deployment(record).await
+        let (_, record) = self
+            .store
+            .save_deploy(&req.env, &deployed, records, record)
+            .await?;
+        Ok(record)
     }
 
     /// Feeds the delivery metrics: a Socle deployment is a DORA deployment event; its changes

@@ -55,23 +55,33 @@ macro_rules! deployment_row {
     }};
 }
 
+/// Inserts deployment record `$d` (a `mut DeploymentRecord`) in the open transaction `$tx`,
+/// numbering it from the `deployment_seq` counter (a macro: the transaction is SQLite's or
+/// PostgreSQL's, the SQL text the same).
+macro_rules! insert_deployment {
+    ($tx:ident, $d:ident) => {{
+        let images = serde_json::to_string(&$d.images)
+            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'deployment_seq' RETURNING value").fetch_one(&mut *$tx).await?;
+        $d.seq = seq;
+        $d.id = format!("d{seq:06}");
+        sqlx::query("INSERT INTO deployments (id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            .bind(&$d.id).bind($d.seq).bind(&$d.service).bind(&$d.environment).bind(&$d.version).bind(&images).bind(&$d.gitops_commit).bind(&$d.source_commit)
+            .bind(i64::from($d.changed)).bind($d.status.as_str()).bind(&$d.actor).bind(&$d.kind).bind(&$d.spec).bind($d.created_at)
+            .execute(&mut *$tx).await?;
+    }};
+}
+pub(crate) use insert_deployment;
+
 const COLUMNS: &str = "SELECT id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at FROM deployments";
 
 impl Store {
     /// Records a deployment; `seq` and `id` are assigned here.
     pub async fn record_deployment(&self, mut d: DeploymentRecord) -> Result<DeploymentRecord> {
-        let images =
-            serde_json::to_string(&d.images).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let seq: i64 = sqlx::query_scalar("UPDATE meta SET value = value + 1 WHERE key = 'deployment_seq' RETURNING value").fetch_one(&mut *tx).await?;
-            d.seq = seq;
-            d.id = format!("d{seq:06}");
-            sqlx::query("INSERT INTO deployments (id, seq, service, environment, version, images, gitops_commit, source_commit, changed, status, actor, kind, spec, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-                .bind(&d.id).bind(d.seq).bind(&d.service).bind(&d.environment).bind(&d.version).bind(&images).bind(&d.gitops_commit).bind(&d.source_commit)
-                .bind(i64::from(d.changed)).bind(d.status.as_str()).bind(&d.actor).bind(&d.kind).bind(&d.spec).bind(d.created_at)
-                .execute(&mut *tx).await?;
+            insert_deployment!(tx, d);
             tx.commit().await?;
         });
         Ok(d)

@@ -519,4 +519,16 @@ impl Store {
         });
         Ok(n == 1)
     }
+
+    /// Gives back the lease `name` if `holder` holds it (another may take it at once).
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
 }

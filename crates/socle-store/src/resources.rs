@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 
 use crate::crypto::SecretKey;
-use crate::{BeginWrite, Result, Store, StoreError, with_pool};
+use crate::deployments::insert_deployment;
+use crate::{BeginWrite, DeploymentRecord, Result, Store, StoreError, with_pool};
 
 /// A provisioned resource as saved after a deploy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,6 +76,77 @@ fn open_map(k: &SecretKey, sealed: &str) -> Result<Map<String, Value>> {
         .map_err(|e| StoreError::Corrupt(format!("sealed resource data: {e}")))
 }
 
+/// The resources of a deploy of `$workloads` saved in the open transaction `$tx` (sealed with
+/// key `$k`); evaluates to the [`ResourcesApplied`]. A macro: the transaction is SQLite's or
+/// PostgreSQL's, the SQL text the same.
+macro_rules! apply_resources_in {
+    ($tx:ident, $k:ident, $environment:ident, $workloads:ident, $records:ident, $now_ms:ident) => {{
+        let (tx, k, environment, workloads, records, now_ms) =
+            (&mut $tx, $k, $environment, $workloads, $records, $now_ms);
+        let mut out = ResourcesApplied::default();
+        let new: BTreeMap<&str, &ResourceRecord> =
+            records.iter().map(|r| (r.uid.as_str(), r)).collect();
+        let rows = sqlx::query("SELECT uid, used_by, owner FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut **tx).await?;
+        let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut owners: BTreeMap<String, String> = BTreeMap::new();
+        for r in rows {
+            let used: String = r.try_get("used_by")?;
+            let uid: String = r.try_get("uid")?;
+            if let Some(owner) = r.try_get::<Option<String>, _>("owner")? {
+                owners.insert(uid.clone(), owner);
+            }
+            existing.insert(uid, serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        if let Some((r, owner)) = records.iter().find_map(|r| match (&r.owner, owners.get(&r.uid)) {
+            (Some(mine), Some(stored)) if mine != stored => Some((r, stored)),
+            _ => None,
+        }) {
+            return Err(StoreError::User(format!(
+                "resource {} in {environment} is owned by {owner}, not by {}: it was provisioned by that team meanwhile; deploy again",
+                r.uid,
+                r.owner.as_deref().unwrap_or_default()
+            )));
+        }
+        for (uid, used_by) in &existing {
+            if new.contains_key(uid.as_str()) {
+                continue;
+            }
+            let others: BTreeSet<String> = used_by.difference(workloads).cloned().collect();
+            if others.len() == used_by.len() {
+                continue; // not used by the deployed workloads
+            }
+            if others.is_empty() {
+                sqlx::query("DELETE FROM resource_state WHERE environment = $1 AND uid = $2").bind(environment).bind(uid).execute(&mut **tx).await?;
+                out.removed.push(uid.clone());
+            } else {
+                let text = serde_json::to_string(&others).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE resource_state SET used_by = $1, updated_at = $2 WHERE environment = $3 AND uid = $4")
+                    .bind(text).bind(now_ms).bind(environment).bind(uid).execute(&mut **tx).await?;
+            }
+        }
+        for r in records {
+            let mut used: BTreeSet<String> = existing.get(&r.uid).map(|u| u.difference(workloads).cloned().collect()).unwrap_or_default();
+            used.extend(r.used_by.iter().cloned());
+            let used_text = serde_json::to_string(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let state = k.seal(serde_json::to_string(&r.state).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+            let sealed = ResourceOutputs { outputs: r.outputs.clone(), secrets: r.secrets.clone() };
+            let outputs = k.seal(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
+            // The first owner stays: COALESCE keeps a stored one.
+            sqlx::query(
+                "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at, owner, params_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (environment, uid) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, used_by = excluded.used_by, \
+                 state = excluded.state, outputs = excluded.outputs, updated_at = excluded.updated_at, \
+                 owner = COALESCE(resource_state.owner, excluded.owner), params_hash = excluded.params_hash",
+            )
+            .bind(environment).bind(&r.uid).bind(&r.kind).bind(&r.definition).bind(used_text).bind(state).bind(outputs).bind(now_ms)
+            .bind(&r.owner).bind(&r.params_hash)
+            .execute(&mut **tx).await?;
+            out.saved.push(r.uid.clone());
+        }
+        out
+    }};
+}
+
 impl Store {
     /// The saved state of every resource of an environment, by uid.
     pub async fn resource_state(
@@ -103,71 +175,34 @@ impl Store {
         now_ms: i64,
     ) -> Result<ResourcesApplied> {
         let k = key(self.secret_key.as_ref())?;
-        let mut out = ResourcesApplied::default();
-        let new: BTreeMap<&str, &ResourceRecord> =
-            records.iter().map(|r| (r.uid.as_str(), r)).collect();
-        with_pool!(self, pool => {
+        Ok(with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let rows = sqlx::query("SELECT uid, used_by, owner FROM resource_state WHERE environment = $1").bind(environment).fetch_all(&mut *tx).await?;
-            let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            let mut owners: BTreeMap<String, String> = BTreeMap::new();
-            for r in rows {
-                let used: String = r.try_get("used_by")?;
-                let uid: String = r.try_get("uid")?;
-                if let Some(owner) = r.try_get::<Option<String>, _>("owner")? {
-                    owners.insert(uid.clone(), owner);
-                }
-                existing.insert(uid, serde_json::from_str(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-            }
-            if let Some((r, owner)) = records.iter().find_map(|r| match (&r.owner, owners.get(&r.uid)) {
-                (Some(mine), Some(stored)) if mine != stored => Some((r, stored)),
-                _ => None,
-            }) {
-                return Err(StoreError::User(format!(
-                    "resource {} in {environment} is owned by {owner}, not by {}: it was provisioned by that team meanwhile; deploy again",
-                    r.uid,
-                    r.owner.as_deref().unwrap_or_default()
-                )));
-            }
-            for (uid, used_by) in &existing {
-                if new.contains_key(uid.as_str()) {
-                    continue;
-                }
-                let others: BTreeSet<String> = used_by.difference(workloads).cloned().collect();
-                if others.len() == used_by.len() {
-                    continue; // not used by the deployed workloads
-                }
-                if others.is_empty() {
-                    sqlx::query("DELETE FROM resource_state WHERE environment = $1 AND uid = $2").bind(environment).bind(uid).execute(&mut *tx).await?;
-                    out.removed.push(uid.clone());
-                } else {
-                    let text = serde_json::to_string(&others).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    sqlx::query("UPDATE resource_state SET used_by = $1, updated_at = $2 WHERE environment = $3 AND uid = $4")
-                        .bind(text).bind(now_ms).bind(environment).bind(uid).execute(&mut *tx).await?;
-                }
-            }
-            for r in records {
-                let mut used: BTreeSet<String> = existing.get(&r.uid).map(|u| u.difference(workloads).cloned().collect()).unwrap_or_default();
-                used.extend(r.used_by.iter().cloned());
-                let used_text = serde_json::to_string(&used).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let state = k.seal(serde_json::to_string(&r.state).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
-                let sealed = ResourceOutputs { outputs: r.outputs.clone(), secrets: r.secrets.clone() };
-                let outputs = k.seal(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?.as_bytes());
-                // The first owner stays: COALESCE keeps a stored one.
-                sqlx::query(
-                    "INSERT INTO resource_state (environment, uid, kind, definition, used_by, state, outputs, updated_at, owner, params_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT (environment, uid) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, used_by = excluded.used_by, \
-                     state = excluded.state, outputs = excluded.outputs, updated_at = excluded.updated_at, \
-                     owner = COALESCE(resource_state.owner, excluded.owner), params_hash = excluded.params_hash",
-                )
-                .bind(environment).bind(&r.uid).bind(&r.kind).bind(&r.definition).bind(used_text).bind(state).bind(outputs).bind(now_ms)
-                .bind(&r.owner).bind(&r.params_hash)
-                .execute(&mut *tx).await?;
-                out.saved.push(r.uid.clone());
-            }
+            let out = apply_resources_in!(tx, k, environment, workloads, records, now_ms);
             tx.commit().await?;
-        });
-        Ok(out)
+            out
+        }))
+    }
+
+    /// Saves a deploy — its resources' state (as [`Store::apply_resources`]) and its record
+    /// (as [`Store::record_deployment`], `record.created_at` the time of both) — in ONE
+    /// transaction: a failure or a crash between the two cannot leave state without its record
+    /// or a record without its state.
+    pub async fn save_deploy(
+        &self,
+        environment: &str,
+        workloads: &BTreeSet<String>,
+        records: &[ResourceRecord],
+        mut record: DeploymentRecord,
+    ) -> Result<(ResourcesApplied, DeploymentRecord)> {
+        let k = key(self.secret_key.as_ref())?;
+        let now_ms = record.created_at;
+        Ok(with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let out = apply_resources_in!(tx, k, environment, workloads, records, now_ms);
+            insert_deployment!(tx, record);
+            tx.commit().await?;
+            (out, record)
+        }))
     }
 
     /// Resources of an environment (or of all environments), without secrets.

@@ -377,3 +377,64 @@ async fn an_import_names_the_change_ids_nothing_defines() {
         assert_eq!(out["unknown_changes"]["ids"], serde_json::json!(["bbb222"]));
     }
 }
+
+/// Two replicas (two `App`s on one store and one GitOps directory) deploying to one environment
+/// at once take turns through the store's `deploy:<environment>` lease: every deploy commits on
+/// the previous one and the records follow the branch's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_through_two_replicas_record_in_the_branchs_order() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(a) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let settings = AppConfig {
+            refresh_interval: None,
+            gitops_root: dir.path().join("gitops"),
+            ..Default::default()
+        };
+        let b = App::with_clock(a.store.clone(), settings, FixedClock::at(T0))
+            .await
+            .unwrap();
+        assert_ne!(a.config.instance, b.config.instance);
+        let admin = actor("serviceaccount:ci", Role::Admin);
+        let deploys = (1..=6).map(|n| {
+            let (app, admin) = (
+                if n % 2 == 0 { a.clone() } else { b.clone() },
+                admin.clone(),
+            );
+            tokio::spawn(async move {
+                let mut i = input();
+                i.image = Some(format!("ghcr.io/acme/shop:{n}"));
+                app.deploy(&admin, i).await
+            })
+        });
+        for d in futures_util::future::join_all(deploys).await {
+            assert!(d.unwrap().unwrap().changed);
+        }
+        let mut records = a.store.list_deployments(None, None, 100).await.unwrap();
+        records.sort_by_key(|d| d.seq);
+        let repo = dir.path().join("gitops/gitops/dev.git");
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo)
+            .args(["rev-list", "--first-parent", "--reverse", "HEAD"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let history: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let recorded: Vec<String> = records.iter().map(|d| d.gitops_commit.clone()).collect();
+        assert_eq!(
+            recorded, history,
+            "{backend:?}: records in the branch's order"
+        );
+    }
+}

@@ -45,6 +45,7 @@ fn socles_own_manifests_pass_its_guardrails() {
         [
             "Deployment",
             "NetworkPolicy",
+            "PersistentVolumeClaim",
             "PodDisruptionBudget",
             "Service",
             "ServiceAccount",
@@ -68,4 +69,36 @@ fn the_deployment_runs_two_replicas_with_probes_and_secrets_as_files() {
         "secrets come as files: {env}"
     );
     assert!(env.contains("SOCLE_DATABASE_URL_FILE"));
+}
+
+#[test]
+fn every_replica_mounts_the_one_shared_data_volume() {
+    let text = std::fs::read_to_string(Path::new(BASE).join("deployment.yaml")).unwrap();
+    let d = &super::docs(&text)[0];
+    let pod = &d["spec"]["template"]["spec"];
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == "/var/lib/socle")
+        .expect("the data directory is mounted")
+        .clone();
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("its volume")
+        .clone();
+    assert_eq!(
+        volume["persistentVolumeClaim"]["claimName"], "socle-data",
+        "the GitOps repositories are on a volume all replicas share: {volume}"
+    );
+    let text = std::fs::read_to_string(Path::new(BASE).join("persistentvolumeclaim.yaml")).unwrap();
+    let claim = &super::docs(&text)[0];
+    assert_eq!(claim["metadata"]["name"], "socle-data");
+    assert_eq!(
+        claim["spec"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"])
+    );
 }

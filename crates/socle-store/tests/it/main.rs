@@ -8,6 +8,8 @@ use socle_store::{ApplyInput, EntityFilter, Role, Store, StoreConfig};
 
 struct TestStore {
     store: Store,
+    /// Where it is (a test may open its own connection to it).
+    config: StoreConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +39,11 @@ async fn open(backend: &str) -> Option<TestStore> {
     config.secret_key = Some(test_key());
     let store = Store::open(&config).await.unwrap();
     assert_eq!(store.backend_name(), backend);
-    Some(TestStore { store, _dir: dir })
+    Some(TestStore {
+        store,
+        config,
+        _dir: dir,
+    })
 }
 
 fn rand_suffix() -> u64 {
@@ -70,6 +76,7 @@ macro_rules! both {
 
 mod adoption;
 mod backup;
+mod deploy_save;
 mod dora_incidents;
 mod findings;
 mod live_runs;

@@ -78,6 +78,9 @@ pub struct ServeArgs {
     org_sync: Option<PathBuf>,
 }
 
+/// How long a replica waits for another's start-up work (the demo takes seconds).
+const STARTUP_WAIT: Duration = Duration::from_secs(600);
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.config {
         tracing::info!(config = %path.display(), "settings from a configuration file");
@@ -97,6 +100,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     };
     let store = args.store.open().await?;
     let limits = args.limits.limits();
+    // The first start's work (bootstrap token, demo) on one replica at a time: others wait,
+    // then find it done.
+    let instance = socle_app::instance_name();
+    let lease = socle_app::startup::StartupLease::acquire(&store, &instance, STARTUP_WAIT).await?;
     if args.demo {
         load_demo(&store, &args.store.data_dir, &limits).await?;
     }
@@ -124,6 +131,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             .then(|| Duration::from_secs(args.refresh_interval)),
         rego: socle_app::cpu::RegoRunner::this_executable().unwrap_or_default(),
         survey_threshold: args.survey_threshold,
+        instance,
         ..base
     };
     let state = open_app(store, config).await?;
@@ -131,6 +139,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         load_demo_history(&state).await?;
         play_demo_loop(&state).await?;
     }
+    lease.release().await?;
     socle_api::spawn_background(state.clone());
     if let Some(config) = org_sync {
         let roots = args.git_hosts.net.tls()?;

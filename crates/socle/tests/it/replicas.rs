@@ -30,10 +30,37 @@ impl Drop for Replica {
     }
 }
 
+impl Starting {
+    fn ready(self) -> Replica {
+        let addr = self
+            .addr
+            .recv_timeout(Duration::from_secs(300))
+            .expect("the replica says where it serves")
+            .parse()
+            .expect("an address");
+        Replica {
+            child: self.child,
+            addr,
+        }
+    }
+}
+
+/// A `socle serve` process started, not yet serving.
+struct Starting {
+    child: Child,
+    addr: std::sync::mpsc::Receiver<String>,
+}
+
 impl Replica {
     fn start(data: &Path, url: &str, key: &str) -> Replica {
+        Self::spawn(data, url, key, &["--guardrails", "none"]).ready()
+    }
+
+    /// Starts `socle serve` with `args`; [`Starting::ready`] waits until it serves.
+    fn spawn(data: &Path, url: &str, key: &str, args: &[&str]) -> Starting {
         let mut child = Command::new(env!("CARGO_BIN_EXE_socle"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--guardrails", "none"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .args(["--refresh-interval", "0"])
             .arg("--data-dir")
             .arg(data)
@@ -60,12 +87,7 @@ impl Replica {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the replica says where it serves")
-            .parse()
-            .expect("an address");
-        Replica { child, addr }
+        Starting { child, addr: rx }
     }
 
     /// SIGKILL: no shutdown, no cleanup.
@@ -355,4 +377,60 @@ async fn two_replicas_survive_a_sigkill_with_nothing_lost() {
     );
     let ready = a.json("/readyz", t).await;
     assert_eq!(ready["status"], "ready", "{ready}");
+}
+
+/// Two replicas started at the same moment with `--demo` on one new database: the start-up work
+/// (the demo organisation, its history and delivery loop, the bootstrap token) runs under the
+/// `startup` lease, so it is done once — one bootstrap token, one demo delivery loop — and both
+/// serve the same demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_started_with_the_demo_load_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(config) =
+        socle_testkit::store_config(Backend::Postgres, dir.path(), "socle_demo_race")
+    else {
+        eprintln!("skipped: no PostgreSQL (SOCLE_TEST_DATABASE_URL)");
+        return;
+    };
+    let store = socle_store::Store::open(&config).await.expect("the store");
+    let base = config.database_url.clone().unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let schema = config.pg_schema.clone().unwrap();
+    let url = format!("{base}{sep}options[search_path]={schema}");
+    let key = config.secret_key.as_ref().unwrap().to_base64();
+    let data = dir.path().join("data");
+    // Both processes exist before either has started its work.
+    let a = Replica::spawn(&data, &url, &key, &["--demo"]);
+    let b = Replica::spawn(&data, &url, &key, &["--demo"]);
+    let (a, b) = (a.ready(), b.ready());
+
+    assert_eq!(store.token_count().await.unwrap(), 1, "one bootstrap token");
+    let deployments = store.list_deployments(None, None, 1000).await.unwrap();
+    let per_service = 4; // deploy, promote twice, deploy again
+    assert_eq!(
+        deployments.len(),
+        socle_app::demo::LOOP_SERVICES * per_service + 1,
+        "one delivery loop (and its rollback): {:?}",
+        deployments
+            .iter()
+            .map(|d| (&d.service, &d.environment, &d.kind))
+            .collect::<Vec<_>>()
+    );
+    let locations = store.list_locations().await.unwrap();
+    assert_eq!(locations.len(), 1, "one demo location: {locations:?}");
+    let count = |r: &Replica| {
+        let addr = r.addr;
+        async move {
+            let page = request(addr, "GET", "/api/v1/entities?limit=1", &[], Vec::new()).await;
+            let v: Value = serde_json::from_str(&page.body).expect("JSON");
+            v["totalItems"].as_u64().expect("totalItems")
+        }
+    };
+    let on_a = count(&a).await;
+    assert!(on_a > 100, "the demo is served: {on_a}");
+    assert_eq!(count(&b).await, on_a);
+    let leases = store
+        .try_lease("startup", "the-test", socle_api::now_ms(), 1)
+        .await;
+    assert!(leases.unwrap(), "the start-up lease was given back");
 }
