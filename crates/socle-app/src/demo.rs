@@ -85,9 +85,11 @@ pub struct DemoAdoption {
 const DAY_MS: i64 = 86_400_000;
 /// How many days before today each adopting team of the demo started: far enough back for a
 /// before-and-after comparison inside the demo's 90 days of history.
-const ADOPTED_DAYS_AGO: [i64; 4] = [45, 40, 35, 30];
+const ADOPTED_DAYS_AGO: [i64; ADOPTING_TEAMS] = [45, 40, 35, 30];
+/// How many of the demo's teams adopt Socle (each records one first deploy to dev).
+pub const ADOPTING_TEAMS: usize = 4;
 /// Minutes from each run's start to its service's first deploy (time to first deploy).
-const FIRST_DEPLOY_MINUTES: [i64; 4] = [4, 12, 95, 26];
+const FIRST_DEPLOY_MINUTES: [i64; ADOPTING_TEAMS] = [4, 12, 95, 26];
 
 /// The demo's adopting teams: among the teams owning components, in the order the demo's
 /// delivery history gives them tiers (owner index), those not already in the fastest tier

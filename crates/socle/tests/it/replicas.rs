@@ -409,8 +409,8 @@ async fn two_replicas_started_with_the_demo_load_it_once() {
     let per_service = 4; // deploy, promote twice, deploy again
     assert_eq!(
         deployments.len(),
-        socle_app::demo::LOOP_SERVICES * per_service + 1,
-        "one delivery loop (and its rollback): {:?}",
+        socle_app::demo::LOOP_SERVICES * per_service + 1 + socle_app::demo::ADOPTING_TEAMS,
+        "one delivery loop (and its rollback), and each adopting team's first deploy: {:?}",
         deployments
             .iter()
             .map(|d| (&d.service, &d.environment, &d.kind))
