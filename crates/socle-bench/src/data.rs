@@ -258,7 +258,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
     };
     let peer = peer(&args, &file)?;
     let (mut compared, mut agreeing) = (0, 0);
-    if let Some((_, verdicts)) = &peer {
+    if let Some(PeerRun { verdicts, .. }) = &peer {
         for c in &ours.checks {
             if let Some(v) = verdicts.iter().find(|(k, _)| k == &c.key).map(|(_, v)| v) {
                 compared += 1;
@@ -266,7 +266,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
             }
         }
     }
-    let datacontract = peer.map(|(side, _)| side);
+    let datacontract = peer.map(|p| p.side);
     let report = Report {
         rows: args.rows,
         generate_seconds: generated,
@@ -312,11 +312,14 @@ fn side_row(s: &Side) -> Vec<String> {
     ]
 }
 
-/// datacontract-cli's time and verdicts (key, result), or `None` when it is not installed.
-fn peer(
-    args: &DataBench,
-    file: &std::path::Path,
-) -> anyhow::Result<Option<(Side, Vec<(String, String)>)>> {
+/// datacontract-cli's run: its time, and its verdicts as (check key, result).
+struct PeerRun {
+    side: Side,
+    verdicts: Vec<(String, String)>,
+}
+
+/// datacontract-cli's time and verdicts, or `None` when it is not installed.
+fn peer(args: &DataBench, file: &std::path::Path) -> anyhow::Result<Option<PeerRun>> {
     if Command::new(&args.datacontract)
         .arg("--version")
         .output()
@@ -367,8 +370,8 @@ fn peer(
         .iter()
         .filter(|(_, v)| v == "failed" || v == "error")
         .count();
-    Ok(Some((
-        Side {
+    Ok(Some(PeerRun {
+        side: Side {
             tool: "datacontract-cli".into(),
             best_seconds: best(&times),
             seconds: times,
@@ -376,5 +379,5 @@ fn peer(
             failed,
         },
         verdicts,
-    )))
+    }))
 }
