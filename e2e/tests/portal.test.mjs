@@ -48,8 +48,13 @@ test('find a service by search, open it, read its docs and see its dependency gr
   assert.match(page.url(), /q=cart/, 'the address follows the search');
   assert.ok(await page.locator('#count').textContent() !== '');
   await shot('search-cart');
+  // Clicking a result blurs the box (a `change`): the search is not asked again, so no list is
+  // swapped under the click while the browser follows the link.
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('fragment=1')) asked.push(r.url()); });
   await hit.click();
   await page.waitForURL(/\/catalog\/component\/default\/cart-service$/);
+  assert.deepEqual(asked, [], 'no search fetched on the click');
   assert.equal(await page.locator('h1').textContent(), 'Cart Service');
   // The dependency graph: an SVG with the owner, system, APIs and resource as nodes.
   const graph = page.locator('svg.graph');

@@ -5,16 +5,22 @@
   var form = document.querySelector('form[data-live]');
   if (form && window.fetch) {
     var target = document.getElementById(form.getAttribute('data-live'));
-    var timer = null, seq = 0;
+    var timer = null, seq = 0, asked = null;
     var run = function () {
       var params = new URLSearchParams(new FormData(form));
       params.delete('page');
       var url = form.getAttribute('action') + '?' + params.toString();
+      // The box's `change` (it fires when the box loses focus, e.g. on a click on a result)
+      // asks again only if the search changed: a second fetch landing while the browser
+      // follows the clicked link would swap the list under the click and rewrite the address.
+      if (url === asked) return;
+      asked = url;
       var mine = ++seq;
       fetch(url + '&fragment=1', { headers: { 'Accept': 'text/html' } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
-          if (html === null || mine !== seq) return;
+          if (mine !== seq) return;
+          if (html === null) { asked = null; return; }
           target.innerHTML = html;
           history.replaceState(null, '', url);
         });
