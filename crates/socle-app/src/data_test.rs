@@ -1,15 +1,20 @@
 //! `socle data test`: a data contract's checks run on one of its servers — the schema checks
 //! its columns imply, its `quality[]` rules and its freshness and retention SLAs — with a
 //! verdict per check (value, threshold, passed/warning/failed/error) as datacontract-cli 1.2
-//! gives them. PostgreSQL servers run on `socle-data-pg`; other server types are refused by
-//! name until their engine lands.
+//! gives them. PostgreSQL servers run on `socle-data-pg`; file servers (`local`, CSV or JSON)
+//! on `socle-data-files`, their relative paths read from the contract's directory; other server
+//! types are refused by name until their engine lands.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use socle_catalog::Limits;
 use socle_data::ContractError;
 use socle_data::quality::{CheckResult, Verdict, overall, plan};
+
+/// Default bound on rows read per object of a file server.
+pub const MAX_FILE_ROWS: usize = socle_data_files::MAX_ROWS;
 
 /// What to test, and how.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +30,8 @@ pub struct DataTestRequest {
     pub samples: bool,
     /// Longest a single statement may run (default 60 s).
     pub statement_timeout: Option<Duration>,
+    /// Files: most rows read per object (default `socle_data_files::MAX_ROWS`).
+    pub max_rows: Option<usize>,
 }
 
 /// Counts of verdicts.
@@ -75,7 +82,7 @@ pub enum DataTestError {
     #[error("{file}: the contract names no server to test")]
     NoServer { file: String },
     #[error(
-        "{file}: server {server:?} is of type {server_type:?}; `socle data test` runs on postgres servers today"
+        "{file}: server {server:?} is of type {server_type:?}; `socle data test` runs on postgres servers and local csv or json files today"
     )]
     Unsupported {
         file: String,
@@ -84,6 +91,8 @@ pub enum DataTestError {
     },
     #[error("{0}")]
     Engine(#[from] socle_data_pg::EngineError),
+    #[error("{0}")]
+    Files(#[from] socle_data_files::EngineError),
 }
 
 /// Tests the contract `text` (read from `file`) at `now` (seconds since the epoch).
@@ -119,22 +128,39 @@ pub async fn test_contract(
             .first()
             .ok_or_else(|| DataTestError::NoServer { file: file.into() })?,
     };
-    if server.server_type != "postgres" && server.server_type != "postgresql" {
-        return Err(DataTestError::Unsupported {
-            file: file.into(),
-            server: server.server.clone(),
-            server_type: server.server_type.clone(),
-        });
-    }
     let checks = plan(&spec, server);
-    let target = socle_data_pg::Target::of(server, req.url.as_deref())?;
-    let mut opts = socle_data_pg::RunOptions::at(now);
-    opts.samples = req.samples;
-    if let Some(t) = req.statement_timeout {
-        opts.statement_timeout = t;
-    }
-    let schema = req.schema.as_deref().or(server.schema.as_deref());
-    let results = socle_data_pg::run(&target, schema, &spec, &checks, &opts).await?;
+    let timeout = req.statement_timeout;
+    let results = match server.server_type.as_str() {
+        "postgres" | "postgresql" => {
+            let target = socle_data_pg::Target::of(server, req.url.as_deref())?;
+            let mut opts = socle_data_pg::RunOptions::at(now);
+            opts.samples = req.samples;
+            if let Some(t) = timeout {
+                opts.statement_timeout = t;
+            }
+            let schema = req.schema.as_deref().or(server.schema.as_deref());
+            socle_data_pg::run(&target, schema, &spec, &checks, &opts).await?
+        }
+        "local" if socle_data_files::Format::of(server).is_some() => {
+            let mut opts = socle_data_files::RunOptions::at(now);
+            opts.samples = req.samples;
+            if let Some(t) = timeout {
+                opts.statement_timeout = t;
+            }
+            if let Some(n) = req.max_rows {
+                opts.max_rows = n;
+            }
+            let base = Path::new(file).parent().unwrap_or(Path::new("."));
+            socle_data_files::run(base, server, &spec, &checks, &opts).await?
+        }
+        _ => {
+            return Err(DataTestError::Unsupported {
+                file: file.into(),
+                server: server.server.clone(),
+                server_type: server.server_type.clone(),
+            });
+        }
+    };
     let mut counts = Counts::default();
     for r in &results {
         match r.result {

@@ -50,6 +50,8 @@ pub const FLOORS: &[Floor] = &[
     row("socle-store", STORE, false),
     // Runs data contracts' checks on teams' PostgreSQL servers (read-only); never Socle's store.
     row("socle-data-pg", STORE, false),
+    // Runs data contracts' checks on files (CSV, JSON) in a private in-memory SQLite database.
+    row("socle-data-files", STORE, false),
     // Application services (use cases), between the store and the HTTP/HTML edges.
     row("socle-app", APP, false),
     // The deploy pipeline socle-app drives: resolve, render, guardrails, GitOps commit (gix),
@@ -72,9 +74,10 @@ pub const FLOORS: &[Floor] = &[
 /// Normal (and build) dependencies a pure crate may not have.
 pub const FORBIDDEN_DEPS: &[&str] = &["sqlx", "axum", "hyper", "tokio", "gix", "walkdir", "anyhow"];
 
-/// The only crates that may depend on sqlx: Socle's store, and the engine that runs contract
-/// checks on teams' PostgreSQL servers (read-only, never Socle's store).
-pub const SQL_CRATES: &[&str] = &["socle-store", "socle-data-pg"];
+/// The only crates that may depend on sqlx: Socle's store, and the engines that run contract
+/// checks on teams' PostgreSQL servers (read-only, never Socle's store) and on files (a private
+/// in-memory database).
+pub const SQL_CRATES: &[&str] = &["socle-store", "socle-data-pg", "socle-data-files"];
 
 /// Normal dependencies the application floor may not have: it knows no HTTP server, OpenAPI
 /// or HTML types (the API and the portal translate).
@@ -269,8 +272,8 @@ pub fn dependency_violations(pkgs: &[Package], used: &mut Vec<usize>) -> Vec<Vio
                 )
             } else if sql && !floor.pure {
                 format!(
-                    "depends on sqlx: only {} run SQL (the store, and the data-contract engine)",
-                    SQL_CRATES.join(" and ")
+                    "depends on sqlx: only {} run SQL (the store, and the data-contract engines)",
+                    SQL_CRATES.join(", ")
                 )
             } else {
                 format!("domain crate depends on {d} (forbidden in domain crates)")

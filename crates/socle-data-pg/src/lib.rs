@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
-use socle_data::quality::plan::{Check, Metric};
-use socle_data::quality::sql::{self, Aggregate};
+use socle_data::quality::plan::Check;
+use socle_data::quality::prepare::{Prepared, SampleColumns, prepare};
+use socle_data::quality::sql::{self, Aggregate, Dialect};
+
+const PG: Dialect = Dialect::Postgres;
 use socle_data::quality::{CheckResult, ServerSpec, TestSpec, Verdict};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
@@ -44,30 +47,6 @@ impl RunOptions {
             now,
         }
     }
-}
-
-/// A table's columns that identify a row (unique, primary key: shown in samples) and those
-/// never shown (classified pii, personal, confidential, restricted, sensitive, secret).
-#[derive(Clone, Debug, Default)]
-struct SampleColumns {
-    identifiers: Vec<String>,
-    sensitive: Vec<String>,
-}
-
-fn sample_columns(spec: &TestSpec, table: &str) -> SampleColumns {
-    let mut out = SampleColumns::default();
-    for o in spec.schema.iter().filter(|o| o.table() == table) {
-        for p in &o.properties {
-            if p.unique || p.primary_key {
-                out.identifiers.push(p.column().to_owned());
-            }
-            let class = p.classification.as_deref().unwrap_or_default().trim();
-            if class.eq_ignore_ascii_case("personal_data") || socle_data::is_sensitive(class) {
-                out.sensitive.push(p.column().to_ascii_lowercase());
-            }
-        }
-    }
-    out
 }
 
 /// Where the engine connects.
@@ -159,7 +138,7 @@ pub async fn run(
             .filter(|c| c.table == table && !results.contains_key(&c.key))
             .collect();
         let mut t = Table::open(&mut tx, schema, table).await;
-        let columns = sample_columns(spec, table);
+        let columns = SampleColumns::of(spec, table);
         for (key, r) in t.run(&mut tx, &on_table, run, &columns).await {
             results.insert(key, r);
         }
@@ -276,46 +255,7 @@ impl Table {
     }
 
     fn prepare(&self, c: &Check) -> Prepared {
-        let column = c.field.as_deref().map(|f| (f, self.column(f)));
-        let missing = |f: &str| Prepared::Done(Measured::Failed(format!("Column '{f}' not found")));
-        match (&c.metric, column) {
-            (Metric::FieldPresent, Some((_, col))) => {
-                Prepared::Done(Measured::Present(col.is_some()))
-            }
-            (Metric::FieldType { .. } | Metric::FieldPhysicalType { .. }, Some((_, col))) => {
-                Prepared::Done(Measured::NativeType(col.map(|(_, t)| t)))
-            }
-            (Metric::RowCount, _) => Prepared::Aggregate(Aggregate::CountWhere("TRUE".into())),
-            (Metric::CustomSql { query }, _) => Prepared::Sql(query.clone()),
-            (Metric::DuplicateCount { columns }, _) => {
-                let mut quoted = Vec::new();
-                for f in columns {
-                    match self.column(f) {
-                        Some((q, _)) => quoted.push(q),
-                        None => return missing(f),
-                    }
-                }
-                if quoted.is_empty() {
-                    return Prepared::Done(Measured::Failed("No columns to compare".into()));
-                }
-                Prepared::Duplicate(quoted)
-            }
-            (_, Some((f, None))) => missing(f),
-            (Metric::MissingCount { values }, Some((_, Some((col, _))))) => {
-                Prepared::Aggregate(Aggregate::CountWhere(sql::missing(&col, values)))
-            }
-            (Metric::InvalidCount(v), Some((_, Some((col, _))))) => match sql::invalid(&col, v) {
-                Some(p) => Prepared::Aggregate(Aggregate::CountWhere(p)),
-                None => Prepared::Aggregate(Aggregate::CountWhere("FALSE".into())),
-            },
-            (Metric::Freshness { .. }, Some((_, Some((col, _))))) => {
-                Prepared::Aggregate(Aggregate::Newest(col))
-            }
-            (Metric::Retention { .. }, Some((_, Some((col, _))))) => {
-                Prepared::Aggregate(Aggregate::Oldest(col))
-            }
-            (m, _) => Prepared::Done(Measured::Failed(format!("{} needs a column", m.label()))),
-        }
+        prepare(PG, c, |f| self.column(f))
     }
 
     /// Every aggregate in one query; if it fails, each alone so one bad check does not take
@@ -330,7 +270,7 @@ impl Table {
             return (None, vec![]);
         }
         let all: Vec<Aggregate> = items.iter().map(|(_, a)| a.clone()).collect();
-        let q = sql::aggregation(&self.reference, &all);
+        let q = sql::aggregation(PG, &self.reference, &all);
         if let Ok(row) = fetch_one(tx, &q).await {
             let rows: i64 = row.try_get(0).unwrap_or_default();
             let mut at = 1;
@@ -343,7 +283,7 @@ impl Table {
         let mut rows = None;
         let mut measured = Vec::new();
         for a in &all {
-            let q = sql::aggregation(&self.reference, std::slice::from_ref(a));
+            let q = sql::aggregation(PG, &self.reference, std::slice::from_ref(a));
             match fetch_one(tx, &q).await {
                 Ok(row) => {
                     let n: i64 = row.try_get(0).unwrap_or_default();
@@ -430,22 +370,8 @@ impl Table {
         tx: &mut Tx<'_>,
         out: &mut [(String, CheckResult)],
         checks: &[&Check],
-        opts: &SampleColumns,
+        columns: &SampleColumns,
     ) {
-        let shown = |names: &[String]| -> Vec<String> {
-            let mut seen: Vec<String> = Vec::new();
-            for n in names {
-                if opts.sensitive.contains(&n.to_ascii_lowercase()) {
-                    continue;
-                }
-                if let Some((q, _)) = self.column(n)
-                    && !seen.contains(&q)
-                {
-                    seen.push(q);
-                }
-            }
-            seen
-        };
         for (key, result) in out.iter_mut() {
             if !matches!(result.result, Verdict::Failed | Verdict::Warning) {
                 continue;
@@ -453,48 +379,12 @@ impl Table {
             let Some(c) = checks.iter().find(|c| &c.key == key) else {
                 continue;
             };
-            let q = match (&c.metric, c.field.as_deref().and_then(|f| self.column(f))) {
-                (Metric::MissingCount { values }, Some((col, _))) => {
-                    let mut names = opts.identifiers.clone();
-                    names.extend(c.field.clone());
-                    sql::samples(
-                        &self.reference,
-                        &sql::missing(&col, values),
-                        &shown(&names),
-                        MAX_SAMPLES,
-                    )
-                }
-                (Metric::InvalidCount(v), Some((col, _))) => {
-                    let Some(p) = sql::invalid(&col, v) else {
-                        continue;
-                    };
-                    let mut names = opts.identifiers.clone();
-                    names.extend(c.field.clone());
-                    sql::samples(&self.reference, &p, &shown(&names), MAX_SAMPLES)
-                }
-                (Metric::DuplicateCount { columns }, _) => {
-                    let keys: Vec<String> = columns
-                        .iter()
-                        .filter_map(|f| self.column(f))
-                        .map(|(q, _)| q)
-                        .collect();
-                    if keys.len() != columns.len() {
-                        continue;
-                    }
-                    sql::duplicate_samples(&self.reference, &keys, &shown(columns), MAX_SAMPLES)
-                }
-                _ => continue,
-            };
-            result.samples = sample_rows(tx, &q).await;
+            let column = |f: &str| self.column(f);
+            if let Some(q) = columns.sample_query(PG, &self.reference, c, column, MAX_SAMPLES) {
+                result.samples = sample_rows(tx, &q).await;
+            }
         }
     }
-}
-
-enum Prepared {
-    Done(Measured),
-    Aggregate(Aggregate),
-    Duplicate(Vec<String>),
-    Sql(String),
 }
 
 fn read_aggregate(

@@ -217,6 +217,7 @@ fn only_the_store_and_the_data_contract_engine_may_run_sql() {
         package("socle-app", &["sqlx", "socle-store"]),
         package("socle-store", &["sqlx"]),
         package("socle-data-pg", &["sqlx"]),
+        package("socle-data-files", &["sqlx"]),
     ];
     let shown: Vec<String> = dependency_violations(&pkgs, &mut Vec::new())
         .iter()
@@ -225,7 +226,7 @@ fn only_the_store_and_the_data_contract_engine_may_run_sql() {
     assert_eq!(
         shown,
         vec![
-            "socle-app: depends on sqlx: only socle-store and socle-data-pg run SQL (the store, and the data-contract engine)"
+            "socle-app: depends on sqlx: only socle-store, socle-data-pg, socle-data-files run SQL (the store, and the data-contract engines)"
         ]
     );
 }

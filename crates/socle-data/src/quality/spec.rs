@@ -40,6 +40,9 @@ pub struct ServerSpec {
     pub path: Option<String>,
     #[serde(default)]
     pub location: Option<String>,
+    /// Files: `new_line` or `array` (JSON), or a CSV separator.
+    #[serde(default)]
+    pub delimiter: Option<String>,
 }
 
 impl ServerSpec {

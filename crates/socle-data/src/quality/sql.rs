@@ -1,12 +1,83 @@
-//! The SQL the PostgreSQL engine sends, written here so it can be read and tested without a
-//! server: every counting check of a table in one aggregation (one scan), every duplicate check
-//! of a table in one `GROUPING SETS` query (a second scan), and the failed-row samples. Names
-//! are always quoted and values always literals, so nothing a contract says is read as SQL
-//! (a rule's own `sql` query aside, which the guard and a read-only transaction keep to reading).
+//! The SQL the engines send, written here so it can be read and tested without a server: every
+//! counting check of a table in one aggregation (one scan), every duplicate check of a table in
+//! one `GROUPING SETS` query (PostgreSQL; one `GROUP BY` per key set on SQLite), and the
+//! failed-row samples. Two dialects: PostgreSQL (`socle-data-pg`) and SQLite (`socle-data-files`,
+//! which loads files into an in-memory database). Names are always quoted and values always
+//! literals, so nothing a contract says is read as SQL (a rule's own `sql` query aside, which the
+//! guard and a read-only connection keep to reading).
 
 use serde_json::Value;
 
 use super::plan::Validity;
+
+/// Whose SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    /// SQLite 3.38 or later, with a `REGEXP` function (sqlx's `regexp` feature).
+    Sqlite,
+}
+
+impl Dialect {
+    /// A value as text.
+    fn text(self, col: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("{col}::text"),
+            Dialect::Sqlite => format!("CAST({col} AS TEXT)"),
+        }
+    }
+
+    /// The value (as text) contains a match of the regular expression `lit`.
+    fn matches(self, col: &str, lit: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("{} ~ {lit}", self.text(col)),
+            Dialect::Sqlite => format!("{} REGEXP {lit}", self.text(col)),
+        }
+    }
+
+    /// Length in characters of the value as text.
+    fn length(self, col: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("char_length({})", self.text(col)),
+            Dialect::Sqlite => format!("length({})", self.text(col)),
+        }
+    }
+
+    /// Seconds since the epoch of `f` (`max`/`min`) of a timestamp column, as a float, then
+    /// that value as text.
+    fn extreme(self, f: &str, col: &str) -> [String; 2] {
+        match self {
+            Dialect::Postgres => [
+                format!("extract(epoch FROM {f}({col}))::float8"),
+                format!("{f}({col})::text"),
+            ],
+            // Text timestamps with different offsets do not sort as times: compare epochs.
+            Dialect::Sqlite => [
+                format!("{f}(unixepoch({col}, 'subsec'))"),
+                format!(
+                    "strftime('%Y-%m-%d %H:%M:%f+00', {f}(unixepoch({col}, 'subsec')), 'unixepoch')"
+                ),
+            ],
+        }
+    }
+
+    /// A row of `cols` (quoted names) as a JSON object's text.
+    fn json_row(self, cols: &[String], from: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("SELECT row_to_json(s)::text FROM ({from}) s"),
+            Dialect::Sqlite => {
+                let pairs: Vec<String> = cols
+                    .iter()
+                    .map(|c| {
+                        let name = c.trim_matches('"').replace("\"\"", "\"");
+                        format!("'{}', s.{c}", name.replace('\'', "''"))
+                    })
+                    .collect();
+                format!("SELECT json_object({}) FROM ({from}) s", pairs.join(", "))
+            }
+        }
+    }
+}
 
 /// A quoted identifier (`"a""b"`), optionally schema-qualified.
 pub fn ident(name: &str) -> String {
@@ -33,13 +104,13 @@ pub fn literal(v: &Value) -> Option<String> {
 
 /// `col IN (…)`, comparing as text when every value is a string (so `''` can be listed against
 /// a numeric column), or `None` when no value is a scalar.
-fn member(col: &str, values: &[Value]) -> Option<String> {
+fn member(d: Dialect, col: &str, values: &[Value]) -> Option<String> {
     let lits: Vec<String> = values.iter().filter_map(literal).collect();
     if lits.is_empty() {
         return None;
     }
     let lhs = if values.iter().all(Value::is_string) {
-        format!("{col}::text")
+        d.text(col)
     } else {
         col.to_owned()
     };
@@ -47,8 +118,8 @@ fn member(col: &str, values: &[Value]) -> Option<String> {
 }
 
 /// Rows whose value is missing: null, or one of `values`.
-pub fn missing(col: &str, values: &[Value]) -> String {
-    match member(col, values) {
+pub fn missing(d: Dialect, col: &str, values: &[Value]) -> String {
+    match member(d, col, values) {
         Some(m) => format!("({col} IS NULL OR {m})"),
         None => format!("{col} IS NULL"),
     }
@@ -56,14 +127,13 @@ pub fn missing(col: &str, values: &[Value]) -> String {
 
 /// Rows whose non-missing value breaks the validity (datacontract-cli's invalid_count: not
 /// missing, and not valid or one of the invalid values); `None` when nothing constrains it.
-pub fn invalid(col: &str, v: &Validity) -> Option<String> {
-    let text = format!("{col}::text");
+pub fn invalid(d: Dialect, col: &str, v: &Validity) -> Option<String> {
     let mut valid = Vec::new();
     if let Some(values) = &v.valid_values {
-        valid.push(member(col, values).unwrap_or_else(|| "FALSE".into()));
+        valid.push(member(d, col, values).unwrap_or_else(|| "FALSE".into()));
     }
     if let Some(p) = &v.pattern {
-        valid.push(format!("{text} ~ {}", literal(&Value::String(p.clone()))?));
+        valid.push(d.matches(col, &literal(&Value::String(p.clone()))?));
     }
     if let Some(m) = v.minimum.as_ref().and_then(literal) {
         valid.push(format!("{col} >= {m}"));
@@ -72,16 +142,16 @@ pub fn invalid(col: &str, v: &Validity) -> Option<String> {
         valid.push(format!("{col} <= {m}"));
     }
     if let Some(n) = v.min_length {
-        valid.push(format!("char_length({text}) >= {n}"));
+        valid.push(format!("{} >= {n}", d.length(col)));
     }
     if let Some(n) = v.max_length {
-        valid.push(format!("char_length({text}) <= {n}"));
+        valid.push(format!("{} <= {n}", d.length(col)));
     }
     let mut bad = Vec::new();
     if !valid.is_empty() {
         bad.push(format!("NOT ({})", valid.join(" AND ")));
     }
-    if let Some(m) = member(col, &v.invalid_values) {
+    if let Some(m) = member(d, col, &v.invalid_values) {
         bad.push(m);
     }
     if bad.is_empty() {
@@ -103,7 +173,7 @@ pub enum Aggregate {
 
 /// `SELECT count(*), … FROM table`: the row count first, then one or two columns per aggregate
 /// (a count; or epoch seconds and text for newest/oldest).
-pub fn aggregation(table: &str, items: &[Aggregate]) -> String {
+pub fn aggregation(d: Dialect, table: &str, items: &[Aggregate]) -> String {
     let mut cols = vec!["count(*)".to_owned()];
     for a in items {
         match a {
@@ -114,8 +184,7 @@ pub fn aggregation(table: &str, items: &[Aggregate]) -> String {
                 } else {
                     "min"
                 };
-                cols.push(format!("extract(epoch FROM {f}({c}))::float8"));
-                cols.push(format!("{f}({c})::text"));
+                cols.extend(d.extreme(f, c));
             }
         }
     }
@@ -166,27 +235,56 @@ pub fn duplicates(table: &str, columns: &[String], sets: &[Vec<usize>]) -> Strin
 }
 
 /// Up to `limit` failing rows as JSON objects of `columns`.
-pub fn samples(table: &str, predicate: &str, columns: &[String], limit: usize) -> String {
-    let cols = if columns.is_empty() {
-        "1 AS row".to_owned()
+pub fn samples(
+    d: Dialect,
+    table: &str,
+    predicate: &str,
+    columns: &[String],
+    limit: usize,
+) -> String {
+    let (cols, named) = if columns.is_empty() {
+        ("1 AS \"row\"".to_owned(), vec!["\"row\"".to_owned()])
     } else {
-        columns.join(", ")
+        (columns.join(", "), columns.to_vec())
     };
+    d.json_row(
+        &named,
+        &format!("SELECT {cols} FROM {table} WHERE {predicate} LIMIT {limit}"),
+    )
+}
+
+/// The duplicate count of one key set (SQLite: no `GROUPING SETS`): keys with a null part are
+/// never duplicates.
+pub fn duplicate_count(table: &str, keys: &[String]) -> String {
+    let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
     format!(
-        "SELECT row_to_json(s)::text FROM (SELECT {cols} FROM {table} WHERE {predicate} LIMIT {limit}) s"
+        "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} GROUP BY {} HAVING count(*) > 1)",
+        not_null.join(" AND "),
+        keys.join(", ")
     )
 }
 
 /// Up to `limit` duplicated keys with how often each occurs.
-pub fn duplicate_samples(table: &str, keys: &[String], shown: &[String], limit: usize) -> String {
+pub fn duplicate_samples(
+    d: Dialect,
+    table: &str,
+    keys: &[String],
+    shown: &[String],
+    limit: usize,
+) -> String {
     let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
     let mut cols: Vec<String> = shown.to_vec();
-    cols.push("count(*) AS duplicate_count".into());
-    format!(
-        "SELECT row_to_json(s)::text FROM (SELECT {} FROM {table} WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT {limit}) s",
-        cols.join(", "),
-        not_null.join(" AND "),
-        keys.join(", ")
+    cols.push("count(*) AS \"duplicate_count\"".into());
+    let mut named: Vec<String> = shown.to_vec();
+    named.push("\"duplicate_count\"".into());
+    d.json_row(
+        &named,
+        &format!(
+            "SELECT {} FROM {table} WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT {limit}",
+            cols.join(", "),
+            not_null.join(" AND "),
+            keys.join(", ")
+        ),
     )
 }
 
@@ -204,9 +302,9 @@ mod tests {
 
     #[test]
     fn missing_values_compare_as_text() {
-        assert_eq!(missing("\"c\"", &[]), "\"c\" IS NULL");
+        assert_eq!(missing(Dialect::Postgres, "\"c\"", &[]), "\"c\" IS NULL");
         assert_eq!(
-            missing("\"c\"", &[json!("n/a"), json!("")]),
+            missing(Dialect::Postgres, "\"c\"", &[json!("n/a"), json!("")]),
             "(\"c\" IS NULL OR \"c\"::text IN ('n/a', ''))"
         );
     }
@@ -218,10 +316,45 @@ mod tests {
             ..Validity::default()
         };
         assert_eq!(
-            invalid("\"a\"", &v).unwrap(),
+            invalid(Dialect::Postgres, "\"a\"", &v).unwrap(),
             "(\"a\" IS NOT NULL AND (NOT (\"a\" >= 0)))"
         );
-        assert_eq!(invalid("\"a\"", &Validity::default()), None);
+        assert_eq!(
+            invalid(Dialect::Postgres, "\"a\"", &Validity::default()),
+            None
+        );
+    }
+
+    #[test]
+    fn sqlite_text_regex_and_length() {
+        let v = Validity {
+            pattern: Some("^[A-Z]{2}$".into()),
+            max_length: Some(2),
+            ..Validity::default()
+        };
+        assert_eq!(
+            invalid(Dialect::Sqlite, "\"c\"", &v).unwrap(),
+            "(\"c\" IS NOT NULL AND (NOT (CAST(\"c\" AS TEXT) REGEXP '^[A-Z]{2}$' AND length(CAST(\"c\" AS TEXT)) <= 2)))"
+        );
+        assert_eq!(
+            missing(Dialect::Sqlite, "\"c\"", &[json!("")]),
+            "(\"c\" IS NULL OR CAST(\"c\" AS TEXT) IN (''))"
+        );
+    }
+
+    #[test]
+    fn sqlite_samples_are_json_objects_of_the_shown_columns() {
+        let q = samples(
+            Dialect::Sqlite,
+            "\"t\"",
+            "TRUE",
+            &["\"it's\"".to_owned()],
+            5,
+        );
+        assert_eq!(
+            q,
+            "SELECT json_object('it''s', s.\"it's\") FROM (SELECT \"it's\" FROM \"t\" WHERE TRUE LIMIT 5) s"
+        );
     }
 
     #[test]

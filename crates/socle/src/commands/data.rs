@@ -28,14 +28,16 @@ pub enum DataCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
-    /// Run a contract's checks on one of its servers (PostgreSQL): the schema checks its columns
+    /// Run a contract's checks on one of its servers (PostgreSQL, or local CSV / JSON Lines
+    /// files, read from the contract's directory when relative): the schema checks its columns
     /// imply (present, type, required, unique, primary key, lengths, bounds, pattern), its
     /// `quality[]` rules (rowCount, nullValues, missingValues, invalidValues, duplicateValues,
     /// sql) and its freshness and retention SLAs, with datacontract-cli's verdicts. Read-only:
-    /// one transaction that cannot write, each statement time-limited. Credentials come from
-    /// PGUSER/PGPASSWORD (or --url). Exits 1 when a check fails or errs.
+    /// one transaction that cannot write (files: a private in-memory database made read-only),
+    /// each statement time-limited. Credentials come from PGUSER/PGPASSWORD (or --url). Exits 1
+    /// when a check fails or errs.
     #[command(
-        after_help = "Examples:\n  PGUSER=reader PGPASSWORD=... socle data test orders.odcs.yaml --server production\n  socle data test orders.odcs.yaml --url postgres://reader@127.0.0.1/shop --schema staging --samples --junit report.xml"
+        after_help = "Examples:\n  PGUSER=reader PGPASSWORD=... socle data test orders.odcs.yaml --server production\n  socle data test orders.odcs.yaml --url postgres://reader@127.0.0.1/shop --schema staging --samples --junit report.xml\n  socle data test exports.odcs.yaml --server csv --max-rows 2000000"
     )]
     Test {
         /// The ODCS file.
@@ -56,6 +58,9 @@ pub enum DataCmd {
         /// Longest a single statement may run, in seconds.
         #[arg(long, default_value_t = 60)]
         timeout_seconds: u64,
+        /// Files: most rows read per object (they are held in memory while tested).
+        #[arg(long, default_value_t = socle_app::data_test::MAX_FILE_ROWS)]
+        max_rows: usize,
         /// Also write the results as JUnit XML to this file.
         #[arg(long)]
         junit: Option<PathBuf>,
@@ -75,6 +80,7 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
             schema,
             samples,
             timeout_seconds,
+            max_rows,
             junit,
             output,
         } => {
@@ -84,6 +90,7 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
                 schema,
                 samples,
                 statement_timeout: Some(std::time::Duration::from_secs(timeout_seconds.max(1))),
+                max_rows: Some(max_rows),
             };
             test(&contract, &req, junit.as_deref(), output).await
         }

@@ -1,0 +1,394 @@
+//! The files engine of `socle data test`: each contract object's files (CSV, JSON Lines, a JSON
+//! array) are read off the async workers and loaded into a private in-memory SQLite database,
+//! which is then made read-only (`PRAGMA query_only`); every check runs as SQL there, planned
+//! and written by `socle_data::quality` like the PostgreSQL engine's (one aggregation per
+//! table for the counting checks, one `GROUP BY` per duplicate key set, `sql` rules as the
+//! contract writes them), each statement under a time limit (SQLite's progress handler).
+//! SQLite is already in the binary (the store): files cost no new engine (ARCHITECTURE.md).
+
+mod load;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
+use socle_data::quality::plan::Check;
+use socle_data::quality::prepare::{Column, Prepared, SampleColumns, prepare};
+use socle_data::quality::spec::ObjectSpec;
+use socle_data::quality::sql::{self, Aggregate, Dialect};
+use socle_data::quality::{CheckResult, ServerSpec, TestSpec, Verdict};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row, ValueRef};
+
+pub use load::{Affinity, Format};
+
+const LITE: Dialect = Dialect::Sqlite;
+
+/// The engine could not start (the checks' own failures are results, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("server {server:?}: format {format:?} is not read yet (csv and json are)")]
+    Format { server: String, format: String },
+    #[error("in-memory database: {0}")]
+    Database(String),
+}
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Longest a single statement may run.
+    pub statement_timeout: Duration,
+    /// Collect up to five failing rows per failed counting check.
+    pub samples: bool,
+    /// Now, in seconds since the epoch (freshness and retention ages).
+    pub now: f64,
+    /// Most rows read per object (the files are held in memory).
+    pub max_rows: usize,
+}
+
+/// Default bound on rows read per object.
+pub const MAX_ROWS: usize = 5_000_000;
+
+impl RunOptions {
+    /// A 60 s statement limit, no samples, at most [`MAX_ROWS`] rows, at `now`.
+    pub fn at(now: f64) -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(60),
+            samples: false,
+            now,
+            max_rows: MAX_ROWS,
+        }
+    }
+}
+
+/// Runs `checks` (planned from `spec` for the file server `server`); relative paths are read
+/// from `base` (the contract's directory).
+pub async fn run(
+    base: &Path,
+    server: &ServerSpec,
+    spec: &TestSpec,
+    checks: &[Check],
+    opts: &RunOptions,
+) -> Result<Vec<CheckResult>, EngineError> {
+    let format = Format::of(server).ok_or_else(|| EngineError::Format {
+        server: server.server.clone(),
+        format: server.format.clone().unwrap_or_default(),
+    })?;
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")
+        .map_err(db_error)?
+        .with_regexp();
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(db_error)?;
+    let mut results: HashMap<String, CheckResult> = HashMap::new();
+    let mut tables: Vec<&str> = Vec::new();
+    for c in checks {
+        if let Some(r) = not_run(c) {
+            results.insert(c.key.clone(), r);
+        } else if !tables.contains(&c.table.as_str()) {
+            tables.push(&c.table);
+        }
+    }
+    // Every object's files first, then no more writing: a rule's query reads only.
+    let mut loaded: Vec<Table> = Vec::new();
+    for table in &tables {
+        let object = spec.schema.iter().find(|o| o.table() == *table);
+        loaded.push(Table::load(&mut conn, base, server, format, object, table, opts).await);
+    }
+    sqlx::raw_sql("PRAGMA query_only = ON")
+        .execute(&mut conn)
+        .await
+        .map_err(db_error)?;
+    for t in &loaded {
+        let on_table: Vec<&Check> = checks
+            .iter()
+            .filter(|c| c.table == t.name && !results.contains_key(&c.key))
+            .collect();
+        let columns = SampleColumns::of(spec, &t.name);
+        for (key, r) in t.run(&mut conn, &on_table, opts, &columns).await {
+            results.insert(key, r);
+        }
+    }
+    Ok(checks
+        .iter()
+        .filter_map(|c| results.remove(&c.key))
+        .collect())
+}
+
+fn db_error(e: sqlx::Error) -> EngineError {
+    EngineError::Database(e.to_string())
+}
+
+/// An object's files as a table: its columns (those the files carry) or why it could not be read.
+struct Table {
+    name: String,
+    reference: String,
+    columns: Result<Vec<Column>, String>,
+}
+
+impl Table {
+    async fn load(
+        conn: &mut SqliteConnection,
+        base: &Path,
+        server: &ServerSpec,
+        format: Format,
+        object: Option<&ObjectSpec>,
+        table: &str,
+        opts: &RunOptions,
+    ) -> Self {
+        let mut t = Table {
+            name: table.to_owned(),
+            reference: sql::ident(table),
+            columns: Err(format!(
+                "Could not read model '{table}': not in the contract"
+            )),
+        };
+        let Some(object) = object.cloned() else {
+            return t;
+        };
+        let files = match load::files_of(base, server, &object) {
+            Ok(f) => f,
+            Err(e) => {
+                t.columns = Err(format!("Could not read model '{table}': {e}"));
+                return t;
+            }
+        };
+        let max = opts.max_rows;
+        let read =
+            tokio::task::spawn_blocking(move || load::read(&files, format, &object, max)).await;
+        let data = match read {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                t.columns = Err(format!("Could not read model '{table}': {e}"));
+                return t;
+            }
+            Err(e) => {
+                t.columns = Err(format!("Could not read model '{table}': {e}"));
+                return t;
+            }
+        };
+        if let Err(e) = load::insert(conn, table, &data).await {
+            t.columns = Err(format!("Could not load model '{table}': {e}"));
+            return t;
+        }
+        t.columns = Ok(data
+            .present
+            .iter()
+            .map(|n| {
+                let a = data
+                    .columns
+                    .position(n)
+                    .map_or(Affinity::Text, |i| data.columns.affinity[i]);
+                (n.clone(), format!("{a:?}").to_ascii_uppercase())
+            })
+            .collect());
+        t
+    }
+
+    /// The column a contract names: exactly, else case-insensitively (quoted, and its type).
+    fn column(&self, name: &str) -> Option<Column> {
+        let cols = self.columns.as_ref().ok()?;
+        cols.iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|(n, t)| (sql::ident(n), t.clone()))
+    }
+
+    async fn run(
+        &self,
+        conn: &mut SqliteConnection,
+        checks: &[&Check],
+        opts: &RunOptions,
+        columns: &SampleColumns,
+    ) -> Vec<(String, CheckResult)> {
+        let mut out = Vec::new();
+        if let Err(reason) = &self.columns {
+            for c in checks {
+                out.push((c.key.clone(), evaluate(c, Measured::Failed(reason.clone()))));
+            }
+            return out;
+        }
+        let limit = opts.statement_timeout;
+        let mut aggregated: Vec<(&Check, Aggregate)> = Vec::new();
+        for &c in checks {
+            match prepare(LITE, c, |f| self.column(f)) {
+                Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
+                Prepared::Aggregate(a) => aggregated.push((c, a)),
+                Prepared::Duplicate(keys) => {
+                    let q = sql::duplicate_count(&self.reference, &keys);
+                    let m = match fetch_one(conn, &q, limit).await {
+                        Ok(row) => Measured::Count {
+                            value: row.try_get(0).unwrap_or_default(),
+                            rows: self.rows(conn, limit).await,
+                        },
+                        Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),
+                    };
+                    out.push((c.key.clone(), evaluate(c, m)));
+                }
+                Prepared::Sql(q) => {
+                    let m = custom(conn, &q, limit).await;
+                    out.push((c.key.clone(), evaluate(c, m)));
+                }
+            }
+        }
+        let measured = self.aggregate(conn, &aggregated, opts).await;
+        for ((c, _), m) in aggregated.iter().zip(measured) {
+            out.push((c.key.clone(), evaluate(c, m)));
+        }
+        if opts.samples {
+            for (key, result) in out.iter_mut() {
+                if !matches!(result.result, Verdict::Failed | Verdict::Warning) {
+                    continue;
+                }
+                let Some(c) = checks.iter().find(|c| &c.key == key) else {
+                    continue;
+                };
+                let column = |f: &str| self.column(f);
+                if let Some(q) = columns.sample_query(LITE, &self.reference, c, column, MAX_SAMPLES)
+                {
+                    result.samples = sample_rows(conn, &q, limit).await;
+                }
+            }
+        }
+        out
+    }
+
+    async fn rows(&self, conn: &mut SqliteConnection, limit: Duration) -> i64 {
+        let q = format!("SELECT count(*) FROM {}", self.reference);
+        match fetch_one(conn, &q, limit).await {
+            Ok(r) => r.try_get(0).unwrap_or_default(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Every aggregate in one query; if it fails, each alone so one bad check does not take
+    /// the others down.
+    async fn aggregate(
+        &self,
+        conn: &mut SqliteConnection,
+        items: &[(&Check, Aggregate)],
+        opts: &RunOptions,
+    ) -> Vec<Measured> {
+        if items.is_empty() {
+            return vec![];
+        }
+        let limit = opts.statement_timeout;
+        let all: Vec<Aggregate> = items.iter().map(|(_, a)| a.clone()).collect();
+        let q = sql::aggregation(LITE, &self.reference, &all);
+        if let Ok(row) = fetch_one(conn, &q, limit).await {
+            let rows: i64 = row.try_get(0).unwrap_or_default();
+            let mut at = 1;
+            return all
+                .iter()
+                .map(|a| read_aggregate(&row, &mut at, a, rows, opts.now))
+                .collect();
+        }
+        let mut measured = Vec::new();
+        for a in &all {
+            let q = sql::aggregation(LITE, &self.reference, std::slice::from_ref(a));
+            measured.push(match fetch_one(conn, &q, limit).await {
+                Ok(row) => {
+                    let n: i64 = row.try_get(0).unwrap_or_default();
+                    read_aggregate(&row, &mut 1, a, n, opts.now)
+                }
+                Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),
+            });
+        }
+        measured
+    }
+}
+
+fn read_aggregate(row: &SqliteRow, at: &mut usize, a: &Aggregate, rows: i64, now: f64) -> Measured {
+    match a {
+        Aggregate::CountWhere(_) => {
+            let v: i64 = row.try_get(*at).unwrap_or_default();
+            *at += 1;
+            Measured::Count { value: v, rows }
+        }
+        Aggregate::Newest(_) | Aggregate::Oldest(_) => {
+            let epoch: Option<f64> = row.try_get(*at).unwrap_or_default();
+            let text: Option<String> = row.try_get(*at + 1).unwrap_or_default();
+            *at += 2;
+            Measured::Age(epoch.map(|e| ((now - e) as i64, text.unwrap_or_default())))
+        }
+    }
+}
+
+/// Interrupts the connection's statements once `limit` has passed from now.
+async fn deadline(conn: &mut SqliteConnection, limit: Duration) -> Result<(), sqlx::Error> {
+    let until = Instant::now() + limit;
+    conn.lock_handle()
+        .await?
+        .set_progress_handler(10_000, move || Instant::now() < until);
+    Ok(())
+}
+
+async fn fetch_one(
+    conn: &mut SqliteConnection,
+    q: &str,
+    limit: Duration,
+) -> Result<SqliteRow, sqlx::Error> {
+    deadline(conn, limit).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+        .fetch_one(&mut *conn)
+        .await;
+    if let Err(e) = &row {
+        tracing::debug!(error = %e, "data test query failed");
+    }
+    row
+}
+
+/// A rule's query: the first column of its first row, as a number (booleans count as 0/1;
+/// anything else is no value).
+async fn custom(conn: &mut SqliteConnection, query: &str, limit: Duration) -> Measured {
+    let body = query.trim().trim_end_matches(';');
+    let q = format!("SELECT * FROM ({body}\n) LIMIT 1");
+    match fetch_one(conn, &q, limit).await {
+        Ok(row) => Measured::Scalar(scalar(&row)),
+        Err(sqlx::Error::RowNotFound) => Measured::Scalar(None),
+        Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),
+    }
+}
+
+fn scalar(row: &SqliteRow) -> Option<f64> {
+    let raw = row.try_get_raw(0).ok()?;
+    if raw.is_null() {
+        return None;
+    }
+    if let Ok(i) = row.try_get::<i64, _>(0) {
+        return Some(i as f64);
+    }
+    if let Ok(f) = row.try_get::<f64, _>(0) {
+        return Some(f);
+    }
+    let text: String = row.try_get(0).ok()?;
+    match text.as_str() {
+        "true" => Some(1.0),
+        "false" => Some(0.0),
+        t => t.parse().ok(),
+    }
+}
+
+async fn sample_rows(
+    conn: &mut SqliteConnection,
+    q: &str,
+    limit: Duration,
+) -> Vec<Map<String, Value>> {
+    if deadline(conn, limit).await.is_err() {
+        return vec![];
+    }
+    sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .filter_map(|t| match serde_json::from_str(&t) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
