@@ -35,6 +35,9 @@ pub struct DataBench {
     /// Keep the generated table from an earlier run with the same row count.
     #[arg(long)]
     reuse: bool,
+    /// Also export the table to a CSV file and check it with both tools (the files engine).
+    #[arg(long)]
+    files: bool,
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -150,6 +153,99 @@ struct Report {
     compared: usize,
     agreeing: usize,
     speedup: Option<f64>,
+    /// The same data as CSV (`--files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csv: Option<FilesReport>,
+}
+
+#[derive(Serialize)]
+struct FilesReport {
+    bytes: u64,
+    socle: Side,
+    datacontract: Option<Side>,
+    compared: usize,
+    agreeing: usize,
+    speedup: Option<f64>,
+}
+
+/// The contract with its server replaced by a local CSV file beside it.
+fn csv_contract() -> String {
+    let (head, rest) = CONTRACT.split_once("servers:\n").expect("servers");
+    let (_, schema) = rest.split_once("schema:\n").expect("schema");
+    format!(
+        "{head}servers:\n  - server: bench\n    type: local\n    format: csv\n    path: orders.csv\nschema:\n{schema}"
+    )
+}
+
+/// Exports the table as CSV (timestamps in UTC ISO-8601), checks it with both tools.
+async fn files(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<FilesReport> {
+    let csv = dir.join("orders.csv");
+    psql(
+        &args.url,
+        &format!(
+            "\\copy (SELECT order_id, customer_id, email, status, amount, qty, country, \
+               to_char(placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS placed_at, sku, discount \
+               FROM {SCHEMA}.orders) TO '{}' WITH (FORMAT csv, HEADER)",
+            csv.display()
+        ),
+    )?;
+    let file = dir.join("orders-csv.odcs.yaml");
+    let text = csv_contract();
+    std::fs::write(&file, &text)?;
+    let req = DataTestRequest {
+        statement_timeout: Some(std::time::Duration::from_secs(600)),
+        max_rows: Some(usize::MAX),
+        ..DataTestRequest::default()
+    };
+    let mut times = Vec::new();
+    let mut ours = None;
+    for _ in 0..args.runs.max(1) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();
+        let started = Instant::now();
+        ours = Some(test_contract(&text, &file.display().to_string(), &req, now).await?);
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let ours = ours.expect("one run");
+    let socle = Side {
+        tool: "socle (csv)".into(),
+        best_seconds: best(&times),
+        seconds: times,
+        checks: ours.checks.len(),
+        failed: ours.counts.failed + ours.counts.error,
+    };
+    let peer = peer(args, &file)?;
+    let (compared, agreeing) = agreement(&ours, peer.as_ref());
+    let datacontract = peer.map(|p| Side {
+        tool: "datacontract-cli (csv)".into(),
+        ..p.side
+    });
+    Ok(FilesReport {
+        bytes: std::fs::metadata(&csv)?.len(),
+        speedup: datacontract
+            .as_ref()
+            .map(|d| d.best_seconds / socle.best_seconds),
+        socle,
+        datacontract,
+        compared,
+        agreeing,
+    })
+}
+
+/// Checks whose verdicts both tools report, and how many agree.
+fn agreement(
+    ours: &socle_app::data_test::DataTestReport,
+    peer: Option<&PeerRun>,
+) -> (usize, usize) {
+    let (mut compared, mut agreeing) = (0, 0);
+    if let Some(PeerRun { verdicts, .. }) = peer {
+        for c in &ours.checks {
+            if let Some(v) = verdicts.iter().find(|(k, _)| k == &c.key).map(|(_, v)| v) {
+                compared += 1;
+                agreeing += usize::from(v == c.result.as_str());
+            }
+        }
+    }
+    (compared, agreeing)
 }
 
 fn psql(url: &str, sql: &str) -> anyhow::Result<String> {
@@ -257,16 +353,13 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
         failed: ours.counts.failed + ours.counts.error,
     };
     let peer = peer(&args, &file)?;
-    let (mut compared, mut agreeing) = (0, 0);
-    if let Some(PeerRun { verdicts, .. }) = &peer {
-        for c in &ours.checks {
-            if let Some(v) = verdicts.iter().find(|(k, _)| k == &c.key).map(|(_, v)| v) {
-                compared += 1;
-                agreeing += usize::from(v == c.result.as_str());
-            }
-        }
-    }
+    let (compared, agreeing) = agreement(&ours, peer.as_ref());
     let datacontract = peer.map(|p| p.side);
+    let csv = if args.files {
+        Some(files(&args, dir.path()).await?)
+    } else {
+        None
+    };
     let report = Report {
         rows: args.rows,
         generate_seconds: generated,
@@ -279,6 +372,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
         datacontract,
         compared,
         agreeing,
+        csv,
     };
     output::print(args.output, &report, |r| {
         let mut rows = vec![side_row(&r.socle)];
@@ -293,6 +387,23 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
             r.compared,
             r.speedup.map(|s| format!("; Socle {s:.1}x faster")).unwrap_or_default()
         ));
+        if let Some(f) = &r.csv {
+            let mut rows = vec![side_row(&f.socle)];
+            rows.extend(f.datacontract.as_ref().map(side_row));
+            t.push_str(&output::table(
+                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
+                &rows,
+            ));
+            t.push_str(&format!(
+                "the same rows as CSV ({:.1} MB); verdicts agree on {}/{} checks{}\n",
+                f.bytes as f64 / 1e6,
+                f.agreeing,
+                f.compared,
+                f.speedup
+                    .map(|s| format!("; Socle {s:.1}x faster"))
+                    .unwrap_or_default()
+            ));
+        }
         t
     })?;
     Ok(std::process::ExitCode::SUCCESS)
@@ -335,7 +446,9 @@ fn peer(args: &DataBench, file: &std::path::Path) -> anyhow::Result<Option<PeerR
     let mut times = Vec::new();
     for _ in 0..args.runs.max(1) {
         let started = Instant::now();
+        // A file server's relative path is read from the working directory by the peer.
         let status = Command::new(&args.datacontract)
+            .current_dir(file.parent().unwrap_or(std::path::Path::new(".")))
             .arg("test")
             .arg(file)
             .args([

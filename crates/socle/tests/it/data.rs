@@ -201,3 +201,50 @@ fn an_unknown_server_is_refused_with_the_names_the_contract_has() {
         "{stderr}"
     );
 }
+
+/// A contract over one CSV file in a temporary directory, run from another directory: the
+/// file's path is read from the contract's directory.
+fn csv_contract(dir: &Path, rows: &str) -> PathBuf {
+    std::fs::write(dir.join("people.csv"), rows).unwrap();
+    let contract = dir.join("people.odcs.yaml");
+    std::fs::write(
+        &contract,
+        "apiVersion: v3.1.0\nkind: DataContract\nid: people\nversion: 1.0.0\nstatus: active\n\
+servers:\n  - server: files\n    type: local\n    format: csv\n    path: people.csv\n\
+schema:\n  - name: people\n    quality:\n      - metric: rowCount\n        mustBeGreaterThan: 1\n\
+    properties:\n      - name: id\n        logicalType: integer\n        primaryKey: true\n\
+      - name: age\n        logicalType: integer\n        logicalTypeOptions:\n          minimum: 0\n",
+    )
+    .unwrap();
+    contract
+}
+
+#[test]
+fn csv_files_the_contract_holds_pass_and_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_contract(dir.path(), "id,age\n1,30\n2,41\n");
+    let o = socle(&["data", "test", c.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["result"], "passed", "{report}");
+    assert_eq!(report["serverType"], "local");
+}
+
+#[test]
+fn a_csv_row_breaking_the_contract_exits_one_naming_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_contract(dir.path(), "id,age\n1,30\n1,-4\n");
+    let o = socle(&["data", "test", c.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("people__id__field_primary_key_unique"),
+        "{err}"
+    );
+    assert!(err.contains("people__age__field_minimum"), "{err}");
+}
