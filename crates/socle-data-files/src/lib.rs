@@ -156,32 +156,20 @@ impl Table {
                 return t;
             }
         };
-        let max = opts.max_rows;
-        let read =
-            tokio::task::spawn_blocking(move || load::read(&files, format, &object, max)).await;
-        let data = match read {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => {
-                t.columns = Err(format!("Could not read model '{table}': {e}"));
-                return t;
-            }
+        let present = match load::load(conn, table, files, format, &object, opts.max_rows).await {
+            Ok(p) => p,
             Err(e) => {
-                t.columns = Err(format!("Could not read model '{table}': {e}"));
+                t.columns = Err(e);
                 return t;
             }
         };
-        if let Err(e) = load::insert(conn, table, &data).await {
-            t.columns = Err(format!("Could not load model '{table}': {e}"));
-            return t;
-        }
-        t.columns = Ok(data
-            .present
+        let declared = load::Columns::declared(&object);
+        t.columns = Ok(present
             .iter()
             .map(|n| {
-                let a = data
-                    .columns
+                let a = declared
                     .position(n)
-                    .map_or(Affinity::Text, |i| data.columns.affinity[i]);
+                    .map_or(Affinity::Text, |i| declared.affinity[i]);
                 (n.clone(), format!("{a:?}").to_ascii_uppercase())
             })
             .collect());

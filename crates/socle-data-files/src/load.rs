@@ -188,154 +188,280 @@ impl Columns {
     }
 }
 
-/// What the files hold: the columns present in the data (what `field_is_present` sees), and
-/// the rows, typed.
-pub struct Data {
-    pub columns: Columns,
-    /// Names the files carry (a declared column no file has is absent).
-    pub present: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+/// What the reader sends while it reads: columns as they appear (the declared ones and a
+/// file's header first), then rows in batches as wide as the columns known when they were read.
+enum Msg {
+    Columns(Vec<(String, Affinity)>),
+    Rows(Vec<Vec<Cell>>),
 }
 
-/// Reads every file (blocking: call it off the async workers), at most `max_rows` rows.
-pub fn read(
-    files: &[PathBuf],
-    format: Format,
-    object: &ObjectSpec,
+/// Rows per batch sent to the database.
+const BATCH: usize = 4096;
+
+/// The reader's side: parses on a blocking thread, sends batches, stops when the receiver has
+/// gone (an insert failed). Returns the names the files carry (what `field_is_present` sees).
+struct Reader {
+    columns: Columns,
+    sent: usize,
+    present: Vec<String>,
+    batch: Vec<Vec<Cell>>,
+    rows: usize,
     max_rows: usize,
-) -> Result<Data, String> {
-    let mut columns = Columns::declared(object);
-    let mut present: Vec<String> = Vec::new();
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    for file in files {
+    tx: tokio::sync::mpsc::Sender<Msg>,
+}
+
+impl Reader {
+    fn column(&mut self, name: &str) -> usize {
+        if !self.present.iter().any(|p| p == name) {
+            self.present.push(name.to_owned());
+        }
+        self.columns.index_or_add(name)
+    }
+
+    /// Sends the columns added since the last call (after flushing rows read before them).
+    fn sync_columns(&mut self) -> Result<(), String> {
+        if self.columns.names.len() == self.sent {
+            return Ok(());
+        }
+        self.flush()?;
+        let new: Vec<(String, Affinity)> = (self.sent..self.columns.names.len())
+            .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
+            .collect();
+        self.sent = self.columns.names.len();
+        self.send(Msg::Columns(new))
+    }
+
+    fn push(&mut self, row: Vec<Cell>) -> Result<(), String> {
+        if self.rows >= self.max_rows {
+            return Err(format!(
+                "More than {} rows: raise --max-rows to test them",
+                self.max_rows
+            ));
+        }
+        self.rows += 1;
+        self.batch.push(row);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.batch);
+        self.send(Msg::Rows(rows))
+    }
+
+    fn send(&self, m: Msg) -> Result<(), String> {
+        self.tx
+            .blocking_send(m)
+            .map_err(|_| "the load stopped".to_owned())
+    }
+
+    fn csv(&mut self, file: &Path, delimiter: u8) -> Result<(), String> {
         let shown = file.display();
-        match format {
-            Format::Csv { delimiter } => {
-                let mut r = csv::ReaderBuilder::new()
-                    .delimiter(delimiter)
-                    .flexible(true)
-                    .from_path(file)
-                    .map_err(|e| format!("Could not read {shown}: {e}"))?;
-                let header: Vec<usize> = r
-                    .headers()
-                    .map_err(|e| format!("{shown}:1: {e}"))?
-                    .iter()
-                    .map(|h| {
-                        if !present.iter().any(|p| p == h) {
-                            present.push(h.to_owned());
-                        }
-                        columns.index_or_add(h)
-                    })
-                    .collect();
-                for (n, rec) in r.records().enumerate() {
-                    let rec = rec.map_err(|e| format!("{shown}:{}: {e}", n + 2))?;
-                    let mut row = vec![Cell::Null; columns.names.len()];
-                    for (field, &at) in rec.iter().zip(&header) {
-                        if !field.is_empty() {
-                            row[at] = columns.affinity[at].typed(field);
-                        }
-                    }
-                    push(&mut rows, row, max_rows)?;
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_path(file)
+            .map_err(|e| format!("Could not read {shown}: {e}"))?;
+        let names: Vec<String> = r
+            .headers()
+            .map_err(|e| format!("{shown}:1: {e}"))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let header: Vec<usize> = names.iter().map(|h| self.column(h)).collect();
+        self.sync_columns()?;
+        let mut rec = csv::StringRecord::new();
+        let mut line = 1;
+        loop {
+            line += 1;
+            match r.read_record(&mut rec) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(e) => return Err(format!("{shown}:{line}: {e}")),
+            }
+            let mut row = vec![Cell::Null; self.sent];
+            for (field, &at) in rec.iter().zip(&header) {
+                if !field.is_empty() {
+                    row[at] = self.columns.affinity[at].typed(field);
                 }
             }
-            Format::Json => {
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| format!("Could not read {shown}: {e}"))?;
-                let objects: Vec<(usize, serde_json::Map<String, Value>)> = if text
-                    .trim_start()
-                    .starts_with('[')
-                {
-                    match serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Array(a)) => a
-                            .into_iter()
-                            .enumerate()
-                            .filter_map(|(i, v)| match v {
-                                Value::Object(m) => Some((i + 1, m)),
-                                _ => None,
-                            })
-                            .collect(),
-                        Ok(_) => vec![],
-                        Err(e) => return Err(format!("{shown}:{}: {e}", e.line())),
-                    }
-                } else {
-                    let mut out = Vec::new();
-                    for (i, line) in text.lines().enumerate() {
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        match serde_json::from_str::<Value>(line) {
-                            Ok(Value::Object(m)) => out.push((i + 1, m)),
-                            Ok(_) => return Err(format!("{shown}:{}: not a JSON object", i + 1)),
-                            Err(e) => return Err(format!("{shown}:{}: {e}", i + 1)),
-                        }
-                    }
-                    out
-                };
-                for (_, obj) in objects {
-                    let mut row = vec![Cell::Null; columns.names.len()];
-                    for (k, v) in &obj {
-                        if !present.iter().any(|p| p == k) {
-                            present.push(k.clone());
-                        }
-                        let at = columns.index_or_add(k);
-                        if at >= row.len() {
-                            row.resize(at + 1, Cell::Null);
-                        }
-                        row[at] = Cell::of_json(v, columns.affinity[at]);
-                    }
-                    push(&mut rows, row, max_rows)?;
+            self.push(row)?;
+        }
+    }
+
+    fn json_object(&mut self, obj: serde_json::Map<String, Value>) -> Result<(), String> {
+        let at: Vec<usize> = obj.keys().map(|k| self.column(k)).collect();
+        self.sync_columns()?;
+        let mut row = vec![Cell::Null; self.sent];
+        for ((_, v), i) in obj.iter().zip(at) {
+            row[i] = Cell::of_json(v, self.columns.affinity[i]);
+        }
+        self.push(row)
+    }
+
+    fn json(&mut self, file: &Path) -> Result<(), String> {
+        use std::io::BufRead;
+        let shown = file.display();
+        let f = std::fs::File::open(file).map_err(|e| format!("Could not read {shown}: {e}"))?;
+        let mut reader = std::io::BufReader::new(f);
+        let starts_array = reader
+            .fill_buf()
+            .map_err(|e| format!("Could not read {shown}: {e}"))?
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            == Some(&b'[');
+        if starts_array {
+            // A JSON array is read whole (bounded by the file size the caller allows).
+            let v: Value = serde_json::from_reader(reader)
+                .map_err(|e| format!("{shown}:{}: {e}", e.line()))?;
+            for item in v.as_array().into_iter().flatten() {
+                if let Value::Object(m) = item {
+                    self.json_object(m.clone())?;
                 }
+            }
+            return Ok(());
+        }
+        let mut text = String::new();
+        let mut line = 0;
+        loop {
+            text.clear();
+            line += 1;
+            if reader
+                .read_line(&mut text)
+                .map_err(|e| format!("{shown}:{line}: {e}"))?
+                == 0
+            {
+                return Ok(());
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(m)) => self.json_object(m)?,
+                Ok(_) => return Err(format!("{shown}:{line}: not a JSON object")),
+                Err(e) => return Err(format!("{shown}:{line}: {e}")),
             }
         }
     }
-    let width = columns.names.len();
-    for r in &mut rows {
-        r.resize(width, Cell::Null);
-    }
-    Ok(Data {
-        columns,
-        present,
-        rows,
-    })
 }
 
-fn push(rows: &mut Vec<Vec<Cell>>, row: Vec<Cell>, max_rows: usize) -> Result<(), String> {
-    if rows.len() >= max_rows {
-        return Err(format!(
-            "More than {max_rows} rows: raise --max-rows to test them"
-        ));
+/// Reads every file on a blocking thread (at most `max_rows` rows) while `table` is created
+/// and filled in batches (one transaction). Returns the columns the files carry.
+pub async fn load(
+    conn: &mut SqliteConnection,
+    table: &str,
+    files: Vec<PathBuf>,
+    format: Format,
+    object: &ObjectSpec,
+    max_rows: usize,
+) -> Result<Vec<String>, String> {
+    use sqlx::Connection;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let declared = Columns::declared(object);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut r = Reader {
+            columns: declared,
+            sent: 0,
+            present: Vec::new(),
+            batch: Vec::new(),
+            rows: 0,
+            max_rows,
+            tx,
+        };
+        r.sync_columns()?;
+        for file in &files {
+            match format {
+                Format::Csv { delimiter } => r.csv(file, delimiter)?,
+                Format::Json => r.json(file)?,
+            }
+        }
+        r.flush()?;
+        Ok::<_, String>(r.present)
+    });
+    let db = |e: sqlx::Error| format!("Could not load model '{table}': {e}");
+    let mut txn = conn.begin().await.map_err(db)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut written: Result<(), String> = Ok(());
+    while let Some(m) = rx.recv().await {
+        let step = match m {
+            Msg::Columns(new) => {
+                let done = add_columns(&mut txn, table, names.is_empty(), &new).await;
+                names.extend(new.into_iter().map(|(n, _)| n));
+                done
+            }
+            Msg::Rows(rows) => insert(&mut txn, table, &names, &rows).await,
+        };
+        if let Err(e) = step {
+            written = Err(db(e));
+            break;
+        }
     }
-    rows.push(row);
+    drop(rx);
+    let read = reader
+        .await
+        .map_err(|e| format!("Could not read model '{table}': {e}"))?;
+    written?;
+    let present = read.map_err(|e| format!("Could not read model '{table}': {e}"))?;
+    txn.commit().await.map_err(db)?;
+    Ok(present)
+}
+
+type Txn<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
+/// Creates the table with its first columns, or adds columns a later file or object brought.
+async fn add_columns(
+    txn: &mut Txn<'_>,
+    table: &str,
+    create: bool,
+    new: &[(String, Affinity)],
+) -> Result<(), sqlx::Error> {
+    let defs: Vec<String> = new
+        .iter()
+        .map(|(n, a)| format!("{} {}", ident(n), a.sql()))
+        .collect();
+    let statements: Vec<String> = if create {
+        vec![format!(
+            "CREATE TABLE {} ({})",
+            ident(table),
+            defs.join(", ")
+        )]
+    } else {
+        defs.iter()
+            .map(|d| format!("ALTER TABLE {} ADD COLUMN {d}", ident(table)))
+            .collect()
+    };
+    for q in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(q))
+            .execute(&mut **txn)
+            .await?;
+    }
     Ok(())
 }
 
-/// Creates `table` with the data's columns and inserts every row (one transaction, batches of
-/// at most ~30,000 bound values).
-pub async fn insert(
-    conn: &mut SqliteConnection,
+/// Inserts rows (each as wide as the first columns of `names` it covers), at most ~30,000
+/// bound values per statement.
+async fn insert(
+    txn: &mut Txn<'_>,
     table: &str,
-    data: &Data,
+    names: &[String],
+    rows: &[Vec<Cell>],
 ) -> Result<(), sqlx::Error> {
-    use sqlx::Connection;
-    let cols = &data.columns;
-    let defs: Vec<String> = cols
-        .names
-        .iter()
-        .zip(&cols.affinity)
-        .map(|(n, a)| format!("{} {}", ident(n), a.sql()))
-        .collect();
-    let create = format!("CREATE TABLE {} ({})", ident(table), defs.join(", "));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-        .execute(&mut *conn)
-        .await?;
-    let width = cols.names.len().max(1);
+    let Some(width) = rows.first().map(Vec::len).filter(|w| *w > 0) else {
+        return Ok(());
+    };
+    let cols: Vec<String> = names[..width].iter().map(|n| ident(n)).collect();
     let per = (30_000 / width).clamp(1, 500);
     let one = format!("({})", vec!["?"; width].join(", "));
-    let mut tx = conn.begin().await?;
-    for chunk in data.rows.chunks(per) {
+    for chunk in rows.chunks(per) {
         let q = format!(
-            "INSERT INTO {} VALUES {}",
+            "INSERT INTO {} ({}) VALUES {}",
             ident(table),
+            cols.join(", "),
             vec![one.as_str(); chunk.len()].join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
@@ -349,7 +475,7 @@ pub async fn insert(
                 };
             }
         }
-        query.execute(&mut *tx).await?;
+        query.execute(&mut **txn).await?;
     }
-    tx.commit().await
+    Ok(())
 }

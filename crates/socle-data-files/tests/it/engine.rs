@@ -222,3 +222,41 @@ async fn more_rows_than_the_bound_fail_the_object_not_the_machine() {
         "{rc:?}"
     );
 }
+
+#[tokio::test]
+async fn a_glob_reads_every_file_matching_columns_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("parts")).unwrap();
+    // The second file has its columns in another order and one more column.
+    std::fs::write(dir.path().join("parts/1.csv"), "a,b\n1,x\n2,y\n").unwrap();
+    std::fs::write(dir.path().join("parts/2.csv"), "extra,b,a\nz,w,3\n").unwrap();
+    let text = "apiVersion: v3.1.0\nkind: DataContract\nid: t\nversion: 1.0.0\nstatus: active\nservers:\n  - server: csv\n    type: local\n    format: csv\n    path: parts/*.csv\nschema:\n  - name: t\n    quality:\n      - type: sql\n        query: SELECT sum(a) FROM t WHERE b = 'w' AND extra = 'z'\n        mustBe: 3\n      - metric: rowCount\n        mustBe: 3\n    properties:\n      - name: a\n        logicalType: integer\n        required: true\n";
+    let p = dir.path().join("t.odcs.yaml");
+    std::fs::write(&p, text).unwrap();
+    let r = run_file(&p, "csv", false).await;
+    for key in ["t__a__field_required", "t__row_count", "t__quality_sql_0"] {
+        assert_eq!(find(&r, key).result, Verdict::Passed, "{:?}", find(&r, key));
+    }
+}
+
+#[tokio::test]
+async fn a_json_key_first_seen_late_becomes_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for i in 0..10_000 {
+        lines.push_str(&format!("{{\"a\": {i}}}\n"));
+    }
+    lines.push_str("{\"a\": 1, \"late\": \"here\"}\n");
+    std::fs::write(dir.path().join("t.jsonl"), lines).unwrap();
+    let text = "apiVersion: v3.1.0\nkind: DataContract\nid: t\nversion: 1.0.0\nstatus: active\nservers:\n  - server: json\n    type: local\n    format: json\n    path: t.jsonl\nschema:\n  - name: t\n    quality:\n      - type: sql\n        query: SELECT count(*) FROM t WHERE late = 'here'\n        mustBe: 1\n      - metric: rowCount\n        mustBe: 10001\n    properties:\n      - name: a\n        logicalType: integer\n        quality:\n          - metric: duplicateValues\n            mustBe: 1\n";
+    let p = dir.path().join("t.odcs.yaml");
+    std::fs::write(&p, text).unwrap();
+    let r = run_file(&p, "json", false).await;
+    for key in [
+        "t__row_count",
+        "t__quality_sql_0",
+        "t__a__field_duplicate_values",
+    ] {
+        assert_eq!(find(&r, key).result, Verdict::Passed, "{:?}", find(&r, key));
+    }
+}
