@@ -260,3 +260,27 @@ async fn a_json_key_first_seen_late_becomes_a_column() {
         assert_eq!(find(&r, key).result, Verdict::Passed, "{:?}", find(&r, key));
     }
 }
+
+#[tokio::test]
+async fn a_rule_cannot_load_an_extension_or_attach_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("other.db");
+    let rules = format!(
+        "      - type: sql\n        query: SELECT load_extension('{0}')\n        mustBe: 0\n      - type: sql\n        query: \"ATTACH DATABASE '{0}' AS x\"\n        mustBe: 0",
+        target.display()
+    );
+    let p = contract_with(dir.path(), &rules);
+    let r = run_file(&p, "csv", false).await;
+    for (key, why) in [
+        ("t__quality_sql_0", "not authorized"),
+        ("t__quality_sql_1", "single read-only query"),
+    ] {
+        let c = r.iter().find(|c| c.key == key).unwrap();
+        assert_ne!(c.result, Verdict::Passed, "{c:?}");
+        assert!(
+            c.reason.as_deref().unwrap_or_default().contains(why),
+            "{c:?}"
+        );
+    }
+    assert!(!target.exists(), "ATTACH created {}", target.display());
+}
