@@ -81,7 +81,8 @@ macro_rules! score_record {
             level_rank: r.try_get("level_rank")?,
             passed: r.try_get("passed")?,
             total: r.try_get("total")?,
-            failing: serde_json::from_str(&failing).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+            failing: serde_json::from_str(&failing)
+                .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
             error: r.try_get("error")?,
             evaluated_at: r.try_get("evaluated_at")?,
         }
@@ -205,7 +206,14 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut deltas = Deltas::default();
         for r in records {
-            deltas.result(&r.scorecard, r.owner.as_deref(), r.level_rank, r.error.is_some(), &r.failing, 1);
+            deltas.result(
+                &r.scorecard,
+                r.owner.as_deref(),
+                r.level_rank,
+                r.error.is_some(),
+                &r.failing,
+                1,
+            );
             deltas.day(&r.scorecard, r.owner.as_deref(), r.level_rank, 1);
         }
         with_pool!(self, pool => {

@@ -143,7 +143,11 @@ async fn check(store: &Store, step: usize) {
             .await
             .unwrap();
         let want_none: Vec<&DayCount> = want.iter().filter(|d| d.owner.is_none()).collect();
-        assert_eq!(one.iter().collect::<Vec<_>>(), want_none, "step {step}: no owner");
+        assert_eq!(
+            one.iter().collect::<Vec<_>>(),
+            want_none,
+            "step {step}: no owner"
+        );
         let got_totals: Vec<(i64, i64, i64)> = store
             .score_day_totals(card, D0 - 5, D0 + 5)
             .await
@@ -182,7 +186,10 @@ async fn aggregates_equal_the_rows_after_every_write(store: &Store) {
         let at = day * DAY_MS + step as i64 * 1000;
         if step % 3 == 0 {
             // A full pass of one or both scorecards: 12 entities, some not selected.
-            let cards: Vec<String> = CARDS[..1 + step % 2].iter().map(|c| c.to_string()).collect();
+            let cards: Vec<String> = CARDS[..1 + step % 2]
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
             let mut recs = Vec::new();
             for c in &cards {
                 for i in 0..12 {
@@ -242,7 +249,10 @@ async fn a_record_outside_the_scope_is_refused_and_nothing_written(store: &Store
         .await
         .unwrap_err();
     assert!(err.to_string().contains("two results"), "{err}");
-    assert_eq!(store.score_summary("basics").await.unwrap(), ScoreSummary::default());
+    assert_eq!(
+        store.score_summary("basics").await.unwrap(),
+        ScoreSummary::default()
+    );
     assert_eq!(store.score_generation().await.unwrap(), 0);
 }
 both!(a_record_outside_the_scope_is_refused_and_nothing_written);
