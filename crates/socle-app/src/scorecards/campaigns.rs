@@ -179,12 +179,11 @@ pub fn reminder_message(c: &Campaign, team: &CampaignTeam) -> Value {
     json!({"text": text})
 }
 
-fn burnup(rows: &[DayCount], team: Option<&str>) -> Vec<BurnDay> {
+/// Entities passing and in all per day, from history rows counted (days without a row
+/// holding the day before's figures).
+fn burnup(rows: &[DayCount]) -> Vec<BurnDay> {
     let mut days: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for r in rows {
-        if team.is_some_and(|t| r.owner.as_deref().unwrap_or(NO_OWNER) != t) {
-            continue;
-        }
         let d = days.entry(r.day).or_default();
         if r.level_rank >= 1 {
             d.0 += r.entities;
@@ -226,6 +225,13 @@ fn teams(
             .or_default()
             .push((r.entity.clone(), r.failing.clone()));
     }
+    // Each team's history rows, grouped once (not scanned again per team).
+    let mut days: BTreeMap<&str, Vec<DayCount>> = BTreeMap::new();
+    for d in history {
+        days.entry(d.owner.as_deref().unwrap_or(NO_OWNER))
+            .or_default()
+            .push(d.clone());
+    }
     let mut out: Vec<CampaignTeam> = by_team
         .into_iter()
         .filter(|(_, (n, _))| *n > 0)
@@ -238,7 +244,7 @@ fn teams(
                 progress,
                 behind: progress + 1e-9 < expected,
                 failing: still.remove(team).unwrap_or_default(),
-                burnup: burnup(history, Some(team)),
+                burnup: burnup(days.get(team).map_or(&[][..], Vec::as_slice)),
                 reminder: None,
             }
         })
@@ -314,7 +320,7 @@ impl App {
                     passing: teams.iter().map(|t| t.passing).sum(),
                     expected,
                     teams,
-                    burnup: burnup(&history, None),
+                    burnup: burnup(&history),
                 }
             })
             .await
