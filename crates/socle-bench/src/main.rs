@@ -15,6 +15,7 @@ mod output;
 mod portal;
 mod replicas;
 mod replicas_sso;
+mod scorecard_pages;
 mod scorecard_rescore;
 mod scorecards;
 mod server;

@@ -21,6 +21,12 @@ pub struct ScorecardRescoreBench {
     /// Incremental re-scores timed (one entity each).
     #[arg(long, default_value_t = 51)]
     rounds: usize,
+    /// Requests timed per page (0: the pages are not timed).
+    #[arg(long, default_value_t = 200)]
+    page_requests: usize,
+    /// Days of history the pages' scorecard and campaign are given.
+    #[arg(long, default_value_t = 30)]
+    history_days: usize,
     /// Work directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -38,6 +44,8 @@ struct Report {
     rescore_p50_ms: f64,
     rescore_p99_ms: f64,
     rescore_max_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pages: Option<crate::scorecard_pages::PagesReport>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -113,6 +121,14 @@ pub async fn scorecard_rescore(
         );
     }
     times.sort_by(f64::total_cmp);
+    let pages = if args.page_requests > 0 {
+        Some(
+            crate::scorecard_pages::pages(&store, &work, args.page_requests, args.history_days)
+                .await?,
+        )
+    } else {
+        None
+    };
     let report = Report {
         entities: app.snapshot().len(),
         scorecards: app.scorecards().0.len(),
@@ -121,9 +137,10 @@ pub async fn scorecard_rescore(
         rescore_p50_ms: percentile(&times, 0.5),
         rescore_p99_ms: percentile(&times, 0.99),
         rescore_max_ms: times.last().copied().unwrap_or_default(),
+        pages,
     };
     output::print(args.output, &report, |r| {
-        format!(
+        let mut out = format!(
             "{} entities, {} scorecards: full pass through the store {:.2} s ({} results); one entity re-scored (enqueue → row written) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
             r.entities,
             r.scorecards,
@@ -132,7 +149,20 @@ pub async fn scorecard_rescore(
             r.rescore_p50_ms,
             r.rescore_p99_ms,
             r.rescore_max_ms
-        )
+        );
+        if let Some(p) = &r.pages {
+            out.push_str(&format!(
+                "pages: {} entities scored by one scorecard (full pass with it and a campaign {:.2} s), {} days of history, {} requests each:\n",
+                p.scored_entities, p.full_pass_seconds, p.history_days, p.requests_per_page
+            ));
+            for f in &p.pages {
+                out.push_str(&format!(
+                    "  {:<60} {:>8} bytes  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms\n",
+                    f.path, f.bytes, f.p50_ms, f.p99_ms, f.max_ms
+                ));
+            }
+        }
+        out
     })?;
     Ok(std::process::ExitCode::SUCCESS)
 }

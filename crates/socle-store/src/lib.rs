@@ -17,6 +17,7 @@ mod live_runs;
 mod notifications;
 mod reminders;
 mod resources;
+mod score_counts;
 mod scores;
 mod security;
 mod slo;
@@ -56,6 +57,7 @@ pub use reminders::{ReminderClaim, ReminderRecord, ReminderStatus};
 pub use resources::{
     ResourceOutputs, ResourceOwnership, ResourceRecord, ResourceRow, ResourcesApplied,
 };
+pub use score_counts::{DayCount, RuleCount, ScoreCount, ScoreSummary};
 pub use scores::{DAY_MS, ScoreDay, ScoreQuery, ScoreRecord, ScoreScope};
 pub use security::{AuditEntry, Principal, Role, TokenRecord};
 pub use slo::{
@@ -263,6 +265,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         22,
         "campaign_reminders",
         include_str!("../migrations/0022_campaign_reminders.sql"),
+    ),
+    (
+        23,
+        "scorecard_counts",
+        include_str!("../migrations/0023_scorecard_counts.sql"),
     ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
     (

@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row};
 
+use std::collections::HashSet;
+
+use crate::score_counts::Deltas;
 use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// Milliseconds in a day: history is kept per UTC day (`now_ms / DAY_MS`).
@@ -65,6 +68,28 @@ pub struct ScoreDay {
     pub entities: i64,
 }
 
+/// A [`ScoreRecord`] from a row of `scorecard_results` (every column).
+macro_rules! score_record {
+    ($r:expr) => {{
+        let r = $r;
+        let failing: String = r.try_get("failing")?;
+        $crate::ScoreRecord {
+            scorecard: r.try_get("scorecard")?,
+            entity: r.try_get("entity")?,
+            owner: r.try_get("owner")?,
+            level: r.try_get("level")?,
+            level_rank: r.try_get("level_rank")?,
+            passed: r.try_get("passed")?,
+            total: r.try_get("total")?,
+            failing: serde_json::from_str(&failing)
+                .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+            error: r.try_get("error")?,
+            evaluated_at: r.try_get("evaluated_at")?,
+        }
+    }};
+}
+pub(crate) use score_record;
+
 macro_rules! delete_in {
     ($tx:ident, $sql:expr, $items:expr) => {
         for chunk in $items.chunks(BATCH) {
@@ -79,24 +104,123 @@ macro_rules! delete_in {
     };
 }
 
+/// Reads `$sql` `IN (` the items `)` (chunked) and hands each row to `$each`.
+macro_rules! select_in {
+    ($tx:ident, $sql:expr, $items:expr, $bind:expr, |$r:ident| $each:block) => {
+        for chunk in $items.chunks(BATCH) {
+            let mut qb = QueryBuilder::new($sql);
+            if let Some(b) = $bind {
+                qb.push_bind(b);
+                qb.push(" AND entity IN (");
+            }
+            let mut sep = qb.separated(", ");
+            for item in chunk {
+                sep.push_bind(item.as_str());
+            }
+            qb.push(")");
+            for $r in qb.build().fetch_all(&mut *$tx).await? $each
+        }
+    };
+}
+
+/// Adds `$deltas` to the aggregates (`$day`: the day written).
+macro_rules! apply_deltas {
+    ($tx:ident, $day:expr, $deltas:expr) => {
+        let counts: Vec<_> = $deltas.counts.iter().collect();
+        for chunk in counts.chunks(BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO scorecard_counts (scorecard, owner, level_rank, errored, entities) ");
+            qb.push_values(chunk, |mut b, ((card, owner, rank, errored), n)| {
+                b.push_bind(card.as_str()).push_bind(owner.as_str()).push_bind(*rank).push_bind(*errored).push_bind(**n);
+            });
+            qb.push(" ON CONFLICT (scorecard, owner, level_rank, errored) DO UPDATE SET entities = scorecard_counts.entities + excluded.entities");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        let rules: Vec<_> = $deltas.rules.iter().collect();
+        for chunk in rules.chunks(BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO scorecard_rule_counts (scorecard, rule, failing) ");
+            qb.push_values(chunk, |mut b, ((card, rule), n)| {
+                b.push_bind(card.as_str()).push_bind(rule.as_str()).push_bind(**n);
+            });
+            qb.push(" ON CONFLICT (scorecard, rule) DO UPDATE SET failing = scorecard_rule_counts.failing + excluded.failing");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        let days: Vec<_> = $deltas.days.iter().collect();
+        for chunk in days.chunks(BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO scorecard_day_counts (scorecard, day, owner, level_rank, entities) ");
+            qb.push_values(chunk, |mut b, ((card, owner, rank), n)| {
+                b.push_bind(card.as_str()).push_bind($day).push_bind(owner.as_str()).push_bind(*rank).push_bind(**n);
+            });
+            qb.push(" ON CONFLICT (scorecard, day, owner, level_rank) DO UPDATE SET entities = scorecard_day_counts.entities + excluded.entities");
+            qb.build().execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// Refuses records `scope` does not cover, or two of one scorecard and entity: the aggregates
+/// count what a write replaces, so a write must replace every row it writes.
+fn check_scope(scope: ScoreScope<'_>, records: &[ScoreRecord]) -> Result<()> {
+    let mut seen = HashSet::new();
+    let (entities, cards): (HashSet<&str>, HashSet<&str>) = match scope {
+        ScoreScope::Entities(l) => (l.iter().map(String::as_str).collect(), HashSet::new()),
+        ScoreScope::Scorecards(l) => (HashSet::new(), l.iter().map(String::as_str).collect()),
+    };
+    for r in records {
+        let covered = match scope {
+            ScoreScope::Entities(_) => entities.contains(r.entity.as_str()),
+            ScoreScope::Scorecards(_) => cards.contains(r.scorecard.as_str()),
+        };
+        if !covered {
+            return Err(StoreError::Invalid(format!(
+                "the result of {} for {} is outside what this write replaces",
+                r.scorecard, r.entity
+            )));
+        }
+        if !seen.insert((r.scorecard.as_str(), r.entity.as_str())) {
+            return Err(StoreError::Invalid(format!(
+                "two results of {} for {}",
+                r.scorecard, r.entity
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes re-scored results in one transaction: the results `scope` covers are replaced by
     /// `records`, and so is their part of the day's history (`now_ms`); the first write of a
-    /// day first copies every result into that day's history.
+    /// day first copies every result into that day's history. The aggregates
+    /// ([`crate::score_counts`]) change by the difference, and the results generation moves.
+    /// A record `scope` does not cover is refused.
     pub async fn save_scores(
         &self,
         scope: ScoreScope<'_>,
         records: &[ScoreRecord],
         now_ms: i64,
     ) -> Result<()> {
+        check_scope(scope, records)?;
         let day = now_ms.div_euclid(DAY_MS);
         let failing: Vec<String> = records
             .iter()
             .map(|r| serde_json::to_string(&r.failing))
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut deltas = Deltas::default();
+        for r in records {
+            deltas.result(
+                &r.scorecard,
+                r.owner.as_deref(),
+                r.level_rank,
+                r.error.is_some(),
+                &r.failing,
+                1,
+            );
+            deltas.day(&r.scorecard, r.owner.as_deref(), r.level_rank, 1);
+        }
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // First: on PostgreSQL the row lock makes writers of results take turns, so the old
+            // rows read below are those this write replaces.
+            sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'scorecard_generation'").execute(&mut *tx).await?;
             // The first write of a day carries every result into that day's history.
             let first = sqlx::query("INSERT INTO scorecard_history_days (day) VALUES ($1) ON CONFLICT (day) DO NOTHING")
                 .bind(day).execute(&mut *tx).await?.rows_affected() == 1;
@@ -105,15 +229,37 @@ impl Store {
                              SELECT scorecard, entity, $1, owner, level, level_rank FROM scorecard_results WHERE true \
                              ON CONFLICT (scorecard, entity, day) DO NOTHING")
                     .bind(day).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO scorecard_day_counts (scorecard, day, owner, level_rank, entities) \
+                             SELECT scorecard, $1, owner, level_rank, CAST(SUM(entities) AS BIGINT) FROM scorecard_counts \
+                             GROUP BY scorecard, owner, level_rank \
+                             ON CONFLICT (scorecard, day, owner, level_rank) DO NOTHING")
+                    .bind(day).execute(&mut *tx).await?;
             }
-            // What this write re-scored leaves the day's history, then comes back with its result.
+            // What this write re-scored leaves the results and the day's history (and their
+            // counts), then comes back with its result.
             match scope {
-                ScoreScope::Entities(list) => delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND entity IN ("), list),
-                ScoreScope::Scorecards(list) => delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND scorecard IN ("), list),
-            }
-            match scope {
-                ScoreScope::Entities(list) => delete_in!(tx, "DELETE FROM scorecard_results WHERE entity IN (", list),
+                ScoreScope::Entities(list) => {
+                    select_in!(tx, "SELECT scorecard, owner, level_rank, error, failing FROM scorecard_results WHERE entity IN (", list, None::<i64>, |r| {
+                        let failing: String = r.try_get("failing")?;
+                        let failing: Vec<String> = serde_json::from_str(&failing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        let owner: Option<String> = r.try_get("owner")?;
+                        let card: String = r.try_get("scorecard")?;
+                        let error: Option<String> = r.try_get("error")?;
+                        deltas.result(&card, owner.as_deref(), r.try_get("level_rank")?, error.is_some(), &failing, -1);
+                    });
+                    select_in!(tx, "SELECT scorecard, owner, level_rank FROM scorecard_history WHERE day = ", list, Some(day), |r| {
+                        let owner: Option<String> = r.try_get("owner")?;
+                        let card: String = r.try_get("scorecard")?;
+                        deltas.day(&card, owner.as_deref(), r.try_get("level_rank")?, -1);
+                    });
+                    delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND entity IN ("), list);
+                    delete_in!(tx, "DELETE FROM scorecard_results WHERE entity IN (", list);
+                }
                 ScoreScope::Scorecards(list) => {
+                    delete_in!(tx, "DELETE FROM scorecard_counts WHERE scorecard IN (", list);
+                    delete_in!(tx, "DELETE FROM scorecard_rule_counts WHERE scorecard IN (", list);
+                    delete_in!(tx, format!("DELETE FROM scorecard_day_counts WHERE day = {day} AND scorecard IN ("), list);
+                    delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND scorecard IN ("), list);
                     delete_in!(tx, "DELETE FROM scorecard_results WHERE scorecard IN (", list);
                     for card in list {
                         let n = records.iter().filter(|r| &r.scorecard == card).count() as i64;
@@ -123,6 +269,8 @@ impl Store {
                     }
                 }
             }
+            deltas.prune();
+            apply_deltas!(tx, day, deltas);
             let rows: Vec<(&ScoreRecord, &String)> = records.iter().zip(&failing).collect();
             for chunk in rows.chunks(BATCH) {
                 let mut qb = QueryBuilder::new("INSERT INTO scorecard_results (scorecard, entity, owner, level, level_rank, passed, total, failing, error, evaluated_at) ");
@@ -131,15 +279,12 @@ impl Store {
                         .push_bind(r.level.as_deref()).push_bind(r.level_rank).push_bind(r.passed).push_bind(r.total)
                         .push_bind(f.as_str()).push_bind(r.error.as_deref()).push_bind(r.evaluated_at);
                 });
-                qb.push(" ON CONFLICT (scorecard, entity) DO UPDATE SET owner = excluded.owner, level = excluded.level, level_rank = excluded.level_rank, \
-                         passed = excluded.passed, total = excluded.total, failing = excluded.failing, error = excluded.error, evaluated_at = excluded.evaluated_at");
                 qb.build().execute(&mut *tx).await?;
                 let mut qb = QueryBuilder::new("INSERT INTO scorecard_history (scorecard, entity, day, owner, level, level_rank) ");
                 qb.push_values(chunk, |mut b, (r, _)| {
                     b.push_bind(r.scorecard.as_str()).push_bind(r.entity.as_str()).push_bind(day)
                         .push_bind(r.owner.as_deref()).push_bind(r.level.as_deref()).push_bind(r.level_rank);
                 });
-                qb.push(" ON CONFLICT (scorecard, entity, day) DO UPDATE SET owner = excluded.owner, level = excluded.level, level_rank = excluded.level_rank");
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -156,19 +301,7 @@ impl Store {
                 .bind(q.scorecard).bind(q.entity).bind(q.owner).bind(MAX_ROWS).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let failing: String = r.try_get("failing")?;
-                out.push(ScoreRecord {
-                    scorecard: r.try_get("scorecard")?,
-                    entity: r.try_get("entity")?,
-                    owner: r.try_get("owner")?,
-                    level: r.try_get("level")?,
-                    level_rank: r.try_get("level_rank")?,
-                    passed: r.try_get("passed")?,
-                    total: r.try_get("total")?,
-                    failing: serde_json::from_str(&failing).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    error: r.try_get("error")?,
-                    evaluated_at: r.try_get("evaluated_at")?,
-                });
+                out.push(score_record!(r));
             }
             out
         }))

@@ -14,7 +14,7 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 use socle_scorecard::{Campaign, Check, Scorecard};
-use socle_store::{DAY_MS, ScoreQuery, ScoreRecord};
+use socle_store::{DAY_MS, DayCount, ScoreRecord, ScoreSummary};
 
 use super::evaluate::day_text;
 use super::{CAMPAIGN_PREFIX, NO_OWNER, RuleInfo};
@@ -27,6 +27,8 @@ pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_WEBHOOK_ANSWER: usize = 16 * 1024;
 /// Most failing entities a reminder names.
 const MAX_NAMED: usize = 10;
+/// Most failing entities a campaign's report lists per team.
+pub const MAX_FAILING: i64 = 50;
 
 /// A campaign as listed.
 #[derive(Clone, Debug, Serialize)]
@@ -177,12 +179,11 @@ pub fn reminder_message(c: &Campaign, team: &CampaignTeam) -> Value {
     json!({"text": text})
 }
 
-fn burnup(rows: &[socle_store::ScoreDay], team: Option<&str>) -> Vec<BurnDay> {
+/// Entities passing and in all per day, from history rows counted (days without a row
+/// holding the day before's figures).
+fn burnup(rows: &[DayCount]) -> Vec<BurnDay> {
     let mut days: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for r in rows {
-        if team.is_some_and(|t| r.owner.as_deref().unwrap_or(NO_OWNER) != t) {
-            continue;
-        }
         let d = days.entry(r.day).or_default();
         if r.level_rank >= 1 {
             d.0 += r.entities;
@@ -199,36 +200,51 @@ fn burnup(rows: &[socle_store::ScoreDay], team: Option<&str>) -> Vec<BurnDay> {
         .collect()
 }
 
+/// Each team's progress from the campaign's results counted, its entities still failing (the
+/// first [`MAX_FAILING`] of each team) and its history counted.
 fn teams(
-    rows: &[ScoreRecord],
-    history: &[socle_store::ScoreDay],
+    summary: &ScoreSummary,
+    failing: &[ScoreRecord],
+    history: &[DayCount],
     expected: f64,
 ) -> Vec<CampaignTeam> {
-    let mut by_team: BTreeMap<&str, Vec<&ScoreRecord>> = BTreeMap::new();
-    for r in rows {
-        by_team
+    let mut by_team: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for x in &summary.counts {
+        let t = by_team
+            .entry(x.owner.as_deref().unwrap_or(NO_OWNER))
+            .or_default();
+        t.0 += x.entities;
+        if x.level_rank >= 1 {
+            t.1 += x.entities;
+        }
+    }
+    let mut still: BTreeMap<&str, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    for r in failing {
+        still
             .entry(r.owner.as_deref().unwrap_or(NO_OWNER))
             .or_default()
-            .push(r);
+            .push((r.entity.clone(), r.failing.clone()));
+    }
+    // Each team's history rows, grouped once (not scanned again per team).
+    let mut days: BTreeMap<&str, Vec<DayCount>> = BTreeMap::new();
+    for d in history {
+        days.entry(d.owner.as_deref().unwrap_or(NO_OWNER))
+            .or_default()
+            .push(d.clone());
     }
     let mut out: Vec<CampaignTeam> = by_team
         .into_iter()
-        .map(|(team, rs)| {
-            let passing = rs.iter().filter(|r| r.level_rank >= 1).count();
-            let progress = passing as f64 / rs.len().max(1) as f64;
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(team, (n, passing))| {
+            let progress = passing as f64 / n.max(1) as f64;
             CampaignTeam {
                 team: team.to_owned(),
-                entities: rs.len(),
-                passing,
+                entities: usize::try_from(n).unwrap_or(0),
+                passing: usize::try_from(passing).unwrap_or(0),
                 progress,
                 behind: progress + 1e-9 < expected,
-                failing: rs
-                    .iter()
-                    .filter(|r| r.level_rank < 1)
-                    .take(50)
-                    .map(|r| (r.entity.clone(), r.failing.clone()))
-                    .collect(),
-                burnup: burnup(history, Some(team)),
+                failing: still.remove(team).unwrap_or_default(),
+                burnup: burnup(days.get(team).map_or(&[][..], Vec::as_slice)),
                 reminder: None,
             }
         })
@@ -278,23 +294,21 @@ impl App {
         let (c, compiled) = self.campaign_named(name)?;
         let stored = format!("{CAMPAIGN_PREFIX}{name}");
         let state = self.scores_ready(&stored).await?;
-        let rows = self
-            .store
-            .scores(&ScoreQuery {
-                scorecard: Some(&stored),
-                ..Default::default()
-            })
-            .await?;
+        let summary = self.store.score_summary(&stored).await?;
+        let failing = self.store.score_failing(&stored, MAX_FAILING).await?;
         let today = self.now_ms().div_euclid(DAY_MS);
         let start = Campaign::day_of(c.start);
         let end = today.min(Campaign::day_of(c.target));
-        let history = self.store.score_days(&stored, None, start, end).await?;
+        let history = self
+            .store
+            .score_day_counts(&stored, None, start, end)
+            .await?;
         let reminders = self.store.campaign_reminders(name).await?;
         self.cpu
             .run(move || {
                 let expected = c.elapsed(today);
-                let base = super::report(&compiled, &rows, 0);
-                let mut teams = teams(&rows, &history, expected);
+                let base = super::report_from(&compiled, &summary);
+                let mut teams = teams(&summary, &failing, &history, expected);
                 for t in &mut teams {
                     t.reminder = reminders.iter().find(|r| r.team == t.team).cloned();
                 }
@@ -302,11 +316,11 @@ impl App {
                     campaign: info(&c),
                     state,
                     rule_list: base.rule_list,
-                    entities: rows.len(),
-                    passing: rows.iter().filter(|r| r.level_rank >= 1).count(),
+                    entities: base.entities,
+                    passing: teams.iter().map(|t| t.passing).sum(),
                     expected,
                     teams,
-                    burnup: burnup(&history, None),
+                    burnup: burnup(&history),
                 }
             })
             .await

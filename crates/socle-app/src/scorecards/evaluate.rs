@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use socle_scorecard::CardResult;
-use socle_store::{DAY_MS, ScoreDay, ScoreQuery, ScoreRecord, ScoreScope};
+use socle_store::{DAY_MS, DayCount, ScoreQuery, ScoreRecord, ScoreScope};
 
 use super::ScoreState;
 use crate::snapshot::Snapshot;
@@ -129,14 +129,11 @@ pub struct HistoryDay {
     pub counts: Vec<i64>,
 }
 
-/// Folds stored day rows into one line per day, for the owner `team` (every owner: `None`),
-/// days without a write holding the day before's line.
-pub fn history_days(levels: usize, rows: &[ScoreDay], team: Option<&str>) -> Vec<HistoryDay> {
+/// Folds counted history rows (already narrowed to what is asked: an entity, a team or every
+/// owner) into one line per day, days without a write holding the day before's line.
+pub fn history_days(levels: usize, rows: &[DayCount]) -> Vec<HistoryDay> {
     let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
     for r in rows {
-        if team.is_some_and(|t| r.owner.as_deref() != Some(t)) {
-            continue;
-        }
         if out.last().is_none_or(|(d, _)| *d != r.day) {
             out.push((r.day, vec![0; levels + 1]));
         }
@@ -358,14 +355,33 @@ impl App {
         let state = self.scores_ready(name).await?;
         let today = self.now_ms().div_euclid(DAY_MS);
         let days = i64::from(days.clamp(1, MAX_HISTORY_DAYS));
-        let rows = self
-            .store
-            .score_days(name, entity.as_deref(), today - days + 1, today)
-            .await?;
+        let (from, to) = (today - days + 1, today);
+        // One entity's rows are few; a team's or the catalog's come counted.
+        let rows = match (&entity, &team) {
+            (Some(e), _) => self
+                .store
+                .score_days(name, Some(e), from, to)
+                .await?
+                .into_iter()
+                .map(|d| DayCount {
+                    day: d.day,
+                    owner: d.owner,
+                    level_rank: d.level_rank,
+                    entities: d.entities,
+                })
+                .filter(|d| team.is_none() || d.owner == team)
+                .collect(),
+            (None, Some(t)) => {
+                self.store
+                    .score_day_counts(name, Some(Some(t)), from, to)
+                    .await?
+            }
+            (None, None) => self.store.score_day_totals(name, from, to).await?,
+        };
         Ok(ScorecardHistory {
             scorecard: name.to_owned(),
             state,
-            days: history_days(levels.len(), &rows, team.as_deref()),
+            days: history_days(levels.len(), &rows),
             levels,
         })
     }

@@ -11,12 +11,12 @@ pub mod facts;
 pub mod findings;
 pub mod repo;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 use socle_scorecard::{CardResult, Compiled, Scorecard};
-use socle_store::ScoreRecord;
+use socle_store::{RuleCount, ScoreCount, ScoreRecord, ScoreSummary};
 
 use crate::{Actor, App, AppError};
 use facts::Inputs;
@@ -183,17 +183,16 @@ pub struct RuleInfo {
     pub passing: usize,
 }
 
-fn distribution(card: &Scorecard, results: &[&ScoreRecord]) -> Vec<LevelCount> {
-    let mut counts = vec![0usize; card.levels.len() + 1];
-    for r in results {
-        let rank = usize::try_from(r.level_rank)
-            .unwrap_or(0)
-            .min(card.levels.len());
-        counts[rank] += 1;
+/// Entities per level (`counts[0]`: below the first level) from `(rank, entities)` pairs.
+fn distribution(card: &Scorecard, counts: impl IntoIterator<Item = (i64, i64)>) -> Vec<LevelCount> {
+    let mut per = vec![0usize; card.levels.len() + 1];
+    for (rank, n) in counts {
+        let rank = usize::try_from(rank).unwrap_or(0).min(card.levels.len());
+        per[rank] += usize::try_from(n).unwrap_or(0);
     }
     std::iter::once(None)
         .chain(card.levels.iter().cloned().map(Some))
-        .zip(counts)
+        .zip(per)
         .map(|(level, entities)| LevelCount { level, entities })
         .collect()
 }
@@ -201,35 +200,89 @@ fn distribution(card: &Scorecard, results: &[&ScoreRecord]) -> Vec<LevelCount> {
 /// The owner a leaderboard lists an entity under.
 pub const NO_OWNER: &str = "(no owner)";
 
-/// Builds a report from the stored results of one scorecard.
-pub fn report(c: &Compiled, results: &[ScoreRecord], evaluated_at: i64) -> ScorecardReport {
-    let card = &c.card;
-    let all: Vec<&ScoreRecord> = results.iter().collect();
-    let mut by_team: BTreeMap<&str, Vec<&ScoreRecord>> = BTreeMap::new();
+/// Stored results counted as the store's aggregates count them (per owner, level and whether
+/// they could be evaluated; per failing rule): what [`report`] computes row by row.
+pub fn summarise(results: &[ScoreRecord]) -> ScoreSummary {
+    let mut counts: BTreeMap<(Option<&str>, i64, bool), i64> = BTreeMap::new();
+    let mut rules: BTreeMap<&str, i64> = BTreeMap::new();
     for r in results {
+        *counts
+            .entry((r.owner.as_deref(), r.level_rank, r.error.is_some()))
+            .or_default() += 1;
+        if r.error.is_none() {
+            for id in &r.failing {
+                *rules.entry(id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    ScoreSummary {
+        counts: counts
+            .into_iter()
+            .map(|((owner, level_rank, errored), entities)| ScoreCount {
+                owner: owner.map(str::to_owned),
+                level_rank,
+                errored,
+                entities,
+            })
+            .collect(),
+        rules: rules
+            .into_iter()
+            .map(|(rule, failing)| RuleCount {
+                rule: rule.to_owned(),
+                failing,
+            })
+            .collect(),
+        evaluated_at: results.iter().map(|r| r.evaluated_at).max(),
+    }
+}
+
+/// Builds a report from the stored results of one scorecard, row by row.
+pub fn report(c: &Compiled, results: &[ScoreRecord], evaluated_at: i64) -> ScorecardReport {
+    ScorecardReport {
+        evaluated_at,
+        ..report_from(c, &summarise(results))
+    }
+}
+
+/// Builds a report from one scorecard's results counted ([`socle_store::Store::score_summary`]):
+/// as many steps as owners and levels, whatever the number of entities.
+pub fn report_from(c: &Compiled, s: &ScoreSummary) -> ScorecardReport {
+    let card = &c.card;
+    let mut by_team: BTreeMap<&str, Vec<&ScoreCount>> = BTreeMap::new();
+    for x in &s.counts {
         by_team
-            .entry(r.owner.as_deref().unwrap_or(NO_OWNER))
+            .entry(x.owner.as_deref().unwrap_or(NO_OWNER))
             .or_default()
-            .push(r);
+            .push(x);
     }
     let n = card.levels.len().max(1) as f64;
     let mut leaderboard: Vec<TeamLine> = by_team
         .into_iter()
-        .map(|(team, rs)| TeamLine {
-            score: rs.iter().map(|r| r.level_rank as f64 / n).sum::<f64>() / rs.len() as f64,
-            entities: rs.len(),
-            levels: distribution(card, &rs),
-            team: team.to_owned(),
+        .filter_map(|(team, xs)| {
+            let entities: i64 = xs.iter().map(|x| x.entities).sum();
+            let ranks: i64 = xs.iter().map(|x| x.level_rank * x.entities).sum();
+            (entities > 0).then(|| TeamLine {
+                score: ranks as f64 / n / entities as f64,
+                entities: usize::try_from(entities).unwrap_or(0),
+                levels: distribution(card, xs.iter().map(|x| (x.level_rank, x.entities))),
+                team: team.to_owned(),
+            })
         })
         .collect();
     leaderboard.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.team.cmp(&b.team)));
-    let mut failing: HashMap<&str, usize> = HashMap::new();
-    for r in all.iter().filter(|r| r.error.is_none()) {
-        for id in &r.failing {
-            *failing.entry(id.as_str()).or_default() += 1;
-        }
-    }
-    let evaluated = all.iter().filter(|r| r.error.is_none()).count();
+    let sum = |f: &dyn Fn(&ScoreCount) -> bool| -> usize {
+        let n: i64 = s.counts.iter().filter(|x| f(x)).map(|x| x.entities).sum();
+        usize::try_from(n).unwrap_or(0)
+    };
+    let entities = sum(&|_| true);
+    let errors = sum(&|x| x.errored);
+    let evaluated = entities - errors;
+    let failing = |id: &str| {
+        s.rules
+            .iter()
+            .find(|r| r.rule == id)
+            .map_or(0, |r| usize::try_from(r.failing).unwrap_or(0))
+    };
     ScorecardReport {
         scorecard: info(c),
         state: ScoreState::Scored,
@@ -241,14 +294,14 @@ pub fn report(c: &Compiled, results: &[ScoreRecord], evaluated_at: i64) -> Score
                 level: card.levels[r.level].clone(),
                 title: r.title.clone(),
                 fixit: r.fixit.clone(),
-                passing: evaluated - failing.get(r.id.as_str()).copied().unwrap_or(0),
+                passing: evaluated.saturating_sub(failing(&r.id)),
             })
             .collect(),
-        entities: all.len(),
-        distribution: distribution(card, &all),
-        errors: all.iter().filter(|r| r.error.is_some()).count(),
+        entities,
+        distribution: distribution(card, s.counts.iter().map(|x| (x.level_rank, x.entities))),
+        errors,
         leaderboard,
-        evaluated_at,
+        evaluated_at: s.evaluated_at.unwrap_or(0),
     }
 }
 
@@ -334,20 +387,11 @@ impl App {
         self.can_read(actor)?;
         let c = self.scorecard_named(name)?;
         let state = self.scores_ready(name).await?;
-        let rows = self
-            .store
-            .scores(&socle_store::ScoreQuery {
-                scorecard: Some(name),
-                ..Default::default()
-            })
-            .await?;
-        let at = rows.iter().map(|r| r.evaluated_at).max().unwrap_or(0);
-        self.cpu
-            .run(move || ScorecardReport {
-                state,
-                ..report(&c, &rows, at)
-            })
-            .await
+        let summary = self.store.score_summary(name).await?;
+        Ok(ScorecardReport {
+            state,
+            ..report_from(&c, &summary)
+        })
     }
 
     /// Every scorecard's result for one entity: its level and the failing rules with their

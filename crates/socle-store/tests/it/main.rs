@@ -83,6 +83,7 @@ mod live_runs;
 mod notifications;
 mod read_only;
 mod resource_owner;
+mod score_counts;
 mod slo;
 mod sso;
 mod surveys;
