@@ -342,8 +342,8 @@ fn first_deploy(services: &[&ServiceFacts], w: Window) -> FirstDeploy {
 }
 
 /// The shares of these services now: what a weekly snapshot stores.
-pub fn current_shares(services: &[ServiceFacts]) -> Shares {
-    shares(&services.iter().collect::<Vec<_>>())
+pub fn current_shares<'a>(services: impl IntoIterator<Item = &'a ServiceFacts>) -> Shares {
+    shares(&services.into_iter().collect::<Vec<_>>())
 }
 
 /// The adoption report of a scope: `services` and `runs` are the scope's (the caller picks a
