@@ -175,15 +175,19 @@ struct ServiceCounts {
     with_slo: Option<usize>,
 }
 
-/// The stored snapshots by the week they record, the counts of one week summed (a team and its
-/// sub-teams are stored apart).
+/// The stored snapshots by the week they stand for, the rows of one snapshot summed (a team
+/// and its sub-teams are stored apart). When two snapshots stand for one week (one taken late
+/// in it, the next at the following week's turn), the later, nearer the week's end, is kept.
 fn by_week(snapshots: &[WeekCounts]) -> BTreeMap<i64, WeekCounts> {
-    let mut out: BTreeMap<i64, WeekCounts> = BTreeMap::new();
+    // (week stood for, week taken in) → summed counts
+    let mut sums: BTreeMap<(i64, i64), WeekCounts> = BTreeMap::new();
     for s in snapshots {
-        let e = out.entry(s.records_week()).or_insert(WeekCounts {
-            taken_at: s.taken_at,
-            ..WeekCounts::default()
-        });
+        let e = sums
+            .entry((s.records_week(), week_start(s.taken_at)))
+            .or_insert(WeekCounts {
+                taken_at: s.taken_at,
+                ..WeekCounts::default()
+            });
         e.taken_at = e.taken_at.min(s.taken_at);
         e.services += s.services;
         e.golden_path += s.golden_path;
@@ -191,7 +195,8 @@ fn by_week(snapshots: &[WeekCounts]) -> BTreeMap<i64, WeekCounts> {
         e.with_docs += s.with_docs;
         e.with_slo += s.with_slo;
     }
-    out
+    // Sorted by week then taken-in week: the last insert per week is the latest snapshot.
+    sums.into_iter().map(|((week, _), c)| (week, c)).collect()
 }
 
 /// The counts of the week ending at `to`: live for the window's last week, else its snapshot,

@@ -102,7 +102,7 @@ pub struct AdoptionDate {
 
 /// A scope's service counts as a weekly snapshot stored them (the organisation, or one team:
 /// a team and its sub-teams give several, summed). A snapshot is taken once per week, by the
-/// hourly job normally in the week's first hour: it records how the week before ended.
+/// hourly job normally in the week's first hour.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WeekCounts {
     /// When it was taken (milliseconds).
@@ -115,10 +115,16 @@ pub struct WeekCounts {
 }
 
 impl WeekCounts {
-    /// The week (its Monday) whose end this snapshot records: the week before the one it was
-    /// taken in.
+    /// The week (its Monday) this snapshot stands for: taken in a week's first day, how the
+    /// week before ended; taken later (no server ran at the week's turn), its own week as it
+    /// was then — never a week before the changes it holds.
     pub fn records_week(&self) -> i64 {
-        crate::week_start(self.taken_at) - crate::WEEK_MS
+        let taken_in = crate::week_start(self.taken_at);
+        if self.taken_at - taken_in < crate::DAY_MS {
+            taken_in - crate::WEEK_MS
+        } else {
+            taken_in
+        }
     }
 }
 

@@ -11,7 +11,8 @@
 //! Weekly snapshots: every `adoption_snapshot_interval` (an hour) the replica holding the
 //! `adoption-snapshot` lease stores this week's service counts — the organisation's and each
 //! owning team's — unless the week holds them already; the weekly series read past weeks from
-//! them (a snapshot records how the week before ended), the current week from the catalog.
+//! them (one taken at a week's turn stands for the week before), the current week from the
+//! catalog.
 //!
 //! A team's services are those it or a sub-team owns; its runs, those that registered one of
 //! them, or whose runner's first team it is. Survey figures come from the rounds' results as

@@ -381,8 +381,12 @@ fn weekly_series_read_past_weeks_from_the_snapshots() {
         // Taken in week 2's first hour, for two teams: week 1's end, summed.
         stored(W0 + 7 * DAY_MS + 30 * MIN, [2, 0, 1, 1, 1]),
         stored(W0 + 7 * DAY_MS + 30 * MIN, [3, 1, 0, 0, 0]),
-        // Taken in week 1: records the week before the window.
+        // Taken on week 1's Wednesday: it stands for week 1 too, but the snapshot taken at
+        // the week's turn, nearer its end, is kept.
         stored(W0 + 2 * DAY_MS, [9, 9, 9, 9, 9]),
+        // Taken on Monday in the week before the window, after its first day: not in the
+        // window.
+        stored(W0 - 7 * DAY_MS + DAY_MS + 1, [8, 8, 8, 8, 8]),
         // Taken in week 4 for week 3, the window's last: the catalog now wins.
         stored(W0 + 21 * DAY_MS + HOUR, [1, 1, 1, 1, 1]),
     ];
@@ -427,4 +431,13 @@ fn weekly_series_read_past_weeks_from_the_snapshots() {
     assert!(close(r.weekly[2].slo_share, 2.0 / 7.0));
     // Week 1's runs still come from the runs, not the snapshot.
     assert_eq!(r.weekly[0].runs, 1);
+}
+
+#[test]
+fn a_snapshot_stands_for_the_week_before_only_when_taken_on_the_first_day() {
+    let at = |taken_at| stored(taken_at, [0; 5]).records_week();
+    assert_eq!(at(W0 + 7 * DAY_MS), W0);
+    assert_eq!(at(W0 + 8 * DAY_MS - 1), W0);
+    assert_eq!(at(W0 + 8 * DAY_MS), W0 + 7 * DAY_MS);
+    assert_eq!(at(W0 + 13 * DAY_MS), W0 + 7 * DAY_MS);
 }

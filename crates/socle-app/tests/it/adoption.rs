@@ -170,7 +170,7 @@ async fn the_weekly_series_reads_docs_and_slos_from_the_snapshots(backend: Backe
     let clock = FixedClock::at(T0);
     let app = replica(&config, "replica-a", clock.clone()).await;
     register(&app, dir.path(), &catalog("")).await;
-    // Taken on Wednesday: it records how the week before ended.
+    // Taken on Wednesday, not at the week's turn: it stands for its own week.
     assert_eq!(
         app.take_adoption_snapshot().await.unwrap(),
         SnapshotOutcome::Taken
@@ -207,18 +207,18 @@ async fn the_weekly_series_reads_docs_and_slos_from_the_snapshots(backend: Backe
         weeks,
         [
             WeekSource::Rebuilt,
-            WeekSource::Snapshot,
             WeekSource::Rebuilt,
+            WeekSource::Snapshot,
             WeekSource::Rebuilt,
             WeekSource::Live
         ],
         "{rows:?}"
     );
-    // The stored week (12 Oct) as the snapshot counted it; the current week from the catalog.
+    // The stored week (19 Oct) as the snapshot counted it; the current week from the catalog.
     assert_eq!(
-        rows[1],
+        rows[2],
         (
-            "2026-10-12T00:00:00Z".to_owned(),
+            "2026-10-19T00:00:00Z".to_owned(),
             WeekSource::Snapshot,
             3,
             Some(2),
