@@ -11,8 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 const bin = process.env.SOCLE_BIN || join(root, 'target', 'debug', 'socle');
 
-export function token(dataDir, name, subject) {
-  const out = execFileSync(bin, ['token', 'create', '--name', name, '--subject', subject, '--role', 'member',
+export function token(dataDir, name, subject, role = 'member') {
+  const out = execFileSync(bin, ['token', 'create', '--name', name, '--subject', subject, '--role', role,
     '--data-dir', dataDir, '-o', 'json'], { encoding: 'utf8' });
   return JSON.parse(out).secret;
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use socle_dora::Window;
 use socle_dora::events::format_timestamp;
 
-use crate::model::{ActivityWeek, RunFacts, RunOutcome, ServiceFacts};
+use crate::model::{ActivityWeek, RunFacts, RunOutcome, ServiceFacts, WeekCounts, WeekSource};
 use crate::{HOUR_MS, WEEK_MS, percentile, share, week_start};
 
 /// Services now: how many, and how many of them are each thing (with the share).
@@ -47,12 +47,23 @@ pub struct ScorecardLevels {
 pub struct AdoptionWeek {
     pub from: String,
     pub to: String,
+    /// Where the service counts come from: the catalog now (the last week), the snapshot
+    /// taken at the week's turn, or rebuilt from creation and deploy times.
+    pub counted_from: WeekSource,
+    /// When that snapshot was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_taken_at: Option<String>,
     /// Services at the week's end.
     pub services: usize,
     pub golden_path: usize,
     pub golden_path_share: Option<f64>,
     pub deployed_through_socle: usize,
     pub deployed_share: Option<f64>,
+    /// With docs and with an SLO: `None` for a rebuilt week (the catalog keeps no history).
+    pub with_docs: Option<usize>,
+    pub docs_share: Option<f64>,
+    pub with_slo: Option<usize>,
+    pub slo_share: Option<f64>,
     /// Golden-path runs that finished in the week, and how many completed.
     pub runs: usize,
     pub runs_completed: usize,
@@ -153,23 +164,91 @@ fn scorecards(services: &[&ServiceFacts]) -> Vec<ScorecardLevels> {
         .collect()
 }
 
+/// A week's service counts.
+struct ServiceCounts {
+    source: WeekSource,
+    taken_at: Option<i64>,
+    services: usize,
+    golden_path: usize,
+    deployed: usize,
+    with_docs: Option<usize>,
+    with_slo: Option<usize>,
+}
+
+/// The stored snapshots by the week they stand for, the rows of one snapshot summed (a team
+/// and its sub-teams are stored apart). When two snapshots stand for one week (one taken late
+/// in it, the next at the following week's turn), the later, nearer the week's end, is kept.
+fn by_week(snapshots: &[WeekCounts]) -> BTreeMap<i64, WeekCounts> {
+    // (week stood for, week taken in) → summed counts
+    let mut sums: BTreeMap<(i64, i64), WeekCounts> = BTreeMap::new();
+    for s in snapshots {
+        let e = sums
+            .entry((s.records_week(), week_start(s.taken_at)))
+            .or_insert(WeekCounts {
+                taken_at: s.taken_at,
+                ..WeekCounts::default()
+            });
+        e.taken_at = e.taken_at.min(s.taken_at);
+        e.services += s.services;
+        e.golden_path += s.golden_path;
+        e.deployed += s.deployed;
+        e.with_docs += s.with_docs;
+        e.with_slo += s.with_slo;
+    }
+    // Sorted by week then taken-in week: the last insert per week is the latest snapshot.
+    sums.into_iter().map(|((week, _), c)| (week, c)).collect()
+}
+
+/// The counts of the week ending at `to`: live for the window's last week, else its snapshot,
+/// else rebuilt.
+fn week_counts(
+    services: &[&ServiceFacts],
+    stored: Option<&WeekCounts>,
+    to: i64,
+    last: bool,
+) -> ServiceCounts {
+    let usize_of = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if let (Some(s), false) = (stored, last) {
+        return ServiceCounts {
+            source: WeekSource::Snapshot,
+            taken_at: Some(s.taken_at),
+            services: usize_of(s.services),
+            golden_path: usize_of(s.golden_path),
+            deployed: usize_of(s.deployed),
+            with_docs: Some(usize_of(s.with_docs)),
+            with_slo: Some(usize_of(s.with_slo)),
+        };
+    }
+    let present: Vec<&&ServiceFacts> = services.iter().filter(|s| s.exists_before(to)).collect();
+    let count = |f: &dyn Fn(&ServiceFacts) -> bool| present.iter().filter(|s| f(s)).count();
+    ServiceCounts {
+        source: if last {
+            WeekSource::Live
+        } else {
+            WeekSource::Rebuilt
+        },
+        taken_at: None,
+        services: present.len(),
+        golden_path: count(&|s| s.golden_path.is_some()),
+        deployed: count(&|s| s.first_deploy_at.is_some_and(|d| d < to)),
+        with_docs: last.then(|| count(&|s| s.has_docs)),
+        with_slo: last.then(|| count(&|s| s.has_slo)),
+    }
+}
+
 fn weekly(
     services: &[&ServiceFacts],
     runs: &[&RunFacts],
     activity: Option<&[ActivityWeek]>,
+    snapshots: &[WeekCounts],
     w: Window,
 ) -> Vec<AdoptionWeek> {
+    let stored = by_week(snapshots);
     let mut out = Vec::new();
     let mut from = w.from;
     while from < w.to {
         let to = (week_start(from) + WEEK_MS).min(w.to);
-        let present: Vec<&&ServiceFacts> =
-            services.iter().filter(|s| s.exists_before(to)).collect();
-        let golden_path = present.iter().filter(|s| s.golden_path.is_some()).count();
-        let deployed = present
-            .iter()
-            .filter(|s| s.first_deploy_at.is_some_and(|d| d < to))
-            .count();
+        let c = week_counts(services, stored.get(&week_start(from)), to, to == w.to);
         let in_week: Vec<&&RunFacts> = runs
             .iter()
             .filter(|r| r.finished_at >= from && r.finished_at < to)
@@ -184,14 +263,21 @@ fn weekly(
                     cli_api_users: 0,
                 })
         });
+        let of = |n: Option<usize>| n.and_then(|n| share(n, c.services));
         out.push(AdoptionWeek {
             from: format_timestamp(from),
             to: format_timestamp(to),
-            services: present.len(),
-            golden_path,
-            golden_path_share: share(golden_path, present.len()),
-            deployed_through_socle: deployed,
-            deployed_share: share(deployed, present.len()),
+            counted_from: c.source,
+            snapshot_taken_at: c.taken_at.map(format_timestamp),
+            services: c.services,
+            golden_path: c.golden_path,
+            golden_path_share: share(c.golden_path, c.services),
+            deployed_through_socle: c.deployed,
+            deployed_share: share(c.deployed, c.services),
+            with_docs: c.with_docs,
+            docs_share: of(c.with_docs),
+            with_slo: c.with_slo,
+            slo_share: of(c.with_slo),
             runs: in_week.len(),
             runs_completed: in_week
                 .iter()
@@ -260,14 +346,21 @@ fn first_deploy(services: &[&ServiceFacts], w: Window) -> FirstDeploy {
     }
 }
 
+/// The shares of these services now: what a weekly snapshot stores.
+pub fn current_shares<'a>(services: impl IntoIterator<Item = &'a ServiceFacts>) -> Shares {
+    shares(&services.into_iter().collect::<Vec<_>>())
+}
+
 /// The adoption report of a scope: `services` and `runs` are the scope's (the caller picks a
-/// team's); `activity` only for the organisation (people are counted, not assigned to teams).
-/// Runs count when they finished in the window.
+/// team's); `activity` only for the organisation (people are counted, not assigned to teams);
+/// `snapshots` the scope's stored weekly counts (several per week are summed). Runs count
+/// when they finished in the window.
 pub fn adoption(
     scope: &str,
     services: &[ServiceFacts],
     runs: &[RunFacts],
     activity: Option<&[ActivityWeek]>,
+    snapshots: &[WeekCounts],
     w: Window,
 ) -> AdoptionReport {
     let services: Vec<&ServiceFacts> = services.iter().collect();
@@ -281,7 +374,7 @@ pub fn adoption(
         to: format_timestamp(w.to),
         now: shares(&services),
         scorecards: scorecards(&services),
-        weekly: weekly(&services, &runs, activity, w),
+        weekly: weekly(&services, &runs, activity, snapshots, w),
         templates: templates(&runs),
         time_to_first_deploy: first_deploy(&services, w),
     }

@@ -5,8 +5,10 @@
 //!
 //! * [`adoption()`]: for a scope (the organisation or a team) and a window, the share of
 //!   services created from a golden path, deployed through Socle, with docs, with SLOs and at
-//!   each scorecard level; the same shares week by week (a service whose creation time is
-//!   known counts from that week on, the others throughout); golden-path runs per template
+//!   each scorecard level; the same shares week by week — past weeks from the weekly
+//!   snapshots where one was stored (docs and SLOs included), else rebuilt from creation and
+//!   deploy times (a service whose creation time is known counts from that week on, the others
+//!   throughout; docs and SLOs unknown), the last week from the catalog now; golden-path runs per template
 //!   with their success rate and duration; **time to first deploy** (run started → first
 //!   successful Socle deploy) as median and p90; weekly active people in the portal and
 //!   through the CLI/API, counted (numbers only, never who).
@@ -24,7 +26,7 @@ mod model;
 
 pub use adoption::{
     AdoptionReport, AdoptionWeek, FirstDeploy, LevelShare, ScorecardLevels, Shares, TemplateStats,
-    adoption,
+    adoption, current_shares,
 };
 pub use impact::{
     Caveat, CaveatKind, DoraKeys, ImpactSummary, KeyChange, KeyTally, MIN_DEPLOYMENTS,
@@ -33,7 +35,7 @@ pub use impact::{
 };
 pub use model::{
     ActivityWeek, AdoptionDate, AdoptionSource, GoldenPathOrigin, RunFacts, RunOutcome,
-    ScoredLevel, ServiceFacts,
+    ScoredLevel, ServiceFacts, WeekCounts, WeekSource,
 };
 
 /// Milliseconds in a day and in a week.

@@ -99,3 +99,43 @@ pub struct AdoptionDate {
     pub at: i64,
     pub source: AdoptionSource,
 }
+
+/// A scope's service counts as a weekly snapshot stored them (the organisation, or one team:
+/// a team and its sub-teams give several, summed). A snapshot is taken once per week, by the
+/// hourly job normally in the week's first hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WeekCounts {
+    /// When it was taken (milliseconds).
+    pub taken_at: i64,
+    pub services: u64,
+    pub golden_path: u64,
+    pub deployed: u64,
+    pub with_docs: u64,
+    pub with_slo: u64,
+}
+
+impl WeekCounts {
+    /// The week (its Monday) this snapshot stands for: taken in a week's first day, how the
+    /// week before ended; taken later (no server ran at the week's turn), its own week as it
+    /// was then — never a week before the changes it holds.
+    pub fn records_week(&self) -> i64 {
+        let taken_in = crate::week_start(self.taken_at);
+        if self.taken_at - taken_in < crate::DAY_MS {
+            taken_in - crate::WEEK_MS
+        } else {
+            taken_in
+        }
+    }
+}
+
+/// Where a week's service counts come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeekSource {
+    /// The catalog now (the window's last week).
+    Live,
+    /// The snapshot taken at the week's turn.
+    Snapshot,
+    /// No snapshot: rebuilt from creation and deploy times; docs and SLOs unknown.
+    Rebuilt,
+}

@@ -8,22 +8,30 @@
 //!   adoption date) are for the team's members, members of a parent team, and admins. The
 //!   organisation's report lists the teams its reader may see in detail.
 //!
+//! Weekly snapshots: every `adoption_snapshot_interval` (an hour) the replica holding the
+//! `adoption-snapshot` lease stores this week's service counts — the organisation's and each
+//! owning team's — unless the week holds them already; the weekly series read past weeks from
+//! them (one taken at a week's turn stands for the week before), the current week from the
+//! catalog.
+//!
 //! A team's services are those it or a sub-team owns; its runs, those that registered one of
 //! them, or whose runner's first team it is. Survey figures come from the rounds' results as
 //! anyone reads them (from the threshold on, with complementary suppression): nothing here can
 //! link an answer to a person.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 use socle_adoption::{
     ActivityWeek, AdoptionReport, GoldenPathOrigin, ImpactSummary, RunFacts, RunOutcome,
-    ScoredLevel, ServiceFacts, SurveyComparison, SurveyScore, SurveySide, TeamImpact,
+    ScoredLevel, ServiceFacts, Shares, SurveyComparison, SurveyScore, SurveySide, TeamImpact,
+    WeekCounts,
 };
 use socle_catalog::RelationType;
 use socle_dora::{Dataset, Window};
-use socle_store::Role;
+use socle_store::{AdoptionWeekCounts, Role, WeekSnapshot};
 
 use crate::App;
 use crate::actor::Actor;
@@ -50,6 +58,21 @@ pub struct AdoptionOverview {
 pub struct TeamAdoption {
     pub adoption: AdoptionReport,
     pub impact: TeamImpact,
+}
+
+/// The lease under which one replica at a time takes the weekly snapshot.
+pub const SNAPSHOT_LEASE: &str = "adoption-snapshot";
+
+/// What one try at the weekly snapshot did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotOutcome {
+    /// This week's counts are stored now.
+    Taken,
+    /// The week held them already (an earlier try, another replica).
+    AlreadyTaken,
+    /// Another replica holds the lease.
+    OtherReplica,
 }
 
 /// Everything a report reads, gathered once.
@@ -205,10 +228,117 @@ fn team_tree(snap: &Snapshot, team: &str) -> BTreeSet<String> {
     crate::teams::walk(snap, team, RelationType::ParentOf)
 }
 
+/// The counts a snapshot stores for `scope`.
+fn stored_counts(scope: &str, s: &Shares) -> AdoptionWeekCounts {
+    let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+    AdoptionWeekCounts {
+        scope: scope.to_owned(),
+        services: n(s.services),
+        golden_path: n(s.golden_path),
+        deployed: n(s.deployed_through_socle),
+        with_docs: n(s.with_docs),
+        with_slo: n(s.with_slo),
+    }
+}
+
+/// A stored week as `socle_adoption` reads it.
+fn week_counts(w: &WeekSnapshot) -> WeekCounts {
+    let n = |x: i64| u64::try_from(x).unwrap_or(0);
+    WeekCounts {
+        taken_at: w.taken_at,
+        services: n(w.counts.services),
+        golden_path: n(w.counts.golden_path),
+        deployed: n(w.counts.deployed),
+        with_docs: n(w.counts.with_docs),
+        with_slo: n(w.counts.with_slo),
+    }
+}
+
+/// Tries the weekly snapshot every `adoption_snapshot_interval`, the first at start.
+pub(crate) fn spawn_snapshots(state: &Arc<App>) {
+    let Some(every) = state.config.adoption_snapshot_interval else {
+        return;
+    };
+    let app = state.clone();
+    tokio::spawn(async move {
+        loop {
+            match app.adoption_snapshot_tick(every).await {
+                Ok(o) => tracing::debug!("adoption snapshot: {o:?}"),
+                Err(e) => tracing::warn!("adoption snapshot failed: {}", e.message),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 /// Survey results per (survey, round), computed once per report.
 type ResultsCache = HashMap<(String, String), Vec<socle_survey::GroupResult>>;
 
 impl App {
+    /// One try at this week's snapshot, as the background job makes it: under the
+    /// `adoption-snapshot` lease (held for `ttl`), then stored unless the week holds it.
+    pub async fn adoption_snapshot_tick(
+        &self,
+        ttl: std::time::Duration,
+    ) -> Result<SnapshotOutcome, AppError> {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        if !self
+            .store
+            .try_lease(SNAPSHOT_LEASE, &self.config.instance, self.now_ms(), ttl)
+            .await?
+        {
+            return Ok(SnapshotOutcome::OtherReplica);
+        }
+        self.take_adoption_snapshot().await
+    }
+
+    /// Stores this week's service counts — the organisation's and each owning team's — unless
+    /// the week holds them already. Counts only: no service, no person.
+    pub async fn take_adoption_snapshot(&self) -> Result<SnapshotOutcome, AppError> {
+        let snap = self.snapshot();
+        let facts = gather(self, &snap).await?;
+        let organisation = stored_counts(
+            socle_survey::ORGANISATION,
+            &socle_adoption::current_shares(&facts.services),
+        );
+        let mut teams: Vec<AdoptionWeekCounts> = by_team(&facts)
+            .into_iter()
+            .map(|(team, services)| stored_counts(team, &socle_adoption::current_shares(services)))
+            .collect();
+        teams.sort_by(|a, b| a.scope.cmp(&b.scope));
+        let taken = self
+            .store
+            .save_adoption_week(self.now_ms(), &organisation, &teams)
+            .await?;
+        Ok(if taken {
+            SnapshotOutcome::Taken
+        } else {
+            SnapshotOutcome::AlreadyTaken
+        })
+    }
+
+    /// The stored weeks of these scopes that a report over `w` may read (a week's snapshot is
+    /// taken in the week after it).
+    async fn stored_weeks(
+        &self,
+        scopes: &BTreeSet<String>,
+        w: Window,
+    ) -> Result<Vec<WeekCounts>, AppError> {
+        let from = socle_adoption::week_start(w.from);
+        let to = w.to.saturating_add(socle_adoption::WEEK_MS);
+        let mut out = Vec::new();
+        for scope in scopes {
+            out.extend(
+                self.store
+                    .adoption_weeks(scope, from, to)
+                    .await?
+                    .iter()
+                    .map(week_counts),
+            );
+        }
+        Ok(out)
+    }
+
     /// Whether `actor` may see `team`'s details: an admin, or a member of it or of a team
     /// above it.
     pub fn may_see_team(&self, snap: &Snapshot, actor: &Actor, team: &str) -> bool {
@@ -251,6 +381,9 @@ impl App {
             .iter()
             .filter_map(|s| s.team.clone())
             .collect();
+        let stored = self
+            .stored_weeks(&BTreeSet::from([socle_survey::ORGANISATION.to_owned()]), w)
+            .await?;
         let ds = self.dora_dataset().await?;
         let mut cache = ResultsCache::new();
         let mut impacts = Vec::with_capacity(teams.len());
@@ -278,6 +411,7 @@ impl App {
                     &facts.services,
                     &facts.runs,
                     Some(&activity),
+                    &stored,
                     w,
                 )
             })
@@ -311,7 +445,9 @@ impl App {
         let now = self.now_ms();
         let w = crate::dora::window(since, None, None, now)?;
         let facts = gather(self, &snap).await?;
-        let (services, runs) = of_teams(&facts, &team_tree(&snap, &team));
+        let tree = team_tree(&snap, &team);
+        let (services, runs) = of_teams(&facts, &tree);
+        let stored = self.stored_weeks(&tree, w).await?;
         let ds = self.dora_dataset().await?;
         let impact = self
             .team_impact(
@@ -327,7 +463,7 @@ impl App {
         let scope = team.clone();
         let adoption = self
             .cpu
-            .run(move || socle_adoption::adoption(&scope, &services, &runs, None, w))
+            .run(move || socle_adoption::adoption(&scope, &services, &runs, None, &stored, w))
             .await?;
         Ok(TeamAdoption { adoption, impact })
     }

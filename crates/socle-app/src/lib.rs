@@ -125,6 +125,10 @@ pub struct AppConfig {
     /// How often every entity is scored against every scorecard, under a lease (None: only
     /// when a report finds none); changed entities are re-scored every poll interval.
     pub scorecard_interval: Option<Duration>,
+    /// How often the replica holding the `adoption-snapshot` lease tries to take this week's
+    /// adoption snapshot (stored once per week; None: never, weekly shares of docs and SLOs
+    /// are then rebuilt without them).
+    pub adoption_snapshot_interval: Option<Duration>,
     /// The directories the org sync reads (`--org-sync`; None: `POST /api/v1/org/sync` says
     /// none is configured).
     pub org_sync: Option<org_sync::OrgSyncConfig>,
@@ -156,6 +160,7 @@ impl Default for AppConfig {
             surveys: surveys::Surveys::default(),
             survey_threshold: socle_survey::DEFAULT_THRESHOLD,
             scorecard_interval: Some(Duration::from_secs(3600)),
+            adoption_snapshot_interval: Some(Duration::from_secs(3600)),
             org_sync: None,
         }
     }
@@ -434,6 +439,7 @@ pub fn spawn_background(state: Arc<App>) {
         });
     }
     spawn_scoring(&state);
+    adoption::spawn_snapshots(&state);
     if let Some(every) = state.config.refresh_interval {
         tokio::spawn(async move {
             loop {

@@ -5,7 +5,9 @@
 //! registering a component), a first deploy through Socle for every completed run's component,
 //! and `--audit` audit rows of 500 people (sessions and changes) for the weekly counts. Then
 //! `App::adoption_overview` — what `GET /api/v1/adoption` and `/adoption` answer — runs
-//! `--repeat` times as an admin (every team in detail), and `App::adoption_team` for one team.
+//! `--repeat` times as an admin (every team in detail), and `App::adoption_team` for one team;
+//! then this week's snapshot (`App::take_adoption_snapshot`: every team's counts stored) once,
+//! and a second try, which finds the week taken.
 
 use std::time::Instant;
 
@@ -43,6 +45,9 @@ struct Report {
     organisation_p50_ms: f64,
     organisation_max_ms: f64,
     team_p50_ms: f64,
+    /// This week's snapshot taken (every team's counts stored), and tried again (week taken).
+    snapshot_ms: f64,
+    snapshot_again_ms: f64,
     golden_path_share: Option<f64>,
 }
 
@@ -180,6 +185,17 @@ pub async fn adoption(args: AdoptionBench) -> anyhow::Result<std::process::ExitC
         app.adoption_team(&admin, &team, None).await.map_err(fail)?;
         team_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    let t = Instant::now();
+    let taken = app.take_adoption_snapshot().await.map_err(fail)?;
+    let snapshot_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let again = app.take_adoption_snapshot().await.map_err(fail)?;
+    let snapshot_again_ms = t.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(
+        taken == socle_app::adoption::SnapshotOutcome::Taken
+            && again == socle_app::adoption::SnapshotOutcome::AlreadyTaken,
+        "snapshot: {taken:?} then {again:?}"
+    );
     let report = Report {
         entities: org.entities,
         components: components.len(),
@@ -189,6 +205,8 @@ pub async fn adoption(args: AdoptionBench) -> anyhow::Result<std::process::ExitC
         organisation_max_ms: org_ms.iter().copied().fold(0.0, f64::max),
         organisation_p50_ms: median(&mut org_ms),
         team_p50_ms: median(&mut team_ms),
+        snapshot_ms,
+        snapshot_again_ms,
         golden_path_share: first.adoption.now.golden_path_share,
     };
     output::print(args.output, &report, |r| {
@@ -201,6 +219,8 @@ pub async fn adoption(args: AdoptionBench) -> anyhow::Result<std::process::ExitC
                 "ORG P50 MS",
                 "ORG MAX MS",
                 "TEAM P50 MS",
+                "SNAPSHOT MS",
+                "AGAIN MS",
             ],
             &[vec![
                 r.entities.to_string(),
@@ -210,6 +230,8 @@ pub async fn adoption(args: AdoptionBench) -> anyhow::Result<std::process::ExitC
                 format!("{:.0}", r.organisation_p50_ms),
                 format!("{:.0}", r.organisation_max_ms),
                 format!("{:.0}", r.team_p50_ms),
+                format!("{:.0}", r.snapshot_ms),
+                format!("{:.0}", r.snapshot_again_ms),
             ]],
         )
     })?;

@@ -38,7 +38,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-pub use adoption::{ActivityCount, FirstDeployment, MAX_ADOPTION_RUNS, RunSummary};
+pub use adoption::{
+    ActivityCount, AdoptionWeekCounts, FirstDeployment, MAX_ADOPTION_RUNS, MAX_WEEK_SCOPES,
+    RunSummary, WeekSnapshot,
+};
 pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
     StoredEntity, StoredRelation, invert,
@@ -291,6 +294,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         42,
         "adoption",
         include_str!("../migrations/0042_adoption.sql"),
+    ),
+    (
+        43,
+        "adoption weeks",
+        include_str!("../migrations/0043_adoption_weeks.sql"),
     ),
 ];
 

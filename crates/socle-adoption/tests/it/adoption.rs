@@ -2,7 +2,7 @@
 
 use socle_adoption::{
     ActivityWeek, AdoptionSource, DAY_MS, GoldenPathOrigin, RunFacts, RunOutcome, ScoredLevel,
-    ServiceFacts, adoption, adoption_date, week_start,
+    ServiceFacts, WeekCounts, WeekSource, adoption, adoption_date, week_start,
 };
 use socle_dora::Window;
 
@@ -163,7 +163,7 @@ fn weeks_start_on_monday_utc() {
 
 #[test]
 fn shares_of_the_organisations_services_now() {
-    let r = adoption("organisation", &services(), &runs(), None, window());
+    let r = adoption("organisation", &services(), &runs(), None, &[], window());
     let n = &r.now;
     // 7 services: golden path a, b, g, f, c (5); deployed a, b, g, d (4); docs a, b; SLO a, d.
     assert_eq!(
@@ -184,7 +184,7 @@ fn shares_of_the_organisations_services_now() {
 
 #[test]
 fn scorecard_levels_count_the_services_each_level_holds() {
-    let r = adoption("organisation", &services(), &runs(), None, window());
+    let r = adoption("organisation", &services(), &runs(), None, &[], window());
     assert_eq!(r.scorecards.len(), 1);
     let card = &r.scorecards[0];
     // Scored: a, b (bronze), g (gold), f (below the first level): 4.
@@ -217,6 +217,7 @@ fn weekly_series_count_a_service_from_the_week_it_was_created() {
         &services(),
         &runs(),
         Some(&activity),
+        &[],
         window(),
     );
     let rows: Vec<_> = r
@@ -252,7 +253,7 @@ fn weekly_series_count_a_service_from_the_week_it_was_created() {
 
 #[test]
 fn template_runs_have_their_success_rate_and_durations() {
-    let r = adoption("organisation", &services(), &runs(), None, window());
+    let r = adoption("organisation", &services(), &runs(), None, &[], window());
     let t: Vec<_> = r
         .templates
         .iter()
@@ -275,7 +276,7 @@ fn template_runs_have_their_success_rate_and_durations() {
 
 #[test]
 fn time_to_first_deploy_is_the_median_and_p90_from_run_start_to_first_deploy() {
-    let r = adoption("organisation", &services(), &runs(), None, window());
+    let r = adoption("organisation", &services(), &runs(), None, &[], window());
     let t = &r.time_to_first_deploy;
     // a 2 h, b 26 h, g 5 h; f not deployed; c has no run. Sorted 2, 5, 26: median 5;
     // p90 at position 1.8 → 5 + 0.8 × (26 − 5) = 21.8.
@@ -295,7 +296,7 @@ fn a_team_report_counts_only_its_services_and_runs() {
         .into_iter()
         .filter(|r| r.team.as_deref() == Some(team))
         .collect();
-    let r = adoption(team, &services, &runs, None, window());
+    let r = adoption(team, &services, &runs, None, &[], window());
     // g, f, c, e: golden path g, f, c; deployed g; TTFD only g (5 h); f not deployed.
     assert_eq!(
         (
@@ -322,7 +323,7 @@ fn a_run_outside_the_window_is_not_counted() {
         from: W0 + 14 * DAY_MS,
         to: W0 + 21 * DAY_MS,
     };
-    let r = adoption("organisation", &services(), &runs(), None, w);
+    let r = adoption("organisation", &services(), &runs(), None, &[], w);
     // Week 3 only: the runs of g and f; TTFD of g only (a and b started before).
     assert_eq!(r.templates.len(), 1);
     assert_eq!(r.templates[0].runs, 2);
@@ -360,4 +361,83 @@ fn the_adoption_date_is_the_first_golden_path_service_or_socle_deploy() {
     let b = adoption_date(&late).unwrap();
     assert_eq!(b.at, W0 + 15 * DAY_MS + 20 * MIN);
     assert_eq!(adoption_date(&[service("e", "team-b")]), None);
+}
+
+fn stored(taken_at: i64, counts: [u64; 5]) -> WeekCounts {
+    let [services, golden_path, deployed, with_docs, with_slo] = counts;
+    WeekCounts {
+        taken_at,
+        services,
+        golden_path,
+        deployed,
+        with_docs,
+        with_slo,
+    }
+}
+
+#[test]
+fn weekly_series_read_past_weeks_from_the_snapshots() {
+    let snapshots = [
+        // Taken in week 2's first hour, for two teams: week 1's end, summed.
+        stored(W0 + 7 * DAY_MS + 30 * MIN, [2, 0, 1, 1, 1]),
+        stored(W0 + 7 * DAY_MS + 30 * MIN, [3, 1, 0, 0, 0]),
+        // Taken on week 1's Wednesday: it stands for week 1 too, but the snapshot taken at
+        // the week's turn, nearer its end, is kept.
+        stored(W0 + 2 * DAY_MS, [9, 9, 9, 9, 9]),
+        // Taken on Monday in the week before the window, after its first day: not in the
+        // window.
+        stored(W0 - 7 * DAY_MS + DAY_MS + 1, [8, 8, 8, 8, 8]),
+        // Taken in week 4 for week 3, the window's last: the catalog now wins.
+        stored(W0 + 21 * DAY_MS + HOUR, [1, 1, 1, 1, 1]),
+    ];
+    let r = adoption(
+        "organisation",
+        &services(),
+        &runs(),
+        None,
+        &snapshots,
+        window(),
+    );
+    let rows: Vec<_> = r
+        .weekly
+        .iter()
+        .map(|w| {
+            (
+                w.counted_from,
+                w.services,
+                w.golden_path,
+                w.deployed_through_socle,
+                w.with_docs,
+                w.with_slo,
+            )
+        })
+        .collect();
+    // Week 1 as stored; week 2 has no snapshot: rebuilt as before, docs and SLOs unknown;
+    // week 3 from the catalog: a and b have docs, a and d SLOs.
+    assert_eq!(
+        rows,
+        [
+            (WeekSource::Snapshot, 5, 1, 1, Some(1), Some(1)),
+            (WeekSource::Rebuilt, 5, 3, 3, None, None),
+            (WeekSource::Live, 7, 5, 4, Some(2), Some(2)),
+        ]
+    );
+    assert_eq!(
+        r.weekly[0].snapshot_taken_at.as_deref(),
+        Some("2026-10-26T00:30:00Z")
+    );
+    assert!(close(r.weekly[0].docs_share, 0.2));
+    assert_eq!(r.weekly[1].docs_share, None);
+    assert!(close(r.weekly[2].slo_share, 2.0 / 7.0));
+    // Week 1's runs still come from the runs, not the snapshot.
+    assert_eq!(r.weekly[0].runs, 1);
+}
+
+#[test]
+fn a_snapshot_stands_for_the_week_before_only_when_taken_on_the_first_day() {
+    let at = |taken_at| stored(taken_at, [0; 5]).records_week();
+    assert_eq!(at(W0 + 7 * DAY_MS), W0);
+    assert_eq!(at(W0 + 8 * DAY_MS - 1), W0);
+    assert_eq!(at(W0 + 8 * DAY_MS), W0 + 7 * DAY_MS);
+    assert_eq!(at(W0 + 13 * DAY_MS), W0 + 7 * DAY_MS);
 }

@@ -1,6 +1,7 @@
 //! The application services over a real store (SQLite in a temporary directory), without HTTP.
 
 mod actions;
+mod adoption;
 mod campaigns;
 mod catalog_scorecards;
 mod deploy;

@@ -111,16 +111,25 @@ fn weekly(a: &AdoptionReport) -> Markup {
     };
     let gp = points(&|w| w.golden_path_share.map(|v| v * 100.0));
     let dep = points(&|w| w.deployed_share.map(|v| v * 100.0));
+    let docs = points(&|w| w.docs_share.map(|v| v * 100.0));
+    let slo = points(&|w| w.slo_share.map(|v| v * 100.0));
+    let counted = |n: Option<usize>, share: Option<f64>| match n {
+        Some(n) => format!("{n} ({})", pct(share)),
+        None => "not recorded".to_owned(),
+    };
     html! {
         section class="report-section" {
             h2 { "Week by week" }
             div class="grid" {
                 figure class="card" { (chart::line_chart(&Chart { title: "Services from a golden path", unit: "%", points: &gp, width: 520, height: 200 })) }
                 figure class="card" { (chart::line_chart(&Chart { title: "Services deployed through Socle", unit: "%", points: &dep, width: 520, height: 200 })) }
+                figure class="card" { (chart::line_chart(&Chart { title: "Services with docs", unit: "%", points: &docs, width: 520, height: 200 })) }
+                figure class="card" { (chart::line_chart(&Chart { title: "Services with SLOs", unit: "%", points: &slo, width: 520, height: 200 })) }
             }
+            p class="muted" { "Past weeks are read from the weekly snapshots; a week without one is rebuilt from creation and deploy times, and its docs and SLOs are not recorded. The current week is the catalog now." }
             table id="adoption-weekly" {
                 caption { "The charts' figures, and golden-path runs and people active each week (counted, never named)" }
-                thead { tr { th { "Week of" } th { "Services" } th { "From a golden path" } th { "Deployed through Socle" } th { "Runs (completed)" } th { "Portal users" } th { "CLI/API users" } } }
+                thead { tr { th { "Week of" } th { "Services" } th { "From a golden path" } th { "Deployed through Socle" } th { "With docs" } th { "With SLOs" } th { "Counted from" } th { "Runs (completed)" } th { "Portal users" } th { "CLI/API users" } } }
                 tbody {
                     @for w in &a.weekly {
                         tr {
@@ -128,6 +137,9 @@ fn weekly(a: &AdoptionReport) -> Markup {
                             td { (w.services) }
                             td { (w.golden_path) " (" (pct(w.golden_path_share)) ")" }
                             td { (w.deployed_through_socle) " (" (pct(w.deployed_share)) ")" }
+                            td { (counted(w.with_docs, w.docs_share)) }
+                            td { (counted(w.with_slo, w.slo_share)) }
+                            td { (source(w.counted_from)) }
                             td { (w.runs) " (" (w.runs_completed) ")" }
                             td { (w.portal_users.unwrap_or(0)) }
                             td { (w.cli_api_users.unwrap_or(0)) }
@@ -136,6 +148,14 @@ fn weekly(a: &AdoptionReport) -> Markup {
                 }
             }
         }
+    }
+}
+
+fn source(s: socle_adoption::WeekSource) -> &'static str {
+    match s {
+        socle_adoption::WeekSource::Live => "the catalog now",
+        socle_adoption::WeekSource::Snapshot => "weekly snapshot",
+        socle_adoption::WeekSource::Rebuilt => "rebuilt",
     }
 }
 

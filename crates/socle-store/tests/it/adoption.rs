@@ -2,7 +2,8 @@
 //! counts of active people. On SQLite and PostgreSQL.
 
 use socle_store::{
-    ActivityCount, DeploymentRecord, DeploymentStatus, RunStatus, Store, TemplateRun,
+    ActivityCount, AdoptionWeekCounts, DeploymentRecord, DeploymentStatus, RunStatus, Store,
+    TemplateRun,
 };
 
 use super::open;
@@ -194,3 +195,85 @@ async fn active_people_are_counted_per_week_portal_apart_from_cli_and_api(store:
     );
 }
 both!(active_people_are_counted_per_week_portal_apart_from_cli_and_api);
+
+fn counts(scope: &str, services: i64, docs: i64, slo: i64) -> AdoptionWeekCounts {
+    AdoptionWeekCounts {
+        scope: scope.into(),
+        services,
+        golden_path: 1,
+        deployed: 2,
+        with_docs: docs,
+        with_slo: slo,
+    }
+}
+
+async fn a_week_is_snapshotted_once(store: &Store) {
+    let org = counts("organisation", 5, 2, 1);
+    let team = counts("group:default/a", 3, 1, 1);
+    // Tuesday of the week, then Sunday of the same week with other counts: the first stays.
+    assert!(
+        store
+            .save_adoption_week(W0 + DAY + 5, &org, std::slice::from_ref(&team))
+            .await
+            .unwrap()
+    );
+    let later = counts("organisation", 9, 9, 9);
+    let new_team = counts("group:default/b", 4, 4, 4);
+    assert!(
+        !store
+            .save_adoption_week(W0 + 6 * DAY, &later, &[new_team])
+            .await
+            .unwrap()
+    );
+    let org_weeks = store
+        .adoption_weeks("organisation", W0 - 7 * DAY, W0 + 14 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(org_weeks.len(), 1);
+    assert_eq!(org_weeks[0].week, W0);
+    assert_eq!(org_weeks[0].taken_at, W0 + DAY + 5);
+    assert_eq!(org_weeks[0].counts, org);
+    // The second attempt added no team row either.
+    let b = store
+        .adoption_weeks("group:default/b", W0, W0 + 7 * DAY)
+        .await
+        .unwrap();
+    assert!(b.is_empty(), "{b:?}");
+    let a = store
+        .adoption_weeks("group:default/a", W0, W0 + 7 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(a.iter().map(|w| &w.counts).collect::<Vec<_>>(), [&team]);
+}
+both!(a_week_is_snapshotted_once);
+
+async fn concurrent_snapshots_of_a_week_store_one(store: &Store) {
+    let tries = (0..4).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .save_adoption_week(
+                    W0 + 7 * DAY + i,
+                    &counts("organisation", 10 + i, 1, 1),
+                    &[counts("group:default/a", i, 0, 0)],
+                )
+                .await
+                .unwrap()
+        }
+    });
+    let taken = futures_util::future::join_all(tries).await;
+    assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
+    let org = store
+        .adoption_weeks("organisation", W0, W0 + 14 * DAY)
+        .await
+        .unwrap();
+    let a = store
+        .adoption_weeks("group:default/a", W0, W0 + 14 * DAY)
+        .await
+        .unwrap();
+    assert_eq!((org.len(), a.len()), (1, 1));
+    // Both rows from the same attempt.
+    assert_eq!(org[0].taken_at, a[0].taken_at);
+    assert_eq!(org[0].counts.services - 10, a[0].counts.services);
+}
+both!(concurrent_snapshots_of_a_week_store_one);

@@ -34,6 +34,6 @@ fn portal_in_headless_chromium() {
         "browser tests failed:\n{stdout}\n{stderr}"
     );
     // Every test ran and passed (a test file that failed to load would report none).
-    assert!(stdout.contains("# pass 9"), "{stdout}");
+    assert!(stdout.contains("# pass 11"), "{stdout}");
     assert!(stdout.contains("# fail 0"), "{stdout}");
 }
