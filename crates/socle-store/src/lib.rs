@@ -274,6 +274,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "scorecard_counts",
         include_str!("../migrations/0023_scorecard_counts.sql"),
     ),
+    (
+        24,
+        "scorecard_day_totals",
+        include_str!("../migrations/0024_scorecard_day_totals.sql"),
+    ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
     (
         31,

@@ -107,6 +107,16 @@ impl Deltas {
         *self.days.entry(key).or_default() += sign;
     }
 
+    /// The day's changes summed over owners (scorecard_day_totals), without the zeros.
+    pub fn day_totals(&self) -> std::collections::BTreeMap<(String, i64), i64> {
+        let mut out = std::collections::BTreeMap::new();
+        for ((card, _, rank), n) in &self.days {
+            *out.entry((card.clone(), *rank)).or_default() += *n;
+        }
+        out.retain(|_, n| *n != 0);
+        out
+    }
+
     /// The changes that change something.
     pub fn prune(&mut self) {
         self.counts.retain(|_, v| *v != 0);
@@ -180,7 +190,7 @@ impl Store {
     }
 
     /// The history of `scorecard` over days `from_day..=to_day` counted per day and level for
-    /// every owner together (the sum over owners, done by the database).
+    /// every owner together (scorecard_day_totals: kept by the writes, not summed per read).
     pub async fn score_day_totals(
         &self,
         scorecard: &str,
@@ -188,9 +198,9 @@ impl Store {
         to_day: i64,
     ) -> Result<Vec<DayCount>> {
         Ok(with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT day, level_rank, CAST(SUM(entities) AS BIGINT) AS n FROM scorecard_day_counts \
-                                    WHERE scorecard = $1 AND day >= $2 AND day <= $3 \
-                                    GROUP BY day, level_rank HAVING SUM(entities) <> 0 ORDER BY day, level_rank LIMIT $4")
+            let rows = sqlx::query("SELECT day, level_rank, entities AS n FROM scorecard_day_totals \
+                                    WHERE scorecard = $1 AND day >= $2 AND day <= $3 AND entities <> 0 \
+                                    ORDER BY day, level_rank LIMIT $4")
                 .bind(scorecard).bind(from_day).bind(to_day).bind(MAX_ROWS).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {

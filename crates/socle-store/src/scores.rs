@@ -153,6 +153,15 @@ macro_rules! apply_deltas {
             qb.push(" ON CONFLICT (scorecard, day, owner, level_rank) DO UPDATE SET entities = scorecard_day_counts.entities + excluded.entities");
             qb.build().execute(&mut *$tx).await?;
         }
+        let totals: Vec<_> = $deltas.day_totals().into_iter().collect();
+        for chunk in totals.chunks(BATCH) {
+            let mut qb = QueryBuilder::new("INSERT INTO scorecard_day_totals (scorecard, day, level_rank, entities) ");
+            qb.push_values(chunk, |mut b, ((card, rank), n)| {
+                b.push_bind(card.as_str()).push_bind($day).push_bind(*rank).push_bind(*n);
+            });
+            qb.push(" ON CONFLICT (scorecard, day, level_rank) DO UPDATE SET entities = scorecard_day_totals.entities + excluded.entities");
+            qb.build().execute(&mut *$tx).await?;
+        }
     };
 }
 
@@ -234,6 +243,11 @@ impl Store {
                              GROUP BY scorecard, owner, level_rank \
                              ON CONFLICT (scorecard, day, owner, level_rank) DO NOTHING")
                     .bind(day).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO scorecard_day_totals (scorecard, day, level_rank, entities) \
+                             SELECT scorecard, $1, level_rank, CAST(SUM(entities) AS BIGINT) FROM scorecard_counts \
+                             GROUP BY scorecard, level_rank \
+                             ON CONFLICT (scorecard, day, level_rank) DO NOTHING")
+                    .bind(day).execute(&mut *tx).await?;
             }
             // What this write re-scored leaves the results and the day's history (and their
             // counts), then comes back with its result.
@@ -259,6 +273,7 @@ impl Store {
                     delete_in!(tx, "DELETE FROM scorecard_counts WHERE scorecard IN (", list);
                     delete_in!(tx, "DELETE FROM scorecard_rule_counts WHERE scorecard IN (", list);
                     delete_in!(tx, format!("DELETE FROM scorecard_day_counts WHERE day = {day} AND scorecard IN ("), list);
+                    delete_in!(tx, format!("DELETE FROM scorecard_day_totals WHERE day = {day} AND scorecard IN ("), list);
                     delete_in!(tx, format!("DELETE FROM scorecard_history WHERE day = {day} AND scorecard IN ("), list);
                     delete_in!(tx, "DELETE FROM scorecard_results WHERE scorecard IN (", list);
                     for card in list {
