@@ -93,9 +93,13 @@ pub fn deploy_error(e: DeployError) -> AppError {
 
 /// How many deploy locks a replica has (environments hash onto them).
 pub(crate) const DEPLOY_LOCKS: usize = 16;
-/// How long an environment's deploy lease lasts if its holder dies (a deploy takes seconds at
-/// most: guardrails are bounded at 10 s).
-const DEPLOY_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long an environment's deploy lease lasts if its holder dies: its holder renews it every
+/// [`DEPLOY_LEASE_RENEW`] while the deploy runs, so a replica killed in a deploy holds the
+/// environment for this long at most, and another replica's deploy (waiting up to
+/// [`DEPLOY_LEASE_WAIT`]) goes on after it.
+const DEPLOY_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+/// How often a running deploy renews its lease.
+const DEPLOY_LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a deploy waits for another replica's deploy to the same environment.
 const DEPLOY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -106,12 +110,15 @@ struct EnvironmentLock<'a> {
     lease: String,
     holder: String,
     released: bool,
+    /// Renews the lease while the deploy runs; stopped before the lease is given back.
+    renew: tokio::task::JoinHandle<()>,
 }
 
 impl EnvironmentLock<'_> {
     /// Gives the lease back (another replica's deploy goes on at once).
     async fn release(mut self) {
         self.released = true;
+        self.renew.abort();
         if let Err(e) = self.store.release_lease(&self.lease, &self.holder).await {
             tracing::warn!("{} not released (it expires by itself): {e}", self.lease);
         }
@@ -120,6 +127,7 @@ impl EnvironmentLock<'_> {
 
 impl Drop for EnvironmentLock<'_> {
     fn drop(&mut self) {
+        self.renew.abort();
         if !self.released {
             let (store, lease, holder) = (
                 self.store.clone(),
@@ -211,12 +219,32 @@ impl App {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let renew = {
+            let (store, clock) = (self.store.clone(), self.clock.clone());
+            let (lease, holder) = (lease.clone(), holder.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(DEPLOY_LEASE_RENEW).await;
+                    match store.try_lease(&lease, &holder, clock.now_ms(), ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(
+                                "{lease}: taken over by another replica while deploying"
+                            );
+                            return;
+                        }
+                        Err(e) => tracing::warn!("{lease} not renewed: {e}"),
+                    }
+                }
+            })
+        };
         Ok(EnvironmentLock {
             _local: local,
             store: self.store.clone(),
             lease,
             holder,
             released: false,
+            renew,
         })
     }
 
