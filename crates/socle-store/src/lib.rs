@@ -8,6 +8,7 @@ mod adoption;
 pub mod backup;
 mod catalog;
 mod crypto;
+mod data_grants;
 mod deployments;
 mod dora;
 mod feedback;
@@ -47,6 +48,9 @@ pub use catalog::{
     StoredEntity, StoredRelation, invert,
 };
 pub use crypto::SecretKey;
+pub use data_grants::{
+    GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,
+};
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
@@ -279,6 +283,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "scorecard_day_totals",
         include_str!("../migrations/0024_scorecard_day_totals.sql"),
     ),
+    (
+        25,
+        "scorecard_results_owner_level",
+        include_str!("../migrations/0025_scorecard_results_owner_level.sql"),
+    ),
     (30, "oidc", include_str!("../migrations/0030_oidc.sql")),
     (
         31,
@@ -304,6 +313,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         43,
         "adoption weeks",
         include_str!("../migrations/0043_adoption_weeks.sql"),
+    ),
+    (
+        55,
+        "data_access_grants",
+        include_str!("../migrations/0055_data_access_grants.sql"),
     ),
 ];
 

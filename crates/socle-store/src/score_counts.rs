@@ -215,25 +215,61 @@ impl Store {
         }))
     }
 
-    /// A scorecard's results below its first level, at most `per_owner` of each owner (the
-    /// first by entity ref), by owner then entity: the entities a campaign's teams still have
-    /// to fix.
+    /// A scorecard's results below its first level, at most `per_owner` of each of `owners`
+    /// (the first by entity ref; `None` is the results without an owner), owner after owner in
+    /// the order given, then by entity: the entities a campaign's teams still have to fix. One
+    /// range of the `(owner, scorecard, level_rank, entity)` index per owner, so the cost is the
+    /// rows returned, not the entities still failing.
     pub async fn score_failing(
         &self,
         scorecard: &str,
+        owners: &[Option<String>],
         per_owner: i64,
     ) -> Result<Vec<crate::ScoreRecord>> {
+        let per_owner = per_owner.clamp(0, MAX_ROWS);
+        let mut out = Vec::new();
+        for owner in owners
+            .iter()
+            .take(usize::try_from(MAX_ROWS / per_owner.max(1)).unwrap_or(0))
+        {
+            with_pool!(self, pool => {
+                let rows = match owner {
+                    Some(o) => sqlx::query(FAILING_OF_OWNER).bind(scorecard).bind(o).bind(per_owner).fetch_all(pool).await?,
+                    None => sqlx::query(FAILING_OF_NO_OWNER).bind(scorecard).bind(per_owner).fetch_all(pool).await?,
+                };
+                for r in rows {
+                    out.push(crate::scores::score_record!(r));
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The results of every scorecard for the first `max_entities` entities `owner` owns (by
+    /// entity ref, then scorecard), and how many entities it owns that have a result.
+    pub async fn owner_scores(
+        &self,
+        owner: &str,
+        max_entities: i64,
+    ) -> Result<(Vec<crate::ScoreRecord>, i64)> {
         Ok(with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT scorecard, entity, owner, level, level_rank, passed, total, failing, error, evaluated_at FROM \
-                                    (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY owner ORDER BY entity) AS k \
-                                     FROM scorecard_results r WHERE scorecard = $1 AND level_rank < 1) t \
-                                    WHERE k <= $2 ORDER BY COALESCE(owner, ''), entity LIMIT $3")
-                .bind(scorecard).bind(per_owner).bind(MAX_ROWS).fetch_all(pool).await?;
+            let rows = sqlx::query("SELECT scorecard, entity, owner, level, level_rank, passed, total, failing, error, evaluated_at \
+                                    FROM scorecard_results WHERE owner = $1 AND entity IN \
+                                    (SELECT DISTINCT entity FROM scorecard_results WHERE owner = $1 ORDER BY entity LIMIT $2) \
+                                    ORDER BY entity, scorecard LIMIT $3")
+                .bind(owner).bind(max_entities.clamp(0, MAX_ROWS)).bind(MAX_ROWS).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push(crate::scores::score_record!(r));
             }
-            out
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT entity) FROM scorecard_results WHERE owner = $1")
+                .bind(owner).fetch_one(pool).await?;
+            (out, total)
         }))
     }
 }
+
+const FAILING_OF_OWNER: &str = "SELECT scorecard, entity, owner, level, level_rank, passed, total, failing, error, evaluated_at \
+     FROM scorecard_results WHERE owner = $2 AND scorecard = $1 AND level_rank = 0 ORDER BY entity LIMIT $3";
+const FAILING_OF_NO_OWNER: &str = "SELECT scorecard, entity, owner, level, level_rank, passed, total, failing, error, evaluated_at \
+     FROM scorecard_results WHERE owner IS NULL AND scorecard = $1 AND level_rank = 0 ORDER BY entity LIMIT $2";

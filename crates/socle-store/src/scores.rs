@@ -165,7 +165,8 @@ macro_rules! apply_deltas {
     };
 }
 
-/// Refuses records `scope` does not cover, or two of one scorecard and entity: the aggregates
+/// Refuses records `scope` does not cover, a negative rank (0 is below the first level), or
+/// two of one scorecard and entity: the aggregates
 /// count what a write replaces, so a write must replace every row it writes.
 fn check_scope(scope: ScoreScope<'_>, records: &[ScoreRecord]) -> Result<()> {
     let mut seen = HashSet::new();
@@ -181,6 +182,12 @@ fn check_scope(scope: ScoreScope<'_>, records: &[ScoreRecord]) -> Result<()> {
         if !covered {
             return Err(StoreError::Invalid(format!(
                 "the result of {} for {} is outside what this write replaces",
+                r.scorecard, r.entity
+            )));
+        }
+        if r.level_rank < 0 {
+            return Err(StoreError::Invalid(format!(
+                "the result of {} for {} has a negative level rank",
                 r.scorecard, r.entity
             )));
         }

@@ -76,6 +76,7 @@ macro_rules! both {
 
 mod adoption;
 mod backup;
+mod data_grants;
 mod deploy_save;
 mod dora_incidents;
 mod findings;

@@ -94,6 +94,7 @@ fn summary_of(rows: &[ScoreRecord]) -> ScoreSummary {
 }
 
 async fn check(store: &Store, step: usize) {
+    check_owner_scores(store, step).await;
     for card in CARDS {
         let rows = store
             .scores(&ScoreQuery {
@@ -159,21 +160,53 @@ async fn check(store: &Store, step: usize) {
             totals.into_iter().map(|((d, r), n)| (d, r, n)).collect();
         assert_eq!(got_totals, want_totals, "step {step}, {card}: totals");
         // The first two failing entities of each owner.
-        let mut by_owner: BTreeMap<String, Vec<&ScoreRecord>> = BTreeMap::new();
+        let mut by_owner: BTreeMap<Option<String>, Vec<&ScoreRecord>> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.level_rank < 1) {
-            by_owner
-                .entry(r.owner.clone().unwrap_or_default())
-                .or_default()
-                .push(r);
+            by_owner.entry(r.owner.clone()).or_default().push(r);
         }
+        // Asked in reverse order (and for an owner with nothing failing): answered in that order.
+        let mut owners: Vec<Option<String>> = by_owner.keys().rev().cloned().collect();
+        owners.push(Some("group:default/nobody".into()));
         let want_failing: Vec<ScoreRecord> = by_owner
             .into_values()
+            .rev()
             .flat_map(|v| v.into_iter().take(2).cloned())
             .collect();
         assert_eq!(
-            store.score_failing(card, 2).await.unwrap(),
+            store.score_failing(card, &owners, 2).await.unwrap(),
             want_failing,
             "step {step}, {card}: failing"
+        );
+    }
+}
+
+/// A team's results: every scorecard's, for its first entities by ref, and how many it has.
+async fn check_owner_scores(store: &Store, step: usize) {
+    let all = store.scores(&ScoreQuery::default()).await.unwrap();
+    let mut owners: Vec<&str> = all.iter().filter_map(|r| r.owner.as_deref()).collect();
+    owners.sort();
+    owners.dedup();
+    for owner in owners {
+        let mut mine: Vec<ScoreRecord> = all
+            .iter()
+            .filter(|r| r.owner.as_deref() == Some(owner))
+            .cloned()
+            .collect();
+        mine.sort_by(|a, b| (&a.entity, &a.scorecard).cmp(&(&b.entity, &b.scorecard)));
+        let mut entities: Vec<&str> = mine.iter().map(|r| r.entity.as_str()).collect();
+        entities.dedup();
+        let first: Vec<&str> = entities.iter().take(2).copied().collect();
+        let want: Vec<ScoreRecord> = mine
+            .iter()
+            .filter(|r| first.contains(&r.entity.as_str()))
+            .cloned()
+            .collect();
+        let (got, total) = store.owner_scores(owner, 2).await.unwrap();
+        assert_eq!(got, want, "step {step}, {owner}: results");
+        assert_eq!(
+            total,
+            entities.len() as i64,
+            "step {step}, {owner}: entities"
         );
     }
 }
@@ -249,6 +282,13 @@ async fn a_record_outside_the_scope_is_refused_and_nothing_written(store: &Store
         .await
         .unwrap_err();
     assert!(err.to_string().contains("two results"), "{err}");
+    let mut negative = record(&mut g, "basics", &entity(1), D0 * DAY_MS);
+    negative.level_rank = -1;
+    let err = store
+        .save_scores(ScoreScope::Entities(&list), &[negative], D0 * DAY_MS)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("negative level rank"), "{err}");
     assert_eq!(
         store.score_summary("basics").await.unwrap(),
         ScoreSummary::default()
