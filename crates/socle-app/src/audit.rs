@@ -32,10 +32,14 @@ pub enum AuditAction {
     FindingsImport,
     FeedbackTriage,
     OrgSync,
+    DataAccessRequest,
+    DataAccessApprove,
+    DataAccessDeny,
+    DataAccessRevoke,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 24] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -56,6 +60,10 @@ impl AuditAction {
         Self::FindingsImport,
         Self::FeedbackTriage,
         Self::OrgSync,
+        Self::DataAccessRequest,
+        Self::DataAccessApprove,
+        Self::DataAccessDeny,
+        Self::DataAccessRevoke,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -81,6 +89,10 @@ impl AuditAction {
             Self::FindingsImport => "findings.import",
             Self::FeedbackTriage => "feedback.triage",
             Self::OrgSync => "org.sync",
+            Self::DataAccessRequest => "data_access.request",
+            Self::DataAccessApprove => "data_access.approve",
+            Self::DataAccessDeny => "data_access.deny",
+            Self::DataAccessRevoke => "data_access.revoke",
         }
     }
 }

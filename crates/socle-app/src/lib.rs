@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clock;
 pub mod cpu;
 pub mod data;
+pub mod data_access;
 pub mod data_test;
 pub mod demo;
 pub mod deploy;
@@ -96,6 +97,9 @@ pub struct AppConfig {
     pub provisioner_dir: std::path::PathBuf,
     /// Guardrails enforced at deploy (None: no policies).
     pub guardrails: Option<socle_policy::PolicySet>,
+    /// The data access policy: the built-in rules with the platform's `data-access/*.rego`
+    /// (None: the built-in rules alone).
+    pub data_access: Option<Arc<socle_policy::PolicySet>>,
     /// Verifies GitHub webhooks (`X-Hub-Signature-256`); None: the endpoint refuses them.
     pub github_webhook_secret: Option<String>,
     /// Verifies GitLab webhooks (`X-Gitlab-Token`); None: the endpoint refuses them.
@@ -147,6 +151,7 @@ impl Default for AppConfig {
             gitops_root: std::path::PathBuf::from(".socle"),
             provisioner_dir: std::path::PathBuf::from("."),
             guardrails: None,
+            data_access: None,
             github_webhook_secret: None,
             gitlab_webhook_token: None,
             github_api: None,

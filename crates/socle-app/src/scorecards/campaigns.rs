@@ -28,7 +28,12 @@ const MAX_WEBHOOK_ANSWER: usize = 16 * 1024;
 /// Most failing entities a reminder names.
 const MAX_NAMED: usize = 10;
 /// Most failing entities a campaign's report lists per team.
-pub const MAX_FAILING: i64 = 50;
+pub const MAX_FAILING: i64 = 10;
+/// A campaign's report lists the failing entities of this many teams (the furthest behind);
+/// the others' are left empty (their counts are there).
+pub const MAX_FAILING_TEAMS: usize = 200;
+/// Most failing entities one team's report lists.
+pub const MAX_TEAM_FAILING: i64 = 200;
 
 /// A campaign as listed.
 #[derive(Clone, Debug, Serialize)]
@@ -79,8 +84,13 @@ pub struct CampaignTeam {
     pub progress: f64,
     /// Its progress is below the share of the campaign's time gone.
     pub behind: bool,
-    /// The entities still failing (at most 50), with the failing rules' ids.
+    /// The entities still failing, with the failing rules' ids: in a campaign's report the
+    /// first [`MAX_FAILING`] by ref (for the [`MAX_FAILING_TEAMS`] teams furthest behind), in
+    /// the team's own report the first [`MAX_TEAM_FAILING`].
     pub failing: Vec<(String, Vec<String>)>,
+    /// The team's burn-up: in the team's own report only (a campaign's report carries the
+    /// whole catalog's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub burnup: Vec<BurnDay>,
     /// The latest reminder of this campaign to the team, with the last one delivered.
     pub reminder: Option<socle_store::ReminderRecord>,
@@ -156,7 +166,10 @@ pub fn reminder_message(c: &Campaign, team: &CampaignTeam) -> Value {
         .take(MAX_NAMED)
         .map(|(e, _)| slack_escape(e))
         .collect();
-    let more = team.failing.len().saturating_sub(MAX_NAMED);
+    let more = team
+        .entities
+        .saturating_sub(team.passing)
+        .saturating_sub(named.len());
     let text = format!(
         "Campaign \"{}\": {} of {} entities of {} pass (target {}).{}{}\n{}",
         slack_escape(&c.card.title),
@@ -200,14 +213,9 @@ fn burnup(rows: &[DayCount]) -> Vec<BurnDay> {
         .collect()
 }
 
-/// Each team's progress from the campaign's results counted, its entities still failing (the
-/// first [`MAX_FAILING`] of each team) and its history counted.
-fn teams(
-    summary: &ScoreSummary,
-    failing: &[ScoreRecord],
-    history: &[DayCount],
-    expected: f64,
-) -> Vec<CampaignTeam> {
+/// Each team's progress from the campaign's results counted, furthest behind first (their
+/// entities still failing are filled in by [`with_failing`]).
+fn teams(summary: &ScoreSummary, expected: f64) -> Vec<CampaignTeam> {
     let mut by_team: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for x in &summary.counts {
         let t = by_team
@@ -217,20 +225,6 @@ fn teams(
         if x.level_rank >= 1 {
             t.1 += x.entities;
         }
-    }
-    let mut still: BTreeMap<&str, Vec<(String, Vec<String>)>> = BTreeMap::new();
-    for r in failing {
-        still
-            .entry(r.owner.as_deref().unwrap_or(NO_OWNER))
-            .or_default()
-            .push((r.entity.clone(), r.failing.clone()));
-    }
-    // Each team's history rows, grouped once (not scanned again per team).
-    let mut days: BTreeMap<&str, Vec<DayCount>> = BTreeMap::new();
-    for d in history {
-        days.entry(d.owner.as_deref().unwrap_or(NO_OWNER))
-            .or_default()
-            .push(d.clone());
     }
     let mut out: Vec<CampaignTeam> = by_team
         .into_iter()
@@ -243,14 +237,40 @@ fn teams(
                 passing: usize::try_from(passing).unwrap_or(0),
                 progress,
                 behind: progress + 1e-9 < expected,
-                failing: still.remove(team).unwrap_or_default(),
-                burnup: burnup(days.get(team).map_or(&[][..], Vec::as_slice)),
+                failing: Vec::new(),
+                burnup: Vec::new(),
                 reminder: None,
             }
         })
         .collect();
     out.sort_by(|a, b| a.progress.total_cmp(&b.progress).then(a.team.cmp(&b.team)));
     out
+}
+
+/// The teams (of the first `teams`) with entities still failing, as the store names owners.
+fn failing_owners(teams: &[CampaignTeam], n: usize) -> Vec<Option<String>> {
+    teams
+        .iter()
+        .take(n)
+        .filter(|t| t.passing < t.entities)
+        .map(|t| (t.team != NO_OWNER).then(|| t.team.clone()))
+        .collect()
+}
+
+/// Fills in each team's entities still failing from `failing` (grouped by owner).
+fn with_failing(teams: &mut [CampaignTeam], failing: Vec<ScoreRecord>) {
+    let mut still: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    for r in failing {
+        still
+            .entry(r.owner.unwrap_or_else(|| NO_OWNER.to_owned()))
+            .or_default()
+            .push((r.entity, r.failing));
+    }
+    for t in teams {
+        if let Some(f) = still.remove(&t.team) {
+            t.failing = f;
+        }
+    }
 }
 
 /// `url` as an origin-form request target (`/path?query`).
@@ -287,28 +307,85 @@ impl App {
         name: &str,
     ) -> Result<CampaignReport, AppError> {
         self.can_read(actor)?;
-        self.campaign_progress(name).await
+        self.campaign_progress(name, MAX_FAILING_TEAMS).await
     }
 
-    async fn campaign_progress(&self, name: &str) -> Result<CampaignReport, AppError> {
-        let (c, compiled) = self.campaign_named(name)?;
+    /// One team's progress in a campaign: its counts, its burn-up and its first
+    /// [`MAX_TEAM_FAILING`] entities still failing (`team`: a group ref, or `(no owner)`).
+    pub async fn campaign_team(
+        &self,
+        actor: &Actor,
+        name: &str,
+        team: &str,
+    ) -> Result<CampaignTeam, AppError> {
+        self.can_read(actor)?;
+        let (c, _) = self.campaign_named(name)?;
+        let owner = if team == NO_OWNER {
+            None
+        } else {
+            Some(
+                socle_catalog::EntityRef::parse(team, Some("group"), "default")
+                    .map_err(|e| AppError::bad_request(e.to_string()))?
+                    .to_string(),
+            )
+        };
         let stored = format!("{CAMPAIGN_PREFIX}{name}");
-        let state = self.scores_ready(&stored).await?;
+        self.scores_ready(&stored).await?;
         let summary = self.store.score_summary(&stored).await?;
-        let failing = self.store.score_failing(&stored, MAX_FAILING).await?;
         let today = self.now_ms().div_euclid(DAY_MS);
+        let expected = c.elapsed(today);
+        let label = owner.as_deref().unwrap_or(NO_OWNER);
+        let mut team = teams(&summary, expected)
+            .into_iter()
+            .find(|t| t.team == label)
+            .ok_or_else(|| {
+                AppError::not_found(format!("campaign {name:?} selects nothing {label} owns"))
+            })?;
         let start = Campaign::day_of(c.start);
         let end = today.min(Campaign::day_of(c.target));
         let history = self
             .store
-            .score_day_counts(&stored, None, start, end)
+            .score_day_counts(&stored, Some(owner.as_deref()), start, end)
             .await?;
+        team.burnup = burnup(&history);
+        let failing = self
+            .store
+            .score_failing(&stored, &[owner], MAX_TEAM_FAILING)
+            .await?;
+        with_failing(std::slice::from_mut(&mut team), failing);
+        team.reminder = self
+            .store
+            .campaign_reminders(name)
+            .await?
+            .into_iter()
+            .find(|r| r.team == team.team);
+        Ok(team)
+    }
+
+    /// A campaign's report, with the entities still failing of the `failing_teams` teams
+    /// furthest behind.
+    async fn campaign_progress(
+        &self,
+        name: &str,
+        failing_teams: usize,
+    ) -> Result<CampaignReport, AppError> {
+        let (c, compiled) = self.campaign_named(name)?;
+        let stored = format!("{CAMPAIGN_PREFIX}{name}");
+        let state = self.scores_ready(&stored).await?;
+        let summary = self.store.score_summary(&stored).await?;
+        let today = self.now_ms().div_euclid(DAY_MS);
+        let start = Campaign::day_of(c.start);
+        let end = today.min(Campaign::day_of(c.target));
+        // The whole catalog's burn-up from the per-day totals (a few rows a day, whatever the
+        // number of teams).
+        let history = self.store.score_day_totals(&stored, start, end).await?;
         let reminders = self.store.campaign_reminders(name).await?;
-        self.cpu
+        let mut report = self
+            .cpu
             .run(move || {
                 let expected = c.elapsed(today);
                 let base = super::report_from(&compiled, &summary);
-                let mut teams = teams(&summary, &failing, &history, expected);
+                let mut teams = teams(&summary, expected);
                 for t in &mut teams {
                     t.reminder = reminders.iter().find(|r| r.team == t.team).cloned();
                 }
@@ -323,7 +400,14 @@ impl App {
                     burnup: burnup(&history),
                 }
             })
-            .await
+            .await?;
+        let owners = failing_owners(&report.teams, failing_teams);
+        let failing = self
+            .store
+            .score_failing(&stored, &owners, MAX_FAILING)
+            .await?;
+        with_failing(&mut report.teams, failing);
+        Ok(report)
     }
 
     /// The scorecard file holding `into`'s rules and the campaign's, these at `level` (the
@@ -374,7 +458,7 @@ impl App {
             if today < Campaign::day_of(c.start) || today > Campaign::day_of(c.target) {
                 continue;
             }
-            let report = self.campaign_progress(&c.card.name).await?;
+            let report = self.campaign_progress(&c.card.name, usize::MAX).await?;
             for team in report.teams.iter().filter(|t| t.passing < t.entities) {
                 // Only a Group from a location that may shape the organisation names where
                 // Socle posts (not one a member's location declares).

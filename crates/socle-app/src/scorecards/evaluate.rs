@@ -15,11 +15,23 @@ use std::time::Instant;
 
 use serde::Serialize;
 use socle_scorecard::CardResult;
-use socle_store::{DAY_MS, DayCount, ScoreQuery, ScoreRecord, ScoreScope};
+use socle_store::{DAY_MS, DayCount, ScoreRecord, ScoreScope};
 
 use super::ScoreState;
 use crate::snapshot::Snapshot;
 use crate::{Actor, App, AppError};
+
+/// Most entities of a team whose results [`App::team_scores`] returns.
+pub const MAX_TEAM_ENTITIES: usize = 500;
+
+/// A team's entities' results (by entity ref, then scorecard).
+#[derive(Clone, Debug, Serialize)]
+pub struct TeamScores {
+    /// The results of its first [`MAX_TEAM_ENTITIES`] entities.
+    pub results: Vec<ScoreRecord>,
+    /// How many of its entities have a result (all of them, not only those returned).
+    pub entities: usize,
+}
 
 /// Most entities waiting for a re-score; past it, the next drain is a full pass.
 pub const MAX_QUEUED: usize = 10_000;
@@ -308,12 +320,9 @@ impl App {
         Ok(ScoreState::Scored)
     }
 
-    /// The stored results of the entities a team owns (directly), for every scorecard.
-    pub async fn team_scores(
-        &self,
-        actor: &Actor,
-        team: &str,
-    ) -> Result<Vec<ScoreRecord>, AppError> {
+    /// The stored results of the first [`MAX_TEAM_ENTITIES`] entities a team owns (directly,
+    /// by ref), for every scorecard and campaign, and how many of its entities have results.
+    pub async fn team_scores(&self, actor: &Actor, team: &str) -> Result<TeamScores, AppError> {
         self.can_read(actor)?;
         let team = socle_catalog::EntityRef::parse(team, Some("group"), "default")
             .map_err(|e| AppError::bad_request(e.to_string()))?;
@@ -321,15 +330,15 @@ impl App {
         for c in active.cards() {
             self.scores_ready(&c.card.name).await?;
         }
-        let mut rows = self
+        let (mut results, entities) = self
             .store
-            .scores(&ScoreQuery {
-                owner: Some(team.as_str()),
-                ..Default::default()
-            })
+            .owner_scores(team.as_str(), MAX_TEAM_ENTITIES as i64)
             .await?;
-        rows.retain(|r| active.get(&r.scorecard).is_some());
-        Ok(rows)
+        results.retain(|r| active.get(&r.scorecard).is_some());
+        Ok(TeamScores {
+            results,
+            entities: usize::try_from(entities).unwrap_or(0),
+        })
     }
 
     /// A scorecard's levels per day over the last `days` days (at most [`MAX_HISTORY_DAYS`]),

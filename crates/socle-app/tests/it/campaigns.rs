@@ -221,11 +221,21 @@ async fn progress_per_team_over_time_and_reminders_to_the_teams_webhook() {
             .campaign_report(&Actor::Anonymous, "describe-everything")
             .await
             .unwrap();
-        let a = r
-            .teams
-            .iter()
-            .find(|t| t.team == "group:default/team-a")
+        assert!(
+            r.teams.iter().all(|t| t.burnup.is_empty()),
+            "a campaign's report carries the whole catalog's burn-up only"
+        );
+        let a = app
+            .campaign_team(&Actor::Anonymous, "describe-everything", "team-a")
+            .await
             .unwrap();
+        assert_eq!((a.team.as_str(), a.passing, a.entities), ("group:default/team-a", 2, 2));
+        assert!(a.failing.is_empty());
+        let b = app
+            .campaign_team(&Actor::Anonymous, "describe-everything", "team-b")
+            .await
+            .unwrap();
+        assert_eq!(b.failing.len(), b.entities - b.passing);
         let burn: Vec<(&str, i64, i64)> = a
             .burnup
             .iter()

@@ -268,8 +268,10 @@ async fn a_report_of_a_never_scored_catalog_queues_a_pass_and_the_drain_runs_it(
         assert_eq!(r.rule_list[0].passing, 2);
         assert_eq!(r.rule_list[1].passing, 0);
         let team = app.team_scores(&Actor::Anonymous, "team-a").await.unwrap();
-        assert_eq!(team.len(), 4, "two entities in two scorecards");
+        assert_eq!(team.entities, 2);
+        assert_eq!(team.results.len(), 4, "two entities in two scorecards");
         let team: Vec<_> = team
+            .results
             .into_iter()
             .filter(|t| t.scorecard == "basics")
             .collect();
