@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/findings", post(import_findings))
         .route("/api/v1/campaigns", get(list_campaigns))
         .route("/api/v1/campaigns/{name}", get(get_campaign))
+        .route("/api/v1/campaigns/{name}/teams/{team}", get(get_campaign_team))
         .route(
             "/api/v1/campaigns/{name}/promotion",
             get(campaign_promotion),
@@ -176,11 +177,12 @@ pub async fn list_campaigns(State(state): S, caller: Caller) -> Result<Response,
 }
 
 /// One campaign's progress: per team (furthest behind first; `behind` when its progress is
-/// below the share of the campaign's time gone) with each team's burn-up, and the whole
-/// catalog's burn-up.
+/// below the share of the campaign's time gone; the first 10 entities still failing of the 200
+/// teams furthest behind), and the whole catalog's burn-up. A team's own burn-up and list:
+/// `/api/v1/campaigns/{name}/teams/{team}`.
 #[utoipa::path(get, path = "/api/v1/campaigns/{name}", tag = "scorecards",
     params(("name" = String, Path)),
-    responses((status = 200, description = "`{name, title, brief, start, target, rule_list, entities, passing, expected, teams: [{team, entities, passing, progress, behind, failing, burnup}], burnup: [{date, passing, total}]}`", body = Object),
+    responses((status = 200, description = "`{name, title, brief, start, target, rule_list, entities, passing, expected, teams: [{team, entities, passing, progress, behind, failing, reminder}], burnup: [{date, passing, total}]}`", body = Object),
               (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn get_campaign(
     State(state): S,
@@ -188,6 +190,21 @@ pub async fn get_campaign(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.campaign_report(&caller, &name).await?).into_response())
+}
+
+/// One team's progress in a campaign: its counts, its burn-up and its first 200 entities still
+/// failing (`team`: `team-a`, a group ref with `/` escaped as `%2F`, or `(no owner)`).
+#[utoipa::path(get, path = "/api/v1/campaigns/{name}/teams/{team}", tag = "scorecards",
+    params(("name" = String, Path), ("team" = String, Path)),
+    responses((status = 200, description = "`{team, entities, passing, progress, behind, failing, burnup: [{date, passing, total}], reminder}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
+pub async fn get_campaign_team(
+    State(state): S,
+    caller: Caller,
+    Path((name, team)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.campaign_team(&caller, &name, &team).await?).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -65,6 +65,17 @@ async fn campaigns_report_progress_and_promote(backend: &str) {
     assert_eq!(r["teams"][0]["team"], "group:default/team-a");
     assert_eq!(r["teams"][0]["failing"][0][0], "component:default/search");
     assert_eq!(r["burnup"].as_array().map(Vec::len), Some(1), "{r}");
+    assert!(r["teams"][0].get("burnup").is_none(), "{r}");
+    let (status, t) = s
+        .call("GET", "/api/v1/campaigns/describe/teams/team-a", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["failing"][0][0], "component:default/search");
+    assert_eq!(t["burnup"].as_array().map(Vec::len), Some(1), "{t}");
+    let (status, _) = s
+        .call("GET", "/api/v1/campaigns/describe/teams/nobody", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // A campaign is not a scorecard.
     let (status, _) = s
         .call("GET", "/api/v1/scorecards/campaign:describe", None, None)
