@@ -109,7 +109,12 @@ pub async fn list_access(
     caller: Caller,
     Query(q): Query<AccessQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.data_access_grants(&caller, q.product.as_deref()).await?).into_response())
+    Ok(Json(
+        state
+            .data_access_grants(&caller, q.product.as_deref())
+            .await?,
+    )
+    .into_response())
 }
 
 /// `{"note": "ok for the quarter"}`

@@ -35,7 +35,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/findings", post(import_findings))
         .route("/api/v1/campaigns", get(list_campaigns))
         .route("/api/v1/campaigns/{name}", get(get_campaign))
-        .route("/api/v1/campaigns/{name}/teams/{team}", get(get_campaign_team))
+        .route(
+            "/api/v1/campaigns/{name}/teams/{team}",
+            get(get_campaign_team),
+        )
         .route(
             "/api/v1/campaigns/{name}/promotion",
             get(campaign_promotion),

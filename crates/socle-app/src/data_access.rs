@@ -147,7 +147,10 @@ fn builtin_policy() -> Result<&'static PolicySet, AppError> {
     static SET: OnceLock<Result<PolicySet, String>> = OnceLock::new();
     SET.get_or_init(|| {
         PolicySet::load(
-            &[("data-access.rego".to_owned(), BUILTIN_ACCESS_POLICY.to_owned())],
+            &[(
+                "data-access.rego".to_owned(),
+                BUILTIN_ACCESS_POLICY.to_owned(),
+            )],
             ACCESS_PACKAGE,
         )
         .map_err(|e| e.to_string())
@@ -159,7 +162,10 @@ fn builtin_policy() -> Result<&'static PolicySet, AppError> {
 /// The built-in rules with the platform's `files` (`data-access/*.rego`, package
 /// [`ACCESS_PACKAGE`]) added.
 pub fn access_policy(files: &[(String, String)]) -> Result<PolicySet, socle_policy::PolicyError> {
-    let mut all = vec![("data-access.rego".to_owned(), BUILTIN_ACCESS_POLICY.to_owned())];
+    let mut all = vec![(
+        "data-access.rego".to_owned(),
+        BUILTIN_ACCESS_POLICY.to_owned(),
+    )];
     all.extend(files.iter().cloned());
     PolicySet::load(&all, ACCESS_PACKAGE)
 }
@@ -235,19 +241,29 @@ impl App {
     ) -> Result<GrantView, AppError> {
         let target = req.product.clone();
         let result = self.request_inner(actor, req).await;
-        self.audited_with(actor, AuditAction::DataAccessRequest, &target, result, |g| {
-            format!(
-                "{} {} for {} days: {}",
-                g.grant.id,
-                g.grant.classification,
-                g.grant.days,
-                crate::audit::clip(&g.grant.purpose, 200)
-            )
-        })
+        self.audited_with(
+            actor,
+            AuditAction::DataAccessRequest,
+            &target,
+            result,
+            |g| {
+                format!(
+                    "{} {} for {} days: {}",
+                    g.grant.id,
+                    g.grant.classification,
+                    g.grant.days,
+                    crate::audit::clip(&g.grant.purpose, 200)
+                )
+            },
+        )
         .await
     }
 
-    async fn request_inner(&self, actor: &Actor, req: AccessRequest) -> Result<GrantView, AppError> {
+    async fn request_inner(
+        &self,
+        actor: &Actor,
+        req: AccessRequest,
+    ) -> Result<GrantView, AppError> {
         let who = actor.require(Role::Member)?.subject.clone();
         let purpose = req.purpose.trim().to_owned();
         if purpose.chars().count() > MAX_PURPOSE {
@@ -360,7 +376,10 @@ impl App {
         };
         let result = self.decide_inner(actor, id, decision, note).await;
         self.audited_with(actor, action, id, result, |g| {
-            format!("{} {} of {}", g.grant.product, g.grant.classification, g.grant.requester)
+            format!(
+                "{} {} of {}",
+                g.grant.product, g.grant.classification, g.grant.requester
+            )
         })
         .await
     }
@@ -447,7 +466,10 @@ impl App {
         }
         .await;
         self.audited_with(actor, AuditAction::DataAccessRevoke, id, result, |g| {
-            format!("{} {} of {}", g.grant.product, g.grant.classification, g.grant.requester)
+            format!(
+                "{} {} of {}",
+                g.grant.product, g.grant.classification, g.grant.requester
+            )
         })
         .await
     }
@@ -498,4 +520,3 @@ impl App {
         }))
     }
 }
-

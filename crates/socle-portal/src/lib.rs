@@ -66,6 +66,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
         .route("/data", get(pages::data::overview))
+        .route("/data/access", post(pages::data_access::ask))
+        .route("/data/access/decide", post(pages::data_access::decide))
+        .route("/data/access/revoke", post(pages::data_access::revoke))
         .route(
             "/feedback",
             get(pages::feedback::list).post(pages::feedback::send),

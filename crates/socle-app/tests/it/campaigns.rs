@@ -229,7 +229,10 @@ async fn progress_per_team_over_time_and_reminders_to_the_teams_webhook() {
             .campaign_team(&Actor::Anonymous, "describe-everything", "team-a")
             .await
             .unwrap();
-        assert_eq!((a.team.as_str(), a.passing, a.entities), ("group:default/team-a", 2, 2));
+        assert_eq!(
+            (a.team.as_str(), a.passing, a.entities),
+            ("group:default/team-a", 2, 2)
+        );
         assert!(a.failing.is_empty());
         let b = app
             .campaign_team(&Actor::Anonymous, "describe-everything", "team-b")

@@ -133,7 +133,10 @@ async fn an_owner_approves_a_request_and_the_grant_expires_after_its_days() {
             continue;
         };
         let eve = user("eve", Role::Member);
-        let g = app.request_data_access(&eve, ask(30, PURPOSE)).await.unwrap();
+        let g = app
+            .request_data_access(&eve, ask(30, PURPOSE))
+            .await
+            .unwrap();
         assert_eq!(g.state, GrantState::Pending);
         assert_eq!(g.grant.product, ORDERS);
         assert_eq!(g.grant.owner, "group:default/team-checkout");
@@ -143,7 +146,12 @@ async fn an_owner_approves_a_request_and_the_grant_expires_after_its_days() {
         clock.advance(1000);
         let olga = user("olga", Role::Member);
         let g = app
-            .decide_data_access(&olga, &g.grant.id, Decision::Approve, Some("until the model ships"))
+            .decide_data_access(
+                &olga,
+                &g.grant.id,
+                Decision::Approve,
+                Some("until the model ships"),
+            )
             .await
             .unwrap();
         assert_eq!(g.state, GrantState::Active);
@@ -173,7 +181,10 @@ async fn nobody_decides_on_their_own_request_even_in_the_owner_team() {
             continue;
         };
         let ann = user("ann", Role::Member);
-        let g = app.request_data_access(&ann, ask(30, PURPOSE)).await.unwrap();
+        let g = app
+            .request_data_access(&ann, ask(30, PURPOSE))
+            .await
+            .unwrap();
         let err = app
             .decide_data_access(&ann, &g.grant.id, Decision::Approve, None)
             .await
@@ -202,7 +213,10 @@ async fn a_member_of_another_team_neither_decides_nor_sees_others_grants() {
             continue;
         };
         let ann = user("ann", Role::Member);
-        let g = app.request_data_access(&ann, ask(30, PURPOSE)).await.unwrap();
+        let g = app
+            .request_data_access(&ann, ask(30, PURPOSE))
+            .await
+            .unwrap();
         let eve = user("eve", Role::Member);
         let err = app
             .decide_data_access(&eve, &g.grant.id, Decision::Approve, None)
@@ -211,13 +225,29 @@ async fn a_member_of_another_team_neither_decides_nor_sees_others_grants() {
         assert_eq!(err.code, ErrorCode::Forbidden);
         let err = app.revoke_data_access(&eve, &g.grant.id).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::Forbidden);
-        assert!(app.data_access_grants(&eve, Some("orders")).await.unwrap().is_empty());
+        assert!(
+            app.data_access_grants(&eve, Some("orders"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(app.data_access_grants(&eve, None).await.unwrap().is_empty());
         let viewer = user("vic", Role::Viewer);
-        assert!(app.data_access_grants(&viewer, Some("orders")).await.unwrap().is_empty());
+        assert!(
+            app.data_access_grants(&viewer, Some("orders"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // The owners and admins see it.
         let olga = user("olga", Role::Member);
-        assert_eq!(app.data_access_grants(&olga, Some("orders")).await.unwrap().len(), 1);
+        assert_eq!(
+            app.data_access_grants(&olga, Some("orders"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         let admin = user("root", Role::Admin);
         assert_eq!(app.data_access_grants(&admin, None).await.unwrap().len(), 1);
     }
@@ -240,7 +270,10 @@ async fn anonymous_callers_and_viewers_cannot_ask() {
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::Forbidden);
-        let err = app.data_access_grants(&Actor::Anonymous, None).await.unwrap_err();
+        let err = app
+            .data_access_grants(&Actor::Anonymous, None)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::Unauthenticated);
     }
 }
@@ -253,10 +286,20 @@ async fn the_builtin_policy_refuses_personal_data_past_90_days_a_vague_purpose_a
             continue;
         };
         let eve = user("eve", Role::Member);
-        let err = app.request_data_access(&eve, ask(91, PURPOSE)).await.unwrap_err();
+        let err = app
+            .request_data_access(&eve, ask(91, PURPOSE))
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::Forbidden);
-        assert!(err.message.contains("at most 90 days; 91 were asked"), "{}", err.message);
-        let err = app.request_data_access(&eve, ask(30, "stuff")).await.unwrap_err();
+        assert!(
+            err.message.contains("at most 90 days; 91 were asked"),
+            "{}",
+            err.message
+        );
+        let err = app
+            .request_data_access(&eve, ask(30, "stuff"))
+            .await
+            .unwrap_err();
         assert!(err.message.contains("purpose"), "{}", err.message);
         let mut lone = ask(30, PURPOSE);
         lone.team = None;
@@ -264,16 +307,35 @@ async fn the_builtin_policy_refuses_personal_data_past_90_days_a_vague_purpose_a
             .request_data_access(&user("lone", Role::Member), lone)
             .await
             .unwrap_err();
-        assert!(err.message.contains("belongs to no team"), "{}", err.message);
+        assert!(
+            err.message.contains("belongs to no team"),
+            "{}",
+            err.message
+        );
         // Asking for a team one is not in is refused before the policy.
         let mut other = ask(30, PURPOSE);
         other.team = Some("team-checkout".into());
         let err = app.request_data_access(&eve, other).await.unwrap_err();
-        assert!(err.message.contains("not a member of group:default/team-checkout"), "{}", err.message);
-        assert!(app.store.grants(&Default::default()).await.unwrap().is_empty(), "nothing stored");
+        assert!(
+            err.message
+                .contains("not a member of group:default/team-checkout"),
+            "{}",
+            err.message
+        );
+        assert!(
+            app.store
+                .grants(&Default::default())
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing stored"
+        );
         let log = app.store.audit_log(10).await.unwrap();
         assert_eq!(log.len(), 4);
-        assert!(log.iter().all(|e| e.action == "data_access.request" && e.outcome == "denied"));
+        assert!(
+            log.iter()
+                .all(|e| e.action == "data_access.request" && e.outcome == "denied")
+        );
     }
 }
 
@@ -292,9 +354,17 @@ async fn the_platforms_own_rules_are_added_to_the_builtin_ones() {
             .await
             .unwrap_err();
         assert!(err.message.contains("for marketing"), "{}", err.message);
-        let err = app.request_data_access(&eve, ask(91, PURPOSE)).await.unwrap_err();
-        assert!(err.message.contains("at most 90 days"), "the built-in rules still hold");
-        app.request_data_access(&eve, ask(30, PURPOSE)).await.unwrap();
+        let err = app
+            .request_data_access(&eve, ask(91, PURPOSE))
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("at most 90 days"),
+            "the built-in rules still hold"
+        );
+        app.request_data_access(&eve, ask(30, PURPOSE))
+            .await
+            .unwrap();
     }
 }
 
@@ -307,9 +377,16 @@ async fn a_grant_is_revoked_once_and_every_step_is_audited() {
         };
         let eve = user("eve", Role::Member);
         let olga = user("olga", Role::Member);
-        let g = app.request_data_access(&eve, ask(30, PURPOSE)).await.unwrap();
+        let g = app
+            .request_data_access(&eve, ask(30, PURPOSE))
+            .await
+            .unwrap();
         let err = app.revoke_data_access(&eve, &g.grant.id).await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::Conflict, "a pending request is not revoked");
+        assert_eq!(
+            err.code,
+            ErrorCode::Conflict,
+            "a pending request is not revoked"
+        );
         app.decide_data_access(&olga, &g.grant.id, Decision::Approve, None)
             .await
             .unwrap();

@@ -184,6 +184,11 @@ pub async fn entity(
     } else {
         super::scorecards::entity_section(&state, &viewer, &v.entity_ref).await?
     };
+    let access = if kind == "datacontract" {
+        super::data_access::section(&state, &viewer, &v.entity_ref, &body).await?
+    } else {
+        None
+    };
     let href = entity_href(&v.entity_ref);
     Ok(layout::page(
         &viewer,
@@ -209,6 +214,7 @@ pub async fn entity(
             @if let Some(t) = slos { section aria-labelledby="slos" { h2 id="slos" { "Service level objectives" } (t) p { a href={ (href) "/slos" } { "Budgets now, burn-down and burn rates" } } } }
             @if let Some(t) = team { (t) }
             @if kind == "datacontract" { (super::data::contract_section(&body)) }
+            @if let Some(a) = access { (a) }
             @if let Some(s) = scorecards { (s) }
             section aria-labelledby="relations" {
                 h2 id="relations" { "Relations" }

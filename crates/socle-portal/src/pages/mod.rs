@@ -5,6 +5,7 @@ pub mod adoption;
 pub mod catalog;
 pub mod create;
 pub mod data;
+pub mod data_access;
 pub mod deployments;
 pub mod dora;
 pub mod entity;

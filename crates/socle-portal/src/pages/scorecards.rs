@@ -5,6 +5,7 @@
 //! results but for the entity's section, evaluated live for the entity. A campaign's page: its
 //! brief, its burn-up (entities passing per day), its teams furthest behind first, its rules.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -234,21 +235,30 @@ pub async fn team_section(
     viewer: &Viewer,
     team: &str,
 ) -> Result<Markup, PageError> {
-    let rows = state.team_scores(&viewer.caller(), team).await?;
-    let cards: Vec<String> = {
-        let mut c: Vec<String> = rows.iter().map(|r| r.scorecard.clone()).collect();
-        c.sort();
-        c.dedup();
-        c
-    };
-    let mut entities: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
-    entities.sort();
-    entities.dedup();
-    let level = |e: &str, c: &str| {
-        rows.iter()
-            .find(|r| r.entity == e && r.scorecard == c)
-            .map(|r| level_text(r.level.as_deref()).to_owned())
-    };
+    let scores = state.team_scores(&viewer.caller(), team).await?;
+    let rows = &scores.results;
+    let cards: Vec<&str> = rows
+        .iter()
+        .map(|r| r.scorecard.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let entities: Vec<&str> = rows
+        .iter()
+        .map(|r| r.entity.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let levels: HashMap<(&str, &str), &str> = rows
+        .iter()
+        .map(|r| {
+            (
+                (r.entity.as_str(), r.scorecard.as_str()),
+                level_text(r.level.as_deref()),
+            )
+        })
+        .collect();
+    let level = |e: &str, c: &str| levels.get(&(e, c)).copied();
     Ok(html! {
         section aria-labelledby="team-scorecards" {
             h2 id="team-scorecards" { "Scorecards" }
@@ -256,10 +266,10 @@ pub async fn team_section(
                 p class="muted" { "No scorecard selects what this team owns." }
             } @else {
                 table {
-                    caption { "Levels of the team's entities" }
+                    caption { "Levels of the team's entities" @if scores.entities > entities.len() { " (the first " (entities.len()) " of " (scores.entities) ")" } }
                     thead { tr { th scope="col" { "Entity" } @for c in &cards { th scope="col" { a href={ "/scorecards/" (enc(c)) } { (c) } } } } }
                     tbody {
-                        @for e in entities.iter().take(500) {
+                        @for e in &entities {
                             tr {
                                 th scope="row" { a href=(entity_href(e)) { (short(e)) } }
                                 @for c in &cards { td { @match level(e, c) { Some(l) => (l), None => span class="muted" { "—" } } } }

@@ -829,3 +829,106 @@ async fn the_adoption_page_is_one_printable_page_with_team_details_for_members_o
         );
     }
 }
+
+/// The value of the first `name="id"` hidden input of a page.
+fn first_form_id(page: &str) -> String {
+    let i = page
+        .find("name=\"id\" value=\"")
+        .expect("a form with an id");
+    page[i + 17..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn access_to_personal_columns_is_asked_on_the_product_page_and_approved_by_its_owners() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        const PAGE: &str = "/catalog/datacontract/default/orders";
+        let anonymous = s.get(PAGE, None).await.body;
+        assert!(!anonymous.contains("id=\"access\""), "{anonymous}");
+        // bob (team-b) asks for team-a's personal columns.
+        let (bob, _) = s.sign_in(&s.bob).await;
+        let page = s.get(PAGE, Some(&bob)).await.body;
+        assert!(page.contains("No access requested."), "{page}");
+        assert!(
+            page.contains(r#"<option value="pii">pii</option>"#),
+            "{page}"
+        );
+        let csrf = s.csrf(&bob).await;
+        let asked = s
+            .post_form(
+                "/data/access",
+                Some(&bob),
+                &[
+                    ("csrf", &csrf),
+                    ("product", "datacontract:default/orders"),
+                    ("classification", "pii"),
+                    ("purpose", "fraud model <script>alert('p')</script>"),
+                    ("days", "30"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+        assert_eq!(
+            asked.headers.get("location").unwrap(),
+            "/catalog/datacontract/default/orders#access"
+        );
+        let mine = s.get(PAGE, Some(&bob)).await.body;
+        assert!(
+            mine.contains(r#"<span class="level level-medium">pending</span>"#),
+            "{mine}"
+        );
+        assert!(
+            mine.contains("fraud model &lt;script&gt;"),
+            "escaped: {mine}"
+        );
+        assert!(
+            !mine.contains(">Approve<"),
+            "the requester has no approve button: {mine}"
+        );
+        // alice (team-a, the owners) approves it from the same page.
+        let (alice, _) = s.sign_in(&s.alice).await;
+        let theirs = s.get(PAGE, Some(&alice)).await.body;
+        assert!(theirs.contains("your team decides"), "{theirs}");
+        assert!(theirs.contains(">Approve<"), "{theirs}");
+        let id = first_form_id(&theirs[theirs.find("id=\"grants\"").unwrap()..]);
+        let alice_csrf = s.csrf(&alice).await;
+        let decided = s
+            .post_form(
+                "/data/access/decide",
+                Some(&alice),
+                &[
+                    ("csrf", &alice_csrf),
+                    ("id", &id),
+                    ("decision", "approve"),
+                    ("back", PAGE),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
+        let after = s.get(PAGE, Some(&bob)).await.body;
+        assert!(
+            after.contains(r#"<span class="level level-elite">active</span> until "#),
+            "{after}"
+        );
+        assert!(after.contains(">Revoke<"), "{after}");
+        // A form cannot send anyone elsewhere afterwards.
+        let away = s
+            .post_form(
+                "/data/access/revoke",
+                Some(&bob),
+                &[
+                    ("csrf", &csrf),
+                    ("id", &id),
+                    ("back", "https://evil.example/"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(away.status, StatusCode::SEE_OTHER, "{}", away.body);
+        assert_eq!(away.headers.get("location").unwrap(), "/data#access");
+    }
+}

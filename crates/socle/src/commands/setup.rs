@@ -241,6 +241,7 @@ impl AppSetup<'_> {
             refresh_interval: None,
             scorecards: load_scorecards(self.platform, &self.limits)?,
             surveys: load_surveys(self.platform, &self.limits)?,
+            data_access: load_data_access(self.platform.map(PathBuf::as_path))?,
             ..Default::default()
         })
     }
@@ -350,6 +351,7 @@ pub fn read_platform(
         !rel.starts_with("policies/")
             && !rel.starts_with("scorecards/")
             && !rel.starts_with("surveys/")
+            && !rel.starts_with("data-access/")
             && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
     })?;
     socle_platform::load_config(&files, limits).map_err(|errors| {
@@ -387,6 +389,25 @@ pub fn load_guardrails(
         dir => socle_policy::PolicySet::load(&policy_files(Path::new(dir))?, "main"),
     };
     Ok(Some(set.map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
+/// The data access policy: Socle's built-in rules plus the platform's `data-access/*.rego` and
+/// data (package `socle.data.access`); None when the platform adds none.
+pub fn load_data_access(
+    platform: Option<&Path>,
+) -> anyhow::Result<Option<std::sync::Arc<socle_policy::PolicySet>>> {
+    let Some(dir) = platform else {
+        return Ok(None);
+    };
+    let source = platform_source(dir)?;
+    let files = read_files(source.as_ref(), 4 << 20, |rel| {
+        rel.starts_with("data-access/") && is_policy_file(rel)
+    })?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let set = socle_app::data_access::access_policy(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(std::sync::Arc::new(set)))
 }
 
 /// A policy directory's Rego and data files, named as `dir/…`.
