@@ -34,10 +34,10 @@ fn classifications(body: &Value) -> Vec<String> {
             .into_iter()
             .flatten()
         {
-            if let Some(c) = col.get("classification").and_then(Value::as_str) {
-                if socle_data::is_sensitive(c) {
-                    out.insert(c.to_ascii_lowercase());
-                }
+            if let Some(c) = col.get("classification").and_then(Value::as_str)
+                && socle_data::is_sensitive(c)
+            {
+                out.insert(c.to_ascii_lowercase());
             }
         }
     }

@@ -214,12 +214,12 @@ async fn lists_filter_by_product_requester_and_status_newest_first(store: &Store
             .grants(&q(None, None, Some(GrantStatus::Approved)))
             .await
             .unwrap()),
-        [b.id.clone()]
+        vec![b.id.clone()]
     );
     let one = GrantQuery {
         limit: 1,
         ..Default::default()
     };
-    assert_eq!(ids(store.grants(&one).await.unwrap()), [c.id.clone()]);
+    assert_eq!(ids(store.grants(&one).await.unwrap()), vec![c.id.clone()]);
 }
 both!(lists_filter_by_product_requester_and_status_newest_first);
