@@ -8,6 +8,7 @@ mod adoption;
 pub mod backup;
 mod catalog;
 mod crypto;
+mod data_runs;
 mod deployments;
 mod dora;
 mod feedback;
@@ -47,6 +48,10 @@ pub use catalog::{
     StoredEntity, StoredRelation, invert,
 };
 pub use crypto::SecretKey;
+pub use data_runs::{
+    CheckCounts, DataRunModelRecord, DataRunRecord, MAX_DATA_RUN_MODELS, MAX_DATA_RUNS_LIST,
+    ModelStatus,
+};
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
@@ -304,6 +309,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         43,
         "adoption weeks",
         include_str!("../migrations/0043_adoption_weeks.sql"),
+    ),
+    (
+        50,
+        "data runs",
+        include_str!("../migrations/0050_data_runs.sql"),
     ),
 ];
 

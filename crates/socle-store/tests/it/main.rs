@@ -76,6 +76,7 @@ macro_rules! both {
 
 mod adoption;
 mod backup;
+mod data_runs;
 mod deploy_save;
 mod dora_incidents;
 mod findings;
