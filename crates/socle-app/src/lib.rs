@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clock;
 pub mod cpu;
 pub mod data;
+pub mod data_run;
 pub mod data_test;
 pub mod demo;
 pub mod deploy;

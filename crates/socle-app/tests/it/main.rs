@@ -4,6 +4,7 @@ mod actions;
 mod adoption;
 mod campaigns;
 mod catalog_scorecards;
+mod data_run;
 mod deploy;
 mod https;
 mod org_sync;
