@@ -92,6 +92,7 @@ impl Builder {
         let mut tx = self.conn.begin().await.map_err(db_error)?;
         let ms = self.statement_timeout.as_millis().max(1);
         exec(&mut tx, format!("SET LOCAL statement_timeout = {ms}")).await?;
+        exec(&mut tx, "SET LOCAL client_min_messages = warning".into()).await?;
         Ok(tx)
     }
 

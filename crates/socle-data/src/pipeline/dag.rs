@@ -87,7 +87,11 @@ fn cycles(
             continue;
         }
         reported.extend(path.iter().copied());
-        let first = cycle.iter().copied().min_by_key(|&i| &models[i].name).expect("cycle");
+        let first = cycle
+            .iter()
+            .copied()
+            .min_by_key(|&i| &models[i].name)
+            .expect("cycle");
         let at = cycle.iter().position(|&i| i == first).expect("member");
         let ordered: Vec<usize> = cycle[at..].iter().chain(&cycle[..at]).copied().collect();
         let next = ordered.get(1).copied().unwrap_or(first);
@@ -104,7 +108,10 @@ fn cycles(
         errors.push(PipelineError::new(
             &models[first].file,
             line,
-            format!("the models refer to each other in a cycle: {}", names.join(" → ")),
+            format!(
+                "the models refer to each other in a cycle: {}",
+                names.join(" → ")
+            ),
         ));
     }
     errors

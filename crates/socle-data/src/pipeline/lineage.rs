@@ -138,11 +138,7 @@ impl Visitor for Tables {
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
         let outer = match self.stack.last() {
             None => Vec::new(),
-            Some(parent) => match parent
-                .ctes
-                .iter()
-                .position(|(p, _)| std::ptr::eq(*p, q))
-            {
+            Some(parent) => match parent.ctes.iter().position(|(p, _)| std::ptr::eq(*p, q)) {
                 // A CTE's body sees the CTEs before it (all of them, under WITH RECURSIVE).
                 Some(i) => {
                     let upto = if parent.recursive {
@@ -477,18 +473,27 @@ mod tests {
                 &["t", "u"],
             ),
             // a CTE is not in scope in its own body (not recursive): the table is read
-            ("WITH orders AS (SELECT * FROM orders) SELECT * FROM orders", &["orders"]),
+            (
+                "WITH orders AS (SELECT * FROM orders) SELECT * FROM orders",
+                &["orders"],
+            ),
             (
                 "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT * FROM r",
                 &[],
             ),
             ("SELECT * FROM (SELECT * FROM t) x", &["t"]),
-            ("SELECT * FROM a WHERE id IN (SELECT id FROM b)", &["a", "b"]),
+            (
+                "SELECT * FROM a WHERE id IN (SELECT id FROM b)",
+                &["a", "b"],
+            ),
             (
                 "SELECT (SELECT max(x) FROM m), coalesce((SELECT 1 FROM n LIMIT 1), 0) FROM a",
                 &["m", "n", "a"],
             ),
-            ("SELECT a FROM x UNION SELECT a FROM y EXCEPT SELECT a FROM z", &["x", "y", "z"]),
+            (
+                "SELECT a FROM x UNION SELECT a FROM y EXCEPT SELECT a FROM z",
+                &["x", "y", "z"],
+            ),
             ("SELECT * FROM generate_series(1, 3)", &[]),
             // a CTE name inside a subquery of another scope is still the CTE
             (
@@ -496,7 +501,10 @@ mod tests {
                 &["t"],
             ),
             // a CTE defined in a subquery is not visible outside it
-            ("SELECT * FROM (WITH c AS (SELECT 1) SELECT * FROM c) s, c", &["c"]),
+            (
+                "SELECT * FROM (WITH c AS (SELECT 1) SELECT * FROM c) s, c",
+                &["c"],
+            ),
             ("SELECT * FROM t, t AS t2", &["t"]),
         ];
         for (sql, want) in cases {
@@ -549,7 +557,8 @@ mod tests {
 
     #[test]
     fn plain_select_columns_map_to_their_table() {
-        let got = lineage("SELECT id, amount AS total, o.Day, o.* FROM \"a\".\"orders\" o").unwrap();
+        let got =
+            lineage("SELECT id, amount AS total, o.Day, o.* FROM \"a\".\"orders\" o").unwrap();
         assert_eq!(
             got,
             vec![

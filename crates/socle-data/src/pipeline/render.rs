@@ -80,10 +80,7 @@ fn source_fn(
         if !rec.sources.contains(&key) {
             rec.sources.push(key);
         }
-        Ok(super::relation(
-            Some(target.source_schema(&source)),
-            &table,
-        ))
+        Ok(super::relation(Some(target.source_schema(&source)), &table))
     }
 }
 
@@ -186,7 +183,11 @@ impl<'t> Renderer<'t> {
             .and_then(|t| t.render_captured(ctx))
             .map_err(|e| fail(e.line(), jinja_message(&e)))?;
         // Leading lines are kept, so a line of the SQL is the line of the file it came from.
-        let sql = captured.output().trim_end().trim_end_matches(';').trim_end();
+        let sql = captured
+            .output()
+            .trim_end()
+            .trim_end_matches(';')
+            .trim_end();
         if sql.len() > MAX_MODEL_BYTES {
             return Err(fail(
                 None,
@@ -222,9 +223,9 @@ impl<'t> Renderer<'t> {
 
 fn jinja_message(e: &Error) -> String {
     match e.kind() {
-        ErrorKind::OutOfFuel => format!(
-            "rendering the model took more than {RENDER_FUEL} steps (a loop too long?)"
-        ),
+        ErrorKind::OutOfFuel => {
+            format!("rendering the model took more than {RENDER_FUEL} steps (a loop too long?)")
+        }
         // Socle's own functions' refusals say all there is to say.
         ErrorKind::InvalidOperation => e.detail().unwrap_or("invalid operation").to_owned(),
         _ => match e.detail() {
@@ -290,7 +291,11 @@ mod tests {
         let e = render("select 1\nfrom {{ ref('nope') }}").unwrap_err();
         assert_eq!(e.file, "models/gold/rev.sql");
         assert_eq!(e.line, Some(2));
-        assert!(e.message.contains("no model named \"nope\""), "{}", e.message);
+        assert!(
+            e.message.contains("no model named \"nope\""),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use socle_data::pipeline::{
-    ColumnSource, Dataset, MAX_MODELS, ModelFile, Pipeline, PipelineError, RenderTarget, dag,
-    load,
+    ColumnSource, Dataset, MAX_MODELS, ModelFile, Pipeline, PipelineError, RenderTarget, dag, load,
 };
 
 fn files(list: &[(&str, &str)]) -> Vec<ModelFile> {
@@ -42,7 +41,10 @@ fn models_come_after_what_they_refer_to_ties_by_name() {
     let p = load(
         &files(&[
             ("models/z.sql", "select 1"),
-            ("models/c.sql", "select * from {{ ref('b') }} join {{ ref('a') }} using (x)"),
+            (
+                "models/c.sql",
+                "select * from {{ ref('b') }} join {{ ref('a') }} using (x)",
+            ),
             ("models/b.sql", "select * from {{ ref('z') }}"),
             ("models/a.sql", "select 2"),
         ]),
@@ -80,14 +82,19 @@ fn every_file_s_error_is_reported_with_its_line() {
         e[0],
         "models/a.sql:2: ref(\"missing\"): there is no model named \"missing\" (a model is a models/**/NAME.sql file)"
     );
-    assert!(e[1].starts_with("models/b.sql:2: the SQL could not be read"), "{e:?}");
+    assert!(
+        e[1].starts_with("models/b.sql:2: the SQL could not be read"),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn two_files_of_one_name_are_refused() {
     assert_eq!(
         errors(&[("models/a.sql", "select 1"), ("models/x/a.sql", "select 1")]),
-        ["models/x/a.sql: model \"a\" is also defined by models/a.sql: model names are file names and must be unique"]
+        [
+            "models/x/a.sql: model \"a\" is also defined by models/a.sql: model names are file names and must be unique"
+        ]
     );
 }
 
@@ -148,7 +155,13 @@ fn the_fixture_pipeline_s_lineage_from_its_sql() {
     let p = load(&fixture(), &target()).unwrap();
     assert_eq!(
         names(&p),
-        ["orders_raw", "customers", "orders", "revenue_by_day", "revenue_report"]
+        [
+            "orders_raw",
+            "customers",
+            "orders",
+            "revenue_by_day",
+            "revenue_report"
+        ]
     );
     let model = |n: &str| p.model(n).unwrap();
     assert_eq!(
@@ -181,7 +194,10 @@ fn the_fixture_pipeline_s_lineage_from_its_sql() {
         shown,
         [
             ("id".to_owned(), "model:orders_raw.id".to_owned()),
-            ("customer".to_owned(), "model:orders_raw.customer".to_owned()),
+            (
+                "customer".to_owned(),
+                "model:orders_raw.customer".to_owned()
+            ),
             ("status".to_owned(), "expr lower(r.status)".to_owned()),
             ("amount".to_owned(), "model:orders_raw.amount".to_owned()),
             ("day".to_owned(), "expr r.ordered_at::DATE".to_owned()),
