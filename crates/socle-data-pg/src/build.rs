@@ -122,12 +122,15 @@ impl Builder {
         let mut tx = self.begin().await?;
         let (existing, oid) = existing(&mut tx, schema, name).await?;
         if materialized == Materialized::View && existing == Existing::View {
-            exec(
-                &mut tx,
-                format!("CREATE OR REPLACE VIEW {target} AS\n{sql}"),
-            )
-            .await?;
-            return tx.commit().await.map_err(db_error);
+            // In place when PostgreSQL allows it (the same columns, maybe more at the end);
+            // otherwise dropped and created again below, with the views built on it.
+            let mut sp = tx.begin().await.map_err(db_error)?;
+            let replace = format!("CREATE OR REPLACE VIEW {target} AS\n{sql}");
+            if exec(&mut sp, replace).await.is_ok() {
+                sp.commit().await.map_err(db_error)?;
+                return tx.commit().await.map_err(db_error);
+            }
+            sp.rollback().await.map_err(db_error)?;
         }
         let staged = match materialized {
             Materialized::View => None,

@@ -353,6 +353,41 @@ async fn sql_smuggled_through_a_model_a_name_or_a_schema_does_not_run() {
 }
 
 #[tokio::test]
+async fn a_view_model_whose_columns_change_is_replaced_with_the_views_built_on_it() {
+    let Some(db) = Db::new("cols").await else {
+        return;
+    };
+    let dir = pipeline(&[
+        ("models/v.sql", "select 1 as a, 2 as b"),
+        ("models/w.sql", "select b from {{ ref('v') }}"),
+    ]);
+    assert!(run_pipeline(&db.request(dir.path())).await.unwrap().passed);
+    // Someone else's view on the model's view.
+    db.sql(&format!(
+        "CREATE VIEW {}.mine AS SELECT b * 10 AS b10 FROM {}.v",
+        db.landing, db.schema
+    ))
+    .await;
+    // A column dropped: CREATE OR REPLACE VIEW cannot do it.
+    std::fs::write(dir.path().join("models/v.sql"), "select 3 as b").unwrap();
+    let report = run_pipeline(&db.request(dir.path())).await.unwrap();
+    assert!(report.passed, "{report:#?}");
+    let cols = db
+        .sql(&format!(
+            "SELECT string_agg(column_name::text, ',' ORDER BY ordinal_position) FROM information_schema.columns \
+             WHERE table_schema = '{}' AND table_name = 'v'",
+            db.schema
+        ))
+        .await;
+    assert_eq!(cols[0].get::<String, _>(0), "b");
+    let mine = db
+        .sql(&format!("SELECT b10 FROM {}.mine", db.landing))
+        .await;
+    assert_eq!(mine[0].get::<i32, _>(0), 30);
+    db.drop().await;
+}
+
+#[tokio::test]
 async fn a_run_is_recorded_in_the_store() {
     let Some(db) = Db::new("rec").await else {
         return;

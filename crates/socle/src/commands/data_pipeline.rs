@@ -112,7 +112,7 @@ pub async fn lineage(
         Err(DataRunError::Pipeline(errors)) => return refused(errors, output),
         Err(e) => return Err(e.into()),
     };
-    Ok(Outcome::new(output, &pipeline, |p| {
+    Outcome::new(output, &pipeline, |p| {
         let mut rows = Vec::new();
         for m in &p.models {
             let reads: Vec<String> = m.reads.iter().map(|d| d.key()).collect();
@@ -143,5 +143,5 @@ pub async fn lineage(
         let mut t = output::table(&["MODEL", "TIER", "AS", "READS"], &rows);
         t.push_str(&format!("{} models\n", p.models.len()));
         t
-    })?)
+    })
 }

@@ -297,21 +297,44 @@ fn a_pipeline_s_lineage_is_printed_in_dependency_order() {
         .collect();
     assert_eq!(
         names,
-        ["orders_raw", "customers", "orders", "revenue_by_day", "revenue_report"]
+        [
+            "orders_raw",
+            "customers",
+            "orders",
+            "revenue_by_day",
+            "revenue_report"
+        ]
     );
     assert_eq!(
         p["models"][0]["reads"],
         serde_json::json!([{"kind": "source", "source": "shop", "table": "orders_raw"}])
     );
-    assert_eq!(p["models"][0]["sql"].as_str().unwrap().trim_start().lines().last().unwrap(), "select * from \"landing\".\"orders_raw\"");
+    assert_eq!(
+        p["models"][0]["sql"]
+            .as_str()
+            .unwrap()
+            .trim_start()
+            .lines()
+            .last()
+            .unwrap(),
+        "select * from \"landing\".\"orders_raw\""
+    );
 }
 
 #[test]
 fn a_pipeline_with_a_cycle_exits_1_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("models/a.sql"), "select * from {{ ref('b') }}").unwrap();
-    std::fs::write(dir.path().join("models/b.sql"), "select 1,\n2 from {{ ref('a') }}").unwrap();
+    std::fs::write(
+        dir.path().join("models/a.sql"),
+        "select * from {{ ref('b') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("models/b.sql"),
+        "select 1,\n2 from {{ ref('a') }}",
+    )
+    .unwrap();
     let path = dir.path().display().to_string();
     let o = socle(&["data", "lineage", &path]);
     assert_eq!(o.status.code(), Some(1));
