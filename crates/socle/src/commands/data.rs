@@ -112,6 +112,27 @@ pub enum DataCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// List the pipeline runs `socle data run` recorded, newest first; with a run id, that run
+    /// with each model's status, tier, duration, check counts and reason. Exits 1 when the
+    /// run named failed.
+    #[command(
+        after_help = "Examples:\n  socle data runs\n  socle data runs --pipeline shop-pipeline --limit 5 -o json\n  socle data runs 5b0fb3a6cedba075a41e684f97feed52"
+    )]
+    Runs {
+        /// A run's id: show that run and its models.
+        id: Option<String>,
+        /// Only the runs of this pipeline directory (as it was given to `socle data run`).
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Most runs listed.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        store: super::setup::StoreArgs,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
     /// Show a pipeline's models in dependency order with their lineage, read from the SQL: the
     /// models, sources and other tables each reads (CTEs left out), and for plain selects
     /// where each column comes from. Needs no database. Exits 1 when the pipeline cannot be
@@ -189,6 +210,16 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
                 statement_timeout: std::time::Duration::from_secs(timeout_seconds.max(1)),
             };
             super::data_pipeline::run(&req, &store, output).await
+        }
+        DataCmd::Runs {
+            id,
+            pipeline,
+            limit,
+            store,
+            output,
+        } => {
+            super::data_pipeline::runs(id.as_deref(), pipeline.as_deref(), limit, &store, output)
+                .await
         }
         DataCmd::Lineage {
             dir,

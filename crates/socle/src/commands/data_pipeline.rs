@@ -145,3 +145,73 @@ pub async fn lineage(
         t
     })
 }
+
+pub async fn runs(
+    id: Option<&str>,
+    pipeline: Option<&str>,
+    limit: i64,
+    store: &StoreArgs,
+    output: Format,
+) -> anyhow::Result<Outcome> {
+    let store = store.open_to_read().await?;
+    let Some(id) = id else {
+        let runs = store.list_data_runs(pipeline, limit).await?;
+        return Outcome::list(output, &runs, |runs| {
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone(),
+                        if r.passed { "passed" } else { "failed" }.to_owned(),
+                        r.pipeline.clone(),
+                        r.target_schema.clone(),
+                        format!(
+                            "{} ({} failed, {} skipped)",
+                            r.model_count, r.failed, r.skipped
+                        ),
+                        format!("{} ms", r.finished_at - r.started_at),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["RUN", "RESULT", "PIPELINE", "SCHEMA", "MODELS", "TIME"],
+                &rows,
+            )
+        });
+    };
+    let run = store.data_run(id).await?;
+    let failed = !run.passed;
+    Ok(Outcome::new(output, &run, |r| {
+        let rows: Vec<Vec<String>> = r
+            .models
+            .iter()
+            .map(|m| {
+                vec![
+                    m.status.as_str().to_owned(),
+                    m.model.clone(),
+                    m.tier.clone().unwrap_or_default(),
+                    m.materialized.clone(),
+                    format!(
+                        "{} passed, {} warnings, {} failed, {} errors",
+                        m.checks.passed, m.checks.warning, m.checks.failed, m.checks.error
+                    ),
+                    format!("{} ms", m.duration_ms),
+                    m.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut t = output::table(
+            &["STATUS", "MODEL", "TIER", "AS", "CHECKS", "TIME", "REASON"],
+            &rows,
+        );
+        t.push_str(&format!(
+            "run {} of {} into {}: {}\n",
+            r.id,
+            r.pipeline,
+            r.target_schema,
+            if r.passed { "passed" } else { "failed" }
+        ));
+        t
+    })?
+    .failed(failed))
+}

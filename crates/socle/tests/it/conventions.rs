@@ -92,6 +92,7 @@ const FAILURES: &[&[&str]] = &[
         "postgres://nobody@127.0.0.1:1/none",
     ],
     &["data", "lineage", "missing-dir"],
+    &["data", "runs"],
     &["workload", "validate", "missing.yaml"],
     &[
         "workload",

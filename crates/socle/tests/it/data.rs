@@ -357,3 +357,73 @@ fn a_pipeline_with_a_cycle_exits_1_with_file_and_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("models/a.sql:1: "));
 }
+
+#[tokio::test]
+async fn recorded_runs_are_listed_and_one_is_shown_with_its_models() {
+    use socle_store::{CheckCounts, DataRunModelRecord, DataRunRecord, ModelStatus};
+    let data = tempfile::tempdir().unwrap();
+    let store = socle_store::Store::open(&socle_store::StoreConfig::new(data.path(), None))
+        .await
+        .unwrap();
+    let model = |name: &str, status, reason: Option<&str>| DataRunModelRecord {
+        model: name.into(),
+        tier: Some("gold".into()),
+        materialized: "table".into(),
+        status,
+        duration_ms: 7,
+        checks: CheckCounts {
+            passed: 2,
+            warning: 0,
+            failed: 1,
+            error: 0,
+        },
+        reason: reason.map(Into::into),
+    };
+    store
+        .record_data_run(&DataRunRecord {
+            id: "r1".into(),
+            pipeline: "shop".into(),
+            target_schema: "analytics".into(),
+            started_at: 1_000,
+            finished_at: 1_250,
+            passed: false,
+            models: vec![
+                model(
+                    "revenue",
+                    ModelStatus::Failed,
+                    Some("1 of its contract's checks failed"),
+                ),
+                model(
+                    "report",
+                    ModelStatus::Skipped,
+                    Some("upstream model revenue failed its gold checks"),
+                ),
+            ],
+            model_count: 2,
+            failed: 1,
+            skipped: 1,
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let dir = data.path().display().to_string();
+    let o = socle(&["data", "runs", "--data-dir", &dir, "-o", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list["totalItems"], 1);
+    assert_eq!(list["items"][0]["id"], "r1");
+    assert_eq!(list["items"][0]["skipped"], 1);
+    let o = socle(&["data", "runs", "r1", "--data-dir", &dir, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "a failed run exits 1");
+    let run: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(run["models"][1]["status"], "skipped");
+    assert_eq!(
+        run["models"][1]["reason"],
+        "upstream model revenue failed its gold checks"
+    );
+}
