@@ -89,7 +89,7 @@ fn contract_links(
     let contract_of = |name: &str| {
         p.model(name)
             .and_then(|m| m.config.contract.as_ref())
-            .map(|c| format!("{root}{c}"))
+            .map(|c| joined(root, c))
     };
     let mut out = Vec::new();
     for m in &p.models {
@@ -105,9 +105,19 @@ fn contract_links(
             })
             .collect();
         upstream.dedup();
-        out.push((format!("{root}{contract}"), upstream));
+        out.push((joined(root, contract), upstream));
     }
     Some(out)
+}
+
+/// `root` + a contract path of a model's config, `.` and empty segments left out (the config
+/// cannot hold `..` or an absolute path).
+fn joined(root: &str, contract: &str) -> String {
+    let rest: Vec<&str> = contract
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    format!("{root}{}", rest.join("/"))
 }
 
 /// `datacontract:default/<name>` of the contract at `rel`, if it reads as one.
@@ -130,5 +140,14 @@ mod tests {
         assert_eq!(root_of("shop/models/gold/a.sql"), Some("shop/"));
         assert_eq!(root_of("shop/models/a.yaml"), None);
         assert_eq!(root_of("shop/a.sql"), None);
+    }
+
+    #[test]
+    fn a_contract_path_is_joined_to_its_pipeline_s_root() {
+        assert_eq!(
+            joined("shop/", "./contracts//o.odcs.yaml"),
+            "shop/contracts/o.odcs.yaml"
+        );
+        assert_eq!(joined("", "o.odcs.yaml"), "o.odcs.yaml");
     }
 }
