@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 use serde::Serialize;
-use socle_data::pipeline::{ModelFile, RenderTarget, load};
+use socle_data::pipeline::{ColumnSource, ModelFile, RenderTarget, load};
 
 use crate::output::{self, Format};
 
@@ -30,6 +30,8 @@ struct Report {
     sql_bytes: usize,
     tables_read: usize,
     columns_traced: usize,
+    /// Output columns traced to a column of a model or source.
+    columns_resolved: usize,
     median_seconds: f64,
     max_seconds: f64,
     models_per_second: f64,
@@ -94,6 +96,13 @@ pub fn data_lineage(args: DataLineageBench) -> anyhow::Result<std::process::Exit
             .filter_map(|m| m.columns.as_ref())
             .map(Vec::len)
             .sum(),
+        columns_resolved: p
+            .models
+            .iter()
+            .filter_map(|m| m.columns.as_ref())
+            .flatten()
+            .filter(|c| matches!(c.source, ColumnSource::Column { .. }))
+            .count(),
         median_seconds: median,
         max_seconds: times[times.len() - 1],
         models_per_second: p.models.len() as f64 / median,
@@ -105,6 +114,7 @@ pub fn data_lineage(args: DataLineageBench) -> anyhow::Result<std::process::Exit
                 "SQL",
                 "TABLES READ",
                 "COLUMNS",
+                "RESOLVED",
                 "MEDIAN",
                 "MAX",
                 "MODELS/S",
@@ -114,6 +124,7 @@ pub fn data_lineage(args: DataLineageBench) -> anyhow::Result<std::process::Exit
                 format!("{:.1} KB", r.sql_bytes as f64 / 1e3),
                 r.tables_read.to_string(),
                 r.columns_traced.to_string(),
+                r.columns_resolved.to_string(),
                 format!("{:.1} ms", r.median_seconds * 1e3),
                 format!("{:.1} ms", r.max_seconds * 1e3),
                 format!("{:.0}", r.models_per_second),

@@ -237,19 +237,65 @@ impl Resolver<'_> {
     }
 }
 
+/// Deepest chain of CTEs a column is traced through.
+const MAX_CTE_DEPTH: usize = 16;
+
+/// What a FROM item reads.
+enum Input {
+    Dataset(Dataset),
+    /// A CTE that is a plain select: its columns, already traced.
+    Columns(String, Vec<ColumnLineage>),
+    /// Something a column cannot be traced through, and why.
+    Opaque(String),
+}
+
 /// What a FROM item is, under the name a column may qualify it with.
 struct Binding {
     key: String,
     full: Vec<String>,
-    input: Result<Dataset, String>,
+    input: Input,
 }
 
-fn bindings(q: &Query, select: &sqlparser::ast::Select, r: &Resolver) -> Vec<Binding> {
-    let ctes: Vec<String> = q
-        .with
-        .iter()
-        .flat_map(|w| w.cte_tables.iter().map(|c| norm(&c.alias.name)))
-        .collect();
+/// The CTEs visible in a query, in definition order (a later one shadows an earlier one of the
+/// same name); `None` for those of a `WITH RECURSIVE`, whose columns are not traced.
+type Scope<'q> = Vec<(String, Option<&'q Query>)>;
+
+fn scope_of<'q>(q: &'q Query, outer: &Scope<'q>) -> Scope<'q> {
+    let mut visible = outer.clone();
+    if let Some(w) = &q.with {
+        for c in &w.cte_tables {
+            let body = (!w.recursive).then_some(&*c.query);
+            visible.push((norm(&c.alias.name), body));
+        }
+    }
+    visible
+}
+
+fn cte_input(name: &str, visible: &Scope<'_>, r: &Resolver, depth: usize) -> Option<Input> {
+    let at = visible.iter().rposition(|(n, _)| n == name)?;
+    let input = match visible[at].1 {
+        None => Input::Opaque(format!("read from the recursive CTE {name}")),
+        Some(_) if depth >= MAX_CTE_DEPTH => {
+            Input::Opaque(format!("read through more than {MAX_CTE_DEPTH} CTEs"))
+        }
+        Some(body) => {
+            // A CTE's body sees the CTEs defined before it.
+            let before: Scope<'_> = visible[..at].to_vec();
+            match columns_in(body, &before, r, depth + 1) {
+                Some(cols) => Input::Columns(name.to_owned(), cols),
+                None => Input::Opaque(format!("read from the CTE {name}, not a plain select")),
+            }
+        }
+    };
+    Some(input)
+}
+
+fn bindings(
+    select: &sqlparser::ast::Select,
+    visible: &Scope<'_>,
+    r: &Resolver,
+    depth: usize,
+) -> Vec<Binding> {
     let mut out = Vec::new();
     let factors = select
         .from
@@ -267,16 +313,17 @@ fn bindings(q: &Query, select: &sqlparser::ast::Select, r: &Resolver) -> Vec<Bin
                 let key = alias
                     .as_ref()
                     .map_or_else(|| p.last().cloned().unwrap_or_default(), |a| norm(&a.name));
-                let input = if p.len() == 1 && ctes.contains(&p[0]) {
-                    Err(format!("read from the CTE {}", p[0]))
-                } else {
-                    Ok(r.dataset(&p))
+                let cte = match p.as_slice() {
+                    [one] => cte_input(one, visible, r, depth),
+                    _ => None,
                 };
+                let input = cte.unwrap_or_else(|| Input::Dataset(r.dataset(&p)));
                 (key, p, input)
             }
             other => {
                 let key = table_alias(other).unwrap_or_default();
-                (key, vec![], Err("read from a subquery or function".into()))
+                let input = Input::Opaque("read from a subquery or function".into());
+                (key, vec![], input)
             }
         };
         out.push(Binding { key, full, input });
@@ -290,6 +337,42 @@ fn table_alias(f: &TableFactor) -> Option<String> {
         | TableFactor::TableFunction { alias, .. }
         | TableFactor::Function { alias, .. } => alias.as_ref().map(|a| norm(&a.name)),
         _ => None,
+    }
+}
+
+/// Where `column` of a binding comes from.
+fn column_from(b: &Binding, column: String) -> ColumnSource {
+    match &b.input {
+        Input::Dataset(d) => ColumnSource::Column {
+            dataset: d.clone(),
+            column,
+        },
+        Input::Columns(name, cols) => {
+            if let Some(c) = cols.iter().find(|c| c.output == column) {
+                return c.source.clone();
+            }
+            // `select * from x` passes x's columns through.
+            match cols.as_slice() {
+                [
+                    ColumnLineage {
+                        source:
+                            ColumnSource::Star {
+                                dataset: Some(d), ..
+                            },
+                        ..
+                    },
+                ] => ColumnSource::Column {
+                    dataset: d.clone(),
+                    column,
+                },
+                _ => ColumnSource::Unresolved {
+                    reason: format!("{column} is not a column the CTE {name} names"),
+                },
+            }
+        }
+        Input::Opaque(reason) => ColumnSource::Unresolved {
+            reason: reason.clone(),
+        },
     }
 }
 
@@ -313,15 +396,7 @@ fn resolve(b: &[Binding], qualifier: &[String], column: String) -> ColumnSource 
             .collect()
     };
     match found.as_slice() {
-        [one] => match &one.input {
-            Ok(d) => ColumnSource::Column {
-                dataset: d.clone(),
-                column,
-            },
-            Err(reason) => ColumnSource::Unresolved {
-                reason: reason.clone(),
-            },
-        },
+        [one] => column_from(one, column),
         _ => ColumnSource::Unresolved {
             reason: format!("{} names no single relation read", qualifier.join(".")),
         },
@@ -343,10 +418,22 @@ fn column_of(expr: &Expr, b: &[Binding]) -> Option<(String, ColumnSource)> {
 
 /// Column lineage of a plain select (no set operation, no VALUES); `None` otherwise.
 fn columns(q: &Query, r: &Resolver) -> Option<Vec<ColumnLineage>> {
+    columns_in(q, &Vec::new(), r, 0)
+}
+
+/// Column lineage of `q`, the CTEs of `outer` visible to it (traced through when they are
+/// plain selects themselves).
+fn columns_in(
+    q: &Query,
+    outer: &Scope<'_>,
+    r: &Resolver,
+    depth: usize,
+) -> Option<Vec<ColumnLineage>> {
     let SetExpr::Select(select) = &*q.body else {
         return None;
     };
-    let b = bindings(q, select, r);
+    let visible = scope_of(q, outer);
+    let b = bindings(select, &visible, r, depth);
     let lineage = select
         .projection
         .iter()
@@ -402,10 +489,21 @@ fn columns(q: &Query, r: &Resolver) -> Option<Vec<ColumnLineage>> {
 
 fn star(b: &Binding) -> ColumnSource {
     match &b.input {
-        Ok(d) => ColumnSource::Star {
+        Input::Dataset(d) => ColumnSource::Star {
             dataset: Some(d.clone()),
         },
-        Err(reason) => ColumnSource::Unresolved {
+        Input::Columns(name, cols) => match cols.as_slice() {
+            [
+                one @ ColumnLineage {
+                    source: ColumnSource::Star { .. },
+                    ..
+                },
+            ] => one.source.clone(),
+            _ => ColumnSource::Unresolved {
+                reason: format!("* over the CTE {name}: its columns are listed on it"),
+            },
+        },
+        Input::Opaque(reason) => ColumnSource::Unresolved {
             reason: reason.clone(),
         },
     }
@@ -609,9 +707,40 @@ mod tests {
     }
 
     #[test]
+    fn columns_are_traced_through_ctes_that_are_plain_selects() {
+        let got = lineage(
+            "WITH o AS (SELECT * FROM a.orders), t AS (SELECT id, amount AS total FROM o) \
+             SELECT t.id, total, 1 AS one FROM t",
+        )
+        .unwrap();
+        assert_eq!(got[0], ("id".into(), col(model("orders"), "id")));
+        assert_eq!(got[1], ("total".into(), col(model("orders"), "amount")));
+        // A CTE is not in scope in its own body: `o` here is the table.
+        let got = lineage("WITH o AS (SELECT x FROM o) SELECT x FROM o").unwrap();
+        assert_eq!(got[0].1, col(Dataset::External { name: "o".into() }, "x"));
+    }
+
+    #[test]
     fn ctes_and_set_operations_are_not_guessed() {
-        let got = lineage("WITH c AS (SELECT 1 AS x) SELECT x FROM c").unwrap();
-        assert!(matches!(got[0].1, ColumnSource::Unresolved { .. }));
+        let got = lineage("WITH c AS (SELECT 1 AS x) SELECT y FROM c").unwrap();
+        assert!(
+            matches!(got[0].1, ColumnSource::Unresolved { .. }),
+            "{got:?}"
+        );
+        let got = lineage(
+            "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT n FROM r",
+        )
+        .unwrap();
+        assert!(
+            matches!(got[0].1, ColumnSource::Unresolved { .. }),
+            "{got:?}"
+        );
+        let got =
+            lineage("WITH u AS (SELECT a FROM t UNION SELECT a FROM v) SELECT a FROM u").unwrap();
+        assert!(
+            matches!(got[0].1, ColumnSource::Unresolved { .. }),
+            "{got:?}"
+        );
         assert_eq!(lineage("SELECT a FROM t UNION SELECT a FROM u"), None);
         let got = lineage("SELECT x FROM elsewhere.t").unwrap();
         assert_eq!(

@@ -178,6 +178,17 @@ fn the_fixture_pipeline_s_lineage_from_its_sql() {
             name: "orders_raw".into()
         }]
     );
+    // Columns are traced through the CTE.
+    let customers = model("customers").columns.as_ref().unwrap();
+    assert_eq!(
+        customers[0].source,
+        ColumnSource::Column {
+            dataset: Dataset::Model {
+                name: "orders_raw".into()
+            },
+            column: "customer".into()
+        }
+    );
     let cols = model("orders").columns.as_ref().unwrap();
     let shown: Vec<(String, String)> = cols
         .iter()
