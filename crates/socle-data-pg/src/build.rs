@@ -3,7 +3,8 @@
 //! same name dropped first), a table as `CREATE TABLE … AS` under a temporary name, the old
 //! relation dropped and the new one renamed into place — readers see the old table or the new
 //! one, never none. Views built on the old relation (`pg_depend`, transitively) are created
-//! again over the new one in the same transaction, from their own definitions. Names are always quoted; the model's SQL, already checked to be exactly one
+//! again over the new one in the same transaction, from their own definitions, with their
+//! grants. Names are always quoted; the model's SQL, already checked to be exactly one
 //! read-only query, is sent as one prepared statement, which PostgreSQL refuses to hold two.
 
 use std::time::Duration;
@@ -172,6 +173,12 @@ impl Builder {
                     v.relation
                 )
             })?;
+            for g in &v.grants {
+                if let Some((privilege, grantee)) = g.split_once(' ') {
+                    let grant = format!("GRANT {privilege} ON {} TO {grantee}", v.relation);
+                    exec(&mut tx, grant).await?;
+                }
+            }
         }
         tx.commit().await.map_err(db_error)
     }
@@ -207,6 +214,8 @@ async fn existing(
 struct SavedView {
     relation: String,
     definition: String,
+    /// `PRIVILEGE GRANTEE [WITH GRANT OPTION]`, the grantee quoted (or `PUBLIC`).
+    grants: Vec<String>,
 }
 
 /// Views depending on `oid`, directly or through other views, in an order they can be created
@@ -227,7 +236,11 @@ async fn dependent_views(
                              AND d.refclassid = 'pg_class'::regclass \
              JOIN pg_rewrite r ON r.oid = d.objid \
             WHERE r.ev_class <> deps.oid AND deps.depth < 32) \
-         SELECT n.nspname::text, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid), max(deps.depth) AS depth \
+         SELECT n.nspname::text, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid), max(deps.depth) AS depth, \
+                ARRAY(SELECT a.privilege_type || ' ' || \
+                        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END || \
+                        CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END \
+                      FROM aclexplode(c.relacl) a) AS grants \
            FROM deps JOIN pg_class c ON c.oid = deps.oid JOIN pg_namespace n ON n.oid = c.relnamespace \
           GROUP BY n.nspname, c.relname, c.relkind, c.oid ORDER BY depth, 1, 2",
     )
@@ -248,6 +261,7 @@ async fn dependent_views(
         out.push(SavedView {
             relation,
             definition: definition.trim_end().trim_end_matches(';').to_owned(),
+            grants: r.get(5),
         });
     }
     Ok(out)

@@ -150,10 +150,12 @@ async fn the_pipeline_builds_every_tier_in_order_and_its_contracts_pass() {
             ("2026-11-02".to_owned(), "20.00".to_owned(), 1),
         ]
     );
-    // A view of someone else's on a table model.
+    // A view of someone else's on a table model, readable by everyone.
     db.sql(&format!(
-        "CREATE VIEW {}.big_days AS SELECT day FROM {}.revenue_by_day WHERE revenue > 20",
-        db.landing, db.schema
+        "CREATE VIEW {l}.big_days AS SELECT day FROM {}.revenue_by_day WHERE revenue > 20; \
+         GRANT SELECT ON {l}.big_days TO PUBLIC",
+        db.schema,
+        l = db.landing,
     ))
     .await;
     // A second run swaps the tables in place (the views on them created again over the new
@@ -180,6 +182,13 @@ async fn the_pipeline_builds_every_tier_in_order_and_its_contracts_pass() {
         .await;
     let big: Vec<String> = big.iter().map(|r| r.get(0)).collect();
     assert_eq!(big, ["2026-11-01", "2026-11-03"]);
+    let public = db
+        .sql(&format!(
+            "SELECT has_table_privilege('public', '{}.big_days', 'SELECT')",
+            db.landing
+        ))
+        .await;
+    assert!(public[0].get::<bool, _>(0), "the grant was lost");
     db.drop().await;
 }
 
