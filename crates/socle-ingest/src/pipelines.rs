@@ -2,8 +2,11 @@
 //! directory (`socle-data`'s pipeline reader: rendered, parsed, lineage from the SQL) joined
 //! with the contracts their `config(contract=...)` names. A contract whose model reads another
 //! model depends on that model's contract: `spec.dependsOn: datacontract:default/<name>` on
-//! its entity (dataset → dataset). A pipeline that cannot be read adds nothing here;
-//! `socle data lineage` names its errors.
+//! its entity (dataset → dataset). The job: when the pipeline's directory describes a
+//! Component (`catalog-info.yaml` beside `models/`, e.g. of type `pipeline`), every contract
+//! its models name depends on that component too — produced by it, as `producedBy` says
+//! (job → dataset). A pipeline that cannot be read adds nothing here; `socle data lineage`
+//! names its errors.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,6 +56,7 @@ pub fn read(src: &dyn Source, files: &[String], limits: &Limits) -> PipelineLine
         let Some(links) = contract_links(src, root, &models) else {
             continue;
         };
+        let job = job_ref(src, root, files, limits);
         for (contract, upstream) in links {
             let refs: Vec<String> = upstream
                 .iter()
@@ -63,9 +67,8 @@ pub fn read(src: &dyn Source, files: &[String], limits: &Limits) -> PipelineLine
                         .clone()
                 })
                 .collect();
-            if !refs.is_empty() {
-                out.upstream.entry(contract).or_default().extend(refs);
-            }
+            let refs = refs.into_iter().chain(job.clone());
+            out.upstream.entry(contract).or_default().extend(refs);
         }
     }
     out
@@ -108,6 +111,27 @@ fn contract_links(
         out.push((joined(root, contract), upstream));
     }
     Some(out)
+}
+
+/// `component:<namespace>/<name>` of the first Component the pipeline's own
+/// `catalog-info.yaml` describes, if any.
+fn job_ref(src: &dyn Source, root: &str, files: &[String], limits: &Limits) -> Option<String> {
+    let rel = ["catalog-info.yaml", "catalog-info.yml"]
+        .iter()
+        .map(|n| format!("{root}{n}"))
+        .find(|r| files.contains(r))?;
+    let bytes = src.read(&rel, limits.max_file_bytes).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let docs = socle_catalog::yaml::parse_documents(&text, limits).ok()?;
+    docs.iter().map(|d| d.to_json()).find_map(|v| {
+        let kind = v["kind"].as_str()?;
+        if !kind.eq_ignore_ascii_case("component") {
+            return None;
+        }
+        let name = v["metadata"]["name"].as_str()?;
+        let namespace = v["metadata"]["namespace"].as_str().unwrap_or("default");
+        Some(format!("component:{namespace}/{name}"))
+    })
 }
 
 /// `root` + a contract path of a model's config, `.` and empty segments left out (the config

@@ -348,11 +348,21 @@ fn a_pipeline_s_lineage_makes_each_contract_depend_on_the_contracts_it_is_built_
     assert_eq!(
         depends,
         [
+            "datacontract:default/customers → component:default/shop-pipeline",
             "datacontract:default/customers → datacontract:default/orders_raw",
+            "datacontract:default/orders → component:default/shop-pipeline",
             "datacontract:default/orders → datacontract:default/orders_raw",
+            "datacontract:default/orders_raw → component:default/shop-pipeline",
+            "datacontract:default/revenue_by_day → component:default/shop-pipeline",
             "datacontract:default/revenue_by_day → datacontract:default/orders",
         ]
     );
+    let job = read
+        .entities
+        .iter()
+        .find(|e| e.entity_ref.to_string() == "component:default/shop-pipeline")
+        .expect("the pipeline's component");
+    assert_eq!(job.entity_ref.kind(), "component");
 }
 
 #[test]
