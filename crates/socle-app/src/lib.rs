@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cpu;
 pub mod data;
 pub mod data_access;
+pub mod data_run;
 pub mod data_test;
 pub mod demo;
 pub mod deploy;

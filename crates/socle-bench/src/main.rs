@@ -8,6 +8,7 @@ mod abuse;
 mod adoption;
 mod catalog;
 mod data;
+mod data_lineage;
 mod dora;
 mod dora_history;
 mod dora_side;
@@ -74,6 +75,9 @@ enum Cmd {
     /// Data contracts: one contract's checks on a 10 M-row PostgreSQL table, Socle beside
     /// datacontract-cli.
     Data(data::DataBench),
+    /// Data pipelines: a 200-model synthetic pipeline rendered, parsed, traced (tables and
+    /// columns) and ordered, as `socle data lineage` reads it.
+    DataLineage(data_lineage::DataLineageBench),
     /// Adoption: the organisation's adoption and impact report over a large catalog.
     Adoption(adoption::AdoptionBench),
     /// Scorecards through the store: a full pass, then one entity re-scored (enqueue → row written).
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
                 Cmd::SloBudgets(args) => slo_budgets::slo_budgets(args, socle.as_deref()).await,
                 Cmd::Scorecards(args) => scorecards::scorecards(args),
                 Cmd::Data(args) => data::data(args).await,
+                Cmd::DataLineage(args) => data_lineage::data_lineage(args),
                 Cmd::Adoption(args) => adoption::adoption(args).await,
                 Cmd::ScorecardRescore(args) => scorecard_rescore::scorecard_rescore(args).await,
             }

@@ -4,6 +4,8 @@
 //! in one `GROUPING SETS` query (two scans), then each `sql` rule, then (if asked) samples of
 //! failing rows without sensitive columns. The SQL text comes from `socle_data::quality::sql`.
 
+pub mod build;
+
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! could not be read (so that the store keeps their previous entities). Writing is the store's job.
 
 pub mod definitions;
+pub mod pipelines;
 pub mod source;
 pub mod targets;
 
@@ -201,11 +202,17 @@ fn is_contract_file(rel: &str) -> bool {
 }
 
 /// The entity of a data contract file, or its problems as catalog errors.
-fn read_contract(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<EntityError>) {
+/// `upstream`: the contracts it is derived from, through a pipeline's lineage (`dependsOn`).
+fn read_contract(
+    text: &str,
+    ctx: &DocContext<'_>,
+    upstream: &[String],
+) -> (Vec<Entity>, Vec<EntityError>) {
     let loaded = socle_data::load(text, &ctx.file, ctx.limits)
         .and_then(|c| socle_data::to_entity(&c).map(|v| (c.position(), v)));
     match loaded {
-        Ok(((line, column), value)) => {
+        Ok(((line, column), mut value)) => {
+            add_depends_on(&mut value, upstream);
             let node = socle_catalog::yaml::Node::from_json(&value, line, column);
             match socle_catalog::process_document(&node, ctx) {
                 Ok(e) => (vec![e], Vec::new()),
@@ -224,6 +231,25 @@ fn read_contract(text: &str, ctx: &DocContext<'_>) -> (Vec<Entity>, Vec<EntityEr
                 })
                 .collect(),
         ),
+    }
+}
+
+fn add_depends_on(entity: &mut serde_json::Value, refs: &[String]) {
+    if refs.is_empty() {
+        return;
+    }
+    let Some(spec) = entity.get_mut("spec").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    let deps = spec
+        .entry("dependsOn")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let Some(list) = deps.as_array_mut() {
+        for r in refs {
+            if !list.iter().any(|v| v.as_str() == Some(r)) {
+                list.push(serde_json::Value::String(r.clone()));
+            }
+        }
     }
 }
 
@@ -293,7 +319,13 @@ struct FileResult {
     ok: bool,
 }
 
-fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> FileResult {
+fn read_file(
+    src: &dyn Source,
+    rel: &str,
+    origin: &str,
+    limits: &Limits,
+    lineage: &pipelines::PipelineLineage,
+) -> FileResult {
     let display = src.display(rel);
     let key = src.location_key(rel);
     let fail = |rule: &str, message: String, line: Option<u32>| FileResult {
@@ -343,7 +375,7 @@ fn read_file(src: &dyn Source, rel: &str, origin: &str, limits: &Limits) -> File
         limits,
     };
     let (entities, mut errors) = if is_contract_file(rel) {
-        read_contract(text, &ctx)
+        read_contract(text, &ctx, lineage.upstream_of(rel))
     } else {
         socle_catalog::process_text(text, &ctx)
     };
@@ -372,6 +404,8 @@ fn read_source(
         Ok(files) => files,
         Err(e) => return unreadable(&src.display(rel), "location.target", e.to_string()),
     };
+    let no_lineage = pipelines::PipelineLineage::default();
+    let mut lineage: Option<pipelines::PipelineLineage> = None;
     for depth in 0..=limits.max_location_depth {
         level.retain(|f| seen.insert(f.clone()));
         if level.is_empty() {
@@ -403,10 +437,15 @@ fn read_source(
         if let Some(p) = progress {
             p(ProgressEvent::Discovered(level.len() as u64));
         }
+        if lineage.is_none() && level.iter().any(|f| is_contract_file(f)) {
+            let files = src.files().unwrap_or_default();
+            lineage = Some(pipelines::read(src, &files, limits));
+        }
+        let lineage_now = lineage.as_ref().unwrap_or(&no_lineage);
         let results: Vec<(String, FileResult)> = level
             .par_iter()
             .map(|f| {
-                let r = read_file(src, f, origin, limits);
+                let r = read_file(src, f, origin, limits, lineage_now);
                 if let Some(p) = progress {
                     p(ProgressEvent::Read(1));
                 }

@@ -9,6 +9,7 @@ pub mod backup;
 mod catalog;
 mod crypto;
 mod data_grants;
+mod data_runs;
 mod deployments;
 mod dora;
 mod feedback;
@@ -50,6 +51,10 @@ pub use catalog::{
 pub use crypto::SecretKey;
 pub use data_grants::{
     GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,
+};
+pub use data_runs::{
+    CheckCounts, DataRunModelRecord, DataRunRecord, MAX_DATA_RUN_MODELS, MAX_DATA_RUNS_LIST,
+    ModelStatus,
 };
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraWritten, IncidentQuery};
@@ -313,6 +318,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         43,
         "adoption weeks",
         include_str!("../migrations/0043_adoption_weeks.sql"),
+    ),
+    (
+        50,
+        "data runs",
+        include_str!("../migrations/0050_data_runs.sql"),
     ),
     (
         55,

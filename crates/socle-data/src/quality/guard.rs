@@ -92,7 +92,7 @@ pub fn refusal(query: &str) -> Option<String> {
 }
 
 /// A query whose CTEs are queries too (`WITH d AS (DELETE … RETURNING …)` writes).
-fn read_only(q: &sqlparser::ast::Query) -> bool {
+pub(crate) fn read_only(q: &sqlparser::ast::Query) -> bool {
     let body_reads = !matches!(
         *q.body,
         sqlparser::ast::SetExpr::Insert(_)

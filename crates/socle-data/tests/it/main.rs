@@ -2,4 +2,5 @@
 //! and per error path), errors located, and the catalog entity of a contract.
 
 mod contracts;
+mod pipeline;
 mod quality;

@@ -324,3 +324,74 @@ fn an_invalid_data_contract_is_refused_with_its_line_and_path() {
         ("odcs.schema", "status", Some(6))
     );
 }
+
+#[test]
+fn a_pipeline_s_lineage_makes_each_contract_depend_on_the_contracts_it_is_built_from() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/data-pipeline");
+    let read = read_location(
+        &LocationSpec::file(root.to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(read.errors.is_empty(), "{:#?}", read.errors);
+    let mut depends: Vec<String> = read
+        .entities
+        .iter()
+        .flat_map(|e| {
+            e.relations
+                .iter()
+                .filter(|(t, _)| t.as_str() == "dependsOn")
+                .map(move |(_, r)| format!("{} → {r}", e.entity_ref))
+        })
+        .collect();
+    depends.sort();
+    assert_eq!(
+        depends,
+        [
+            "datacontract:default/customers → component:default/shop-pipeline",
+            "datacontract:default/customers → datacontract:default/orders_raw",
+            "datacontract:default/orders → component:default/shop-pipeline",
+            "datacontract:default/orders → datacontract:default/orders_raw",
+            "datacontract:default/orders_raw → component:default/shop-pipeline",
+            "datacontract:default/revenue_by_day → component:default/shop-pipeline",
+            "datacontract:default/revenue_by_day → datacontract:default/orders",
+        ]
+    );
+    let job = read
+        .entities
+        .iter()
+        .find(|e| e.entity_ref.to_string() == "component:default/shop-pipeline")
+        .expect("the pipeline's component");
+    assert_eq!(job.entity_ref.kind(), "component");
+}
+
+#[test]
+fn a_pipeline_that_cannot_be_read_adds_no_relation_and_keeps_its_contracts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "data/orders.odcs.yaml", CONTRACT);
+    write(
+        root,
+        "data/models/a.sql",
+        "{{ config(contract='orders.odcs.yaml') }}select * from {{ ref('missing') }}",
+    );
+    let read = read_location(
+        &LocationSpec::file(root.to_string_lossy()),
+        &Limits::default(),
+    );
+    assert!(read.errors.is_empty(), "{:#?}", read.errors);
+    assert_eq!(read.entities.len(), 1);
+    let mut relations: Vec<String> = read.entities[0]
+        .relations
+        .iter()
+        .map(|(t, r)| format!("{} {r}", t.as_str()))
+        .collect();
+    relations.sort();
+    assert_eq!(
+        relations,
+        [
+            "dependsOn component:default/orders-api",
+            "ownedBy group:default/team-a"
+        ]
+    );
+}

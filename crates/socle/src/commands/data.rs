@@ -68,6 +68,98 @@ pub enum DataCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// Run a pipeline of SQL models (DIR/models/**/*.sql, dbt-like: `{{ ref('model') }}`,
+    /// `{{ source('src', 'table') }}`, `{{ config(materialized='table', tier='gold',
+    /// contract='contracts/x.odcs.yaml') }}`) on PostgreSQL in dependency order, each model's
+    /// contract checked right after it builds. A model that fails to build stops the models
+    /// downstream of it; a gold model whose checks fail (any model, with --fail-fast) stops
+    /// them too; other branches go on. The run is recorded in Socle's store. Exits 1 when a
+    /// model failed or was skipped.
+    #[command(
+        after_help = "Examples:\n  socle data run shop-pipeline --url postgres://etl@db/warehouse --schema analytics --source shop=landing\n  socle data run shop-pipeline --url postgres://etl@db/warehouse --select +revenue_by_day -o json"
+    )]
+    Run {
+        /// The pipeline's directory (its models under models/).
+        dir: PathBuf,
+        /// postgres:// URL of the database models are built in and checked on (credentials
+        /// from PGUSER/PGPASSWORD when the URL has none).
+        #[arg(long, env = "SOCLE_DATA_URL")]
+        url: String,
+        /// The schema models are built in (created if missing).
+        #[arg(long, default_value = "public")]
+        schema: String,
+        /// Where a source's tables are: SOURCE=SCHEMA (repeatable; a source's own name
+        /// otherwise).
+        #[arg(long = "source", value_name = "SOURCE=SCHEMA", value_parser = source_schema)]
+        sources: Vec<(String, String)>,
+        /// Models to run, dbt's way: `model`, `+model` (and what it depends on), `model+`
+        /// (and what depends on it); several separated by commas.
+        #[arg(long)]
+        select: Option<String>,
+        /// Any failing check stops the models downstream (not only a gold model's).
+        #[arg(long)]
+        fail_fast: bool,
+        /// The contract server checked (its name); each contract's first postgres server by
+        /// default. Its host and database are replaced by --url, its schema by --schema.
+        #[arg(long)]
+        server: Option<String>,
+        /// Longest a single statement may run, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
+        #[command(flatten)]
+        store: super::setup::StoreArgs,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// List the pipeline runs `socle data run` recorded, newest first; with a run id, that run
+    /// with each model's status, tier, duration, check counts and reason. Exits 1 when the
+    /// run named failed.
+    #[command(
+        after_help = "Examples:\n  socle data runs\n  socle data runs --pipeline shop-pipeline --limit 5 -o json\n  socle data runs 5b0fb3a6cedba075a41e684f97feed52"
+    )]
+    Runs {
+        /// A run's id: show that run and its models.
+        id: Option<String>,
+        /// Only the runs of this pipeline directory (as it was given to `socle data run`).
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Most runs listed.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        store: super::setup::StoreArgs,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+    /// Show a pipeline's models in dependency order with their lineage, read from the SQL: the
+    /// models, sources and other tables each reads (CTEs left out), and for plain selects
+    /// where each column comes from. Needs no database. Exits 1 when the pipeline cannot be
+    /// read (unknown ref, cycle, bad SQL — each as file:line).
+    #[command(
+        after_help = "Examples:\n  socle data lineage shop-pipeline\n  socle data lineage shop-pipeline --schema analytics -o json"
+    )]
+    Lineage {
+        /// The pipeline's directory (its models under models/).
+        dir: PathBuf,
+        /// The schema models are built in (as `socle data run --schema`).
+        #[arg(long, default_value = "public")]
+        schema: String,
+        /// Where a source's tables are: SOURCE=SCHEMA (repeatable).
+        #[arg(long = "source", value_name = "SOURCE=SCHEMA", value_parser = source_schema)]
+        sources: Vec<(String, String)>,
+        /// How to print the result: table (default), json or yaml.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
+    },
+}
+
+fn source_schema(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected SOURCE=SCHEMA, got {s:?}")),
+    }
 }
 
 pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
@@ -93,6 +185,50 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
                 max_rows: Some(max_rows),
             };
             test(&contract, &req, junit.as_deref(), output).await
+        }
+        DataCmd::Run {
+            dir,
+            url,
+            schema,
+            sources,
+            select,
+            fail_fast,
+            server,
+            timeout_seconds,
+            store,
+            output,
+        } => {
+            super::must_exist(&dir)?;
+            let req = socle_app::data_run::DataRunRequest {
+                dir,
+                url,
+                schema,
+                sources: sources.into_iter().collect(),
+                select,
+                fail_fast,
+                server,
+                statement_timeout: std::time::Duration::from_secs(timeout_seconds.max(1)),
+            };
+            super::data_pipeline::run(&req, &store, output).await
+        }
+        DataCmd::Runs {
+            id,
+            pipeline,
+            limit,
+            store,
+            output,
+        } => {
+            super::data_pipeline::runs(id.as_deref(), pipeline.as_deref(), limit, &store, output)
+                .await
+        }
+        DataCmd::Lineage {
+            dir,
+            schema,
+            sources,
+            output,
+        } => {
+            super::must_exist(&dir)?;
+            super::data_pipeline::lineage(&dir, schema, sources.into_iter().collect(), output).await
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config_file;
 #[cfg(test)]
 mod conventions;
 mod data;
+mod data_pipeline;
 mod deploy;
 mod dora;
 mod oidc_args;

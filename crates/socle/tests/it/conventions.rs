@@ -84,6 +84,15 @@ const FAILURES: &[&[&str]] = &[
     &["catalog", "locations"],
     &["catalog", "unregister", "999"],
     &["data", "test", "missing.odcs.yaml"],
+    &[
+        "data",
+        "run",
+        "missing-dir",
+        "--url",
+        "postgres://nobody@127.0.0.1:1/none",
+    ],
+    &["data", "lineage", "missing-dir"],
+    &["data", "runs"],
     &["workload", "validate", "missing.yaml"],
     &[
         "workload",

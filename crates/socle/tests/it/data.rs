@@ -270,3 +270,160 @@ fn a_csv_row_breaking_the_contract_exits_one_naming_the_check() {
     );
     assert!(err.contains("people__age__field_minimum"), "{err}");
 }
+
+#[test]
+fn a_pipeline_s_lineage_is_printed_in_dependency_order() {
+    let o = socle(&[
+        "data",
+        "lineage",
+        "conformance/data-pipeline",
+        "--source",
+        "shop=landing",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = p["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "orders_raw",
+            "customers",
+            "orders",
+            "revenue_by_day",
+            "revenue_report"
+        ]
+    );
+    assert_eq!(
+        p["models"][0]["reads"],
+        serde_json::json!([{"kind": "source", "source": "shop", "table": "orders_raw"}])
+    );
+    assert_eq!(
+        p["models"][0]["sql"]
+            .as_str()
+            .unwrap()
+            .trim_start()
+            .lines()
+            .last()
+            .unwrap(),
+        "select * from \"landing\".\"orders_raw\""
+    );
+}
+
+#[test]
+fn a_pipeline_with_a_cycle_exits_1_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(
+        dir.path().join("models/a.sql"),
+        "select * from {{ ref('b') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("models/b.sql"),
+        "select 1,\n2 from {{ ref('a') }}",
+    )
+    .unwrap();
+    let path = dir.path().display().to_string();
+    let o = socle(&["data", "lineage", &path]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("models/a.sql:1: the models refer to each other in a cycle: a → b → a"),
+        "{stderr}"
+    );
+    // `data run` refuses it the same way, before connecting anywhere.
+    let store = tempfile::tempdir().unwrap();
+    let o = socle(&[
+        "data",
+        "run",
+        &path,
+        "--url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--data-dir",
+        &store.path().display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("models/a.sql:1: "));
+}
+
+#[tokio::test]
+async fn recorded_runs_are_listed_and_one_is_shown_with_its_models() {
+    use socle_store::{CheckCounts, DataRunModelRecord, DataRunRecord, ModelStatus};
+    let data = tempfile::tempdir().unwrap();
+    let store = socle_store::Store::open(&socle_store::StoreConfig::new(data.path(), None))
+        .await
+        .unwrap();
+    let model = |name: &str, status, reason: Option<&str>| DataRunModelRecord {
+        model: name.into(),
+        tier: Some("gold".into()),
+        materialized: "table".into(),
+        status,
+        duration_ms: 7,
+        checks: CheckCounts {
+            passed: 2,
+            warning: 0,
+            failed: 1,
+            error: 0,
+        },
+        reason: reason.map(Into::into),
+    };
+    store
+        .record_data_run(&DataRunRecord {
+            id: "r1".into(),
+            pipeline: "shop".into(),
+            target_schema: "analytics".into(),
+            started_at: 1_000,
+            finished_at: 1_250,
+            passed: false,
+            models: vec![
+                model(
+                    "revenue",
+                    ModelStatus::Failed,
+                    Some("1 of its contract's checks failed"),
+                ),
+                model(
+                    "report",
+                    ModelStatus::Skipped,
+                    Some("upstream model revenue failed its gold checks"),
+                ),
+            ],
+            model_count: 2,
+            failed: 1,
+            skipped: 1,
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let dir = data.path().display().to_string();
+    let o = socle(&["data", "runs", "--data-dir", &dir, "-o", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list["totalItems"], 1);
+    assert_eq!(list["items"][0]["id"], "r1");
+    assert_eq!(list["items"][0]["skipped"], 1);
+    let o = socle(&["data", "runs", "r1", "--data-dir", &dir, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "a failed run exits 1");
+    let run: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(run["models"][1]["status"], "skipped");
+    assert_eq!(
+        run["models"][1]["reason"],
+        "upstream model revenue failed its gold checks"
+    );
+}
