@@ -222,7 +222,10 @@ pub async fn pages(
         format!("/api/v1/scorecards/{SCORECARD}/history?days=30"),
         format!("/campaigns/{CAMPAIGN_NAME}"),
         format!("/api/v1/campaigns/{CAMPAIGN_NAME}"),
-        format!("/api/v1/campaigns/{CAMPAIGN_NAME}/teams/{}", href(&team).rsplit('/').next().unwrap_or_default()),
+        format!(
+            "/api/v1/campaigns/{CAMPAIGN_NAME}/teams/{}",
+            href(&team).rsplit('/').next().unwrap_or_default()
+        ),
         format!("/catalog/{}", href(&team)),
         format!("/catalog/{}", href(&entity)),
         format!("/api/v1/entities/{}/scorecards", href(&entity)),
