@@ -101,7 +101,7 @@ pub struct AccessQuery {
 /// caller's own otherwise), or without `product` the caller's own (every grant for an admin).
 /// `state` is pending, active, expired, denied or revoked.
 #[utoipa::path(get, path = "/api/v1/data/access", tag = "data", params(AccessQuery),
-    responses((status = 200, description = "`[{id, product, requester, team, purpose, classification, columns, days, status, state, expires_at, …}]`", body = Object),
+    responses((status = 200, description = "`[{id, product, requester, team, purpose, classification, columns, days, status, state, expires_at, …}]`", body = Vec<Object>),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_access(
