@@ -153,3 +153,217 @@ impl App {
         Ok(overview)
     }
 }
+
+/// What the data catalog is narrowed to (every filter given must hold).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataFilter {
+    pub domain: Option<String>,
+    pub tier: Option<String>,
+    /// The owner group's ref.
+    pub owner: Option<String>,
+    /// A personal or restricted classification one of its columns carries.
+    pub classification: Option<String>,
+}
+
+/// How many products each value of a facet would leave (the other filters applied), by value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DataFacets {
+    pub domain: Vec<(String, usize)>,
+    pub tier: Vec<(String, usize)>,
+    pub owner: Vec<(String, usize)>,
+    pub classification: Vec<(String, usize)>,
+}
+
+/// Which facet a count is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Facet {
+    Domain,
+    Tier,
+    Owner,
+    Classification,
+}
+
+impl DataOverview {
+    /// The products (and their register rows) `f` keeps, and the facet counts beside them.
+    pub fn narrowed(&self, f: &DataFilter) -> (DataOverview, DataFacets) {
+        let mut classes: std::collections::HashMap<&str, std::collections::BTreeSet<String>> =
+            std::collections::HashMap::new();
+        for r in &self.register {
+            classes
+                .entry(r.entity.as_str())
+                .or_default()
+                .insert(r.classification.to_ascii_lowercase());
+        }
+        let none = std::collections::BTreeSet::new();
+        let values = |p: &DataProduct, facet: Facet| -> Vec<String> {
+            let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+            match facet {
+                Facet::Domain => one(&p.domain),
+                Facet::Tier => one(&p.tier),
+                Facet::Owner => one(&p.owner),
+                Facet::Classification => classes
+                    .get(p.entity.as_str())
+                    .unwrap_or(&none)
+                    .iter()
+                    .cloned()
+                    .collect(),
+            }
+        };
+        let wanted = |facet: Facet| match facet {
+            Facet::Domain => &f.domain,
+            Facet::Tier => &f.tier,
+            Facet::Owner => &f.owner,
+            Facet::Classification => &f.classification,
+        };
+        let all = [
+            Facet::Domain,
+            Facet::Tier,
+            Facet::Owner,
+            Facet::Classification,
+        ];
+        let keeps = |p: &DataProduct, skip: Option<Facet>| {
+            all.iter()
+                .filter(|x| Some(**x) != skip)
+                .all(|x| match wanted(*x) {
+                    None => true,
+                    Some(w) => values(p, *x).iter().any(|v| v.eq_ignore_ascii_case(w)),
+                })
+        };
+        let count = |facet: Facet| {
+            let mut n: std::collections::BTreeMap<String, usize> = Default::default();
+            for p in self.products.iter().filter(|p| keeps(p, Some(facet))) {
+                for v in values(p, facet) {
+                    *n.entry(v).or_default() += 1;
+                }
+            }
+            n.into_iter().collect()
+        };
+        let facets = DataFacets {
+            domain: count(Facet::Domain),
+            tier: count(Facet::Tier),
+            owner: count(Facet::Owner),
+            classification: count(Facet::Classification),
+        };
+        let products: Vec<DataProduct> = self
+            .products
+            .iter()
+            .filter(|p| keeps(p, None))
+            .cloned()
+            .collect();
+        let kept: std::collections::HashSet<&str> =
+            products.iter().map(|p| p.entity.as_str()).collect();
+        let register = self
+            .register
+            .iter()
+            .filter(|r| kept.contains(r.entity.as_str()))
+            .filter(|r| {
+                f.classification
+                    .as_ref()
+                    .is_none_or(|c| r.classification.eq_ignore_ascii_case(c))
+            })
+            .cloned()
+            .collect();
+        (
+            DataOverview {
+                products,
+                register,
+                register_truncated: self.register_truncated,
+            },
+            facets,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(entity: &str, domain: &str, tier: &str, owner: &str) -> DataProduct {
+        DataProduct {
+            entity: entity.into(),
+            title: entity.into(),
+            owner: Some(owner.into()),
+            domain: Some(domain.into()),
+            tier: Some(tier.into()),
+            lifecycle: None,
+            tables: 1,
+            columns: 2,
+            sensitive_columns: 1,
+        }
+    }
+
+    fn column(entity: &str, column: &str, classification: &str) -> RegisterEntry {
+        RegisterEntry {
+            entity: entity.into(),
+            owner: None,
+            purpose: None,
+            table: "t".into(),
+            column: column.into(),
+            classification: classification.into(),
+            servers: Vec::new(),
+        }
+    }
+
+    fn overview() -> DataOverview {
+        DataOverview {
+            products: vec![
+                product("orders", "sales", "gold", "team-a"),
+                product("carts", "sales", "silver", "team-b"),
+                product("stock", "ops", "gold", "team-b"),
+            ],
+            register: vec![
+                column("orders", "email", "pii"),
+                column("orders", "iban", "confidential"),
+                column("carts", "email", "PII"),
+            ],
+            register_truncated: false,
+        }
+    }
+
+    fn names(o: &DataOverview) -> Vec<&str> {
+        o.products.iter().map(|p| p.entity.as_str()).collect()
+    }
+
+    #[test]
+    fn no_filter_keeps_everything_and_counts_every_value() {
+        let (o, f) = overview().narrowed(&DataFilter::default());
+        assert_eq!(names(&o), ["orders", "carts", "stock"]);
+        assert_eq!(f.domain, [("ops".to_owned(), 1), ("sales".to_owned(), 2)]);
+        assert_eq!(f.tier, [("gold".to_owned(), 2), ("silver".to_owned(), 1)]);
+        assert_eq!(
+            f.classification,
+            [("confidential".to_owned(), 1), ("pii".to_owned(), 2)]
+        );
+    }
+
+    #[test]
+    fn filters_combine_and_each_facet_counts_with_the_others_applied() {
+        let filter = DataFilter {
+            domain: Some("sales".into()),
+            tier: Some("gold".into()),
+            ..Default::default()
+        };
+        let (o, f) = overview().narrowed(&filter);
+        assert_eq!(names(&o), ["orders"]);
+        // Tiers within sales; domains among gold products.
+        assert_eq!(f.tier, [("gold".to_owned(), 1), ("silver".to_owned(), 1)]);
+        assert_eq!(f.domain, [("ops".to_owned(), 1), ("sales".to_owned(), 1)]);
+        assert_eq!(o.register.len(), 2, "the kept product's columns only");
+    }
+
+    #[test]
+    fn a_classification_keeps_its_products_and_only_its_register_rows() {
+        let filter = DataFilter {
+            classification: Some("pii".into()),
+            ..Default::default()
+        };
+        let (o, _) = overview().narrowed(&filter);
+        assert_eq!(names(&o), ["orders", "carts"]);
+        let cols: Vec<(&str, &str)> = o
+            .register
+            .iter()
+            .map(|r| (r.entity.as_str(), r.column.as_str()))
+            .collect();
+        assert_eq!(cols, [("orders", "email"), ("carts", "email")]);
+    }
+}

@@ -99,10 +99,12 @@ pub fn contract_section(body: &Value) -> Markup {
 pub async fn overview(
     axum::extract::State(state): axum::extract::State<std::sync::Arc<socle_api::AppState>>,
     viewer: crate::session::Viewer,
+    axum::extract::Query(q): axum::extract::Query<FacetQuery>,
 ) -> Result<Markup, crate::error::PageError> {
     use crate::layout::{self, entity_href, short};
     viewer.can_read(&state)?;
-    let o = state.data_overview(&viewer.caller())?;
+    let filter = q.filter();
+    let (o, facets) = state.data_overview(&viewer.caller())?.narrowed(&filter);
     let count = |tier: &str| {
         o.products
             .iter()
@@ -116,6 +118,7 @@ pub async fn overview(
         html! {
             h1 { "Data products" }
             p class="sub" { (o.products.len()) " data products from their contracts (ODCS files in the catalog's locations), " strong { (o.register.len()) } " personal or restricted columns." }
+            (facet_nav(&q, &facets))
             div class="tiles" {
                 @for tier in ["gold", "silver", "bronze"] {
                     div class="tile" { div class="name" { (tier_badge(tier)) } div class="value" { (count(tier)) } }
@@ -164,4 +167,90 @@ pub async fn overview(
             }
         },
     ))
+}
+
+/// `/data`'s filters, from its query string (empty values are no filter).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct FacetQuery {
+    domain: Option<String>,
+    tier: Option<String>,
+    owner: Option<String>,
+    classification: Option<String>,
+}
+
+impl FacetQuery {
+    fn filter(&self) -> socle_app::data::DataFilter {
+        let keep = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        socle_app::data::DataFilter {
+            domain: keep(&self.domain),
+            tier: keep(&self.tier),
+            owner: keep(&self.owner),
+            classification: keep(&self.classification),
+        }
+    }
+
+    /// `/data` with `key` set to `value` (or cleared, when it is the value already) and the
+    /// other filters kept.
+    fn href(&self, key: &str, value: &str) -> String {
+        let pairs = [
+            ("domain", &self.domain),
+            ("tier", &self.tier),
+            ("owner", &self.owner),
+            ("classification", &self.classification),
+        ];
+        let mut out = Vec::new();
+        for (k, v) in pairs {
+            let v = if k == key {
+                (v.as_deref() != Some(value)).then_some(value)
+            } else {
+                v.as_deref().filter(|v| !v.is_empty())
+            };
+            if let Some(v) = v {
+                out.push(format!("{k}={}", crate::layout::enc(v)));
+            }
+        }
+        if out.is_empty() {
+            "/data".to_owned()
+        } else {
+            format!("/data?{}", out.join("&"))
+        }
+    }
+}
+
+/// The facets: each value a link that narrows to it (or widens again), with its count.
+fn facet_nav(q: &FacetQuery, f: &socle_app::data::DataFacets) -> Markup {
+    let groups = [
+        ("Domain", "domain", &f.domain, &q.domain),
+        ("Tier", "tier", &f.tier, &q.tier),
+        ("Owner", "owner", &f.owner, &q.owner),
+        (
+            "Personal or restricted data",
+            "classification",
+            &f.classification,
+            &q.classification,
+        ),
+    ];
+    let any = [&q.domain, &q.tier, &q.owner, &q.classification]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()));
+    html! {
+        nav class="facets" aria-label="Filter the data products" {
+            @for (title, key, values, chosen) in groups {
+                @if !values.is_empty() {
+                    div {
+                        strong { (title) ": " }
+                        @for (v, n) in values.iter() {
+                            @let on = chosen.as_deref() == Some(v.as_str());
+                            a href=(q.href(key, v)) aria-current=[on.then_some("true")] {
+                                @if on { strong { (crate::layout::short(v)) } } @else { (crate::layout::short(v)) }
+                                " (" (n) ")"
+                            }
+                            " "
+                        }
+                    }
+                }
+            }
+            @if any { p { a href="/data" { "Clear the filters" } } }
+        }
+    }
 }

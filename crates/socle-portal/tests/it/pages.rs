@@ -630,6 +630,35 @@ async fn the_data_page_lists_products_and_the_processing_register() {
             "{b}"
         );
         assert!(!b.contains("<code>order_id</code>"), "{b}");
+        // Facets: each value with its count, a link narrowing to it; a filter that keeps
+        // nothing empties the list and the register.
+        assert!(
+            b.contains(r#"<a href="/data?domain=sales">sales (1)</a>"#),
+            "{b}"
+        );
+        assert!(
+            b.contains(r#"<a href="/data?classification=pii">pii (1)</a>"#),
+            "{b}"
+        );
+        let narrowed = s
+            .get("/data?domain=sales&classification=pii", None)
+            .await
+            .body;
+        assert!(narrowed.contains("1 data products"), "{narrowed}");
+        assert!(
+            narrowed.contains(r#"aria-current="true"><strong>sales</strong> (1)</a>"#),
+            "{narrowed}"
+        );
+        assert!(
+            narrowed.contains(r#"<a href="/data">Clear the filters</a>"#),
+            "{narrowed}"
+        );
+        let none = s.get("/data?tier=bronze", None).await.body;
+        assert!(none.contains("0 data products"), "{none}");
+        assert!(
+            none.contains("No column is classified as personal or restricted."),
+            "{none}"
+        );
         // The same over the API.
         let api = s.get("/api/v1/data/products", None).await;
         assert_eq!(api.status, StatusCode::OK);
