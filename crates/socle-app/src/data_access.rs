@@ -112,32 +112,38 @@ fn text(v: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
+fn items<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn name_of(v: &Value) -> &str {
+    v.get("name").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// `(table, column, classification)` of every classified column of a contract entity's body.
+pub fn classified_columns(body: &Value) -> impl Iterator<Item = (&str, &str, &str)> {
+    items(body, "/spec/schema").iter().flat_map(|table| {
+        items(table, "/properties")
+            .iter()
+            .filter_map(move |column| {
+                let c = column.get("classification").and_then(Value::as_str)?;
+                (!c.is_empty()).then(|| (name_of(table), name_of(column), c))
+            })
+    })
+}
+
 /// `table.column` of every column of `body` classified `classification` (case aside), and
 /// every classification it has.
 fn columns_classified(body: &Value, classification: &str) -> (Vec<String>, BTreeSet<String>) {
     let mut cols = Vec::new();
     let mut all = BTreeSet::new();
-    let list = |v: &Value, p: &str| -> Vec<Value> {
-        v.pointer(p)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    for table in list(body, "/spec/schema") {
-        for column in list(&table, "/properties") {
-            let c = text(&column, "/classification");
-            if c.is_empty() {
-                continue;
-            }
-            if c.eq_ignore_ascii_case(classification) {
-                cols.push(format!(
-                    "{}.{}",
-                    text(&table, "/name"),
-                    text(&column, "/name")
-                ));
-            }
-            all.insert(c.to_ascii_lowercase());
+    for (table, column, c) in classified_columns(body) {
+        if c.eq_ignore_ascii_case(classification) {
+            cols.push(format!("{table}.{column}"));
         }
+        all.insert(c.to_ascii_lowercase());
     }
     (cols, all)
 }
@@ -145,18 +151,9 @@ fn columns_classified(body: &Value, classification: &str) -> (Vec<String>, BTree
 /// The built-in policy, compiled once.
 fn builtin_policy() -> Result<&'static PolicySet, AppError> {
     static SET: OnceLock<Result<PolicySet, String>> = OnceLock::new();
-    SET.get_or_init(|| {
-        PolicySet::load(
-            &[(
-                "data-access.rego".to_owned(),
-                BUILTIN_ACCESS_POLICY.to_owned(),
-            )],
-            ACCESS_PACKAGE,
-        )
-        .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(AppError::internal)
+    SET.get_or_init(|| access_policy(&[]).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(AppError::internal)
 }
 
 /// The built-in rules with the platform's `files` (`data-access/*.rego`, package
@@ -168,6 +165,15 @@ pub fn access_policy(files: &[(String, String)]) -> Result<PolicySet, socle_poli
     )];
     all.extend(files.iter().cloned());
     PolicySet::load(&all, ACCESS_PACKAGE)
+}
+
+/// The owner team of a grant's product now (ownership may have moved since the request),
+/// else the one asked.
+fn current_owner(snap: &Snapshot, g: &GrantRecord) -> Option<String> {
+    snap.get(&g.product)
+        .and_then(|v| v.owner)
+        .map(|o| snap.name(o).to_owned())
+        .or_else(|| (!g.owner.is_empty()).then(|| g.owner.clone()))
 }
 
 impl App {
@@ -399,12 +405,7 @@ impl App {
         }
         let g = self.grant_record(id).await?;
         let snap = self.snapshot();
-        // The owners now (ownership may have moved since the request), else those asked.
-        let owner = snap
-            .get(&g.product)
-            .and_then(|v| v.owner)
-            .map(|o| snap.name(o).to_owned())
-            .or_else(|| (!g.owner.is_empty()).then(|| g.owner.clone()));
+        let owner = current_owner(&snap, &g);
         if !self.may_decide_for(&snap, actor, owner.as_deref()) {
             return Err(AppError::forbidden(format!(
                 "only a member of {} (the owners of {}) or an admin decides on access to it",
@@ -445,11 +446,7 @@ impl App {
             let who = actor.require(Role::Member)?.subject.clone();
             let g = self.grant_record(id).await?;
             let snap = self.snapshot();
-            let owner = snap
-                .get(&g.product)
-                .and_then(|v| v.owner)
-                .map(|o| snap.name(o).to_owned())
-                .or_else(|| (!g.owner.is_empty()).then(|| g.owner.clone()));
+            let owner = current_owner(&snap, &g);
             if g.requester != who && !self.may_decide_for(&snap, actor, owner.as_deref()) {
                 return Err(AppError::forbidden(format!(
                     "only the requester, a member of the owners of {} or an admin revokes this grant",

@@ -162,19 +162,24 @@ impl Store {
         }))
     }
 
-    /// Grants matching `q`, newest first, at most `q.limit` (and [`MAX_GRANT_LIST`]).
+    /// Grants matching `q`, newest first, at most `q.limit` (and [`MAX_GRANT_LIST`]). Only the
+    /// filters given are in the SQL, so each is served by its index.
     pub async fn grants(&self, q: &GrantQuery<'_>) -> Result<Vec<GrantRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM data_access_grants \
-             WHERE ($1 IS NULL OR product = $1) AND ($2 IS NULL OR requester = $2) AND ($3 IS NULL OR status = $3) \
-             ORDER BY requested_at DESC, id LIMIT $4"
-        );
         let limit = q.limit.clamp(1, MAX_GRANT_LIST);
         let status = q.status.map(GrantStatus::as_str);
         Ok(with_pool!(self, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(q.product).bind(q.requester).bind(status).bind(limit)
-                .fetch_all(pool).await?;
+            let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM data_access_grants WHERE 1 = 1"));
+            if let Some(p) = q.product {
+                qb.push(" AND product = ").push_bind(p);
+            }
+            if let Some(r) = q.requester {
+                qb.push(" AND requester = ").push_bind(r);
+            }
+            if let Some(s) = status {
+                qb.push(" AND status = ").push_bind(s);
+            }
+            qb.push(" ORDER BY requested_at DESC, id LIMIT ").push_bind(limit);
+            let rows = qb.build().fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push(grant_record!(r));

@@ -21,27 +21,12 @@ use crate::session::Viewer;
 
 /// The sensitive classifications a contract's columns carry (what one may ask for).
 fn classifications(body: &Value) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for table in body
-        .pointer("/spec/schema")
-        .and_then(Value::as_array)
+    socle_app::data_access::classified_columns(body)
+        .filter(|(_, _, c)| socle_data::is_sensitive(c))
+        .map(|(_, _, c)| c.to_ascii_lowercase())
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .flatten()
-    {
-        for col in table
-            .get("properties")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(c) = col.get("classification").and_then(Value::as_str)
-                && socle_data::is_sensitive(c)
-            {
-                out.insert(c.to_ascii_lowercase());
-            }
-        }
-    }
-    out.into_iter().collect()
+        .collect()
 }
 
 fn state_text(s: GrantState) -> Markup {

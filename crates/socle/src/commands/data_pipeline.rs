@@ -16,6 +16,19 @@ struct Refused {
     errors: Vec<PipelineError>,
 }
 
+/// The columns of a run's models, live or recorded.
+const MODEL_COLUMNS: [&str; 7] = ["STATUS", "MODEL", "TIER", "AS", "CHECKS", "TIME", "REASON"];
+
+/// A model's contract checks counted, as one cell.
+fn checks_text(
+    passed: impl std::fmt::Display,
+    warning: impl std::fmt::Display,
+    failed: impl std::fmt::Display,
+    error: impl std::fmt::Display,
+) -> String {
+    format!("{passed} passed, {warning} warnings, {failed} failed, {error} errors")
+}
+
 /// A pipeline that cannot be read: every error as `file:line: message` on stderr, exit 1.
 fn refused(errors: Vec<PipelineError>, output: Format) -> anyhow::Result<Outcome> {
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -68,22 +81,14 @@ pub async fn run(
                     m.tier.map(|t| t.as_str()).unwrap_or("").to_owned(),
                     m.materialized.as_str().to_owned(),
                     m.checks
-                        .map(|c| {
-                            format!(
-                                "{} passed, {} warnings, {} failed, {} errors",
-                                c.passed, c.warning, c.failed, c.error
-                            )
-                        })
+                        .map(|c| checks_text(c.passed, c.warning, c.failed, c.error))
                         .unwrap_or_default(),
                     format!("{} ms", m.duration_ms),
                     m.reason.clone().unwrap_or_default(),
                 ]
             })
             .collect();
-        let mut t = output::table(
-            &["STATUS", "MODEL", "TIER", "AS", "CHECKS", "TIME", "REASON"],
-            &rows,
-        );
+        let mut t = output::table(&MODEL_COLUMNS, &rows);
         t.push_str(&format!(
             "run {} into {}: {} in {} ms\n",
             r.id,
@@ -191,19 +196,18 @@ pub async fn runs(
                     m.model.clone(),
                     m.tier.clone().unwrap_or_default(),
                     m.materialized.clone(),
-                    format!(
-                        "{} passed, {} warnings, {} failed, {} errors",
-                        m.checks.passed, m.checks.warning, m.checks.failed, m.checks.error
+                    checks_text(
+                        m.checks.passed,
+                        m.checks.warning,
+                        m.checks.failed,
+                        m.checks.error,
                     ),
                     format!("{} ms", m.duration_ms),
                     m.reason.clone().unwrap_or_default(),
                 ]
             })
             .collect();
-        let mut t = output::table(
-            &["STATUS", "MODEL", "TIER", "AS", "CHECKS", "TIME", "REASON"],
-            &rows,
-        );
+        let mut t = output::table(&MODEL_COLUMNS, &rows);
         t.push_str(&format!(
             "run {} of {} into {}: {}\n",
             r.id,
