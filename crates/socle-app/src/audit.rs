@@ -36,10 +36,11 @@ pub enum AuditAction {
     DataAccessApprove,
     DataAccessDeny,
     DataAccessRevoke,
+    DataQualityRecord,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::LocationCreate,
         Self::LocationRefresh,
         Self::LocationDelete,
@@ -64,6 +65,7 @@ impl AuditAction {
         Self::DataAccessApprove,
         Self::DataAccessDeny,
         Self::DataAccessRevoke,
+        Self::DataQualityRecord,
     ];
 
     /// The name stored in the audit log (stable: readers filter on it).
@@ -93,6 +95,7 @@ impl AuditAction {
             Self::DataAccessApprove => "data_access.approve",
             Self::DataAccessDeny => "data_access.deny",
             Self::DataAccessRevoke => "data_access.revoke",
+            Self::DataQualityRecord => "data_quality.record",
         }
     }
 }

@@ -165,13 +165,40 @@ pub struct DataFilter {
     pub classification: Option<String>,
 }
 
+/// One value of a facet and how many products it would leave.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: usize,
+}
+
 /// How many products each value of a facet would leave (the other filters applied), by value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DataFacets {
-    pub domain: Vec<(String, usize)>,
-    pub tier: Vec<(String, usize)>,
-    pub owner: Vec<(String, usize)>,
-    pub classification: Vec<(String, usize)>,
+    pub domain: Vec<FacetValue>,
+    pub tier: Vec<FacetValue>,
+    pub owner: Vec<FacetValue>,
+    pub classification: Vec<FacetValue>,
+}
+
+/// The data catalog narrowed by a filter, with its facet counts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DataCatalog {
+    #[serde(flatten)]
+    pub overview: DataOverview,
+    pub facets: DataFacets,
+}
+
+impl App {
+    /// The data products and register rows `filter` keeps, with the facets beside them.
+    pub fn data_catalog(
+        &self,
+        actor: &Actor,
+        filter: &DataFilter,
+    ) -> Result<DataCatalog, AppError> {
+        let (overview, facets) = self.data_overview(actor)?.narrowed(filter);
+        Ok(DataCatalog { overview, facets })
+    }
 }
 
 /// Which facet a count is for.
@@ -236,7 +263,9 @@ impl DataOverview {
                     *n.entry(v).or_default() += 1;
                 }
             }
-            n.into_iter().collect()
+            n.into_iter()
+                .map(|(value, count)| FacetValue { value, count })
+                .collect()
         };
         let facets = DataFacets {
             domain: count(Facet::Domain),
@@ -320,6 +349,10 @@ mod tests {
         }
     }
 
+    fn pairs(f: &[FacetValue]) -> Vec<(&str, usize)> {
+        f.iter().map(|v| (v.value.as_str(), v.count)).collect()
+    }
+
     fn names(o: &DataOverview) -> Vec<&str> {
         o.products.iter().map(|p| p.entity.as_str()).collect()
     }
@@ -328,12 +361,9 @@ mod tests {
     fn no_filter_keeps_everything_and_counts_every_value() {
         let (o, f) = overview().narrowed(&DataFilter::default());
         assert_eq!(names(&o), ["orders", "carts", "stock"]);
-        assert_eq!(f.domain, [("ops".to_owned(), 1), ("sales".to_owned(), 2)]);
-        assert_eq!(f.tier, [("gold".to_owned(), 2), ("silver".to_owned(), 1)]);
-        assert_eq!(
-            f.classification,
-            [("confidential".to_owned(), 1), ("pii".to_owned(), 2)]
-        );
+        assert_eq!(pairs(&f.domain), [("ops", 1), ("sales", 2)]);
+        assert_eq!(pairs(&f.tier), [("gold", 2), ("silver", 1)]);
+        assert_eq!(pairs(&f.classification), [("confidential", 1), ("pii", 2)]);
     }
 
     #[test]
@@ -346,8 +376,8 @@ mod tests {
         let (o, f) = overview().narrowed(&filter);
         assert_eq!(names(&o), ["orders"]);
         // Tiers within sales; domains among gold products.
-        assert_eq!(f.tier, [("gold".to_owned(), 1), ("silver".to_owned(), 1)]);
-        assert_eq!(f.domain, [("ops".to_owned(), 1), ("sales".to_owned(), 1)]);
+        assert_eq!(pairs(&f.tier), [("gold", 1), ("silver", 1)]);
+        assert_eq!(pairs(&f.domain), [("ops", 1), ("sales", 1)]);
         assert_eq!(o.register.len(), 2, "the kept product's columns only");
     }
 

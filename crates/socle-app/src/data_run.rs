@@ -15,9 +15,12 @@ use socle_data::pipeline::{
     RenderTarget, Tier,
 };
 use socle_data::quality::Verdict;
-use socle_store::{CheckCounts, DataRunModelRecord, DataRunRecord, ModelStatus, Store};
+use socle_store::{
+    CheckCounts, DataRunModelRecord, DataRunRecord, ModelStatus, QualityOrigin, Store,
+};
 
-use crate::data_test::{Counts, DataTestRequest, test_contract};
+use crate::data_quality::{Recording, run_of_report};
+use crate::data_test::{Counts, DataTestReport, DataTestRequest, test_contract};
 
 /// Deepest directory nesting read under `models/`.
 const MAX_DEPTH: usize = 16;
@@ -61,6 +64,9 @@ pub struct ModelRun {
     pub failures: Vec<String>,
     /// Why it failed or was skipped.
     pub reason: Option<String>,
+    /// Its contract's test, kept for the product's quality history (not printed).
+    #[serde(skip)]
+    pub tested: Option<Box<DataTestReport>>,
 }
 
 /// A finished run.
@@ -167,9 +173,8 @@ fn now_ms() -> i64 {
 
 /// What a model's contract checks said.
 struct Checked {
-    verdict: Verdict,
-    counts: Counts,
     failures: Vec<String>,
+    report: DataTestReport,
 }
 
 /// Runs `model`'s contract on the database the run builds in.
@@ -235,11 +240,7 @@ async fn check_contract(
         .take(MAX_FAILURES)
         .map(|c| format!("{}: {}", c.key, c.reason.as_deref().unwrap_or("failed")))
         .collect();
-    Ok(Checked {
-        verdict: report.result,
-        counts: report.counts,
-        failures,
-    })
+    Ok(Checked { failures, report })
 }
 
 /// Runs the pipeline: reads it, builds the selected models in order, checks their contracts.
@@ -314,6 +315,7 @@ async fn run_model(
         checks: None,
         failures: Vec::new(),
         reason: None,
+        tested: None,
     };
     if let Some(reason) = m.refs.iter().find_map(|r| stopped.get(&r.name)) {
         run.reason = Some(reason.clone());
@@ -342,7 +344,7 @@ async fn run_model(
     if let Some(contract) = &m.config.contract {
         match check_contract(req, m, contract).await {
             Ok(c) => {
-                run.status = match c.verdict {
+                run.status = match c.report.result {
                     Verdict::Passed => ModelStatus::Passed,
                     Verdict::Warning => ModelStatus::Warning,
                     Verdict::Failed | Verdict::Error => ModelStatus::Failed,
@@ -350,11 +352,12 @@ async fn run_model(
                 if run.status == ModelStatus::Failed {
                     run.reason = Some(format!(
                         "{} of its contract's checks failed",
-                        c.counts.failed + c.counts.error
+                        c.report.counts.failed + c.report.counts.error
                     ));
                 }
-                run.checks = Some(c.counts);
+                run.checks = Some(c.report.counts);
                 run.failures = c.failures;
+                run.tested = Some(Box::new(c.report));
             }
             Err(e) => {
                 run.status = ModelStatus::Failed;
@@ -377,8 +380,28 @@ async fn run_model(
     run
 }
 
-/// Records a finished run in the store.
-pub async fn record(store: &Store, report: &DataRunReport) -> Result<(), socle_store::StoreError> {
+/// Records a finished run in the store, and each checked model's contract test in its data
+/// product's quality history (recorded by `by`).
+pub async fn record(
+    store: &Store,
+    report: &DataRunReport,
+    by: &str,
+) -> Result<(), socle_store::StoreError> {
+    for m in &report.models {
+        let Some(tested) = &m.tested else { continue };
+        let Some(product) = tested.product.clone() else {
+            continue;
+        };
+        let rec = Recording {
+            product,
+            origin: QualityOrigin::Pipeline,
+            recorded_by: by.to_owned(),
+            ran_at: report.finished_at_ms,
+        };
+        let run =
+            run_of_report(tested, rec).map_err(|e| socle_store::StoreError::Invalid(e.message))?;
+        store.record_quality_run(&run).await?;
+    }
     let count = |s: ModelStatus| report.models.iter().filter(|m| m.status == s).count() as i64;
     let record = DataRunRecord {
         id: report.id.clone(),
@@ -413,4 +436,31 @@ pub async fn record(store: &Store, report: &DataRunReport) -> Result<(), socle_s
             .collect(),
     };
     store.record_data_run(&record).await
+}
+
+impl crate::App {
+    /// Recorded pipeline runs, newest first (without their models), for whoever may read the
+    /// catalog; only those of `pipeline` when given.
+    pub async fn data_runs(
+        &self,
+        actor: &crate::Actor,
+        pipeline: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DataRunRecord>, crate::AppError> {
+        self.can_read(actor)?;
+        Ok(self.store.list_data_runs(pipeline, limit).await?)
+    }
+
+    /// One recorded run with its models, for whoever may read the catalog.
+    pub async fn data_run(
+        &self,
+        actor: &crate::Actor,
+        id: &str,
+    ) -> Result<DataRunRecord, crate::AppError> {
+        self.can_read(actor)?;
+        if id.is_empty() || id.len() > 64 {
+            return Err(crate::AppError::not_found(format!("no data run {id:?}")));
+        }
+        Ok(self.store.data_run(id).await?)
+    }
 }

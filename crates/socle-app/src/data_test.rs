@@ -49,6 +49,9 @@ pub struct Counts {
 pub struct DataTestReport {
     pub file: String,
     pub contract: String,
+    /// The data product's catalog entity (`datacontract:default/<name>`), when it has a name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
     pub server: String,
     pub server_type: String,
     pub result: Verdict,
@@ -173,6 +176,7 @@ pub async fn test_contract(
     Ok(DataTestReport {
         file: file.into(),
         contract: contract.name.clone().unwrap_or_else(|| contract.id.clone()),
+        product: socle_data::entity_ref(&contract),
         server: server.server.clone(),
         server_type: server.server_type.clone(),
         result: overall(&results),

@@ -11,6 +11,8 @@ pub mod clock;
 pub mod cpu;
 pub mod data;
 pub mod data_access;
+pub mod data_lineage;
+pub mod data_quality;
 pub mod data_run;
 pub mod data_test;
 pub mod demo;

@@ -162,6 +162,19 @@ fn owner(c: &Contract, errors: &mut Vec<ContractError>) -> Option<String> {
     }
 }
 
+/// The catalog name of a contract's data product: its name (else its data product's) made a
+/// slug, else its id's.
+pub fn entity_name(c: &Contract) -> Option<String> {
+    let title = c.name.as_deref().or(c.data_product.as_deref());
+    title.and_then(slug).or_else(|| slug(&c.id))
+}
+
+/// The catalog entity of a contract's data product (`datacontract:default/<name>`), if it has a
+/// name.
+pub fn entity_ref(c: &Contract) -> Option<String> {
+    entity_name(c).map(|n| format!("{}:default/{n}", KIND.to_ascii_lowercase()))
+}
+
 /// The catalog entity of `c`, or why it cannot be one (located in the contract's file).
 pub fn to_entity(c: &Contract) -> Result<Value, Vec<ContractError>> {
     let mut errors = Vec::new();
@@ -183,8 +196,7 @@ pub fn to_entity(c: &Contract) -> Result<Value, Vec<ContractError>> {
     let produced = refs(c, "producedBy", &mut errors);
     let consumed = refs(c, "consumedBy", &mut errors);
     let title = c.name.clone().or_else(|| c.data_product.clone());
-    let name = title.as_deref().and_then(slug).or_else(|| slug(&c.id));
-    let Some(name) = name else {
+    let Some(name) = entity_name(c) else {
         errors.push(c.error(
             &[Seg::Key("id".into())],
             "odcs.name",

@@ -9,4 +9,4 @@ pub mod pipeline;
 pub mod quality;
 
 pub use contract::{Contract, ContractError, OdcsVersion, load};
-pub use entity::{API_VERSION, KIND, SENSITIVE, is_sensitive, to_entity};
+pub use entity::{API_VERSION, KIND, SENSITIVE, entity_name, entity_ref, is_sensitive, to_entity};

@@ -66,6 +66,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/dora", get(pages::dora::dashboard))
         .route("/slos", get(pages::slo::overview))
         .route("/data", get(pages::data::overview))
+        .route("/data/runs", get(pages::data_runs::list))
+        .route("/data/runs/{id}", get(pages::data_runs::one))
         .route("/data/access", post(pages::data_access::ask))
         .route("/data/access/decide", post(pages::data_access::decide))
         .route("/data/access/revoke", post(pages::data_access::revoke))

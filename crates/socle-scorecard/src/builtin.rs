@@ -135,6 +135,18 @@ const LIBRARY: &[BuiltinInfo] = &[
         "Ship smaller changes more often; automate the deploy from the main branch.",
         "at_least (daily|weekly|monthly, default weekly)",
     ),
+    info(
+        "data-quality-passing",
+        "Data quality checks pass",
+        "Fix the failing checks of the data product's newest run (socle data test CONTRACT --record), and record a run at least weekly.",
+        "min_pass_ratio (0 to 1, default 1), max_age_hours (newest run at most this old, default 168)",
+    ),
+    info(
+        "data-fresh",
+        "Data is fresh",
+        "Load the data product on schedule: its newest data is older than the limit (its contract's freshness check measures it).",
+        "max_hours (default 24)",
+    ),
 ];
 
 const fn info(
@@ -218,6 +230,32 @@ struct Findings {
 struct Matches {
     path: String,
     pattern: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QualityParams {
+    #[serde(default = "one")]
+    min_pass_ratio: f64,
+    #[serde(default = "week_hours")]
+    max_age_hours: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Freshness {
+    #[serde(default = "day_hours")]
+    max_hours: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn week_hours() -> f64 {
+    168.0
+}
+fn day_hours() -> f64 {
+    24.0
 }
 
 #[derive(Deserialize)]
@@ -466,6 +504,54 @@ pub fn expand(name: &str, p: &Value) -> Result<Expanded, String> {
                 "Deploys to production at least {}",
                 allowed.last().unwrap_or(&"weekly")
             );
+            e
+        }
+        "data-quality-passing" => {
+            let q: QualityParams = params(p)?;
+            if !(0.0..=1.0).contains(&q.min_pass_ratio)
+                || !q.max_age_hours.is_finite()
+                || q.max_age_hours < 0.0
+            {
+                return Err("min_pass_ratio is between 0 and 1, max_age_hours at least 0".into());
+            }
+            let mut e = simple(
+                name,
+                &["data.quality"],
+                format!(
+                    "q := object.get(input, [\"data\", \"quality\"], {{}})\n\
+                     pass if {{\n  q.recorded == true\n  q.pass_ratio >= {min}\n  q.age_hours <= {age}\n}}\n\
+                     message := \"no quality run recorded\" if not q.recorded\n\
+                     message := sprintf(\"%d of its checks failed or erred\", [q.failed + q.error]) if {{\n  q.recorded == true\n  q.pass_ratio < {min}\n}}\n\
+                     message := sprintf(\"its newest quality run is %v hours old\", [round(q.age_hours)]) if {{\n  q.recorded == true\n  q.pass_ratio >= {min}\n  q.age_hours > {age}\n}}\n",
+                    min = lit(&q.min_pass_ratio),
+                    age = lit(&q.max_age_hours),
+                ),
+            );
+            if q.min_pass_ratio < 1.0 {
+                e.title = format!(
+                    "At least {}% of its data quality checks pass",
+                    q.min_pass_ratio * 100.0
+                );
+            }
+            e
+        }
+        "data-fresh" => {
+            let f: Freshness = params(p)?;
+            if !f.max_hours.is_finite() || f.max_hours < 0.0 {
+                return Err("max_hours is at least 0".into());
+            }
+            let mut e = simple(
+                name,
+                &["data.freshness"],
+                format!(
+                    "f := object.get(input, [\"data\", \"freshness\"], {{}})\n\
+                     pass if {{\n  f.measured == true\n  f.age_hours <= {max}\n}}\n\
+                     message := \"no freshness measured (its contract needs a freshness check, and a recorded run)\" if not f.measured\n\
+                     message := sprintf(\"its newest data is %v hours old\", [round(f.age_hours * 10) / 10]) if {{\n  f.measured == true\n  f.age_hours > {max}\n}}\n",
+                    max = lit(&f.max_hours),
+                ),
+            );
+            e.title = format!("Its newest data is under {} hours old", f.max_hours);
             e
         }
         other => {

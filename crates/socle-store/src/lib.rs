@@ -9,6 +9,7 @@ pub mod backup;
 mod catalog;
 mod crypto;
 mod data_grants;
+mod data_quality;
 mod data_runs;
 mod deployments;
 mod dora;
@@ -51,6 +52,10 @@ pub use catalog::{
 pub use crypto::SecretKey;
 pub use data_grants::{
     GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,
+};
+pub use data_quality::{
+    MAX_QUALITY_CHECKS_BYTES, MAX_QUALITY_LIST, MAX_QUALITY_RUNS_KEPT, NewQualityRun,
+    QualityOrigin, QualityRunRecord, QualityVerdict,
 };
 pub use data_runs::{
     CheckCounts, DataRunModelRecord, DataRunRecord, MAX_DATA_RUN_MODELS, MAX_DATA_RUNS_LIST,
@@ -328,6 +333,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         55,
         "data_access_grants",
         include_str!("../migrations/0055_data_access_grants.sql"),
+    ),
+    (
+        56,
+        "data_quality_runs",
+        include_str!("../migrations/0056_data_quality_runs.sql"),
     ),
 ];
 

@@ -41,8 +41,8 @@ pub struct Edge {
 
 /// Width of the viewBox; the svg itself scales to its container.
 const WIDTH: f64 = 960.0;
-const NODE_W: f64 = 200.0;
-const NODE_H: f64 = 48.0;
+pub(crate) const NODE_W: f64 = 200.0;
+pub(crate) const NODE_H: f64 = 48.0;
 /// Vertical distance between two nodes of the same relation group.
 const ROW_GAP: f64 = 14.0;
 /// Extra vertical space between two relation groups.
@@ -329,7 +329,7 @@ fn edge(
 
 /// A node box: a rounded rect with the kind (small caps) above the (truncated) label,
 /// the full text in a `<title>`, wrapped in a link when the node has a safe `href`.
-fn node_box(node: &Node, x: f64, y: f64, is_center: bool) -> Markup {
+pub(crate) fn node_box(node: &Node, x: f64, y: f64, is_center: bool) -> Markup {
     let kind = css_ident(&node.kind);
     let class = if is_center {
         format!("node node-center node-{kind}")
@@ -411,7 +411,7 @@ fn css_ident(s: &str) -> String {
 }
 
 /// Lowercase ASCII alphanumerics separated by single dashes.
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let mut out = String::new();
     for ch in s.chars() {
         if ch.is_ascii_alphanumeric() {
@@ -424,6 +424,6 @@ fn slug(s: &str) -> String {
 }
 
 /// Formats a coordinate compactly (at most two decimals, no `-0`).
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     crate::chart::fmt_num(v)
 }

@@ -4,5 +4,6 @@
 pub mod chart;
 pub mod form;
 pub mod graph;
+pub mod lineage;
 pub mod markdown;
 pub mod openapi;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use socle_scorecard::{FactSource, Facts};
-use socle_store::{DeploymentRecord, DeploymentStatus, FindingRecord, PolicyResult, Store};
+use socle_store::{
+    DeploymentRecord, DeploymentStatus, FindingRecord, PolicyResult, QualityRunRecord, Store,
+};
 
 use super::repo::{self, RepoRef};
 use crate::snapshot::{EntityView, Snapshot};
@@ -36,6 +38,8 @@ pub struct Inputs {
     pub dora: Option<Arc<socle_dora::Dataset>>,
     /// Repository facts per repository (read once each).
     pub repos: HashMap<RepoRef, Value>,
+    /// The newest recorded quality run per data product.
+    pub quality: HashMap<String, QualityRunRecord>,
     pub now_ms: i64,
 }
 
@@ -96,6 +100,17 @@ impl Inputs {
         } else {
             for f in store.open_findings().await? {
                 out.findings.entry(f.entity.clone()).or_default().push(f);
+            }
+        }
+        let products: Option<Vec<String>> = entities.map(|e| {
+            e.iter()
+                .filter(|r| r.starts_with("datacontract:"))
+                .cloned()
+                .collect()
+        });
+        if products.as_ref().is_none_or(|p| !p.is_empty()) {
+            for q in store.latest_quality(products.as_deref()).await? {
+                out.quality.insert(q.product.clone(), q);
             }
         }
         for w in store.list_waivers().await? {
@@ -253,6 +268,17 @@ pub fn facts_of(snap: &Snapshot, v: &EntityView, inputs: &Inputs, repo: Option<&
             now,
         );
     }
+    if v.kind() == "datacontract" {
+        let quality = inputs.quality.get(&*v.entity_ref);
+        doc.insert("data".into(), data_facts(quality, inputs.now_ms));
+        if let Some(q) = quality {
+            from(
+                "data",
+                format!("data quality run on {} ({})", q.server, q.origin.as_str()),
+                secs(q.ran_at),
+            );
+        }
+    }
     let repository = repo
         .and_then(|r| inputs.repos.get(r).cloned().map(|f| (r, f)))
         .map(|(r, f)| {
@@ -271,4 +297,30 @@ pub fn facts_of(snap: &Snapshot, v: &EntityView, inputs: &Inputs, repo: Option<&
         doc,
         provenance,
     }
+}
+
+/// A data product's quality and freshness facts from its newest recorded run:
+/// `data.quality.{recorded, result, passed, warning, failed, error, pass_ratio, age_hours}` and
+/// `data.freshness.{measured, age_hours}` (the age of the newest data when the run measured it,
+/// plus the time since the run).
+fn data_facts(q: Option<&QualityRunRecord>, now_ms: i64) -> Value {
+    let Some(q) = q else {
+        return json!({"quality": {"recorded": false}, "freshness": {"measured": false}});
+    };
+    let c = q.counts;
+    let total = c.passed + c.warning + c.failed + c.error;
+    let since_run_h = (now_ms - q.ran_at).max(0) as f64 / 3_600_000.0;
+    json!({
+        "quality": {
+            "recorded": true,
+            "result": q.result.as_str(),
+            "passed": c.passed, "warning": c.warning, "failed": c.failed, "error": c.error,
+            "pass_ratio": if total > 0 { c.passed as f64 / total as f64 } else { 1.0 },
+            "age_hours": since_run_h,
+        },
+        "freshness": match q.freshness_s {
+            Some(s) => json!({"measured": true, "age_hours": s as f64 / 3600.0 + since_run_h}),
+            None => json!({"measured": false}),
+        },
+    })
 }

@@ -406,7 +406,9 @@ async fn a_run_is_recorded_in_the_store() {
     let store = socle_store::Store::open(&socle_store::StoreConfig::new(dir.path(), None))
         .await
         .unwrap();
-    socle_app::data_run::record(&store, &report).await.unwrap();
+    socle_app::data_run::record(&store, &report, "cli:ann")
+        .await
+        .unwrap();
     let stored = store.data_run(&report.id).await.unwrap();
     assert!(stored.passed);
     assert_eq!(stored.target_schema, db.schema);
@@ -424,5 +426,46 @@ async fn a_run_is_recorded_in_the_store() {
         stored.models[2].checks.passed as usize,
         report.models[2].checks.unwrap().passed
     );
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_run_records_each_checked_contract_in_its_products_quality_history() {
+    let Some(db) = Db::new("qrec").await else {
+        return;
+    };
+    let report = run_pipeline(&db.request(&pipeline_dir())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = socle_store::Store::open(&socle_store::StoreConfig::new(dir.path(), None))
+        .await
+        .unwrap();
+    socle_app::data_run::record(&store, &report, "cli:ann")
+        .await
+        .unwrap();
+    let checked: Vec<&socle_app::data_run::ModelRun> = report
+        .models
+        .iter()
+        .filter(|m| m.checks.is_some())
+        .collect();
+    assert!(!checked.is_empty());
+    let latest = store.latest_quality(None).await.unwrap();
+    assert_eq!(latest.len(), checked.len(), "{latest:#?}");
+    for m in checked {
+        let tested = m.tested.as_ref().unwrap();
+        let product = tested.product.as_deref().unwrap();
+        let q = latest.iter().find(|q| q.product == product).unwrap();
+        let c = m.checks.unwrap();
+        assert_eq!(
+            (q.counts.passed, q.counts.failed, q.counts.error),
+            (c.passed as i64, c.failed as i64, c.error as i64),
+            "{product}"
+        );
+        assert_eq!(q.origin, socle_store::QualityOrigin::Pipeline);
+        assert_eq!(
+            (q.recorded_by.as_str(), q.ran_at),
+            ("cli:ann", report.finished_at_ms)
+        );
+        assert_eq!(q.checks.as_array().unwrap().len(), tested.checks.len());
+    }
     db.drop().await;
 }

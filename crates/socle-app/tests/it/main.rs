@@ -5,6 +5,7 @@ mod adoption;
 mod campaigns;
 mod catalog_scorecards;
 mod data_access;
+mod data_quality;
 mod data_run;
 mod deploy;
 mod https;

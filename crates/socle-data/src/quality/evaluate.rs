@@ -51,6 +51,9 @@ pub struct CheckResult {
     pub threshold: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Freshness and retention: seconds since the newest (oldest) value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
     /// At most [`MAX_SAMPLES`] failing rows (identifier columns and the checked column, never
     /// a sensitive one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +87,7 @@ fn base(check: &Check) -> CheckResult {
         value: None,
         threshold: check.threshold.as_ref().map(|t| t.describe()),
         row_count: None,
+        age_seconds: None,
         samples: vec![],
     }
 }
@@ -162,6 +166,7 @@ pub fn evaluate(check: &Check, measured: Measured) -> CheckResult {
                 ),
                 Some((age, at)) => {
                     r.value = Some(Value::String(at));
+                    r.age_seconds = Some(age);
                     r.threshold = Some(format!("< {seconds}s"));
                     if age >= *seconds {
                         let reason =

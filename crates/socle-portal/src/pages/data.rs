@@ -118,6 +118,7 @@ pub async fn overview(
         html! {
             h1 { "Data products" }
             p class="sub" { (o.products.len()) " data products from their contracts (ODCS files in the catalog's locations), " strong { (o.register.len()) } " personal or restricted columns." }
+            p { a href="/data/runs" { "Pipeline runs" } }
             (facet_nav(&q, &facets))
             div class="tiles" {
                 @for tier in ["gold", "silver", "bronze"] {
@@ -239,7 +240,8 @@ fn facet_nav(q: &FacetQuery, f: &socle_app::data::DataFacets) -> Markup {
                 @if !values.is_empty() {
                     div {
                         strong { (title) ": " }
-                        @for (v, n) in values.iter() {
+                        @for fv in values.iter() {
+                            @let (v, n) = (&fv.value, fv.count);
                             @let on = chosen.as_deref() == Some(v.as_str());
                             a href=(q.href(key, v)) aria-current=[on.then_some("true")] {
                                 @if on { strong { (crate::layout::short(v)) } } @else { (crate::layout::short(v)) }

@@ -189,6 +189,14 @@ pub async fn entity(
     } else {
         None
     };
+    let data = if kind == "datacontract" {
+        Some((
+            super::data_quality::quality_section(&state, &viewer, &v.entity_ref).await?,
+            super::data_quality::lineage_section(&state, &viewer, &v.entity_ref)?,
+        ))
+    } else {
+        None
+    };
     let href = entity_href(&v.entity_ref);
     Ok(layout::page(
         &viewer,
@@ -214,6 +222,7 @@ pub async fn entity(
             @if let Some(t) = slos { section aria-labelledby="slos" { h2 id="slos" { "Service level objectives" } (t) p { a href={ (href) "/slos" } { "Budgets now, burn-down and burn rates" } } } }
             @if let Some(t) = team { (t) }
             @if kind == "datacontract" { (super::data::contract_section(&body)) }
+            @if let Some((quality, lineage)) = data { (quality) (lineage) }
             @if let Some(a) = access { (a) }
             @if let Some(s) = scorecards { (s) }
             section aria-labelledby="relations" {

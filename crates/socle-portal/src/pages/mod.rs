@@ -6,6 +6,8 @@ pub mod catalog;
 pub mod create;
 pub mod data;
 pub mod data_access;
+pub mod data_quality;
+pub mod data_runs;
 pub mod deployments;
 pub mod dora;
 pub mod entity;

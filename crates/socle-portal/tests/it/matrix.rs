@@ -96,6 +96,8 @@ const TABLE: &[Op] = &[
     get("/dora", "/dora"),
     get("/slos", "/slos"),
     get("/data", "/data"),
+    get("/data/runs", "/data/runs"),
+    get("/data/runs/{id}", "/data/runs/nope"),
     post("/data/access", "/data/access", &[("product", "nope"), ("classification", "pii"), ("purpose", "matrix of who may ask"), ("days", "7")], MEMBER),
     post("/data/access/decide", "/data/access/decide", &[("id", "nope"), ("decision", "approve"), ("back", "/data")], MEMBER),
     post("/data/access/revoke", "/data/access/revoke", &[("id", "nope"), ("back", "/data")], MEMBER),

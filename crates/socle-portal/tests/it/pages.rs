@@ -961,3 +961,68 @@ async fn access_to_personal_columns_is_asked_on_the_product_page_and_approved_by
         assert_eq!(away.headers.get("location").unwrap(), "/data#access");
     }
 }
+
+#[tokio::test]
+async fn a_products_page_charts_its_recorded_quality_and_draws_its_lineage() {
+    for backend in BACKENDS {
+        let Some(s) = start(backend, false).await else {
+            continue;
+        };
+        const PAGE: &str = "/catalog/datacontract/default/orders";
+        let before = s.get(PAGE, None).await.body;
+        assert!(before.contains("No checks recorded yet."), "{before}");
+        let run = |failed: bool, age: i64| {
+            serde_json::json!({"server": "production", "durationMs": 40, "checks": [
+                {"name": "Row count <b>", "table": "orders", "metric": "rowCount", "result": "passed", "value": 12},
+                {"name": "email not null", "table": "orders", "field": "email", "metric": "nullValues",
+                 "result": if failed { "failed" } else { "passed" }, "reason": "3 nulls <script>alert(1)</script>"},
+                {"name": "Freshness", "table": "orders", "metric": "freshness", "result": "passed", "age_seconds": age}
+            ]})
+            .to_string()
+        };
+        let post = |token: String, body: String| {
+            let s = &s;
+            async move {
+                let auth = format!("Bearer {token}");
+                s.request(
+                    "POST",
+                    "/api/v1/data/products/orders/quality",
+                    &[
+                        ("authorization", &auth),
+                        ("content-type", "application/json"),
+                    ],
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let refused = post(s.bob.clone(), run(false, 60)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        for (failed, age) in [(false, 3600), (true, 7200)] {
+            let r = post(s.alice.clone(), run(failed, age)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let page = s.get(PAGE, None).await.body;
+        assert!(page.contains("id=\"quality\""), "{page}");
+        assert!(page.contains("Checks passing"), "{page}");
+        assert!(page.contains("Age of the newest data"), "{page}");
+        assert!(page.contains("The last 2 runs, newest first"), "{page}");
+        assert!(page.contains("1 checks did not pass"), "{page}");
+        assert!(page.contains("3 nulls &lt;script&gt;"), "escaped: {page}");
+        assert!(!page.contains("<script>alert(1)"), "{page}");
+        // Lineage: its producer upstream, drawn and listed.
+        assert!(
+            page.contains("Lineage of orders: 1 upstream, 0 downstream"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<strong>Upstream: </strong><a href=\"/catalog/component/default/svc-a\">svc-a</a>"
+            ),
+            "{page}"
+        );
+        let api = s.get("/api/v1/data/products/orders/lineage", None).await;
+        let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(v["edges"][0]["from"], "component:default/svc-a");
+    }
+}

@@ -134,7 +134,87 @@ fn cases() -> Vec<(&'static str, Value, Value, Value)> {
             json!({"entity": {}, "dora": {"deployment_frequency": {"bucket": "daily"}}}),
             json!({"entity": {}, "dora": {"deployment_frequency": {"bucket": "monthly"}}}),
         ),
+        (
+            "data-quality-passing",
+            json!({"min_pass_ratio": 0.9, "max_age_hours": 48}),
+            json!({"entity": {}, "data": {"quality": {"recorded": true, "pass_ratio": 0.95, "age_hours": 2.0, "failed": 1, "error": 0}}}),
+            json!({"entity": {}, "data": {"quality": {"recorded": true, "pass_ratio": 0.95, "age_hours": 50.0, "failed": 1, "error": 0}}}),
+        ),
+        (
+            "data-fresh",
+            json!({"max_hours": 6}),
+            json!({"entity": {}, "data": {"freshness": {"measured": true, "age_hours": 5.5}}}),
+            json!({"entity": {}, "data": {"freshness": {"measured": true, "age_hours": 6.5}}}),
+        ),
     ]
+}
+
+fn message(builtin: &str, params: Value, doc: Value) -> Option<String> {
+    let text = format!(
+        "apiVersion: socle.dev/v1alpha1\nkind: Scorecard\nmetadata: {{name: b}}\nspec:\n  rules:\n    - id: r\n      check: {{builtin: {builtin}, params: {params}}}\n"
+    );
+    let c = Compiled::new(load(&text, "b.yaml").expect("loads").remove(0)).expect("compiles");
+    let mut doc = doc;
+    doc["entity"]["kind"] = json!("DataContract");
+    evaluate(&[c], &facts("x", doc), NOW).remove(0).rules[0]
+        .message
+        .clone()
+}
+
+#[test]
+fn data_quality_says_why_it_fails() {
+    let q = |v: Value| json!({"entity": {}, "data": {"quality": v}});
+    assert_eq!(
+        message(
+            "data-quality-passing",
+            json!({}),
+            q(json!({"recorded": false}))
+        )
+        .as_deref(),
+        Some("no quality run recorded")
+    );
+    assert_eq!(
+        message(
+            "data-quality-passing",
+            json!({}),
+            q(json!({"recorded": true, "pass_ratio": 0.8, "age_hours": 1, "failed": 2, "error": 1}))
+        )
+        .as_deref(),
+        Some("3 of its checks failed or erred")
+    );
+    assert_eq!(
+        message(
+            "data-quality-passing",
+            json!({}),
+            q(json!({"recorded": true, "pass_ratio": 1.0, "age_hours": 200.4, "failed": 0, "error": 0}))
+        )
+        .as_deref(),
+        Some("its newest quality run is 200 hours old")
+    );
+    assert_eq!(
+        message(
+            "data-fresh",
+            json!({}),
+            json!({"entity": {}, "data": {"freshness": {"measured": true, "age_hours": 30.26}}})
+        )
+        .as_deref(),
+        Some("its newest data is 30.3 hours old")
+    );
+}
+
+#[test]
+fn data_quality_params_are_bounded() {
+    for params in [json!({"min_pass_ratio": 1.5}), json!({"max_age_hours": -1})] {
+        let text = format!(
+            "apiVersion: socle.dev/v1alpha1\nkind: Scorecard\nmetadata: {{name: b}}\nspec:\n  rules:\n    - id: r\n      check: {{builtin: data-quality-passing, params: {params}}}\n"
+        );
+        let loaded = load(&text, "b.yaml");
+        let refused = match loaded {
+            Err(_) => true,
+            Ok(mut cards) => Compiled::new(cards.remove(0)).is_err(),
+        };
+        assert!(refused, "{params}");
+    }
 }
 
 #[test]

@@ -77,6 +77,7 @@ macro_rules! both {
 mod adoption;
 mod backup;
 mod data_grants;
+mod data_quality;
 mod data_runs;
 mod deploy_save;
 mod dora_incidents;

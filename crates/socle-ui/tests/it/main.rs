@@ -1,5 +1,6 @@
 mod chart;
 mod form;
 mod graph;
+mod lineage;
 mod markdown;
 mod openapi;

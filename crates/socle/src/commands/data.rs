@@ -64,6 +64,12 @@ pub enum DataCmd {
         /// Also write the results as JUnit XML to this file.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Record the run in the data product's quality history in Socle's store (its page
+        /// charts it; scorecards read it). Samples are never recorded.
+        #[arg(long)]
+        record: bool,
+        #[command(flatten)]
+        store: super::setup::StoreArgs,
         /// How to print the result: table (default), json or yaml.
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
@@ -174,6 +180,8 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
             timeout_seconds,
             max_rows,
             junit,
+            record,
+            store,
             output,
         } => {
             let req = socle_app::data_test::DataTestRequest {
@@ -184,7 +192,8 @@ pub async fn run(cmd: DataCmd) -> anyhow::Result<Outcome> {
                 statement_timeout: Some(std::time::Duration::from_secs(timeout_seconds.max(1))),
                 max_rows: Some(max_rows),
             };
-            test(&contract, &req, junit.as_deref(), output).await
+            let record = record.then_some(&store);
+            test(&contract, &req, junit.as_deref(), record, output).await
         }
         DataCmd::Run {
             dir,
@@ -237,6 +246,7 @@ async fn test(
     file: &std::path::Path,
     req: &socle_app::data_test::DataTestRequest,
     junit: Option<&std::path::Path>,
+    record: Option<&super::setup::StoreArgs>,
     output: Format,
 ) -> anyhow::Result<Outcome> {
     use socle_data::quality::Verdict;
@@ -250,6 +260,9 @@ async fn test(
     if let Some(path) = junit {
         std::fs::write(path, report.junit())
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(store) = record {
+        record_run(&report, store).await?;
     }
     let failed = matches!(report.result, Verdict::Failed | Verdict::Error);
     let lines: Vec<String> = report
@@ -295,6 +308,33 @@ async fn test(
     })?
     .table_stderr(lines)
     .failed(failed))
+}
+
+/// Records a test in its product's quality history.
+async fn record_run(
+    report: &socle_app::data_test::DataTestReport,
+    store: &super::setup::StoreArgs,
+) -> anyhow::Result<()> {
+    use socle_app::data_quality::{Recording, run_of_report};
+    let product = report.product.clone().with_context(|| {
+        format!(
+            "{}: the contract names no data product to record for",
+            report.file
+        )
+    })?;
+    let rec = Recording {
+        product,
+        origin: socle_store::QualityOrigin::Cli,
+        recorded_by: super::data_pipeline::recorder(),
+        ran_at: i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis(),
+        )?,
+    };
+    let run = run_of_report(report, rec).map_err(|e| anyhow::anyhow!(e.message))?;
+    store.open().await?.record_quality_run(&run).await?;
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -43,6 +43,21 @@ fn refused(errors: Vec<PipelineError>, output: Format) -> anyhow::Result<Outcome
     .failed(true))
 }
 
+/// Who records from this command line: the user's login name, marked as the CLI.
+pub fn recorder() -> String {
+    let user: String = std::env::var("USER")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .take(64)
+        .collect();
+    if user.is_empty() {
+        "cli".into()
+    } else {
+        format!("cli:{user}")
+    }
+}
+
 pub async fn run(
     req: &DataRunRequest,
     store: &StoreArgs,
@@ -54,7 +69,7 @@ pub async fn run(
         Err(e) => return Err(e.into()),
     };
     let store = store.open().await?;
-    record(&store, &report).await?;
+    record(&store, &report, &recorder()).await?;
     let lines: Vec<String> = report
         .models
         .iter()

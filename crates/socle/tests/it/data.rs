@@ -427,3 +427,40 @@ async fn recorded_runs_are_listed_and_one_is_shown_with_its_models() {
         "upstream model revenue failed its gold checks"
     );
 }
+
+#[tokio::test]
+async fn record_keeps_the_run_in_the_products_quality_history_and_without_it_no_store_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let store_dir = data.path().join("store");
+    let c = csv_contract(dir.path(), "id,age\n1,30\n1,-4\n");
+    let d = store_dir.display().to_string();
+    let o = socle(&["data", "test", c.to_str().unwrap(), "--data-dir", &d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!store_dir.exists(), "no --record, no store");
+    let o = socle(&[
+        "data",
+        "test",
+        c.to_str().unwrap(),
+        "--record",
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let store = socle_store::Store::open(&socle_store::StoreConfig::new(&store_dir, None))
+        .await
+        .unwrap();
+    let runs = store.latest_quality(None).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_eq!(r.product, "datacontract:default/people");
+    assert_eq!(r.origin, socle_store::QualityOrigin::Cli);
+    assert_eq!(r.result, socle_store::QualityVerdict::Failed);
+    assert_eq!((r.counts.failed, r.server.as_str()), (2, "files"));
+    assert!(r.recorded_by.starts_with("cli"), "{}", r.recorded_by);
+}
