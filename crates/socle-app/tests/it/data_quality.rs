@@ -11,6 +11,7 @@ use socle_store::{LocationTrust, QualityOrigin, QualityVerdict, Role, Store};
 use socle_testkit::Backend;
 
 const T0: i64 = 1_780_000_000_000;
+const ORDERS: &str = "datacontract:default/orders";
 
 const ORG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -66,14 +67,28 @@ metadata: {name: revenue}
 spec: {type: data-product, lifecycle: active, owner: analytics, tier: gold, dependsOn: ['datacontract:default/orders'], dependencyOf: [component:default/revenue-dashboard]}
 ";
 
+const DATA_CARD: &str = "apiVersion: socle.dev/v1alpha1
+kind: Scorecard
+metadata: {name: data-health}
+spec:
+  filter: {kind: DataContract}
+  rules:
+    - id: quality
+      check: {builtin: data-quality-passing}
+    - id: fresh
+      check: {builtin: data-fresh, params: {max_hours: 3}}
+";
+
 const CONTRACT: &str = include_str!("../../../../examples/orders.odcs.yaml");
 
 async fn app(backend: Backend, dir: &std::path::Path) -> Option<Arc<App>> {
     let config = socle_testkit::store_config(backend, dir, "socle_app")?;
     let store = Store::open(&config).await.unwrap();
+    let cards = socle_scorecard::load(DATA_CARD, "data.yaml").unwrap();
     let settings = AppConfig {
         refresh_interval: None,
         gitops_root: dir.join("gitops"),
+        scorecards: socle_app::scorecards::Scorecards::new(cards).unwrap(),
         ..Default::default()
     };
     let app = App::with_clock(store, settings, FixedClock::at(T0))
@@ -319,6 +334,54 @@ async fn lineage_follows_the_catalog_upstream_and_downstream() {
                 .code,
             ErrorCode::NotFound,
             "a component is not a data product"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scorecards_read_a_products_newest_run_as_quality_and_freshness_facts() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = app(backend, dir.path()).await else {
+            continue;
+        };
+        let viewer = user("eve", Role::Viewer);
+        let rules = |r: &[socle_scorecard::CardResult]| -> Vec<(String, bool, Option<String>)> {
+            r.iter()
+                .find(|c| c.scorecard == "data-health")
+                .unwrap()
+                .rules
+                .iter()
+                .map(|x| (x.id.clone(), x.passed, x.message.clone()))
+                .collect()
+        };
+        let before = app.entity_scorecards(&viewer, ORDERS).await.unwrap();
+        assert_eq!(
+            rules(&before),
+            [
+                ("quality".into(), false, Some("no quality run recorded".into())),
+                (
+                    "fresh".into(),
+                    false,
+                    Some("no freshness measured (its contract needs a freshness check, and a recorded run)".into())
+                ),
+            ]
+        );
+        app.record_data_quality(&user("olga", Role::Member), "orders", posted())
+            .await
+            .unwrap();
+        let after = app.entity_scorecards(&viewer, ORDERS).await.unwrap();
+        assert_eq!(
+            rules(&after),
+            [
+                (
+                    "quality".into(),
+                    false,
+                    Some("1 of its checks failed or erred".into())
+                ),
+                ("fresh".into(), true, None),
+            ],
+            "the data is 2 hours old at the run, which is now"
         );
     }
 }
