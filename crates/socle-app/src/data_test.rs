@@ -85,7 +85,7 @@ pub enum DataTestError {
     #[error("{file}: the contract names no server to test")]
     NoServer { file: String },
     #[error(
-        "{file}: server {server:?} is of type {server_type:?}; `socle data test` runs on postgres servers and local csv or json files today"
+        "{file}: server {server:?} is of type {server_type:?}; `socle data test` runs on postgres servers and local csv, json or parquet files today"
     )]
     Unsupported {
         file: String,

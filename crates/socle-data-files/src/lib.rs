@@ -1,5 +1,5 @@
 //! The files engine of `socle data test`: each contract object's files (CSV, JSON Lines, a JSON
-//! array) are read off the async workers and loaded into a private in-memory SQLite database,
+//! array, Parquet) are read off the async workers and loaded into a private in-memory SQLite database,
 //! which is then made read-only (`PRAGMA query_only`); every check runs as SQL there, planned
 //! and written by `socle_data::quality` like the PostgreSQL engine's (one aggregation per
 //! table for the counting checks, one `GROUP BY` per duplicate key set, `sql` rules as the
@@ -7,6 +7,7 @@
 //! SQLite is already in the binary (the store): files cost no new engine (ARCHITECTURE.md).
 
 mod load;
+mod parquet_read;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,7 +31,7 @@ const LITE: Dialect = Dialect::Sqlite;
 /// The engine could not start (the checks' own failures are results, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("server {server:?}: format {format:?} is not read yet (csv and json are)")]
+    #[error("server {server:?}: format {format:?} is not read yet (csv, json and parquet are)")]
     Format { server: String, format: String },
     #[error("in-memory database: {0}")]
     Database(String),
@@ -156,17 +157,21 @@ impl Table {
                 return t;
             }
         };
-        let present = match load::load(conn, table, files, format, &object, opts.max_rows).await {
-            Ok(p) => p,
+        let loaded = match load::load(conn, table, files, format, &object, opts.max_rows).await {
+            Ok(l) => l,
             Err(e) => {
                 t.columns = Err(e);
                 return t;
             }
         };
         let declared = load::Columns::declared(&object);
-        t.columns = Ok(present
+        t.columns = Ok(loaded
+            .present
             .iter()
             .map(|n| {
+                if let Some((_, native)) = loaded.native.iter().find(|(c, _)| c == n) {
+                    return (n.clone(), native.clone());
+                }
                 let a = declared
                     .position(n)
                     .map_or(Affinity::Text, |i| declared.affinity[i]);

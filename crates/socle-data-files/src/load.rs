@@ -19,10 +19,12 @@ pub enum Format {
     },
     /// JSON Lines (one object per line) or one JSON array of objects.
     Json,
+    /// Apache Parquet: typed columns (the type checks run on them).
+    Parquet,
 }
 
 impl Format {
-    /// The format a file server names (`csv`, `json`); `None` for the others.
+    /// The format a file server names (`csv`, `json`, `parquet`); `None` for the others.
     pub fn of(server: &ServerSpec) -> Option<Self> {
         match server.format.as_deref()?.to_ascii_lowercase().as_str() {
             "csv" => Some(Format::Csv {
@@ -33,6 +35,7 @@ impl Format {
                 },
             }),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -106,7 +109,7 @@ impl Affinity {
 
     /// A text value (a CSV field, a JSON string) as this column stores it: an integer, a
     /// float, a boolean as 1/0 when it reads as one, else the text itself.
-    fn typed(self, s: &str) -> Cell {
+    pub(crate) fn typed(self, s: &str) -> Cell {
         let t = s.trim();
         match self {
             Affinity::Integer => t
@@ -204,6 +207,8 @@ struct Reader {
     columns: Columns,
     sent: usize,
     present: Vec<String>,
+    /// Native types of the columns of typed files (Parquet), by name.
+    native: Vec<(String, String)>,
     batch: Vec<Vec<Cell>>,
     rows: usize,
     max_rows: usize,
@@ -294,6 +299,28 @@ impl Reader {
         }
     }
 
+    fn parquet(&mut self, file: &Path) -> Result<(), String> {
+        let pq = crate::parquet_read::ParquetFile::open(file)?;
+        let columns = pq.columns();
+        let mut header = Vec::with_capacity(columns.len());
+        for (name, native) in &columns {
+            header.push(self.column(name));
+            if !self.native.iter().any(|(n, _)| n == name) {
+                self.native.push((name.clone(), native.clone()));
+            }
+        }
+        self.sync_columns()?;
+        for values in pq.rows(file)? {
+            let values = values?;
+            let mut row = vec![Cell::Null; self.sent];
+            for ((_, f), &at) in values.get_column_iter().zip(&header) {
+                row[at] = crate::parquet_read::cell(f, self.columns.affinity[at]);
+            }
+            self.push(row)?;
+        }
+        Ok(())
+    }
+
     fn json_object(&mut self, obj: serde_json::Map<String, Value>) -> Result<(), String> {
         let at: Vec<usize> = obj.keys().map(|k| self.column(k)).collect();
         self.sync_columns()?;
@@ -350,8 +377,16 @@ impl Reader {
     }
 }
 
+/// What the files carried.
+pub struct Loaded {
+    /// The columns the files carry (what `field_is_present` sees).
+    pub present: Vec<String>,
+    /// The native type of each column of typed files (Parquet), by name.
+    pub native: Vec<(String, String)>,
+}
+
 /// Reads every file on a blocking thread (at most `max_rows` rows) while `table` is created
-/// and filled in batches (one transaction). Returns the columns the files carry.
+/// and filled in batches (one transaction).
 pub async fn load(
     conn: &mut SqliteConnection,
     table: &str,
@@ -359,7 +394,7 @@ pub async fn load(
     format: Format,
     object: &ObjectSpec,
     max_rows: usize,
-) -> Result<Vec<String>, String> {
+) -> Result<Loaded, String> {
     use sqlx::Connection;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let declared = Columns::declared(object);
@@ -368,6 +403,7 @@ pub async fn load(
             columns: declared,
             sent: 0,
             present: Vec::new(),
+            native: Vec::new(),
             batch: Vec::new(),
             rows: 0,
             max_rows,
@@ -378,10 +414,14 @@ pub async fn load(
             match format {
                 Format::Csv { delimiter } => r.csv(file, delimiter)?,
                 Format::Json => r.json(file)?,
+                Format::Parquet => r.parquet(file)?,
             }
         }
         r.flush()?;
-        Ok::<_, String>(r.present)
+        Ok::<_, String>(Loaded {
+            present: r.present,
+            native: r.native,
+        })
     });
     let db = |e: sqlx::Error| format!("Could not load model '{table}': {e}");
     let mut txn = conn.begin().await.map_err(db)?;

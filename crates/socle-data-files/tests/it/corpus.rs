@@ -1,5 +1,5 @@
 //! Same verdicts as the peer on files: conformance/data-test/files/orders.odcs.yaml is tested
-//! on its CSV and its JSON Lines server, on data rendered from data/*.in, and every check's
+//! on its CSV and its JSON Lines server (orders-parquet.odcs.yaml on its Parquet server), on data rendered from data/*.in, and every check's
 //! verdict must equal datacontract-cli's, recorded in files/expected.json by
 //! scripts/data-test-files-expected.sh. Compared by key; the peer's JSON runs leave out most
 //! `field_is_present` checks and add JSON Schema checks per row (no key): docs/data.md.
@@ -29,7 +29,7 @@ fn expected() -> Expected {
 }
 
 #[tokio::test]
-async fn every_check_on_csv_and_json_lines_has_datacontract_clis_verdict() {
+async fn every_check_on_csv_json_lines_and_parquet_has_datacontract_clis_verdict() {
     let expected = expected();
     assert!(
         expected.tool.starts_with("datacontract-cli 1.2."),
@@ -63,5 +63,9 @@ async fn every_check_on_csv_and_json_lines_has_datacontract_clis_verdict() {
         differences.len(),
         differences.join("\n")
     );
-    assert!(compared >= 50, "only {compared} checks compared");
+    assert!(compared >= 85, "only {compared} checks compared");
+    assert!(
+        expected.servers.contains_key("parquet"),
+        "the Parquet server is compared too"
+    );
 }

@@ -74,12 +74,21 @@ pub fn render_corpus() -> tempfile::TempDir {
             std::fs::write(dir.path().join("data").join(name), render(&text)).unwrap();
         }
     }
+    crate::parquet_fixture::csv_to_parquet(
+        &dir.path().join("data/orders.csv"),
+        &dir.path().join("data/orders.parquet"),
+    );
     dir
 }
 
-/// Every check of `dir/orders.odcs.yaml` on `server`.
+/// Every check of `dir/orders.odcs.yaml` on `server` (`parquet`: of orders-parquet.odcs.yaml).
 pub async fn run_server(dir: &Path, server: &str, samples: bool) -> Vec<CheckResult> {
-    run_file(&dir.join("orders.odcs.yaml"), server, samples).await
+    let contract = if server == "parquet" {
+        "orders-parquet.odcs.yaml"
+    } else {
+        "orders.odcs.yaml"
+    };
+    run_file(&dir.join(contract), server, samples).await
 }
 
 pub async fn run_file(contract: &Path, server: &str, samples: bool) -> Vec<CheckResult> {

@@ -1,2 +1,3 @@
 mod corpus;
 mod engine;
+mod parquet_fixture;

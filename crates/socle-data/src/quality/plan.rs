@@ -151,6 +151,20 @@ impl ServerKind {
     }
 }
 
+/// Whether the peer reads this file server's data cast into the contract's own types (CSV,
+/// JSON, Parquet, XML, Excel), so that a type check would compare the contract with itself:
+/// datacontract-cli 1.2 reports those checks as warnings, not run, and so does Socle.
+fn casts_into_contract(server: &ServerSpec) -> bool {
+    matches!(
+        server
+            .format
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("csv" | "json" | "parquet" | "xml" | "xlsx")
+    )
+}
+
 /// Every check of the contract on `server`, in datacontract-cli's order.
 pub fn plan(spec: &TestSpec, server: &ServerSpec) -> Vec<Check> {
     let kind = ServerKind::of(server);
@@ -221,7 +235,9 @@ fn object_checks(o: &ObjectSpec, server: &ServerSpec, kind: ServerKind, out: &mu
         for (i, q) in p.quality.iter().enumerate() {
             out.extend(quality_check(table, Some(p.column()), q, i, server));
         }
-        if kind == ServerKind::TextFiles {
+        if kind == ServerKind::TextFiles
+            || (kind == ServerKind::TypedFiles && casts_into_contract(server))
+        {
             for c in &mut out[first..] {
                 if matches!(
                     c.metric,

@@ -28,7 +28,7 @@ pub enum DataCmd {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
-    /// Run a contract's checks on one of its servers (PostgreSQL, or local CSV / JSON Lines
+    /// Run a contract's checks on one of its servers (PostgreSQL, or local CSV / JSON Lines / Parquet
     /// files, read from the contract's directory when relative): the schema checks its columns
     /// imply (present, type, required, unique, primary key, lengths, bounds, pattern), its
     /// `quality[]` rules (rowCount, nullValues, missingValues, invalidValues, duplicateValues,
