@@ -38,6 +38,10 @@ pub struct DataBench {
     /// Also export the table to a CSV file and check it with both tools (the files engine).
     #[arg(long)]
     files: bool,
+    /// Also write the table as Parquet (DuckDB, from the Python beside datacontract-cli) and
+    /// check it with both tools.
+    #[arg(long)]
+    parquet: bool,
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -156,10 +160,30 @@ struct Report {
     /// The same data as CSV (`--files`).
     #[serde(skip_serializing_if = "Option::is_none")]
     csv: Option<FilesReport>,
+    /// The same data as Parquet (`--parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parquet: Option<FilesReport>,
+}
+
+/// Which file the table is checked as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Csv,
+    Parquet,
+}
+
+impl FileKind {
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::Csv => "csv",
+            FileKind::Parquet => "parquet",
+        }
+    }
 }
 
 #[derive(Serialize)]
 struct FilesReport {
+    format: &'static str,
     bytes: u64,
     socle: Side,
     datacontract: Option<Side>,
@@ -168,29 +192,76 @@ struct FilesReport {
     speedup: Option<f64>,
 }
 
-/// The contract with its server replaced by a local CSV file beside it.
-fn csv_contract() -> String {
+/// The contract with its server replaced by a local file of `kind` beside it.
+fn file_contract(kind: FileKind) -> String {
     let (head, rest) = CONTRACT.split_once("servers:\n").expect("servers");
     let (_, schema) = rest.split_once("schema:\n").expect("schema");
+    let f = kind.name();
     format!(
-        "{head}servers:\n  - server: bench\n    type: local\n    format: csv\n    path: orders.csv\nschema:\n{schema}"
+        "{head}servers:\n  - server: bench\n    type: local\n    format: {f}\n    path: orders.{f}\nschema:\n{schema}"
     )
 }
 
-/// Exports the table as CSV (timestamps in UTC ISO-8601), checks it with both tools.
-async fn files(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<FilesReport> {
+/// The table's columns with the DuckDB types of its Parquet copy.
+const PARQUET_COLUMNS: &str = "{'order_id': 'BIGINT', 'customer_id': 'BIGINT', 'email': 'VARCHAR', \
+    'status': 'VARCHAR', 'amount': 'DOUBLE', 'qty': 'BIGINT', 'country': 'VARCHAR', \
+    'placed_at': 'TIMESTAMPTZ', 'sku': 'VARCHAR', 'discount': 'DOUBLE'}";
+
+/// Exports the table as CSV (timestamps in UTC ISO-8601) unless it is there already; for
+/// Parquet, has DuckDB (the Python beside datacontract-cli) write it with typed columns.
+fn export(args: &DataBench, dir: &std::path::Path, kind: FileKind) -> anyhow::Result<PathBuf> {
     let csv = dir.join("orders.csv");
-    psql(
-        &args.url,
-        &format!(
-            "\\copy (SELECT order_id, customer_id, email, status, amount, qty, country, \
-               to_char(placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS placed_at, sku, discount \
-               FROM {SCHEMA}.orders) TO '{}' WITH (FORMAT csv, HEADER)",
-            csv.display()
-        ),
-    )?;
-    let file = dir.join("orders-csv.odcs.yaml");
-    let text = csv_contract();
+    if !csv.exists() {
+        psql(
+            &args.url,
+            &format!(
+                "\\copy (SELECT order_id, customer_id, email, status, amount, qty, country, \
+                   to_char(placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS placed_at, sku, discount \
+                   FROM {SCHEMA}.orders) TO '{}' WITH (FORMAT csv, HEADER)",
+                csv.display()
+            ),
+        )?;
+    }
+    if kind == FileKind::Csv {
+        return Ok(csv);
+    }
+    let out = dir.join("orders.parquet");
+    let dc = which(&args.datacontract)
+        .context("--parquet writes the file with datacontract-cli's DuckDB")?;
+    let python = dc.with_file_name("python");
+    let script = format!(
+        "import duckdb\nduckdb.sql(\"SET TimeZone = 'UTC'\")\nduckdb.sql(\"COPY (SELECT * FROM read_csv('{}', header = true, columns = {PARQUET_COLUMNS})) TO '{}' (FORMAT parquet)\")\n",
+        csv.display(),
+        out.display()
+    );
+    let status = Command::new(&python).arg("-c").arg(&script).status()?;
+    if !status.success() {
+        bail!("{} could not write {}", python.display(), out.display());
+    }
+    Ok(out)
+}
+
+/// An executable by path or on PATH.
+fn which(exe: &std::path::Path) -> Option<PathBuf> {
+    if exe.components().count() > 1 {
+        return exe.exists().then(|| exe.to_owned());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(exe))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Checks the table as a file of `kind` with both tools.
+async fn files(
+    args: &DataBench,
+    dir: &std::path::Path,
+    kind: FileKind,
+) -> anyhow::Result<FilesReport> {
+    let data = export(args, dir, kind)?;
+    let file = dir.join(format!("orders-{}.odcs.yaml", kind.name()));
+    let text = file_contract(kind);
     std::fs::write(&file, &text)?;
     let req = DataTestRequest {
         statement_timeout: Some(std::time::Duration::from_secs(600)),
@@ -207,7 +278,7 @@ async fn files(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<FilesR
     }
     let ours = ours.expect("one run");
     let socle = Side {
-        tool: "socle (csv)".into(),
+        tool: format!("socle ({})", kind.name()),
         best_seconds: best(&times),
         seconds: times,
         checks: ours.checks.len(),
@@ -216,11 +287,12 @@ async fn files(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<FilesR
     let peer = peer(args, &file)?;
     let (compared, agreeing) = agreement(&ours, peer.as_ref());
     let datacontract = peer.map(|p| Side {
-        tool: "datacontract-cli (csv)".into(),
+        tool: format!("datacontract-cli ({})", kind.name()),
         ..p.side
     });
     Ok(FilesReport {
-        bytes: std::fs::metadata(&csv)?.len(),
+        format: kind.name(),
+        bytes: std::fs::metadata(&data)?.len(),
         speedup: datacontract
             .as_ref()
             .map(|d| d.best_seconds / socle.best_seconds),
@@ -356,7 +428,12 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
     let (compared, agreeing) = agreement(&ours, peer.as_ref());
     let datacontract = peer.map(|p| p.side);
     let csv = if args.files {
-        Some(files(&args, dir.path()).await?)
+        Some(files(&args, dir.path(), FileKind::Csv).await?)
+    } else {
+        None
+    };
+    let parquet = if args.parquet {
+        Some(files(&args, dir.path(), FileKind::Parquet).await?)
     } else {
         None
     };
@@ -373,6 +450,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
         compared,
         agreeing,
         csv,
+        parquet,
     };
     output::print(args.output, &report, |r| {
         let mut rows = vec![side_row(&r.socle)];
@@ -387,7 +465,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
             r.compared,
             r.speedup.map(|s| format!("; Socle {s:.1}x faster")).unwrap_or_default()
         ));
-        if let Some(f) = &r.csv {
+        for f in r.csv.iter().chain(&r.parquet) {
             let mut rows = vec![side_row(&f.socle)];
             rows.extend(f.datacontract.as_ref().map(side_row));
             t.push_str(&output::table(
@@ -395,7 +473,8 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
                 &rows,
             ));
             t.push_str(&format!(
-                "the same rows as CSV ({:.1} MB); verdicts agree on {}/{} checks{}\n",
+                "the same rows as {} ({:.1} MB); verdicts agree on {}/{} checks{}\n",
+                f.format,
                 f.bytes as f64 / 1e6,
                 f.agreeing,
                 f.compared,
