@@ -310,6 +310,21 @@ impl Reader {
             }
         }
         self.sync_columns()?;
+        if pq.columnar() {
+            let affinity: Vec<Affinity> =
+                header.iter().map(|&at| self.columns.affinity[at]).collect();
+            let width = self.sent;
+            return pq.batches(file, &affinity, BATCH, |rows| {
+                for cells in rows {
+                    let mut row = vec![Cell::Null; width];
+                    for (cell, &at) in cells.into_iter().zip(&header) {
+                        row[at] = cell;
+                    }
+                    self.push(row)?;
+                }
+                Ok(())
+            });
+        }
         for values in pq.rows(file)? {
             let values = values?;
             let mut row = vec![Cell::Null; self.sent];
