@@ -296,18 +296,7 @@ fn edge(
         }
         Side::Right => (CENTER_X + NODE_W, cy, RIGHT_X, ny, RIGHT_X - 8.0, "end"),
     };
-    let mid = (x1 + x2) / 2.0;
-    let d = format!(
-        "M{} {} C{} {} {} {} {} {}",
-        num(x1),
-        num(y1),
-        num(mid),
-        num(y1),
-        num(mid),
-        num(y2),
-        num(x2),
-        num(y2)
-    );
+    let d = curve((x1, y1), (x2, y2));
     let marker = format!("url(#{arrow_id})");
     let class = if label.is_empty() {
         "edge edge-more"
@@ -424,6 +413,22 @@ pub(crate) fn slug(s: &str) -> String {
 }
 
 /// Formats a coordinate compactly (at most two decimals, no `-0`).
+/// An SVG path from `a` to `b`: a cubic curve leaving and arriving horizontally.
+pub(crate) fn curve((x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> String {
+    let mid = (x1 + x2) / 2.0;
+    format!(
+        "M{} {} C{} {} {} {} {} {}",
+        num(x1),
+        num(y1),
+        num(mid),
+        num(y1),
+        num(mid),
+        num(y2),
+        num(x2),
+        num(y2)
+    )
+}
+
 pub(crate) fn num(v: f64) -> String {
     crate::chart::fmt_num(v)
 }

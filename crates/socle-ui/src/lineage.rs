@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use maud::{Markup, html};
 
-use crate::graph::{NODE_H, NODE_W, Node, node_box, num, slug};
+use crate::graph::{NODE_H, NODE_W, Node, curve, node_box, num, slug};
 
 /// One node at its level (negative upstream, 0 the product, positive downstream).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,18 +112,7 @@ pub fn lineage_graph(
 fn arrow_path(a: (f64, f64), b: (f64, f64), arrow: &str) -> Markup {
     let (x1, y1) = (a.0 + NODE_W, a.1 + NODE_H / 2.0);
     let (x2, y2) = (b.0, b.1 + NODE_H / 2.0);
-    let mid = (x1 + x2) / 2.0;
-    let d = format!(
-        "M{} {} C{} {} {} {} {} {}",
-        num(x1),
-        num(y1),
-        num(mid),
-        num(y1),
-        num(mid),
-        num(y2),
-        num(x2),
-        num(y2)
-    );
+    let d = curve((x1, y1), (x2, y2));
     html! {
         g class="edge" {
             path d=(d) fill="none" stroke="currentColor" marker-end=(format!("url(#{arrow})")) {}

@@ -9,6 +9,8 @@ use socle_app::{Actor, App, AppConfig, ErrorCode, FixedClock, Principal};
 use socle_store::{LocationTrust, Role, Store};
 use socle_testkit::Backend;
 
+use crate::support::{register, user};
+
 const T0: i64 = 1_780_000_000_000;
 const DAY: i64 = 86_400_000;
 
@@ -86,31 +88,6 @@ async fn app(
     register(&app, dir, "org.yaml", ORG, LocationTrust::Organisation).await;
     register(&app, dir, "orders.odcs.yaml", CONTRACT, LocationTrust::Team).await;
     Some((app, clock))
-}
-
-async fn register(app: &App, dir: &std::path::Path, name: &str, yaml: &str, trust: LocationTrust) {
-    let file = dir.join(name);
-    std::fs::write(&file, yaml).unwrap();
-    let spec = socle_ingest::LocationSpec::file(file.to_string_lossy().into_owned());
-    app.store
-        .add_location(
-            &spec.key(),
-            &serde_json::to_value(&spec).unwrap(),
-            "user:default/admin",
-            trust,
-            T0,
-        )
-        .await
-        .unwrap();
-    app.refresh(&spec).await.unwrap();
-}
-
-fn user(name: &str, role: Role) -> Actor {
-    Actor::Principal(Principal {
-        token_id: "t".into(),
-        subject: format!("user:default/{name}"),
-        role,
-    })
 }
 
 fn ask(days: u32, purpose: &str) -> AccessRequest {

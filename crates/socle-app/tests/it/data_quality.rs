@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use socle_app::data_quality::{PostedRun, QualityCheck};
-use socle_app::{Actor, App, AppConfig, ErrorCode, FixedClock, Principal};
+use socle_app::{Actor, App, AppConfig, ErrorCode, FixedClock};
 use socle_store::{LocationTrust, QualityOrigin, QualityVerdict, Role, Store};
 use socle_testkit::Backend;
+
+use crate::support::{register, user};
 
 const T0: i64 = 1_780_000_000_000;
 const ORDERS: &str = "datacontract:default/orders";
@@ -98,31 +100,6 @@ async fn app(backend: Backend, dir: &std::path::Path) -> Option<Arc<App>> {
     register(&app, dir, "orders.odcs.yaml", CONTRACT, LocationTrust::Team).await;
     register(&app, dir, "lineage.yaml", LINEAGE, LocationTrust::Team).await;
     Some(app)
-}
-
-async fn register(app: &App, dir: &std::path::Path, name: &str, yaml: &str, trust: LocationTrust) {
-    let file = dir.join(name);
-    std::fs::write(&file, yaml).unwrap();
-    let spec = socle_ingest::LocationSpec::file(file.to_string_lossy().into_owned());
-    app.store
-        .add_location(
-            &spec.key(),
-            &serde_json::to_value(&spec).unwrap(),
-            "user:default/admin",
-            trust,
-            T0,
-        )
-        .await
-        .unwrap();
-    app.refresh(&spec).await.unwrap();
-}
-
-fn user(name: &str, role: Role) -> Actor {
-    Actor::Principal(Principal {
-        token_id: "t".into(),
-        subject: format!("user:default/{name}"),
-        role,
-    })
 }
 
 /// What `socle data test -o json` prints, with a summary that lies and a failed-row sample.

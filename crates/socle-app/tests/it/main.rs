@@ -14,5 +14,6 @@ mod readiness;
 mod scorecards;
 mod slo_budget;
 mod slo_gate;
+mod support;
 mod surveys;
 mod templates;
