@@ -33,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/data/runs", get(list_runs))
         .route("/api/v1/data/runs/{id}", get(one_run))
         .route("/api/v1/data/access", get(list_access).post(request_access))
+        .route("/api/v1/data/access/check", get(check_access))
         .route("/api/v1/data/access/{id}/approve", post(approve_access))
         .route("/api/v1/data/access/{id}/deny", post(deny_access))
         .route("/api/v1/data/access/{id}/revoke", post(revoke_access))
@@ -282,6 +283,36 @@ pub async fn list_access(
             .await?,
     )
     .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckQuery {
+    /// The data product (`customers` or `datacontract:default/customers`).
+    product: String,
+    /// The classification of the columns to read (`pii`, …).
+    classification: String,
+    /// Whose access (`user:default/ann`); the caller's by default. Asking about someone else
+    /// takes the product's owners or an admin.
+    user: Option<String>,
+}
+
+/// Whether a person may read a product's columns of one classification now (an active,
+/// unexpired grant): what a query gateway or a notebook asks before it shows them.
+#[utoipa::path(get, path = "/api/v1/data/access/check", tag = "data", params(CheckQuery),
+    responses((status = 200, description = "`{user, classification, allowed, grant}`", body = Object),
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn check_access(
+    State(state): S,
+    caller: Caller,
+    Query(q): Query<CheckQuery>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .data_access_check(&caller, q.user.as_deref(), &q.product, &q.classification)
+        .await?;
+    Ok(Json(c).into_response())
 }
 
 /// `{"note": "ok for the quarter"}`

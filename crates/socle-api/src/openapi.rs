@@ -131,7 +131,7 @@ impl Modify for ErrorResponses {
         crate::data_routes::data_products, crate::data_routes::request_access, crate::data_routes::list_access,
         crate::data_routes::approve_access, crate::data_routes::deny_access, crate::data_routes::revoke_access,
         crate::data_routes::quality_history, crate::data_routes::record_quality, crate::data_routes::lineage,
-        crate::data_routes::list_runs, crate::data_routes::one_run,
+        crate::data_routes::list_runs, crate::data_routes::one_run, crate::data_routes::check_access,
         crate::scorecard_routes::list_scorecards, crate::scorecard_routes::get_scorecard,
         crate::scorecard_routes::scorecard_history, crate::scorecard_routes::list_campaigns, crate::scorecard_routes::get_campaign, crate::scorecard_routes::get_campaign_team, crate::scorecard_routes::campaign_promotion, crate::scorecard_routes::entity_scorecards, crate::scorecard_routes::entity_findings,
         crate::scorecard_routes::import_findings,

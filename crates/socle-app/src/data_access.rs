@@ -516,4 +516,46 @@ impl App {
                 && g.grant.classification.eq_ignore_ascii_case(classification)
         }))
     }
+
+    /// Whether `user` (the caller when `None`) may read `product`'s columns classified
+    /// `classification` now: for a query gateway or a notebook to enforce grants. Asking about
+    /// someone else takes an admin or a member of the product's owner team (or a parent).
+    pub async fn data_access_check(
+        &self,
+        actor: &Actor,
+        user: Option<&str>,
+        product: &str,
+        classification: &str,
+    ) -> Result<AccessCheck, AppError> {
+        let p = actor.require(Role::Viewer)?;
+        let user = user
+            .filter(|u| !u.is_empty())
+            .unwrap_or(&p.subject)
+            .to_owned();
+        if user != p.subject && !self.may_decide_data_access(actor, product) {
+            return Err(AppError::forbidden(format!(
+                "only the owners of {product} or an admin may ask about another person's access"
+            )));
+        }
+        let grant = self
+            .data_access_active(actor, &user, product, classification)
+            .await?;
+        Ok(AccessCheck {
+            user,
+            classification: classification.to_ascii_lowercase(),
+            allowed: grant.is_some(),
+            grant,
+        })
+    }
+}
+
+/// The answer of [`App::data_access_check`].
+#[derive(Clone, Debug, Serialize)]
+pub struct AccessCheck {
+    pub user: String,
+    pub classification: String,
+    pub allowed: bool,
+    /// The active grant that allows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantView>,
 }

@@ -182,6 +182,7 @@ fn table(location_id: &str, catalog_dir: &str) -> Vec<Op> {
         op("GET", "/api/v1/data/runs", "/api/v1/data/runs", None, READ),
         op("GET", "/api/v1/data/runs/{id}", "/api/v1/data/runs/nope", None, READ),
         op("GET", "/api/v1/data/access", "/api/v1/data/access", None, SIGNED_IN),
+        op("GET", "/api/v1/data/access/check", "/api/v1/data/access/check?product=nope&classification=pii", None, SIGNED_IN),
         op("POST", "/api/v1/data/access", "/api/v1/data/access", Some(json!({"product": "nope", "classification": "pii",
             "purpose": "matrix of who may ask", "days": 7})), MEMBER),
         op("POST", "/api/v1/data/access/{id}/approve", "/api/v1/data/access/nope/approve", Some(json!({})), MEMBER),

@@ -399,3 +399,60 @@ async fn a_grant_is_revoked_once_and_every_step_is_audited() {
         assert_eq!(log, want);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_says_whether_a_person_may_read_the_columns_now() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some((app, clock)) = app(backend, dir.path(), None).await else {
+            continue;
+        };
+        let eve = user("eve", Role::Member);
+        let olga = user("olga", Role::Member);
+        let before = app
+            .data_access_check(&eve, None, "orders", "pii")
+            .await
+            .unwrap();
+        assert!(!before.allowed);
+        let g = app
+            .request_data_access(&eve, ask(30, PURPOSE))
+            .await
+            .unwrap();
+        app.decide_data_access(&olga, &g.grant.id, Decision::Approve, None)
+            .await
+            .unwrap();
+        let mine = app
+            .data_access_check(&eve, None, "orders", "PII")
+            .await
+            .unwrap();
+        assert!(mine.allowed);
+        assert_eq!(mine.user, "user:default/eve");
+        assert_eq!(mine.grant.map(|g| g.grant.id), Some(g.grant.id.clone()));
+        let by_owner = app
+            .data_access_check(&olga, Some("user:default/eve"), "orders", "pii")
+            .await
+            .unwrap();
+        assert!(by_owner.allowed, "the owners may ask about a consumer");
+        let other = app
+            .data_access_check(&eve, None, "orders", "confidential")
+            .await
+            .unwrap();
+        assert!(!other.allowed, "another classification is not granted");
+        let err = app
+            .data_access_check(
+                &user("lone", Role::Member),
+                Some("user:default/eve"),
+                "orders",
+                "pii",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Forbidden, "{err:?}");
+        clock.advance(31 * DAY);
+        let expired = app
+            .data_access_check(&eve, None, "orders", "pii")
+            .await
+            .unwrap();
+        assert!(!expired.allowed, "an expired grant allows nothing");
+    }
+}
