@@ -12,6 +12,7 @@ mod data_grants;
 mod data_runs;
 mod deployments;
 mod dora;
+mod dora_load;
 mod feedback;
 mod findings;
 mod guardrails;
@@ -57,7 +58,7 @@ pub use data_runs::{
     ModelStatus,
 };
 pub use deployments::DeploymentRecord;
-pub use dora::{DoraWritten, IncidentQuery};
+pub use dora::{DoraLog, DoraWritten, IncidentQuery};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
@@ -328,6 +329,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         55,
         "data_access_grants",
         include_str!("../migrations/0055_data_access_grants.sql"),
+    ),
+    (
+        60,
+        "dora_log",
+        include_str!("../migrations/0060_dora_log.sql"),
     ),
 ];
 

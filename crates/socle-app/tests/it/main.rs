@@ -7,6 +7,7 @@ mod catalog_scorecards;
 mod data_access;
 mod data_run;
 mod deploy;
+mod dora_live;
 mod https;
 mod org_sync;
 mod readiness;

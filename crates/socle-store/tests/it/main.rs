@@ -80,6 +80,7 @@ mod data_grants;
 mod data_runs;
 mod deploy_save;
 mod dora_incidents;
+mod dora_log;
 mod findings;
 mod live_runs;
 mod notifications;
