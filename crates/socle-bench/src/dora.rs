@@ -362,7 +362,7 @@ async fn webhooks(
     services: &[String],
 ) -> anyhow::Result<Vec<Webhook>> {
     let service = services.first().context("no service")?.clone();
-    let at = window.to - 3_600_000;
+    let at = window.to - 4 * 3_600_000;
     let incident = |resolved_at: Option<i64>| {
         socle_dora::Event::Incident(socle_dora::Incident {
             source: "pagerduty".into(),
