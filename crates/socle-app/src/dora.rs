@@ -59,6 +59,9 @@ pub struct LiveDora {
     pub loaded: Loaded,
 }
 
+/// The most events of one kind a start-up load reserves room for.
+const MAX_RESERVE: u64 = 50_000_000;
+
 /// The start-up load's phases.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Loaded {
@@ -66,6 +69,8 @@ pub struct Loaded {
     pub read: std::time::Duration,
     /// From the last batch read to the index ready.
     pub index: std::time::Duration,
+    /// The indexing thread's busy time (batches and the final build).
+    pub indexing: std::time::Duration,
 }
 
 impl LiveDora {
@@ -79,20 +84,28 @@ impl LiveDora {
         // Before the load: what commits in between is read again by the next delta.
         let next = store.dora_watermark().await?;
         let started = std::time::Instant::now();
+        // Room for what is stored, bounded (an estimate: a larger store grows as it reads).
+        let (deployments, changes) = store.dora_sizes().await?;
+        let (deployments, changes) = (deployments.min(MAX_RESERVE), changes.min(MAX_RESERVE));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(2);
         let index_opts = opts.clone();
         let indexer = tokio::task::spawn_blocking(move || {
             let mut index = socle_dora::Live::new(&index_opts);
+            index.reserve(deployments as usize, changes as usize);
+            let mut busy = std::time::Duration::ZERO;
             while let Some(batch) = rx.blocking_recv() {
+                let t = std::time::Instant::now();
                 index.load(batch);
+                busy += t.elapsed();
             }
+            let t = std::time::Instant::now();
             index.finish_load();
-            index
+            (index, busy + t.elapsed())
         });
         let sent = store.dora_load_batches(&tx).await;
         drop(tx);
         let read = started.elapsed();
-        let index = indexer.await.map_err(|e| {
+        let (index, indexing) = indexer.await.map_err(|e| {
             socle_store::StoreError::Corrupt(format!("indexing delivery events: {e}"))
         })?;
         sent?;
@@ -104,6 +117,7 @@ impl LiveDora {
             loaded: Loaded {
                 read,
                 index: started.elapsed() - read,
+                indexing,
             },
         })
     }

@@ -103,6 +103,11 @@ impl Live {
         self.put(events, &mut touch)
     }
 
+    /// Room for about this many deployments and changes, before a start-up load.
+    pub fn reserve(&mut self, deployments: usize, changes: usize) {
+        self.st.reserve(deployments, changes);
+    }
+
     /// After the start-up batches: every range walked, every cause found, every series built.
     pub fn finish_load(&mut self) -> Applied {
         let mut touch = Touch {

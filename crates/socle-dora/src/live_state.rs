@@ -89,6 +89,21 @@ impl State {
         }
     }
 
+    /// Room for about this many deployments and changes (a start-up load: no growth of the
+    /// large tables, no copy of the commit ids' arena).
+    pub(crate) fn reserve(&mut self, deployments: usize, changes: usize) {
+        self.deploy_ids.reserve(deployments, deployments * 24);
+        self.dep_key.reserve(deployments);
+        self.deps.reserve(deployments);
+        self.shipped.reserve(deployments);
+        self.commits.reserve(changes, changes * 40);
+        self.chg_key.reserve(changes);
+        self.chgs.reserve(changes);
+        for v in [&mut self.best, &mut self.ver1, &mut self.ship1] {
+            v.reserve(changes);
+        }
+    }
+
     pub(crate) fn counts(&self) -> (usize, usize, usize) {
         (self.deps.len(), self.chgs.len(), self.incs.len())
     }

@@ -9,6 +9,8 @@ use crate::{Backend, BeginWrite, Result, Store, StoreError, with_pool};
 
 /// Rows per INSERT statement (at most 10 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
+/// Events after which an import counts as large (see `dora_cache_statement`).
+const LARGE_IMPORT: u64 = 100_000;
 /// Services per incident query (a bind each).
 const SERVICES_PER_QUERY: usize = 500;
 
@@ -145,6 +147,7 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(self.dora_seq_statement()).fetch_one(&mut *tx).await?;
+            let mut large = false;
             while let Some(batch) = batches.recv().await {
                 let events = match batch {
                     Ok(e) => e,
@@ -155,6 +158,12 @@ impl Store {
                 };
                 let (deployments, changes, incidents) = last_of_each_key(&events);
                 received += (deployments.len() + changes.len() + incidents.len()) as u64;
+                if !large && received >= LARGE_IMPORT {
+                    for sql in self.dora_large_import(true) {
+                        sqlx::query(*sql).execute(&mut *tx).await?;
+                    }
+                    large = true;
+                }
                 for chunk in deployments.chunks(BATCH) {
                     let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha, seq) ");
                     qb.push_values(chunk, |mut b, d| {
@@ -200,6 +209,11 @@ impl Store {
             }
             if changed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'dora_generation'").execute(&mut *tx).await?;
+            }
+            if large {
+                for sql in self.dora_large_import(false) {
+                    sqlx::query(*sql).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
         });
@@ -291,6 +305,26 @@ impl Store {
             }
             // The transaction's id: no lock shared by writers, but not in commit order.
             Backend::Postgres(_) => "SELECT pg_current_xact_id()::text::bigint",
+        }
+    }
+
+    /// On SQLite, once an import is large and then before it commits: a page cache of 512 MB
+    /// (ids are SHAs: every insert lands on a random page of the key indexes, which the default
+    /// 2 MB cache keeps re-reading), and the index of changes by id dropped, then built again
+    /// in one sort (within the import's transaction: readers keep theirs; a rollback restores
+    /// it). The connection goes back to the pool with the usual cache. PostgreSQL: nothing (a
+    /// dropped index would lock the table for readers until the commit).
+    fn dora_large_import(&self, start: bool) -> &'static [&'static str] {
+        match (&self.backend, start) {
+            (Backend::Sqlite(_), true) => &[
+                "PRAGMA cache_size = -524288",
+                "DROP INDEX IF EXISTS dora_changes_by_id",
+            ],
+            (Backend::Sqlite(_), false) => &[
+                "CREATE INDEX IF NOT EXISTS dora_changes_by_id ON dora_changes (id)",
+                "PRAGMA cache_size = -2000",
+            ],
+            (Backend::Postgres(_), _) => &[],
         }
     }
 

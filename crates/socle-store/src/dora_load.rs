@@ -73,6 +73,25 @@ fn unpack<T>(text: &str, rows: i64, one: fn(&str) -> Option<T>) -> Option<Vec<T>
 }
 
 impl Store {
+    /// About how many deployments and changes are stored (SQLite: the largest rowids, read
+    /// from the tables' ends; PostgreSQL: the planner's estimates) — to reserve room.
+    pub async fn dora_sizes(&self) -> Result<(u64, u64)> {
+        let (d, c): (i64, i64) = match &self.backend {
+            Backend::Sqlite(pool) => sqlx::query_as(
+                "SELECT (SELECT coalesce(max(rowid), 0) FROM dora_deployments), (SELECT coalesce(max(rowid), 0) FROM dora_changes)",
+            )
+            .fetch_one(pool)
+            .await?,
+            Backend::Postgres(pool) => sqlx::query_as(
+                "SELECT (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'dora_deployments'::regclass), \
+                 (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'dora_changes'::regclass)",
+            )
+            .fetch_one(pool)
+            .await?,
+        };
+        Ok((d.max(0) as u64, c.max(0) as u64))
+    }
+
     /// Sends every stored event to `sink` in batches (deployments, then changes, then
     /// incidents); returns how many. Stops early, without error, when the receiver is gone.
     pub async fn dora_load_batches(&self, sink: &Sender<Vec<Event>>) -> Result<u64> {
