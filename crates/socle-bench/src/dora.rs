@@ -198,7 +198,12 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     let stored = if args.offline {
         None
     } else {
-        Some(stored(&socle, &store, &location, &file, &snapshot, window, &services).await?)
+        Some(
+            stored(
+                &socle, &store, &location, &file, &snapshot, window, &services,
+            )
+            .await?,
+        )
     };
     let report = DoraReport {
         lines,
@@ -216,7 +221,11 @@ pub async fn dora(args: DoraBench, socle: Option<&Path>) -> anyhow::Result<std::
     };
     let org = match &all {
         Some(all) => all.organisation.report.clone(),
-        None => report.stored.as_ref().map(|s| s.org.clone()).unwrap_or_default(),
+        None => report
+            .stored
+            .as_ref()
+            .map(|s| s.org.clone())
+            .unwrap_or_default(),
     };
     output::print(args.output, &report, |r| render(r, &org))?;
     let differs = report
@@ -380,7 +389,11 @@ async fn webhooks(
             labels: Default::default(),
         })
     };
-    let posts: [(&'static str, socle_dora::Event, fn(&socle_dora::Report, &socle_dora::Report) -> bool); 3] = [
+    let posts: [(
+        &'static str,
+        socle_dora::Event,
+        fn(&socle_dora::Report, &socle_dora::Report) -> bool,
+    ); 3] = [
         (
             "a deployment",
             socle_dora::Event::Deployment(socle_dora::Deployment {

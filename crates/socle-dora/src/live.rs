@@ -210,7 +210,11 @@ impl State {
                 }
             }
         }
-        for &i in self.incidents_by_service.get(&service).map_or(&[][..], |v| v) {
+        for &i in self
+            .incidents_by_service
+            .get(&service)
+            .map_or(&[][..], |v| v)
+        {
             let inc: &Incident = &self.incs[i as usize];
             if let Some(r) = inc.resolved_at {
                 s.recovery.push((r, (r - inc.started_at) as f64 / HOUR));

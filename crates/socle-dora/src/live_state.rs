@@ -359,7 +359,10 @@ impl State {
                 }
                 self.incs[i as usize] = x;
                 self.inc_service[i as usize] = service;
-                self.incidents_by_service.entry(service).or_default().push(i);
+                self.incidents_by_service
+                    .entry(service)
+                    .or_default()
+                    .push(i);
             }
             None => {
                 let i = self.incs.len() as u32;
@@ -367,7 +370,10 @@ impl State {
                 self.incs.push(x);
                 self.inc_service.push(service);
                 self.cause.push(NONE);
-                self.incidents_by_service.entry(service).or_default().push(i);
+                self.incidents_by_service
+                    .entry(service)
+                    .or_default()
+                    .push(i);
             }
         }
         touch.services.insert(service);
@@ -555,7 +561,8 @@ impl State {
                 let Some(list) = self.prod_by_service.get(&service) else {
                     return NONE;
                 };
-                let n = list.partition_point(|&d| self.deps[d as usize].finished_at < inc.started_at);
+                let n =
+                    list.partition_point(|&d| self.deps[d as usize].finished_at < inc.started_at);
                 n.checked_sub(1).map_or(NONE, |k| list[k])
             }
         }

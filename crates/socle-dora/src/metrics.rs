@@ -39,8 +39,8 @@
 //! Percentiles interpolate linearly between the closest ranks, as SQL's `PERCENTILE_CONT`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// A fast, non-cryptographic hasher (the Fx hash of rustc) for the index's large maps of short
 /// ids: several times faster than SipHash there. Events come from authenticated members only,
@@ -415,7 +415,6 @@ impl Dataset {
         ds.sort_series();
         ds.finish()
     }
-
 }
 
 impl Draft {

@@ -360,13 +360,19 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                next = sqlx::query_scalar(self.dora_watermark_statement()).fetch_one(&mut *tx).await?;
+                next = sqlx::query_scalar(self.dora_watermark_statement())
+                    .fetch_one(&mut *tx)
+                    .await?;
                 read_log!(tx, from, events);
                 tx.commit().await?;
             }
             Backend::Postgres(pool) => {
-                let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-                next = sqlx::query_scalar(self.dora_watermark_statement()).fetch_one(&mut *tx).await?;
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                next = sqlx::query_scalar(self.dora_watermark_statement())
+                    .fetch_one(&mut *tx)
+                    .await?;
                 read_log!(tx, from, events);
                 tx.commit().await?;
             }

@@ -116,7 +116,11 @@ impl Store {
                             Table::Deployments => (DEPLOYMENTS_PACKED, DEPLOYMENTS_ROWS),
                             Table::Changes => (CHANGES_PACKED, CHANGES_ROWS),
                         };
-                        let page = sqlx::query(packed).bind(after).bind(PAGE).fetch_one(pool).await?;
+                        let page = sqlx::query(packed)
+                            .bind(after)
+                            .bind(PAGE)
+                            .fetch_one(pool)
+                            .await?;
                         let count: i64 = page.try_get(1)?;
                         if count == 0 {
                             break;
@@ -133,21 +137,37 @@ impl Store {
                         let batch = match batch {
                             Some(b) => b,
                             None => {
-                                let rows = sqlx::query(rows).bind(after).bind(last).fetch_all(pool).await?;
-                                rows.iter().map(|r| row_event(table, r)).collect::<Result<_>>()?
+                                let rows = sqlx::query(rows)
+                                    .bind(after)
+                                    .bind(last)
+                                    .fetch_all(pool)
+                                    .await?;
+                                rows.iter()
+                                    .map(|r| row_event(table, r))
+                                    .collect::<Result<_>>()?
                             }
                         };
                         send!(batch);
                         after = last;
                     }
                 }
-                send!(self.dora_all_incidents().await?.into_iter().map(Event::Incident).collect());
+                send!(
+                    self.dora_all_incidents()
+                        .await?
+                        .into_iter()
+                        .map(Event::Incident)
+                        .collect()
+                );
             }
             Backend::Postgres(pool) => {
                 for table in [Table::Deployments, Table::Changes] {
                     let sql = match table {
-                        Table::Deployments => "SELECT source, id, service, environment, status, finished_at, changes, commit_sha FROM dora_deployments",
-                        Table::Changes => "SELECT source, id, service, committed_at, parent FROM dora_changes",
+                        Table::Deployments => {
+                            "SELECT source, id, service, environment, status, finished_at, changes, commit_sha FROM dora_deployments"
+                        }
+                        Table::Changes => {
+                            "SELECT source, id, service, committed_at, parent FROM dora_changes"
+                        }
                     };
                     let mut rows = sqlx::query(sql).fetch(pool);
                     let mut batch = Vec::with_capacity(PAGE as usize);
@@ -161,7 +181,13 @@ impl Store {
                         send!(batch);
                     }
                 }
-                send!(self.dora_all_incidents().await?.into_iter().map(Event::Incident).collect());
+                send!(
+                    self.dora_all_incidents()
+                        .await?
+                        .into_iter()
+                        .map(Event::Incident)
+                        .collect()
+                );
             }
         }
         Ok(sent)

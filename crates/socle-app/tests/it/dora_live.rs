@@ -90,6 +90,9 @@ async fn a_replica_reports_what_another_recorded() {
         let fresh = LiveDora::load(&store, &socle_dora::Options::default())
             .await
             .unwrap();
-        assert_eq!(fresh.dataset().report(None, w, true), b.dora_dataset().await.unwrap().report(None, w, true));
+        assert_eq!(
+            fresh.dataset().report(None, w, true),
+            b.dora_dataset().await.unwrap().report(None, w, true)
+        );
     }
 }

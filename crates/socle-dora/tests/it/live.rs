@@ -86,8 +86,12 @@ fn event(rng: &mut Rng, sent: &[Event], commits: &mut usize) -> Event {
                 source: rng.pick(&["argocd", "github", "gitlab"]).into(),
                 id: format!("d{}", rng.below(40)),
                 service: rng.pick(&SERVICES).into(),
-                environment: rng.pick(&["production", "prod", "staging", "Production"]).into(),
-                status: rng.pick(&["success", "success", "failure", "SUCCESS"]).into(),
+                environment: rng
+                    .pick(&["production", "prod", "staging", "Production"])
+                    .into(),
+                status: rng
+                    .pick(&["success", "success", "failure", "SUCCESS"])
+                    .into(),
                 finished_at: at,
                 changes: listed,
                 commit: (rng.below(3) > 0).then(|| format!("c{}", rng.below(*commits + 1))),
@@ -137,7 +141,12 @@ fn assert_same_reports(live: &Dataset, full: &Dataset, step: usize) {
     assert_eq!(known, expected, "services, step {step}");
     let teams: Vec<Vec<String>> = vec![
         vec!["payments".into(), "ledger".into()],
-        vec!["search".into(), "edge".into(), "mail".into(), "unknown".into()],
+        vec![
+            "search".into(),
+            "edge".into(),
+            "mail".into(),
+            "unknown".into(),
+        ],
         vec!["edge".into()],
     ];
     for days in [7, 30, 90] {

@@ -89,7 +89,10 @@ async fn an_identical_redelivery_is_not_logged_a_changed_one_is(store: &Store) {
     assert!(store.dora_log_since(w).await.unwrap().events.is_empty());
     let resolved = incident(Some(1_700_000_900_000));
     store.dora_upsert(vec![resolved.clone()]).await.unwrap();
-    assert_eq!(store.dora_log_since(w).await.unwrap().events, vec![resolved]);
+    assert_eq!(
+        store.dora_log_since(w).await.unwrap().events,
+        vec![resolved]
+    );
 }
 
 both!(an_identical_redelivery_is_not_logged_a_changed_one_is);
@@ -112,7 +115,11 @@ async fn a_transaction_committed_late_is_not_skipped(store: &Store) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let b = {
         let store = store.clone();
-        tokio::spawn(async move { store.dora_upsert(vec![deployment("early", "success")]).await })
+        tokio::spawn(async move {
+            store
+                .dora_upsert(vec![deployment("early", "success")])
+                .await
+        })
     };
     let postgres = store.backend_name() == "postgres";
     let mut b = Some(b);
@@ -132,10 +139,8 @@ async fn a_transaction_committed_late_is_not_skipped(store: &Store) {
         b.await.unwrap().unwrap();
     }
     let second = store.dora_log_since(first.next).await.unwrap();
-    let all: std::collections::BTreeSet<_> = seen_first
-        .into_iter()
-        .chain(keys(&second.events))
-        .collect();
+    let all: std::collections::BTreeSet<_> =
+        seen_first.into_iter().chain(keys(&second.events)).collect();
     assert!(
         all.contains(&("argocd".into(), "late".into())),
         "the late commit was skipped: first read up to {}, second read {:?}",
