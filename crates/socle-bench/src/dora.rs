@@ -365,7 +365,10 @@ async fn stored(
     })
 }
 
-/// A deployment of a new commit, an incident it caused, the incident resolved: each posted,
+/// Whether a report (after) reflects a webhook, given the one before.
+type Reflected = fn(&socle_dora::Report, &socle_dora::Report) -> bool;
+
+/// A deployment, an incident it caused, the incident resolved: each posted,
 /// then the index caught up and the organisation's report checked to reflect it.
 async fn webhooks(
     store: &Store,
@@ -389,11 +392,7 @@ async fn webhooks(
             labels: Default::default(),
         })
     };
-    let posts: [(
-        &'static str,
-        socle_dora::Event,
-        fn(&socle_dora::Report, &socle_dora::Report) -> bool,
-    ); 3] = [
+    let posts: [(&'static str, socle_dora::Event, Reflected); 3] = [
         (
             "a deployment",
             socle_dora::Event::Deployment(socle_dora::Deployment {
