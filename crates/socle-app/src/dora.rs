@@ -1,5 +1,6 @@
-//! The delivery-metrics read model: the stored events indexed once per change of the store
-//! (`dora_generation`), and the catalog scopes (team, system, domain) reports are asked for.
+//! The delivery-metrics read model: the stored events indexed once, then kept current from the
+//! store's change log ([`LiveDora`]), and the catalog scopes (team, system, domain) reports are
+//! asked for.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -46,18 +47,127 @@ pub fn changes_from_commits(service: &str, commits: Vec<socle_ingest::CommitInfo
 /// How many commits a deployment reads from its repository's history.
 pub const HISTORY_LIMIT: usize = 1000;
 
-/// Loads every stored event and indexes it.
+/// The server's live delivery index: where it stands in the store's change log.
+pub struct LiveDora {
+    /// `dora_generation` when the index last caught up (unchanged: nothing to read).
+    generation: i64,
+    /// Where the next read of the change log starts (`Store::dora_log_since`).
+    next: i64,
+    index: socle_dora::Live,
+    opts: Options,
+    /// How the first load went.
+    pub loaded: Loaded,
+}
+
+/// The most events of one kind a start-up load reserves room for.
+const MAX_RESERVE: u64 = 50_000_000;
+
+/// The start-up load's phases.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Loaded {
+    /// Every stored event read (batches are indexed meanwhile).
+    pub read: std::time::Duration,
+    /// From the last batch read to the index ready.
+    pub index: std::time::Duration,
+    /// The indexing thread's busy time (batches and the final build).
+    pub indexing: std::time::Duration,
+}
+
+impl LiveDora {
+    /// Every stored event, read in batches and indexed as they come (on a blocking thread,
+    /// while the next batch is read).
+    pub async fn load(
+        store: &socle_store::Store,
+        opts: &Options,
+    ) -> Result<Self, socle_store::StoreError> {
+        let generation = store.dora_generation().await?;
+        // Before the load: what commits in between is read again by the next delta.
+        let next = store.dora_watermark().await?;
+        let started = std::time::Instant::now();
+        // Room for what is stored, bounded (an estimate: a larger store grows as it reads).
+        let (deployments, changes) = store.dora_sizes().await?;
+        let (deployments, changes) = (deployments.min(MAX_RESERVE), changes.min(MAX_RESERVE));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(2);
+        let index_opts = opts.clone();
+        let indexer = tokio::task::spawn_blocking(move || {
+            let mut index = socle_dora::Live::new(&index_opts);
+            index.reserve(deployments as usize, changes as usize);
+            let mut busy = std::time::Duration::ZERO;
+            while let Some(batch) = rx.blocking_recv() {
+                let t = std::time::Instant::now();
+                index.load(batch);
+                busy += t.elapsed();
+            }
+            let t = std::time::Instant::now();
+            index.finish_load();
+            (index, busy + t.elapsed())
+        });
+        let sent = store.dora_load_batches(&tx).await;
+        drop(tx);
+        let read = started.elapsed();
+        let (index, indexing) = indexer.await.map_err(|e| {
+            socle_store::StoreError::Corrupt(format!("indexing delivery events: {e}"))
+        })?;
+        sent?;
+        Ok(Self {
+            generation,
+            next,
+            index,
+            opts: opts.clone(),
+            loaded: Loaded {
+                read,
+                index: started.elapsed() - read,
+                indexing,
+            },
+        })
+    }
+
+    /// Applies what the change log holds since the last read, when the generation moved. A
+    /// store error changes nothing; if applying fails, the index starts again empty from the
+    /// beginning of the log.
+    pub async fn catch_up(
+        &mut self,
+        store: &socle_store::Store,
+    ) -> Result<(), socle_store::StoreError> {
+        let generation = store.dora_generation().await?;
+        if generation == self.generation {
+            return Ok(());
+        }
+        let log = store.dora_log_since(self.next).await?;
+        let mut index = std::mem::replace(&mut self.index, socle_dora::Live::new(&self.opts));
+        match tokio::task::spawn_blocking(move || {
+            index.apply(log.events);
+            index
+        })
+        .await
+        {
+            Ok(index) => {
+                self.index = index;
+                self.generation = generation;
+                self.next = log.next;
+                Ok(())
+            }
+            Err(e) => {
+                (self.generation, self.next) = (i64::MIN, i64::MIN);
+                Err(socle_store::StoreError::Corrupt(format!(
+                    "indexing delivery events: {e}"
+                )))
+            }
+        }
+    }
+
+    pub fn dataset(&self) -> Arc<Dataset> {
+        self.index.dataset()
+    }
+}
+
+/// Loads every stored event and indexes it (as the server starts: [`LiveDora::load`]).
 pub async fn load(
     store: &socle_store::Store,
     opts: &Options,
 ) -> Result<(i64, Arc<Dataset>), socle_store::StoreError> {
-    let generation = store.dora_generation().await?;
-    let (d, c, i) = store.dora_load().await?;
-    let opts = opts.clone();
-    let ds = tokio::task::spawn_blocking(move || Dataset::from_parts(d, c, i, &opts))
-        .await
-        .map_err(|e| socle_store::StoreError::Corrupt(format!("indexing delivery events: {e}")))?;
-    Ok((generation, Arc::new(ds)))
+    let live = LiveDora::load(store, opts).await?;
+    Ok((live.generation, live.dataset()))
 }
 
 /// What a report is about.
@@ -549,17 +659,18 @@ impl crate::App {
         Ok(refs.unknown(&known))
     }
 
-    /// The indexed events, rebuilt when the store's events changed since the last build.
+    /// The indexed events: loaded in bulk the first time, then kept current by applying the
+    /// store's change log whenever its events changed (each replica reads the same log). An
+    /// error while catching up keeps the index as it was.
     pub async fn dora_dataset(&self) -> Result<Arc<Dataset>, AppError> {
         let mut cached = self.dora.lock().await;
-        let generation = self.store.dora_generation().await?;
-        if let Some((g, ds)) = cached.as_ref()
-            && *g == generation
-        {
-            return Ok(ds.clone());
+        if let Some(live) = cached.as_mut() {
+            live.catch_up(&self.store).await?;
+            return Ok(live.dataset());
         }
-        let (g, ds) = load(&self.store, &options(&self.config.platform)).await?;
-        *cached = Some((g, ds.clone()));
+        let live = LiveDora::load(&self.store, &options(&self.config.platform)).await?;
+        let ds = live.dataset();
+        *cached = Some(live);
         Ok(ds)
     }
 

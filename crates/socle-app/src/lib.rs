@@ -205,7 +205,7 @@ pub struct App {
     /// stay free.
     pub cpu: cpu::CpuGate,
     /// Delivery events indexed for reports, with the store generation they were read at.
-    pub(crate) dora: tokio::sync::Mutex<Option<(i64, Arc<socle_dora::Dataset>)>>,
+    pub(crate) dora: tokio::sync::Mutex<Option<crate::dora::LiveDora>>,
     /// Entities whose facts changed, waiting for a re-score.
     pub(crate) rescore_queue: std::sync::Mutex<scorecards::evaluate::RescoreQueue>,
     /// Serialises re-scores within this replica.

@@ -41,7 +41,7 @@ pub(crate) struct Dep {
 }
 
 /// A change, its strings interned.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Chg {
     pub(crate) source: u32,
     pub(crate) id: u32,

@@ -39,6 +39,13 @@ impl Interner {
         self.ends.len()
     }
 
+    /// Room for `strings` more strings of `bytes` bytes in all.
+    pub(crate) fn reserve(&mut self, strings: usize, bytes: usize) {
+        self.table.reserve(strings, |&(eh, _)| eh);
+        self.bytes.reserve(bytes);
+        self.ends.reserve(strings);
+    }
+
     /// The string of an id.
     pub(crate) fn get(&self, id: u32) -> &str {
         span(&self.bytes, &self.ends, id)

@@ -9,6 +9,7 @@
 //! - [`metrics`]: the indexed [`metrics::Dataset`]; [`report`]: the [`report::Report`] of a scope.
 //! - [`bulk`], [`bulk_index`]: a large history read on every core into interned columns and
 //!   indexed into the same [`metrics::Dataset`], step by step (dedupe, link, metrics).
+//! - [`live`]: the server's index, kept current by applying the store's change log.
 //! - [`levels`]: the 2024 DORA table as a classification rule.
 //! - [`webhooks`]: GitHub / GitLab payloads to events, signature checks.
 
@@ -18,6 +19,8 @@ pub mod events;
 mod intern;
 pub mod jsonl;
 pub mod levels;
+pub mod live;
+mod live_state;
 pub mod metrics;
 pub mod refs;
 pub mod report;
@@ -30,6 +33,7 @@ pub use jsonl::{
     parse_jsonl_parallel,
 };
 pub use levels::Level;
+pub use live::{Applied, Live};
 pub use metrics::{Dataset, Options, Report, Window, parse_since};
 pub use refs::{ChangeRefs, UnknownChanges};
 pub use report::SinceError;

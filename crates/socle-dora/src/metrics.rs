@@ -40,6 +40,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// A fast, non-cryptographic hasher (the Fx hash of rustc) for the index's large maps of short
 /// ids: several times faster than SipHash there. Events come from authenticated members only,
@@ -165,16 +166,46 @@ pub(crate) struct Series {
     pub(crate) recovery: Vec<(Millis, f64)>,
 }
 
+impl Series {
+    /// Every series in time order (pairs: then by value).
+    pub(crate) fn sort(&mut self) {
+        self.deploys.sort_unstable();
+        self.failed.sort_unstable();
+        self.lead
+            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        self.recovery
+            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.deploys.is_empty()
+            && self.failed.is_empty()
+            && self.lead.is_empty()
+            && self.recovery.is_empty()
+    }
+}
+
 /// Events resolved into per-service series, ready for any number of reports.
 /// Two datasets are equal when they hold the same series for the same services, in the same
 /// order (what the bulk reading's equality tests check).
+/// Series are shared (`Arc`): the live index ([`crate::live`]) publishes a new dataset after
+/// each delta that reuses the series of every service the delta did not touch.
 #[derive(Debug, Default, PartialEq)]
 pub struct Dataset {
     services: Vec<String>,
     index: HashMap<String, usize>,
-    series: Vec<Series>,
+    series: Vec<Arc<Series>>,
     /// Incidents whose named cause is not a successful production deployment.
     pub incidents_without_cause: usize,
+}
+
+/// A dataset being built: its series not yet shared.
+#[derive(Default)]
+struct Draft {
+    services: Vec<String>,
+    index: HashMap<String, usize>,
+    series: Vec<Series>,
+    incidents_without_cause: usize,
 }
 
 /// Same key twice: keep the greatest version, so that the result does not depend on the
@@ -290,6 +321,25 @@ impl Ord for Incident {
 }
 
 impl Dataset {
+    /// Services with their series (each sorted, none empty).
+    pub(crate) fn from_shared(
+        services: Vec<String>,
+        series: Vec<Arc<Series>>,
+        incidents_without_cause: usize,
+    ) -> Self {
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
+        Dataset {
+            services,
+            index,
+            series,
+            incidents_without_cause,
+        }
+    }
+
     pub fn build(events: impl IntoIterator<Item = Event>, opts: &Options) -> Self {
         let mut deployments = Vec::new();
         let mut changes = Vec::new();
@@ -321,7 +371,7 @@ impl Dataset {
         });
         incidents.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
 
-        let mut ds = Dataset::default();
+        let mut ds = Draft::default();
         let prod: Vec<usize> = deployments
             .iter()
             .enumerate()
@@ -342,7 +392,39 @@ impl Dataset {
         if changes.len() > 100_000 {
             std::thread::spawn(move || drop((deployments, changes, incidents)));
         }
-        ds
+        ds.finish()
+    }
+
+    /// A dataset of series built elsewhere ([`crate::bulk_index`]), sorted here.
+    pub(crate) fn from_series(
+        services: Vec<String>,
+        series: Vec<Series>,
+        incidents_without_cause: usize,
+    ) -> Self {
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
+        let mut ds = Draft {
+            services,
+            index,
+            series,
+            incidents_without_cause,
+        };
+        ds.sort_series();
+        ds.finish()
+    }
+}
+
+impl Draft {
+    fn finish(self) -> Dataset {
+        Dataset {
+            services: self.services,
+            index: self.index,
+            series: self.series.into_iter().map(Arc::new).collect(),
+            incidents_without_cause: self.incidents_without_cause,
+        }
     }
 
     /// Lead time of every commit deployed to production: from its commit time to its first
@@ -422,34 +504,8 @@ impl Dataset {
     /// Every series in time order.
     fn sort_series(&mut self) {
         for s in &mut self.series {
-            s.deploys.sort_unstable();
-            s.failed.sort_unstable();
-            s.lead
-                .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            s.recovery
-                .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            s.sort();
         }
-    }
-
-    /// A dataset of series built elsewhere ([`crate::bulk_index`]), sorted here.
-    pub(crate) fn from_series(
-        services: Vec<String>,
-        series: Vec<Series>,
-        incidents_without_cause: usize,
-    ) -> Self {
-        let index = services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i))
-            .collect();
-        let mut ds = Dataset {
-            services,
-            index,
-            series,
-            incidents_without_cause,
-        };
-        ds.sort_series();
-        ds
     }
 
     fn service(&mut self, name: &str) -> usize {
@@ -462,7 +518,9 @@ impl Dataset {
         self.series.push(Series::default());
         i
     }
+}
 
+impl Dataset {
     /// Whether a service appears in the events.
     pub fn knows(&self, service: &str) -> bool {
         self.index.contains_key(service)
@@ -476,7 +534,7 @@ impl Dataset {
     /// The report of a scope: `None` is every service (the organisation).
     pub fn report(&self, services: Option<&[String]>, window: Window, weekly: bool) -> Report {
         let scope: Vec<&Series> = match services {
-            None => self.series.iter().collect(),
+            None => self.series.iter().map(|s| &**s).collect(),
             Some(names) => {
                 let mut idx: Vec<usize> = names
                     .iter()
@@ -484,7 +542,7 @@ impl Dataset {
                     .collect();
                 idx.sort_unstable();
                 idx.dedup();
-                idx.into_iter().map(|i| &self.series[i]).collect()
+                idx.into_iter().map(|i| &*self.series[i]).collect()
             }
         };
         let mut report = compute(&scope, window);

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use socle_dora::{Change, Deployment, Event, Incident};
 use sqlx::{QueryBuilder, Row};
 
-use crate::{BeginWrite, Result, Store, StoreError, with_pool};
+use crate::{Backend, BeginWrite, Result, Store, StoreError, with_pool};
 
 /// Rows per INSERT statement (at most 10 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
+/// Events after which an import counts as large (see `dora_cache_statement`).
+const LARGE_IMPORT: u64 = 100_000;
 /// Services per incident query (a bind each).
 const SERVICES_PER_QUERY: usize = 500;
 
@@ -26,7 +28,7 @@ fn join(ids: &[String]) -> String {
     ids.join("\n")
 }
 
-fn split(s: &str) -> Vec<String> {
+pub(crate) fn split(s: &str) -> Vec<String> {
     if s.is_empty() {
         Vec::new()
     } else {
@@ -77,6 +79,50 @@ macro_rules! incident_columns {
     };
 }
 
+/// The rows of the three tables with `seq >= from`, in one transaction (a macro: the same
+/// text for both databases' transactions).
+macro_rules! read_log {
+    ($tx:expr, $from:expr, $out:expr) => {{
+        let rows = sqlx::query("SELECT source, id, service, environment, status, finished_at, changes, commit_sha FROM dora_deployments WHERE seq >= $1")
+            .bind($from)
+            .fetch_all(&mut *$tx)
+            .await?;
+        for r in rows {
+            let changes: String = r.try_get(6)?;
+            $out.push(Event::Deployment(Deployment {
+                source: r.try_get(0)?,
+                id: r.try_get(1)?,
+                service: r.try_get(2)?,
+                environment: r.try_get(3)?,
+                status: r.try_get(4)?,
+                finished_at: r.try_get(5)?,
+                changes: split(&changes),
+                commit: r.try_get(7)?,
+            }));
+        }
+        let rows = sqlx::query("SELECT source, id, service, committed_at, parent FROM dora_changes WHERE seq >= $1")
+            .bind($from)
+            .fetch_all(&mut *$tx)
+            .await?;
+        for r in rows {
+            $out.push(Event::Change(Change {
+                source: r.try_get(0)?,
+                id: r.try_get(1)?,
+                service: r.try_get(2)?,
+                committed_at: r.try_get(3)?,
+                parent: r.try_get(4)?,
+            }));
+        }
+        let rows = sqlx::query(concat!("SELECT ", incident_columns!(), " FROM dora_incidents WHERE seq >= $1"))
+            .bind($from)
+            .fetch_all(&mut *$tx)
+            .await?;
+        for r in rows {
+            $out.push(Event::Incident(incident(&r)?));
+        }
+    }};
+}
+
 impl Store {
     /// Writes events in one transaction. Identical re-deliveries change nothing (and do not
     /// move the generation); a newer version of an event (an incident now resolved) replaces it.
@@ -100,6 +146,8 @@ impl Store {
         let mut changed = 0u64;
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let seq: i64 = sqlx::query_scalar(self.dora_seq_statement()).fetch_one(&mut *tx).await?;
+            let mut large = false;
             while let Some(batch) = batches.recv().await {
                 let events = match batch {
                     Ok(e) => e,
@@ -110,42 +158,48 @@ impl Store {
                 };
                 let (deployments, changes, incidents) = last_of_each_key(&events);
                 received += (deployments.len() + changes.len() + incidents.len()) as u64;
+                if !large && received >= LARGE_IMPORT {
+                    for sql in self.dora_large_import(true) {
+                        sqlx::query(*sql).execute(&mut *tx).await?;
+                    }
+                    large = true;
+                }
                 for chunk in deployments.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha) ");
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha, seq) ");
                     qb.push_values(chunk, |mut b, d| {
                         b.push_bind(d.source.as_str()).push_bind(d.id.as_str()).push_bind(d.service.as_str())
                             .push_bind(d.environment.as_str()).push_bind(d.status.as_str()).push_bind(d.finished_at)
-                            .push_bind(join(&d.changes)).push_bind(d.commit.as_deref());
+                            .push_bind(join(&d.changes)).push_bind(d.commit.as_deref()).push_bind(seq);
                     });
                     qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
-                        status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha \
+                        status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha, seq = excluded.seq \
                         WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
                         OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
                         OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha");
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
                 for chunk in changes.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent) ");
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent, seq) ");
                     qb.push_values(chunk, |mut b, c| {
                         b.push_bind(c.source.as_str()).push_bind(c.id.as_str()).push_bind(c.service.as_str())
-                            .push_bind(c.committed_at).push_bind(c.parent.as_deref());
+                            .push_bind(c.committed_at).push_bind(c.parent.as_deref()).push_bind(seq);
                     });
-                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent \
+                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent, seq = excluded.seq \
                         WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
                         OR dora_changes.parent IS DISTINCT FROM excluded.parent");
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
                 for chunk in incidents.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment, title, severity, url, labels) ");
+                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment, title, severity, url, labels, seq) ");
                     qb.push_values(chunk, |mut b, x| {
                         b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
                             .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref())
                             .push_bind(x.title.as_deref()).push_bind(x.severity.as_deref()).push_bind(x.url.as_deref())
-                            .push_bind(labels_text(&x.labels));
+                            .push_bind(labels_text(&x.labels)).push_bind(seq);
                     });
                     qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
                         resolved_at = excluded.resolved_at, deployment = excluded.deployment, title = excluded.title, \
-                        severity = excluded.severity, url = excluded.url, labels = excluded.labels \
+                        severity = excluded.severity, url = excluded.url, labels = excluded.labels, seq = excluded.seq \
                         WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
                         OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment \
                         OR dora_incidents.title IS DISTINCT FROM excluded.title OR dora_incidents.severity IS DISTINCT FROM excluded.severity \
@@ -155,6 +209,11 @@ impl Store {
             }
             if changed > 0 {
                 sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'dora_generation'").execute(&mut *tx).await?;
+            }
+            if large {
+                for sql in self.dora_large_import(false) {
+                    sqlx::query(*sql).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
         });
@@ -237,6 +296,90 @@ impl Store {
         Ok(out)
     }
 
+    /// The statement that numbers a write transaction in the change log (see [`DoraLog`]).
+    fn dora_seq_statement(&self) -> &'static str {
+        match self.backend {
+            // Under the write lock (`BEGIN IMMEDIATE`): numbers follow commit order.
+            Backend::Sqlite(_) => {
+                "UPDATE meta SET value = value + 1 WHERE key = 'dora_seq' RETURNING value"
+            }
+            // The transaction's id: no lock shared by writers, but not in commit order.
+            Backend::Postgres(_) => "SELECT pg_current_xact_id()::text::bigint",
+        }
+    }
+
+    /// On SQLite, once an import is large and then before it commits: a page cache of 512 MB
+    /// (ids are SHAs: every insert lands on a random page of the key indexes, which the default
+    /// 2 MB cache keeps re-reading), and the index of changes by id dropped, then built again
+    /// in one sort (within the import's transaction: readers keep theirs; a rollback restores
+    /// it). The connection goes back to the pool with the usual cache. PostgreSQL: nothing (a
+    /// dropped index would lock the table for readers until the commit).
+    fn dora_large_import(&self, start: bool) -> &'static [&'static str] {
+        match (&self.backend, start) {
+            (Backend::Sqlite(_), true) => &[
+                "PRAGMA cache_size = -524288",
+                "DROP INDEX IF EXISTS dora_changes_by_id",
+            ],
+            (Backend::Sqlite(_), false) => &[
+                "CREATE INDEX IF NOT EXISTS dora_changes_by_id ON dora_changes (id)",
+                "PRAGMA cache_size = -2000",
+            ],
+            (Backend::Postgres(_), _) => &[],
+        }
+    }
+
+    /// The statement that gives the smallest number a row not yet visible can carry.
+    fn dora_watermark_statement(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "SELECT value + 1 FROM meta WHERE key = 'dora_seq'",
+            // Every transaction below the snapshot's xmin has ended (committed or not).
+            Backend::Postgres(_) => "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        }
+    }
+
+    /// Where a reader that loads every event now should read the change log from next
+    /// ([`Self::dora_log_since`]): take it BEFORE the full load; rows committed in between are
+    /// read twice, which applying a version again tolerates.
+    pub async fn dora_watermark(&self) -> Result<i64> {
+        with_pool!(self, pool => {
+            // A store opened read-only before the change log existed has no `dora_seq`: it
+            // is never read from.
+            Ok(sqlx::query_scalar(self.dora_watermark_statement()).fetch_optional(pool).await?.unwrap_or(0))
+        })
+    }
+
+    /// The change log from `from` on: every stored event (its current version) whose row was
+    /// inserted or changed by a transaction numbered `from` or more, and where to read from next
+    /// time. One snapshot reads both (PostgreSQL: `REPEATABLE READ`), so nothing committed after
+    /// the watermark was taken is missed: on PostgreSQL, a transaction that took its number
+    /// before another but commits after it is still running at this snapshot, so the watermark
+    /// stays at or below its number and the next read takes its rows.
+    pub async fn dora_log_since(&self, from: i64) -> Result<DoraLog> {
+        let mut events = Vec::new();
+        let next: i64;
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                next = sqlx::query_scalar(self.dora_watermark_statement())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                read_log!(tx, from, events);
+                tx.commit().await?;
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                next = sqlx::query_scalar(self.dora_watermark_statement())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                read_log!(tx, from, events);
+                tx.commit().await?;
+            }
+        }
+        Ok(DoraLog { events, next })
+    }
+
     /// Moves whenever stored delivery events change.
     pub async fn dora_generation(&self) -> Result<i64> {
         with_pool!(self, pool => {
@@ -275,6 +418,14 @@ impl Store {
         })
     }
 
+    /// Every stored incident.
+    pub(crate) async fn dora_all_incidents(&self) -> Result<Vec<Incident>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(concat!("SELECT ", incident_columns!(), " FROM dora_incidents")).fetch_all(pool).await?;
+            rows.iter().map(incident).collect()
+        })
+    }
+
     /// Incidents that were open at some time in `[from, to)` (started before `to`, not resolved
     /// before `from`), newest first (then by source and id), at most `limit`.
     pub async fn dora_incidents(&self, q: &IncidentQuery<'_>) -> Result<Vec<Incident>> {
@@ -307,6 +458,20 @@ impl Store {
         out.truncate(q.limit as usize);
         Ok(out)
     }
+}
+
+/// A read of the change log: what changed, and where the next read starts.
+///
+/// Every row of `dora_deployments`, `dora_changes` and `dora_incidents` carries `seq`, the
+/// number of the transaction that last inserted or changed it (an identical re-delivery
+/// changes nothing, so it keeps its number). A reader that applied the log up to `next`
+/// reads `seq >= next` again — an invariant every writer of those tables must keep.
+#[derive(Debug, Default)]
+pub struct DoraLog {
+    /// The current version of every event changed since the read's `from`.
+    pub events: Vec<Event>,
+    /// Where the next read starts.
+    pub next: i64,
 }
 
 /// What [`Store::dora_incidents`] lists.

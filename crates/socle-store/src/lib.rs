@@ -13,6 +13,7 @@ mod data_quality;
 mod data_runs;
 mod deployments;
 mod dora;
+mod dora_load;
 mod feedback;
 mod findings;
 mod guardrails;
@@ -62,7 +63,7 @@ pub use data_runs::{
     ModelStatus,
 };
 pub use deployments::DeploymentRecord;
-pub use dora::{DoraWritten, IncidentQuery};
+pub use dora::{DoraLog, DoraWritten, IncidentQuery};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};
@@ -338,6 +339,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         56,
         "data_quality_runs",
         include_str!("../migrations/0056_data_quality_runs.sql"),
+    ),
+    (
+        60,
+        "dora_log",
+        include_str!("../migrations/0060_dora_log.sql"),
     ),
 ];
 

@@ -8,6 +8,7 @@ mod data_access;
 mod data_quality;
 mod data_run;
 mod deploy;
+mod dora_live;
 mod https;
 mod org_sync;
 mod readiness;

@@ -1,6 +1,7 @@
 mod bulk;
 mod events;
 mod jsonl;
+mod live;
 mod metrics;
 mod mixed_sources;
 mod webhooks;

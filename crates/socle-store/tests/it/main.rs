@@ -81,6 +81,7 @@ mod data_quality;
 mod data_runs;
 mod deploy_save;
 mod dora_incidents;
+mod dora_log;
 mod findings;
 mod live_runs;
 mod notifications;
