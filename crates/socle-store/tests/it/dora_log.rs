@@ -210,3 +210,35 @@ async fn the_batched_load_reads_every_event(store: &Store) {
 }
 
 both!(the_batched_load_reads_every_event);
+
+/// An import of 100,000 events or more takes SQLite's large-import path (the index of changes
+/// by id dropped, then built again before the commit): every event is there, lookups by id
+/// answer, and the index is back.
+#[tokio::test]
+async fn a_large_import_keeps_the_index_by_id_and_every_event() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&socle_store::StoreConfig::new(dir.path(), None))
+        .await
+        .unwrap();
+    let events: Vec<Event> = (0..100_010).map(|i| change(&format!("{i:040x}"))).collect();
+    let w = store.dora_upsert(events).await.unwrap();
+    assert_eq!((w.received, w.changed), (100_010, 100_010));
+    let known = store
+        .dora_known_changes(&[format!("{:040x}", 99_999), "nope".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(known.len(), 1);
+    let (_, changes, _) = store.dora_load().await.unwrap();
+    assert_eq!(changes.len(), 100_010);
+    drop(store);
+    let url = format!("sqlite://{}?mode=ro", dir.path().join("socle.db").display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'dora_changes_by_id'",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(n, 1, "the index by id is built again");
+}
