@@ -29,9 +29,9 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/data/products/{name}/quality",
             get(quality_history).post(record_quality),
         )
-        .route("/api/v1/data/products/{name}/lineage", get(lineage))
-        .route("/api/v1/data/runs", get(list_runs))
-        .route("/api/v1/data/runs/{id}", get(one_run))
+        .route("/api/v1/data/products/{name}/lineage", get(data_lineage))
+        .route("/api/v1/data/runs", get(list_data_runs))
+        .route("/api/v1/data/runs/{id}", get(one_data_run))
         .route("/api/v1/data/access", get(list_access).post(request_access))
         .route("/api/v1/data/access/check", get(check_access))
         .route("/api/v1/data/access/{id}/approve", post(approve_access))
@@ -91,7 +91,7 @@ pub struct RunsQuery {
     responses((status = 200, description = "`[{id, pipeline, target_schema, started_at, finished_at, passed, model_count, failed, skipped}]`", body = Vec<Object>),
               (status = 401, body = crate::error::ErrorBody)),
     security((), ("bearer" = [])))]
-pub async fn list_runs(
+pub async fn list_data_runs(
     State(state): S,
     caller: Caller,
     Query(q): Query<RunsQuery>,
@@ -109,7 +109,7 @@ pub async fn list_runs(
     responses((status = 200, description = "`{id, pipeline, …, models: [{model, tier, materialized, status, duration_ms, checks, reason}]}`", body = Object),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security((), ("bearer" = [])))]
-pub async fn one_run(
+pub async fn one_data_run(
     State(state): S,
     caller: Caller,
     Path(id): Path<String>,
@@ -135,7 +135,7 @@ pub struct LineageQuery {
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security((), ("bearer" = [])))]
-pub async fn lineage(
+pub async fn data_lineage(
     State(state): S,
     caller: Caller,
     Path(name): Path<String>,

@@ -138,6 +138,18 @@ async fn catalog_reads_over_http(s: &Server) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing from OpenAPI");
     }
+    // Every operation has its own id (OpenAPI requires it; validators and generated clients
+    // refuse a document where two handlers share a name).
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op["operationId"].as_str()
+                && let Some(first) = ids.insert(id.to_owned(), format!("{method} {path}"))
+            {
+                panic!("operationId {id} of {method} {path} is also {first}'s");
+            }
+        }
+    }
     // The published contract: any change to it shows up in review.
     insta::assert_json_snapshot!("openapi", doc);
 }
