@@ -104,7 +104,10 @@ pub async fn overview(
     use crate::layout::{self, entity_href, short};
     viewer.can_read(&state)?;
     let filter = q.filter();
-    let (o, facets) = state.data_overview(&viewer.caller())?.narrowed(&filter);
+    let socle_app::data::DataCatalog {
+        overview: o,
+        facets,
+    } = state.data_catalog(&viewer.caller(), &filter)?;
     let count = |tier: &str| {
         o.products
             .iter()
