@@ -178,15 +178,11 @@ fn current_owner(snap: &Snapshot, g: &GrantRecord) -> Option<String> {
 
 impl App {
     fn product(&self, snap: &Snapshot, name: &str) -> Result<Product, AppError> {
-        let r = socle_catalog::EntityRef::parse(name, Some("datacontract"), "default")
-            .map_err(|e| AppError::bad_request(e.to_string()))?;
-        let view = snap
-            .get(r.as_str())
-            .filter(|v| v.kind() == "datacontract")
-            .ok_or_else(|| AppError::not_found(format!("there is no data product {r}")))?;
+        let (entity, idx) = crate::data_quality::product_at(snap, name)?;
+        let view = &snap.entities[idx as usize];
         let body = serde_json::from_str(&view.body).map_err(AppError::internal)?;
         Ok(Product {
-            entity: r.to_string(),
+            entity,
             owner: view.owner.map(|o| snap.name(o).to_owned()),
             body,
         })

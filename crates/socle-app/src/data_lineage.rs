@@ -189,14 +189,8 @@ impl App {
         depth: u32,
     ) -> Result<Lineage, AppError> {
         self.can_read(actor)?;
-        let r = crate::data_quality::product_ref(product)?;
         let snap = self.snapshot();
-        let idx = snap
-            .entities
-            .binary_search_by(|e| (*e.entity_ref).cmp(r.as_str()))
-            .ok()
-            .filter(|i| snap.entities[*i].kind() == "datacontract")
-            .ok_or_else(|| AppError::not_found(format!("there is no data product {r}")))?;
-        Ok(lineage_of(&snap, idx as u32, depth))
+        let (_, idx) = crate::data_quality::product_at(&snap, product)?;
+        Ok(lineage_of(&snap, idx, depth))
     }
 }

@@ -201,14 +201,23 @@ pub fn product_ref(name: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::bad_request(e.to_string()))
 }
 
+/// The data product named `name` in `snap`: its entity ref and its index, or a 404.
+pub(crate) fn product_at(
+    snap: &crate::snapshot::Snapshot,
+    name: &str,
+) -> Result<(String, u32), AppError> {
+    let r = product_ref(name)?;
+    snap.entities
+        .binary_search_by(|e| (*e.entity_ref).cmp(r.as_str()))
+        .ok()
+        .filter(|i| snap.entities[*i].kind() == "datacontract")
+        .map(|i| (r.clone(), i as u32))
+        .ok_or_else(|| AppError::not_found(format!("there is no data product {r}")))
+}
+
 impl App {
     fn data_product_ref(&self, name: &str) -> Result<String, AppError> {
-        let r = product_ref(name)?;
-        let snap = self.snapshot();
-        snap.get(&r)
-            .filter(|v| v.kind() == "datacontract")
-            .ok_or_else(|| AppError::not_found(format!("there is no data product {r}")))?;
-        Ok(r)
+        product_at(&self.snapshot(), name).map(|(r, _)| r)
     }
 
     /// Records a run posted for `product` by its owners (audited as `data_quality.record`).

@@ -222,23 +222,29 @@ struct Leaf {
     affinity: Affinity,
 }
 
-macro_rules! read_leaf {
-    ($r:expr, $n:expr, $defs:expr, $out:expr, $conv:expr) => {{
-        let mut values = Vec::with_capacity($n);
-        $defs.clear();
-        let (records, _, _) = $r
-            .read_records($n, Some(&mut $defs), None, &mut values)
-            .map_err(|e| e.to_string())?;
-        let mut it = values.into_iter();
-        for d in $defs.iter().take(records) {
-            $out.push(if *d == 0 {
-                Cell::Null
-            } else {
-                it.next().map_or(Cell::Null, $conv)
-            });
+/// `records` rows of cells from a column's non-null `values` and, for an optional column, its
+/// definition levels (below `max_def`: null).
+fn spread<T>(
+    records: usize,
+    defs: Option<&[i16]>,
+    max_def: i16,
+    values: Vec<T>,
+    conv: impl Fn(T) -> Cell,
+    out: &mut Vec<Cell>,
+) {
+    let mut it = values.into_iter();
+    match defs {
+        None => out.extend(it.take(records).map(conv)),
+        Some(defs) => {
+            for d in defs.iter().take(records) {
+                out.push(if *d < max_def {
+                    Cell::Null
+                } else {
+                    it.next().map_or(Cell::Null, &conv)
+                });
+            }
         }
-        records
-    }};
+    }
 }
 
 impl Leaf {
@@ -250,24 +256,25 @@ impl Leaf {
         out: &mut Vec<Cell>,
     ) -> Result<usize, String> {
         use parquet::column::reader::ColumnReader as R;
-        let (decode, a) = (self.decode, self.affinity);
-        if self.max_def == 0 {
-            // A required column has no definition levels: every value is there.
-            defs.clear();
-        }
-        let required = self.max_def == 0;
+        let (decode, a, max_def) = (self.decode, self.affinity, self.max_def);
+        // A required column has no definition levels: every value is there.
+        let optional = max_def > 0;
         macro_rules! go {
             ($r:expr, $conv:expr) => {{
-                if required {
-                    let mut values = Vec::with_capacity(n);
-                    let (records, _, _) = $r
-                        .read_records(n, None, None, &mut values)
-                        .map_err(|e| e.to_string())?;
-                    out.extend(values.into_iter().take(records).map($conv));
-                    records
-                } else {
-                    read_leaf!($r, n, *defs, out, $conv)
-                }
+                let mut values = Vec::with_capacity(n);
+                defs.clear();
+                let (records, _, _) = $r
+                    .read_records(n, optional.then_some(&mut *defs), None, &mut values)
+                    .map_err(|e| e.to_string())?;
+                spread(
+                    records,
+                    optional.then_some(defs.as_slice()),
+                    max_def,
+                    values,
+                    $conv,
+                    out,
+                );
+                records
             }};
         }
         Ok(match (&mut self.reader, decode) {

@@ -12,7 +12,8 @@ use std::cmp::Ordering;
 use crate::bulk::{Bulk, Chg, Dep};
 use crate::events::Incident;
 use crate::intern::{Interner, NONE};
-use crate::metrics::{Dataset, HOUR, HashMap, MAX_WALK, Options, Series, dedup};
+use crate::metrics::{Dataset, HOUR, HashMap, Options, Series, dedup};
+use crate::walk::Walker;
 
 /// One version of each event; deployments in time order.
 pub struct Deduped {
@@ -181,7 +182,14 @@ impl Deduped {
                 }
             } else if d.commit != NONE {
                 let prev = previous.get(&place).copied();
-                for c in walker.range(b, &best, d.commit, prev) {
+                let parent = |id: u32| {
+                    let k = best[id as usize];
+                    (k != NONE)
+                        .then(|| b.changes[k as usize].parent)
+                        .filter(|&p| p != NONE)
+                };
+                let known = |id: u32| best[id as usize] != NONE;
+                for c in walker.range(best.len(), d.commit, prev, parent, known) {
                     mark(c);
                 }
             }
@@ -194,62 +202,6 @@ impl Deduped {
             best,
             first,
         }
-    }
-}
-
-/// Walks of first-parent links, with marks reused from one walk to the next.
-#[derive(Default)]
-struct Walker {
-    stop: Vec<u32>,
-    seen: Vec<u32>,
-    stamp: u32,
-}
-
-impl Walker {
-    /// The commits from `commit` back to (not including) `previous` and its ancestors — as
-    /// `metrics::walk_range`, by commit id.
-    fn range(&mut self, b: &Bulk, best: &[u32], commit: u32, previous: Option<u32>) -> Vec<u32> {
-        if self.stop.is_empty() {
-            self.stop = vec![0; best.len()];
-            self.seen = vec![0; best.len()];
-        }
-        self.stamp += 1;
-        let stamp = self.stamp;
-        let parent = |id: u32| {
-            let k = best[id as usize];
-            (k != NONE)
-                .then(|| b.changes[k as usize].parent)
-                .filter(|&p| p != NONE)
-        };
-        if let Some(mut p) = previous {
-            for _ in 0..MAX_WALK {
-                if self.stop[p as usize] == stamp {
-                    break;
-                }
-                self.stop[p as usize] = stamp;
-                match parent(p) {
-                    Some(next) => p = next,
-                    None => break,
-                }
-            }
-        }
-        let mut out = Vec::new();
-        let mut cur = Some(commit);
-        while let Some(c) = cur {
-            if self.stop[c as usize] == stamp
-                || self.seen[c as usize] == stamp
-                || out.len() >= MAX_WALK
-            {
-                break;
-            }
-            self.seen[c as usize] = stamp;
-            if best[c as usize] == NONE {
-                break;
-            }
-            out.push(c);
-            cur = parent(c);
-        }
-        out
     }
 }
 

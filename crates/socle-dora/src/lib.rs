@@ -24,6 +24,7 @@ mod live_state;
 pub mod metrics;
 pub mod refs;
 pub mod report;
+mod walk;
 pub mod webhooks;
 
 pub use bulk::{Bulk, BulkError};

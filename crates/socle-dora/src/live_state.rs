@@ -7,7 +7,8 @@ use crate::bulk::Chg;
 use crate::events::{Change, Deployment, Incident, Millis};
 use crate::intern::{Interner, NONE};
 use crate::live::Touch;
-use crate::metrics::{HashMap, MAX_WALK, Options};
+use crate::metrics::{HashMap, Options};
+use crate::walk::Walker;
 
 /// A deployment whose range is walked but was not yet.
 const PENDING: u32 = NONE - 1;
@@ -67,9 +68,7 @@ pub(crate) struct State {
     pub(crate) caused: HashMap<u32, u32>,
     pub(crate) without_cause: usize,
     /// Walk marks, reused from one walk to the next.
-    stop: Vec<u32>,
-    seen: Vec<u32>,
-    stamp: u32,
+    walker: Walker,
 }
 
 /// Deployments in time order: finish time, then source and id as strings.
@@ -436,17 +435,6 @@ impl State {
     /// The commits from `commit` back to (not including) `previous` and its ancestors, through
     /// the standing versions' parents (as `metrics::walk_range`).
     fn walk(&mut self, commit: u32, previous: u32) -> Vec<u32> {
-        if self.stop.len() < self.best.len() {
-            self.stop.resize(self.best.len(), 0);
-            self.seen.resize(self.best.len(), 0);
-        }
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.stop.fill(0);
-            self.seen.fill(0);
-            self.stamp = 1;
-        }
-        let stamp = self.stamp;
         let (best, chgs) = (&self.best, &self.chgs);
         let parent = |id: u32| {
             let k = best[id as usize];
@@ -454,36 +442,10 @@ impl State {
                 .then(|| chgs[k as usize].parent)
                 .filter(|&p| p != NONE)
         };
-        if previous != NONE {
-            let mut p = previous;
-            for _ in 0..MAX_WALK {
-                if self.stop[p as usize] == stamp {
-                    break;
-                }
-                self.stop[p as usize] = stamp;
-                match parent(p) {
-                    Some(next) => p = next,
-                    None => break,
-                }
-            }
-        }
-        let mut out = Vec::new();
-        let mut cur = Some(commit);
-        while let Some(c) = cur {
-            if self.stop[c as usize] == stamp
-                || self.seen[c as usize] == stamp
-                || out.len() >= MAX_WALK
-            {
-                break;
-            }
-            self.seen[c as usize] = stamp;
-            if best[c as usize] == NONE {
-                break;
-            }
-            out.push(c);
-            cur = parent(c);
-        }
-        out
+        let known = |id: u32| best[id as usize] != NONE;
+        let previous = (previous != NONE).then_some(previous);
+        self.walker
+            .range(best.len(), commit, previous, parent, known)
     }
 
     /// Every incident's cause looked up again (when deployments or incidents changed); the
