@@ -178,8 +178,7 @@ fn current_owner(snap: &Snapshot, g: &GrantRecord) -> Option<String> {
 
 impl App {
     fn product(&self, snap: &Snapshot, name: &str) -> Result<Product, AppError> {
-        let (entity, idx) = crate::data_quality::product_at(snap, name)?;
-        let view = &snap.entities[idx as usize];
+        let (entity, view) = crate::data_quality::product_at(snap, name)?;
         let body = serde_json::from_str(&view.body).map_err(AppError::internal)?;
         Ok(Product {
             entity,

@@ -13,7 +13,7 @@ use socle_catalog::RelationType;
 use crate::App;
 use crate::actor::Actor;
 use crate::error::AppError;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{EntityId, Snapshot};
 
 /// Deepest level followed on each side.
 pub const MAX_DEPTH: u32 = 5;
@@ -54,8 +54,8 @@ pub struct Lineage {
 }
 
 /// The entities `idx` is derived from (`up`) or that derive from it (`!up`).
-fn neighbours(snap: &Snapshot, idx: u32, up: bool) -> Vec<u32> {
-    let Some(v) = snap.entities.get(idx as usize) else {
+fn neighbours(snap: &Snapshot, idx: EntityId, up: bool) -> Vec<EntityId> {
+    let Some(v) = snap.view(idx) else {
         return Vec::new();
     };
     let wanted = if up {
@@ -71,8 +71,8 @@ fn neighbours(snap: &Snapshot, idx: u32, up: bool) -> Vec<u32> {
 }
 
 /// Breadth-first from `start` on one side: each reached index with its distance.
-fn walk(snap: &Snapshot, start: u32, up: bool, depth: u32) -> Vec<(u32, u32)> {
-    let mut seen: HashMap<u32, u32> = HashMap::from([(start, 0)]);
+fn walk(snap: &Snapshot, start: EntityId, up: bool, depth: u32) -> Vec<(EntityId, u32)> {
+    let mut seen: HashMap<EntityId, u32> = HashMap::from([(start, 0)]);
     let mut queue = VecDeque::from([start]);
     let mut out = Vec::new();
     while let Some(i) = queue.pop_front() {
@@ -99,14 +99,12 @@ fn walk(snap: &Snapshot, start: u32, up: bool, depth: u32) -> Vec<(u32, u32)> {
     out
 }
 
-fn is_dataset(snap: &Snapshot, idx: u32) -> bool {
-    snap.entities
-        .get(idx as usize)
-        .is_some_and(|v| v.kind() == "datacontract")
+fn is_dataset(snap: &Snapshot, idx: EntityId) -> bool {
+    snap.view(idx).is_some_and(|v| v.kind() == "datacontract")
 }
 
-fn tier_of(snap: &Snapshot, idx: u32) -> Option<String> {
-    let v = snap.entities.get(idx as usize)?;
+fn tier_of(snap: &Snapshot, idx: EntityId) -> Option<String> {
+    let v = snap.view(idx)?;
     if v.kind() != "datacontract" {
         return None;
     }
@@ -115,10 +113,10 @@ fn tier_of(snap: &Snapshot, idx: u32) -> Option<String> {
 }
 
 /// The lineage of the entity at `center`, `depth` levels each way.
-pub fn lineage_of(snap: &Snapshot, center: u32, depth: u32) -> Lineage {
+pub fn lineage_of(snap: &Snapshot, center: EntityId, depth: u32) -> Lineage {
     let depth = depth.clamp(1, MAX_DEPTH);
-    let mut levels: BTreeMap<i32, Vec<u32>> = BTreeMap::from([(0, vec![center])]);
-    let mut placed: HashMap<u32, i32> = HashMap::from([(center, 0)]);
+    let mut levels: BTreeMap<i32, Vec<EntityId>> = BTreeMap::from([(0, vec![center])]);
+    let mut placed: HashMap<EntityId, i32> = HashMap::from([(center, 0)]);
     for (up, sign) in [(true, -1), (false, 1)] {
         for (i, d) in walk(snap, center, up, depth) {
             if placed.contains_key(&i) {
@@ -130,7 +128,7 @@ pub fn lineage_of(snap: &Snapshot, center: u32, depth: u32) -> Lineage {
         }
     }
     let mut more = BTreeMap::new();
-    let mut kept: HashMap<u32, i32> = HashMap::new();
+    let mut kept: HashMap<EntityId, i32> = HashMap::new();
     let mut nodes = Vec::new();
     for (level, mut members) in levels {
         members.sort_by(|a, b| snap.name(*a).cmp(snap.name(*b)));
@@ -190,7 +188,7 @@ impl App {
     ) -> Result<Lineage, AppError> {
         self.can_read(actor)?;
         let snap = self.snapshot();
-        let (_, idx) = crate::data_quality::product_at(&snap, product)?;
-        Ok(lineage_of(&snap, idx, depth))
+        let (_, view) = crate::data_quality::product_at(&snap, product)?;
+        Ok(lineage_of(&snap, view.id, depth))
     }
 }

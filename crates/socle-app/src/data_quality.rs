@@ -202,16 +202,14 @@ pub fn product_ref(name: &str) -> Result<String, AppError> {
 }
 
 /// The data product named `name` in `snap`: its entity ref and its index, or a 404.
-pub(crate) fn product_at(
-    snap: &crate::snapshot::Snapshot,
+pub(crate) fn product_at<'s>(
+    snap: &'s crate::snapshot::Snapshot,
     name: &str,
-) -> Result<(String, u32), AppError> {
+) -> Result<(String, &'s crate::snapshot::EntityView), AppError> {
     let r = product_ref(name)?;
-    snap.entities
-        .binary_search_by(|e| (*e.entity_ref).cmp(r.as_str()))
-        .ok()
-        .filter(|i| snap.entities[*i].kind() == "datacontract")
-        .map(|i| (r.clone(), i as u32))
+    snap.get(&r)
+        .filter(|v| v.kind() == "datacontract")
+        .map(|v| (r.clone(), v))
         .ok_or_else(|| AppError::not_found(format!("there is no data product {r}")))
 }
 

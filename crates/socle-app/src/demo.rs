@@ -96,7 +96,8 @@ const FIRST_DEPLOY_MINUTES: [i64; ADOPTING_TEAMS] = [4, 12, 95, 26];
 /// (position % 4 ≠ 0) that own at least two services; each creates its first service (by
 /// name) from a golden path on its day. Deterministic for a catalog and a day.
 pub fn adoption_plan(snap: &crate::Snapshot, today: i64) -> Vec<DemoAdoption> {
-    let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
+    let mut owners: Vec<crate::snapshot::EntityId> =
+        snap.entities.iter().filter_map(|e| e.owner).collect();
     owners.sort_unstable();
     owners.dedup();
     let mut out = Vec::new();

@@ -10,7 +10,7 @@ use socle_dora::{Dataset, Options, Window};
 
 use crate::actor::Actor;
 use crate::error::AppError;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{EntityId, Snapshot};
 use socle_dora::Event;
 use socle_store::Role;
 
@@ -308,18 +308,21 @@ pub struct TeamReport {
 /// group tree). Only the kept names are materialised, so a report for every team of a large
 /// catalog stays cheap when few services have events.
 pub fn all_teams(snap: &Snapshot, known: &dyn Fn(&str) -> bool) -> Vec<TeamServices> {
-    let groups: Vec<usize> = (0..snap.entities.len())
-        .filter(|&i| snap.entities[i].kind() == "group")
+    let groups: Vec<EntityId> = snap
+        .entities
+        .iter()
+        .filter(|v| v.kind() == "group")
+        .map(|v| v.id)
         .collect();
     // Per entity index: (count, kept names), filled in post-order; `None` while on the stack
     // (a cycle contributes nothing twice).
-    let mut memo: std::collections::HashMap<usize, (usize, Vec<String>)> = Default::default();
+    let mut memo: std::collections::HashMap<EntityId, (usize, Vec<String>)> = Default::default();
     fn visit(
         snap: &Snapshot,
-        g: usize,
+        g: EntityId,
         known: &dyn Fn(&str) -> bool,
-        memo: &mut std::collections::HashMap<usize, (usize, Vec<String>)>,
-        on_stack: &mut BTreeSet<usize>,
+        memo: &mut std::collections::HashMap<EntityId, (usize, Vec<String>)>,
+        on_stack: &mut BTreeSet<EntityId>,
     ) -> (usize, Vec<String>) {
         if let Some(done) = memo.get(&g) {
             return done.clone();
@@ -327,7 +330,9 @@ pub fn all_teams(snap: &Snapshot, known: &dyn Fn(&str) -> bool) -> Vec<TeamServi
         if !on_stack.insert(g) || on_stack.len() > crate::teams::MAX_TEAM_TREE {
             return (0, Vec::new());
         }
-        let v = &snap.entities[g];
+        let Some(v) = snap.view(g) else {
+            return (0, Vec::new());
+        };
         let mut count = 0;
         let mut kept = Vec::new();
         for (t, target) in &v.relations {
@@ -341,7 +346,7 @@ pub fn all_teams(snap: &Snapshot, known: &dyn Fn(&str) -> bool) -> Vec<TeamServi
                     }
                 }
                 RelationType::ParentOf if snap.exists(*target) => {
-                    let (c, k) = visit(snap, *target as usize, known, memo, on_stack);
+                    let (c, k) = visit(snap, *target, known, memo, on_stack);
                     count += c;
                     kept.extend(k);
                 }
@@ -358,7 +363,7 @@ pub fn all_teams(snap: &Snapshot, known: &dyn Fn(&str) -> bool) -> Vec<TeamServi
     for g in groups {
         let (components, services) = visit(snap, g, known, &mut memo, &mut BTreeSet::new());
         out.push(TeamServices {
-            team: snap.entities[g].entity_ref.to_string(),
+            team: snap.name(g).to_owned(),
             components,
             services,
         });

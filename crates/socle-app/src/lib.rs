@@ -39,6 +39,7 @@ pub mod scaffold;
 pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
+pub mod snapshot_delta;
 pub mod startup;
 pub mod surveys;
 pub mod teams;
@@ -305,19 +306,45 @@ impl App {
         self.served.read().expect("lock").scorecards.clone()
     }
 
-    /// Reloads the read model if the store changed since it was built.
+    /// Moves the read model to the store's generation if it changed since it was built: by a
+    /// delta of the change log when it reaches back far enough (only the touched entities and
+    /// their neighbours are rebuilt, in the snapshot and in the search index), else by a full
+    /// load.
     pub async fn reload_if_changed(&self) -> Result<bool, snapshot::LoadError> {
         let _guard = self.reload_lock.lock().await;
-        let current = self.snapshot().generation;
-        if self.store.catalog_generation().await? == current {
-            self.mark_in_sync();
-            return Ok(false);
-        }
-        let (snapshot, search, generation) = snapshot::load(&self.store).await?;
-        self.mark_for_rescore(scorecards::evaluate::changed_entities(
-            &self.snapshot(),
-            &snapshot,
-        ));
+        let old = self.snapshot();
+        let around = old.clone();
+        let changes = self
+            .store
+            .catalog_delta(old.generation, move |touched| around.neighbours(touched))
+            .await?;
+        let (snapshot, search, generation) = match changes {
+            socle_store::CatalogChanges::Unchanged => {
+                self.mark_in_sync();
+                return Ok(false);
+            }
+            socle_store::CatalogChanges::Rebuild => {
+                let (snapshot, search, generation) = snapshot::load(&self.store).await?;
+                self.mark_for_rescore(scorecards::evaluate::changed_entities(&old, &snapshot));
+                (snapshot, Arc::new(search), generation)
+            }
+            socle_store::CatalogChanges::Delta(delta) => {
+                let search = self.search();
+                let index = search.clone();
+                let applied = tokio::task::spawn_blocking(move || {
+                    let applied = old.apply(delta);
+                    index
+                        .apply(applied.upserts, applied.deletes)
+                        .map(|()| (applied.snapshot, applied.changed))
+                })
+                .await
+                .map_err(|e| snapshot::LoadError::Internal(e.to_string()))??;
+                let (snapshot, changed) = applied;
+                self.mark_for_rescore(changed);
+                let generation = snapshot.generation;
+                (Arc::new(snapshot), search, generation)
+            }
+        };
         self.metrics.entities.set(snapshot.len() as i64);
         self.metrics.generation.set(generation);
         let definitions = scorecards::catalog::definitions(&snapshot);
@@ -344,7 +371,7 @@ impl App {
         }
         *self.served.write().expect("lock") = Served {
             snapshot,
-            search: Arc::new(search),
+            search,
             scorecards: active,
             definitions,
         };

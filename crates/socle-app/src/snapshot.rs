@@ -2,8 +2,10 @@
 //! atomically when the store's catalog generation changes. Reads never touch the database.
 //!
 //! Kept compact for large catalogs: entities sorted by ref (lookup by binary search, no map),
-//! relations as `(type, index)` pairs into the entity table (or into `missing` for targets that
-//! do not exist).
+//! relations as `(type, id)` pairs, an id standing for an entity or for a target that does not
+//! exist (`slots`). Views are shared (`Arc`) between generations: a change is applied as a delta
+//! (`snapshot_delta`) that rebuilds only the views it touches; [`load`] builds everything, at
+//! start-up or when the change log cannot say what changed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -14,15 +16,32 @@ use socle_catalog::RelationType;
 use socle_search::{SearchDoc, SearchIndex};
 use socle_store::{Store, StoreError};
 
+/// A stable handle on a ref of the read model: an entity, or a relation target that does not
+/// exist. A delta never renumbers (see `snapshot_delta`), so relation lists stay valid across
+/// deltas; a full load numbers afresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntityId(u32);
+
+impl EntityId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+    pub(crate) fn at(i: usize) -> Self {
+        Self(u32::try_from(i).expect("fewer than 2^32 refs"))
+    }
+}
+
 /// One entity as served.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EntityView {
+    pub id: EntityId,
     pub entity_ref: Box<str>,
     /// The entity as JSON text, without relations.
     pub body: Box<str>,
-    /// `(type, target index)`, sorted by type then target.
-    pub relations: Vec<(RelationType, u32)>,
-    pub owner: Option<u32>,
+    /// `(type, target)`, sorted by type then target ref, without repeats.
+    pub relations: Vec<(RelationType, EntityId)>,
+    /// The first (by ref) target of its own `ownedBy` relations.
+    pub owner: Option<EntityId>,
     pub spec_type: Option<Box<str>>,
     pub lifecycle: Option<Box<str>>,
     pub tags: Box<[Box<str>]>,
@@ -41,6 +60,30 @@ impl EntityView {
             .and_then(|(_, r)| r.split_once('/'))
             .map_or("", |(n, _)| n)
     }
+
+    /// A view of a stored entity, without relations yet.
+    pub(crate) fn of(id: EntityId, e: socle_store::StoredEntity, shapes_org: bool) -> Self {
+        let doc = parse_doc(&e.body);
+        Self {
+            id,
+            spec_type: doc.spec.spec_type.map(|s| s.into()),
+            lifecycle: doc.spec.lifecycle.map(|s| s.into()),
+            tags: doc.metadata.tags.into_iter().map(|t| t.into()).collect(),
+            entity_ref: e.entity_ref.into(),
+            body: e.body.into(),
+            relations: Vec::new(),
+            owner: None,
+            shapes_org,
+        }
+    }
+}
+
+/// What an id stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Slot {
+    Entity(Arc<EntityView>),
+    /// A ref relations name that is not an entity (now).
+    Missing(Arc<str>),
 }
 
 /// The whole catalog at one generation.
@@ -48,11 +91,14 @@ impl EntityView {
 pub struct Snapshot {
     pub generation: i64,
     /// Sorted by ref.
-    pub entities: Vec<EntityView>,
-    /// Refs that relations point at but that do not exist; index `entities.len() + i`.
-    pub missing: Vec<Box<str>>,
-    /// `(source index, type, missing target index)`, sorted.
-    pub dangling: Vec<(u32, RelationType, u32)>,
+    pub entities: Vec<Arc<EntityView>>,
+    /// Every id's entity or missing ref.
+    pub(crate) slots: Vec<Slot>,
+    /// The ids of the refs that are not entities.
+    pub(crate) missing: HashMap<Arc<str>, EntityId>,
+    /// `(source, type, missing target)` of relations to refs that are not entities, sorted by
+    /// names.
+    pub dangling: Vec<(EntityId, RelationType, EntityId)>,
 }
 
 impl Snapshot {
@@ -62,11 +108,11 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.entities.is_empty()
     }
-    fn position(&self, r: &str) -> Result<usize, usize> {
+    pub(crate) fn position(&self, r: &str) -> Result<usize, usize> {
         self.entities.binary_search_by(|e| (*e.entity_ref).cmp(r))
     }
     pub fn get(&self, r: &str) -> Option<&EntityView> {
-        self.position(r).ok().map(|i| &self.entities[i])
+        self.position(r).ok().map(|i| &*self.entities[i])
     }
     /// Index of the first entity whose ref sorts after `cursor`.
     pub fn after(&self, cursor: &str) -> usize {
@@ -75,16 +121,29 @@ impl Snapshot {
             Err(i) => i,
         }
     }
-    /// The ref at a relation index.
-    pub fn name(&self, idx: u32) -> &str {
-        let i = idx as usize;
-        match self.entities.get(i) {
-            Some(e) => &e.entity_ref,
-            None => &self.missing[i - self.entities.len()],
+    /// The ref an id stands for.
+    pub fn name(&self, id: EntityId) -> &str {
+        match &self.slots[id.index()] {
+            Slot::Entity(v) => &v.entity_ref,
+            Slot::Missing(r) => r,
         }
     }
-    pub fn exists(&self, idx: u32) -> bool {
-        (idx as usize) < self.entities.len()
+    /// Whether an id is an entity now.
+    pub fn exists(&self, id: EntityId) -> bool {
+        matches!(self.slots[id.index()], Slot::Entity(_))
+    }
+    /// The entity an id stands for, if it is one.
+    pub fn view(&self, id: EntityId) -> Option<&EntityView> {
+        match &self.slots[id.index()] {
+            Slot::Entity(v) => Some(v),
+            Slot::Missing(_) => None,
+        }
+    }
+    /// The id of a ref the snapshot knows (an entity or a relation target).
+    pub fn id_of(&self, r: &str) -> Option<EntityId> {
+        self.get(r)
+            .map(|v| v.id)
+            .or_else(|| self.missing.get(r).copied())
     }
     pub fn relation_count(&self) -> usize {
         self.entities.iter().map(|e| e.relations.len()).sum()
@@ -113,6 +172,39 @@ impl Snapshot {
         }
         out.push_str("]}");
         out
+    }
+
+    /// The search document of an entity.
+    pub(crate) fn search_doc(&self, v: &EntityView) -> SearchDoc {
+        let doc = parse_doc(&v.body);
+        let (ns, name) = v
+            .entity_ref
+            .split_once(':')
+            .and_then(|(_, r)| r.split_once('/'))
+            .unwrap_or(("", ""));
+        SearchDoc {
+            entity_ref: v.entity_ref.to_string(),
+            kind: v.kind().to_owned(),
+            namespace: ns.to_owned(),
+            name: doc
+                .metadata
+                .name
+                .map(Cow::into_owned)
+                .unwrap_or_else(|| name.to_owned()),
+            title: doc.metadata.title.map(Cow::into_owned),
+            description: doc.metadata.description.map(Cow::into_owned),
+            tags: v.tags.iter().map(|t| t.to_string()).collect(),
+            owner: v.owner.map(|o| self.name(o).to_owned()),
+            spec_type: v.spec_type.as_deref().map(str::to_owned),
+            lifecycle: v.lifecycle.as_deref().map(str::to_owned),
+            system: v
+                .relations
+                .iter()
+                .find(|(t, _)| *t == RelationType::PartOf)
+                .map(|(_, s)| self.name(*s))
+                .filter(|s| s.starts_with("system:"))
+                .map(str::to_owned),
+        }
     }
 }
 
@@ -190,129 +282,110 @@ pub fn is_org_relation(t: RelationType) -> bool {
     )
 }
 
+/// The ref at `id` while a full load numbers: entities first, then missing refs.
+fn load_name<'a>(views: &'a [EntityView], missing: &'a [Arc<str>], id: EntityId) -> &'a str {
+    match views.get(id.index()) {
+        Some(v) => &v.entity_ref,
+        None => &missing[id.index() - views.len()],
+    }
+}
+
+/// Sorts `relations` by type then target ref, without repeats.
+pub(crate) fn sort_relations<'a>(
+    relations: &mut Vec<(RelationType, EntityId)>,
+    name: impl Fn(EntityId) -> &'a str,
+) {
+    relations.sort_by(|a, b| (a.0, name(a.1)).cmp(&(b.0, name(b.1))));
+    relations.dedup();
+}
+
 /// Loads the catalog from the store and builds the snapshot and its search index.
 pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
     let generation = store.catalog_generation().await?;
     let org_locations = store.organisation_locations().await?;
-    let mut entities: Vec<EntityView> = Vec::new();
+    let mut views: Vec<EntityView> = Vec::new();
     store
         .for_each_entity(|e| {
-            let doc = parse_doc(&e.body);
             let shapes_org = org_locations.contains(&e.location_key);
-            let view = EntityView {
-                spec_type: doc.spec.spec_type.map(|s| s.into()),
-                lifecycle: doc.spec.lifecycle.map(|s| s.into()),
-                tags: doc.metadata.tags.into_iter().map(|t| t.into()).collect(),
-                entity_ref: e.entity_ref.into(),
-                body: e.body.into(),
-                relations: Vec::new(),
-                owner: None,
-                shapes_org,
-            };
-            entities.push(view);
+            views.push(EntityView::of(EntityId::at(views.len()), e, shapes_org));
         })
         .await?;
     // The store orders by ref with the database's collation; make sure of byte order here.
-    if !entities
-        .windows(2)
-        .all(|w| w[0].entity_ref < w[1].entity_ref)
-    {
-        entities.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
+    if !views.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
+        views.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
+        for (i, v) in views.iter_mut().enumerate() {
+            v.id = EntityId::at(i);
+        }
     }
-    let mut snap = Snapshot {
-        generation,
-        entities,
-        missing: Vec::new(),
-        dangling: Vec::new(),
-    };
-    let mut missing_index: HashMap<Box<str>, u32> = HashMap::new();
-    let n = snap.entities.len();
+    let n = views.len();
+    let mut missing_names: Vec<Arc<str>> = Vec::new();
+    let mut missing: HashMap<Arc<str>, EntityId> = HashMap::new();
+    let mut dangling = Vec::new();
+    let position =
+        |views: &[EntityView], r: &str| views.binary_search_by(|e| (*e.entity_ref).cmp(r));
     store
         .for_each_relation(|source, kind, target| {
             let Some(t) = RelationType::parse(kind) else {
                 return;
             };
-            let Ok(s) = snap.position(source) else { return };
+            let Ok(s) = position(&views, source) else {
+                return;
+            };
             // Membership and hierarchy count only from the organisation's own locations (an
             // older row from a member's location, say): authorisation walks this tree.
-            if is_org_relation(t) && !snap.entities[s].shapes_org {
+            if is_org_relation(t) && !views[s].shapes_org {
                 return;
             }
-            let target_idx = match snap.position(target) {
+            let target_id = match position(&views, target) {
                 Ok(i) => {
-                    snap.entities[i].relations.push((t.inverse(), s as u32));
-                    i as u32
+                    views[i].relations.push((t.inverse(), EntityId::at(s)));
+                    EntityId::at(i)
                 }
                 Err(_) => {
-                    let next = (n + snap.missing.len()) as u32;
-                    let idx = *missing_index.entry(target.into()).or_insert(next);
-                    if idx == next {
-                        snap.missing.push(target.into());
-                    }
-                    snap.dangling.push((s as u32, t, idx));
-                    idx
+                    let id = *missing.entry(target.into()).or_insert_with(|| {
+                        missing_names.push(target.into());
+                        EntityId::at(n + missing_names.len() - 1)
+                    });
+                    dangling.push((EntityId::at(s), t, id));
+                    id
                 }
             };
-            let e = &mut snap.entities[s];
-            e.relations.push((t, target_idx));
-            if t == RelationType::OwnedBy && e.owner.is_none() {
-                e.owner = Some(target_idx);
+            let better_owner = t == RelationType::OwnedBy
+                && views[s]
+                    .owner
+                    .is_none_or(|cur| target < load_name(&views, &missing_names, cur));
+            let e = &mut views[s];
+            e.relations.push((t, target_id));
+            if better_owner {
+                e.owner = Some(target_id);
             }
         })
         .await?;
     let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
-        let mut snap = snap;
-        let names: Vec<Box<str>> = snap
-            .entities
-            .iter()
-            .map(|e| e.entity_ref.clone())
-            .chain(snap.missing.iter().cloned())
-            .collect();
-        for e in &mut snap.entities {
-            e.relations
-                .sort_by(|a, b| (a.0, &names[a.1 as usize]).cmp(&(b.0, &names[b.1 as usize])));
-            e.relations.dedup();
+        let mut views = views;
+        for i in 0..views.len() {
+            let mut relations = std::mem::take(&mut views[i].relations);
+            sort_relations(&mut relations, |id| load_name(&views, &missing_names, id));
+            views[i].relations = relations;
         }
-        snap.dangling.sort_by(|a, b| {
-            (&names[a.0 as usize], a.1, &names[a.2 as usize]).cmp(&(
-                &names[b.0 as usize],
-                b.1,
-                &names[b.2 as usize],
-            ))
+        dangling.sort_by(|a, b| {
+            let name = |id| load_name(&views, &missing_names, id);
+            (name(a.0), a.1, name(a.2)).cmp(&(name(b.0), b.1, name(b.2)))
         });
-        drop(names);
-        let docs = snap.entities.iter().map(|v| {
-            let doc = parse_doc(&v.body);
-            let (ns, name) = v
-                .entity_ref
-                .split_once(':')
-                .and_then(|(_, r)| r.split_once('/'))
-                .unwrap_or(("", ""));
-            SearchDoc {
-                entity_ref: v.entity_ref.to_string(),
-                kind: v.kind().to_owned(),
-                namespace: ns.to_owned(),
-                name: doc
-                    .metadata
-                    .name
-                    .map(Cow::into_owned)
-                    .unwrap_or_else(|| name.to_owned()),
-                title: doc.metadata.title.map(Cow::into_owned),
-                description: doc.metadata.description.map(Cow::into_owned),
-                tags: v.tags.iter().map(|t| t.to_string()).collect(),
-                owner: v.owner.map(|o| snap.name(o).to_owned()),
-                spec_type: v.spec_type.as_deref().map(str::to_owned),
-                lifecycle: v.lifecycle.as_deref().map(str::to_owned),
-                system: v
-                    .relations
-                    .iter()
-                    .find(|(t, _)| *t == RelationType::PartOf)
-                    .map(|(_, s)| snap.name(*s))
-                    .filter(|s| s.starts_with("system:"))
-                    .map(str::to_owned),
-            }
-        });
-        let index = SearchIndex::build(docs)?;
+        let entities: Vec<Arc<EntityView>> = views.into_iter().map(Arc::new).collect();
+        let slots = entities
+            .iter()
+            .map(|v| Slot::Entity(v.clone()))
+            .chain(missing_names.into_iter().map(Slot::Missing))
+            .collect();
+        let snap = Snapshot {
+            generation,
+            entities,
+            slots,
+            missing,
+            dangling,
+        };
+        let index = SearchIndex::build(snap.entities.iter().map(|v| snap.search_doc(v)))?;
         Ok((Arc::new(snap), index))
     })
     .await

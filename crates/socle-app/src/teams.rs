@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use socle_catalog::RelationType;
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{EntityId, Snapshot};
 
 /// At most this many groups are visited by one walk of the tree (a cycle or a huge
 /// organisation cannot make a walk unbounded). Larger than any real organisation's team count.
@@ -18,8 +18,8 @@ pub const MAX_TEAM_TREE: usize = 10_000;
 pub const SERVICE_ACCOUNTS_ANNOTATION: &str = "socle.dev/service-accounts";
 
 /// Groups a user belongs to directly, or a service account (`serviceaccount:NAME`) is listed
-/// by (indexes into the snapshot).
-pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
+/// by (ids in the snapshot).
+pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<EntityId> {
     if let Some(account) = user.strip_prefix("serviceaccount:") {
         return groups_listing(snap, account);
     }
@@ -35,9 +35,9 @@ pub fn groups_of(snap: &Snapshot, user: &str) -> Vec<u32> {
 }
 
 /// Groups whose [`SERVICE_ACCOUNTS_ANNOTATION`] names `account` (`ci` or `serviceaccount:ci`).
-fn groups_listing(snap: &Snapshot, account: &str) -> Vec<u32> {
+fn groups_listing(snap: &Snapshot, account: &str) -> Vec<EntityId> {
     let mut out = Vec::new();
-    for (i, g) in snap.entities.iter().enumerate() {
+    for g in &snap.entities {
         // Cheap test first: most groups have no such annotation.
         if g.kind() != "group" || !g.body.contains(SERVICE_ACCOUNTS_ANNOTATION) {
             continue;
@@ -55,7 +55,7 @@ fn groups_listing(snap: &Snapshot, account: &str) -> Vec<u32> {
             .into_iter()
             .any(|n| n.strip_prefix("serviceaccount:").unwrap_or(n) == account)
         {
-            out.push(u32::try_from(i).unwrap_or(u32::MAX));
+            out.push(g.id);
         }
     }
     out

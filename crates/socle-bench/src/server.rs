@@ -32,26 +32,29 @@ pub struct StoreLocation {
     pub data_dir: PathBuf,
     /// A PostgreSQL URL (with the benchmark's schema as `search_path`).
     pub database_url: Option<String>,
+    /// PostgreSQL: the schema of this store.
+    schema: String,
 }
 
 impl StoreLocation {
     /// The store the benchmark opens in-process, and the same one for a child `socle`.
     pub fn new(data_dir: PathBuf, database_url: Option<&str>) -> Self {
+        let schema = pg_schema();
         let database_url = database_url.map(|url| {
-            let schema = pg_schema();
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}options=-c%20search_path%3D{schema}")
         });
         Self {
             data_dir,
             database_url,
+            schema,
         }
     }
 
     pub fn config(&self) -> socle_store::StoreConfig {
         let mut config = socle_store::StoreConfig::new(&self.data_dir, self.database_url.clone());
         if self.database_url.is_some() {
-            config.pg_schema = Some(pg_schema());
+            config.pg_schema = Some(self.schema.clone());
         }
         config
     }
@@ -69,9 +72,11 @@ impl StoreLocation {
     }
 }
 
-/// PostgreSQL: a schema of this run's own (left behind).
+/// PostgreSQL: a schema of each store's own (left behind).
 fn pg_schema() -> String {
-    format!("socle_bench_{}", std::process::id())
+    static STORES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("socle_bench_{}_{n}", std::process::id())
 }
 
 /// `socle serve` as a child process; stopped (SIGINT, then killed) when dropped.

@@ -447,9 +447,10 @@ macro_rules! entity_row {
         }
     };
 }
+pub(crate) use entity_row;
 
 const LOCATION_COLUMNS: &str = "SELECT key, spec, created_at, created_by, trust, refreshed_at, status, errors, entity_count, revision FROM locations";
-const ENTITY_COLUMNS: &str = "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
+pub(crate) const ENTITY_COLUMNS: &str = "SELECT ref, kind, namespace, name, location_key, file_key, etag, body, updated_at FROM entities";
 
 impl Store {
     /// Registers a location. Fails with a user error when it is already registered.
@@ -555,11 +556,13 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound(format!("location {key}")));
             }
+            let refs: Vec<String> = sqlx::query_scalar("SELECT ref FROM entities WHERE location_key = $1 LIMIT $2")
+                .bind(key).bind(crate::catalog_log::MAX_LOGGED_REFS as i64 + 1).fetch_all(&mut *tx).await?;
             sqlx::query("DELETE FROM relations WHERE source_ref IN (SELECT ref FROM entities WHERE location_key = $1)").bind(key).execute(&mut *tx).await?;
             let removed = sqlx::query("DELETE FROM entities WHERE location_key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM conflicts WHERE owner_key = $1 OR claimant_key = $1").bind(key).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM released WHERE location_key = $1").bind(key).execute(&mut *tx).await?;
-            sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
+            crate::catalog_log::log_catalog_change!(tx, refs.iter().map(String::as_str));
             tx.commit().await?;
             removed as usize
         });
@@ -615,7 +618,8 @@ impl Store {
             insert_relations!(tx, changed_entities);
             record_conflicts!(tx, key, conflicts, now_ms);
             if out.added + out.updated + out.removed > 0 {
-                sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'catalog_generation'").execute(&mut *tx).await?;
+                let touched = removed.iter().map(String::as_str).chain(changed_entities.iter().map(|(e, _)| e.entity_ref.as_str()));
+                crate::catalog_log::log_catalog_change!(tx, touched);
             }
             out.status = refresh_status(input.unreadable, &out.errors);
             record_refresh!(tx, key, out, input.revision, now_ms);

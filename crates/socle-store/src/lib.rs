@@ -7,6 +7,7 @@
 mod adoption;
 pub mod backup;
 mod catalog;
+mod catalog_log;
 mod crypto;
 mod data_grants;
 mod data_quality;
@@ -50,6 +51,7 @@ pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
     StoredEntity, StoredRelation, invert,
 };
+pub use catalog_log::{CatalogChanges, CatalogDelta};
 pub use crypto::SecretKey;
 pub use data_grants::{
     GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,
@@ -344,6 +346,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         60,
         "dora_log",
         include_str!("../migrations/0060_dora_log.sql"),
+    ),
+    (
+        65,
+        "catalog_changes",
+        include_str!("../migrations/0065_catalog_changes.sql"),
     ),
 ];
 

@@ -93,15 +93,9 @@ pub fn records(
 pub fn changed_entities(old: &Snapshot, new: &Snapshot) -> Vec<String> {
     let mut out = Vec::new();
     for e in &new.entities {
-        let same = old.get(&e.entity_ref).is_some_and(|o| {
-            o.body == e.body
-                && o.owner.map(|i| old.name(i)) == e.owner.map(|i| new.name(i))
-                && o.relations.len() == e.relations.len()
-                && o.relations
-                    .iter()
-                    .zip(&e.relations)
-                    .all(|((ta, a), (tb, b))| ta == tb && old.name(*a) == new.name(*b))
-        });
+        let same = old
+            .get(&e.entity_ref)
+            .is_some_and(|o| crate::snapshot_delta::same_view(old, o, new, e));
         if !same {
             out.push(e.entity_ref.to_string());
         }

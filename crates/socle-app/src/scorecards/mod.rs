@@ -347,7 +347,7 @@ impl App {
                     .filter_map(|r| snap.get(r))
                     .filter(scored)
                     .collect(),
-                None => snap.entities.iter().filter(scored).collect(),
+                None => snap.entities.iter().map(|v| &**v).filter(scored).collect(),
             };
             let with_repo: Vec<(&crate::snapshot::EntityView, Option<repo::RepoRef>)> = views
                 .into_iter()

@@ -11,6 +11,7 @@ mod deploy;
 mod dora_live;
 mod https;
 mod org_sync;
+mod read_model_delta;
 mod readiness;
 mod scorecards;
 mod slo_budget;

@@ -22,6 +22,7 @@ pub async fn teams(
     let groups: Vec<&EntityView> = snap
         .entities
         .iter()
+        .map(|e| &**e)
         .filter(|e| e.kind() == "group")
         .take(2000)
         .collect();

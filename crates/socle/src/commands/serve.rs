@@ -195,7 +195,8 @@ async fn load_demo(
 async fn load_demo_history(state: &socle_api::AppState) -> anyhow::Result<()> {
     let snap = state.snapshot();
     // One cadence per owning team, so that team reports differ.
-    let mut owners: Vec<u32> = snap.entities.iter().filter_map(|e| e.owner).collect();
+    let mut owners: Vec<socle_app::snapshot::EntityId> =
+        snap.entities.iter().filter_map(|e| e.owner).collect();
     owners.sort_unstable();
     owners.dedup();
     let today = now_ms() - now_ms().rem_euclid(86_400_000);
