@@ -69,6 +69,7 @@ pub async fn refresh_location_with(
     );
     let (spec, limits, remotes) = (spec.clone(), limits.clone(), remotes.0.clone());
     let platform = platform.clone();
+    let started = std::time::Instant::now();
     let read = blocking(move || {
         let read =
             socle_ingest::read_location_with(&spec, &limits, progress.as_ref(), remotes.as_ref());
@@ -77,6 +78,12 @@ pub async fn refresh_location_with(
         read
     })
     .await;
+    tracing::debug!(
+        location = key,
+        entities = read.entities.len(),
+        read_ms = started.elapsed().as_millis() as u64,
+        "location read"
+    );
     store
         .apply_location(
             &key,

@@ -301,6 +301,7 @@ pub(crate) fn sort_relations<'a>(
 
 /// Loads the catalog from the store and builds the snapshot and its search index.
 pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
+    let started = std::time::Instant::now();
     let generation = store.catalog_generation().await?;
     let org_locations = store.organisation_locations().await?;
     let mut views: Vec<EntityView> = Vec::new();
@@ -318,6 +319,7 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
         }
     }
     let n = views.len();
+    let entities_read = started.elapsed();
     let mut missing_names: Vec<Arc<str>> = Vec::new();
     let mut missing: HashMap<Arc<str>, EntityId> = HashMap::new();
     let mut dangling = Vec::new();
@@ -361,6 +363,7 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
             }
         })
         .await?;
+    let relations_read = started.elapsed();
     let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
         let mut views = views;
         for i in 0..views.len() {
@@ -385,11 +388,21 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
             missing,
             dangling,
         };
+        let sorted = started.elapsed();
         let index = SearchIndex::build(snap.entities.iter().map(|v| snap.search_doc(v)))?;
-        Ok((Arc::new(snap), index))
+        Ok((Arc::new(snap), index, sorted))
     })
     .await
     .map_err(|e| LoadError::Internal(e.to_string()))??;
-    let (snap, index) = snap;
+    let (snap, index, sorted) = snap;
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(
+        entities = snap.len(),
+        entities_ms = ms(entities_read),
+        relations_ms = ms(relations_read - entities_read),
+        sort_ms = ms(sorted - relations_read),
+        index_ms = ms(started.elapsed() - sorted),
+        "read model loaded"
+    );
     Ok((snap, index, generation))
 }

@@ -93,6 +93,13 @@ fn main() -> ExitCode {
     // SAFETY: sets a documented mimalloc option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, 0) };
     let cli = Cli::parse();
+    // `SOCLE_BENCH_LOG=info` shows the product's own phase logs (the read model's load, say).
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SOCLE_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let run = || -> anyhow::Result<ExitCode> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

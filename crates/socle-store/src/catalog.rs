@@ -402,6 +402,8 @@ macro_rules! record_refresh {
 }
 
 const ENTITY_BATCH: usize = 1000;
+/// Changed entities from which an apply is large (see [`Store::catalog_large_apply`]).
+const LARGE_APPLY: usize = 50_000;
 const REL_BATCH: usize = 3000;
 const KEY_BATCH: usize = 900;
 
@@ -603,7 +605,7 @@ impl Store {
                 .map(|row| Ok((row.try_get("ref")?, (row.try_get("file_key")?, row.try_get("etag")?))))
                 .collect::<std::result::Result<_, sqlx::Error>>()?;
 
-            let Provided { changed: changed_entities, conflicts, provided } = if input.unreadable {
+            let Provided { changed: mut changed_entities, conflicts, provided } = if input.unreadable {
                 Default::default()
             } else {
                 let new_refs = unowned_refs(input.entities, &owned);
@@ -612,10 +614,22 @@ impl Store {
             };
 
             let removed = disappearing(&owned, &provided, input.unreadable, input.files_failed, &rejected, &mut out);
+            // In key order: the inserts walk the indexes by ref and by source page after page.
+            changed_entities.sort_unstable_by(|a, b| a.0.entity_ref.as_str().cmp(b.0.entity_ref.as_str()));
 
+            let t = std::time::Instant::now();
+            let large = changed_entities.len() >= LARGE_APPLY;
+            if large {
+                for sql in self.catalog_large_apply(true) {
+                    sqlx::query(*sql).execute(&mut *tx).await?;
+                }
+            }
             release_and_delete!(tx, key, removed, now_ms);
+            let deleted = t.elapsed();
             upsert_entities!(tx, key, changed_entities, now_ms);
+            let upserted = t.elapsed();
             insert_relations!(tx, changed_entities);
+            let related = t.elapsed();
             record_conflicts!(tx, key, conflicts, now_ms);
             if out.added + out.updated + out.removed > 0 {
                 let touched = removed.iter().map(String::as_str).chain(changed_entities.iter().map(|(e, _)| e.entity_ref.as_str()));
@@ -623,7 +637,16 @@ impl Store {
             }
             out.status = refresh_status(input.unreadable, &out.errors);
             record_refresh!(tx, key, out, input.revision, now_ms);
+            if large {
+                for sql in self.catalog_large_apply(false) {
+                    sqlx::query(*sql).execute(&mut *tx).await?;
+                }
+            }
             tx.commit().await?;
+            tracing::debug!(location = key, changed = changed_entities.len(), removed = removed.len(),
+                delete_ms = deleted.as_millis() as u64, upsert_ms = (upserted - deleted).as_millis() as u64,
+                relations_ms = (related - upserted).as_millis() as u64, rest_ms = (t.elapsed() - related).as_millis() as u64,
+                "location applied");
         });
         Ok(out)
     }
@@ -654,6 +677,22 @@ impl Store {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    /// On SQLite, for a large apply and then before it commits: a page cache of 512 MB (every
+    /// relation lands on a random page of the index by target, which the default 2 MB cache keeps
+    /// re-reading), and that index dropped, then built again in one sort (within the apply's
+    /// transaction: readers keep theirs; a rollback restores it). Every connection goes back to
+    /// the pool with the usual cache (`after_release`). PostgreSQL: nothing (a dropped index
+    /// would lock the table for readers until the commit).
+    fn catalog_large_apply(&self, start: bool) -> &'static [&'static str] {
+        match (&self.backend, start) {
+            (crate::Backend::Sqlite(_), true) => &["DROP INDEX IF EXISTS relations_target"],
+            (crate::Backend::Sqlite(_), false) => {
+                &["CREATE INDEX IF NOT EXISTS relations_target ON relations (target_ref)"]
+            }
+            (crate::Backend::Postgres(_), _) => &[],
+        }
     }
 
     /// A page of entities ordered by ref.
@@ -693,6 +732,13 @@ impl Store {
     }
 }
 
+/// `[type, target]` as SQLite's `json_array` writes it (borrowed unless escaped).
+#[derive(serde::Deserialize)]
+struct Pair<'a>(
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+);
+
 /// The same relation seen from its target.
 pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
     let t = socle_catalog::RelationType::parse(&rel.kind)
@@ -718,21 +764,38 @@ impl Store {
         Ok(())
     }
 
-    /// Streams every stored relation as `(source, type, target)`.
+    /// Streams every stored relation as `(source, type, target)`. On SQLite one row per
+    /// source carries all its relations (a tenth of the rows to step through at a million
+    /// entities); PostgreSQL streams the rows as they are.
     pub async fn for_each_relation(
         &self,
         mut f: impl FnMut(&str, &str, &str) + Send,
     ) -> Result<()> {
         use futures_util::TryStreamExt;
-        with_pool!(self, pool => {
-            let mut rows = sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                let s: &str = row.try_get("source_ref")?;
-                let t: &str = row.try_get("type")?;
-                let d: &str = row.try_get("target_ref")?;
-                f(s, t, d);
+        match &self.backend {
+            crate::Backend::Sqlite(pool) => {
+                let mut rows = sqlx::query(
+                    "SELECT source_ref, json_group_array(json_array(type, target_ref)) FROM relations GROUP BY source_ref",
+                )
+                .fetch(pool);
+                while let Some(row) = rows.try_next().await? {
+                    let s: &str = row.try_get(0)?;
+                    let all: &str = row.try_get(1)?;
+                    let all: Vec<Pair<'_>> = serde_json::from_str(all)
+                        .map_err(|e| StoreError::Corrupt(format!("the relations of {s}: {e}")))?;
+                    for Pair(t, d) in &all {
+                        f(s, t, d);
+                    }
+                }
             }
-        });
+            crate::Backend::Postgres(pool) => {
+                let mut rows =
+                    sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch(pool);
+                while let Some(row) = rows.try_next().await? {
+                    f(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                }
+            }
+        }
         Ok(())
     }
 }
