@@ -299,6 +299,39 @@ pub(crate) fn sort_relations<'a>(
     relations.dedup();
 }
 
+/// Finds a ref among a full load's views by the hash of its text: one probe and one check,
+/// where a binary search over a million views would chase some forty pointers to far-apart
+/// strings for each of the millions of relation ends. A hash shared by two refs keeps the first
+/// one's index; the other is found by binary search.
+struct RefIndex(HashMap<u64, u32>);
+
+impl RefIndex {
+    fn hash(r: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(r)
+    }
+
+    fn of(views: &[EntityView]) -> Self {
+        let mut map = HashMap::with_capacity(views.len());
+        for (i, v) in views.iter().enumerate() {
+            map.entry(Self::hash(&v.entity_ref))
+                .or_insert(u32::try_from(i).expect("fewer than 2^32 entities"));
+        }
+        Self(map)
+    }
+
+    /// `Ok(index)` of `r`, or `Err(())` when it is not an entity.
+    fn find(&self, views: &[EntityView], r: &str) -> Result<usize, ()> {
+        match self.0.get(&Self::hash(r)) {
+            None => Err(()),
+            Some(&i) if *views[i as usize].entity_ref == *r => Ok(i as usize),
+            Some(_) => views
+                .binary_search_by(|e| (*e.entity_ref).cmp(r))
+                .map_err(|_| ()),
+        }
+    }
+}
+
 /// Loads the catalog from the store and builds the snapshot and its search index.
 pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
     let started = std::time::Instant::now();
@@ -323,8 +356,8 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
     let mut missing_names: Vec<Arc<str>> = Vec::new();
     let mut missing: HashMap<Arc<str>, EntityId> = HashMap::new();
     let mut dangling = Vec::new();
-    let position =
-        |views: &[EntityView], r: &str| views.binary_search_by(|e| (*e.entity_ref).cmp(r));
+    let refs = RefIndex::of(&views);
+    let position = |views: &[EntityView], r: &str| refs.find(views, r);
     store
         .for_each_relation(|source, kind, target| {
             let Some(t) = RelationType::parse(kind) else {
@@ -405,4 +438,37 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
         "read model loaded"
     );
     Ok((snap, index, generation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(i: usize, r: &str) -> EntityView {
+        let stored = socle_store::StoredEntity {
+            entity_ref: r.into(),
+            kind: "component".into(),
+            namespace: "default".into(),
+            name: r.rsplit('/').next().unwrap_or(r).into(),
+            location_key: "file:x".into(),
+            file_key: "x".into(),
+            etag: String::new(),
+            body: "{}".into(),
+            updated_at: 0,
+        };
+        EntityView::of(EntityId::at(i), stored, false)
+    }
+
+    #[test]
+    fn a_ref_whose_hash_another_took_is_found_by_binary_search() {
+        let views = [view(0, "component:default/a"), view(1, "component:default/b")];
+        // As a collision leaves it: b's hash points at a.
+        let a = RefIndex::hash("component:default/a");
+        let b = RefIndex::hash("component:default/b");
+        let index = RefIndex(HashMap::from([(a, 0), (b, 0)]));
+        assert_eq!(index.find(&views, "component:default/a"), Ok(0));
+        assert_eq!(index.find(&views, "component:default/b"), Ok(1));
+        assert_eq!(index.find(&views, "component:default/c"), Err(()));
+        assert_eq!(RefIndex::of(&views).find(&views, "component:default/b"), Ok(1));
+    }
 }
