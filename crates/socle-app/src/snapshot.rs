@@ -461,7 +461,10 @@ mod tests {
 
     #[test]
     fn a_ref_whose_hash_another_took_is_found_by_binary_search() {
-        let views = [view(0, "component:default/a"), view(1, "component:default/b")];
+        let views = [
+            view(0, "component:default/a"),
+            view(1, "component:default/b"),
+        ];
         // As a collision leaves it: b's hash points at a.
         let a = RefIndex::hash("component:default/a");
         let b = RefIndex::hash("component:default/b");
@@ -469,6 +472,9 @@ mod tests {
         assert_eq!(index.find(&views, "component:default/a"), Ok(0));
         assert_eq!(index.find(&views, "component:default/b"), Ok(1));
         assert_eq!(index.find(&views, "component:default/c"), Err(()));
-        assert_eq!(RefIndex::of(&views).find(&views, "component:default/b"), Ok(1));
+        assert_eq!(
+            RefIndex::of(&views).find(&views, "component:default/b"),
+            Ok(1)
+        );
     }
 }

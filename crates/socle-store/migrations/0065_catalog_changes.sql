@@ -3,7 +3,7 @@
 -- applies the change as a delta instead of reloading the whole catalog. `refs` is NULL when a
 -- generation touched too many entities to list: readers rebuild then. A reader whose generation
 -- has no row (older than the log, or written before this migration) rebuilds too. The newest
--- 1,000 generations are kept.
+-- 200 generations are kept.
 CREATE TABLE catalog_changes (
     generation      BIGINT PRIMARY KEY,
     refs            TEXT

@@ -11,8 +11,10 @@ use crate::{Backend, Result, Store, StoreError, StoredEntity, StoredRelation};
 
 /// Most refs one generation lists; past it the row says "rebuild" (`refs` NULL).
 pub const MAX_LOGGED_REFS: usize = 20_000;
-/// Generations the log keeps.
-pub const KEPT_GENERATIONS: i64 = 1_000;
+
+/// Generations the log keeps: a running reader lags by a poll interval, and one that is further
+/// behind (or starts) loads everything; at most 200 × 20,000 refs stay in the table.
+pub const KEPT_GENERATIONS: i64 = 200;
 /// Most refs a delta touches before a rebuild is cheaper.
 pub const MAX_DELTA_TOUCHED: usize = 50_000;
 /// Most refs a delta rebuilds (touched refs and their neighbours).

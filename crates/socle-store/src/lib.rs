@@ -51,7 +51,7 @@ pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
     StoredEntity, StoredRelation, invert,
 };
-pub use catalog_log::{CatalogChanges, CatalogDelta};
+pub use catalog_log::{CatalogChanges, CatalogDelta, KEPT_GENERATIONS};
 pub use crypto::SecretKey;
 pub use data_grants::{
     GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,

@@ -176,3 +176,34 @@ async fn every_relation_streams_back_as_written(store: &Store) {
     );
 }
 both!(every_relation_streams_back_as_written);
+
+async fn the_log_keeps_the_newest_generations_only(store: &Store) {
+    org_location(store, "file:a").await;
+    apply(store, "file:a", &component("one", "team-0"), &[]).await;
+    let first = store.catalog_generation().await.unwrap();
+    for i in 1..=socle_store::KEPT_GENERATIONS {
+        apply(
+            store,
+            "file:a",
+            &component("one", &format!("team-{i}")),
+            &[],
+        )
+        .await;
+    }
+    let last = store.catalog_generation().await.unwrap();
+    assert_eq!(last - first, socle_store::KEPT_GENERATIONS);
+    // `first`'s successor is the oldest row kept: a reader at `first` is served, one before
+    // it rebuilds.
+    assert!(matches!(
+        store.catalog_delta(first, |_| Vec::new()).await.unwrap(),
+        CatalogChanges::Delta(_)
+    ));
+    assert!(matches!(
+        store
+            .catalog_delta(first - 1, |_| Vec::new())
+            .await
+            .unwrap(),
+        CatalogChanges::Rebuild
+    ));
+}
+both!(the_log_keeps_the_newest_generations_only);
