@@ -78,6 +78,16 @@ impl EntityView {
     }
 }
 
+/// See [`Snapshot::heap_bytes`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HeapBytes {
+    pub bodies: usize,
+    pub refs: usize,
+    pub relations: usize,
+    /// The views themselves, their small fields, the tables of ids and of views.
+    pub views: usize,
+}
+
 /// What an id stands for.
 #[derive(Debug, Clone)]
 pub(crate) enum Slot {
@@ -145,6 +155,23 @@ impl Snapshot {
             .map(|v| v.id)
             .or_else(|| self.missing.get(r).copied())
     }
+    /// Heap bytes the views hold, by part (an estimate from lengths and capacities).
+    pub fn heap_bytes(&self) -> HeapBytes {
+        let mut h = HeapBytes::default();
+        for v in &self.entities {
+            h.bodies += v.body.len();
+            h.refs += v.entity_ref.len();
+            h.relations += v.relations.capacity() * std::mem::size_of::<(RelationType, EntityId)>();
+            h.views += std::mem::size_of::<EntityView>()
+                + v.tags.iter().map(|t| t.len() + 16).sum::<usize>()
+                + v.spec_type.as_ref().map_or(0, |t| t.len())
+                + v.lifecycle.as_ref().map_or(0, |t| t.len());
+        }
+        h.views += self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.entities.capacity() * std::mem::size_of::<Arc<EntityView>>();
+        h
+    }
+
     pub fn relation_count(&self) -> usize {
         self.entities.iter().map(|e| e.relations.len()).sum()
     }
@@ -429,6 +456,16 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
     .map_err(|e| LoadError::Internal(e.to_string()))??;
     let (snap, index, sorted) = snap;
     let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let heap = snap.heap_bytes();
+    let mb = |b: usize| b >> 20;
+    tracing::info!(
+        bodies_mb = mb(heap.bodies),
+        refs_mb = mb(heap.refs),
+        relations_mb = mb(heap.relations),
+        views_mb = mb(heap.views),
+        index_mb = index.space_bytes() >> 20,
+        "read model size"
+    );
     tracing::info!(
         entities = snap.len(),
         entities_ms = ms(entities_read),

@@ -260,6 +260,14 @@ impl SearchIndex {
         })
     }
 
+    /// Bytes the index's segments take (in RAM: the index lives there), as tantivy counts them.
+    pub fn space_bytes(&self) -> u64 {
+        self.reader
+            .searcher()
+            .space_usage()
+            .map_or(0, |u| u.total().get_bytes())
+    }
+
     /// Number of documents in the index (as of the last `build`/`apply`).
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -308,6 +316,19 @@ mod tests {
             .collect();
         assert_eq!(head, vec![("z", 7), ("a", 5), ("b", 5), ("v00", 1)]);
         assert_eq!(out.last().unwrap().value, "v46");
+    }
+
+    #[test]
+    fn space_grows_with_the_documents() {
+        let empty = SearchIndex::build(Vec::new()).unwrap();
+        let some =
+            SearchIndex::build((0..200).map(|i| doc(&format!("component:default/c{i}")))).unwrap();
+        assert!(
+            some.space_bytes() > empty.space_bytes(),
+            "{} <= {}",
+            some.space_bytes(),
+            empty.space_bytes()
+        );
     }
 
     fn doc(entity_ref: &str) -> SearchDoc {
