@@ -10,6 +10,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::collector::{FacetedTopCollector, RankedHit};
+use crate::filter_cache::FilterCache;
 use crate::query;
 use crate::schema::{self, Dim, Fields};
 use crate::{FacetCount, Facets, SearchDoc, SearchError, SearchHit, SearchQuery, SearchResults};
@@ -40,6 +41,8 @@ pub struct SearchIndex {
     /// Writer for incremental updates, created on first use so that a
     /// read-only index holds no indexing threads or buffers.
     writer: Mutex<Option<IndexWriter>>,
+    /// Results of text-less queries until the next change.
+    cache: FilterCache,
 }
 
 impl fmt::Debug for SearchIndex {
@@ -76,6 +79,7 @@ impl SearchIndex {
             fields,
             analyzer: schema::text_analyzer(),
             writer: Mutex::new(None),
+            cache: FilterCache::default(),
         })
     }
 
@@ -194,6 +198,7 @@ impl SearchIndex {
         }
         drop(guard);
         self.reader.reload()?;
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -206,6 +211,11 @@ impl SearchIndex {
     /// any text is otherwise accepted.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let plan = query::plan(&self.fields, &self.analyzer, q)?;
+        let cached = FilterCache::takes(q);
+        let generation = self.cache.generation();
+        if cached && let Some(results) = self.cache.get(q, generation) {
+            return Ok(results);
+        }
         let searcher = self.reader.searcher();
         let collector = FacetedTopCollector {
             filters: &plan.filters,
@@ -223,7 +233,7 @@ impl SearchIndex {
             .collect::<Result<Vec<_>, _>>()?;
 
         let [kind, owner, spec_type, tag, lifecycle, system] = collected.facets.map(facet_counts);
-        Ok(SearchResults {
+        let results = SearchResults {
             total: usize::try_from(collected.total).unwrap_or(usize::MAX),
             hits,
             facets: Facets {
@@ -234,7 +244,11 @@ impl SearchIndex {
                 lifecycle,
                 system,
             },
-        })
+        };
+        if cached {
+            self.cache.put(q, generation, &results);
+        }
+        Ok(results)
     }
 
     fn load_hit(
@@ -316,6 +330,51 @@ mod tests {
             .collect();
         assert_eq!(head, vec![("z", 7), ("a", 5), ("b", 5), ("v00", 1)]);
         assert_eq!(out.last().unwrap().value, "v46");
+    }
+
+    fn all(offset: usize) -> SearchQuery {
+        SearchQuery {
+            offset,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_kept_text_less_answer_is_dropped_when_the_index_changes() {
+        let index = SearchIndex::build([doc("component:default/a")]).unwrap();
+        assert_eq!(index.search(&all(0)).unwrap().total, 1);
+        assert_eq!(index.search(&all(0)).unwrap().total, 1);
+        assert_eq!(index.cache.len(), 1);
+        index
+            .apply([doc("component:default/b")], Vec::<String>::new())
+            .unwrap();
+        let after = index.search(&all(0)).unwrap();
+        assert_eq!(after.total, 2);
+        assert_eq!(after.facets.kind[0].count, 2);
+        index
+            .apply(Vec::new(), ["component:default/a".to_owned()])
+            .unwrap();
+        assert_eq!(index.search(&all(0)).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_query_with_text_is_never_kept() {
+        let index = SearchIndex::build([doc("component:default/a")]).unwrap();
+        let q = SearchQuery {
+            text: "a".into(),
+            ..Default::default()
+        };
+        index.search(&q).unwrap();
+        assert_eq!(index.cache.len(), 0);
+    }
+
+    #[test]
+    fn the_kept_answers_stay_bounded() {
+        let index = SearchIndex::build([doc("component:default/a")]).unwrap();
+        for offset in 0..crate::filter_cache::MAX_ENTRIES + 50 {
+            index.search(&all(offset)).unwrap();
+        }
+        assert!(index.cache.len() <= crate::filter_cache::MAX_ENTRIES);
     }
 
     #[test]

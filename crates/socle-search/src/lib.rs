@@ -53,6 +53,7 @@
 //! not counted in that field's facet.
 
 mod collector;
+mod filter_cache;
 mod index;
 mod query;
 mod schema;
@@ -96,7 +97,7 @@ pub struct SearchDoc {
 }
 
 /// A search request. Missing fields deserialize to their defaults.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(default)]
 pub struct SearchQuery {
     /// User text; may be empty (= match all documents, filtered).
