@@ -88,6 +88,9 @@ pub fn records(
         .collect()
 }
 
+/// Entities whose facts a pass builds at once.
+const FACTS_CHUNK: usize = 20_000;
+
 /// The entities whose catalog entry or relations differ between two read models, and those
 /// that left the catalog.
 pub fn changed_entities(old: &Snapshot, new: &Snapshot) -> Vec<String> {
@@ -268,23 +271,27 @@ impl App {
             q.entities.clear();
             q.full = false;
         }
-        let facts = self.facts_for(refs.clone()).await?;
-        let entities = match &refs {
-            Some(r) => r.len(),
-            None => facts.len(),
-        };
         let active = self.scorecards();
         let cards = active.0.clone();
         let now_ms = self.now_ms();
-        let rows = self
-            .cpu
-            .run(move || {
+        // Each chunk's facts are evaluated and dropped before the next chunk's are built.
+        let chunks = self
+            .facts_in_chunks(refs.clone(), FACTS_CHUNK, move |facts| {
                 let (owners, facts): (Vec<_>, Vec<_>) = facts.into_iter().unzip();
                 let results =
                     socle_scorecard::evaluate_all(&cards, &facts, now_ms.div_euclid(1000));
-                records(owners.into_iter().zip(results), now_ms)
+                (
+                    facts.len(),
+                    records(owners.into_iter().zip(results), now_ms),
+                )
             })
             .await?;
+        let scored: usize = chunks.iter().map(|(n, _)| n).sum();
+        let entities = match &refs {
+            Some(r) => r.len(),
+            None => scored,
+        };
+        let rows: Vec<ScoreRecord> = chunks.into_iter().flat_map(|(_, rows)| rows).collect();
         let names: Vec<String> = active.0.iter().map(|c| c.card.name.clone()).collect();
         let scope = match &refs {
             Some(r) => ScoreScope::Entities(r),

@@ -324,6 +324,21 @@ impl App {
         &self,
         refs: Option<Vec<String>>,
     ) -> Result<Vec<(Option<String>, socle_scorecard::Facts)>, AppError> {
+        let chunks = self
+            .facts_in_chunks(refs, usize::MAX, |facts| facts)
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    /// The facts of the given entities (all when `None`), `chunk` entities at a time, each
+    /// chunk handed to `per_chunk` on the CPU gate before the next one is built: a full pass over
+    /// a million entities never holds every entity's facts at once.
+    pub async fn facts_in_chunks<T: Send + 'static>(
+        &self,
+        refs: Option<Vec<String>>,
+        chunk: usize,
+        mut per_chunk: impl FnMut(Vec<(Option<String>, socle_scorecard::Facts)>) -> T + Send + 'static,
+    ) -> Result<Vec<T>, AppError> {
         let snap = self.snapshot();
         let dora = self.dora_dataset().await.ok();
         let mut inputs = Inputs::load(&self.store, refs.as_deref(), dora, self.now_ms()).await?;
@@ -364,11 +379,17 @@ impl App {
                     .insert(r.clone(), repo::read(r, &probes, remotes.0.as_ref()));
             }
             with_repo
-                .iter()
-                .map(|(v, r)| {
-                    (
-                        v.owner.map(|o| snap.name(o).to_owned()),
-                        facts::facts_of(&snap, v, &inputs, r.as_ref()),
+                .chunks(chunk.max(1))
+                .map(|part| {
+                    per_chunk(
+                        part.iter()
+                            .map(|(v, r)| {
+                                (
+                                    v.owner.map(|o| snap.name(o).to_owned()),
+                                    facts::facts_of(&snap, v, &inputs, r.as_ref()),
+                                )
+                            })
+                            .collect(),
                     )
                 })
                 .collect::<Vec<_>>()

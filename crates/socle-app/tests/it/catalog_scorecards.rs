@@ -323,3 +323,36 @@ async fn an_invalid_definition_is_refused_at_its_line_and_the_good_one_kept() {
     // The previous good version stays active.
     assert_eq!(scorecards(&app)[2].1, "Service basics");
 }
+
+/// A full pass builds facts a chunk at a time: the chunks together are exactly the facts built
+/// at once, in the same order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facts_built_in_chunks_equal_facts_built_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(Backend::Sqlite, dir.path()).await.unwrap();
+    let mut text = COMPONENTS.to_owned();
+    for i in 0..5 {
+        text.push_str(&format!(
+            "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: svc-{i}}}\nspec: {{type: service, lifecycle: production, owner: team-a}}\n"
+        ));
+    }
+    assert!(
+        register(
+            &app,
+            dir.path(),
+            "c.yaml",
+            &text,
+            LocationTrust::Organisation
+        )
+        .await
+        .is_empty()
+    );
+    let at_once = app.facts_in_chunks(None, usize::MAX, |f| f).await.unwrap();
+    assert_eq!(at_once.len(), 1);
+    let chunks = app.facts_in_chunks(None, 2, |f| f).await.unwrap();
+    assert_eq!(
+        chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+        [2, 2, 2, 1]
+    );
+    assert_eq!(chunks.concat(), at_once.concat());
+}
