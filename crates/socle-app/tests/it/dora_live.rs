@@ -3,10 +3,8 @@
 //! incident resolved later included — and equals a report indexed from every stored event.
 //! Both backends.
 
-use std::sync::Arc;
-
+use crate::support::replica;
 use socle_app::dora::{LiveDora, Scope};
-use socle_app::{App, AppConfig};
 use socle_dora::{Deployment, Event, Incident, Window};
 use socle_store::Store;
 use socle_testkit::Backend;
@@ -40,18 +38,6 @@ fn incident(resolved_at: Option<i64>) -> Event {
         url: None,
         labels: Default::default(),
     })
-}
-
-async fn replica(store: &Store) -> Arc<App> {
-    App::new(
-        store.clone(),
-        AppConfig {
-            refresh_interval: None,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use crate::support::replica;
+use socle_app::App;
 use socle_app::snapshot::Snapshot;
-use socle_app::{App, AppConfig};
 use socle_search::SearchQuery;
 use socle_store::{LocationTrust, Store};
 use socle_testkit::Backend;
@@ -100,18 +101,6 @@ kind: Component
 metadata: {name: far-away}
 spec: {type: service, lifecycle: production, owner: team-b}
 ";
-
-async fn replica(store: &Store) -> Arc<App> {
-    App::new(
-        store.clone(),
-        AppConfig {
-            refresh_interval: None,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
 
 /// Everything a reader can see of a snapshot, by name (ids differ between a delta and a load).
 fn dump(s: &Snapshot) -> Vec<String> {

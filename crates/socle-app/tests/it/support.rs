@@ -38,3 +38,17 @@ pub fn user(name: &str, role: Role) -> Actor {
         role,
     })
 }
+
+/// An application over `store` that never refreshes locations by itself (a replica of the
+/// tests: it moves when told to reload).
+pub async fn replica(store: &socle_store::Store) -> std::sync::Arc<App> {
+    App::new(
+        store.clone(),
+        socle_app::AppConfig {
+            refresh_interval: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
