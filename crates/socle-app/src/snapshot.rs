@@ -149,12 +149,6 @@ impl Snapshot {
             Slot::Missing(_) => None,
         }
     }
-    /// The id of a ref the snapshot knows (an entity or a relation target).
-    pub fn id_of(&self, r: &str) -> Option<EntityId> {
-        self.get(r)
-            .map(|v| v.id)
-            .or_else(|| self.missing.get(r).copied())
-    }
     /// Heap bytes the views hold, by part (an estimate from lengths and capacities).
     pub fn heap_bytes(&self) -> HeapBytes {
         let mut h = HeapBytes::default();

@@ -268,6 +268,7 @@ macro_rules! push_in_list {
         $qb.push(")");
     }};
 }
+pub(crate) use push_in_list;
 
 /// The refs of `entities` that location does not own yet (another location may).
 fn unowned_refs(entities: &[Entity], owned: &HashMap<String, (String, String)>) -> Vec<String> {
@@ -405,7 +406,7 @@ const ENTITY_BATCH: usize = 1000;
 /// Changed entities from which an apply is large (see [`Store::catalog_large_apply`]).
 const LARGE_APPLY: usize = 50_000;
 const REL_BATCH: usize = 3000;
-const KEY_BATCH: usize = 900;
+pub(crate) const KEY_BATCH: usize = 900;
 
 fn parse_json<T: serde::de::DeserializeOwned>(key: &str, field: &str, text: &str) -> Result<T> {
     serde_json::from_str(text)
@@ -732,13 +733,6 @@ impl Store {
     }
 }
 
-/// `[type, target]` as SQLite's `json_array` writes it (borrowed unless escaped).
-#[derive(serde::Deserialize)]
-struct Pair<'a>(
-    #[serde(borrow)] std::borrow::Cow<'a, str>,
-    #[serde(borrow)] std::borrow::Cow<'a, str>,
-);
-
 /// The same relation seen from its target.
 pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
     let t = socle_catalog::RelationType::parse(&rel.kind)
@@ -748,54 +742,4 @@ pub fn invert(rel: &StoredRelation) -> Result<StoredRelation> {
         kind: t.inverse().as_str().to_owned(),
         target: rel.source.clone(),
     })
-}
-
-impl Store {
-    /// Streams every entity, ordered by ref, without holding them all at once.
-    pub async fn for_each_entity(&self, mut f: impl FnMut(StoredEntity) + Send) -> Result<()> {
-        use futures_util::TryStreamExt;
-        with_pool!(self, pool => {
-            let sql = sqlx::AssertSqlSafe(format!("{ENTITY_COLUMNS} ORDER BY ref"));
-            let mut rows = sqlx::query(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                f(entity_row!(row));
-            }
-        });
-        Ok(())
-    }
-
-    /// Streams every stored relation as `(source, type, target)`. On SQLite one row per
-    /// source carries all its relations (a tenth of the rows to step through at a million
-    /// entities); PostgreSQL streams the rows as they are.
-    pub async fn for_each_relation(
-        &self,
-        mut f: impl FnMut(&str, &str, &str) + Send,
-    ) -> Result<()> {
-        use futures_util::TryStreamExt;
-        match &self.backend {
-            crate::Backend::Sqlite(pool) => {
-                let mut rows = sqlx::query(
-                    "SELECT source_ref, json_group_array(json_array(type, target_ref)) FROM relations GROUP BY source_ref",
-                )
-                .fetch(pool);
-                while let Some(row) = rows.try_next().await? {
-                    let s: &str = row.try_get(0)?;
-                    let all: &str = row.try_get(1)?;
-                    let all: Vec<Pair<'_>> = serde_json::from_str(all)
-                        .map_err(|e| StoreError::Corrupt(format!("the relations of {s}: {e}")))?;
-                    for Pair(t, d) in &all {
-                        f(s, t, d);
-                    }
-                }
-            }
-            crate::Backend::Postgres(pool) => {
-                let mut rows =
-                    sqlx::query("SELECT source_ref, type, target_ref FROM relations").fetch(pool);
-                while let Some(row) = rows.try_next().await? {
-                    f(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                }
-            }
-        }
-        Ok(())
-    }
 }

@@ -19,7 +19,6 @@ pub const KEPT_GENERATIONS: i64 = 200;
 pub const MAX_DELTA_TOUCHED: usize = 50_000;
 /// Most refs a delta rebuilds (touched refs and their neighbours).
 pub const MAX_DELTA_AFFECTED: usize = 250_000;
-const KEY_BATCH: usize = 900;
 
 /// What changed in the catalog since a reader's generation.
 #[derive(Debug)]
@@ -83,17 +82,6 @@ pub(crate) fn logged_refs<'a>(refs: impl Iterator<Item = &'a str>) -> Result<Opt
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Binds `$items` as a comma-separated list and closes the `IN (` the query ends with.
-macro_rules! in_list {
-    ($qb:ident, $items:expr) => {{
-        let mut sep = $qb.separated(", ");
-        for item in $items {
-            sep.push_bind(item.as_str());
-        }
-        $qb.push(")");
-    }};
-}
-
 /// Reads the delta in the open read transaction `$tx` into `$out` (a `CatalogChanges`).
 macro_rules! read_delta {
     ($tx:ident, $since:expr, $neighbours:expr, $out:ident) => {'read: {
@@ -110,9 +98,9 @@ macro_rules! read_delta {
         };
         let mut affected: BTreeSet<String> = touched.iter().cloned().collect();
         affected.extend($neighbours(&touched));
-        for chunk in touched.chunks(KEY_BATCH) {
+        for chunk in touched.chunks(crate::catalog::KEY_BATCH) {
             let mut qb = QueryBuilder::new("SELECT target_ref FROM relations WHERE source_ref IN (");
-            in_list!(qb, chunk);
+            crate::catalog::push_in_list!(qb, chunk.iter().map(String::as_str));
             for row in qb.build().fetch_all(&mut *$tx).await? {
                 affected.insert(row.try_get(0)?);
             }
@@ -124,17 +112,17 @@ macro_rules! read_delta {
         let affected: Vec<String> = affected.into_iter().collect();
         let mut entities = Vec::new();
         let mut relations = Vec::new();
-        for chunk in affected.chunks(KEY_BATCH) {
+        for chunk in affected.chunks(crate::catalog::KEY_BATCH) {
             let mut qb = QueryBuilder::new(crate::catalog::ENTITY_COLUMNS);
             qb.push(" WHERE ref IN (");
-            in_list!(qb, chunk);
+            crate::catalog::push_in_list!(qb, chunk.iter().map(String::as_str));
             for row in qb.build().fetch_all(&mut *$tx).await? {
                 entities.push(crate::catalog::entity_row!(row));
             }
             for column in ["source_ref", "target_ref"] {
                 let mut qb = QueryBuilder::new("SELECT source_ref, type, target_ref FROM relations WHERE ");
                 qb.push(column).push(" IN (");
-                in_list!(qb, chunk);
+                crate::catalog::push_in_list!(qb, chunk.iter().map(String::as_str));
                 for row in qb.build().fetch_all(&mut *$tx).await? {
                     relations.push(StoredRelation { source: row.try_get(0)?, kind: row.try_get(1)?, target: row.try_get(2)? });
                 }

@@ -8,6 +8,7 @@ mod adoption;
 pub mod backup;
 mod catalog;
 mod catalog_log;
+mod catalog_read;
 mod crypto;
 mod data_grants;
 mod data_quality;
