@@ -19,13 +19,15 @@
 //! the (at most k) retained hits before merging segments.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::io;
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyError};
 
+use crate::global_ords::GlobalOrds;
 use crate::schema::{DIM_COUNT, DIM_FIELDS, ENTITY_REF_FIELD};
 
 /// A ranked hit before stored fields are loaded.
@@ -49,8 +51,18 @@ pub(crate) struct Collected {
     pub total: u64,
     /// The best `k` hits, best first.
     pub hits: Vec<RankedHit>,
-    /// Unsorted `(value, count)` pairs per dimension.
+    /// Per dimension, the `(value, count)` pairs of at most `MAX_FACET_VALUES` values, best
+    /// first (count descending, then value ascending).
     pub facets: [Vec<(String, u64)>; DIM_COUNT],
+}
+
+/// A segment's collection: counts are by [`GlobalOrds`] value index, `(index, count)` with
+/// counts above zero.
+#[derive(Debug, Default)]
+pub(crate) struct SegmentCollected {
+    pub total: u64,
+    pub hits: Vec<RankedHit>,
+    pub facets: [Vec<(u32, u64)>; DIM_COUNT],
 }
 
 /// See the module documentation.
@@ -60,10 +72,12 @@ pub(crate) struct FacetedTopCollector<'a> {
     /// Number of hits to retain (offset + limit).
     pub k: usize,
     pub scoring: bool,
+    /// The searcher's facet values numbered across its segments.
+    pub ords: Arc<GlobalOrds>,
 }
 
 /// Per-segment fruit. Errors are carried along because `harvest` cannot fail.
-pub(crate) type SegmentFruit = Result<Collected, io::Error>;
+pub(crate) type SegmentFruit = Result<SegmentCollected, io::Error>;
 
 impl Collector for FacetedTopCollector<'_> {
     type Fruit = Collected;
@@ -103,6 +117,9 @@ impl Collector for FacetedTopCollector<'_> {
                 filter,
                 counts,
                 ords: Vec::new(),
+                ords_map: Arc::clone(&self.ords),
+                dim: i,
+                segment: segment_ord as usize,
             });
         }
         let dims: [DimState; DIM_COUNT] = dims
@@ -124,31 +141,51 @@ impl Collector for FacetedTopCollector<'_> {
 
     fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Collected> {
         let mut merged = Collected::default();
-        let mut facet_maps: [HashMap<String, u64>; DIM_COUNT] = Default::default();
-        let single = fruits.len() == 1;
+        let mut counts: [Vec<u64>; DIM_COUNT] = Default::default();
+        for (i, dim) in counts.iter_mut().enumerate() {
+            dim.resize(self.ords.dims[i].values.len(), 0);
+        }
         for fruit in fruits {
             let fruit = fruit?;
             merged.total += fruit.total;
             merged.hits.extend(fruit.hits);
-            for (i, values) in fruit.facets.into_iter().enumerate() {
-                if single {
-                    merged.facets[i] = values;
-                } else {
-                    for (value, count) in values {
-                        *facet_maps[i].entry(value).or_default() += count;
+            for (dim, values) in counts.iter_mut().zip(fruit.facets) {
+                for (value, count) in values {
+                    if let Some(total) = dim.get_mut(value as usize) {
+                        *total += count;
                     }
                 }
             }
         }
-        if !single {
-            for (i, map) in facet_maps.into_iter().enumerate() {
-                merged.facets[i] = map.into_iter().collect();
-            }
+        for (i, dim) in counts.into_iter().enumerate() {
+            merged.facets[i] = top_values(&dim, &self.ords.dims[i].values);
         }
         merged.hits.sort_unstable_by(rank_cmp);
         merged.hits.truncate(self.k);
         Ok(merged)
     }
+}
+
+/// The [`MAX_FACET_VALUES`](crate::MAX_FACET_VALUES) values with the highest counts (ties:
+/// the smaller value, which is the smaller index), best first; only those become strings.
+fn top_values(counts: &[u64], values: &[String]) -> Vec<(String, u64)> {
+    let mut counted: Vec<(u32, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, count)| **count > 0)
+        .map(|(i, count)| (i as u32, *count))
+        .collect();
+    let better = |a: &(u32, u64), b: &(u32, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    let cut = crate::MAX_FACET_VALUES;
+    if counted.len() > cut {
+        counted.select_nth_unstable_by(cut - 1, better);
+        counted.truncate(cut);
+    }
+    counted.sort_unstable_by(better);
+    counted
+        .into_iter()
+        .filter_map(|(i, count)| Some((values.get(i as usize)?.clone(), count)))
+        .collect()
 }
 
 struct DimState {
@@ -161,6 +198,10 @@ struct DimState {
     counts: Vec<u64>,
     /// The current document's ordinals (scratch buffer).
     ords: Vec<u64>,
+    /// Where this segment's ordinals go: `ords_map.dims[dim].maps[segment]`.
+    ords_map: Arc<GlobalOrds>,
+    dim: usize,
+    segment: usize,
 }
 
 impl DimState {
@@ -194,24 +235,20 @@ impl DimState {
         }
     }
 
-    fn harvest(self) -> io::Result<Vec<(String, u64)>> {
-        let Some(column) = self.column else {
-            return Ok(Vec::new());
-        };
-        let (ords, counts): (Vec<u64>, Vec<u64>) = self
-            .counts
+    /// The counts above zero, by global value index.
+    fn harvest(self) -> Vec<(u32, u64)> {
+        let map = self
+            .ords_map
+            .dims
+            .get(self.dim)
+            .and_then(|d| d.maps.get(self.segment))
+            .map_or(&[][..], Vec::as_slice);
+        self.counts
             .iter()
-            .enumerate()
-            .filter(|(_, count)| **count > 0)
-            .map(|(ord, count)| (ord as u64, *count))
-            .unzip();
-        let mut values = Vec::with_capacity(ords.len());
-        let mut counts = counts.into_iter();
-        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            let count = counts.next().unwrap_or_default();
-            values.push((String::from_utf8_lossy(bytes).into_owned(), count));
-        })?;
-        Ok(values)
+            .zip(map)
+            .filter(|(count, _)| **count > 0)
+            .map(|(count, global)| (*global, *count))
+            .collect()
     }
 }
 
@@ -338,11 +375,11 @@ impl SegmentCollector for FacetedTopSegmentCollector {
                 }
             })?;
         }
-        let mut facets: [Vec<(String, u64)>; DIM_COUNT] = Default::default();
+        let mut facets: [Vec<(u32, u64)>; DIM_COUNT] = Default::default();
         for (i, dim) in self.dims.into_iter().enumerate() {
-            facets[i] = dim.harvest()?;
+            facets[i] = dim.harvest();
         }
-        Ok(Collected {
+        Ok(SegmentCollected {
             total: self.total,
             hits,
             facets,

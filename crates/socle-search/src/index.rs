@@ -11,6 +11,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::collector::{FacetedTopCollector, RankedHit};
 use crate::filter_cache::FilterCache;
+use crate::global_ords::GlobalOrdsCache;
 use crate::query;
 use crate::schema::{self, Dim, Fields};
 use crate::{FacetCount, Facets, SearchDoc, SearchError, SearchHit, SearchQuery, SearchResults};
@@ -43,6 +44,8 @@ pub struct SearchIndex {
     writer: Mutex<Option<IndexWriter>>,
     /// Results of text-less queries until the next change.
     cache: FilterCache,
+    /// The facet values of the current segments, numbered across them.
+    ords: GlobalOrdsCache,
 }
 
 impl fmt::Debug for SearchIndex {
@@ -80,6 +83,7 @@ impl SearchIndex {
             analyzer: schema::text_analyzer(),
             writer: Mutex::new(None),
             cache: FilterCache::default(),
+            ords: GlobalOrdsCache::default(),
         })
     }
 
@@ -210,17 +214,19 @@ impl SearchIndex {
     /// [`MAX_FILTER_VALUES`](crate::MAX_FILTER_VALUES) values in a filter);
     /// any text is otherwise accepted.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let plan = query::plan(&self.fields, &self.analyzer, q)?;
         let cached = FilterCache::takes(q);
         let generation = self.cache.generation();
         if cached && let Some(results) = self.cache.get(q, generation) {
             return Ok(results);
         }
+        // The plan reads the vocabulary of the very searcher it runs on.
         let searcher = self.reader.searcher();
+        let plan = query::plan(&self.fields, &self.analyzer, &Words(&searcher), q)?;
         let collector = FacetedTopCollector {
             filters: &plan.filters,
             k: plan.offset.saturating_add(plan.limit),
             scoring: plan.text_query.is_some() && !q.by_ref,
+            ords: self.ords.get(&searcher)?,
         };
         let collected = searcher.search(&*plan.query(), &collector)?;
 
@@ -303,6 +309,45 @@ fn facet_counts(mut values: Vec<(String, u64)>) -> Vec<FacetCount> {
         .map(|(value, count)| FacetCount { value, count })
         .collect()
 }
+
+/// The words of a searcher's segments (see [`query::Vocabulary`]).
+struct Words<'a>(&'a tantivy::Searcher);
+
+impl query::Vocabulary for Words<'_> {
+    fn has_longer(&self, field: tantivy::schema::Field, word: &str) -> bool {
+        let end = prefix_end(word.as_bytes());
+        self.0.segment_readers().iter().any(|segment| {
+            let Ok(index) = segment.inverted_index(field) else {
+                // Unreadable: keep the prefix half, which reads it properly (or fails).
+                return true;
+            };
+            let range = index.terms().range().gt(word.as_bytes());
+            let range = match &end {
+                Some(end) => range.lt(end),
+                None => range,
+            };
+            range
+                .into_stream()
+                .map_or(true, |mut stream| stream.advance())
+        })
+    }
+}
+
+/// The smallest byte string greater than every string starting with `prefix`, `None` when
+/// there is none (`prefix` is empty or all `0xFF`).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod plan_tests;
 
 #[cfg(test)]
 mod tests {
@@ -435,5 +480,13 @@ mod tests {
         assert!(index.lock_writer().is_some());
         assert_eq!(index.len(), 1);
         assert!(!index.is_empty());
+    }
+
+    #[test]
+    fn prefix_end_is_the_first_string_past_the_prefix() {
+        assert_eq!(prefix_end(b"paym"), Some(b"payn".to_vec()));
+        assert_eq!(prefix_end(b"a\xff\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff"), None);
+        assert_eq!(prefix_end(b""), None);
     }
 }

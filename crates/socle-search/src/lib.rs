@@ -53,8 +53,11 @@
 //! not counted in that field's facet.
 
 mod collector;
+mod fields_max;
 mod filter_cache;
+mod global_ords;
 mod index;
+mod plus_const;
 mod query;
 mod schema;
 

@@ -6,12 +6,13 @@
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhrasePrefixQuery, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhrasePrefixQuery, Query, TermQuery,
 };
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
+use crate::fields_max::FieldsMax;
+use crate::plus_const::PlusConst;
 use crate::schema::{DIM_COUNT, Dim, Fields, normalize_keyword};
 use crate::{SearchError, SearchQuery};
 
@@ -96,9 +97,28 @@ pub(crate) fn analyze(analyzer: &TextAnalyzer, text: &str) -> Words {
 }
 
 /// Validates and normalises `q`.
+/// Whether a text field holds a word that starts with `word` and is longer (the index at the
+/// moment of the search answers it, see `index.rs`).
+pub(crate) trait Vocabulary {
+    fn has_longer(&self, field: Field, word: &str) -> bool;
+}
+
+/// A vocabulary that always has longer words: the prefix half of the word being typed is
+/// always kept (tests of the plan's shape).
+#[cfg(test)]
+pub(crate) struct AnyWord;
+
+#[cfg(test)]
+impl Vocabulary for AnyWord {
+    fn has_longer(&self, _: Field, _: &str) -> bool {
+        true
+    }
+}
+
 pub(crate) fn plan(
     fields: &Fields,
     analyzer: &TextAnalyzer,
+    vocabulary: &dyn Vocabulary,
     q: &SearchQuery,
 ) -> Result<Plan, SearchError> {
     if q.text.len() > MAX_TEXT_LEN {
@@ -135,7 +155,7 @@ pub(crate) fn plan(
     }
     let words = analyze(analyzer, &q.text);
     Ok(Plan {
-        text_query: text_query(fields, &words.words, words.last_is_prefix),
+        text_query: text_query(fields, vocabulary, &words.words, words.last_is_prefix),
         filters,
         limit: effective_limit(q.limit),
         offset: q.offset,
@@ -148,15 +168,19 @@ pub(crate) fn plan(
 /// typing.
 pub(crate) fn text_query(
     fields: &Fields,
+    vocabulary: &dyn Vocabulary,
     words: &[String],
     last_is_prefix: bool,
 ) -> Option<Box<dyn Query>> {
     let (last, rest) = words.split_last()?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = rest
         .iter()
-        .map(|word| (Occur::Must, word_query(fields, word, false)))
+        .map(|word| (Occur::Must, word_query(fields, vocabulary, word, false)))
         .collect();
-    clauses.push((Occur::Must, word_query(fields, last, last_is_prefix)));
+    clauses.push((
+        Occur::Must,
+        word_query(fields, vocabulary, last, last_is_prefix),
+    ));
     if clauses.len() == 1 {
         clauses.pop().map(|(_, q)| q)
     } else {
@@ -164,7 +188,17 @@ pub(crate) fn text_query(
     }
 }
 
-fn word_query(fields: &Fields, word: &str, prefix: bool) -> Box<dyn Query> {
+/// One word in every text field. The word being typed (`prefix`) matches as itself (its BM25
+/// score) or as a prefix (a constant, half the field's boost), the two added: an exact match
+/// always ranks above a prefix-only one. Where the field holds no longer word with that
+/// prefix, the prefix half would match the same documents as the exact half, so the pair is
+/// the exact term plus that constant ([`PlusConst`]): the same scores, without a prefix scan.
+fn word_query(
+    fields: &Fields,
+    vocabulary: &dyn Vocabulary,
+    word: &str,
+    prefix: bool,
+) -> Box<dyn Query> {
     let per_field: Vec<Box<dyn Query>> = fields
         .text
         .iter()
@@ -176,6 +210,12 @@ fn word_query(fields: &Fields, word: &str, prefix: bool) -> Box<dyn Query> {
             ));
             if !prefix {
                 return exact;
+            }
+            if !vocabulary.has_longer(tf.field, word) {
+                return Box::new(PlusConst {
+                    inner: exact,
+                    add: tf.boost * PREFIX_SCORE,
+                }) as Box<dyn Query>;
             }
             let mut prefix_query = PhrasePrefixQuery::new_with_offset(vec![(0, term)]);
             prefix_query.set_max_expansions(u32::MAX);
@@ -189,10 +229,10 @@ fn word_query(fields: &Fields, word: &str, prefix: bool) -> Box<dyn Query> {
             ])) as Box<dyn Query>
         })
         .collect();
-    Box::new(DisjunctionMaxQuery::with_tie_breaker(
-        per_field,
-        TIE_BREAKER,
-    ))
+    Box::new(FieldsMax {
+        fields: per_field,
+        tie_breaker: TIE_BREAKER,
+    })
 }
 
 #[cfg(test)]
@@ -266,7 +306,7 @@ mod tests {
             owner: vec![String::new()],
             ..Default::default()
         };
-        let plan = plan(&fields, &analyzer, &q).unwrap();
+        let plan = plan(&fields, &analyzer, &AnyWord, &q).unwrap();
         assert!(plan.text_query.is_none());
         assert_eq!(plan.filters[Dim::Kind as usize], vec!["api", "component"]);
         assert!(plan.filters[Dim::Owner as usize].is_empty());
@@ -276,14 +316,18 @@ mod tests {
             text: "x".repeat(MAX_TEXT_LEN + 1),
             ..Default::default()
         };
-        let err = super::plan(&fields, &analyzer, &too_long).err().unwrap();
+        let err = super::plan(&fields, &analyzer, &AnyWord, &too_long)
+            .err()
+            .unwrap();
         assert!(err.is_user_error(), "{err}");
 
         let too_many = SearchQuery {
             tag: vec!["t".into(); MAX_FILTER_VALUES + 1],
             ..Default::default()
         };
-        let err = super::plan(&fields, &analyzer, &too_many).err().unwrap();
+        let err = super::plan(&fields, &analyzer, &AnyWord, &too_many)
+            .err()
+            .unwrap();
         assert!(matches!(err, SearchError::InvalidQuery(_)));
     }
 }
