@@ -299,6 +299,14 @@ impl FacetedTopSegmentCollector {
         if self.k == 0 {
             return;
         }
+        // A full heap's worst hit scores at least as high: this one cannot enter, and its
+        // entity ref (a column read) is not needed to know it.
+        if self.heap.len() == self.k
+            && let Some(worst) = self.heap.peek()
+            && score < worst.score
+        {
+            return;
+        }
         let ref_ord = self
             .entity_ref
             .as_ref()
