@@ -248,9 +248,15 @@ pub fn process_file_document(
             Value::String(ctx.origin.to_owned()),
         );
     }
+    // Held until the store has them, a million at a time: no spare capacity (the JSON writer
+    // doubles its buffer, so a 600-byte body had 1,024 bytes; relations grow the same way).
+    let mut body = value.to_string();
+    body.shrink_to_fit();
+    let mut relations = relations;
+    relations.shrink_to_fit();
     Ok(Entity {
         entity_ref: self_ref,
-        body: value.to_string(),
+        body,
         relations,
         file: ctx.file.clone(),
         location: ctx.location.clone(),

@@ -453,6 +453,10 @@ fn read_source(
             })
             .collect();
         let mut next = Vec::new();
+        // Sized once: a million entities moved into a vector that doubles would be copied
+        // again at each doubling, the old buffer alive during the copy.
+        out.entities
+            .reserve(results.iter().map(|(_, r)| r.entities.len()).sum());
         for (rel_file, r) in results {
             for e in &r.entities {
                 if e.entity_ref.kind() != "location" {
@@ -515,12 +519,20 @@ pub struct ValidationReport {
 
 /// Removes entities that appear more than once across `reads` (first one wins), reporting each
 /// duplicate as a `entity.duplicate` error that names both places.
-pub fn dedupe(entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entity> {
-    let mut first: std::collections::HashMap<socle_catalog::EntityRef, (std::sync::Arc<str>, u32)> =
-        std::collections::HashMap::with_capacity(entities.len());
-    let mut out = Vec::with_capacity(entities.len());
-    for e in entities {
-        if let Some((file, line)) = first.get(&e.entity_ref) {
+pub fn dedupe(mut entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entity> {
+    // In place: a million entities are not copied into a second vector, and the index of
+    // first places borrows their refs instead of cloning them (~250 MB less at the peak).
+    let mut keep = vec![true; entities.len()];
+    {
+        let mut first: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(entities.len());
+        for (i, e) in entities.iter().enumerate() {
+            let Some(&at) = first.get(e.entity_ref.as_str()) else {
+                first.insert(e.entity_ref.as_str(), i);
+                continue;
+            };
+            keep[i] = false;
+            let (file, line) = (&entities[at].file, entities[at].line);
             errors.push(EntityError {
                 line: Some(e.line),
                 entity: Some(e.entity_ref.to_string()),
@@ -534,12 +546,11 @@ pub fn dedupe(entities: Vec<Entity>, errors: &mut Vec<EntityError>) -> Vec<Entit
                     ),
                 )
             });
-            continue;
         }
-        first.insert(e.entity_ref.clone(), (e.file.clone(), e.line));
-        out.push(e);
     }
-    out
+    let mut kept = keep.into_iter();
+    entities.retain(|_| kept.next().unwrap_or(true));
+    entities
 }
 
 /// Reads, validates and relates the given locations without any store.

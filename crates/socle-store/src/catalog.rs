@@ -140,8 +140,8 @@ struct Provided<'e> {
     changed: Vec<(&'e Entity, String)>,
     /// `(ref, owner)` of entities another location has.
     conflicts: Vec<(String, String)>,
-    /// The refs provided (conflicts aside).
-    provided: HashSet<String>,
+    /// The refs provided (conflicts aside), borrowed from the entities.
+    provided: HashSet<&'e str>,
 }
 
 /// Sorts a location's entities into conflicts (an entity another location provides, or
@@ -156,10 +156,11 @@ fn sort_provided<'e>(
 ) -> Provided<'e> {
     let mut changed_entities: Vec<(&Entity, String)> = Vec::new();
     let mut conflicts: Vec<(String, String)> = Vec::new();
-    let mut provided: HashSet<String> = HashSet::with_capacity(entities.len());
+    let mut provided: HashSet<&'e str> = HashSet::with_capacity(entities.len());
     for e in entities {
-        let r = e.entity_ref.to_string();
-        if let Some(owner) = foreign.get(&r) {
+        let r = e.entity_ref.as_str();
+        if let Some(owner) = foreign.get(r) {
+            let r = r.to_owned();
             let message = if released_by.contains(&r) {
                 format!(
                     "entity {r} was provided by location {owner}, which is still registered; only that location or one an admin registered may provide it again (an admin can unregister {owner})"
@@ -178,11 +179,11 @@ fn sort_provided<'e>(
             conflicts.push((r, owner.clone()));
             continue;
         }
-        if !provided.insert(r.clone()) {
+        if !provided.insert(r) {
             continue; // duplicates were reported by the reader
         }
         let tag = etag(&e.body);
-        match owned.get(&r) {
+        match owned.get(r) {
             Some((_, old)) if *old == tag => out.unchanged += 1,
             Some(_) => {
                 out.updated += 1;
@@ -205,7 +206,7 @@ fn sort_provided<'e>(
 /// counted as kept in `out`, and everything is when the location was unreadable).
 fn disappearing(
     owned: &HashMap<String, (String, String)>,
-    provided: &HashSet<String>,
+    provided: &HashSet<&str>,
     unreadable: bool,
     files_failed: &BTreeSet<String>,
     rejected: &HashSet<String>,
@@ -214,7 +215,7 @@ fn disappearing(
     let mut removed: Vec<String> = Vec::new();
     if !unreadable {
         for (r, (file_key, _)) in owned {
-            if provided.contains(r) {
+            if provided.contains(r.as_str()) {
                 continue;
             }
             if files_failed.contains(file_key) || rejected.contains(r) {
@@ -271,11 +272,14 @@ macro_rules! push_in_list {
 pub(crate) use push_in_list;
 
 /// The refs of `entities` that location does not own yet (another location may).
-fn unowned_refs(entities: &[Entity], owned: &HashMap<String, (String, String)>) -> Vec<String> {
+fn unowned_refs<'e>(
+    entities: &'e [Entity],
+    owned: &HashMap<String, (String, String)>,
+) -> Vec<&'e str> {
     entities
         .iter()
-        .map(|e| e.entity_ref.to_string())
-        .filter(|r| !owned.contains_key(r))
+        .map(|e| e.entity_ref.as_str())
+        .filter(|r| !owned.contains_key(*r))
         .collect()
 }
 
@@ -291,14 +295,14 @@ macro_rules! claimed_elsewhere {
         let mut released_by: HashSet<String> = HashSet::new();
         for chunk in $refs.chunks(KEY_BATCH) {
             let mut qb = QueryBuilder::new("SELECT ref, location_key FROM entities WHERE ref IN (");
-            push_in_list!(qb, chunk.iter().map(String::as_str));
+            push_in_list!(qb, chunk.iter().copied());
             for row in qb.build().fetch_all(&mut *$tx).await? {
                 foreign.insert(row.try_get("ref")?, row.try_get("location_key")?);
             }
             if $trust == LocationTrust::Team {
                 let mut qb = QueryBuilder::new("SELECT r.ref, r.location_key FROM released r JOIN locations l ON l.key = r.location_key WHERE r.location_key <> ");
                 qb.push_bind($key).push(" AND r.ref IN (");
-                push_in_list!(qb, chunk.iter().map(String::as_str));
+                push_in_list!(qb, chunk.iter().copied());
                 for row in qb.build().fetch_all(&mut *$tx).await? {
                     let (r, previous): (String, String) = (row.try_get("ref")?, row.try_get("location_key")?);
                     released_by.insert(r.clone());
@@ -615,6 +619,7 @@ impl Store {
             };
 
             let removed = disappearing(&owned, &provided, input.unreadable, input.files_failed, &rejected, &mut out);
+            drop(provided);
             // In key order: the inserts walk the indexes by ref and by source page after page.
             changed_entities.sort_unstable_by(|a, b| a.0.entity_ref.as_str().cmp(b.0.entity_ref.as_str()));
 

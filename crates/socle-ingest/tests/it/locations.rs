@@ -395,3 +395,58 @@ fn a_pipeline_that_cannot_be_read_adds_no_relation_and_keeps_its_contracts() {
         ]
     );
 }
+
+#[test]
+fn dedupe_keeps_the_first_of_each_ref_in_order_and_names_it() {
+    use socle_catalog::{Entity, EntityRef};
+    let entity = |name: &str, file: &str, line: u32| Entity {
+        entity_ref: EntityRef::new("component", "default", name),
+        body: format!("{{\"n\":\"{name}\",\"file\":\"{file}\"}}"),
+        relations: Vec::new(),
+        file: file.into(),
+        location: "loc".into(),
+        line,
+    };
+    let mut errors = Vec::new();
+    let kept = socle_ingest::dedupe(
+        vec![
+            entity("a", "one.yaml", 1),
+            entity("b", "one.yaml", 5),
+            entity("a", "two.yaml", 3),
+            entity("c", "two.yaml", 9),
+            entity("b", "three.yaml", 2),
+        ],
+        &mut errors,
+    );
+    let kept: Vec<(String, &str)> = kept
+        .iter()
+        .map(|e| (e.entity_ref.to_string(), &*e.file))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("component:default/a".to_owned(), "one.yaml"),
+            ("component:default/b".to_owned(), "one.yaml"),
+            ("component:default/c".to_owned(), "two.yaml"),
+        ]
+    );
+    let reported: Vec<(&str, Option<u32>, &str)> = errors
+        .iter()
+        .map(|e| (e.file.as_str(), e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            (
+                "two.yaml",
+                Some(3),
+                "duplicate entity component:default/a: it is already defined at one.yaml:1"
+            ),
+            (
+                "three.yaml",
+                Some(2),
+                "duplicate entity component:default/b: it is already defined at one.yaml:5"
+            ),
+        ]
+    );
+}
