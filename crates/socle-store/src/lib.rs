@@ -50,7 +50,7 @@ pub use adoption::{
 };
 pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
-    StoredEntity, StoredRelation, invert,
+    SqliteSettings, StoredEntity, StoredRelation, invert,
 };
 pub use catalog_log::{CatalogChanges, CatalogDelta, KEPT_GENERATIONS};
 pub use crypto::SecretKey;
@@ -164,6 +164,8 @@ pub struct Store {
     pub(crate) backend: Backend,
     /// Seals secrets at rest (resource state and outputs).
     pub(crate) secret_key: Option<SecretKey>,
+    /// Changed entities from which a catalog apply is large (see `catalog_large_apply`).
+    pub(crate) large_apply: usize,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool: the same SQL text compiled once per
@@ -522,11 +524,15 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
-                // A large apply or import raises its connection's page cache; whatever happened
-                // (a failure included), the connection goes back with the usual one.
+                // A large apply or import raises its connection's page cache or sends its sorts to
+                // a file; whatever happened (a failure included), the connection goes back with
+                // the usual settings.
                 .after_release(|conn, _| {
                     Box::pin(async move {
                         sqlx::query("PRAGMA cache_size = -2000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA temp_store = DEFAULT")
                             .execute(&mut *conn)
                             .await?;
                         Ok(true)
@@ -539,6 +545,7 @@ impl Store {
         let store = Store {
             backend,
             secret_key: config.secret_key.clone(),
+            large_apply: catalog::LARGE_APPLY,
         };
         if !config.read_only {
             let m = migrator();

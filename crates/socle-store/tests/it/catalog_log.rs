@@ -207,3 +207,38 @@ async fn the_log_keeps_the_newest_generations_only(store: &Store) {
     ));
 }
 both!(the_log_keeps_the_newest_generations_only);
+
+/// An apply of many entities (here: from 3) takes the large path: on SQLite the index by target
+/// is dropped and built again in one sort spilled to a file. The relations must read back by
+/// target as by source, the index must exist afterwards, and the connection must go back to
+/// the pool with its usual settings.
+async fn a_large_apply_keeps_relations_by_target(store: &Store) {
+    let store = store.clone().with_large_apply(3);
+    org_location(&store, "file:big").await;
+    let text: String = std::iter::once(GROUP.to_owned())
+        .chain((0..5).map(|i| component(&format!("c{i}"), "team-a")))
+        .collect();
+    let out = apply(&store, "file:big", &text, &[]).await;
+    assert_eq!(out.added, 6);
+    let inverse = store.relations_of("group:default/team-a").await.unwrap();
+    let owned: Vec<&str> = inverse
+        .iter()
+        .filter(|r| r.kind == "ownerOf")
+        .map(|r| r.target.as_str())
+        .collect();
+    assert_eq!(
+        owned,
+        (0..5)
+            .map(|i| format!("component:default/c{i}"))
+            .collect::<Vec<_>>()
+    );
+    if store.backend_name() == "sqlite" {
+        let settings = store.sqlite_settings_for_tests().await.unwrap();
+        assert!(
+            settings.indexes.iter().any(|i| i == "relations_target"),
+            "{settings:?}"
+        );
+        assert_eq!(settings.temp_store, 0, "temp_store back to the default");
+    }
+}
+both!(a_large_apply_keeps_relations_by_target);
