@@ -412,7 +412,6 @@ const ENTITY_BATCH: usize = 1000;
 #[derive(Debug)]
 pub struct SqliteSettings {
     pub indexes: Vec<String>,
-    pub temp_store: i64,
 }
 
 /// Changed entities from which an apply is large (see [`Store::catalog_large_apply`]).
@@ -695,21 +694,14 @@ impl Store {
 
     /// On SQLite, for a large apply and then before it commits: the index by target dropped,
     /// then built again in one sort (within the apply's transaction: readers keep theirs; a
-    /// rollback restores it), that sort spilling to a file. Every connection goes back to the
-    /// pool with the usual settings (`after_release`). PostgreSQL: nothing (a dropped index
-    /// would lock the table for readers until the commit).
+    /// rollback restores it). PostgreSQL: nothing (a dropped index would lock the table for
+    /// readers until the commit).
     fn catalog_large_apply(&self, start: bool) -> &'static [&'static str] {
         match (&self.backend, start) {
-            // The index's sort spills to a temporary file, not to memory (the bundled SQLite's
-            // default): at a million entities that spill was ~250 MB of the ingest's peak.
-            (crate::Backend::Sqlite(_), true) => &[
-                "PRAGMA temp_store = FILE",
-                "DROP INDEX IF EXISTS relations_target",
-            ],
-            (crate::Backend::Sqlite(_), false) => &[
-                "CREATE INDEX IF NOT EXISTS relations_target ON relations (target_ref)",
-                "PRAGMA temp_store = DEFAULT",
-            ],
+            (crate::Backend::Sqlite(_), true) => &["DROP INDEX IF EXISTS relations_target"],
+            (crate::Backend::Sqlite(_), false) => {
+                &["CREATE INDEX IF NOT EXISTS relations_target ON relations (target_ref)"]
+            }
             (crate::Backend::Postgres(_), _) => &[],
         }
     }
@@ -722,8 +714,8 @@ impl Store {
         self
     }
 
-    /// SQLite only: the indexes of the catalog's tables and a pooled connection's `temp_store`
-    /// (what a large apply changes and must restore).
+    /// SQLite only: the indexes of the catalog's tables (a large apply drops one and must build
+    /// it again).
     #[doc(hidden)]
     pub async fn sqlite_settings_for_tests(&self) -> Result<SqliteSettings> {
         let crate::Backend::Sqlite(pool) = &self.backend else {
@@ -733,13 +725,7 @@ impl Store {
         let indexes = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relations') ORDER BY name")
             .fetch_all(&mut *conn)
             .await?;
-        let temp_store = sqlx::query_scalar("PRAGMA temp_store")
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(SqliteSettings {
-            indexes,
-            temp_store,
-        })
+        Ok(SqliteSettings { indexes })
     }
 
     /// A page of entities ordered by ref.

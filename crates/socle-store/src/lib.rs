@@ -524,15 +524,11 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
-                // A large apply or import raises its connection's page cache or sends its sorts to
-                // a file; whatever happened (a failure included), the connection goes back with
-                // the usual settings.
+                // A large apply or import raises its connection's page cache; whatever happened
+                // (a failure included), the connection goes back with the usual one.
                 .after_release(|conn, _| {
                     Box::pin(async move {
                         sqlx::query("PRAGMA cache_size = -2000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA temp_store = DEFAULT")
                             .execute(&mut *conn)
                             .await?;
                         Ok(true)
