@@ -340,7 +340,8 @@ async fn run(args: &CatalogBench, n: usize, socle: &Path) -> anyhow::Result<Repo
     Ok(report)
 }
 
-const SEARCHES: [&str; 10] = [
+/// The search mix, each text also run with `kind=component&lifecycle=production`.
+pub(crate) const SEARCHES: [&str; 10] = [
     "payments",
     "orders svc",
     "search",

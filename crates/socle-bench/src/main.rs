@@ -19,6 +19,7 @@ mod replicas_sso;
 mod scorecard_pages;
 mod scorecard_rescore;
 mod scorecards;
+mod search;
 mod server;
 mod setup;
 mod slo;
@@ -87,6 +88,9 @@ enum Cmd {
     Replicas(replicas::ReplicasBench),
     /// Abuse: /healthz p99 and the server's peak RSS while the costliest allowed requests flood it.
     Abuse(abuse::AbuseBench),
+    /// Search alone: each of `catalog`'s 20 queries run in process, one at a time, over the
+    /// served index of a generated catalog (the CPU a search costs, without HTTP or queueing).
+    Search(search::SearchBench),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         rt.block_on(async move {
             match cli.cmd {
                 Cmd::Catalog(args) => catalog::catalog(args, socle.as_deref()).await,
+                Cmd::Search(args) => search::search(args).await,
                 Cmd::Render(args) => workload::render(args),
                 Cmd::Deploy(args) => workload::deploy(args).await,
                 Cmd::Policy(args) => workload::policy(args),
