@@ -42,9 +42,11 @@ pub struct EntityView {
     pub relations: Vec<(RelationType, EntityId)>,
     /// The first (by ref) target of its own `ownedBy` relations.
     pub owner: Option<EntityId>,
-    pub spec_type: Option<Box<str>>,
-    pub lifecycle: Option<Box<str>>,
-    pub tags: Box<[Box<str>]>,
+    /// Types, lifecycles and tags repeat across a catalog: views loaded together share one
+    /// allocation per value ([`Interner`]).
+    pub spec_type: Option<Arc<str>>,
+    pub lifecycle: Option<Arc<str>>,
+    pub tags: Box<[Arc<str>]>,
     /// Read from a location that may shape the organisation (see `LocationTrust`): only such
     /// entities' membership and hierarchy relations are part of the snapshot.
     pub shapes_org: bool,
@@ -62,19 +64,45 @@ impl EntityView {
     }
 
     /// A view of a stored entity, without relations yet.
-    pub(crate) fn of(id: EntityId, e: socle_store::StoredEntity, shapes_org: bool) -> Self {
+    pub(crate) fn of(
+        id: EntityId,
+        e: socle_store::StoredEntity,
+        shapes_org: bool,
+        interner: &mut Interner,
+    ) -> Self {
         let doc = parse_doc(&e.body);
         Self {
             id,
-            spec_type: doc.spec.spec_type.map(|s| s.into()),
-            lifecycle: doc.spec.lifecycle.map(|s| s.into()),
-            tags: doc.metadata.tags.into_iter().map(|t| t.into()).collect(),
+            spec_type: doc.spec.spec_type.map(|s| interner.get(&s)),
+            lifecycle: doc.spec.lifecycle.map(|s| interner.get(&s)),
+            tags: doc.metadata.tags.iter().map(|t| interner.get(t)).collect(),
             entity_ref: e.entity_ref.into(),
             body: e.body.into(),
             relations: Vec::new(),
             owner: None,
             shapes_org,
         }
+    }
+}
+
+/// One allocation per distinct small string among the views built with it (a load, a delta).
+/// Bounded: past [`Interner::MAX`] distinct values (tags are anyone's text), each further one is
+/// allocated for its view alone, as before.
+#[derive(Debug, Default)]
+pub(crate) struct Interner(std::collections::HashSet<Arc<str>>);
+
+impl Interner {
+    const MAX: usize = 100_000;
+
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return Arc::clone(shared);
+        }
+        let fresh: Arc<str> = Arc::from(s);
+        if self.0.len() < Self::MAX {
+            self.0.insert(Arc::clone(&fresh));
+        }
+        fresh
     }
 }
 
@@ -156,10 +184,9 @@ impl Snapshot {
             h.bodies += v.body.len();
             h.refs += v.entity_ref.len();
             h.relations += v.relations.capacity() * std::mem::size_of::<(RelationType, EntityId)>();
-            h.views += std::mem::size_of::<EntityView>()
-                + v.tags.iter().map(|t| t.len() + 16).sum::<usize>()
-                + v.spec_type.as_ref().map_or(0, |t| t.len())
-                + v.lifecycle.as_ref().map_or(0, |t| t.len());
+            // Types, lifecycles and tags are shared (`Interner`): only their pointers count.
+            h.views +=
+                std::mem::size_of::<EntityView>() + v.tags.len() * std::mem::size_of::<Arc<str>>();
         }
         h.views += self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.entities.capacity() * std::mem::size_of::<Arc<EntityView>>();
@@ -359,12 +386,15 @@ pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), Lo
     let generation = store.catalog_generation().await?;
     let org_locations = store.organisation_locations().await?;
     let mut views: Vec<EntityView> = Vec::new();
+    let mut interner = Interner::default();
     store
         .for_each_entity(|e| {
             let shapes_org = org_locations.contains(&e.location_key);
-            views.push(EntityView::of(EntityId::at(views.len()), e, shapes_org));
+            let id = EntityId::at(views.len());
+            views.push(EntityView::of(id, e, shapes_org, &mut interner));
         })
         .await?;
+    drop(interner);
     // The store orders by ref with the database's collation; make sure of byte order here.
     if !views.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
         views.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
@@ -487,7 +517,7 @@ mod tests {
             body: "{}".into(),
             updated_at: 0,
         };
-        EntityView::of(EntityId::at(i), stored, false)
+        EntityView::of(EntityId::at(i), stored, false, &mut Interner::default())
     }
 
     #[test]
@@ -507,5 +537,22 @@ mod tests {
             RefIndex::of(&views).find(&views, "component:default/b"),
             Ok(1)
         );
+    }
+
+    #[test]
+    fn the_interner_shares_a_value_and_stops_sharing_past_its_bound() {
+        let mut interner = Interner::default();
+        let a = interner.get("production");
+        let b = interner.get("production");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(&*interner.get("experimental"), "experimental");
+        for i in 0..Interner::MAX {
+            interner.get(&format!("tag-{i}"));
+        }
+        assert_eq!(interner.0.len(), Interner::MAX);
+        let (c, d) = (interner.get("late"), interner.get("late"));
+        assert_eq!((&*c, &*d), ("late", "late"));
+        assert!(!Arc::ptr_eq(&c, &d), "past the bound, values are not kept");
+        assert!(Arc::ptr_eq(&interner.get("production"), &a));
     }
 }

@@ -133,10 +133,11 @@ impl Snapshot {
         };
         let mut views = Vec::with_capacity(entities.len());
         let mut new_dangling = Vec::new();
+        let mut interner = crate::snapshot::Interner::default();
         for e in &entities {
             let r = e.entity_ref.as_str();
             let org = after.present[r];
-            let mut v = EntityView::of(ids.id(r), e.clone(), org);
+            let mut v = EntityView::of(ids.id(r), e.clone(), org, &mut interner);
             for rel in by_source.get(r).into_iter().flatten() {
                 let Some(t) = RelationType::parse(&rel.kind) else {
                     continue;
