@@ -232,9 +232,9 @@ impl App {
     }
 
     /// A full-text search with filters and facets, for an actor who may read. About a
-    /// millisecond of CPU at 100,000 entities, ~7 ms at a million (a word matching 55,000
-    /// documents, every facet counted): it runs on the caller's worker (a blocking thread per
-    /// query costs more, and oversubscribes two cores under load).
+    /// millisecond of CPU at 100,000 entities, ~4 ms at a million (a word matching 42,000
+    /// documents, every facet counted; `socle-bench search`): it runs on the caller's worker (a
+    /// blocking thread per query costs more, and oversubscribes two cores under load).
     pub fn search_catalog(
         &self,
         actor: &Actor,

@@ -79,7 +79,7 @@ pub async fn search(args: SearchBench) -> anyhow::Result<ExitCode> {
                 lifecycle: only("production"),
                 ..Default::default()
             };
-            // Untimed: the first search after a load numbers the facet values.
+            // Untimed: the first run warms the caches (pages, the doc store's blocks).
             let total = index.search(&q)?.total;
             let mut times = Vec::with_capacity(args.runs);
             for _ in 0..args.runs {

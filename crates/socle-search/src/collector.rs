@@ -117,9 +117,6 @@ impl Collector for FacetedTopCollector<'_> {
                 filter,
                 counts,
                 ords: Vec::new(),
-                ords_map: Arc::clone(&self.ords),
-                dim: i,
-                segment: segment_ord as usize,
             });
         }
         let dims: [DimState; DIM_COUNT] = dims
@@ -127,6 +124,7 @@ impl Collector for FacetedTopCollector<'_> {
             .map_err(|_| TantivyError::InternalError("dimension count mismatch".into()))?;
         Ok(FacetedTopSegmentCollector {
             segment_ord,
+            global: Arc::clone(&self.ords),
             entity_ref,
             dims,
             k: self.k,
@@ -198,10 +196,6 @@ struct DimState {
     counts: Vec<u64>,
     /// The current document's ordinals (scratch buffer).
     ords: Vec<u64>,
-    /// Where this segment's ordinals go: `ords_map.dims[dim].maps[segment]`.
-    ords_map: Arc<GlobalOrds>,
-    dim: usize,
-    segment: usize,
 }
 
 impl DimState {
@@ -235,14 +229,8 @@ impl DimState {
         }
     }
 
-    /// The counts above zero, by global value index.
-    fn harvest(self) -> Vec<(u32, u64)> {
-        let map = self
-            .ords_map
-            .dims
-            .get(self.dim)
-            .and_then(|d| d.maps.get(self.segment))
-            .map_or(&[][..], Vec::as_slice);
+    /// The counts above zero, by global value index (`map`: this segment's ordinal → index).
+    fn harvest(self, map: &[u32]) -> Vec<(u32, u64)> {
         self.counts
             .iter()
             .zip(map)
@@ -286,6 +274,8 @@ impl Eq for Candidate {}
 
 pub(crate) struct FacetedTopSegmentCollector {
     segment_ord: SegmentOrdinal,
+    /// The searcher's facet values numbered across its segments.
+    global: Arc<GlobalOrds>,
     entity_ref: Option<StrColumn>,
     dims: [DimState; DIM_COUNT],
     k: usize,
@@ -385,7 +375,7 @@ impl SegmentCollector for FacetedTopSegmentCollector {
         }
         let mut facets: [Vec<(u32, u64)>; DIM_COUNT] = Default::default();
         for (i, dim) in self.dims.into_iter().enumerate() {
-            facets[i] = dim.harvest();
+            facets[i] = dim.harvest(self.global.map(i, self.segment_ord));
         }
         Ok(SegmentCollected {
             total: self.total,

@@ -8,13 +8,13 @@
 //! [`GlobalOrds`] numbers every value of a dimension once, across the segments of one
 //! searcher, in byte order, and maps each segment's ordinals onto those numbers. Counts then
 //! add up in an array, and only the values that make the cut ([`crate::MAX_FACET_VALUES`]) are
-//! ever turned into strings. It is built once per set of segments (after a change, at the first
-//! search) and shared by the searches on it.
+//! ever turned into strings. It is built once per set of segments (by the index's `build` and
+//! `apply`, off the search path) and shared by the searches on it.
 
 use std::sync::{Arc, Mutex};
 
 use tantivy::index::SegmentId;
-use tantivy::{Searcher, SegmentReader};
+use tantivy::{Searcher, SegmentOrdinal, SegmentReader};
 
 use crate::schema::{DIM_COUNT, DIM_FIELDS};
 
@@ -66,6 +66,14 @@ impl GlobalOrds {
             segments: readers.iter().map(SegmentReader::segment_id).collect(),
             dims,
         })
+    }
+
+    /// Segment `segment`'s ordinal → value index map of dimension `dim` (empty if unknown).
+    pub fn map(&self, dim: usize, segment: SegmentOrdinal) -> &[u32] {
+        self.dims
+            .get(dim)
+            .and_then(|d| d.maps.get(segment as usize))
+            .map_or(&[], Vec::as_slice)
     }
 
     fn is_for(&self, searcher: &Searcher) -> bool {

@@ -121,6 +121,7 @@ impl SearchIndex {
         writer.commit()?;
         writer.wait_merging_threads()?;
         this.reader.reload()?;
+        this.ords.get(&this.reader.searcher())?;
         Ok(this)
     }
 
@@ -203,6 +204,8 @@ impl SearchIndex {
         drop(guard);
         self.reader.reload()?;
         self.cache.invalidate();
+        // Number the new segments' facet values now, not in the next search.
+        self.ords.get(&self.reader.searcher())?;
         Ok(())
     }
 

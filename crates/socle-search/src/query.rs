@@ -96,7 +96,6 @@ pub(crate) fn analyze(analyzer: &TextAnalyzer, text: &str) -> Words {
     }
 }
 
-/// Validates and normalises `q`.
 /// Whether a text field holds a word that starts with `word` and is longer (the index at the
 /// moment of the search answers it, see `index.rs`).
 pub(crate) trait Vocabulary {
@@ -115,6 +114,7 @@ impl Vocabulary for AnyWord {
     }
 }
 
+/// Validates and normalises `q`.
 pub(crate) fn plan(
     fields: &Fields,
     analyzer: &TextAnalyzer,

@@ -407,13 +407,6 @@ macro_rules! record_refresh {
 }
 
 const ENTITY_BATCH: usize = 1000;
-/// See [`Store::sqlite_settings_for_tests`].
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct SqliteSettings {
-    pub indexes: Vec<String>,
-}
-
 /// Changed entities from which an apply is large (see [`Store::catalog_large_apply`]).
 pub(crate) const LARGE_APPLY: usize = 50_000;
 const REL_BATCH: usize = 3000;
@@ -714,18 +707,16 @@ impl Store {
         self
     }
 
-    /// SQLite only: the indexes of the catalog's tables (a large apply drops one and must build
-    /// it again).
+    /// SQLite only: the names of the catalog tables' indexes (a large apply drops one and must
+    /// build it again).
     #[doc(hidden)]
-    pub async fn sqlite_settings_for_tests(&self) -> Result<SqliteSettings> {
+    pub async fn sqlite_catalog_indexes_for_tests(&self) -> Result<Vec<String>> {
         let crate::Backend::Sqlite(pool) = &self.backend else {
             return Err(StoreError::NotFound("a SQLite store".into()));
         };
-        let mut conn = pool.acquire().await?;
-        let indexes = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relations') ORDER BY name")
-            .fetch_all(&mut *conn)
-            .await?;
-        Ok(SqliteSettings { indexes })
+        Ok(sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relations') ORDER BY name")
+            .fetch_all(pool)
+            .await?)
     }
 
     /// A page of entities ordered by ref.

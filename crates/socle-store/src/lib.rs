@@ -50,7 +50,7 @@ pub use adoption::{
 };
 pub use catalog::{
     ApplyInput, ApplyOutcome, ConflictRecord, EntityFilter, LocationRecord, LocationTrust,
-    SqliteSettings, StoredEntity, StoredRelation, invert,
+    StoredEntity, StoredRelation, invert,
 };
 pub use catalog_log::{CatalogChanges, CatalogDelta, KEPT_GENERATIONS};
 pub use crypto::SecretKey;

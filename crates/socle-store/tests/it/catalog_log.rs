@@ -232,10 +232,10 @@ async fn a_large_apply_keeps_relations_by_target(store: &Store) {
             .collect::<Vec<_>>()
     );
     if store.backend_name() == "sqlite" {
-        let settings = store.sqlite_settings_for_tests().await.unwrap();
+        let indexes = store.sqlite_catalog_indexes_for_tests().await.unwrap();
         assert!(
-            settings.indexes.iter().any(|i| i == "relations_target"),
-            "{settings:?}"
+            indexes.iter().any(|i| i == "relations_target"),
+            "{indexes:?}"
         );
     }
 }
