@@ -2,8 +2,8 @@
 //! array, Parquet) are read off the async workers and loaded into a private in-memory SQLite database,
 //! which is then made read-only (`PRAGMA query_only`); every check runs as SQL there, planned
 //! and written by `socle_data::quality` like the PostgreSQL engine's (one aggregation per
-//! table for the counting checks, one `GROUP BY` per duplicate key set, `sql` rules as the
-//! contract writes them), each statement under a time limit (SQLite's progress handler).
+//! table for the counting checks and the `sql` rules that are one aggregate of the table, one
+//! `GROUP BY` per duplicate key set, the other `sql` rules as the contract writes them), each statement under a time limit (SQLite's progress handler).
 //! SQLite is already in the binary (the store): files cost no new engine (ARCHITECTURE.md).
 
 mod load;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
+use socle_data::quality::fold::{fold, value_of_text};
 use socle_data::quality::plan::Check;
 use socle_data::quality::prepare::{Column, Prepared, SampleColumns, prepare};
 use socle_data::quality::spec::ObjectSpec;
@@ -221,10 +222,14 @@ impl Table {
                     };
                     out.push((c.key.clone(), evaluate(c, m)));
                 }
-                Prepared::Sql(q) => {
-                    let m = custom(conn, &q, limit).await;
-                    out.push((c.key.clone(), evaluate(c, m)));
-                }
+                Prepared::Sql(q) => match fold(LITE, &q, |n, _| n.eq_ignore_ascii_case(&self.name))
+                {
+                    Some(e) => aggregated.push((c, Aggregate::Rule(e))),
+                    None => {
+                        let m = custom(conn, &q, limit).await;
+                        out.push((c.key.clone(), evaluate(c, m)));
+                    }
+                },
             }
         }
         let measured = self.aggregate(conn, &aggregated, opts).await;
@@ -307,6 +312,10 @@ fn read_aggregate(row: &SqliteRow, at: &mut usize, a: &Aggregate, rows: i64, now
             *at += 2;
             Measured::Age(epoch.map(|e| ((now - e) as i64, text.unwrap_or_default())))
         }
+        Aggregate::Rule(_) => {
+            *at += 1;
+            Measured::Scalar(scalar(row, *at - 1))
+        }
     }
 }
 
@@ -340,29 +349,26 @@ async fn custom(conn: &mut SqliteConnection, query: &str, limit: Duration) -> Me
     let body = query.trim().trim_end_matches(';');
     let q = format!("SELECT * FROM ({body}\n) LIMIT 1");
     match fetch_one(conn, &q, limit).await {
-        Ok(row) => Measured::Scalar(scalar(&row)),
+        Ok(row) => Measured::Scalar(scalar(&row, 0)),
         Err(sqlx::Error::RowNotFound) => Measured::Scalar(None),
         Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),
     }
 }
 
-fn scalar(row: &SqliteRow) -> Option<f64> {
-    let raw = row.try_get_raw(0).ok()?;
+/// Column `at` of `row` as a number: an integer, a float, or text read as one.
+fn scalar(row: &SqliteRow, at: usize) -> Option<f64> {
+    let raw = row.try_get_raw(at).ok()?;
     if raw.is_null() {
         return None;
     }
-    if let Ok(i) = row.try_get::<i64, _>(0) {
+    if let Ok(i) = row.try_get::<i64, _>(at) {
         return Some(i as f64);
     }
-    if let Ok(f) = row.try_get::<f64, _>(0) {
+    if let Ok(f) = row.try_get::<f64, _>(at) {
         return Some(f);
     }
-    let text: String = row.try_get(0).ok()?;
-    match text.as_str() {
-        "true" => Some(1.0),
-        "false" => Some(0.0),
-        t => t.parse().ok(),
-    }
+    let text: String = row.try_get(at).ok()?;
+    value_of_text(&text)
 }
 
 async fn sample_rows(

@@ -1,8 +1,9 @@
 //! The PostgreSQL engine of `socle data test`: connects to the server a contract names, and in
 //! one read-only transaction (with a statement time limit) reads each table's columns from the
-//! catalog, runs every counting check of the table in one aggregation and every duplicate check
-//! in one `GROUPING SETS` query (two scans), then each `sql` rule, then (if asked) samples of
-//! failing rows without sensitive columns. The SQL text comes from `socle_data::quality::sql`.
+//! catalog, runs every counting check of the table in one aggregation (with every `sql` rule that
+//! is one aggregate of the table folded in: `quality::fold`) and every duplicate check in one
+//! `GROUPING SETS` query (two scans), then each other `sql` rule as its own query, then (if
+//! asked) samples of failing rows without sensitive columns. The SQL text comes from `socle_data::quality::sql`.
 
 pub mod build;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
+use socle_data::quality::fold::{fold, value_of_text};
 use socle_data::quality::plan::Check;
 use socle_data::quality::prepare::{Prepared, SampleColumns, prepare};
 use socle_data::quality::sql::{self, Aggregate, Dialect};
@@ -162,6 +164,8 @@ type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 /// why it could not be read.
 struct Table {
     reference: String,
+    /// The table's name as the catalog holds it.
+    relname: String,
     columns: Result<Vec<(String, String)>, String>,
 }
 
@@ -178,6 +182,7 @@ impl Table {
         .await;
         let mut t = Table {
             reference: sql::table_ref(schema, table),
+            relname: String::new(),
             columns: Err(format!(
                 "Could not read model '{table}': no such table or view"
             )),
@@ -192,6 +197,7 @@ impl Table {
         };
         let (oid, relname, nspname): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
         t.reference = sql::table_ref(Some(&nspname), &relname);
+        t.relname = relname;
         t.columns = sqlx::query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
              WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
@@ -234,10 +240,13 @@ impl Table {
                 Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
                 Prepared::Aggregate(a) => aggregated.push((c, a)),
                 Prepared::Duplicate(cols) => duplicates.push((c, cols)),
-                Prepared::Sql(q) => {
-                    let m = custom(tx, &q).await;
-                    out.push((c.key.clone(), evaluate(c, m)));
-                }
+                Prepared::Sql(q) => match fold(PG, &q, |n, quoted| self.named(n, quoted)) {
+                    Some(e) => aggregated.push((c, Aggregate::Rule(e))),
+                    None => {
+                        let m = custom(tx, &q).await;
+                        out.push((c.key.clone(), evaluate(c, m)));
+                    }
+                },
             }
         }
         let (rows, measured) = self.aggregate(tx, &aggregated, opts.now).await;
@@ -254,6 +263,16 @@ impl Table {
             self.add_samples(tx, &mut out, checks, columns).await;
         }
         out
+    }
+
+    /// Whether a rule's unqualified `FROM` name is this table (unquoted names fold to lower
+    /// case, as PostgreSQL reads them; the rule runs with the same `search_path`).
+    fn named(&self, name: &str, quoted: bool) -> bool {
+        if quoted {
+            name == self.relname
+        } else {
+            name.to_lowercase() == self.relname
+        }
     }
 
     fn prepare(&self, c: &Check) -> Prepared {
@@ -408,6 +427,11 @@ fn read_aggregate(
             *at += 2;
             Measured::Age(epoch.map(|e| ((now - e) as i64, text.unwrap_or_default())))
         }
+        Aggregate::Rule(_) => {
+            let text: Option<String> = row.try_get(*at).unwrap_or_default();
+            *at += 1;
+            Measured::Scalar(text.as_deref().and_then(value_of_text))
+        }
     }
 }
 
@@ -462,11 +486,7 @@ async fn custom(tx: &mut Tx<'_>, query: &str) -> Measured {
     match fetch_one(tx, &q).await {
         Ok(row) => {
             let text: Option<String> = row.try_get(0).unwrap_or_default();
-            Measured::Scalar(text.and_then(|t| match t.as_str() {
-                "true" => Some(1.0),
-                "false" => Some(0.0),
-                other => other.parse::<f64>().ok(),
-            }))
+            Measured::Scalar(text.as_deref().and_then(value_of_text))
         }
         Err(sqlx::Error::RowNotFound) => Measured::Scalar(None),
         Err(e) => Measured::Failed(format!("Error evaluating check: {e}")),

@@ -293,3 +293,51 @@ async fn a_rule_cannot_load_an_extension_or_attach_a_file() {
     }
     assert!(!target.exists(), "ATTACH created {}", target.display());
 }
+
+/// Each rule twice: as one aggregate of the table (folded into the counting scan) and wrapped
+/// in a CTE (not folded: run as its own query). Both must measure the same value.
+const FOLD_PAIRS: &[&str] = &[
+    "count(*) FROM {object} WHERE amount < 0",
+    "avg(amount) FROM {object}",
+    "count(DISTINCT status) FROM {object} WHERE qty BETWEEN 1 AND 3",
+    "round(sum(amount) / NULLIF(count(amount), 0), 2) FROM {object} WHERE country IN ('FR', 'DE')",
+    "count(*) FILTER (WHERE qty > 2) FROM {object} WHERE order_id IS NOT NULL",
+    "max(qty) > 3 FROM {object} WHERE status <> 'paid'",
+    "min(amount) FROM {object} WHERE amount > 1000000",
+    "count(customer_email) * 100.0 / count(*) FROM {object} WHERE status LIKE 'p%'",
+    "total(qty) FROM {object} WHERE lower(country) = 'fr'",
+];
+
+#[tokio::test]
+async fn a_folded_rule_measures_what_its_own_query_measures() {
+    let dir = render_corpus();
+    let mut text = String::from(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: t\nversion: 1.0.0\nstatus: active\nservers:\n  - server: csv\n    type: local\n    format: csv\n    path: data/orders.csv\nschema:\n  - name: orders\n    properties:\n      - {name: amount, logicalType: number}\n      - {name: qty, logicalType: integer}\n    quality:\n",
+    );
+    for q in FOLD_PAIRS {
+        for rule in [
+            format!("SELECT {q}"),
+            format!("WITH o AS (SELECT 1) SELECT {q}"),
+        ] {
+            text.push_str(&format!(
+                "      - type: sql\n        description: {rule:?}\n        query: {rule:?}\n        mustBeGreaterOrEqualTo: -1000000\n"
+            ));
+        }
+    }
+    let p = dir.path().join("fold.odcs.yaml");
+    std::fs::write(&p, text).unwrap();
+    let results = run_file(&p, "csv", false).await;
+    let by_name = |name: String| {
+        results
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no result named {name}"))
+    };
+    for q in FOLD_PAIRS {
+        let folded = by_name(format!("SELECT {q}"));
+        let alone = by_name(format!("WITH o AS (SELECT 1) SELECT {q}"));
+        assert_eq!(folded.value, alone.value, "{q}");
+        assert_eq!(folded.result, alone.result, "{q}");
+        assert_eq!(folded.reason, alone.reason, "{q}");
+    }
+}

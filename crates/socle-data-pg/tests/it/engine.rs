@@ -198,10 +198,12 @@ async fn the_counting_and_duplicate_checks_scan_the_table_at_most_twice() {
         return;
     };
     let before = scans(&f).await;
-    // Counting rules of every kind, three duplicate checks and an SLA: no sql rule (those are
-    // the author's own queries and scan again, by design).
+    // Counting rules of every kind, three duplicate checks, an SLA and two sql rules that are
+    // one aggregate of the table each (folded into the counting scan).
     let yaml = contract(concat!(
         "  - name: orders\n    quality:\n      - metric: rowCount\n        mustBe: 6\n",
+        "      - type: sql\n        query: SELECT count(*) FROM {object} WHERE amount < 0\n        mustBe: 1\n",
+        "      - type: sql\n        query: SELECT avg(amount) FROM {object}\n        mustBeGreaterThan: 0\n",
         "      - metric: duplicateValues\n        arguments:\n          properties: [order_id, country]\n        mustBe: 0\n",
         "    properties:\n      - name: order_id\n        primaryKey: true\n",
         "      - name: status\n        required: true\n        quality:\n          - metric: invalidValues\n            arguments:\n              validValues: [paid]\n            mustBe: 0\n",
@@ -209,7 +211,15 @@ async fn the_counting_and_duplicate_checks_scan_the_table_at_most_twice() {
         "      - name: placed_at\nslaProperties:\n  - property: freshness\n    value: 1\n    unit: d\n    element: orders.placed_at\n",
     ));
     let results = run_text(&f, &yaml, RunOptions::at(now())).await;
-    assert!(results.iter().all(|r| r.metric != "custom_sql"));
+    let rules: Vec<&CheckResult> = results
+        .iter()
+        .filter(|r| r.metric == "custom_sql")
+        .collect();
+    assert_eq!(rules.len(), 2);
+    assert!(
+        rules.iter().all(|r| r.result == Verdict::Passed),
+        "{rules:?}"
+    );
     let mut after = before;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -222,5 +232,51 @@ async fn the_counting_and_duplicate_checks_scan_the_table_at_most_twice() {
     }
     assert!(after > before, "no scan recorded");
     assert!(after - before <= 2, "{} scans", after - before);
+    f.drop().await;
+}
+
+/// Each rule twice: as one aggregate of the table (folded into the counting scan) and wrapped
+/// in a CTE (not folded: run as its own query). Both must measure the same value.
+const FOLD_PAIRS: &[&str] = &[
+    "count(*) FROM {object} WHERE amount < 0",
+    "avg(amount) FROM {object}",
+    "count(DISTINCT status) FROM {object} WHERE qty BETWEEN 1 AND 3",
+    "round(sum(amount) / NULLIF(count(amount), 0), 2) FROM {object} WHERE country IN ('FR', 'DE')",
+    "count(*) FILTER (WHERE qty > 2) FROM {object} WHERE order_id IS NOT NULL",
+    "max(qty) > 3 FROM {object} WHERE status <> 'paid'",
+    "min(amount) FROM {object} WHERE amount > 1000000",
+    "count(customer_email) * 100.0 / count(*) FROM {object} WHERE status LIKE 'p%'",
+];
+
+#[tokio::test]
+async fn a_folded_rule_measures_what_its_own_query_measures() {
+    let Some(f) = Fixture::load("fold").await else {
+        return;
+    };
+    let mut yaml = contract("  - name: orders\n    quality:\n");
+    for q in FOLD_PAIRS {
+        for text in [
+            format!("SELECT {q}"),
+            format!("WITH o AS (SELECT 1) SELECT {q}"),
+        ] {
+            yaml.push_str(&format!(
+                "      - type: sql\n        description: {text:?}\n        query: {text:?}\n        mustBeGreaterOrEqualTo: -1000000\n"
+            ));
+        }
+    }
+    let results = run_text(&f, &yaml, RunOptions::at(now())).await;
+    for q in FOLD_PAIRS {
+        let by_name = |name: String| {
+            results
+                .iter()
+                .find(|r| r.name == name)
+                .unwrap_or_else(|| panic!("no result named {name}"))
+        };
+        let folded = by_name(format!("SELECT {q}"));
+        let alone = by_name(format!("WITH o AS (SELECT 1) SELECT {q}"));
+        assert_eq!(folded.value, alone.value, "{q}");
+        assert_eq!(folded.result, alone.result, "{q}");
+        assert_eq!(folded.reason, alone.reason, "{q}");
+    }
     f.drop().await;
 }

@@ -6,6 +6,7 @@
 
 pub mod duration;
 pub mod evaluate;
+pub mod fold;
 pub mod guard;
 pub mod junit;
 pub mod plan;

@@ -169,6 +169,8 @@ pub enum Aggregate {
     Newest(String),
     /// The same for the oldest value.
     Oldest(String),
+    /// A `sql` rule folded into the aggregation (`fold`): its value, as text on PostgreSQL.
+    Rule(String),
 }
 
 /// `SELECT count(*), … FROM table`: the row count first, then one or two columns per aggregate
@@ -178,6 +180,10 @@ pub fn aggregation(d: Dialect, table: &str, items: &[Aggregate]) -> String {
     for a in items {
         match a {
             Aggregate::CountWhere(p) => cols.push(format!("count(*) FILTER (WHERE {p})")),
+            Aggregate::Rule(e) => cols.push(match d {
+                Dialect::Postgres => format!("({e})::text"),
+                Dialect::Sqlite => format!("({e})"),
+            }),
             Aggregate::Newest(c) | Aggregate::Oldest(c) => {
                 let f = if matches!(a, Aggregate::Newest(_)) {
                     "max"
