@@ -8,6 +8,8 @@
 
 mod load;
 mod parquet_read;
+pub mod stored;
+mod stream;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
+use socle_data::quality::fold;
 use socle_data::quality::fold::{fold, value_of_text};
-use socle_data::quality::plan::Check;
+use socle_data::quality::plan::{Check, Metric};
 use socle_data::quality::prepare::{Column, Prepared, SampleColumns, prepare};
 use socle_data::quality::spec::ObjectSpec;
 use socle_data::quality::sql::{self, Aggregate, Dialect};
@@ -98,7 +101,17 @@ pub async fn run(
     let mut loaded: Vec<Table> = Vec::new();
     for table in &tables {
         let object = spec.schema.iter().find(|o| o.table() == *table);
-        loaded.push(Table::load(&mut conn, base, server, format, object, table, opts).await);
+        let on_table: Vec<&Check> = checks
+            .iter()
+            .filter(|c| c.table == *table && !results.contains_key(&c.key))
+            .collect();
+        let plan = plan_load(&on_table, object, opts.samples);
+        let source = Source {
+            base,
+            server,
+            format,
+        };
+        loaded.push(Table::load(&mut conn, &source, object, table, opts, plan).await);
     }
     sqlx::raw_sql("PRAGMA query_only = ON")
         .execute(&mut conn)
@@ -124,22 +137,75 @@ fn db_error(e: sqlx::Error) -> EngineError {
     EngineError::Database(e.to_string())
 }
 
+/// What the load of a table's files keeps and counts: with samples, every column and no
+/// streaming (samples are read from the table); otherwise the checks [`stream::Streamed`]
+/// counts exactly are counted while reading, and the table keeps only the columns the other
+/// checks read in SQL (none when nothing is left for SQL).
+fn plan_load(checks: &[&Check], object: Option<&ObjectSpec>, samples: bool) -> load::Plan {
+    if samples {
+        return load::Plan::default();
+    }
+    let declared = object.map(load::Columns::declared).unwrap_or_default();
+    let stream = stream::Streamed::of(checks, |f| {
+        declared
+            .position(f)
+            .map_or(Affinity::Text, |i| declared.affinity[i])
+    });
+    let mut keep: Option<Vec<String>> = Some(Vec::new());
+    let mut sql = false;
+    for c in checks.iter().filter(|c| !stream.has(&c.key)) {
+        let read: Option<Vec<String>> = match &c.metric {
+            Metric::CustomSql { query } => fold::columns_read(LITE, query),
+            Metric::FieldPresent | Metric::FieldType { .. } | Metric::FieldPhysicalType { .. } => {
+                continue;
+            }
+            Metric::DuplicateCount { columns } => Some(columns.clone()),
+            _ => Some(c.field.clone().into_iter().collect()),
+        };
+        sql = true;
+        match (read, &mut keep) {
+            (None, _) => keep = None,
+            (Some(names), Some(k)) => k.extend(names),
+            (Some(_), None) => {}
+        }
+    }
+    if sql && keep.as_ref().is_some_and(Vec::is_empty) {
+        // A rule that reads no column still counts the rows: keep one column.
+        keep = object
+            .and_then(|o| o.properties.first())
+            .map(|p| vec![p.column().to_owned()]);
+    }
+    load::Plan {
+        keep,
+        stream: (!stream.is_empty()).then_some(stream),
+    }
+}
+
+/// Where a server's files are and how they are written.
+struct Source<'a> {
+    /// Relative paths are read from here (the contract's directory).
+    base: &'a Path,
+    server: &'a ServerSpec,
+    format: Format,
+}
+
 /// An object's files as a table: its columns (those the files carry) or why it could not be read.
 struct Table {
     name: String,
     reference: String,
     columns: Result<Vec<Column>, String>,
+    /// The checks counted while the files were read.
+    streamed: HashMap<String, Measured>,
 }
 
 impl Table {
     async fn load(
         conn: &mut SqliteConnection,
-        base: &Path,
-        server: &ServerSpec,
-        format: Format,
+        source: &Source<'_>,
         object: Option<&ObjectSpec>,
         table: &str,
         opts: &RunOptions,
+        plan: load::Plan,
     ) -> Self {
         let mut t = Table {
             name: table.to_owned(),
@@ -147,18 +213,29 @@ impl Table {
             columns: Err(format!(
                 "Could not read model '{table}': not in the contract"
             )),
+            streamed: HashMap::new(),
         };
         let Some(object) = object.cloned() else {
             return t;
         };
-        let files = match load::files_of(base, server, &object) {
+        let files = match load::files_of(source.base, source.server, &object) {
             Ok(f) => f,
             Err(e) => {
                 t.columns = Err(format!("Could not read model '{table}': {e}"));
                 return t;
             }
         };
-        let loaded = match load::load(conn, table, files, format, &object, opts.max_rows).await {
+        let loaded = match load::load(
+            conn,
+            table,
+            files,
+            source.format,
+            &object,
+            opts.max_rows,
+            plan,
+        )
+        .await
+        {
             Ok(l) => l,
             Err(e) => {
                 t.columns = Err(e);
@@ -166,6 +243,7 @@ impl Table {
             }
         };
         let declared = load::Columns::declared(&object);
+        t.streamed = loaded.streamed.into_iter().collect();
         t.columns = Ok(loaded
             .present
             .iter()
@@ -210,6 +288,12 @@ impl Table {
         for &c in checks {
             match prepare(LITE, c, |f| self.column(f)) {
                 Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
+                Prepared::Aggregate(_) | Prepared::Duplicate(_)
+                    if self.streamed.contains_key(&c.key) =>
+                {
+                    let m = self.streamed[&c.key].clone();
+                    out.push((c.key.clone(), evaluate(c, m)));
+                }
                 Prepared::Aggregate(a) => aggregated.push((c, a)),
                 Prepared::Duplicate(keys) => {
                     let q = sql::duplicate_count(&self.reference, &keys);

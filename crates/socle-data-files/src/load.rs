@@ -7,9 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use socle_data::quality::evaluate::Measured;
 use socle_data::quality::spec::{ObjectSpec, ServerSpec};
 use socle_data::quality::sql::ident;
 use sqlx::sqlite::SqliteConnection;
+
+use crate::stored::settle;
+use crate::stream::Streamed;
 
 /// How a server's files are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,8 +135,9 @@ impl Affinity {
 }
 
 /// One stored value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Cell {
+    #[default]
     Null,
     Int(i64),
     Real(f64),
@@ -206,6 +211,11 @@ const BATCH: usize = 4096;
 struct Reader {
     columns: Columns,
     sent: usize,
+    /// The table's columns (positions in `columns`), in the table's order.
+    table: Vec<usize>,
+    /// Columns the table keeps, by name (`None`: every column).
+    keep: Option<Vec<String>>,
+    stream: Option<Streamed>,
     present: Vec<String>,
     /// Native types of the columns of typed files (Parquet), by name.
     native: Vec<(String, String)>,
@@ -229,14 +239,31 @@ impl Reader {
             return Ok(());
         }
         self.flush()?;
-        let new: Vec<(String, Affinity)> = (self.sent..self.columns.names.len())
-            .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
+        let kept = |i: usize| match &self.keep {
+            None => true,
+            Some(names) => names.iter().any(|n| self.columns.position(n) == Some(i)),
+        };
+        let new: Vec<usize> = (self.sent..self.columns.names.len())
+            .filter(|&i| kept(i))
             .collect();
         self.sent = self.columns.names.len();
+        if let Some(s) = &mut self.stream {
+            s.resolve(&self.columns);
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.table.extend(&new);
+        let new = new
+            .into_iter()
+            .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
+            .collect();
         self.send(Msg::Columns(new))
     }
 
-    fn push(&mut self, row: Vec<Cell>) -> Result<(), String> {
+    /// One row as wide as the columns known (`sent`): settled, counted by the streamed checks,
+    /// then cut to the table's columns.
+    fn push(&mut self, mut row: Vec<Cell>) -> Result<(), String> {
         if self.rows >= self.max_rows {
             return Err(format!(
                 "More than {} rows: raise --max-rows to test them",
@@ -244,6 +271,25 @@ impl Reader {
             ));
         }
         self.rows += 1;
+        for (cell, a) in row.iter_mut().zip(&self.columns.affinity) {
+            if !matches!(cell, Cell::Null) {
+                *cell = settle(std::mem::replace(cell, Cell::Null), *a);
+            }
+        }
+        if let Some(s) = &mut self.stream {
+            s.row(&row);
+        }
+        if self.table.is_empty() {
+            return Ok(());
+        }
+        let row = if self.table.len() == row.len() && self.keep.is_none() {
+            row
+        } else {
+            self.table
+                .iter()
+                .map(|&i| row.get_mut(i).map_or(Cell::Null, std::mem::take))
+                .collect()
+        };
         self.batch.push(row);
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -398,6 +444,16 @@ pub struct Loaded {
     pub present: Vec<String>,
     /// The native type of each column of typed files (Parquet), by name.
     pub native: Vec<(String, String)>,
+    /// What the streamed checks counted, by check key.
+    pub streamed: Vec<(String, Measured)>,
+}
+
+/// What a load keeps in the table and counts on the way.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Columns the table keeps, by name (`None`: every column; empty: no table).
+    pub keep: Option<Vec<String>>,
+    pub stream: Option<Streamed>,
 }
 
 /// Reads every file on a blocking thread (at most `max_rows` rows) while `table` is created
@@ -409,6 +465,7 @@ pub async fn load(
     format: Format,
     object: &ObjectSpec,
     max_rows: usize,
+    plan: Plan,
 ) -> Result<Loaded, String> {
     use sqlx::Connection;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
@@ -417,6 +474,9 @@ pub async fn load(
         let mut r = Reader {
             columns: declared,
             sent: 0,
+            table: Vec::new(),
+            keep: plan.keep,
+            stream: plan.stream,
             present: Vec::new(),
             native: Vec::new(),
             batch: Vec::new(),
@@ -436,6 +496,7 @@ pub async fn load(
         Ok::<_, String>(Loaded {
             present: r.present,
             native: r.native,
+            streamed: r.stream.map(Streamed::finish).unwrap_or_default(),
         })
     });
     let db = |e: sqlx::Error| format!("Could not load model '{table}': {e}");

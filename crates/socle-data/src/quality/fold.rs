@@ -100,6 +100,59 @@ pub fn value_of_text(text: &str) -> Option<f64> {
     }
 }
 
+/// The names a rule's query may read as columns (every identifier in it, lower-cased; an
+/// over-approximation), or `None` when it reads whole rows (`*` in a select list) or does not
+/// parse: the engine then keeps every column.
+pub fn columns_read(d: Dialect, query: &str) -> Option<Vec<String>> {
+    use sqlparser::ast::{Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct Names(Vec<String>);
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if whole_rows(&q.body) {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Identifier(i) => self.0.push(i.value.to_lowercase()),
+                Expr::CompoundIdentifier(parts) => {
+                    self.0.extend(parts.last().map(|i| i.value.to_lowercase()));
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    fn whole_rows(body: &SetExpr) -> bool {
+        match body {
+            SetExpr::Select(s) => s.projection.iter().any(|p| {
+                matches!(
+                    p,
+                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                )
+            }),
+            SetExpr::SetOperation { left, right, .. } => whole_rows(left) || whole_rows(right),
+            SetExpr::Query(q) => whole_rows(&q.body),
+            _ => false,
+        }
+    }
+    let parser: &dyn ParserDialect = match d {
+        Dialect::Postgres => &PostgreSqlDialect {},
+        Dialect::Sqlite => &SQLiteDialect {},
+    };
+    let statements = Parser::parse_sql(parser, query).ok()?;
+    let mut names = Names(Vec::new());
+    if statements.visit(&mut names).is_break() {
+        return None;
+    }
+    names.0.sort();
+    names.0.dedup();
+    Some(names.0)
+}
+
 /// The query's single `SELECT` with nothing around it that changes its one row.
 fn plain_select(q: &mut Query) -> Option<&mut Select> {
     if q.with.is_some()
@@ -421,6 +474,27 @@ mod tests {
         ] {
             assert_eq!(pg(q), None, "{q}");
         }
+    }
+
+    #[test]
+    fn the_columns_a_rule_reads_are_its_identifiers_unless_it_reads_whole_rows() {
+        assert_eq!(
+            columns_read(
+                Dialect::Sqlite,
+                "SELECT count(*) FROM t WHERE \"Amount\" < 0 AND t.qty IN (SELECT qty FROM t)"
+            ),
+            Some(vec!["amount".into(), "qty".into()])
+        );
+        assert_eq!(
+            columns_read(Dialect::Sqlite, "SELECT count(*) FROM t"),
+            Some(vec![])
+        );
+        assert_eq!(columns_read(Dialect::Sqlite, "SELECT * FROM t"), None);
+        assert_eq!(
+            columns_read(Dialect::Sqlite, "SELECT count(*) FROM (SELECT t.* FROM t)"),
+            None
+        );
+        assert_eq!(columns_read(Dialect::Sqlite, "SELEC"), None);
     }
 
     #[test]

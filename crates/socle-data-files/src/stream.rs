@@ -1,0 +1,324 @@
+//! Counting checks computed while the files are read, column by column of each row, instead of
+//! by SQL over a loaded table: the row count, missing and invalid values, and duplicate keys.
+//! Only the checks whose SQL this reproduces exactly are taken (`Streamed::of`): values are
+//! compared as the SQL compares them (`stored.rs`), patterns run through the same `regex` crate
+//! as the database's `REGEXP`. The rest — sql rules, freshness and retention, lists or bounds
+//! that are not plain strings or numbers — runs in SQL over only the columns it needs.
+//!
+//! Duplicate keys are counted from a 128-bit hash (XXH3) of each key: a key is 16 bytes of
+//! memory whatever its width, and two different keys of a 10-million-row file share a hash with
+//! probability below 10⁻²⁴.
+
+use std::cmp::Ordering;
+
+use regex::Regex;
+use serde_json::Value;
+use socle_data::quality::evaluate::Measured;
+use socle_data::quality::plan::{Check, Metric, Validity};
+
+use crate::load::{Affinity, Cell, Columns};
+use crate::stored::{Number, compare_numeric, text};
+
+/// What one streamed check counts.
+#[derive(Debug)]
+enum Count {
+    Rows,
+    /// Null, or text among `values`.
+    Missing {
+        values: Vec<String>,
+    },
+    Invalid(Box<Rule>),
+    /// Keys over these columns (positions into `Streamed::fields`).
+    Duplicate {
+        hashes: Vec<u128>,
+    },
+}
+
+/// A validity as SQL writes it (`sql::invalid`), with only strings and numbers in it.
+#[derive(Debug)]
+struct Rule {
+    /// `None`: no list; `Some(empty)`: a list without scalars (nothing is valid).
+    valid: Option<Vec<String>>,
+    pattern: Option<Regex>,
+    minimum: Option<Number>,
+    maximum: Option<Number>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    invalid: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Item {
+    key: String,
+    /// The columns it reads, by name.
+    fields: Vec<String>,
+    count: Count,
+    value: i64,
+}
+
+/// The streamed checks of one table, and what they counted.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    items: Vec<Item>,
+    /// Each item's columns as positions in the reader's row (`None`: no file has it yet).
+    at: Vec<Vec<Option<usize>>>,
+    rows: i64,
+    key: Vec<u8>,
+}
+
+/// Strings of a value list, when every value is one (`None` otherwise: SQL compares numbers).
+fn strings(values: &[Value]) -> Option<Vec<String>> {
+    values
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A list as `sql::member` reads it: `Some(strings)` when it compares as text, `Some(empty)`
+/// when it holds no scalar, `None` when it would compare numbers.
+fn member_list(values: &[Value]) -> Option<Vec<String>> {
+    let scalars = values
+        .iter()
+        .any(|v| v.is_string() || v.is_number() || v.is_boolean());
+    if !scalars {
+        return Some(vec![]);
+    }
+    strings(values)
+}
+
+fn bound(v: &Option<Value>) -> Result<Option<Number>, ()> {
+    match v {
+        None => Ok(None),
+        Some(Value::Array(_) | Value::Object(_) | Value::Null) => Ok(None),
+        Some(v) => Number::of(v).map(Some).ok_or(()),
+    }
+}
+
+impl Rule {
+    fn of(v: &Validity) -> Option<Rule> {
+        Some(Rule {
+            valid: match &v.valid_values {
+                None => None,
+                Some(values) => Some(member_list(values)?),
+            },
+            pattern: match &v.pattern {
+                None => None,
+                Some(p) => Some(Regex::new(p).ok()?),
+            },
+            minimum: bound(&v.minimum).ok()?,
+            maximum: bound(&v.maximum).ok()?,
+            min_length: v.min_length,
+            max_length: v.max_length,
+            invalid: member_list(&v.invalid_values)?,
+        })
+    }
+
+    /// Whether a non-null stored value of a numeric column (or of any column, without bounds)
+    /// breaks the rule.
+    fn breaks(&self, cell: &Cell) -> bool {
+        let Some(t) = text(cell) else {
+            return false;
+        };
+        let compare = |n: Number| compare_numeric(cell, n);
+        let chars = || t.chars().count() as u64;
+        let valid = self
+            .valid
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|v| *v == *t))
+            && self.pattern.as_ref().is_none_or(|p| p.is_match(&t))
+            && self
+                .minimum
+                .is_none_or(|m| compare(m) != Some(Ordering::Less))
+            && self
+                .maximum
+                .is_none_or(|m| compare(m) != Some(Ordering::Greater))
+            && self.min_length.is_none_or(|n| chars() >= n)
+            && self.max_length.is_none_or(|n| chars() <= n);
+        !valid || self.invalid.iter().any(|v| *v == *t)
+    }
+}
+
+impl Streamed {
+    /// Takes the checks it can count exactly (`affinity`: of a column, by name). Numeric bounds
+    /// on a text column are left to SQL (the literal would compare as text).
+    pub fn of(checks: &[&Check], affinity: impl Fn(&str) -> Affinity) -> Self {
+        let mut s = Streamed::default();
+        for c in checks {
+            let field = || c.field.clone().into_iter().collect::<Vec<_>>();
+            let (fields, count) = match &c.metric {
+                Metric::RowCount => (vec![], Count::Rows),
+                Metric::MissingCount { values } => match member_list(values) {
+                    Some(values) if c.field.is_some() => (field(), Count::Missing { values }),
+                    _ => continue,
+                },
+                Metric::InvalidCount(v) => match (Rule::of(v), c.field.as_deref()) {
+                    (Some(rule), Some(f))
+                        if (rule.minimum.is_none() && rule.maximum.is_none())
+                            || affinity(f) != Affinity::Text =>
+                    {
+                        (field(), Count::Invalid(Box::new(rule)))
+                    }
+                    _ => continue,
+                },
+                Metric::DuplicateCount { columns } if !columns.is_empty() => {
+                    (columns.clone(), Count::Duplicate { hashes: Vec::new() })
+                }
+                _ => continue,
+            };
+            s.items.push(Item {
+                key: c.key.clone(),
+                fields,
+                count,
+                value: 0,
+            });
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether the check `key` is counted here.
+    pub fn has(&self, key: &str) -> bool {
+        self.items.iter().any(|i| i.key == key)
+    }
+
+    /// Finds each read column among the reader's columns (called when columns are added).
+    pub fn resolve(&mut self, columns: &Columns) {
+        self.at = self
+            .items
+            .iter()
+            .map(|i| i.fields.iter().map(|f| columns.position(f)).collect())
+            .collect();
+    }
+
+    /// Counts one row of settled cells (positions as the reader's columns).
+    pub fn row(&mut self, row: &[Cell]) {
+        const NULL: Cell = Cell::Null;
+        self.rows += 1;
+        let cell = |p: Option<usize>| p.and_then(|p| row.get(p)).unwrap_or(&NULL);
+        for (item, at) in self.items.iter_mut().zip(&self.at) {
+            match &mut item.count {
+                Count::Rows => item.value += 1,
+                Count::Missing { values } => {
+                    let hit = match text(cell(at[0])) {
+                        None => true,
+                        Some(t) => values.iter().any(|v| *v == *t),
+                    };
+                    item.value += i64::from(hit);
+                }
+                Count::Invalid(rule) => {
+                    item.value += i64::from(rule.breaks(cell(at[0])));
+                }
+                Count::Duplicate { hashes } => {
+                    if let Some(h) = key_hash(&mut self.key, at.iter().map(|&p| cell(p))) {
+                        hashes.push(h);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each streamed check's measurement, by key (duplicates: keys occurring more than once).
+    pub fn finish(mut self) -> Vec<(String, Measured)> {
+        use rayon::prelude::*;
+        self.items.par_iter_mut().for_each(|item| {
+            if let Count::Duplicate { hashes } = &mut item.count {
+                hashes.par_sort_unstable();
+                item.value = duplicated(hashes);
+                *hashes = Vec::new();
+            }
+        });
+        let rows = self.rows;
+        self.items
+            .into_iter()
+            .map(|i| {
+                (
+                    i.key,
+                    Measured::Count {
+                        value: i.value,
+                        rows,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Distinct values occurring more than once in a sorted list.
+fn duplicated(sorted: &[u128]) -> i64 {
+    let mut n = 0;
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == sorted[i] {
+            j += 1;
+        }
+        n += i64::from(j - i > 1);
+        i = j;
+    }
+    n
+}
+
+/// The hash of a key as SQL's `GROUP BY` tells keys apart (numbers by value, text by bytes),
+/// or `None` when a part is null (never a duplicate).
+fn key_hash<'c>(buf: &mut Vec<u8>, parts: impl Iterator<Item = &'c Cell>) -> Option<u128> {
+    buf.clear();
+    for c in parts {
+        match c {
+            Cell::Null => return None,
+            Cell::Int(i) => {
+                buf.push(1);
+                buf.extend_from_slice(&i.to_le_bytes());
+            }
+            Cell::Real(r) => match crate::stored::integral(*r) {
+                Some(i) => {
+                    buf.push(1);
+                    buf.extend_from_slice(&i.to_le_bytes());
+                }
+                None => {
+                    buf.push(2);
+                    buf.extend_from_slice(&r.to_bits().to_le_bytes());
+                }
+            },
+            Cell::Text(s) => {
+                buf.push(3);
+                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+    Some(twox_hash::XxHash3_128::oneshot(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicated_counts_distinct_repeated_values() {
+        assert_eq!(duplicated(&[1, 1, 1, 2, 3, 3, 4]), 2);
+        assert_eq!(duplicated(&[]), 0);
+        assert_eq!(duplicated(&[5]), 0);
+    }
+
+    #[test]
+    fn equal_numbers_hash_alike_and_text_differs() {
+        let mut b = Vec::new();
+        let one = key_hash(&mut b, [Cell::Int(1)].iter());
+        assert_eq!(one, key_hash(&mut b, [Cell::Real(1.0)].iter()));
+        assert_ne!(one, key_hash(&mut b, [Cell::Text("1".into())].iter()));
+        assert_eq!(key_hash(&mut b, [Cell::Int(1), Cell::Null].iter()), None);
+        // Parts are delimited: ("ab", "c") is not ("a", "bc").
+        let ab_c = key_hash(
+            &mut b,
+            [Cell::Text("ab".into()), Cell::Text("c".into())].iter(),
+        );
+        let a_bc = key_hash(
+            &mut b,
+            [Cell::Text("a".into()), Cell::Text("bc".into())].iter(),
+        );
+        assert_ne!(ab_c, a_bc);
+    }
+}
