@@ -42,6 +42,13 @@ pub struct DataBench {
     /// check it with both tools.
     #[arg(long)]
     parquet: bool,
+    /// Keep the exported files in this directory (and reuse them on the next run) instead of a
+    /// temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Check only the files (`--files`, `--parquet`), not the PostgreSQL table.
+    #[arg(long)]
+    files_only: bool,
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -149,6 +156,20 @@ struct Report {
     rows: u64,
     generate_seconds: Option<f64>,
     quality_rules: usize,
+    /// The PostgreSQL table (absent with `--files-only`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postgres: Option<PgReport>,
+    /// The same data as CSV (`--files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csv: Option<FilesReport>,
+    /// The same data as Parquet (`--parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parquet: Option<FilesReport>,
+}
+
+/// The table checked in PostgreSQL by both tools.
+#[derive(Serialize)]
+struct PgReport {
     socle: Side,
     /// Sequential scans of the table during one Socle run (PostgreSQL's own counter).
     socle_table_scans: i64,
@@ -157,12 +178,6 @@ struct Report {
     compared: usize,
     agreeing: usize,
     speedup: Option<f64>,
-    /// The same data as CSV (`--files`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    csv: Option<FilesReport>,
-    /// The same data as Parquet (`--parquet`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parquet: Option<FilesReport>,
 }
 
 /// Which file the table is checked as.
@@ -226,6 +241,9 @@ fn export(args: &DataBench, dir: &std::path::Path, kind: FileKind) -> anyhow::Re
         return Ok(csv);
     }
     let out = dir.join("orders.parquet");
+    if out.exists() {
+        return Ok(out);
+    }
     let dc = which(&args.datacontract)
         .context("--parquet writes the file with datacontract-cli's DuckDB")?;
     let python = dc.with_file_name("python");
@@ -380,9 +398,96 @@ fn best(seconds: &[f64]) -> f64 {
 }
 
 pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
-    let generated = generate(&args.url, args.rows, args.reuse)?;
-    let dir = tempfile::tempdir()?;
-    let file = dir.path().join("orders.odcs.yaml");
+    let kept = |f: &str| args.dir.as_ref().is_some_and(|d| d.join(f).exists());
+    let files_kept = kept("orders.csv") && (!args.parquet || kept("orders.parquet"));
+    // Files kept from an earlier run (`--dir`, `--reuse`) need no table when it is not checked.
+    let generated = if args.files_only && args.reuse && files_kept {
+        None
+    } else {
+        generate(&args.url, args.rows, args.reuse)?
+    };
+    let temp = tempfile::tempdir()?;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            if generated.is_some() || !args.reuse {
+                // Files of another table: exported again.
+                for f in ["orders.csv", "orders.parquet"] {
+                    let _ = std::fs::remove_file(d.join(f));
+                }
+            }
+            d.clone()
+        }
+        None => temp.path().to_owned(),
+    };
+    let postgres = if args.files_only {
+        None
+    } else {
+        Some(postgres(&args, &dir).await?)
+    };
+    let csv = if args.files {
+        Some(files(&args, &dir, FileKind::Csv).await?)
+    } else {
+        None
+    };
+    let parquet = if args.parquet {
+        Some(files(&args, &dir, FileKind::Parquet).await?)
+    } else {
+        None
+    };
+    let report = Report {
+        rows: args.rows,
+        generate_seconds: generated,
+        quality_rules: 15,
+        postgres,
+        csv,
+        parquet,
+    };
+    output::print(args.output, &report, |r| {
+        let mut t = String::new();
+        if let Some(pg) = &r.postgres {
+            let mut rows = vec![side_row(&pg.socle)];
+            rows.extend(pg.datacontract.as_ref().map(side_row));
+            t.push_str(&output::table(
+                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
+                &rows,
+            ));
+            t.push_str(&format!(
+                "{} rows, {} quality rules; Socle scanned the table {} times per run; verdicts agree on {}/{} checks{}\n",
+                r.rows,
+                r.quality_rules,
+                pg.socle_table_scans,
+                pg.agreeing,
+                pg.compared,
+                pg.speedup.map(|s| format!("; Socle {s:.1}x faster")).unwrap_or_default()
+            ));
+        }
+        for f in r.csv.iter().chain(&r.parquet) {
+            let mut rows = vec![side_row(&f.socle)];
+            rows.extend(f.datacontract.as_ref().map(side_row));
+            t.push_str(&output::table(
+                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
+                &rows,
+            ));
+            t.push_str(&format!(
+                "the same rows as {} ({:.1} MB); verdicts agree on {}/{} checks{}\n",
+                f.format,
+                f.bytes as f64 / 1e6,
+                f.agreeing,
+                f.compared,
+                f.speedup
+                    .map(|s| format!("; Socle {s:.1}x faster"))
+                    .unwrap_or_default()
+            ));
+        }
+        t
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Both tools on the PostgreSQL table, with the table's scans per Socle run.
+async fn postgres(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<PgReport> {
+    let file = dir.join("orders.odcs.yaml");
     std::fs::write(&file, CONTRACT)?;
     let req = DataTestRequest {
         url: Some(args.url.clone()),
@@ -424,23 +529,10 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
         checks: ours.checks.len(),
         failed: ours.counts.failed + ours.counts.error,
     };
-    let peer = peer(&args, &file)?;
+    let peer = peer(args, &file)?;
     let (compared, agreeing) = agreement(&ours, peer.as_ref());
     let datacontract = peer.map(|p| p.side);
-    let csv = if args.files {
-        Some(files(&args, dir.path(), FileKind::Csv).await?)
-    } else {
-        None
-    };
-    let parquet = if args.parquet {
-        Some(files(&args, dir.path(), FileKind::Parquet).await?)
-    } else {
-        None
-    };
-    let report = Report {
-        rows: args.rows,
-        generate_seconds: generated,
-        quality_rules: 15,
+    Ok(PgReport {
         speedup: datacontract
             .as_ref()
             .map(|d| d.best_seconds / socle.best_seconds),
@@ -449,43 +541,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
         datacontract,
         compared,
         agreeing,
-        csv,
-        parquet,
-    };
-    output::print(args.output, &report, |r| {
-        let mut rows = vec![side_row(&r.socle)];
-        rows.extend(r.datacontract.as_ref().map(side_row));
-        let mut t = output::table(&["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"], &rows);
-        t.push_str(&format!(
-            "{} rows, {} quality rules; Socle scanned the table {} times per run (2 of them for the two sql rules); verdicts agree on {}/{} checks{}\n",
-            r.rows,
-            r.quality_rules,
-            r.socle_table_scans,
-            r.agreeing,
-            r.compared,
-            r.speedup.map(|s| format!("; Socle {s:.1}x faster")).unwrap_or_default()
-        ));
-        for f in r.csv.iter().chain(&r.parquet) {
-            let mut rows = vec![side_row(&f.socle)];
-            rows.extend(f.datacontract.as_ref().map(side_row));
-            t.push_str(&output::table(
-                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
-                &rows,
-            ));
-            t.push_str(&format!(
-                "the same rows as {} ({:.1} MB); verdicts agree on {}/{} checks{}\n",
-                f.format,
-                f.bytes as f64 / 1e6,
-                f.agreeing,
-                f.compared,
-                f.speedup
-                    .map(|s| format!("; Socle {s:.1}x faster"))
-                    .unwrap_or_default()
-            ));
-        }
-        t
-    })?;
-    Ok(std::process::ExitCode::SUCCESS)
+    })
 }
 
 fn side_row(s: &Side) -> Vec<String> {

@@ -243,7 +243,15 @@ impl Table {
             }
         };
         let declared = load::Columns::declared(&object);
-        t.streamed = loaded.streamed.into_iter().collect();
+        for (key, outcome) in loaded.streamed {
+            let m = match outcome {
+                stream::Outcome::Count(m) => m,
+                stream::Outcome::Extreme { newest, best, odd } => {
+                    extreme(conn, newest, best, &odd, opts).await
+                }
+            };
+            t.streamed.insert(key, m);
+        }
         t.columns = Ok(loaded
             .present
             .iter()
@@ -401,6 +409,61 @@ fn read_aggregate(row: &SqliteRow, at: &mut usize, a: &Aggregate, rows: i64, now
             Measured::Scalar(scalar(row, *at - 1))
         }
     }
+}
+
+/// The newest (or oldest) timestamp of a column and its age: the streamed extreme of the
+/// values read in Rust combined with SQLite's `unixepoch` of the others (passed as one JSON
+/// array), then written as the SQL path writes it.
+async fn extreme(
+    conn: &mut SqliteConnection,
+    newest: bool,
+    best: Option<f64>,
+    odd: &[load::Cell],
+    opts: &RunOptions,
+) -> Measured {
+    let f = if newest { "max" } else { "min" };
+    let limit = opts.statement_timeout;
+    let mut epoch = best;
+    if !odd.is_empty() {
+        let values: Vec<Value> = odd
+            .iter()
+            .map(|c| match c {
+                load::Cell::Null => Value::Null,
+                load::Cell::Int(i) => Value::from(*i),
+                load::Cell::Real(r) => Value::from(*r),
+                load::Cell::Text(t) => Value::from(t.as_str()),
+            })
+            .collect();
+        let q = format!("SELECT {f}(unixepoch(value, 'subsec')) FROM json_each(?)");
+        let array = Value::Array(values).to_string();
+        if deadline(conn, limit).await.is_err() {
+            return Measured::Failed("Error evaluating check: interrupted".into());
+        }
+        match sqlx::query_scalar::<_, Option<f64>>(sqlx::AssertSqlSafe(q))
+            .bind(array)
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(Some(e)) => {
+                epoch = Some(match epoch {
+                    Some(b) if (newest && b >= e) || (!newest && b <= e) => b,
+                    _ => e,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Measured::Failed(format!("Error evaluating check: {e}")),
+        }
+    }
+    let Some(e) = epoch else {
+        return Measured::Age(None);
+    };
+    let text: Option<String> =
+        sqlx::query_scalar("SELECT strftime('%Y-%m-%d %H:%M:%f+00', ?, 'unixepoch')")
+            .bind(e)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or_default();
+    Measured::Age(Some(((opts.now - e) as i64, text.unwrap_or_default())))
 }
 
 /// Interrupts the connection's statements once `limit` has passed from now.

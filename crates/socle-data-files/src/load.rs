@@ -7,13 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use socle_data::quality::evaluate::Measured;
 use socle_data::quality::spec::{ObjectSpec, ServerSpec};
 use socle_data::quality::sql::ident;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::stored::settle;
-use crate::stream::Streamed;
+use crate::stream::{Outcome, Streamed};
 
 /// How a server's files are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -445,7 +444,7 @@ pub struct Loaded {
     /// The native type of each column of typed files (Parquet), by name.
     pub native: Vec<(String, String)>,
     /// What the streamed checks counted, by check key.
-    pub streamed: Vec<(String, Measured)>,
+    pub streamed: Vec<(String, Outcome)>,
 }
 
 /// What a load keeps in the table and counts on the way.

@@ -258,6 +258,100 @@ fn dekker_mul2(x: &mut [f64; 2], y: f64, yy: f64) {
     x[1] += cc;
 }
 
+/// `unixepoch(text, 'subsec')` of a timestamp in the strict ISO-8601 shape files use —
+/// `YYYY-MM-DD`, then optionally `T` or a space and `HH:MM[:SS[.fff…]]`, then optionally `Z`
+/// or `±HH:MM` — computed as SQLite's date functions compute it (`computeJD`: a Julian day in
+/// milliseconds, fractions of a second truncated to 0.999). `None` for any other text, which
+/// SQLite's own functions then read.
+pub fn unixepoch(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in[(mo - 1) as usize] {
+        return None;
+    }
+    let mut at = 10;
+    let mut time: Option<(i64, i64, f64)> = None;
+    if at < b.len() && (b[at] == b'T' || b[at] == b' ') {
+        at += 1;
+        if b.get(at + 2) != Some(&b':') {
+            return None;
+        }
+        let (h, mi) = (num(at, 2)?, num(at + 3, 2)?);
+        at += 5;
+        let mut sec = 0.0;
+        if b.get(at) == Some(&b':') {
+            sec = num(at + 1, 2)? as f64;
+            at += 3;
+            if b.get(at) == Some(&b'.') && b.get(at + 1).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+                let (mut ms, mut scale) = (0.0f64, 1.0f64);
+                while at < b.len() && b[at].is_ascii_digit() {
+                    ms = ms * 10.0 + f64::from(b[at] - b'0');
+                    scale *= 10.0;
+                    at += 1;
+                }
+                ms /= scale;
+                sec += ms.min(0.999);
+            }
+        }
+        if h > 23 || mi > 59 || sec >= 60.0 {
+            return None;
+        }
+        time = Some((h, mi, sec));
+    }
+    let tz = match b.get(at) {
+        None => 0,
+        Some(b'Z' | b'z') if at + 1 == b.len() && time.is_some() => 0,
+        Some(&sign @ (b'+' | b'-')) if at + 6 == b.len() && time.is_some() => {
+            if b[at + 3] != b':' {
+                return None;
+            }
+            let (th, tm) = (num(at + 1, 2)?, num(at + 4, 2)?);
+            if th > 14 || tm > 59 {
+                return None;
+            }
+            (th * 60 + tm) * if sign == b'-' { -1 } else { 1 }
+        }
+        _ => return None,
+    };
+    // computeJD (Meeus), as SQLite computes it.
+    let (yy, mm) = if mo <= 2 { (y - 1, mo + 12) } else { (y, mo) };
+    let a = (yy + 4800) / 100;
+    let bb = 38 - a + a / 4;
+    let x1 = 36525 * (yy + 4716) / 100;
+    let x2 = 306_001 * (mm + 1) / 10_000;
+    let mut jd = (((x1 + x2 + d + bb) as f64 - 1524.5) * 86_400_000.0) as i64;
+    if let Some((h, mi, sec)) = time {
+        jd += h * 3_600_000 + mi * 60_000 + (sec * 1000.0 + 0.5) as i64;
+        jd -= tz * 60_000;
+    }
+    Some((jd - 210_866_760_000_000) as f64 / 1000.0)
+}
+
 /// A numeric literal of the checks' SQL as SQLite reads it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {

@@ -17,7 +17,7 @@ use socle_data::quality::evaluate::Measured;
 use socle_data::quality::plan::{Check, Metric, Validity};
 
 use crate::load::{Affinity, Cell, Columns};
-use crate::stored::{Number, compare_numeric, text};
+use crate::stored::{Number, compare_numeric, text, unixepoch};
 
 /// What one streamed check counts.
 #[derive(Debug)]
@@ -28,9 +28,28 @@ enum Count {
         values: Vec<String>,
     },
     Invalid(Box<Rule>),
-    /// Keys over these columns (positions into `Streamed::fields`).
+    /// Hashes of the keys over the item's columns.
     Duplicate {
         hashes: Vec<u128>,
+    },
+    /// The newest (or oldest) timestamp as `unixepoch(…, 'subsec')`: computed here for the
+    /// strict ISO shape, the other values kept for SQLite's own date functions.
+    Extreme {
+        newest: bool,
+        best: Option<f64>,
+        odd: Vec<Cell>,
+    },
+}
+
+/// What a streamed check measured: a count, or a timestamp extreme still to be combined with
+/// SQLite's reading of the values it could not read itself.
+#[derive(Debug)]
+pub enum Outcome {
+    Count(Measured),
+    Extreme {
+        newest: bool,
+        best: Option<f64>,
+        odd: Vec<Cell>,
     },
 }
 
@@ -116,22 +135,36 @@ impl Rule {
     /// Whether a non-null stored value of a numeric column (or of any column, without bounds)
     /// breaks the rule.
     fn breaks(&self, cell: &Cell) -> bool {
+        if matches!(cell, Cell::Null) {
+            return false;
+        }
+        // Bounds first: they need no text.
+        let in_bounds = self
+            .minimum
+            .is_none_or(|m| compare_numeric(cell, m) != Some(Ordering::Less))
+            && self
+                .maximum
+                .is_none_or(|m| compare_numeric(cell, m) != Some(Ordering::Greater));
+        if !in_bounds {
+            return true;
+        }
+        let texts = self.valid.is_some()
+            || self.pattern.is_some()
+            || self.min_length.is_some()
+            || self.max_length.is_some()
+            || !self.invalid.is_empty();
+        if !texts {
+            return false;
+        }
         let Some(t) = text(cell) else {
             return false;
         };
-        let compare = |n: Number| compare_numeric(cell, n);
         let chars = || t.chars().count() as u64;
         let valid = self
             .valid
             .as_ref()
             .is_none_or(|list| list.iter().any(|v| *v == *t))
             && self.pattern.as_ref().is_none_or(|p| p.is_match(&t))
-            && self
-                .minimum
-                .is_none_or(|m| compare(m) != Some(Ordering::Less))
-            && self
-                .maximum
-                .is_none_or(|m| compare(m) != Some(Ordering::Greater))
             && self.min_length.is_none_or(|n| chars() >= n)
             && self.max_length.is_none_or(|n| chars() <= n);
         !valid || self.invalid.iter().any(|v| *v == *t)
@@ -160,6 +193,14 @@ impl Streamed {
                     }
                     _ => continue,
                 },
+                Metric::Freshness { .. } | Metric::Retention { .. } if c.field.is_some() => (
+                    field(),
+                    Count::Extreme {
+                        newest: matches!(c.metric, Metric::Freshness { .. }),
+                        best: None,
+                        odd: Vec::new(),
+                    },
+                ),
                 Metric::DuplicateCount { columns } if !columns.is_empty() => {
                     (columns.clone(), Count::Duplicate { hashes: Vec::new() })
                 }
@@ -202,10 +243,10 @@ impl Streamed {
             match &mut item.count {
                 Count::Rows => item.value += 1,
                 Count::Missing { values } => {
-                    let hit = match text(cell(at[0])) {
-                        None => true,
-                        Some(t) => values.iter().any(|v| *v == *t),
-                    };
+                    let c = cell(at[0]);
+                    let hit = matches!(c, Cell::Null)
+                        || (!values.is_empty()
+                            && text(c).is_some_and(|t| values.iter().any(|v| *v == *t)));
                     item.value += i64::from(hit);
                 }
                 Count::Invalid(rule) => {
@@ -216,12 +257,27 @@ impl Streamed {
                         hashes.push(h);
                     }
                 }
+                Count::Extreme { newest, best, odd } => {
+                    let c = cell(at[0]);
+                    let epoch = match c {
+                        Cell::Null => continue,
+                        Cell::Text(t) => unixepoch(t),
+                        _ => None,
+                    };
+                    match epoch {
+                        Some(e) if best.is_none_or(|b| if *newest { e > b } else { e < b }) => {
+                            *best = Some(e);
+                        }
+                        Some(_) => {}
+                        None => odd.push(c.clone()),
+                    }
+                }
             }
         }
     }
 
     /// Each streamed check's measurement, by key (duplicates: keys occurring more than once).
-    pub fn finish(mut self) -> Vec<(String, Measured)> {
+    pub fn finish(mut self) -> Vec<(String, Outcome)> {
         use rayon::prelude::*;
         self.items.par_iter_mut().for_each(|item| {
             if let Count::Duplicate { hashes } = &mut item.count {
@@ -234,13 +290,14 @@ impl Streamed {
         self.items
             .into_iter()
             .map(|i| {
-                (
-                    i.key,
-                    Measured::Count {
+                let outcome = match i.count {
+                    Count::Extreme { newest, best, odd } => Outcome::Extreme { newest, best, odd },
+                    _ => Outcome::Count(Measured::Count {
                         value: i.value,
                         rows,
-                    },
-                )
+                    }),
+                };
+                (i.key, outcome)
             })
             .collect()
     }

@@ -261,9 +261,61 @@ fn write_case(dir: &std::path::Path, case: &Case) -> std::path::PathBuf {
         }
         yaml.push_str(&format!("        quality:\n          - {rule}\n"));
     }
+    yaml.push_str("slaProperties:\n  - {property: freshness, value: 1, unit: d, element: t.c}\n  - {property: retention, value: 1, unit: y, element: t.a}\n");
     let p = dir.join("t.odcs.yaml");
     std::fs::write(&p, yaml).unwrap();
     p
+}
+
+fn timestamp() -> impl Strategy<Value = String> {
+    (
+        (0u32..10_000, 0u32..14, 0u32..33),
+        prop::sample::select(vec!["T", " ", "TT", "", "t"]),
+        (0u32..26, 0u32..61, prop::option::of(0u32..62)),
+        prop::option::of("[0-9]{1,12}"),
+        prop::sample::select(vec![
+            "", "Z", "z", "+01:00", "-14:00", "+15:00", " Z", "+0100", "-03:30", "+00:00",
+        ]),
+    )
+        .prop_map(|((y, mo, d), sep, (h, mi, s), frac, tz)| {
+            let mut t = format!("{y:04}-{mo:02}-{d:02}");
+            if !sep.is_empty() || h % 5 != 0 {
+                t.push_str(&format!("{sep}{h:02}:{mi:02}"));
+                if let Some(s) = s {
+                    t.push_str(&format!(":{s:02}"));
+                    if let Some(f) = frac {
+                        t.push('.');
+                        t.push_str(&f);
+                    }
+                }
+                t.push_str(tz);
+            }
+            t
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #[test]
+    fn a_timestamp_read_in_rust_has_sqlites_unixepoch(t in timestamp()) {
+        let ours = stored::unixepoch(&t);
+        let rt = runtime();
+        let theirs: Option<f64> = rt.block_on(async {
+            let mut conn = SqliteConnection::connect_with(
+                &SqliteConnectOptions::from_str("sqlite::memory:").unwrap(),
+            )
+            .await
+            .unwrap();
+            sqlx::query_scalar("SELECT unixepoch(?, 'subsec')")
+                .bind(&t)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        });
+        if let Some(e) = ours {
+            prop_assert_eq!(Some(e), theirs, "{}", t);
+        }
+    }
 }
 
 async fn run(contract: &std::path::Path, samples: bool) -> Vec<socle_data::quality::CheckResult> {
