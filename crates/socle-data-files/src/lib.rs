@@ -8,6 +8,7 @@
 
 mod load;
 mod parquet_read;
+mod stage;
 pub mod stored;
 mod stream;
 

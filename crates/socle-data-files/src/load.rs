@@ -11,7 +11,9 @@ use socle_data::quality::spec::{ObjectSpec, ServerSpec};
 use socle_data::quality::sql::ident;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::stored::settle;
+use std::sync::mpsc::SyncSender;
+
+use crate::stage::{Raw, Stage};
 use crate::stream::{Outcome, Streamed};
 
 /// How a server's files are written.
@@ -197,31 +199,26 @@ impl Columns {
 
 /// What the reader sends while it reads: columns as they appear (the declared ones and a
 /// file's header first), then rows in batches as wide as the columns known when they were read.
-enum Msg {
+pub(crate) enum Msg {
     Columns(Vec<(String, Affinity)>),
     Rows(Vec<Vec<Cell>>),
 }
 
 /// Rows per batch sent to the database.
-const BATCH: usize = 4096;
+pub(crate) const BATCH: usize = 4096;
 
 /// The reader's side: parses on a blocking thread, sends batches, stops when the receiver has
 /// gone (an insert failed). Returns the names the files carry (what `field_is_present` sees).
 struct Reader {
     columns: Columns,
     sent: usize,
-    /// The table's columns (positions in `columns`), in the table's order.
-    table: Vec<usize>,
-    /// Columns the table keeps, by name (`None`: every column).
-    keep: Option<Vec<String>>,
-    stream: Option<Streamed>,
     present: Vec<String>,
     /// Native types of the columns of typed files (Parquet), by name.
     native: Vec<(String, String)>,
     batch: Vec<Vec<Cell>>,
     rows: usize,
     max_rows: usize,
-    tx: tokio::sync::mpsc::Sender<Msg>,
+    tx: SyncSender<Raw>,
 }
 
 impl Reader {
@@ -238,31 +235,15 @@ impl Reader {
             return Ok(());
         }
         self.flush()?;
-        let kept = |i: usize| match &self.keep {
-            None => true,
-            Some(names) => names.iter().any(|n| self.columns.position(n) == Some(i)),
-        };
-        let new: Vec<usize> = (self.sent..self.columns.names.len())
-            .filter(|&i| kept(i))
-            .collect();
-        self.sent = self.columns.names.len();
-        if let Some(s) = &mut self.stream {
-            s.resolve(&self.columns);
-        }
-        if new.is_empty() {
-            return Ok(());
-        }
-        self.table.extend(&new);
-        let new = new
-            .into_iter()
+        let new: Vec<(String, Affinity)> = (self.sent..self.columns.names.len())
             .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
             .collect();
-        self.send(Msg::Columns(new))
+        self.sent = self.columns.names.len();
+        self.send(Raw::Columns(new))
     }
 
-    /// One row as wide as the columns known (`sent`): settled, counted by the streamed checks,
-    /// then cut to the table's columns.
-    fn push(&mut self, mut row: Vec<Cell>) -> Result<(), String> {
+    /// One row as wide as the columns known (`sent`), as parsed.
+    fn push(&mut self, row: Vec<Cell>) -> Result<(), String> {
         if self.rows >= self.max_rows {
             return Err(format!(
                 "More than {} rows: raise --max-rows to test them",
@@ -270,25 +251,6 @@ impl Reader {
             ));
         }
         self.rows += 1;
-        for (cell, a) in row.iter_mut().zip(&self.columns.affinity) {
-            if !matches!(cell, Cell::Null) {
-                *cell = settle(std::mem::replace(cell, Cell::Null), *a);
-            }
-        }
-        if let Some(s) = &mut self.stream {
-            s.row(&row);
-        }
-        if self.table.is_empty() {
-            return Ok(());
-        }
-        let row = if self.table.len() == row.len() && self.keep.is_none() {
-            row
-        } else {
-            self.table
-                .iter()
-                .map(|&i| row.get_mut(i).map_or(Cell::Null, std::mem::take))
-                .collect()
-        };
         self.batch.push(row);
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -301,13 +263,11 @@ impl Reader {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.batch);
-        self.send(Msg::Rows(rows))
+        self.send(Raw::Rows(rows))
     }
 
-    fn send(&self, m: Msg) -> Result<(), String> {
-        self.tx
-            .blocking_send(m)
-            .map_err(|_| "the load stopped".to_owned())
+    fn send(&self, m: Raw) -> Result<(), String> {
+        self.tx.send(m).map_err(|_| "the load stopped".to_owned())
     }
 
     fn csv(&mut self, file: &Path, delimiter: u8) -> Result<(), String> {
@@ -470,32 +430,42 @@ pub async fn load(
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let declared = Columns::declared(object);
     let reader = tokio::task::spawn_blocking(move || {
-        let mut r = Reader {
-            columns: declared,
-            sent: 0,
-            table: Vec::new(),
-            keep: plan.keep,
-            stream: plan.stream,
-            present: Vec::new(),
-            native: Vec::new(),
-            batch: Vec::new(),
-            rows: 0,
-            max_rows,
-            tx,
-        };
-        r.sync_columns()?;
-        for file in &files {
-            match format {
-                Format::Csv { delimiter } => r.csv(file, delimiter)?,
-                Format::Json => r.json(file)?,
-                Format::Parquet => r.parquet(file)?,
-            }
-        }
-        r.flush()?;
-        Ok::<_, String>(Loaded {
-            present: r.present,
-            native: r.native,
-            streamed: r.stream.map(Streamed::finish).unwrap_or_default(),
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel(4);
+        let stage = Stage::new(plan.keep, plan.stream, tx);
+        std::thread::scope(|scope| {
+            let staged = scope.spawn(move || stage.run(raw_rx));
+            let mut r = Reader {
+                columns: declared,
+                sent: 0,
+                present: Vec::new(),
+                native: Vec::new(),
+                batch: Vec::new(),
+                rows: 0,
+                max_rows,
+                tx: raw_tx,
+            };
+            let read = (|| {
+                r.sync_columns()?;
+                for file in &files {
+                    match format {
+                        Format::Csv { delimiter } => r.csv(file, delimiter)?,
+                        Format::Json => r.json(file)?,
+                        Format::Parquet => r.parquet(file)?,
+                    }
+                }
+                r.flush()
+            })();
+            let (present, native) = (r.present, r.native);
+            drop(r.tx);
+            let stream = staged
+                .join()
+                .map_err(|_| "the load's stage stopped".to_owned())?;
+            read?;
+            Ok::<_, String>(Loaded {
+                present,
+                native,
+                streamed: stream?.map(Streamed::finish).unwrap_or_default(),
+            })
         })
     });
     let db = |e: sqlx::Error| format!("Could not load model '{table}': {e}");
