@@ -30,7 +30,7 @@ enum Count {
     Invalid(Box<Rule>),
     /// Hashes of the keys over the item's columns.
     Duplicate {
-        hashes: Vec<u128>,
+        hashes: Buckets,
     },
     /// The newest (or oldest) timestamp as `unixepoch(…, 'subsec')`: computed here for the
     /// strict ISO shape, the other values kept for SQLite's own date functions.
@@ -202,7 +202,7 @@ impl Streamed {
                     },
                 ),
                 Metric::DuplicateCount { columns } if !columns.is_empty() => {
-                    (columns.clone(), Count::Duplicate { hashes: Vec::new() })
+                    (columns.clone(), Count::Duplicate { hashes: Buckets::new() })
                 }
                 _ => continue,
             };
@@ -281,9 +281,7 @@ impl Streamed {
         use rayon::prelude::*;
         self.items.par_iter_mut().for_each(|item| {
             if let Count::Duplicate { hashes } = &mut item.count {
-                hashes.par_sort_unstable();
-                item.value = duplicated(hashes);
-                *hashes = Vec::new();
+                item.value = std::mem::take(hashes).duplicated();
             }
         });
         let rows = self.rows;
@@ -300,6 +298,33 @@ impl Streamed {
                 (i.key, outcome)
             })
             .collect()
+    }
+}
+
+/// Key hashes split by their top byte into 256 lists: each list is sorted on its own (in
+/// parallel, and small enough to sort in cache), and equal hashes always share a list.
+#[derive(Debug, Default)]
+struct Buckets(Vec<Vec<u128>>);
+
+impl Buckets {
+    fn new() -> Self {
+        Buckets((0..256).map(|_| Vec::new()).collect())
+    }
+
+    fn push(&mut self, h: u128) {
+        self.0[(h >> 120) as usize].push(h);
+    }
+
+    /// Distinct hashes occurring more than once.
+    fn duplicated(self) -> i64 {
+        use rayon::prelude::*;
+        self.0
+            .into_par_iter()
+            .map(|mut b| {
+                b.sort_unstable();
+                duplicated(&b)
+            })
+            .sum()
     }
 }
 
