@@ -201,9 +201,12 @@ impl Streamed {
                         odd: Vec::new(),
                     },
                 ),
-                Metric::DuplicateCount { columns } if !columns.is_empty() => {
-                    (columns.clone(), Count::Duplicate { hashes: Buckets::new() })
-                }
+                Metric::DuplicateCount { columns } if !columns.is_empty() => (
+                    columns.clone(),
+                    Count::Duplicate {
+                        hashes: Buckets::new(),
+                    },
+                ),
                 _ => continue,
             };
             s.items.push(Item {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
 use socle_data::quality::fold::{fold, value_of_text};
-use socle_data::quality::plan::Check;
+use socle_data::quality::plan::{Check, Metric};
 use socle_data::quality::prepare::{Prepared, SampleColumns, prepare};
 use socle_data::quality::sql::{self, Aggregate, Dialect};
 
@@ -101,32 +101,26 @@ pub async fn run(
     run: &RunOptions,
 ) -> Result<Vec<CheckResult>, EngineError> {
     let options = &target.options;
-    let mut conn = PgConnection::connect_with(options)
-        .await
-        .map_err(|e| EngineError::Connect {
-            at: format!(
-                "{}:{}/{}",
-                options.get_host(),
-                options.get_port(),
-                options.get_database().unwrap_or_default()
-            ),
-            message: e.to_string(),
-        })?;
-    let mut tx = conn.begin().await.map_err(query_error)?;
-    let ms = run.statement_timeout.as_millis().max(1);
-    let mut setup = vec![
-        "SET TRANSACTION READ ONLY".to_owned(),
-        format!("SET LOCAL statement_timeout = {ms}"),
-    ];
-    if let Some(s) = schema {
-        setup.push(format!("SET LOCAL search_path TO {}", sql::ident(s)));
-    }
-    for s in setup {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-            .execute(&mut *tx)
+    let mut conn = connect(options).await?;
+    let mut tx = begin(&mut conn, schema, run, None).await?;
+    // A second connection on the first one's snapshot, so that the duplicate scan runs beside
+    // the counting scan (PostgreSQL does not run GROUPING SETS in parallel).
+    let duplicates = checks
+        .iter()
+        .any(|c| matches!(c.metric, Metric::DuplicateCount { .. }));
+    let mut side_conn = None;
+    let mut snapshot = String::new();
+    if duplicates {
+        snapshot = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
             .await
             .map_err(query_error)?;
+        side_conn = Some(connect(options).await?);
     }
+    let mut side = match side_conn.as_mut() {
+        Some(c) => Some(begin(c, schema, run, Some(&snapshot)).await?),
+        None => None,
+    };
     let mut results: HashMap<String, CheckResult> = HashMap::new();
     let mut tables: Vec<&str> = Vec::new();
     for c in checks {
@@ -143,15 +137,65 @@ pub async fn run(
             .collect();
         let mut t = Table::open(&mut tx, schema, table).await;
         let columns = SampleColumns::of(spec, table);
-        for (key, r) in t.run(&mut tx, &on_table, run, &columns).await {
+        for (key, r) in t
+            .run(&mut tx, side.as_mut(), &on_table, run, &columns)
+            .await
+        {
             results.insert(key, r);
         }
+    }
+    if let Some(s) = side {
+        s.rollback().await.map_err(query_error)?;
     }
     tx.rollback().await.map_err(query_error)?;
     Ok(checks
         .iter()
         .filter_map(|c| results.remove(&c.key))
         .collect())
+}
+
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, EngineError> {
+    PgConnection::connect_with(options)
+        .await
+        .map_err(|e| EngineError::Connect {
+            at: format!(
+                "{}:{}/{}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or_default()
+            ),
+            message: e.to_string(),
+        })
+}
+
+/// A read-only transaction with one snapshot for all its statements (`snapshot`: another
+/// transaction's, exported), the statement time limit and the schema.
+async fn begin<'c>(
+    conn: &'c mut PgConnection,
+    schema: Option<&str>,
+    run: &RunOptions,
+    snapshot: Option<&str>,
+) -> Result<Tx<'c>, EngineError> {
+    let mut tx = conn.begin().await.map_err(query_error)?;
+    let ms = run.statement_timeout.as_millis().max(1);
+    let mut setup = vec!["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_owned()];
+    if let Some(id) = snapshot {
+        setup.push(format!(
+            "SET TRANSACTION SNAPSHOT '{}'",
+            id.replace('\'', "''")
+        ));
+    }
+    setup.push(format!("SET LOCAL statement_timeout = {ms}"));
+    if let Some(s) = schema {
+        setup.push(format!("SET LOCAL search_path TO {}", sql::ident(s)));
+    }
+    for s in setup {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error)?;
+    }
+    Ok(tx)
 }
 
 fn query_error(e: sqlx::Error) -> EngineError {
@@ -222,6 +266,7 @@ impl Table {
     async fn run(
         &mut self,
         tx: &mut Tx<'_>,
+        side: Option<&mut Tx<'_>>,
         checks: &[&Check],
         opts: &RunOptions,
         columns: &SampleColumns,
@@ -249,14 +294,24 @@ impl Table {
                 },
             }
         }
-        let (rows, measured) = self.aggregate(tx, &aggregated, opts.now).await;
+        // The two scans at once when a second connection shares the snapshot.
+        let ((rows, measured), counts) = match side {
+            Some(side) if !aggregated.is_empty() && !duplicates.is_empty() => {
+                tokio::join!(
+                    self.aggregate(tx, &aggregated, opts.now),
+                    self.duplicate_counts(side, &duplicates)
+                )
+            }
+            _ => (
+                self.aggregate(tx, &aggregated, opts.now).await,
+                self.duplicate_counts(tx, &duplicates).await,
+            ),
+        };
         for ((c, _), m) in aggregated.iter().zip(measured) {
             out.push((c.key.clone(), evaluate(c, m)));
         }
-        for ((c, _), m) in duplicates
-            .iter()
-            .zip(self.duplicates(tx, &duplicates, rows).await)
-        {
+        let measured = self.duplicates(tx, counts, duplicates.len(), rows).await;
+        for ((c, _), m) in duplicates.iter().zip(measured) {
             out.push((c.key.clone(), evaluate(c, m)));
         }
         if opts.samples {
@@ -317,29 +372,16 @@ impl Table {
         (rows, measured)
     }
 
-    async fn duplicates(
+    /// Each duplicate check's number of keys occurring more than once: every key set of the
+    /// table in one `GROUPING SETS` query (one scan).
+    async fn duplicate_counts(
         &self,
         tx: &mut Tx<'_>,
         checks: &[(&Check, Vec<String>)],
-        rows: Option<i64>,
-    ) -> Vec<Measured> {
+    ) -> Result<Vec<i64>, sqlx::Error> {
         if checks.is_empty() {
-            return vec![];
+            return Ok(vec![]);
         }
-        let rows = match rows {
-            Some(n) => n,
-            None => {
-                match fetch_one(tx, &format!("SELECT count(*) FROM {}", self.reference)).await {
-                    Ok(r) => r.try_get(0).unwrap_or_default(),
-                    Err(e) => {
-                        return vec![
-                            Measured::Failed(format!("Error evaluating check: {e}"));
-                            checks.len()
-                        ];
-                    }
-                }
-            }
-        };
         let mut columns: Vec<String> = Vec::new();
         let mut sets: Vec<Vec<usize>> = Vec::new();
         let mut set_of_check = Vec::new();
@@ -374,16 +416,40 @@ impl Table {
             }
             all
         };
-        match counts {
-            Ok(counts) => set_of_check
-                .iter()
-                .map(|&i| Measured::Count {
-                    value: counts[i],
-                    rows,
-                })
-                .collect(),
-            Err(e) => vec![Measured::Failed(format!("Error evaluating check: {e}")); checks.len()],
-        }
+        let counts = counts?;
+        Ok(set_of_check.iter().map(|&i| counts[i]).collect())
+    }
+
+    /// The duplicate checks' measurements from their counts and the table's rows (counted here
+    /// when no aggregation counted them).
+    async fn duplicates(
+        &self,
+        tx: &mut Tx<'_>,
+        counts: Result<Vec<i64>, sqlx::Error>,
+        checks: usize,
+        rows: Option<i64>,
+    ) -> Vec<Measured> {
+        let failed = |e: &dyn std::fmt::Display| {
+            vec![Measured::Failed(format!("Error evaluating check: {e}")); checks]
+        };
+        let counts = match counts {
+            Ok(c) => c,
+            Err(e) => return failed(&e),
+        };
+        let rows = match rows {
+            Some(n) => n,
+            None if checks == 0 => 0,
+            None => {
+                match fetch_one(tx, &format!("SELECT count(*) FROM {}", self.reference)).await {
+                    Ok(r) => r.try_get(0).unwrap_or_default(),
+                    Err(e) => return failed(&e),
+                }
+            }
+        };
+        counts
+            .into_iter()
+            .map(|value| Measured::Count { value, rows })
+            .collect()
     }
 
     async fn add_samples(
