@@ -116,6 +116,11 @@ pub async fn run(
             .await
             .map_err(query_error)?;
         side_conn = Some(connect(options).await?);
+        // Each scan on a core of its own: the counting scan without parallel workers.
+        sqlx::raw_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error)?;
     }
     let mut side = match side_conn.as_mut() {
         Some(c) => Some(begin(c, schema, run, Some(&snapshot)).await?),
