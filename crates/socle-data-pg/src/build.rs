@@ -71,18 +71,7 @@ impl Builder {
                 message: e.to_string(),
             })?
             .application_name("socle data run");
-        let conn =
-            PgConnection::connect_with(&options)
-                .await
-                .map_err(|e| EngineError::Connect {
-                    at: format!(
-                        "{}:{}/{}",
-                        options.get_host(),
-                        options.get_port(),
-                        options.get_database().unwrap_or_default()
-                    ),
-                    message: e.to_string(),
-                })?;
+        let conn = crate::connect(&options).await?;
         Ok(Self {
             conn,
             statement_timeout,

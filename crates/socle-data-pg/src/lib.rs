@@ -159,6 +159,7 @@ pub async fn run(
         .collect())
 }
 
+/// A connection, or where it could not be made and why.
 async fn connect(options: &PgConnectOptions) -> Result<PgConnection, EngineError> {
     PgConnection::connect_with(options)
         .await
