@@ -583,3 +583,59 @@ async fn sample_rows(tx: &mut Tx<'_>, q: &str) -> Vec<Map<String, Value>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The duplicate scan's transaction sees what the counting scan's sees: a row committed
+    /// between the two transactions' starts is in neither.
+    #[tokio::test]
+    async fn the_side_transaction_shares_the_first_ones_snapshot() {
+        let Ok(url) = std::env::var("SOCLE_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("SOCLE_REQUIRE_POSTGRES").is_none(),
+                "SOCLE_REQUIRE_POSTGRES set without SOCLE_TEST_DATABASE_URL"
+            );
+            return;
+        };
+        let options: PgConnectOptions = url.parse().expect("database URL");
+        let table = format!("socle_dq_snapshot_{}", std::process::id());
+        let mut writer = connect(&options).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (i int); INSERT INTO {table} VALUES (1)"
+        )))
+        .execute(&mut writer)
+        .await
+        .unwrap();
+        let run = RunOptions::at(0.0);
+        let mut first = connect(&options).await.unwrap();
+        let mut tx = begin(&mut first, None, &run, None).await.unwrap();
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (2)")))
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        let mut second = connect(&options).await.unwrap();
+        let mut side = begin(&mut second, None, &run, Some(&snapshot)).await.unwrap();
+        let count = format!("SELECT count(*) FROM {table}");
+        let seen: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+            .fetch_one(&mut *side)
+            .await
+            .unwrap();
+        let now: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        side.rollback().await.unwrap();
+        tx.rollback().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        assert_eq!((seen, now), (1, 2));
+    }
+}
