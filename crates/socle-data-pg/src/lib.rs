@@ -615,12 +615,16 @@ mod tests {
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (2)")))
-            .execute(&mut writer)
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} VALUES (2)"
+        )))
+        .execute(&mut writer)
+        .await
+        .unwrap();
+        let mut second = connect(&options).await.unwrap();
+        let mut side = begin(&mut second, None, &run, Some(&snapshot))
             .await
             .unwrap();
-        let mut second = connect(&options).await.unwrap();
-        let mut side = begin(&mut second, None, &run, Some(&snapshot)).await.unwrap();
         let count = format!("SELECT count(*) FROM {table}");
         let seen: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
             .fetch_one(&mut *side)
