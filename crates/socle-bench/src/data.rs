@@ -446,12 +446,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
     output::print(args.output, &report, |r| {
         let mut t = String::new();
         if let Some(pg) = &r.postgres {
-            let mut rows = vec![side_row(&pg.socle)];
-            rows.extend(pg.datacontract.as_ref().map(side_row));
-            t.push_str(&output::table(
-                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
-                &rows,
-            ));
+            t.push_str(&sides(&pg.socle, pg.datacontract.as_ref()));
             t.push_str(&format!(
                 "{} rows, {} quality rules; Socle scanned the table {} times per run; verdicts agree on {}/{} checks{}\n",
                 r.rows,
@@ -463,12 +458,7 @@ pub async fn data(args: DataBench) -> anyhow::Result<std::process::ExitCode> {
             ));
         }
         for f in r.csv.iter().chain(&r.parquet) {
-            let mut rows = vec![side_row(&f.socle)];
-            rows.extend(f.datacontract.as_ref().map(side_row));
-            t.push_str(&output::table(
-                &["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"],
-                &rows,
-            ));
+            t.push_str(&sides(&f.socle, f.datacontract.as_ref()));
             t.push_str(&format!(
                 "the same rows as {} ({:.1} MB); verdicts agree on {}/{} checks{}\n",
                 f.format,
@@ -542,6 +532,13 @@ async fn postgres(args: &DataBench, dir: &std::path::Path) -> anyhow::Result<PgR
         compared,
         agreeing,
     })
+}
+
+/// Socle's and (when it ran) datacontract-cli's runs as a table.
+fn sides(socle: &Side, peer: Option<&Side>) -> String {
+    let mut rows = vec![side_row(socle)];
+    rows.extend(peer.map(side_row));
+    output::table(&["TOOL", "BEST (s)", "RUNS (s)", "CHECKS", "FAILED"], &rows)
 }
 
 fn side_row(s: &Side) -> Vec<String> {

@@ -1,9 +1,11 @@
 //! The files engine of `socle data test`: each contract object's files (CSV, JSON Lines, a JSON
-//! array, Parquet) are read off the async workers and loaded into a private in-memory SQLite database,
-//! which is then made read-only (`PRAGMA query_only`); every check runs as SQL there, planned
-//! and written by `socle_data::quality` like the PostgreSQL engine's (one aggregation per
-//! table for the counting checks and the `sql` rules that are one aggregate of the table, one
-//! `GROUP BY` per duplicate key set, the other `sql` rules as the contract writes them), each statement under a time limit (SQLite's progress handler).
+//! array, Parquet) are read off the async workers; the checks `stream.rs` reproduces exactly are
+//! counted while the rows go by, and the columns the other checks read are loaded into a private
+//! in-memory SQLite database, then made read-only (`PRAGMA query_only`). Those checks run as SQL
+//! there, planned and written by `socle_data::quality` like the PostgreSQL engine's (one
+//! aggregation per table for the counting checks and the `sql` rules that are one aggregate of
+//! the table, one `GROUP BY` per duplicate key set, the other `sql` rules as the contract writes
+//! them), each statement under a time limit (SQLite's progress handler).
 //! SQLite is already in the binary (the store): files cost no new engine (ARCHITECTURE.md).
 
 mod load;
@@ -19,8 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use socle_data::quality::evaluate::{MAX_SAMPLES, Measured, evaluate, not_run};
-use socle_data::quality::fold;
-use socle_data::quality::fold::{fold, value_of_text};
+use socle_data::quality::fold::{self, fold, value_of_text};
 use socle_data::quality::plan::{Check, Metric};
 use socle_data::quality::prepare::{Column, Prepared, SampleColumns, prepare};
 use socle_data::quality::spec::ObjectSpec;
@@ -247,9 +248,7 @@ impl Table {
         for (key, outcome) in loaded.streamed {
             let m = match outcome {
                 stream::Outcome::Count(m) => m,
-                stream::Outcome::Extreme { newest, best, odd } => {
-                    extreme(conn, newest, best, &odd, opts).await
-                }
+                stream::Outcome::Extreme(x) => extreme(conn, &x, opts).await,
             };
             t.streamed.insert(key, m);
         }
@@ -415,18 +414,13 @@ fn read_aggregate(row: &SqliteRow, at: &mut usize, a: &Aggregate, rows: i64, now
 /// The newest (or oldest) timestamp of a column and its age: the streamed extreme of the
 /// values read in Rust combined with SQLite's `unixepoch` of the others (passed as one JSON
 /// array), then written as the SQL path writes it.
-async fn extreme(
-    conn: &mut SqliteConnection,
-    newest: bool,
-    best: Option<f64>,
-    odd: &[load::Cell],
-    opts: &RunOptions,
-) -> Measured {
-    let f = if newest { "max" } else { "min" };
+async fn extreme(conn: &mut SqliteConnection, x: &stream::Extreme, opts: &RunOptions) -> Measured {
+    let f = if x.newest { "max" } else { "min" };
     let limit = opts.statement_timeout;
-    let mut epoch = best;
-    if !odd.is_empty() {
-        let values: Vec<Value> = odd
+    let mut epoch = x.best;
+    if !x.odd.is_empty() {
+        let values: Vec<Value> = x
+            .odd
             .iter()
             .map(|c| match c {
                 load::Cell::Null => Value::Null,
@@ -445,13 +439,8 @@ async fn extreme(
             .fetch_one(&mut *conn)
             .await
         {
-            Ok(Some(e)) => {
-                epoch = Some(match epoch {
-                    Some(b) if (newest && b >= e) || (!newest && b <= e) => b,
-                    _ => e,
-                });
-            }
-            Ok(None) => {}
+            Ok(Some(e)) if epoch.is_none_or(|b| x.beats(e, b)) => epoch = Some(e),
+            Ok(_) => {}
             Err(e) => return Measured::Failed(format!("Error evaluating check: {e}")),
         }
     }

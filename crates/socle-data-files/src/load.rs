@@ -13,7 +13,7 @@ use sqlx::sqlite::SqliteConnection;
 
 use std::sync::mpsc::SyncSender;
 
-use crate::stage::{Raw, Stage};
+use crate::stage::Stage;
 use crate::stream::{Outcome, Streamed};
 
 /// How a server's files are written.
@@ -197,8 +197,9 @@ impl Columns {
     }
 }
 
-/// What the reader sends while it reads: columns as they appear (the declared ones and a
-/// file's header first), then rows in batches as wide as the columns known when they were read.
+/// What the reader sends the stage, and the stage the database, while the files are read:
+/// columns as they appear (the declared ones and a file's header first), then rows in batches
+/// as wide as the columns known when they were read.
 pub(crate) enum Msg {
     Columns(Vec<(String, Affinity)>),
     Rows(Vec<Vec<Cell>>),
@@ -218,7 +219,7 @@ struct Reader {
     batch: Vec<Vec<Cell>>,
     rows: usize,
     max_rows: usize,
-    tx: SyncSender<Raw>,
+    tx: SyncSender<Msg>,
 }
 
 impl Reader {
@@ -239,7 +240,7 @@ impl Reader {
             .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
             .collect();
         self.sent = self.columns.names.len();
-        self.send(Raw::Columns(new))
+        self.send(Msg::Columns(new))
     }
 
     /// One row as wide as the columns known (`sent`), as parsed.
@@ -263,10 +264,10 @@ impl Reader {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.batch);
-        self.send(Raw::Rows(rows))
+        self.send(Msg::Rows(rows))
     }
 
-    fn send(&self, m: Raw) -> Result<(), String> {
+    fn send(&self, m: Msg) -> Result<(), String> {
         self.tx.send(m).map_err(|_| "the load stopped".to_owned())
     }
 

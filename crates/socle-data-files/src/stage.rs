@@ -9,13 +9,6 @@ use crate::load::{Affinity, BATCH, Cell, Columns, Msg};
 use crate::stored::settle;
 use crate::stream::Streamed;
 
-/// What the reader sends the stage: every column as it appears, then rows as wide as the
-/// columns known when they were read.
-pub enum Raw {
-    Columns(Vec<(String, Affinity)>),
-    Rows(Vec<Vec<Cell>>),
-}
-
 pub struct Stage {
     /// Every column the reader announced, in its order.
     columns: Columns,
@@ -44,12 +37,13 @@ impl Stage {
         }
     }
 
-    /// Until the reader is done (its sender dropped); returns the streamed checks.
-    pub fn run(mut self, rx: Receiver<Raw>) -> Result<Option<Streamed>, String> {
+    /// Until the reader is done (its sender dropped): every column the reader announces, then
+    /// rows as wide as the columns known when they were read; returns the streamed checks.
+    pub fn run(mut self, rx: Receiver<Msg>) -> Result<Option<Streamed>, String> {
         for m in rx {
             match m {
-                Raw::Columns(new) => self.add_columns(new)?,
-                Raw::Rows(rows) => {
+                Msg::Columns(new) => self.add_columns(new)?,
+                Msg::Rows(rows) => {
                     for row in rows {
                         self.row(row)?;
                     }

@@ -1,9 +1,9 @@
 //! Counting checks computed while the files are read, column by column of each row, instead of
-//! by SQL over a loaded table: the row count, missing and invalid values, and duplicate keys.
-//! Only the checks whose SQL this reproduces exactly are taken (`Streamed::of`): values are
-//! compared as the SQL compares them (`stored.rs`), patterns run through the same `regex` crate
-//! as the database's `REGEXP`. The rest — sql rules, freshness and retention, lists or bounds
-//! that are not plain strings or numbers — runs in SQL over only the columns it needs.
+//! by SQL over a loaded table: the row count, missing and invalid values, duplicate keys, and
+//! the newest and oldest timestamps. Only the checks whose SQL this reproduces exactly are
+//! taken (`Streamed::of`): values are compared as the SQL compares them (`stored.rs`), patterns
+//! run through the same `regex` crate as the database's `REGEXP`. The rest — sql rules, lists or
+//! bounds that are not plain strings or numbers — runs in SQL over only the columns it needs.
 //!
 //! Duplicate keys are counted from a 128-bit hash (XXH3) of each key: a key is 16 bytes of
 //! memory whatever its width, and two different keys of a 10-million-row file share a hash with
@@ -32,13 +32,36 @@ enum Count {
     Duplicate {
         hashes: Buckets,
     },
-    /// The newest (or oldest) timestamp as `unixepoch(…, 'subsec')`: computed here for the
-    /// strict ISO shape, the other values kept for SQLite's own date functions.
-    Extreme {
-        newest: bool,
-        best: Option<f64>,
-        odd: Vec<Cell>,
-    },
+    Extreme(Extreme),
+}
+
+/// The newest (or oldest) timestamp of a column as `unixepoch(…, 'subsec')`: computed here for
+/// the strict ISO shape, the other values kept for SQLite's own date functions.
+#[derive(Debug)]
+pub struct Extreme {
+    pub newest: bool,
+    pub best: Option<f64>,
+    pub odd: Vec<Cell>,
+}
+
+impl Extreme {
+    fn add(&mut self, c: &Cell) {
+        let epoch = match c {
+            Cell::Null => return,
+            Cell::Text(t) => unixepoch(t),
+            _ => None,
+        };
+        match epoch {
+            Some(e) if self.best.is_none_or(|b| self.beats(e, b)) => self.best = Some(e),
+            Some(_) => {}
+            None => self.odd.push(c.clone()),
+        }
+    }
+
+    /// Whether `e` is newer (or older) than `b`.
+    pub fn beats(&self, e: f64, b: f64) -> bool {
+        if self.newest { e > b } else { e < b }
+    }
 }
 
 /// What a streamed check measured: a count, or a timestamp extreme still to be combined with
@@ -46,11 +69,7 @@ enum Count {
 #[derive(Debug)]
 pub enum Outcome {
     Count(Measured),
-    Extreme {
-        newest: bool,
-        best: Option<f64>,
-        odd: Vec<Cell>,
-    },
+    Extreme(Extreme),
 }
 
 /// A validity as SQL writes it (`sql::invalid`), with only strings and numbers in it.
@@ -195,11 +214,11 @@ impl Streamed {
                 },
                 Metric::Freshness { .. } | Metric::Retention { .. } if c.field.is_some() => (
                     field(),
-                    Count::Extreme {
+                    Count::Extreme(Extreme {
                         newest: matches!(c.metric, Metric::Freshness { .. }),
                         best: None,
                         odd: Vec::new(),
-                    },
+                    }),
                 ),
                 Metric::DuplicateCount { columns } if !columns.is_empty() => (
                     columns.clone(),
@@ -260,21 +279,7 @@ impl Streamed {
                         hashes.push(h);
                     }
                 }
-                Count::Extreme { newest, best, odd } => {
-                    let c = cell(at[0]);
-                    let epoch = match c {
-                        Cell::Null => continue,
-                        Cell::Text(t) => unixepoch(t),
-                        _ => None,
-                    };
-                    match epoch {
-                        Some(e) if best.is_none_or(|b| if *newest { e > b } else { e < b }) => {
-                            *best = Some(e);
-                        }
-                        Some(_) => {}
-                        None => odd.push(c.clone()),
-                    }
-                }
+                Count::Extreme(x) => x.add(cell(at[0])),
             }
         }
     }
@@ -292,7 +297,7 @@ impl Streamed {
             .into_iter()
             .map(|i| {
                 let outcome = match i.count {
-                    Count::Extreme { newest, best, odd } => Outcome::Extreme { newest, best, odd },
+                    Count::Extreme(x) => Outcome::Extreme(x),
                     _ => Outcome::Count(Measured::Count {
                         value: i.value,
                         rows,

@@ -1,9 +1,11 @@
 //! The PostgreSQL engine of `socle data test`: connects to the server a contract names, and in
 //! one read-only transaction (with a statement time limit) reads each table's columns from the
-//! catalog, runs every counting check of the table in one aggregation (with every `sql` rule that
-//! is one aggregate of the table folded in: `quality::fold`) and every duplicate check in one
-//! `GROUPING SETS` query (two scans), then each other `sql` rule as its own query, then (if
-//! asked) samples of failing rows without sensitive columns. The SQL text comes from `socle_data::quality::sql`.
+//! catalog, runs every counting check of the table in one aggregation (with every `sql` rule
+//! that is one aggregate of the table folded in: `quality::fold`) and every duplicate check in
+//! one `GROUPING SETS` query (two scans, side by side: the duplicate query on a second
+//! connection sharing the first one's snapshot), then each other `sql` rule as its own query,
+//! then (if asked) samples of failing rows without sensitive columns. The SQL text comes from
+//! `socle_data::quality::sql`.
 
 pub mod build;
 
@@ -108,14 +110,13 @@ pub async fn run(
     let duplicates = checks
         .iter()
         .any(|c| matches!(c.metric, Metric::DuplicateCount { .. }));
-    let mut side_conn = None;
-    let mut snapshot = String::new();
+    let mut side_conn: Option<(PgConnection, String)> = None;
     if duplicates {
-        snapshot = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        let snapshot = sqlx::query_scalar("SELECT pg_export_snapshot()")
             .fetch_one(&mut *tx)
             .await
             .map_err(query_error)?;
-        side_conn = Some(connect(options).await?);
+        side_conn = Some((connect(options).await?, snapshot));
         // Each scan on a core of its own: the counting scan without parallel workers.
         sqlx::raw_sql("SET LOCAL max_parallel_workers_per_gather = 0")
             .execute(&mut *tx)
@@ -123,7 +124,7 @@ pub async fn run(
             .map_err(query_error)?;
     }
     let mut side = match side_conn.as_mut() {
-        Some(c) => Some(begin(c, schema, run, Some(&snapshot)).await?),
+        Some((c, snapshot)) => Some(begin(c, schema, run, Some(snapshot)).await?),
         None => None,
     };
     let mut results: HashMap<String, CheckResult> = HashMap::new();

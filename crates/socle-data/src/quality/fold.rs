@@ -64,11 +64,7 @@ const SCALARS: &[&str] = &[
 /// it is not one the fold takes. `is_table(name, quoted)` says whether the rule's `FROM` names
 /// the checked table.
 pub fn fold(d: Dialect, query: &str, is_table: impl Fn(&str, bool) -> bool) -> Option<String> {
-    let parser: &dyn ParserDialect = match d {
-        Dialect::Postgres => &PostgreSqlDialect {},
-        Dialect::Sqlite => &SQLiteDialect {},
-    };
-    let mut statements = Parser::parse_sql(parser, query).ok()?;
+    let mut statements = parse(d, query)?;
     let [Statement::Query(q)] = statements.as_mut_slice() else {
         return None;
     };
@@ -88,6 +84,15 @@ pub fn fold(d: Dialect, query: &str, is_table: impl Fn(&str, bool) -> bool) -> O
     };
     let mut found = false;
     (fold_above(&mut expr, filter.as_ref(), &mut found) && found).then(|| expr.to_string())
+}
+
+/// The query's statements as the engine's dialect reads them.
+fn parse(d: Dialect, query: &str) -> Option<Vec<Statement>> {
+    let parser: &dyn ParserDialect = match d {
+        Dialect::Postgres => &PostgreSqlDialect {},
+        Dialect::Sqlite => &SQLiteDialect {},
+    };
+    Parser::parse_sql(parser, query).ok()
 }
 
 /// A rule's value read as text (PostgreSQL's `::text`, a JSON scalar): a number, or a boolean
@@ -139,11 +144,7 @@ pub fn columns_read(d: Dialect, query: &str) -> Option<Vec<String>> {
             _ => false,
         }
     }
-    let parser: &dyn ParserDialect = match d {
-        Dialect::Postgres => &PostgreSqlDialect {},
-        Dialect::Sqlite => &SQLiteDialect {},
-    };
-    let statements = Parser::parse_sql(parser, query).ok()?;
+    let statements = parse(d, query)?;
     let mut names = Names(Vec::new());
     if statements.visit(&mut names).is_break() {
         return None;
@@ -433,6 +434,15 @@ mod tests {
         assert_eq!(
             pg("SELECT count(DISTINCT email) FROM Orders").as_deref(),
             Some("count(DISTINCT email)")
+        );
+    }
+
+    #[test]
+    fn a_quote_in_a_literal_stays_inside_it() {
+        assert_eq!(
+            pg("SELECT count(*) FROM orders WHERE status = 'it''s''); DROP TABLE t; --'")
+                .as_deref(),
+            Some("count(*) FILTER (WHERE status = 'it''s''); DROP TABLE t; --')")
         );
     }
 
