@@ -145,7 +145,38 @@ pub enum Cell {
     Text(String),
 }
 
+/// A stored value borrowed from where it was read (a Parquet page's bytes, a cell, a batch's
+/// text): what the streamed checks count without copying text.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Val<'a> {
+    #[default]
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+impl Val<'_> {
+    pub fn to_cell(self) -> Cell {
+        match self {
+            Val::Null => Cell::Null,
+            Val::Int(i) => Cell::Int(i),
+            Val::Real(r) => Cell::Real(r),
+            Val::Text(t) => Cell::Text(t.to_owned()),
+        }
+    }
+}
+
 impl Cell {
+    pub fn val(&self) -> Val<'_> {
+        match self {
+            Cell::Null => Val::Null,
+            Cell::Int(i) => Val::Int(*i),
+            Cell::Real(r) => Val::Real(*r),
+            Cell::Text(t) => Val::Text(t),
+        }
+    }
+
     fn of_json(v: &Value, a: Affinity) -> Cell {
         match v {
             Value::Null => Cell::Null,
@@ -197,12 +228,25 @@ impl Columns {
     }
 }
 
-/// What the reader sends the stage, and the stage the database, while the files are read:
-/// columns as they appear (the declared ones and a file's header first), then rows in batches
-/// as wide as the columns known when they were read.
+/// What the reader sends the stage while the files are read: columns as they appear (the
+/// declared ones and a file's header first), then rows in batches as wide as the columns known
+/// when they were read, or a Parquet file for the stage to read itself.
 pub(crate) enum Msg {
     Columns(Vec<(String, Affinity)>),
     Rows(Vec<Vec<Cell>>),
+    /// A Parquet file the columnar reader reads, with its columns' positions among the
+    /// columns announced.
+    Parquet {
+        path: PathBuf,
+        header: Vec<usize>,
+    },
+}
+
+/// What the stage sends the database: the table's columns as they are added, then rows of
+/// those columns, `width` cells each, one after the other.
+pub(crate) enum Out {
+    Columns(Vec<(String, Affinity)>),
+    Rows { width: usize, cells: Vec<Cell> },
 }
 
 /// Rows per batch sent to the database.
@@ -246,10 +290,7 @@ impl Reader {
     /// One row as wide as the columns known (`sent`), as parsed.
     fn push(&mut self, row: Vec<Cell>) -> Result<(), String> {
         if self.rows >= self.max_rows {
-            return Err(format!(
-                "More than {} rows: raise --max-rows to test them",
-                self.max_rows
-            ));
+            return Err(self.too_many());
         }
         self.rows += 1;
         self.batch.push(row);
@@ -257,6 +298,13 @@ impl Reader {
             self.flush()?;
         }
         Ok(())
+    }
+
+    fn too_many(&self) -> String {
+        format!(
+            "More than {} rows: raise --max-rows to test them",
+            self.max_rows
+        )
     }
 
     fn flush(&mut self) -> Result<(), String> {
@@ -317,18 +365,16 @@ impl Reader {
         }
         self.sync_columns()?;
         if pq.columnar() {
-            let affinity: Vec<Affinity> =
-                header.iter().map(|&at| self.columns.affinity[at]).collect();
-            let width = self.sent;
-            return pq.batches(file, &affinity, BATCH, |rows| {
-                for cells in rows {
-                    let mut row = vec![Cell::Null; width];
-                    for (cell, &at) in cells.into_iter().zip(&header) {
-                        row[at] = cell;
-                    }
-                    self.push(row)?;
-                }
-                Ok(())
+            // The stage reads it, row groups side by side.
+            let rows = pq.num_rows();
+            if self.rows.saturating_add(rows) > self.max_rows {
+                return Err(self.too_many());
+            }
+            self.rows += rows;
+            self.flush()?;
+            return self.send(Msg::Parquet {
+                path: file.to_owned(),
+                header,
             });
         }
         for values in pq.rows(file)? {
@@ -475,12 +521,12 @@ pub async fn load(
     let mut written: Result<(), String> = Ok(());
     while let Some(m) = rx.recv().await {
         let step = match m {
-            Msg::Columns(new) => {
+            Out::Columns(new) => {
                 let done = add_columns(&mut txn, table, names.is_empty(), &new).await;
                 names.extend(new.into_iter().map(|(n, _)| n));
                 done
             }
-            Msg::Rows(rows) => insert(&mut txn, table, &names, &rows).await,
+            Out::Rows { width, cells } => insert(&mut txn, table, &names, width, &cells).await,
         };
         if let Err(e) = step {
             written = Err(db(e));
@@ -529,37 +575,45 @@ async fn add_columns(
     Ok(())
 }
 
-/// Inserts rows (each as wide as the first columns of `names` it covers), at most ~30,000
-/// bound values per statement.
+/// Inserts rows of `width` cells (values of the first `width` columns of `names`), at most
+/// ~30,000 bound values per statement.
 async fn insert(
     txn: &mut Txn<'_>,
     table: &str,
     names: &[String],
-    rows: &[Vec<Cell>],
+    width: usize,
+    cells: &[Cell],
 ) -> Result<(), sqlx::Error> {
-    let Some(width) = rows.first().map(Vec::len).filter(|w| *w > 0) else {
+    if width == 0 || cells.is_empty() {
         return Ok(());
-    };
+    }
     let cols: Vec<String> = names[..width].iter().map(|n| ident(n)).collect();
     let per = (30_000 / width).clamp(1, 500);
     let one = format!("({})", vec!["?"; width].join(", "));
-    for chunk in rows.chunks(per) {
-        let q = format!(
-            "INSERT INTO {} ({}) VALUES {}",
-            ident(table),
-            cols.join(", "),
-            vec![one.as_str(); chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
-        for row in chunk {
-            for cell in row {
-                query = match cell {
-                    Cell::Null => query.bind(None::<String>),
-                    Cell::Int(i) => query.bind(*i),
-                    Cell::Real(f) => query.bind(*f),
-                    Cell::Text(s) => query.bind(s.as_str()),
-                };
+    let mut full: Option<(usize, String)> = None;
+    for chunk in cells.chunks(per * width) {
+        let rows = chunk.len() / width;
+        let q = match &full {
+            Some((n, q)) if *n == rows => q.clone(),
+            _ => {
+                let q = format!(
+                    "INSERT INTO {} ({}) VALUES {}",
+                    ident(table),
+                    cols.join(", "),
+                    vec![one.as_str(); rows].join(", ")
+                );
+                full = Some((rows, q.clone()));
+                q
             }
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for cell in chunk {
+            query = match cell {
+                Cell::Null => query.bind(None::<String>),
+                Cell::Int(i) => query.bind(*i),
+                Cell::Real(f) => query.bind(*f),
+                Cell::Text(s) => query.bind(s.as_str()),
+            };
         }
         query.execute(&mut **txn).await?;
     }

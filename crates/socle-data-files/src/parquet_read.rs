@@ -11,7 +11,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
 
-use crate::load::{Affinity, Cell};
+use crate::load::{Affinity, Cell, Val};
 
 /// A column's type as DuckDB reports it for a Parquet column.
 pub fn native_type(t: &Type) -> String {
@@ -79,20 +79,93 @@ pub fn native_type(t: &Type) -> String {
     }
 }
 
-/// `micros` since the epoch as `2026-12-04T10:00:00.000000Z`.
+/// The civil date of a day count since 1970-01-01 (proleptic Gregorian; Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Years the text forms below carry (as the `time` crate's default range): outside them a
+/// value reads as the range's floor (dates) or the epoch (timestamps), as it did before.
+const YEARS: std::ops::RangeInclusive<i64> = -9999..=9999;
+
+fn push_digits(out: &mut String, n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    while n > 0 || i == buf.len() {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for _ in (buf.len() - i)..width {
+        out.push('0');
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+fn push_date(out: &mut String, (y, m, d): (i64, u32, u32)) {
+    if y < 0 {
+        out.push('-');
+    }
+    push_digits(out, y.unsigned_abs(), 4);
+    out.push('-');
+    push_digits(out, u64::from(m), 2);
+    out.push('-');
+    push_digits(out, u64::from(d), 2);
+}
+
+/// `micros` since the epoch as `2026-12-04T10:00:00.000000Z`, appended to `out`.
+fn push_timestamp(out: &mut String, micros: i64) {
+    let secs = micros.div_euclid(1_000_000);
+    let (days, second) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let mut date = civil(days);
+    let (mut second, mut sub) = (second, micros.rem_euclid(1_000_000));
+    if !YEARS.contains(&date.0) {
+        (date, second, sub) = ((1970, 1, 1), 0, 0);
+    }
+    push_date(out, date);
+    out.push('T');
+    push_digits(out, (second / 3600) as u64, 2);
+    out.push(':');
+    push_digits(out, (second / 60 % 60) as u64, 2);
+    out.push(':');
+    push_digits(out, (second % 60) as u64, 2);
+    out.push('.');
+    push_digits(out, sub as u64, 6);
+    out.push('Z');
+}
+
+/// Days since the epoch as `YYYY-MM-DD`, appended to `out`.
+fn push_day(out: &mut String, days: i32) {
+    let date = civil(i64::from(days));
+    push_date(
+        out,
+        if YEARS.contains(&date.0) {
+            date
+        } else {
+            (-9999, 1, 1)
+        },
+    );
+}
+
 fn timestamp(micros: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    ))
-    .unwrap_or_default()
+    let mut s = String::with_capacity(27);
+    push_timestamp(&mut s, micros);
+    s
 }
 
 fn date(days: i32) -> String {
-    let d = time::Date::from_julian_day(2_440_588 + days).unwrap_or(time::Date::MIN);
-    d.format(time::macros::format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default()
+    let mut s = String::with_capacity(10);
+    push_day(&mut s, days);
+    s
 }
 
 /// A Parquet value as the table stores it in a column of affinity `a`.
@@ -125,14 +198,15 @@ pub fn cell(f: &Field, a: Affinity) -> Cell {
 
 /// An open Parquet file: its top-level columns with their native types, and its rows.
 pub struct ParquetFile {
-    reader: SerializedFileReader<std::fs::File>,
+    reader: SerializedFileReader<At>,
 }
 
 impl ParquetFile {
     pub fn open(path: &Path) -> Result<Self, String> {
         let shown = path.display();
         let f = std::fs::File::open(path).map_err(|e| format!("Could not read {shown}: {e}"))?;
-        let reader = SerializedFileReader::new(f).map_err(|e| format!("{shown}: {e}"))?;
+        let reader = SerializedFileReader::new(At(std::sync::Arc::new(f)))
+            .map_err(|e| format!("{shown}: {e}"))?;
         Ok(ParquetFile { reader })
     }
 
@@ -214,97 +288,296 @@ fn decode_of(c: &parquet::schema::types::ColumnDescriptor) -> Option<Decode> {
     })
 }
 
-/// One column's reader in a row group, with its decoding.
-struct Leaf {
-    reader: parquet::column::reader::ColumnReader,
-    decode: Decode,
-    max_def: i16,
-    affinity: Affinity,
+/// One column of a batch as read: the non-null values and, for an optional column, the
+/// definition levels (below `max_def`: null).
+enum Values {
+    Bool(Vec<bool>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    Bytes(Vec<parquet::data_type::ByteArray>),
 }
 
-/// `records` rows of cells from a column's non-null `values` and, for an optional column, its
-/// definition levels (below `max_def`: null).
-fn spread<T>(
-    records: usize,
-    defs: Option<&[i16]>,
+/// How a batch's values become stored values: read off the values themselves (numbers, text
+/// borrowed from the page), written once into one text (timestamps, dates), or settled one by
+/// one (every other pairing of a file's type and a column's affinity).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Direct,
+    /// Each value's text in `text`, ending at `ends[i]`.
+    Written,
+    /// Each value in `settled`.
+    Settled,
+}
+
+/// A decoded column of one batch. Its buffers are kept from batch to batch (a batch allocates
+/// nothing once the first has grown them).
+struct Batch {
+    values: Values,
+    defs: Option<Vec<i16>>,
     max_def: i16,
-    values: Vec<T>,
-    conv: impl Fn(T) -> Cell,
-    out: &mut Vec<Cell>,
-) {
-    let mut it = values.into_iter();
-    match defs {
-        None => out.extend(it.take(records).map(conv)),
-        Some(defs) => {
-            for d in defs.iter().take(records) {
-                out.push(if *d < max_def {
-                    Cell::Null
-                } else {
-                    it.next().map_or(Cell::Null, &conv)
-                });
-            }
+    decode: Decode,
+    affinity: Affinity,
+    mode: Mode,
+    text: String,
+    ends: Vec<usize>,
+    settled: Vec<Cell>,
+}
+
+impl Batch {
+    fn new(max_def: i16, decode: Decode, affinity: Affinity) -> Self {
+        Batch {
+            values: Values::Bool(Vec::new()),
+            // A required column has no definition levels: every value is there.
+            defs: (max_def > 0).then(Vec::new),
+            max_def,
+            decode,
+            affinity,
+            mode: Mode::Direct,
+            text: String::new(),
+            ends: Vec::new(),
+            settled: Vec::new(),
         }
     }
-}
 
-impl Leaf {
-    /// Up to `n` cells of this column, appended to `out`; how many rows were read.
-    fn read(
+    /// The next `n` rows of the column; how many were read.
+    fn refill(
         &mut self,
+        reader: &mut parquet::column::reader::ColumnReader,
         n: usize,
-        defs: &mut Vec<i16>,
-        out: &mut Vec<Cell>,
     ) -> Result<usize, String> {
         use parquet::column::reader::ColumnReader as R;
-        let (decode, a, max_def) = (self.decode, self.affinity, self.max_def);
-        // A required column has no definition levels: every value is there.
-        let optional = max_def > 0;
+        if let Some(d) = &mut self.defs {
+            d.clear();
+        }
         macro_rules! go {
-            ($r:expr, $conv:expr) => {{
-                let mut values = Vec::with_capacity(n);
-                defs.clear();
+            ($r:expr, $variant:ident) => {{
+                if !matches!(self.values, Values::$variant(_)) {
+                    self.values = Values::$variant(Vec::with_capacity(n));
+                }
+                let Values::$variant(values) = &mut self.values else {
+                    unreachable!("set just above")
+                };
+                values.clear();
                 let (records, _, _) = $r
-                    .read_records(n, optional.then_some(&mut *defs), None, &mut values)
+                    .read_records(n, self.defs.as_mut(), None, values)
                     .map_err(|e| e.to_string())?;
-                spread(
-                    records,
-                    optional.then_some(defs.as_slice()),
-                    max_def,
-                    values,
-                    $conv,
-                    out,
-                );
                 records
             }};
         }
-        Ok(match (&mut self.reader, decode) {
-            (R::BoolColumnReader(r), _) => go!(r, |v: bool| Cell::Int(i64::from(v))),
-            (R::Int32ColumnReader(r), Decode::Date) => go!(r, |v: i32| Cell::Text(date(v))),
-            (R::Int32ColumnReader(r), _) => go!(r, |v: i32| Cell::Int(i64::from(v))),
-            (R::Int64ColumnReader(r), Decode::Timestamp(nanos)) => {
-                go!(r, |v: i64| Cell::Text(timestamp(
-                    v.saturating_mul(nanos) / 1_000
-                )))
+        let records = match reader {
+            R::BoolColumnReader(r) => go!(r, Bool),
+            R::Int32ColumnReader(r) => go!(r, I32),
+            R::Int64ColumnReader(r) => go!(r, I64),
+            R::FloatColumnReader(r) => go!(r, F32),
+            R::DoubleColumnReader(r) => go!(r, F64),
+            R::ByteArrayColumnReader(r) => go!(r, Bytes),
+            _ => return Err("a column type the columnar reader does not decode".into()),
+        };
+        self.render();
+        Ok(records)
+    }
+
+    /// The `i`th non-null value as the record API gives it, before settling.
+    fn raw(&self, i: usize) -> Cell {
+        let a = self.affinity;
+        match (&self.values, self.decode) {
+            (Values::Bool(v), _) => Cell::Int(i64::from(v[i])),
+            (Values::I32(v), Decode::Date) => Cell::Text(date(v[i])),
+            (Values::I32(v), _) => Cell::Int(i64::from(v[i])),
+            (Values::I64(v), Decode::Timestamp(nanos)) => {
+                Cell::Text(timestamp(v[i].saturating_mul(nanos) / 1_000))
             }
-            (R::Int64ColumnReader(r), _) => go!(r, Cell::Int),
-            (R::FloatColumnReader(r), _) => go!(r, |v: f32| Cell::Real(f64::from(v))),
-            (R::DoubleColumnReader(r), _) => go!(r, Cell::Real),
-            (R::ByteArrayColumnReader(r), _) => go!(r, |v: parquet::data_type::ByteArray| {
-                let s = String::from_utf8_lossy(v.data());
+            (Values::I64(v), _) => Cell::Int(v[i]),
+            (Values::F32(v), _) => Cell::Real(f64::from(v[i])),
+            (Values::F64(v), _) => Cell::Real(v[i]),
+            (Values::Bytes(v), _) => {
+                let s = String::from_utf8_lossy(v[i].data());
                 if a == Affinity::Text {
                     Cell::Text(s.into_owned())
                 } else {
                     a.typed(&s)
                 }
-            }),
-            _ => return Err("a column type the columnar reader does not decode".into()),
-        })
+            }
+        }
     }
+
+    fn len(&self) -> usize {
+        match &self.values {
+            Values::Bool(v) => v.len(),
+            Values::I32(v) => v.len(),
+            Values::I64(v) => v.len(),
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Bytes(v) => v.len(),
+        }
+    }
+
+    fn render(&mut self) {
+        let numeric = self.affinity != Affinity::Text;
+        self.text.clear();
+        self.ends.clear();
+        self.settled.clear();
+        self.mode = match (&self.values, self.decode) {
+            (Values::I32(v), Decode::Date) => {
+                for d in v {
+                    push_day(&mut self.text, *d);
+                    self.ends.push(self.text.len());
+                }
+                Mode::Written
+            }
+            (Values::I64(v), Decode::Timestamp(nanos)) => {
+                for t in v {
+                    push_timestamp(&mut self.text, t.saturating_mul(nanos) / 1_000);
+                    self.ends.push(self.text.len());
+                }
+                Mode::Written
+            }
+            (Values::Bool(_) | Values::I32(_) | Values::I64(_), _) if numeric => Mode::Direct,
+            (Values::F32(_) | Values::F64(_), _) if numeric => Mode::Direct,
+            (Values::Bytes(v), _)
+                if !numeric && v.iter().all(|b| std::str::from_utf8(b.data()).is_ok()) =>
+            {
+                Mode::Direct
+            }
+            _ => {
+                let settled: Vec<Cell> = (0..self.len())
+                    .map(|i| crate::stored::settle(self.raw(i), self.affinity))
+                    .collect();
+                self.settled = settled;
+                Mode::Settled
+            }
+        };
+    }
+
+    /// The `i`th non-null value as the table stores it.
+    fn value(&self, i: usize) -> Val<'_> {
+        match self.mode {
+            Mode::Settled => return self.settled[i].val(),
+            Mode::Written => {
+                let from = if i == 0 { 0 } else { self.ends[i - 1] };
+                return Val::Text(&self.text[from..self.ends[i]]);
+            }
+            Mode::Direct => {}
+        }
+        let real = |r: f64| {
+            if r.is_nan() {
+                Val::Null
+            } else if self.affinity == Affinity::Real {
+                Val::Real(r)
+            } else {
+                crate::stored::integral(r).map_or(Val::Real(r), Val::Int)
+            }
+        };
+        let int = |n: i64| {
+            if self.affinity == Affinity::Real {
+                Val::Real(n as f64)
+            } else {
+                Val::Int(n)
+            }
+        };
+        match &self.values {
+            Values::Bool(v) => int(i64::from(v[i])),
+            Values::I32(v) => int(i64::from(v[i])),
+            Values::I64(v) => int(v[i]),
+            Values::F32(v) => real(f64::from(v[i])),
+            Values::F64(v) => real(v[i]),
+            // Checked to be UTF-8 when rendered.
+            Values::Bytes(v) => Val::Text(std::str::from_utf8(v[i].data()).unwrap_or_default()),
+        }
+    }
+
+    /// Each of the first `n` rows' stored value, appended to `out`.
+    fn values<'a>(&'a self, n: usize, out: &mut Vec<Val<'a>>) {
+        match &self.defs {
+            None => out.extend((0..n.min(self.len())).map(|i| self.value(i))),
+            Some(defs) => {
+                let mut next = 0;
+                for d in defs.iter().take(n) {
+                    out.push(if *d < self.max_def || next >= self.len() {
+                        Val::Null
+                    } else {
+                        next += 1;
+                        self.value(next - 1)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A file read at positions (`pread`): readers of different row groups share no file offset,
+/// so row groups are read on several threads at once.
+pub struct At(std::sync::Arc<std::fs::File>);
+
+/// A reader of [`At`] from a position on.
+pub struct AtRead {
+    file: std::sync::Arc<std::fs::File>,
+    pos: u64,
+}
+
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, pos)
+}
+
+#[cfg(windows)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, pos)
+}
+
+impl std::io::Read for AtRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::Length for At {
+    fn len(&self) -> u64 {
+        self.0.metadata().map_or(0, |m| m.len())
+    }
+}
+
+impl parquet::file::reader::ChunkReader for At {
+    type T = std::io::BufReader<AtRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::new(AtRead {
+            file: std::sync::Arc::clone(&self.0),
+            pos: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(length);
+        self.get_read(start)?
+            .into_inner()
+            .take(length as u64)
+            .read_to_end(&mut buf)?;
+        if buf.len() < length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{length} bytes expected at {start}, {} read",
+                buf.len()
+            )));
+        }
+        Ok(buf.into())
+    }
+}
+
+/// An emptied vector's buffer, for values of another lifetime: the standard library's in-place
+/// `collect` keeps the allocation when the layouts are the same, as here.
+fn recycle<'b>(mut v: Vec<Val<'_>>) -> Vec<Val<'b>> {
+    v.clear();
+    v.into_iter().map(|_| Val::Null).collect()
 }
 
 impl ParquetFile {
     /// Whether every column is a flat column the columnar reader decodes (no nesting, no
-    /// decimals, no INT96): then [`Self::batches`] reads it, else the record API does.
+    /// decimals, no INT96): then [`Self::read_group`] reads it, else the record API does.
     pub fn columnar(&self) -> bool {
         let meta = self.reader.metadata().file_metadata();
         let top = meta.schema().get_fields().len();
@@ -315,64 +588,66 @@ impl ParquetFile {
                 .all(|c| c.max_rep_level() == 0 && decode_of(c).is_some())
     }
 
-    /// Every row, read column by column in batches of at most `batch` rows, each row's cells
-    /// in column order with the column's affinity; `each` gets every batch of rows.
-    pub fn batches(
+    pub fn row_groups(&self) -> usize {
+        self.reader.num_row_groups()
+    }
+
+    /// Rows in the file, as its footer tells.
+    pub fn num_rows(&self) -> usize {
+        usize::try_from(self.reader.metadata().file_metadata().num_rows()).unwrap_or(0)
+    }
+
+    /// Row group `g`, read column by column in batches of at most `batch` rows: `each` gets
+    /// every column's stored values (column `i` with `affinity[i]`) and the batch's row count.
+    /// Row groups may be read on several threads at once.
+    pub fn read_group(
         &self,
         path: &Path,
+        g: usize,
         affinity: &[Affinity],
         batch: usize,
-        mut each: impl FnMut(Vec<Vec<Cell>>) -> Result<(), String>,
+        mut each: impl FnMut(&[Vec<Val<'_>>], usize) -> Result<(), String>,
     ) -> Result<(), String> {
-        let shown = path.display();
-        let at = |e: String| format!("{shown}: {e}");
+        let at = |e: String| format!("{}: {e}", path.display());
         let leaves = self
             .reader
             .metadata()
             .file_metadata()
             .schema_descr()
-            .columns()
-            .to_vec();
-        for g in 0..self.reader.num_row_groups() {
-            let rg = self
-                .reader
-                .get_row_group(g)
-                .map_err(|e| at(e.to_string()))?;
-            let mut left = usize::try_from(rg.metadata().num_rows()).unwrap_or(0);
-            let mut cols = Vec::with_capacity(leaves.len());
-            for (i, c) in leaves.iter().enumerate() {
-                cols.push(Leaf {
-                    reader: rg.get_column_reader(i).map_err(|e| at(e.to_string()))?,
-                    decode: decode_of(c)
-                        .ok_or_else(|| at("a column the columnar reader does not decode".into()))?,
-                    max_def: c.max_def_level(),
-                    affinity: affinity.get(i).copied().unwrap_or(Affinity::Text),
-                });
-            }
-            let mut defs = Vec::with_capacity(batch);
-            while left > 0 {
-                let n = left.min(batch);
-                let mut columns: Vec<Vec<Cell>> = Vec::with_capacity(cols.len());
-                for c in &mut cols {
-                    let mut out = Vec::with_capacity(n);
-                    let read = c.read(n, &mut defs, &mut out).map_err(at)?;
-                    if read != n {
-                        return Err(at(format!("a column ended after {read} of {n} rows")));
-                    }
-                    columns.push(out);
+            .columns();
+        let rg = self
+            .reader
+            .get_row_group(g)
+            .map_err(|e| at(e.to_string()))?;
+        let mut left = usize::try_from(rg.metadata().num_rows()).unwrap_or(0);
+        let mut readers = Vec::with_capacity(leaves.len());
+        let mut batches = Vec::with_capacity(leaves.len());
+        for (i, c) in leaves.iter().enumerate() {
+            let decode = decode_of(c)
+                .ok_or_else(|| at("a column the columnar reader does not decode".into()))?;
+            readers.push(rg.get_column_reader(i).map_err(|e| at(e.to_string()))?);
+            let a = affinity.get(i).copied().unwrap_or(Affinity::Text);
+            batches.push(Batch::new(c.max_def_level(), decode, a));
+        }
+        // Each column's values, kept from batch to batch (refilled, not reallocated).
+        let mut spare: Vec<Vec<Val<'static>>> = Vec::new();
+        while left > 0 {
+            let n = left.min(batch);
+            for (reader, b) in readers.iter_mut().zip(&mut batches) {
+                let read = b.refill(reader, n).map_err(at)?;
+                if read != n {
+                    return Err(at(format!("a column ended after {read} of {n} rows")));
                 }
-                let mut iters: Vec<_> = columns.into_iter().map(Vec::into_iter).collect();
-                let rows = (0..n)
-                    .map(|_| {
-                        iters
-                            .iter_mut()
-                            .map(|it| it.next().unwrap_or(Cell::Null))
-                            .collect()
-                    })
-                    .collect();
-                each(rows)?;
-                left -= n;
             }
+            let mut columns: Vec<Vec<Val<'_>>> = Vec::with_capacity(batches.len());
+            for b in &batches {
+                let mut out = recycle(spare.pop().unwrap_or_default());
+                b.values(n, &mut out);
+                columns.push(out);
+            }
+            each(&columns, n)?;
+            spare = columns.into_iter().rev().map(recycle).collect();
+            left -= n;
         }
         Ok(())
     }
@@ -545,29 +820,35 @@ mod tests {
     }
 
     #[test]
-    fn the_columnar_reader_gives_the_record_apis_cells() {
+    fn the_columnar_reader_gives_the_record_apis_cells_settled() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
         write_file(&path, 10);
         let pq = ParquetFile::open(&path).unwrap();
         assert!(pq.columnar());
-        // The last string column read as integers, as a contract's integer column would.
+        // The last string column read as integers, as a contract's integer column would; the
+        // double column as text, the integer column as a real (a settled conversion each).
         let mut affinity = vec![Affinity::Text; 8];
         affinity[7] = Affinity::Integer;
         affinity[1] = Affinity::Integer;
+        affinity[6] = Affinity::Real;
         let mut columnar = Vec::new();
-        pq.batches(&path, &affinity, 3, |rows| {
-            columnar.extend(rows);
-            Ok(())
-        })
-        .unwrap();
+        for g in 0..pq.row_groups() {
+            pq.read_group(&path, g, &affinity, 3, |columns, n| {
+                for r in 0..n {
+                    columnar.push(columns.iter().map(|c| c[r].to_cell()).collect::<Vec<_>>());
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
         let mut record = Vec::new();
         for row in pq.rows(&path).unwrap() {
             let row = row.unwrap();
             record.push(
                 row.get_column_iter()
                     .zip(&affinity)
-                    .map(|((_, f), a)| cell(f, *a))
+                    .map(|((_, f), a)| crate::stored::settle(cell(f, *a), *a))
                     .collect::<Vec<_>>(),
             );
         }
@@ -576,9 +857,144 @@ mod tests {
         assert_eq!(columnar[0][0], Cell::Null, "a null stays null");
         assert_eq!(columnar[1][7], Cell::Int(7), "text read as an integer");
         assert_eq!(
+            columnar[1][2],
+            Cell::Text("0.25".into()),
+            "a double as text"
+        );
+        assert_eq!(columnar[1][6], Cell::Real(-1.0), "an integer as a real");
+        assert_eq!(
             columnar[13][1],
             Cell::Int(13),
             "the second row group follows the first"
         );
+    }
+
+    #[test]
+    fn a_recycled_vector_keeps_its_buffer() {
+        let text = String::from("x");
+        let mut v = vec![Val::Text(&text); 100];
+        v.push(Val::Null);
+        let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
+        let again: Vec<Val<'static>> = recycle(v);
+        assert_eq!((again.as_ptr() as usize, again.capacity()), (ptr, cap));
+        assert!(again.is_empty());
+    }
+
+    fn any_affinity() -> impl proptest::strategy::Strategy<Value = Affinity> {
+        proptest::sample::select(vec![
+            Affinity::Integer,
+            Affinity::Real,
+            Affinity::Boolean,
+            Affinity::Text,
+        ])
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Every pairing of a file's type and a column's affinity, in batches of any size.
+        #[test]
+        fn any_affinity_reads_as_the_record_api_settled(
+            affinity in proptest::collection::vec(any_affinity(), 8),
+            rows in 1usize..40,
+            batch in 1usize..50,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.parquet");
+            write_file(&path, rows);
+            let pq = ParquetFile::open(&path).unwrap();
+            let mut columnar = Vec::new();
+            for g in 0..pq.row_groups() {
+                pq.read_group(&path, g, &affinity, batch, |columns, n| {
+                    for r in 0..n {
+                        columnar.push(columns.iter().map(|c| c[r].to_cell()).collect::<Vec<_>>());
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            }
+            let record: Vec<Vec<Cell>> = pq
+                .rows(&path)
+                .unwrap()
+                .map(|row| {
+                    row.unwrap()
+                        .get_column_iter()
+                        .zip(&affinity)
+                        .map(|((_, f), a)| crate::stored::settle(cell(f, *a), *a))
+                        .collect()
+                })
+                .collect();
+            proptest::prop_assert_eq!(columnar, record);
+        }
+    }
+
+    /// The text forms as the `time` crate writes them (what the reader wrote before).
+    fn by_time(micros: i64) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        t.format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        ))
+        .unwrap()
+    }
+
+    fn day_by_time(days: i32) -> String {
+        let d = 2_440_588i32
+            .checked_add(days)
+            .and_then(|j| time::Date::from_julian_day(j).ok())
+            .unwrap_or(time::Date::MIN);
+        d.format(time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamps_are_written_as_the_time_crate_writes_them(
+            micros in proptest::prop_oneof![
+                proptest::prelude::any::<i64>(),
+                -400_000_000_000_000_000i64..400_000_000_000_000_000,
+                -1_000_000_000_000i64..1_000_000_000_000,
+            ]
+        ) {
+            proptest::prop_assert_eq!(timestamp(micros), by_time(micros));
+        }
+
+        #[test]
+        fn dates_are_written_as_the_time_crate_writes_them(
+            days in proptest::prop_oneof![
+                proptest::prelude::any::<i32>(),
+                -4_000_000i32..4_000_000,
+                -1_000i32..1_000,
+            ]
+        ) {
+            proptest::prop_assert_eq!(date(days), day_by_time(days));
+        }
+    }
+
+    #[test]
+    fn edges_of_the_years_are_written_as_before() {
+        for micros in [
+            0,
+            -1,
+            253_402_300_799_999_999,
+            253_402_300_800_000_000,
+            -377_705_116_800_000_000,
+            -377_705_116_800_000_001,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(timestamp(micros), by_time(micros), "{micros}");
+        }
+        for days in [
+            0,
+            -1,
+            2_932_896,
+            2_932_897,
+            -4_371_587,
+            -4_371_588,
+            i32::MIN,
+            i32::MAX,
+        ] {
+            assert_eq!(date(days), day_by_time(days), "{days}");
+        }
     }
 }

@@ -2,10 +2,18 @@
 //! them are settled for their columns' affinity, counted by the streamed checks, cut to the
 //! columns the table keeps, and sent on in batches to the database. The reader only parses, so
 //! parsing and counting share the two cores, and the rows keep the files' order.
+//!
+//! A Parquet file is read here instead, a row group per thread on every core (`read_parquet`):
+//! each thread decodes its row group column by column, counts it with its own fork of the
+//! streamed checks and cuts its rows; the parts are merged and sent on in the file's order.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::mpsc::Receiver;
+use std::sync::{Condvar, Mutex};
 
-use crate::load::{Affinity, BATCH, Cell, Columns, Msg};
+use crate::load::{Affinity, BATCH, Cell, Columns, Msg, Out, Val};
+use crate::parquet_read::ParquetFile;
 use crate::stored::settle;
 use crate::stream::Streamed;
 
@@ -17,15 +25,142 @@ pub struct Stage {
     /// Columns the table keeps, by name (`None`: every column).
     keep: Option<Vec<String>>,
     stream: Option<Streamed>,
-    batch: Vec<Vec<Cell>>,
-    tx: tokio::sync::mpsc::Sender<Msg>,
+    /// Rows waiting to be sent, `table.len()` cells each.
+    batch: Vec<Cell>,
+    tx: tokio::sync::mpsc::Sender<Out>,
+}
+
+/// What one thread made of one row group: its rows cut to the table's columns (in batches of
+/// at most [`BATCH`] rows), and its counts.
+struct Part {
+    chunks: Vec<Vec<Cell>>,
+    stream: Option<Streamed>,
+}
+
+/// What the threads reading a Parquet file's row groups share.
+struct Group<'a> {
+    pq: &'a ParquetFile,
+    path: &'a Path,
+    /// The file's columns' positions among the reader's columns.
+    header: &'a [usize],
+    columns: &'a Columns,
+    table: &'a [usize],
+    /// The streamed checks with nothing counted: each row group counts with a fork of them.
+    stream: Option<Streamed>,
+}
+
+impl Group<'_> {
+    /// Row group `g`: decoded, counted with a fork of the streamed checks, cut to the table.
+    fn read(&self, g: usize) -> Result<Part, String> {
+        let affinity: Vec<Affinity> = self
+            .header
+            .iter()
+            .map(|&at| self.columns.affinity[at])
+            .collect();
+        let mut stream = self.stream.as_ref().map(Streamed::fork);
+        let mut chunks = Vec::new();
+        let width = self.columns.names.len();
+        self.pq
+            .read_group(self.path, g, &affinity, BATCH, |columns, n| {
+                let mut by_column: Vec<&[Val<'_>]> = vec![&[]; width];
+                for (c, &at) in columns.iter().zip(self.header) {
+                    if let Some(slot) = by_column.get_mut(at) {
+                        *slot = c;
+                    }
+                }
+                if let Some(s) = &mut stream {
+                    s.columns(&by_column, n);
+                }
+                if !self.table.is_empty() {
+                    let mut cells = Vec::with_capacity(n * self.table.len());
+                    for r in 0..n {
+                        for &i in self.table {
+                            let v = by_column[i].get(r).copied().unwrap_or(Val::Null);
+                            cells.push(v.to_cell());
+                        }
+                    }
+                    chunks.push(cells);
+                }
+                Ok(())
+            })?;
+        Ok(Part { chunks, stream })
+    }
+}
+
+/// Which row group a thread reads next: in the file's order, at most `ahead` beyond the first
+/// one not yet sent (what waits to be sent stays bounded), none once stopped.
+struct Order {
+    state: Mutex<OrderState>,
+    moved: Condvar,
+    groups: usize,
+    ahead: usize,
+}
+
+struct OrderState {
+    next: usize,
+    sent: usize,
+    stopped: bool,
+}
+
+impl Order {
+    fn new(groups: usize, ahead: usize) -> Self {
+        Order {
+            state: Mutex::new(OrderState {
+                next: 0,
+                sent: 0,
+                stopped: false,
+            }),
+            moved: Condvar::new(),
+            groups,
+            ahead: ahead.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OrderState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The next row group to read, once it is close enough to the first not yet sent.
+    fn next(&self) -> Option<usize> {
+        let mut s = self.lock();
+        loop {
+            if s.stopped || s.next >= self.groups {
+                return None;
+            }
+            if s.next < s.sent + self.ahead {
+                s.next += 1;
+                return Some(s.next - 1);
+            }
+            s = self
+                .moved
+                .wait(s)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// The first row group not yet sent.
+    fn sent(&self) -> usize {
+        self.lock().sent
+    }
+
+    fn advance(&self) {
+        self.lock().sent += 1;
+        self.moved.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.moved.notify_all();
+    }
 }
 
 impl Stage {
     pub fn new(
         keep: Option<Vec<String>>,
         stream: Option<Streamed>,
-        tx: tokio::sync::mpsc::Sender<Msg>,
+        tx: tokio::sync::mpsc::Sender<Out>,
     ) -> Self {
         Stage {
             columns: Columns::default(),
@@ -48,6 +183,7 @@ impl Stage {
                         self.row(row)?;
                     }
                 }
+                Msg::Parquet { path, header } => self.read_parquet(&path, &header)?,
             }
         }
         self.flush()?;
@@ -78,7 +214,7 @@ impl Stage {
             .into_iter()
             .map(|i| (self.columns.names[i].clone(), self.columns.affinity[i]))
             .collect();
-        self.send(Msg::Columns(new))
+        self.send(Out::Columns(new))
     }
 
     /// One row: settled, counted, then cut to the table's columns.
@@ -94,30 +230,92 @@ impl Stage {
         if self.table.is_empty() {
             return Ok(());
         }
-        let row = if self.keep.is_none() && self.table.len() == row.len() {
-            row
-        } else {
-            self.table
-                .iter()
-                .map(|&i| row.get_mut(i).map_or(Cell::Null, std::mem::take))
-                .collect()
-        };
-        self.batch.push(row);
-        if self.batch.len() >= BATCH {
+        for &i in &self.table {
+            self.batch
+                .push(row.get_mut(i).map_or(Cell::Null, std::mem::take));
+        }
+        if self.batch.len() >= BATCH * self.table.len() {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// A Parquet file's row groups, read on every core, merged and sent in the file's order.
+    fn read_parquet(&mut self, path: &Path, header: &[usize]) -> Result<(), String> {
+        self.flush()?;
+        let pq = ParquetFile::open(path)?;
+        let mut stream = self.stream.take();
+        if let Some(s) = &mut stream {
+            s.reserve(pq.num_rows());
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let order = Order::new(pq.row_groups(), 2 * threads);
+        let job = Group {
+            pq: &pq,
+            path,
+            header,
+            columns: &self.columns,
+            table: &self.table,
+            stream: stream.as_ref().map(Streamed::fork),
+        };
+        let tx = self.tx.clone();
+        let width = self.table.len();
+        let (parts_tx, parts_rx) = std::sync::mpsc::channel::<(usize, Result<Part, String>)>();
+        let read = std::thread::scope(|scope| {
+            for _ in 0..threads.min(pq.row_groups()) {
+                let parts_tx = parts_tx.clone();
+                let (job, order) = (&job, &order);
+                scope.spawn(move || {
+                    while let Some(g) = order.next() {
+                        let part = job.read(g);
+                        let failed = part.is_err();
+                        if parts_tx.send((g, part)).is_err() || failed {
+                            order.stop();
+                        }
+                    }
+                });
+            }
+            drop(parts_tx);
+            // Parts arrive in any order; they are merged and sent in the file's.
+            let mut waiting = BTreeMap::new();
+            let mut failed: Option<String> = None;
+            for (g, part) in parts_rx {
+                waiting.insert(g, part);
+                while let Some(part) = waiting.remove(&order.sent()) {
+                    order.advance();
+                    let sent = part.and_then(|p| {
+                        if let (Some(s), Some(counted)) = (&mut stream, p.stream) {
+                            s.merge(counted);
+                        }
+                        p.chunks.into_iter().try_for_each(|cells| {
+                            tx.blocking_send(Out::Rows { width, cells })
+                                .map_err(|_| "the load stopped".to_owned())
+                        })
+                    });
+                    if let Err(e) = sent {
+                        failed.get_or_insert(e);
+                        order.stop();
+                    }
+                }
+            }
+            failed.map_or(Ok(()), Err)
+        });
+        self.stream = stream;
+        read
     }
 
     fn flush(&mut self) -> Result<(), String> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.batch);
-        self.send(Msg::Rows(rows))
+        let cells = std::mem::take(&mut self.batch);
+        self.send(Out::Rows {
+            width: self.table.len(),
+            cells,
+        })
     }
 
-    fn send(&self, m: Msg) -> Result<(), String> {
+    fn send(&self, m: Out) -> Result<(), String> {
         self.tx
             .blocking_send(m)
             .map_err(|_| "the load stopped".to_owned())

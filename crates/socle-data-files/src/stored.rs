@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-pub use crate::load::{Affinity, Cell};
+pub use crate::load::{Affinity, Cell, Val};
 
 /// A text SQLite reads as a number under numeric affinity (`sqlite3AtoF`'s grammar: spaces,
 /// sign, digits with at most one point, an exponent with digits, spaces; at least one digit):
@@ -96,11 +96,16 @@ pub fn settle(cell: Cell, a: Affinity) -> Cell {
 
 /// `CAST(x AS TEXT)` of a stored value (`None` for null).
 pub fn text(cell: &Cell) -> Option<Cow<'_, str>> {
-    match cell {
-        Cell::Null => None,
-        Cell::Int(i) => Some(Cow::Owned(i.to_string())),
-        Cell::Real(r) => Some(Cow::Owned(real_text(*r))),
-        Cell::Text(s) => Some(Cow::Borrowed(s)),
+    text_of(cell.val())
+}
+
+/// `CAST(x AS TEXT)` of a stored value (`None` for null).
+pub fn text_of(v: Val<'_>) -> Option<Cow<'_, str>> {
+    match v {
+        Val::Null => None,
+        Val::Int(i) => Some(Cow::Owned(i.to_string())),
+        Val::Real(r) => Some(Cow::Owned(real_text(r))),
+        Val::Text(s) => Some(Cow::Borrowed(s)),
     }
 }
 
@@ -395,14 +400,14 @@ fn int_float(i: i64, r: f64) -> Ordering {
 
 /// How a stored non-null value of a numeric-affinity column compares with a numeric literal
 /// (numbers by value, text after every number); `None` for null.
-pub fn compare_numeric(cell: &Cell, n: Number) -> Option<Ordering> {
-    Some(match (cell, n) {
-        (Cell::Null, _) => return None,
-        (Cell::Int(a), Number::Int(b)) => a.cmp(&b),
-        (Cell::Int(a), Number::Real(b)) => int_float(*a, b),
-        (Cell::Real(a), Number::Int(b)) => int_float(b, *a).reverse(),
-        (Cell::Real(a), Number::Real(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        (Cell::Text(_), _) => Ordering::Greater,
+pub fn compare_numeric(v: Val<'_>, n: Number) -> Option<Ordering> {
+    Some(match (v, n) {
+        (Val::Null, _) => return None,
+        (Val::Int(a), Number::Int(b)) => a.cmp(&b),
+        (Val::Int(a), Number::Real(b)) => int_float(a, b),
+        (Val::Real(a), Number::Int(b)) => int_float(b, a).reverse(),
+        (Val::Real(a), Number::Real(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+        (Val::Text(_), _) => Ordering::Greater,
     })
 }
 

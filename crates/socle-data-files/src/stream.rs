@@ -16,11 +16,11 @@ use serde_json::Value;
 use socle_data::quality::evaluate::Measured;
 use socle_data::quality::plan::{Check, Metric, Validity};
 
-use crate::load::{Affinity, Cell, Columns};
-use crate::stored::{Number, compare_numeric, text, unixepoch};
+use crate::load::{Affinity, Cell, Columns, Val};
+use crate::stored::{Number, compare_numeric, text_of, unixepoch};
 
 /// What one streamed check counts.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Count {
     Rows,
     /// Null, or text among `values`.
@@ -37,7 +37,7 @@ enum Count {
 
 /// The newest (or oldest) timestamp of a column as `unixepoch(…, 'subsec')`: computed here for
 /// the strict ISO shape, the other values kept for SQLite's own date functions.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Extreme {
     pub newest: bool,
     pub best: Option<f64>,
@@ -45,16 +45,37 @@ pub struct Extreme {
 }
 
 impl Extreme {
-    fn add(&mut self, c: &Cell) {
-        let epoch = match c {
-            Cell::Null => return,
-            Cell::Text(t) => unixepoch(t),
+    fn add(&mut self, v: Val<'_>) {
+        let epoch = match v {
+            Val::Null => return,
+            Val::Text(t) => unixepoch(t),
             _ => None,
         };
         match epoch {
-            Some(e) if self.best.is_none_or(|b| self.beats(e, b)) => self.best = Some(e),
-            Some(_) => {}
-            None => self.odd.push(c.clone()),
+            Some(e) => self.take(e),
+            None => self.odd.push(v.to_cell()),
+        }
+    }
+
+    fn take(&mut self, e: f64) {
+        if self.best.is_none_or(|b| self.beats(e, b)) {
+            self.best = Some(e);
+        }
+    }
+
+    fn merge(&mut self, other: Extreme) {
+        if let Some(e) = other.best {
+            self.take(e);
+        }
+        self.odd.extend(other.odd);
+    }
+
+    /// The same check with nothing seen yet.
+    fn fresh(&self) -> Self {
+        Extreme {
+            newest: self.newest,
+            best: None,
+            odd: Vec::new(),
         }
     }
 
@@ -73,7 +94,7 @@ pub enum Outcome {
 }
 
 /// A validity as SQL writes it (`sql::invalid`), with only strings and numbers in it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rule {
     /// `None`: no list; `Some(empty)`: a list without scalars (nothing is valid).
     valid: Option<Vec<String>>,
@@ -153,8 +174,8 @@ impl Rule {
 
     /// Whether a non-null stored value of a numeric column (or of any column, without bounds)
     /// breaks the rule.
-    fn breaks(&self, cell: &Cell) -> bool {
-        if matches!(cell, Cell::Null) {
+    fn breaks(&self, cell: Val<'_>) -> bool {
+        if matches!(cell, Val::Null) {
             return false;
         }
         // Bounds first: they need no text.
@@ -175,7 +196,7 @@ impl Rule {
         if !texts {
             return false;
         }
-        let Some(t) = text(cell) else {
+        let Some(t) = text_of(cell) else {
             return false;
         };
         let chars = || t.chars().count() as u64;
@@ -258,28 +279,112 @@ impl Streamed {
 
     /// Counts one row of settled cells (positions as the reader's columns).
     pub fn row(&mut self, row: &[Cell]) {
-        const NULL: Cell = Cell::Null;
         self.rows += 1;
-        let cell = |p: Option<usize>| p.and_then(|p| row.get(p)).unwrap_or(&NULL);
-        for (item, at) in self.items.iter_mut().zip(&self.at) {
+        let cell = |p: Option<usize>| p.and_then(|p| row.get(p)).map_or(Val::Null, Cell::val);
+        let Streamed { items, at, key, .. } = self;
+        for (item, at) in items.iter_mut().zip(at.iter()) {
             match &mut item.count {
                 Count::Rows => item.value += 1,
-                Count::Missing { values } => {
-                    let c = cell(at[0]);
-                    let hit = matches!(c, Cell::Null)
-                        || (!values.is_empty()
-                            && text(c).is_some_and(|t| values.iter().any(|v| *v == *t)));
-                    item.value += i64::from(hit);
-                }
-                Count::Invalid(rule) => {
-                    item.value += i64::from(rule.breaks(cell(at[0])));
-                }
+                Count::Missing { values } => item.value += i64::from(missing(values, cell(at[0]))),
+                Count::Invalid(rule) => item.value += i64::from(rule.breaks(cell(at[0]))),
                 Count::Duplicate { hashes } => {
-                    if let Some(h) = key_hash(&mut self.key, at.iter().map(|&p| cell(p))) {
+                    if let Some(h) = key_hash(key, at.iter().map(|&p| cell(p))) {
                         hashes.push(h);
                     }
                 }
                 Count::Extreme(x) => x.add(cell(at[0])),
+            }
+        }
+    }
+
+    /// Counts `n` rows given column by column (`columns[p]`: the settled values of the reader's
+    /// column `p`, row by row; a column shorter than `n` is null in the rows it lacks).
+    pub fn columns<'v>(&mut self, columns: &[&[Val<'v>]], n: usize) {
+        fn value<'v>(c: &[Val<'v>], r: usize) -> Val<'v> {
+            c.get(r).copied().unwrap_or(Val::Null)
+        }
+        self.rows += n as i64;
+        let column = |p: Option<usize>| -> &[Val<'v>] {
+            p.and_then(|p| columns.get(p).copied()).unwrap_or(&[])
+        };
+        let Streamed { items, at, key, .. } = self;
+        for (item, at) in items.iter_mut().zip(at.iter()) {
+            match &mut item.count {
+                Count::Rows => item.value += n as i64,
+                Count::Missing { values } => {
+                    let c = column(at[0]);
+                    let nulls = n.saturating_sub(c.len());
+                    let hits = c.iter().take(n).filter(|v| missing(values, **v)).count();
+                    item.value += (nulls + hits) as i64;
+                }
+                Count::Invalid(rule) => {
+                    let hits = column(at[0]).iter().take(n).filter(|v| rule.breaks(**v));
+                    item.value += hits.count() as i64;
+                }
+                Count::Duplicate { hashes } => {
+                    let parts: Vec<&[Val<'v>]> = at.iter().map(|&p| column(p)).collect();
+                    for r in 0..n {
+                        if let Some(h) = key_hash(key, parts.iter().map(|c| value(c, r))) {
+                            hashes.push(h);
+                        }
+                    }
+                }
+                Count::Extreme(x) => {
+                    for v in column(at[0]).iter().take(n) {
+                        x.add(*v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The same checks with nothing counted yet (for a part of the rows counted elsewhere and
+    /// [merged](Self::merge) back).
+    pub fn fork(&self) -> Streamed {
+        let items = self
+            .items
+            .iter()
+            .map(|i| Item {
+                key: i.key.clone(),
+                fields: i.fields.clone(),
+                count: match &i.count {
+                    Count::Duplicate { .. } => Count::Duplicate {
+                        hashes: Buckets::new(),
+                    },
+                    Count::Extreme(x) => Count::Extreme(x.fresh()),
+                    other => other.clone(),
+                },
+                value: 0,
+            })
+            .collect();
+        Streamed {
+            items,
+            at: self.at.clone(),
+            rows: 0,
+            key: Vec::new(),
+        }
+    }
+
+    /// Adds what a [fork](Self::fork) counted.
+    pub fn merge(&mut self, other: Streamed) {
+        self.rows += other.rows;
+        for (mine, theirs) in self.items.iter_mut().zip(other.items) {
+            mine.value += theirs.value;
+            match (&mut mine.count, theirs.count) {
+                (Count::Duplicate { hashes }, Count::Duplicate { hashes: more }) => {
+                    hashes.append(more);
+                }
+                (Count::Extreme(x), Count::Extreme(more)) => x.merge(more),
+                _ => {}
+            }
+        }
+    }
+
+    /// Makes room for `rows` more keys in each duplicate check (when a file tells its size).
+    pub fn reserve(&mut self, rows: usize) {
+        for i in &mut self.items {
+            if let Count::Duplicate { hashes } = &mut i.count {
+                hashes.reserve(rows);
             }
         }
     }
@@ -311,7 +416,7 @@ impl Streamed {
 
 /// Key hashes split by their top byte into 256 lists: each list is sorted on its own (in
 /// parallel, and small enough to sort in cache), and equal hashes always share a list.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Buckets(Vec<Vec<u128>>);
 
 impl Buckets {
@@ -321,6 +426,20 @@ impl Buckets {
 
     fn push(&mut self, h: u128) {
         self.0[(h >> 120) as usize].push(h);
+    }
+
+    fn append(&mut self, mut other: Buckets) {
+        for (mine, theirs) in self.0.iter_mut().zip(&mut other.0) {
+            mine.append(theirs);
+        }
+    }
+
+    /// Room for about `rows` more hashes, spread evenly (with an eighth to spare).
+    fn reserve(&mut self, rows: usize) {
+        let each = rows / 256 + rows / 2048 + 16;
+        for b in &mut self.0 {
+            b.reserve(each);
+        }
     }
 
     /// Distinct hashes occurring more than once.
@@ -353,16 +472,16 @@ fn duplicated(sorted: &[u128]) -> i64 {
 
 /// The hash of a key as SQL's `GROUP BY` tells keys apart (numbers by value, text by bytes),
 /// or `None` when a part is null (never a duplicate).
-fn key_hash<'c>(buf: &mut Vec<u8>, parts: impl Iterator<Item = &'c Cell>) -> Option<u128> {
+fn key_hash<'v>(buf: &mut Vec<u8>, parts: impl Iterator<Item = Val<'v>>) -> Option<u128> {
     buf.clear();
     for c in parts {
         match c {
-            Cell::Null => return None,
-            Cell::Int(i) => {
+            Val::Null => return None,
+            Val::Int(i) => {
                 buf.push(1);
                 buf.extend_from_slice(&i.to_le_bytes());
             }
-            Cell::Real(r) => match crate::stored::integral(*r) {
+            Val::Real(r) => match crate::stored::integral(r) {
                 Some(i) => {
                     buf.push(1);
                     buf.extend_from_slice(&i.to_le_bytes());
@@ -372,7 +491,7 @@ fn key_hash<'c>(buf: &mut Vec<u8>, parts: impl Iterator<Item = &'c Cell>) -> Opt
                     buf.extend_from_slice(&r.to_bits().to_le_bytes());
                 }
             },
-            Cell::Text(s) => {
+            Val::Text(s) => {
                 buf.push(3);
                 buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
                 buf.extend_from_slice(s.as_bytes());
@@ -380,6 +499,12 @@ fn key_hash<'c>(buf: &mut Vec<u8>, parts: impl Iterator<Item = &'c Cell>) -> Opt
         }
     }
     Some(twox_hash::XxHash3_128::oneshot(buf))
+}
+
+/// Whether a value counts as missing: null, or text among `values`.
+fn missing(values: &[String], v: Val<'_>) -> bool {
+    matches!(v, Val::Null)
+        || (!values.is_empty() && text_of(v).is_some_and(|t| values.iter().any(|m| *m == *t)))
 }
 
 #[cfg(test)]
@@ -396,19 +521,13 @@ mod tests {
     #[test]
     fn equal_numbers_hash_alike_and_text_differs() {
         let mut b = Vec::new();
-        let one = key_hash(&mut b, [Cell::Int(1)].iter());
-        assert_eq!(one, key_hash(&mut b, [Cell::Real(1.0)].iter()));
-        assert_ne!(one, key_hash(&mut b, [Cell::Text("1".into())].iter()));
-        assert_eq!(key_hash(&mut b, [Cell::Int(1), Cell::Null].iter()), None);
+        let one = key_hash(&mut b, [Val::Int(1)].into_iter());
+        assert_eq!(one, key_hash(&mut b, [Val::Real(1.0)].into_iter()));
+        assert_ne!(one, key_hash(&mut b, [Val::Text("1")].into_iter()));
+        assert_eq!(key_hash(&mut b, [Val::Int(1), Val::Null].into_iter()), None);
         // Parts are delimited: ("ab", "c") is not ("a", "bc").
-        let ab_c = key_hash(
-            &mut b,
-            [Cell::Text("ab".into()), Cell::Text("c".into())].iter(),
-        );
-        let a_bc = key_hash(
-            &mut b,
-            [Cell::Text("a".into()), Cell::Text("bc".into())].iter(),
-        );
+        let ab_c = key_hash(&mut b, [Val::Text("ab"), Val::Text("c")].into_iter());
+        let a_bc = key_hash(&mut b, [Val::Text("a"), Val::Text("bc")].into_iter());
         assert_ne!(ab_c, a_bc);
     }
 }

@@ -2,3 +2,4 @@ mod corpus;
 mod engine;
 mod parquet_fixture;
 mod streamed;
+mod streamed_parquet;

@@ -16,7 +16,7 @@ use socle_data_files::stored::{self, Affinity, Cell};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Row};
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -147,7 +147,7 @@ proptest! {
 }
 
 /// One column's random rule, as contract YAML under the property.
-fn rule() -> impl Strategy<Value = String> {
+pub fn rule() -> impl Strategy<Value = String> {
     let word = || prop::sample::select(TEXTS).prop_map(|t| format!("{t:?}"));
     prop_oneof![
         Just("{metric: nullValues, mustBe: 0}".to_owned()),
@@ -166,7 +166,7 @@ fn rule() -> impl Strategy<Value = String> {
     ]
 }
 
-fn number_options() -> impl Strategy<Value = String> {
+pub fn number_options() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         (-20i64..20).prop_map(|m| format!("minimum: {m}")),
@@ -175,7 +175,7 @@ fn number_options() -> impl Strategy<Value = String> {
     ]
 }
 
-fn text_options() -> impl Strategy<Value = String> {
+pub fn text_options() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         (0u64..5).prop_map(|n| format!("maxLength: {n}")),
@@ -318,7 +318,10 @@ proptest! {
     }
 }
 
-async fn run(contract: &std::path::Path, samples: bool) -> Vec<socle_data::quality::CheckResult> {
+pub async fn run(
+    contract: &std::path::Path,
+    samples: bool,
+) -> Vec<socle_data::quality::CheckResult> {
     let text = std::fs::read_to_string(contract).unwrap();
     let c = socle_data::load(&text, "t.odcs.yaml", &Limits::default()).expect("contract loads");
     let spec = c.test_spec().unwrap();
