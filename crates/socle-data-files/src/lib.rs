@@ -119,7 +119,7 @@ pub async fn run(
         .execute(&mut conn)
         .await
         .map_err(db_error)?;
-    for t in &loaded {
+    for t in &mut loaded {
         let on_table: Vec<&Check> = checks
             .iter()
             .filter(|c| c.table == t.name && !results.contains_key(&c.key))
@@ -183,6 +183,54 @@ fn plan_load(checks: &[&Check], object: Option<&ObjectSpec>, samples: bool) -> l
     }
 }
 
+/// The checks counted while a table's files were read.
+enum Counted {
+    /// Still being finished (duplicate keys sorted) on a blocking thread; `keys` are the checks.
+    Pending {
+        keys: Vec<String>,
+        task: tokio::task::JoinHandle<Vec<(String, stream::Outcome)>>,
+    },
+    Done(HashMap<String, Measured>),
+}
+
+impl Counted {
+    fn has(&self, key: &str) -> bool {
+        match self {
+            Counted::Pending { keys, .. } => keys.iter().any(|k| k == key),
+            Counted::Done(m) => m.contains_key(key),
+        }
+    }
+
+    /// Each check's measurement, by key, once finished (a timestamp extreme completed by
+    /// SQLite's reading of the values Rust did not read).
+    async fn measure(
+        &mut self,
+        conn: &mut SqliteConnection,
+        opts: &RunOptions,
+    ) -> HashMap<String, Measured> {
+        let pending = std::mem::replace(self, Counted::Done(HashMap::new()));
+        let outcomes = match pending {
+            Counted::Done(m) => return m,
+            Counted::Pending { keys, task } => match task.await {
+                Ok(o) => o,
+                Err(e) => {
+                    let failed = Measured::Failed(format!("Error evaluating check: {e}"));
+                    return keys.into_iter().map(|k| (k, failed.clone())).collect();
+                }
+            },
+        };
+        let mut measured = HashMap::new();
+        for (key, outcome) in outcomes {
+            let m = match outcome {
+                stream::Outcome::Count(m) => m,
+                stream::Outcome::Extreme(x) => extreme(conn, &x, opts).await,
+            };
+            measured.insert(key, m);
+        }
+        measured
+    }
+}
+
 /// Where a server's files are and how they are written.
 struct Source<'a> {
     /// Relative paths are read from here (the contract's directory).
@@ -197,7 +245,7 @@ struct Table {
     reference: String,
     columns: Result<Vec<Column>, String>,
     /// The checks counted while the files were read.
-    streamed: HashMap<String, Measured>,
+    counted: Counted,
 }
 
 impl Table {
@@ -215,7 +263,7 @@ impl Table {
             columns: Err(format!(
                 "Could not read model '{table}': not in the contract"
             )),
-            streamed: HashMap::new(),
+            counted: Counted::Done(HashMap::new()),
         };
         let Some(object) = object.cloned() else {
             return t;
@@ -245,12 +293,12 @@ impl Table {
             }
         };
         let declared = load::Columns::declared(&object);
-        for (key, outcome) in loaded.streamed {
-            let m = match outcome {
-                stream::Outcome::Count(m) => m,
-                stream::Outcome::Extreme(x) => extreme(conn, &x, opts).await,
+        if let Some(stream) = loaded.stream {
+            // Duplicate keys are sorted on a blocking thread while the table's SQL runs.
+            t.counted = Counted::Pending {
+                keys: stream.keys(),
+                task: tokio::task::spawn_blocking(move || stream.finish()),
             };
-            t.streamed.insert(key, m);
         }
         t.columns = Ok(loaded
             .present
@@ -278,7 +326,7 @@ impl Table {
     }
 
     async fn run(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         checks: &[&Check],
         opts: &RunOptions,
@@ -293,14 +341,12 @@ impl Table {
         }
         let limit = opts.statement_timeout;
         let mut aggregated: Vec<(&Check, Aggregate)> = Vec::new();
+        let mut counted: Vec<&Check> = Vec::new();
         for &c in checks {
             match prepare(LITE, c, |f| self.column(f)) {
                 Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
-                Prepared::Aggregate(_) | Prepared::Duplicate(_)
-                    if self.streamed.contains_key(&c.key) =>
-                {
-                    let m = self.streamed[&c.key].clone();
-                    out.push((c.key.clone(), evaluate(c, m)));
+                Prepared::Aggregate(_) | Prepared::Duplicate(_) if self.counted.has(&c.key) => {
+                    counted.push(c);
                 }
                 Prepared::Aggregate(a) => aggregated.push((c, a)),
                 Prepared::Duplicate(keys) => {
@@ -326,6 +372,13 @@ impl Table {
         }
         let measured = self.aggregate(conn, &aggregated, opts).await;
         for ((c, _), m) in aggregated.iter().zip(measured) {
+            out.push((c.key.clone(), evaluate(c, m)));
+        }
+        let mut streamed = self.counted.measure(conn, opts).await;
+        for c in counted {
+            let m = streamed.remove(&c.key).unwrap_or_else(|| {
+                Measured::Failed("Error evaluating check: not counted".to_owned())
+            });
             out.push((c.key.clone(), evaluate(c, m)));
         }
         if opts.samples {

@@ -14,7 +14,7 @@ use sqlx::sqlite::SqliteConnection;
 use std::sync::mpsc::SyncSender;
 
 use crate::stage::Stage;
-use crate::stream::{Outcome, Streamed};
+use crate::stream::Streamed;
 
 /// How a server's files are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -450,8 +450,8 @@ pub struct Loaded {
     pub present: Vec<String>,
     /// The native type of each column of typed files (Parquet), by name.
     pub native: Vec<(String, String)>,
-    /// What the streamed checks counted, by check key.
-    pub streamed: Vec<(String, Outcome)>,
+    /// The streamed checks with what they counted, not yet [finished](Streamed::finish).
+    pub stream: Option<Streamed>,
 }
 
 /// What a load keeps in the table and counts on the way.
@@ -511,7 +511,7 @@ pub async fn load(
             Ok::<_, String>(Loaded {
                 present,
                 native,
-                streamed: stream?.map(Streamed::finish).unwrap_or_default(),
+                stream: stream?,
             })
         })
     });

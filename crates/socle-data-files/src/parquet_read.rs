@@ -131,16 +131,35 @@ fn push_timestamp(out: &mut String, micros: i64) {
     if !YEARS.contains(&date.0) {
         (date, second, sub) = ((1970, 1, 1), 0, 0);
     }
-    push_date(out, date);
-    out.push('T');
-    push_digits(out, (second / 3600) as u64, 2);
-    out.push(':');
-    push_digits(out, (second / 60 % 60) as u64, 2);
-    out.push(':');
-    push_digits(out, (second % 60) as u64, 2);
-    out.push('.');
-    push_digits(out, sub as u64, 6);
-    out.push('Z');
+    if date.0 < 0 {
+        push_date(out, date);
+        out.push('T');
+        push_digits(out, (second / 3600) as u64, 2);
+        out.push(':');
+        push_digits(out, (second / 60 % 60) as u64, 2);
+        out.push(':');
+        push_digits(out, (second % 60) as u64, 2);
+        out.push('.');
+        push_digits(out, sub as u64, 6);
+        out.push('Z');
+        return;
+    }
+    // Years 0 to 9999: every field has a fixed width.
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, date.0 as u64);
+    put(5, 2, u64::from(date.1));
+    put(8, 2, u64::from(date.2));
+    put(11, 2, (second / 3600) as u64);
+    put(14, 2, (second / 60 % 60) as u64);
+    put(17, 2, (second % 60) as u64);
+    put(20, 6, sub as u64);
+    out.extend(b.iter().map(|&c| char::from(c)));
 }
 
 /// Days since the epoch as `YYYY-MM-DD`, appended to `out`.
@@ -323,6 +342,8 @@ struct Batch {
     text: String,
     ends: Vec<usize>,
     settled: Vec<Cell>,
+    /// Set when a text read straight off the page is not UTF-8.
+    not_utf8: std::cell::Cell<bool>,
 }
 
 impl Batch {
@@ -338,6 +359,7 @@ impl Batch {
             text: String::new(),
             ends: Vec::new(),
             settled: Vec::new(),
+            not_utf8: std::cell::Cell::new(false),
         }
     }
 
@@ -416,6 +438,7 @@ impl Batch {
 
     fn render(&mut self) {
         let numeric = self.affinity != Affinity::Text;
+        self.not_utf8.set(false);
         self.text.clear();
         self.ends.clear();
         self.settled.clear();
@@ -436,11 +459,8 @@ impl Batch {
             }
             (Values::Bool(_) | Values::I32(_) | Values::I64(_), _) if numeric => Mode::Direct,
             (Values::F32(_) | Values::F64(_), _) if numeric => Mode::Direct,
-            (Values::Bytes(v), _)
-                if !numeric && v.iter().all(|b| std::str::from_utf8(b.data()).is_ok()) =>
-            {
-                Mode::Direct
-            }
+            // Checked to be UTF-8 as the values are read (`value`).
+            (Values::Bytes(_), _) if !numeric => Mode::Direct,
             _ => {
                 let settled: Vec<Cell> = (0..self.len())
                     .map(|i| crate::stored::settle(self.raw(i), self.affinity))
@@ -483,15 +503,26 @@ impl Batch {
             Values::I64(v) => int(v[i]),
             Values::F32(v) => real(f64::from(v[i])),
             Values::F64(v) => real(v[i]),
-            // Checked to be UTF-8 when rendered.
-            Values::Bytes(v) => Val::Text(std::str::from_utf8(v[i].data()).unwrap_or_default()),
+            Values::Bytes(v) => match std::str::from_utf8(v[i].data()) {
+                Ok(t) => Val::Text(t),
+                Err(_) => {
+                    self.not_utf8.set(true);
+                    Val::Null
+                }
+            },
         }
     }
 
     /// Each of the first `n` rows' stored value, appended to `out`.
-    fn values<'a>(&'a self, n: usize, out: &mut Vec<Val<'a>>) {
+    /// Each of the first `n` rows' stored value, appended to `out`; false when a text is not
+    /// UTF-8 (then [`Self::lossy`] and again).
+    fn values<'a>(&'a self, n: usize, out: &mut Vec<Val<'a>>) -> bool {
         match &self.defs {
-            None => out.extend((0..n.min(self.len())).map(|i| self.value(i))),
+            None => {
+                for i in 0..n.min(self.len()) {
+                    out.push(self.value(i));
+                }
+            }
             Some(defs) => {
                 let mut next = 0;
                 for d in defs.iter().take(n) {
@@ -504,6 +535,17 @@ impl Batch {
                 }
             }
         }
+        !self.not_utf8.get()
+    }
+
+    /// Settles every value one by one (texts that are not UTF-8 read lossily, as the record
+    /// API reads them).
+    fn lossy(&mut self) {
+        self.settled = (0..self.len())
+            .map(|i| crate::stored::settle(self.raw(i), self.affinity))
+            .collect();
+        self.mode = Mode::Settled;
+        self.not_utf8.set(false);
     }
 }
 
@@ -592,6 +634,11 @@ impl ParquetFile {
         self.reader.num_row_groups()
     }
 
+    /// Rows in row group `g`, as the footer tells.
+    pub fn group_rows(&self, g: usize) -> usize {
+        usize::try_from(self.reader.metadata().row_group(g).num_rows()).unwrap_or(0)
+    }
+
     /// Rows in the file, as its footer tells.
     pub fn num_rows(&self) -> usize {
         usize::try_from(self.reader.metadata().file_metadata().num_rows()).unwrap_or(0)
@@ -639,12 +686,22 @@ impl ParquetFile {
                     return Err(at(format!("a column ended after {read} of {n} rows")));
                 }
             }
-            let mut columns: Vec<Vec<Val<'_>>> = Vec::with_capacity(batches.len());
-            for b in &batches {
-                let mut out = recycle(spare.pop().unwrap_or_default());
-                b.values(n, &mut out);
-                columns.push(out);
-            }
+            let columns = loop {
+                let mut columns: Vec<Vec<Val<'_>>> = Vec::with_capacity(batches.len());
+                let mut not_utf8 = None;
+                for (i, b) in batches.iter().enumerate() {
+                    let mut out = recycle(spare.pop().unwrap_or_default());
+                    if !b.values(n, &mut out) {
+                        not_utf8 = Some(i);
+                    }
+                    columns.push(out);
+                }
+                let Some(i) = not_utf8 else {
+                    break columns;
+                };
+                spare = columns.into_iter().rev().map(recycle).collect();
+                batches[i].lossy();
+            };
             each(&columns, n)?;
             spare = columns.into_iter().rev().map(recycle).collect();
             left -= n;
@@ -878,6 +935,51 @@ mod tests {
         let again: Vec<Val<'static>> = recycle(v);
         assert_eq!((again.as_ptr() as usize, again.capacity()), (ptr, cap));
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_reads_lossily_in_its_batch_only() {
+        use parquet::data_type::{ByteArray, ByteArrayType};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let schema =
+            Arc::new(parse_message_type("message m { OPTIONAL BYTE_ARRAY s (STRING); }").unwrap());
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w =
+            SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build()))
+                .unwrap();
+        let mut rg = w.next_row_group().unwrap();
+        let mut c = rg.next_column().unwrap().unwrap();
+        let values = [
+            ByteArray::from("ok"),
+            ByteArray::from(vec![b'a', 0xff, b'b']),
+            ByteArray::from("fine"),
+        ];
+        c.typed::<ByteArrayType>()
+            .write_batch(&values, Some(&[1, 0, 1, 1]), None)
+            .unwrap();
+        c.close().unwrap();
+        rg.close().unwrap();
+        w.close().unwrap();
+        let pq = ParquetFile::open(&path).unwrap();
+        let mut got = Vec::new();
+        pq.read_group(&path, 0, &[Affinity::Text], 2, |columns, n| {
+            got.extend(columns[0][..n].iter().map(|v| v.to_cell()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                Cell::Text("ok".into()),
+                Cell::Null,
+                Cell::Text("a\u{fffd}b".into()),
+                Cell::Text("fine".into())
+            ]
+        );
     }
 
     fn any_affinity() -> impl proptest::strategy::Strategy<Value = Affinity> {

@@ -58,6 +58,9 @@ impl Group<'_> {
             .map(|&at| self.columns.affinity[at])
             .collect();
         let mut stream = self.stream.as_ref().map(Streamed::fork);
+        if let Some(s) = &mut stream {
+            s.reserve(self.pq.group_rows(g));
+        }
         let mut chunks = Vec::new();
         let width = self.columns.names.len();
         self.pq

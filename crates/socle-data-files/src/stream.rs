@@ -263,6 +263,11 @@ impl Streamed {
         self.items.is_empty()
     }
 
+    /// The keys of the checks counted here.
+    pub fn keys(&self) -> Vec<String> {
+        self.items.iter().map(|i| i.key.clone()).collect()
+    }
+
     /// Whether the check `key` is counted here.
     pub fn has(&self, key: &str) -> bool {
         self.items.iter().any(|i| i.key == key)
