@@ -159,7 +159,7 @@ fn push_timestamp(out: &mut String, micros: i64) {
     put(14, 2, (second / 60 % 60) as u64);
     put(17, 2, (second % 60) as u64);
     put(20, 6, sub as u64);
-    out.extend(b.iter().map(|&c| char::from(c)));
+    out.push_str(std::str::from_utf8(&b).unwrap_or_default());
 }
 
 /// Days since the epoch as `YYYY-MM-DD`, appended to `out`.
@@ -632,11 +632,6 @@ impl ParquetFile {
 
     pub fn row_groups(&self) -> usize {
         self.reader.num_row_groups()
-    }
-
-    /// Rows in row group `g`, as the footer tells.
-    pub fn group_rows(&self, g: usize) -> usize {
-        usize::try_from(self.reader.metadata().row_group(g).num_rows()).unwrap_or(0)
     }
 
     /// Rows in the file, as its footer tells.

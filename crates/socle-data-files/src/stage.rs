@@ -31,10 +31,9 @@ pub struct Stage {
 }
 
 /// What one thread made of one row group: its rows cut to the table's columns (in batches of
-/// at most [`BATCH`] rows), and its counts.
+/// at most [`BATCH`] rows).
 struct Part {
     chunks: Vec<Vec<Cell>>,
-    stream: Option<Streamed>,
 }
 
 /// What the threads reading a Parquet file's row groups share.
@@ -45,22 +44,18 @@ struct Group<'a> {
     header: &'a [usize],
     columns: &'a Columns,
     table: &'a [usize],
-    /// The streamed checks with nothing counted: each row group counts with a fork of them.
+    /// The streamed checks with nothing counted: each thread counts with a fork of them.
     stream: Option<Streamed>,
 }
 
 impl Group<'_> {
-    /// Row group `g`: decoded, counted with a fork of the streamed checks, cut to the table.
-    fn read(&self, g: usize) -> Result<Part, String> {
+    /// Row group `g`: decoded, counted (into `stream`), cut to the table.
+    fn read(&self, g: usize, mut stream: Option<&mut Streamed>) -> Result<Part, String> {
         let affinity: Vec<Affinity> = self
             .header
             .iter()
             .map(|&at| self.columns.affinity[at])
             .collect();
-        let mut stream = self.stream.as_ref().map(Streamed::fork);
-        if let Some(s) = &mut stream {
-            s.reserve(self.pq.group_rows(g));
-        }
         let mut chunks = Vec::new();
         let width = self.columns.names.len();
         self.pq
@@ -71,7 +66,7 @@ impl Group<'_> {
                         *slot = c;
                     }
                 }
-                if let Some(s) = &mut stream {
+                if let Some(s) = stream.as_deref_mut() {
                     s.columns(&by_column, n);
                 }
                 if !self.table.is_empty() {
@@ -86,7 +81,7 @@ impl Group<'_> {
                 }
                 Ok(())
             })?;
-        Ok(Part { chunks, stream })
+        Ok(Part { chunks })
     }
 }
 
@@ -248,10 +243,10 @@ impl Stage {
         self.flush()?;
         let pq = ParquetFile::open(path)?;
         let mut stream = self.stream.take();
-        if let Some(s) = &mut stream {
-            s.reserve(pq.num_rows());
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(pq.row_groups())
+            .max(1);
         let order = Order::new(pq.row_groups(), 2 * threads);
         let job = Group {
             pq: &pq,
@@ -265,21 +260,30 @@ impl Stage {
         let width = self.table.len();
         let (parts_tx, parts_rx) = std::sync::mpsc::channel::<(usize, Result<Part, String>)>();
         let read = std::thread::scope(|scope| {
-            for _ in 0..threads.min(pq.row_groups()) {
+            // Each thread counts the row groups it reads with a fork of its own, merged at the
+            // end (counts do not depend on the order; the rows do, and go through `Order`).
+            let mut counting = Vec::with_capacity(threads);
+            for _ in 0..threads {
                 let parts_tx = parts_tx.clone();
                 let (job, order) = (&job, &order);
-                scope.spawn(move || {
+                let rows = pq.num_rows() / threads + pq.num_rows() / 64;
+                counting.push(scope.spawn(move || {
+                    let mut mine = job.stream.as_ref().map(Streamed::fork);
+                    if let Some(s) = &mut mine {
+                        s.reserve(rows);
+                    }
                     while let Some(g) = order.next() {
-                        let part = job.read(g);
+                        let part = job.read(g, mine.as_mut());
                         let failed = part.is_err();
                         if parts_tx.send((g, part)).is_err() || failed {
                             order.stop();
                         }
                     }
-                });
+                    mine
+                }));
             }
             drop(parts_tx);
-            // Parts arrive in any order; they are merged and sent in the file's.
+            // Parts arrive in any order; their rows are sent in the file's.
             let mut waiting = BTreeMap::new();
             let mut failed: Option<String> = None;
             for (g, part) in parts_rx {
@@ -287,9 +291,6 @@ impl Stage {
                 while let Some(part) = waiting.remove(&order.sent()) {
                     order.advance();
                     let sent = part.and_then(|p| {
-                        if let (Some(s), Some(counted)) = (&mut stream, p.stream) {
-                            s.merge(counted);
-                        }
                         p.chunks.into_iter().try_for_each(|cells| {
                             tx.blocking_send(Out::Rows { width, cells })
                                 .map_err(|_| "the load stopped".to_owned())
@@ -298,6 +299,15 @@ impl Stage {
                     if let Err(e) = sent {
                         failed.get_or_insert(e);
                         order.stop();
+                    }
+                }
+            }
+            for t in counting {
+                match (t.join(), &mut stream) {
+                    (Ok(Some(counted)), Some(s)) => s.merge(counted),
+                    (Ok(_), _) => {}
+                    (Err(_), _) => {
+                        failed.get_or_insert("a Parquet reader thread stopped".to_owned());
                     }
                 }
             }

@@ -420,29 +420,36 @@ impl Streamed {
 }
 
 /// Key hashes split by their top byte into 256 lists: each list is sorted on its own (in
-/// parallel, and small enough to sort in cache), and equal hashes always share a list.
+/// parallel, and small enough to sort in cache), and equal hashes always share a list. Hashes
+/// counted on several threads stay in their own lists (`more`) until the sort.
 #[derive(Debug, Default, Clone)]
-struct Buckets(Vec<Vec<u128>>);
+struct Buckets {
+    lists: Vec<Vec<u128>>,
+    more: Vec<Vec<Vec<u128>>>,
+}
 
 impl Buckets {
     fn new() -> Self {
-        Buckets((0..256).map(|_| Vec::new()).collect())
+        Buckets {
+            lists: (0..256).map(|_| Vec::new()).collect(),
+            more: Vec::new(),
+        }
     }
 
     fn push(&mut self, h: u128) {
-        self.0[(h >> 120) as usize].push(h);
+        self.lists[(h >> 120) as usize].push(h);
     }
 
-    fn append(&mut self, mut other: Buckets) {
-        for (mine, theirs) in self.0.iter_mut().zip(&mut other.0) {
-            mine.append(theirs);
-        }
+    /// Takes another thread's hashes (not copied until the sort).
+    fn append(&mut self, other: Buckets) {
+        self.more.push(other.lists);
+        self.more.extend(other.more);
     }
 
     /// Room for about `rows` more hashes, spread evenly (with an eighth to spare).
     fn reserve(&mut self, rows: usize) {
         let each = rows / 256 + rows / 2048 + 16;
-        for b in &mut self.0 {
+        for b in &mut self.lists {
             b.reserve(each);
         }
     }
@@ -450,9 +457,20 @@ impl Buckets {
     /// Distinct hashes occurring more than once.
     fn duplicated(self) -> i64 {
         use rayon::prelude::*;
-        self.0
+        let mut lists: Vec<Vec<Vec<u128>>> = self.lists.into_iter().map(|l| vec![l]).collect();
+        for set in self.more {
+            for (all, l) in lists.iter_mut().zip(set) {
+                all.push(l);
+            }
+        }
+        lists
             .into_par_iter()
-            .map(|mut b| {
+            .map(|parts| {
+                let mut parts = parts.into_iter().filter(|p| !p.is_empty());
+                let mut b = parts.next().unwrap_or_default();
+                for p in parts {
+                    b.extend_from_slice(&p);
+                }
                 b.sort_unstable();
                 duplicated(&b)
             })
@@ -521,6 +539,24 @@ mod tests {
         assert_eq!(duplicated(&[1, 1, 1, 2, 3, 3, 4]), 2);
         assert_eq!(duplicated(&[]), 0);
         assert_eq!(duplicated(&[5]), 0);
+    }
+
+    #[test]
+    fn a_key_counted_on_two_threads_is_one_duplicate() {
+        let mut main = Buckets::new();
+        let (mut a, mut b) = (Buckets::new(), Buckets::new());
+        let h = |n: u128| n << 120 | n; // spread over several lists
+        for n in [1, 2, 5] {
+            a.push(h(n));
+        }
+        for n in [2, 3, 3, 4] {
+            b.push(h(n));
+        }
+        main.push(h(4));
+        main.append(a);
+        main.append(b);
+        // 2 (one on each thread), 3 (twice on one), 4 (here and on a thread); not 1 nor 5.
+        assert_eq!(main.duplicated(), 3);
     }
 
     #[test]
