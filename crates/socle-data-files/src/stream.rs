@@ -494,34 +494,37 @@ fn duplicated(sorted: &[u128]) -> i64 {
 }
 
 /// The hash of a key as SQL's `GROUP BY` tells keys apart (numbers by value, text by bytes),
-/// or `None` when a part is null (never a duplicate).
+/// or `None` when a part is null (never a duplicate). Each part is hashed where it lies (a
+/// text is not copied; the kind of value seeds its hash); a key of several parts is the hash of
+/// its parts' hashes, 16 bytes each, in `buf`.
 fn key_hash<'v>(buf: &mut Vec<u8>, parts: impl Iterator<Item = Val<'v>>) -> Option<u128> {
+    use twox_hash::XxHash3_128 as H;
     buf.clear();
-    for c in parts {
-        match c {
+    let mut first = None;
+    for (i, c) in parts.enumerate() {
+        let h = match c {
             Val::Null => return None,
-            Val::Int(i) => {
-                buf.push(1);
-                buf.extend_from_slice(&i.to_le_bytes());
-            }
+            Val::Int(i) => H::oneshot_with_seed(1, &i.to_le_bytes()),
             Val::Real(r) => match crate::stored::integral(r) {
-                Some(i) => {
-                    buf.push(1);
-                    buf.extend_from_slice(&i.to_le_bytes());
-                }
-                None => {
-                    buf.push(2);
-                    buf.extend_from_slice(&r.to_bits().to_le_bytes());
-                }
+                Some(i) => H::oneshot_with_seed(1, &i.to_le_bytes()),
+                None => H::oneshot_with_seed(2, &r.to_bits().to_le_bytes()),
             },
-            Val::Text(s) => {
-                buf.push(3);
-                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                buf.extend_from_slice(s.as_bytes());
+            Val::Text(s) => H::oneshot_with_seed(3, s.as_bytes()),
+        };
+        match i {
+            0 => first = Some(h),
+            1 => {
+                buf.extend_from_slice(&first.unwrap_or_default().to_le_bytes());
+                buf.extend_from_slice(&h.to_le_bytes());
             }
+            _ => buf.extend_from_slice(&h.to_le_bytes()),
         }
     }
-    Some(twox_hash::XxHash3_128::oneshot(buf))
+    if buf.is_empty() {
+        first
+    } else {
+        Some(H::oneshot(buf))
+    }
 }
 
 /// Whether a value counts as missing: null, or text among `values`.
