@@ -9,6 +9,7 @@
 //! SQLite is already in the binary (the store): files cost no new engine (ARCHITECTURE.md).
 
 mod load;
+mod parquet_batch;
 mod parquet_read;
 mod stage;
 pub mod stored;

@@ -349,12 +349,21 @@ proptest! {
         let (streamed, in_sql) = rt.block_on(async {
             (run(&contract, false).await, run(&contract, true).await)
         });
-        prop_assert_eq!(streamed.len(), in_sql.len());
-        for (s, q) in streamed.iter().zip(&in_sql) {
-            prop_assert_eq!(&s.key, &q.key);
-            prop_assert_eq!(&s.value, &q.value, "{}", s.key);
-            prop_assert_eq!(s.result, q.result, "{}", s.key);
-            prop_assert_eq!(&s.reason, &q.reason, "{}", s.key);
-        }
+        same_results(&streamed, &in_sql)?;
     }
+}
+
+/// Every check measured alike by both runs: same keys, values, verdicts and reasons.
+pub fn same_results(
+    streamed: &[socle_data::quality::CheckResult],
+    in_sql: &[socle_data::quality::CheckResult],
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(streamed.len(), in_sql.len());
+    for (s, q) in streamed.iter().zip(in_sql) {
+        prop_assert_eq!(&s.key, &q.key);
+        prop_assert_eq!(&s.value, &q.value, "{}", s.key);
+        prop_assert_eq!(s.result, q.result, "{}", s.key);
+        prop_assert_eq!(&s.reason, &q.reason, "{}", s.key);
+    }
+    Ok(())
 }

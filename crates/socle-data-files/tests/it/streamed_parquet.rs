@@ -12,7 +12,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use proptest::prelude::*;
 
-use crate::streamed::{number_options, rule, run, runtime, text_options};
+use crate::streamed::{number_options, rule, run, runtime, same_results, text_options};
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -173,12 +173,6 @@ proptest! {
         let (streamed, in_sql) = rt.block_on(async {
             (run(&contract, false).await, run(&contract, true).await)
         });
-        prop_assert_eq!(streamed.len(), in_sql.len());
-        for (s, q) in streamed.iter().zip(&in_sql) {
-            prop_assert_eq!(&s.key, &q.key);
-            prop_assert_eq!(&s.value, &q.value, "{}", s.key);
-            prop_assert_eq!(s.result, q.result, "{}", s.key);
-            prop_assert_eq!(&s.reason, &q.reason, "{}", s.key);
-        }
+        same_results(&streamed, &in_sql)?;
     }
 }
