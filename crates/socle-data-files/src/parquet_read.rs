@@ -225,9 +225,15 @@ impl ParquetFile {
         self.reader.num_row_groups()
     }
 
-    /// Rows in the file, as its footer tells.
+    /// Rows in the file: the sum of its row groups' (what [`Self::read_group`] reads, whatever
+    /// the footer's total says).
     pub fn num_rows(&self) -> usize {
-        usize::try_from(self.reader.metadata().file_metadata().num_rows()).unwrap_or(0)
+        self.reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| usize::try_from(g.num_rows()).unwrap_or(usize::MAX))
+            .fold(0, usize::saturating_add)
     }
 
     /// Row group `g`, read column by column in batches of at most `batch` rows: `each` gets

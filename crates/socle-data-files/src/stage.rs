@@ -30,10 +30,66 @@ pub struct Stage {
     tx: tokio::sync::mpsc::Sender<Out>,
 }
 
-/// What one thread made of one row group: its rows cut to the table's columns (in batches of
-/// at most [`BATCH`] rows).
-struct Part {
-    chunks: Vec<Vec<Cell>>,
+/// What a reader thread sends the stage: rows of row group `g` (cut to the table's columns, at
+/// most [`BATCH`] rows), then the group's end (or why it failed).
+enum Piece {
+    Rows(usize, Vec<Cell>),
+    Done(usize, Result<(), String>),
+}
+
+/// Cells a row group not yet next in line may hold back while it waits for its turn: beyond
+/// this its thread waits (a file of one huge row group never sits in memory whole).
+#[cfg(not(test))]
+const HELD_CELLS: usize = 1 << 21;
+/// Small in unit tests, so that threads wait their turn.
+#[cfg(test)]
+const HELD_CELLS: usize = 8;
+
+/// Sends each row group's rows to the database in the file's order, as they arrive (those of a
+/// group not yet next in line held until the groups before it are done); the first failure.
+fn forward(
+    tx: &tokio::sync::mpsc::Sender<Out>,
+    width: usize,
+    pieces: std::sync::mpsc::Receiver<Piece>,
+    order: &Order,
+) -> Option<String> {
+    let send = |cells: Vec<Cell>| {
+        tx.blocking_send(Out::Rows { width, cells })
+            .map_err(|_| "the load stopped".to_owned())
+    };
+    let mut held: BTreeMap<usize, Vec<Vec<Cell>>> = BTreeMap::new();
+    let mut done: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
+    let mut failed = None;
+    for piece in pieces {
+        if failed.is_some() {
+            continue; // drained, so that no thread waits to send
+        }
+        let step = match piece {
+            Piece::Rows(g, cells) if g == order.sent() => send(cells),
+            Piece::Rows(g, cells) => {
+                held.entry(g).or_default().push(cells);
+                Ok(())
+            }
+            Piece::Done(g, end) => {
+                done.insert(g, end);
+                (|| {
+                    while let Some(end) = done.remove(&order.sent()) {
+                        end?;
+                        order.advance();
+                        for cells in held.remove(&order.sent()).unwrap_or_default() {
+                            send(cells)?;
+                        }
+                    }
+                    Ok(())
+                })()
+            }
+        };
+        if let Err(e) = step {
+            failed = Some(e);
+            order.stop();
+        }
+    }
+    failed
 }
 
 /// What the threads reading a Parquet file's row groups share.
@@ -49,14 +105,19 @@ struct Group<'a> {
 }
 
 impl Group<'_> {
-    /// Row group `g`: decoded, counted (into `stream`), cut to the table.
-    fn read(&self, g: usize, mut stream: Option<&mut Streamed>) -> Result<Part, String> {
+    /// Row group `g`: decoded, counted (into `stream`), cut to the table; each batch of rows
+    /// goes to `emit`.
+    fn read(
+        &self,
+        g: usize,
+        mut stream: Option<&mut Streamed>,
+        emit: &mut dyn FnMut(Vec<Cell>) -> Result<(), String>,
+    ) -> Result<(), String> {
         let affinity: Vec<Affinity> = self
             .header
             .iter()
             .map(|&at| self.columns.affinity[at])
             .collect();
-        let mut chunks = Vec::new();
         let width = self.columns.names.len();
         self.pq
             .read_group(self.path, g, &affinity, BATCH, |columns, n| {
@@ -69,19 +130,18 @@ impl Group<'_> {
                 if let Some(s) = stream.as_deref_mut() {
                     s.columns(&by_column, n);
                 }
-                if !self.table.is_empty() {
-                    let mut cells = Vec::with_capacity(n * self.table.len());
-                    for r in 0..n {
-                        for &i in self.table {
-                            let v = by_column[i].get(r).copied().unwrap_or(Val::Null);
-                            cells.push(v.to_cell());
-                        }
-                    }
-                    chunks.push(cells);
+                if self.table.is_empty() {
+                    return Ok(());
                 }
-                Ok(())
-            })?;
-        Ok(Part { chunks })
+                let mut cells = Vec::with_capacity(n * self.table.len());
+                for r in 0..n {
+                    for &i in self.table {
+                        let v = by_column[i].get(r).copied().unwrap_or(Val::Null);
+                        cells.push(v.to_cell());
+                    }
+                }
+                emit(cells)
+            })
     }
 }
 
@@ -136,6 +196,18 @@ impl Order {
                 .wait(s)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
+    }
+
+    /// Waits until row group `g` is the first not yet sent (false once stopped).
+    fn wait_turn(&self, g: usize) -> bool {
+        let mut s = self.lock();
+        while !s.stopped && s.sent != g {
+            s = self
+                .moved
+                .wait(s)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        !s.stopped
     }
 
     /// The first row group not yet sent.
@@ -258,7 +330,7 @@ impl Stage {
         };
         let tx = self.tx.clone();
         let width = self.table.len();
-        let (parts_tx, parts_rx) = std::sync::mpsc::channel::<(usize, Result<Part, String>)>();
+        let (parts_tx, parts_rx) = std::sync::mpsc::sync_channel::<Piece>(4 * threads);
         let read = std::thread::scope(|scope| {
             // Each thread counts the row groups it reads with a fork of its own, merged at the
             // end (counts do not depend on the order; the rows do, and go through `Order`).
@@ -273,9 +345,19 @@ impl Stage {
                         s.reserve(rows);
                     }
                     while let Some(g) = order.next() {
-                        let part = job.read(g, mine.as_mut());
-                        let failed = part.is_err();
-                        if parts_tx.send((g, part)).is_err() || failed {
+                        let mut held = 0;
+                        let mut emit = |cells: Vec<Cell>| {
+                            held += cells.len();
+                            if held > HELD_CELLS && !order.wait_turn(g) {
+                                return Err("the load stopped".to_owned());
+                            }
+                            parts_tx
+                                .send(Piece::Rows(g, cells))
+                                .map_err(|_| "the load stopped".to_owned())
+                        };
+                        let done = job.read(g, mine.as_mut(), &mut emit);
+                        let failed = done.is_err();
+                        if parts_tx.send(Piece::Done(g, done)).is_err() || failed {
                             order.stop();
                         }
                     }
@@ -283,25 +365,7 @@ impl Stage {
                 }));
             }
             drop(parts_tx);
-            // Parts arrive in any order; their rows are sent in the file's.
-            let mut waiting = BTreeMap::new();
-            let mut failed: Option<String> = None;
-            for (g, part) in parts_rx {
-                waiting.insert(g, part);
-                while let Some(part) = waiting.remove(&order.sent()) {
-                    order.advance();
-                    let sent = part.and_then(|p| {
-                        p.chunks.into_iter().try_for_each(|cells| {
-                            tx.blocking_send(Out::Rows { width, cells })
-                                .map_err(|_| "the load stopped".to_owned())
-                        })
-                    });
-                    if let Err(e) = sent {
-                        failed.get_or_insert(e);
-                        order.stop();
-                    }
-                }
-            }
+            let mut failed = forward(&tx, width, parts_rx, &order);
             for t in counting {
                 match (t.join(), &mut stream) {
                     (Ok(Some(counted)), Some(s)) => s.merge(counted),
@@ -332,5 +396,70 @@ impl Stage {
         self.tx
             .blocking_send(m)
             .map_err(|_| "the load stopped".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::data_type::Int64Type;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+
+    /// `groups` row groups of `rows` rows: `a` counts from 0, `b` is `a` times 10.
+    fn write(path: &Path, groups: i64, rows: i64) {
+        let schema = parse_message_type("message m { REQUIRED INT64 a; REQUIRED INT64 b; }");
+        let props = Arc::new(WriterProperties::builder().build());
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = SerializedFileWriter::new(file, Arc::new(schema.unwrap()), props).unwrap();
+        for g in 0..groups {
+            let a: Vec<i64> = (g * rows..(g + 1) * rows).collect();
+            let b: Vec<i64> = a.iter().map(|v| v * 10).collect();
+            let mut rg = w.next_row_group().unwrap();
+            for v in [&a, &b] {
+                let mut c = rg.next_column().unwrap().unwrap();
+                c.typed::<Int64Type>().write_batch(v, None, None).unwrap();
+                c.close().unwrap();
+            }
+            rg.close().unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn row_groups_read_side_by_side_reach_the_table_in_the_files_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        // Every group holds more cells than a group not next in line may hold back.
+        write(&path, 9, 7);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let (msgs, inbox) = std::sync::mpsc::sync_channel(4);
+        let stage = Stage::new(None, None, tx);
+        let running = std::thread::spawn(move || stage.run(inbox));
+        let columns = vec![
+            ("a".to_owned(), Affinity::Integer),
+            ("b".to_owned(), Affinity::Integer),
+        ];
+        msgs.send(Msg::Columns(columns)).unwrap();
+        msgs.send(Msg::Parquet {
+            path,
+            header: vec![0, 1],
+        })
+        .unwrap();
+        drop(msgs);
+        let mut cells = Vec::new();
+        while let Some(out) = rx.blocking_recv() {
+            if let Out::Rows { width, cells: c } = out {
+                assert_eq!(width, 2);
+                cells.extend(c);
+            }
+        }
+        running.join().unwrap().unwrap();
+        let expected: Vec<Cell> = (0..63)
+            .flat_map(|a| [Cell::Int(a), Cell::Int(a * 10)])
+            .collect();
+        assert_eq!(cells, expected);
     }
 }
