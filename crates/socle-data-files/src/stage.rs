@@ -37,6 +37,10 @@ enum Piece {
     Done(usize, Result<(), String>),
 }
 
+/// Batches of rows the reader threads may have sent and the stage not yet taken: enough for a
+/// row group or so while the database catches up.
+const PIECES: usize = 32;
+
 /// Cells a row group not yet next in line may hold back while it waits for its turn: beyond
 /// this its thread waits (a file of one huge row group never sits in memory whole).
 #[cfg(not(test))]
@@ -330,7 +334,7 @@ impl Stage {
         };
         let tx = self.tx.clone();
         let width = self.table.len();
-        let (parts_tx, parts_rx) = std::sync::mpsc::sync_channel::<Piece>(4 * threads);
+        let (parts_tx, parts_rx) = std::sync::mpsc::sync_channel::<Piece>(PIECES);
         let read = std::thread::scope(|scope| {
             // Each thread counts the row groups it reads with a fork of its own, merged at the
             // end (counts do not depend on the order; the rows do, and go through `Order`).
