@@ -184,41 +184,27 @@ fn plan_load(checks: &[&Check], object: Option<&ObjectSpec>, samples: bool) -> l
     }
 }
 
-/// The checks counted while a table's files were read.
-enum Counted {
-    /// Still being finished (duplicate keys sorted) on a blocking thread; `keys` are the checks.
-    Pending {
-        keys: Vec<String>,
-        task: tokio::task::JoinHandle<Vec<(String, stream::Outcome)>>,
-    },
-    Done(HashMap<String, Measured>),
+/// The checks counted while a table's files were read, being finished (duplicate keys sorted)
+/// on a blocking thread while the table's SQL runs.
+struct Counted {
+    keys: Vec<String>,
+    task: tokio::task::JoinHandle<Vec<(String, stream::Outcome)>>,
 }
 
 impl Counted {
-    fn has(&self, key: &str) -> bool {
-        match self {
-            Counted::Pending { keys, .. } => keys.iter().any(|k| k == key),
-            Counted::Done(m) => m.contains_key(key),
-        }
-    }
-
     /// Each check's measurement, by key, once finished (a timestamp extreme completed by
     /// SQLite's reading of the values Rust did not read).
     async fn measure(
-        &mut self,
+        self,
         conn: &mut SqliteConnection,
         opts: &RunOptions,
     ) -> HashMap<String, Measured> {
-        let pending = std::mem::replace(self, Counted::Done(HashMap::new()));
-        let outcomes = match pending {
-            Counted::Done(m) => return m,
-            Counted::Pending { keys, task } => match task.await {
-                Ok(o) => o,
-                Err(e) => {
-                    let failed = Measured::Failed(format!("Error evaluating check: {e}"));
-                    return keys.into_iter().map(|k| (k, failed.clone())).collect();
-                }
-            },
+        let outcomes = match self.task.await {
+            Ok(o) => o,
+            Err(e) => {
+                let failed = Measured::Failed(format!("Error evaluating check: {e}"));
+                return self.keys.into_iter().map(|k| (k, failed.clone())).collect();
+            }
         };
         let mut measured = HashMap::new();
         for (key, outcome) in outcomes {
@@ -246,7 +232,7 @@ struct Table {
     reference: String,
     columns: Result<Vec<Column>, String>,
     /// The checks counted while the files were read.
-    counted: Counted,
+    counted: Option<Counted>,
 }
 
 impl Table {
@@ -264,7 +250,7 @@ impl Table {
             columns: Err(format!(
                 "Could not read model '{table}': not in the contract"
             )),
-            counted: Counted::Done(HashMap::new()),
+            counted: None,
         };
         let Some(object) = object.cloned() else {
             return t;
@@ -296,10 +282,10 @@ impl Table {
         let declared = load::Columns::declared(&object);
         if let Some(stream) = loaded.stream {
             // Duplicate keys are sorted on a blocking thread while the table's SQL runs.
-            t.counted = Counted::Pending {
+            t.counted = Some(Counted {
                 keys: stream.keys(),
                 task: tokio::task::spawn_blocking(move || stream.finish()),
-            };
+            });
         }
         t.columns = Ok(loaded
             .present
@@ -346,7 +332,12 @@ impl Table {
         for &c in checks {
             match prepare(LITE, c, |f| self.column(f)) {
                 Prepared::Done(m) => out.push((c.key.clone(), evaluate(c, m))),
-                Prepared::Aggregate(_) | Prepared::Duplicate(_) if self.counted.has(&c.key) => {
+                Prepared::Aggregate(_) | Prepared::Duplicate(_)
+                    if self
+                        .counted
+                        .as_ref()
+                        .is_some_and(|n| n.keys.contains(&c.key)) =>
+                {
                     counted.push(c);
                 }
                 Prepared::Aggregate(a) => aggregated.push((c, a)),
@@ -375,7 +366,10 @@ impl Table {
         for ((c, _), m) in aggregated.iter().zip(measured) {
             out.push((c.key.clone(), evaluate(c, m)));
         }
-        let mut streamed = self.counted.measure(conn, opts).await;
+        let mut streamed = match self.counted.take() {
+            Some(counted) => counted.measure(conn, opts).await,
+            None => HashMap::new(),
+        };
         for c in counted {
             let m = streamed.remove(&c.key).unwrap_or_else(|| {
                 Measured::Failed("Error evaluating check: not counted".to_owned())

@@ -26,30 +26,25 @@ fn civil(days: i64) -> (i64, u32, u32) {
 /// value reads as the range's floor (dates) or the epoch (timestamps), as it did before.
 const YEARS: std::ops::RangeInclusive<i64> = -9999..=9999;
 
-fn push_digits(out: &mut String, n: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    while n > 0 || i == buf.len() {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
+/// Writes `v` as `width` digits (zero-padded) at `at` of `b`.
+fn put(b: &mut [u8], at: usize, width: usize, mut v: u64) {
+    for i in (at..at + width).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
     }
-    for _ in (buf.len() - i)..width {
-        out.push('0');
-    }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
+/// `YYYY-MM-DD` of a date in [`YEARS`] (a year below zero signed, its digits as a positive
+/// year's), appended to `out`.
 fn push_date(out: &mut String, (y, m, d): (i64, u32, u32)) {
     if y < 0 {
         out.push('-');
     }
-    push_digits(out, y.unsigned_abs(), 4);
-    out.push('-');
-    push_digits(out, u64::from(m), 2);
-    out.push('-');
-    push_digits(out, u64::from(d), 2);
+    let mut b = *b"0000-00-00";
+    put(&mut b, 0, 4, y.unsigned_abs());
+    put(&mut b, 5, 2, u64::from(m));
+    put(&mut b, 8, 2, u64::from(d));
+    out.push_str(std::str::from_utf8(&b).unwrap_or_default());
 }
 
 /// `micros` since the epoch as `2026-12-04T10:00:00.000000Z`, appended to `out`.
@@ -61,34 +56,12 @@ fn push_timestamp(out: &mut String, micros: i64) {
     if !YEARS.contains(&date.0) {
         (date, second, sub) = ((1970, 1, 1), 0, 0);
     }
-    if date.0 < 0 {
-        push_date(out, date);
-        out.push('T');
-        push_digits(out, (second / 3600) as u64, 2);
-        out.push(':');
-        push_digits(out, (second / 60 % 60) as u64, 2);
-        out.push(':');
-        push_digits(out, (second % 60) as u64, 2);
-        out.push('.');
-        push_digits(out, sub as u64, 6);
-        out.push('Z');
-        return;
-    }
-    // Years 0 to 9999: every field has a fixed width.
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut v: u64| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, date.0 as u64);
-    put(5, 2, u64::from(date.1));
-    put(8, 2, u64::from(date.2));
-    put(11, 2, (second / 3600) as u64);
-    put(14, 2, (second / 60 % 60) as u64);
-    put(17, 2, (second % 60) as u64);
-    put(20, 6, sub as u64);
+    push_date(out, date);
+    let mut b = *b"T00:00:00.000000Z";
+    put(&mut b, 1, 2, (second / 3600) as u64);
+    put(&mut b, 4, 2, (second / 60 % 60) as u64);
+    put(&mut b, 7, 2, (second % 60) as u64);
+    put(&mut b, 10, 6, sub as u64);
     out.push_str(std::str::from_utf8(&b).unwrap_or_default());
 }
 
@@ -325,13 +298,18 @@ impl Batch {
             // Checked to be UTF-8 as the values are read (`value`).
             (Values::Bytes(_), _) if !numeric => Mode::Direct,
             _ => {
-                let settled: Vec<Cell> = (0..self.len())
-                    .map(|i| crate::stored::settle(self.raw(i), self.affinity))
-                    .collect();
-                self.settled = settled;
+                self.settle_each();
                 Mode::Settled
             }
         };
+    }
+
+    /// Every value settled one by one into `settled` (texts that are not UTF-8 read lossily,
+    /// as the record API reads them).
+    fn settle_each(&mut self) {
+        self.settled = (0..self.len())
+            .map(|i| crate::stored::settle(self.raw(i), self.affinity))
+            .collect();
     }
 
     /// The `i`th non-null value as the table stores it.
@@ -376,7 +354,6 @@ impl Batch {
         }
     }
 
-    /// Each of the first `n` rows' stored value, appended to `out`.
     /// Each of the first `n` rows' stored value, appended to `out`; false when a text is not
     /// UTF-8 (then [`Self::lossy`] and again).
     pub(crate) fn values<'a>(&'a self, n: usize, out: &mut Vec<Val<'a>>) -> bool {
@@ -401,12 +378,9 @@ impl Batch {
         !self.not_utf8.get()
     }
 
-    /// Settles every value one by one (texts that are not UTF-8 read lossily, as the record
-    /// API reads them).
+    /// Reads the batch again value by value, settled (texts that are not UTF-8 lossily).
     pub(crate) fn lossy(&mut self) {
-        self.settled = (0..self.len())
-            .map(|i| crate::stored::settle(self.raw(i), self.affinity))
-            .collect();
+        self.settle_each();
         self.mode = Mode::Settled;
         self.not_utf8.set(false);
     }

@@ -4,8 +4,8 @@
 //! parsing and counting share the two cores, and the rows keep the files' order.
 //!
 //! A Parquet file is read here instead, a row group per thread on every core (`read_parquet`):
-//! each thread decodes its row group column by column, counts it with its own fork of the
-//! streamed checks and cuts its rows; the parts are merged and sent on in the file's order.
+//! each thread decodes its row groups column by column, counts them with its own fork of the
+//! streamed checks (merged at the end) and cuts their rows, sent on in the file's order.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -186,31 +186,25 @@ impl Order {
 
     /// The next row group to read, once it is close enough to the first not yet sent.
     fn next(&self) -> Option<usize> {
-        let mut s = self.lock();
-        loop {
-            if s.stopped || s.next >= self.groups {
-                return None;
-            }
-            if s.next < s.sent + self.ahead {
-                s.next += 1;
-                return Some(s.next - 1);
-            }
-            s = self
-                .moved
-                .wait(s)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self
+            .moved
+            .wait_while(self.lock(), |s| {
+                !s.stopped && s.next < self.groups && s.next >= s.sent + self.ahead
+            })
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.stopped || s.next >= self.groups {
+            return None;
         }
+        s.next += 1;
+        Some(s.next - 1)
     }
 
     /// Waits until row group `g` is the first not yet sent (false once stopped).
     fn wait_turn(&self, g: usize) -> bool {
-        let mut s = self.lock();
-        while !s.stopped && s.sent != g {
-            s = self
-                .moved
-                .wait(s)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
+        let s = self
+            .moved
+            .wait_while(self.lock(), |s| !s.stopped && s.sent != g)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         !s.stopped
     }
 

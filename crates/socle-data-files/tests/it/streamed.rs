@@ -16,7 +16,7 @@ use socle_data_files::stored::{self, Affinity, Cell};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Row};
 
-pub fn runtime() -> tokio::runtime::Runtime {
+fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -318,10 +318,7 @@ proptest! {
     }
 }
 
-pub async fn run(
-    contract: &std::path::Path,
-    samples: bool,
-) -> Vec<socle_data::quality::CheckResult> {
+async fn run(contract: &std::path::Path, samples: bool) -> Vec<socle_data::quality::CheckResult> {
     let text = std::fs::read_to_string(contract).unwrap();
     let c = socle_data::load(&text, "t.odcs.yaml", &Limits::default()).expect("contract loads");
     let spec = c.test_spec().unwrap();
@@ -344,22 +341,17 @@ proptest! {
     #[test]
     fn streamed_checks_measure_what_sql_measures(case in case()) {
         let dir = tempfile::tempdir().unwrap();
-        let contract = write_case(dir.path(), &case);
-        let rt = runtime();
-        let (streamed, in_sql) = rt.block_on(async {
-            (run(&contract, false).await, run(&contract, true).await)
-        });
-        same_results(&streamed, &in_sql)?;
+        streamed_equals_sql(&write_case(dir.path(), &case))?;
     }
 }
 
-/// Every check measured alike by both runs: same keys, values, verdicts and reasons.
-pub fn same_results(
-    streamed: &[socle_data::quality::CheckResult],
-    in_sql: &[socle_data::quality::CheckResult],
-) -> Result<(), TestCaseError> {
+/// The contract run streamed and with every check in SQL (samples on): every check measured
+/// alike, same keys, values, verdicts and reasons.
+pub fn streamed_equals_sql(contract: &std::path::Path) -> Result<(), TestCaseError> {
+    let (streamed, in_sql) =
+        runtime().block_on(async { (run(contract, false).await, run(contract, true).await) });
     prop_assert_eq!(streamed.len(), in_sql.len());
-    for (s, q) in streamed.iter().zip(in_sql) {
+    for (s, q) in streamed.iter().zip(&in_sql) {
         prop_assert_eq!(&s.key, &q.key);
         prop_assert_eq!(&s.value, &q.value, "{}", s.key);
         prop_assert_eq!(s.result, q.result, "{}", s.key);

@@ -12,7 +12,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use proptest::prelude::*;
 
-use crate::streamed::{number_options, rule, run, runtime, same_results, text_options};
+use crate::streamed::{number_options, rule, streamed_equals_sql, text_options};
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -168,11 +168,44 @@ proptest! {
     #[test]
     fn parquet_counted_by_row_group_measures_what_sql_measures(case in case()) {
         let dir = tempfile::tempdir().unwrap();
-        let contract = write_case(dir.path(), &case);
-        let rt = runtime();
-        let (streamed, in_sql) = rt.block_on(async {
-            (run(&contract, false).await, run(&contract, true).await)
-        });
-        same_results(&streamed, &in_sql)?;
+        streamed_equals_sql(&write_case(dir.path(), &case))?;
     }
+}
+
+/// A Parquet file with more rows than `max_rows` fails the object: its rows are counted from
+/// the row groups the stage reads, before it reads them.
+#[tokio::test]
+async fn a_parquet_file_over_the_row_bound_fails_the_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = Row {
+        a: Some(1),
+        b: None,
+        c: None,
+        d: None,
+    };
+    let case = Case {
+        rows: vec![row; 5],
+        group: 2,
+        logical: ["integer", "number", "string"],
+        rules: [
+            "{metric: nullValues, mustBe: 0}".to_owned(),
+            "{metric: nullValues, mustBe: 0}".to_owned(),
+            "{metric: nullValues, mustBe: 0}".to_owned(),
+        ],
+        options: (String::new(), String::new()),
+    };
+    let contract = write_case(dir.path(), &case);
+    let text = std::fs::read_to_string(&contract).unwrap();
+    let c = socle_data::load(&text, "t.odcs.yaml", &socle_catalog::Limits::default()).unwrap();
+    let spec = c.test_spec().unwrap();
+    let checks = socle_data::quality::plan(&spec, &spec.servers[0]);
+    let mut opts = socle_data_files::RunOptions::at(0.0);
+    opts.max_rows = 4;
+    let r = socle_data_files::run(dir.path(), &spec.servers[0], &spec, &checks, &opts)
+        .await
+        .unwrap();
+    let rc = r.iter().find(|c| c.key == "t__row_count").unwrap();
+    assert_eq!(rc.result, socle_data::quality::Verdict::Failed);
+    let reason = rc.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("More than 4 rows"), "{rc:?}");
 }
