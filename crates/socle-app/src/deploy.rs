@@ -100,6 +100,12 @@ pub(crate) const DEPLOY_LOCKS: usize = 16;
 const DEPLOY_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 /// How often a running deploy renews its lease.
 const DEPLOY_LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(5);
+// A replica killed mid-commit leaves its branch lock behind; the next lease holder finds it at
+// least `TTL − RENEW` old, which must make it stale to `gitops::commit`.
+const _: () = assert!(
+    DEPLOY_LEASE_TTL.as_secs() - DEPLOY_LEASE_RENEW.as_secs()
+        >= socle_deploy::gitops::STALE_LOCK.as_secs()
+);
 /// How long a deploy waits for another replica's deploy to the same environment.
 const DEPLOY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 

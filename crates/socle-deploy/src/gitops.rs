@@ -92,12 +92,54 @@ pub fn commit(
                 if attempt + 1 < COMMIT_ATTEMPTS
                     && e.to_string().contains("prepare reference edit") =>
             {
+                if remove_stale_lock(repo, branch) {
+                    // No backoff: the lock's holder is gone.
+                    attempt += 1;
+                    continue;
+                }
                 tracing::debug!(error = %e, attempt, "the branch is locked; committing again");
             }
             other => return other,
         }
         attempt += 1;
         std::thread::sleep(std::time::Duration::from_millis(2 << attempt));
+    }
+}
+
+/// How old a branch's lock file must be to be taken for a dead writer's. A ref update holds its
+/// lock for milliseconds; a writer killed while holding it (SIGKILL, a lost node) leaves the file
+/// behind, and without this every later commit to the branch would fail until someone deleted
+/// it by hand. Writers through Socle hold the environment's deploy lease, which outlives a dead
+/// holder by at least 10 s (a 15 s lease renewed every 5 s), so the next holder finds the lock
+/// at least that old.
+pub const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Removes `branch`'s lock file when it is older than [`STALE_LOCK`]; true when it did.
+fn remove_stale_lock(repo: &gix::Repository, branch: &str) -> bool {
+    let lock = repo
+        .common_dir()
+        .join("refs/heads")
+        .join(format!("{branch}.lock"));
+    let age = std::fs::metadata(&lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok());
+    match age {
+        Some(age) if age >= STALE_LOCK => match std::fs::remove_file(&lock) {
+            Ok(()) => {
+                tracing::warn!(
+                    lock = %lock.display(),
+                    age_s = age.as_secs(),
+                    "removed a stale branch lock left by a writer that died holding it"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::debug!(lock = %lock.display(), error = %e, "a stale lock not removed");
+                false
+            }
+        },
+        _ => false,
     }
 }
 

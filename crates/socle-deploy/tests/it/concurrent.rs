@@ -42,3 +42,58 @@ fn concurrent_writers_of_one_branch_lose_no_commit() {
     let files = gitops::files_at(&repo, "main", "").unwrap();
     assert_eq!(files.len(), 30, "{:?}", files.keys().collect::<Vec<_>>());
 }
+
+/// Plants `main`'s lock file, as a writer killed while updating the branch leaves it, aged `age`.
+fn plant_lock(path: &std::path::Path, age: std::time::Duration) -> std::path::PathBuf {
+    let lock = path.join("refs/heads/main.lock");
+    let file = std::fs::File::create(&lock).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+    lock
+}
+
+fn commit_one(path: &std::path::Path, name: &str) -> Result<gitops::CommitOutcome, String> {
+    let repo = gix::open(path).unwrap();
+    let files = BTreeMap::from([(format!("{name}.yaml"), b"x: 1\n".to_vec())]);
+    gitops::commit(
+        &repo,
+        "main",
+        &[],
+        &files,
+        name,
+        ("t", "t@example.com"),
+        1_700_000_000,
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_lock_left_by_a_dead_writer_does_not_block_the_branch_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gitops.git");
+    gitops::open_or_init(&path).unwrap();
+    commit_one(&path, "first").unwrap();
+    let lock = plant_lock(
+        &path,
+        gitops::STALE_LOCK + std::time::Duration::from_secs(1),
+    );
+    let out = commit_one(&path, "second").expect("the stale lock is removed");
+    assert!(out.changed);
+    assert!(!lock.exists());
+    let repo = gix::open(&path).unwrap();
+    assert_eq!(gitops::log(&repo, "main").unwrap().len(), 2);
+}
+
+#[test]
+fn a_fresh_lock_is_respected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gitops.git");
+    gitops::open_or_init(&path).unwrap();
+    commit_one(&path, "first").unwrap();
+    let lock = plant_lock(&path, std::time::Duration::ZERO);
+    let err = commit_one(&path, "second").expect_err("a live writer's lock is not taken");
+    assert!(err.contains("prepare reference edit"), "{err}");
+    assert!(lock.exists());
+    let repo = gix::open(&path).unwrap();
+    assert_eq!(gitops::log(&repo, "main").unwrap().len(), 1);
+}
