@@ -72,10 +72,14 @@ impl Replica {
             .spawn()
             .expect("socle serve starts");
         let stderr = child.stderr.take().expect("stderr is piped");
+        let pid = child.id();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Shown with the test's output when it fails (the harness captures this
+                // thread's output too): what the replica logged at warn and above.
+                eprintln!("[replica {pid}] {line}");
                 if !sent && let Some(at) = line.find("entities on http://") {
                     let addr = line[at + "entities on http://".len()..]
                         .split_whitespace()
