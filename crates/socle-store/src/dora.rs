@@ -7,9 +7,9 @@ use sqlx::{QueryBuilder, Row};
 
 use crate::{Backend, BeginWrite, Result, Store, StoreError, with_pool};
 
-/// Rows per INSERT statement (at most 10 binds a row stays under SQLite's 32,766 variables).
+/// Rows per INSERT statement (at most 11 binds a row stays under SQLite's 32,766 variables).
 const BATCH: usize = 2_000;
-/// Events after which an import counts as large (see `dora_cache_statement`).
+/// Events after which an import counts as large (see `dora_large_import` and `Target::merge_stage`).
 const LARGE_IMPORT: u64 = 100_000;
 /// Services per incident query (a bind each).
 const SERVICES_PER_QUERY: usize = 500;
@@ -70,6 +70,99 @@ fn last_of_each_key(events: &[Event]) -> (Vec<&Deployment>, Vec<&Change>, Vec<&I
         }
     }
     (deployments, changes, incidents)
+}
+
+/// The columns each table is written with, in the order of the binds (`seq` last).
+const DEPLOYMENT_COLUMNS: &str =
+    "source, id, service, environment, status, finished_at, changes, commit_sha, seq";
+const CHANGE_COLUMNS: &str = "source, id, service, committed_at, parent, seq";
+const INCIDENT_COLUMNS: &str =
+    "source, id, service, started_at, resolved_at, deployment, title, severity, url, labels, seq";
+
+/// What a newer version of a stored event changes; a re-sent identical one changes nothing.
+const DEPLOYMENT_UPSERT: &str = " ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
+    status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha, seq = excluded.seq \
+    WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
+    OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
+    OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha";
+const CHANGE_UPSERT: &str = " ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent, seq = excluded.seq \
+    WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
+    OR dora_changes.parent IS DISTINCT FROM excluded.parent";
+const INCIDENT_UPSERT: &str = " ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
+    resolved_at = excluded.resolved_at, deployment = excluded.deployment, title = excluded.title, \
+    severity = excluded.severity, url = excluded.url, labels = excluded.labels, seq = excluded.seq \
+    WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
+    OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment \
+    OR dora_incidents.title IS DISTINCT FROM excluded.title OR dora_incidents.severity IS DISTINCT FROM excluded.severity \
+    OR dora_incidents.url IS DISTINCT FROM excluded.url OR dora_incidents.labels <> excluded.labels";
+
+/// One of the three tables, as an import writes it.
+struct Target {
+    table: &'static str,
+    columns: &'static str,
+    upsert: &'static str,
+}
+
+const TARGETS: [Target; 3] = [
+    Target {
+        table: "dora_deployments",
+        columns: DEPLOYMENT_COLUMNS,
+        upsert: DEPLOYMENT_UPSERT,
+    },
+    Target {
+        table: "dora_changes",
+        columns: CHANGE_COLUMNS,
+        upsert: CHANGE_UPSERT,
+    },
+    Target {
+        table: "dora_incidents",
+        columns: INCIDENT_COLUMNS,
+        upsert: INCIDENT_UPSERT,
+    },
+];
+
+impl Target {
+    /// The start of a batch's INSERT: into the table itself, or into its staging table.
+    fn insert(&self, staged: bool) -> String {
+        if staged {
+            format!("INSERT INTO temp.stage_{} ({}) ", self.table, self.columns)
+        } else {
+            format!("INSERT INTO {} ({}) ", self.table, self.columns)
+        }
+    }
+
+    /// What follows a batch's VALUES: the upsert clause, or nothing for the staging table.
+    fn after_values(&self, staged: bool) -> &'static str {
+        if staged { "" } else { self.upsert }
+    }
+
+    /// The staging table (no key, no index: rows are appended as they come).
+    fn create_stage(&self) -> [String; 2] {
+        [
+            format!("DROP TABLE IF EXISTS temp.stage_{}", self.table),
+            format!(
+                "CREATE TEMP TABLE stage_{} AS SELECT {} FROM {} WHERE false",
+                self.table, self.columns, self.table
+            ),
+        ]
+    }
+
+    /// The staged rows upserted into the table in key order (and, within a key, in the order
+    /// they came: the last version wins, as it does batch by batch), then the staging dropped.
+    /// In key order, every insert lands next to the previous one in the key's index, instead of
+    /// on a random page of it (commit ids are SHAs).
+    fn merge_stage(&self) -> [String; 2] {
+        [
+            format!(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.stage_{table} WHERE true \
+                 ORDER BY source, id, rowid{upsert}",
+                table = self.table,
+                columns = self.columns,
+                upsert = self.upsert
+            ),
+            format!("DROP TABLE temp.stage_{}", self.table),
+        ]
+    }
 }
 
 /// The columns [`incident`] reads, in its order (a macro, so that queries stay literals).
@@ -148,6 +241,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(self.dora_seq_statement()).fetch_one(&mut *tx).await?;
             let mut large = false;
+            let mut changed_before_staging = 0;
             while let Some(batch) = batches.recv().await {
                 let events = match batch {
                     Ok(e) => e,
@@ -158,53 +252,57 @@ impl Store {
                 };
                 let (deployments, changes, incidents) = last_of_each_key(&events);
                 received += (deployments.len() + changes.len() + incidents.len()) as u64;
-                if !large && received >= LARGE_IMPORT {
+                if !large && received >= LARGE_IMPORT && self.dora_stages_large_imports() {
                     for sql in self.dora_large_import(true) {
                         sqlx::query(*sql).execute(&mut *tx).await?;
                     }
+                    for t in &TARGETS {
+                        for sql in t.create_stage() {
+                            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                        }
+                    }
+                    changed_before_staging = changed;
                     large = true;
                 }
+                let [d, c, x] = &TARGETS;
                 for chunk in deployments.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_deployments (source, id, service, environment, status, finished_at, changes, commit_sha, seq) ");
+                    let mut qb = QueryBuilder::new(d.insert(large));
                     qb.push_values(chunk, |mut b, d| {
                         b.push_bind(d.source.as_str()).push_bind(d.id.as_str()).push_bind(d.service.as_str())
                             .push_bind(d.environment.as_str()).push_bind(d.status.as_str()).push_bind(d.finished_at)
                             .push_bind(join(&d.changes)).push_bind(d.commit.as_deref()).push_bind(seq);
                     });
-                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, environment = excluded.environment, \
-                        status = excluded.status, finished_at = excluded.finished_at, changes = excluded.changes, commit_sha = excluded.commit_sha, seq = excluded.seq \
-                        WHERE dora_deployments.service <> excluded.service OR dora_deployments.environment <> excluded.environment \
-                        OR dora_deployments.status <> excluded.status OR dora_deployments.finished_at <> excluded.finished_at \
-                        OR dora_deployments.changes <> excluded.changes OR dora_deployments.commit_sha IS DISTINCT FROM excluded.commit_sha");
+                    qb.push(d.after_values(large));
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
                 for chunk in changes.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_changes (source, id, service, committed_at, parent, seq) ");
+                    let mut qb = QueryBuilder::new(c.insert(large));
                     qb.push_values(chunk, |mut b, c| {
                         b.push_bind(c.source.as_str()).push_bind(c.id.as_str()).push_bind(c.service.as_str())
                             .push_bind(c.committed_at).push_bind(c.parent.as_deref()).push_bind(seq);
                     });
-                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, committed_at = excluded.committed_at, parent = excluded.parent, seq = excluded.seq \
-                        WHERE dora_changes.service <> excluded.service OR dora_changes.committed_at <> excluded.committed_at \
-                        OR dora_changes.parent IS DISTINCT FROM excluded.parent");
+                    qb.push(c.after_values(large));
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
                 }
                 for chunk in incidents.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO dora_incidents (source, id, service, started_at, resolved_at, deployment, title, severity, url, labels, seq) ");
+                    let mut qb = QueryBuilder::new(x.insert(large));
                     qb.push_values(chunk, |mut b, x| {
                         b.push_bind(x.source.as_str()).push_bind(x.id.as_str()).push_bind(x.service.as_str())
                             .push_bind(x.started_at).push_bind(x.resolved_at).push_bind(x.deployment.as_deref())
                             .push_bind(x.title.as_deref()).push_bind(x.severity.as_deref()).push_bind(x.url.as_deref())
                             .push_bind(labels_text(&x.labels)).push_bind(seq);
                     });
-                    qb.push(" ON CONFLICT (source, id) DO UPDATE SET service = excluded.service, started_at = excluded.started_at, \
-                        resolved_at = excluded.resolved_at, deployment = excluded.deployment, title = excluded.title, \
-                        severity = excluded.severity, url = excluded.url, labels = excluded.labels, seq = excluded.seq \
-                        WHERE dora_incidents.service <> excluded.service OR dora_incidents.started_at <> excluded.started_at \
-                        OR dora_incidents.resolved_at IS DISTINCT FROM excluded.resolved_at OR dora_incidents.deployment IS DISTINCT FROM excluded.deployment \
-                        OR dora_incidents.title IS DISTINCT FROM excluded.title OR dora_incidents.severity IS DISTINCT FROM excluded.severity \
-                        OR dora_incidents.url IS DISTINCT FROM excluded.url OR dora_incidents.labels <> excluded.labels");
+                    qb.push(x.after_values(large));
                     changed += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+            }
+            if large {
+                // What the staged batches counted were appends; the merge counts the changes.
+                changed = changed_before_staging;
+                for t in &TARGETS {
+                    let [merge, drop] = t.merge_stage();
+                    changed += sqlx::query(sqlx::AssertSqlSafe(merge)).execute(&mut *tx).await?.rows_affected();
+                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await?;
                 }
             }
             if changed > 0 {
@@ -308,21 +406,31 @@ impl Store {
         }
     }
 
+    /// Whether a large import is staged, then merged in key order (SQLite). PostgreSQL upserts
+    /// batch by batch (its B-trees take random keys with less pain, and a merge statement
+    /// could not touch one row twice: re-deliveries in one import would need collapsing first).
+    fn dora_stages_large_imports(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
+    }
+
     /// On SQLite, once an import is large and then before it commits: a page cache of 512 MB
-    /// (ids are SHAs: every insert lands on a random page of the key indexes, which the default
-    /// 2 MB cache keeps re-reading), and the index of changes by id dropped, then built again
-    /// in one sort (within the import's transaction: readers keep theirs; a rollback restores
-    /// it). The connection goes back to the pool with the usual cache. PostgreSQL: nothing (a
-    /// dropped index would lock the table for readers until the commit).
+    /// and two sorting threads for the merge of the staged rows ([`Target::merge_stage`]), and
+    /// the index of changes by id dropped, then built again in one sort (within the import's
+    /// transaction: readers keep theirs; a rollback restores it). The connection goes back to
+    /// the pool with the usual cache. PostgreSQL: nothing (a dropped index would lock the table
+    /// for readers until the commit).
     fn dora_large_import(&self, start: bool) -> &'static [&'static str] {
         match (&self.backend, start) {
             (Backend::Sqlite(_), true) => &[
                 "PRAGMA cache_size = -524288",
+                // The staged rows' sort (and the index's) on two threads.
+                "PRAGMA threads = 2",
                 "DROP INDEX IF EXISTS dora_changes_by_id",
             ],
             (Backend::Sqlite(_), false) => &[
                 "CREATE INDEX IF NOT EXISTS dora_changes_by_id ON dora_changes (id)",
                 "PRAGMA cache_size = -2000",
+                "PRAGMA threads = 0",
             ],
             (Backend::Postgres(_), _) => &[],
         }

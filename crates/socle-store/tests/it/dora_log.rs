@@ -242,3 +242,73 @@ async fn a_large_import_keeps_the_index_by_id_and_every_event() {
     .unwrap();
     assert_eq!(n, 1, "the index by id is built again");
 }
+
+fn change_of(id: &str, service: &str) -> Event {
+    Event::Change(Change {
+        service: service.into(),
+        ..match change(id) {
+            Event::Change(c) => c,
+            _ => unreachable!(),
+        }
+    })
+}
+
+/// A large import on SQLite is staged and merged in key order: across its batches the last
+/// version of an event wins, a re-sent identical event changes nothing (stored before or earlier
+/// in the import), and the three tables all get their rows.
+#[tokio::test]
+async fn a_large_import_keeps_the_last_version_of_each_event_and_counts_only_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&socle_store::StoreConfig::new(dir.path(), None))
+        .await
+        .unwrap();
+    // Stored before: two changes, one to be re-sent identical, one changed.
+    store
+        .dora_upsert(vec![change_of("s-same", "a"), change_of("s-moved", "a")])
+        .await
+        .unwrap();
+    let generation = store.dora_generation().await.unwrap();
+    let bulk: Vec<Event> = (0..100_000)
+        .map(|i| change_of(&format!("{i:040x}"), "bulk"))
+        .collect();
+    let batches = vec![
+        bulk,
+        vec![
+            change_of("s-same", "a"),                  // identical to the stored one
+            change_of("s-moved", "b"),                 // a newer version of a stored one
+            change_of(&format!("{:040x}", 7), "bulk"), // identical to one earlier in the import
+            change_of(&format!("{:040x}", 8), "x"),    // changed, then changed again below
+            deployment("d1", "success"),
+            incident(None),
+        ],
+        vec![
+            change_of(&format!("{:040x}", 8), "y"),
+            incident(Some(1_700_000_900_000)),
+        ],
+    ];
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    for b in batches {
+        tx.send(Ok(b)).await.unwrap();
+    }
+    drop(tx);
+    let w = store.dora_import(rx).await.unwrap();
+    assert_eq!(w.received, 100_000 + 6 + 2);
+    // 100,000 new; s-moved; 8 twice; d1; the incident opened, then resolved.
+    assert_eq!(w.changed, 100_000 + 1 + 2 + 1 + 2);
+    assert_eq!(store.dora_generation().await.unwrap(), generation + 1);
+    let (deployments, changes, incidents) = store.dora_load().await.unwrap();
+    assert_eq!(changes.len(), 100_002);
+    let service_of = |id: &str| {
+        changes
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.service.as_str())
+    };
+    assert_eq!(service_of("s-same"), Some("a"));
+    assert_eq!(service_of("s-moved"), Some("b"));
+    assert_eq!(service_of(&format!("{:040x}", 8)), Some("y"));
+    assert_eq!(service_of(&format!("{:040x}", 7)), Some("bulk"));
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].resolved_at, Some(1_700_000_900_000));
+}
