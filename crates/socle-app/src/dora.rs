@@ -87,7 +87,7 @@ impl LiveDora {
         // Room for what is stored, bounded (an estimate: a larger store grows as it reads).
         let (deployments, changes) = store.dora_sizes().await?;
         let (deployments, changes) = (deployments.min(MAX_RESERVE), changes.min(MAX_RESERVE));
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<socle_store::LoadBatch>(2);
         let index_opts = opts.clone();
         let indexer = tokio::task::spawn_blocking(move || {
             let mut index = socle_dora::Live::new(&index_opts);
@@ -95,7 +95,10 @@ impl LiveDora {
             let mut busy = std::time::Duration::ZERO;
             while let Some(batch) = rx.blocking_recv() {
                 let t = std::time::Instant::now();
-                index.load(batch);
+                match batch {
+                    socle_store::LoadBatch::Packed(page) => index.load_borrowed(page.events()),
+                    socle_store::LoadBatch::Events(events) => index.load(events),
+                };
                 busy += t.elapsed();
             }
             let t = std::time::Instant::now();

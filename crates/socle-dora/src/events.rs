@@ -34,6 +34,90 @@ impl Deployment {
     }
 }
 
+/// Change ids as a deployment holds them: a list, or one text of ids joined by newlines (a
+/// store's column; empty for none).
+#[derive(Debug, Clone, Copy)]
+pub enum Ids<'a> {
+    List(&'a [String]),
+    Lines(&'a str),
+}
+
+impl<'a> Ids<'a> {
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        let (list, lines) = match self {
+            Ids::List(l) => (Some(l.iter().map(String::as_str)), None),
+            Ids::Lines(s) => (None, (!s.is_empty()).then(|| s.split('\n'))),
+        };
+        list.into_iter()
+            .flatten()
+            .chain(lines.into_iter().flatten())
+    }
+}
+
+/// A deployment whose strings are borrowed from where it was read (a page of a store's rows):
+/// what the live index takes, so that a load copies no string it already holds.
+#[derive(Debug, Clone, Copy)]
+pub struct DeploymentRef<'a> {
+    pub source: &'a str,
+    pub id: &'a str,
+    pub service: &'a str,
+    pub environment: &'a str,
+    pub status: &'a str,
+    pub finished_at: Millis,
+    pub changes: Ids<'a>,
+    pub commit: Option<&'a str>,
+}
+
+impl DeploymentRef<'_> {
+    pub fn succeeded(&self) -> bool {
+        self.status.eq_ignore_ascii_case("success")
+    }
+}
+
+impl Deployment {
+    pub fn borrowed(&self) -> DeploymentRef<'_> {
+        DeploymentRef {
+            source: &self.source,
+            id: &self.id,
+            service: &self.service,
+            environment: &self.environment,
+            status: &self.status,
+            finished_at: self.finished_at,
+            changes: Ids::List(&self.changes),
+            commit: self.commit.as_deref(),
+        }
+    }
+}
+
+/// A change whose strings are borrowed (see [`DeploymentRef`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeRef<'a> {
+    pub source: &'a str,
+    pub id: &'a str,
+    pub service: &'a str,
+    pub committed_at: Millis,
+    pub parent: Option<&'a str>,
+}
+
+impl Change {
+    pub fn borrowed(&self) -> ChangeRef<'_> {
+        ChangeRef {
+            source: &self.source,
+            id: &self.id,
+            service: &self.service,
+            committed_at: self.committed_at,
+            parent: self.parent.as_deref(),
+        }
+    }
+}
+
+/// A deployment or a change, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum EventRef<'a> {
+    Deployment(DeploymentRef<'a>),
+    Change(ChangeRef<'a>),
+}
+
 /// A change: a commit with its commit time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {

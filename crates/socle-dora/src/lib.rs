@@ -28,7 +28,10 @@ mod walk;
 pub mod webhooks;
 
 pub use bulk::{Bulk, BulkError};
-pub use events::{Change, Deployment, Event, Incident, TimestampError, parse_timestamp};
+pub use events::{
+    Change, ChangeRef, Deployment, DeploymentRef, Event, EventRef, Ids, Incident, TimestampError,
+    parse_timestamp,
+};
 pub use jsonl::{
     EventError, ParseError, Parsed, ReadEvent, UnknownFields, Warning, parse_event, parse_jsonl,
     parse_jsonl_parallel,

@@ -18,7 +18,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use crate::events::{Event, Incident};
+use crate::events::{Event, EventRef, Incident};
 use crate::intern::NONE;
 use crate::live_state::{LDep, State};
 use crate::metrics::{Dataset, HOUR, HashMap, Options, Series};
@@ -103,6 +103,24 @@ impl Live {
         self.put(events, &mut touch)
     }
 
+    /// Start-up: a batch of deployments and changes whose strings are borrowed (a page of a
+    /// store's rows), kept as [`Self::load`] keeps events.
+    pub fn load_borrowed<'a>(&mut self, events: impl IntoIterator<Item = EventRef<'a>>) -> usize {
+        let mut touch = Touch {
+            off: true,
+            ..Touch::default()
+        };
+        let mut changed = 0;
+        for e in events {
+            let c = match e {
+                EventRef::Deployment(x) => self.st.put_deployment(x, &mut touch),
+                EventRef::Change(x) => self.st.put_change(x, &mut touch),
+            };
+            changed += usize::from(c);
+        }
+        changed
+    }
+
     /// Room for about this many deployments and changes, before a start-up load.
     pub fn reserve(&mut self, deployments: usize, changes: usize) {
         self.st.reserve(deployments, changes);
@@ -129,8 +147,8 @@ impl Live {
         let mut changed = 0;
         for e in events {
             let c = match e {
-                Event::Deployment(x) => self.st.put_deployment(x, touch),
-                Event::Change(x) => self.st.put_change(x, touch),
+                Event::Deployment(x) => self.st.put_deployment(x.borrowed(), touch),
+                Event::Change(x) => self.st.put_change(x.borrowed(), touch),
                 Event::Incident(x) => self.st.put_incident(x, touch),
             };
             changed += usize::from(c);

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::bulk::Chg;
-use crate::events::{Change, Deployment, Incident, Millis};
+use crate::events::{ChangeRef, DeploymentRef, Incident, Millis};
 use crate::intern::{Interner, NONE};
 use crate::live::Touch;
 use crate::metrics::{HashMap, Options};
@@ -185,16 +185,16 @@ impl State {
     }
 
     /// Inserts or replaces a deployment; false when this version was held already.
-    pub(crate) fn put_deployment(&mut self, x: Deployment, touch: &mut Touch) -> bool {
-        let prod = x.succeeded() && self.opts.is_production(&x.environment);
+    pub(crate) fn put_deployment(&mut self, x: DeploymentRef<'_>, touch: &mut Touch) -> bool {
+        let prod = x.succeeded() && self.opts.is_production(x.environment);
         let listed: Box<[u32]> = x.changes.iter().map(|c| self.commit(c)).collect();
-        let commit = x.commit.as_deref().map_or(NONE, |c| self.commit(c));
+        let commit = x.commit.map_or(NONE, |c| self.commit(c));
         let new = LDep {
-            source: self.names.intern(&x.source),
-            id: self.deploy_ids.intern(&x.id),
-            service: self.names.intern(&x.service),
-            environment: self.names.intern(&x.environment),
-            status: self.names.intern(&x.status),
+            source: self.names.intern(x.source),
+            id: self.deploy_ids.intern(x.id),
+            service: self.names.intern(x.service),
+            environment: self.names.intern(x.environment),
+            status: self.names.intern(x.status),
             finished_at: x.finished_at,
             listed,
             commit,
@@ -287,13 +287,13 @@ impl State {
     }
 
     /// Inserts or replaces a change; false when this version was held already.
-    pub(crate) fn put_change(&mut self, x: Change, touch: &mut Touch) -> bool {
-        let id = self.commit(&x.id);
-        let parent = x.parent.as_deref().map_or(NONE, |p| self.commit(p));
+    pub(crate) fn put_change(&mut self, x: ChangeRef<'_>, touch: &mut Touch) -> bool {
+        let id = self.commit(x.id);
+        let parent = x.parent.map_or(NONE, |p| self.commit(p));
         let new = Chg {
-            source: self.names.intern(&x.source),
+            source: self.names.intern(x.source),
             id,
-            service: self.names.intern(&x.service),
+            service: self.names.intern(x.service),
             committed_at: x.committed_at,
             parent,
         };

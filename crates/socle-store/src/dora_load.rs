@@ -3,12 +3,14 @@
 //! SQLite: the driver hands each row from its worker thread through a channel, which at
 //! millions of rows costs more than reading them; so a page of rows (by rowid) comes back as
 //! ONE value — each row's fields joined by the unit separator (U+001F), rows by the record
-//! separator (U+001E) — split here without a copy per field. Ids and names cannot hold control
-//! characters (the import refuses them); a page where a row does not split into its fields is
-//! read again row by row. PostgreSQL: the rows stream from the socket, gathered into batches.
+//! separator (U+001E) — checked here to split into its rows and fields, then handed on whole
+//! ([`PackedPage`]): the live index reads each field where it lies, and no string is copied
+//! out of the page. Ids and names cannot hold control characters (the import refuses them); a
+//! page where a row does not split into its fields is read again row by row. PostgreSQL: the
+//! rows stream from the socket, gathered into batches of events.
 
 use futures_util::TryStreamExt;
-use socle_dora::{Change, Deployment, Event};
+use socle_dora::{Change, ChangeRef, Deployment, DeploymentRef, Event, EventRef, Ids};
 use sqlx::Row;
 use tokio::sync::mpsc::Sender;
 
@@ -33,43 +35,133 @@ const CHANGES_PACKED: &str = "SELECT max(r), count(*), group_concat(f, char(30))
 const CHANGES_ROWS: &str = "SELECT source, id, service, committed_at, parent FROM dora_changes WHERE rowid > ?1 AND rowid <= ?2";
 
 /// An optional value as packed: empty for none, else `=` and the value.
-fn opt(v: &str) -> Option<String> {
-    v.strip_prefix('=').map(str::to_owned)
+fn opt(v: &str) -> Option<&str> {
+    v.strip_prefix('=')
 }
 
-fn deployment(row: &str) -> Option<Deployment> {
+fn deployment(row: &str) -> Option<DeploymentRef<'_>> {
     let mut f = row.split(FIELD);
     let mut next = || f.next();
-    let d = Deployment {
-        source: next()?.to_owned(),
-        id: next()?.to_owned(),
-        service: next()?.to_owned(),
-        environment: next()?.to_owned(),
-        status: next()?.to_owned(),
+    let d = DeploymentRef {
+        source: next()?,
+        id: next()?,
+        service: next()?,
+        environment: next()?,
+        status: next()?,
         finished_at: next()?.parse().ok()?,
-        changes: split(next()?),
+        changes: Ids::Lines(next()?),
         commit: opt(next()?),
     };
     next().is_none().then_some(d)
 }
 
-fn change(row: &str) -> Option<Change> {
+fn change(row: &str) -> Option<ChangeRef<'_>> {
     let mut f = row.split(FIELD);
     let mut next = || f.next();
-    let c = Change {
-        source: next()?.to_owned(),
-        id: next()?.to_owned(),
-        service: next()?.to_owned(),
+    let c = ChangeRef {
+        source: next()?,
+        id: next()?,
+        service: next()?,
         committed_at: next()?.parse().ok()?,
         parent: opt(next()?),
     };
     next().is_none().then_some(c)
 }
 
-/// Splits a packed page; `None` when a row does not split as expected.
-fn unpack<T>(text: &str, rows: i64, one: fn(&str) -> Option<T>) -> Option<Vec<T>> {
-    let out: Vec<T> = text.split(ROW).map(one).collect::<Option<_>>()?;
-    (out.len() as i64 == rows).then_some(out)
+/// One row of a packed page, borrowed; `None` when it does not split as expected.
+fn row(table: Table, text: &str) -> Option<EventRef<'_>> {
+    match table {
+        Table::Deployments => deployment(text).map(EventRef::Deployment),
+        Table::Changes => change(text).map(EventRef::Change),
+    }
+}
+
+/// A page of deployments or changes packed by SQLite into one text, every row checked to split
+/// into its fields: its events are read from it without a copy of their strings.
+pub struct PackedPage {
+    table: Table,
+    text: String,
+    rows: usize,
+}
+
+impl PackedPage {
+    /// The page, when each of its `rows` rows splits as expected.
+    fn new(table: Table, text: String, rows: i64) -> Option<Self> {
+        let mut n = 0i64;
+        for r in text.split(ROW) {
+            row(table, r)?;
+            n += 1;
+        }
+        (n == rows).then_some(Self {
+            table,
+            text,
+            rows: n as usize,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Its events, borrowed from the page.
+    pub fn events(&self) -> impl Iterator<Item = EventRef<'_>> {
+        let table = self.table;
+        // Every row was checked by `new`.
+        self.text.split(ROW).filter_map(move |r| row(table, r))
+    }
+}
+
+/// A batch of the start-up load ([`Store::dora_load_batches`]).
+pub enum LoadBatch {
+    /// Rows read one by one (PostgreSQL, incidents, a page that did not split).
+    Events(Vec<Event>),
+    Packed(PackedPage),
+}
+
+impl LoadBatch {
+    pub fn len(&self) -> usize {
+        match self {
+            LoadBatch::Events(v) => v.len(),
+            LoadBatch::Packed(p) => p.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch as owned events.
+    pub fn into_events(self) -> Vec<Event> {
+        match self {
+            LoadBatch::Events(v) => v,
+            LoadBatch::Packed(p) => p
+                .events()
+                .map(|e| match e {
+                    EventRef::Deployment(d) => Event::Deployment(Deployment {
+                        source: d.source.to_owned(),
+                        id: d.id.to_owned(),
+                        service: d.service.to_owned(),
+                        environment: d.environment.to_owned(),
+                        status: d.status.to_owned(),
+                        finished_at: d.finished_at,
+                        changes: d.changes.iter().map(str::to_owned).collect(),
+                        commit: d.commit.map(str::to_owned),
+                    }),
+                    EventRef::Change(c) => Event::Change(Change {
+                        source: c.source.to_owned(),
+                        id: c.id.to_owned(),
+                        service: c.service.to_owned(),
+                        committed_at: c.committed_at,
+                        parent: c.parent.map(str::to_owned),
+                    }),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl Store {
@@ -94,12 +186,12 @@ impl Store {
 
     /// Sends every stored event to `sink` in batches (deployments, then changes, then
     /// incidents); returns how many. Stops early, without error, when the receiver is gone.
-    pub async fn dora_load_batches(&self, sink: &Sender<Vec<Event>>) -> Result<u64> {
+    pub async fn dora_load_batches(&self, sink: &Sender<LoadBatch>) -> Result<u64> {
         let mut sent = 0u64;
         // Sends a batch; a receiver gone ends the load.
         macro_rules! send {
             ($batch:expr) => {{
-                let batch: Vec<Event> = $batch;
+                let batch: LoadBatch = $batch;
                 let n = batch.len() as u64;
                 if sink.send(batch).await.is_err() {
                     return Ok(sent);
@@ -127,37 +219,32 @@ impl Store {
                         }
                         let last: i64 = page.try_get(0)?;
                         let text: String = page.try_get(2)?;
-                        let batch: Option<Vec<Event>> = match table {
-                            Table::Deployments => unpack(&text, count, deployment)
-                                .map(|v| v.into_iter().map(Event::Deployment).collect()),
-                            Table::Changes => unpack(&text, count, change)
-                                .map(|v| v.into_iter().map(Event::Change).collect()),
-                        };
-                        drop(text);
-                        let batch = match batch {
-                            Some(b) => b,
+                        let batch = match PackedPage::new(table, text, count) {
+                            Some(p) => LoadBatch::Packed(p),
                             None => {
                                 let rows = sqlx::query(rows)
                                     .bind(after)
                                     .bind(last)
                                     .fetch_all(pool)
                                     .await?;
-                                rows.iter()
-                                    .map(|r| row_event(table, r))
-                                    .collect::<Result<_>>()?
+                                LoadBatch::Events(
+                                    rows.iter()
+                                        .map(|r| row_event(table, r))
+                                        .collect::<Result<_>>()?,
+                                )
                             }
                         };
                         send!(batch);
                         after = last;
                     }
                 }
-                send!(
+                send!(LoadBatch::Events(
                     self.dora_all_incidents()
                         .await?
                         .into_iter()
                         .map(Event::Incident)
                         .collect()
-                );
+                ));
             }
             Backend::Postgres(pool) => {
                 for table in [Table::Deployments, Table::Changes] {
@@ -174,20 +261,20 @@ impl Store {
                     while let Some(r) = rows.try_next().await? {
                         batch.push(row_event(table, &r)?);
                         if batch.len() == PAGE as usize {
-                            send!(std::mem::take(&mut batch));
+                            send!(LoadBatch::Events(std::mem::take(&mut batch)));
                         }
                     }
                     if !batch.is_empty() {
-                        send!(batch);
+                        send!(LoadBatch::Events(batch));
                     }
                 }
-                send!(
+                send!(LoadBatch::Events(
                     self.dora_all_incidents()
                         .await?
                         .into_iter()
                         .map(Event::Incident)
                         .collect()
-                );
+                ));
             }
         }
         Ok(sent)

@@ -67,6 +67,7 @@ pub use data_runs::{
 };
 pub use deployments::DeploymentRecord;
 pub use dora::{DoraLog, DoraWritten, IncidentQuery};
+pub use dora_load::{LoadBatch, PackedPage};
 pub use feedback::{FeedbackRecord, MAX_FEEDBACK_LIST, NewFeedback};
 pub use findings::{FindingRecord, FindingsImported, NewFinding};
 pub use guardrails::{PolicyResult, Waiver};

@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use socle_dora::{Change, Dataset, Deployment, Event, Incident, Live, Options, Window};
+use socle_dora::{
+    Change, Dataset, Deployment, DeploymentRef, Event, EventRef, Ids, Incident, Live, Options,
+    Window,
+};
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const HOUR: i64 = 3_600_000;
@@ -203,6 +206,60 @@ proptest! {
         deltas in 0usize..12,
     ) {
         check(seed, n, deltas);
+    }
+}
+
+/// A start-up load from a store's pages: deployments and changes borrowed (each deployment's
+/// change ids as the store's newline-joined text), incidents owned, then `finish_load` —
+/// reports as a rebuild of the same events.
+fn check_borrowed_load(seed: u64, n: usize) {
+    let mut rng = Rng(seed | 1);
+    let mut commits = 0;
+    let mut sent: Vec<Event> = Vec::new();
+    for _ in 0..n {
+        let e = event(&mut rng, &sent, &mut commits);
+        sent.push(e);
+    }
+    let mut stored = Stored::new();
+    for e in &sent {
+        let (s, id) = e.key();
+        stored.insert((kind(e), s.to_owned(), id.to_owned()), e.clone());
+    }
+    let joined: Vec<String> = stored
+        .values()
+        .map(|e| match e {
+            Event::Deployment(d) => d.changes.join("\n"),
+            _ => String::new(),
+        })
+        .collect();
+    let rows = stored
+        .values()
+        .zip(&joined)
+        .filter_map(|(e, text)| match e {
+            Event::Deployment(d) => Some(EventRef::Deployment(DeploymentRef {
+                changes: Ids::Lines(text),
+                ..d.borrowed()
+            })),
+            Event::Change(c) => Some(EventRef::Change(c.borrowed())),
+            Event::Incident(_) => None,
+        });
+    let mut live = Live::new(&Options::default());
+    live.load_borrowed(rows);
+    live.load(
+        stored
+            .values()
+            .filter(|e| matches!(e, Event::Incident(_)))
+            .cloned(),
+    );
+    live.finish_load();
+    assert_same_reports(&live.dataset(), &rebuild(&stored), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn a_borrowed_load_reports_as_a_full_rebuild(seed in any::<u64>(), n in 1usize..300) {
+        check_borrowed_load(seed, n);
     }
 }
 

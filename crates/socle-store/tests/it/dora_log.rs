@@ -200,7 +200,7 @@ async fn the_batched_load_reads_every_event(store: &Store) {
     drop(tx);
     let mut read = Vec::new();
     while let Some(batch) = rx.recv().await {
-        read.extend(batch);
+        read.extend(batch.into_events());
     }
     assert_eq!(n, 5);
     let order = |e: &Event| format!("{e:?}");
