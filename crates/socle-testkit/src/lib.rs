@@ -109,13 +109,28 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Reply {
+    match try_request(addr, method, path, headers, body).await {
+        Ok(reply) => reply,
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+/// [`request`], with what went wrong (no connection, a connection closed before the answer)
+/// as an error instead of a panic: for a request to a server a test is about to kill.
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Reply, String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
-        .expect("the server accepts");
+        .map_err(|e| format!("the server accepts: {e}"))?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .expect("an HTTP/1 handshake");
+            .map_err(|e| format!("an HTTP/1 handshake: {e}"))?;
     tokio::spawn(conn);
     let mut req = hyper::Request::builder().method(method).uri(path);
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -124,19 +139,24 @@ pub async fn request(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("a valid request: {e}"))?;
     let resp = sender
-        .send_request(
-            req.body(Full::new(Bytes::from(body)))
-                .expect("a valid request"),
-        )
+        .send_request(req)
         .await
-        .expect("a response");
+        .map_err(|e| format!("a response: {e}"))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
-    Reply {
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("a body: {e}"))?
+        .to_bytes();
+    Ok(Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    })
 }
