@@ -72,6 +72,20 @@ impl DeploymentRef<'_> {
     pub fn succeeded(&self) -> bool {
         self.status.eq_ignore_ascii_case("success")
     }
+
+    /// The deployment with strings of its own.
+    pub fn owned(&self) -> Deployment {
+        Deployment {
+            source: self.source.to_owned(),
+            id: self.id.to_owned(),
+            service: self.service.to_owned(),
+            environment: self.environment.to_owned(),
+            status: self.status.to_owned(),
+            finished_at: self.finished_at,
+            changes: self.changes.iter().map(str::to_owned).collect(),
+            commit: self.commit.map(str::to_owned),
+        }
+    }
 }
 
 impl Deployment {
@@ -111,11 +125,34 @@ impl Change {
     }
 }
 
+impl ChangeRef<'_> {
+    /// The change with strings of its own.
+    pub fn owned(&self) -> Change {
+        Change {
+            source: self.source.to_owned(),
+            id: self.id.to_owned(),
+            service: self.service.to_owned(),
+            committed_at: self.committed_at,
+            parent: self.parent.map(str::to_owned),
+        }
+    }
+}
+
 /// A deployment or a change, borrowed.
 #[derive(Debug, Clone, Copy)]
 pub enum EventRef<'a> {
     Deployment(DeploymentRef<'a>),
     Change(ChangeRef<'a>),
+}
+
+impl EventRef<'_> {
+    /// The event with strings of its own.
+    pub fn owned(&self) -> Event {
+        match self {
+            EventRef::Deployment(d) => Event::Deployment(d.owned()),
+            EventRef::Change(c) => Event::Change(c.owned()),
+        }
+    }
 }
 
 /// A change: a commit with its commit time.

@@ -138,28 +138,7 @@ impl LoadBatch {
     pub fn into_events(self) -> Vec<Event> {
         match self {
             LoadBatch::Events(v) => v,
-            LoadBatch::Packed(p) => p
-                .events()
-                .map(|e| match e {
-                    EventRef::Deployment(d) => Event::Deployment(Deployment {
-                        source: d.source.to_owned(),
-                        id: d.id.to_owned(),
-                        service: d.service.to_owned(),
-                        environment: d.environment.to_owned(),
-                        status: d.status.to_owned(),
-                        finished_at: d.finished_at,
-                        changes: d.changes.iter().map(str::to_owned).collect(),
-                        commit: d.commit.map(str::to_owned),
-                    }),
-                    EventRef::Change(c) => Event::Change(Change {
-                        source: c.source.to_owned(),
-                        id: c.id.to_owned(),
-                        service: c.service.to_owned(),
-                        committed_at: c.committed_at,
-                        parent: c.parent.map(str::to_owned),
-                    }),
-                })
-                .collect(),
+            LoadBatch::Packed(p) => p.events().map(|e| e.owned()).collect(),
         }
     }
 }

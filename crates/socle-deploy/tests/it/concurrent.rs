@@ -67,12 +67,18 @@ fn commit_one(path: &std::path::Path, name: &str) -> Result<gitops::CommitOutcom
     .map_err(|e| e.to_string())
 }
 
-#[test]
-fn a_lock_left_by_a_dead_writer_does_not_block_the_branch_forever() {
+/// A repository whose `main` holds one commit.
+fn one_commit() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gitops.git");
     gitops::open_or_init(&path).unwrap();
     commit_one(&path, "first").unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_lock_left_by_a_dead_writer_does_not_block_the_branch_forever() {
+    let (_dir, path) = one_commit();
     let lock = plant_lock(
         &path,
         gitops::STALE_LOCK + std::time::Duration::from_secs(1),
@@ -86,10 +92,7 @@ fn a_lock_left_by_a_dead_writer_does_not_block_the_branch_forever() {
 
 #[test]
 fn a_fresh_lock_is_respected() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gitops.git");
-    gitops::open_or_init(&path).unwrap();
-    commit_one(&path, "first").unwrap();
+    let (_dir, path) = one_commit();
     let lock = plant_lock(&path, std::time::Duration::ZERO);
     let err = commit_one(&path, "second").expect_err("a live writer's lock is not taken");
     assert!(err.contains("prepare reference edit"), "{err}");

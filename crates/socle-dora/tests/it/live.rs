@@ -169,16 +169,28 @@ fn assert_same_reports(live: &Dataset, full: &Dataset, step: usize) {
     }
 }
 
+/// `n` generated events, each possibly a re-delivery or a newer version of an earlier one.
+fn history(rng: &mut Rng, n: usize) -> Vec<Event> {
+    let mut commits = 0;
+    let mut sent: Vec<Event> = Vec::new();
+    for _ in 0..n {
+        let e = event(rng, &sent, &mut commits);
+        sent.push(e);
+    }
+    sent
+}
+
+/// Keeps `e` as the store would: the last version of its key.
+fn store(stored: &mut Stored, e: &Event) {
+    let (s, id) = e.key();
+    stored.insert((kind(e), s.to_owned(), id.to_owned()), e.clone());
+}
+
 /// A stream of `n` events cut into a base and deltas at `cuts`; after each, the live index
 /// equals a rebuild of what is stored.
 fn check(seed: u64, n: usize, deltas: usize) {
     let mut rng = Rng(seed | 1);
-    let mut commits = 0;
-    let mut sent: Vec<Event> = Vec::new();
-    for _ in 0..n {
-        let e = event(&mut rng, &sent, &mut commits);
-        sent.push(e);
-    }
+    let sent = history(&mut rng, n);
     let mut cuts: Vec<usize> = (0..deltas).map(|_| rng.below(n + 1)).collect();
     cuts.push(n);
     cuts.sort_unstable();
@@ -188,8 +200,7 @@ fn check(seed: u64, n: usize, deltas: usize) {
     for (step, &to) in cuts.iter().enumerate() {
         let delta = sent[from..to].to_vec();
         for e in &delta {
-            let (s, id) = e.key();
-            stored.insert((kind(e), s.to_owned(), id.to_owned()), e.clone());
+            store(&mut stored, e);
         }
         live.apply(delta);
         assert_same_reports(&live.dataset(), &rebuild(&stored), step);
@@ -214,16 +225,10 @@ proptest! {
 /// reports as a rebuild of the same events.
 fn check_borrowed_load(seed: u64, n: usize) {
     let mut rng = Rng(seed | 1);
-    let mut commits = 0;
-    let mut sent: Vec<Event> = Vec::new();
-    for _ in 0..n {
-        let e = event(&mut rng, &sent, &mut commits);
-        sent.push(e);
-    }
+    let sent = history(&mut rng, n);
     let mut stored = Stored::new();
     for e in &sent {
-        let (s, id) = e.key();
-        stored.insert((kind(e), s.to_owned(), id.to_owned()), e.clone());
+        store(&mut stored, e);
     }
     let joined: Vec<String> = stored
         .values()
