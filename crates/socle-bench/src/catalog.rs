@@ -1,7 +1,7 @@
 //! `socle-bench catalog`: ingest a generated organisation to a fully related, queryable catalog
 //! (in this process), then serve it with `socle serve` and load the HTTP API with `wrk`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -37,6 +37,11 @@ pub struct CatalogBench {
     /// Benchmark PostgreSQL instead of the embedded SQLite.
     #[arg(long, env = "SOCLE_BENCH_DATABASE_URL")]
     database_url: Option<String>,
+    /// Keep the run's work directory (generated files, the SQLite store under `data`) here
+    /// instead of deleting it, e.g. to time `socle serve --data-dir DIR/data` loading it alone.
+    /// With several scales, each gets `DIR/<entities>`.
+    #[arg(long)]
+    keep: Option<PathBuf>,
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
 }
@@ -225,9 +230,32 @@ fn scaling_table(s: &Scaling) -> String {
     out
 }
 
+/// Where a run writes its files and store: deleted at the end, or kept (`--keep`).
+enum WorkDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl WorkDir {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Temp(t) => t.path(),
+            Self::Kept(p) => p,
+        }
+    }
+}
+
 /// One scale: ingest, read model, a change, then the server under load.
 async fn run(args: &CatalogBench, n: usize, socle: &Path) -> anyhow::Result<Report> {
-    let work = tempfile::tempdir()?;
+    let work = match &args.keep {
+        Some(dir) => {
+            let dir = dir.join(n.to_string());
+            std::fs::create_dir_all(&dir)?;
+            eprintln!("keeping the work directory {}", dir.display());
+            WorkDir::Kept(dir)
+        }
+        None => WorkDir::Temp(tempfile::tempdir()?),
+    };
     let (org, src) = crate::setup::write_org(work.path(), n, args.per_file)?;
     eprintln!(
         "generated {} entities in {} files; ingesting…",
