@@ -70,14 +70,34 @@ impl EntityView {
         shapes_org: bool,
         interner: &mut Interner,
     ) -> Self {
-        let doc = parse_doc(&e.body);
+        Self::new(id, &e.entity_ref, e.body, shapes_org, interner)
+    }
+
+    /// A view of an entity as a full load reads it, without relations yet.
+    fn loaded(id: EntityId, e: socle_store::LoadedEntity<'_>, interner: &mut Interner) -> Self {
+        Self::new(id, e.entity_ref, e.body, e.organisation, interner)
+    }
+
+    fn new(
+        id: EntityId,
+        entity_ref: &str,
+        body: impl Into<Box<str>> + AsRef<str>,
+        shapes_org: bool,
+        interner: &mut Interner,
+    ) -> Self {
+        let doc = parse_doc(body.as_ref());
+        let (spec_type, lifecycle) = (
+            doc.spec.spec_type.map(|s| interner.get(&s)),
+            doc.spec.lifecycle.map(|s| interner.get(&s)),
+        );
+        let tags = doc.metadata.tags.iter().map(|t| interner.get(t)).collect();
         Self {
             id,
-            spec_type: doc.spec.spec_type.map(|s| interner.get(&s)),
-            lifecycle: doc.spec.lifecycle.map(|s| interner.get(&s)),
-            tags: doc.metadata.tags.iter().map(|t| interner.get(t)).collect(),
-            entity_ref: e.entity_ref.into(),
-            body: e.body.into(),
+            spec_type,
+            lifecycle,
+            tags,
+            entity_ref: entity_ref.into(),
+            body: body.into(),
             relations: Vec::new(),
             owner: None,
             shapes_org,
@@ -380,73 +400,111 @@ impl RefIndex {
     }
 }
 
+/// A full load as it reads: views by ref, then their relations.
+struct Loader {
+    started: std::time::Instant,
+    views: Vec<EntityView>,
+    interner: Interner,
+    /// Built once every entity is in.
+    refs: RefIndex,
+    /// The last relation's source: a source's relations mostly come together.
+    last_source: usize,
+    entities_read: std::time::Duration,
+    missing_names: Vec<Arc<str>>,
+    missing: HashMap<Arc<str>, EntityId>,
+    dangling: Vec<(EntityId, RelationType, EntityId)>,
+}
+
+impl socle_store::CatalogSink for Loader {
+    fn entity(&mut self, e: socle_store::LoadedEntity<'_>) {
+        let id = EntityId::at(self.views.len());
+        self.views
+            .push(EntityView::loaded(id, e, &mut self.interner));
+    }
+
+    fn entities_done(&mut self) {
+        self.interner = Interner::default();
+        // The store orders by ref with the database's collation; make sure of byte order here.
+        let views = &mut self.views;
+        if !views.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
+            views.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
+            for (i, v) in views.iter_mut().enumerate() {
+                v.id = EntityId::at(i);
+            }
+        }
+        self.refs = RefIndex::of(views);
+        self.entities_read = self.started.elapsed();
+    }
+
+    fn relation(&mut self, source: &str, kind: &str, target: &str) {
+        let Some(t) = RelationType::parse(kind) else {
+            return;
+        };
+        let views = &mut self.views;
+        let s = match views.get(self.last_source) {
+            Some(v) if *v.entity_ref == *source => self.last_source,
+            _ => match self.refs.find(views, source) {
+                Ok(s) => s,
+                Err(()) => return,
+            },
+        };
+        self.last_source = s;
+        // Membership and hierarchy count only from the organisation's own locations (an
+        // older row from a member's location, say): authorisation walks this tree.
+        if is_org_relation(t) && !views[s].shapes_org {
+            return;
+        }
+        let n = views.len();
+        let target_id = match self.refs.find(views, target) {
+            Ok(i) => {
+                views[i].relations.push((t.inverse(), EntityId::at(s)));
+                EntityId::at(i)
+            }
+            Err(_) => {
+                let names = &mut self.missing_names;
+                let id = *self.missing.entry(target.into()).or_insert_with(|| {
+                    names.push(target.into());
+                    EntityId::at(n + names.len() - 1)
+                });
+                self.dangling.push((EntityId::at(s), t, id));
+                id
+            }
+        };
+        let better_owner = t == RelationType::OwnedBy
+            && views[s]
+                .owner
+                .is_none_or(|cur| target < load_name(views, &self.missing_names, cur));
+        let e = &mut views[s];
+        e.relations.push((t, target_id));
+        if better_owner {
+            e.owner = Some(target_id);
+        }
+    }
+}
+
 /// Loads the catalog from the store and builds the snapshot and its search index.
 pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
     let started = std::time::Instant::now();
-    let generation = store.catalog_generation().await?;
-    let org_locations = store.organisation_locations().await?;
-    let mut views: Vec<EntityView> = Vec::new();
-    let mut interner = Interner::default();
-    store
-        .for_each_entity(|e| {
-            let shapes_org = org_locations.contains(&e.location_key);
-            let id = EntityId::at(views.len());
-            views.push(EntityView::of(id, e, shapes_org, &mut interner));
-        })
-        .await?;
-    drop(interner);
-    // The store orders by ref with the database's collation; make sure of byte order here.
-    if !views.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
-        views.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
-        for (i, v) in views.iter_mut().enumerate() {
-            v.id = EntityId::at(i);
-        }
-    }
-    let n = views.len();
-    let entities_read = started.elapsed();
-    let mut missing_names: Vec<Arc<str>> = Vec::new();
-    let mut missing: HashMap<Arc<str>, EntityId> = HashMap::new();
-    let mut dangling = Vec::new();
-    let refs = RefIndex::of(&views);
-    let position = |views: &[EntityView], r: &str| refs.find(views, r);
-    store
-        .for_each_relation(|source, kind, target| {
-            let Some(t) = RelationType::parse(kind) else {
-                return;
-            };
-            let Ok(s) = position(&views, source) else {
-                return;
-            };
-            // Membership and hierarchy count only from the organisation's own locations (an
-            // older row from a member's location, say): authorisation walks this tree.
-            if is_org_relation(t) && !views[s].shapes_org {
-                return;
-            }
-            let target_id = match position(&views, target) {
-                Ok(i) => {
-                    views[i].relations.push((t.inverse(), EntityId::at(s)));
-                    EntityId::at(i)
-                }
-                Err(_) => {
-                    let id = *missing.entry(target.into()).or_insert_with(|| {
-                        missing_names.push(target.into());
-                        EntityId::at(n + missing_names.len() - 1)
-                    });
-                    dangling.push((EntityId::at(s), t, id));
-                    id
-                }
-            };
-            let better_owner = t == RelationType::OwnedBy
-                && views[s]
-                    .owner
-                    .is_none_or(|cur| target < load_name(&views, &missing_names, cur));
-            let e = &mut views[s];
-            e.relations.push((t, target_id));
-            if better_owner {
-                e.owner = Some(target_id);
-            }
-        })
-        .await?;
+    let mut loader = Loader {
+        started,
+        views: Vec::new(),
+        interner: Interner::default(),
+        refs: RefIndex(HashMap::new()),
+        last_source: usize::MAX,
+        entities_read: std::time::Duration::ZERO,
+        missing_names: Vec::new(),
+        missing: HashMap::new(),
+        dangling: Vec::new(),
+    };
+    let generation = store.load_catalog(&mut loader).await?;
+    let Loader {
+        views,
+        entities_read,
+        missing_names,
+        missing,
+        mut dangling,
+        ..
+    } = loader;
     let relations_read = started.elapsed();
     let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
         let mut views = views;

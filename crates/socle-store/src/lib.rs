@@ -53,6 +53,7 @@ pub use catalog::{
     StoredEntity, StoredRelation, invert,
 };
 pub use catalog_log::{CatalogChanges, CatalogDelta, KEPT_GENERATIONS};
+pub use catalog_read::{CatalogSink, LoadedEntity};
 pub use crypto::SecretKey;
 pub use data_grants::{
     GrantDecision, GrantQuery, GrantRecord, GrantStatus, MAX_GRANT_LIST, NewGrant,
@@ -167,6 +168,8 @@ pub struct Store {
     pub(crate) secret_key: Option<SecretKey>,
     /// Changed entities from which a catalog apply is large (see `catalog_large_apply`).
     pub(crate) large_apply: usize,
+    /// Rows per page of a full catalog load on SQLite (see `catalog_read`).
+    pub(crate) load_page: catalog_read::LoadPage,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool: the same SQL text compiled once per
@@ -543,6 +546,7 @@ impl Store {
             backend,
             secret_key: config.secret_key.clone(),
             large_apply: catalog::LARGE_APPLY,
+            load_page: catalog_read::LoadPage::default(),
         };
         if !config.read_only {
             let m = migrator();

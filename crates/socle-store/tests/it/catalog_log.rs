@@ -156,27 +156,6 @@ async fn a_reader_older_than_the_log_rebuilds(store: &Store) {
 }
 both!(a_reader_older_than_the_log_rebuilds);
 
-async fn every_relation_streams_back_as_written(store: &Store) {
-    org_location(store, "file:a").await;
-    let yaml = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: one\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn: [\"component:we\\x1eird\\\"\\x1fname\\\\é\"]\n---\n";
-    let out = apply(store, "file:a", yaml, &[]).await;
-    assert_eq!(out.added, 1, "{:?}", out.errors);
-    let mut seen = Vec::new();
-    store
-        .for_each_relation(|s, t, d| seen.push(format!("{s} {t} {d}")))
-        .await
-        .unwrap();
-    seen.sort();
-    assert_eq!(
-        seen,
-        [
-            "component:default/one dependsOn component:default/we\u{1e}ird\"\u{1f}name\\é",
-            "component:default/one ownedBy group:default/team-a",
-        ]
-    );
-}
-both!(every_relation_streams_back_as_written);
-
 async fn the_log_keeps_the_newest_generations_only(store: &Store) {
     org_location(store, "file:a").await;
     apply(store, "file:a", &component("one", "team-0"), &[]).await;

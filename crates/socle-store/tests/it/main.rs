@@ -76,6 +76,7 @@ macro_rules! both {
 
 mod adoption;
 mod backup;
+mod catalog_load;
 mod catalog_log;
 mod data_grants;
 mod data_quality;
