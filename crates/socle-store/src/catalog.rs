@@ -648,11 +648,15 @@ impl Store {
                     sqlx::query(*sql).execute(&mut *tx).await?;
                 }
             }
+            let indexed = t.elapsed();
             tx.commit().await?;
+            if large {
+                self.checkpoint_later();
+            }
             tracing::debug!(location = key, changed = changed_entities.len(), removed = removed.len(),
                 delete_ms = deleted.as_millis() as u64, upsert_ms = (upserted - deleted).as_millis() as u64,
-                relations_ms = (related - upserted).as_millis() as u64, rest_ms = (t.elapsed() - related).as_millis() as u64,
-                "location applied");
+                relations_ms = (related - upserted).as_millis() as u64, rest_ms = (indexed - related).as_millis() as u64,
+                commit_ms = (t.elapsed() - indexed).as_millis() as u64, "location applied");
         });
         Ok(out)
     }
@@ -687,14 +691,16 @@ impl Store {
 
     /// On SQLite, for a large apply and then before it commits: the index by target dropped,
     /// then built again in one sort (within the apply's transaction: readers keep theirs; a
-    /// rollback restores it). PostgreSQL: nothing (a dropped index would lock the table for
-    /// readers until the commit).
+    /// rollback restores it); and the commit does not copy the write-ahead log into the
+    /// database (`checkpoint_later` does, beside whatever comes next). PostgreSQL: nothing (a
+    /// dropped index would lock the table for readers until the commit).
     fn catalog_large_apply(&self, start: bool) -> &'static [&'static str] {
         match (&self.backend, start) {
             (crate::Backend::Sqlite(_), true) => &["DROP INDEX IF EXISTS relations_target"],
-            (crate::Backend::Sqlite(_), false) => {
-                &["CREATE INDEX IF NOT EXISTS relations_target ON relations (target_ref)"]
-            }
+            (crate::Backend::Sqlite(_), false) => &[
+                "CREATE INDEX IF NOT EXISTS relations_target ON relations (target_ref)",
+                "PRAGMA wal_autocheckpoint = 0",
+            ],
             (crate::Backend::Postgres(_), _) => &[],
         }
     }
@@ -717,6 +723,27 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relations') ORDER BY name")
             .fetch_all(pool)
             .await?)
+    }
+
+    /// SQLite only: every pooled connection's `wal_autocheckpoint` (a large apply turns it off
+    /// for its commit; the connection must come back with it on).
+    #[doc(hidden)]
+    pub async fn sqlite_autocheckpoints_for_tests(&self) -> Result<Vec<i64>> {
+        let crate::Backend::Sqlite(pool) = &self.backend else {
+            return Err(StoreError::NotFound("a SQLite store".into()));
+        };
+        // Every connection the pool may hold, so one in use (a checkpoint) is waited for.
+        let (mut held, mut out) = (Vec::new(), Vec::new());
+        for _ in 0..pool.options().get_max_connections() {
+            let mut conn = pool.acquire().await?;
+            out.push(
+                sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+                    .fetch_one(&mut *conn)
+                    .await?,
+            );
+            held.push(conn);
+        }
+        Ok(out)
     }
 
     /// A page of entities ordered by ref.

@@ -528,13 +528,17 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
-                // A large apply or import raises its connection's page cache; whatever happened
-                // (a failure included), the connection goes back with the usual one.
+                // A large apply or import raises its connection's page cache, and leaves the
+                // checkpoint of its commit to `checkpoint_later`; whatever happened (a failure
+                // included), the connection goes back with the usual settings.
                 .after_release(|conn, _| {
                     Box::pin(async move {
-                        sqlx::query("PRAGMA cache_size = -2000")
-                            .execute(&mut *conn)
-                            .await?;
+                        for reset in [
+                            "PRAGMA cache_size = -2000",
+                            "PRAGMA wal_autocheckpoint = 1000",
+                        ] {
+                            sqlx::query(reset).execute(&mut *conn).await?;
+                        }
                         Ok(true)
                     })
                 })
@@ -574,6 +578,30 @@ impl Store {
     }
 
     /// Increases every time the catalog changes; replicas poll it to know when to reload.
+    /// SQLite: copies the write-ahead log into the database in a task of its own (a passive
+    /// checkpoint: it waits for no reader or writer), after a large commit that did not. The
+    /// caller goes on, and reads meanwhile see every committed page (from the log). Should the
+    /// process end first, the next commit or connection to close checkpoints instead.
+    pub(crate) fn checkpoint_later(&self) {
+        let Backend::Sqlite(pool) = &self.backend else {
+            return;
+        };
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => tracing::debug!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "write-ahead log checkpointed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "write-ahead log checkpoint failed"),
+            }
+        });
+    }
+
     pub async fn catalog_generation(&self) -> Result<i64> {
         let v: i64 = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'catalog_generation'").fetch_one(pool).await?

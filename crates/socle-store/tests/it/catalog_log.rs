@@ -219,3 +219,30 @@ async fn a_large_apply_keeps_relations_by_target(store: &Store) {
     }
 }
 both!(a_large_apply_keeps_relations_by_target);
+
+/// A large apply's commit leaves the checkpoint to a task of its own; its connection must not
+/// go back to the pool with checkpoints off (every later commit would grow the log).
+async fn a_large_apply_hands_its_connection_back_checkpointing(store: &Store) {
+    if store.backend_name() != "sqlite" {
+        return;
+    }
+    let store = store.clone().with_large_apply(3);
+    org_location(&store, "file:big").await;
+    let text: String = std::iter::once(GROUP.to_owned())
+        .chain((0..5).map(|i| component(&format!("c{i}"), "team-a")))
+        .collect();
+    assert_eq!(apply(&store, "file:big", &text, &[]).await.added, 6);
+    let settings = store.sqlite_autocheckpoints_for_tests().await.unwrap();
+    assert!(!settings.is_empty());
+    assert!(settings.iter().all(|&pages| pages == 1000), "{settings:?}");
+    assert_eq!(
+        store
+            .get_entity("component:default/c4")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "c4"
+    );
+}
+both!(a_large_apply_hands_its_connection_back_checkpointing);
