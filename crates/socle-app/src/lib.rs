@@ -40,6 +40,7 @@ pub mod scorecards;
 pub mod slo;
 pub mod snapshot;
 pub mod snapshot_delta;
+mod snapshot_load;
 pub mod startup;
 pub mod surveys;
 pub mod teams;

@@ -4,7 +4,7 @@
 //! Kept compact for large catalogs: entities sorted by ref (lookup by binary search, no map),
 //! relations as `(type, id)` pairs, an id standing for an entity or for a target that does not
 //! exist (`slots`). Views are shared (`Arc`) between generations: a change is applied as a delta
-//! (`snapshot_delta`) that rebuilds only the views it touches; [`load`] builds everything, at
+//! (`snapshot_delta`) that rebuilds only the views it touches; [`load`] (`snapshot_load`) builds everything, at
 //! start-up or when the change log cannot say what changed.
 
 use std::borrow::Cow;
@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use socle_catalog::RelationType;
-use socle_search::{SearchDoc, SearchIndex};
-use socle_store::{Store, StoreError};
+use socle_search::SearchDoc;
+use socle_store::StoreError;
 
 /// A stable handle on a ref of the read model: an entity, or a relation target that does not
 /// exist. A delta never renumbers (see `snapshot_delta`), so relation lists stay valid across
@@ -74,7 +74,11 @@ impl EntityView {
     }
 
     /// A view of an entity as a full load reads it, without relations yet.
-    fn loaded(id: EntityId, e: socle_store::LoadedEntity<'_>, interner: &mut Interner) -> Self {
+    pub(crate) fn loaded(
+        id: EntityId,
+        e: socle_store::LoadedEntity<'_>,
+        interner: &mut Interner,
+    ) -> Self {
         Self::new(id, e.entity_ref, e.body, e.organisation, interner)
     }
 
@@ -276,6 +280,8 @@ impl Snapshot {
     }
 }
 
+pub use crate::snapshot_load::load;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
@@ -350,14 +356,6 @@ pub fn is_org_relation(t: RelationType) -> bool {
     )
 }
 
-/// The ref at `id` while a full load numbers: entities first, then missing refs.
-fn load_name<'a>(views: &'a [EntityView], missing: &'a [Arc<str>], id: EntityId) -> &'a str {
-    match views.get(id.index()) {
-        Some(v) => &v.entity_ref,
-        None => &missing[id.index() - views.len()],
-    }
-}
-
 /// Sorts `relations` by type then target ref, without repeats.
 pub(crate) fn sort_relations<'a>(
     relations: &mut Vec<(RelationType, EntityId)>,
@@ -367,235 +365,9 @@ pub(crate) fn sort_relations<'a>(
     relations.dedup();
 }
 
-/// Finds a ref among a full load's views by the hash of its text: one probe and one check,
-/// where a binary search over a million views would chase some forty pointers to far-apart
-/// strings for each of the millions of relation ends. A hash shared by two refs keeps the first
-/// one's index; the other is found by binary search.
-struct RefIndex(HashMap<u64, u32>);
-
-impl RefIndex {
-    fn hash(r: &str) -> u64 {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(r)
-    }
-
-    fn of(views: &[EntityView]) -> Self {
-        let mut map = HashMap::with_capacity(views.len());
-        for (i, v) in views.iter().enumerate() {
-            map.entry(Self::hash(&v.entity_ref))
-                .or_insert(u32::try_from(i).expect("fewer than 2^32 entities"));
-        }
-        Self(map)
-    }
-
-    /// `Ok(index)` of `r`, or `Err(())` when it is not an entity.
-    fn find(&self, views: &[EntityView], r: &str) -> Result<usize, ()> {
-        match self.0.get(&Self::hash(r)) {
-            None => Err(()),
-            Some(&i) if *views[i as usize].entity_ref == *r => Ok(i as usize),
-            Some(_) => views
-                .binary_search_by(|e| (*e.entity_ref).cmp(r))
-                .map_err(|_| ()),
-        }
-    }
-}
-
-/// A full load as it reads: views by ref, then their relations.
-struct Loader {
-    started: std::time::Instant,
-    views: Vec<EntityView>,
-    interner: Interner,
-    /// Built once every entity is in.
-    refs: RefIndex,
-    /// The last relation's source: a source's relations mostly come together.
-    last_source: usize,
-    entities_read: std::time::Duration,
-    missing_names: Vec<Arc<str>>,
-    missing: HashMap<Arc<str>, EntityId>,
-    dangling: Vec<(EntityId, RelationType, EntityId)>,
-}
-
-impl socle_store::CatalogSink for Loader {
-    fn entity(&mut self, e: socle_store::LoadedEntity<'_>) {
-        let id = EntityId::at(self.views.len());
-        self.views
-            .push(EntityView::loaded(id, e, &mut self.interner));
-    }
-
-    fn entities_done(&mut self) {
-        self.interner = Interner::default();
-        // The store orders by ref with the database's collation; make sure of byte order here.
-        let views = &mut self.views;
-        if !views.windows(2).all(|w| w[0].entity_ref < w[1].entity_ref) {
-            views.sort_by(|a, b| a.entity_ref.cmp(&b.entity_ref));
-            for (i, v) in views.iter_mut().enumerate() {
-                v.id = EntityId::at(i);
-            }
-        }
-        self.refs = RefIndex::of(views);
-        self.entities_read = self.started.elapsed();
-    }
-
-    fn relation(&mut self, source: &str, kind: &str, target: &str) {
-        let Some(t) = RelationType::parse(kind) else {
-            return;
-        };
-        let views = &mut self.views;
-        let s = match views.get(self.last_source) {
-            Some(v) if *v.entity_ref == *source => self.last_source,
-            _ => match self.refs.find(views, source) {
-                Ok(s) => s,
-                Err(()) => return,
-            },
-        };
-        self.last_source = s;
-        // Membership and hierarchy count only from the organisation's own locations (an
-        // older row from a member's location, say): authorisation walks this tree.
-        if is_org_relation(t) && !views[s].shapes_org {
-            return;
-        }
-        let n = views.len();
-        let target_id = match self.refs.find(views, target) {
-            Ok(i) => {
-                views[i].relations.push((t.inverse(), EntityId::at(s)));
-                EntityId::at(i)
-            }
-            Err(_) => {
-                let names = &mut self.missing_names;
-                let id = *self.missing.entry(target.into()).or_insert_with(|| {
-                    names.push(target.into());
-                    EntityId::at(n + names.len() - 1)
-                });
-                self.dangling.push((EntityId::at(s), t, id));
-                id
-            }
-        };
-        let better_owner = t == RelationType::OwnedBy
-            && views[s]
-                .owner
-                .is_none_or(|cur| target < load_name(views, &self.missing_names, cur));
-        let e = &mut views[s];
-        e.relations.push((t, target_id));
-        if better_owner {
-            e.owner = Some(target_id);
-        }
-    }
-}
-
-/// Loads the catalog from the store and builds the snapshot and its search index.
-pub async fn load(store: &Store) -> Result<(Arc<Snapshot>, SearchIndex, i64), LoadError> {
-    let started = std::time::Instant::now();
-    let mut loader = Loader {
-        started,
-        views: Vec::new(),
-        interner: Interner::default(),
-        refs: RefIndex(HashMap::new()),
-        last_source: usize::MAX,
-        entities_read: std::time::Duration::ZERO,
-        missing_names: Vec::new(),
-        missing: HashMap::new(),
-        dangling: Vec::new(),
-    };
-    let generation = store.load_catalog(&mut loader).await?;
-    let Loader {
-        views,
-        entities_read,
-        missing_names,
-        missing,
-        mut dangling,
-        ..
-    } = loader;
-    let relations_read = started.elapsed();
-    let snap = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
-        let mut views = views;
-        for i in 0..views.len() {
-            let mut relations = std::mem::take(&mut views[i].relations);
-            sort_relations(&mut relations, |id| load_name(&views, &missing_names, id));
-            views[i].relations = relations;
-        }
-        dangling.sort_by(|a, b| {
-            let name = |id| load_name(&views, &missing_names, id);
-            (name(a.0), a.1, name(a.2)).cmp(&(name(b.0), b.1, name(b.2)))
-        });
-        let entities: Vec<Arc<EntityView>> = views.into_iter().map(Arc::new).collect();
-        let slots = entities
-            .iter()
-            .map(|v| Slot::Entity(v.clone()))
-            .chain(missing_names.into_iter().map(Slot::Missing))
-            .collect();
-        let snap = Snapshot {
-            generation,
-            entities,
-            slots,
-            missing,
-            dangling,
-        };
-        let sorted = started.elapsed();
-        let index = SearchIndex::build(snap.entities.iter().map(|v| snap.search_doc(v)))?;
-        Ok((Arc::new(snap), index, sorted))
-    })
-    .await
-    .map_err(|e| LoadError::Internal(e.to_string()))??;
-    let (snap, index, sorted) = snap;
-    let ms = |d: std::time::Duration| d.as_millis() as u64;
-    let heap = snap.heap_bytes();
-    let mb = |b: usize| b >> 20;
-    tracing::info!(
-        bodies_mb = mb(heap.bodies),
-        refs_mb = mb(heap.refs),
-        relations_mb = mb(heap.relations),
-        views_mb = mb(heap.views),
-        index_mb = index.space_bytes() >> 20,
-        "read model size"
-    );
-    tracing::info!(
-        entities = snap.len(),
-        entities_ms = ms(entities_read),
-        relations_ms = ms(relations_read - entities_read),
-        sort_ms = ms(sorted - relations_read),
-        index_ms = ms(started.elapsed() - sorted),
-        "read model loaded"
-    );
-    Ok((snap, index, generation))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn view(i: usize, r: &str) -> EntityView {
-        let stored = socle_store::StoredEntity {
-            entity_ref: r.into(),
-            kind: "component".into(),
-            namespace: "default".into(),
-            name: r.rsplit('/').next().unwrap_or(r).into(),
-            location_key: "file:x".into(),
-            file_key: "x".into(),
-            etag: String::new(),
-            body: "{}".into(),
-            updated_at: 0,
-        };
-        EntityView::of(EntityId::at(i), stored, false, &mut Interner::default())
-    }
-
-    #[test]
-    fn a_ref_whose_hash_another_took_is_found_by_binary_search() {
-        let views = [
-            view(0, "component:default/a"),
-            view(1, "component:default/b"),
-        ];
-        // As a collision leaves it: b's hash points at a.
-        let a = RefIndex::hash("component:default/a");
-        let b = RefIndex::hash("component:default/b");
-        let index = RefIndex(HashMap::from([(a, 0), (b, 0)]));
-        assert_eq!(index.find(&views, "component:default/a"), Ok(0));
-        assert_eq!(index.find(&views, "component:default/b"), Ok(1));
-        assert_eq!(index.find(&views, "component:default/c"), Err(()));
-        assert_eq!(
-            RefIndex::of(&views).find(&views, "component:default/b"),
-            Ok(1)
-        );
-    }
 
     #[test]
     fn the_interner_shares_a_value_and_stops_sharing_past_its_bound() {
