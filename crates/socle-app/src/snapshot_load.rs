@@ -137,13 +137,45 @@ impl CatalogSink for Loader {
         let Some(s) = self.source(source) else {
             return;
         };
-        // Membership and hierarchy count only from the organisation's own locations (an
-        // older row from a member's location, say): authorisation walks this tree.
-        if is_org_relation(t) && !self.views[s].shapes_org {
-            return;
+        if self.counts(s, t) {
+            let found = self.refs.find(&self.views, target);
+            self.add(s, t, target, found);
         }
+    }
+
+    /// A page at once: its ends are looked up on every core (the views only read), then
+    /// added in the page's order.
+    fn relations(&mut self, page: &[[&str; 3]]) {
+        let this = &*self;
+        let found: Vec<Option<(usize, RelationType, Result<usize, ()>)>> = page
+            .par_iter()
+            .map(|[source, kind, target]| {
+                let t = RelationType::parse(kind)?;
+                let s = this.refs.find(&this.views, source).ok()?;
+                this.counts(s, t)
+                    .then(|| (s, t, this.refs.find(&this.views, target)))
+            })
+            .collect();
+        for ([_, _, target], found) in page.iter().zip(found) {
+            if let Some((s, t, end)) = found {
+                self.add(s, t, target, end);
+            }
+        }
+    }
+}
+
+impl Loader {
+    /// Whether a relation of the view at `s` counts: membership and hierarchy count only from
+    /// the organisation's own locations (an older row from a member's location, say):
+    /// authorisation walks this tree.
+    fn counts(&self, s: usize, t: RelationType) -> bool {
+        !is_org_relation(t) || self.views[s].shapes_org
+    }
+
+    /// Adds `s --t--> target` (the entity at `found`, or a missing ref) and its inverse.
+    fn add(&mut self, s: usize, t: RelationType, target: &str, found: Result<usize, ()>) {
         let n = self.views.len();
-        let target_id = match self.refs.find(&self.views, target) {
+        let target_id = match found {
             Ok(i) => {
                 self.relations[i].push((t.inverse(), EntityId::at(s)));
                 EntityId::at(i)
@@ -282,5 +314,61 @@ mod tests {
             RefIndex::of(&views).find(&views, "component:default/b"),
             Ok(1)
         );
+    }
+
+    /// A loader holding `refs` (component or group refs, sorted), each from an organisation
+    /// location when `org`.
+    fn loader(refs: &[&str], org: bool) -> Loader {
+        let mut l = Loader::new();
+        for r in refs {
+            l.entity(LoadedEntity {
+                entity_ref: r,
+                organisation: org,
+                body: "{}",
+            });
+        }
+        l.entities_done();
+        l
+    }
+
+    #[test]
+    fn a_page_of_relations_adds_what_one_by_one_adds() {
+        let refs = [
+            "component:default/a",
+            "component:default/b",
+            "group:default/t",
+        ];
+        let page = [
+            ["component:default/a", "dependsOn", "component:default/b"],
+            ["component:default/a", "ownedBy", "group:default/t"],
+            ["component:default/a", "ownedBy", "group:default/s"],
+            ["component:default/b", "dependsOn", "component:default/gone"],
+            ["component:default/b", "noSuchType", "component:default/a"],
+            [
+                "component:default/nobody",
+                "dependsOn",
+                "component:default/a",
+            ],
+            ["group:default/t", "hasMember", "user:default/u"],
+            ["component:default/b", "dependsOn", "component:default/gone"],
+        ];
+        for org in [true, false] {
+            let mut one = loader(&refs, org);
+            for [s, t, d] in &page {
+                one.relation(s, t, d);
+            }
+            let mut paged = loader(&refs, org);
+            paged.relations(&page);
+            assert_eq!(paged.relations, one.relations);
+            assert_eq!(paged.owners, one.owners);
+            assert_eq!(paged.dangling, one.dangling);
+            assert_eq!(paged.missing_names, one.missing_names);
+            // What the rows say, checked once: a's owner is the first by ref.
+            let s = |r| one.missing[r];
+            assert_eq!(one.owners[0], Some(s("group:default/s")));
+            assert_eq!(one.relations[1].len(), 3, "b: dependedOnBy a, gone twice");
+            let members = usize::from(org);
+            assert_eq!(one.dangling.len(), 3 + members);
+        }
     }
 }

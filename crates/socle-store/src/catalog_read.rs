@@ -33,6 +33,13 @@ pub trait CatalogSink: Send {
     /// Every entity has been given; relations follow.
     fn entities_done(&mut self) {}
     fn relation(&mut self, source: &str, kind: &str, target: &str);
+    /// A page of relations, `[source, type, target]` each: one by one unless the sink does
+    /// better with them together.
+    fn relations(&mut self, page: &[[&str; 3]]) {
+        for [source, kind, target] in page {
+            self.relation(source, kind, target);
+        }
+    }
 }
 
 /// Rows per page of a load on SQLite.
@@ -169,9 +176,7 @@ macro_rules! sqlite_relations {
             let Some(last) = last else { break };
             let text = text.unwrap_or_default();
             match split_page::<3>(&text, count as usize) {
-                Some(rows) => rows
-                    .into_iter()
-                    .for_each(|[s, t, d]| $sink.relation(s, t, d)),
+                Some(rows) => $sink.relations(&rows),
                 None => {
                     let rows = sqlx::query(RELATIONS_ROWS)
                         .bind(after)
