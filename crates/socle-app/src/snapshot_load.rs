@@ -147,21 +147,32 @@ impl CatalogSink for Loader {
     /// added in the page's order.
     fn relations(&mut self, page: &[[&str; 3]]) {
         let this = &*self;
-        let found: Vec<Option<(usize, RelationType, Result<usize, ()>)>> = page
+        let found: Vec<Option<Found>> = page
             .par_iter()
             .map(|[source, kind, target]| {
-                let t = RelationType::parse(kind)?;
-                let s = this.refs.find(&this.views, source).ok()?;
-                this.counts(s, t)
-                    .then(|| (s, t, this.refs.find(&this.views, target)))
+                let kind = RelationType::parse(kind)?;
+                let source = this.refs.find(&this.views, source).ok()?;
+                this.counts(source, kind).then(|| Found {
+                    source,
+                    kind,
+                    target: this.refs.find(&this.views, target),
+                })
             })
             .collect();
         for ([_, _, target], found) in page.iter().zip(found) {
-            if let Some((s, t, end)) = found {
-                self.add(s, t, target, end);
+            if let Some(f) = found {
+                self.add(f.source, f.kind, target, f.target);
             }
         }
     }
+}
+
+/// A relation that counts, its ends looked up: the source's index, and the target's (`Err`: not
+/// an entity).
+struct Found {
+    source: usize,
+    kind: RelationType,
+    target: Result<usize, ()>,
 }
 
 impl Loader {
