@@ -212,6 +212,9 @@ pub struct App {
     pub(crate) rescore_queue: std::sync::Mutex<scorecards::evaluate::RescoreQueue>,
     /// Serialises re-scores within this replica.
     pub(crate) rescore_lock: Mutex<()>,
+    /// Woken when a full pass takes `rescore_lock`: a report waiting for an incremental drain
+    /// stops waiting then.
+    pub(crate) full_pass_started: tokio::sync::Notify,
     /// When the read model was last known to match the store (ms, the App's clock): readiness.
     pub(crate) synced_at_ms: std::sync::atomic::AtomicI64,
 }
@@ -283,6 +286,7 @@ impl App {
             dora: tokio::sync::Mutex::new(None),
             rescore_queue: Default::default(),
             rescore_lock: Mutex::new(()),
+            full_pass_started: tokio::sync::Notify::new(),
             synced_at_ms: std::sync::atomic::AtomicI64::new(clock.now_ms()),
             paths: Arc::new(paths::PublicPaths::new([
                 (config.gitops_root.clone(), "$DATA"),

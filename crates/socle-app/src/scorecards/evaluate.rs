@@ -45,6 +45,32 @@ pub const MAX_HISTORY_DAYS: u32 = 366;
 pub struct RescoreQueue {
     entities: BTreeSet<String>,
     full: bool,
+    /// A full pass holds `rescore_lock` now.
+    full_running: bool,
+}
+
+/// Marks a full pass as running (the re-score lock held) until dropped, and wakes the reports
+/// waiting for the lock: they do not wait for a full pass.
+struct FullPassRunning<'a>(&'a App);
+
+impl<'a> FullPassRunning<'a> {
+    fn start(app: &'a App) -> Self {
+        {
+            // What is queued now is in the facts about to be read.
+            let mut q = app.rescore_queue.lock().expect("lock");
+            q.entities.clear();
+            q.full = false;
+            q.full_running = true;
+        }
+        app.full_pass_started.notify_waiters();
+        Self(app)
+    }
+}
+
+impl Drop for FullPassRunning<'_> {
+    fn drop(&mut self) {
+        self.0.rescore_queue.lock().expect("lock").full_running = false;
+    }
 }
 
 /// What a re-score did.
@@ -207,17 +233,38 @@ impl App {
         self.drain(guard).await
     }
 
-    /// Re-scores the queued entities unless a full pass is queued or a re-score is running
-    /// (what a report does before it reads the store: it never waits for a pass, never runs
-    /// one).
+    /// Whether a full pass waits in the queue or is running.
+    fn full_pass_pending(&self) -> bool {
+        let q = self.rescore_queue.lock().expect("lock");
+        q.full || q.full_running
+    }
+
+    /// Re-scores the queued entities unless a full pass is queued or running (what a report
+    /// does before it reads the store: it never waits for a full pass, never runs one). An
+    /// incremental re-score that holds the lock (the background's drain of the same queue,
+    /// bounded by [`MAX_INCREMENTAL`]) is waited for: the entities it took from the queue are
+    /// not in the store until it ends, and a report that did not wait would miss them.
     async fn drain_incremental(&self) -> Result<(), AppError> {
-        if self.full_pass_queued() {
+        if self.full_pass_pending() {
             return Ok(());
         }
-        let Ok(guard) = self.rescore_lock.try_lock() else {
-            return Ok(());
+        let guard = match self.rescore_lock.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let started = self.full_pass_started.notified();
+                tokio::pin!(started);
+                started.as_mut().enable();
+                // A full pass that took the lock before `enable` set its flag first.
+                if self.full_pass_pending() {
+                    return Ok(());
+                }
+                tokio::select! {
+                    guard = self.rescore_lock.lock() => guard,
+                    () = started => return Ok(()),
+                }
+            }
         };
-        if self.full_pass_queued() {
+        if self.full_pass_pending() {
             return Ok(());
         }
         self.drain(guard).await.map(|_| ())
@@ -265,12 +312,7 @@ impl App {
     /// Scores `refs` (every entity: `None`) and writes the results (the lock held).
     async fn score(&self, refs: Option<Vec<String>>) -> Result<RescoreSummary, AppError> {
         let started = Instant::now();
-        if refs.is_none() {
-            // What is queued now is in the facts about to be read.
-            let mut q = self.rescore_queue.lock().expect("lock");
-            q.entities.clear();
-            q.full = false;
-        }
+        let _running = refs.is_none().then(|| FullPassRunning::start(self));
         let active = self.scorecards();
         let cards = active.0.clone();
         let now_ms = self.now_ms();

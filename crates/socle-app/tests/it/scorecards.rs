@@ -287,3 +287,48 @@ async fn a_report_of_a_never_scored_catalog_queues_a_pass_and_the_drain_runs_it(
         assert_eq!(s.results, 4);
     }
 }
+
+/// The catalog of [`ORG`] scored, then `search` loses its description: queued for a re-score.
+async fn scored_then_search_undescribed(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<Arc<App>> {
+    let (app, _) = app(backend, dir).await?;
+    register(&app, dir, ORG).await;
+    app.rescore_all().await.unwrap();
+    let file = dir.join("org.yaml");
+    std::fs::write(&file, ORG.replace("  description: Finds.\n", "")).unwrap();
+    let spec = socle_ingest::LocationSpec::file(file.to_string_lossy().into_owned());
+    app.refresh(&spec).await.unwrap();
+    Some(app)
+}
+
+/// Entities passing `basics`' first rule (a description), by its report.
+async fn described(app: &App) -> usize {
+    let r = app
+        .scorecard_report(&Actor::Anonymous, "basics")
+        .await
+        .unwrap();
+    assert_eq!(r.state, ScoreState::Scored);
+    r.rule_list[0].passing
+}
+
+// One thread: the spawned re-score runs until its first store read, holding the lock, and the
+// report is asked meanwhile.
+#[tokio::test]
+async fn a_report_waits_for_the_incremental_rescore_that_took_its_entities() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(app) = scored_then_search_undescribed(backend, dir.path()).await else {
+            continue;
+        };
+        let background = tokio::spawn({
+            let app = app.clone();
+            async move { app.rescore_pending().await.unwrap() }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(described(&app).await, 1, "{backend:?}");
+        let s = background.await.unwrap();
+        assert_eq!((s.full, s.entities), (false, 1), "search alone");
+    }
+}
