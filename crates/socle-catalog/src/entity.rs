@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::emitted::Emitted;
 use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
 use crate::error::EntityError;
 use crate::kinds::{self, KindSpec};
 use crate::limits::Limits;
 use crate::placeholder::{self, PlaceholderReader, Spent};
-use crate::relation::RelationType;
 use crate::rules;
 use crate::spec::{check_spec, emit_relations, spec_type};
 use crate::yaml::{Node, Seg, path_string};
@@ -27,7 +27,7 @@ pub struct Entity {
     pub body: String,
     /// The relations this entity's own spec emits (`self --type--> target`); each implies its
     /// inverse on the target.
-    pub relations: Vec<(RelationType, EntityRef)>,
+    pub relations: Emitted,
     /// Where it was read from (display name) and its `managed-by-location` key, shared by all
     /// the entities of a file.
     pub file: Arc<str>,
@@ -252,8 +252,6 @@ pub fn process_file_document(
     // doubles its buffer, so a 600-byte body had 1,024 bytes; relations grow the same way).
     let mut body = value.to_string();
     body.shrink_to_fit();
-    let mut relations = relations;
-    relations.shrink_to_fit();
     Ok(Entity {
         entity_ref: self_ref,
         body,

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::emitted::Emitted;
 use crate::entity_ref::EntityRef;
 use crate::relation::{Relation, RelationType};
 
@@ -18,19 +19,19 @@ pub struct CatalogView {
 impl CatalogView {
     /// `entities` yields each existing entity with the relations its own spec emitted.
     pub fn build<'a>(
-        entities: impl IntoIterator<Item = (&'a EntityRef, &'a [(RelationType, EntityRef)])> + Clone,
+        entities: impl IntoIterator<Item = (&'a EntityRef, &'a Emitted)> + Clone,
     ) -> Self {
         let exists: HashSet<&EntityRef> = entities.clone().into_iter().map(|(r, _)| r).collect();
         let mut relations: HashMap<EntityRef, Vec<(RelationType, EntityRef)>> =
             HashMap::with_capacity(exists.len());
         let mut dangling = Vec::new();
         for (source, emitted) in entities {
-            for (kind, target) in emitted {
+            for (kind, target) in emitted.refs() {
                 relations
                     .entry(source.clone())
                     .or_default()
-                    .push((*kind, target.clone()));
-                if exists.contains(target) {
+                    .push((kind, target.clone()));
+                if exists.contains(&target) {
                     relations
                         .entry(target.clone())
                         .or_default()
@@ -38,8 +39,8 @@ impl CatalogView {
                 } else {
                     dangling.push(Relation {
                         source: source.clone(),
-                        kind: *kind,
-                        target: target.clone(),
+                        kind,
+                        target,
                     });
                 }
             }
@@ -78,12 +79,14 @@ mod tests {
             kind: RelationType::DependsOn,
             target: r("resource:default/db"),
         };
-        let emitted_c = vec![
+        let emitted_c: Emitted = [
             (RelationType::OwnedBy, g.clone()),
             (RelationType::DependsOn, r("resource:default/db")),
-        ];
-        let emitted_g: Vec<(RelationType, EntityRef)> = vec![];
-        let view = CatalogView::build([(&c, emitted_c.as_slice()), (&g, emitted_g.as_slice())]);
+        ]
+        .into_iter()
+        .collect();
+        let emitted_g = Emitted::default();
+        let view = CatalogView::build([(&c, &emitted_c), (&g, &emitted_g)]);
         assert_eq!(view.of(&g), &[(RelationType::OwnerOf, c.clone())]);
         assert_eq!(
             view.of(&c),

@@ -4,6 +4,7 @@
 //! Everything here is pure: it works on loaded text and never touches the file system, the
 //! network, the store or the clock. Reading files is the ingest crate's job.
 
+pub mod emitted;
 pub mod entity;
 pub mod entity_ref;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod rules;
 mod spec;
 pub mod yaml;
 
+pub use emitted::{Emitted, EmittedBuilder};
 pub use entity::{
     DocContext, Entity, LocationTargets, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, Presence,
     process_document, process_file_document,

@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value};
 
+use crate::emitted::{Emitted, EmittedBuilder};
 use crate::entity::{Issues, key, type_name};
 use crate::entity_ref::EntityRef;
 use crate::kinds::{self, KindSpec, Shape, SpecShape};
-use crate::relation::RelationType;
 use crate::yaml::Seg;
 
 /// `spec.type` when it is a string (some kinds take another shape for some types).
@@ -163,10 +163,10 @@ pub(crate) fn emit_relations(
     shape: &SpecShape,
     self_ref: &EntityRef,
     issues: &mut Issues<'_>,
-) -> Vec<(RelationType, EntityRef)> {
-    let mut out = Vec::new();
+) -> Emitted {
+    let mut out = EmittedBuilder::default();
     let Some(spec) = root.get("spec").and_then(Value::as_object) else {
-        return out;
+        return out.build();
     };
     for rel in shape.relations {
         let Some(v) = spec.get(rel.field) else {
@@ -186,7 +186,7 @@ pub(crate) fn emit_relations(
         };
         for (path, text) in targets {
             match EntityRef::parse(text, rel.default_kind, self_ref.namespace()) {
-                Ok(target) => out.push((rel.outgoing, target)),
+                Ok(target) => out.push(rel.outgoing, &target),
                 Err(e) => issues.push(
                     &path,
                     &format!("spec.{}.ref", rel.field),
@@ -196,5 +196,5 @@ pub(crate) fn emit_relations(
             }
         }
     }
-    out
+    out.build()
 }

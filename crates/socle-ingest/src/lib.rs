@@ -563,11 +563,8 @@ pub fn validate(specs: &[LocationSpec], limits: &Limits) -> ValidationReport {
         errors.extend(read.errors);
     }
     let entities = dedupe(all, &mut errors);
-    let view = socle_catalog::CatalogView::build(
-        entities
-            .iter()
-            .map(|e| (&e.entity_ref, e.relations.as_slice())),
-    );
+    let view =
+        socle_catalog::CatalogView::build(entities.iter().map(|e| (&e.entity_ref, &e.relations)));
     let mut report: Vec<ReportEntity> = entities
         .iter()
         .map(|e| ReportEntity {

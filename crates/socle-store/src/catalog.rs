@@ -128,16 +128,29 @@ pub struct ApplyInput<'a> {
     pub revision: Option<String>,
 }
 
-fn etag(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
-    hex::encode(&digest[..12])
+/// An entity body's tag: 24 hex digits of its SHA-256, held inline (a location's million changed
+/// entities each keep theirs until the apply commits).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Etag([u8; 24]);
+
+impl Etag {
+    fn of(body: &str) -> Self {
+        let digest = Sha256::digest(body.as_bytes());
+        let mut out = [0u8; 24];
+        hex::encode_to_slice(&digest[..12], &mut out).expect("24 hex digits for 12 bytes");
+        Self(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
 }
 
 /// What a location provides, sorted by [`sort_provided`].
 #[derive(Default)]
 struct Provided<'e> {
     /// New or changed entities with their etags.
-    changed: Vec<(&'e Entity, String)>,
+    changed: Vec<(&'e Entity, Etag)>,
     /// `(ref, owner)` of entities another location has.
     conflicts: Vec<(String, String)>,
     /// The refs provided (conflicts aside), borrowed from the entities.
@@ -154,7 +167,7 @@ fn sort_provided<'e>(
     released_by: &HashSet<String>,
     out: &mut ApplyOutcome,
 ) -> Provided<'e> {
-    let mut changed_entities: Vec<(&Entity, String)> = Vec::new();
+    let mut changed_entities: Vec<(&Entity, Etag)> = Vec::new();
     let mut conflicts: Vec<(String, String)> = Vec::new();
     let mut provided: HashSet<&'e str> = HashSet::with_capacity(entities.len());
     for e in entities {
@@ -182,9 +195,9 @@ fn sort_provided<'e>(
         if !provided.insert(r) {
             continue; // duplicates were reported by the reader
         }
-        let tag = etag(&e.body);
+        let tag = Etag::of(&e.body);
         match owned.get(r) {
-            Some((_, old)) if *old == tag => out.unchanged += 1,
+            Some((_, old)) if old.as_str() == tag.as_str() => out.unchanged += 1,
             Some(_) => {
                 out.updated += 1;
                 changed_entities.push((e, tag));
@@ -232,19 +245,17 @@ fn disappearing(
     removed
 }
 
-/// An entity's relations as `(source, type, target)` rows, sorted, each once.
-fn relation_rows(e: &Entity) -> Vec<(String, &'static str, String)> {
-    let source = e.entity_ref.to_string();
-    let mut own: Vec<(&'static str, String)> = e
+/// An entity's relations as `(source, type, target)` rows, sorted, each once, borrowed from it.
+fn relation_rows(e: &Entity) -> impl Iterator<Item = (&str, &'static str, &str)> {
+    let source = e.entity_ref.as_str();
+    let mut own: Vec<(&'static str, &str)> = e
         .relations
         .iter()
-        .map(|(t, target)| (t.as_str(), target.to_string()))
+        .map(|(t, target)| (t.as_str(), target))
         .collect();
-    own.sort();
+    own.sort_unstable();
     own.dedup();
-    own.into_iter()
-        .map(|(t, d)| (source.clone(), t, d))
-        .collect()
+    own.into_iter().map(move |(t, d)| (source, t, d))
 }
 
 /// A location's status after a refresh: failed when unreadable, else ok or with errors.
@@ -339,7 +350,7 @@ macro_rules! upsert_entities {
         for chunk in $changed.chunks(ENTITY_BATCH) {
             let mut qb = QueryBuilder::new("INSERT INTO entities (ref, kind, namespace, name, location_key, file_key, etag, body, updated_at) ");
             qb.push_values(chunk, |mut b, (e, tag)| {
-                b.push_bind(e.entity_ref.to_string())
+                b.push_bind(e.entity_ref.as_str())
                     .push_bind(e.entity_ref.kind())
                     .push_bind(e.entity_ref.namespace())
                     .push_bind(e.entity_ref.name())
@@ -355,7 +366,7 @@ macro_rules! upsert_entities {
 
             for table in ["DELETE FROM relations WHERE source_ref IN (", "DELETE FROM released WHERE ref IN ("] {
                 let mut qb = QueryBuilder::new(table);
-                push_in_list!(qb, chunk.iter().map(|(e, _)| e.entity_ref.to_string()));
+                push_in_list!(qb, chunk.iter().map(|(e, _)| e.entity_ref.as_str()));
                 qb.build().execute(&mut *$tx).await?;
             }
         }
@@ -366,7 +377,7 @@ macro_rules! upsert_entities {
 /// at once).
 macro_rules! insert_relations {
     ($tx:ident, $changed:expr) => {
-        let mut batch: Vec<(String, &'static str, String)> = Vec::with_capacity(REL_BATCH);
+        let mut batch: Vec<(&str, &'static str, &str)> = Vec::with_capacity(REL_BATCH);
         let mut pending = $changed.iter().peekable();
         while let Some((e, _)) = pending.next() {
             batch.extend(relation_rows(e));
@@ -374,7 +385,7 @@ macro_rules! insert_relations {
                 let mut qb =
                     QueryBuilder::new("INSERT INTO relations (source_ref, type, target_ref) ");
                 qb.push_values(batch.iter(), |mut b, (s, t, d)| {
-                    b.push_bind(s.as_str()).push_bind(*t).push_bind(d.as_str());
+                    b.push_bind(*s).push_bind(*t).push_bind(*d);
                 });
                 qb.build().execute(&mut *$tx).await?;
                 batch.clear();

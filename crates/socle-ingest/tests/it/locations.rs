@@ -402,7 +402,7 @@ fn dedupe_keeps_the_first_of_each_ref_in_order_and_names_it() {
     let entity = |name: &str, file: &str, line: u32| Entity {
         entity_ref: EntityRef::new("component", "default", name),
         body: format!("{{\"n\":\"{name}\",\"file\":\"{file}\"}}"),
-        relations: Vec::new(),
+        relations: Default::default(),
         file: file.into(),
         location: "loc".into(),
         line,
