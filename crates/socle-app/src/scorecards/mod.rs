@@ -364,16 +364,24 @@ impl App {
                     .collect(),
                 None => snap.entities.iter().map(|v| &**v).filter(scored).collect(),
             };
-            let with_repo: Vec<(&crate::snapshot::EntityView, Option<repo::RepoRef>)> = views
+            // Each entity's repository, numbered: a million entities share a few thousand.
+            let mut repos: Vec<repo::RepoRef> = Vec::new();
+            let mut numbered: BTreeMap<repo::RepoRef, u32> = BTreeMap::new();
+            let with_repo: Vec<(&crate::snapshot::EntityView, Option<u32>)> = views
                 .into_iter()
                 .map(|v| {
                     let body: serde_json::Value = serde_json::from_str(&v.body).unwrap_or_default();
-                    (v, facts::repo_ref(&body, &registered))
+                    let n = facts::repo_ref(&body, &registered).map(|r| {
+                        *numbered.entry(r).or_insert_with_key(|r| {
+                            repos.push(r.clone());
+                            (repos.len() - 1) as u32
+                        })
+                    });
+                    (v, n)
                 })
                 .collect();
-            let repos: BTreeSet<&repo::RepoRef> =
-                with_repo.iter().filter_map(|(_, r)| r.as_ref()).collect();
-            for r in repos {
+            drop(numbered);
+            for r in &repos {
                 inputs
                     .repos
                     .insert(r.clone(), repo::read(r, &probes, remotes.0.as_ref()));
@@ -386,7 +394,12 @@ impl App {
                             .map(|(v, r)| {
                                 (
                                     v.owner.map(|o| snap.name(o).to_owned()),
-                                    facts::facts_of(&snap, v, &inputs, r.as_ref()),
+                                    facts::facts_of(
+                                        &snap,
+                                        v,
+                                        &inputs,
+                                        r.map(|n| &repos[n as usize]),
+                                    ),
                                 )
                             })
                             .collect(),
