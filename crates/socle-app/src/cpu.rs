@@ -3,9 +3,7 @@
 //!
 //! [`CpuGate`] runs a closure on the blocking pool behind a semaphore one smaller than the cores; when
 //! every slot is busy and the queue is full, a request is refused at once (503) instead of piling
-//! up. The async workers stay free, so `/healthz` and reads answer during a flood. The closure runs
-//! inside a rayon pool of as many threads as slots, so that the data parallelism it asks for (a
-//! scorecard pass's `par_iter`) stays within those cores too.
+//! up. The async workers stay free, so `/healthz` and reads answer during a flood.
 //!
 //! [`RegoRunner`] decides where *caller-supplied* Rego runs (`POST /api/v1/policy/test`): a timer
 //! alone does not bound memory — builtins such as `numbers.range` allocate before the timer can
@@ -33,9 +31,6 @@ const WORKER_OUTPUT_BYTES: u64 = 8 * 1024 * 1024;
 #[derive(Debug)]
 pub struct CpuGate {
     slots: Arc<Semaphore>,
-    /// Where gated closures run: their `par_iter`s use these threads, never rayon's global
-    /// pool (one thread per core), which would take the core left for the async workers.
-    pool: Arc<rayon::ThreadPool>,
     waiting: AtomicUsize,
     max_waiting: usize,
     queue_timeout: Duration,
@@ -50,15 +45,8 @@ impl CpuGate {
     }
 
     pub fn new(slots: usize, max_waiting: usize, queue_timeout: Duration) -> Self {
-        let slots = slots.max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(slots)
-            .thread_name(|i| format!("socle-cpu-{i}"))
-            .build()
-            .expect("a thread pool of the gate's slots");
         Self {
-            slots: Arc::new(Semaphore::new(slots)),
-            pool: Arc::new(pool),
+            slots: Arc::new(Semaphore::new(slots.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting,
             queue_timeout,
@@ -96,10 +84,9 @@ impl CpuGate {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let permit = self.permit().await?;
-        let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            pool.install(f)
+            f()
         })
         .await
         .map_err(AppError::internal)
@@ -253,33 +240,4 @@ fn run_worker(
         )));
     }
     serde_json::from_slice(&out).map_err(AppError::internal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rayon::prelude::*;
-
-    /// A gated closure's data parallelism runs on the gate's threads only (two slots: two
-    /// threads), not on rayon's global pool of one thread per core.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_gated_par_iter_stays_on_the_gates_threads() {
-        let gate = CpuGate::new(2, 4, Duration::from_secs(5));
-        let (threads, names) = gate
-            .run(|| {
-                let names: std::collections::BTreeSet<String> = (0..10_000)
-                    .into_par_iter()
-                    .map(|_| std::thread::current().name().unwrap_or("").to_owned())
-                    .collect();
-                (rayon::current_num_threads(), names)
-            })
-            .await
-            .unwrap();
-        assert_eq!(threads, 2);
-        assert!(!names.is_empty());
-        assert!(
-            names.iter().all(|n| n.starts_with("socle-cpu-")),
-            "{names:?}"
-        );
-    }
 }
