@@ -3,10 +3,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use socle_catalog::{Entity, EntityError};
 use sqlx::{QueryBuilder, Row};
 
+use crate::catalog_sort::{Provided, disappearing, sort_provided, unowned_refs};
 use crate::{BeginWrite, Result, Store, StoreError, with_pool};
 
 /// Who may shape the organisation from a location.
@@ -128,123 +128,6 @@ pub struct ApplyInput<'a> {
     pub revision: Option<String>,
 }
 
-/// An entity body's tag: 24 hex digits of its SHA-256, held inline (a location's million changed
-/// entities each keep theirs until the apply commits).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Etag([u8; 24]);
-
-impl Etag {
-    fn of(body: &str) -> Self {
-        let digest = Sha256::digest(body.as_bytes());
-        let mut out = [0u8; 24];
-        hex::encode_to_slice(&digest[..12], &mut out).expect("24 hex digits for 12 bytes");
-        Self(out)
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
-    }
-}
-
-/// What a location provides, sorted by [`sort_provided`].
-#[derive(Default)]
-struct Provided<'e> {
-    /// New or changed entities with their etags.
-    changed: Vec<(&'e Entity, Etag)>,
-    /// `(ref, owner)` of entities another location has.
-    conflicts: Vec<(String, String)>,
-    /// The refs provided (conflicts aside), borrowed from the entities.
-    provided: HashSet<&'e str>,
-}
-
-/// Sorts a location's entities into conflicts (an entity another location provides, or
-/// released by one still registered: reported in `out.errors`), unchanged, updated and added
-/// ones (counted in `out`).
-fn sort_provided<'e>(
-    entities: &'e [Entity],
-    owned: &HashMap<String, (String, String)>,
-    foreign: &HashMap<String, String>,
-    released_by: &HashSet<String>,
-    out: &mut ApplyOutcome,
-) -> Provided<'e> {
-    let mut changed_entities: Vec<(&Entity, Etag)> = Vec::new();
-    let mut conflicts: Vec<(String, String)> = Vec::new();
-    let mut provided: HashSet<&'e str> = HashSet::with_capacity(entities.len());
-    for e in entities {
-        let r = e.entity_ref.as_str();
-        if let Some(owner) = foreign.get(r) {
-            let r = r.to_owned();
-            let message = if released_by.contains(&r) {
-                format!(
-                    "entity {r} was provided by location {owner}, which is still registered; only that location or one an admin registered may provide it again (an admin can unregister {owner})"
-                )
-            } else {
-                format!(
-                    "entity {r} is already provided by location {owner}; it was not changed. Remove it from one of the two locations"
-                )
-            };
-            out.errors.push(EntityError {
-                line: Some(e.line),
-                entity: Some(r.clone()),
-                value: Some(r.clone()),
-                ..EntityError::file(&e.file, "location.conflict", message)
-            });
-            conflicts.push((r, owner.clone()));
-            continue;
-        }
-        if !provided.insert(r) {
-            continue; // duplicates were reported by the reader
-        }
-        let tag = Etag::of(&e.body);
-        match owned.get(r) {
-            Some((_, old)) if old.as_str() == tag.as_str() => out.unchanged += 1,
-            Some(_) => {
-                out.updated += 1;
-                changed_entities.push((e, tag));
-            }
-            None => {
-                out.added += 1;
-                changed_entities.push((e, tag));
-            }
-        }
-    }
-    Provided {
-        changed: changed_entities,
-        conflicts,
-        provided,
-    }
-}
-
-/// What disappears, sorted: owned, not provided, not protected by a failure (those are
-/// counted as kept in `out`, and everything is when the location was unreadable).
-fn disappearing(
-    owned: &HashMap<String, (String, String)>,
-    provided: &HashSet<&str>,
-    unreadable: bool,
-    files_failed: &BTreeSet<String>,
-    rejected: &HashSet<String>,
-    out: &mut ApplyOutcome,
-) -> Vec<String> {
-    let mut removed: Vec<String> = Vec::new();
-    if !unreadable {
-        for (r, (file_key, _)) in owned {
-            if provided.contains(r.as_str()) {
-                continue;
-            }
-            if files_failed.contains(file_key) || rejected.contains(r) {
-                out.kept += 1;
-            } else {
-                removed.push(r.clone());
-            }
-        }
-    } else {
-        out.kept = owned.len();
-    }
-    removed.sort();
-    out.removed = removed.len();
-    removed
-}
-
 /// An entity's relations as `(source, type, target)` rows, sorted, each once, borrowed from it.
 fn relation_rows(e: &Entity) -> impl Iterator<Item = (&str, &'static str, &str)> {
     let source = e.entity_ref.as_str();
@@ -281,18 +164,6 @@ macro_rules! push_in_list {
     }};
 }
 pub(crate) use push_in_list;
-
-/// The refs of `entities` that location does not own yet (another location may).
-fn unowned_refs<'e>(
-    entities: &'e [Entity],
-    owned: &HashMap<String, (String, String)>,
-) -> Vec<&'e str> {
-    entities
-        .iter()
-        .map(|e| e.entity_ref.as_str())
-        .filter(|r| !owned.contains_key(*r))
-        .collect()
-}
 
 // The steps of `Store::apply_location`, each a macro expanded inside `with_pool!` (the
 // transaction is SQLite's or PostgreSQL's, the SQL text the same). `$tx` is the open transaction.

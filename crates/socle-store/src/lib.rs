@@ -9,6 +9,7 @@ pub mod backup;
 mod catalog;
 mod catalog_log;
 mod catalog_read;
+mod catalog_sort;
 mod crypto;
 mod data_grants;
 mod data_quality;
